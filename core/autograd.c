@@ -1,0 +1,371 @@
+/*
+ * autograd.c — the reverse-mode engine: nodes, edges, saved tensors with version checks, and
+ * backward in topological order. The backward functions of the individual ops live with
+ * their recorders (core/autograd_ops.c); this file knows nothing about any one op.
+ *
+ * Ownership: a tensor owns its grad_fn; a node owns its next nodes and its saved handles
+ * (detached views, so an output saved by its own node makes no cycle). A leaf input gets a
+ * small accumulate node that owns a reference to the leaf.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_internal.h"
+
+static int grad_enabled = 1;
+static unsigned epoch;
+
+int lt_grad_enabled(void) { return grad_enabled; }
+void lt_set_grad_enabled(int enabled) { grad_enabled = enabled != 0; }
+
+int lt_needs_grad(int n, const lt_tensor *const *inputs)
+{
+    if (!grad_enabled) return 0;
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && inputs[i]->requires_grad) return 1;
+    return 0;
+}
+
+static lt_node *node_alloc(const char *name, int ninputs, int noutputs)
+{
+    lt_node *n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    n->refcount = 1;
+    n->name = name;
+    n->ninputs = ninputs;
+    n->noutputs = noutputs;
+    if (ninputs > 0) {
+        n->next = calloc((size_t)ninputs, sizeof *n->next);
+        n->next_slot = calloc((size_t)ninputs, sizeof *n->next_slot);
+        n->in_size = calloc((size_t)ninputs, sizeof *n->in_size);
+        n->in_ndim = calloc((size_t)ninputs, sizeof *n->in_ndim);
+        n->in_dtype = calloc((size_t)ninputs, sizeof *n->in_dtype);
+        if (!n->next || !n->next_slot || !n->in_size || !n->in_ndim || !n->in_dtype) {
+            lt_node_release(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+lt_node *lt_node_new(const char *name, lt_backward_fn fn, int ninputs,
+                     lt_tensor *const *inputs, int noutputs)
+{
+    lt_node *n = node_alloc(name, ninputs, noutputs);
+    if (!n) {
+        lt_error("out of memory recording %s", name);
+        return NULL;
+    }
+    n->backward = fn;
+    for (int k = 0; k < ninputs; k++) {
+        lt_tensor *t = inputs[k];
+        if (!t) continue;
+        n->in_ndim[k] = t->ndim;
+        memcpy(n->in_size[k], t->size, sizeof n->in_size[k]);
+        n->in_dtype[k] = t->dtype;
+        if (!t->requires_grad) continue;
+        if (t->grad_fn) {
+            n->next[k] = t->grad_fn;
+            n->next_slot[k] = t->output_nr;
+            lt_node_retain(t->grad_fn);
+        } else {
+            lt_node *acc = node_alloc("AccumulateGrad", 0, 1);
+            if (!acc) {
+                lt_node_release(n);
+                lt_error("out of memory recording %s", name);
+                return NULL;
+            }
+            acc->leaf = t;
+            lt_tensor_retain(acc->leaf);
+            n->next[k] = acc;
+        }
+    }
+    return n;
+}
+
+int lt_node_save(lt_node *n, const lt_tensor *t)
+{
+    if (n->nsaved == LT_NODE_MAXSAVED) return lt_error("%s: too many saved tensors", n->name);
+    lt_tensor *v = lt_tensor_view_of(t);
+    if (!v) return LT_ERR;
+    n->saved[n->nsaved] = v;
+    n->saved_version[n->nsaved] = t->storage->version;
+    return n->nsaved++;
+}
+
+lt_tensor *lt_node_saved(lt_node *n, int k)
+{
+    if (n->freed) {
+        lt_error("%s: the graph was freed by an earlier backward (pass retainGraph = true to "
+                 "backward through it twice)", n->name);
+        return NULL;
+    }
+    lt_tensor *t = n->saved[k];
+    if (t->storage->version != n->saved_version[k]) {
+        lt_error("%s: a tensor saved for the backward pass was modified by an in-place "
+                 "operation", n->name);
+        return NULL;
+    }
+    return t;
+}
+
+void lt_node_set_output(lt_node *n, lt_tensor *out, int slot)
+{
+    lt_node_retain(n);
+    lt_node_release(out->grad_fn);
+    out->grad_fn = n;
+    out->output_nr = slot;
+    out->requires_grad = 1;
+}
+
+void lt_node_retain(lt_node *n) { n->refcount++; }
+
+static void release_saved(lt_node *n)
+{
+    for (int k = 0; k < n->nsaved; k++) {
+        lt_tensor_release(n->saved[k]);
+        n->saved[k] = NULL;
+    }
+    n->nsaved = 0;
+}
+
+/* Iterative, so that releasing a long chain (an unrolled RNN) cannot overflow the C stack. */
+void lt_node_release(lt_node *first)
+{
+    lt_node **stack = NULL;
+    size_t top = 0, cap = 0;
+    lt_node *n = first;
+    while (n) {
+        if (--n->refcount == 0) {
+            release_saved(n);
+            if (n->release_ctx) n->release_ctx(n);
+            lt_tensor_release(n->leaf);
+            for (int k = 0; n->grad_buf && k < n->noutputs; k++) lt_tensor_release(n->grad_buf[k]);
+            free(n->grad_buf);
+            for (int k = 0; k < n->ninputs; k++) {
+                if (!n->next[k]) continue;
+                if (top == cap) {
+                    size_t ncap = cap ? 2 * cap : 16;
+                    lt_node **ns = realloc(stack, ncap * sizeof *ns);
+                    if (!ns) continue;  /* out of memory: leak this edge rather than crash */
+                    stack = ns;
+                    cap = ncap;
+                }
+                stack[top++] = n->next[k];
+            }
+            free(n->next);
+            free(n->next_slot);
+            free(n->in_size);
+            free(n->in_ndim);
+            free(n->in_dtype);
+            free(n);
+        }
+        n = top ? stack[--top] : NULL;
+    }
+    free(stack);
+}
+
+/* *dst = *dst + g, or g when *dst is empty; takes the caller's reference to g. The sum is a
+ * new tensor: a backward may hand the same storage to several inputs (add passes its
+ * gradient through), so adding in place could change a sibling's gradient. */
+static int accumulate(lt_tensor **dst, lt_tensor *g)
+{
+    if (!*dst) {
+        *dst = g;
+        return LT_OK;
+    }
+    lt_tensor *sum = lt_tensor_empty(g->dtype);
+    int st = sum ? lt_binary(sum, LT_OP_ADD, *dst, g, 1) : LT_ERR;
+    lt_tensor_release(g);
+    if (st == LT_OK) {
+        lt_tensor_release(*dst);
+        *dst = sum;
+    } else {
+        lt_tensor_release(sum);
+    }
+    return st;
+}
+
+static int accumulate_leaf(lt_tensor *leaf, const lt_tensor *g)
+{
+    if (!leaf->grad) {
+        lt_tensor *c = lt_tensor_new_uninit(leaf->dtype, leaf->ndim, leaf->size);
+        if (!c) return LT_ERR;
+        if (lt_copy(c, g)) {
+            lt_tensor_release(c);
+            return LT_ERR;
+        }
+        leaf->grad = c;
+        return LT_OK;
+    }
+    if (!lt_same_shape(leaf->grad, g) && lt_numel(leaf->grad) != lt_numel(g)) {
+        char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+        return lt_error("gradient of shape [%s] does not fit the .grad of shape [%s]",
+                        lt_shape_str(a, sizeof a, g->ndim, g->size),
+                        lt_shape_str(b, sizeof b, leaf->grad->ndim, leaf->grad->size));
+    }
+    /* in place, so views of .grad (a flat gradient from getParameters) stay valid */
+    return lt_binary(leaf->grad, LT_OP_ADD, leaf->grad, g, 1);
+}
+
+typedef struct { lt_node **v; size_t n, cap; } node_list;
+
+static int list_push(node_list *l, lt_node *n)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        lt_node **v = realloc(l->v, cap * sizeof *v);
+        if (!v) return lt_error("out of memory in backward");
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = n;
+    return LT_OK;
+}
+
+/* Marks every node reachable from root and counts the edges into each. */
+static int discover(lt_node *root, node_list *all)
+{
+    node_list todo = {0};
+    int st = LT_OK;
+    root->mark = epoch;
+    root->deps = 0;
+    if (list_push(&todo, root) || list_push(all, root)) st = LT_ERR;
+    while (st == LT_OK && todo.n) {
+        lt_node *n = todo.v[--todo.n];
+        n->grad_buf = calloc((size_t)n->noutputs, sizeof *n->grad_buf);
+        if (!n->grad_buf) {
+            st = lt_error("out of memory in backward");
+            break;
+        }
+        for (int k = 0; k < n->ninputs; k++) {
+            lt_node *m = n->next[k];
+            if (!m) continue;
+            if (m->mark != epoch) {
+                m->mark = epoch;
+                m->deps = 0;
+                if (list_push(&todo, m) || list_push(all, m)) {
+                    st = LT_ERR;
+                    break;
+                }
+            }
+            m->deps++;
+        }
+    }
+    free(todo.v);
+    return st;
+}
+
+int lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph)
+{
+    if (!root->requires_grad)
+        return lt_error("the tensor does not require grad and has no grad_fn");
+    lt_tensor *g0;
+    if (!grad) {
+        if (lt_numel(root) != 1) {
+            char a[LT_SHAPE_BUFSZ];
+            return lt_error("a gradient can be implied only for a one-element tensor; pass "
+                            "one of shape [%s]", lt_shape_str(a, sizeof a, root->ndim, root->size));
+        }
+        g0 = lt_tensor_new_uninit(root->dtype, root->ndim, root->size);
+        if (!g0 || lt_fill(g0, 1)) {
+            lt_tensor_release(g0);
+            return LT_ERR;
+        }
+    } else {
+        if (!lt_same_shape(root, grad)) {
+            char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+            return lt_error("gradient of shape [%s] for a tensor of shape [%s]",
+                            lt_shape_str(a, sizeof a, grad->ndim, grad->size),
+                            lt_shape_str(b, sizeof b, root->ndim, root->size));
+        }
+        g0 = lt_tensor_new_uninit(root->dtype, root->ndim, root->size);
+        if (!g0 || lt_copy(g0, grad)) {
+            lt_tensor_release(g0);
+            return LT_ERR;
+        }
+    }
+    if (!root->grad_fn) {  /* a leaf: its gradient is the given one */
+        int st = accumulate_leaf(root, g0);
+        lt_tensor_release(g0);
+        return st;
+    }
+    epoch++;
+    node_list all = {0}, ready = {0};
+    int st = discover(root->grad_fn, &all);
+    if (st == LT_OK) {
+        root->grad_fn->grad_buf[root->output_nr] = g0;
+        g0 = NULL;
+        st = list_push(&ready, root->grad_fn);
+    }
+    lt_tensor **grad_in = NULL;
+    while (st == LT_OK && ready.n) {
+        lt_node *n = ready.v[--ready.n];
+        if (n->leaf) {
+            if (n->grad_buf[0] && n->leaf->requires_grad)
+                st = accumulate_leaf(n->leaf, n->grad_buf[0]);
+            continue;
+        }
+        free(grad_in);
+        grad_in = calloc((size_t)(n->ninputs ? n->ninputs : 1), sizeof *grad_in);
+        if (!grad_in) {
+            st = lt_error("out of memory in backward");
+            break;
+        }
+        if (n->freed) {
+            st = lt_error("%s: the graph was freed by an earlier backward (pass retainGraph = "
+                          "true to backward through it twice)", n->name);
+            break;
+        }
+        st = n->backward(n, n->grad_buf, grad_in);
+        for (int k = 0; k < n->noutputs; k++) {  /* this node's incoming grads are spent */
+            lt_tensor_release(n->grad_buf[k]);
+            n->grad_buf[k] = NULL;
+        }
+        if (!retain_graph) {
+            release_saved(n);
+            n->freed = 1;
+        }
+        for (int k = 0; k < n->ninputs; k++) {
+            lt_node *m = n->next[k];
+            if (st == LT_OK && m && grad_in[k]) {
+                st = accumulate(&m->grad_buf[n->next_slot[k]], grad_in[k]);
+                grad_in[k] = NULL;
+            }
+            lt_tensor_release(grad_in[k]);
+            grad_in[k] = NULL;
+            if (m && --m->deps == 0 && st == LT_OK) st = list_push(&ready, m);
+        }
+    }
+    free(grad_in);
+    for (size_t k = 0; k < all.n; k++) {  /* scratch of every reached node, on any path */
+        lt_node *n = all.v[k];
+        for (int j = 0; n->grad_buf && j < n->noutputs; j++) lt_tensor_release(n->grad_buf[j]);
+        free(n->grad_buf);
+        n->grad_buf = NULL;
+    }
+    free(all.v);
+    free(ready.v);
+    lt_tensor_release(g0);
+    return st;
+}
+
+int lt_sum_to_shape(lt_tensor *out, const lt_tensor *g, int ndim, const int64_t *size)
+{
+    int lead = g->ndim - ndim;
+    if (lead < 0) return lt_error("cannot reduce a gradient to more dimensions");
+    lt_tensor *cur = lt_tensor_view_of(g);
+    if (!cur) return LT_ERR;
+    int st = LT_OK;
+    for (int d = 0; d < g->ndim && st == LT_OK; d++) {
+        int reduce = d < lead || (size[d - lead] == 1 && g->size[d] != 1);
+        if (!reduce) continue;
+        lt_tensor *r = lt_tensor_empty(g->dtype);
+        st = r ? lt_reduce_dim(r, LT_RED_SUM, cur, d, 1) : LT_ERR;
+        lt_tensor_release(cur);
+        cur = r;
+    }
+    if (st == LT_OK) st = lt_reshape(out, cur, ndim, size);
+    lt_tensor_release(cur);
+    return st;
+}

@@ -1,0 +1,453 @@
+/*
+ * blas.c — matrix products on OpenBLAS (cblas): addmm/mm, baddbmm/bmm, addmv/mv, dot, addr,
+ * for float32 and float64.
+ *
+ * Every operand is checked before BLAS sees it. A matrix whose strides are (ld, 1) goes to
+ * BLAS as a row-major matrix and one with (1, ld) as a column-major one (i.e. transposed), so
+ * t(), narrow() and the like never cost a copy; only other layouts (stride 0 from expand,
+ * overlapping or otherwise odd strides, ld beyond int) are copied to a contiguous temporary.
+ * The result is written straight into `out` when its layout allows; a temporary is used when
+ * out overlaps a or b (BLAS must not read what it writes) or cannot be described to BLAS.
+ * beta = 0 means "ignore c" (BLAS semantics): NaN in c or in the old out never leaks.
+ */
+#include <cblas.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_internal.h"
+
+/* ---- checks ------------------------------------------------------------------------------ */
+
+static const char *tname(lt_dtype dt)
+{
+    static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
+                                            "torch.LongTensor", "torch.ByteTensor"};
+    return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
+}
+
+/* All of the non-NULL operands are float32/float64 and share one dtype; out matches it. */
+static int check_dtypes(const lt_tensor *out, const lt_tensor *a, const lt_tensor *b,
+                        const lt_tensor *c)
+{
+    const lt_tensor *ins[3] = {a, b, c};
+    for (int k = 0; k < 3; k++)
+        if (ins[k] && !lt_dtype_is_float(ins[k]->dtype))
+            return lt_error("expected Float or Double tensors, got %s", tname(ins[k]->dtype));
+    for (int k = 1; k < 3; k++)
+        if (ins[k] && ins[k]->dtype != a->dtype)
+            return lt_error("expected tensors of one type, got %s and %s", tname(a->dtype),
+                            tname(ins[k]->dtype));
+    if (out && out->dtype != a->dtype)
+        return lt_error("result is %s, inputs are %s", tname(out->dtype), tname(a->dtype));
+    return LT_OK;
+}
+
+/* "[2 x 3]" into buf */
+static const char *shp(char *buf, const lt_tensor *t)
+{
+    char s[LT_SHAPE_BUFSZ];
+    snprintf(buf, LT_SHAPE_BUFSZ + 2, "[%s]", lt_shape_str(s, sizeof s, t->ndim, t->size));
+    return buf;
+}
+#define SHP_BUF (LT_SHAPE_BUFSZ + 2)
+
+/* c (when given) must broadcast to the result shape; the message shows the whole expression. */
+static int check_c(const lt_tensor *c, int nd, const int64_t *rs, const lt_tensor *a,
+                   const lt_tensor *b, const char *opstr)
+{
+    if (!c) return LT_OK;
+    int ok = c->ndim <= nd;
+    for (int i = 0; ok && i < c->ndim; i++) {
+        int64_t s = c->size[c->ndim - 1 - i];
+        if (s != rs[nd - 1 - i] && s != 1) ok = 0;
+    }
+    if (ok) return LT_OK;
+    char x[SHP_BUF], y[SHP_BUF], z[SHP_BUF];
+    if (!strcmp(opstr, "outer"))
+        return lt_error("size mismatch, %s + outer(%s, %s)", shp(x, c), shp(y, a), shp(z, b));
+    return lt_error("size mismatch, %s + %s %s %s", shp(x, c), shp(y, a), opstr, shp(z, b));
+}
+
+static int size_mismatch(const lt_tensor *a, const lt_tensor *b)
+{
+    char x[SHP_BUF], y[SHP_BUF];
+    return lt_error("size mismatch, %s * %s", shp(x, a), shp(y, b));
+}
+
+static int check_int(int64_t v)
+{
+    if (v > INT_MAX) return lt_error("dimension %lld is too large for BLAS", (long long)v);
+    return LT_OK;
+}
+
+/* ---- layouts ----------------------------------------------------------------------------- */
+
+/* How BLAS sees a rows x cols matrix with strides (s0, s1): row-major with leading dimension
+ * ld (strides (ld, 1)) or column-major (strides (1, ld)). Strides of size-1 dims do not
+ * matter. Returns 0 when neither describes it (stride 0, ld < the other extent, ...). */
+static int mat_layout(int64_t rows, int64_t cols, int64_t s0, int64_t s1, int *colmajor,
+                      int64_t *ld)
+{
+    int64_t r1 = rows > 1 ? rows : 1, c1 = cols > 1 ? cols : 1;
+    if ((cols <= 1 || s1 == 1) && (rows <= 1 || s0 >= c1)) {
+        *colmajor = 0;
+        *ld = rows <= 1 ? c1 : s0;
+    } else if ((rows <= 1 || s0 == 1) && (cols <= 1 || s1 >= r1)) {
+        *colmajor = 1;
+        *ld = cols <= 1 ? r1 : s1;
+    } else {
+        return 0;
+    }
+    return *ld <= INT_MAX;
+}
+
+/* Whether BLAS can take t (1-D vector, 2-D matrix or 3-D batch of matrices) as it is. An
+ * output additionally needs its batch slices not to overlap each other. */
+static int blas_usable(const lt_tensor *t, int for_output)
+{
+    int cm;
+    int64_t ld;
+    switch (t->ndim) {
+    case 1:
+        return t->size[0] <= 1 || (t->stride[0] >= 1 && t->stride[0] <= INT_MAX);
+    case 2:
+        return mat_layout(t->size[0], t->size[1], t->stride[0], t->stride[1], &cm, &ld);
+    case 3: {
+        if (!mat_layout(t->size[1], t->size[2], t->stride[1], t->stride[2], &cm, &ld)) return 0;
+        if (!for_output || t->size[0] <= 1) return 1;
+        /* one slice spans (rows-1)*s_row + (cols-1)*s_col + 1 elements */
+        int64_t span = (t->size[1] - 1) * t->stride[1] + (t->size[2] - 1) * t->stride[2] + 1;
+        return t->stride[0] >= span;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int is_expanded(const lt_tensor *t)
+{
+    for (int i = 0; i < t->ndim; i++)
+        if (t->stride[i] == 0 && t->size[i] > 1) return 1;
+    return 0;
+}
+
+/* *use = t when BLAS can read t as is, else a contiguous copy in *copy (caller releases). */
+static int operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
+{
+    *copy = NULL;
+    *use = t;
+    if (blas_usable(t, 0)) return LT_OK;
+    *copy = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    if (!*copy) return LT_ERR;
+    *use = *copy;
+    return lt_copy(*copy, t);
+}
+
+static int same_shape(const lt_tensor *t, int nd, const int64_t *size)
+{
+    return t->ndim == nd && !memcmp(t->size, size, (size_t)nd * sizeof *size);
+}
+
+/* Where the result goes: out itself (resized to the result shape) or a fresh temporary
+ * when out overlaps a or b, holds c in another layout, or has a layout BLAS cannot take. */
+static int prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
+                          const lt_tensor *b, const lt_tensor *c, lt_tensor **target)
+{
+    *target = out;
+    int same = same_shape(out, nd, rs);
+    if (same && is_expanded(out))
+        return lt_error("cannot write into an expanded tensor (clone it first)");
+    int tmp = lt_shares_storage(out, a) || lt_shares_storage(out, b) ||
+              (c && lt_shares_storage(out, c) && !(same && lt_same_layout(out, c)));
+    if (!tmp) {
+        if (!same && lt_resize(out, nd, rs)) return LT_ERR;
+        if (blas_usable(out, 1)) return LT_OK;
+    }
+    *target = lt_tensor_new_uninit(out->dtype, nd, rs);
+    return *target ? LT_OK : LT_ERR;
+}
+
+static int finish_target(lt_tensor *out, lt_tensor *target, int st)
+{
+    if (target != out) return lt_out_finish(out, target, st);
+    if (st == LT_OK) lt_storage_bump(out);
+    return st;
+}
+
+/* ---- scaling: t *= beta, with beta == 0 writing zeros (NaN in t is ignored) ------------- */
+
+#define SCALE_LOOP(NAME, T)                                                         \
+    static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)      \
+    {                                                                               \
+        T b = (T) * (const double *)ctx, *x = (T *)p[0];                            \
+        int64_t st = s[0];                                                          \
+        if (b == 0)                                                                 \
+            for (int64_t i = 0; i < n; i++) x[i * st] = 0;                          \
+        else                                                                        \
+            for (int64_t i = 0; i < n; i++) x[i * st] *= b;                         \
+    }
+SCALE_LOOP(scale_f32, float)
+SCALE_LOOP(scale_f64, double)
+
+static int scale(lt_tensor *t, double beta)
+{
+    if (beta == 1 || lt_numel(t) == 0) return LT_OK;
+    lt_iter it;
+    const lt_tensor *ops[1] = {t};
+    if (lt_iter_init(&it, 1, ops)) return LT_ERR;
+    lt_iter_run(&it, t->dtype == LT_FLOAT32 ? scale_f32 : scale_f64, &beta, 0);
+    return LT_OK;
+}
+
+/* Target <- c as the starting value; *beta_left is the beta still to apply (by BLAS or
+ * scale()). Without c, or with beta == 0, the target is zero-filled, unless blas_zeroes says
+ * the caller's BLAS call overwrites it anyway (gemm with beta 0 never reads C; gemv's
+ * beta = 0 handling has varied between OpenBLAS versions, so it gets explicit zeros). */
+static int load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
+                  double *beta_left)
+{
+    *beta_left = beta;
+    if (!c || beta == 0) {
+        *beta_left = 0;
+        return blas_zeroes ? LT_OK : scale(target, 0);
+    }
+    if (lt_same_layout(target, c) || lt_numel(target) == 0) return LT_OK;
+    return lt_copy(target, c);
+}
+
+/* ---- gemm over a batch -------------------------------------------------------------------- */
+
+/* out[i] = beta * c[i] + alpha * a[i] @ b[i] on 3-D tensors whose shapes are checked. */
+static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+                      const lt_tensor *a, const lt_tensor *b, int nd)
+{
+    int64_t nb = a->size[0], m = a->size[1], k = a->size[2], n = b->size[2];
+    int64_t rs3[3] = {nb, m, n};
+    const int64_t *rs = nd == 3 ? rs3 : rs3 + 1;
+    lt_tensor *target;
+    if (check_int(m) || check_int(n) || check_int(k)) return LT_ERR;
+    if (prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
+    double bl;
+    int st = load_c(target, c, beta, 1, &bl);
+    if (st || nb == 0 || m == 0 || n == 0) return finish_target(out, target, st);
+    if (k == 0 || alpha == 0) {  /* BLAS semantics: a and b are not read; bl == 0 zeroes */
+        st = scale(target, bl);
+        return finish_target(out, target, st);
+    }
+    lt_tensor t3 = *target;  /* a 3-D view of the target (stack handle, no refcount) */
+    if (nd == 2) lt_unsqueeze(&t3, 0);
+    const lt_tensor *ua, *ub;
+    lt_tensor *ca = NULL, *cb = NULL;
+    st = operand(a, &ua, &ca);
+    if (st == LT_OK) st = operand(b, &ub, &cb);
+    if (st == LT_OK) {
+        int cma, cmb, cmc;
+        int64_t lda, ldb, ldc;
+        mat_layout(m, k, ua->stride[1], ua->stride[2], &cma, &lda);
+        mat_layout(k, n, ub->stride[1], ub->stride[2], &cmb, &ldb);
+        mat_layout(m, n, t3.stride[1], t3.stride[2], &cmc, &ldc);
+        enum CBLAS_ORDER order = cmc ? CblasColMajor : CblasRowMajor;
+        enum CBLAS_TRANSPOSE ta = cma == cmc ? CblasNoTrans : CblasTrans;
+        enum CBLAS_TRANSPOSE tb = cmb == cmc ? CblasNoTrans : CblasTrans;
+        size_t es = lt_dtype_size(a->dtype);
+        char *pa = lt_data(ua), *pb = lt_data(ub), *pc = lt_data(&t3);
+        for (int64_t i = 0; i < nb; i++) {
+            char *xa = pa + i * ua->stride[0] * (int64_t)es, *xb = pb + i * ub->stride[0] * (int64_t)es;
+            char *xc = pc + i * t3.stride[0] * (int64_t)es;
+            if (a->dtype == LT_FLOAT32)
+                cblas_sgemm(order, ta, tb, (int)m, (int)n, (int)k, (float)alpha, (float *)xa,
+                            (int)lda, (float *)xb, (int)ldb, (float)bl, (float *)xc, (int)ldc);
+            else
+                cblas_dgemm(order, ta, tb, (int)m, (int)n, (int)k, alpha, (double *)xa,
+                            (int)lda, (double *)xb, (int)ldb, bl, (double *)xc, (int)ldc);
+        }
+    }
+    lt_tensor_release(ca);
+    lt_tensor_release(cb);
+    return finish_target(out, target, st);
+}
+
+int lt_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const lt_tensor *a,
+             const lt_tensor *b)
+{
+    if (check_dtypes(out, a, b, c)) return LT_ERR;
+    if (a->ndim != 2 || b->ndim != 2) {
+        char x[SHP_BUF], y[SHP_BUF];
+        return lt_error("expected 2-D matrices, got %s * %s", shp(x, a), shp(y, b));
+    }
+    if (a->size[1] != b->size[0]) return size_mismatch(a, b);
+    int64_t rs[2] = {a->size[0], b->size[1]};
+    if (check_c(c, 2, rs, a, b, "*")) return LT_ERR;
+    lt_tensor a3 = *a, b3 = *b;  /* stack handles: one gemm path for 2-D and 3-D */
+    lt_unsqueeze(&a3, 0);
+    lt_unsqueeze(&b3, 0);
+    return gemm_batch(out, beta, c, alpha, &a3, &b3, 2);
+}
+
+int lt_mm(lt_tensor *out, const lt_tensor *a, const lt_tensor *b)
+{
+    return lt_addmm(out, 0, NULL, 1, a, b);
+}
+
+int lt_baddbmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+               const lt_tensor *a, const lt_tensor *b)
+{
+    if (check_dtypes(out, a, b, c)) return LT_ERR;
+    if (a->ndim != 3 || b->ndim != 3) {
+        char x[SHP_BUF], y[SHP_BUF];
+        return lt_error("expected 3-D batches of matrices, got %s * %s", shp(x, a), shp(y, b));
+    }
+    if (a->size[0] != b->size[0] || a->size[2] != b->size[1]) return size_mismatch(a, b);
+    int64_t rs[3] = {a->size[0], a->size[1], b->size[2]};
+    if (check_c(c, 3, rs, a, b, "*")) return LT_ERR;
+    return gemm_batch(out, beta, c, alpha, a, b, 3);
+}
+
+int lt_bmm(lt_tensor *out, const lt_tensor *a, const lt_tensor *b)
+{
+    return lt_baddbmm(out, 0, NULL, 1, a, b);
+}
+
+/* ---- gemv ---------------------------------------------------------------------------------- */
+
+int lt_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const lt_tensor *m,
+             const lt_tensor *v)
+{
+    if (check_dtypes(out, m, v, c)) return LT_ERR;
+    if (m->ndim != 2 || v->ndim != 1) {
+        char x[SHP_BUF], y[SHP_BUF];
+        return lt_error("expected a 2-D matrix and a 1-D vector, got %s * %s", shp(x, m),
+                        shp(y, v));
+    }
+    if (m->size[1] != v->size[0]) return size_mismatch(m, v);
+    int64_t rows = m->size[0], cols = m->size[1];
+    if (check_c(c, 1, &rows, m, v, "*") || check_int(rows) || check_int(cols)) return LT_ERR;
+    lt_tensor *target;
+    if (prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
+    double bl;
+    int st = load_c(target, c, beta, 0, &bl);
+    if (st || rows == 0) return finish_target(out, target, st);
+    if (cols == 0 || alpha == 0)
+        return finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
+    const lt_tensor *um, *uv;
+    lt_tensor *cm_copy = NULL, *cv_copy = NULL;
+    st = operand(m, &um, &cm_copy);
+    if (st == LT_OK) st = operand(v, &uv, &cv_copy);
+    if (st == LT_OK) {
+        int cm;
+        int64_t ld;
+        mat_layout(rows, cols, um->stride[0], um->stride[1], &cm, &ld);
+        enum CBLAS_ORDER order = cm ? CblasColMajor : CblasRowMajor;
+        int incx = cols > 1 ? (int)uv->stride[0] : 1, incy = rows > 1 ? (int)target->stride[0] : 1;
+        if (m->dtype == LT_FLOAT32)
+            cblas_sgemv(order, CblasNoTrans, (int)rows, (int)cols, (float)alpha, lt_data(um),
+                        (int)ld, lt_data(uv), incx, (float)bl, lt_data(target), incy);
+        else
+            cblas_dgemv(order, CblasNoTrans, (int)rows, (int)cols, alpha, lt_data(um), (int)ld,
+                        lt_data(uv), incx, bl, lt_data(target), incy);
+    }
+    lt_tensor_release(cm_copy);
+    lt_tensor_release(cv_copy);
+    return finish_target(out, target, st);
+}
+
+int lt_mv(lt_tensor *out, const lt_tensor *m, const lt_tensor *v)
+{
+    return lt_addmv(out, 0, NULL, 1, m, v);
+}
+
+/* ---- dot and outer products ------------------------------------------------------------- */
+
+int lt_dot(double *result, const lt_tensor *a, const lt_tensor *b)
+{
+    if (check_dtypes(NULL, a, b, NULL)) return LT_ERR;
+    int64_t n = lt_numel(a);
+    if (n != lt_numel(b)) {
+        char x[SHP_BUF], y[SHP_BUF];
+        return lt_error("size mismatch, %s . %s (dot needs as many elements in each)",
+                        shp(x, a), shp(y, b));
+    }
+    *result = 0;
+    if (n == 0) return LT_OK;
+    /* Torch7 takes any two shapes with one element count: flatten (copying when needed) */
+    lt_tensor fa = *a, fb = *b, *ca = NULL, *cb = NULL;
+    int st = LT_OK;
+    const lt_tensor *src[2] = {a, b};
+    lt_tensor *flat[2] = {&fa, &fb}, **cp[2] = {&ca, &cb};
+    for (int k = 0; k < 2 && st == LT_OK; k++) {
+        const lt_tensor *t = src[k];
+        if (t->ndim == 1 && blas_usable(t, 0)) continue;
+        if (!lt_is_contiguous(t)) {
+            *cp[k] = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+            if (!*cp[k] || lt_copy(*cp[k], t)) {
+                st = LT_ERR;
+                break;
+            }
+            t = *cp[k];
+        }
+        *flat[k] = *t;
+        flat[k]->ndim = 1;
+        flat[k]->size[0] = n;
+        flat[k]->stride[0] = 1;
+    }
+    if (st == LT_OK) {
+        int64_t sa = n > 1 ? fa.stride[0] : 1, sb = n > 1 ? fb.stride[0] : 1;
+        char *pa = lt_data(&fa), *pb = lt_data(&fb);
+        size_t es = lt_dtype_size(a->dtype);
+        double acc = 0;
+        /* BLAS counts in int: long vectors go in chunks */
+        for (int64_t done = 0; done < n;) {
+            int len = (int)(n - done > (1 << 30) ? (1 << 30) : n - done);
+            if (a->dtype == LT_FLOAT32)  /* dsdot: float inputs, double accumulation */
+                acc += cblas_dsdot(len, (float *)pa, (int)sa, (float *)pb, (int)sb);
+            else
+                acc += cblas_ddot(len, (double *)pa, (int)sa, (double *)pb, (int)sb);
+            pa += len * sa * (int64_t)es;
+            pb += len * sb * (int64_t)es;
+            done += len;
+        }
+        *result = a->dtype == LT_FLOAT32 ? (double)(float)acc : acc;
+    }
+    lt_tensor_release(ca);
+    lt_tensor_release(cb);
+    return st;
+}
+
+int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const lt_tensor *a,
+            const lt_tensor *b)
+{
+    if (check_dtypes(out, a, b, c)) return LT_ERR;
+    if (a->ndim != 1 || b->ndim != 1) {
+        char x[SHP_BUF], y[SHP_BUF];
+        return lt_error("expected 1-D vectors, got %s and %s", shp(x, a), shp(y, b));
+    }
+    int64_t rs[2] = {a->size[0], b->size[0]};
+    if (check_c(c, 2, rs, a, b, "outer") || check_int(rs[0]) || check_int(rs[1])) return LT_ERR;
+    lt_tensor *target;
+    if (prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
+    double bl;
+    int st = load_c(target, c, beta, 0, &bl);
+    if (st == LT_OK && bl != 0) st = scale(target, bl);  /* ger has no beta */
+    if (st || rs[0] == 0 || rs[1] == 0 || alpha == 0) return finish_target(out, target, st);
+    const lt_tensor *ua, *ub;
+    lt_tensor *ca = NULL, *cb = NULL;
+    st = operand(a, &ua, &ca);
+    if (st == LT_OK) st = operand(b, &ub, &cb);
+    if (st == LT_OK) {
+        int cm;
+        int64_t ld;
+        mat_layout(rs[0], rs[1], target->stride[0], target->stride[1], &cm, &ld);
+        enum CBLAS_ORDER order = cm ? CblasColMajor : CblasRowMajor;
+        int incx = rs[0] > 1 ? (int)ua->stride[0] : 1, incy = rs[1] > 1 ? (int)ub->stride[0] : 1;
+        if (a->dtype == LT_FLOAT32)
+            cblas_sger(order, (int)rs[0], (int)rs[1], (float)alpha, lt_data(ua), incx,
+                       lt_data(ub), incy, lt_data(target), (int)ld);
+        else
+            cblas_dger(order, (int)rs[0], (int)rs[1], alpha, lt_data(ua), incx, lt_data(ub),
+                       incy, lt_data(target), (int)ld);
+    }
+    lt_tensor_release(ca);
+    lt_tensor_release(cb);
+    return finish_target(out, target, st);
+}

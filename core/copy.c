@@ -1,0 +1,235 @@
+/*
+ * copy.c — moving elements between tensors: copy with dtype conversion and broadcasting,
+ * fill, contiguous/clone/reshape, cat and stack.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_internal.h"
+
+/* Conversions that never hit undefined behaviour: NaN -> 0, out of range saturates. */
+static inline int64_t f2i64(double v)
+{
+    if (v != v) return 0;
+    if (v >= 9223372036854775807.0) return INT64_MAX;
+    if (v <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)v;
+}
+static inline uint8_t f2u8(double v) { return v > 0 ? (v >= 255 ? 255 : (uint8_t)v) : 0; }
+static inline float f2f(double v) { return (float)v; }
+/* integer to uint8 wraps modulo 256, as C and Torch7 do */
+static inline uint8_t i2u8(int64_t v) { return (uint8_t)(uint64_t)v; }
+
+#define COPY_LOOP(NAME, TD, TS, CONV)                                                       \
+    static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)              \
+    {                                                                                       \
+        (void)ctx;                                                                          \
+        TD *d = (TD *)p[0];                                                                 \
+        const TS *x = (const TS *)p[1];                                                     \
+        if (s[0] == 1 && s[1] == 1)                                                         \
+            for (int64_t i = 0; i < n; i++) d[i] = CONV(x[i]);                              \
+        else                                                                                \
+            for (int64_t i = 0; i < n; i++) d[i * s[0]] = CONV(x[i * s[1]]);                \
+    }
+
+#define SAME(v) (v)
+COPY_LOOP(copy_f_f, float, float, SAME)
+COPY_LOOP(copy_f_d, float, double, f2f)
+COPY_LOOP(copy_f_l, float, int64_t, (float))
+COPY_LOOP(copy_f_b, float, uint8_t, (float))
+COPY_LOOP(copy_d_f, double, float, (double))
+COPY_LOOP(copy_d_d, double, double, SAME)
+COPY_LOOP(copy_d_l, double, int64_t, (double))
+COPY_LOOP(copy_d_b, double, uint8_t, (double))
+COPY_LOOP(copy_l_f, int64_t, float, f2i64)
+COPY_LOOP(copy_l_d, int64_t, double, f2i64)
+COPY_LOOP(copy_l_l, int64_t, int64_t, SAME)
+COPY_LOOP(copy_l_b, int64_t, uint8_t, (int64_t))
+COPY_LOOP(copy_b_f, uint8_t, float, f2u8)
+COPY_LOOP(copy_b_d, uint8_t, double, f2u8)
+COPY_LOOP(copy_b_l, uint8_t, int64_t, i2u8)
+COPY_LOOP(copy_b_b, uint8_t, uint8_t, SAME)
+
+/* copy_loops[dst dtype][src dtype] */
+static const lt_loop_fn copy_loops[LT_NDTYPES][LT_NDTYPES] = {
+    [LT_FLOAT32] = {copy_f_f, copy_f_d, copy_f_l, copy_f_b},
+    [LT_FLOAT64] = {copy_d_f, copy_d_d, copy_d_l, copy_d_b},
+    [LT_INT64] = {copy_l_f, copy_l_d, copy_l_l, copy_l_b},
+    [LT_UINT8] = {copy_b_f, copy_b_d, copy_b_l, copy_b_b},
+};
+
+int lt_copy(lt_tensor *dst, const lt_tensor *src)
+{
+    /* Torch7 copies between any two shapes with the same element count; we do that when
+     * both are contiguous, and otherwise broadcast src to dst as PyTorch does. */
+    if (!lt_same_shape(dst, src) && lt_numel(dst) == lt_numel(src) && lt_is_contiguous(dst) &&
+        lt_is_contiguous(src)) {
+        lt_tensor flat = *src;
+        flat.ndim = dst->ndim;
+        memcpy(flat.size, dst->size, sizeof flat.size);
+        memcpy(flat.stride, dst->stride, sizeof flat.stride);
+        return lt_copy(dst, &flat);
+    }
+    for (int i = 0; i < dst->ndim; i++)
+        if (dst->stride[i] == 0 && dst->size[i] > 1)
+            return lt_error("cannot copy into an expanded tensor (clone it first)");
+    if (lt_same_layout(dst, src)) return LT_OK;
+    lt_tensor *tmp = NULL;
+    const lt_tensor *from = src;
+    if (lt_shares_storage(dst, src)) {  /* overlapping views: go through a temporary */
+        tmp = lt_tensor_new_uninit(src->dtype, src->ndim, src->size);
+        if (!tmp) return LT_ERR;
+        if (lt_copy(tmp, src)) {
+            lt_tensor_release(tmp);
+            return LT_ERR;
+        }
+        from = tmp;
+    }
+    lt_iter it;
+    const lt_tensor *ops[2] = {dst, from};
+    int st = lt_iter_init(&it, 2, ops);
+    if (st == LT_OK && it.numel > 0) {  /* empty: data may be NULL, which memcpy must not see */
+        if (dst->dtype == from->dtype && it.ndim == 1 && it.stride[0][0] == 1 &&
+            it.stride[1][0] == 1)
+            memcpy(it.data[0], it.data[1], (size_t)it.numel * it.elsize[0]);
+        else
+            lt_iter_run(&it, copy_loops[dst->dtype][from->dtype], NULL, 0);
+        lt_storage_bump(dst);
+    }
+    lt_tensor_release(tmp);
+    return st;
+}
+
+int lt_fill(lt_tensor *t, double value)
+{
+    lt_tensor *v = lt_tensor_new_uninit(LT_FLOAT64, 0, NULL);
+    if (!v) return LT_ERR;
+    *(double *)v->storage->data = value;
+    int st = lt_copy(t, v);
+    lt_tensor_release(v);
+    return st;
+}
+
+int lt_fill_int(lt_tensor *t, int64_t value)
+{
+    lt_tensor *v = lt_tensor_new_uninit(LT_INT64, 0, NULL);
+    if (!v) return LT_ERR;
+    *(int64_t *)v->storage->data = value;
+    int st = lt_copy(t, v);
+    lt_tensor_release(v);
+    return st;
+}
+
+int lt_clone(lt_tensor *out, const lt_tensor *t)
+{
+    lt_tensor *c = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    if (!c) return LT_ERR;
+    int st = lt_copy(c, t);
+    if (st == LT_OK) lt_set_tensor(out, c);
+    lt_tensor_release(c);
+    return st;
+}
+
+int lt_contiguous(lt_tensor *out, const lt_tensor *t)
+{
+    if (lt_is_contiguous(t)) {
+        lt_set_tensor(out, t);
+        return LT_OK;
+    }
+    return lt_clone(out, t);
+}
+
+int lt_reshape(lt_tensor *out, const lt_tensor *t, int ndim, const int64_t *size)
+{
+    lt_tensor v = *t;  /* a stack handle: views never touch the refcount */
+    if (lt_view(&v, ndim, size) == LT_OK) {
+        lt_set_tensor(out, &v);
+        return LT_OK;
+    }
+    int64_t shape[LT_MAXDIM];
+    memcpy(shape, size, (size_t)ndim * sizeof *size);
+    if (lt_infer_shape(lt_numel(t), ndim, shape)) return LT_ERR;
+    lt_tensor *c = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    if (!c) return LT_ERR;
+    int st = lt_copy(c, t);
+    if (st == LT_OK) st = lt_view(c, ndim, shape);
+    if (st == LT_OK) lt_set_tensor(out, c);
+    lt_tensor_release(c);
+    return st;
+}
+
+/* Shape check shared by cat and stack: all tensors agree except along dim (cat). */
+static int check_cat_shapes(lt_tensor *const *ts, int n, int dim, int64_t *total)
+{
+    const lt_tensor *a = ts[0];
+    *total = 0;
+    for (int k = 0; k < n; k++) {
+        const lt_tensor *b = ts[k];
+        char x[LT_SHAPE_BUFSZ], y[LT_SHAPE_BUFSZ];
+        if (b->dtype != a->dtype)
+            return lt_error("tensor %d is %s, tensor 1 is %s", k + 1, lt_dtype_name(b->dtype),
+                            lt_dtype_name(a->dtype));
+        int ok = b->ndim == a->ndim;
+        for (int i = 0; ok && i < a->ndim; i++)
+            if (i != dim && b->size[i] != a->size[i]) ok = 0;
+        if (!ok)
+            return lt_error("sizes of tensors must match except in dimension %d: [%s] vs [%s]",
+                            dim + 1, lt_shape_str(x, sizeof x, a->ndim, a->size),
+                            lt_shape_str(y, sizeof y, b->ndim, b->size));
+        *total += b->size[dim];
+    }
+    return LT_OK;
+}
+
+int lt_cat(lt_tensor *out, lt_tensor *const *ts, int n, int dim)
+{
+    if (n < 1) return lt_error("expected at least one tensor");
+    if (lt_check_dim("dimension", dim, ts[0]->ndim)) return LT_ERR;
+    int64_t total, size[LT_MAXDIM];
+    if (check_cat_shapes(ts, n, dim, &total)) return LT_ERR;
+    if (out->dtype != ts[0]->dtype)
+        return lt_error("result is %s, inputs are %s", lt_dtype_name(out->dtype),
+                        lt_dtype_name(ts[0]->dtype));
+    memcpy(size, ts[0]->size, sizeof size);
+    size[dim] = total;
+    lt_tensor *target;
+    if (lt_out_prepare(out, ts[0]->ndim, size, (const lt_tensor *const *)ts, n, &target))
+        return LT_ERR;
+    int st = LT_OK;
+    int64_t at = 0;
+    for (int k = 0; k < n && st == LT_OK; k++) {
+        lt_tensor part = *target;
+        st = lt_narrow(&part, dim, at, ts[k]->size[dim]);
+        if (st == LT_OK) st = lt_copy(&part, ts[k]);
+        at += ts[k]->size[dim];
+    }
+    return lt_out_finish(out, target, st);
+}
+
+int lt_stack(lt_tensor *out, lt_tensor *const *ts, int n, int dim)
+{
+    if (n < 1) return lt_error("expected at least one tensor");
+    if (dim < 0 || dim > ts[0]->ndim)
+        return lt_error("dimension %d out of range for stacking %d-dimensional tensors", dim + 1,
+                        ts[0]->ndim);
+    lt_tensor *views = malloc((size_t)n * sizeof *views);
+    lt_tensor **ptrs = malloc((size_t)n * sizeof *ptrs);
+    int st = views && ptrs ? LT_OK : lt_error("out of memory");
+    for (int k = 0; k < n && st == LT_OK; k++) {
+        if (!lt_same_shape(ts[k], ts[0])) {
+            char x[LT_SHAPE_BUFSZ], y[LT_SHAPE_BUFSZ];
+            st = lt_error("stack expects tensors of one shape: [%s] vs [%s]",
+                          lt_shape_str(x, sizeof x, ts[0]->ndim, ts[0]->size),
+                          lt_shape_str(y, sizeof y, ts[k]->ndim, ts[k]->size));
+            break;
+        }
+        views[k] = *ts[k];
+        st = lt_unsqueeze(&views[k], dim);
+        ptrs[k] = &views[k];
+    }
+    if (st == LT_OK) st = lt_cat(out, ptrs, n, dim);
+    free(views);
+    free(ptrs);
+    return st;
+}

@@ -1,0 +1,187 @@
+/*
+ * iter.c — the strided N-operand iterator under every elementwise op: broadcasts the
+ * operands to operand 0's shape, merges dims that are contiguous for all operands, and
+ * calls a typed inner loop per run of the innermost dim, split across OpenMP threads.
+ */
+#include <string.h>
+
+#include "lt_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+int lt_iter_init(lt_iter *it, int nops, const lt_tensor *const *ops)
+{
+    const lt_tensor *out = ops[0];
+    int nd = out->ndim, k;
+    memset(it, 0, sizeof *it);
+    it->nops = nops;
+    for (k = 0; k < nops; k++) {
+        const lt_tensor *t = ops[k];
+        if (t->ndim > nd) goto bad;
+        it->data[k] = lt_data(t);
+        it->elsize[k] = lt_dtype_size(t->dtype);
+        for (int i = 0; i < nd; i++) {
+            int j = i - (nd - t->ndim);
+            if (j < 0) {
+                it->stride[k][i] = 0;
+            } else if (t->size[j] == out->size[i]) {
+                it->stride[k][i] = t->stride[j];
+            } else if (t->size[j] == 1) {
+                it->stride[k][i] = 0;
+            } else {
+                goto bad;
+            }
+        }
+    }
+    /* drop size-1 dims, then merge neighbours that are one run for every operand */
+    int n = 0;
+    for (int i = 0; i < nd; i++) {
+        if (out->size[i] == 1) continue;
+        it->size[n] = out->size[i];
+        for (k = 0; k < nops; k++) it->stride[k][n] = it->stride[k][i];
+        n++;
+    }
+    if (n == 0) {
+        it->size[0] = 1;
+        for (k = 0; k < nops; k++) it->stride[k][0] = 0;
+        n = 1;
+    }
+    int m = 0;
+    for (int i = 1; i < n; i++) {
+        int mergeable = 1;
+        for (k = 0; k < nops; k++)
+            if (it->stride[k][m] != it->stride[k][i] * it->size[i]) mergeable = 0;
+        if (mergeable) {
+            it->size[m] *= it->size[i];
+            for (k = 0; k < nops; k++) it->stride[k][m] = it->stride[k][i];
+        } else {
+            m++;
+            it->size[m] = it->size[i];
+            for (k = 0; k < nops; k++) it->stride[k][m] = it->stride[k][i];
+        }
+    }
+    it->ndim = m + 1;
+    it->numel = lt_numel(out);
+    return LT_OK;
+bad:;
+    char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+    return lt_error("shape [%s] cannot be broadcast to [%s]",
+                    lt_shape_str(a, sizeof a, ops[k]->ndim, ops[k]->size),
+                    lt_shape_str(b, sizeof b, out->ndim, out->size));
+}
+
+void lt_iter_run_range(const lt_iter *it, lt_loop_fn fn, const void *ctx, int64_t begin,
+                       int64_t end)
+{
+    int nd = it->ndim, last = nd - 1;
+    int64_t idx[LT_MAXDIM];
+    char *ptr[LT_MAXOPS];
+    int64_t inner[LT_MAXOPS];
+    int64_t rem = begin;
+    for (int i = last; i >= 0; i--) {
+        idx[i] = rem % it->size[i];
+        rem /= it->size[i];
+    }
+    for (int k = 0; k < it->nops; k++) inner[k] = it->stride[k][last];
+    int64_t pos = begin;
+    while (pos < end) {
+        for (int k = 0; k < it->nops; k++) {
+            int64_t off = 0;
+            for (int i = 0; i < nd; i++) off += idx[i] * it->stride[k][i];
+            ptr[k] = it->data[k] + off * (int64_t)it->elsize[k];
+        }
+        int64_t n = it->size[last] - idx[last];
+        if (n > end - pos) n = end - pos;
+        fn(ptr, inner, n, ctx);
+        pos += n;
+        idx[last] += n;
+        for (int i = last; i > 0 && idx[i] >= it->size[i]; i--) {
+            idx[i] = 0;
+            idx[i - 1]++;
+        }
+    }
+}
+
+void lt_iter_run_work(const lt_iter *it, lt_loop_fn fn, const void *ctx, int64_t work)
+{
+    int64_t total = it->numel;
+    if (total == 0) return;
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    if (nt > 1 && work >= LT_PAR_GRAIN && total > 1 && !omp_in_parallel()) {
+        int64_t chunks = work / (LT_PAR_GRAIN / 2);
+        if (chunks > nt) chunks = nt;
+        if (chunks > total) chunks = total;
+#pragma omp parallel for num_threads((int)chunks) schedule(static)
+        for (int64_t c = 0; c < chunks; c++)
+            lt_iter_run_range(it, fn, ctx, total * c / chunks, total * (c + 1) / chunks);
+        return;
+    }
+#endif
+    (void)work;
+    lt_iter_run_range(it, fn, ctx, 0, total);
+}
+
+void lt_iter_run(const lt_iter *it, lt_loop_fn fn, const void *ctx, int serial)
+{
+    lt_iter_run_work(it, fn, ctx, serial ? 0 : it->numel);
+}
+
+int lt_shares_storage(const lt_tensor *a, const lt_tensor *b)
+{
+    return a->storage == b->storage;
+}
+
+int lt_same_layout(const lt_tensor *t, const lt_tensor *u)
+{
+    if (t->storage != u->storage || t->offset != u->offset || t->ndim != u->ndim) return 0;
+    for (int i = 0; i < t->ndim; i++)
+        if (t->size[i] != u->size[i] || (t->size[i] > 1 && t->stride[i] != u->stride[i]))
+            return 0;
+    return 1;
+}
+
+int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tensor *const *ins,
+                   int nins, lt_tensor **target)
+{
+    *target = out;
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) numel *= size[i];
+    int same_shape = out->ndim == ndim && !memcmp(out->size, size, (size_t)ndim * sizeof *size);
+    /* An output that is written through stride-0 (expanded) dims would race with itself. */
+    for (int i = 0; same_shape && i < out->ndim; i++)
+        if (out->stride[i] == 0 && out->size[i] > 1)
+            return lt_error("cannot write into an expanded tensor (clone it first)");
+    int clash = 0;
+    if (same_shape)
+        for (int k = 0; k < nins; k++)
+            if (ins[k] && lt_shares_storage(out, ins[k]) && !lt_same_layout(out, ins[k]))
+                clash = 1;
+    if (!same_shape) {
+        /* resizing may keep the storage; if an input shares it, use a fresh one instead */
+        for (int k = 0; k < nins; k++)
+            if (ins[k] && lt_shares_storage(out, ins[k])) clash = 1;
+        if (!clash) return lt_resize(out, ndim, size);
+    }
+    if (!clash) return LT_OK;
+    *target = lt_tensor_new_uninit(out->dtype, ndim, size);
+    (void)numel;
+    return *target ? LT_OK : LT_ERR;
+}
+
+int lt_out_finish(lt_tensor *out, lt_tensor *target, int status)
+{
+    if (target != out) {
+        if (status == LT_OK) {
+            int same_shape = out->ndim == target->ndim &&
+                             !memcmp(out->size, target->size, (size_t)out->ndim * sizeof(int64_t));
+            if (same_shape) status = lt_copy(out, target);
+            else lt_set_tensor(out, target);
+        }
+        lt_tensor_release(target);
+    }
+    if (status == LT_OK) lt_storage_bump(out);
+    return status;
+}

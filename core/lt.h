@@ -1,0 +1,326 @@
+/*
+ * lt.h — the luatorch tensor core: strided tensors, their ops, and the RNG, in plain C11.
+ *
+ * The core knows nothing about Lua. Every function that can fail returns an int status
+ * (LT_OK = 0, LT_ERR = -1) and leaves a message in a thread-local buffer (lt_errmsg()).
+ * The Lua layer (lua/) turns that into a Lua error in exactly one place. Indices and dims
+ * here are 0-based; the Lua layer converts from Torch7's 1-based ones.
+ *
+ * Worked example (no error handling shown; every call below returns LT_OK or LT_ERR):
+ *
+ *     int64_t sz[2] = {2, 3};
+ *     lt_tensor *a = lt_tensor_new(LT_FLOAT32, 2, sz);     // 2x3, zero-filled, refcount 1
+ *     lt_tensor *b = lt_tensor_empty(LT_FLOAT32);          // 1-D, size 0: an "out" to fill
+ *     lt_fill(a, 1.5);
+ *     lt_tensor *at = lt_tensor_view_of(a);                // another handle on a's storage
+ *     lt_transpose(at, 0, 1);                              // at is now a 3x2 view, no copy
+ *     lt_mm(b, a, at);                                     // b = a @ a^T, resized to 2x2
+ *     lt_unary(b, LT_OP_EXP, b);                           // in place: out may be an input
+ *     lt_tensor_release(at); lt_tensor_release(b); lt_tensor_release(a);
+ *
+ * Conventions
+ *   - Ops write into an `out` tensor that the caller owns; out is resized to the result's
+ *     shape (lt_resize) unless it already has it. out may be the same tensor as an input
+ *     (in-place); a partial overlap is detected and handled with a temporary.
+ *   - Views (narrow, select, transpose, ...) modify the tensor handle they are given; to keep
+ *     the original, first take lt_tensor_view_of(t), which shares the storage.
+ *   - Binary ops broadcast like NumPy/PyTorch. Tensor operands of one op share one dtype,
+ *     except where documented (comparison results and masks are uint8, indices int64).
+ */
+#ifndef LT_H
+#define LT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_MAXDIM 16
+#define LT_OK 0
+#define LT_ERR (-1)
+
+/* ---- dtypes ----------------------------------------------------------------------------- */
+
+typedef enum { LT_FLOAT32, LT_FLOAT64, LT_INT64, LT_UINT8, LT_NDTYPES } lt_dtype;
+
+size_t      lt_dtype_size(lt_dtype dt);            /* bytes per element                      */
+const char *lt_dtype_name(lt_dtype dt);            /* "Float", "Double", "Long", "Byte"       */
+int         lt_dtype_is_float(lt_dtype dt);
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+int         lt_error(const char *fmt, ...);        /* sets the message, returns LT_ERR        */
+const char *lt_errmsg(void);                       /* the last message of this thread         */
+/* "2 x 3" style description of a shape, into buf (returns buf). */
+char       *lt_shape_str(char *buf, size_t len, int ndim, const int64_t *size);
+#define LT_SHAPE_BUFSZ 256
+
+/* ---- storage: one refcounted block, shared by all the views of it ----------------------- */
+
+typedef struct lt_storage {
+    void    *data;        /* nbytes, 64-byte aligned (NULL when nbytes == 0)                */
+    int64_t  nbytes;
+    int64_t  numel;       /* nbytes / dtype size                                            */
+    lt_dtype dtype;
+    int      refcount;
+    uint32_t version;     /* bumped by in-place writes; autograd checks saved tensors       */
+} lt_storage;
+
+lt_storage *lt_storage_new(lt_dtype dt, int64_t numel);   /* zero-filled; NULL + error on OOM */
+lt_storage *lt_storage_new_uninit(lt_dtype dt, int64_t numel);
+void        lt_storage_retain(lt_storage *s);
+void        lt_storage_release(lt_storage *s);            /* frees on the last reference      */
+
+/* Allocator counters: live bytes, and allocations made since start (specs check both). */
+typedef struct { int64_t live_bytes, peak_bytes, total_allocs, total_bytes; } lt_alloc_stats;
+lt_alloc_stats lt_alloc_get_stats(void);
+
+/* ---- tensors ------------------------------------------------------------------------------ */
+
+struct lt_node;
+
+typedef struct lt_tensor {
+    lt_storage *storage;           /* never NULL                                            */
+    int64_t     offset;            /* first element, in elements of storage                 */
+    int         ndim;              /* 0 = a scalar holding one element                      */
+    int64_t     size[LT_MAXDIM];   /* (ndim)                                                */
+    int64_t     stride[LT_MAXDIM]; /* (ndim), in elements; 0 for expanded dims              */
+    lt_dtype    dtype;             /* == storage->dtype                                     */
+    int         refcount;          /* handles: Lua userdata, autograd nodes                 */
+    /* autograd (core/autograd.c); a handle made by lt_tensor_view_of starts without them  */
+    int         requires_grad;
+    struct lt_tensor *grad;        /* accumulated gradient of a leaf (same shape), or NULL  */
+    struct lt_node   *grad_fn;     /* the node that made this tensor, NULL for a leaf       */
+    int         output_nr;         /* which output of grad_fn                               */
+} lt_tensor;
+
+lt_tensor *lt_tensor_new(lt_dtype dt, int ndim, const int64_t *size);     /* zero-filled     */
+lt_tensor *lt_tensor_new_uninit(lt_dtype dt, int ndim, const int64_t *size);
+lt_tensor *lt_tensor_empty(lt_dtype dt);                                  /* 1-D, size 0     */
+lt_tensor *lt_tensor_view_of(const lt_tensor *t);     /* new handle, same storage and layout,
+                                                          no autograd history (a detached view) */
+/* A tensor over an existing storage; checks that every element lies inside the storage. */
+lt_tensor *lt_tensor_from_storage(lt_storage *s, int64_t offset, int ndim,
+                                  const int64_t *size, const int64_t *stride);
+void       lt_tensor_retain(lt_tensor *t);
+void       lt_tensor_release(lt_tensor *t);
+
+int64_t lt_numel(const lt_tensor *t);
+int     lt_is_contiguous(const lt_tensor *t);
+void   *lt_data(const lt_tensor *t);                  /* address of element (0,...,0)        */
+int     lt_same_shape(const lt_tensor *a, const lt_tensor *b);
+/* Reads/writes one element by 0-based multi-index (slow; for printing and scalar access). */
+double  lt_get(const lt_tensor *t, const int64_t *idx);
+void    lt_set(lt_tensor *t, const int64_t *idx, double v);
+int64_t lt_get_int(const lt_tensor *t, const int64_t *idx);   /* exact for int64            */
+void    lt_set_int(lt_tensor *t, const int64_t *idx, int64_t v);
+
+/* Resize to a contiguous layout of the given shape; keeps t as is when the shape already
+ * matches. Grows the storage (a fresh one) when it is too small. Contents are unspecified. */
+int lt_resize(lt_tensor *t, int ndim, const int64_t *size);
+int lt_resize_as(lt_tensor *t, const lt_tensor *like);
+/* Make t point at src's storage and layout (Torch7's set); t keeps its autograd fields. */
+void lt_set_tensor(lt_tensor *t, const lt_tensor *src);
+
+/* ---- views: change the handle t in place, never copy ----------------------------------- */
+
+int lt_narrow(lt_tensor *t, int dim, int64_t start, int64_t length);
+int lt_select(lt_tensor *t, int dim, int64_t index);           /* drops dim                  */
+int lt_transpose(lt_tensor *t, int dim0, int dim1);
+int lt_permute(lt_tensor *t, const int *perm);                  /* perm has t->ndim entries  */
+int lt_unsqueeze(lt_tensor *t, int dim);
+int lt_squeeze(lt_tensor *t);                                   /* all size-1 dims           */
+int lt_squeeze_dim(lt_tensor *t, int dim);
+int lt_expand(lt_tensor *t, int ndim, const int64_t *size);     /* -1 keeps a size           */
+/* view: shape with at most one -1; fails when the strides cannot express it. */
+int lt_view(lt_tensor *t, int ndim, const int64_t *size);
+/* Fills size with the shape (resolving -1) and checks the element count. */
+int lt_infer_shape(int64_t numel, int ndim, int64_t *size);
+/* Broadcast shape of two shapes; LT_ERR with both shapes in the message when incompatible. */
+int lt_broadcast_shape(int na, const int64_t *sa, int nb, const int64_t *sb,
+                       int *nout, int64_t *sout);
+
+/* ---- copies ------------------------------------------------------------------------------ */
+
+int lt_copy(lt_tensor *dst, const lt_tensor *src);    /* broadcasts src to dst, converts dtype */
+int lt_contiguous(lt_tensor *out, const lt_tensor *t);   /* out = t, or a contiguous copy    */
+int lt_clone(lt_tensor *out, const lt_tensor *t);        /* out = always a fresh copy        */
+int lt_fill(lt_tensor *t, double value);
+int lt_fill_int(lt_tensor *t, int64_t value);           /* exact for int64                  */
+int lt_cat(lt_tensor *out, lt_tensor *const *ts, int n, int dim);
+int lt_stack(lt_tensor *out, lt_tensor *const *ts, int n, int dim);
+/* reshape: a view when possible, otherwise a copy; out receives the result. */
+int lt_reshape(lt_tensor *out, const lt_tensor *t, int ndim, const int64_t *size);
+
+/* ---- elementwise (core/pointwise.c) ------------------------------------------------------ */
+
+typedef enum {
+    LT_OP_NEG, LT_OP_ABS, LT_OP_SIGN, LT_OP_EXP, LT_OP_LOG, LT_OP_LOG1P, LT_OP_SQRT,
+    LT_OP_RSQRT, LT_OP_SIGMOID, LT_OP_TANH, LT_OP_RELU, LT_OP_FLOOR, LT_OP_CEIL, LT_OP_ROUND,
+    LT_OP_SIN, LT_OP_COS, LT_OP_TRUNC, LT_OP_FRAC, LT_OP_SQUARE, LT_OP_RECIPROCAL,
+    LT_NUNARY
+} lt_unary_op;
+const char *lt_unary_name(lt_unary_op op);
+int lt_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a);
+
+typedef enum {
+    LT_OP_ADD, LT_OP_SUB, LT_OP_MUL, LT_OP_DIV, LT_OP_POW, LT_OP_MAX2, LT_OP_MIN2,
+    LT_OP_REM, LT_OP_ATAN2, LT_NBINARY
+} lt_binary_op;
+const char *lt_binary_name(lt_binary_op op);
+/* out = a op (alpha * b) for ADD/SUB (alpha is ignored by the others); broadcasting. */
+int lt_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
+              double alpha);
+/* out = a op s, with the scalar converted to a's dtype. */
+int lt_binary_scalar(lt_tensor *out, lt_binary_op op, const lt_tensor *a, double s);
+/* out = s op a (e.g. 1 / a, 2 ^ a). */
+int lt_scalar_binary(lt_tensor *out, lt_binary_op op, double s, const lt_tensor *a);
+
+typedef enum { LT_CMP_EQ, LT_CMP_NE, LT_CMP_LT, LT_CMP_LE, LT_CMP_GT, LT_CMP_GE } lt_cmp_op;
+int lt_compare(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, const lt_tensor *b); /* u8 */
+int lt_compare_scalar(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, double s);
+
+int lt_clamp(lt_tensor *out, const lt_tensor *a, double lo, double hi);  /* NAN: no bound */
+int lt_leaky_relu(lt_tensor *out, const lt_tensor *a, double slope);
+/* out = a + value * b * c  /  out = a + value * b / c  (broadcasting) */
+int lt_addcmul(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
+               const lt_tensor *c);
+int lt_addcdiv(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
+               const lt_tensor *c);
+/* out = cond ? a : b, cond uint8; broadcasting. */
+int lt_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt_tensor *b);
+int lt_masked_fill(lt_tensor *t, const lt_tensor *mask, double value);   /* in place       */
+int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask); /* 1-D   */
+int lt_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src);
+
+/* ---- reductions (core/reduce.c); dim < 0 means over all elements ----------------------- */
+
+typedef enum {
+    LT_RED_SUM, LT_RED_MEAN, LT_RED_PROD, LT_RED_MAX, LT_RED_MIN, LT_NRED
+} lt_reduce_op;
+/* Over all elements, the result as a double (int64 sums are exact up to 2^53). */
+int lt_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a);
+/* Along one dim; out has size 1 there (keepdim) or loses it. */
+int lt_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, int keepdim);
+/* max/min along dim with their 0-based int64 indices. */
+int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
+                  int keepdim, int want_max);
+int lt_var_all(double *result, const lt_tensor *a, int unbiased);
+int lt_var_dim(lt_tensor *out, const lt_tensor *a, int dim, int unbiased, int keepdim);
+int lt_norm_all(double *result, const lt_tensor *a, double p);
+int lt_norm_dim(lt_tensor *out, const lt_tensor *a, double p, int dim, int keepdim);
+int lt_cumsum(lt_tensor *out, const lt_tensor *a, int dim);
+int lt_cumprod(lt_tensor *out, const lt_tensor *a, int dim);
+/* Stable sort along dim; indices are 0-based int64. */
+int lt_sort(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim, int descending);
+int lt_topk(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int64_t k, int dim,
+            int largest, int sorted);
+
+/* ---- indexing (core/index.c); index tensors are int64 and 0-based ---------------------- */
+
+int lt_index_select(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index);
+int lt_index_copy(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_index_add(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_index_fill(lt_tensor *t, int dim, const lt_tensor *index, double value);
+int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index);
+int lt_scatter(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_scatter_value(lt_tensor *t, int dim, const lt_tensor *index, double value);
+int lt_scatter_add(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_nonzero(lt_tensor *out, const lt_tensor *a);        /* (n, ndim) int64, 0-based       */
+
+/* ---- matrix products through BLAS (core/blas.c); float32/float64 ----------------------- */
+
+/* out = beta * c + alpha * (a @ b); c may be out itself, or NULL (then beta is ignored). */
+int lt_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+             const lt_tensor *a, const lt_tensor *b);
+int lt_mm(lt_tensor *out, const lt_tensor *a, const lt_tensor *b);
+int lt_baddbmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+               const lt_tensor *a, const lt_tensor *b);
+int lt_bmm(lt_tensor *out, const lt_tensor *a, const lt_tensor *b);
+int lt_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+             const lt_tensor *m, const lt_tensor *v);
+int lt_mv(lt_tensor *out, const lt_tensor *m, const lt_tensor *v);
+int lt_dot(double *result, const lt_tensor *a, const lt_tensor *b);
+/* out = beta * c + alpha * outer(a, b) */
+int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+            const lt_tensor *a, const lt_tensor *b);
+
+/* ---- random numbers (core/random.c): Philox4x32-10, counter-based ---------------------- */
+/* Element i of a draw depends only on (seed, offset, i): the same numbers for any number of
+ * threads. Each draw advances the generator's offset past the counters it used. */
+
+typedef struct { uint64_t seed; uint64_t offset; } lt_rng_state;
+void         lt_rng_seed(uint64_t seed);                 /* also resets the offset to 0     */
+lt_rng_state lt_rng_get_state(void);
+void         lt_rng_set_state(lt_rng_state s);
+/* Philox4x32-10 on one counter; exposed for tests and for the GPU backend. */
+void         lt_philox(uint64_t seed, uint64_t counter, uint32_t out[4]);
+
+int lt_rand_uniform(lt_tensor *t, double lo, double hi);      /* [lo, hi)                   */
+int lt_rand_normal(lt_tensor *t, double mean, double std);
+int lt_rand_bernoulli(lt_tensor *t, double p);                /* 0/1 in t's dtype           */
+int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p); /* p per element            */
+int lt_rand_int(lt_tensor *t, int64_t lo, int64_t hi);        /* integers in [lo, hi]       */
+int lt_randperm(lt_tensor *out, int64_t n);                   /* int64 0..n-1 shuffled      */
+/* n draws per row of probs (1-D or 2-D), 0-based int64 indices. */
+int lt_multinomial(lt_tensor *out, const lt_tensor *probs, int64_t n, int replacement);
+
+/* ---- autograd engine (core/autograd.c) -------------------------------------------------- */
+/* A node is one recorded op: edges to the nodes that made its inputs (a leaf input gets an
+ * accumulate node), the tensors it saved (detached handles plus their storage versions), and
+ * a backward function. Tensors own their grad_fn; nodes own their next nodes. */
+
+typedef struct lt_node lt_node;
+/* grad_out: (noutputs) gradients w.r.t. the outputs, NULL where none arrived (read as zeros).
+ * Fill grad_in[i] (ninputs) with a new tensor of input i's shape, or leave it NULL. */
+typedef int (*lt_backward_fn)(lt_node *n, lt_tensor *const *grad_out, lt_tensor **grad_in);
+
+#define LT_NODE_MAXSAVED 8
+struct lt_node {
+    int            refcount;
+    const char    *name;                  /* "MulBackward", reported in errors             */
+    lt_backward_fn backward;
+    void         (*release_ctx)(lt_node *n);  /* frees ctx; may be NULL                    */
+    int            ninputs, noutputs;
+    lt_node      **next;                  /* (ninputs) producer of input i's gradient, or NULL */
+    int           *next_slot;             /* (ninputs) which output of next[i]             */
+    int64_t      (*in_size)[LT_MAXDIM];   /* (ninputs) input shapes, for undoing broadcasts */
+    int           *in_ndim;               /* (ninputs)                                     */
+    lt_dtype      *in_dtype;              /* (ninputs)                                     */
+    lt_tensor     *saved[LT_NODE_MAXSAVED];   /* detached handles                          */
+    uint32_t       saved_version[LT_NODE_MAXSAVED];
+    int            nsaved;
+    int            freed;                 /* saved tensors released after a backward       */
+    double         d[4];                  /* op parameters: scalars                        */
+    int64_t        i[LT_MAXDIM + 4];      /* op parameters: dims, sizes                    */
+    void          *ctx;                   /* op-specific data (e.g. a Lua function ref)    */
+    lt_tensor     *leaf;                  /* accumulate nodes: the leaf that receives grad */
+    /* engine scratch, valid during one backward */
+    lt_tensor    **grad_buf;              /* (noutputs)                                    */
+    int            deps;
+    unsigned       mark;
+};
+
+int  lt_grad_enabled(void);
+void lt_set_grad_enabled(int enabled);
+/* True when recording is on and some input requires grad. */
+int  lt_needs_grad(int n, const lt_tensor *const *inputs);
+/* A node over the inputs that require grad (others get no edge); NULL + LT_ERR on OOM. */
+lt_node *lt_node_new(const char *name, lt_backward_fn fn, int ninputs,
+                     lt_tensor *const *inputs, int noutputs);
+int   lt_node_save(lt_node *n, const lt_tensor *t);        /* index of the saved handle     */
+/* The saved tensor k, or NULL + error when it was modified in place since it was saved. */
+lt_tensor *lt_node_saved(lt_node *n, int k);
+void  lt_node_set_output(lt_node *n, lt_tensor *out, int slot);  /* out->grad_fn = n       */
+void  lt_node_retain(lt_node *n);
+void  lt_node_release(lt_node *n);
+/* Runs reverse mode from root with gradient grad (NULL: root must have one element; the
+ * gradient is 1), accumulating into the .grad of leaves that require grad. */
+int   lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph);
+/* Sums g over the broadcast dims so that it has shape (ndim, size); out receives it. */
+int   lt_sum_to_shape(lt_tensor *out, const lt_tensor *g, int ndim, const int64_t *size);
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+void lt_set_num_threads(int n);          /* OpenMP and OpenBLAS together                    */
+int  lt_get_num_threads(void);
+
+#endif /* LT_H */

@@ -1,0 +1,524 @@
+/*
+ * random.c — the random number generator: Philox4x32-10 (Salmon et al., "Parallel random
+ * numbers: as easy as 1, 2, 3", SC'11), a counter-based generator, and the samplers on top of
+ * it (uniform, normal, bernoulli, integers, randperm, multinomial).
+ *
+ * The generator state is (seed, offset). A draw of n values reserves the counters
+ * offset .. offset + ceil(n / PER) - 1 and advances offset past them; value i of the draw
+ * comes from counter offset + i / PER (PER values per 128-bit block: 4 for 32-bit draws,
+ * 2 for 53-bit doubles and Box-Muller normals, 1 for 128-bit integer draws). Because a value
+ * depends only on (seed, offset, i), any split of the work across threads gives the same
+ * numbers, so the big fills run in parallel with OpenMP.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+__extension__ typedef unsigned __int128 u128;
+
+/* ---- Philox4x32-10 ---------------------------------------------------------------------- */
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u /* golden ratio */
+#define PHILOX_W1 0xBB67AE85u /* sqrt(3) - 1 */
+
+void lt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3], k0 = key[0], k1 = key[1];
+    for (int r = 0; r < 10; r++) {
+        if (r > 0) {  /* the key is bumped before every round but the first */
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
+        }
+        uint64_t p0 = (uint64_t)PHILOX_M0 * c0, p1 = (uint64_t)PHILOX_M1 * c2;
+        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+void lt_philox(uint64_t seed, uint64_t counter, uint32_t out[4])
+{
+    uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32), 0, 0};
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    lt_philox4x32_10(ctr, key, out);
+}
+
+/* ---- generator state ---------------------------------------------------------------------- */
+
+/* PyTorch's default seed: runs are reproducible until torch.seed()/manualSeed is called. */
+static uint64_t g_seed = 67280421310721ULL, g_offset;
+
+void lt_rng_seed(uint64_t seed)
+{
+    g_seed = seed;
+    g_offset = 0;
+}
+
+lt_rng_state lt_rng_get_state(void) { return (lt_rng_state){g_seed, g_offset}; }
+
+void lt_rng_set_state(lt_rng_state s)
+{
+    g_seed = s.seed;
+    g_offset = s.offset;
+}
+
+/* Reserves the counters of a draw of n values, per per counter; returns the first. */
+static uint64_t reserve(int64_t n, int per)
+{
+    uint64_t base = g_offset;
+    g_offset += (uint64_t)((n + per - 1) / per);
+    return base;
+}
+
+/* ---- bits to numbers ---------------------------------------------------------------------- */
+
+static inline float u24(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }   /* [0, 1) */
+static inline double u32d(uint32_t w) { return (double)w * 0x1p-32; }        /* [0, 1) */
+static inline double u53(uint32_t hi, uint32_t lo)                          /* [0, 1) */
+{
+    return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1p-53;
+}
+/* floor(x * range / 2^128) for the 128-bit x in w: an integer in [0, range) whose bias is
+ * below range / 2^128, i.e. none that any test could see. range == 0 stands for 2^64. */
+static inline uint64_t bounded(const uint32_t w[4], uint64_t range)
+{
+    uint64_t hi = ((uint64_t)w[0] << 32) | w[1], lo = ((uint64_t)w[2] << 32) | w[3];
+    if (range == 0) return hi;
+    u128 ph = (u128)hi * range + (((u128)lo * range) >> 64);
+    return (uint64_t)(ph >> 64);
+}
+
+/* ---- samplers over contiguous memory -------------------------------------------------------- */
+
+typedef struct {
+    double a, b;       /* uniform [a, b); normal mean a, std b; bernoulli p = a             */
+    int64_t lo;        /* integers: lo + [0, range)                                        */
+    uint64_t range;
+} gen_params;
+
+/* Fills elements [begin, end) of a draw whose first counter is base. */
+typedef void (*gen_fn)(void *d, int64_t begin, int64_t end, uint64_t seed, uint64_t base,
+                       const gen_params *p);
+
+/* Defines NAME: element i comes from words j = i % PER of counter base + i / PER; BODY
+ * (the variadic tail) stores d[i] from w[] and j. */
+#define GEN(NAME, T, PER, ...)                                                             \
+    static void NAME(void *dv, int64_t begin, int64_t end, uint64_t seed, uint64_t base,  \
+                     const gen_params *p)                                                  \
+    {                                                                                      \
+        T *d = dv;                                                                         \
+        (void)p;                                                                           \
+        for (int64_t i = begin; i < end;) {                                                \
+            uint32_t w[4];                                                                 \
+            int64_t c = i / (PER);                                                         \
+            lt_philox(seed, base + (uint64_t)c, w);                                        \
+            for (int j = (int)(i - c * (PER)); j < (PER) && i < end; j++, i++) { __VA_ARGS__; } \
+        }                                                                                  \
+    }
+
+/* uniform: a + (b - a) * u, pulled back below b where rounding reaches it */
+GEN(uniform_f32, float, 4, {
+    float v = (float)(p->a + (p->b - p->a) * (double)u24(w[j]));
+    float hf = (float)p->b, lf = (float)p->a;
+    d[i] = v >= hf && hf > lf ? nextafterf(hf, lf) : v;
+})
+GEN(uniform_f64, double, 2, {
+    double v = p->a + (p->b - p->a) * u53(w[2 * j], w[2 * j + 1]);
+    d[i] = v >= p->b && p->b > p->a ? nextafter(p->b, p->a) : v;
+})
+
+/* Box-Muller: one counter gives two 53-bit uniforms and so two normals (r cos, r sin),
+ * computed once per counter */
+#define GEN_NORMAL(NAME, T)                                                                \
+    static void NAME(void *dv, int64_t begin, int64_t end, uint64_t seed, uint64_t base,  \
+                     const gen_params *p)                                                  \
+    {                                                                                      \
+        T *d = dv;                                                                         \
+        for (int64_t i = begin; i < end;) {                                                \
+            uint32_t w[4];                                                                 \
+            int64_t c = i / 2;                                                             \
+            lt_philox(seed, base + (uint64_t)c, w);                                        \
+            double u1 = 1.0 - u53(w[0], w[1]); /* (0, 1]: log is finite */                 \
+            double r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u53(w[2], w[3]);            \
+            double z[2] = {r * cos(th), r * sin(th)};                                      \
+            for (int j = (int)(i - 2 * c); j < 2 && i < end; j++, i++)                     \
+                d[i] = (T)(p->a + p->b * z[j]);                                            \
+        }                                                                                  \
+    }
+GEN_NORMAL(normal_f32, float)
+GEN_NORMAL(normal_f64, double)
+
+#define GEN_BERN(NAME, T) GEN(NAME, T, 4, d[i] = (T)(u32d(w[j]) < p->a))
+GEN_BERN(bern_f32, float)
+GEN_BERN(bern_f64, double)
+GEN_BERN(bern_i64, int64_t)
+GEN_BERN(bern_u8, uint8_t)
+
+/* raw uniforms for bernoulli with a tensor of probabilities */
+GEN(raw_u32d, double, 4, d[i] = u32d(w[j]))
+
+#define GEN_INT(NAME, T)                                                                   \
+    GEN(NAME, T, 1, d[i] = (T)(int64_t)((uint64_t)p->lo + bounded(w, p->range)))
+GEN_INT(int_f32, float)
+GEN_INT(int_f64, double)
+GEN_INT(int_i64, int64_t)
+GEN_INT(int_u8, uint8_t)
+
+/* Runs fn over [0, n), in parallel chunks for big draws (the values do not depend on it). */
+static void run_gen(gen_fn fn, void *data, int64_t n, uint64_t seed, uint64_t base,
+                    const gen_params *p)
+{
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    if (n >= LT_PAR_GRAIN && nt > 1 && !omp_in_parallel()) {
+        int64_t chunks = n / (LT_PAR_GRAIN / 2);
+        if (chunks > nt) chunks = nt;
+#pragma omp parallel for num_threads((int)chunks) schedule(static)
+        for (int64_t c = 0; c < chunks; c++)
+            fn(data, n * c / chunks, n * (c + 1) / chunks, seed, base, p);
+        return;
+    }
+#endif
+    fn(data, 0, n, seed, base, p);
+}
+
+static int is_expanded(const lt_tensor *t)
+{
+    for (int i = 0; i < t->ndim; i++)
+        if (t->stride[i] == 0 && t->size[i] > 1) return 1;
+    return 0;
+}
+
+/* Fills t with one draw, in t's logical (row-major) element order: directly when t is
+ * contiguous, else through a contiguous temporary. */
+static int fill(lt_tensor *t, gen_fn fn, int per, const gen_params *p)
+{
+    if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
+    int64_t n = lt_numel(t);
+    uint64_t base = reserve(n, per);
+    if (n == 0) return LT_OK;
+    if (lt_is_contiguous(t)) {
+        run_gen(fn, lt_data(t), n, g_seed, base, p);
+        lt_storage_bump(t);
+        return LT_OK;
+    }
+    lt_tensor *tmp = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    if (!tmp) return LT_ERR;
+    run_gen(fn, lt_data(tmp), n, g_seed, base, p);
+    int st = lt_copy(t, tmp);
+    lt_tensor_release(tmp);
+    return st;
+}
+
+static const char *tname(lt_dtype dt)
+{
+    static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
+                                            "torch.LongTensor", "torch.ByteTensor"};
+    return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
+}
+
+static int need_float(const lt_tensor *t)
+{
+    if (lt_dtype_is_float(t->dtype)) return LT_OK;
+    return lt_error("expected a Float or Double tensor, got %s", tname(t->dtype));
+}
+
+/* ---- public samplers ---------------------------------------------------------------------- */
+
+int lt_rand_uniform(lt_tensor *t, double lo, double hi)
+{
+    if (need_float(t)) return LT_ERR;
+    if (!isfinite(lo) || !isfinite(hi) || lo > hi)
+        return lt_error("expected a finite range [a, b) with a <= b, got a=%g, b=%g", lo, hi);
+    gen_params p = {.a = lo, .b = hi};
+    return t->dtype == LT_FLOAT32 ? fill(t, uniform_f32, 4, &p) : fill(t, uniform_f64, 2, &p);
+}
+
+int lt_rand_normal(lt_tensor *t, double mean, double std)
+{
+    if (need_float(t)) return LT_ERR;
+    if (!(std >= 0) || !isfinite(std) || !isfinite(mean))
+        return lt_error("expected a finite mean and std >= 0, got mean=%g, std=%g", mean, std);
+    gen_params p = {.a = mean, .b = std};
+    return fill(t, t->dtype == LT_FLOAT32 ? normal_f32 : normal_f64, 2, &p);
+}
+
+int lt_rand_bernoulli(lt_tensor *t, double prob)
+{
+    if (!(prob >= 0 && prob <= 1))
+        return lt_error("expected a probability in [0, 1], got %g", prob);
+    static const gen_fn fns[LT_NDTYPES] = {bern_f32, bern_f64, bern_i64, bern_u8};
+    gen_params p = {.a = prob};
+    return fill(t, fns[t->dtype], 4, &p);
+}
+
+/* t = u < p elementwise; operands (t, p, u) with u float64 */
+#define BERN_LOOP(NAME, T, TP)                                                          \
+    static void NAME(char **d, const int64_t *s, int64_t n, const void *ctx)           \
+    {                                                                                    \
+        (void)ctx;                                                                       \
+        T *x = (T *)d[0];                                                                \
+        const TP *pr = (const TP *)d[1];                                                 \
+        const double *u = (const double *)d[2];                                          \
+        for (int64_t i = 0; i < n; i++) x[i * s[0]] = (T)(u[i * s[2]] < pr[i * s[1]]);   \
+    }
+BERN_LOOP(bt_f32_f32, float, float)
+BERN_LOOP(bt_f64_f32, double, float)
+BERN_LOOP(bt_i64_f32, int64_t, float)
+BERN_LOOP(bt_u8_f32, uint8_t, float)
+BERN_LOOP(bt_f32_f64, float, double)
+BERN_LOOP(bt_f64_f64, double, double)
+BERN_LOOP(bt_i64_f64, int64_t, double)
+BERN_LOOP(bt_u8_f64, uint8_t, double)
+
+/* Counts the elements of a float tensor outside [0, 1] (NaN included). */
+#define PCHECK_LOOP(NAME, T)                                                            \
+    static void NAME(char **d, const int64_t *s, int64_t n, const void *ctx)           \
+    {                                                                                    \
+        const T *x = (const T *)d[0];                                                    \
+        int64_t *bad = (int64_t *)(uintptr_t)ctx;                                        \
+        for (int64_t i = 0; i < n; i++)                                                  \
+            if (!(x[i * s[0]] >= 0 && x[i * s[0]] <= 1)) (*bad)++;                       \
+    }
+PCHECK_LOOP(pcheck_f32, float)
+PCHECK_LOOP(pcheck_f64, double)
+
+int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p)
+{
+    if (!lt_dtype_is_float(p->dtype))
+        return lt_error("expected probabilities in a Float or Double tensor, got %s",
+                        tname(p->dtype));
+    if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
+    lt_iter it;
+    const lt_tensor *pops[1] = {p};
+    int64_t bad = 0;
+    if (lt_iter_init(&it, 1, pops)) return LT_ERR;
+    lt_iter_run(&it, p->dtype == LT_FLOAT32 ? pcheck_f32 : pcheck_f64, (void *)&bad, 1);
+    if (bad) return lt_error("expected probabilities in [0, 1]; %lld are not", (long long)bad);
+    lt_tensor *u = lt_tensor_new_uninit(LT_FLOAT64, t->ndim, t->size), *pc = NULL;
+    if (!u) return LT_ERR;
+    const lt_tensor *pp = p;
+    int st = LT_OK;
+    if (lt_shares_storage(t, p) && !lt_same_layout(t, p)) {  /* overlapping: read a copy */
+        pc = lt_tensor_empty(p->dtype);
+        st = pc ? lt_clone(pc, p) : LT_ERR;
+        pp = pc;
+    }
+    const lt_tensor *ops[3] = {t, pp, u};
+    if (st == LT_OK) st = lt_iter_init(&it, 3, ops);
+    if (st == LT_OK) {
+        gen_params gp = {0};
+        int64_t n = lt_numel(t);
+        uint64_t base = reserve(n, 4);
+        run_gen(raw_u32d, lt_data(u), n, g_seed, base, &gp);
+        static const lt_loop_fn loops[2][LT_NDTYPES] = {
+            {bt_f32_f32, bt_f64_f32, bt_i64_f32, bt_u8_f32},
+            {bt_f32_f64, bt_f64_f64, bt_i64_f64, bt_u8_f64}};
+        lt_iter_run(&it, loops[pp->dtype == LT_FLOAT64][t->dtype], NULL, 0);
+        lt_storage_bump(t);
+    }
+    lt_tensor_release(u);
+    lt_tensor_release(pc);
+    return st;
+}
+
+int lt_rand_int(lt_tensor *t, int64_t lo, int64_t hi)
+{
+    if (lo > hi)
+        return lt_error("expected a range [a, b] with a <= b, got a=%lld, b=%lld", (long long)lo,
+                        (long long)hi);
+    if (t->dtype == LT_UINT8 && (lo < 0 || hi > 255))
+        return lt_error("range [%lld, %lld] does not fit a torch.ByteTensor", (long long)lo,
+                        (long long)hi);
+    static const gen_fn fns[LT_NDTYPES] = {int_f32, int_f64, int_i64, int_u8};
+    gen_params p = {.lo = lo, .range = (uint64_t)hi - (uint64_t)lo + 1};
+    return fill(t, fns[t->dtype], 1, &p);
+}
+
+int lt_randperm(lt_tensor *out, int64_t n)
+{
+    if (n < 0) return lt_error("expected n >= 0, got %lld", (long long)n);
+    if (out->dtype != LT_INT64)
+        return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
+    if (lt_resize(out, 1, &n)) return LT_ERR;
+    if (n > 1 && out->stride[0] == 0)
+        return lt_error("cannot write into an expanded tensor (clone it first)");
+    lt_tensor *target = out;
+    if (!lt_is_contiguous(out) && !(target = lt_tensor_new_uninit(LT_INT64, 1, &n)))
+        return LT_ERR;
+    int64_t *d = lt_data(target);
+    for (int64_t i = 0; i < n; i++) d[i] = i;
+    /* Fisher-Yates: step s (i = n-1-s) draws j in [0, i] from the 64-bit word pair s % 2 of
+     * counter base + s / 2 */
+    uint64_t base = reserve(n > 1 ? n - 1 : 0, 2);
+    uint32_t w[4];
+    for (int64_t i = n - 1, s = 0; i >= 1; i--, s++) {
+        if (s % 2 == 0) lt_philox(g_seed, base + (uint64_t)(s / 2), w);
+        uint64_t x = ((uint64_t)w[2 * (s % 2)] << 32) | w[2 * (s % 2) + 1];
+        int64_t j = (int64_t)(((u128)x * (uint64_t)(i + 1)) >> 64);
+        int64_t tmp = d[i];
+        d[i] = d[j];
+        d[j] = tmp;
+    }
+    int st = LT_OK;
+    if (target != out) {
+        st = lt_copy(out, target);
+        lt_tensor_release(target);
+    } else {
+        lt_storage_bump(out);
+    }
+    return st;
+}
+
+/* ---- multinomial ---------------------------------------------------------------------------- */
+
+typedef struct { double key; int64_t idx; } keyed;
+
+static int cmp_keyed(const void *x, const void *y)
+{
+    const keyed *a = x, *b = y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* With replacement: each draw inverts the row's cumulative sums (in place in cdf). */
+static void multi_repl(int64_t *o, const double *cdf, int64_t rows, int64_t k, int64_t n,
+                       uint64_t base)
+{
+#pragma omp parallel for schedule(static) if (rows * n >= LT_PAR_GRAIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const double *c = cdf + r * k;
+        double total = c[k - 1];
+        int64_t last = k - 1;  /* the last category with a non-zero probability */
+        while (last > 0 && c[last] == c[last - 1]) last--;
+        uint32_t w[4];
+        for (int64_t j = 0; j < n; j++) {
+            int64_t e = r * n + j;
+            if (j == 0 || e % 2 == 0) lt_philox(g_seed, base + (uint64_t)(e / 2), w);
+            double u = u53(w[2 * (e % 2)], w[2 * (e % 2) + 1]) * total;
+            int64_t lo = 0, hi = k;  /* the first index with c[idx] > u */
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (c[mid] > u) hi = mid;
+                else lo = mid + 1;
+            }
+            o[r * n + j] = lo < k ? lo : last;  /* lo == k only when rounding makes u == total */
+        }
+    }
+}
+
+/* Without replacement: the n smallest of E_i / p_i (E_i exponential) are a draw of n
+ * categories in sequence, each without the ones drawn before (the exponential race). */
+static int multi_norepl(int64_t *o, const double *pr, int64_t rows, int64_t k, int64_t n,
+                        uint64_t base)
+{
+    keyed *buf = malloc((size_t)k * sizeof *buf);
+    if (!buf) return lt_error("out of memory");
+    for (int64_t r = 0; r < rows; r++) {
+        const double *p = pr + r * k;
+        int64_t m = 0;
+        uint32_t w[4];
+        for (int64_t i = 0; i < k; i++) {
+            int64_t e = r * k + i;
+            if (i == 0 || e % 2 == 0) lt_philox(g_seed, base + (uint64_t)(e / 2), w);
+            if (p[i] == 0) continue;
+            double u = 1.0 - u53(w[2 * (e % 2)], w[2 * (e % 2) + 1]); /* (0, 1] */
+            buf[m].key = -log(u) / p[i];
+            buf[m].idx = i;
+            m++;
+        }
+        qsort(buf, (size_t)m, sizeof *buf, cmp_keyed);
+        for (int64_t j = 0; j < n; j++) o[r * n + j] = buf[j].idx;
+    }
+    free(buf);
+    return LT_OK;
+}
+
+int lt_multinomial(lt_tensor *out, const lt_tensor *probs, int64_t n, int replacement)
+{
+    if (!lt_dtype_is_float(probs->dtype))
+        return lt_error("expected probabilities in a Float or Double tensor, got %s",
+                        tname(probs->dtype));
+    if (out->dtype != LT_INT64)
+        return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
+    if (probs->ndim != 1 && probs->ndim != 2)
+        return lt_error("expected a 1-D or 2-D tensor of probabilities, got %d dimensions",
+                        probs->ndim);
+    int64_t k = probs->size[probs->ndim - 1], rows = probs->ndim == 2 ? probs->size[0] : 1;
+    if (k == 0) return lt_error("expected at least one category");
+    if (n <= 0) return lt_error("expected a positive number of samples, got %lld", (long long)n);
+    if (!replacement && n > k)
+        return lt_error("cannot draw %lld samples from %lld categories without replacement",
+                        (long long)n, (long long)k);
+    /* the probabilities as contiguous doubles that we own (cumulated in place below) */
+    lt_tensor *pd = lt_tensor_new_uninit(LT_FLOAT64, probs->ndim, probs->size);
+    if (!pd) return LT_ERR;
+    int st = rows ? lt_copy(pd, probs) : LT_OK;
+    double *pr = lt_data(pd);
+    for (int64_t r = 0; st == LT_OK && r < rows; r++) {
+        double sum = 0;
+        int64_t nz = 0;
+        for (int64_t i = 0; i < k; i++) {
+            double v = pr[r * k + i];
+            if (!(v >= 0) || !isfinite(v)) {
+                st = lt_error("invalid multinomial distribution: row %lld has a negative, "
+                              "infinite or NaN probability", (long long)r + 1);
+                break;
+            }
+            sum += v;
+            nz += v > 0;
+        }
+        if (st) break;
+        if (!(sum > 0) || !isfinite(sum))
+            st = lt_error("invalid multinomial distribution: row %lld sums to %g",
+                          (long long)r + 1, sum);
+        else if (!replacement && nz < n)
+            st = lt_error("invalid multinomial distribution: row %lld has %lld non-zero "
+                          "categories, cannot draw %lld without replacement",
+                          (long long)r + 1, (long long)nz, (long long)n);
+    }
+    int64_t os[2] = {rows, n};
+    int ond = probs->ndim;
+    const int64_t *osz = ond == 2 ? os : os + 1;
+    lt_tensor *target = out;
+    if (st == LT_OK) st = lt_resize(out, ond, osz);
+    if (st == LT_OK && is_expanded(out))
+        st = lt_error("cannot write into an expanded tensor (clone it first)");
+    if (st == LT_OK && !lt_is_contiguous(out)) {
+        target = lt_tensor_new_uninit(LT_INT64, ond, osz);
+        if (!target) st = LT_ERR;
+    }
+    if (st == LT_OK) {
+        int64_t *o = lt_data(target);
+        if (replacement) {
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t i = 1; i < k; i++) pr[r * k + i] += pr[r * k + i - 1];
+            multi_repl(o, pr, rows, k, n, reserve(rows * n, 2));
+        } else {
+            st = multi_norepl(o, pr, rows, k, n, reserve(rows * k, 2));
+        }
+    }
+    if (target && target != out) {
+        if (st == LT_OK) st = lt_copy(out, target);
+        lt_tensor_release(target);
+    } else if (st == LT_OK) {
+        lt_storage_bump(out);
+    }
+    lt_tensor_release(pd);
+    return st;
+}

@@ -1,0 +1,74 @@
+/*
+ * storage.c — dtypes and refcounted storages: the only place the core allocates tensor
+ * memory, so the allocator counters here see every byte.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_internal.h"
+
+static const struct { size_t size; const char *name; int is_float; } dtypes[LT_NDTYPES] = {
+    [LT_FLOAT32] = {4, "Float", 1},
+    [LT_FLOAT64] = {8, "Double", 1},
+    [LT_INT64] = {8, "Long", 0},
+    [LT_UINT8] = {1, "Byte", 0},
+};
+
+size_t lt_dtype_size(lt_dtype dt) { return dtypes[dt].size; }
+const char *lt_dtype_name(lt_dtype dt) { return dtypes[dt].name; }
+int lt_dtype_is_float(lt_dtype dt) { return dtypes[dt].is_float; }
+
+static lt_alloc_stats stats;
+
+lt_alloc_stats lt_alloc_get_stats(void) { return stats; }
+
+static lt_storage *storage_alloc(lt_dtype dt, int64_t numel, int zero)
+{
+    size_t esz = lt_dtype_size(dt);
+    if (numel < 0 || (uint64_t)numel > (uint64_t)INT64_MAX / 2 / esz) {
+        lt_error("cannot allocate %lld elements of %s", (long long)numel, lt_dtype_name(dt));
+        return NULL;
+    }
+    lt_storage *s = calloc(1, sizeof *s);
+    if (!s) {
+        lt_error("out of memory");
+        return NULL;
+    }
+    int64_t nbytes = numel * (int64_t)esz;
+    if (nbytes > 0) {
+        /* round up so the aligned_alloc size is a multiple of the alignment */
+        size_t alloc = ((size_t)nbytes + 63) & ~(size_t)63;
+        s->data = aligned_alloc(64, alloc);
+        if (!s->data) {
+            free(s);
+            lt_error("out of memory allocating %lld bytes", (long long)nbytes);
+            return NULL;
+        }
+        if (zero) memset(s->data, 0, (size_t)nbytes);
+    }
+    s->nbytes = nbytes;
+    s->numel = numel;
+    s->dtype = dt;
+    s->refcount = 1;
+    stats.live_bytes += nbytes;
+    stats.total_bytes += nbytes;
+    stats.total_allocs++;
+    if (stats.live_bytes > stats.peak_bytes) stats.peak_bytes = stats.live_bytes;
+    return s;
+}
+
+lt_storage *lt_storage_new(lt_dtype dt, int64_t numel) { return storage_alloc(dt, numel, 1); }
+lt_storage *lt_storage_new_uninit(lt_dtype dt, int64_t numel)
+{
+    return storage_alloc(dt, numel, 0);
+}
+
+void lt_storage_retain(lt_storage *s) { s->refcount++; }
+
+void lt_storage_release(lt_storage *s)
+{
+    if (!s || --s->refcount > 0) return;
+    stats.live_bytes -= s->nbytes;
+    free(s->data);
+    free(s);
+}

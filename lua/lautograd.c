@@ -1,0 +1,267 @@
+/*
+ * lautograd.c — the Lua face of the autograd engine (core/autograd.c): the tensor fields
+ * requiresGrad / grad / gradFn / isLeaf, backward, detach, grad mode, and
+ * torch.autograd.Function nodes whose forward and backward are Lua functions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_lua.h"
+
+/* ---- fields: t.requiresGrad, t.grad, t.gradFn, t.isLeaf -------------------------------- */
+
+int ltL_autograd_index(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    const char *k = lua_tostring(L, 2);
+    if (!strcmp(k, "requiresGrad")) {
+        lua_pushboolean(L, t->requires_grad);
+    } else if (!strcmp(k, "grad")) {
+        if (t->grad) {
+            lt_tensor_retain(t->grad);
+            ltL_pushtensor(L, t->grad, "grad");
+        } else {
+            lua_pushnil(L);
+        }
+    } else if (!strcmp(k, "gradFn")) {
+        if (t->grad_fn) lua_pushstring(L, t->grad_fn->name);
+        else lua_pushnil(L);
+    } else if (!strcmp(k, "isLeaf")) {
+        lua_pushboolean(L, t->grad_fn == NULL);
+    } else {
+        lua_pushnil(L);
+    }
+    return 1;
+}
+
+int ltL_autograd_newindex(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    const char *k = lua_tostring(L, 2);
+    if (!strcmp(k, "requiresGrad")) {
+        int on = lua_toboolean(L, 3);
+        if (!on && t->grad_fn)
+            return luaL_error(L, "requiresGrad: cannot turn off requiresGrad of a non-leaf "
+                                 "tensor (use detach())");
+        if (on && !lt_dtype_is_float(t->dtype))
+            return luaL_error(L, "requiresGrad: only Float and Double tensors can require "
+                                 "gradients, got %s", ltL_typename(t));
+        t->requires_grad = on;
+        return 1;
+    }
+    if (!strcmp(k, "grad")) {
+        lt_tensor *g = lua_isnil(L, 3) ? NULL : ltL_checktensor(L, 3);
+        if (g && (!lt_same_shape(g, t) || g->dtype != t->dtype))
+            return luaL_error(L, "grad: a %s gradient does not fit a %s tensor of another "
+                                 "shape or type", ltL_typename(g), ltL_typename(t));
+        if (g) lt_tensor_retain(g);
+        lt_tensor_release(t->grad);
+        t->grad = g;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- methods ------------------------------------------------------------------------------ */
+
+/* t:backward([gradient [, retainGraph]]) */
+static int ag_backward(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    lt_tensor *g = lua_isnoneornil(L, 2) ? NULL : ltL_checktensor(L, 2);
+    int retain = lua_toboolean(L, 3);
+    LT_TRY(L, "backward", lt_backward(t, g, retain));
+    ltL_account(L);
+    return 0;
+}
+
+/* t:detach(): the same data, no history, requiresGrad false */
+static int ag_detach(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    ltL_pushtensor(L, lt_tensor_view_of(t), "detach");
+    return 1;
+}
+
+/* t:requiresGrad_([on=true]) sets the flag and returns t (for chaining) */
+static int ag_requiresgrad(lua_State *L)
+{
+    ltL_checktensor(L, 1);
+    lua_settop(L, 2);
+    if (lua_isnone(L, 2) || lua_isnil(L, 2)) {
+        lua_pushboolean(L, 1);
+        lua_replace(L, 2);
+    }
+    lua_pushliteral(L, "requiresGrad");
+    lua_insert(L, 2);
+    ltL_autograd_newindex(L);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* t:zeroGrad(): drops the accumulated gradient (PyTorch's set_to_none) */
+static int ag_zerograd(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    if (t->grad) LT_TRY(L, "zeroGrad", lt_fill(t->grad, 0));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- grad mode ---------------------------------------------------------------------------- */
+
+static int ag_setgradenabled(lua_State *L)
+{
+    lua_pushboolean(L, lt_grad_enabled());
+    lt_set_grad_enabled(lua_toboolean(L, 1));
+    return 1;  /* the previous mode */
+}
+
+static int ag_isgradenabled(lua_State *L)
+{
+    lua_pushboolean(L, lt_grad_enabled());
+    return 1;
+}
+
+/* torch.noGrad(fn, ...): calls fn with recording off, restores the mode even on error */
+static int ag_nograd(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    int was = lt_grad_enabled();
+    lt_set_grad_enabled(0);
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    lt_set_grad_enabled(was);
+    if (status != LUA_OK) return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* ---- torch.autograd.Function: nodes with Lua forward/backward ----------------------------- */
+
+typedef struct {
+    lua_State *L;   /* the main thread: the registry lives as long as the state */
+    int fn_ref;     /* the Function table (with backward)                      */
+    int ctx_ref;    /* the ctx table forward filled                            */
+} lua_fn_ctx;
+
+static void luafn_release(lt_node *n)
+{
+    lua_fn_ctx *c = n->ctx;
+    if (!c) return;
+    luaL_unref(c->L, LUA_REGISTRYINDEX, c->fn_ref);
+    luaL_unref(c->L, LUA_REGISTRYINDEX, c->ctx_ref);
+    free(c);
+    n->ctx = NULL;
+}
+
+/* Calls Function.backward(ctx, gradOutputs...) and collects one gradient per input. */
+static int luafn_backward(lt_node *n, lt_tensor *const *grad_out, lt_tensor **grad_in)
+{
+    lua_fn_ctx *c = n->ctx;
+    lua_State *L = c->L;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
+    lua_getfield(L, -1, "backward");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ctx_ref);
+    for (int k = 0; k < n->noutputs; k++) {
+        if (grad_out[k]) {
+            lt_tensor_retain(grad_out[k]);
+            lt_tensor **box = lua_newuserdatauv(L, sizeof *box, 1);
+            *box = grad_out[k];
+            luaL_setmetatable(L, LT_TENSOR_MT);
+        } else {
+            lua_pushnil(L);
+        }
+    }
+    int was = lt_grad_enabled();
+    lt_set_grad_enabled(0);
+    int status = lua_pcall(L, 1 + n->noutputs, n->ninputs, 0);
+    lt_set_grad_enabled(was);
+    if (status != LUA_OK) {
+        lt_error("%s", lua_tostring(L, -1));
+        lua_settop(L, top);
+        return LT_ERR;
+    }
+    int base = lua_gettop(L) - n->ninputs;
+    int st = LT_OK;
+    for (int k = 0; k < n->ninputs && st == LT_OK; k++) {
+        lt_tensor *g = ltL_totensor(L, base + 1 + k);
+        if (!g || !n->next[k]) continue;
+        if (g->ndim != n->in_ndim[k] || memcmp(g->size, n->in_size[k], (size_t)g->ndim * 8)) {
+            char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+            st = lt_error("backward returned a gradient of shape [%s] for input %d of shape [%s]",
+                          lt_shape_str(a, sizeof a, g->ndim, g->size), k + 1,
+                          lt_shape_str(b, sizeof b, n->in_ndim[k], n->in_size[k]));
+            break;
+        }
+        grad_in[k] = lt_tensor_new_uninit(n->in_dtype[k], g->ndim, g->size);
+        if (!grad_in[k] || lt_copy(grad_in[k], g)) st = LT_ERR;
+    }
+    lua_settop(L, top);
+    return st;
+}
+
+/* core.applyFunction(Function, ...): forward under no-grad with a fresh ctx, then one node
+ * for all tensor results when an input requires grad. */
+static int ag_apply(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int nargs = lua_gettop(L) - 1;
+    lua_getfield(L, 1, "forward");
+    luaL_argcheck(L, lua_isfunction(L, -1), 1, "Function has no forward");
+    lua_newtable(L);  /* ctx */
+    int ctx = lua_gettop(L);
+    lua_pushvalue(L, ctx);
+    for (int k = 0; k < nargs; k++) lua_pushvalue(L, 2 + k);
+    int was = lt_grad_enabled();
+    lt_set_grad_enabled(0);
+    int status = lua_pcall(L, 1 + nargs, LUA_MULTRET, 0);
+    lt_set_grad_enabled(was);
+    if (status != LUA_OK) return lua_error(L);
+    int nres = lua_gettop(L) - ctx;
+    lt_tensor *inputs[64];
+    int nin = 0;
+    for (int k = 0; k < nargs && nin < 64; k++) inputs[nin++] = ltL_totensor(L, 2 + k);
+    if (!lt_needs_grad(nin, (const lt_tensor *const *)inputs)) return nres;
+    /* the results become new handles so that the node owns what it names */
+    lt_node *n = lt_node_new("FunctionBackward", luafn_backward, nin, inputs, nres);
+    if (!n) return ltL_error(L, "Function");
+    lua_fn_ctx *c = malloc(sizeof *c);
+    if (!c) {
+        lt_node_release(n);
+        return luaL_error(L, "Function: out of memory");
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    c->L = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    lua_pushvalue(L, 1);
+    c->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, ctx);
+    c->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    n->ctx = c;
+    n->release_ctx = luafn_release;
+    for (int k = 0; k < nres; k++) {
+        lt_tensor *r = ltL_totensor(L, ctx + 1 + k);
+        if (!r) continue;
+        lt_tensor *h = lt_tensor_view_of(r);
+        if (!h) {
+            lt_node_release(n);
+            return ltL_error(L, "Function");
+        }
+        lt_node_set_output(n, h, k);
+        ltL_pushtensor(L, h, "Function");
+        lua_replace(L, ctx + 1 + k);
+    }
+    lt_node_release(n);  /* the outputs hold it now */
+    return nres;
+}
+
+void lt_open_autograd(lua_State *L)
+{
+    static const ltL_Reg regs[] = {
+        {"backward", ag_backward, LT_METHOD}, {"detach", ag_detach, LT_FN | LT_METHOD},
+        {"requiresGrad_", ag_requiresgrad, LT_METHOD}, {"zeroGrad", ag_zerograd, LT_METHOD},
+        {"setGradEnabled", ag_setgradenabled, LT_FN}, {"isGradEnabled", ag_isgradenabled, LT_FN},
+        {"noGrad", ag_nograd, LT_FN}, {"applyFunction", ag_apply, LT_FN},
+        {NULL, NULL, 0}};
+    ltL_register(L, regs);
+}

@@ -1,0 +1,216 @@
+/*
+ * lauxt.c — the auxiliary functions every binding file uses (declared in lt_lua.h): tensor
+ * userdata boxes, argument checks with 1-based dims, the [res,] convention, and errors.
+ */
+#include <string.h>
+
+#include "lt_lua.h"
+
+static lt_dtype default_dtype = LT_FLOAT32;
+lt_dtype ltL_default_dtype(void) { return default_dtype; }
+void ltL_set_default_dtype(lt_dtype dt) { default_dtype = dt; }
+
+const char *ltL_typename(const lt_tensor *t)
+{
+    static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
+                                            "torch.LongTensor", "torch.ByteTensor"};
+    return names[t->dtype];
+}
+
+int ltL_error(lua_State *L, const char *fname)
+{
+    return luaL_error(L, "%s: %s", fname, lt_errmsg());
+}
+
+void ltL_account(lua_State *L)
+{
+    /* Lua's collector cannot see malloc'd tensor memory; report it as if Lua had allocated
+     * it, so loops making big temporaries stay in flat memory without collectgarbage(). */
+    static int64_t seen;
+    int64_t total = lt_alloc_get_stats().total_bytes;
+    int64_t kb = (total - seen) / 1024;
+    if (kb > 0) {
+        seen += kb * 1024;
+        lua_gc(L, LUA_GCSTEP, (int)(kb > 1 << 30 ? 1 << 30 : kb));
+    }
+}
+
+lt_tensor *ltL_totensor(lua_State *L, int arg)
+{
+    lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
+    return box ? *box : NULL;
+}
+
+int ltL_istensor(lua_State *L, int arg) { return ltL_totensor(L, arg) != NULL; }
+
+lt_tensor *ltL_checktensor(lua_State *L, int arg)
+{
+    lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
+    if (!box) {
+        const char *got = luaL_typename(L, arg);
+        if (luaL_getmetafield(L, arg, "__name") == LUA_TSTRING) got = lua_tostring(L, -1);
+        luaL_argerror(L, arg, lua_pushfstring(L, "tensor expected, got %s", got));
+    }
+    if (!*box) luaL_argerror(L, arg, "tensor was freed");
+    return *box;
+}
+
+void ltL_pushtensor(lua_State *L, lt_tensor *t, const char *fname)
+{
+    if (!t) {
+        ltL_error(L, fname);
+        return;
+    }
+    lt_tensor **box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = t;
+    luaL_setmetatable(L, LT_TENSOR_MT);
+    ltL_account(L);
+}
+
+lt_tensor *ltL_newtensor(lua_State *L, lt_dtype dt)
+{
+    lt_tensor *t = lt_tensor_empty(dt);
+    ltL_pushtensor(L, t, "tensor");
+    return t;
+}
+
+int ltL_checkdim(lua_State *L, int arg, int ndim)
+{
+    lua_Integer d = luaL_checkinteger(L, arg);
+    int n = ndim > 0 ? ndim : 1;
+    if (d < 0) d += n + 1;
+    if (d < 1 || d > n)
+        luaL_argerror(L, arg, lua_pushfstring(L, "dimension %d out of range for a "
+                                                 "%d-dimensional tensor",
+                                              (int)luaL_checkinteger(L, arg), ndim));
+    return (int)d - 1;
+}
+
+int ltL_optdim(lua_State *L, int arg, int ndim, int def)
+{
+    return lua_isnoneornil(L, arg) ? def : ltL_checkdim(L, arg, ndim);
+}
+
+int64_t ltL_checkindex(lua_State *L, int arg, int64_t size)
+{
+    lua_Integer i = luaL_checkinteger(L, arg);
+    if (i < 0) i += size + 1;
+    if (i < 1 || i > size)
+        luaL_argerror(L, arg, lua_pushfstring(L, "index %I out of range for size %I",
+                                              luaL_checkinteger(L, arg), (lua_Integer)size));
+    return i - 1;
+}
+
+/* Reads sizes without raising: returns ndim, or -1 with *badarg and msg set. */
+static int tosizes(lua_State *L, int arg, int64_t *size, int *badarg, const char **msg)
+{
+    int n = 0;
+    lt_tensor *t;
+    *badarg = arg;
+    if (lua_istable(L, arg)) {
+        n = (int)luaL_len(L, arg);
+        if (n > LT_MAXDIM) return *msg = "too many dimensions", -1;
+        for (int i = 0; i < n; i++) {
+            int ok;
+            lua_geti(L, arg, i + 1);
+            lua_Integer v = lua_tointegerx(L, -1, &ok);
+            lua_pop(L, 1);
+            if (!ok) return *msg = "sizes must be integers", -1;
+            size[i] = v;
+        }
+    } else if ((t = ltL_totensor(L, arg)) != NULL) {  /* a LongTensor of sizes */
+        int64_t numel = lt_numel(t);
+        if (t->ndim > 1 || numel > LT_MAXDIM) return *msg = "expected a 1-D tensor of sizes", -1;
+        for (int64_t i = 0; i < numel; i++) size[n++] = lt_get_int(t, &i);
+    } else if (luaL_testudata(L, arg, LT_STORAGE_MT)) {
+        lt_storage *s = *(lt_storage **)lua_touserdata(L, arg);
+        if (!s || s->dtype != LT_INT64) return *msg = "expected a LongStorage of sizes", -1;
+        if (s->numel > LT_MAXDIM) return *msg = "too many dimensions", -1;
+        for (int64_t i = 0; i < s->numel; i++) size[n++] = ((int64_t *)s->data)[i];
+    } else {
+        while (!lua_isnoneornil(L, arg + n)) {
+            int ok;
+            *badarg = arg + n;
+            if (n == LT_MAXDIM) return *msg = "too many dimensions", -1;
+            size[n] = lua_tointegerx(L, arg + n, &ok);
+            if (!ok)
+                return *msg = lua_type(L, arg + n) == LUA_TNUMBER ? "size has no integer value"
+                                                                    : "sizes must be integers",
+                       -1;
+            n++;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (size[i] < -1) return *msg = lua_pushfstring(L, "invalid size %I", (lua_Integer)size[i]), -1;
+    return n;
+}
+
+int ltL_checksizes(lua_State *L, int arg, int64_t *size)
+{
+    int badarg;
+    const char *msg;
+    int n = tosizes(L, arg, size, &badarg, &msg);
+    if (n < 0) luaL_argerror(L, badarg, msg);
+    return n;
+}
+
+int ltL_checksizes_named(lua_State *L, int arg, int64_t *size, const char *fname)
+{
+    int badarg;
+    const char *msg;
+    int n = tosizes(L, arg, size, &badarg, &msg);
+    if (n < 0) luaL_error(L, "%s: %s", fname, msg);
+    for (int i = 0; i < n; i++)
+        if (size[i] < 0) luaL_error(L, "%s: sizes must be non-negative, got %I", fname,
+                                    (lua_Integer)size[i]);
+    return n;
+}
+
+int ltL_ismethod(lua_State *L) { return lua_toboolean(L, lua_upvalueindex(1)); }
+
+lt_tensor *ltL_result(lua_State *L, int resform, lt_dtype dt)
+{
+    if (resform) return ltL_checktensor(L, 1);
+    if (ltL_ismethod(L)) {
+        lt_tensor *self = ltL_checktensor(L, 1);
+        lua_pushvalue(L, 1);
+        lua_insert(L, 2);
+        return self;
+    }
+    lt_tensor *res = ltL_newtensor(L, dt);
+    lua_insert(L, 1);
+    return res;
+}
+
+int ltL_leadingtensors(lua_State *L, int k)
+{
+    for (int i = 1; i <= k + 1; i++)
+        if (!ltL_istensor(L, i)) return 0;
+    return 1;
+}
+
+lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname)
+{
+    lt_tensor *idx = ltL_checktensor(L, arg);
+    if (idx->dtype != LT_INT64) luaL_argerror(L, arg, "index tensor must be a LongTensor");
+    lt_tensor *z = lt_tensor_new_uninit(LT_INT64, idx->ndim, idx->size);
+    ltL_pushtensor(L, z, fname);  /* owned by Lua from here, so no error path leaks it */
+    if (lt_copy(z, idx) || lt_binary_scalar(z, LT_OP_SUB, z, 1)) ltL_error(L, fname);
+    return z;
+}
+
+void ltL_register(lua_State *L, const ltL_Reg *regs)
+{
+    for (; regs->name; regs++) {
+        if (regs->where & LT_FN) {
+            lua_pushboolean(L, 0);
+            lua_pushcclosure(L, regs->fn, 1);
+            lua_setfield(L, -3, regs->name);
+        }
+        if (regs->where & LT_METHOD) {
+            lua_pushboolean(L, 1);
+            lua_pushcclosure(L, regs->fn, 1);
+            lua_setfield(L, -2, regs->name);
+        }
+    }
+}

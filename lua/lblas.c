@@ -1,0 +1,248 @@
+/*
+ * lblas.c — Lua bindings of the matrix products (core/blas.c) with Torch7's argument forms,
+ * PyTorch's matmul, and the thread count (torch.setnumthreads / torch.getnumthreads), which
+ * governs OpenMP loops and OpenBLAS together.
+ *
+ *   torch.mm([res,] a, b)      res:mm(a, b) writes res;  a:mm(b) returns a new a @ b
+ *   torch.bmm, torch.mv, torch.ger / torch.outer: the same forms
+ *   torch.addmm([res,] [beta,] M, [alpha,] a, b)        res = beta * M + alpha * a @ b
+ *   M:addmm([beta,] [alpha,] a, b)                      in place on M (one number = alpha)
+ *   res:addmm([beta,] M, [alpha,] a, b)                 writes res
+ *   torch.baddbmm, torch.addmv, torch.addr: the same forms
+ *   torch.dot(a, b) / a:dot(b)                          a number
+ *   torch.matmul(a, b) / a:matmul(b)                    dispatch on dims, batch broadcasting
+ */
+#include "lt_lua.h"
+
+/* ---- products without an addend: mm, bmm, mv, ger ---------------------------------------- */
+
+typedef int (*prod_fn)(lt_tensor *out, const lt_tensor *a, const lt_tensor *b);
+
+/* (res, a, b): writes res and returns it; (a, b): returns a new tensor. Method and function
+ * forms are the same: x:mm(a, b) writes x, a:mm(b) is a @ b. */
+static int product(lua_State *L, const char *fname, prod_fn fn)
+{
+    lt_tensor *res, *a, *b;
+    if (ltL_leadingtensors(L, 2)) {
+        res = ltL_checktensor(L, 1);
+        a = ltL_checktensor(L, 2);
+        b = ltL_checktensor(L, 3);
+        lua_pushvalue(L, 1);
+    } else {
+        a = ltL_checktensor(L, 1);
+        b = ltL_checktensor(L, 2);
+        res = ltL_newtensor(L, a->dtype);
+    }
+    LT_TRY(L, fname, fn(res, a, b));
+    return 1;
+}
+
+static int ger_fn(lt_tensor *out, const lt_tensor *a, const lt_tensor *b)
+{
+    return lt_addr(out, 0, NULL, 1, a, b);
+}
+
+static int l_mm(lua_State *L) { return product(L, "mm", lt_mm); }
+static int l_bmm(lua_State *L) { return product(L, "bmm", lt_bmm); }
+static int l_mv(lua_State *L) { return product(L, "mv", lt_mv); }
+static int l_ger(lua_State *L) { return product(L, "ger", ger_fn); }
+static int l_outer(lua_State *L) { return product(L, "outer", ger_fn); }
+
+/* ---- products with an addend: addmm, baddbmm, addmv, addr ---------------------------------- */
+
+typedef int (*addprod_fn)(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+                          const lt_tensor *a, const lt_tensor *b);
+
+static int add_usage(lua_State *L, const char *fname)
+{
+    return luaL_error(L, "%s: expected arguments [res,] [beta,] M, [alpha,] %s", fname,
+                      fname[3] == 'r' ? "vec1, vec2" : fname[3] == 'v' ? "mat, vec"
+                                                                          : "mat1, mat2");
+}
+
+/* Parses Torch7's [res,] [beta,] M, [alpha,] a, b (see the header) and runs fn. A number's
+ * role follows from how many tensors precede it. */
+static int addprod(lua_State *L, const char *fname, addprod_fn fn)
+{
+    int top = lua_gettop(L), tix[4], nt = 0, nn = 0, npos[2];
+    double nums[2];
+    for (int i = 1; i <= top; i++) {
+        if (ltL_istensor(L, i)) {
+            if (nt == 4) return add_usage(L, fname);
+            tix[nt++] = i;
+        } else if (lua_type(L, i) == LUA_TNUMBER) {
+            if (nn == 2) return add_usage(L, fname);
+            nums[nn] = lua_tonumber(L, i);
+            npos[nn++] = nt;
+        } else {
+            return add_usage(L, fname);
+        }
+    }
+    int method = ltL_ismethod(L), resarg = 0;
+    const lt_tensor *M, *a, *b;
+    double beta = 1, alpha = 1;
+    if (method && nt == 3 && tix[0] == 1) {
+        /* M:addmm([beta,] [alpha,] a, b): M is self and the result; one number is alpha */
+        for (int k = 0; k < nn; k++)
+            if (npos[k] != 1) return add_usage(L, fname);
+        if (nn == 1) alpha = nums[0];
+        if (nn == 2) beta = nums[0], alpha = nums[1];
+        resarg = 1;
+        M = ltL_checktensor(L, 1);
+        a = ltL_checktensor(L, tix[1]);
+        b = ltL_checktensor(L, tix[2]);
+    } else if (nt == 4 || (nt == 3 && !method)) {
+        int first = nt - 3;  /* index in tix of M; a res comes before it */
+        int seen_beta = 0, seen_alpha = 0;
+        for (int k = 0; k < nn; k++) {
+            if (npos[k] == first && !seen_beta) beta = nums[k], seen_beta = 1;
+            else if (npos[k] == first + 1 && !seen_alpha) alpha = nums[k], seen_alpha = 1;
+            else return add_usage(L, fname);
+        }
+        if (nt == 4) resarg = tix[0];
+        M = ltL_checktensor(L, tix[first]);
+        a = ltL_checktensor(L, tix[first + 1]);
+        b = ltL_checktensor(L, tix[first + 2]);
+    } else {
+        return add_usage(L, fname);
+    }
+    lt_tensor *res;
+    if (resarg) {
+        res = ltL_checktensor(L, resarg);
+        lua_pushvalue(L, resarg);
+    } else {
+        res = ltL_newtensor(L, M->dtype);
+    }
+    LT_TRY(L, fname, fn(res, beta, M, alpha, a, b));
+    return 1;
+}
+
+static int l_addmm(lua_State *L) { return addprod(L, "addmm", lt_addmm); }
+static int l_baddbmm(lua_State *L) { return addprod(L, "baddbmm", lt_baddbmm); }
+static int l_addmv(lua_State *L) { return addprod(L, "addmv", lt_addmv); }
+static int l_addr(lua_State *L) { return addprod(L, "addr", lt_addr); }
+
+static int l_dot(lua_State *L)
+{
+    lt_tensor *a = ltL_checktensor(L, 1), *b = ltL_checktensor(L, 2);
+    double r;
+    LT_TRY(L, "dot", lt_dot(&r, a, b));
+    lua_pushnumber(L, r);
+    return 1;
+}
+
+/* ---- matmul ---------------------------------------------------------------------------------- */
+
+/* PyTorch's matmul: 1-D . 1-D is a 0-dim tensor, 2-D @ 2-D mm, 2-D @ 1-D mv, 1-D @ 2-D a row
+ * vector times a matrix, and beyond that a batched product whose batch dims broadcast (a 1-D
+ * operand gets a dim of 1 that the result drops). Every temporary is a Lua-owned tensor, so
+ * an error cannot leak one. */
+static int l_matmul(lua_State *L)
+{
+    const char *fn = "matmul";
+    lt_tensor *a = ltL_checktensor(L, 1), *b = ltL_checktensor(L, 2);
+    lua_settop(L, 2);
+    if (a->ndim == 0 || b->ndim == 0)
+        return luaL_error(L, "matmul: both arguments need at least one dimension, got %d and %d",
+                          a->ndim, b->ndim);
+    if (a->ndim == 1 && b->ndim == 1) {
+        double r;
+        LT_TRY(L, fn, lt_dot(&r, a, b));
+        lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
+        ltL_pushtensor(L, res, fn);
+        lt_set(res, NULL, r);
+        return 1;
+    }
+    lt_tensor va = *a, vb = *b;  /* stack views: no refcounts */
+    if (a->ndim == 2 && b->ndim == 2) {
+        LT_TRY(L, fn, lt_mm(ltL_newtensor(L, a->dtype), a, b));
+        return 1;
+    }
+    if (a->ndim == 2 && b->ndim == 1) {
+        LT_TRY(L, fn, lt_mv(ltL_newtensor(L, a->dtype), a, b));
+        return 1;
+    }
+    if (a->ndim == 1 && b->ndim == 2) {  /* (k) @ (k x n) = (b^T) @ a */
+        LT_TRY(L, fn, lt_transpose(&vb, 0, 1));
+        LT_TRY(L, fn, lt_mv(ltL_newtensor(L, a->dtype), &vb, a));
+        return 1;
+    }
+    int drop_row = a->ndim == 1, drop_col = b->ndim == 1;
+    if (drop_row) LT_TRY(L, fn, lt_unsqueeze(&va, 0));
+    if (drop_col) LT_TRY(L, fn, lt_unsqueeze(&vb, 1));
+    int64_t m = va.size[va.ndim - 2], k = va.size[va.ndim - 1], n = vb.size[vb.ndim - 1];
+    if (vb.size[vb.ndim - 2] != k) {
+        char x[LT_SHAPE_BUFSZ], y[LT_SHAPE_BUFSZ];
+        return luaL_error(L, "matmul: size mismatch, [%s] * [%s]",
+                          lt_shape_str(x, sizeof x, a->ndim, a->size),
+                          lt_shape_str(y, sizeof y, b->ndim, b->size));
+    }
+    int nbd, rnd;
+    int64_t bshape[LT_MAXDIM], rshape[LT_MAXDIM], nb = 1;
+    LT_TRY(L, fn, lt_broadcast_shape(va.ndim - 2, va.size, vb.ndim - 2, vb.size, &nbd, bshape));
+    if (nbd + 2 > LT_MAXDIM) return luaL_error(L, "matmul: too many dimensions");
+    for (int i = 0; i < nbd; i++) nb *= bshape[i];
+    lt_tensor *res = ltL_newtensor(L, a->dtype);
+    if (vb.ndim == 2) {
+        /* (batch..., m, k) @ (k, n): one mm over (batch*m, k), b is not replicated */
+        lt_tensor *fa = ltL_newtensor(L, a->dtype);
+        int64_t s2[2] = {nb * m, k};
+        LT_TRY(L, fn, lt_reshape(fa, &va, 2, s2));
+        LT_TRY(L, fn, lt_mm(res, fa, &vb));
+        lua_pop(L, 1);
+    } else {
+        int64_t sa[LT_MAXDIM], sb[LT_MAXDIM], s3a[3] = {nb, m, k}, s3b[3] = {nb, k, n};
+        for (int i = 0; i < nbd; i++) sa[i] = sb[i] = bshape[i];
+        sa[nbd] = m, sa[nbd + 1] = k, sb[nbd] = k, sb[nbd + 1] = n;
+        LT_TRY(L, fn, lt_expand(&va, nbd + 2, sa));
+        LT_TRY(L, fn, lt_expand(&vb, nbd + 2, sb));
+        lt_tensor *fa = ltL_newtensor(L, a->dtype), *fb = ltL_newtensor(L, a->dtype);
+        LT_TRY(L, fn, lt_reshape(fa, &va, 3, s3a));
+        LT_TRY(L, fn, lt_reshape(fb, &vb, 3, s3b));
+        LT_TRY(L, fn, lt_bmm(res, fa, fb));
+        lua_pop(L, 2);
+    }
+    rnd = 0;
+    for (int i = 0; i < nbd; i++) rshape[rnd++] = bshape[i];
+    if (!drop_row) rshape[rnd++] = m;
+    if (!drop_col) rshape[rnd++] = n;
+    LT_TRY(L, fn, lt_view(res, rnd, rshape));
+    return 1;
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+static int l_setnumthreads(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1 && n <= 4096, 1, "expected a thread count >= 1");
+    lt_set_num_threads((int)n);
+    return 0;
+}
+
+static int l_getnumthreads(lua_State *L)
+{
+    lua_pushinteger(L, lt_get_num_threads());
+    return 1;
+}
+
+void lt_open_blas(lua_State *L)
+{
+    static const ltL_Reg regs[] = {
+        {"mm", l_mm, LT_FN | LT_METHOD},
+        {"bmm", l_bmm, LT_FN | LT_METHOD},
+        {"mv", l_mv, LT_FN | LT_METHOD},
+        {"ger", l_ger, LT_FN | LT_METHOD},
+        {"outer", l_outer, LT_FN | LT_METHOD},
+        {"addmm", l_addmm, LT_FN | LT_METHOD},
+        {"baddbmm", l_baddbmm, LT_FN | LT_METHOD},
+        {"addmv", l_addmv, LT_FN | LT_METHOD},
+        {"addr", l_addr, LT_FN | LT_METHOD},
+        {"dot", l_dot, LT_FN | LT_METHOD},
+        {"matmul", l_matmul, LT_FN | LT_METHOD},
+        {"setnumthreads", l_setnumthreads, LT_FN},
+        {"getnumthreads", l_getnumthreads, LT_FN},
+        {NULL, NULL, 0},
+    };
+    ltL_register(L, regs);
+}

@@ -1,0 +1,392 @@
+/*
+ * lpointwise.c — Lua bindings of the elementwise ops (core/pointwise.c) with Torch7's names
+ * and [res,] forms, and the arithmetic metamethods of tensors (+ - * / ^ and unary -).
+ *
+ * Torch7 conventions: a method works in place (x:exp(), x:add(y)), torch.f(x) returns a new
+ * tensor, and a leading result tensor (torch.exp(res, x), res:add(a, b)) receives the
+ * result. Comparisons and maskedSelect are the exception: a:lt(b) returns a new ByteTensor.
+ * Operators always return new tensors; `*` between two tensors is the matrix product.
+ */
+#include <math.h>
+
+#include "lt_lua.h"
+
+/* ---- operands ----------------------------------------------------------------------------- */
+
+static int isnum(lua_State *L, int idx) { return lua_type(L, idx) == LUA_TNUMBER; }
+
+/* A 0-dim int64 tensor holding a Lua integer exactly (doubles stop at 2^53), owned by the
+ * caller. Used when an integer meets a LongTensor. */
+static lt_tensor *int_scalar(lua_State *L, int idx)
+{
+    lt_tensor *s = lt_tensor_new_uninit(LT_INT64, 0, NULL);
+    if (s) *(int64_t *)s->storage->data = (int64_t)lua_tointeger(L, idx);
+    return s;
+}
+
+static int exact_int(lua_State *L, const lt_tensor *t, int idx)
+{
+    return t->dtype == LT_INT64 && lua_isinteger(L, idx);
+}
+
+/* res = (arg ia) op (arg ib); each a tensor or a number, at least one a tensor. alpha
+ * scales a tensor b (add/sub only). */
+static void binop(lua_State *L, const char *name, lt_tensor *res, lt_binary_op op, int ia,
+                  int ib, double alpha)
+{
+    lt_tensor *a = ltL_totensor(L, ia), *b = ltL_totensor(L, ib);
+    int st;
+    if (a && b) {
+        st = lt_binary(res, op, a, b, alpha);
+    } else if (a || b) {
+        lt_tensor *t = a ? a : b;
+        int is = a ? ib : ia;
+        if (!isnum(L, is)) luaL_typeerror(L, is, "tensor or number");
+        if (exact_int(L, t, is)) {
+            lt_tensor *s = int_scalar(L, is);
+            st = !s ? LT_ERR : a ? lt_binary(res, op, a, s, 1.0) : lt_binary(res, op, s, b, 1.0);
+            lt_tensor_release(s);
+        } else {
+            double v = lua_tonumber(L, is);
+            st = a ? lt_binary_scalar(res, op, a, v) : lt_scalar_binary(res, op, v, b);
+        }
+    } else {
+        luaL_typeerror(L, ltL_istensor(L, ia) || isnum(L, ia) ? ib : ia, "tensor");
+        return;
+    }
+    if (st != LT_OK) ltL_error(L, name);
+}
+
+/* The dtype of a new result: that of the first tensor among args 1..n. */
+static lt_dtype first_dtype(lua_State *L, int n)
+{
+    for (int i = 1; i <= n; i++) {
+        lt_tensor *t = ltL_totensor(L, i);
+        if (t) return t->dtype;
+    }
+    return ltL_checktensor(L, 1)->dtype;  /* raises: no tensor given */
+}
+
+/* ---- unary -------------------------------------------------------------------------------- */
+
+/* [res,] x: torch.f(x) new, x:f() in place, torch.f(res, x) / res:f(x) into res */
+static int unary(lua_State *L, lt_unary_op op, const char *name)
+{
+    int resform = ltL_leadingtensors(L, 1);
+    lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
+    LT_TRY(L, name, lt_unary(res, op, ltL_checktensor(L, 2)));
+    lua_settop(L, 1);
+    return 1;
+}
+
+#define UNARY_FN(fn, op, name) \
+    static int fn(lua_State *L) { return unary(L, op, name); }
+UNARY_FN(pw_neg, LT_OP_NEG, "neg")
+UNARY_FN(pw_abs, LT_OP_ABS, "abs")
+UNARY_FN(pw_sign, LT_OP_SIGN, "sign")
+UNARY_FN(pw_exp, LT_OP_EXP, "exp")
+UNARY_FN(pw_log, LT_OP_LOG, "log")
+UNARY_FN(pw_log1p, LT_OP_LOG1P, "log1p")
+UNARY_FN(pw_sqrt, LT_OP_SQRT, "sqrt")
+UNARY_FN(pw_rsqrt, LT_OP_RSQRT, "rsqrt")
+UNARY_FN(pw_sigmoid, LT_OP_SIGMOID, "sigmoid")
+UNARY_FN(pw_tanh, LT_OP_TANH, "tanh")
+UNARY_FN(pw_relu, LT_OP_RELU, "relu")
+UNARY_FN(pw_floor, LT_OP_FLOOR, "floor")
+UNARY_FN(pw_ceil, LT_OP_CEIL, "ceil")
+UNARY_FN(pw_round, LT_OP_ROUND, "round")
+UNARY_FN(pw_trunc, LT_OP_TRUNC, "trunc")
+UNARY_FN(pw_frac, LT_OP_FRAC, "frac")
+UNARY_FN(pw_sin, LT_OP_SIN, "sin")
+UNARY_FN(pw_cos, LT_OP_COS, "cos")
+UNARY_FN(pw_square, LT_OP_SQUARE, "square")
+UNARY_FN(pw_cinv, LT_OP_RECIPROCAL, "cinv")
+UNARY_FN(pw_reciprocal, LT_OP_RECIPROCAL, "reciprocal")
+
+/* ---- binary ------------------------------------------------------------------------------- */
+
+/* The [res,] form of two-operand ops: args 1 and 2 are tensors and a third follows. */
+static int resform2(lua_State *L)
+{
+    return ltL_istensor(L, 1) && ltL_istensor(L, 2) && lua_gettop(L) >= 3;
+}
+
+/* add / csub: [res,] x, value  |  [res,] x, [value,] y   (x + value * y) */
+static int addsub(lua_State *L, lt_binary_op op, const char *name)
+{
+    int resform = resform2(L);
+    lt_tensor *res = ltL_result(L, resform, first_dtype(L, 2));
+    lt_tensor *a = ltL_checktensor(L, 2);
+    if (lua_gettop(L) >= 4) {
+        double v = luaL_checknumber(L, 3);
+        LT_TRY(L, name, lt_binary(res, op, a, ltL_checktensor(L, 4), v));
+    } else {
+        binop(L, name, res, op, 2, 3, 1.0);
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int pw_add(lua_State *L) { return addsub(L, LT_OP_ADD, "add"); }
+static int pw_csub(lua_State *L) { return addsub(L, LT_OP_SUB, "csub"); }
+static int pw_sub(lua_State *L) { return addsub(L, LT_OP_SUB, "sub"); }
+
+/* [res,] x, y-or-number; pow also takes a number first: torch.pow([res,] s, x) = s ^ x */
+static int binary(lua_State *L, lt_binary_op op, const char *name)
+{
+    int resform = op == LT_OP_POW ? ltL_istensor(L, 1) && lua_gettop(L) >= 3 : resform2(L);
+    lt_tensor *res = ltL_result(L, resform, first_dtype(L, 2));
+    binop(L, name, res, op, 2, 3, 1.0);
+    lua_settop(L, 1);
+    return 1;
+}
+
+#define BINARY_FN(fn, op, name) \
+    static int fn(lua_State *L) { return binary(L, op, name); }
+BINARY_FN(pw_mul, LT_OP_MUL, "mul")
+BINARY_FN(pw_cmul, LT_OP_MUL, "cmul")
+BINARY_FN(pw_div, LT_OP_DIV, "div")
+BINARY_FN(pw_cdiv, LT_OP_DIV, "cdiv")
+BINARY_FN(pw_pow, LT_OP_POW, "pow")
+BINARY_FN(pw_cpow, LT_OP_POW, "cpow")
+BINARY_FN(pw_cmax, LT_OP_MAX2, "cmax")
+BINARY_FN(pw_cmin, LT_OP_MIN2, "cmin")
+BINARY_FN(pw_maximum, LT_OP_MAX2, "maximum")
+BINARY_FN(pw_minimum, LT_OP_MIN2, "minimum")
+BINARY_FN(pw_fmod, LT_OP_REM, "fmod")
+BINARY_FN(pw_atan2, LT_OP_ATAN2, "atan2")
+
+/* ---- comparisons: always a ByteTensor; a:lt(b) is new, res:lt(a, b) writes res ---------- */
+
+static int compare(lua_State *L, lt_cmp_op op, const char *name)
+{
+    if (!resform2(L)) {
+        ltL_checktensor(L, 1);
+        ltL_newtensor(L, LT_UINT8);
+        lua_insert(L, 1);
+    }
+    lt_tensor *res = ltL_checktensor(L, 1), *a = ltL_checktensor(L, 2), *b;
+    int st;
+    if ((b = ltL_totensor(L, 3)) != NULL) {
+        st = lt_compare(res, op, a, b);
+    } else if (!isnum(L, 3)) {
+        return luaL_typeerror(L, 3, "tensor or number");
+    } else if (exact_int(L, a, 3)) {
+        lt_tensor *s = int_scalar(L, 3);
+        st = s ? lt_compare(res, op, a, s) : LT_ERR;
+        lt_tensor_release(s);
+    } else {
+        st = lt_compare_scalar(res, op, a, lua_tonumber(L, 3));
+    }
+    if (st != LT_OK) return ltL_error(L, name);
+    lua_settop(L, 1);
+    return 1;
+}
+
+#define CMP_FN(fn, op, name) \
+    static int fn(lua_State *L) { return compare(L, op, name); }
+CMP_FN(pw_eq, LT_CMP_EQ, "eq")
+CMP_FN(pw_ne, LT_CMP_NE, "ne")
+CMP_FN(pw_lt, LT_CMP_LT, "lt")
+CMP_FN(pw_le, LT_CMP_LE, "le")
+CMP_FN(pw_gt, LT_CMP_GT, "gt")
+CMP_FN(pw_ge, LT_CMP_GE, "ge")
+
+/* ---- clamp, leakyRelu --------------------------------------------------------------------- */
+
+/* [res,] x, min, max; nil for a missing bound */
+static int pw_clamp(lua_State *L)
+{
+    int resform = ltL_leadingtensors(L, 1);
+    lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
+    lt_tensor *a = ltL_checktensor(L, 2);
+    double lo = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
+    double hi = lua_isnoneornil(L, 4) ? NAN : luaL_checknumber(L, 4);
+    LT_TRY(L, "clamp", lt_clamp(res, a, lo, hi));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* [res,] x [, slope = 0.01] */
+static int pw_leakyrelu(lua_State *L)
+{
+    int resform = ltL_leadingtensors(L, 1);
+    lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
+    lt_tensor *a = ltL_checktensor(L, 2);
+    double slope = luaL_optnumber(L, 3, 0.01);
+    LT_TRY(L, "leakyRelu", lt_leaky_relu(res, a, slope));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- addcmul / addcdiv: [res,] x, [value,] t1, t2 ----------------------------------------- */
+
+static int addc(lua_State *L, int div, const char *name)
+{
+    int resform = ltL_istensor(L, 1) && ltL_istensor(L, 2) && lua_gettop(L) >= 4;
+    lt_tensor *res = ltL_result(L, resform, first_dtype(L, 2));
+    lt_tensor *a = ltL_checktensor(L, 2);
+    int k = lua_gettop(L) >= 5 ? 4 : 3;
+    double v = k == 4 ? luaL_checknumber(L, 3) : 1.0;
+    lt_tensor *b = ltL_checktensor(L, k), *c = ltL_checktensor(L, k + 1);
+    LT_TRY(L, name, div ? lt_addcdiv(res, a, v, b, c) : lt_addcmul(res, a, v, b, c));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int pw_addcmul(lua_State *L) { return addc(L, 0, "addcmul"); }
+static int pw_addcdiv(lua_State *L) { return addc(L, 1, "addcdiv"); }
+
+/* ---- where and the masked ops ------------------------------------------------------------- */
+
+/* Arg idx as a tensor: a number becomes a pushed 0-dim tensor of dtype dt. */
+static lt_tensor *tensor_or_scalar(lua_State *L, int idx, lt_dtype dt, const char *name)
+{
+    lt_tensor *t = ltL_totensor(L, idx);
+    if (t) return t;
+    if (!isnum(L, idx)) luaL_typeerror(L, idx, "tensor or number");
+    double v = lua_tonumber(L, idx);
+    t = lt_tensor_new_uninit(dt, 0, NULL);
+    ltL_pushtensor(L, t, name);
+    if (exact_int(L, t, idx)) *(int64_t *)t->storage->data = (int64_t)lua_tointeger(L, idx);
+    else lt_set(t, NULL, v);
+    lua_replace(L, idx);
+    return t;
+}
+
+/* torch.where([res,] cond, a, b); a and b may be numbers */
+static int pw_where(lua_State *L)
+{
+    int resform = lua_gettop(L) >= 4 && ltL_istensor(L, 1);
+    if (!resform) lua_settop(L, 3);
+    lt_tensor *ta = ltL_totensor(L, resform + 2), *tb = ltL_totensor(L, resform + 3);
+    lt_dtype dt = ta ? ta->dtype : tb ? tb->dtype : ltL_default_dtype();
+    if (!resform) {
+        ltL_checktensor(L, 1);
+        ltL_newtensor(L, dt);
+        lua_insert(L, 1);
+    }
+    lt_tensor *res = ltL_checktensor(L, 1), *cond = ltL_checktensor(L, 2);
+    lt_tensor *a = tensor_or_scalar(L, 3, dt, "where");
+    lt_tensor *b = tensor_or_scalar(L, 4, dt, "where");
+    LT_TRY(L, "where", lt_where(res, cond, a, b));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* x:maskedFill(mask, value), in place */
+static int pw_maskedfill(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1), *mask = ltL_checktensor(L, 2);
+    LT_TRY(L, "maskedFill", lt_masked_fill(t, mask, luaL_checknumber(L, 3)));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* x:maskedCopy(mask, src), in place: src's elements in order into the masked places */
+static int pw_maskedcopy(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1), *mask = ltL_checktensor(L, 2);
+    LT_TRY(L, "maskedCopy", lt_masked_copy(t, mask, ltL_checktensor(L, 3)));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* [res,] x, mask -> 1-D; x:maskedSelect(mask) is new, not in place */
+static int pw_maskedselect(lua_State *L)
+{
+    if (!ltL_leadingtensors(L, 2)) {
+        lt_tensor *x = ltL_checktensor(L, 1);
+        ltL_newtensor(L, x->dtype);
+        lua_insert(L, 1);
+    }
+    lt_tensor *res = ltL_checktensor(L, 1), *x = ltL_checktensor(L, 2);
+    LT_TRY(L, "maskedSelect", lt_masked_select(res, x, ltL_checktensor(L, 3)));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- operators: new tensors, numbers on either side --------------------------------------- */
+
+static int arith(lua_State *L, lt_binary_op op, const char *name)
+{
+    lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
+    lt_tensor *res = ltL_newtensor(L, a ? a->dtype : b->dtype);
+    binop(L, name, res, op, 1, 2, 1.0);
+    return 1;
+}
+
+static int m_add(lua_State *L) { return arith(L, LT_OP_ADD, "__add"); }
+static int m_sub(lua_State *L) { return arith(L, LT_OP_SUB, "__sub"); }
+static int m_div(lua_State *L) { return arith(L, LT_OP_DIV, "__div"); }
+static int m_pow(lua_State *L) { return arith(L, LT_OP_POW, "__pow"); }
+
+static int m_unm(lua_State *L)
+{
+    lt_tensor *a = ltL_checktensor(L, 1);
+    lt_tensor *res = ltL_newtensor(L, a->dtype);
+    LT_TRY(L, "__unm", lt_unary(res, LT_OP_NEG, a));
+    return 1;
+}
+
+/* Torch7: tensor * tensor is 2-D @ 2-D (mm), 2-D @ 1-D (mv) or 1-D . 1-D (a number) */
+static int m_mul(lua_State *L)
+{
+    lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
+    if (!a || !b) return arith(L, LT_OP_MUL, "__mul");
+    if (a->ndim == 1 && b->ndim == 1) {
+        double r;
+        LT_TRY(L, "__mul", lt_dot(&r, a, b));
+        if (lt_dtype_is_float(a->dtype)) lua_pushnumber(L, r);
+        else lua_pushinteger(L, (lua_Integer)r);
+        return 1;
+    }
+    if (a->ndim != 2 || (b->ndim != 1 && b->ndim != 2))
+        return luaL_error(L, "__mul: multiplication between %dD and %dD tensors is not "
+                             "supported (cmul multiplies elementwise)", a->ndim, b->ndim);
+    lt_tensor *res = ltL_newtensor(L, a->dtype);
+    LT_TRY(L, "__mul", b->ndim == 2 ? lt_mm(res, a, b) : lt_mv(res, a, b));
+    return 1;
+}
+
+void lt_open_pointwise(lua_State *L)
+{
+    static const ltL_Reg regs[] = {
+        {"neg", pw_neg, LT_FN | LT_METHOD}, {"abs", pw_abs, LT_FN | LT_METHOD},
+        {"sign", pw_sign, LT_FN | LT_METHOD}, {"exp", pw_exp, LT_FN | LT_METHOD},
+        {"log", pw_log, LT_FN | LT_METHOD}, {"log1p", pw_log1p, LT_FN | LT_METHOD},
+        {"sqrt", pw_sqrt, LT_FN | LT_METHOD}, {"rsqrt", pw_rsqrt, LT_FN | LT_METHOD},
+        {"sigmoid", pw_sigmoid, LT_FN | LT_METHOD}, {"tanh", pw_tanh, LT_FN | LT_METHOD},
+        {"relu", pw_relu, LT_FN | LT_METHOD}, {"floor", pw_floor, LT_FN | LT_METHOD},
+        {"ceil", pw_ceil, LT_FN | LT_METHOD}, {"round", pw_round, LT_FN | LT_METHOD},
+        {"trunc", pw_trunc, LT_FN | LT_METHOD}, {"frac", pw_frac, LT_FN | LT_METHOD},
+        {"sin", pw_sin, LT_FN | LT_METHOD}, {"cos", pw_cos, LT_FN | LT_METHOD},
+        {"square", pw_square, LT_FN | LT_METHOD}, {"cinv", pw_cinv, LT_FN | LT_METHOD},
+        {"reciprocal", pw_reciprocal, LT_FN | LT_METHOD},
+        /* x:sub(...) is Torch7's sub-tensor view (ltensor.c); subtraction is csub */
+        {"add", pw_add, LT_FN | LT_METHOD}, {"csub", pw_csub, LT_FN | LT_METHOD},
+        {"sub", pw_sub, LT_FN},
+        {"mul", pw_mul, LT_FN | LT_METHOD}, {"cmul", pw_cmul, LT_FN | LT_METHOD},
+        {"div", pw_div, LT_FN | LT_METHOD}, {"cdiv", pw_cdiv, LT_FN | LT_METHOD},
+        {"pow", pw_pow, LT_FN | LT_METHOD}, {"cpow", pw_cpow, LT_FN | LT_METHOD},
+        {"cmax", pw_cmax, LT_FN | LT_METHOD}, {"cmin", pw_cmin, LT_FN | LT_METHOD},
+        {"maximum", pw_maximum, LT_FN | LT_METHOD}, {"minimum", pw_minimum, LT_FN | LT_METHOD},
+        {"fmod", pw_fmod, LT_FN | LT_METHOD}, {"atan2", pw_atan2, LT_FN | LT_METHOD},
+        {"eq", pw_eq, LT_FN | LT_METHOD}, {"ne", pw_ne, LT_FN | LT_METHOD},
+        {"lt", pw_lt, LT_FN | LT_METHOD}, {"le", pw_le, LT_FN | LT_METHOD},
+        {"gt", pw_gt, LT_FN | LT_METHOD}, {"ge", pw_ge, LT_FN | LT_METHOD},
+        {"clamp", pw_clamp, LT_FN | LT_METHOD}, {"leakyRelu", pw_leakyrelu, LT_FN | LT_METHOD},
+        {"addcmul", pw_addcmul, LT_FN | LT_METHOD}, {"addcdiv", pw_addcdiv, LT_FN | LT_METHOD},
+        {"where", pw_where, LT_FN},
+        {"maskedFill", pw_maskedfill, LT_METHOD}, {"maskedCopy", pw_maskedcopy, LT_METHOD},
+        {"maskedSelect", pw_maskedselect, LT_FN | LT_METHOD},
+        {NULL, NULL, 0}};
+    ltL_register(L, regs);
+
+    static const luaL_Reg meta[] = {{"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul},
+                                    {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_unm},
+                                    {NULL, NULL}};
+    luaL_getmetatable(L, LT_TENSOR_MT);
+    luaL_setfuncs(L, meta, 0);
+    lua_pop(L, 1);
+}

@@ -1,0 +1,89 @@
+/*
+ * lt_lua.h — shared helpers of the Lua bindings (the lua/ C files): tensor userdata, argument
+ * checking with Torch7's 1-based dims, the [res,] result convention, and the one place
+ * where a core error becomes a Lua error.
+ *
+ * Each binding file exports one `lt_open_<subsystem>(L)`; ltorch.c calls them all with the
+ * torch table at stack index -2 and the Tensor methods table at -1.
+ */
+#ifndef LT_LUA_H
+#define LT_LUA_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../core/lt.h"
+
+#define LT_TENSOR_MT "torch.Tensor"     /* one metatable; typename comes from the dtype */
+#define LT_STORAGE_MT "torch.Storage"
+
+/* ---- tensors ---- */
+lt_tensor *ltL_totensor(lua_State *L, int arg);     /* NULL when arg is not a live tensor    */
+lt_tensor *ltL_checktensor(lua_State *L, int arg);  /* "bad argument #arg to 'f' (...)"     */
+int        ltL_istensor(lua_State *L, int arg);
+/* Pushes a userdata owning one reference to t (the caller's); raises on t == NULL with the
+ * core's message, naming fname. Steps the GC for the bytes the core allocated. */
+void ltL_pushtensor(lua_State *L, lt_tensor *t, const char *fname);
+/* Pushes a new empty tensor of dtype dt and returns it. */
+lt_tensor *ltL_newtensor(lua_State *L, lt_dtype dt);
+/* "torch.FloatTensor" etc. */
+const char *ltL_typename(const lt_tensor *t);
+lt_dtype ltL_default_dtype(void);
+void     ltL_set_default_dtype(lt_dtype dt);
+
+/* ---- storages (lstorage.c) ---- */
+void        ltL_pushstorage(lua_State *L, lt_storage *s);   /* takes a new reference to s */
+lt_storage *ltL_checkstorage(lua_State *L, int arg);
+
+/* ---- errors: the single place a core status is raised ---- */
+int  ltL_error(lua_State *L, const char *fname);    /* luaL_error("fname: <lt_errmsg()>")    */
+#define LT_TRY(L, fname, call) \
+    do { if ((call) != LT_OK) return ltL_error(L, fname); } while (0)
+/* Tells Lua's collector about bytes the core allocated since the last call. */
+void ltL_account(lua_State *L);
+
+/* ---- arguments ---- */
+/* Lua dim (1-based; negative counts from the end) -> 0-based, checked against ndim. */
+int     ltL_checkdim(lua_State *L, int arg, int ndim);
+int     ltL_optdim(lua_State *L, int arg, int ndim, int def);   /* def is 0-based, -1 = none */
+int64_t ltL_checkindex(lua_State *L, int arg, int64_t size);    /* 1-based -> 0-based      */
+/* Reads sizes given as numbers from arg on, or as one table / torch.LongStorage / tensor of
+ * sizes. Returns ndim. */
+int ltL_checksizes(lua_State *L, int arg, int64_t *size);
+/* The same for constructors: errors read "fname: ...", and -1 is refused. */
+int ltL_checksizes_named(lua_State *L, int arg, int64_t *size, const char *fname);
+/* true when called as a method (first upvalue of every registered function) */
+int ltL_ismethod(lua_State *L);
+/* Torch7's optional first result argument. Arranges the stack as (res, inputs...) and returns
+ * res: when resform, arg 1 already is res; otherwise a method works in place on self (self
+ * is inserted as the first input), and a function gets a new tensor of dtype dt. */
+lt_tensor *ltL_result(lua_State *L, int resform, lt_dtype dt);
+/* resform test for ops with k tensor inputs: args 1..k+1 are all tensors. */
+int ltL_leadingtensors(lua_State *L, int k);
+/* A 0-based int64 copy of the 1-based index tensor at arg, pushed on the stack (Lua owns it,
+ * so an error raised later cannot leak it). */
+lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname);
+
+/* ---- registration ---- */
+#define LT_FN 1        /* torch.name(...)      */
+#define LT_METHOD 2    /* tensor:name(...)     */
+typedef struct { const char *name; lua_CFunction fn; int where; } ltL_Reg;
+/* With the torch table at -2 and the methods table at -1: registers each function as a
+ * closure whose upvalue says whether it was called as a method. */
+void ltL_register(lua_State *L, const ltL_Reg *regs);
+
+/* subsystem openers, called by luaopen_torch_core */
+void lt_open_tensor(lua_State *L);     /* ltensor.c: constructors, views, metamethods     */
+void lt_open_storage(lua_State *L);    /* lstorage.c                                      */
+void lt_open_pointwise(lua_State *L);  /* lpointwise.c: elementwise ops and operators     */
+void lt_open_reduce(lua_State *L);     /* lreduce.c: reductions, sort, topk               */
+void lt_open_index(lua_State *L);      /* lindex.c: indexSelect, gather, scatter, ...     */
+void lt_open_blas(lua_State *L);       /* lblas.c: mm, addmm, bmm, mv, dot, ...           */
+void lt_open_random(lua_State *L);     /* lrandom.c: RNG state and sampling               */
+void lt_open_autograd(lua_State *L);   /* lautograd.c: backward, grad mode, Functions     */
+
+/* tensor fields served by lautograd.c: t.requiresGrad, t.grad, t.gradFn, t.isLeaf */
+int ltL_autograd_index(lua_State *L);      /* (t, key) -> pushes the value or nil          */
+int ltL_autograd_newindex(lua_State *L);   /* (t, key, value) -> 1 when key was a field    */
+
+#endif /* LT_LUA_H */

@@ -1,0 +1,242 @@
+-- torch — the pure-Lua front of luatorch: completes the table built by the C module
+-- `torch.core` with the tensor type objects (torch.FloatTensor, ...), Torch7-style
+-- constructors, type queries and printing. `local torch = require 'torch'`; no globals.
+local core = require 'torch.core'
+
+local torch = {}
+for k, v in pairs(core) do torch[k] = v end
+
+local methods = core.Tensor            -- shared by every tensor type
+local mt = core.metatable
+torch.core, torch.metatable = nil, nil
+
+local dtypes = { 'Float', 'Double', 'Long', 'Byte' }      -- core dtype index + 1
+local dtype_of = {}
+for i, name in ipairs(dtypes) do dtype_of['torch.' .. name .. 'Tensor'] = i - 1 end
+
+-- ---- tensor type objects ---------------------------------------------------------------
+-- torch.FloatTensor(...) constructs; torch.FloatTensor.foo reads the shared methods, and
+-- defining torch.Tensor.foo = function(self, ...) adds a method to every tensor.
+local ctors = core.constructors
+local function typeobject(name, ctor)
+  return setmetatable({ __typename = name }, {
+    __call = function(_, ...) return ctor(...) end,
+    __index = methods,
+    __newindex = function(_, k, v) methods[k] = v end,
+    __tostring = function() return name end,
+  })
+end
+
+for i, name in ipairs(dtypes) do
+  torch[name .. 'Tensor'] = typeobject('torch.' .. name .. 'Tensor', ctors[i - 1])
+end
+torch.Tensor = typeobject('torch.Tensor', ctors[-1])
+torch.constructors = nil
+
+function torch.setdefaulttensortype(name)
+  core.setdefaulttensortype(name)
+end
+
+function torch.getdefaulttensortype()
+  return 'torch.' .. dtypes[core.defaultdtype() + 1] .. 'Tensor'
+end
+
+-- torch.type(x): the typename of a tensor or storage, else Lua's type().
+function torch.type(x)
+  return torch.typename(x) or type(x)
+end
+
+function torch.isStorage(x)
+  local name = torch.typename(x)
+  return name ~= nil and name:match('Storage$') ~= nil
+end
+
+-- ---- constructors --------------------------------------------------------------------------
+local function default() return core.defaultdtype() end
+local new = ctors[-1]
+
+function torch.zeros(...) return new(...) end
+function torch.ones(...) return new(...):fill(1) end
+function torch.empty(...) return new(...) end
+
+-- torch.range(a, b [, step]): inclusive of b, as Torch7; torch.arange is PyTorch's exclusive.
+function torch.range(a, b, step) return core.range(default(), a, b, step) end
+function torch.arange(a, b, step)
+  if b == nil then a, b = 0, a end
+  step = step or 1
+  local n = math.ceil((b - a) / step)
+  if n <= 0 then return new(0) end
+  return core.range(default(), a, a + (n - 1) * step, step)
+end
+function torch.linspace(a, b, n) return core.linspace(default(), a, b, n) end
+function torch.logspace(a, b, n)
+  return core.linspace(default(), a, b, n):apply(function(x) return 10 ^ x end)
+end
+
+-- torch.eye(n [, m]): ones on the diagonal, written through a strided view of the storage.
+function torch.eye(n, m)
+  m = m or n
+  local t = new(n, m)
+  local k = math.min(n, m)
+  if k > 0 then new(t:storage(), 1, { k }, { m + 1 }):fill(1) end
+  return t
+end
+
+function torch.zerosLike(t) return ctors[dtype_of[t:type()]](t:size()) end
+function torch.onesLike(t) return torch.zerosLike(t):fill(1) end
+
+-- ---- printing ------------------------------------------------------------------------------
+local SUMMARY_AT = 1000   -- more elements than this: show the edges of each dim only
+local EDGE = 3
+local LINE = 80
+
+local function visible(n, summarize)
+  local r = {}
+  if summarize and n > 2 * EDGE then
+    for i = 1, EDGE do r[#r + 1] = i end
+    r[#r + 1] = false                         -- an ellipsis
+    for i = n - EDGE + 1, n do r[#r + 1] = i end
+  else
+    for i = 1, n do r[i] = i end
+  end
+  return r
+end
+
+-- The number format for a set of values, as Torch7 picks it: integers plainly, otherwise
+-- fixed point with a common power-of-ten scale, or scientific when the range is wide.
+local function number_format(values)
+  local allint, amin, amax = true, math.huge, 0
+  for _, v in ipairs(values) do
+    if v ~= math.floor(v) or v ~= v or v == math.huge or v == -math.huge then allint = false end
+    local a = math.abs(v)
+    if a == a and a ~= math.huge then
+      if a < amin then amin = a end
+      if a > amax then amax = a end
+    end
+  end
+  if amin == math.huge then amin = 0 end
+  local function exp10(x) return x ~= 0 and math.floor(math.log(x, 10)) + 1 or 1 end
+  local emin, emax = exp10(amin), exp10(amax)
+  if allint then
+    if emax > 9 then return '%11.4e', 11, 1 end
+    local w = math.max(emax, 1) + 1
+    return '%' .. w .. '.0f', w, 1
+  end
+  if emax - emin > 4 then return '%11.4e', 11, 1 end
+  if emax > 5 or emax < 0 then return '%7.4f', 7, 10 ^ (emax - 1) end
+  return '%' .. (emax + 6) .. '.4f', emax + 6, 1
+end
+
+local function fmt(format, scale, v)
+  if v ~= v then return 'nan' end
+  if v == math.huge then return 'inf' end
+  if v == -math.huge then return '-inf' end
+  return format:format(v / scale)
+end
+
+local function elements(t)
+  local s, off, st = t:storage(), t:storageOffset(), t:stride():totable()
+  return function(pos)
+    local o = off
+    for d = 1, #pos do o = o + (pos[d] - 1) * st[d] end
+    return s[o]
+  end
+end
+
+local function shape_string(t)
+  local sz = t:size():totable()
+  return #sz == 0 and 'scalar' or table.concat(sz, 'x')
+end
+
+-- Formats a matrix (rows x cols of a 2-D slice), splitting wide ones into column blocks.
+local function format_matrix(get, prefix, rows, cols, format, width, scale, out)
+  local per_line = math.max(1, math.floor((LINE - 1) / (width + 1)))
+  local blocks = {}
+  if #cols <= per_line then blocks[1] = { 1, #cols }
+  else
+    for a = 1, #cols, per_line do blocks[#blocks + 1] = { a, math.min(a + per_line - 1, #cols) } end
+  end
+  for _, b in ipairs(blocks) do
+    if #blocks > 1 then
+      out[#out + 1] = ('Columns %s to %s\n'):format(cols[b[1]] or '...', cols[b[2]] or '...')
+    end
+    for _, r in ipairs(rows) do
+      if r == false then out[#out + 1] = ' ...\n' goto next_row end
+      local line = {}
+      for c = b[1], b[2] do
+        local ci = cols[c]
+        if ci == false then line[#line + 1] = '...'
+        else
+          local pos = {}
+          for i, p in ipairs(prefix) do pos[i] = p end
+          pos[#pos + 1], pos[#pos + 2] = r, ci
+          line[#line + 1] = fmt(format, scale, get(pos))
+        end
+      end
+      out[#out + 1] = table.concat(line, ' ') .. '\n'
+      ::next_row::
+    end
+    if #blocks > 1 then out[#out + 1] = '\n' end
+  end
+end
+
+local function tensor_tostring(t)
+  local name = t:type()
+  local nd, n = t:dim(), t:nElement()
+  if n == 0 then
+    if nd == 1 then return ('[%s with no dimension]'):format(name) end
+    return ('[%s of size %s]'):format(name, shape_string(t))
+  end
+  local get = elements(t)
+  local summarize = n > SUMMARY_AT
+  local vis = {}
+  for d = 1, nd do vis[d] = visible(t:size(d), summarize) end
+  -- the values that will be shown decide the format
+  local shown = {}
+  local function collect(d, pos)
+    if d > nd then shown[#shown + 1] = get(pos) return end
+    for _, i in ipairs(vis[d]) do
+      if i then pos[d] = i collect(d + 1, pos) end
+    end
+    pos[d] = nil
+  end
+  collect(1, {})
+  local format, width, scale = number_format(shown)
+  local out = {}
+  if scale ~= 1 then out[#out + 1] = (' %.0e *\n'):format(scale):gsub('e%-0', 'e-'):gsub('e%+0', 'e+') end
+  if nd == 0 then
+    out[#out + 1] = fmt(format, scale, get({})) .. '\n'
+  elseif nd == 1 then
+    for _, i in ipairs(vis[1]) do
+      out[#out + 1] = (i and fmt(format, scale, get({ i })) or '...') .. '\n'
+    end
+  else
+    local function slices(d, prefix)
+      if d == nd - 1 then
+        if #prefix > 0 then
+          out[#out + 1] = '(' .. table.concat(prefix, ',') .. ',.,.) = \n'
+        end
+        format_matrix(get, prefix, vis[nd - 1], vis[nd], format, width, scale, out)
+        if #prefix > 0 then out[#out + 1] = '\n' end
+        return
+      end
+      for _, i in ipairs(vis[d]) do
+        if i then
+          prefix[#prefix + 1] = i
+          slices(d + 1, prefix)
+          prefix[#prefix] = nil
+        else
+          out[#out + 1] = '...\n\n'
+        end
+      end
+    end
+    slices(1, {})
+  end
+  out[#out + 1] = ('[%s of size %s]'):format(name, shape_string(t))
+  return table.concat(out)
+end
+
+mt.__tostring = tensor_tostring
+mt.__name = 'torch.Tensor'
+
+return torch

@@ -1,0 +1,48 @@
+-- `make install` into a staging DESTDIR: a stock lua5.4 then requires torch from the standard
+-- Lua 5.4 paths, and the installed luatorch runs on its own.
+
+local function sh(cmd)
+  local p = io.popen(cmd .. ' 2>&1')
+  local out = p:read('a')
+  local ok = p:close()
+  return ok, out
+end
+
+describe('make install', function()
+  if os.getenv('LUATORCH_ASAN') then
+    pending('skipped under the sanitizer run (it installs the regular build)')
+    return
+  end
+
+  local root = os.tmpname()
+  os.remove(root)
+  local prefix = '/usr/local'
+
+  it('stages the module, the Lua files, the executable, the header and luatorch.pc', function()
+    local ok, out = sh(('make -s install DESTDIR=%s PREFIX=%s'):format(root, prefix))
+    assert(ok, out)
+    for _, f in ipairs({ '/lib/lua/5.4/torch/core.so', '/share/lua/5.4/torch/init.lua',
+                         '/bin/luatorch', '/include/luatorch/lt.h', '/lib/pkgconfig/luatorch.pc',
+                         '/lib/libluatorch.a' }) do
+      local fh = io.open(root .. prefix .. f)
+      assert(fh, 'missing ' .. f)
+      fh:close()
+    end
+  end)
+
+  it('lets a stock lua5.4 require torch from the installed paths', function()
+    local env = ('LUA_PATH="%s%s/share/lua/5.4/?.lua;%s%s/share/lua/5.4/?/init.lua" LUA_CPATH="%s%s/lib/lua/5.4/?.so"')
+      :format(root, prefix, root, prefix, root, prefix)
+    local ok, out = sh(env .. [[ lua5.4 -e "local torch = require 'torch'; print(torch.ones(2))"]])
+    assert(ok, out)
+    assert.equal(' 1\n 1\n[torch.FloatTensor of size 2]\n', out)
+  end)
+
+  it('installs a luatorch that runs without the source tree', function()
+    local ok, out = sh(('cd / && env -u LUA_PATH -u LUA_CPATH %s%s/bin/luatorch -e "print(torch.zeros(1):type())"')
+      :format(root, prefix))
+    assert(ok, out)
+    assert.equal('torch.FloatTensor\n', out)
+    sh('rm -rf ' .. root)
+  end)
+end)

@@ -1,0 +1,83 @@
+-- spec/helpers.lua — shared by the specs: loading PyTorch fixtures, comparing tensors with a
+-- tolerance, finite-difference checks, and gpu_it (pending where no GPU is present).
+local torch = require 'torch'
+
+local H = {}
+
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+H.fixture_dir = here .. 'fixtures/'
+
+local ctor = {
+  float32 = torch.FloatTensor, float64 = torch.DoubleTensor,
+  int64 = torch.LongTensor, uint8 = torch.ByteTensor,
+}
+
+-- Loads spec/fixtures/<name>.lua (written by gen_*.py with PyTorch).
+function H.fixture(name)
+  return dofile(H.fixture_dir .. name .. '.lua')
+end
+
+-- A fixture tensor {dtype=, shape=, data=} as a luatorch tensor (optionally another dtype).
+function H.tensor(f, dtype)
+  local t = ctor[dtype or f.dtype](f.data)
+  if #f.shape == 0 then return t:view(1):squeeze() end
+  return t:view(table.unpack(f.shape))
+end
+
+local function flat(x)
+  if torch.isTensor(x) then return x:contiguous():view(-1):double(), x:size():totable() end
+  if type(x) == 'table' and x.data then return torch.DoubleTensor(x.data), x.shape end
+  return nil
+end
+
+-- assert.close(actual, expected [, rtol [, atol]]): same shape, |a-e| <= atol + rtol*|e|,
+-- NaN where expected is NaN. expected may be a tensor or a fixture table.
+function H.close(actual, expected, rtol, atol)
+  rtol, atol = rtol or 1e-5, atol or 1e-6
+  if type(actual) == 'number' then
+    local e = type(expected) == 'table' and expected.data[1] or expected
+    if e ~= e then assert(actual ~= actual, ('expected NaN, got %s'):format(actual)) return end
+    assert(math.abs(actual - e) <= atol + rtol * math.abs(e),
+           ('expected %.10g, got %.10g'):format(e, actual))
+    return
+  end
+  local a, ashape = flat(actual)
+  local e, eshape = flat(expected)
+  assert(a, 'actual is not a tensor')
+  assert(#ashape == #eshape, ('shape [%s] vs expected [%s]'):format(table.concat(ashape, 'x'),
+                                                                   table.concat(eshape, 'x')))
+  for i = 1, #ashape do
+    assert(ashape[i] == eshape[i], ('shape [%s] vs expected [%s]'):format(
+      table.concat(ashape, 'x'), table.concat(eshape, 'x')))
+  end
+  for i = 1, a:nElement() do
+    local x, y = a[i], e[i]
+    if y ~= y then
+      assert(x ~= x, ('element %d: expected NaN, got %s'):format(i, x))
+    elseif y == math.huge or y == -math.huge then
+      assert(x == y, ('element %d: expected %s, got %s'):format(i, y, x))
+    else
+      assert(math.abs(x - y) <= atol + rtol * math.abs(y),
+             ('element %d: expected %.10g, got %.10g'):format(i, y, x))
+    end
+  end
+end
+
+-- The message of the error fn raises (fails if it does not raise).
+function H.error_of(fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, 'expected an error, got none')
+  return tostring(err)
+end
+
+-- True when luatorch was built with CUDA and a device is present.
+function H.has_gpu()
+  return torch.cuda ~= nil and torch.cuda.isAvailable ~= nil and torch.cuda.isAvailable()
+end
+
+-- gpu_it(name, fn): an `it` that is reported pending (never passed) without a GPU.
+function H.gpu_it(name, fn)
+  if H.has_gpu() then it(name, fn) else pending(name .. ' (no GPU)') end
+end
+
+return H

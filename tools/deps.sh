@@ -1,0 +1,18 @@
+#!/bin/sh
+# deps.sh — installs the Debian packages luatorch needs that are missing: with apt-get when
+# run as root, otherwise prints the exact command to run.
+PKGS="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-dev lua-busted"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing
+else
+    echo "deps: missing$missing; run:"
+    echo "  sudo apt-get install -y$missing"
+    exit 1
+fi
