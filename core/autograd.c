@@ -231,6 +231,7 @@ static int discover(lt_node *root, node_list *all)
     root->mark = epoch;
     root->deps = 0;
     if (list_push(&todo, root) || list_push(all, root)) st = LT_ERR;
+    /* a root reached again from another root only gains edges (counted below) */
     while (st == LT_OK && todo.n) {
         lt_node *n = todo.v[--todo.n];
         n->grad_buf = calloc((size_t)n->noutputs, sizeof *n->grad_buf);
@@ -256,49 +257,64 @@ static int discover(lt_node *root, node_list *all)
     return st;
 }
 
+/* The starting gradient of one root: a copy of grad, or ones for a one-element root. */
+static lt_tensor *root_grad(const lt_tensor *root, const lt_tensor *grad)
+{
+    char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+    if (!root->requires_grad) {
+        lt_error("the tensor does not require grad and has no grad_fn");
+        return NULL;
+    }
+    if (!grad && lt_numel(root) != 1) {
+        lt_error("a gradient can be implied only for a one-element tensor; pass one of shape "
+                 "[%s]", lt_shape_str(a, sizeof a, root->ndim, root->size));
+        return NULL;
+    }
+    if (grad && !lt_same_shape(root, grad) && lt_numel(root) != lt_numel(grad)) {
+        lt_error("gradient of shape [%s] for a tensor of shape [%s]",
+                 lt_shape_str(a, sizeof a, grad->ndim, grad->size),
+                 lt_shape_str(b, sizeof b, root->ndim, root->size));
+        return NULL;
+    }
+    lt_tensor *g = lt_tensor_new_uninit(root->dtype, root->ndim, root->size);
+    if (g && (grad ? lt_copy(g, grad) : lt_fill(g, 1))) {
+        lt_tensor_release(g);
+        return NULL;
+    }
+    return g;
+}
+
 int lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph)
 {
-    if (!root->requires_grad)
-        return lt_error("the tensor does not require grad and has no grad_fn");
-    lt_tensor *g0;
-    if (!grad) {
-        if (lt_numel(root) != 1) {
-            char a[LT_SHAPE_BUFSZ];
-            return lt_error("a gradient can be implied only for a one-element tensor; pass "
-                            "one of shape [%s]", lt_shape_str(a, sizeof a, root->ndim, root->size));
-        }
-        g0 = lt_tensor_new_uninit(root->dtype, root->ndim, root->size);
-        if (!g0 || lt_fill(g0, 1)) {
-            lt_tensor_release(g0);
-            return LT_ERR;
-        }
-    } else {
-        if (!lt_same_shape(root, grad)) {
-            char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
-            return lt_error("gradient of shape [%s] for a tensor of shape [%s]",
-                            lt_shape_str(a, sizeof a, grad->ndim, grad->size),
-                            lt_shape_str(b, sizeof b, root->ndim, root->size));
-        }
-        g0 = lt_tensor_new_uninit(root->dtype, root->ndim, root->size);
-        if (!g0 || lt_copy(g0, grad)) {
-            lt_tensor_release(g0);
-            return LT_ERR;
-        }
-    }
-    if (!root->grad_fn) {  /* a leaf: its gradient is the given one */
-        int st = accumulate_leaf(root, g0);
-        lt_tensor_release(g0);
-        return st;
-    }
-    epoch++;
+    return lt_backward_many(1, &root, &grad, retain_graph);
+}
+
+int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const *grads,
+                     int retain_graph)
+{
     node_list all = {0}, ready = {0};
-    int st = discover(root->grad_fn, &all);
-    if (st == LT_OK) {
-        root->grad_fn->grad_buf[root->output_nr] = g0;
-        g0 = NULL;
-        st = list_push(&ready, root->grad_fn);
-    }
     lt_tensor **grad_in = NULL;
+    int st = LT_OK;
+    epoch++;
+    /* discover from every root in one epoch, so shared subgraphs are counted once */
+    for (int r = 0; r < nroots && st == LT_OK; r++) {
+        lt_node *n = roots[r]->grad_fn;
+        if (n && n->mark != epoch) st = discover(n, &all);
+    }
+    for (int r = 0; r < nroots && st == LT_OK; r++) {
+        lt_tensor *g = root_grad(roots[r], grads ? grads[r] : NULL);
+        if (!g) {
+            st = LT_ERR;
+        } else if (!roots[r]->grad_fn) {  /* a leaf: its gradient is the given one */
+            st = accumulate_leaf(roots[r], g);
+            lt_tensor_release(g);
+        } else {
+            lt_node *n = roots[r]->grad_fn;
+            st = accumulate(&n->grad_buf[roots[r]->output_nr], g);
+        }
+    }
+    for (size_t k = 0; k < all.n && st == LT_OK; k++)  /* roots no other root feeds */
+        if (all.v[k]->deps == 0) st = list_push(&ready, all.v[k]);
     while (st == LT_OK && ready.n) {
         lt_node *n = ready.v[--ready.n];
         if (n->leaf) {
@@ -306,18 +322,20 @@ int lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph)
                 st = accumulate_leaf(n->leaf, n->grad_buf[0]);
             continue;
         }
+        if (n->freed) {
+            st = lt_error("%s: the graph was freed by an earlier backward (pass retainGraph = "
+                          "true to backward through it twice)", n->name);
+            break;
+        }
         free(grad_in);
         grad_in = calloc((size_t)(n->ninputs ? n->ninputs : 1), sizeof *grad_in);
         if (!grad_in) {
             st = lt_error("out of memory in backward");
             break;
         }
-        if (n->freed) {
-            st = lt_error("%s: the graph was freed by an earlier backward (pass retainGraph = "
-                          "true to backward through it twice)", n->name);
-            break;
-        }
-        st = n->backward(n, n->grad_buf, grad_in);
+        int has_grad = 0;
+        for (int k = 0; k < n->noutputs; k++) has_grad |= n->grad_buf[k] != NULL;
+        if (has_grad) st = n->backward(n, n->grad_buf, grad_in);
         for (int k = 0; k < n->noutputs; k++) {  /* this node's incoming grads are spent */
             lt_tensor_release(n->grad_buf[k]);
             n->grad_buf[k] = NULL;
@@ -346,8 +364,18 @@ int lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph)
     }
     free(all.v);
     free(ready.v);
-    lt_tensor_release(g0);
     return st;
+}
+
+int lt_check_inplace(const lt_tensor *out, int n, const lt_tensor *const *inputs)
+{
+    if (!lt_grad_enabled()) return LT_OK;
+    int needs = out->requires_grad;
+    for (int k = 0; k < n && !needs; k++) needs = inputs[k] && inputs[k]->requires_grad;
+    if (!needs) return LT_OK;
+    return lt_error("an in-place or result-tensor form cannot be recorded for autograd (a "
+                    "tensor requires grad); use the form that returns a new tensor, or "
+                    "torch.noGrad");
 }
 
 int lt_sum_to_shape(lt_tensor *out, const lt_tensor *g, int ndim, const int64_t *size)

@@ -315,8 +315,105 @@ void  lt_node_release(lt_node *n);
 /* Runs reverse mode from root with gradient grad (NULL: root must have one element; the
  * gradient is 1), accumulating into the .grad of leaves that require grad. */
 int   lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph);
+/* The same from several roots at once (each grads[k] may be NULL as above). */
+int   lt_backward_many(int n, lt_tensor *const *roots, const lt_tensor *const *grads,
+                       int retain_graph);
+/* Refuses an op that writes into an existing tensor (in place, or a [res,] result) when
+ * recording is on and out or an input requires grad: such writes cannot be differentiated. */
+int   lt_check_inplace(const lt_tensor *out, int n, const lt_tensor *const *inputs);
 /* Sums g over the broadcast dims so that it has shape (ndim, size); out receives it. */
 int   lt_sum_to_shape(lt_tensor *out, const lt_tensor *g, int ndim, const int64_t *size);
+
+/* ---- recording differentiable ops (core/grad_*.c) ---------------------------------------
+ * A binding calls lt_rec_<op> right after the op wrote a FRESH result tensor `out` from its
+ * inputs (never after an in-place or [res,] write: see lt_check_inplace). Each one records a
+ * node when lt_needs_grad(inputs) and does nothing otherwise, so the cost without grad is one
+ * test. Indices passed here are 0-based int64 tensors (the ones the op used). */
+
+/* grad_pointwise.c */
+int lt_rec_unary(lt_tensor *out, lt_unary_op op, lt_tensor *a);
+int lt_rec_binary(lt_tensor *out, lt_binary_op op, lt_tensor *a, lt_tensor *b, double alpha);
+int lt_rec_binary_scalar(lt_tensor *out, lt_binary_op op, lt_tensor *a, double s);
+int lt_rec_scalar_binary(lt_tensor *out, lt_binary_op op, double s, lt_tensor *a);
+int lt_rec_clamp(lt_tensor *out, lt_tensor *a, double lo, double hi);
+int lt_rec_leaky_relu(lt_tensor *out, lt_tensor *a, double slope);
+int lt_rec_addcmul(lt_tensor *out, lt_tensor *a, double value, lt_tensor *b, lt_tensor *c,
+                   int divide);
+int lt_rec_where(lt_tensor *out, lt_tensor *cond, lt_tensor *a, lt_tensor *b); /* a/b NULL: number */
+int lt_rec_masked_select(lt_tensor *out, lt_tensor *a, lt_tensor *mask);
+
+/* grad_reduce.c */
+int lt_rec_reduce_all(lt_tensor *out, lt_reduce_op op, lt_tensor *a);           /* out 0-dim */
+int lt_rec_reduce_dim(lt_tensor *out, lt_reduce_op op, lt_tensor *a, int dim, int keepdim);
+int lt_rec_maxmin_all(lt_tensor *out, lt_tensor *a, int want_max);                 /* out 0-dim */
+int lt_rec_maxmin_dim(lt_tensor *values, lt_tensor *indices, lt_tensor *a, int dim, int keepdim);
+int lt_rec_var(lt_tensor *out, lt_tensor *a, int dim, int unbiased, int keepdim, int take_sqrt);
+int lt_rec_norm(lt_tensor *out, lt_tensor *a, double p, int dim, int keepdim);  /* dim -1: all */
+int lt_rec_cumsum(lt_tensor *out, lt_tensor *a, int dim);
+int lt_rec_cumprod(lt_tensor *out, lt_tensor *a, int dim);
+int lt_rec_sort(lt_tensor *values, lt_tensor *indices, lt_tensor *a, int dim);  /* sort, topk */
+
+/* grad_blas.c */
+int lt_rec_addmm(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tensor *a,
+                 lt_tensor *b);                                         /* c NULL: mm       */
+int lt_rec_baddbmm(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tensor *a,
+                   lt_tensor *b);                                       /* c NULL: bmm      */
+int lt_rec_addmv(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tensor *m,
+                 lt_tensor *v);                                         /* c NULL: mv       */
+int lt_rec_addr(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tensor *a,
+                lt_tensor *b);                                          /* c NULL: outer    */
+int lt_rec_dot(lt_tensor *out, lt_tensor *a, lt_tensor *b);                        /* out 0-dim */
+
+/* grad_shape.c: views, copies, joins, indexing */
+typedef enum {
+    LT_VIEW_NARROW,     /* args: dim, start, length                                          */
+    LT_VIEW_SELECT,     /* args: dim, index                                                  */
+    LT_VIEW_TRANSPOSE,  /* args: dim0, dim1                                                  */
+    LT_VIEW_PERMUTE,    /* args: the permutation (out dim i = input dim args[i])            */
+    LT_VIEW_RESHAPE,    /* view, reshape, (un)squeeze, viewAs: the gradient takes a's shape */
+    LT_VIEW_EXPAND      /* expand, expandAs: the gradient is summed back to a's shape        */
+} lt_view_kind;
+int lt_rec_view(lt_tensor *out, lt_tensor *a, lt_view_kind kind, const int64_t *args);
+int lt_rec_copy(lt_tensor *out, lt_tensor *a);       /* clone, contiguous, type conversion  */
+int lt_rec_cat(lt_tensor *out, lt_tensor *const *ts, int n, int dim);
+int lt_rec_stack(lt_tensor *out, lt_tensor *const *ts, int n, int dim);
+int lt_rec_index_select(lt_tensor *out, lt_tensor *a, int dim, lt_tensor *index);
+int lt_rec_gather(lt_tensor *out, lt_tensor *a, int dim, lt_tensor *index);
+
+/* ---- nn kernels (core/nnops.c): fused, numerically stable --------------------------------- */
+
+int lt_softmax(lt_tensor *out, const lt_tensor *a, int dim);
+int lt_log_softmax(lt_tensor *out, const lt_tensor *a, int dim);
+/* out (0-dim) = mean (size_average) or sum over i of -weight[t_i] * logp[i, t_i]; logp is
+ * (N, C) with target (N) int64 0-based, or (C) with a one-element target. The mean divides
+ * by the summed weights, as PyTorch does. weight (C) may be NULL. */
+int lt_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
+                const lt_tensor *weight, int size_average);
+/* log_softmax + nll_loss in one pass over the logits */
+int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
+                     const lt_tensor *weight, int size_average);
+int lt_rec_softmax(lt_tensor *out, lt_tensor *a, int dim);
+int lt_rec_log_softmax(lt_tensor *out, lt_tensor *a, int dim);
+int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tensor *weight,
+                    int size_average);
+int lt_rec_cross_entropy(lt_tensor *out, lt_tensor *input, lt_tensor *target,
+                         lt_tensor *weight, int size_average);
+
+/* ---- optimizer updates (core/optim.c): in place over whole tensors, PyTorch's rules ------ */
+
+/* buf: momentum buffer (same shape) or NULL when momentum == 0; first: buf is uninitialised */
+int lt_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, double lr,
+                double momentum, double dampening, double weight_decay, int nesterov, int first);
+/* m, v: moment buffers (zero at step 1); step counts from 1 */
+int lt_adam_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tensor *v,
+                 double lr, double beta1, double beta2, double eps, double weight_decay,
+                 int64_t step);
+int lt_rmsprop_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *square_avg,
+                    double lr, double alpha, double eps, double weight_decay);
+int lt_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum, double lr,
+                    double lr_decay, double weight_decay, double eps, int64_t step);
+/* Scales every grad by max_norm / total when the total 2-norm exceeds max_norm. */
+int lt_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *total_norm);
 
 /* ---- threads ------------------------------------------------------------------------------ */
 

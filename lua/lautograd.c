@@ -75,6 +75,30 @@ static int ag_backward(lua_State *L)
     return 0;
 }
 
+/* torch.autograd.backward(tensors, grads [, retainGraph]): several roots in one pass */
+static int ag_backward_many(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int n = (int)luaL_len(L, 1);
+    if (n < 1 || n > 256) return luaL_argerror(L, 1, "expected 1 to 256 tensors");
+    lt_tensor *roots[256];
+    const lt_tensor *grads[256];
+    for (int k = 0; k < n; k++) {
+        lua_geti(L, 1, k + 1);
+        roots[k] = ltL_checktensor(L, -1);
+        lua_pop(L, 1);  /* the table keeps it alive */
+        grads[k] = NULL;
+        if (lua_istable(L, 2)) {
+            lua_geti(L, 2, k + 1);
+            if (!lua_isnil(L, -1)) grads[k] = ltL_checktensor(L, -1);
+            lua_pop(L, 1);
+        }
+    }
+    LT_TRY(L, "backward", lt_backward_many(n, roots, grads, lua_toboolean(L, 3)));
+    ltL_account(L);
+    return 0;
+}
+
 /* t:detach(): the same data, no history, requiresGrad false */
 static int ag_detach(lua_State *L)
 {
@@ -206,10 +230,10 @@ static int ag_apply(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     int nargs = lua_gettop(L) - 1;
-    lua_getfield(L, 1, "forward");
-    luaL_argcheck(L, lua_isfunction(L, -1), 1, "Function has no forward");
     lua_newtable(L);  /* ctx */
     int ctx = lua_gettop(L);
+    lua_getfield(L, 1, "forward");
+    luaL_argcheck(L, lua_isfunction(L, -1), 1, "Function has no forward");
     lua_pushvalue(L, ctx);
     for (int k = 0; k < nargs; k++) lua_pushvalue(L, 2 + k);
     int was = lt_grad_enabled();
@@ -262,6 +286,7 @@ void lt_open_autograd(lua_State *L)
         {"requiresGrad_", ag_requiresgrad, LT_METHOD}, {"zeroGrad", ag_zerograd, LT_METHOD},
         {"setGradEnabled", ag_setgradenabled, LT_FN}, {"isGradEnabled", ag_isgradenabled, LT_FN},
         {"noGrad", ag_nograd, LT_FN}, {"applyFunction", ag_apply, LT_FN},
+        {"backwardMany", ag_backward_many, LT_FN},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 }

@@ -182,6 +182,12 @@ lt_tensor *ltL_result(lua_State *L, int resform, lt_dtype dt)
     return res;
 }
 
+void ltL_checkinplace(lua_State *L, const char *fname, const lt_tensor *res, int n,
+                      const lt_tensor *const *inputs)
+{
+    if (lt_check_inplace(res, n, inputs) != LT_OK) ltL_error(L, fname);
+}
+
 int ltL_leadingtensors(lua_State *L, int k)
 {
     for (int i = 1; i <= k + 1; i++)

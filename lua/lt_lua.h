@@ -58,6 +58,12 @@ int ltL_ismethod(lua_State *L);
  * res: when resform, arg 1 already is res; otherwise a method works in place on self (self
  * is inserted as the first input), and a function gets a new tensor of dtype dt. */
 lt_tensor *ltL_result(lua_State *L, int resform, lt_dtype dt);
+/* True when ltL_result made a new tensor (neither in place nor a [res,] result): only then
+ * may the op be recorded for autograd. Otherwise call ltL_checkinplace before writing. */
+#define ltL_fresh(L, resform) (!(resform) && !ltL_ismethod(L))
+/* Raises "fname: ..." when writing into res cannot be recorded (lt_check_inplace). */
+void ltL_checkinplace(lua_State *L, const char *fname, const lt_tensor *res, int n,
+                      const lt_tensor *const *inputs);
 /* resform test for ops with k tensor inputs: args 1..k+1 are all tensors. */
 int ltL_leadingtensors(lua_State *L, int k);
 /* A 0-based int64 copy of the 1-based index tensor at arg, pushed on the stack (Lua owns it,

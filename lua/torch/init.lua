@@ -239,4 +239,73 @@ end
 mt.__tostring = tensor_tostring
 mt.__name = 'torch.Tensor'
 
+-- ---- classes (Torch7's torch.class) ------------------------------------------------------
+-- local MyLayer, parent = torch.class('nn.MyLayer', 'nn.Module'): a class table whose
+-- instances are made by calling it (MyLayer(...) runs __init). The class is also stored in
+-- the table its name's prefix names when that module is loaded (nn.MyLayer), or in the
+-- table given as third argument; nothing goes into globals.
+local classes = {}
+local metamethods = { '__tostring', '__call', '__len', '__concat', '__add', '__sub', '__mul',
+                      '__div', '__unm', '__eq', '__lt', '__le', '__close' }
+
+function torch.class(name, parentName, namespace)
+  assert(type(name) == 'string', 'class: expected a class name')
+  local parent
+  if parentName ~= nil then
+    if type(parentName) == 'table' and namespace == nil then
+      namespace, parentName = parentName, nil
+    else
+      parent = classes[parentName]
+      if not parent then error(("class: unknown parent class '%s'"):format(parentName), 2) end
+    end
+  end
+  local class = { __typename = name }
+  class.__index = class
+  if parent then  -- metamethods are looked up raw: copy the parent's
+    for _, k in ipairs(metamethods) do class[k] = rawget(parent, k) end
+  end
+  class.__tostring = class.__tostring or function(self)
+    if self.__tostring__ then return self:__tostring__() end
+    return name
+  end
+  setmetatable(class, {
+    __index = parent,
+    __call = function(cls, ...)
+      local obj = setmetatable({}, cls)
+      if obj.__init then obj:__init(...) end
+      return obj
+    end,
+    __tostring = function() return name end,
+  })
+  classes[name] = class
+  local prefix, short = name:match('^(.*)%.([^.]+)$')
+  local target = namespace or (prefix and package.loaded[prefix])
+  if type(target) == 'table' then target[short or name] = class end
+  return class, parent
+end
+
+function torch.getmetatable(name) return classes[name] end
+
+-- torch.isTypeOf(obj, name): obj is an instance of class name or of a subclass.
+function torch.isTypeOf(obj, name)
+  local mt = getmetatable(obj)
+  while type(mt) == 'table' do
+    if rawget(mt, '__typename') == name then return true end
+    local up = getmetatable(mt)
+    mt = up and up.__index
+  end
+  return false
+end
+
+local c_typename = torch.typename
+function torch.typename(x)
+  if type(x) == 'table' then
+    local mt = getmetatable(x)
+    return type(mt) == 'table' and rawget(mt, '__typename') or nil
+  end
+  return c_typename(x)
+end
+
+torch.autograd = require('torch.autograd')(torch)
+
 return torch

@@ -1,0 +1,124 @@
+-- torch.autograd — the Lua side of the autograd engine (core/autograd.c): Functions written
+-- in Lua, several-root backward, and gradcheck with central differences in float64.
+-- Loaded by torch/init.lua, which passes the torch table in.
+return function(torch)
+  local autograd = {}
+
+  -- torch.autograd.Function{forward = f(ctx, ...), backward = g(ctx, gradOutput...)}:
+  -- a differentiable op written in Lua. Call it like a function; forward runs without
+  -- recording, and backward returns one gradient (or nil) per input.
+  local FunctionMT = {
+    __call = function(fn, ...) return torch.applyFunction(fn, ...) end,
+    __index = { apply = function(fn, ...) return torch.applyFunction(fn, ...) end },
+  }
+  function autograd.Function(def)
+    assert(type(def) == 'table' and type(def.forward) == 'function' and type(def.backward) == 'function',
+           'Function: expected a table with forward and backward functions')
+    return setmetatable(def, FunctionMT)
+  end
+
+  -- torch.autograd.backward(tensors, grads [, retainGraph]): one pass from several roots.
+  local backward_many = torch.backwardMany
+  torch.backwardMany = nil
+  function autograd.backward(tensors, grads, retainGraph)
+    if torch.isTensor(tensors) then tensors, grads = { tensors }, { grads } end
+    return backward_many(tensors, grads or {}, retainGraph)
+  end
+
+  local function flatten(x, out)
+    out = out or {}
+    if torch.isTensor(x) then out[#out + 1] = x
+    elseif type(x) == 'table' then for _, v in ipairs(x) do flatten(v, out) end end
+    return out
+  end
+
+  -- Storage index of the k-th element (row-major) of t, so perturbing it touches t alone.
+  local function element_index(t)
+    local sizes, strides, off = t:size():totable(), t:stride():totable(), t:storageOffset()
+    return function(k)
+      local o, rem = off, k - 1
+      for d = #sizes, 1, -1 do
+        o = o + (rem % sizes[d]) * strides[d]
+        rem = rem // sizes[d]
+      end
+      return o
+    end
+  end
+
+  local function overlaps(t)
+    for d = 1, t:dim() do
+      if t:stride(d) == 0 and t:size(d) > 1 then return true end
+    end
+    return false
+  end
+
+  -- torch.gradcheck(fn, inputs [, {eps=1e-6, atol=1e-5, rtol=1e-3}]) -> true, or an error that
+  -- names the input, the element and both values. inputs: a tensor or a list; those that
+  -- require grad must be DoubleTensors. The outputs of fn are projected on fixed weights, and
+  -- the analytic gradient (backward) is compared with central differences, element by element.
+  function torch.gradcheck(fn, inputs, opts)
+    opts = opts or {}
+    local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
+    if torch.isTensor(inputs) then inputs = { inputs } end
+    local n = inputs.n or #inputs
+    local wrt = {}
+    for i = 1, n do
+      local x = inputs[i]
+      if torch.isTensor(x) and x.requiresGrad then
+        assert(x:type() == 'torch.DoubleTensor',
+               ('gradcheck: input %d is a %s; use DoubleTensors'):format(i, x:type()))
+        assert(not overlaps(x), ('gradcheck: input %d is expanded (its elements overlap); '
+               .. 'expand inside fn instead'):format(i))
+        wrt[#wrt + 1] = i
+      end
+    end
+    assert(#wrt > 0, 'gradcheck: no input requires grad')
+
+    local function run() return flatten({ fn(table.unpack(inputs, 1, n)) }) end
+    -- fixed pseudo-random weights, so every output element counts and none cancel
+    local outs = run()
+    local weights = {}
+    for j, o in ipairs(outs) do
+      local w = torch.DoubleTensor(o:size())
+      local k = 0
+      w:apply(function() k = k + 1; return 0.5 + ((k * 7919 + j * 104729) % 1000) / 1000 end)
+      weights[j] = w:type(o:type())
+    end
+    local function objective()
+      local total = 0
+      for j, o in ipairs(run()) do total = total + torch.DoubleTensor(o:double()):cmul(weights[j]:double()):sum() end
+      return total
+    end
+
+    for _, i in ipairs(wrt) do inputs[i].grad = nil end
+    autograd.backward(outs, weights)
+    for _, i in ipairs(wrt) do
+      local x = inputs[i]
+      local g = x.grad and x.grad:clone() or torch.DoubleTensor(x:size()):zero()
+      local s, at = x:storage(), element_index(x)
+      local gat = element_index(g)
+      local gs = g:storage()
+      torch.noGrad(function()
+        for k = 1, x:nElement() do
+          local o = at(k)
+          local orig = s[o]
+          s[o] = orig + eps
+          local fp = objective()
+          s[o] = orig - eps
+          local fm = objective()
+          s[o] = orig
+          local numeric = (fp - fm) / (2 * eps)
+          local analytic = gs[gat(k)]
+          if math.abs(analytic - numeric) > atol + rtol * math.abs(numeric) then
+            error(('gradcheck: input %d, element %d: analytic %.10g, numeric %.10g')
+                  :format(i, k, analytic, numeric), 3)
+          end
+        end
+      end)
+      x.grad = nil
+    end
+    return true
+  end
+
+  return autograd
+end
