@@ -370,7 +370,11 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
 int lt_check_inplace(const lt_tensor *out, int n, const lt_tensor *const *inputs)
 {
     if (!lt_grad_enabled()) return LT_OK;
-    int needs = out->requires_grad;
+    /* Writing plain data into a leaf (Torch7's m.weight:copy(w), params:fill(0)) is allowed:
+     * it is not a differentiable op, and a node that saved the leaf sees its version change.
+     * What cannot be recorded is a write that depends on a tensor requiring grad, or one
+     * into a tensor that is itself the result of recorded ops. */
+    int needs = out->requires_grad && out->grad_fn != NULL;
     for (int k = 0; k < n && !needs; k++) needs = inputs[k] && inputs[k]->requires_grad;
     if (!needs) return LT_OK;
     return lt_error("an in-place or result-tensor form cannot be recorded for autograd (a "

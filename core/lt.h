@@ -319,7 +319,9 @@ int   lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph);
 int   lt_backward_many(int n, lt_tensor *const *roots, const lt_tensor *const *grads,
                        int retain_graph);
 /* Refuses an op that writes into an existing tensor (in place, or a [res,] result) when
- * recording is on and out or an input requires grad: such writes cannot be differentiated. */
+ * recording is on and an input requires grad, or out is a recorded (non-leaf) result: such
+ * writes cannot be differentiated. Plain data written into a leaf is allowed (Torch7's
+ * m.weight:copy(w)); nodes that saved the leaf detect the change by its version. */
 int   lt_check_inplace(const lt_tensor *out, int n, const lt_tensor *const *inputs);
 /* Sums g over the broadcast dims so that it has shape (ndim, size); out receives it. */
 int   lt_sum_to_shape(lt_tensor *out, const lt_tensor *g, int ndim, const int64_t *size);
@@ -363,6 +365,9 @@ int lt_rec_addmv(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_ten
 int lt_rec_addr(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tensor *a,
                 lt_tensor *b);                                          /* c NULL: outer    */
 int lt_rec_dot(lt_tensor *out, lt_tensor *a, lt_tensor *b);                        /* out 0-dim */
+/* PyTorch's matmul (dot, mm, mv, or batched with broadcast batch dims; a 1-D a is a row,
+ * a 1-D b a column, and the result drops those dims): out as the Lua binding computes it */
+int lt_rec_matmul(lt_tensor *out, lt_tensor *a, lt_tensor *b);
 
 /* grad_shape.c: views, copies, joins, indexing */
 typedef enum {

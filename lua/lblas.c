@@ -11,22 +11,30 @@
  *   torch.baddbmm, torch.addmv, torch.addr: the same forms
  *   torch.dot(a, b) / a:dot(b)                          a number
  *   torch.matmul(a, b) / a:matmul(b)                    dispatch on dims, batch broadcasting
+ *
+ * Autograd: the forms that return a new tensor record a node (core/grad_blas.c) when an
+ * operand requires grad, and dot returns a 0-dim tensor instead of a number then. The forms
+ * that write into a given tensor (res, or self for M:addmm) refuse when recording would be
+ * needed (ltL_checkinplace), before anything is written.
  */
 #include "lt_lua.h"
 
 /* ---- products without an addend: mm, bmm, mv, ger ---------------------------------------- */
 
 typedef int (*prod_fn)(lt_tensor *out, const lt_tensor *a, const lt_tensor *b);
+typedef int (*prod_rec)(lt_tensor *out, lt_tensor *a, lt_tensor *b);
 
 /* (res, a, b): writes res and returns it; (a, b): returns a new tensor. Method and function
  * forms are the same: x:mm(a, b) writes x, a:mm(b) is a @ b. */
-static int product(lua_State *L, const char *fname, prod_fn fn)
+static int product(lua_State *L, const char *fname, prod_fn fn, prod_rec rec)
 {
     lt_tensor *res, *a, *b;
-    if (ltL_leadingtensors(L, 2)) {
+    int resform = ltL_leadingtensors(L, 2);
+    if (resform) {
         res = ltL_checktensor(L, 1);
         a = ltL_checktensor(L, 2);
         b = ltL_checktensor(L, 3);
+        ltL_checkinplace(L, fname, res, 2, (const lt_tensor *[]){a, b});
         lua_pushvalue(L, 1);
     } else {
         a = ltL_checktensor(L, 1);
@@ -34,6 +42,7 @@ static int product(lua_State *L, const char *fname, prod_fn fn)
         res = ltL_newtensor(L, a->dtype);
     }
     LT_TRY(L, fname, fn(res, a, b));
+    if (!resform) LT_TRY(L, fname, rec(res, a, b));
     return 1;
 }
 
@@ -42,16 +51,35 @@ static int ger_fn(lt_tensor *out, const lt_tensor *a, const lt_tensor *b)
     return lt_addr(out, 0, NULL, 1, a, b);
 }
 
-static int l_mm(lua_State *L) { return product(L, "mm", lt_mm); }
-static int l_bmm(lua_State *L) { return product(L, "bmm", lt_bmm); }
-static int l_mv(lua_State *L) { return product(L, "mv", lt_mv); }
-static int l_ger(lua_State *L) { return product(L, "ger", ger_fn); }
-static int l_outer(lua_State *L) { return product(L, "outer", ger_fn); }
+static int mm_rec(lt_tensor *out, lt_tensor *a, lt_tensor *b)
+{
+    return lt_rec_addmm(out, 0, NULL, 1, a, b);
+}
+static int bmm_rec(lt_tensor *out, lt_tensor *a, lt_tensor *b)
+{
+    return lt_rec_baddbmm(out, 0, NULL, 1, a, b);
+}
+static int mv_rec(lt_tensor *out, lt_tensor *a, lt_tensor *b)
+{
+    return lt_rec_addmv(out, 0, NULL, 1, a, b);
+}
+static int ger_rec(lt_tensor *out, lt_tensor *a, lt_tensor *b)
+{
+    return lt_rec_addr(out, 0, NULL, 1, a, b);
+}
+
+static int l_mm(lua_State *L) { return product(L, "mm", lt_mm, mm_rec); }
+static int l_bmm(lua_State *L) { return product(L, "bmm", lt_bmm, bmm_rec); }
+static int l_mv(lua_State *L) { return product(L, "mv", lt_mv, mv_rec); }
+static int l_ger(lua_State *L) { return product(L, "ger", ger_fn, ger_rec); }
+static int l_outer(lua_State *L) { return product(L, "outer", ger_fn, ger_rec); }
 
 /* ---- products with an addend: addmm, baddbmm, addmv, addr ---------------------------------- */
 
 typedef int (*addprod_fn)(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
                           const lt_tensor *a, const lt_tensor *b);
+typedef int (*addprod_rec)(lt_tensor *out, double beta, lt_tensor *c, double alpha,
+                           lt_tensor *a, lt_tensor *b);
 
 static int add_usage(lua_State *L, const char *fname)
 {
@@ -62,7 +90,7 @@ static int add_usage(lua_State *L, const char *fname)
 
 /* Parses Torch7's [res,] [beta,] M, [alpha,] a, b (see the header) and runs fn. A number's
  * role follows from how many tensors precede it. */
-static int addprod(lua_State *L, const char *fname, addprod_fn fn)
+static int addprod(lua_State *L, const char *fname, addprod_fn fn, addprod_rec rec)
 {
     int top = lua_gettop(L), tix[4], nt = 0, nn = 0, npos[2];
     double nums[2];
@@ -79,7 +107,7 @@ static int addprod(lua_State *L, const char *fname, addprod_fn fn)
         }
     }
     int method = ltL_ismethod(L), resarg = 0;
-    const lt_tensor *M, *a, *b;
+    lt_tensor *M, *a, *b;
     double beta = 1, alpha = 1;
     if (method && nt == 3 && tix[0] == 1) {
         /* M:addmm([beta,] [alpha,] a, b): M is self and the result; one number is alpha */
@@ -109,25 +137,35 @@ static int addprod(lua_State *L, const char *fname, addprod_fn fn)
     lt_tensor *res;
     if (resarg) {
         res = ltL_checktensor(L, resarg);
+        ltL_checkinplace(L, fname, res, 3, (const lt_tensor *[]){M, a, b});
         lua_pushvalue(L, resarg);
     } else {
         res = ltL_newtensor(L, M->dtype);
     }
     LT_TRY(L, fname, fn(res, beta, M, alpha, a, b));
+    if (!resarg) LT_TRY(L, fname, rec(res, beta, M, alpha, a, b));
     return 1;
 }
 
-static int l_addmm(lua_State *L) { return addprod(L, "addmm", lt_addmm); }
-static int l_baddbmm(lua_State *L) { return addprod(L, "baddbmm", lt_baddbmm); }
-static int l_addmv(lua_State *L) { return addprod(L, "addmv", lt_addmv); }
-static int l_addr(lua_State *L) { return addprod(L, "addr", lt_addr); }
+static int l_addmm(lua_State *L) { return addprod(L, "addmm", lt_addmm, lt_rec_addmm); }
+static int l_baddbmm(lua_State *L) { return addprod(L, "baddbmm", lt_baddbmm, lt_rec_baddbmm); }
+static int l_addmv(lua_State *L) { return addprod(L, "addmv", lt_addmv, lt_rec_addmv); }
+static int l_addr(lua_State *L) { return addprod(L, "addr", lt_addr, lt_rec_addr); }
 
+/* a number, or a 0-dim tensor with a node when an operand requires grad */
 static int l_dot(lua_State *L)
 {
     lt_tensor *a = ltL_checktensor(L, 1), *b = ltL_checktensor(L, 2);
     double r;
     LT_TRY(L, "dot", lt_dot(&r, a, b));
-    lua_pushnumber(L, r);
+    if (!lt_needs_grad(2, (const lt_tensor *[]){a, b})) {
+        lua_pushnumber(L, r);
+        return 1;
+    }
+    lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
+    ltL_pushtensor(L, res, "dot");
+    lt_set(res, NULL, r);
+    LT_TRY(L, "dot", lt_rec_dot(res, a, b));
     return 1;
 }
 
@@ -151,20 +189,27 @@ static int l_matmul(lua_State *L)
         lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
         ltL_pushtensor(L, res, fn);
         lt_set(res, NULL, r);
+        LT_TRY(L, fn, lt_rec_matmul(res, a, b));
         return 1;
     }
     lt_tensor va = *a, vb = *b;  /* stack views: no refcounts */
     if (a->ndim == 2 && b->ndim == 2) {
-        LT_TRY(L, fn, lt_mm(ltL_newtensor(L, a->dtype), a, b));
+        lt_tensor *res = ltL_newtensor(L, a->dtype);
+        LT_TRY(L, fn, lt_mm(res, a, b));
+        LT_TRY(L, fn, lt_rec_matmul(res, a, b));
         return 1;
     }
     if (a->ndim == 2 && b->ndim == 1) {
-        LT_TRY(L, fn, lt_mv(ltL_newtensor(L, a->dtype), a, b));
+        lt_tensor *res = ltL_newtensor(L, a->dtype);
+        LT_TRY(L, fn, lt_mv(res, a, b));
+        LT_TRY(L, fn, lt_rec_matmul(res, a, b));
         return 1;
     }
     if (a->ndim == 1 && b->ndim == 2) {  /* (k) @ (k x n) = (b^T) @ a */
+        lt_tensor *res = ltL_newtensor(L, a->dtype);
         LT_TRY(L, fn, lt_transpose(&vb, 0, 1));
-        LT_TRY(L, fn, lt_mv(ltL_newtensor(L, a->dtype), &vb, a));
+        LT_TRY(L, fn, lt_mv(res, &vb, a));
+        LT_TRY(L, fn, lt_rec_matmul(res, a, b));
         return 1;
     }
     int drop_row = a->ndim == 1, drop_col = b->ndim == 1;
@@ -207,6 +252,7 @@ static int l_matmul(lua_State *L)
     if (!drop_row) rshape[rnd++] = m;
     if (!drop_col) rshape[rnd++] = n;
     LT_TRY(L, fn, lt_view(res, rnd, rshape));
+    LT_TRY(L, fn, lt_rec_matmul(res, a, b));
     return 1;
 }
 

@@ -14,6 +14,8 @@
  *   x:scatterAdd(dim, idx, src)  x[i][idx[i][j]] += src[i][j], in place
  *   torch.nonzero([res,] x)      LongTensor n x ndim of the 1-based positions of nonzero
  *                                elements, in row-major order (x:nonzero() too)
+ * index/gather are recorded for autograd; the in-place ones (and the [res,] forms) refuse to
+ * write when x or src requires grad, unless recording is off (torch.noGrad).
  * Index tensors must be LongTensors; an index out of range raises an error naming the
  * function, the 1-based index and the size of the dim. Writes through duplicate indices are
  * done in order, so the last one wins (indexCopy, scatter).
@@ -65,8 +67,10 @@ static int i_index(lua_State *L)
     int dim = checkdim(L, base + 1, x->ndim, fname);
     lt_tensor *idx = checkindex(L, base + 2, fname);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
+    if (resform) ltL_checkinplace(L, fname, res, 1, (const lt_tensor *[]){x});
     LT_TRY(L, fname, lt_index_select(res, x, dim, idx));
     if (resform) lua_pushvalue(L, 1);
+    else LT_TRY(L, fname, lt_rec_index_select(res, x, dim, idx));
     return 1;
 }
 
@@ -78,6 +82,8 @@ static int index_put(lua_State *L, int which, const char *fname)
     lt_tensor *x = checktensor(L, 1, fname);
     int dim = checkdim(L, 2, x->ndim, fname);
     lt_tensor *idx = checkindex(L, 3, fname);
+    /* in place on x: refused when recording would be needed (x or src requires grad) */
+    ltL_checkinplace(L, fname, x, 1, (const lt_tensor *[]){ltL_totensor(L, 4)});
     if (which == 2) {
         if (lua_type(L, 4) != LUA_TNUMBER)
             luaL_error(L, "%s: fill value must be a number, got %s", fname, luaL_typename(L, 4));
@@ -107,8 +113,10 @@ static int i_gather(lua_State *L)
     int dim = checkdim(L, base + 1, x->ndim, fname);
     lt_tensor *idx = checkindex(L, base + 2, fname);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
+    if (resform) ltL_checkinplace(L, fname, res, 1, (const lt_tensor *[]){x});
     LT_TRY(L, fname, lt_gather(res, x, dim, idx));
     if (resform) lua_pushvalue(L, 1);
+    else LT_TRY(L, fname, lt_rec_gather(res, x, dim, idx));
     return 1;
 }
 
@@ -118,6 +126,7 @@ static int scatter(lua_State *L, int add, const char *fname)
     lt_tensor *x = checktensor(L, 1, fname);
     int dim = checkdim(L, 2, x->ndim, fname);
     lt_tensor *idx = checkindex(L, 3, fname);
+    ltL_checkinplace(L, fname, x, 1, (const lt_tensor *[]){ltL_totensor(L, 4)});
     if (!add && lua_type(L, 4) == LUA_TNUMBER) {
         LT_TRY(L, fname, lt_scatter_value(x, dim, idx, lua_tonumber(L, 4)));
     } else {

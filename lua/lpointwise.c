@@ -6,6 +6,11 @@
  * tensor, and a leading result tensor (torch.exp(res, x), res:add(a, b)) receives the
  * result. Comparisons and maskedSelect are the exception: a:lt(b) returns a new ByteTensor.
  * Operators always return new tensors; `*` between two tensors is the matrix product.
+ *
+ * Autograd: a differentiable op that made a fresh result is recorded (lt_rec_*, which does
+ * nothing unless an input requires grad); the in-place and [res,] forms are refused before
+ * anything is written when an operand requires grad (ltL_checkinplace). Comparisons are
+ * never recorded.
  */
 #include <math.h>
 
@@ -30,29 +35,38 @@ static int exact_int(lua_State *L, const lt_tensor *t, int idx)
 }
 
 /* res = (arg ia) op (arg ib); each a tensor or a number, at least one a tensor. alpha
- * scales a tensor b (add/sub only). */
+ * scales a tensor b (add/sub only). fresh: res is a new tensor, so the op is recorded for
+ * autograd; otherwise writing res is refused when recording would be needed. */
 static void binop(lua_State *L, const char *name, lt_tensor *res, lt_binary_op op, int ia,
-                  int ib, double alpha)
+                  int ib, double alpha, int fresh)
 {
     lt_tensor *a = ltL_totensor(L, ia), *b = ltL_totensor(L, ib);
     int st;
-    if (a && b) {
-        st = lt_binary(res, op, a, b, alpha);
-    } else if (a || b) {
-        lt_tensor *t = a ? a : b;
-        int is = a ? ib : ia;
-        if (!isnum(L, is)) luaL_typeerror(L, is, "tensor or number");
-        if (exact_int(L, t, is)) {
-            lt_tensor *s = int_scalar(L, is);
-            st = !s ? LT_ERR : a ? lt_binary(res, op, a, s, 1.0) : lt_binary(res, op, s, b, 1.0);
-            lt_tensor_release(s);
-        } else {
-            double v = lua_tonumber(L, is);
-            st = a ? lt_binary_scalar(res, op, a, v) : lt_scalar_binary(res, op, v, b);
-        }
-    } else {
+    if (!a && !b) {
         luaL_typeerror(L, ltL_istensor(L, ia) || isnum(L, ia) ? ib : ia, "tensor");
         return;
+    }
+    int is = a ? ib : ia;
+    if ((!a || !b) && !isnum(L, is)) luaL_typeerror(L, is, "tensor or number");
+    if (!fresh) ltL_checkinplace(L, name, res, 2, (const lt_tensor *[]){a, b});
+    if (a && b) {
+        st = lt_binary(res, op, a, b, alpha);
+        if (st == LT_OK && fresh) st = lt_rec_binary(res, op, a, b, alpha);
+    } else if (exact_int(L, a ? a : b, is)) {
+        lt_tensor *s = int_scalar(L, is);
+        lt_tensor *x = a ? a : s, *y = a ? s : b;
+        st = !s ? LT_ERR : lt_binary(res, op, x, y, 1.0);
+        if (st == LT_OK && fresh) st = lt_rec_binary(res, op, x, y, 1.0);
+        lt_tensor_release(s);
+    } else {
+        double v = lua_tonumber(L, is);
+        if (a) {
+            st = lt_binary_scalar(res, op, a, v);
+            if (st == LT_OK && fresh) st = lt_rec_binary_scalar(res, op, a, v);
+        } else {
+            st = lt_scalar_binary(res, op, v, b);
+            if (st == LT_OK && fresh) st = lt_rec_scalar_binary(res, op, v, b);
+        }
     }
     if (st != LT_OK) ltL_error(L, name);
 }
@@ -74,7 +88,11 @@ static int unary(lua_State *L, lt_unary_op op, const char *name)
 {
     int resform = ltL_leadingtensors(L, 1);
     lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
-    LT_TRY(L, name, lt_unary(res, op, ltL_checktensor(L, 2)));
+    int fresh = ltL_fresh(L, resform);
+    lt_tensor *x = ltL_checktensor(L, 2);
+    if (!fresh) ltL_checkinplace(L, name, res, 1, (const lt_tensor *[]){x});
+    LT_TRY(L, name, lt_unary(res, op, x));
+    if (fresh) LT_TRY(L, name, lt_rec_unary(res, op, x));
     lua_settop(L, 1);
     return 1;
 }
@@ -116,12 +134,16 @@ static int addsub(lua_State *L, lt_binary_op op, const char *name)
 {
     int resform = resform2(L);
     lt_tensor *res = ltL_result(L, resform, first_dtype(L, 2));
+    int fresh = ltL_fresh(L, resform);
     lt_tensor *a = ltL_checktensor(L, 2);
     if (lua_gettop(L) >= 4) {
         double v = luaL_checknumber(L, 3);
-        LT_TRY(L, name, lt_binary(res, op, a, ltL_checktensor(L, 4), v));
+        lt_tensor *b = ltL_checktensor(L, 4);
+        if (!fresh) ltL_checkinplace(L, name, res, 2, (const lt_tensor *[]){a, b});
+        LT_TRY(L, name, lt_binary(res, op, a, b, v));
+        if (fresh) LT_TRY(L, name, lt_rec_binary(res, op, a, b, v));
     } else {
-        binop(L, name, res, op, 2, 3, 1.0);
+        binop(L, name, res, op, 2, 3, 1.0, fresh);
     }
     lua_settop(L, 1);
     return 1;
@@ -136,7 +158,7 @@ static int binary(lua_State *L, lt_binary_op op, const char *name)
 {
     int resform = op == LT_OP_POW ? ltL_istensor(L, 1) && lua_gettop(L) >= 3 : resform2(L);
     lt_tensor *res = ltL_result(L, resform, first_dtype(L, 2));
-    binop(L, name, res, op, 2, 3, 1.0);
+    binop(L, name, res, op, 2, 3, 1.0, ltL_fresh(L, resform));
     lua_settop(L, 1);
     return 1;
 }
@@ -202,7 +224,10 @@ static int pw_clamp(lua_State *L)
     lt_tensor *a = ltL_checktensor(L, 2);
     double lo = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
     double hi = lua_isnoneornil(L, 4) ? NAN : luaL_checknumber(L, 4);
+    int fresh = ltL_fresh(L, resform);
+    if (!fresh) ltL_checkinplace(L, "clamp", res, 1, (const lt_tensor *[]){a});
     LT_TRY(L, "clamp", lt_clamp(res, a, lo, hi));
+    if (fresh) LT_TRY(L, "clamp", lt_rec_clamp(res, a, lo, hi));
     lua_settop(L, 1);
     return 1;
 }
@@ -214,7 +239,10 @@ static int pw_leakyrelu(lua_State *L)
     lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
     lt_tensor *a = ltL_checktensor(L, 2);
     double slope = luaL_optnumber(L, 3, 0.01);
+    int fresh = ltL_fresh(L, resform);
+    if (!fresh) ltL_checkinplace(L, "leakyRelu", res, 1, (const lt_tensor *[]){a});
     LT_TRY(L, "leakyRelu", lt_leaky_relu(res, a, slope));
+    if (fresh) LT_TRY(L, "leakyRelu", lt_rec_leaky_relu(res, a, slope));
     lua_settop(L, 1);
     return 1;
 }
@@ -229,7 +257,10 @@ static int addc(lua_State *L, int div, const char *name)
     int k = lua_gettop(L) >= 5 ? 4 : 3;
     double v = k == 4 ? luaL_checknumber(L, 3) : 1.0;
     lt_tensor *b = ltL_checktensor(L, k), *c = ltL_checktensor(L, k + 1);
+    int fresh = ltL_fresh(L, resform);
+    if (!fresh) ltL_checkinplace(L, name, res, 3, (const lt_tensor *[]){a, b, c});
     LT_TRY(L, name, div ? lt_addcdiv(res, a, v, b, c) : lt_addcmul(res, a, v, b, c));
+    if (fresh) LT_TRY(L, name, lt_rec_addcmul(res, a, v, b, c, div));
     lua_settop(L, 1);
     return 1;
 }
@@ -267,9 +298,13 @@ static int pw_where(lua_State *L)
         lua_insert(L, 1);
     }
     lt_tensor *res = ltL_checktensor(L, 1), *cond = ltL_checktensor(L, 2);
+    int a_num = !ltL_istensor(L, 3), b_num = !ltL_istensor(L, 4);
     lt_tensor *a = tensor_or_scalar(L, 3, dt, "where");
     lt_tensor *b = tensor_or_scalar(L, 4, dt, "where");
+    if (resform) ltL_checkinplace(L, "where", res, 2, (const lt_tensor *[]){a, b});
     LT_TRY(L, "where", lt_where(res, cond, a, b));
+    if (!resform)
+        LT_TRY(L, "where", lt_rec_where(res, cond, a_num ? NULL : a, b_num ? NULL : b));
     lua_settop(L, 1);
     return 1;
 }
@@ -278,7 +313,9 @@ static int pw_where(lua_State *L)
 static int pw_maskedfill(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1), *mask = ltL_checktensor(L, 2);
-    LT_TRY(L, "maskedFill", lt_masked_fill(t, mask, luaL_checknumber(L, 3)));
+    double v = luaL_checknumber(L, 3);
+    ltL_checkinplace(L, "maskedFill", t, 0, NULL);
+    LT_TRY(L, "maskedFill", lt_masked_fill(t, mask, v));
     lua_settop(L, 1);
     return 1;
 }
@@ -287,7 +324,9 @@ static int pw_maskedfill(lua_State *L)
 static int pw_maskedcopy(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1), *mask = ltL_checktensor(L, 2);
-    LT_TRY(L, "maskedCopy", lt_masked_copy(t, mask, ltL_checktensor(L, 3)));
+    lt_tensor *src = ltL_checktensor(L, 3);
+    ltL_checkinplace(L, "maskedCopy", t, 1, (const lt_tensor *[]){src});
+    LT_TRY(L, "maskedCopy", lt_masked_copy(t, mask, src));
     lua_settop(L, 1);
     return 1;
 }
@@ -295,13 +334,17 @@ static int pw_maskedcopy(lua_State *L)
 /* [res,] x, mask -> 1-D; x:maskedSelect(mask) is new, not in place */
 static int pw_maskedselect(lua_State *L)
 {
-    if (!ltL_leadingtensors(L, 2)) {
+    int fresh = !ltL_leadingtensors(L, 2);
+    if (fresh) {
         lt_tensor *x = ltL_checktensor(L, 1);
         ltL_newtensor(L, x->dtype);
         lua_insert(L, 1);
     }
     lt_tensor *res = ltL_checktensor(L, 1), *x = ltL_checktensor(L, 2);
-    LT_TRY(L, "maskedSelect", lt_masked_select(res, x, ltL_checktensor(L, 3)));
+    lt_tensor *mask = ltL_checktensor(L, 3);
+    if (!fresh) ltL_checkinplace(L, "maskedSelect", res, 1, (const lt_tensor *[]){x});
+    LT_TRY(L, "maskedSelect", lt_masked_select(res, x, mask));
+    if (fresh) LT_TRY(L, "maskedSelect", lt_rec_masked_select(res, x, mask));
     lua_settop(L, 1);
     return 1;
 }
@@ -312,7 +355,7 @@ static int arith(lua_State *L, lt_binary_op op, const char *name)
 {
     lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
     lt_tensor *res = ltL_newtensor(L, a ? a->dtype : b->dtype);
-    binop(L, name, res, op, 1, 2, 1.0);
+    binop(L, name, res, op, 1, 2, 1.0, 1);
     return 1;
 }
 
@@ -326,10 +369,12 @@ static int m_unm(lua_State *L)
     lt_tensor *a = ltL_checktensor(L, 1);
     lt_tensor *res = ltL_newtensor(L, a->dtype);
     LT_TRY(L, "__unm", lt_unary(res, LT_OP_NEG, a));
+    LT_TRY(L, "__unm", lt_rec_unary(res, LT_OP_NEG, a));
     return 1;
 }
 
-/* Torch7: tensor * tensor is 2-D @ 2-D (mm), 2-D @ 1-D (mv) or 1-D . 1-D (a number) */
+/* Torch7: tensor * tensor is 2-D @ 2-D (mm), 2-D @ 1-D (mv) or 1-D . 1-D (a number; a
+ * 0-dim tensor when an operand requires grad, so that the product can be differentiated) */
 static int m_mul(lua_State *L)
 {
     lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
@@ -337,15 +382,29 @@ static int m_mul(lua_State *L)
     if (a->ndim == 1 && b->ndim == 1) {
         double r;
         LT_TRY(L, "__mul", lt_dot(&r, a, b));
-        if (lt_dtype_is_float(a->dtype)) lua_pushnumber(L, r);
-        else lua_pushinteger(L, (lua_Integer)r);
+        if (lt_needs_grad(2, (const lt_tensor *[]){a, b})) {
+            lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
+            ltL_pushtensor(L, res, "__mul");
+            lt_set(res, NULL, r);
+            LT_TRY(L, "__mul", lt_rec_dot(res, a, b));
+        } else if (lt_dtype_is_float(a->dtype)) {
+            lua_pushnumber(L, r);
+        } else {
+            lua_pushinteger(L, (lua_Integer)r);
+        }
         return 1;
     }
     if (a->ndim != 2 || (b->ndim != 1 && b->ndim != 2))
         return luaL_error(L, "__mul: multiplication between %dD and %dD tensors is not "
                              "supported (cmul multiplies elementwise)", a->ndim, b->ndim);
     lt_tensor *res = ltL_newtensor(L, a->dtype);
-    LT_TRY(L, "__mul", b->ndim == 2 ? lt_mm(res, a, b) : lt_mv(res, a, b));
+    if (b->ndim == 2) {
+        LT_TRY(L, "__mul", lt_mm(res, a, b));
+        LT_TRY(L, "__mul", lt_rec_addmm(res, 0, NULL, 1, a, b));
+    } else {
+        LT_TRY(L, "__mul", lt_mv(res, a, b));
+        LT_TRY(L, "__mul", lt_rec_addmv(res, 0, NULL, 1, a, b));
+    }
     return 1;
 }
 

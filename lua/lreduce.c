@@ -21,6 +21,11 @@
  *     default is largest: write x:topk(k, -1, true) for it). Results always come sorted
  *     (smallest first, or largest first for dir = true); the sort flag is accepted and ignored.
  *   - Integer mean along a dim is an error (PyTorch's rule); convert with :double() first.
+ *
+ * Autograd: the forms that return a new tensor record a node (core/grad_reduce.c) when x
+ * requires grad; the reductions that return a Lua number return a 0-dim tensor instead in
+ * that case (so that loss:backward() works). The [res,] forms refuse to write into a result
+ * when recording would be needed (ltL_checkinplace). Indices are never differentiable.
  */
 #include <math.h>
 
@@ -69,6 +74,30 @@ static void pushresult(lua_State *L, double v, int as_int)
     else lua_pushnumber(L, v);
 }
 
+/* True when an op on x must be recorded for autograd. */
+static int needs_grad(const lt_tensor *x)
+{
+    const lt_tensor *ins[1] = {x};
+    return lt_needs_grad(1, ins);
+}
+
+/* Pushes a new 0-dim tensor of dtype dt holding v (the result of a full reduction that must
+ * be recorded) and returns it. */
+static lt_tensor *push_scalar(lua_State *L, lt_dtype dt, double v, const char *fname)
+{
+    lt_tensor *t = lt_tensor_new_uninit(dt, 0, NULL);
+    ltL_pushtensor(L, t, fname);
+    lt_set(t, NULL, v);
+    return t;
+}
+
+/* Refuses a [res,] form that would have to be recorded (before anything is written). */
+static void check_res(lua_State *L, const char *fname, const lt_tensor *res, lt_tensor *x)
+{
+    const lt_tensor *ins[1] = {x};
+    ltL_checkinplace(L, fname, res, 1, ins);
+}
+
 /* 0-based indices -> 1-based, in place. */
 static void one_based(lua_State *L, lt_tensor *ind, const char *fname)
 {
@@ -87,7 +116,10 @@ static int reduce(lua_State *L, lt_reduce_op op, const char *fname)
         if (resform) luaL_error(L, "%s: a result tensor needs a dimension", fname);
         double r;
         LT_TRY(L, fname, lt_reduce_all(&r, op, x));
-        pushresult(L, r, !lt_dtype_is_float(x->dtype) && op != LT_RED_MEAN);
+        if (needs_grad(x))
+            LT_TRY(L, fname, lt_rec_reduce_all(push_scalar(L, x->dtype, r, fname), op, x));
+        else
+            pushresult(L, r, !lt_dtype_is_float(x->dtype) && op != LT_RED_MEAN);
         return 1;
     }
     int dim = checkdim(L, base + 1, x->ndim, fname);
@@ -95,8 +127,10 @@ static int reduce(lua_State *L, lt_reduce_op op, const char *fname)
     lt_dtype odt = x->dtype;
     if (!lt_dtype_is_float(odt) && (op == LT_RED_SUM || op == LT_RED_PROD)) odt = LT_INT64;
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, odt);
+    if (resform) check_res(L, fname, res, x);
     LT_TRY(L, fname, lt_reduce_dim(res, op, x, dim, keep));
     if (resform) lua_pushvalue(L, 1);
+    else LT_TRY(L, fname, lt_rec_reduce_dim(res, op, x, dim, keep));
     return 1;
 }
 
@@ -119,7 +153,10 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
         if (resform) luaL_error(L, "%s: result tensors need a dimension", fname);
         double r;
         LT_TRY(L, fname, lt_reduce_all(&r, want_max ? LT_RED_MAX : LT_RED_MIN, x));
-        pushresult(L, r, !lt_dtype_is_float(x->dtype));
+        if (needs_grad(x))
+            LT_TRY(L, fname, lt_rec_maxmin_all(push_scalar(L, x->dtype, r, fname), x, want_max));
+        else
+            pushresult(L, r, !lt_dtype_is_float(x->dtype));
         return 1;
     }
     int dim = checkdim(L, base + 1, x->ndim, fname);
@@ -128,6 +165,7 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
     if (resform) {
         vals = ltL_checktensor(L, 1);
         ind = ltL_checktensor(L, 2);
+        check_res(L, fname, vals, x);
         lua_pushvalue(L, 1);
         lua_pushvalue(L, 2);
     } else {
@@ -135,6 +173,10 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
         ind = ltL_newtensor(L, LT_INT64);
     }
     LT_TRY(L, fname, lt_maxmin_dim(vals, ind, x, dim, keep, want_max));
+    if (!resform) {
+        LT_TRY(L, fname, lt_rec_maxmin_dim(vals, ind, x, dim, keep));
+        if (!want_max && vals->grad_fn) vals->grad_fn->name = "MinBackward";
+    }
     one_based(L, ind, fname);
     return 2;
 }
@@ -201,13 +243,20 @@ static int varstd(lua_State *L, int take_sqrt, const char *fname)
         if (resform) luaL_error(L, "%s: a result tensor needs a dimension", fname);
         double r;
         LT_TRY(L, fname, lt_var_all(&r, x, unbiased));
-        lua_pushnumber(L, take_sqrt ? sqrt(r) : r);
+        if (take_sqrt) r = sqrt(r);
+        if (needs_grad(x))
+            LT_TRY(L, fname, lt_rec_var(push_scalar(L, x->dtype, r, fname), x, -1, unbiased, 0,
+                                        take_sqrt));
+        else
+            lua_pushnumber(L, r);
         return 1;
     }
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
+    if (resform) check_res(L, fname, res, x);
     LT_TRY(L, fname, lt_var_dim(res, x, dim, unbiased, keep));
     if (take_sqrt) LT_TRY(L, fname, lt_unary(res, LT_OP_SQRT, res));
     if (resform) lua_pushvalue(L, 1);
+    else LT_TRY(L, fname, lt_rec_var(res, x, dim, unbiased, keep, take_sqrt));
     return 1;
 }
 
@@ -233,14 +282,19 @@ static int r_norm(lua_State *L)
         if (resform) luaL_error(L, "norm: a result tensor needs a dimension");
         double r;
         LT_TRY(L, fname, lt_norm_all(&r, x, p));
-        lua_pushnumber(L, r);
+        if (needs_grad(x))
+            LT_TRY(L, fname, lt_rec_norm(push_scalar(L, x->dtype, r, fname), x, p, -1, 0));
+        else
+            lua_pushnumber(L, r);
         return 1;
     }
     int dim = checkdim(L, base + 2, x->ndim, fname);
     int keep = optkeep(L, base + 3);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
+    if (resform) check_res(L, fname, res, x);
     LT_TRY(L, fname, lt_norm_dim(res, x, p, dim, keep));
     if (resform) lua_pushvalue(L, 1);
+    else LT_TRY(L, fname, lt_rec_norm(res, x, p, dim, keep));
     return 1;
 }
 
@@ -255,8 +309,10 @@ static int cumulative(lua_State *L, int prod, const char *fname)
     int dim = lua_isnoneornil(L, base + 1) ? 0 : checkdim(L, base + 1, x->ndim, fname);
     lt_dtype odt = lt_dtype_is_float(x->dtype) ? x->dtype : LT_INT64;
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, odt);
+    if (resform) check_res(L, fname, res, x);
     LT_TRY(L, fname, prod ? lt_cumprod(res, x, dim) : lt_cumsum(res, x, dim));
     if (resform) lua_pushvalue(L, 1);
+    else LT_TRY(L, fname, prod ? lt_rec_cumprod(res, x, dim) : lt_rec_cumsum(res, x, dim));
     return 1;
 }
 
@@ -266,15 +322,17 @@ static int r_cumprod(lua_State *L) { return cumulative(L, 1, "cumprod"); }
 /* ---- sort / topk ------------------------------------------------------------------------ */
 
 /* Pushes the (values, indices) pair: the given result tensors, or new ones. */
-static void result_pair(lua_State *L, int resform, lt_dtype dt, lt_tensor **v, lt_tensor **i)
+static void result_pair(lua_State *L, int resform, lt_tensor *x, lt_tensor **v, lt_tensor **i,
+                        const char *fname)
 {
     if (resform) {
         *v = ltL_checktensor(L, 1);
         *i = ltL_checktensor(L, 2);
+        check_res(L, fname, *v, x);
         lua_pushvalue(L, 1);
         lua_pushvalue(L, 2);
     } else {
-        *v = ltL_newtensor(L, dt);
+        *v = ltL_newtensor(L, x->dtype);
         *i = ltL_newtensor(L, LT_INT64);
     }
 }
@@ -292,8 +350,9 @@ static int r_sort(lua_State *L)
     else if (lua_isnil(L, arg)) arg++;
     int desc = lua_toboolean(L, arg);
     lt_tensor *v, *i;
-    result_pair(L, resform, x->dtype, &v, &i);
+    result_pair(L, resform, x, &v, &i, fname);
     LT_TRY(L, fname, lt_sort(v, i, x, dim, desc));
+    if (!resform) LT_TRY(L, fname, lt_rec_sort(v, i, x, dim));
     one_based(L, i, fname);
     return 2;
 }
@@ -313,8 +372,12 @@ static int r_topk(lua_State *L)
     int largest = lua_toboolean(L, base + 3);
     int sorted = lua_toboolean(L, base + 4);
     lt_tensor *v, *i;
-    result_pair(L, resform, x->dtype, &v, &i);
+    result_pair(L, resform, x, &v, &i, fname);
     LT_TRY(L, fname, lt_topk(v, i, x, (int64_t)k, dim, largest, sorted));
+    if (!resform) {
+        LT_TRY(L, fname, lt_rec_sort(v, i, x, dim));
+        if (v->grad_fn) v->grad_fn->name = "TopkBackward";
+    }
     one_based(L, i, fname);
     return 2;
 }

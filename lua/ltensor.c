@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "lt_lua.h"
 
@@ -30,6 +31,63 @@ static lt_tensor *pushview(lua_State *L, const lt_tensor *t, const char *fname)
     lt_tensor *v = lt_tensor_view_of(t);
     ltL_pushtensor(L, v, fname);
     return v;
+}
+
+/* Records the view v of t for autograd (nothing happens unless t requires grad). */
+static void recview(lua_State *L, lt_tensor *v, lt_tensor *t, lt_view_kind kind,
+                    const int64_t *args, const char *fname)
+{
+    if (lt_rec_view(v, t, kind, args) != LT_OK) ltL_error(L, fname);
+}
+
+/* Chains of views (sub, t[{...}]): without autograd, one new handle that every step changes
+ * in place. When t requires grad, each step must be its own recorded node, so the handle
+ * boxed at the top of the stack starts as t itself and each step replaces it with a
+ * recorded view of the previous one (view_done makes sure the result is never t). */
+typedef struct { lt_tensor *t, *cur; int rec, box; } view_chain;
+
+static lt_tensor *view_begin(lua_State *L, view_chain *c, lt_tensor *t, const char *fname)
+{
+    c->t = t;
+    c->rec = lt_needs_grad(1, (const lt_tensor *const *)&t);
+    if (c->rec) {
+        lt_tensor_retain(t);
+        ltL_pushtensor(L, t, fname);
+        c->cur = t;
+    } else {
+        c->cur = pushview(L, t, fname);
+    }
+    c->box = lua_gettop(L);
+    return c->cur;
+}
+
+/* One narrow (args: dim, start, length) or select (dim, index) step; returns the new view. */
+static lt_tensor *view_step(lua_State *L, view_chain *c, lt_view_kind kind,
+                            const int64_t *args, const char *fname)
+{
+    lt_tensor *v = c->rec ? lt_tensor_view_of(c->cur) : c->cur;
+    if (!v) ltL_error(L, fname);
+    int st = kind == LT_VIEW_NARROW ? lt_narrow(v, (int)args[0], args[1], args[2])
+           : kind == LT_VIEW_SELECT ? lt_select(v, (int)args[0], args[1])
+                                    : LT_OK;  /* RESHAPE to the same shape: the identity */
+    if (st == LT_OK && c->rec) st = lt_rec_view(v, c->cur, kind, args);
+    if (st != LT_OK) {
+        if (c->rec) lt_tensor_release(v);
+        ltL_error(L, fname);
+    }
+    if (c->rec) {  /* the box owned cur; the node now holds what the graph needs of it */
+        lt_tensor **box = lua_touserdata(L, c->box);
+        *box = v;
+        lt_tensor_release(c->cur);
+        c->cur = v;
+    }
+    return v;
+}
+
+static lt_tensor *view_done(lua_State *L, view_chain *c, const char *fname)
+{
+    if (c->rec && c->cur == c->t) view_step(L, c, LT_VIEW_RESHAPE, NULL, fname);
+    return c->cur;
 }
 
 /* ---- construction ------------------------------------------------------------------------ */
@@ -261,6 +319,7 @@ static int t_type(lua_State *L)
     lt_tensor *r = lt_tensor_new_uninit((lt_dtype)dt, t->ndim, t->size);
     ltL_pushtensor(L, r, "type");
     LT_TRY(L, "type", lt_copy(r, t));
+    LT_TRY(L, "type", lt_rec_copy(r, t));  /* float <-> double; nothing for Long/Byte */
     return 1;
 }
 
@@ -295,6 +354,7 @@ static int t_narrow(lua_State *L)
     int64_t start = luaL_checkinteger(L, 3) - 1, len = luaL_checkinteger(L, 4);
     lt_tensor *v = pushview(L, t, "narrow");
     LT_TRY(L, "narrow", lt_narrow(v, dim, start, len));
+    recview(L, v, t, LT_VIEW_NARROW, (const int64_t[]){dim, start, len}, "narrow");
     return 1;
 }
 
@@ -306,6 +366,7 @@ static int t_select(lua_State *L)
     int64_t index = ltL_checkindex(L, 3, t->size[dim]);
     lt_tensor *v = pushview(L, t, "select");
     LT_TRY(L, "select", lt_select(v, dim, index));
+    recview(L, v, t, LT_VIEW_SELECT, (const int64_t[]){dim, index}, "select");
     return 1;
 }
 
@@ -316,7 +377,8 @@ static int t_sub(lua_State *L)
     int nargs = lua_gettop(L) - 1;
     if (nargs % 2 || nargs / 2 > t->ndim)
         return luaL_error(L, "sub: expected start/end pairs for at most %d dimensions", t->ndim);
-    lt_tensor *v = pushview(L, t, "sub");
+    view_chain c;
+    view_begin(L, &c, t, "sub");
     for (int d = 0; d < nargs / 2; d++) {
         int64_t n = t->size[d];
         int64_t a = luaL_checkinteger(L, 2 + 2 * d), b = luaL_checkinteger(L, 3 + 2 * d);
@@ -325,8 +387,9 @@ static int t_sub(lua_State *L)
         if (a < 1 || b > n || a > b + 1)
             return luaL_error(L, "sub: range [%I, %I] out of bounds for dimension %d of size %I",
                               (lua_Integer)a, (lua_Integer)b, d + 1, (lua_Integer)n);
-        LT_TRY(L, "sub", lt_narrow(v, d, a - 1, b - a + 1));
+        view_step(L, &c, LT_VIEW_NARROW, (const int64_t[]){d, a - 1, b - a + 1}, "sub");
     }
+    view_done(L, &c, "sub");
     return 1;
 }
 
@@ -336,6 +399,7 @@ static int t_transpose(lua_State *L)
     int d0 = ltL_checkdim(L, 2, t->ndim), d1 = ltL_checkdim(L, 3, t->ndim);
     lt_tensor *v = pushview(L, t, "transpose");
     LT_TRY(L, "transpose", lt_transpose(v, d0, d1));
+    recview(L, v, t, LT_VIEW_TRANSPOSE, (const int64_t[]){d0, d1}, "transpose");
     return 1;
 }
 
@@ -346,6 +410,7 @@ static int t_t(lua_State *L)
         return luaL_error(L, "t: expected a 2-dimensional tensor, got %d dimensions", t->ndim);
     lt_tensor *v = pushview(L, t, "t");
     LT_TRY(L, "t", lt_transpose(v, 0, 1));
+    recview(L, v, t, LT_VIEW_TRANSPOSE, (const int64_t[]){0, 1}, "t");
     return 1;
 }
 
@@ -367,6 +432,9 @@ static int t_permute(lua_State *L)
     }
     lt_tensor *v = pushview(L, t, "permute");
     LT_TRY(L, "permute", lt_permute(v, perm));
+    int64_t args[LT_MAXDIM];
+    for (int i = 0; i < n; i++) args[i] = perm[i];
+    recview(L, v, t, LT_VIEW_PERMUTE, args, "permute");
     return 1;
 }
 
@@ -377,6 +445,7 @@ static int t_unsqueeze(lua_State *L)
     if (d < 0) d += t->ndim + 2;
     lt_tensor *v = pushview(L, t, "unsqueeze");
     LT_TRY(L, "unsqueeze", lt_unsqueeze(v, (int)d - 1));
+    recview(L, v, t, LT_VIEW_RESHAPE, NULL, "unsqueeze");
     return 1;
 }
 
@@ -386,6 +455,7 @@ static int t_squeeze(lua_State *L)
     int dim = lua_isnoneornil(L, 2) ? -1 : ltL_checkdim(L, 2, t->ndim);
     lt_tensor *v = pushview(L, t, "squeeze");
     LT_TRY(L, "squeeze", dim < 0 ? lt_squeeze(v) : lt_squeeze_dim(v, dim));
+    recview(L, v, t, LT_VIEW_RESHAPE, NULL, "squeeze");
     return 1;
 }
 
@@ -396,6 +466,7 @@ static int t_expand(lua_State *L)
     int nd = ltL_checksizes(L, 2, size);
     lt_tensor *v = pushview(L, t, "expand");
     LT_TRY(L, "expand", lt_expand(v, nd, size));
+    recview(L, v, t, LT_VIEW_EXPAND, NULL, "expand");
     return 1;
 }
 
@@ -404,6 +475,7 @@ static int t_expandas(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1), *like = ltL_checktensor(L, 2);
     lt_tensor *v = pushview(L, t, "expandAs");
     LT_TRY(L, "expandAs", lt_expand(v, like->ndim, like->size));
+    recview(L, v, t, LT_VIEW_EXPAND, NULL, "expandAs");
     return 1;
 }
 
@@ -414,6 +486,7 @@ static int t_view(lua_State *L)
     int nd = ltL_checksizes(L, 2, size);
     lt_tensor *v = pushview(L, t, "view");
     LT_TRY(L, "view", lt_view(v, nd, size));
+    recview(L, v, t, LT_VIEW_RESHAPE, NULL, "view");
     return 1;
 }
 
@@ -422,6 +495,7 @@ static int t_viewas(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1), *like = ltL_checktensor(L, 2);
     lt_tensor *v = pushview(L, t, "viewAs");
     LT_TRY(L, "viewAs", lt_view(v, like->ndim, like->size));
+    recview(L, v, t, LT_VIEW_RESHAPE, NULL, "viewAs");
     return 1;
 }
 
@@ -432,6 +506,7 @@ static int t_reshape(lua_State *L)
     int nd = ltL_checksizes(L, 2, size);
     lt_tensor *r = ltL_newtensor(L, t->dtype);
     LT_TRY(L, "reshape", lt_reshape(r, t, nd, size));
+    recview(L, r, t, LT_VIEW_RESHAPE, NULL, "reshape");  /* a view or a copy: either way */
     return 1;
 }
 
@@ -445,6 +520,7 @@ static int split_views(lua_State *L, const char *fname, lt_tensor *t, int dim, i
         int64_t start = k * piece, len = n - start < piece ? n - start : piece;
         lt_tensor *v = pushview(L, t, fname);
         LT_TRY(L, fname, lt_narrow(v, dim, start, len));
+        recview(L, v, t, LT_VIEW_NARROW, (const int64_t[]){dim, start, len}, fname);
         lua_seti(L, -2, k + 1);
     }
     return 1;
@@ -482,6 +558,7 @@ static int t_contiguous(lua_State *L)
     }
     lt_tensor *r = ltL_newtensor(L, t->dtype);
     LT_TRY(L, "contiguous", lt_clone(r, t));
+    LT_TRY(L, "contiguous", lt_rec_copy(r, t));
     return 1;
 }
 
@@ -490,12 +567,14 @@ static int t_clone(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1);
     lt_tensor *r = ltL_newtensor(L, t->dtype);
     LT_TRY(L, "clone", lt_clone(r, t));
+    LT_TRY(L, "clone", lt_rec_copy(r, t));
     return 1;
 }
 
 static int t_copy(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1), *src = ltL_checktensor(L, 2);
+    ltL_checkinplace(L, "copy", t, 1, (const lt_tensor *[]){src});
     LT_TRY(L, "copy", lt_copy(t, src));
     lua_settop(L, 1);
     return 1;
@@ -504,6 +583,7 @@ static int t_copy(lua_State *L)
 static int t_fill(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
+    ltL_checkinplace(L, "fill", t, 0, NULL);
     if (t->dtype == LT_INT64 && lua_isinteger(L, 2))
         LT_TRY(L, "fill", lt_fill_int(t, lua_tointeger(L, 2)));
     else
@@ -514,7 +594,9 @@ static int t_fill(lua_State *L)
 
 static int t_zero(lua_State *L)
 {
-    LT_TRY(L, "zero", lt_fill(ltL_checktensor(L, 1), 0));
+    lt_tensor *t = ltL_checktensor(L, 1);
+    ltL_checkinplace(L, "zero", t, 0, NULL);
+    LT_TRY(L, "zero", lt_fill(t, 0));
     lua_settop(L, 1);
     return 1;
 }
@@ -526,6 +608,7 @@ static int t_resize(lua_State *L)
     int nd = ltL_checksizes(L, 2, size);
     for (int i = 0; i < nd; i++)
         if (size[i] < 0) return luaL_argerror(L, 2 + i, "sizes must be non-negative");
+    ltL_checkinplace(L, "resize", t, 0, NULL);
     LT_TRY(L, "resize", lt_resize(t, nd, size));
     ltL_account(L);
     lua_settop(L, 1);
@@ -535,6 +618,7 @@ static int t_resize(lua_State *L)
 static int t_resizeas(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1), *like = ltL_checktensor(L, 2);
+    ltL_checkinplace(L, "resizeAs", t, 0, NULL);
     LT_TRY(L, "resizeAs", lt_resize_as(t, like));
     ltL_account(L);
     lua_settop(L, 1);
@@ -546,6 +630,8 @@ static int t_set(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     lt_tensor *src = ltL_totensor(L, 2);
+    /* t would alias data without its history (or lose its own): refused while recording */
+    ltL_checkinplace(L, "set", t, src ? 1 : 0, (const lt_tensor *[]){src});
     if (src) {
         if (src->dtype != t->dtype)
             return luaL_error(L, "set: %s cannot point at a %s", ltL_typename(t),
@@ -635,6 +721,7 @@ static int elementwise_lua(lua_State *L, int ntensors, const char *fname)
     lt_tensor *ts[3];
     for (int k = 0; k < ntensors; k++) ts[k] = ltL_checktensor(L, 1 + k);
     luaL_checktype(L, ntensors + 1, LUA_TFUNCTION);
+    ltL_checkinplace(L, fname, ts[0], ntensors - 1, (const lt_tensor *const *)ts + 1);
     for (int k = 1; k < ntensors; k++)
         if (lt_numel(ts[k]) != lt_numel(ts[0]))
             return luaL_error(L, "%s: tensors have %I and %I elements", fname,
@@ -706,11 +793,14 @@ static int cat_or_stack(lua_State *L, int stack)
     lt_tensor *res;
     if (resform) {
         res = ltL_checktensor(L, 1);
+        ltL_checkinplace(L, fname, res, n, (const lt_tensor *const *)ts);
         lua_pushvalue(L, 1);
     } else {
         res = ltL_newtensor(L, ts[0]->dtype);
     }
     LT_TRY(L, fname, stack ? lt_stack(res, ts, n, dim) : lt_cat(res, ts, n, dim));
+    if (!resform)
+        LT_TRY(L, fname, stack ? lt_rec_stack(res, ts, n, dim) : lt_rec_cat(res, ts, n, dim));
     return 1;
 }
 static int t_cat(lua_State *L) { return cat_or_stack(L, 0); }
@@ -718,9 +808,10 @@ static int t_stack(lua_State *L) { return cat_or_stack(L, 1); }
 
 /* ---- Torch7 indexing --------------------------------------------------------------------- */
 
-/* Applies a Torch7 index table { i, {a,b}, {a}, {} ... } to the view v, dim by dim. */
-static void apply_index_table(lua_State *L, int tidx, lt_tensor *v, const char *fname)
+/* Applies a Torch7 index table { i, {a,b}, {a}, {} ... } to the view chain, dim by dim. */
+static void apply_index_table(lua_State *L, int tidx, view_chain *c, const char *fname)
 {
+    lt_tensor *v = c->cur;
     int n = (int)luaL_len(L, tidx);
     if (n > v->ndim)
         luaL_error(L, "%s: %d indices for a %d-dimensional tensor", fname, n, v->ndim);
@@ -736,7 +827,7 @@ static void apply_index_table(lua_State *L, int tidx, lt_tensor *v, const char *
             if (i < 1 || i > size)
                 luaL_error(L, "%s: index %I out of range for dimension %d of size %I", fname,
                            (lua_Integer)i, dim + 1, (lua_Integer)size);
-            if (lt_select(v, dim, i - 1)) ltL_error(L, fname);
+            v = view_step(L, c, LT_VIEW_SELECT, (const int64_t[]){dim, i - 1}, fname);
         } else if (lua_istable(L, -1)) {
             int len = (int)luaL_len(L, -1);
             lua_Integer a = 1, b = size;
@@ -756,7 +847,7 @@ static void apply_index_table(lua_State *L, int tidx, lt_tensor *v, const char *
             if (a < 1 || b > size || a > b + 1)
                 luaL_error(L, "%s: range {%I, %I} out of bounds for dimension %d of size %I",
                            fname, (lua_Integer)a, (lua_Integer)b, dim + 1, (lua_Integer)size);
-            if (lt_narrow(v, dim, a - 1, b - a + 1)) ltL_error(L, fname);
+            v = view_step(L, c, LT_VIEW_NARROW, (const int64_t[]){dim, a - 1, b - a + 1}, fname);
             dim++;
         } else {
             luaL_error(L, "%s: index entries must be numbers or tables, got %s", fname,
@@ -783,12 +874,15 @@ static int index_target(lua_State *L, lt_tensor *t, int key, int64_t *elem, cons
             *elem = i - 1;
             return 0;
         }
-        lt_tensor *v = pushview(L, t, fname);
-        if (lt_select(v, 0, i - 1)) ltL_error(L, fname);
+        view_chain c;
+        view_begin(L, &c, t, fname);
+        view_step(L, &c, LT_VIEW_SELECT, (const int64_t[]){0, i - 1}, fname);
         return 1;
     }
-    lt_tensor *v = pushview(L, t, fname);
-    apply_index_table(L, key, v, fname);
+    view_chain c;
+    view_begin(L, &c, t, fname);
+    apply_index_table(L, key, &c, fname);
+    view_done(L, &c, fname);
     return 1;
 }
 
@@ -807,11 +901,13 @@ static int t_index(lua_State *L)
         if (mask->dtype == LT_UINT8) {  /* t[mask] -> maskedSelect */
             lt_tensor *r = ltL_newtensor(L, t->dtype);
             LT_TRY(L, "index", lt_masked_select(r, t, mask));
+            LT_TRY(L, "index", lt_rec_masked_select(r, t, mask));
             return 1;
         }
         lt_tensor *idx = ltL_checkindices(L, 2, "index");  /* t[longtensor] -> indexSelect */
         lt_tensor *r = ltL_newtensor(L, t->dtype);
         LT_TRY(L, "index", lt_index_select(r, t, 0, idx));
+        LT_TRY(L, "index", lt_rec_index_select(r, t, 0, idx));
         return 1;
     }
     if (kt != LUA_TNUMBER && kt != LUA_TTABLE) {
@@ -835,6 +931,13 @@ static int t_newindex(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     lt_tensor *key;
+    int kt = lua_type(L, 2);
+    if (kt == LUA_TSTRING && ltL_autograd_newindex(L)) return 0;
+    if (kt != LUA_TNUMBER && kt != LUA_TTABLE && !ltL_istensor(L, 2))
+        return luaL_error(L, "newindex: cannot set field '%s' of a tensor",
+                          luaL_tolstring(L, 2, NULL));
+    /* every other form writes into t: refused before anything is written when recording */
+    ltL_checkinplace(L, "newindex", t, 1, (const lt_tensor *[]){ltL_totensor(L, 3)});
     if ((key = ltL_totensor(L, 2)) != NULL) {
         if (key->dtype != LT_UINT8) return luaL_error(L, "newindex: only ByteTensor masks are "
                                                          "supported as tensor keys");
@@ -843,11 +946,6 @@ static int t_newindex(lua_State *L)
         else LT_TRY(L, "newindex", lt_masked_fill(t, key, luaL_checknumber(L, 3)));
         return 0;
     }
-    int kt = lua_type(L, 2);
-    if (kt == LUA_TSTRING && ltL_autograd_newindex(L)) return 0;
-    if (kt != LUA_TNUMBER && kt != LUA_TTABLE)
-        return luaL_error(L, "newindex: cannot set field '%s' of a tensor",
-                          luaL_tolstring(L, 2, NULL));
     int64_t elem;
     if (!index_target(L, t, 2, &elem, "newindex")) {
         store_number(L, t, &elem, 3, "newindex");
@@ -903,6 +1001,15 @@ static int core_setdefault(lua_State *L)
 static int core_getdefault(lua_State *L)
 {
     lua_pushinteger(L, ltL_default_dtype());
+    return 1;
+}
+
+/* core.clock(): seconds on a monotonic clock, for torch.Timer and the benchmarks */
+static int core_clock(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
     return 1;
 }
 
@@ -966,7 +1073,7 @@ void lt_open_tensor(lua_State *L)
         {"range", tensor_range}, {"linspace", tensor_linspace},
         {"isTensor", core_istensor}, {"typename", core_typename},
         {"setdefaulttensortype", core_setdefault}, {"defaultdtype", core_getdefault},
-        {"allocatorStats", core_allocstats}, {NULL, NULL}};
+        {"allocatorStats", core_allocstats}, {"clock", core_clock}, {NULL, NULL}};
     lua_pushvalue(L, -2);
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);

@@ -25,10 +25,11 @@ return function(torch)
     return backward_many(tensors, grads or {}, retainGraph)
   end
 
-  local function flatten(x, out)
+  -- numbers: keep Lua numbers too (a full reduction returns one when nothing is recorded)
+  local function flatten(x, out, numbers)
     out = out or {}
-    if torch.isTensor(x) then out[#out + 1] = x
-    elseif type(x) == 'table' then for _, v in ipairs(x) do flatten(v, out) end end
+    if torch.isTensor(x) or (numbers and type(x) == 'number') then out[#out + 1] = x
+    elseif type(x) == 'table' then for _, v in ipairs(x) do flatten(v, out, numbers) end end
     return out
   end
 
@@ -74,7 +75,7 @@ return function(torch)
     end
     assert(#wrt > 0, 'gradcheck: no input requires grad')
 
-    local function run() return flatten({ fn(table.unpack(inputs, 1, n)) }) end
+    local function run(numbers) return flatten({ fn(table.unpack(inputs, 1, n)) }, nil, numbers) end
     -- fixed pseudo-random weights, so every output element counts and none cancel
     local outs = run()
     local weights = {}
@@ -86,11 +87,18 @@ return function(torch)
     end
     local function objective()
       local total = 0
-      for j, o in ipairs(run()) do total = total + torch.DoubleTensor(o:double()):cmul(weights[j]:double()):sum() end
+      -- a copy: o may be a view of an input (fn = a view op), which cmul must not change
+      -- under noGrad, x:sum() and the like return a number where they returned a 0-dim tensor
+      for j, o in ipairs(run(true)) do
+        if type(o) == 'number' then total = total + o * weights[j]:double():sum()
+        else total = total + o:double():clone():cmul(weights[j]:double()):sum() end
+      end
       return total
     end
 
-    for _, i in ipairs(wrt) do inputs[i].grad = nil end
+    -- the callers' .grad tensors (a module's gradWeight) are set aside and put back after
+    local saved = {}
+    for _, i in ipairs(wrt) do saved[i] = inputs[i].grad; inputs[i].grad = nil end
     autograd.backward(outs, weights)
     for _, i in ipairs(wrt) do
       local x = inputs[i]
@@ -115,7 +123,7 @@ return function(torch)
           end
         end
       end)
-      x.grad = nil
+      x.grad = saved[i]
     end
     return true
   end

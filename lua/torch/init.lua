@@ -306,6 +306,26 @@ function torch.typename(x)
   return c_typename(x)
 end
 
+-- torch.Timer(): Torch7's stopwatch; time() returns {real = seconds since start/reset}.
+local Timer = {}
+Timer.__index = Timer
+function torch.Timer()
+  return setmetatable({ start = torch.clock(), elapsed = 0, running = true }, Timer)
+end
+function Timer:time()
+  local t = self.elapsed + (self.running and torch.clock() - self.start or 0)
+  return { real = t }
+end
+function Timer:reset() self.start, self.elapsed = torch.clock(), 0 return self end
+function Timer:stop()
+  if self.running then self.elapsed, self.running = self.elapsed + torch.clock() - self.start, false end
+  return self
+end
+function Timer:resume()
+  if not self.running then self.start, self.running = torch.clock(), true end
+  return self
+end
+
 torch.autograd = require('torch.autograd')(torch)
 
 return torch

@@ -1,0 +1,77 @@
+-- nn.Criterion — the base of the losses.
+--   Torch7:  loss = crit:forward(input, target) (a number); gradInput = crit:backward(input, target)
+--   PyTorch: loss = crit(input, target) (a 0-dim tensor with a graph); loss:backward()
+-- A criterion written with autograd implements :loss(input, target) -> 0-dim tensor; one
+-- written by hand overrides updateOutput / updateGradInput as in Torch7.
+local torch = require 'torch'
+local nn = require 'nn'
+
+local Criterion = torch.class('nn.Criterion')
+
+function Criterion:__init()
+  self.gradInput = torch.Tensor()
+  self.output = 0
+  self.sizeAverage = true
+end
+
+-- A loss is a 0-dim tensor; reductions give a plain number when nothing requires grad.
+local function as_tensor(loss)
+  if type(loss) == 'number' then return torch.DoubleTensor({ loss }):squeeze() end
+  return loss
+end
+
+function Criterion:updateOutput(input, target)
+  self._lossTensor = as_tensor(self:loss(input, target))
+  self.output = self._lossTensor:item()
+  return self.output
+end
+
+function Criterion:forward(input, target)
+  if torch.isGradEnabled() and self.updateGradInput == Criterion.updateGradInput then
+    self._graphInput = nn._detached(input)
+    return self:updateOutput(self._graphInput, target)
+  end
+  self._graphInput = nil
+  return self:updateOutput(input, target)
+end
+
+function Criterion:updateGradInput(input, target)
+  local x, loss = self._graphInput, self._lossTensor
+  if x == nil or loss == nil then
+    error(('%s: backward needs forward(input, target) first (with gradients enabled)')
+          :format(torch.typename(self)), 3)
+  end
+  for _, t in ipairs(nn._flatten(x)) do t.grad = nil end
+  if loss.requiresGrad then loss:backward() end
+  local function grads(v)
+    if torch.isTensor(v) then return v.grad or torch.zerosLike(v) end
+    local r = {}
+    for k, e in pairs(v) do r[k] = grads(e) end
+    return r
+  end
+  self.gradInput = grads(x)
+  self._lossTensor = nil
+  return self.gradInput
+end
+
+function Criterion:backward(input, target)
+  return self:updateGradInput(input, target)
+end
+
+-- PyTorch style: a 0-dim loss tensor whose graph reaches the model's parameters.
+function Criterion:__call(input, target)
+  local loss = as_tensor(self:loss(input, target))
+  self.output = loss:item()
+  return loss
+end
+
+function Criterion:type(typename)
+  nn._convert(self, typename, {})
+  return self
+end
+function Criterion:float() return self:type('torch.FloatTensor') end
+function Criterion:double() return self:type('torch.DoubleTensor') end
+
+function Criterion:__tostring__() return torch.typename(self) end
+
+return Criterion

@@ -1,0 +1,31 @@
+-- nn.Dropout(p = 0.5): in training, zeroes each element with probability p and scales the
+-- rest by 1/(1-p) (inverted dropout, Torch7's v2 and PyTorch); in evaluation, the identity.
+-- The mask comes from the torch RNG, so torch.manualSeed reproduces it.
+local torch = require 'torch'
+local nn = require 'nn'
+
+local Dropout, parent = torch.class('nn.Dropout', 'nn.Module')
+
+function Dropout:__init(p)
+  parent.__init(self)
+  self.p = p or 0.5
+  if self.p < 0 or self.p >= 1 then
+    error(('nn.Dropout: p must be in [0, 1), got %s'):format(self.p), 2)
+  end
+end
+
+function Dropout:updateOutput(input)
+  if not self.train or self.p == 0 then
+    self.output = input
+    return input
+  end
+  self.noise = torch.noGrad(function()
+    return torch.Tensor():typeAs(input):resizeAs(input):bernoulli(1 - self.p):div(1 - self.p)
+  end)
+  self.output = torch.cmul(input, self.noise)
+  return self.output
+end
+
+function Dropout:__tostring__() return ('nn.Dropout(%g)'):format(self.p) end
+
+return Dropout

@@ -1,0 +1,62 @@
+-- nn.Linear(inputSize, outputSize [, bias = true]): y = x W^T + b, batch-first; a 1-D input is
+-- a batch of one. Weight (outputSize x inputSize) and bias are PyTorch's shapes and names.
+local torch = require 'torch'
+local nn = require 'nn'
+
+local Linear, parent = torch.class('nn.Linear', 'nn.Module')
+
+function Linear:__init(inputSize, outputSize, bias)
+  parent.__init(self)
+  if math.type(inputSize) ~= 'integer' or math.type(outputSize) ~= 'integer' or inputSize < 1 or outputSize < 1 then
+    error(('nn.Linear: expected positive integer sizes, got %s and %s'):format(inputSize, outputSize), 2)
+  end
+  self.inputSize, self.outputSize = inputSize, outputSize
+  self.weight = torch.Tensor(outputSize, inputSize)
+  self.gradWeight = torch.Tensor(outputSize, inputSize)
+  if bias ~= false then
+    self.bias = torch.Tensor(outputSize)
+    self.gradBias = torch.Tensor(outputSize)
+  end
+  self:reset()
+  self:_linkGradients()
+end
+
+-- Torch7's reset(stdv): uniform in [-stdv, stdv], stdv = 1/sqrt(inputSize) by default. This
+-- is also PyTorch's default (kaiming_uniform with a = sqrt(5) gives the same bound for the
+-- weight, and its bias bound is 1/sqrt(fan_in)), so either convention gives one distribution.
+function Linear:reset(stdv)
+  stdv = stdv or 1 / math.sqrt(self.inputSize)
+  torch.noGrad(function()
+    self.weight:uniform(-stdv, stdv)
+    if self.bias then self.bias:uniform(-stdv, stdv) end
+  end)
+  return self
+end
+Linear.resetTorch7 = Linear.reset
+-- PyTorch's reset_parameters(): the same bound, named for readers coming from PyTorch.
+function Linear:resetPyTorch() return self:reset(1 / math.sqrt(self.inputSize)) end
+
+function Linear:updateOutput(input)
+  if not torch.isTensor(input) then
+    error(('nn.Linear: expected a tensor input, got %s'):format(torch.typename(input) or type(input)), 3)
+  end
+  local d = input:dim()
+  if (d ~= 1 and d ~= 2) or input:size(d) ~= self.inputSize then
+    error(('nn.Linear(%d -> %d): expected input of size [N x %d] or [%d], got [%s]')
+          :format(self.inputSize, self.outputSize, self.inputSize, self.inputSize,
+                  table.concat(input:size():totable(), ' x ')), 3)
+  end
+  if d == 1 then
+    self.output = self.bias and torch.addmv(self.bias, self.weight, input) or torch.mv(self.weight, input)
+  else
+    self.output = self.bias and torch.addmm(self.bias, input, self.weight:t()) or torch.mm(input, self.weight:t())
+  end
+  return self.output
+end
+
+function Linear:__tostring__()
+  return ('nn.Linear(%d -> %d%s)'):format(self.inputSize, self.outputSize,
+                                          self.bias and '' or ' without bias')
+end
+
+return Linear

@@ -1,0 +1,40 @@
+-- nn.LookupTable(nIndex, nOutput): rows of a (nIndex x nOutput) weight picked by 1-based
+-- indices; an index tensor of shape S gives an output of shape S x nOutput.
+local torch = require 'torch'
+local nn = require 'nn'
+
+local LookupTable, parent = torch.class('nn.LookupTable', 'nn.Module')
+
+function LookupTable:__init(nIndex, nOutput)
+  parent.__init(self)
+  self.nIndex, self.nOutput = nIndex, nOutput
+  self.weight = torch.Tensor(nIndex, nOutput)
+  self.gradWeight = torch.Tensor(nIndex, nOutput)
+  self:reset()
+  self:_linkGradients()
+end
+
+-- N(0, 1), as Torch7 and PyTorch's nn.Embedding
+function LookupTable:reset(stdv)
+  torch.noGrad(function() self.weight:normal(0, stdv or 1) end)
+  return self
+end
+
+function LookupTable:updateOutput(input)
+  if not torch.isTensor(input) then
+    error(('nn.LookupTable: expected a tensor of indices, got %s'):format(torch.typename(input) or type(input)), 3)
+  end
+  local idx = input:type() == 'torch.LongTensor' and input or input:long()
+  local flat = idx:contiguous():view(-1)
+  local out = self.weight:index(1, flat)
+  local shape = idx:size():totable()
+  shape[#shape + 1] = self.nOutput
+  self.output = out:view(table.unpack(shape))
+  return self.output
+end
+
+function LookupTable:__tostring__()
+  return ('nn.LookupTable(%d -> %d)'):format(self.nIndex, self.nOutput)
+end
+
+return LookupTable

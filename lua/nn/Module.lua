@@ -1,0 +1,352 @@
+-- nn.Module — the base of every layer.
+--
+-- Two ways to train, both supported:
+--   Torch7: output = m:forward(x); gradInput = m:backward(x, gradOutput). Each module that
+--     takes its gradient from autograd records a graph of its own from a detached copy of its
+--     input, so backward yields gradInput and accumulates into gradWeight/gradBias.
+--   PyTorch: output = m(x) (__call) records one graph through every module, from the data to
+--     the loss; loss:backward() fills the parameters' .grad, which ARE gradWeight/gradBias.
+-- A module that overrides updateGradInput (containers, hand-written layers) is differentiated
+-- by its own code instead.
+local torch = require 'torch'
+local nn = require 'nn'
+
+local Module = torch.class('nn.Module')
+
+local graph_depth = 0  -- > 0 while a module is being called PyTorch-style
+
+function Module:__init()
+  self.gradInput = torch.Tensor()
+  self.output = torch.Tensor()
+  self.train = true
+end
+
+-- ---- parameters ------------------------------------------------------------------------------
+function Module:parameters()
+  local params, grads = {}, {}
+  if self.weight then params[#params + 1], grads[#grads + 1] = self.weight, self.gradWeight end
+  if self.bias then params[#params + 1], grads[#grads + 1] = self.bias, self.gradBias end
+  if #params == 0 then return nil end
+  return params, grads
+end
+
+-- Makes every parameter require grad with its gradient tensor as .grad, so autograd
+-- accumulates straight into gradWeight/gradBias. Called after anything that replaces them.
+function Module:_linkGradients()
+  local params, grads = self:parameters()
+  for i, p in ipairs(params or {}) do
+    p.requiresGrad = true
+    p.grad = grads[i]
+  end
+  return self
+end
+
+function Module:zeroGradParameters()
+  local _, grads = self:parameters()
+  for _, g in ipairs(grads or {}) do g:zero() end
+end
+
+function Module:updateParameters(learningRate)
+  local params, grads = self:parameters()
+  torch.noGrad(function()
+    for i, p in ipairs(params or {}) do p:add(-learningRate, grads[i]) end
+  end)
+end
+
+-- ---- forward / backward -------------------------------------------------------------------
+local function differentiable(t)
+  local name = t:type()
+  return name == 'torch.FloatTensor' or name == 'torch.DoubleTensor'
+end
+
+-- A copy of x that requires grad and has no history, or x itself when it cannot have a
+-- gradient (integer indices); tables are mapped element by element.
+local function detached(x)
+  if torch.isTensor(x) then
+    if not differentiable(x) then return x end
+    local d = x:detach()
+    d.requiresGrad = true
+    return d
+  elseif type(x) == 'table' then
+    local r = {}
+    for k, v in pairs(x) do r[k] = detached(v) end
+    return r
+  end
+  return x
+end
+nn._detached = detached
+
+local function flatten(x, out)
+  out = out or {}
+  if torch.isTensor(x) then out[#out + 1] = x
+  elseif type(x) == 'table' then for _, v in ipairs(x) do flatten(v, out) end end
+  return out
+end
+nn._flatten = flatten
+
+-- The gradient of each leaf in x (zeros where none arrived), mirroring x's structure.
+local function grads_of(x)
+  if torch.isTensor(x) then
+    if x.grad then return x.grad end
+    return torch.zerosLike(x)
+  elseif type(x) == 'table' then
+    local r = {}
+    for k, v in pairs(x) do r[k] = grads_of(v) end
+    return r
+  end
+  return nil
+end
+
+function Module:usesAutograd()
+  return self.updateGradInput == Module.updateGradInput
+end
+
+-- The same values without history (a tensor, or a table of them).
+local function plain(x)
+  if torch.isTensor(x) then return x.requiresGrad and x:detach() or x end
+  if type(x) == 'table' then
+    local r = {}
+    for k, v in pairs(x) do r[k] = plain(v) end
+    return r
+  end
+  return x
+end
+
+function Module:forward(input)
+  if graph_depth == 0 and self:usesAutograd() and torch.isGradEnabled() then
+    -- Torch7 path: the graph stays inside the module (backward runs it); the caller gets
+    -- plain tensors, so out:max() is a number as in Torch7
+    self._graphInput = detached(input)
+    self._graphOutput = self:updateOutput(self._graphInput)
+    self.output = plain(self._graphOutput)
+  else
+    self._graphInput, self._graphOutput = nil, nil
+    self.output = self:updateOutput(input)
+  end
+  return self.output
+end
+
+-- PyTorch style: the graph flows through, so loss:backward() reaches every parameter.
+function Module:__call(input, ...)
+  graph_depth = graph_depth + 1
+  local ok, out = pcall(self.forward, self, input, ...)
+  graph_depth = graph_depth - 1
+  if not ok then error(out, 0) end
+  return out
+end
+Module.__call__ = Module.__call
+
+function Module:updateOutput(input)
+  error(('%s: updateOutput is not implemented'):format(torch.typename(self)), 2)
+end
+
+-- Backward through the graph recorded by forward. wantParams false keeps the parameter
+-- gradients as they were; scale multiplies what is added to them.
+function Module:_graphBackward(gradOutput, scale, wantParams, retain)
+  local x = self._graphInput
+  if x == nil then
+    error(('%s: backward needs the graph of forward; call forward(input) first (with '
+           .. 'gradients enabled)'):format(torch.typename(self)), 3)
+  end
+  for _, t in ipairs(flatten(x)) do t.grad = nil end
+  local _, grads = self:parameters()
+  local before
+  if grads and (scale ~= 1 or not wantParams) then
+    before = {}
+    for i, g in ipairs(grads) do before[i] = g:clone() end
+  end
+  local outs, gouts, roots, rgrads = flatten(self._graphOutput), flatten(gradOutput), {}, {}
+  if #outs ~= #gouts then
+    error(('%s: %d gradOutput tensors for %d outputs'):format(torch.typename(self), #gouts, #outs), 3)
+  end
+  for i, o in ipairs(outs) do
+    if o.requiresGrad then roots[#roots + 1], rgrads[#rgrads + 1] = o, gouts[i] end
+  end
+  if #roots > 0 then torch.autograd.backward(roots, rgrads, retain) end
+  if before then
+    torch.noGrad(function()
+      for i, g in ipairs(grads) do
+        if wantParams then g:add(-1, before[i]):mul(scale):add(before[i]) else g:copy(before[i]) end
+      end
+    end)
+  end
+  self.gradInput = grads_of(x)
+  return self.gradInput
+end
+
+function Module:updateGradInput(input, gradOutput)
+  return self:_graphBackward(gradOutput, 1, false, true)
+end
+
+function Module:accGradParameters(input, gradOutput, scale)
+  if self:usesAutograd() then self:_graphBackward(gradOutput, scale or 1, true, true) end
+end
+
+function Module:backward(input, gradOutput, scale)
+  scale = scale or 1
+  if self:usesAutograd() then
+    return self:_graphBackward(gradOutput, scale, true, false)
+  end
+  self:updateGradInput(input, gradOutput)
+  self:accGradParameters(input, gradOutput, scale)
+  return self.gradInput
+end
+
+-- ---- modes, types, traversal ------------------------------------------------------------
+function Module:training() self.train = true return self end
+function Module:evaluate() self.train = false return self end
+
+function Module:apply(fn)
+  fn(self)
+  for _, m in ipairs(self.modules or {}) do m:apply(fn) end
+  return self
+end
+
+function Module:listModules()
+  local list = { self }
+  for _, m in ipairs(self.modules or {}) do
+    for _, sub in ipairs(m:listModules()) do list[#list + 1] = sub end
+  end
+  return list
+end
+
+-- Converts every tensor field (recursively through tables) to the given type, keeping views
+-- of one storage views of one converted storage.
+local function convert(x, typename, seen)
+  if torch.isTensor(x) then
+    if x:type() == typename then return x end
+    local y = seen[x]
+    if not y then
+      y = torch.noGrad(function() return x:type(typename) end)
+      seen[x] = y
+    end
+    return y
+  elseif type(x) == 'table' and not getmetatable(x) or torch.isTypeOf(x, 'nn.Module') or
+         torch.isTypeOf(x, 'nn.Criterion') then
+    if seen[x] then return x end
+    seen[x] = true
+    for k, v in pairs(x) do x[k] = convert(v, typename, seen) end
+  end
+  return x
+end
+nn._convert = convert
+
+function Module:type(typename)
+  if not typename then return torch.typename(self) end
+  convert(self, typename, {})
+  self._flatParameters, self._flatGradParameters = nil, nil
+  self:apply(function(m) m:_linkGradients() end)
+  return self
+end
+function Module:float() return self:type('torch.FloatTensor') end
+function Module:double() return self:type('torch.DoubleTensor') end
+
+function Module:clearState()
+  self:apply(function(m)
+    m.output, m.gradInput = torch.Tensor(), torch.Tensor()
+    m._graphInput, m._graphOutput = nil, nil
+  end)
+  return self
+end
+
+-- ---- getParameters: one flat tensor for all parameters, one for all gradients ----------
+-- Parameters and gradients are re-pointed into the flat storages. Calling it again returns
+-- the same flat tensors while the layout still holds, so earlier references stay valid.
+local function is_flat(tensors, flat)
+  if not flat then return false end
+  local storage, offset = flat:storage(), 1
+  for _, t in ipairs(tensors) do
+    if t:storage() ~= storage or t:storageOffset() ~= offset or not t:isContiguous() then
+      return false
+    end
+    offset = offset + t:nElement()
+  end
+  return offset - 1 == flat:nElement()
+end
+
+local function flatten_into(tensors)
+  local total, typename = 0, nil
+  for _, t in ipairs(tensors) do
+    total = total + t:nElement()
+    typename = typename or t:type()
+    if t:type() ~= typename then
+      error(('getParameters: parameters of mixed types (%s and %s)'):format(typename, t:type()), 3)
+    end
+  end
+  local flat = torch[typename:match('torch%.(%a+)')](total)
+  local offset = 1
+  torch.noGrad(function()
+    for _, t in ipairs(tensors) do
+      local n = t:nElement()
+      if n > 0 then
+        flat:narrow(1, offset, n):copy(t)
+        t:set(flat:storage(), offset, t:size())
+      end
+      offset = offset + n
+    end
+  end)
+  return flat
+end
+
+function Module:getParameters()
+  local params, grads = self:parameters()
+  params, grads = params or {}, grads or {}
+  if #params == 0 then return torch.Tensor(), torch.Tensor() end
+  local fp, fg = self._flatParameters, self._flatGradParameters
+  if not (is_flat(params, fp) and is_flat(grads, fg)) then
+    fp, fg = flatten_into(params), flatten_into(grads)
+    self._flatParameters, self._flatGradParameters = fp, fg
+    self:apply(function(m) m:_linkGradients() end)
+  end
+  return fp, fg
+end
+
+-- ---- sharing and cloning ------------------------------------------------------------------
+function Module:share(other, ...)
+  torch.noGrad(function(...)
+    for _, name in ipairs({ ... }) do
+      if self[name] ~= nil and other[name] ~= nil then self[name]:set(other[name]) end
+    end
+  end, ...)
+  self:_linkGradients()
+  return self
+end
+
+-- A deep copy; tensors that shared a storage share the copied one. With field names, the
+-- clone then shares those fields with self (clone('weight', 'bias')).
+local function deepcopy(x, seen, storages)
+  if seen[x] then return seen[x] end
+  if torch.isTensor(x) then
+    local s = x:storage()
+    local key
+    for k, v in pairs(storages) do if k == s then key = k break end end
+    local copy = key and storages[key]
+    if not copy then
+      local whole = torch[x:type():match('torch%.(%a+)')](s, 1, #s)
+      copy = whole:clone():storage()
+      storages[s] = copy
+    end
+    local y = torch[x:type():match('torch%.(%a+)')](copy, x:storageOffset(), x:size(), x:stride())
+    seen[x] = y
+    return y
+  elseif type(x) == 'table' then
+    local y = {}
+    seen[x] = y
+    for k, v in pairs(x) do y[deepcopy(k, seen, storages)] = deepcopy(v, seen, storages) end
+    return setmetatable(y, getmetatable(x))
+  end
+  return x
+end
+
+function Module:clone(...)
+  local copy = deepcopy(self, {}, {})
+  copy:apply(function(m) m:_linkGradients() end)
+  if select('#', ...) > 0 then copy:share(self, ...) end
+  return copy
+end
+
+function Module:__tostring__()
+  return torch.typename(self)
+end
+
+return Module

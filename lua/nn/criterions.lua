@@ -1,0 +1,89 @@
+-- The losses: ClassNLLCriterion, CrossEntropyCriterion, MSECriterion, BCECriterion.
+-- Class targets are 1-based indices, as in Torch7 (a dataset label d is class d + 1).
+local torch = require 'torch'
+local nn = require 'nn'
+
+local function input_tensor(self, input)
+  if not torch.isTensor(input) then
+    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
+          torch.typename(input) or type(input)), 4)
+  end
+end
+
+local function class_target(self, input, target)
+  if type(target) == 'number' then return target end
+  if not torch.isTensor(target) then
+    error(('%s: expected class indices (a LongTensor or a number), got %s')
+          :format(torch.typename(self), type(target)), 4)
+  end
+  return target:type() == 'torch.LongTensor' and target or target:long()
+end
+
+-- ClassNLLCriterion([weights [, sizeAverage = true]]): input holds log-probabilities,
+-- (N x C) or (C); target (N) or a number.
+local ClassNLLCriterion, parent = torch.class('nn.ClassNLLCriterion', 'nn.Criterion')
+function ClassNLLCriterion:__init(weights, sizeAverage)
+  parent.__init(self)
+  self.weights = weights
+  if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
+end
+function ClassNLLCriterion:loss(input, target)
+  input_tensor(self, input)
+  return torch.nllLoss(input, class_target(self, input, target), self.weights, self.sizeAverage)
+end
+
+-- CrossEntropyCriterion([weights [, sizeAverage = true]]): raw scores in; log-softmax and NLL
+-- fused in one numerically stable pass.
+local CrossEntropyCriterion = torch.class('nn.CrossEntropyCriterion', 'nn.Criterion')
+function CrossEntropyCriterion:__init(weights, sizeAverage)
+  parent.__init(self)
+  self.weights = weights
+  if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
+end
+function CrossEntropyCriterion:loss(input, target)
+  input_tensor(self, input)
+  return torch.crossEntropy(input, class_target(self, input, target), self.weights, self.sizeAverage)
+end
+
+local function same_shape(self, input, target)
+  input_tensor(self, input)
+  if not torch.isTensor(target) or target:nElement() ~= input:nElement() then
+    error(('%s: input [%s] and target [%s] differ in size'):format(torch.typename(self),
+          table.concat(input:size():totable(), ' x '),
+          torch.isTensor(target) and table.concat(target:size():totable(), ' x ') or type(target)), 4)
+  end
+  return target:type() == input:type() and target or target:type(input:type())
+end
+
+-- MSECriterion([sizeAverage = true]): mean (or sum) of squared differences.
+local MSECriterion = torch.class('nn.MSECriterion', 'nn.Criterion')
+function MSECriterion:__init(sizeAverage)
+  parent.__init(self)
+  if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
+end
+function MSECriterion:loss(input, target)
+  target = same_shape(self, input, target)
+  local d = input - target:viewAs(input)
+  local sq = torch.cmul(d, d)
+  return self.sizeAverage and sq:mean() or sq:sum()
+end
+
+-- BCECriterion([weights [, sizeAverage = true]]): binary cross entropy of probabilities, the
+-- logs clamped at -100 as PyTorch does, so 0 and 1 give finite losses.
+local BCECriterion = torch.class('nn.BCECriterion', 'nn.Criterion')
+function BCECriterion:__init(weights, sizeAverage)
+  parent.__init(self)
+  self.weights = weights
+  if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
+end
+function BCECriterion:loss(input, target)
+  target = same_shape(self, input, target):viewAs(input)
+  local logp = torch.clamp(torch.log(input), -100, math.huge)
+  local log1mp = torch.clamp(torch.log(torch.add(torch.neg(input), 1)), -100, math.huge)
+  local ll = torch.cmul(target, logp) + torch.cmul(torch.add(torch.neg(target), 1), log1mp)
+  if self.weights then ll = torch.cmul(ll, self.weights) end
+  local total = self.sizeAverage and ll:mean() or ll:sum()
+  return type(total) == 'number' and -total or torch.neg(total)
+end
+
+return nn

@@ -1,0 +1,107 @@
+-- Shape modules: Identity, View, Reshape, Narrow, Select, Transpose. All are views or
+-- copies recorded by autograd.
+local torch = require 'torch'
+local nn = require 'nn'
+
+local function tensor_input(self, input)
+  if not torch.isTensor(input) then
+    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
+          torch.typename(input) or type(input)), 4)
+  end
+  return input
+end
+
+local function shape_string(t) return table.concat(t:size():totable(), ' x ') end
+
+-- Identity: the input itself (a table passes through too).
+local Identity = torch.class('nn.Identity', 'nn.Module')
+function Identity:updateOutput(input)
+  self.output = input
+  return input
+end
+
+-- View(sizes...) / Reshape(sizes...): sizes of one sample; an input with more elements is a
+-- batch along dim 1 (Torch7's batch detection). -1 infers one size.
+local function sample_sizes(...)
+  local sizes = { ... }
+  if #sizes == 1 and type(sizes[1]) ~= 'number' then
+    local s = sizes[1]
+    sizes = torch.isTensor(s) and s:totable() or (s.totable and s:totable()) or s
+  end
+  local numel, infer = 1, false
+  for _, n in ipairs(sizes) do
+    if n == -1 then infer = true else numel = numel * n end
+  end
+  return sizes, numel, infer
+end
+
+local function target_shape(self, input)
+  local n = input:nElement()
+  if self.infer or n == self.numel then return self.sizes end
+  if input:dim() >= 1 and n == input:size(1) * self.numel then
+    local s = { input:size(1) }
+    for _, v in ipairs(self.sizes) do s[#s + 1] = v end
+    return s
+  end
+  error(('%s: cannot view [%s] as [%s] (or a batch of them)'):format(torch.typename(self),
+        shape_string(input), table.concat(self.sizes, ' x ')), 4)
+end
+
+local function shaper(name, method)
+  local cls = torch.class('nn.' .. name, 'nn.Module')
+  function cls:__init(...)
+    nn.Module.__init(self)
+    self.sizes, self.numel, self.infer = sample_sizes(...)
+  end
+  function cls:updateOutput(input)
+    tensor_input(self, input)
+    self.output = input[method](input, table.unpack(target_shape(self, input)))
+    return self.output
+  end
+  function cls:__tostring__() return ('nn.%s(%s)'):format(name, table.concat(self.sizes, 'x')) end
+end
+shaper('View', 'view')
+shaper('Reshape', 'reshape')
+
+-- Narrow(dim, offset, length): a negative length counts from the end, as Torch7.
+local Narrow = torch.class('nn.Narrow', 'nn.Module')
+function Narrow:__init(dim, offset, length)
+  nn.Module.__init(self)
+  self.dim, self.offset, self.length = dim, offset, length or 1
+end
+function Narrow:updateOutput(input)
+  tensor_input(self, input)
+  local length = self.length
+  if length < 0 then length = input:size(self.dim) - self.offset + length + 2 end
+  self.output = input:narrow(self.dim, self.offset, length)
+  return self.output
+end
+
+-- Select(dim, index): negative index counts from the end.
+local Select = torch.class('nn.Select', 'nn.Module')
+function Select:__init(dim, index)
+  nn.Module.__init(self)
+  self.dim, self.index = dim, index
+end
+function Select:updateOutput(input)
+  tensor_input(self, input)
+  self.output = input:select(self.dim, self.index)
+  return self.output
+end
+function Select:__tostring__() return ('nn.Select(%d, %d)'):format(self.dim, self.index) end
+
+-- Transpose({d1, d2}, {d3, d4}, ...): swaps applied in order.
+local Transpose = torch.class('nn.Transpose', 'nn.Module')
+function Transpose:__init(...)
+  nn.Module.__init(self)
+  self.permutations = { ... }
+end
+function Transpose:updateOutput(input)
+  tensor_input(self, input)
+  local out = input
+  for _, p in ipairs(self.permutations) do out = out:transpose(p[1], p[2]) end
+  self.output = out
+  return out
+end
+
+return nn
