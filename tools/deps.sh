@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh — installs the Debian packages luatorch needs that are missing: with apt-get when
 # run as root, otherwise prints the exact command to run.
-PKGS="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-dev lua-busted"
+PKGS="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-dev lua-busted libcurl4-openssl-dev libssl-dev libedit-dev libcjson-dev dataset-fashion-mnist python3 tmux"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

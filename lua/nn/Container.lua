@@ -33,6 +33,17 @@ function Container:parameters()
   return params, grads
 end
 
+-- children's names prefixed with their 0-based index, as PyTorch's Sequential: '0.weight'
+function Container:namedParameters()
+  local list = {}
+  for i, m in ipairs(self.modules) do
+    for _, e in ipairs(m:namedParameters()) do
+      list[#list + 1] = { (i - 1) .. '.' .. e[1], e[2], e[3] }
+    end
+  end
+  return list
+end
+
 function Container:zeroGradParameters()
   for _, m in ipairs(self.modules) do m:zeroGradParameters() end
 end

@@ -30,6 +30,19 @@ function Module:parameters()
   return params, grads
 end
 
+-- namedParameters(): a list of {name, param, grad} with PyTorch's names ('weight', 'bias';
+-- nn.LSTM: 'weight_ih_l0', ...), which stateDict and safetensors use. A module that
+-- overrides parameters() without naming them gets 'param1', 'param2', ...
+function Module:namedParameters()
+  local params, grads = self:parameters()
+  local list = {}
+  for i, p in ipairs(params or {}) do
+    local name = (p == self.weight and 'weight') or (p == self.bias and 'bias') or ('param' .. i)
+    list[#list + 1] = { name, p, grads and grads[i] }
+  end
+  return list
+end
+
 -- Makes every parameter require grad with its gradient tensor as .grad, so autograd
 -- accumulates straight into gradWeight/gradBias. Called after anything that replaces them.
 function Module:_linkGradients()
