@@ -87,6 +87,7 @@ void lt_open_index(lua_State *L);      /* lindex.c: indexSelect, gather, scatter
 void lt_open_blas(lua_State *L);       /* lblas.c: mm, addmm, bmm, mv, dot, ...           */
 void lt_open_random(lua_State *L);     /* lrandom.c: RNG state and sampling               */
 void lt_open_autograd(lua_State *L);   /* lautograd.c: backward, grad mode, Functions     */
+void lt_open_sys(lua_State *L);        /* lsys.c: clock, isatty                           */
 void lt_open_nn(lua_State *L);         /* lnn.c: softmax, logSoftmax, nllLoss, crossEntropy */
 void lt_open_optim(lua_State *L);      /* loptim.c: torch._optim update kernels           */
 

@@ -7,7 +7,6 @@
  */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "lt_lua.h"
 
@@ -1004,15 +1003,6 @@ static int core_getdefault(lua_State *L)
     return 1;
 }
 
-/* core.clock(): seconds on a monotonic clock, for torch.Timer and the benchmarks */
-static int core_clock(lua_State *L)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
-    return 1;
-}
-
 static int core_allocstats(lua_State *L)
 {
     lt_alloc_stats s = lt_alloc_get_stats();
@@ -1073,7 +1063,7 @@ void lt_open_tensor(lua_State *L)
         {"range", tensor_range}, {"linspace", tensor_linspace},
         {"isTensor", core_istensor}, {"typename", core_typename},
         {"setdefaulttensortype", core_setdefault}, {"defaultdtype", core_getdefault},
-        {"allocatorStats", core_allocstats}, {"clock", core_clock}, {NULL, NULL}};
+        {"allocatorStats", core_allocstats}, {NULL, NULL}};
     lua_pushvalue(L, -2);
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);

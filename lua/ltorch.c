@@ -23,6 +23,7 @@ int luaopen_torch_core(lua_State *L)
     lt_open_blas(L);
     lt_open_random(L);
     lt_open_autograd(L);
+    lt_open_sys(L);
     lt_open_nn(L);
     lt_open_optim(L);
     lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods table      */

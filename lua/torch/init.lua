@@ -327,5 +327,7 @@ function Timer:resume()
 end
 
 torch.autograd = require('torch.autograd')(torch)
+require('torch.cmdline')(torch)
+require('torch.progress')(torch)
 
 return torch
