@@ -10,25 +10,15 @@ local H = require 'helpers'
 
 local fx = H.fixture('grad_pointwise')
 
-local function matches(msg, ...)
-  for _, pat in ipairs({ ... }) do
-    assert(msg:find(pat), ('error %q does not match %q'):format(msg, pat))
-  end
-end
+local matches, grad_leaf = H.matches, H.grad_leaf
 
-local function grad_leaf(x)
-  x.requiresGrad = true
-  return x
-end
 -- float64 leaves: any values, values in [0.5, 1.5), and a transposed (non-contiguous) view
-local function randn(...) return grad_leaf(torch.randn(...):double()) end
-local function pos(...) return grad_leaf(torch.rand(...):double():add(0.5)) end
-local function randn_t(r, c) return grad_leaf(torch.randn(c, r):double():t()) end
+local randn = H.randn
+local pos = H.pos
+local randn_t = H.randn_t
 local function pos_t(r, c) return grad_leaf(torch.rand(c, r):double():add(0.5):t()) end
 
-local function check(fn, inputs, opts)
-  assert.is_true(torch.gradcheck(fn, inputs, opts))
-end
+local check = H.gradcheck
 
 local function ones_like(y) return torch.ones(y:size()):type(y:type()) end
 

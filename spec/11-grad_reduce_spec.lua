@@ -12,28 +12,18 @@ local H = require 'helpers'
 
 local fx = H.fixture('grad_reduce')
 
-local function matches(msg, ...)
-  for _, pat in ipairs({ ... }) do
-    assert(msg:find(pat), ('error %q does not match %q'):format(msg, pat))
-  end
-end
+local matches, grad_leaf = H.matches, H.grad_leaf
 
-local function grad_leaf(x)
-  x.requiresGrad = true
-  return x
-end
 -- float64 leaves: contiguous, transposed (non-contiguous) and narrowed views
-local function randn(...) return grad_leaf(torch.randn(...):double()) end
-local function randn_t(r, c) return grad_leaf(torch.randn(c, r):double():t()) end
-local function randn_n(r, c) return grad_leaf(torch.randn(r, c + 3):double():narrow(2, 2, c)) end
+local randn = H.randn
+local randn_t = H.randn_t
+local randn_n = H.randn_n
 -- a 2x3x4 leaf whose dims are permuted (strides neither row- nor column-major)
 local function randn_p() return grad_leaf(torch.randn(4, 2, 3):double():permute(2, 3, 1)) end
 -- positive values away from 0 (prod, cumprod, fractional norms stay smooth)
-local function pos(...) return grad_leaf(torch.rand(...):double():add(0.5)) end
+local pos = H.pos
 
-local function check(fn, inputs, opts)
-  assert.is_true(torch.gradcheck(fn, inputs, opts))
-end
+local check = H.gradcheck
 
 local function ones_like(y) return torch.ones(y:size()):type(y:type()) end
 

@@ -10,27 +10,17 @@ local H = require 'helpers'
 
 local fx = H.fixture('grad_blas')
 
-local function matches(msg, ...)
-  for _, pat in ipairs({ ... }) do
-    assert(msg:find(pat), ('error %q does not match %q'):format(msg, pat))
-  end
-end
+local matches, grad_leaf = H.matches, H.grad_leaf
 
-local function grad_leaf(x)
-  x.requiresGrad = true
-  return x
-end
-local function randn(...) return grad_leaf(torch.randn(...):double()) end
+local randn = H.randn
 -- a transposed leaf of shape r x c (column-major strides)
-local function randn_t(r, c) return grad_leaf(torch.randn(c, r):double():t()) end
+local randn_t = H.randn_t
 -- a narrowed leaf of shape r x c (row stride c + 3)
-local function randn_n(r, c) return grad_leaf(torch.randn(r, c + 3):double():narrow(2, 2, c)) end
+local randn_n = H.randn_n
 -- plain float64 data that does not require grad
 local function data(...) return torch.randn(...):double() end
 
-local function check(fn, inputs, opts)
-  assert.is_true(torch.gradcheck(fn, inputs, opts))
-end
+local check = H.gradcheck
 
 local function ones_like(y) return torch.ones(y:size()):type(y:type()) end
 

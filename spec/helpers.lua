@@ -70,6 +70,32 @@ function H.error_of(fn, ...)
   return tostring(err)
 end
 
+-- ---- autograd specs ------------------------------------------------------------------------
+
+-- x, marked as a leaf that requires grad
+function H.grad_leaf(x)
+  x.requiresGrad = true
+  return x
+end
+-- float64 leaves: normal values, a transposed (non-contiguous) r x c view, a narrowed r x c
+-- view (row stride c + 3), and values in [0.5, 1.5) for ops that want positive inputs
+function H.randn(...) return H.grad_leaf(torch.randn(...):double()) end
+function H.randn_t(r, c) return H.grad_leaf(torch.randn(c, r):double():t()) end
+function H.randn_n(r, c) return H.grad_leaf(torch.randn(r, c + 3):double():narrow(2, 2, c)) end
+function H.pos(...) return H.grad_leaf(torch.rand(...):double():add(0.5)) end
+
+-- asserts torch.gradcheck (which raises with the element and both values on a mismatch)
+function H.gradcheck(fn, inputs, opts)
+  require('luassert').is_true(torch.gradcheck(fn, inputs, opts))
+end
+
+-- asserts that msg contains every plain-pattern given
+function H.matches(msg, ...)
+  for _, pat in ipairs({ ... }) do
+    assert(msg:find(pat), ('error %q does not match %q'):format(msg, pat))
+  end
+end
+
 -- True when luatorch was built with CUDA and a device is present.
 function H.has_gpu()
   return torch.cuda ~= nil and torch.cuda.isAvailable ~= nil and torch.cuda.isAvailable()
