@@ -24,18 +24,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* A 0-d tensor seen as 1-d of size 1, so that dim 0 works on scalars (as reduce.c does). */
-static lt_tensor as_1d(const lt_tensor *t)
-{
-    lt_tensor v = *t;
-    if (v.ndim == 0) {
-        v.ndim = 1;
-        v.size[0] = 1;
-        v.stride[0] = 1;
-    }
-    return v;
-}
-
 /* A new uninitialised tensor of input k's shape and dtype. */
 static lt_tensor *new_input(const lt_node *n, int k)
 {
@@ -217,8 +205,8 @@ static int prod_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
             st = run_lines(&o1, &x1, &g1, 0, LK_PROD);
         }
     } else {
-        lt_tensor o1 = as_1d(r), x1 = as_1d(a), gu = unreduce(gout[0], n, dim, (int)n->i[1]);
-        lt_tensor g1 = as_1d(&gu);
+        lt_tensor o1 = lt_as_1d(r), x1 = lt_as_1d(a), gu = unreduce(gout[0], n, dim, (int)n->i[1]);
+        lt_tensor g1 = lt_as_1d(&gu);
         st = run_lines(&o1, &x1, &g1, dim, LK_PROD);
     }
     lt_tensor_release(flat);
@@ -242,7 +230,7 @@ static int slice_count(lt_tensor *cnt, const lt_tensor *mask, int dim, int nd0)
     }
     lt_tensor *c = lt_tensor_empty(LT_INT64);
     if (!c) return LT_ERR;
-    lt_tensor m1 = as_1d(mask);
+    lt_tensor m1 = lt_as_1d(mask);
     int st = lt_reduce_dim(c, LT_RED_SUM, &m1, dim, 1);
     if (st == LT_OK && nd0 == 0) st = lt_squeeze(c);
     if (st == LT_OK) st = lt_resize(cnt, c->ndim, c->size);
@@ -415,7 +403,7 @@ static int var_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         st = lt_reduce_all(&m, LT_RED_MEAN, a);
         if (st == LT_OK) st = lt_binary_scalar(r, LT_OP_SUB, a, m);
     } else if (st == LT_OK) {
-        lt_tensor a1 = as_1d(a);
+        lt_tensor a1 = lt_as_1d(a);
         st = lt_reduce_dim(mean, LT_RED_MEAN, &a1, dim, 1);
         if (st == LT_OK && n->in_ndim[0] == 0) st = lt_squeeze(mean);
         if (st == LT_OK) st = lt_binary(r, LT_OP_SUB, a, mean, 1);
@@ -570,7 +558,7 @@ static int cum_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (prod && !(a = lt_node_saved(n, 0))) return LT_ERR;
     lt_tensor *r = new_input(n, 0);
     if (!r) return LT_ERR;
-    lt_tensor o1 = as_1d(r), g1 = as_1d(gout[0]), x1 = prod ? as_1d(a) : g1;
+    lt_tensor o1 = lt_as_1d(r), g1 = lt_as_1d(gout[0]), x1 = prod ? lt_as_1d(a) : g1;
     int st = run_lines(&o1, &x1, &g1, (int)n->i[0], prod ? LK_CUMPROD : LK_REVSUM);
     if (st) {
         lt_tensor_release(r);

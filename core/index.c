@@ -75,18 +75,6 @@ static int check_range(const lt_tensor *index, int64_t size, int dim)
     return LT_OK;
 }
 
-/* 1-d view of a 0-d tensor, so dim 0 works on scalars. */
-static lt_tensor as_1d(const lt_tensor *t)
-{
-    lt_tensor v = *t;
-    if (v.ndim == 0) {
-        v.ndim = 1;
-        v.size[0] = 1;
-        v.stride[0] = 1;
-    }
-    return v;
-}
-
 /* The 1-d index of index_select & co as a view that broadcasts along every dim but `dim`
  * of an ndim-dimensional operand. */
 static int index_vector(const lt_tensor *index, int ndim, int dim, lt_tensor *iv)
@@ -236,7 +224,7 @@ static void select_rows(char *o, const char *x, const lt_tensor *index, int64_t 
 
 int lt_index_select(lt_tensor *out, const lt_tensor *a_in, int dim, const lt_tensor *index)
 {
-    lt_tensor a = as_1d(a_in), iv;
+    lt_tensor a = lt_as_1d(a_in), iv;
     if (lt_check_dim("dimension", dim, a.ndim)) return LT_ERR;
     if (index_vector(index, a.ndim, dim, &iv)) return LT_ERR;
     if (check_same_dtype(a_in, out, "result tensor")) return LT_ERR;
@@ -264,7 +252,7 @@ int lt_index_select(lt_tensor *out, const lt_tensor *a_in, int dim, const lt_ten
         take_ctx c = {a.stride[dim]};
         lt_iter it;
         const lt_tensor *ops[3] = {target, &a1, &iv};
-        lt_tensor o1 = as_1d(target);
+        lt_tensor o1 = lt_as_1d(target);
         ops[0] = &o1;
         st = lt_iter_init(&it, 3, ops);
         if (st == LT_OK) lt_iter_run(&it, take_loop(a.dtype), &c, 0);
@@ -316,14 +304,14 @@ static const add_rows_fn add_rows_tab[LT_NDTYPES] = {add_rows_float, add_rows_do
 static int index_put(lt_tensor *t_in, int dim, const lt_tensor *index_in,
                      const lt_tensor *src_in, put_mode mode, double value)
 {
-    lt_tensor t = as_1d(t_in), iv, src;
+    lt_tensor t = lt_as_1d(t_in), iv, src;
     if (lt_check_dim("dimension", dim, t.ndim)) return LT_ERR;
     if (index_vector(index_in, t.ndim, dim, &iv)) return LT_ERR;
     if (check_writable(t_in)) return LT_ERR;
     int64_t K = lt_numel(index_in);
     if (src_in) {
         if (check_same_dtype(t_in, src_in, "source")) return LT_ERR;
-        src = t_in->ndim == 0 ? as_1d(src_in) : *src_in;
+        src = t_in->ndim == 0 ? lt_as_1d(src_in) : *src_in;
         if (check_slices(&t, &src, dim, K)) return LT_ERR;
     }
     if (check_range(index_in, t.size[dim], dim)) return LT_ERR;
@@ -421,8 +409,8 @@ static int check_gather_shapes(const lt_tensor *self, const lt_tensor *index,
 /* t viewed with index's sizes and stride 0 along dim (the kernel adds index * stride). */
 static lt_tensor indexed_view(const lt_tensor *t, const lt_tensor *index, int dim)
 {
-    lt_tensor v = as_1d(t);
-    lt_tensor i1 = as_1d(index);
+    lt_tensor v = lt_as_1d(t);
+    lt_tensor i1 = lt_as_1d(index);
     memcpy(v.size, i1.size, sizeof v.size);
     v.stride[dim] = 0;
     return v;
@@ -430,7 +418,7 @@ static lt_tensor indexed_view(const lt_tensor *t, const lt_tensor *index, int di
 
 int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index)
 {
-    lt_tensor a1d = as_1d(a);
+    lt_tensor a1d = lt_as_1d(a);
     if (lt_check_dim("dimension", dim, a1d.ndim)) return LT_ERR;
     if (check_gather_shapes(a, index, NULL, dim)) return LT_ERR;
     if (check_same_dtype(a, out, "result tensor")) return LT_ERR;
@@ -443,7 +431,7 @@ int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *inde
     lt_tensor *target;
     const lt_tensor *ins[2] = {a, index};
     if (lt_out_prepare(out, index->ndim, index->size, ins, 2, &target)) return LT_ERR;
-    lt_tensor o1 = as_1d(target), a1 = indexed_view(a, index, dim), i1 = as_1d(index);
+    lt_tensor o1 = lt_as_1d(target), a1 = indexed_view(a, index, dim), i1 = lt_as_1d(index);
     take_ctx c = {a1d.stride[dim]};
     lt_iter it;
     const lt_tensor *ops[3] = {&o1, &a1, &i1};
@@ -455,7 +443,7 @@ int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *inde
 static int scatter_impl(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src,
                         put_mode mode, double value)
 {
-    lt_tensor t1d = as_1d(t);
+    lt_tensor t1d = lt_as_1d(t);
     if (lt_check_dim("dimension", dim, t1d.ndim)) return LT_ERR;
     if (check_gather_shapes(t, index, src, dim)) return LT_ERR;
     if (src && check_same_dtype(t, src, "source")) return LT_ERR;
@@ -471,11 +459,11 @@ static int scatter_impl(lt_tensor *t, int dim, const lt_tensor *index, const lt_
         lt_tensor_release(tmp);
         return LT_ERR;
     }
-    lt_tensor i1 = as_1d(ip), tv = indexed_view(t, index, dim), sv;
+    lt_tensor i1 = lt_as_1d(ip), tv = indexed_view(t, index, dim), sv;
     lt_iter it;
     int st;
     if (src) {
-        sv = as_1d(sp);
+        sv = lt_as_1d(sp);
         memcpy(sv.size, i1.size, sizeof sv.size);
         const lt_tensor *ops[3] = {&i1, &tv, &sv};
         st = lt_iter_init(&it, 3, ops);

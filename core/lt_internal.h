@@ -8,6 +8,10 @@
 
 #include "lt.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define LT_MAXOPS 5
 /* Below this many elements a loop runs on one thread: forking costs more than it saves. */
 #define LT_PAR_GRAIN 32768
@@ -55,6 +59,29 @@ void lt_storage_bump(lt_tensor *t);              /* in-place write: version++   
 /* The full Philox4x32-10 block (128-bit counter, 64-bit key), for known-answer tests;
  * lt_philox(seed, counter) is this with ctr = {counter lo, counter hi, 0, 0}, key = seed. */
 void lt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* True when `work` (elements x cost per element) pays for forking OpenMP threads here. */
+static inline int lt_worth_threads(int64_t work)
+{
+#ifdef _OPENMP
+    return work >= LT_PAR_GRAIN && omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+    (void)work;
+    return 0;
+#endif
+}
+
+/* A 0-d tensor seen as 1-d of size 1, so that dim 0 (Lua's 1 or -1) works on scalars. */
+static inline lt_tensor lt_as_1d(const lt_tensor *t)
+{
+    lt_tensor v = *t;
+    if (v.ndim == 0) {
+        v.ndim = 1;
+        v.size[0] = 1;
+        v.stride[0] = 1;
+    }
+    return v;
+}
 
 /* Typed element access by dtype. */
 #define LT_DISPATCH(dt, MACRO)                              \

@@ -51,16 +51,6 @@
 /* Logit elements per chunk of rows in the cross-entropy sum (fixed: deterministic). */
 #define CE_CHUNK 8192
 
-static int worth_threads(int64_t work)
-{
-#ifdef _OPENMP
-    return work >= LT_PAR_GRAIN && omp_get_max_threads() > 1 && !omp_in_parallel();
-#else
-    (void)work;
-    return 0;
-#endif
-}
-
 static int need_float(const lt_tensor *t, const char *what)
 {
     if (lt_dtype_is_float(t->dtype)) return LT_OK;
@@ -737,7 +727,7 @@ int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *ta
     double small[2 * 64];
     double *part = nch <= 64 ? small : malloc((size_t)nch * 2 * sizeof *part);
     if (!part) return lt_error("out of memory");
-    int par = nch > 1 && worth_threads(a.N * C * 16);
+    int par = nch > 1 && lt_worth_threads(a.N * C * 16);
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t k = 0; k < nch; k++) {
         int64_t i0 = k * rows, i1 = i0 + rows < a.N ? i0 + rows : a.N;
@@ -766,7 +756,7 @@ static int ce_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     int64_t C = a.C > 0 ? a.C : 1;
     int64_t rows = CE_CHUNK / C > 0 ? CE_CHUNK / C : 1;
     int64_t nch = (a.N + rows - 1) / rows;
-    int par = nch > 1 && worth_threads(a.N * C * 16);
+    int par = nch > 1 && lt_worth_threads(a.N * C * 16);
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t k = 0; k < nch; k++) {
         int64_t i0 = k * rows, i1 = i0 + rows < a.N ? i0 + rows : a.N;

@@ -30,28 +30,6 @@
 /* Columns per block in column mode (accumulators on the stack). */
 #define COLBLK 256
 
-static int work_worth_threads(int64_t work)
-{
-#ifdef _OPENMP
-    return work >= LT_PAR_GRAIN && omp_get_max_threads() > 1 && !omp_in_parallel();
-#else
-    (void)work;
-    return 0;
-#endif
-}
-
-/* A 0-d tensor seen as 1-d of size 1, so that dim 0 (Lua's 1 or -1) works on scalars. */
-static lt_tensor as_1d(const lt_tensor *t)
-{
-    lt_tensor v = *t;
-    if (v.ndim == 0) {
-        v.ndim = 1;
-        v.size[0] = 1;
-        v.stride[0] = 1;
-    }
-    return v;
-}
-
 /* ---- accumulation kernels ------------------------------------------------------------- */
 
 typedef union { double d; int64_t i; } acc_t;
@@ -290,7 +268,7 @@ static int reduce_all_k(acc_t *res, kop k, const lt_tensor *a, double p)
     acc_t small[64];
     acc_t *part = nch <= 64 ? small : malloc((size_t)nch * sizeof *part);
     if (!part) return lt_error("out of memory");
-    int par = work_worth_threads(n) && nch > 1;
+    int par = lt_worth_threads(n) && nch > 1;
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t c = 0; c < nch; c++) {
         part[c] = acc_init(k, fl);
@@ -435,7 +413,7 @@ static int out_shape(const lt_tensor *a, int dim, int keepdim, int64_t *size)
 /* Checks dim for a (0-d tensors accept dim 0) and returns the 1-d-ised input. */
 static int check_red_dim(const lt_tensor *a, int dim, lt_tensor *a1d)
 {
-    *a1d = as_1d(a);
+    *a1d = lt_as_1d(a);
     return lt_check_dim("dimension", dim, a1d->ndim);
 }
 
@@ -459,7 +437,7 @@ static int reduce_dim_run(lt_tensor *out, const lt_tensor *a_in, int dim, int ke
     lt_tensor *target;
     const lt_tensor *ins[1] = {a_in};
     if (lt_out_prepare(out, ondim, osize, ins, 1, &target)) return LT_ERR;
-    lt_tensor o = as_1d(target);
+    lt_tensor o = lt_as_1d(target);
     if (!keepdim && a_in->ndim > 0) lt_unsqueeze(&o, dim);
     lt_tensor a1 = a;
     a1.size[dim] = 1;
@@ -598,7 +576,7 @@ int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int
     int ondim = out_shape(a, dim, keepdim, osize);
     lt_tensor *tv, *ti;
     if (prepare_pair(values, indices, ondim, osize, a, &tv, &ti)) return LT_ERR;
-    lt_tensor ov = as_1d(tv), oi = as_1d(ti), a1 = a1d;
+    lt_tensor ov = lt_as_1d(tv), oi = lt_as_1d(ti), a1 = a1d;
     if (!keepdim && a->ndim > 0) {
         lt_unsqueeze(&ov, dim);
         lt_unsqueeze(&oi, dim);
@@ -737,7 +715,7 @@ static int cumulate(lt_tensor *out, const lt_tensor *a, int dim, int prod)
     lt_tensor *target;
     const lt_tensor *ins[1] = {a};
     if (lt_out_prepare(out, a->ndim, a->size, ins, 1, &target)) return LT_ERR;
-    lt_tensor o1 = as_1d(target), a1 = a1d;
+    lt_tensor o1 = lt_as_1d(target), a1 = a1d;
     cum_ctx c = {a1d.size[dim], a1d.stride[dim], o1.stride[dim], prod};
     o1.size[dim] = 1;
     a1.size[dim] = 1;
@@ -853,13 +831,13 @@ static const lt_loop_fn sort_tab[LT_NDTYPES] = {sort_run_float, sort_run_double,
 static int sort_lines(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
                       int64_t k, int desc)
 {
-    lt_tensor a1d = as_1d(a);
+    lt_tensor a1d = lt_as_1d(a);
     int64_t osize[LT_MAXDIM];
     memcpy(osize, a->size, sizeof osize);
     if (a->ndim > 0) osize[dim] = k;
     lt_tensor *tv, *ti;
     if (prepare_pair(values, indices, a->ndim, osize, a, &tv, &ti)) return LT_ERR;
-    lt_tensor ov = as_1d(tv), oi = as_1d(ti), a1 = a1d;
+    lt_tensor ov = lt_as_1d(tv), oi = lt_as_1d(ti), a1 = a1d;
     int failed = 0;
     sort_ctx c = {a1d.size[dim], a1d.stride[dim], ov.stride[dim], oi.stride[dim], k, desc, &failed};
     ov.size[dim] = oi.size[dim] = a1.size[dim] = 1;
