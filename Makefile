@@ -4,6 +4,7 @@
 #                   luatorch executable (Lua 5.4 linked in statically)
 #   make test       installs missing Debian packages (make deps), builds, runs the busted specs
 #   make test-asan  the same specs under AddressSanitizer + UBSan (LeakSanitizer included)
+#   make test-extension  examples/c_extension built against a staged install, and its spec
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
 #   make fixtures   regenerates spec/fixtures with PyTorch (needs python3-torch; not in test)
@@ -14,7 +15,8 @@ DESTDIR ?=
 CC      ?= cc
 LUA     ?= lua5.4
 BUSTED  ?= /usr/bin/busted
-VERSION := 0.1.0
+# the version is the public C API's (include/luatorch.h)
+VERSION := $(shell sed -n 's/^.define LUATORCH_VERSION_STRING "\(.*\)"/\1/p' include/luatorch.h)
 
 LUA_INC    ?= /usr/include/lua5.4
 LUA_STATIC ?= /usr/lib/x86_64-linux-gnu/liblua5.4.a
@@ -26,14 +28,14 @@ OPT     ?= -O2
 CFLAGS  ?=
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fopenmp $(WARN) -I$(LUA_INC) $(CFLAGS)
 LDFLAGS ?=
-LIBS    := $(BLAS_LIBS) -lm -fopenmp
+LIBS    := $(BLAS_LIBS) -lm -fopenmp -lcurl -lcrypto -lz -lcjson
 
-CORE_SRC := $(wildcard core/*.c)
+CORE_SRC := $(filter-out datasets/fuzz_%.c,$(wildcard core/*.c datasets/*.c))
 LUA_SRC  := $(filter-out lua/main.c,$(wildcard lua/*.c))
 LUA_MODS := $(shell find lua -name '*.lua' | sort)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o)
-HEADERS  := $(wildcard core/*.h lua/*.h)
+HEADERS  := $(wildcard include/*.h core/*.h lua/*.h datasets/*.h)
 
 LIB_A    := $(BUILD)/libluatorch.a
 LIB_SO   := $(BUILD)/libluatorch.so
@@ -49,6 +51,8 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # The nn kernels and optimizer updates never read errno or FP exception flags; without them
 # their sqrt / exp / select loops vectorise (results are unchanged: no reassociation).
 $(BUILD)/core/nnops.o $(BUILD)/core/optim.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math
+# The fused LSTM passes also contract a * b + c into FMAs (in their AVX2 / AVX-512 builds).
+$(BUILD)/core/lstm.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math -ffp-contract=fast
 
 $(LIB_A): $(CORE_OBJ)
 	@rm -f $@
@@ -69,8 +73,9 @@ $(BUILD)/embedded.c: tools/embed.lua $(LUA_MODS)
 	$(LUA) tools/embed.lua $@ $(LUA_MODS)
 
 # -Wl,-E exports the Lua API so C modules required at run time (busted's, users') link.
+# libedit (BSD licence) gives the REPL its line editing and history.
 $(EXE): $(BUILD)/lua/main.o $(BUILD)/embedded.o $(LUA_OBJ) $(LIB_A)
-	$(CC) -o $@ $^ $(LUA_STATIC) -Wl,-E $(LDFLAGS) $(LIBS) -ldl
+	$(CC) -o $@ $^ $(LUA_STATIC) -Wl,-E $(LDFLAGS) $(LIBS) -ledit -ldl
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
@@ -85,6 +90,22 @@ deps:
 test: deps
 	$(MAKE) all
 	$(SPEC_ENV) $(LUA) $(BUSTED) --output=utfTerminal spec
+	$(MAKE) test-extension
+
+# The C extension example is built out of tree against a staged install (its luatorch.h and
+# luatorch.pc only), then its spec runs under a stock lua5.4 and under the luatorch executable,
+# so a change that breaks the public C API fails `make test`.
+STAGE   = $(CURDIR)/$(BUILD)/stage
+EXT_OUT = $(CURDIR)/$(BUILD)/ext
+EXT_ENV = LUA_PATH="$(CURDIR)/examples/c_extension/?.lua;$(STAGE)/share/lua/5.4/?.lua;$(STAGE)/share/lua/5.4/?/init.lua;;" \
+          LUA_CPATH="$(EXT_OUT)/?.so;$(STAGE)/lib/lua/5.4/?.so;;"
+
+test-extension: all
+	rm -rf $(STAGE) $(EXT_OUT)
+	$(MAKE) -s install PREFIX=$(STAGE)
+	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(MAKE) -C examples/c_extension O=$(EXT_OUT)
+	cd examples/c_extension && $(EXT_ENV) $(LUA) $(BUSTED) --output=utfTerminal spec
+	cd examples/c_extension && $(EXT_ENV) $(STAGE)/bin/luatorch $(BUSTED) --output=utfTerminal spec
 
 # Specs run inside the sanitized luatorch executable (a stock lua5.4 is not instrumented).
 test-asan: deps
@@ -95,12 +116,51 @@ test-asan: deps
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \
 	  LUATORCH_ASAN=1 build-asan/luatorch $(BUSTED) --output=utfTerminal spec
+	$(MAKE) test-extension-asan
+
+# The C extension example under the sanitizers too, compiled with the source tree's luatorch.h
+# (through the same pkg-config file) and run inside $(ASAN_DIR)/luatorch.
+ASAN_DIR ?= build-asan
+test-extension-asan:
+	rm -rf $(ASAN_DIR)/ext
+	@mkdir -p $(ASAN_DIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LUA_INC@|$(LUA_INC)|g' \
+	  tools/luatorch.pc.in > $(ASAN_DIR)/pkgconfig/luatorch.pc
+	$(MAKE) -C examples/c_extension O=$(CURDIR)/$(ASAN_DIR)/ext \
+	  PKG_CONFIG="PKG_CONFIG_PATH=$(CURDIR)/$(ASAN_DIR)/pkgconfig pkg-config --define-variable=includedir=$(CURDIR)/include" \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+	cd examples/c_extension && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LUA_PATH="$(CURDIR)/examples/c_extension/?.lua;$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" \
+	  LUA_CPATH="$(CURDIR)/$(ASAN_DIR)/ext/?.so;;" $(CURDIR)/$(ASAN_DIR)/luatorch $(BUSTED) --output=utfTerminal spec
 
 bench: all
 	$(SPEC_ENV) $(EXE) bench/run.lua
 
 fixtures:
 	cd spec/fixtures && /usr/bin/python3 gen_fixtures.py
+
+# ---- fuzzing (not part of test): libFuzzer + ASan on the IDX reader -----------------------
+# `make fuzz FUZZ_TIME=600` runs longer; new inputs go to $(BUILD)/fuzz/corpus, the committed
+# seeds stay in datasets/fuzz_corpus. Needs clang and libFuzzer (make fuzz-deps).
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_DIR     = $(BUILD)/fuzz
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address -w
+
+fuzz-deps:
+	@sh tools/deps.sh fuzz
+
+# Only the reader is instrumented; the rest of the core comes from the library (ASan still
+# checks every access the reader makes, and leaks).
+$(FUZZ_DIR)/fuzz_idx: datasets/fuzz_idx.c datasets/idx.c datasets/idx.h $(LIB_A)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer datasets/fuzz_idx.c datasets/idx.c $(LIB_A) \
+	  -o $@ $(LIBS)
+
+fuzz: fuzz-deps $(FUZZ_DIR)/fuzz_idx
+	@mkdir -p $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/fuzz_idx -max_total_time=$(FUZZ_TIME) -max_len=4096 -malloc_limit_mb=64 \
+	  -rss_limit_mb=1024 -print_final_stats=1 $(FUZZ_DIR)/corpus datasets/fuzz_corpus
 
 # ---- install -----------------------------------------------------------------------------
 LUA_LIBDIR   = $(DESTDIR)$(PREFIX)/lib/lua/5.4
@@ -113,9 +173,14 @@ install: all
 	cd lua && find . -name '*.lua' -exec install -D -m 644 {} $(LUA_SHAREDIR)/{} \;
 	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/luatorch
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/luatorch.h $(DESTDIR)$(PREFIX)/include/luatorch/luatorch.h
 	install -m 644 core/lt.h $(DESTDIR)$(PREFIX)/include/luatorch/lt.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tools/luatorch.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/luatorch.pc
+	install -d $(DESTDIR)$(PREFIX)/share/luatorch/mnist-10k
+	install -m 644 datasets/data/mnist-10k/* $(DESTDIR)$(PREFIX)/share/luatorch/mnist-10k/
+	for pc in luatorch luatorch-core; do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LUA_INC@|$(LUA_INC)|g' \
+	    -e 's|@LIBS@|$(LIBS)|g' \
+	    tools/$$pc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc || exit 1; done
 
 clean:
 	rm -rf build build-asan build-*
@@ -123,4 +188,4 @@ clean:
 help:
 	@sed -n '1,12p' Makefile
 
-.PHONY: all deps test test-asan bench fixtures install clean help
+.PHONY: all deps test test-extension test-asan test-extension-asan bench fixtures install clean help fuzz fuzz-deps

@@ -404,6 +404,44 @@ int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tenso
 int lt_rec_cross_entropy(lt_tensor *out, lt_tensor *input, lt_tensor *target,
                          lt_tensor *weight, int size_average);
 
+/* ---- LSTM (core/lstm.c): fused multi-layer LSTM and LSTM cell, one autograd node each ---- */
+/* PyTorch's layout: per layer l, weight_ih [4H x I_l], weight_hh [4H x H], bias_ih [4H],
+ * bias_hh [4H], gates in the order (i, f, g, o); I_0 = input size, I_l = H above. */
+
+/* Workspaces of one nn.LSTM, reused across calls at a fixed shape (see core/lstm.c). */
+typedef struct lt_lstm lt_lstm;
+lt_lstm *lt_lstm_new(void);
+void     lt_lstm_free(lt_lstm *m);       /* workspaces pending graphs use live on with them */
+
+typedef struct {
+    int    num_layers;
+    int    batch_first;                  /* x is B x T x I (else T x B x I)                 */
+    double dropout;                      /* on the inputs of layers > 0, when train         */
+    int    train;
+} lt_lstm_opts;
+
+/* out (T x B x H, or B x T x H batch-first), hn and cn (L x B x H) receive new handles.
+ * h0, c0: L x B x H or NULL (zeros). weights: 4 * num_layers tensors (w_ih, w_hh, b_ih, b_hh
+ * per layer; the biases NULL when has_bias is 0). m may be NULL (no workspace reuse). With
+ * grad recorded, the results are views of workspace buffers that the next call after the
+ * backward overwrites; without grad they are fresh tensors. */
+int lt_lstm_forward(lt_lstm *m, const lt_lstm_opts *o, lt_tensor *x, lt_tensor *h0,
+                    lt_tensor *c0, lt_tensor *const *weights, int has_bias, lt_tensor **out,
+                    lt_tensor **hn, lt_tensor **cn);
+/* One step: x (B x I or I), h and c (B x H or H; NULL: zeros) -> new h1, c1. Biases may be
+ * NULL (both). */
+int lt_lstm_cell(lt_tensor *x, lt_tensor *h, lt_tensor *c, lt_tensor *w_ih, lt_tensor *w_hh,
+                 lt_tensor *b_ih, lt_tensor *b_hh, lt_tensor **h1, lt_tensor **c1);
+
+/* Benchmark support: the GEMMs the LSTM code issues between start and stop (row-major
+ * op(A) m x k times op(B) k x n), and a replay of such a list as bare BLAS calls on
+ * preallocated buffers (the best of reps runs, in seconds). *calls is the caller's to free. */
+typedef struct { int ta, tb; int64_t m, n, k; double beta; lt_dtype dtype; } lt_gemm_call;
+void lt_gemm_trace_start(void);
+int  lt_gemm_trace_stop(lt_gemm_call **calls, int *n);
+int  lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, double *best);
+const char *lt_blas_corename(void);   /* the kernels OpenBLAS picked ("Haswell", ...)   */
+
 /* ---- optimizer updates (core/optim.c): in place over whole tensors, PyTorch's rules ------ */
 
 /* buf: momentum buffer (same shape) or NULL when momentum == 0; first: buf is uninitialised */
@@ -419,6 +457,23 @@ int lt_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum, dou
                     double lr_decay, double weight_decay, double eps, int64_t step);
 /* Scales every grad by max_norm / total when the total 2-norm exceeds max_norm. */
 int lt_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *total_norm);
+
+/* ---- checkpoint files (core/fileio.c) ------------------------------------------------------ */
+
+/* Atomic writes: data goes to a temporary file beside path; lt_afile_commit flushes, fsyncs
+ * and renames it over path (then fsyncs the directory), so readers see the old file or the
+ * complete new one, never a partial one. lt_afile_abort removes the temporary. Both free f. */
+typedef struct lt_afile lt_afile;
+lt_afile *lt_afile_open(const char *path);                 /* NULL + error                   */
+int       lt_afile_write(lt_afile *f, const void *data, size_t n);   /* buffered, appends  */
+int       lt_afile_pwrite(lt_afile *f, const void *data, size_t n, int64_t offset); /* patch */
+int64_t   lt_afile_tell(const lt_afile *f);                /* bytes appended so far           */
+int       lt_afile_commit(lt_afile *f);
+void      lt_afile_abort(lt_afile *f);
+/* Reads a whole regular file into *data (malloc'd; the caller frees it). */
+int       lt_read_file(const char *path, void **data, int64_t *size);
+/* zlib's CRC-32 (start with crc = 0), for any length. */
+uint32_t  lt_crc32(uint32_t crc, const void *data, size_t n);
 
 /* ---- threads ------------------------------------------------------------------------------ */
 

@@ -148,6 +148,7 @@ int64_t lt_numel(const lt_tensor *t)
 
 int lt_is_contiguous(const lt_tensor *t)
 {
+    if (lt_numel(t) == 0) return 1;  /* no elements: any strides describe the same nothing */
     int64_t st = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
         if (t->size[i] == 1) continue;

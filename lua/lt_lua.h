@@ -90,6 +90,12 @@ void lt_open_autograd(lua_State *L);   /* lautograd.c: backward, grad mode, Func
 void lt_open_sys(lua_State *L);        /* lsys.c: clock, isatty                           */
 void lt_open_nn(lua_State *L);         /* lnn.c: softmax, logSoftmax, nllLoss, crossEntropy */
 void lt_open_optim(lua_State *L);      /* loptim.c: torch._optim update kernels           */
+void lt_open_lstm(lua_State *L);       /* llstm.c: torch.lstm, torch.lstmCell (fused LSTM) */
+void lt_open_serialize(lua_State *L);  /* lserialize.c: torch._save, torch._load         */
+void lt_open_safetensors(lua_State *L); /* lsafetensors.c: torch._save/_loadSafetensors  */
+void lt_open_api(lua_State *L);        /* lapi.c: the public C API table (luatorch.h)     */
+void lt_open_download(lua_State *L);   /* ldownload.c: torch._download, torch._mkdirs      */
+void lt_open_datasets(lua_State *L);   /* ldatasets.c: readIDX, _normalize, _exePath       */
 
 /* tensor fields served by lautograd.c: t.requiresGrad, t.grad, t.gradFn, t.isLeaf */
 int ltL_autograd_index(lua_State *L);      /* (t, key) -> pushes the value or nil          */

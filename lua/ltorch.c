@@ -26,6 +26,12 @@ int luaopen_torch_core(lua_State *L)
     lt_open_sys(L);
     lt_open_nn(L);
     lt_open_optim(L);
+    lt_open_lstm(L);
+    lt_open_serialize(L);
+    lt_open_safetensors(L);
+    lt_open_api(L);
+    lt_open_download(L);
+    lt_open_datasets(L);
     lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods table      */
     return 1;
 }

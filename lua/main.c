@@ -7,6 +7,10 @@
  *   luatorch -l mod               require mod into the global mod
  *   luatorch                      the interactive prompt (stdin not a terminal: run stdin)
  *
+ * The prompt (lua/torch/repl.lua) edits lines with libedit, keeps a history file
+ * (LUATORCH_HISTORY, default ~/.luatorch_history; LUATORCH_HISTSIZE lines, default 1000),
+ * completes names with TAB and survives Ctrl-C.
+ *
  * `torch` is a preloaded global. The pure-Lua modules are embedded (tools/embed.lua) and
  * found by a package searcher placed right after the preload one, so the binary runs where
  * no Lua is installed.
@@ -14,7 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <editline/readline.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -23,6 +32,8 @@
 typedef struct { const char *name; const char *src; size_t len; } lt_embedded;
 extern const lt_embedded lt_embedded_modules[];
 int luaopen_torch_core(lua_State *L);
+
+#define LUATORCH_VERSION "0.1.0"
 
 static const char *progname = "luatorch";
 
@@ -132,66 +143,216 @@ static int runscript(lua_State *L, char **argv, int argc, int script)
     return report(L, status);
 }
 
-/* ---- the interactive prompt (line editing and completion come with the REPL issue) ---- */
+/* ---- the interactive prompt -------------------------------------------------------------
+ * The loop itself is Lua (lua/torch/repl.lua: evaluation, printing, help, completion lists);
+ * this file gives it the parts that need C: libedit's line editor and history file, the
+ * completion hook, and SIGINT handling. At the prompt Ctrl-C clears the line (readline
+ * returns early with EINTR); while a command runs, the handler sets a hook that raises
+ * "interrupted!" at the next Lua instruction, as lua.c does. */
 
-static int incomplete(lua_State *L, int status)
+static lua_State *repl_L;                 /* the state a running command belongs to */
+static volatile sig_atomic_t prompt_sigint, eval_sigints;
+static int use_editline;                  /* stdin is a terminal: libedit, prompts, history */
+static char *history_path;                /* NULL: no history file */
+static int completer_key;                 /* registry key of the Lua completion function */
+
+static void lstop(lua_State *L, lua_Debug *ar)
 {
-    if (status == LUA_ERRSYNTAX) {
-        size_t lmsg;
-        const char *msg = lua_tolstring(L, -1, &lmsg);
-        if (lmsg >= 5 && strcmp(msg + lmsg - 5, "<eof>") == 0) {
-            lua_pop(L, 1);
-            return 1;
-        }
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+/* While a command runs: the first Ctrl-C asks Lua to stop at its next instruction. A command
+ * stuck inside one long C call never reaches one; the third Ctrl-C then kills the process. */
+static void on_sigint_eval(int sig)
+{
+    if (++eval_sigints >= 3) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
     }
+    lua_sethook(repl_L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+static void on_sigint_prompt(int sig)
+{
+    (void)sig;
+    prompt_sigint = 1;
+}
+
+/* No SA_RESTART: a read blocked at the prompt (or in a command's io.read) must return. */
+static void set_sigint(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Completion: the Lua function gets the word before the cursor ("nn.Line", "t:ad") and returns
+ * the full candidates; readline wants [common prefix, candidates..., NULL], malloc'd. */
+static char **repl_complete(const char *text, int start, int end)
+{
+    (void)start, (void)end;
+    rl_attempted_completion_over = 1;  /* never fall back to file names */
+    lua_State *L = repl_L;
+    if (!L) return NULL;
+    int top = lua_gettop(L);
+    char **m = NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &completer_key);
+    lua_pushstring(L, text);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) goto done;
+    lua_Integer n = luaL_len(L, -1);
+    if (n <= 0 || n > 100000) goto done;
+    m = calloc((size_t)n + 2, sizeof *m);
+    if (!m) goto done;
+    size_t common = SIZE_MAX;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, -1, i);
+        const char *c = lua_tostring(L, -1);
+        m[i] = strdup(c ? c : "");
+        lua_pop(L, 1);
+        if (!m[i]) goto fail;
+        size_t k = 0;
+        while (k < common && m[1][k] && m[1][k] == m[i][k]) k++;
+        if (common == SIZE_MAX || k < common) common = k;
+    }
+    if (n == 1) {        /* a unique match is the substitution itself */
+        m[0] = m[1];
+        m[1] = NULL;
+    } else if (!(m[0] = strndup(m[1], common))) goto fail;
+    goto done;
+fail:
+    for (lua_Integer i = 0; i <= n; i++) free(m[i]);
+    free(m);
+    m = NULL;
+done:
+    lua_settop(L, top);
+    return m;
+}
+
+/* repl.readline(prompt [, completer]) -> line | nil (end of input) | false (Ctrl-C) */
+static int repl_readline(lua_State *L)
+{
+    const char *prompt = luaL_optstring(L, 1, "");
+    if (lua_isfunction(L, 2)) {
+        lua_pushvalue(L, 2);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &completer_key);
+    }
+    prompt_sigint = 0;
+    set_sigint(on_sigint_prompt);
+    if (use_editline) {
+        repl_L = L;
+        char *line = readline(prompt);
+        repl_L = NULL;
+        if (line) lua_pushstring(L, line);
+        else if (prompt_sigint) lua_pushboolean(L, 0);
+        else lua_pushnil(L);
+        free(line);
+        return 1;
+    }
+    luaL_Buffer b;              /* not a terminal: plain lines, no prompt */
+    luaL_buffinit(L, &b);
+    int c = EOF, any = 0;
+    while ((c = getchar()) != EOF && c != '\n') luaL_addchar(&b, (char)c), any = 1;
+    if (c == EOF && !any) {
+        int interrupted = prompt_sigint && ferror(stdin);
+        clearerr(stdin);
+        luaL_pushresult(&b);
+        if (interrupted) lua_pushboolean(L, 0);
+        else lua_pushnil(L);
+        return 1;
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* repl.addhistory(line): into the editor's history and the history file (bounded). */
+static int repl_addhistory(lua_State *L)
+{
+    const char *line = luaL_checkstring(L, 1);
+    if (!use_editline || !*line) return 0;
+    HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+    if (last && last->line && strcmp(last->line, line) == 0) return 0;  /* no repeats */
+    add_history(line);
+    if (history_path && write_history(history_path) == 0) chmod(history_path, 0600);
     return 0;
 }
 
-static void print_results(lua_State *L, int base)
+/* repl.eval(f, ...) -> true, results... | false, message-with-traceback. Ctrl-C interrupts. */
+static int repl_eval(lua_State *L)
 {
-    int n = lua_gettop(L) - base;
-    if (n <= 0) return;
-    lua_getglobal(L, "print");
-    lua_insert(L, base + 1);
-    if (lua_pcall(L, n, 0, 0) != LUA_OK) report(L, LUA_ERRRUN);
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    int narg = lua_gettop(L) - 1;
+    lua_pushcfunction(L, msghandler);
+    lua_insert(L, 1);
+    repl_L = L;
+    eval_sigints = 0;
+    set_sigint(on_sigint_eval);
+    int status = lua_pcall(L, narg, LUA_MULTRET, 1);
+    set_sigint(on_sigint_prompt);
+    if (lua_gethook(L) == lstop) lua_sethook(L, NULL, 0, 0);  /* a Ctrl-C after the end */
+    repl_L = NULL;
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, 1);
+    return lua_gettop(L);
 }
 
-static void repl(lua_State *L)
+static void history_open(void)
 {
-    char line[4096];
-    int tty = isatty(0);
-    if (tty) printf("luatorch — Lua 5.4 with torch. Ctrl-D to quit.\n");
-    for (;;) {
-        int base = lua_gettop(L);
-        if (tty) fputs("> ", stdout), fflush(stdout);
-        if (!fgets(line, sizeof line, stdin)) break;
-        lua_pushstring(L, line[0] == '=' ? line + 1 : line);
-        /* first try it as an expression, so results print themselves */
-        const char *code = lua_pushfstring(L, "return %s", lua_tostring(L, -1));
-        int status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-        if (status == LUA_OK) {
-            lua_remove(L, -2);  /* the "return ..." string */
-            lua_remove(L, -2);  /* the line */
-        } else {
-            lua_pop(L, 2);      /* error message and "return ..." */
-            for (;;) {          /* a statement, possibly spanning lines */
-                size_t len;
-                const char *buf = lua_tolstring(L, -1, &len);
-                status = luaL_loadbuffer(L, buf, len, "=stdin");
-                if (!incomplete(L, status)) break;
-                if (tty) fputs(">> ", stdout), fflush(stdout);
-                if (!fgets(line, sizeof line, stdin)) break;
-                lua_pushstring(L, line);
-                lua_concat(L, 2);
-            }
-            lua_remove(L, -2);  /* the source text */
-        }
-        if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
-        if (status == LUA_OK) print_results(L, base);
-        else report(L, status);
-        lua_settop(L, base);
+    const char *env = getenv("LUATORCH_HISTORY"), *home = getenv("HOME");
+    const char *size = getenv("LUATORCH_HISTSIZE");
+    long n = size && *size ? strtol(size, NULL, 10) : 1000;
+    using_history();
+    stifle_history(n > 0 && n < 1000000 ? (int)n : 1000);
+    if (env) {
+        if (*env) history_path = strdup(env);  /* LUATORCH_HISTORY= turns the file off */
+    } else if (home && *home) {
+        size_t len = strlen(home) + sizeof "/.luatorch_history";
+        if ((history_path = malloc(len))) snprintf(history_path, len, "%s/.luatorch_history", home);
     }
-    if (tty) putchar('\n');
+    if (history_path) read_history(history_path);
+}
+
+/* Lua identifiers run across '.' and ':' so that "nn.Line" and "t:ad" are one word. */
+static const char word_breaks[] = " \t\n\"\\'`@$><=;|&{}()[],+-*/%^~#";
+
+static int repl(lua_State *L)
+{
+    use_editline = isatty(0);
+    if (use_editline) {
+        rl_readline_name = "luatorch";   /* ~/.editrc: "luatorch:bind ..." */
+        rl_basic_word_break_characters = word_breaks;
+        rl_completer_word_break_characters = (char *)(uintptr_t)word_breaks;
+        rl_attempted_completion_function = repl_complete;
+        rl_completion_append_character = '\0';
+        history_open();
+    }
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "torch.repl");
+    int status = docall(L, 1, 1);
+    if (status == LUA_OK) {
+        lua_getfield(L, -1, "run");
+        static const luaL_Reg fns[] = {{"readline", repl_readline},
+                                       {"addhistory", repl_addhistory},
+                                       {"eval", repl_eval},
+                                       {NULL, NULL}};
+        luaL_newlib(L, fns);
+        lua_pushboolean(L, use_editline);
+        lua_setfield(L, -2, "tty");
+        lua_pushstring(L, history_path ? history_path : "");
+        lua_setfield(L, -2, "historyfile");
+        lua_pushstring(L, LUATORCH_VERSION);
+        lua_setfield(L, -2, "version");
+        status = docall(L, 1, 0);
+        lua_remove(L, status == LUA_OK ? -1 : -2);  /* the module table */
+    }
+    signal(SIGINT, SIG_DFL);
+    free(history_path);
+    history_path = NULL;
+    return report(L, status);
 }
 
 static void usage(void)
@@ -241,7 +402,7 @@ static int pmain(lua_State *L)
     for (i = 1; i < script; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-i") == 0) interactive = 1;
-        else if (strcmp(a, "-v") == 0) printf("luatorch 0.1.0 (%s)\n", LUA_RELEASE), ran = 1;
+        else if (strcmp(a, "-v") == 0) printf("luatorch " LUATORCH_VERSION " (%s)\n", LUA_RELEASE), ran = 1;
         else if (strcmp(a, "-e") == 0) {
             ran = 1;
             if (dostring(L, argv[++i], "=(command line)") != LUA_OK) return 0;
@@ -254,8 +415,9 @@ static int pmain(lua_State *L)
         ran = 1;
     }
     if (interactive || !ran) {
-        if (isatty(0) || interactive) repl(L);
-        else {
+        if (isatty(0) || interactive) {
+            if (repl(L) != LUA_OK) return 0;
+        } else {
             static char dash[] = "-";
             char *stdin_args[] = {dash};
             if (runscript(L, stdin_args, 1, 0) != LUA_OK) return 0;

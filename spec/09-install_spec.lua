@@ -23,6 +23,7 @@ describe('make install', function()
     assert(ok, out)
     for _, f in ipairs({ '/lib/lua/5.4/torch/core.so', '/share/lua/5.4/torch/init.lua',
                          '/bin/luatorch', '/include/luatorch/lt.h', '/lib/pkgconfig/luatorch.pc',
+                         '/include/luatorch/luatorch.h', '/lib/pkgconfig/luatorch-core.pc',
                          '/lib/libluatorch.a' }) do
       local fh = io.open(root .. prefix .. f)
       assert(fh, 'missing ' .. f)
@@ -36,6 +37,18 @@ describe('make install', function()
     local ok, out = sh(env .. [[ lua5.4 -e "local torch = require 'torch'; print(torch.ones(2))"]])
     assert(ok, out)
     assert.equal(' 1\n 1\n[torch.FloatTensor of size 2]\n', out)
+  end)
+
+  it('installs the mnist-10k data where the installed datasets module finds it', function()
+    local ok, out = sh(('cd / && env -u LUA_PATH -u LUA_CPATH %s%s/bin/luatorch -e "print(#require(\'datasets\').MNIST{})"')
+      :format(root, prefix))
+    assert(ok, out)
+    assert.equal('7996\n', out)
+    local env = ('LUA_PATH="%s%s/share/lua/5.4/?.lua;%s%s/share/lua/5.4/?/init.lua" LUA_CPATH="%s%s/lib/lua/5.4/?.so"')
+      :format(root, prefix, root, prefix, root, prefix)
+    ok, out = sh('cd / && ' .. env .. [[ lua5.4 -e "print(require('datasets').MNIST{train = false}.root)"]])
+    assert(ok, out)
+    assert.equal(root .. prefix .. '/share/luatorch/mnist-10k\n', out)
   end)
 
   it('installs a luatorch that runs without the source tree', function()

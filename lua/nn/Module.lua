@@ -358,6 +358,78 @@ function Module:clone(...)
   return copy
 end
 
+-- ---- state dicts: name -> tensor with PyTorch's names (namedParameters) ------------------
+-- stateDict(): the parameters, detached but sharing their storage (as PyTorch's
+-- state_dict()), so torch.saveSafetensors(path, m:stateDict()) writes what PyTorch loads
+-- with load_state_dict. Modules with buffers may add them through namedBuffers().
+function Module:stateDict()
+  local sd = {}
+  for _, e in ipairs(self:namedParameters()) do sd[e[1]] = e[2]:detach() end
+  if self.namedBuffers then
+    for _, e in ipairs(self:namedBuffers()) do sd[e[1]] = e[2]:detach() end
+  end
+  return sd
+end
+
+local function shape_of(t) return '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
+local floating = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true }
+
+-- loadStateDict(sd [, strict = true]): copies sd's tensors into the parameters of the same
+-- names. Shapes must match; Float and Double convert into each other (as PyTorch copies),
+-- other type mismatches are errors. strict: missing or unexpected names are an error.
+-- Everything is checked before anything is copied, so a failed load changes nothing.
+-- Returns {missing = {...}, unexpected = {...}} (sorted names).
+function Module:loadStateDict(sd, strict)
+  if type(sd) ~= 'table' then
+    error(('loadStateDict: expected a table of name -> tensor, got %s'):format(type(sd)), 2)
+  end
+  if strict == nil then strict = true end
+  local entries = self:namedParameters()
+  if self.namedBuffers then
+    for _, e in ipairs(self:namedBuffers()) do entries[#entries + 1] = e end
+  end
+  local known, missing, unexpected, copies = {}, {}, {}, {}
+  for _, e in ipairs(entries) do
+    local name, p = e[1], e[2]
+    known[name] = true
+    local v = sd[name]
+    if v == nil then
+      missing[#missing + 1] = name
+    else
+      if not torch.isTensor(v) then
+        error(("loadStateDict: '%s' is a %s, expected a tensor"):format(name, torch.type(v)), 2)
+      end
+      if not p:isSameSizeAs(v) then
+        error(("loadStateDict: size mismatch for '%s': the module has %s, the state dict %s")
+              :format(name, shape_of(p), shape_of(v)), 2)
+      end
+      if p:type() ~= v:type() and not (floating[p:type()] and floating[v:type()]) then
+        error(("loadStateDict: type mismatch for '%s': the module has %s, the state dict %s")
+              :format(name, p:type(), v:type()), 2)
+      end
+      copies[#copies + 1] = { p, v }
+    end
+  end
+  for k in pairs(sd) do
+    if not known[k] then unexpected[#unexpected + 1] = tostring(k) end
+  end
+  table.sort(missing)
+  table.sort(unexpected)
+  if strict and (#missing > 0 or #unexpected > 0) then
+    local parts = {}
+    if #missing > 0 then parts[#parts + 1] = 'missing keys: ' .. table.concat(missing, ', ') end
+    if #unexpected > 0 then
+      parts[#parts + 1] = 'unexpected keys: ' .. table.concat(unexpected, ', ')
+    end
+    error(('loadStateDict: %s (pass strict = false to load the rest)')
+          :format(table.concat(parts, '; ')), 2)
+  end
+  torch.noGrad(function()
+    for _, c in ipairs(copies) do c[1]:copy(c[2]) end
+  end)
+  return { missing = missing, unexpected = unexpected }
+end
+
 function Module:__tostring__()
   return torch.typename(self)
 end

@@ -14,6 +14,7 @@ require 'nn.shape'
 require 'nn.tables'
 require 'nn.LookupTable'
 require 'nn.Dropout'
+require 'nn.LSTM'
 require 'nn.Criterion'
 require 'nn.criterions'
 

@@ -329,5 +329,6 @@ end
 torch.autograd = require('torch.autograd')(torch)
 require('torch.cmdline')(torch)
 require('torch.progress')(torch)
+require('torch.serialize')(torch)
 
 return torch

@@ -1,0 +1,1253 @@
+/*
+ * lstm.c — the fused LSTM: a multi-layer LSTM over a whole sequence (nn.LSTM) and one LSTM
+ * step (nn.LSTMCell), each recorded as ONE autograd node with a hand-written backward.
+ * PyTorch's conventions: gate order (i, f, g, o) along the 4H rows of weight_ih [4H x I] and
+ * weight_hh [4H x H], two bias vectors, dropout on the inputs of layers 1..L-1 in training.
+ *
+ *   gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+ *   i, f, o = sigmoid(gates_t[i, f, o]);  g = tanh(gates_t[g])
+ *   c_t = f * c_{t-1} + i * g;            h_t = o * tanh(c_t)
+ *
+ * Forward, per layer: ONE GEMM projects the inputs of every step at once (T*B x I by I x 4H)
+ * into the gate buffer; then per step one GEMM adds the recurrence h_{t-1} W_hh^T into the
+ * same buffer (skipped at t = 0 without an initial state), and one fused pass adds the
+ * biases, applies the nonlinearities, updates the cell and writes h_t, c_t, tanh(c_t) and the
+ * activated gates (kept for backward).
+ * Backward, per layer from the top: one sweep back over time, each step one fused pass
+ * (gate gradients from dh and the carried dc; it also sums the bias gradient) and one GEMM
+ * for dh_{t-1} = dgates_t W_hh. After the sweep, dW_hh and dW_ih are each ONE large GEMM over
+ * all steps (dgates^T [T*B x 4H]^T by h / x), and the input gradient is one GEMM too.
+ *
+ * Workspaces: every buffer of a call (gates, states, gradients) lives in a workspace keyed by
+ * the shape. An lt_lstm (one per nn.LSTM) caches a few; a call takes one that no pending
+ * graph needs (its node was backwarded, or none was recorded), so a training loop at a fixed
+ * shape allocates nothing after its first step. With grad recorded, the outputs (output,
+ * h_n, c_n) are views of workspace buffers, so the next forward after backward overwrites
+ * them (Torch7's module.output); without grad they are fresh tensors. Gradients handed to
+ * autograd for the input and the initial state are workspace buffers too (when no one kept
+ * the previous ones); weight gradients go straight into the parameters' .grad (gradWeight)
+ * with beta = 1 GEMMs when autograd would only add them there.
+ *
+ * Threads (lt_set_num_threads' count): one OpenMP team per layer and direction. The batch
+ * rows of a sequence are independent, so each thread takes a block of them through every
+ * step (its recurrence GEMM and fused pass) with no synchronisation inside the sweep; the
+ * all-steps GEMMs are split in row blocks of their results. Every thread calls a
+ * single-threaded OpenBLAS GEMM on its part (OpenBLAS is set to 1 thread for the team and
+ * restored after), so OpenBLAS's own threads and OpenMP's never compete for the cores. A
+ * small batch (fewer than 4 rows per thread) or problem runs on one thread. The bias-gradient
+ * sums are per-thread partials combined in thread order: deterministic for a given count.
+ * float32 nonlinearities use inlined polynomial exp / tanh (about 1 ulp, vectorised; AVX2 /
+ * AVX-512 builds picked at load time); float64 uses libm.
+ */
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lt_internal.h"
+
+/* cblas.h may pull in <complex.h>, whose I would clash with the input size below */
+#undef I
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define LSTM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define INLINE inline __attribute__((always_inline))
+#else
+#define LSTM_KERNEL
+#define INLINE inline
+#endif
+
+/* Below this many hidden units per step (B * H) a fused pass runs on one thread. */
+#define LSTM_PAR_UNITS 8192
+#define LSTM_CACHE 3
+
+/* ---- float32 nonlinearities ------------------------------------------------------------- */
+
+/* exp by Cody-Waite reduction and Cephes' polynomial, 2^n built in the exponent bits; about
+ * 1 ulp for x in [-87, 88]; clamped outside (the callers only need saturation there). NaN
+ * stays NaN. */
+static INLINE float exp_f(float x)
+{
+    const float magic = 12582912.0f;  /* 1.5 * 2^23: adding it rounds to an integer */
+    float xc = x > -87.0f ? x : -87.0f;
+    xc = xc < 88.0f ? xc : 88.0f;
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;
+    int32_t ti, mi;
+    memcpy(&ti, &t, sizeof ti);
+    memcpy(&mi, &magic, sizeof mi);
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t sb = (int32_t)((uint32_t)(ti - mi + 127) << 23);  /* 2^n, n in [-126, 127] */
+    float sc;
+    memcpy(&sc, &sb, sizeof sc);
+    return y * sc;
+}
+
+static INLINE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+
+/* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), else
+ * 1 - 2 / (exp(2|x|) + 1) with the sign put back. */
+static INLINE float tanh_f(float x)
+{
+    float ax = x < 0 ? -x : x;
+    float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float small = p * z * x + x;
+    float big = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
+    big = x < 0 ? -big : big;
+    return ax < 0.625f ? small : big;
+}
+
+static INLINE double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* ---- fused per-step passes --------------------------------------------------------------- */
+
+/* Forward of one step for rows [b0, b1): g (B x 4H, ld 4H) holds x W_ih^T + h W_hh^T and
+ * receives the activated gates; bias (4H) is b_ih + b_hh (zeros without bias); cp is c_{t-1}
+ * (row stride ldcp: 0 for a zero state); c, h, tc (ld H) receive c_t, h_t, tanh(c_t). */
+#define FWD_KERNEL(NAME, T, SIG, TANH)                                                        \
+    static void NAME(int64_t b0, int64_t b1, int64_t H, T *g, const T *bias, const T *cp,     \
+                     int64_t ldcp, T *c, T *h, T *tc)                                         \
+    {                                                                                         \
+        for (int64_t b = b0; b < b1; b++) {                                                   \
+            T *gr = g + b * 4 * H;                                                            \
+            const T *cpr = cp + b * ldcp;                                                     \
+            T *cr = c + b * H, *hr = h + b * H, *tr = tc + b * H;                             \
+            _Pragma("omp simd")                                                               \
+            for (int64_t j = 0; j < H; j++) {                                                 \
+                T ig = SIG(gr[j] + bias[j]);                                                  \
+                T fg = SIG(gr[H + j] + bias[H + j]);                                          \
+                T gg = TANH(gr[2 * H + j] + bias[2 * H + j]);                                 \
+                T og = SIG(gr[3 * H + j] + bias[3 * H + j]);                                  \
+                T cc = fg * cpr[j] + ig * gg;                                                 \
+                T th = TANH(cc);                                                              \
+                gr[j] = ig;                                                                   \
+                gr[H + j] = fg;                                                               \
+                gr[2 * H + j] = gg;                                                           \
+                gr[3 * H + j] = og;                                                           \
+                cr[j] = cc;                                                                   \
+                tr[j] = th;                                                                   \
+                hr[j] = og * th;                                                              \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+/* Backward of one step for rows [b0, b1): a (B x 4H) the activated gates, tc = tanh(c_t),
+ * cp = c_{t-1} (ldcp), dh = d1 + d2 (two row-strided sources: the recurrent gradient and the
+ * output gradient; stride 0 rows of zeros for a missing one), dc (ld H) carries dc_t in and
+ * dc_{t-1} out; dg (B x 4H) receives the pre-activation gate gradients and acc (4H) their
+ * column sums over these rows. */
+#define BWD_KERNEL(NAME, T)                                                                   \
+    static void NAME(int64_t b0, int64_t b1, int64_t H, const T *a, const T *tc, const T *cp, \
+                     int64_t ldcp, const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, \
+                     T *dg, T *acc)                                                           \
+    {                                                                                         \
+        for (int64_t b = b0; b < b1; b++) {                                                   \
+            const T *ar = a + b * 4 * H, *tr = tc + b * H, *cpr = cp + b * ldcp;              \
+            const T *d1r = d1 + b * ld1, *d2r = d2 + b * ld2;                                 \
+            T *dcr = dc + b * H, *dgr = dg + b * 4 * H;                                       \
+            _Pragma("omp simd")                                                               \
+            for (int64_t j = 0; j < H; j++) {                                                 \
+                T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];         \
+                T th = tr[j];                                                                 \
+                T dh = d1r[j] + d2r[j];                                                       \
+                T dct = dcr[j] + dh * og * (1 - th * th);                                     \
+                T di = dct * gg * ig * (1 - ig);                                              \
+                T df = dct * cpr[j] * fg * (1 - fg);                                          \
+                T dgg = dct * ig * (1 - gg * gg);                                             \
+                T dog = dh * th * og * (1 - og);                                              \
+                dcr[j] = dct * fg;                                                            \
+                dgr[j] = di;                                                                  \
+                dgr[H + j] = df;                                                              \
+                dgr[2 * H + j] = dgg;                                                         \
+                dgr[3 * H + j] = dog;                                                         \
+                acc[j] += di;                                                                 \
+                acc[H + j] += df;                                                             \
+                acc[2 * H + j] += dgg;                                                        \
+                acc[3 * H + j] += dog;                                                        \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+LSTM_KERNEL FWD_KERNEL(fwd_f32, float, sigmoid_f, tanh_f)
+FWD_KERNEL(fwd_f64, double, sigmoid_d, tanh)
+LSTM_KERNEL BWD_KERNEL(bwd_f32, float)
+BWD_KERNEL(bwd_f64, double)
+
+/* ---- GEMM (row-major), with an optional trace for the benchmark's floor ------------------- */
+
+static struct {
+    int on, n, cap;
+    lt_gemm_call *calls;
+} trace;
+
+void lt_gemm_trace_start(void)
+{
+    trace.on = 1;
+    trace.n = 0;
+}
+
+int lt_gemm_trace_stop(lt_gemm_call **calls, int *n)
+{
+    trace.on = 0;
+    *calls = trace.calls;
+    *n = trace.n;
+    trace.calls = NULL;
+    trace.n = trace.cap = 0;
+    return LT_OK;
+}
+
+static void trace_call(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta)
+{
+    if (trace.n == trace.cap) {
+        int cap = trace.cap ? 2 * trace.cap : 256;
+        lt_gemm_call *c = realloc(trace.calls, (size_t)cap * sizeof *c);
+        if (!c) return;  /* a shorter trace; only the benchmark reads it */
+        trace.calls = c;
+        trace.cap = cap;
+    }
+    trace.calls[trace.n++] = (lt_gemm_call){ta, tb, m, n, k, beta, dt};
+}
+
+/* C (m x n, ldc) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t* is set */
+static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+{
+    if (m == 0 || n == 0) return;
+    enum CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
+    if (dt == LT_FLOAT32)
+        cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b,
+                    (int)ldb, (float)beta, c, (int)ldc);
+    else
+        cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b,
+                    (int)ldb, beta, c, (int)ldc);
+}
+
+const char *lt_blas_corename(void)
+{
+    const char *name = openblas_get_corename();
+    return name ? name : "unknown";
+}
+
+int lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, double *best)
+{
+    size_t sa = 1, sb = 1, sc = 1;
+    for (int i = 0; i < n; i++) {
+        size_t m = (size_t)calls[i].m, nn = (size_t)calls[i].n, k = (size_t)calls[i].k;
+        size_t es = lt_dtype_size(calls[i].dtype);
+        if (m * k * es > sa) sa = m * k * es;
+        if (k * nn * es > sb) sb = k * nn * es;
+        if (m * nn * es > sc) sc = m * nn * es;
+    }
+    char *a = calloc(sa, 1), *b = calloc(sb, 1), *c = calloc(sc, 1);
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return lt_error("out of memory");
+    }
+    *best = INFINITY;
+    for (int r = 0; r < (reps > 0 ? reps : 1); r++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < n; i++) {
+            const lt_gemm_call *g = &calls[i];
+            int64_t lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
+            gemm(g->dtype, g->ta, g->tb, g->m, g->n, g->k, a, lda ? lda : 1, b, ldb ? ldb : 1,
+                 g->beta, c, g->n ? g->n : 1);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (s < *best) *best = s;
+    }
+    free(a), free(b), free(c);
+    return LT_OK;
+}
+
+/* ---- workspaces -------------------------------------------------------------------------- */
+
+typedef struct {
+    lt_tensor *gates;    /* T x B x 4H: input projection + recurrence, then activations   */
+    lt_tensor *hseq;     /* T x B x H: h_t (the last layer's is the module output)         */
+    lt_tensor *cseq;     /* T x B x H: c_t                                                 */
+    lt_tensor *tc;       /* T x B x H: tanh(c_t)                                           */
+    lt_tensor *h0, *c0;  /* B x H: copies of the initial state                             */
+    lt_tensor *xin;      /* T x B x H: the dropped-out input of layers > 0                 */
+    lt_tensor *mask;     /* T x B x H: dropout mask, 0 or 1 / (1 - p)                      */
+    lt_tensor *wih, *whh;  /* contiguous copies of weights BLAS cannot read as they are    */
+} layer_ws;
+
+typedef struct lstm_ws {
+    int refcount;
+    lt_node *owner;      /* the node whose backward needs these buffers (weak), or NULL   */
+    lt_dtype dt;
+    int64_t T, B, I, H;
+    int L;
+    layer_ws *layer;     /* (L)                                                           */
+    lt_tensor *xt;       /* T x B x I: x in time-major rows, when x cannot be used as is  */
+    lt_tensor *hn, *cn;  /* L x B x H                                                     */
+    lt_tensor *bias;     /* L x 4H: b_ih + b_hh (zeros without bias)                      */
+    lt_tensor *zeros;    /* H: a zero row (stride-0 rows stand for zero matrices)         */
+    lt_tensor *dgates;   /* T x B x 4H                                                    */
+    lt_tensor *dhseq;    /* T x B x H: gradient w.r.t. the outputs of a lower layer       */
+    lt_tensor *gout;     /* T x B x H: an output gradient copied to unit column stride    */
+    lt_tensor *ghn, *gcn;  /* L x B x H: gradients of h_n, c_n in unit column stride      */
+    lt_tensor *dh, *dc;  /* B x H                                                         */
+    lt_tensor *dx;       /* T x B x I: the input gradient handed to autograd               */
+    lt_tensor *dh0, *dc0;  /* L x B x H                                                   */
+    void *acc;           /* per-thread bias-gradient sums: nthreads x 4H x (T + double)   */
+    int acc_threads;
+} lstm_ws;
+
+struct lt_lstm {
+    lstm_ws *slot[LSTM_CACHE];
+    int next;
+};
+
+static void ws_release(lstm_ws *w)
+{
+    if (!w || --w->refcount > 0) return;
+    for (int l = 0; l < w->L; l++) {
+        layer_ws *y = &w->layer[l];
+        lt_tensor *ts[] = {y->gates, y->hseq, y->cseq, y->tc, y->h0, y->c0, y->xin, y->mask,
+                           y->wih, y->whh};
+        for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) lt_tensor_release(ts[k]);
+    }
+    free(w->layer);
+    lt_tensor *ts[] = {w->xt, w->hn, w->cn, w->bias, w->zeros, w->dgates, w->dhseq, w->gout,
+                       w->ghn, w->gcn, w->dh, w->dc, w->dx, w->dh0, w->dc0};
+    for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) lt_tensor_release(ts[k]);
+    free(w->acc);
+    free(w);
+}
+
+static lstm_ws *ws_new(lt_dtype dt, int64_t T, int64_t B, int64_t I, int64_t H, int L)
+{
+    lstm_ws *w = calloc(1, sizeof *w);
+    if (w) w->layer = calloc((size_t)L, sizeof *w->layer);
+    if (!w || !w->layer) {
+        free(w);
+        lt_error("out of memory");
+        return NULL;
+    }
+    w->refcount = 1;
+    w->dt = dt;
+    w->T = T, w->B = B, w->I = I, w->H = H, w->L = L;
+    return w;
+}
+
+/* A workspace no pending backward needs: its node was backwarded (the engine freed the
+ * graph) or released, or none was recorded. */
+static int ws_free(const lstm_ws *w) { return !w->owner || w->owner->freed; }
+
+lt_lstm *lt_lstm_new(void)
+{
+    lt_lstm *m = calloc(1, sizeof *m);
+    if (!m) lt_error("out of memory");
+    return m;
+}
+
+void lt_lstm_free(lt_lstm *m)
+{
+    if (!m) return;
+    for (int k = 0; k < LSTM_CACHE; k++) ws_release(m->slot[k]);
+    free(m);
+}
+
+/* A workspace of this shape from the cache (one reference for the caller), or a new one that
+ * replaces the oldest entry. */
+static lstm_ws *ws_get(lt_lstm *m, lt_dtype dt, int64_t T, int64_t B, int64_t I, int64_t H,
+                       int L)
+{
+    if (m)
+        for (int k = 0; k < LSTM_CACHE; k++) {
+            lstm_ws *w = m->slot[k];
+            if (w && w->dt == dt && w->T == T && w->B == B && w->I == I && w->H == H &&
+                w->L == L && ws_free(w)) {
+                w->refcount++;
+                return w;
+            }
+        }
+    lstm_ws *w = ws_new(dt, T, B, I, H, L);
+    if (w && m) {
+        int k = m->next;
+        m->next = (k + 1) % LSTM_CACHE;
+        ws_release(m->slot[k]);
+        m->slot[k] = w;
+        w->refcount++;
+    }
+    return w;
+}
+
+/* *p = a buffer of this shape (allocated on first use; the shape never changes) */
+static int ensure(lt_tensor **p, lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+{
+    if (*p) return LT_OK;
+    int64_t size[3] = {s0, s1, s2};
+    *p = lt_tensor_new_uninit(dt, ndim, size);
+    return *p ? LT_OK : LT_ERR;
+}
+
+/* A new handle on (part of) a buffer: ndim sizes with contiguous strides from offset; with
+ * swap01, dims 0 and 1 of that layout are swapped (a batch-first view of time-major data). */
+static lt_tensor *handle_on(const lt_tensor *buf, int64_t offset, int ndim, const int64_t *size,
+                            int swap01)
+{
+    int64_t st[LT_MAXDIM], sz[LT_MAXDIM];
+    int64_t acc = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        st[d] = acc;
+        sz[d] = size[d];
+        acc *= size[d];
+    }
+    if (swap01 && ndim >= 2) {
+        int64_t t = st[0];
+        st[0] = st[1], st[1] = t;
+        t = sz[0], sz[0] = sz[1], sz[1] = t;
+    }
+    return lt_tensor_from_storage(buf->storage, buf->offset + offset, ndim, sz, st);
+}
+
+/* ---- operands ---------------------------------------------------------------------------- */
+
+/* A matrix for BLAS: data, leading dimension, and whether it is stored transposed. */
+typedef struct {
+    const char *p;
+    int64_t ld;
+    int trans;
+} mat;
+
+/* W (rows x cols) as a BLAS operand, or a contiguous copy in *copy when it cannot be one. */
+static int weight_mat(const lt_tensor *wt, lt_tensor **copy, mat *m)
+{
+    int64_t r = wt->size[0], c = wt->size[1];
+    if ((wt->stride[1] == 1 || c == 1) && wt->stride[0] >= c && wt->stride[0] <= INT_MAX) {
+        *m = (mat){lt_data(wt), wt->stride[0], 0};
+        return LT_OK;
+    }
+    if ((wt->stride[0] == 1 || r == 1) && wt->stride[1] >= r && wt->stride[1] <= INT_MAX) {
+        *m = (mat){lt_data(wt), wt->stride[1], 1};
+        return LT_OK;
+    }
+    if (ensure(copy, wt->dtype, 2, r, c, 0) || lt_copy(*copy, wt)) return LT_ERR;
+    *m = (mat){lt_data(*copy), c, 0};
+    return LT_OK;
+}
+
+/* The time-major input (T x B x I view) as one (T*B) x I matrix with unit column stride. */
+static int rows_of(const lt_tensor *x, int64_t *ld)
+{
+    int64_t T = x->size[0], B = x->size[1], I = x->size[2];
+    if (x->stride[2] != 1 && I > 1) return 0;
+    if (B == 1) *ld = T > 1 ? x->stride[0] : (I > 1 ? I : 1);
+    else if (T == 1 || x->stride[0] == B * x->stride[1]) *ld = x->stride[1];
+    else return 0;
+    return *ld >= I && *ld <= INT_MAX && *ld >= 1;
+}
+
+/* ---- the recorded call ------------------------------------------------------------------- */
+
+typedef struct {
+    lt_dtype dt;
+    int64_t T, B, I, H;
+    int L, batch_first, cell, has_h0, has_c0, has_bias, dropout_on;
+    double dropout;
+} lstm_shape;
+
+typedef struct {
+    lstm_ws *w;
+    lstm_shape s;
+    int nsaved;
+    lt_tensor **saved;      /* x (when read in place) and the weights: version-checked     */
+    uint32_t *version;
+    mat x;                  /* layer 0's input rows                                        */
+    mat *wih, *whh;         /* (L)                                                         */
+} lstm_ctx;
+
+static void ctx_free(lstm_ctx *c)
+{
+    if (!c) return;
+    for (int k = 0; k < c->nsaved; k++) lt_tensor_release(c->saved[k]);
+    free(c->saved);
+    free(c->version);
+    free(c->wih);
+    ws_release(c->w);
+    free(c);
+}
+
+static void lstm_release_ctx(lt_node *n)
+{
+    lstm_ctx *c = n->ctx;
+    if (c && c->w->owner == n) c->w->owner = NULL;
+    ctx_free(c);
+    n->ctx = NULL;
+}
+
+static int ctx_save(lstm_ctx *c, const lt_tensor *t)
+{
+    lt_tensor *v = lt_tensor_view_of(t);
+    if (!v) return LT_ERR;
+    c->saved[c->nsaved] = v;
+    c->version[c->nsaved++] = t->storage->version;
+    return LT_OK;
+}
+
+/* ---- forward ----------------------------------------------------------------------------- */
+
+void openblas_set_num_threads(int num_threads); /* OpenBLAS; not in every cblas.h */
+
+/* The team for one call: the thread count when each thread gets enough batch rows (the
+ * sweeps split the batch; every row's recurrence is independent of the others). */
+static int team_size(int64_t B, int64_t H)
+{
+#ifdef _OPENMP
+    int nt = lt_get_num_threads();
+    if (nt > B / 4) nt = (int)(B / 4);
+    if (nt > 1 && B * H >= LSTM_PAR_UNITS && !omp_in_parallel()) return nt;
+#else
+    (void)B, (void)H;
+#endif
+    return 1;
+}
+
+/* Inside a team, every thread calls a single-threaded GEMM on its part: OpenBLAS's own
+ * threads stay parked (no oversubscription); restored after the team. */
+static void blas_single(int nt)
+{
+    if (nt > 1) openblas_set_num_threads(1);
+}
+
+static void blas_restore(int nt)
+{
+    if (nt > 1) openblas_set_num_threads(lt_get_num_threads());
+}
+
+static void team_part(int64_t n, int64_t *lo, int64_t *hi)
+{
+    int k = 0, m = 1;
+#ifdef _OPENMP
+    k = omp_get_thread_num(), m = omp_get_num_threads();
+#endif
+    *lo = n * k / m, *hi = n * (k + 1) / m;
+}
+
+/* One layer's forward over the whole sequence (see the file comment). */
+typedef struct {
+    lt_dtype dt;
+    int64_t T, B, H, in;
+    const char *x;       /* (T*B) x in input rows, leading dimension xld */
+    int64_t xld;
+    mat wih, whh;
+    const char *bias;    /* 4H */
+    const char *h0, *c0; /* B x H or NULL (zeros) */
+    const char *zeros;   /* H zeros */
+    char *g, *h, *c, *tc;
+} layer_fwd;
+
+static void fwd_rows(const layer_fwd *f, int64_t t, int64_t b0, int64_t b1)
+{
+    int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    char *gt = f->g + t * B * G * es;
+    const char *cp = t > 0 ? f->c + (t - 1) * B * H * es : f->c0 ? f->c0 : f->zeros;
+    int64_t ldcp = t > 0 || f->c0 ? H : 0, off = t * B * H * es;
+    if (f->dt == LT_FLOAT32)
+        fwd_f32(b0, b1, H, (float *)gt, (const float *)f->bias, (const float *)cp, ldcp,
+                (float *)(f->c + off), (float *)(f->h + off), (float *)(f->tc + off));
+    else
+        fwd_f64(b0, b1, H, (double *)gt, (const double *)f->bias, (const double *)cp, ldcp,
+                (double *)(f->c + off), (double *)(f->h + off), (double *)(f->tc + off));
+}
+
+static void layer_forward(const layer_fwd *f)
+{
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    int nt = team_size(B, H);
+    /* the trace (benchmark floor) records each logical GEMM once, at its full shape */
+    if (trace.on) {
+        trace_call(f->dt, 0, !f->wih.trans, T * B, G, f->in, 0);
+        for (int64_t t = f->h0 ? 0 : 1; t < T; t++) trace_call(f->dt, 0, !f->whh.trans, B, G, H, 1);
+    }
+    blas_single(nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t r0, r1, b0, b1;
+        /* the input projection of every step: one GEMM (split in row blocks) */
+        team_part(T * B, &r0, &r1);
+        gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld,
+             f->wih.p, f->wih.ld, 0, f->g + r0 * G * es, G);
+#pragma omp barrier
+        /* the recurrence: this thread's batch rows through every step, no synchronisation */
+        team_part(B, &b0, &b1);
+        for (int64_t t = 0; t < T && b1 > b0; t++) {
+            const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
+            if (hp)
+                gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p,
+                     f->whh.ld, 1, f->g + (t * B + b0) * G * es, G);
+            fwd_rows(f, t, b0, b1);
+        }
+    }
+    blas_restore(nt);
+}
+
+static int check_inputs(const lstm_shape *s, const lt_tensor *x, const lt_tensor *h0,
+                        const lt_tensor *c0, lt_tensor *const *wts)
+{
+    char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+    for (int l = 0; l < s->L; l++) {
+        int64_t in = l == 0 ? s->I : s->H;
+        for (int k = 0; k < 4; k++) {
+            const lt_tensor *t = wts[4 * l + k];
+            static const char *names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+            if (!t) {
+                if (k >= 2 && !s->has_bias) continue;
+                return lt_error("%s_l%d is missing", names[k], l);
+            }
+            if (t->dtype != s->dt)
+                return lt_error("%s_l%d is %s, the input is %s", names[k], l,
+                                lt_dtype_name(t->dtype), lt_dtype_name(s->dt));
+            int ok = k < 2 ? t->ndim == 2 && t->size[0] == 4 * s->H &&
+                                 t->size[1] == (k == 0 ? in : s->H)
+                           : t->ndim == 1 && t->size[0] == 4 * s->H;
+            if (!ok) {
+                if (k < 2)
+                    return lt_error("%s_l%d must be [%lld x %lld], got [%s]", names[k], l,
+                                    (long long)(4 * s->H), (long long)(k == 0 ? in : s->H),
+                                    lt_shape_str(a, sizeof a, t->ndim, t->size));
+                return lt_error("%s_l%d must be [%lld], got [%s]", names[k], l,
+                                (long long)(4 * s->H), lt_shape_str(a, sizeof a, t->ndim, t->size));
+            }
+        }
+    }
+    const lt_tensor *st[2] = {h0, c0};
+    for (int k = 0; k < 2; k++) {
+        const lt_tensor *t = st[k];
+        if (!t) continue;
+        if (t->dtype != s->dt)
+            return lt_error("%s is %s, the input is %s", k ? "c0" : "h0", lt_dtype_name(t->dtype),
+                            lt_dtype_name(s->dt));
+        int64_t want[3] = {s->L, s->B, s->H};
+        if (s->cell) {  /* the shape of x with H features: B x H, or H unbatched */
+            int64_t w2[2] = {s->B, s->H};
+            const int64_t *ws = x->ndim == 1 ? w2 + 1 : w2;
+            if (t->ndim != x->ndim || memcmp(t->size, ws, (size_t)x->ndim * sizeof *ws))
+                return lt_error("%s must be [%s], got [%s]", k ? "c" : "h",
+                                lt_shape_str(a, sizeof a, x->ndim, ws),
+                                lt_shape_str(b, sizeof b, t->ndim, t->size));
+        } else if (t->ndim != 3 || memcmp(t->size, want, sizeof want)) {
+            return lt_error("%s must be [%s] (layers x batch x hidden), got [%s]",
+                            k ? "c0" : "h0", lt_shape_str(a, sizeof a, 3, want),
+                            lt_shape_str(b, sizeof b, t->ndim, t->size));
+        }
+    }
+    return LT_OK;
+}
+
+/* Copies the B x H state of layer l (a slice of the L x B x H tensor, or the cell's B x H or
+ * H tensor) into dst. */
+static int copy_state(lt_tensor *dst, const lt_tensor *src, int l, int cell)
+{
+    lt_tensor v = *src, d = *dst;
+    if (!cell && lt_select(&v, 0, l)) return LT_ERR;
+    if (v.ndim == 1) lt_unsqueeze(&v, 0);
+    return lt_copy(&d, &v);
+}
+
+static lt_node *lstm_record(lt_tensor *const *ins, int nins, int nouts, const char *name);
+
+/* The forward pass shared by nn.LSTM (m may cache workspaces) and the cell (m NULL). */
+static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
+                    lt_tensor *const *wts, lt_tensor **outs, int nouts)
+{
+    lt_dtype dt = s->dt;
+    int64_t T = s->T, B = s->B, H = s->H, G = 4 * H;
+    int L = s->L;
+    size_t es = lt_dtype_size(dt);
+    int nins = 3 + 4 * L;
+    lt_tensor *ins[3 + 4 * 64];
+    if (L > 64) return lt_error("at most 64 layers");
+    ins[0] = x, ins[1] = h0, ins[2] = c0;
+    for (int k = 0; k < 4 * L; k++) ins[3 + k] = wts[k];
+    int grad = lt_needs_grad(nins, (const lt_tensor *const *)ins);
+
+    lstm_ws *w = ws_get(m, dt, T, B, s->I, H, L);
+    if (!w) return LT_ERR;
+    lstm_ctx *c = NULL;
+    lt_tensor *fresh_out = NULL, *res[3] = {NULL, NULL, NULL};
+    int st = LT_OK;
+    if (grad) {
+        c = calloc(1, sizeof *c);
+        if (c) {
+            c->w = w;  /* takes the caller's reference */
+            c->s = *s;
+            c->saved = calloc((size_t)(1 + 2 * L), sizeof *c->saved);
+            c->version = calloc((size_t)(1 + 2 * L), sizeof *c->version);
+            c->wih = calloc((size_t)(2 * L), sizeof *c->wih);
+        }
+        if (!c || !c->saved || !c->version || !c->wih) {
+            if (c) ctx_free(c);
+            else ws_release(w);
+            return lt_error("out of memory");
+        }
+        c->whh = c->wih + L;
+    }
+
+    /* layer 0's input rows: x itself when BLAS can read it, else a time-major copy */
+    lt_tensor xv = *x;
+    if (s->cell) {
+        if (xv.ndim == 1) lt_unsqueeze(&xv, 0);
+        lt_unsqueeze(&xv, 0);
+    } else if (s->batch_first) {
+        lt_transpose(&xv, 0, 1);
+    }
+    mat xm;
+    int64_t ld;
+    if (rows_of(&xv, &ld)) {
+        xm = (mat){lt_data(&xv), ld, 0};
+        if (grad) st = ctx_save(c, x);
+    } else {
+        st = ensure(&w->xt, dt, 3, T, B, s->I);
+        if (st == LT_OK) st = lt_copy(w->xt, &xv);
+        xm = (mat){lt_data(w->xt), s->I, 0};
+    }
+    if (grad) c->x = xm;
+
+    if (st == LT_OK && !w->zeros) {  /* (lt_fill would allocate a scalar each call) */
+        st = ensure(&w->zeros, dt, 1, H, 0, 0);
+        if (st == LT_OK) memset(lt_data(w->zeros), 0, (size_t)H * es);
+    }
+    if (st == LT_OK) st = ensure(&w->bias, dt, 2, L, G, 0);
+    if (st == LT_OK && !s->cell) st = ensure(&w->hn, dt, 3, L, B, H);
+    if (st == LT_OK && !s->cell) st = ensure(&w->cn, dt, 3, L, B, H);
+    if (st == LT_OK && !grad) {  /* fresh results: the caller may keep them */
+        int64_t so[3] = {T, B, H}, sn[3] = {L, B, H};
+        fresh_out = s->cell ? NULL : lt_tensor_new_uninit(dt, 3, so);
+        res[1] = lt_tensor_new_uninit(dt, 3, sn);
+        res[2] = lt_tensor_new_uninit(dt, 3, sn);
+        if ((!s->cell && !fresh_out) || !res[1] || !res[2]) st = LT_ERR;
+    }
+
+    const char *in_p = xm.p;
+    int64_t in_ld = xm.ld, in_dim = s->I;
+    for (int l = 0; l < L && st == LT_OK; l++) {
+        layer_ws *y = &w->layer[l];
+        int last = l == L - 1;
+        mat wih, whh;
+        st = weight_mat(wts[4 * l], &y->wih, &wih);
+        if (st == LT_OK) st = weight_mat(wts[4 * l + 1], &y->whh, &whh);
+        if (st == LT_OK && grad) {
+            c->wih[l] = wih, c->whh[l] = whh;
+            st = ctx_save(c, wts[4 * l]);
+            if (st == LT_OK) st = ctx_save(c, wts[4 * l + 1]);
+        }
+        if (st == LT_OK) st = ensure(&y->gates, dt, 3, T, B, G);
+        if (st == LT_OK && !(last && fresh_out)) st = ensure(&y->hseq, dt, 3, T, B, H);
+        if (st == LT_OK) st = ensure(&y->cseq, dt, 3, T, B, H);
+        if (st == LT_OK) st = ensure(&y->tc, dt, 3, T, B, H);
+        if (st == LT_OK && h0) st = ensure(&y->h0, dt, 2, B, H, 0);
+        if (st == LT_OK && h0) st = copy_state(y->h0, h0, l, s->cell);
+        if (st == LT_OK && c0) st = ensure(&y->c0, dt, 2, B, H, 0);
+        if (st == LT_OK && c0) st = copy_state(y->c0, c0, l, s->cell);
+        /* biases: b_ih + b_hh once per call, added in the fused pass */
+        lt_tensor bl = *w->bias;
+        if (st == LT_OK) st = lt_select(&bl, 0, l);
+        if (st == LT_OK) {
+            if (s->has_bias) st = lt_binary(&bl, LT_OP_ADD, wts[4 * l + 2], wts[4 * l + 3], 1);
+            else memset(lt_data(&bl), 0, (size_t)G * es);
+        }
+        if (st) break;
+        /* dropout on the inputs of layers > 0 */
+        if (l > 0 && s->dropout_on) {
+            lt_tensor prev = *w->layer[l - 1].hseq;
+            st = ensure(&y->mask, dt, 3, T, B, H);
+            if (st == LT_OK) st = ensure(&y->xin, dt, 3, T, B, H);
+            if (st == LT_OK) st = lt_rand_bernoulli(y->mask, 1 - s->dropout);
+            if (st == LT_OK) st = lt_binary_scalar(y->mask, LT_OP_MUL, y->mask, 1 / (1 - s->dropout));
+            if (st == LT_OK) st = lt_binary(y->xin, LT_OP_MUL, &prev, y->mask, 1);
+            if (st) break;
+            in_p = lt_data(y->xin);
+        }
+        char *hs = last && fresh_out ? lt_data(fresh_out) : lt_data(y->hseq);
+        char *cs = lt_data(y->cseq);
+        layer_fwd f = {dt, T, B, H, in_dim, in_p, in_ld, wih, whh, (const char *)lt_data(&bl),
+                       h0 ? lt_data(y->h0) : NULL, c0 ? lt_data(y->c0) : NULL,
+                       lt_data(w->zeros), lt_data(y->gates), hs, cs, lt_data(y->tc)};
+        layer_forward(&f);
+        /* h_n, c_n (a recorded cell returns views of h_t and c_t themselves) */
+        lt_tensor *hn = res[1] ? res[1] : w->hn, *cn = res[2] ? res[2] : w->cn;
+        int64_t last_off = (T - 1) * B * H * (int64_t)es, loff = l * B * H * (int64_t)es;
+        if (hn && cn) {
+            memcpy((char *)lt_data(hn) + loff, hs + last_off, (size_t)(B * H) * es);
+            memcpy((char *)lt_data(cn) + loff, cs + last_off, (size_t)(B * H) * es);
+        }
+        in_p = hs, in_ld = H, in_dim = H;
+    }
+
+    /* results */
+    if (st == LT_OK) {
+        int64_t so[3] = {T, B, H}, sn[3] = {L, B, H}, sc[2] = {B, H};
+        int bf = s->batch_first;
+        if (s->cell) {
+            /* h' and c' of the one step: B x H (or H for an unbatched cell) */
+            int nd = x->ndim;
+            const int64_t *shp = nd == 1 ? sc + 1 : sc;
+            lt_tensor *hsrc = res[1] ? res[1] : w->layer[0].hseq;
+            lt_tensor *csrc = res[2] ? res[2] : w->layer[0].cseq;
+            res[0] = handle_on(hsrc, 0, nd, shp, 0);
+            lt_tensor *cres = handle_on(csrc, 0, nd, shp, 0);
+            lt_tensor_release(res[1]);
+            lt_tensor_release(res[2]);
+            res[1] = cres;
+            res[2] = NULL;
+            if (!res[0] || !res[1]) st = LT_ERR;
+        } else {
+            if (fresh_out) {
+                res[0] = handle_on(fresh_out, 0, 3, so, bf);
+            } else {
+                res[0] = handle_on(w->layer[L - 1].hseq, 0, 3, so, bf);
+                res[1] = handle_on(w->hn, 0, 3, sn, 0);
+                res[2] = handle_on(w->cn, 0, 3, sn, 0);
+            }
+            if (!res[0] || !res[1] || !res[2]) st = LT_ERR;
+        }
+    }
+    lt_tensor_release(fresh_out);
+    if (st == LT_OK) {
+        for (int k = 0; k < nouts; k++) lt_storage_bump(res[k]);
+        if (grad) {
+            lt_node *n = lstm_record(ins, nins, nouts, s->cell ? "LSTMCellBackward" : "LSTMBackward");
+            if (!n) {
+                st = LT_ERR;
+            } else {
+                n->ctx = c;
+                n->release_ctx = lstm_release_ctx;
+                w->owner = n;
+                c = NULL;
+                for (int k = 0; k < nouts; k++) lt_node_set_output(n, res[k], k);
+                lt_node_release(n);
+            }
+        }
+    }
+    if (c) ctx_free(c);  /* releases the workspace reference it took */
+    else if (!grad) ws_release(w);
+    if (st) {
+        for (int k = 0; k < 3; k++) lt_tensor_release(res[k]);
+        return LT_ERR;
+    }
+    for (int k = 0; k < nouts; k++) outs[k] = res[k];
+    return LT_OK;
+}
+
+/* ---- backward ---------------------------------------------------------------------------- */
+
+/* The gradient of a leaf parameter can go straight into its .grad (with beta = 1) when
+ * autograd would do nothing but add it there; returns that tensor, or NULL. */
+static lt_tensor *direct_grad(const lt_node *n, int k)
+{
+    const lt_node *acc = n->next[k];
+    if (!acc || !acc->leaf) return NULL;
+    lt_tensor *leaf = acc->leaf, *g = leaf->grad;
+    if (!leaf->requires_grad || !g || g->dtype != n->in_dtype[k] || g->ndim != n->in_ndim[k] ||
+        memcmp(g->size, n->in_size[k], (size_t)g->ndim * sizeof *g->size))
+        return NULL;
+    int64_t inner = g->ndim == 2 ? g->size[1] : 1;
+    if (g->ndim == 2 && !(g->stride[1] == 1 && g->stride[0] == inner)) return NULL;
+    if (g->ndim == 1 && g->stride[0] != 1) return NULL;
+    return g;
+}
+
+/* Where the gradient of parameter input k goes: the leaf's .grad (*beta = 1) or a fresh
+ * tensor for autograd (gin[k], *beta = 0). NULL: not wanted. */
+static char *param_target(lt_node *n, int k, lt_tensor **gin, double *beta, int *st)
+{
+    if (!n->next[k]) return NULL;
+    lt_tensor *g = direct_grad(n, k);
+    if (g) {
+        *beta = 1;
+        lt_storage_bump(g);
+        return lt_data(g);
+    }
+    gin[k] = lt_tensor_new_uninit(n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
+    if (!gin[k]) {
+        *st = LT_ERR;
+        return NULL;
+    }
+    *beta = 0;
+    return lt_data(gin[k]);
+}
+
+/* A handle for autograd on a workspace gradient buffer, of input k's shape; a batch-first
+ * input gets a B x T x I view of the time-major buffer. */
+static lt_tensor *grad_handle(lt_node *n, int k, lt_tensor **buf, int swap01)
+{
+    if (!swap01) return handle_on(*buf, 0, n->in_ndim[k], n->in_size[k], 0);
+    int64_t tm[3] = {n->in_size[k][1], n->in_size[k][0], n->in_size[k][2]};
+    return handle_on(*buf, 0, 3, tm, 1);
+}
+
+/* A workspace buffer for a gradient handed to autograd: a new one when someone still holds
+ * the last one (a Lua function node may keep its gradient). */
+static int buf_for_grad(lt_tensor **buf, lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+{
+    if (*buf && (*buf)->storage->refcount > 1) {  /* the last gradient is still held */
+        lt_tensor_release(*buf);
+        *buf = NULL;
+    }
+    return ensure(buf, dt, ndim, s0, s1, s2);
+}
+
+/* One layer's backward: the sweep back over time (each thread its batch rows), then the
+ * weight and input gradients as GEMMs over all steps (each thread a block of the result). */
+typedef struct {
+    lt_dtype dt;
+    int64_t T, B, H, in;
+    const char *a, *tc, *c, *c0, *zeros;  /* activations, tanh(c), c, c0 (or NULL)          */
+    const char *h, *h0;                   /* the layer's h_t and h0 (or NULL), for dW_hh    */
+    const char *x;                        /* the layer's input rows, leading dimension xld  */
+    int64_t xld;
+    mat wih, whh;
+    const char *ghn;                      /* gradient of h_n's rows (ld ghn_ld; 0: zeros)  */
+    int64_t ghn_ld;
+    const char *gout;                     /* gradient of the outputs: step stride, row ld  */
+    int64_t gout_step, gout_ld;
+    char *dc, *dh, *dg;                   /* B x H carried dc, B x H dh, T x B x 4H         */
+    char *dh0;                            /* B x H or NULL                                  */
+    char *dwih, *dwhh;                    /* targets or NULL; beta 0 (fresh) or 1 (.grad)   */
+    double beta_ih, beta_hh;
+    char *dx;                             /* (T*B) x in, or NULL                            */
+    void *acc;                            /* per-thread bias sums (see bwd_rows)            */
+    int nt;
+} layer_bwd;
+
+static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int k)
+{
+    int64_t B = f->B, H = f->H, G = 4 * H, T = f->T, es = (int64_t)lt_dtype_size(f->dt);
+    int64_t off = t * B * H * es, goff = t * B * G * es;
+    const char *cp = t > 0 ? f->c + off - B * H * es : f->c0 ? f->c0 : f->zeros;
+    int64_t ldcp = t > 0 || f->c0 ? H : 0;
+    const char *d1 = t == T - 1 ? f->ghn : f->dh;
+    int64_t ld1 = t == T - 1 ? f->ghn_ld : H;
+    const char *d2 = f->gout + t * f->gout_step * es;
+    if (f->dt == LT_FLOAT32) {
+        /* float partial sums per step (at most B rows), added into this thread's doubles */
+        float *part = (float *)f->acc + (size_t)k * (size_t)G;
+        double *sum = (double *)((float *)f->acc + (size_t)f->nt * (size_t)G) + (size_t)k * (size_t)G;
+        memset(part, 0, (size_t)G * sizeof *part);
+        bwd_f32(b0, b1, H, (const float *)(f->a + goff), (const float *)(f->tc + off),
+                (const float *)cp, ldcp, (const float *)d1, ld1, (const float *)d2, f->gout_ld,
+                (float *)f->dc, (float *)(f->dg + goff), part);
+        for (int64_t j = 0; j < G; j++) sum[j] += part[j];
+    } else {
+        double *sum = (double *)f->acc + (size_t)k * (size_t)G;
+        bwd_f64(b0, b1, H, (const double *)(f->a + goff), (const double *)(f->tc + off),
+                (const double *)cp, ldcp, (const double *)d1, ld1, (const double *)d2,
+                f->gout_ld, (double *)f->dc, (double *)(f->dg + goff), sum);
+    }
+}
+
+static void layer_backward(const layer_bwd *f)
+{
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    int nt = f->nt;
+    if (trace.on) {
+        for (int64_t t = T - 1; t >= 0; t--)
+            if (t > 0 || f->dh0) trace_call(f->dt, 0, f->whh.trans, B, H, G, 0);
+        if (f->dwih) trace_call(f->dt, 1, 0, G, f->in, T * B, f->beta_ih);
+        if (f->dwhh && T > 1) trace_call(f->dt, 1, 0, G, H, (T - 1) * B, f->beta_hh);
+        if (f->dwhh && f->h0) trace_call(f->dt, 1, 0, G, H, B, 1);
+        if (f->dx) trace_call(f->dt, 0, f->wih.trans, T * B, f->in, G, 0);
+    }
+    blas_single(nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int k = 0;
+#ifdef _OPENMP
+        k = omp_get_thread_num();
+#endif
+        int64_t b0, b1, g0, g1, r0, r1;
+        team_part(B, &b0, &b1);
+        for (int64_t t = T - 1; t >= 0 && b1 > b0; t--) {
+            bwd_rows(f, t, b0, b1, k);
+            /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
+            char *dst = t > 0 ? f->dh : f->dh0;
+            if (dst)
+                gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G,
+                     f->whh.p, f->whh.ld, 0, dst + b0 * H * es, H);
+        }
+#pragma omp barrier
+        /* weight gradients over all steps: each thread a block of rows of dW */
+        team_part(G, &g0, &g1);
+        if (f->dwih && g1 > g0)
+            gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld,
+                 f->beta_ih, f->dwih + g0 * f->in * es, f->in);
+        if (f->dwhh && g1 > g0) {
+            char *d = f->dwhh + g0 * H * es;
+            if (T > 1)
+                gemm(f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
+                     f->beta_hh, d, H);
+            else if (f->beta_hh == 0)
+                memset(d, 0, (size_t)((g1 - g0) * H * es));
+            if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
+        }
+        /* the input gradient over all steps: each thread a block of rows */
+        team_part(T * B, &r0, &r1);
+        if (f->dx && r1 > r0)
+            gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
+                 f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
+    }
+    blas_restore(nt);
+}
+
+/* A B x H (per layer) gradient source: data with row stride, unit column stride. */
+typedef struct {
+    const char *p;
+    int64_t ld, step;  /* row stride, and stride between steps (output gradients) */
+} src;
+
+/* The gradient of an L x B x H state (h_n or c_n): a slice per layer, copied to a workspace
+ * buffer when its columns are not adjacent. */
+static int state_grad(const lt_tensor *g, lt_tensor **buf, const lstm_shape *s, src *out, int l)
+{
+    int64_t B = s->B, H = s->H;
+    lt_tensor v = *g;
+    if (s->cell) {  /* B x H or H */
+        if (v.ndim == 1) lt_unsqueeze(&v, 0);
+        lt_unsqueeze(&v, 0);
+    }
+    if ((v.stride[2] != 1 && H > 1)) {
+        if (ensure(buf, s->dt, 3, s->L, B, H) || lt_copy(*buf, &v)) return LT_ERR;
+        v = **buf;
+    }
+    size_t es = lt_dtype_size(s->dt);
+    out->p = (const char *)lt_data(&v) + l * v.stride[0] * (int64_t)es;
+    out->ld = B > 1 ? v.stride[1] : 0;
+    out->step = 0;
+    return LT_OK;
+}
+
+static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
+{
+    lstm_ctx *c = n->ctx;
+    lstm_ws *w = c->w;
+    const lstm_shape *s = &c->s;
+    lt_dtype dt = s->dt;
+    int64_t T = s->T, B = s->B, H = s->H, G = 4 * H, I = s->I;
+    int L = s->L;
+    size_t es = lt_dtype_size(dt);
+    for (int k = 0; k < c->nsaved; k++)
+        if (c->saved[k]->storage->version != c->version[k])
+            return lt_error("%s: a tensor saved for the backward pass was modified by an "
+                            "in-place operation", n->name);
+    /* gradients arriving: the cell's (h', c') are the layer's (h_n, c_n) */
+    const lt_tensor *g_out = s->cell ? NULL : gout[0];
+    const lt_tensor *g_hn = s->cell ? gout[0] : gout[1], *g_cn = s->cell ? gout[1] : gout[2];
+    int st = LT_OK;
+    int nt = team_size(B, H);
+    size_t accsz = (size_t)nt * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
+                                                              : sizeof(double));
+    if (!w->acc || w->acc_threads < nt) {
+        free(w->acc);
+        w->acc = malloc(accsz);
+        w->acc_threads = nt;
+        if (!w->acc) return lt_error("out of memory");
+    }
+    st = ensure(&w->dgates, dt, 3, T, B, G);
+    if (st == LT_OK) st = ensure(&w->dh, dt, 2, B, H, 0);
+    if (st == LT_OK) st = ensure(&w->dc, dt, 2, B, H, 0);
+    if (st == LT_OK && L > 1) st = ensure(&w->dhseq, dt, 3, T, B, H);
+    if (st) return LT_ERR;
+
+    /* the output gradient as T x B x H rows with unit column stride */
+    src go = {lt_data(w->zeros), 0, 0};
+    if (g_out) {
+        lt_tensor v = *g_out;
+        if (s->batch_first) lt_transpose(&v, 0, 1);
+        if (v.stride[2] != 1 && H > 1) {
+            if (ensure(&w->gout, dt, 3, T, B, H) || lt_copy(w->gout, &v)) return LT_ERR;
+            v = *w->gout;
+        }
+        go = (src){lt_data(&v), B > 1 ? v.stride[1] : 0, v.stride[0]};
+    }
+    int want_h0 = n->next[1] != NULL, want_c0 = n->next[2] != NULL;
+    lt_tensor *dh0h = NULL, *dc0h = NULL;
+    if (want_h0) st = buf_for_grad(&w->dh0, dt, 3, L, B, H);
+    if (st == LT_OK && want_c0) st = buf_for_grad(&w->dc0, dt, 3, L, B, H);
+    if (st) return LT_ERR;
+
+    for (int l = L - 1; l >= 0 && st == LT_OK; l--) {
+        layer_ws *y = &w->layer[l];
+        layer_bwd f = {0};
+        f.dt = dt, f.T = T, f.B = B, f.H = H, f.in = l == 0 ? I : H, f.nt = nt;
+        f.a = lt_data(y->gates), f.tc = lt_data(y->tc), f.c = lt_data(y->cseq);
+        f.c0 = s->has_c0 ? lt_data(y->c0) : NULL, f.zeros = lt_data(w->zeros);
+        f.h = lt_data(y->hseq), f.h0 = s->has_h0 ? lt_data(y->h0) : NULL;
+        f.x = l == 0 ? c->x.p : s->dropout_on ? lt_data(y->xin) : lt_data(w->layer[l - 1].hseq);
+        f.xld = l == 0 ? c->x.ld : H;
+        f.wih = c->wih[l], f.whh = c->whh[l];
+        f.dc = lt_data(w->dc), f.dh = lt_data(w->dh), f.dg = lt_data(w->dgates);
+        f.dh0 = want_h0 ? (char *)lt_data(w->dh0) + l * B * H * (int64_t)es : NULL;
+        f.acc = w->acc;
+        /* where dh comes from at the last step, and the output gradient */
+        src d1 = {lt_data(w->zeros), 0, 0};
+        if (g_hn && (st = state_grad(g_hn, &w->ghn, s, &d1, l))) break;
+        f.ghn = d1.p, f.ghn_ld = d1.ld;
+        src d2 = l == L - 1 ? go : (src){lt_data(w->dhseq), H, B * H};
+        f.gout = d2.p, f.gout_step = d2.step, f.gout_ld = d2.ld;
+        if (g_cn) {
+            src dcs;
+            if ((st = state_grad(g_cn, &w->gcn, s, &dcs, l))) break;
+            for (int64_t b = 0; b < B; b++)
+                memcpy(f.dc + b * H * (int64_t)es, dcs.p + b * dcs.ld * (int64_t)es, (size_t)H * es);
+        } else {
+            memset(f.dc, 0, (size_t)(B * H) * es);
+        }
+        /* the weight gradients' targets: the parameters' .grad, or fresh tensors */
+        int kw = 3 + 4 * l;
+        f.dwih = param_target(n, kw, gin, &f.beta_ih, &st);
+        if (st == LT_OK) f.dwhh = param_target(n, kw + 1, gin, &f.beta_hh, &st);
+        if (st == LT_OK && l == 0 && n->next[0]) {
+            st = buf_for_grad(&w->dx, dt, 3, T, B, I);
+            if (st == LT_OK) f.dx = lt_data(w->dx);
+        }
+        if (l > 0) f.dx = lt_data(w->dhseq);  /* the gradient of the layer below's outputs */
+        if (st) break;
+        memset(w->acc, 0, accsz);
+        layer_backward(&f);
+        if (want_c0) memcpy((char *)lt_data(w->dc0) + l * B * H * (int64_t)es, f.dc,
+                            (size_t)(B * H) * es);
+        /* biases: the per-thread sums, in thread order */
+        for (int kb = kw + 2; kb <= kw + 3 && st == LT_OK && s->has_bias; kb++) {
+            double beta;
+            char *tgt = param_target(n, kb, gin, &beta, &st);
+            if (!tgt) continue;
+            const double *sum = dt == LT_FLOAT32
+                                    ? (const double *)((float *)w->acc + (size_t)nt * (size_t)G)
+                                    : (const double *)w->acc;
+            for (int64_t j = 0; j < G; j++) {
+                double v = 0;
+                for (int k = 0; k < nt; k++) v += sum[(size_t)k * (size_t)G + (size_t)j];
+                /* beta 0: a fresh tensor, never read */
+                if (dt == LT_FLOAT32) ((float *)tgt)[j] = (float)(beta != 0 ? ((float *)tgt)[j] + v : v);
+                else ((double *)tgt)[j] = beta != 0 ? ((double *)tgt)[j] + v : v;
+            }
+        }
+        if (st) break;
+        if (l > 0 && s->dropout_on) st = lt_binary(w->dhseq, LT_OP_MUL, w->dhseq, y->mask, 1);
+        if (st == LT_OK && l == 0 && n->next[0]) {
+            gin[0] = grad_handle(n, 0, &w->dx, s->batch_first && !s->cell);
+            if (!gin[0]) st = LT_ERR;
+        }
+    }
+    if (st == LT_OK && want_h0) {
+        dh0h = grad_handle(n, 1, &w->dh0, 0);
+        if (!dh0h) st = LT_ERR;
+        gin[1] = dh0h;
+    }
+    if (st == LT_OK && want_c0) {
+        dc0h = grad_handle(n, 2, &w->dc0, 0);
+        if (!dc0h) st = LT_ERR;
+        gin[2] = dc0h;
+    }
+    return st;
+}
+
+static lt_node *lstm_record(lt_tensor *const *ins, int nins, int nouts, const char *name)
+{
+    return lt_node_new(name, lstm_backward, nins, ins, nouts);
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+int lt_lstm_forward(lt_lstm *m, const lt_lstm_opts *o, lt_tensor *x, lt_tensor *h0,
+                    lt_tensor *c0, lt_tensor *const *weights, int has_bias, lt_tensor **out,
+                    lt_tensor **hn, lt_tensor **cn)
+{
+    char a[LT_SHAPE_BUFSZ];
+    *out = *hn = *cn = NULL;
+    if (o->num_layers < 1) return lt_error("numLayers must be at least 1, got %d", o->num_layers);
+    if (!lt_dtype_is_float(x->dtype))
+        return lt_error("expected a Float or Double input, got %s", lt_dtype_name(x->dtype));
+    if (!(o->dropout >= 0 && o->dropout < 1))
+        return lt_error("dropout must be in [0, 1), got %g", o->dropout);
+    if (!weights[1] || weights[1]->ndim != 2)
+        return lt_error("weight_hh_l0 must be a [4H x H] matrix");
+    int64_t H = weights[1]->size[1];
+    if (x->ndim != 3 || x->size[0] == 0 || x->size[1] == 0 || x->size[2] == 0)
+        return lt_error("expected a non-empty 3-D input (%s x features), got [%s]",
+                        o->batch_first ? "batch x time" : "time x batch",
+                        lt_shape_str(a, sizeof a, x->ndim, x->size));
+    lstm_shape s = {0};
+    s.dt = x->dtype;
+    s.T = x->size[o->batch_first ? 1 : 0];
+    s.B = x->size[o->batch_first ? 0 : 1];
+    s.I = x->size[2];
+    s.H = H;
+    s.L = o->num_layers;
+    s.batch_first = o->batch_first != 0;
+    s.has_bias = has_bias;
+    s.has_h0 = h0 != NULL;
+    s.has_c0 = c0 != NULL;
+    s.dropout = o->dropout;
+    s.dropout_on = o->train && o->dropout > 0 && o->num_layers > 1;
+    if (weights[0] && weights[0]->ndim == 2 && weights[0]->size[1] != s.I)
+        return lt_error("expected input of size [%s x %lld], got [%s]",
+                        o->batch_first ? "batch x time" : "time x batch",
+                        (long long)weights[0]->size[1], lt_shape_str(a, sizeof a, x->ndim, x->size));
+    if (H < 1 || s.T * s.B > INT_MAX || 4 * H > INT_MAX)
+        return lt_error("sizes too large for BLAS");
+    if (check_inputs(&s, x, h0, c0, weights)) return LT_ERR;
+    lt_tensor *res[3];
+    if (lstm_run(m, &s, x, h0, c0, weights, res, 3)) return LT_ERR;
+    *out = res[0], *hn = res[1], *cn = res[2];
+    return LT_OK;
+}
+
+int lt_lstm_cell(lt_tensor *x, lt_tensor *h, lt_tensor *c, lt_tensor *w_ih, lt_tensor *w_hh,
+                 lt_tensor *b_ih, lt_tensor *b_hh, lt_tensor **h1, lt_tensor **c1)
+{
+    char a[LT_SHAPE_BUFSZ];
+    *h1 = *c1 = NULL;
+    if (!lt_dtype_is_float(x->dtype))
+        return lt_error("expected a Float or Double input, got %s", lt_dtype_name(x->dtype));
+    if (w_hh->ndim != 2 || w_ih->ndim != 2)
+        return lt_error("weight_ih and weight_hh must be matrices");
+    if ((x->ndim != 1 && x->ndim != 2) || x->size[x->ndim - 1] != w_ih->size[1] ||
+        lt_numel(x) == 0)
+        return lt_error("expected input of size [N x %lld] or [%lld], got [%s]",
+                        (long long)w_ih->size[1], (long long)w_ih->size[1],
+                        lt_shape_str(a, sizeof a, x->ndim, x->size));
+    if ((b_ih == NULL) != (b_hh == NULL)) return lt_error("give both biases or neither");
+    lstm_shape s = {0};
+    s.dt = x->dtype;
+    s.T = 1;
+    s.B = x->ndim == 2 ? x->size[0] : 1;
+    s.I = x->size[x->ndim - 1];
+    s.H = w_hh->size[1];
+    s.L = 1;
+    s.cell = 1;
+    s.has_bias = b_ih != NULL;
+    s.has_h0 = h != NULL;
+    s.has_c0 = c != NULL;
+    lt_tensor *wts[4] = {w_ih, w_hh, b_ih, b_hh};
+    if (s.H < 1 || s.B > INT_MAX || 4 * s.H > INT_MAX) return lt_error("sizes too large for BLAS");
+    if (check_inputs(&s, x, h, c, wts)) return LT_ERR;
+    lt_tensor *res[2];
+    if (lstm_run(NULL, &s, x, h, c, wts, res, 2)) return LT_ERR;
+    *h1 = res[0], *c1 = res[1];
+    return LT_OK;
+}
