@@ -20,13 +20,17 @@ VERSION := $(shell sed -n 's/^.define LUATORCH_VERSION_STRING "\(.*\)"/\1/p' inc
 
 LUA_INC    ?= /usr/include/lua5.4
 LUA_STATIC ?= /usr/lib/x86_64-linux-gnu/liblua5.4.a
-BLAS_LIBS  ?= -lopenblas
+# OpenBLAS built with OpenMP: its GEMMs and our OpenMP loops share one thread pool. The default
+# (pthreads) variant keeps its own spinning threads, which starve OpenMP's on a small machine.
+BLAS_DIR   ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+BLAS_INC   ?= /usr/include/x86_64-linux-gnu/openblas-openmp
+BLAS_LIBS  ?= -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 
 WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wundef -Wwrite-strings \
            -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2
 CFLAGS  ?=
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fopenmp $(WARN) -I$(LUA_INC) $(CFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fopenmp $(WARN) -I$(BLAS_INC) -I$(LUA_INC) $(CFLAGS)
 LDFLAGS ?=
 LIBS    := $(BLAS_LIBS) -lm -fopenmp -lcurl -lcrypto -lz -lcjson
 
