@@ -2,12 +2,14 @@
 #
 #   make            core library (static + shared), the Lua C module torch/core.so, the
 #                   luatorch executable (Lua 5.4 linked in statically)
+#   make demo       installs missing Debian packages (make deps), builds, trains the seed LSTM
 #   make test       installs missing Debian packages (make deps), builds, runs the busted specs
 #   make test-asan  the same specs under AddressSanitizer + UBSan (LeakSanitizer included)
 #   make test-extension  examples/c_extension built against a staged install, and its spec
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
 #   make fixtures   regenerates spec/fixtures with PyTorch (needs python3-torch; not in test)
+#   make fuzz       the IDX reader under libFuzzer (clang: sh tools/deps.sh fuzz)
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -137,6 +139,13 @@ test-extension-asan:
 	  LUA_PATH="$(CURDIR)/examples/c_extension/?.lua;$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" \
 	  LUA_CPATH="$(CURDIR)/$(ASAN_DIR)/ext/?.so;;" $(CURDIR)/$(ASAN_DIR)/luatorch $(BUSTED) --output=utfTerminal spec
 
+# The seed model (nn.LSTM 28->128, Linear 128->10) on the bundled MNIST subset: SGD lr 0.1 with
+# momentum 0.9 for 20 epochs (1,600 iterations), the running loss on a progress bar, then the
+# test accuracy (about 96%; the seed's plain SGD needs ~6,000 iterations to get there).
+demo: deps
+	$(MAKE) all
+	$(EXE) examples/lstm_mnist.lua --epochs 20 --momentum 0.9 --evalEvery 400
+
 bench: all
 	$(SPEC_ENV) $(EXE) bench/run.lua
 
@@ -190,6 +199,6 @@ clean:
 	rm -rf build build-asan build-*
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,14p' Makefile
 
-.PHONY: all deps test test-extension test-asan test-extension-asan bench fixtures install clean help fuzz fuzz-deps
+.PHONY: all deps test test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps

@@ -8,8 +8,9 @@
 --   floor      the GEMM floor: exactly the matrix products of the nn.LSTM step (recorded
 --              with torch._gemmTrace while one step runs, plus the Linear head's three) issued
 --              as bare OpenBLAS calls of the same shapes on preallocated, cache-warm buffers
---   PyTorch    torch.nn.LSTM + Linear + cross_entropy + SGD, same shapes, same thread count,
---              when /usr/bin/python3 imports torch (skipped otherwise)
+--   PyTorch    torch.nn.LSTM + Linear + cross_entropy + SGD, same shapes, same thread count
+--              (torch.set_num_threads and OPENBLAS_NUM_THREADS), when /usr/bin/python3
+--              imports torch (skipped otherwise)
 -- at 1 and 2 threads. Best of a few repetitions of a few steps each (machines are shared).
 -- LUATORCH_BENCH_QUICK=1 runs the seed shape only.
 local torch = require 'torch'
@@ -106,50 +107,55 @@ local function floor_ms(cfg, step)
   return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps)) * 1000, flops, #calls
 end
 
--- PyTorch: all configurations and thread counts in one python process
+-- PyTorch: all configurations in one python process per thread count. Debian's PyTorch
+-- reaches OpenBLAS through the generic libblas, so torch.set_num_threads does not limit
+-- OpenBLAS's threads: OPENBLAS_NUM_THREADS gives it the same thread count as ours (without
+-- it, PyTorch's "1 thread" runs its GEMMs on every core).
 local function pytorch_ms()
   local lines = {}
   for _, c in ipairs(configs) do
     lines[#lines + 1] = ('(%d,%d,%d,%d,%d,%d,%d)'):format(c.I, c.H, c.L, c.B, c.T, c.steps, c.reps)
   end
   local py = ([[
-import time, torch
+import sys, time, torch
 cfgs = [%s]
-for nt in %s:
-    torch.set_num_threads(nt)
-    for k, (I, H, L, B, T, steps, reps) in enumerate(cfgs):
-        torch.manual_seed(1)
-        lstm = torch.nn.LSTM(I, H, L, batch_first=True)
-        lin = torch.nn.Linear(H, 10)
-        opt = torch.optim.SGD(list(lstm.parameters()) + list(lin.parameters()), lr=0.1)
-        x = torch.randn(B, T, I)
-        y = torch.randint(0, 10, (B,))
-        def step():
-            opt.zero_grad()
-            out, _ = lstm(x)
-            torch.nn.functional.cross_entropy(lin(out[:, -1]), y).backward()
-            opt.step()
-        step()
-        best = 1e9
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            best = min(best, (time.perf_counter() - t0) / steps)
-        print(k + 1, nt, best * 1000, flush=True)
-]]):format(table.concat(lines, ','), '[' .. table.concat(THREADS, ',') .. ']')
+nt = int(sys.argv[1])
+torch.set_num_threads(nt)
+for k, (I, H, L, B, T, steps, reps) in enumerate(cfgs):
+    torch.manual_seed(1)
+    lstm = torch.nn.LSTM(I, H, L, batch_first=True)
+    lin = torch.nn.Linear(H, 10)
+    opt = torch.optim.SGD(list(lstm.parameters()) + list(lin.parameters()), lr=0.1)
+    x = torch.randn(B, T, I)
+    y = torch.randint(0, 10, (B,))
+    def step():
+        opt.zero_grad()
+        out, _ = lstm(x)
+        torch.nn.functional.cross_entropy(lin(out[:, -1]), y).backward()
+        opt.step()
+    step()
+    best = 1e9
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        best = min(best, (time.perf_counter() - t0) / steps)
+    print(k + 1, nt, best * 1000, flush=True)
+]]):format(table.concat(lines, ','))
   local path = os.tmpname()
   local f = io.open(path, 'w')
   f:write(py)
   f:close()
   local res = {}
-  local p = io.popen('/usr/bin/python3 ' .. path .. ' 2>/dev/null')
-  if p then
-    for line in p:lines() do
-      local k, nt, ms = line:match('^(%d+) (%d+) (%S+)$')
-      if k then res[tonumber(k) .. ':' .. tonumber(nt)] = tonumber(ms) end
+  for _, nt in ipairs(THREADS) do
+    local p = io.popen(('OPENBLAS_NUM_THREADS=%d /usr/bin/python3 %s %d 2>/dev/null'):format(nt, path, nt))
+    if p then
+      for line in p:lines() do
+        local k, n, ms = line:match('^(%d+) (%d+) (%S+)$')
+        if k then res[tonumber(k) .. ':' .. tonumber(n)] = tonumber(ms) end
+      end
+      p:close()
     end
-    p:close()
   end
   os.remove(path)
   return next(res) and res or nil

@@ -527,15 +527,18 @@ static int team_size(int64_t B, int64_t H)
 }
 
 /* Inside a team, every thread calls a single-threaded GEMM on its part: OpenBLAS's own
- * threads stay parked (no oversubscription); restored after the team. */
-static void blas_single(int nt)
+ * threads stay parked (no oversubscription). Returns the count blas_restore puts back (read
+ * first: with OpenBLAS's OpenMP build, setting its count sets OpenMP's too). */
+static int blas_single(int nt)
 {
+    int prev = lt_get_num_threads();
     if (nt > 1) openblas_set_num_threads(1);
+    return prev;
 }
 
-static void blas_restore(int nt)
+static void blas_restore(int nt, int prev)
 {
-    if (nt > 1) openblas_set_num_threads(lt_get_num_threads());
+    if (nt > 1) openblas_set_num_threads(prev);
 }
 
 static void team_part(int64_t n, int64_t *lo, int64_t *hi)
@@ -583,7 +586,7 @@ static void layer_forward(const layer_fwd *f)
         trace_call(f->dt, 0, !f->wih.trans, T * B, G, f->in, 0);
         for (int64_t t = f->h0 ? 0 : 1; t < T; t++) trace_call(f->dt, 0, !f->whh.trans, B, G, H, 1);
     }
-    blas_single(nt);
+    int prev = blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int64_t r0, r1, b0, b1;
@@ -602,7 +605,7 @@ static void layer_forward(const layer_fwd *f)
             fwd_rows(f, t, b0, b1);
         }
     }
-    blas_restore(nt);
+    blas_restore(nt, prev);
 }
 
 static int check_inputs(const lstm_shape *s, const lt_tensor *x, const lt_tensor *h0,
@@ -972,7 +975,7 @@ static void layer_backward(const layer_bwd *f)
         if (f->dwhh && f->h0) trace_call(f->dt, 1, 0, G, H, B, 1);
         if (f->dx) trace_call(f->dt, 0, f->wih.trans, T * B, f->in, G, 0);
     }
-    blas_single(nt);
+    int prev = blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int k = 0;
@@ -1010,7 +1013,7 @@ static void layer_backward(const layer_bwd *f)
             gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
                  f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
     }
-    blas_restore(nt);
+    blas_restore(nt, prev);
 }
 
 /* A B x H (per layer) gradient source: data with row stride, unit column stride. */

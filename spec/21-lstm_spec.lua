@@ -559,6 +559,7 @@ describe('workspaces and grad modes', function()
     local r2 = { run(2) }
     assert.equal(0, count_allocs(function() m(x) end))
     local r3 = { run(2) }  -- deterministic for a given thread count
+    assert.equal(2, torch.getnumthreads())  -- the team leaves OpenBLAS's / OpenMP's count as it was
     torch.setnumthreads(old)
     for i = 1, #r1 do
       H.close(r2[i], r1[i], 1e-5, 1e-6)
