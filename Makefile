@@ -54,9 +54,9 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The nn kernels and optimizer updates never read errno or FP exception flags; without them
-# their sqrt / exp / select loops vectorise (results are unchanged: no reassociation).
-$(BUILD)/core/nnops.o $(BUILD)/core/optim.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math
+# The nn kernels, optimizer updates and elementwise ops never read errno or FP exception flags;
+# without them their sqrt / exp / select loops vectorise (results are unchanged: no reassociation).
+$(BUILD)/core/nnops.o $(BUILD)/core/optim.o $(BUILD)/core/pointwise.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math
 # The fused LSTM passes also contract a * b + c into FMAs (in their AVX2 / AVX-512 builds).
 $(BUILD)/core/lstm.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math -ffp-contract=fast
 

@@ -6,6 +6,9 @@
 #ifndef LT_INTERNAL_H
 #define LT_INTERNAL_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include "lt.h"
 
 #ifdef _OPENMP
@@ -92,5 +95,75 @@ static inline lt_tensor lt_as_1d(const lt_tensor *t)
     case LT_UINT8: MACRO(uint8_t); break;                   \
     default: break;                                         \
     }
+
+/* ---- exp in plain arithmetic ------------------------------------------------------------- */
+
+/* exp without a libm call, so that the loops calling it vectorise (nnops' softmax / NLL rows,
+ * pointwise exp / sigmoid / tanh): Cody-Waite reduction x = n ln2 + r, Cephes' polynomial
+ * (float) or rational (double) approximation of e^r, and 2^n built in the exponent bits as
+ * 2^n1 * 2^n2 (n1 + n2 = n, both in the normal range) so that the whole range is covered:
+ * within about 1 ulp of the exact value, overflow gives +inf, underflow gives the (correctly
+ * scaled) subnormals and then 0, exp(-inf) = 0, NaN stays NaN. No integer conversions (the
+ * float -> int rounding is the "+ magic" trick), so it vectorises with plain SSE2. */
+static inline float lt_exp_float(float x)
+{
+    const float magic = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer */
+    float xc = x > -104.0f ? x : -104.0f;   /* e^-104 < 2^-150: rounds to 0 */
+    xc = xc < 89.0f ? xc : 89.0f;           /* e^89 > FLT_MAX: overflows to inf */
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;                    /* in [-150, 128] */
+    float h = n * 0.5f + magic;             /* n1 = n / 2 rounded, n2 = n - n1 */
+    float t2 = (n - (h - magic)) + magic;
+    int32_t hi, t2i, mi;
+    memcpy(&hi, &h, sizeof hi);
+    memcpy(&t2i, &t2, sizeof t2i);
+    memcpy(&mi, &magic, sizeof mi);
+    float r = xc - n * 0.693359375f;        /* exact: ln2's high part has 9 bits */
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t b1 = (int32_t)((uint32_t)(hi - mi + 127) << 23);   /* 2^n1, n1 in [-75, 64] */
+    int32_t b2 = (int32_t)((uint32_t)(t2i - mi + 127) << 23);
+    float s1, s2;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    y = y * s1 * s2;                        /* one rounding into the subnormals */
+    return x == x ? y : x;
+}
+
+static inline double lt_exp_double(double x)
+{
+    const double magic = 6755399441055744.0;   /* 1.5 * 2^52 */
+    double xc = x > -746.0 ? x : -746.0;        /* e^-746 < 2^-1075: rounds to 0 */
+    xc = xc < 710.0 ? xc : 710.0;               /* e^710 > DBL_MAX */
+    double t = xc * 1.4426950408889634074 + magic;
+    double n = t - magic;                       /* in [-1076, 1024] */
+    double h = n * 0.5 + magic;
+    double t2 = (n - (h - magic)) + magic;
+    int64_t hi, t2i, mi;
+    memcpy(&hi, &h, sizeof hi);
+    memcpy(&t2i, &t2, sizeof t2i);
+    memcpy(&mi, &magic, sizeof mi);
+    double r = xc - n * 6.93145751953125e-1;
+    r = r - n * 1.42860682030941723212e-6;
+    double rr = r * r;
+    double px = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr +
+                     9.99999999999999999910e-1);
+    double q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
+                2.27265548208155028766e-1) * rr + 2.00000000000000000009e0;
+    double y = 1.0 + 2.0 * (px / (q - px));
+    uint64_t b1 = (uint64_t)(hi - mi + 1023) << 52;   /* 2^n1, n1 in [-538, 512] */
+    uint64_t b2 = (uint64_t)(t2i - mi + 1023) << 52;
+    double s1, s2;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    y = y * s1 * s2;
+    return x == x ? y : x;
+}
 
 #endif /* LT_INTERNAL_H */

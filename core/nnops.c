@@ -5,8 +5,8 @@
  * kernels.
  *
  * Accuracy: every slice is shifted by its max before exp (logits of +-1000 are fine); x - max
- * is rounded once in the tensor's type, exp is an inlined polynomial within about 1 ulp (so
- * the loops vectorise), and sums, log-sums and the final scaling are in double: float32
+ * is rounded once in the tensor's type, exp is lt_internal.h's inlined polynomial within about 1
+ * ulp (so the loops vectorise), and sums, log-sums and the final scaling are in double: float32
  * results are within a few ulps (~5e-7 relative) of the exact values, float64 within ~1e-15.
  * The hot row / column kernels also get an AVX2 build picked at load time (target_clones).
  *
@@ -125,63 +125,6 @@ static int run_slices(slice_fn fn, int nops, const lt_tensor *const *ops, int di
     return LT_OK;
 }
 
-/* ---- exp ----------------------------------------------------------------------------------- */
-
-/* exp in plain arithmetic (Cephes' polynomials after a Cody-Waite reduction, 2^k built in the
- * exponent bits), so that the row loops vectorise: libm's exp is a call per element. Within
- * about 1 ulp of the exact value in its type, for x <= 88 (float) / 709 (double); below the
- * normal range it gives 0, exp(-inf) = 0 and NaN stays NaN. Softmax only feeds it x - max. */
-static inline float exp_fast_float(float x)
-{
-    const float lo = -87.0f, magic = 12582912.0f;   /* 1.5 * 2^23: rounds to an integer */
-    float xc = x > lo ? x : lo;
-    xc = xc < 88.0f ? xc : 88.0f;
-    float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;
-    int32_t ti, mi;
-    memcpy(&ti, &t, sizeof ti);
-    memcpy(&mi, &magic, sizeof mi);
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    int32_t sb = (ti - mi + 127) * (1 << 23);   /* 2^n: n in [-126, 127] */
-    float sc;
-    memcpy(&sc, &sb, sizeof sc);
-    y = y * sc;
-    return x > lo ? y : (x != x ? x : 0.0f);
-}
-
-static inline double exp_fast_double(double x)
-{
-    const double lo = -708.0, magic = 6755399441055744.0;   /* 1.5 * 2^52 */
-    double xc = x > lo ? x : lo;
-    xc = xc < 709.0 ? xc : 709.0;
-    double t = xc * 1.4426950408889634074 + magic;
-    double n = t - magic;
-    int64_t ti, mi;
-    memcpy(&ti, &t, sizeof ti);
-    memcpy(&mi, &magic, sizeof mi);
-    double r = xc - n * 6.93145751953125e-1;
-    r = r - n * 1.42860682030941723212e-6;
-    double rr = r * r;
-    double px = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr +
-                     9.99999999999999999910e-1);
-    double q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
-                2.27265548208155028766e-1) * rr + 2.00000000000000000009e0;
-    double y = 1.0 + 2.0 * (px / (q - px));
-    uint64_t sb = (uint64_t)(ti - mi + 1023) << 52;   /* 2^n: n in [-1022, 1023] */
-    double sc;
-    memcpy(&sc, &sb, sizeof sc);
-    y = y * sc;
-    return x > lo ? y : (x != x ? x : 0.0);
-}
-
 /* ---- softmax / log-softmax kernels ------------------------------------------------------- */
 
 static const int64_t ONE[3] = {1, 1, 1};
@@ -213,14 +156,14 @@ static const int64_t ONE[3] = {1, 1, 1};
         double s = 0;                                                                        \
         if (lg) {                                                                            \
             _Pragma("omp simd reduction(+:s)")                                               \
-            for (int64_t j = 0; j < R; j++) s += exp_fast_##T(x[j] - mx);                    \
+            for (int64_t j = 0; j < R; j++) s += lt_exp_##T(x[j] - mx);                      \
             double ls = log(s);                                                              \
             _Pragma("omp simd")                                                              \
             for (int64_t j = 0; j < R; j++) y[j] = (T)(((double)x[j] - mx) - ls);           \
         } else {                                                                             \
             _Pragma("omp simd reduction(+:s)")                                               \
             for (int64_t j = 0; j < R; j++) {                                                \
-                T e = exp_fast_##T(x[j] - mx);                                               \
+                T e = lt_exp_##T(x[j] - mx);                                                 \
                 y[j] = e;                                                                    \
                 s += e;                                                                      \
             }                                                                                \
@@ -252,12 +195,12 @@ static const int64_t ONE[3] = {1, 1, 1};
             for (int64_t r = 0; r < R; r++)                                                  \
                 _Pragma("omp simd")                                                          \
                 for (int64_t j = 0; j < b; j++)                                              \
-                    s[j] += exp_fast_##T(x[r * xr + j * xc] - m[j]);                         \
+                    s[j] += lt_exp_##T(x[r * xr + j * xc] - m[j]);                           \
         else                                                                                 \
             for (int64_t r = 0; r < R; r++)                                                  \
                 _Pragma("omp simd")                                                          \
                 for (int64_t j = 0; j < b; j++) {                                            \
-                    T e = exp_fast_##T(x[r * xr + j * xc] - m[j]);                           \
+                    T e = lt_exp_##T(x[r * xr + j * xc] - m[j]);                             \
                     s[j] += e;                                                               \
                     y[r * yr + j * yc] = e;                                                  \
                 }                                                                            \
@@ -285,7 +228,7 @@ static const int64_t ONE[3] = {1, 1, 1};
             for (int64_t j = 0; j < R; j++) s += g[j];                                       \
             _Pragma("omp simd")                                                              \
             for (int64_t j = 0; j < R; j++)                                                  \
-                gx[j] = (T)((double)g[j] - (double)exp_fast_##T(y[j]) * s);                  \
+                gx[j] = (T)((double)g[j] - (double)lt_exp_##T(y[j]) * s);                    \
         } else {                                                                             \
             _Pragma("omp simd reduction(+:s)")                                               \
             for (int64_t j = 0; j < R; j++) s += (double)g[j] * y[j];                        \
@@ -313,7 +256,7 @@ static const int64_t ONE[3] = {1, 1, 1};
                 double gv = g[r * gr + j * gc];                                              \
                 T yv = y[r * yr + j * yc];                                                   \
                 gx[r * xr + j * xc] =                                                        \
-                    (T)(lg ? gv - (double)exp_fast_##T(yv) * s[j] : (double)yv * (gv - s[j])); \
+                    (T)(lg ? gv - (double)lt_exp_##T(yv) * s[j] : (double)yv * (gv - s[j])); \
             }                                                                                \
     }                                                                                        \
     /* adjacent slices (columns) get instances with the column stride known to be 1 */     \
@@ -657,13 +600,13 @@ int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tenso
         if (cs == 1) {                                                                       \
             mx = row_max_##T(x, C);                                                          \
             _Pragma("omp simd reduction(+:acc)")                                             \
-            for (int64_t j = 0; j < C; j++) acc += exp_fast_##T(x[j] - mx);                  \
+            for (int64_t j = 0; j < C; j++) acc += lt_exp_##T(x[j] - mx);                    \
         } else {                                                                             \
             for (int64_t j = 0; j < C; j++) {                                                \
                 T v = x[j * cs];                                                             \
                 mx = (v > mx) | (v != v) ? v : mx;                                           \
             }                                                                                \
-            for (int64_t j = 0; j < C; j++) acc += exp_fast_##T(x[j * cs] - mx);             \
+            for (int64_t j = 0; j < C; j++) acc += lt_exp_##T(x[j * cs] - mx);               \
         }                                                                                    \
         *s = acc;                                                                            \
         return mx;                                                                           \
@@ -702,13 +645,13 @@ int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tenso
             if (cs == 1) {                                                                   \
                 _Pragma("omp simd")                                                          \
                 for (int64_t j = 0; j < a->C; j++)                                           \
-                    grow[j] = (T)((double)exp_fast_##T(row[j] - m) * k);                     \
+                    grow[j] = (T)((double)lt_exp_##T(row[j] - m) * k);                       \
             } else {                                                                         \
                 for (int64_t j = 0; j < a->C; j++)                                           \
-                    grow[j] = (T)((double)exp_fast_##T(row[j * cs] - m) * k);                \
+                    grow[j] = (T)((double)lt_exp_##T(row[j * cs] - m) * k);                  \
             }                                                                                \
             /* the target's entry in one rounding: (p_t - 1) * w_t * c */                    \
-            grow[t] = (T)(((double)exp_fast_##T(row[t * cs] - m) / s - 1) * c *              \
+            grow[t] = (T)(((double)lt_exp_##T(row[t * cs] - m) / s - 1) * c *                \
                           loss_weight(a, t));                                                \
         }                                                                                    \
     }

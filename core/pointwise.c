@@ -64,19 +64,51 @@ static uint8_t ipow8(uint8_t base, uint8_t e)
     return (uint8_t)ipow64(base, e);
 }
 
+/* exp, sigmoid and tanh in plain arithmetic (lt_internal.h's exp), branch-free so that the
+ * contiguous loops vectorise; libm's expf / tanhf are a call per element. */
+
+/* sigmoid from e = exp(-|v|) <= 1 (never overflows): 1 / (1 + e) for v >= 0, else
+ * e / (1 + e); a few ulp, subnormal results included. */
 static inline float sigmoid_f(float v)
 {
-    /* exp of a non-positive argument only: never overflows */
-    if (v >= 0) return 1.0f / (1.0f + expf(-v));
-    float e = expf(v);
-    return e / (1.0f + e);
+    float e = lt_exp_float(-fabsf(v));
+    return (v >= 0 ? 1.0f : e) / (1.0f + e);
 }
 
 static inline double sigmoid_d(double v)
 {
-    if (v >= 0) return 1.0 / (1.0 + exp(-v));
-    double e = exp(v);
-    return e / (1.0 + e);
+    double e = lt_exp_double(-fabs(v));
+    return (v >= 0 ? 1.0 : e) / (1.0 + e);
+}
+
+/* tanh: Cephes' odd polynomial (float) / rational (double) approximation below |v| = 0.625,
+ * where (1 - e) / (1 + e) would cancel, else (1 - e) / (1 + e) with e = exp(-2|v|) <= 0.29
+ * (no overflow; 1 for large |v|); the sign is put back last, so tanh(-0) = -0. */
+static inline float tanh_f(float v)
+{
+    float a = fabsf(v), z = v * v;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float small = p * z * a + a;
+    float e = lt_exp_float(-2.0f * a);
+    float big = (1.0f - e) / (1.0f + e);
+    return copysignf(a < 0.625f ? small : big, v);
+}
+
+static inline double tanh_d(double v)
+{
+    double a = fabs(v), z = v * v;
+    double p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z -
+               1.61468768441708447952e3;
+    double q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z +
+               4.84406305325125486048e3;
+    double small = a + a * z * (p / q);
+    double e = lt_exp_double(-2.0 * a);
+    double big = (1.0 - e) / (1.0 + e);
+    return copysign(a < 0.625 ? small : big, v);
 }
 
 /* ---- the shared driver ------------------------------------------------------------------ */
@@ -162,13 +194,13 @@ static int ew_run(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, 
     UNARY_LOOP(u_neg_##tag, T, -v)                                                          \
     UNARY_LOOP(u_abs_##tag, T, fabs##F(v))                                                  \
     UNARY_LOOP(u_sign_##tag, T, (v > 0) - (v < 0))                                          \
-    UNARY_LOOP(u_exp_##tag, T, exp##F(v))                                                   \
+    UNARY_LOOP(u_exp_##tag, T, lt_exp_##T(v))                                               \
     UNARY_LOOP(u_log_##tag, T, log##F(v))                                                   \
     UNARY_LOOP(u_log1p_##tag, T, log1p##F(v))                                               \
     UNARY_LOOP(u_sqrt_##tag, T, sqrt##F(v))                                                 \
     UNARY_LOOP(u_rsqrt_##tag, T, one / sqrt##F(v))                                          \
     UNARY_LOOP(u_sigmoid_##tag, T, sigmoid_##tag(v))                                        \
-    UNARY_LOOP(u_tanh_##tag, T, tanh##F(v))                                                 \
+    UNARY_LOOP(u_tanh_##tag, T, tanh_##tag(v))                                              \
     UNARY_LOOP(u_relu_##tag, T, v <= 0 ? 0 : v)                                             \
     UNARY_LOOP(u_floor_##tag, T, floor##F(v))                                               \
     UNARY_LOOP(u_ceil_##tag, T, ceil##F(v))                                                 \
