@@ -120,6 +120,17 @@ void lt_node_set_output(lt_node *n, lt_tensor *out, int slot)
 
 void lt_node_retain(lt_node *n) { n->refcount++; }
 
+lt_tensor *lt_node_leaf_grad(const lt_node *n, int k)
+{
+    const lt_node *acc = n->next[k];
+    if (!acc || !acc->leaf) return NULL;
+    lt_tensor *leaf = acc->leaf, *g = leaf->grad;
+    if (!leaf->requires_grad || !g || g->dtype != n->in_dtype[k] || g->ndim != n->in_ndim[k] ||
+        memcmp(g->size, n->in_size[k], (size_t)g->ndim * sizeof *g->size))
+        return NULL;
+    return g;
+}
+
 static void release_saved(lt_node *n)
 {
     for (int k = 0; k < n->nsaved; k++) {

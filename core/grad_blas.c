@@ -91,6 +91,14 @@ static int prod_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (n->next[0]) st = grad_addend(n, g, beta, &gin[0]);
     for (int k = 1; k <= 2 && st == LT_OK; k++) {
         if (!n->next[k]) continue;
+        /* a parameter's gradient goes straight into its .grad: one GEMM with beta = 1, no
+         * temporary and no separate add (a weight used at every step of an RNN) */
+        lt_tensor *lg = kind == BK_MM ? lt_node_leaf_grad(n, k) : NULL;
+        if (lg) {
+            lt_tensor w = transposed(k == 1 ? b : a);   /* g @ b^T, or a^T @ g */
+            st = k == 1 ? lt_addmm(lg, 1, lg, alpha, g, &w) : lt_addmm(lg, 1, lg, alpha, &w, g);
+            continue;
+        }
         lt_tensor *r = fresh(n->in_dtype[k]);
         if (!r) {
             st = LT_ERR;
@@ -143,6 +151,76 @@ int lt_rec_addr(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tens
                 lt_tensor *b)
 {
     return rec_prod(out, beta, c, alpha, a, b, BK_R, c ? "AddrBackward" : "OuterBackward");
+}
+
+/* ---- linear: out = x @ w^T + bias -------------------------------------------------------- */
+/* inputs (x, w, bias); saved: w at i[0] (for dx), x at i[1] (for dw), -1 when not needed */
+
+int lt_linear(lt_tensor *out, const lt_tensor *x, const lt_tensor *w, const lt_tensor *bias)
+{
+    if (w->ndim != 2) return lt_error("weight must be 2-D, got %d dimensions", w->ndim);
+    lt_tensor wt = transposed(w);
+    if (x->ndim == 1) return bias ? lt_addmv(out, 1, bias, 1, w, x) : lt_mv(out, w, x);
+    return lt_addmm(out, 1, bias, 1, x, &wt);
+}
+
+/* dbias = g summed over the batch, added into the leaf's .grad when it is one */
+static int linear_bias_grad(lt_node *n, const lt_tensor *g, lt_tensor **gin)
+{
+    lt_tensor *lg = lt_node_leaf_grad(n, 2);
+    if (g->ndim == 1) {
+        if (lg) return lt_binary(lg, LT_OP_ADD, lg, g, 1);
+        gin[2] = lt_tensor_new_uninit(g->dtype, 1, g->size);
+        return gin[2] ? lt_copy(gin[2], g) : LT_ERR;
+    }
+    lt_tensor *s = fresh(g->dtype);
+    int st = s ? lt_reduce_dim(s, LT_RED_SUM, g, 0, 0) : LT_ERR;
+    if (st == LT_OK && lg) {
+        st = lt_binary(lg, LT_OP_ADD, lg, s, 1);
+        lt_tensor_release(s);
+    } else {
+        gin[2] = s;
+    }
+    return st;
+}
+
+static int linear_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
+{
+    const lt_tensor *g = gout[0];
+    lt_tensor *w = NULL, *x = NULL;
+    if (n->next[0] && !(w = lt_node_saved(n, (int)n->i[0]))) return LT_ERR;
+    if (n->next[1] && !(x = lt_node_saved(n, (int)n->i[1]))) return LT_ERR;
+    int st = LT_OK;
+    if (n->next[0]) {  /* dx = g @ w (or w^T g for a 1-D x) */
+        gin[0] = fresh(n->in_dtype[0]);
+        lt_tensor wt = transposed(w);
+        st = !gin[0] ? LT_ERR : g->ndim == 1 ? lt_mv(gin[0], &wt, g) : lt_mm(gin[0], g, w);
+    }
+    if (st == LT_OK && n->next[1]) {  /* dw = g^T @ x (outer(g, x) for 1-D) */
+        lt_tensor *lg = lt_node_leaf_grad(n, 1), *dst = lg ? lg : fresh(n->in_dtype[1]);
+        lt_tensor gt = transposed(g);
+        if (!dst) st = LT_ERR;
+        else if (g->ndim == 1) st = lt_addr(dst, lg ? 1 : 0, lg, 1, g, x);
+        else st = lt_addmm(dst, lg ? 1 : 0, lg, 1, &gt, x);
+        if (!lg) gin[1] = dst;
+    }
+    if (st == LT_OK && n->next[2]) st = linear_bias_grad(n, g, gin);
+    return st;
+}
+
+int lt_rec_linear(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias)
+{
+    lt_tensor *ins[3] = {x, w, bias};
+    if (!lt_needs_grad(3, (const lt_tensor *const *)ins)) return LT_OK;
+    lt_node *nd = lt_node_new("LinearBackward", linear_backward, 3, ins, 1);
+    if (!nd) return LT_ERR;
+    nd->i[0] = nd->i[1] = -1;
+    int st = LT_OK;
+    if (nd->next[0] && (nd->i[0] = lt_node_save(nd, w)) < 0) st = LT_ERR;
+    if (st == LT_OK && nd->next[1] && (nd->i[1] = lt_node_save(nd, x)) < 0) st = LT_ERR;
+    if (st == LT_OK) lt_node_set_output(nd, out, 0);
+    lt_node_release(nd);
+    return st;
 }
 
 /* ---- dot --------------------------------------------------------------------------------- */

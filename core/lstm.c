@@ -862,12 +862,8 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
  * autograd would do nothing but add it there; returns that tensor, or NULL. */
 static lt_tensor *direct_grad(const lt_node *n, int k)
 {
-    const lt_node *acc = n->next[k];
-    if (!acc || !acc->leaf) return NULL;
-    lt_tensor *leaf = acc->leaf, *g = leaf->grad;
-    if (!leaf->requires_grad || !g || g->dtype != n->in_dtype[k] || g->ndim != n->in_ndim[k] ||
-        memcmp(g->size, n->in_size[k], (size_t)g->ndim * sizeof *g->size))
-        return NULL;
+    lt_tensor *g = lt_node_leaf_grad(n, k);
+    if (!g) return NULL;
     int64_t inner = g->ndim == 2 ? g->size[1] : 1;
     if (g->ndim == 2 && !(g->stride[1] == 1 && g->stride[0] == inner)) return NULL;
     if (g->ndim == 1 && g->stride[0] != 1) return NULL;

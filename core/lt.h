@@ -311,6 +311,10 @@ int   lt_node_save(lt_node *n, const lt_tensor *t);        /* index of the saved
 lt_tensor *lt_node_saved(lt_node *n, int k);
 void  lt_node_set_output(lt_node *n, lt_tensor *out, int slot);  /* out->grad_fn = n       */
 void  lt_node_retain(lt_node *n);
+/* When input k of n feeds a leaf's existing .grad and nothing else (an accumulate edge), that
+ * .grad: a backward may add its gradient straight into it (e.g. a GEMM with beta = 1) and
+ * leave gin[k] NULL, saving a temporary and an add. NULL otherwise. */
+lt_tensor *lt_node_leaf_grad(const lt_node *n, int k);
 void  lt_node_release(lt_node *n);
 /* Runs reverse mode from root with gradient grad (NULL: root must have one element; the
  * gradient is 1), accumulating into the .grad of leaves that require grad. */
@@ -365,6 +369,11 @@ int lt_rec_addmv(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_ten
 int lt_rec_addr(lt_tensor *out, double beta, lt_tensor *c, double alpha, lt_tensor *a,
                 lt_tensor *b);                                          /* c NULL: outer    */
 int lt_rec_dot(lt_tensor *out, lt_tensor *a, lt_tensor *b);                        /* out 0-dim */
+/* out = x @ w^T (+ bias), x (N, in) or (in), w (out, in), bias (out) or NULL: nn.Linear as one
+ * node whose edges reach the parameters themselves, so their gradients go straight into
+ * their .grad (lt_node_leaf_grad) */
+int lt_linear(lt_tensor *out, const lt_tensor *x, const lt_tensor *w, const lt_tensor *bias);
+int lt_rec_linear(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias);
 /* PyTorch's matmul (dot, mm, mv, or batched with broadcast batch dims; a 1-D a is a row,
  * a 1-D b a column, and the result drops those dims): out as the Lua binding computes it */
 int lt_rec_matmul(lt_tensor *out, lt_tensor *a, lt_tensor *b);

@@ -153,6 +153,17 @@ static int l_addmv(lua_State *L) { return addprod(L, "addmv", lt_addmv, lt_rec_a
 static int l_addr(lua_State *L) { return addprod(L, "addr", lt_addr, lt_rec_addr); }
 
 /* a number, or a 0-dim tensor with a node when an operand requires grad */
+/* torch.linear(x, weight [, bias]): x @ weight^T + bias, as nn.Linear computes it */
+static int l_linear(lua_State *L)
+{
+    lt_tensor *x = ltL_checktensor(L, 1), *w = ltL_checktensor(L, 2);
+    lt_tensor *bias = lua_isnoneornil(L, 3) ? NULL : ltL_checktensor(L, 3);
+    lt_tensor *res = ltL_newtensor(L, x->dtype);
+    LT_TRY(L, "linear", lt_linear(res, x, w, bias));
+    LT_TRY(L, "linear", lt_rec_linear(res, x, w, bias));
+    return 1;
+}
+
 static int l_dot(lua_State *L)
 {
     lt_tensor *a = ltL_checktensor(L, 1), *b = ltL_checktensor(L, 2);
@@ -281,6 +292,7 @@ void lt_open_blas(lua_State *L)
         {"ger", l_ger, LT_FN | LT_METHOD},
         {"outer", l_outer, LT_FN | LT_METHOD},
         {"addmm", l_addmm, LT_FN | LT_METHOD},
+        {"linear", l_linear, LT_FN},
         {"baddbmm", l_baddbmm, LT_FN | LT_METHOD},
         {"addmv", l_addmv, LT_FN | LT_METHOD},
         {"addr", l_addr, LT_FN | LT_METHOD},

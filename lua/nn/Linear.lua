@@ -46,11 +46,8 @@ function Linear:updateOutput(input)
           :format(self.inputSize, self.outputSize, self.inputSize, self.inputSize,
                   table.concat(input:size():totable(), ' x ')), 3)
   end
-  if d == 1 then
-    self.output = self.bias and torch.addmv(self.bias, self.weight, input) or torch.mv(self.weight, input)
-  else
-    self.output = self.bias and torch.addmm(self.bias, input, self.weight:t()) or torch.mm(input, self.weight:t())
-  end
+  -- one op (and one autograd node) whose gradients go straight into gradWeight/gradBias
+  self.output = torch.linear(input, self.weight, self.bias)
   return self.output
 end
 
