@@ -229,3 +229,40 @@ int lt_rec_gather(lt_tensor *out, lt_tensor *a, int dim, lt_tensor *index)
 {
     return rec_index(out, a, dim, index, 1);
 }
+
+/* ---- split / chunk: one node, one gradient buffer ------------------------------------------ */
+/* i[0] = dim, i[1] = piece length; output k is the slice [k * piece, ...) along dim */
+
+static int split_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
+{
+    int dim = (int)n->i[0];
+    int64_t piece = n->i[1];
+    lt_tensor *r = lt_tensor_new_uninit(n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+    if (!r) return LT_ERR;
+    int st = LT_OK;
+    for (int k = 0; k < n->noutputs && st == LT_OK; k++) {
+        lt_tensor slice = *r;
+        int64_t start = k * piece, len = n->in_size[0][dim] - start;
+        if (len > piece) len = piece;
+        st = lt_narrow(&slice, dim, start, len);
+        if (st == LT_OK) st = gout[k] ? lt_copy(&slice, gout[k]) : lt_fill(&slice, 0);
+    }
+    if (st) {
+        lt_tensor_release(r);
+        return LT_ERR;
+    }
+    gin[0] = r;
+    return LT_OK;
+}
+
+int lt_rec_split(lt_tensor *const *pieces, int count, lt_tensor *a, int dim, int64_t piece)
+{
+    if (!lt_needs_grad(1, (const lt_tensor *const *)&a)) return LT_OK;
+    lt_node *n = lt_node_new("SplitBackward", split_backward, 1, &a, count);
+    if (!n) return LT_ERR;
+    n->i[0] = dim;
+    n->i[1] = piece;
+    for (int k = 0; k < count; k++) lt_node_set_output(n, pieces[k], k);
+    lt_node_release(n);
+    return LT_OK;
+}

@@ -389,6 +389,9 @@ typedef enum {
 } lt_view_kind;
 int lt_rec_view(lt_tensor *out, lt_tensor *a, lt_view_kind kind, const int64_t *args);
 int lt_rec_copy(lt_tensor *out, lt_tensor *a);       /* clone, contiguous, type conversion  */
+/* split/chunk: pieces[k] = narrow(a, dim, k * piece, ...), one node for all of them, whose
+ * backward writes each piece's gradient into its slice of one tensor */
+int lt_rec_split(lt_tensor *const *pieces, int count, lt_tensor *a, int dim, int64_t piece);
 int lt_rec_cat(lt_tensor *out, lt_tensor *const *ts, int n, int dim);
 int lt_rec_stack(lt_tensor *out, lt_tensor *const *ts, int n, int dim);
 int lt_rec_index_select(lt_tensor *out, lt_tensor *a, int dim, lt_tensor *index);

@@ -514,14 +514,18 @@ static int split_views(lua_State *L, const char *fname, lt_tensor *t, int dim, i
 {
     int64_t n = t->size[dim];
     int64_t count = n == 0 ? 1 : (n + piece - 1) / piece;
+    if (count > INT32_MAX) return luaL_error(L, "%s: too many pieces", fname);
+    lt_tensor **pieces = lua_newuserdatauv(L, (size_t)count * sizeof *pieces, 0);
     lua_createtable(L, (int)count, 0);
     for (int64_t k = 0; k < count; k++) {
         int64_t start = k * piece, len = n - start < piece ? n - start : piece;
         lt_tensor *v = pushview(L, t, fname);
         LT_TRY(L, fname, lt_narrow(v, dim, start, len));
-        recview(L, v, t, LT_VIEW_NARROW, (const int64_t[]){dim, start, len}, fname);
+        pieces[k] = v;
         lua_seti(L, -2, k + 1);
     }
+    /* one node for all pieces: its backward fills one gradient, slice by slice */
+    LT_TRY(L, fname, lt_rec_split(pieces, (int)count, t, dim, piece));
     return 1;
 }
 
