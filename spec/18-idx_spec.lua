@@ -3,6 +3,7 @@
 -- through the system's gzip(1), independent of luatorch). Real files: the shipped mnist-10k
 -- subset and Debian's Fashion-MNIST, checked against their bytes read directly.
 local torch = require 'torch'
+local H = require 'helpers'
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local MNIST10K = here .. '../datasets/data/mnist-10k/'
@@ -43,13 +44,7 @@ local function gunzip(path)
   return out
 end
 
--- an IDX file: type code, dims, then the payload (already big-endian bytes)
-local function idx(code, dims, payload)
-  local parts = { string.char(0, 0, code, #dims) }
-  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack('>I4', d) end
-  parts[#parts + 1] = payload or ''
-  return table.concat(parts)
-end
+local idx = H.idx_bytes
 
 local function bytes(n, f)
   local t = {}

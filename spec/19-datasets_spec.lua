@@ -4,6 +4,7 @@
 local torch = require 'torch'
 local datasets = require 'datasets'
 local transforms = require 'transforms'
+local H = require 'helpers'
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local MNIST10K = here .. '../datasets/data/mnist-10k/'
@@ -27,12 +28,7 @@ local function write(path, bytes)
   return path
 end
 
-local function idx(code, dims, payload)
-  local parts = { string.char(0, 0, code, #dims) }
-  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack('>I4', d) end
-  parts[#parts + 1] = payload or ''
-  return table.concat(parts)
-end
+local idx = H.idx_bytes
 
 local function errmsg(fn, ...)
   local ok, err = pcall(fn, ...)

@@ -20,18 +20,7 @@ local function listdir()
   return names
 end
 
-local function readfile(path)
-  local f = assert(io.open(path, 'rb'))
-  local s = f:read('a')
-  f:close()
-  return s
-end
-
-local function writefile(path, s)
-  local f = assert(io.open(path, 'wb'))
-  f:write(s)
-  f:close()
-end
+local readfile, writefile = H.readfile, H.writefile
 
 -- the largest absolute difference (outside autograd: parameters require grad)
 local function maxdiff(a, b)

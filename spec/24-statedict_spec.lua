@@ -8,18 +8,7 @@ local H = require 'helpers'
 local dir
 local function tmp(name) return dir .. '/' .. name end
 
-local function readfile(path)
-  local f = assert(io.open(path, 'rb'))
-  local s = f:read('a')
-  f:close()
-  return s
-end
-
-local function writefile(path, s)
-  local f = assert(io.open(path, 'wb'))
-  f:write(s)
-  f:close()
-end
+local readfile, writefile = H.readfile, H.writefile
 
 local function listdir()
   local names = {}

@@ -70,6 +70,29 @@ function H.error_of(fn, ...)
   return tostring(err)
 end
 
+-- ---- files -------------------------------------------------------------------------------
+
+function H.readfile(path)
+  local f = assert(io.open(path, 'rb'))
+  local s = f:read('a')
+  f:close()
+  return s
+end
+
+function H.writefile(path, s)
+  local f = assert(io.open(path, 'wb'))
+  f:write(s)
+  f:close()
+end
+
+-- the bytes of an IDX file: type code, dims, then the payload (already big-endian bytes)
+function H.idx_bytes(code, dims, payload)
+  local parts = { string.char(0, 0, code, #dims) }
+  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack('>I4', d) end
+  parts[#parts + 1] = payload or ''
+  return table.concat(parts)
+end
+
 -- ---- autograd specs ------------------------------------------------------------------------
 
 -- x, marked as a leaf that requires grad
