@@ -86,6 +86,32 @@ int ltL_checkdim(lua_State *L, int arg, int ndim)
     return (int)d - 1;
 }
 
+int ltL_checkdim_named(lua_State *L, int arg, int ndim, const char *fname)
+{
+    if (!lua_isinteger(L, arg)) {
+        if (lua_type(L, arg) == LUA_TNUMBER)
+            luaL_error(L, "%s: dimension must be an integer, got %s", fname,
+                       lua_tostring(L, arg));
+        luaL_error(L, "%s: dimension expected (argument #%d), got %s", fname, arg,
+                   luaL_typename(L, arg));
+    }
+    lua_Integer d = lua_tointeger(L, arg), n = ndim > 0 ? ndim : 1, d0 = d;
+    if (d < 0) d += n + 1;
+    if (d < 1 || d > n)
+        luaL_error(L, "%s: dimension %I out of range for a %d-dimensional tensor", fname, d0,
+                   ndim);
+    return (int)d - 1;
+}
+
+lt_tensor *ltL_checktensor_named(lua_State *L, int arg, const char *fname)
+{
+    lt_tensor *t = ltL_totensor(L, arg);
+    if (!t)
+        luaL_error(L, "%s: tensor expected (argument #%d), got %s", fname, arg,
+                   luaL_typename(L, arg));
+    return t;
+}
+
 int ltL_optdim(lua_State *L, int arg, int ndim, int def)
 {
     return lua_isnoneornil(L, arg) ? def : ltL_checkdim(L, arg, ndim);

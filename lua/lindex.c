@@ -22,27 +22,6 @@
  */
 #include "lt_lua.h"
 
-static lt_tensor *checktensor(lua_State *L, int arg, const char *fname)
-{
-    lt_tensor *t = ltL_totensor(L, arg);
-    if (!t) luaL_error(L, "%s: tensor expected (argument #%d), got %s", fname, arg,
-                       luaL_typename(L, arg));
-    return t;
-}
-
-static int checkdim(lua_State *L, int arg, int ndim, const char *fname)
-{
-    if (!lua_isinteger(L, arg))
-        luaL_error(L, "%s: dimension expected (argument #%d), got %s", fname, arg,
-                   lua_type(L, arg) == LUA_TNUMBER ? "a non-integer" : luaL_typename(L, arg));
-    lua_Integer d = lua_tointeger(L, arg), n = ndim > 0 ? ndim : 1, d0 = d;
-    if (d < 0) d += n + 1;
-    if (d < 1 || d > n)
-        luaL_error(L, "%s: dimension %I out of range for a %d-dimensional tensor", fname, d0,
-                   ndim);
-    return (int)d - 1;
-}
-
 /* The 1-based Lua index tensor at arg as a 0-based int64 copy (on the stack, owned by Lua). */
 static lt_tensor *checkindex(lua_State *L, int arg, const char *fname)
 {
@@ -63,8 +42,8 @@ static int i_index(lua_State *L)
     const char *fname = "index";
     int resform = ltL_istensor(L, 1) && ltL_istensor(L, 2);
     int base = resform ? 2 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
-    int dim = checkdim(L, base + 1, x->ndim, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
+    int dim = ltL_checkdim_named(L, base + 1, x->ndim, fname);
     lt_tensor *idx = checkindex(L, base + 2, fname);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
     if (resform) ltL_checkinplace(L, fname, res, 1, (const lt_tensor *[]){x});
@@ -79,8 +58,8 @@ static int i_index(lua_State *L)
 /* x, dim, idx, src|value: in place on x (arg 1, self for the method), returns x */
 static int index_put(lua_State *L, int which, const char *fname)
 {
-    lt_tensor *x = checktensor(L, 1, fname);
-    int dim = checkdim(L, 2, x->ndim, fname);
+    lt_tensor *x = ltL_checktensor_named(L, 1, fname);
+    int dim = ltL_checkdim_named(L, 2, x->ndim, fname);
     lt_tensor *idx = checkindex(L, 3, fname);
     /* in place on x: refused when recording would be needed (x or src requires grad) */
     ltL_checkinplace(L, fname, x, 1, (const lt_tensor *[]){ltL_totensor(L, 4)});
@@ -89,7 +68,7 @@ static int index_put(lua_State *L, int which, const char *fname)
             luaL_error(L, "%s: fill value must be a number, got %s", fname, luaL_typename(L, 4));
         LT_TRY(L, fname, lt_index_fill(x, dim, idx, lua_tonumber(L, 4)));
     } else {
-        lt_tensor *src = checktensor(L, 4, fname);
+        lt_tensor *src = ltL_checktensor_named(L, 4, fname);
         LT_TRY(L, fname, which == 0 ? lt_index_copy(x, dim, idx, src)
                                     : lt_index_add(x, dim, idx, src));
     }
@@ -109,8 +88,8 @@ static int i_gather(lua_State *L)
     const char *fname = "gather";
     int resform = ltL_istensor(L, 1) && ltL_istensor(L, 2);
     int base = resform ? 2 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
-    int dim = checkdim(L, base + 1, x->ndim, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
+    int dim = ltL_checkdim_named(L, base + 1, x->ndim, fname);
     lt_tensor *idx = checkindex(L, base + 2, fname);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
     if (resform) ltL_checkinplace(L, fname, res, 1, (const lt_tensor *[]){x});
@@ -123,8 +102,8 @@ static int i_gather(lua_State *L)
 /* x, dim, idx, src|value: in place, returns x */
 static int scatter(lua_State *L, int add, const char *fname)
 {
-    lt_tensor *x = checktensor(L, 1, fname);
-    int dim = checkdim(L, 2, x->ndim, fname);
+    lt_tensor *x = ltL_checktensor_named(L, 1, fname);
+    int dim = ltL_checkdim_named(L, 2, x->ndim, fname);
     lt_tensor *idx = checkindex(L, 3, fname);
     ltL_checkinplace(L, fname, x, 1, (const lt_tensor *[]){ltL_totensor(L, 4)});
     if (!add && lua_type(L, 4) == LUA_TNUMBER) {
@@ -150,7 +129,7 @@ static int i_nonzero(lua_State *L)
 {
     const char *fname = "nonzero";
     int resform = ltL_istensor(L, 1) && ltL_istensor(L, 2);
-    lt_tensor *x = checktensor(L, resform ? 2 : 1, fname);
+    lt_tensor *x = ltL_checktensor_named(L, resform ? 2 : 1, fname);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, LT_INT64);
     LT_TRY(L, fname, lt_nonzero(res, x));
     LT_TRY(L, fname, lt_binary_scalar(res, LT_OP_ADD, res, 1));

@@ -33,32 +33,6 @@
 
 /* ---- argument helpers ------------------------------------------------------------------- */
 
-/* Lua dim at arg (1-based, negative from the end) -> 0-based; errors name the function. */
-static int checkdim(lua_State *L, int arg, int ndim, const char *fname)
-{
-    if (!lua_isinteger(L, arg)) {
-        if (lua_type(L, arg) == LUA_TNUMBER)
-            luaL_error(L, "%s: dimension must be an integer, got %s", fname,
-                       lua_tostring(L, arg));
-        luaL_error(L, "%s: dimension expected (argument #%d), got %s", fname, arg,
-                   luaL_typename(L, arg));
-    }
-    lua_Integer d = lua_tointeger(L, arg), n = ndim > 0 ? ndim : 1, d0 = d;
-    if (d < 0) d += n + 1;
-    if (d < 1 || d > n)
-        luaL_error(L, "%s: dimension %I out of range for a %d-dimensional tensor", fname, d0,
-                   ndim);
-    return (int)d - 1;
-}
-
-static lt_tensor *checktensor(lua_State *L, int arg, const char *fname)
-{
-    lt_tensor *t = ltL_totensor(L, arg);
-    if (!t) luaL_error(L, "%s: tensor expected (argument #%d), got %s", fname, arg,
-                       luaL_typename(L, arg));
-    return t;
-}
-
 /* keepdim flag after a dim: absent or nil keeps the dim (Torch7); false drops it. */
 static int optkeep(lua_State *L, int arg)
 {
@@ -111,7 +85,7 @@ static int reduce(lua_State *L, lt_reduce_op op, const char *fname)
 {
     int resform = ltL_leadingtensors(L, 1);
     int base = resform ? 2 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
     if (lua_isnoneornil(L, base + 1)) {
         if (resform) luaL_error(L, "%s: a result tensor needs a dimension", fname);
         double r;
@@ -122,7 +96,7 @@ static int reduce(lua_State *L, lt_reduce_op op, const char *fname)
             pushresult(L, r, !lt_dtype_is_float(x->dtype) && op != LT_RED_MEAN);
         return 1;
     }
-    int dim = checkdim(L, base + 1, x->ndim, fname);
+    int dim = ltL_checkdim_named(L, base + 1, x->ndim, fname);
     int keep = optkeep(L, base + 2);
     lt_dtype odt = x->dtype;
     if (!lt_dtype_is_float(odt) && (op == LT_RED_SUM || op == LT_RED_PROD)) odt = LT_INT64;
@@ -145,7 +119,7 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
 {
     int resform = ltL_leadingtensors(L, 2);
     int base = resform ? 3 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
     if (!resform && ltL_istensor(L, base + 1))
         luaL_error(L, "%s: expected a dimension, got a tensor (use %s for the elementwise "
                       "%s of two tensors)", fname, want_max ? "cmax" : "cmin", fname);
@@ -159,7 +133,7 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
             pushresult(L, r, !lt_dtype_is_float(x->dtype));
         return 1;
     }
-    int dim = checkdim(L, base + 1, x->ndim, fname);
+    int dim = ltL_checkdim_named(L, base + 1, x->ndim, fname);
     int keep = optkeep(L, base + 2);
     lt_tensor *vals, *ind;
     if (resform) {
@@ -187,7 +161,7 @@ static int r_min(lua_State *L) { return maxmin(L, 0, "min"); }
 /* x [, dim [, keepdim]] -> 1-based flat index (no dim) | LongTensor of 1-based indices */
 static int argmaxmin(lua_State *L, int want_max, const char *fname)
 {
-    lt_tensor *x = checktensor(L, 1, fname);
+    lt_tensor *x = ltL_checktensor_named(L, 1, fname);
     if (lua_isnoneornil(L, 2)) {
         int64_t n = lt_numel(x);
         lt_tensor flat = *x;  /* a stack view when x is contiguous, else a copy */
@@ -208,7 +182,7 @@ static int argmaxmin(lua_State *L, int want_max, const char *fname)
         lua_pushinteger(L, (lua_Integer)lt_get_int(ind, NULL) + 1);
         return 1;
     }
-    int dim = checkdim(L, 2, x->ndim, fname);
+    int dim = ltL_checkdim_named(L, 2, x->ndim, fname);
     int keep = optkeep(L, 3);
     lt_tensor *vals = ltL_newtensor(L, x->dtype);
     lt_tensor *ind = ltL_newtensor(L, LT_INT64);
@@ -227,10 +201,10 @@ static int varstd(lua_State *L, int take_sqrt, const char *fname)
 {
     int resform = ltL_leadingtensors(L, 1);
     int base = resform ? 2 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
     int arg = base + 1, has_dim = 0, dim = 0;
     if (!lua_isnoneornil(L, arg) && !lua_isboolean(L, arg)) {
-        dim = checkdim(L, arg, x->ndim, fname);
+        dim = ltL_checkdim_named(L, arg, x->ndim, fname);
         has_dim = 1;
         arg++;
     }
@@ -271,7 +245,7 @@ static int r_norm(lua_State *L)
     const char *fname = "norm";
     int resform = ltL_leadingtensors(L, 1);
     int base = resform ? 2 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
     double p = 2;
     if (!lua_isnoneornil(L, base + 1)) {
         if (!isnum(L, base + 1))
@@ -288,7 +262,7 @@ static int r_norm(lua_State *L)
             lua_pushnumber(L, r);
         return 1;
     }
-    int dim = checkdim(L, base + 2, x->ndim, fname);
+    int dim = ltL_checkdim_named(L, base + 2, x->ndim, fname);
     int keep = optkeep(L, base + 3);
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, x->dtype);
     if (resform) check_res(L, fname, res, x);
@@ -305,8 +279,8 @@ static int cumulative(lua_State *L, int prod, const char *fname)
 {
     int resform = ltL_leadingtensors(L, 1);
     int base = resform ? 2 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
-    int dim = lua_isnoneornil(L, base + 1) ? 0 : checkdim(L, base + 1, x->ndim, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
+    int dim = lua_isnoneornil(L, base + 1) ? 0 : ltL_checkdim_named(L, base + 1, x->ndim, fname);
     lt_dtype odt = lt_dtype_is_float(x->dtype) ? x->dtype : LT_INT64;
     lt_tensor *res = resform ? ltL_checktensor(L, 1) : ltL_newtensor(L, odt);
     if (resform) check_res(L, fname, res, x);
@@ -343,10 +317,10 @@ static int r_sort(lua_State *L)
     const char *fname = "sort";
     int resform = ltL_leadingtensors(L, 2);
     int base = resform ? 3 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
     int arg = base + 1;
     int dim = x->ndim > 0 ? x->ndim - 1 : 0;
-    if (!lua_isnoneornil(L, arg) && !lua_isboolean(L, arg)) dim = checkdim(L, arg++, x->ndim, fname);
+    if (!lua_isnoneornil(L, arg) && !lua_isboolean(L, arg)) dim = ltL_checkdim_named(L, arg++, x->ndim, fname);
     else if (lua_isnil(L, arg)) arg++;
     int desc = lua_toboolean(L, arg);
     lt_tensor *v, *i;
@@ -363,12 +337,12 @@ static int r_topk(lua_State *L)
     const char *fname = "topk";
     int resform = ltL_leadingtensors(L, 2);
     int base = resform ? 3 : 1;
-    lt_tensor *x = checktensor(L, base, fname);
+    lt_tensor *x = ltL_checktensor_named(L, base, fname);
     if (!lua_isinteger(L, base + 1))
         luaL_error(L, "topk: k must be an integer, got %s", luaL_typename(L, base + 1));
     lua_Integer k = lua_tointeger(L, base + 1);
     int dim = lua_isnoneornil(L, base + 2) ? (x->ndim > 0 ? x->ndim - 1 : 0)
-                                           : checkdim(L, base + 2, x->ndim, fname);
+                                           : ltL_checkdim_named(L, base + 2, x->ndim, fname);
     int largest = lua_toboolean(L, base + 3);
     int sorted = lua_toboolean(L, base + 4);
     lt_tensor *v, *i;

@@ -46,6 +46,10 @@ void ltL_account(lua_State *L);
 /* Lua dim (1-based; negative counts from the end) -> 0-based, checked against ndim. */
 int     ltL_checkdim(lua_State *L, int arg, int ndim);
 int     ltL_optdim(lua_State *L, int arg, int ndim, int def);   /* def is 0-based, -1 = none */
+/* The same checks with messages that start "fname: " instead of "bad argument #n to ...",
+ * for functions whose argument positions shift with the [res,] form. */
+int        ltL_checkdim_named(lua_State *L, int arg, int ndim, const char *fname);
+lt_tensor *ltL_checktensor_named(lua_State *L, int arg, const char *fname);
 int64_t ltL_checkindex(lua_State *L, int arg, int64_t size);    /* 1-based -> 0-based      */
 /* Reads sizes given as numbers from arg on, or as one table / torch.LongStorage / tensor of
  * sizes. Returns ndim. */
