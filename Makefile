@@ -36,12 +36,56 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fopenmp $(WARN) -I$(BLAS_I
 LDFLAGS ?=
 LIBS    := $(BLAS_LIBS) -lm -fopenmp -lcurl -lcrypto -lz -lcjson
 
+# ---- CUDA (gpu/): compiled whenever nvcc is found, so the CUDA code never rots; `make CUDA=0`
+# builds a CPU-only toolkit (gpu/stub.c answers "built without CUDA"). The CUDA runtime is
+# linked statically: the binaries then need only the NVIDIA driver, not the toolkit.
+CUDA    ?= 1
+NVCC    ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+ifeq ($(CUDA),0)
+  CUDA_ON  := 0
+  CUDA_WHY := skipped (CUDA=0)
+else ifeq ($(NVCC),)
+  CUDA_ON  := 0
+  CUDA_WHY := skipped (no nvcc in /usr/local/cuda/bin or on PATH)
+else
+  CUDA_HOME   ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
+  CUDA_LIBDIR ?= $(patsubst %/libcudart_static.a,%,$(firstword $(wildcard \
+                   $(CUDA_HOME)/lib64/libcudart_static.a \
+                   $(CUDA_HOME)/targets/x86_64-linux/lib/libcudart_static.a)))
+  ifeq ($(CUDA_LIBDIR),)
+    CUDA_ON  := 0
+    CUDA_WHY := skipped (no libcudart_static.a under $(CUDA_HOME))
+  else
+    CUDA_ON  := 1
+    CUDA_WHY := built with $(NVCC) (sm_80, sm_90 + compute_90 PTX)
+  endif
+endif
+ifeq ($(MAKELEVEL),0)
+  $(info luatorch: CUDA $(CUDA_WHY))
+endif
+# sm_80 (A100) and sm_90 (H100/H200) code, plus compute_90 PTX that newer GPUs JIT-compile.
+NVCC_ARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+NVCC_FLAGS ?= -O2 -g -std=c++17 -Xcompiler -fPIC,-Wall,-Wextra $(NVCC_ARCH)
+ifeq ($(CUDA_ON),1)
+  GPU_SRC    := $(wildcard gpu/*.cu)
+  GPU_OBJ    := $(GPU_SRC:%.cu=$(BUILD)/%.o)
+  ALL_CFLAGS += -DLT_HAVE_CUDA
+  LIBS       += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt -lpthread
+else
+  GPU_OBJ    := $(BUILD)/gpu/stub.o
+endif
+# Objects built with and without CUDA must not mix: a change of the setting rebuilds them.
+CUDA_STAMP := $(BUILD)/cuda-config
+ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+  $(shell mkdir -p $(BUILD) && (echo $(CUDA_ON) | cmp -s - $(CUDA_STAMP) || echo $(CUDA_ON) > $(CUDA_STAMP)))
+endif
+
 CORE_SRC := $(filter-out datasets/fuzz_%.c,$(wildcard core/*.c datasets/*.c))
 LUA_SRC  := $(filter-out lua/main.c,$(wildcard lua/*.c))
 LUA_MODS := $(shell find lua -name '*.lua' | sort)
-CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(GPU_OBJ)
 LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o)
-HEADERS  := $(wildcard include/*.h core/*.h lua/*.h datasets/*.h)
+HEADERS  := $(wildcard include/*.h core/*.h lua/*.h datasets/*.h gpu/*.h) $(CUDA_STAMP)
 
 LIB_A    := $(BUILD)/libluatorch.a
 LIB_SO   := $(BUILD)/libluatorch.so
@@ -53,6 +97,10 @@ all: $(LIB_A) $(LIB_SO) $(MOD_SO) $(EXE)
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gpu/%.o: gpu/%.cu $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 
 # The nn kernels, optimizer updates and elementwise ops never read errno or FP exception flags;
 # without them their sqrt / exp / select loops vectorise (results are unchanged: no reassociation).

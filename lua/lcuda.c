@@ -1,0 +1,116 @@
+/*
+ * lcuda.c — torch.cuda (device queries of the CUDA backend, gpu/lt_gpu.h) and t:cuda().
+ *
+ * Devices are numbered from 1 here, like cutorch's (the backend counts from 0). Device tensors
+ * do not exist yet: t:cuda() raises a clear error rather than pretending (gpu/README.md). On a
+ * machine without a GPU, or in a build without CUDA, isAvailable() is false, deviceCount() is 0,
+ * and every other call raises "cuda.<fn>: no CUDA device is available (<why>)".
+ */
+#include "lt_lua.h"
+
+#include "../gpu/lt_gpu.h"
+
+/* torch.cuda.isBuilt(): whether this luatorch has the CUDA backend compiled in */
+static int cuda_isbuilt(lua_State *L)
+{
+    lua_pushboolean(L, lt_gpu_built());
+    return 1;
+}
+
+/* torch.cuda.isAvailable(): true when a CUDA device can be used; never raises */
+static int cuda_isavailable(lua_State *L)
+{
+    int n = 0;
+    lua_pushboolean(L, lt_gpu_device_count(&n) == LT_OK && n > 0);
+    return 1;
+}
+
+/* torch.cuda.deviceCount(): 0 without a driver or a device */
+static int cuda_devicecount(lua_State *L)
+{
+    int n = 0;
+    LT_TRY(L, "cuda.deviceCount", lt_gpu_device_count(&n));
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+/* torch.cuda.whyUnavailable(): nil when a device can be used, else the reason (a string) */
+static int cuda_whyunavailable(lua_State *L)
+{
+    const char *why = lt_gpu_unavailable();
+    if (why) lua_pushstring(L, why); else lua_pushnil(L);
+    return 1;
+}
+
+/* torch.cuda.getDeviceProperties(i): a table describing device i (1-based) */
+static int cuda_getdeviceproperties(lua_State *L)
+{
+    lua_Integer i;
+    /* checked by hand: luaL_checkinteger cannot name a function inside torch.cuda */
+    if (!lua_isinteger(L, 1))
+        return luaL_error(L, "cuda.getDeviceProperties: the device must be an integer, got %s",
+                          luaL_typename(L, 1));
+    i = lua_tointeger(L, 1);
+    lt_gpu_props p;
+    int n = 0;
+    LT_TRY(L, "cuda.getDeviceProperties", lt_gpu_require());
+    LT_TRY(L, "cuda.getDeviceProperties", lt_gpu_device_count(&n));
+    if (i < 1 || i > n)
+        return luaL_error(L, "cuda.getDeviceProperties: device %I is out of range (%d device%s, "
+                             "counted from 1)", i, n, n == 1 ? "" : "s");
+    LT_TRY(L, "cuda.getDeviceProperties", lt_gpu_device_props((int)i - 1, &p));
+    lua_createtable(L, 0, 10);
+    lua_pushstring(L, p.name);                          lua_setfield(L, -2, "name");
+    lua_pushinteger(L, p.major);                        lua_setfield(L, -2, "major");
+    lua_pushinteger(L, p.minor);                        lua_setfield(L, -2, "minor");
+    lua_pushinteger(L, p.total_memory);                 lua_setfield(L, -2, "totalMemory");
+    lua_pushinteger(L, p.multiprocessors);              lua_setfield(L, -2, "multiProcessorCount");
+    lua_pushinteger(L, p.warp_size);                    lua_setfield(L, -2, "warpSize");
+    lua_pushinteger(L, p.shared_memory_per_block);      lua_setfield(L, -2, "sharedMemPerBlock");
+    lua_pushinteger(L, p.l2_cache_size);                lua_setfield(L, -2, "l2CacheSize");
+    lua_pushstring(L, p.pci_bus_id);                    lua_setfield(L, -2, "pciBusID");
+    return 1;
+}
+
+/* torch.cuda.memGetInfo(): free and total bytes of the current device */
+static int cuda_memgetinfo(lua_State *L)
+{
+    int64_t f = 0, t = 0;
+    LT_TRY(L, "cuda.memGetInfo", lt_gpu_mem_info(&f, &t));
+    lua_pushinteger(L, f);
+    lua_pushinteger(L, t);
+    return 2;
+}
+
+/* torch.cuda.synchronize(): waits for all work on the current device */
+static int cuda_synchronize(lua_State *L)
+{
+    LT_TRY(L, "cuda.synchronize", lt_gpu_synchronize());
+    return 0;
+}
+
+/* t:cuda(): a device copy of t, once device tensors exist */
+static int tensor_cuda(lua_State *L)
+{
+    ltL_checktensor(L, 1);
+    LT_TRY(L, "cuda", lt_gpu_require());
+    return luaL_error(L, "cuda: device tensors are not implemented yet (gpu/README.md)");
+}
+
+void lt_open_cuda(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"isBuilt", cuda_isbuilt},
+        {"isAvailable", cuda_isavailable},
+        {"deviceCount", cuda_devicecount},
+        {"whyUnavailable", cuda_whyunavailable},
+        {"getDeviceProperties", cuda_getdeviceproperties},
+        {"memGetInfo", cuda_memgetinfo},
+        {"synchronize", cuda_synchronize},
+        {NULL, NULL},
+    };
+    static const ltL_Reg methods[] = {{"cuda", tensor_cuda, LT_METHOD}, {NULL, NULL, 0}};
+    luaL_newlib(L, fns);
+    lua_setfield(L, -3, "cuda");                  /* torch.cuda (torch table at -2 before) */
+    ltL_register(L, methods);
+}
