@@ -71,7 +71,9 @@
 
 /* exp by Cody-Waite reduction and Cephes' polynomial, 2^n built in the exponent bits; about
  * 1 ulp for x in [-87, 88]; clamped outside (the callers only need saturation there). NaN
- * stays NaN. */
+ * stays NaN. This is lt_exp_float (lt_internal.h) without its full-range scaling: the gates
+ * never need subnormals, and the shared one made the seed step ~2% slower (measured with
+ * LUATORCH_BENCH_QUICK=1 bench/lstm.lua, 2026-11-26). */
 static INLINE float exp_f(float x)
 {
     const float magic = 12582912.0f;  /* 1.5 * 2^23: adding it rounds to an integer */
