@@ -83,15 +83,8 @@ local Point = torch.class('ckptspec.Point')
 function Point:__init(x, y) self.x, self.y = x, y end
 function Point:norm2() return self.x * self.x + self.y * self.y end
 
-setup(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute('mkdir -p "' .. dir .. '"'))
-end)
-
-teardown(function()
-  os.execute('rm -rf "' .. dir .. '"')
-end)
+setup(function() dir = H.mktempdir() end)
+teardown(function() H.rmtree(dir) end)
 
 -- ---- plain values ---------------------------------------------------------------------------
 describe('torch.save / torch.load of plain values', function()

@@ -45,15 +45,8 @@ local function load_st(bytes)
   return H.error_of(torch.loadSafetensors, path)
 end
 
-setup(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute('mkdir -p "' .. dir .. '"'))
-end)
-
-teardown(function()
-  os.execute('rm -rf "' .. dir .. '"')
-end)
+setup(function() dir = H.mktempdir() end)
+teardown(function() H.rmtree(dir) end)
 
 -- ---- stateDict / loadStateDict ------------------------------------------------------------
 describe('module:stateDict()', function()

@@ -2,6 +2,7 @@
 -- schedule: SGD lr 0.1 with momentum 0.9), the loss falls and the test accuracy clears a bar
 -- far above chance (10%); a run stopped after an epoch and resumed from its checkpoint gives
 -- the same curve as an uninterrupted one. No timing assertions.
+local H = require 'helpers'
 local exe = os.getenv('LUATORCH_EXE') or './build/luatorch'
 local asan = os.getenv('LUATORCH_ASAN') ~= nil   -- sanitized builds are ~10x slower
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
@@ -21,12 +22,7 @@ local function run(script, args)
   return evals, final, out
 end
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read('a')
-  f:close()
-  return s
-end
+local read = H.readfile
 
 describe('the seed examples on the bundled MNIST subset', function()
   it('lstm_mnist.lua (fused nn.LSTM): the loss falls and the accuracy clears 60%', function()
@@ -46,9 +42,7 @@ describe('the seed examples on the bundled MNIST subset', function()
   end)
 
   it('--resume continues a checkpointed run on the same curve', function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute('mkdir -p ' .. dir)
+    local dir = H.mktempdir()
     local args = '--momentum 0.9 --evalEvery 20 --batch 200'   -- 40 iterations per epoch
     run('lstm_mnist.lua', ('--epochs 2 %s --log %s/full.csv'):format(args, dir))
     run('lstm_mnist.lua', ('--epochs 1 %s --log %s/part.csv --checkpoint %s/ck.t7'):format(args, dir, dir))
@@ -58,6 +52,6 @@ describe('the seed examples on the bundled MNIST subset', function()
     local full, part = read(dir .. '/full.csv'), read(dir .. '/part.csv')
     assert.equal(4, select(2, full:gsub('\n', '')) - 1)
     assert.equal(full, part)
-    os.execute('rm -rf ' .. dir)
+    H.rmtree(dir)
   end)
 end)

@@ -85,6 +85,16 @@ function H.writefile(path, s)
   f:close()
 end
 
+-- a fresh empty directory (remove it with H.rmtree)
+function H.mktempdir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute('mkdir -p "' .. dir .. '"'))
+  return dir
+end
+
+function H.rmtree(dir) os.execute('rm -rf "' .. dir .. '"') end
+
 -- the bytes of an IDX file: type code, dims, then the payload (already big-endian bytes)
 function H.idx_bytes(code, dims, payload)
   local parts = { string.char(0, 0, code, #dims) }
