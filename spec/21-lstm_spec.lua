@@ -579,9 +579,9 @@ end)
 describe('errors', function()
   it('names the module or function and the shapes', function()
     local m = nn.LSTM(3, 4, 2)
-    assert.matches('nn.LSTM%(3 %-> 4%): expected input of size %[T x B x 3%], got %[2 x 5%]',
+    assert.matches('nn.LSTM%(3 %-> 4%): expected input of size %[T x B x 3%] or %[T x 3%], got %[2 x 5%]',
                    H.error_of(function() m(torch.randn(2, 5)) end))
-    assert.matches('nn.LSTM%(3 %-> 4%): expected input of size %[T x B x 3%], got %[2 x 2 x 5%]',
+    assert.matches('nn.LSTM%(3 %-> 4%): expected input of size %[T x B x 3%] or %[T x 3%], got %[2 x 2 x 5%]',
                    H.error_of(function() m(torch.randn(2, 2, 5)) end))
     assert.matches('lstm: h0 must be %[2 x 2 x 4%] %(layers x batch x hidden%), got %[1 x 2 x 4%]',
                    H.error_of(function() m(torch.randn(5, 2, 3), { torch.randn(1, 2, 4), torch.randn(1, 2, 4) }) end))
@@ -607,5 +607,25 @@ describe('errors', function()
                    H.error_of(function() cell(torch.randn(2, 3), { torch.randn(3, 4), torch.randn(2, 4) }) end))
     assert.matches('nn.LSTMCell: the state must be a table {h, c}',
                    H.error_of(function() cell:forward({ torch.randn(2, 3), torch.randn(2, 4) }) end))
+  end)
+end)
+
+describe('nn.LSTM on an unbatched sequence (T x I)', function()
+  it('gives the batch-of-one results without the batch dim, in both layouts, with gradients', function()
+    torch.manualSeed(4)
+    for _, batchFirst in ipairs({ false, true }) do
+      local m = nn.LSTM(3, 4, 2, { batchFirst = batchFirst }):double()
+      local x = torch.randn(5, 3):double()
+      local h0, c0 = torch.randn(2, 4):double(), torch.randn(2, 4):double()
+      local out, state = m:forward(x, { h0, c0 })
+      local ref, rstate = m:forward(x:unsqueeze(batchFirst and 1 or 2), { h0:unsqueeze(2), c0:unsqueeze(2) })
+      assert.same({ 5, 4 }, out:size():totable())
+      H.close(out, ref:select(batchFirst and 1 or 2, 1), 1e-14, 1e-14)
+      H.close(state[1], rstate[1]:select(2, 1), 1e-14, 1e-14)
+      H.close(state[2], rstate[2]:select(2, 1), 1e-14, 1e-14)
+      local xl = x:clone()
+      xl.requiresGrad = true
+      assert.is_true(torch.gradcheck(function(a) return (m(a)) end, { xl }))
+    end
   end)
 end)

@@ -136,10 +136,17 @@ function LSTM:updateOutput(input)
   if not torch.isTensor(x) then
     error(('nn.LSTM: expected a tensor input, got %s'):format(torch.typename(x) or type(x)), 3)
   end
+  -- an unbatched sequence (T x I), as PyTorch accepts it: a batch of one, squeezed back after
+  local unbatched = x:dim() == 2 and x:size(2) == self.inputSize
+  local bdim = self.batchFirst and 1 or 2
+  if unbatched then
+    x = x:unsqueeze(bdim)
+    if h0 then h0, c0 = h0:unsqueeze(2), c0:unsqueeze(2) end
+  end
   if x:dim() ~= 3 or x:size(3) ~= self.inputSize then
-    error(('nn.LSTM(%d -> %d): expected input of size [%s x %d], got [%s]'):format(
+    error(('nn.LSTM(%d -> %d): expected input of size [%s x %d] or [T x %d], got [%s]'):format(
           self.inputSize, self.hiddenSize, self.batchFirst and 'B x T' or 'T x B',
-          self.inputSize, shape_string(x)), 3)
+          self.inputSize, self.inputSize, shape_string(x)), 3)
   end
   local ws = workspaces[self]
   if not ws then
@@ -151,6 +158,7 @@ function LSTM:updateOutput(input)
     numLayers = self.numLayers, batchFirst = self.batchFirst, bias = self.useBias,
     dropout = self.dropout, train = self.train, workspace = ws,
   })
+  if unbatched then out, hn, cn = out:select(bdim, 1), hn:select(2, 1), cn:select(2, 1) end
   self.state = { hn, cn }
   self.output = self.returnState and { out, self.state } or out
   return self.output
