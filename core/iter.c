@@ -147,8 +147,6 @@ int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tenso
                    int nins, lt_tensor **target)
 {
     *target = out;
-    int64_t numel = 1;
-    for (int i = 0; i < ndim; i++) numel *= size[i];
     int same_shape = out->ndim == ndim && !memcmp(out->size, size, (size_t)ndim * sizeof *size);
     /* An output that is written through stride-0 (expanded) dims would race with itself. */
     for (int i = 0; same_shape && i < out->ndim; i++)
@@ -167,7 +165,6 @@ int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tenso
     }
     if (!clash) return LT_OK;
     *target = lt_tensor_new_uninit(out->dtype, ndim, size);
-    (void)numel;
     return *target ? LT_OK : LT_ERR;
 }
 

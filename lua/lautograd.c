@@ -34,19 +34,23 @@ int ltL_autograd_index(lua_State *L)
     return 1;
 }
 
+static void set_requires_grad(lua_State *L, lt_tensor *t, int on)
+{
+    if (!on && t->grad_fn)
+        luaL_error(L, "requiresGrad: cannot turn off requiresGrad of a non-leaf tensor (use "
+                      "detach())");
+    if (on && !lt_dtype_is_float(t->dtype))
+        luaL_error(L, "requiresGrad: only Float and Double tensors can require gradients, got %s",
+                   ltL_typename(t));
+    t->requires_grad = on;
+}
+
 int ltL_autograd_newindex(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     const char *k = lua_tostring(L, 2);
     if (!strcmp(k, "requiresGrad")) {
-        int on = lua_toboolean(L, 3);
-        if (!on && t->grad_fn)
-            return luaL_error(L, "requiresGrad: cannot turn off requiresGrad of a non-leaf "
-                                 "tensor (use detach())");
-        if (on && !lt_dtype_is_float(t->dtype))
-            return luaL_error(L, "requiresGrad: only Float and Double tensors can require "
-                                 "gradients, got %s", ltL_typename(t));
-        t->requires_grad = on;
+        set_requires_grad(L, t, lua_toboolean(L, 3));
         return 1;
     }
     if (!strcmp(k, "grad")) {
@@ -110,15 +114,7 @@ static int ag_detach(lua_State *L)
 /* t:requiresGrad_([on=true]) sets the flag and returns t (for chaining) */
 static int ag_requiresgrad(lua_State *L)
 {
-    ltL_checktensor(L, 1);
-    lua_settop(L, 2);
-    if (lua_isnone(L, 2) || lua_isnil(L, 2)) {
-        lua_pushboolean(L, 1);
-        lua_replace(L, 2);
-    }
-    lua_pushliteral(L, "requiresGrad");
-    lua_insert(L, 2);
-    ltL_autograd_newindex(L);
+    set_requires_grad(L, ltL_checktensor(L, 1), lua_isnoneornil(L, 2) || lua_toboolean(L, 2));
     lua_settop(L, 1);
     return 1;
 }
