@@ -26,67 +26,52 @@ local function check(losses, expected)
   end
 end
 
+-- 200 steps in Torch7's style: feval + a functional optimiser on getParameters
+local function torch7_losses(update, config)
+  local m, crit = model(), nn.CrossEntropyCriterion()
+  local params, grads = m:getParameters()
+  local function feval()
+    grads:zero()
+    local out = m:forward(X)
+    local loss = crit:forward(out, y)
+    m:backward(X, crit:backward(out, y))
+    return loss, grads
+  end
+  local losses = {}
+  for i = 1, 200 do
+    local _, fs = update(feval, params, config)
+    losses[i] = fs[1]
+  end
+  return losses
+end
+
+-- 200 steps in PyTorch's style: zeroGrad, loss:backward(), step
+local function pytorch_losses(make_optimizer)
+  local m, crit = model(), nn.CrossEntropyCriterion()
+  local opt = make_optimizer(m:parameters())
+  local losses = {}
+  for i = 1, 200 do
+    opt:zeroGrad()
+    local loss = crit(m(X), y)
+    losses[i] = loss:item()
+    loss:backward()
+    opt:step()
+  end
+  return losses
+end
+
 describe('training parity with PyTorch', function()
   it('Torch7 loop: feval + optim.sgd (momentum 0.9) on getParameters', function()
-    local m, crit = model(), nn.CrossEntropyCriterion()
-    local params, grads = m:getParameters()
-    local config, losses = { learningRate = 0.1, momentum = 0.9, dampening = 0 }, {}
-    local function feval()
-      grads:zero()
-      local out = m:forward(X)
-      local loss = crit:forward(out, y)
-      m:backward(X, crit:backward(out, y))
-      return loss, grads
-    end
-    for i = 1, 200 do
-      local _, fs = optim.sgd(feval, params, config)
-      losses[i] = fs[1]
-    end
-    check(losses, F.sgd)
+    check(torch7_losses(optim.sgd, { learningRate = 0.1, momentum = 0.9, dampening = 0 }), F.sgd)
   end)
 
   it('PyTorch loop: optim.SGD with zeroGrad / loss:backward() / step', function()
-    local m, crit = model(), nn.CrossEntropyCriterion()
-    local opt = optim.SGD(m:parameters(), { lr = 0.1, momentum = 0.9 })
-    local losses = {}
-    for i = 1, 200 do
-      opt:zeroGrad()
-      local loss = crit(m(X), y)
-      losses[i] = loss:item()
-      loss:backward()
-      opt:step()
-    end
-    check(losses, F.sgd)
+    check(pytorch_losses(function(p) return optim.SGD(p, { lr = 0.1, momentum = 0.9 }) end), F.sgd)
   end)
 
   it('Adam in both styles', function()
-    local m, crit = model(), nn.CrossEntropyCriterion()
-    local opt = optim.Adam(m:parameters(), { lr = 0.01 })
-    local losses = {}
-    for i = 1, 200 do
-      opt:zeroGrad()
-      local loss = crit(m(X), y)
-      losses[i] = loss:item()
-      loss:backward()
-      opt:step()
-    end
-    check(losses, F.adam)
-
-    m = model()
-    local params, grads = m:getParameters()
-    local config = { learningRate = 0.01 }
-    losses = {}
-    for i = 1, 200 do
-      local _, fs = optim.adam(function()
-        grads:zero()
-        local out = m:forward(X)
-        local loss = crit:forward(out, y)
-        m:backward(X, crit:backward(out, y))
-        return loss, grads
-      end, params, config)
-      losses[i] = fs[1]
-    end
-    check(losses, F.adam)
+    check(pytorch_losses(function(p) return optim.Adam(p, { lr = 0.01 }) end), F.adam)
+    check(torch7_losses(optim.adam, { learningRate = 0.01 }), F.adam)
   end)
 
   it('clipGradNorm scales gradients to the bound', function()
