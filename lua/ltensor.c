@@ -107,8 +107,7 @@ static int table_shape(lua_State *L, int idx, int64_t *size)
     return nd;
 }
 
-static void fill_from_table(lua_State *L, int idx, lt_tensor *t, int dim, int64_t *pos,
-                            int64_t *flat)
+static void fill_from_table(lua_State *L, int idx, lt_tensor *t, int dim, int64_t *pos)
 {
     int64_t n = (int64_t)luaL_len(L, idx);
     if (n != t->size[dim])
@@ -121,7 +120,7 @@ static void fill_from_table(lua_State *L, int idx, lt_tensor *t, int dim, int64_
             if (!lua_istable(L, -1))
                 luaL_error(L, "tensor: nested table is not rectangular (expected a table at "
                               "depth %d)", dim + 2);
-            fill_from_table(L, lua_gettop(L), t, dim + 1, pos, flat);
+            fill_from_table(L, lua_gettop(L), t, dim + 1, pos);
         } else {
             int isnum;
             if (lua_isboolean(L, -1)) {
@@ -135,7 +134,6 @@ static void fill_from_table(lua_State *L, int idx, lt_tensor *t, int dim, int64_
                                luaL_typename(L, -1));
                 lt_set(t, pos, v);
             }
-            (*flat)++;
         }
         lua_pop(L, 1);
     }
@@ -196,8 +194,8 @@ static int tensor_new(lua_State *L)
         int nd = table_shape(L, 1, size);
         lt_tensor *t = lt_tensor_new(dt, nd, size);
         ltL_pushtensor(L, t, fname);
-        int64_t pos[LT_MAXDIM] = {0}, flat = 0;
-        if (lt_numel(t) > 0) fill_from_table(L, 1, t, 0, pos, &flat);
+        int64_t pos[LT_MAXDIM] = {0};
+        if (lt_numel(t) > 0) fill_from_table(L, 1, t, 0, pos);
         return 1;
     }
     int nd = ltL_checksizes_named(L, 1, size, fname);
