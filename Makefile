@@ -41,9 +41,15 @@ LIBS    := $(BLAS_LIBS) -lm -fopenmp -lcurl -lcrypto -lz -lcjson
 # linked statically: the binaries then need only the NVIDIA driver, not the toolkit.
 CUDA    ?= 1
 NVCC    ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+CXX     ?= g++
 ifeq ($(CUDA),0)
   CUDA_ON  := 0
   CUDA_WHY := skipped (CUDA=0)
+else ifeq ($(CUDA),emu)
+  # gpu/*.cu compiled as C++ against gpu/emu/: the backend's host logic and kernels run on
+  # the CPU (see gpu/emu/cuda_emu.h); for tests on machines without a GPU
+  CUDA_ON  := emu
+  CUDA_WHY := emulated on the host (CUDA=emu: gpu/emu)
 else ifeq ($(NVCC),)
   CUDA_ON  := 0
   CUDA_WHY := skipped (no nvcc in /usr/local/cuda/bin or on PATH)
@@ -70,7 +76,14 @@ ifeq ($(CUDA_ON),1)
   GPU_SRC    := $(wildcard gpu/*.cu)
   GPU_OBJ    := $(GPU_SRC:%.cu=$(BUILD)/%.o)
   ALL_CFLAGS += -DLT_HAVE_CUDA
-  LIBS       += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt -lpthread
+  # cuBLAS is loaded at run time (gpu/blas.cu): the toolkit has no static cuBLAS, and its
+  # shared one (600 MB with cuBLASLt) cannot travel to a GPU machine, which has PyTorch's.
+  LIBS       += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt -lpthread -lstdc++
+else ifeq ($(CUDA_ON),emu)
+  GPU_SRC    := $(wildcard gpu/*.cu)
+  GPU_OBJ    := $(GPU_SRC:%.cu=$(BUILD)/%.o) $(BUILD)/gpu/emu/emu.o
+  ALL_CFLAGS += -DLT_HAVE_CUDA
+  LIBS       += -lstdc++ -lpthread
 else
   GPU_OBJ    := $(BUILD)/gpu/stub.o
 endif
@@ -98,9 +111,20 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/gpu/%.o: gpu/%.cu $(HEADERS)
+ifeq ($(CUDA_ON),emu)
+EMU_CXXFLAGS := -std=c++17 -O2 -g -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter \
+                -DLT_CUDA_EMU -I$(BLAS_INC) $(CFLAGS)
+$(BUILD)/gpu/%.o: gpu/%.cu $(HEADERS) gpu/gpu_internal.h gpu/emu/cuda_emu.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@
+$(BUILD)/gpu/emu/emu.o: gpu/emu/emu.cc gpu/emu/cuda_emu.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+else
+$(BUILD)/gpu/%.o: gpu/%.cu $(HEADERS) gpu/gpu_internal.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+endif
 
 # The nn kernels, optimizer updates and elementwise ops never read errno or FP exception flags;
 # without them their sqrt / exp / select loops vectorise (results are unchanged: no reassociation).

@@ -75,10 +75,14 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
         if (dst->stride[i] == 0 && dst->size[i] > 1)
             return lt_error("cannot copy into an expanded tensor (clone it first)");
     if (lt_same_layout(dst, src)) return LT_OK;
+#ifdef LT_HAVE_CUDA
+    /* within a device, or across: gpu/copy.cu has the same rules */
+    if (lt_device(dst) != LT_CPU || lt_device(src) != LT_CPU) return lt_gpu_copy(dst, src);
+#endif
     lt_tensor *tmp = NULL;
     const lt_tensor *from = src;
     if (lt_shares_storage(dst, src)) {  /* overlapping views: go through a temporary */
-        tmp = lt_tensor_new_uninit(src->dtype, src->ndim, src->size);
+        tmp = lt_tensor_uninit_on(lt_device(src), src->dtype, src->ndim, src->size);
         if (!tmp) return LT_ERR;
         if (lt_copy(tmp, src)) {
             lt_tensor_release(tmp);
@@ -103,6 +107,7 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
 
 int lt_fill(lt_tensor *t, double value)
 {
+    LT_GPU_ROUTE(t, lt_gpu_fill(t, value), t);
     lt_tensor *v = lt_tensor_new_uninit(LT_FLOAT64, 0, NULL);
     if (!v) return LT_ERR;
     *(double *)v->storage->data = value;
@@ -113,6 +118,7 @@ int lt_fill(lt_tensor *t, double value)
 
 int lt_fill_int(lt_tensor *t, int64_t value)
 {
+    LT_GPU_ROUTE(t, lt_gpu_fill_int(t, value), t);
     lt_tensor *v = lt_tensor_new_uninit(LT_INT64, 0, NULL);
     if (!v) return LT_ERR;
     *(int64_t *)v->storage->data = value;
@@ -123,7 +129,17 @@ int lt_fill_int(lt_tensor *t, int64_t value)
 
 int lt_clone(lt_tensor *out, const lt_tensor *t)
 {
-    lt_tensor *c = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    lt_tensor *c = lt_tensor_uninit_on(lt_device(t), t->dtype, t->ndim, t->size);
+    if (!c) return LT_ERR;
+    int st = lt_copy(c, t);
+    if (st == LT_OK) lt_set_tensor(out, c);
+    lt_tensor_release(c);
+    return st;
+}
+
+int lt_to_device(lt_tensor *out, const lt_tensor *t, int device)
+{
+    lt_tensor *c = lt_tensor_uninit_on(device, t->dtype, t->ndim, t->size);
     if (!c) return LT_ERR;
     int st = lt_copy(c, t);
     if (st == LT_OK) lt_set_tensor(out, c);
@@ -150,7 +166,7 @@ int lt_reshape(lt_tensor *out, const lt_tensor *t, int ndim, const int64_t *size
     int64_t shape[LT_MAXDIM];
     memcpy(shape, size, (size_t)ndim * sizeof *size);
     if (lt_infer_shape(lt_numel(t), ndim, shape)) return LT_ERR;
-    lt_tensor *c = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    lt_tensor *c = lt_tensor_uninit_on(lt_device(t), t->dtype, t->ndim, t->size);
     if (!c) return LT_ERR;
     int st = lt_copy(c, t);
     if (st == LT_OK) st = lt_view(c, ndim, shape);

@@ -3,6 +3,7 @@
  * operands to operand 0's shape, merges dims that are contiguous for all operands, and
  * calls a typed inner loop per run of the innermost dim, split across OpenMP threads.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lt_internal.h"
@@ -11,7 +12,76 @@
 #include <omp.h>
 #endif
 
+static const char *device_name(int dev, char *buf, size_t len)
+{
+    if (dev == LT_CPU) return "the CPU";
+    snprintf(buf, len, "CUDA device %d", dev + 1);
+    return buf;
+}
+
+int lt_common_device(int *dev, int n, const lt_tensor *const *ts)
+{
+    int d = LT_CPU, seen = 0;
+    for (int k = 0; k < n; k++) {
+        if (!ts[k]) continue;
+        int dk = lt_device(ts[k]);
+        if (seen && dk != d) {
+            char b1[32], b2[32];
+            return lt_error("expected all tensors on one device, got tensors on %s and on %s",
+                            device_name(d, b1, sizeof b1), device_name(dk, b2, sizeof b2));
+        }
+        d = dk;
+        seen = 1;
+    }
+    *dev = d;
+    return LT_OK;
+}
+
+int lt_out_on(lt_tensor *out, int dev)
+{
+    if (lt_device(out) == dev) return LT_OK;
+    if (out->storage->nbytes == 0) {
+        lt_storage *s = lt_storage_new_on(dev, out->dtype, 0, 0);
+        if (!s) return LT_ERR;
+        lt_storage_release(out->storage);
+        out->storage = s;
+        out->offset = 0;
+        return LT_OK;
+    }
+    char b1[32], b2[32];
+    return lt_error("the result tensor is on %s but the inputs are on %s",
+                    device_name(lt_device(out), b1, sizeof b1), device_name(dev, b2, sizeof b2));
+}
+
+int lt_route(lt_tensor *out, int n, const lt_tensor *const *ins)
+{
+    int dev;
+    if (lt_common_device(&dev, n, ins)) return LT_ERR;
+    if (out) {
+        int some = 0;
+        for (int k = 0; k < n; k++) some |= ins[k] != NULL;
+        if (!some) dev = lt_device(out);
+        if (lt_out_on(out, dev)) return LT_ERR;
+    }
+    return dev != LT_CPU;
+}
+
+int lt_host_only(int n, const lt_tensor *const *ts)
+{
+    for (int k = 0; k < n; k++)
+        if (ts[k] && lt_device(ts[k]) != LT_CPU)
+            return lt_error("not implemented for CUDA tensors yet (CUDA device %d)",
+                            lt_device(ts[k]) + 1);
+    return LT_OK;
+}
+
 int lt_iter_init(lt_iter *it, int nops, const lt_tensor *const *ops)
+{
+    if (lt_host_only(nops, ops)) return LT_ERR;
+    return lt_iter_init_any(it, nops, ops);
+}
+
+int lt_iter_init_any(lt_iter *it, int nops, const lt_tensor *const *ops)
 {
     const lt_tensor *out = ops[0];
     int nd = out->ndim, k;
@@ -147,6 +217,7 @@ int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tenso
                    int nins, lt_tensor **target)
 {
     *target = out;
+    if (lt_route(out, nins, ins) < 0) return LT_ERR;
     int same_shape = out->ndim == ndim && !memcmp(out->size, size, (size_t)ndim * sizeof *size);
     /* An output that is written through stride-0 (expanded) dims would race with itself. */
     for (int i = 0; same_shape && i < out->ndim; i++)
@@ -164,7 +235,7 @@ int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tenso
         if (!clash) return lt_resize(out, ndim, size);
     }
     if (!clash) return LT_OK;
-    *target = lt_tensor_new_uninit(out->dtype, ndim, size);
+    *target = lt_tensor_uninit_on(lt_device(out), out->dtype, ndim, size);
     return *target ? LT_OK : LT_ERR;
 }
 

@@ -56,16 +56,22 @@ char       *lt_shape_str(char *buf, size_t len, int ndim, const int64_t *size);
 /* ---- storage: one refcounted block, shared by all the views of it ----------------------- */
 
 typedef struct lt_storage {
-    void    *data;        /* nbytes, 64-byte aligned (NULL when nbytes == 0)                */
+    void    *data;        /* nbytes, 64-byte aligned (NULL when nbytes == 0); device memory
+                             when device >= 0                                               */
     int64_t  nbytes;
     int64_t  numel;       /* nbytes / dtype size                                            */
     lt_dtype dtype;
     int      refcount;
     uint32_t version;     /* bumped by in-place writes; autograd checks saved tensors       */
+    int      device;      /* LT_CPU (-1): host memory; >= 0: memory of that CUDA device     */
 } lt_storage;
+
+#define LT_CPU (-1)
 
 lt_storage *lt_storage_new(lt_dtype dt, int64_t numel);   /* zero-filled; NULL + error on OOM */
 lt_storage *lt_storage_new_uninit(lt_dtype dt, int64_t numel);
+/* The same on a device (LT_CPU: host); device memory comes from gpu/'s caching allocator. */
+lt_storage *lt_storage_new_on(int device, lt_dtype dt, int64_t numel, int zero);
 void        lt_storage_retain(lt_storage *s);
 void        lt_storage_release(lt_storage *s);            /* frees on the last reference      */
 
@@ -95,6 +101,13 @@ typedef struct lt_tensor {
 lt_tensor *lt_tensor_new(lt_dtype dt, int ndim, const int64_t *size);     /* zero-filled     */
 lt_tensor *lt_tensor_new_uninit(lt_dtype dt, int ndim, const int64_t *size);
 lt_tensor *lt_tensor_empty(lt_dtype dt);                                  /* 1-D, size 0     */
+/* The same on a device (LT_CPU: host). An op writing a tensor with an empty storage moves
+ * it to its inputs' device, so lt_tensor_empty results serve any device. */
+lt_tensor *lt_tensor_new_on(int device, lt_dtype dt, int ndim, const int64_t *size);
+lt_tensor *lt_tensor_uninit_on(int device, lt_dtype dt, int ndim, const int64_t *size);
+static inline int lt_device(const lt_tensor *t) { return t->storage->device; }
+/* out = t's elements, contiguous, on device (LT_CPU: host), in t's dtype. */
+int lt_to_device(lt_tensor *out, const lt_tensor *t, int device);
 lt_tensor *lt_tensor_view_of(const lt_tensor *t);     /* new handle, same storage and layout,
                                                           no autograd history (a detached view) */
 /* A tensor over an existing storage; checks that every element lies inside the storage. */
@@ -107,7 +120,8 @@ int64_t lt_numel(const lt_tensor *t);
 int     lt_is_contiguous(const lt_tensor *t);
 void   *lt_data(const lt_tensor *t);                  /* address of element (0,...,0)        */
 int     lt_same_shape(const lt_tensor *a, const lt_tensor *b);
-/* Reads/writes one element by 0-based multi-index (slow; for printing and scalar access). */
+/* Reads/writes one element by 0-based multi-index (slow; for printing and scalar access;
+ * on a device tensor each is a copy to or from the device). */
 double  lt_get(const lt_tensor *t, const int64_t *idx);
 void    lt_set(lt_tensor *t, const int64_t *idx, double v);
 int64_t lt_get_int(const lt_tensor *t, const int64_t *idx);   /* exact for int64            */

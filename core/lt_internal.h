@@ -33,8 +33,10 @@ typedef struct {
 /* Inner loop over n elements; strides[k] is operand k's inner stride in elements. */
 typedef void (*lt_loop_fn)(char **data, const int64_t *strides, int64_t n, const void *ctx);
 
-/* ops[0] gives the shape; every other operand must broadcast to it (checked). */
+/* ops[0] gives the shape; every other operand must broadcast to it (checked). Refuses device
+ * tensors (a host loop would read device memory): gpu/ calls lt_iter_init_any. */
 int  lt_iter_init(lt_iter *it, int nops, const lt_tensor *const *ops);
+int  lt_iter_init_any(lt_iter *it, int nops, const lt_tensor *const *ops);
 /* Runs fn over every element, in parallel above LT_PAR_GRAIN unless serial is set. */
 void lt_iter_run(const lt_iter *it, lt_loop_fn fn, const void *ctx, int serial);
 /* The same, where `work` (elements x cost per element) decides whether threads pay off;
@@ -85,6 +87,42 @@ static inline lt_tensor lt_as_1d(const lt_tensor *t)
     }
     return v;
 }
+
+/* ---- devices ------------------------------------------------------------------------------ */
+
+/* The device the tensors live on (NULL entries are skipped; LT_CPU when none), or LT_ERR
+ * naming both devices when they differ. */
+int lt_common_device(int *dev, int n, const lt_tensor *const *ts);
+/* Readies out for a result on device dev: a tensor whose storage holds no bytes (a fresh
+ * lt_tensor_empty) moves there; any other tensor must already live there. */
+int lt_out_on(lt_tensor *out, int dev);
+/* 1 when the operands (out may be NULL) live on a device, after the checks above; 0 on the
+ * host; LT_ERR on a mix. */
+int lt_route(lt_tensor *out, int n, const lt_tensor *const *ins);
+/* LT_ERR "not implemented for CUDA tensors yet" when any tensor lives on a device. */
+int lt_host_only(int n, const lt_tensor *const *ts);
+
+/* An op's first lines: LT_GPU_ROUTE(out, lt_gpu_op(...), inputs...) hands the op to its twin
+ * in gpu/ when the operands live on a device; LT_HOST_ONLY(tensors...) refuses device tensors
+ * in an op that has no device kernel yet. Both vanish in a build without CUDA, where no
+ * tensor can live on a device. */
+#ifdef LT_HAVE_CUDA
+#include "../gpu/lt_gpu.h"
+#define LT_GPU_ROUTE(out, call, ...)                                                        \
+    do {                                                                                    \
+        const lt_tensor *lt_ins_[] = {__VA_ARGS__};                                         \
+        int lt_r_ = lt_route((out), (int)(sizeof lt_ins_ / sizeof *lt_ins_), lt_ins_);      \
+        if (lt_r_) return lt_r_ < 0 ? LT_ERR : (call);                                     \
+    } while (0)
+#define LT_HOST_ONLY(...)                                                                   \
+    do {                                                                                    \
+        const lt_tensor *lt_ins_[] = {__VA_ARGS__};                                         \
+        if (lt_host_only((int)(sizeof lt_ins_ / sizeof *lt_ins_), lt_ins_)) return LT_ERR;  \
+    } while (0)
+#else
+#define LT_GPU_ROUTE(out, call, ...) ((void)0)
+#define LT_HOST_ONLY(...) ((void)0)
+#endif
 
 /* Typed element access by dtype. */
 #define LT_DISPATCH(dt, MACRO)                              \

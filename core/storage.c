@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "lt_internal.h"
+#ifdef LT_HAVE_CUDA
+#include "../gpu/lt_gpu.h"
+#endif
 
 static const struct { size_t size; const char *name; int is_float; } dtypes[LT_NDTYPES] = {
     [LT_FLOAT32] = {4, "Float", 1},
@@ -22,7 +25,31 @@ static lt_alloc_stats stats;
 
 lt_alloc_stats lt_alloc_get_stats(void) { return stats; }
 
-static lt_storage *storage_alloc(lt_dtype dt, int64_t numel, int zero)
+/* Device storages: their bytes are counted by gpu/'s allocator, not by stats here (which
+ * the specs read as "host memory the core allocated"). */
+static lt_storage *device_alloc(lt_storage *s, int device, int zero)
+{
+#ifdef LT_HAVE_CUDA
+    s->device = device;
+    if (s->nbytes > 0 && lt_gpu_malloc(&s->data, s->nbytes, device) != LT_OK) {
+        free(s);
+        return NULL;
+    }
+    if (zero && lt_gpu_memset0(s->data, s->nbytes) != LT_OK) {
+        lt_gpu_free(s->data, s->nbytes, device);
+        free(s);
+        return NULL;
+    }
+    return s;
+#else
+    (void)zero;
+    free(s);
+    lt_error("no CUDA device %d: luatorch was built without CUDA", device + 1);
+    return NULL;
+#endif
+}
+
+static lt_storage *storage_alloc(int device, lt_dtype dt, int64_t numel, int zero)
 {
     size_t esz = lt_dtype_size(dt);
     if (numel < 0 || (uint64_t)numel > (uint64_t)INT64_MAX / 2 / esz) {
@@ -35,6 +62,12 @@ static lt_storage *storage_alloc(lt_dtype dt, int64_t numel, int zero)
         return NULL;
     }
     int64_t nbytes = numel * (int64_t)esz;
+    s->nbytes = nbytes;
+    s->numel = numel;
+    s->dtype = dt;
+    s->refcount = 1;
+    s->device = LT_CPU;
+    if (device != LT_CPU) return device_alloc(s, device, zero);
     if (nbytes > 0) {
         /* round up so the aligned_alloc size is a multiple of the alignment */
         size_t alloc = ((size_t)nbytes + 63) & ~(size_t)63;
@@ -46,10 +79,6 @@ static lt_storage *storage_alloc(lt_dtype dt, int64_t numel, int zero)
         }
         if (zero) memset(s->data, 0, (size_t)nbytes);
     }
-    s->nbytes = nbytes;
-    s->numel = numel;
-    s->dtype = dt;
-    s->refcount = 1;
     stats.live_bytes += nbytes;
     stats.total_bytes += nbytes;
     stats.total_allocs++;
@@ -57,10 +86,14 @@ static lt_storage *storage_alloc(lt_dtype dt, int64_t numel, int zero)
     return s;
 }
 
-lt_storage *lt_storage_new(lt_dtype dt, int64_t numel) { return storage_alloc(dt, numel, 1); }
+lt_storage *lt_storage_new(lt_dtype dt, int64_t numel) { return storage_alloc(LT_CPU, dt, numel, 1); }
 lt_storage *lt_storage_new_uninit(lt_dtype dt, int64_t numel)
 {
-    return storage_alloc(dt, numel, 0);
+    return storage_alloc(LT_CPU, dt, numel, 0);
+}
+lt_storage *lt_storage_new_on(int device, lt_dtype dt, int64_t numel, int zero)
+{
+    return storage_alloc(device, dt, numel, zero);
 }
 
 void lt_storage_retain(lt_storage *s) { s->refcount++; }
@@ -68,6 +101,13 @@ void lt_storage_retain(lt_storage *s) { s->refcount++; }
 void lt_storage_release(lt_storage *s)
 {
     if (!s || --s->refcount > 0) return;
+#ifdef LT_HAVE_CUDA
+    if (s->device != LT_CPU) {
+        lt_gpu_free(s->data, s->nbytes, s->device);
+        free(s);
+        return;
+    }
+#endif
     stats.live_bytes -= s->nbytes;
     free(s->data);
     free(s);

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "lt_internal.h"
+#ifdef LT_HAVE_CUDA
+#include "../gpu/lt_gpu.h"
+#endif
 
 static void set_contiguous_strides(lt_tensor *t)
 {
@@ -31,7 +34,7 @@ static int check_shape(int ndim, const int64_t *size, int64_t *numel)
     return LT_OK;
 }
 
-static lt_tensor *tensor_alloc(lt_dtype dt, int ndim, const int64_t *size, int zero)
+static lt_tensor *tensor_alloc(int device, lt_dtype dt, int ndim, const int64_t *size, int zero)
 {
     int64_t numel;
     if (check_shape(ndim, size, &numel)) return NULL;
@@ -40,7 +43,7 @@ static lt_tensor *tensor_alloc(lt_dtype dt, int ndim, const int64_t *size, int z
         lt_error("out of memory");
         return NULL;
     }
-    t->storage = zero ? lt_storage_new(dt, numel) : lt_storage_new_uninit(dt, numel);
+    t->storage = lt_storage_new_on(device, dt, numel, zero);
     if (!t->storage) {
         free(t);
         return NULL;
@@ -55,18 +58,28 @@ static lt_tensor *tensor_alloc(lt_dtype dt, int ndim, const int64_t *size, int z
 
 lt_tensor *lt_tensor_new(lt_dtype dt, int ndim, const int64_t *size)
 {
-    return tensor_alloc(dt, ndim, size, 1);
+    return tensor_alloc(LT_CPU, dt, ndim, size, 1);
 }
 
 lt_tensor *lt_tensor_new_uninit(lt_dtype dt, int ndim, const int64_t *size)
 {
-    return tensor_alloc(dt, ndim, size, 0);
+    return tensor_alloc(LT_CPU, dt, ndim, size, 0);
 }
 
 lt_tensor *lt_tensor_empty(lt_dtype dt)
 {
     int64_t zero = 0;
-    return tensor_alloc(dt, 1, &zero, 0);
+    return tensor_alloc(LT_CPU, dt, 1, &zero, 0);
+}
+
+lt_tensor *lt_tensor_new_on(int device, lt_dtype dt, int ndim, const int64_t *size)
+{
+    return tensor_alloc(device, dt, ndim, size, 1);
+}
+
+lt_tensor *lt_tensor_uninit_on(int device, lt_dtype dt, int ndim, const int64_t *size)
+{
+    return tensor_alloc(device, dt, ndim, size, 0);
 }
 
 lt_tensor *lt_tensor_view_of(const lt_tensor *src)
@@ -178,21 +191,47 @@ static int64_t elem_offset(const lt_tensor *t, const int64_t *idx)
     return off;
 }
 
+/* One element of a device tensor, through a bounce buffer on the host. */
+typedef union { float f; double d; int64_t l; uint8_t b; } elem_box;
+
+static int device_elem(const lt_tensor *t, const int64_t *idx, elem_box *v, int write)
+{
+#ifdef LT_HAVE_CUDA
+    int64_t es = (int64_t)lt_dtype_size(t->dtype);
+    char *dev = (char *)t->storage->data + elem_offset(t, idx) * es;
+    return write ? lt_gpu_copy_h2d(dev, v, es) : lt_gpu_copy_d2h(v, dev, es);
+#else
+    (void)t, (void)idx, (void)v, (void)write;
+    return lt_error("luatorch was built without CUDA");
+#endif
+}
+
+static void *host_elem(const lt_tensor *t, const int64_t *idx, elem_box *box)
+{
+    if (lt_device(t) == LT_CPU)
+        return (char *)t->storage->data + elem_offset(t, idx) * (int64_t)lt_dtype_size(t->dtype);
+    /* an unreachable device reads as NaN / 0: lt_get has no error channel */
+    if (device_elem(t, idx, box, 0) != LT_OK) memset(box, 0xff, sizeof *box);
+    return box;
+}
+
 double lt_get(const lt_tensor *t, const int64_t *idx)
 {
-    int64_t o = elem_offset(t, idx);
+    elem_box box;
+    void *p = host_elem(t, idx, &box);
     switch (t->dtype) {
-    case LT_FLOAT32: return ((float *)t->storage->data)[o];
-    case LT_FLOAT64: return ((double *)t->storage->data)[o];
-    case LT_INT64: return (double)((int64_t *)t->storage->data)[o];
-    case LT_UINT8: return ((uint8_t *)t->storage->data)[o];
+    case LT_FLOAT32: return *(float *)p;
+    case LT_FLOAT64: return *(double *)p;
+    case LT_INT64: return (double)*(int64_t *)p;
+    case LT_UINT8: return *(uint8_t *)p;
     default: return 0;
     }
 }
 
 int64_t lt_get_int(const lt_tensor *t, const int64_t *idx)
 {
-    if (t->dtype == LT_INT64) return ((int64_t *)t->storage->data)[elem_offset(t, idx)];
+    elem_box box;
+    if (t->dtype == LT_INT64) return *(int64_t *)host_elem(t, idx, &box);
     return (int64_t)lt_get(t, idx);
 }
 
@@ -212,24 +251,35 @@ static uint8_t to_uint8(double v)
     return (uint8_t)v;
 }
 
+static void put_elem(lt_tensor *t, const int64_t *idx, elem_box *v)
+{
+    if (lt_device(t) == LT_CPU)
+        memcpy((char *)t->storage->data + elem_offset(t, idx) * (int64_t)lt_dtype_size(t->dtype),
+               v, lt_dtype_size(t->dtype));
+    else
+        (void)device_elem(t, idx, v, 1);
+    t->storage->version++;
+}
+
 void lt_set(lt_tensor *t, const int64_t *idx, double v)
 {
-    int64_t o = elem_offset(t, idx);
+    elem_box box;
     switch (t->dtype) {
-    case LT_FLOAT32: ((float *)t->storage->data)[o] = (float)v; break;
-    case LT_FLOAT64: ((double *)t->storage->data)[o] = v; break;
-    case LT_INT64: ((int64_t *)t->storage->data)[o] = to_int64(v); break;
-    case LT_UINT8: ((uint8_t *)t->storage->data)[o] = to_uint8(v); break;
-    default: break;
+    case LT_FLOAT32: box.f = (float)v; break;
+    case LT_FLOAT64: box.d = v; break;
+    case LT_INT64: box.l = to_int64(v); break;
+    case LT_UINT8: box.b = to_uint8(v); break;
+    default: return;
     }
-    t->storage->version++;
+    put_elem(t, idx, &box);
 }
 
 void lt_set_int(lt_tensor *t, const int64_t *idx, int64_t v)
 {
     if (t->dtype == LT_INT64) {
-        ((int64_t *)t->storage->data)[elem_offset(t, idx)] = v;
-        t->storage->version++;
+        elem_box box;
+        box.l = v;
+        put_elem(t, idx, &box);
     } else {
         lt_set(t, idx, (double)v);
     }
@@ -246,7 +296,7 @@ int lt_resize(lt_tensor *t, int ndim, const int64_t *size)
     if (ndim) memcpy(t->size, size, (size_t)ndim * sizeof *size);
     set_contiguous_strides(t);
     if (t->offset + numel > t->storage->numel) {
-        lt_storage *s = lt_storage_new_uninit(t->dtype, numel);
+        lt_storage *s = lt_storage_new_on(t->storage->device, t->dtype, numel, 0);
         if (!s) return LT_ERR;
         lt_storage_release(t->storage);
         t->storage = s;

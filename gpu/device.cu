@@ -3,34 +3,14 @@
  * what they are, and synchronisation. Every CUDA runtime error becomes an lt_error message that
  * names the failing call ("cudaGetDeviceCount: no CUDA-capable device is detected").
  *
- * Host code only so far (no kernels); compiled by nvcc for sm_80/sm_90 so that the CUDA build
- * is exercised on every machine with the toolkit, GPU or not.
+ * Host code only; compiled by nvcc for sm_80/sm_90 so that the CUDA build is exercised on every
+ * machine with the toolkit, GPU or not.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <cuda_runtime.h>
-
-#include "lt_gpu.h"
-
-extern "C" {
-#include "../core/lt.h"
-}
-
-/* The failing call's name and CUDA's description of the error. cudaGetLastError() clears the
- * error so that it does not resurface from an unrelated later call. */
-static int cuda_fail(const char *call, cudaError_t e)
-{
-    (void)cudaGetLastError();
-    return lt_error("%s: %s", call, cudaGetErrorString(e));
-}
-
-#define LT_CUDA(name, call)                                   \
-    do {                                                      \
-        cudaError_t lt_cuda_e_ = (call);                      \
-        if (lt_cuda_e_ != cudaSuccess) return cuda_fail(name, lt_cuda_e_); \
-    } while (0)
+#include "gpu_internal.h"
 
 /* The device count is read once per process (it cannot change after CUDA initialises), so
  * isAvailable() is cheap and the reason for "no device" is stable. */
@@ -122,6 +102,7 @@ extern "C" int lt_gpu_current_device(int *dev)
 extern "C" int lt_gpu_synchronize(void)
 {
     if (lt_gpu_require() != LT_OK) return LT_ERR;
+    LT_CUDA("cudaStreamSynchronize", cudaStreamSynchronize(lt_gpu_stream()));
     LT_CUDA("cudaDeviceSynchronize", cudaDeviceSynchronize());
     return LT_OK;
 }

@@ -7,8 +7,11 @@
  * leave a message in lt_errmsg(); a message from a failed CUDA call names the call, e.g.
  * "cudaGetDeviceProperties: invalid device ordinal". Devices are numbered from 0 here.
  *
- * So far only device queries exist: device tensors, the caching allocator, kernels and cuBLAS
- * are future work (gpu/README.md).
+ * Device tensors are ordinary lt_tensors whose storage has device >= 0 (its data is device
+ * memory from the caching allocator below). The core routes an op to its lt_gpu_<op> twin
+ * here when its operands live on a device (LT_GPU_ROUTE in core/lt_internal.h); each twin has
+ * exactly the signature of the core function it replaces and the same error messages, and is
+ * implemented in one .cu file per op family (gpu/README.md lists them).
  */
 #ifndef LT_GPU_H
 #define LT_GPU_H
@@ -18,6 +21,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include "../core/lt.h"
 
 /* 1 when this build has the CUDA backend compiled in, 0 otherwise. */
 int lt_gpu_built(void);
@@ -55,6 +60,99 @@ int lt_gpu_synchronize(void);
 
 /* Free and total bytes of the current device's memory (cudaMemGetInfo). */
 int lt_gpu_mem_info(int64_t *free_bytes, int64_t *total_bytes);
+
+/* ---- memory (gpu/alloc.cu): a caching allocator on one stream ---------------------------
+ * Freed blocks stay cached for reuse (no cudaMalloc/cudaFree per op). When cudaMalloc fails
+ * the cache is emptied, the out-of-memory hook runs once (the Lua layer's collects garbage,
+ * which returns dead tensors' blocks), the cache is emptied again and the allocation retried;
+ * then the error names the size and the allocator's state. */
+int  lt_gpu_malloc(void **ptr, int64_t nbytes, int device);
+void lt_gpu_free(void *ptr, int64_t nbytes, int device);      /* back to the cache */
+void lt_gpu_set_oom_hook(void (*hook)(void *ud), void *ud);
+int  lt_gpu_empty_cache(void);
+typedef struct { int64_t allocated, reserved, peak_allocated, cuda_mallocs; } lt_gpu_mem_stats;
+lt_gpu_mem_stats lt_gpu_memory_stats(void);
+int  lt_gpu_set_device(int dev);
+/* Copies of nbytes between host memory and device memory, or within the device; synchronous
+ * as seen from the host (a device-to-host copy waits for the work before it). */
+int  lt_gpu_copy_h2d(void *dst, const void *src, int64_t nbytes);
+int  lt_gpu_copy_d2h(void *dst, const void *src, int64_t nbytes);
+int  lt_gpu_copy_d2d(void *dst, const void *src, int64_t nbytes);
+int  lt_gpu_memset0(void *dst, int64_t nbytes);
+/* TF32 tensor-core math in cuBLAS products (off by default: FP32 results). */
+void lt_gpu_set_allow_tf32(int allow);
+int  lt_gpu_allow_tf32(void);
+/* 1 in the host emulation (`make CUDA=emu`), 0 on a real device. */
+int  lt_gpu_emulated(void);
+
+/* ---- ops: each the twin of the core function of the same name without "gpu_" ----------- */
+
+/* gpu/copy.cu: copies with dtype conversion and broadcasting, within the device or across
+ * (dst or src on the host), fill */
+int lt_gpu_copy(lt_tensor *dst, const lt_tensor *src);
+int lt_gpu_fill(lt_tensor *t, double value);
+int lt_gpu_fill_int(lt_tensor *t, int64_t value);
+
+/* gpu/pointwise.cu */
+int lt_gpu_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a);
+int lt_gpu_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
+                  double alpha);
+int lt_gpu_binary_scalar(lt_tensor *out, lt_binary_op op, const lt_tensor *a, double s);
+int lt_gpu_scalar_binary(lt_tensor *out, lt_binary_op op, double s, const lt_tensor *a);
+int lt_gpu_compare(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, const lt_tensor *b);
+int lt_gpu_compare_scalar(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, double s);
+int lt_gpu_clamp(lt_tensor *out, const lt_tensor *a, double lo, double hi);
+int lt_gpu_leaky_relu(lt_tensor *out, const lt_tensor *a, double slope);
+int lt_gpu_addcmul(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
+                   const lt_tensor *c);
+int lt_gpu_addcdiv(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
+                   const lt_tensor *c);
+int lt_gpu_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt_tensor *b);
+int lt_gpu_masked_fill(lt_tensor *t, const lt_tensor *mask, double value);
+
+/* gpu/reduce.cu */
+int lt_gpu_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a);
+int lt_gpu_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, int keepdim);
+int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
+                      int keepdim, int want_max);
+
+/* gpu/blas.cu (cuBLAS) */
+int lt_gpu_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+                 const lt_tensor *a, const lt_tensor *b);
+int lt_gpu_baddbmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+                   const lt_tensor *a, const lt_tensor *b);
+int lt_gpu_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+                 const lt_tensor *m, const lt_tensor *v);
+int lt_gpu_dot(double *result, const lt_tensor *a, const lt_tensor *b);
+int lt_gpu_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
+                const lt_tensor *a, const lt_tensor *b);
+
+/* gpu/index.cu */
+int lt_gpu_index_select(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index);
+int lt_gpu_index_add(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_gpu_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index);
+int lt_gpu_scatter_add(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+
+/* gpu/random.cu: the CPU's Philox4x32-10 numbering, so one seed gives the same numbers */
+int lt_gpu_rand_uniform(lt_tensor *t, double lo, double hi);
+int lt_gpu_rand_normal(lt_tensor *t, double mean, double std);
+int lt_gpu_rand_bernoulli(lt_tensor *t, double p);
+
+/* gpu/nnops.cu */
+int lt_gpu_softmax(lt_tensor *out, const lt_tensor *a, int dim);
+int lt_gpu_log_softmax(lt_tensor *out, const lt_tensor *a, int dim);
+int lt_gpu_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
+                    const lt_tensor *weight, int size_average);
+int lt_gpu_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
+                         const lt_tensor *weight, int size_average);
+
+/* gpu/optim.cu */
+int lt_gpu_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, double lr,
+                    double momentum, double dampening, double weight_decay, int nesterov,
+                    int first);
+int lt_gpu_adam_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tensor *v,
+                     double lr, double beta1, double beta2, double eps, double weight_decay,
+                     int64_t step);
 
 #ifdef __cplusplus
 }

@@ -41,3 +41,27 @@ int lt_gpu_mem_info(int64_t *free_bytes, int64_t *total_bytes)
     *free_bytes = *total_bytes = 0;
     return lt_gpu_require();
 }
+
+int lt_gpu_malloc(void **ptr, int64_t nbytes, int device)
+{
+    (void)nbytes, (void)device;
+    *ptr = NULL;
+    return lt_gpu_require();
+}
+void lt_gpu_free(void *ptr, int64_t nbytes, int device) { (void)ptr, (void)nbytes, (void)device; }
+void lt_gpu_set_oom_hook(void (*hook)(void *ud), void *ud) { (void)hook, (void)ud; }
+int lt_gpu_empty_cache(void) { return LT_OK; }
+lt_gpu_mem_stats lt_gpu_memory_stats(void)
+{
+    lt_gpu_mem_stats s = {0, 0, 0, 0};
+    return s;
+}
+int lt_gpu_set_device(int dev)
+{
+    (void)dev;
+    return lt_gpu_require();
+}
+static int allow_tf32;
+void lt_gpu_set_allow_tf32(int allow) { allow_tf32 = allow != 0; }
+int lt_gpu_allow_tf32(void) { return allow_tf32; }
+int lt_gpu_emulated(void) { return 0; }

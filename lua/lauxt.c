@@ -10,11 +10,28 @@ static lt_dtype default_dtype = LT_FLOAT32;
 lt_dtype ltL_default_dtype(void) { return default_dtype; }
 void ltL_set_default_dtype(lt_dtype dt) { default_dtype = dt; }
 
+/* [on a device][dtype]: cutorch's names for the device types */
+static const char *type_names[2][LT_NDTYPES] = {
+    {"torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor", "torch.ByteTensor"},
+    {"torch.CudaTensor", "torch.CudaDoubleTensor", "torch.CudaLongTensor", "torch.CudaByteTensor"}};
+
 const char *ltL_typename(const lt_tensor *t)
 {
-    static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                            "torch.LongTensor", "torch.ByteTensor"};
-    return names[t->dtype];
+    return type_names[lt_device(t) != LT_CPU][t->dtype];
+}
+
+const char *ltL_typename_of(int cuda, lt_dtype dt) { return type_names[cuda != 0][dt]; }
+
+int ltL_parse_typename(const char *name, lt_dtype *dt, int *cuda)
+{
+    for (int c = 0; c < 2; c++)
+        for (int d = 0; d < LT_NDTYPES; d++)
+            if (!strcmp(name, type_names[c][d]) || !strcmp(name, type_names[c][d] + 6)) {
+                *dt = (lt_dtype)d;
+                *cuda = c;
+                return 1;
+            }
+    return 0;
 }
 
 int ltL_error(lua_State *L, const char *fname)

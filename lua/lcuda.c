@@ -89,12 +89,75 @@ static int cuda_synchronize(lua_State *L)
     return 0;
 }
 
-/* t:cuda(): a device copy of t, once device tensors exist */
-static int tensor_cuda(lua_State *L)
+/* torch.cuda.setDevice(i) (1-based; luatorch drives one device so far) */
+static int cuda_setdevice(lua_State *L)
 {
-    ltL_checktensor(L, 1);
-    LT_TRY(L, "cuda", lt_gpu_require());
-    return luaL_error(L, "cuda: device tensors are not implemented yet (gpu/README.md)");
+    lua_Integer i = luaL_checkinteger(L, 1);
+    LT_TRY(L, "cuda.setDevice", lt_gpu_set_device((int)i - 1));
+    return 0;
+}
+
+/* torch.cuda.getDevice(): the current device, 1-based */
+static int cuda_getdevice(lua_State *L)
+{
+    int dev;
+    LT_TRY(L, "cuda.getDevice", lt_gpu_current_device(&dev));
+    lua_pushinteger(L, dev + 1);
+    return 1;
+}
+
+/* torch.cuda.memoryAllocated() / memoryReserved() / maxMemoryAllocated(): bytes held by live
+ * device tensors, held by the caching allocator in all, and the most ever held by tensors */
+static int cuda_memory(lua_State *L)
+{
+    lt_gpu_mem_stats s = lt_gpu_memory_stats();
+    switch (lua_tointeger(L, lua_upvalueindex(1))) {
+    case 0: lua_pushinteger(L, s.allocated); break;
+    case 1: lua_pushinteger(L, s.reserved); break;
+    case 2: lua_pushinteger(L, s.peak_allocated); break;
+    default: lua_pushinteger(L, s.cuda_mallocs); break;
+    }
+    return 1;
+}
+
+/* torch.cuda.emptyCache(): gives cached device blocks back to CUDA */
+static int cuda_emptycache(lua_State *L)
+{
+    LT_TRY(L, "cuda.emptyCache", lt_gpu_empty_cache());
+    return 0;
+}
+
+/* torch.cuda.allowTF32([on]): TF32 tensor-core math for cuBLAS products (off by default);
+ * returns the setting in force */
+static int cuda_allowtf32(lua_State *L)
+{
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TBOOLEAN);
+        lt_gpu_set_allow_tf32(lua_toboolean(L, 1));
+    }
+    lua_pushboolean(L, lt_gpu_allow_tf32());
+    return 1;
+}
+
+/* torch.cuda.manualSeed(s): device draws use the host's Philox generator (one seed gives the
+ * same numbers on both), so this seeds that one generator, as torch.manualSeed does */
+static int cuda_manualseed(lua_State *L)
+{
+    lt_rng_seed((uint64_t)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+/* torch.cuda.isEmulated(): true in a `make CUDA=emu` build, whose "device" is the host */
+static int cuda_isemulated(lua_State *L)
+{
+    lua_pushboolean(L, lt_gpu_built() && lt_gpu_emulated());
+    return 1;
+}
+
+/* Out of device memory: one full collection returns dead tensors' blocks to the cache. */
+static void collect_on_oom(void *ud)
+{
+    lua_gc((lua_State *)ud, LUA_GCCOLLECT);
 }
 
 void lt_open_cuda(lua_State *L)
@@ -102,15 +165,29 @@ void lt_open_cuda(lua_State *L)
     static const luaL_Reg fns[] = {
         {"isBuilt", cuda_isbuilt},
         {"isAvailable", cuda_isavailable},
+        {"isEmulated", cuda_isemulated},
         {"deviceCount", cuda_devicecount},
         {"whyUnavailable", cuda_whyunavailable},
         {"getDeviceProperties", cuda_getdeviceproperties},
         {"memGetInfo", cuda_memgetinfo},
         {"synchronize", cuda_synchronize},
+        {"setDevice", cuda_setdevice},
+        {"getDevice", cuda_getdevice},
+        {"emptyCache", cuda_emptycache},
+        {"allowTF32", cuda_allowtf32},
+        {"manualSeed", cuda_manualseed},
         {NULL, NULL},
     };
-    static const ltL_Reg methods[] = {{"cuda", tensor_cuda, LT_METHOD}, {NULL, NULL, 0}};
     luaL_newlib(L, fns);
+    static const char *memfns[] = {"memoryAllocated", "memoryReserved", "maxMemoryAllocated",
+                                   "cudaMallocCount"};
+    for (int i = 0; i < 4; i++) {
+        lua_pushinteger(L, i);
+        lua_pushcclosure(L, cuda_memory, 1);
+        lua_setfield(L, -2, memfns[i]);
+    }
     lua_setfield(L, -3, "cuda");                  /* torch.cuda (torch table at -2 before) */
-    ltL_register(L, methods);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lt_gpu_set_oom_hook(collect_on_oom, lua_tothread(L, -1));
+    lua_pop(L, 1);
 }

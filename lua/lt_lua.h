@@ -26,8 +26,11 @@ int        ltL_istensor(lua_State *L, int arg);
 void ltL_pushtensor(lua_State *L, lt_tensor *t, const char *fname);
 /* Pushes a new empty tensor of dtype dt and returns it. */
 lt_tensor *ltL_newtensor(lua_State *L, lt_dtype dt);
-/* "torch.FloatTensor" etc. */
+/* "torch.FloatTensor", "torch.CudaTensor" etc. */
 const char *ltL_typename(const lt_tensor *t);
+const char *ltL_typename_of(int cuda, lt_dtype dt);
+/* Reads "torch.CudaTensor", "DoubleTensor", ...; 0 when name is no tensor type. */
+int ltL_parse_typename(const char *name, lt_dtype *dt, int *cuda);
 lt_dtype ltL_default_dtype(void);
 void     ltL_set_default_dtype(lt_dtype dt);
 

@@ -9,19 +9,19 @@
 #include <string.h>
 
 #include "lt_lua.h"
+#include "../gpu/lt_gpu.h"
 
 static lt_tensor **checkbox(lua_State *L, int arg)
 {
     return luaL_checkudata(L, arg, LT_TENSOR_MT);
 }
 
+/* The dtype of a host type name ("torch.FloatTensor", "Float..."), or -1. */
 static int dtype_from_name(const char *name)
 {
-    static const char *names[] = {"torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor",
-                                  "torch.ByteTensor"};
-    for (int dt = 0; dt < LT_NDTYPES; dt++)
-        if (!strcmp(name, names[dt]) || !strcmp(name, names[dt] + 6)) return dt;
-    return -1;
+    lt_dtype dt;
+    int cuda;
+    return ltL_parse_typename(name, &dt, &cuda) && !cuda ? (int)dt : -1;
 }
 
 /* A new handle on t's storage and layout, pushed; returns it for a view op to reshape. */
@@ -299,6 +299,22 @@ static int t_storage(lua_State *L)
     return 1;
 }
 
+/* A copy of t (arg 1) as dtype dt on device dev, recorded for autograd; t itself when it
+ * already is that (Torch7: the same tensor, not a copy). */
+static int convert(lua_State *L, lt_dtype dt, int dev, const char *fname)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    if (dt == t->dtype && dev == lt_device(t)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lt_tensor *r = lt_tensor_uninit_on(dev, dt, t->ndim, t->size);
+    ltL_pushtensor(L, r, fname);
+    LT_TRY(L, fname, lt_copy(r, t));
+    LT_TRY(L, fname, lt_rec_copy(r, t));  /* float <-> double, host <-> device */
+    return 1;
+}
+
 static int t_type(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
@@ -306,17 +322,44 @@ static int t_type(lua_State *L)
         lua_pushstring(L, ltL_typename(t));
         return 1;
     }
-    int dt = dtype_from_name(luaL_checkstring(L, 2));
-    if (dt < 0) return luaL_argerror(L, 2, lua_pushfstring(L, "unknown tensor type '%s'",
-                                                              lua_tostring(L, 2)));
-    if ((lt_dtype)dt == t->dtype) {  /* Torch7: the same tensor, not a copy */
-        lua_settop(L, 1);
-        return 1;
-    }
-    lt_tensor *r = lt_tensor_new_uninit((lt_dtype)dt, t->ndim, t->size);
-    ltL_pushtensor(L, r, "type");
-    LT_TRY(L, "type", lt_copy(r, t));
-    LT_TRY(L, "type", lt_rec_copy(r, t));  /* float <-> double; nothing for Long/Byte */
+    lt_dtype dt;
+    int cuda;
+    if (!ltL_parse_typename(luaL_checkstring(L, 2), &dt, &cuda))
+        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown tensor type '%s'",
+                                                   lua_tostring(L, 2)));
+    if (cuda && lt_device(t) == LT_CPU) LT_TRY(L, "type", lt_gpu_require());
+    return convert(L, dt, cuda ? (lt_device(t) == LT_CPU ? 0 : lt_device(t)) : LT_CPU, "type");
+}
+
+/* t:cuda(): the same dtype on the (first) CUDA device, as PyTorch's .cuda() (cutorch made
+ * every :cuda() a float CudaTensor; :cudaDouble() etc. ask for a dtype). */
+static int t_cuda(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    if (lt_device(t) == LT_CPU) LT_TRY(L, "cuda", lt_gpu_require());
+    lua_settop(L, 1);
+    return convert(L, t->dtype, lt_device(t) == LT_CPU ? 0 : lt_device(t), "cuda");
+}
+
+/* t:cpu(): the same dtype in host memory */
+static int t_cpu(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    lua_settop(L, 1);
+    return convert(L, t->dtype, LT_CPU, "cpu");
+}
+
+static int t_iscuda(lua_State *L)
+{
+    lua_pushboolean(L, lt_device(ltL_checktensor(L, 1)) != LT_CPU);
+    return 1;
+}
+
+/* t:getDevice(): the 1-based CUDA device of t, or -1 in host memory (PyTorch's get_device) */
+static int t_getdevice(lua_State *L)
+{
+    int dev = lt_device(ltL_checktensor(L, 1));
+    lua_pushinteger(L, dev == LT_CPU ? -1 : dev + 1);
     return 1;
 }
 
@@ -328,19 +371,22 @@ static int t_typeas(lua_State *L)
     return t_type(L);
 }
 
-static int convert_to(lua_State *L, lt_dtype dt)
+/* :float() etc. give host tensors, as in Torch7 (a CudaTensor's :float() comes home) */
+static int t_float(lua_State *L) { lua_settop(L, 1); return convert(L, LT_FLOAT32, LT_CPU, "float"); }
+static int t_double(lua_State *L) { lua_settop(L, 1); return convert(L, LT_FLOAT64, LT_CPU, "double"); }
+static int t_long(lua_State *L) { lua_settop(L, 1); return convert(L, LT_INT64, LT_CPU, "long"); }
+static int t_byte(lua_State *L) { lua_settop(L, 1); return convert(L, LT_UINT8, LT_CPU, "byte"); }
+static int to_cuda_as(lua_State *L, lt_dtype dt, const char *fname)
 {
-    static const char *names[] = {"torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor",
-                                  "torch.ByteTensor"};
-    ltL_checktensor(L, 1);
+    lt_tensor *t = ltL_checktensor(L, 1);
+    if (lt_device(t) == LT_CPU) LT_TRY(L, fname, lt_gpu_require());
     lua_settop(L, 1);
-    lua_pushstring(L, names[dt]);
-    return t_type(L);
+    return convert(L, dt, lt_device(t) == LT_CPU ? 0 : lt_device(t), fname);
 }
-static int t_float(lua_State *L) { return convert_to(L, LT_FLOAT32); }
-static int t_double(lua_State *L) { return convert_to(L, LT_FLOAT64); }
-static int t_long(lua_State *L) { return convert_to(L, LT_INT64); }
-static int t_byte(lua_State *L) { return convert_to(L, LT_UINT8); }
+static int t_cudafloat(lua_State *L) { return to_cuda_as(L, LT_FLOAT32, "cudaFloat"); }
+static int t_cudadouble(lua_State *L) { return to_cuda_as(L, LT_FLOAT64, "cudaDouble"); }
+static int t_cudalong(lua_State *L) { return to_cuda_as(L, LT_INT64, "cudaLong"); }
+static int t_cudabyte(lua_State *L) { return to_cuda_as(L, LT_UINT8, "cudaByte"); }
 
 /* ---- views ------------------------------------------------------------------------------- */
 
@@ -1031,6 +1077,10 @@ void lt_open_tensor(lua_State *L)
         {"isSameSizeAs", t_issamesizeas, LT_METHOD}, {"storage", t_storage, LT_METHOD},
         {"type", t_type, LT_METHOD}, {"typeAs", t_typeas, LT_METHOD},
         {"float", t_float, LT_METHOD}, {"double", t_double, LT_METHOD},
+        {"cuda", t_cuda, LT_METHOD}, {"cpu", t_cpu, LT_METHOD},
+        {"cudaFloat", t_cudafloat, LT_METHOD}, {"cudaDouble", t_cudadouble, LT_METHOD},
+        {"cudaLong", t_cudalong, LT_METHOD}, {"cudaByte", t_cudabyte, LT_METHOD},
+        {"isCuda", t_iscuda, LT_METHOD}, {"getDevice", t_getdevice, LT_METHOD},
         {"long", t_long, LT_METHOD}, {"byte", t_byte, LT_METHOD},
         {"narrow", t_narrow, LT_FN | LT_METHOD}, {"select", t_select, LT_FN | LT_METHOD},
         {"sub", t_sub, LT_METHOD}, {"transpose", t_transpose, LT_FN | LT_METHOD},

@@ -33,6 +33,20 @@ end
 torch.Tensor = typeobject('torch.Tensor', ctors[-1])
 torch.constructors = nil
 
+-- torch.CudaTensor(...) and friends (cutorch's names): the host constructor's forms, then the
+-- result moves to the device. Device tensors have no storage objects of their own yet.
+for i, name in ipairs(dtypes) do
+  local cname = name == 'Float' and 'CudaTensor' or 'Cuda' .. name .. 'Tensor'
+  local host = ctors[i - 1]
+  torch[cname] = typeobject('torch.' .. cname, function(...)
+    local first = ...
+    if first ~= nil and torch.typename(first) and torch.typename(first):match('Storage$') then
+      error(('torch.%s: a view of a storage is host-only; copy the tensor with :cuda()'):format(cname), 2)
+    end
+    return host(...):cuda()
+  end)
+end
+
 function torch.setdefaulttensortype(name)
   core.setdefaulttensortype(name)
 end
@@ -182,6 +196,7 @@ end
 
 local function tensor_tostring(t)
   local name = t:type()
+  if t:isCuda() then t = t:cpu() end   -- one transfer, not one per element
   local nd, n = t:dim(), t:nElement()
   if n == 0 then
     if nd == 1 then return ('[%s with no dimension]'):format(name) end
