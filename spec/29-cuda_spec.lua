@@ -1,6 +1,7 @@
 -- torch.cuda: device queries and t:cuda() (lua/lcuda.c, gpu/). Without a GPU (or in a build
 -- without CUDA) isAvailable() is false and every device call raises a clear error; the
--- H.gpu_it tests are reported pending there, and run only where a device is present.
+-- H.gpu_it tests are reported pending there, and run where a device is present (in the
+-- `make CUDA=emu` build the device is the host emulation, and their names say so).
 local torch = require 'torch'
 local H = require 'helpers'
 
@@ -74,7 +75,31 @@ describe('torch.cuda', function()
     assert.is_true(total > 0 and free >= 0 and free <= total)
   end)
 
-  H.gpu_it('t:cuda() says device tensors are not implemented yet', function()
-    H.matches(H.error_of(function() return torch.ones(2):cuda() end), 'not implemented yet')
+  H.gpu_it('isEmulated() says whether the device is the host emulation', function()
+    assert.is_boolean(torch.cuda.isEmulated())
+    local name = torch.cuda.getDeviceProperties(1).name
+    if torch.cuda.isEmulated() then
+      assert.are.equal('luatorch CUDA emulator (host)', name)
+    else
+      assert.is_nil(name:find('emulator', 1, true), name)
+    end
+  end)
+
+  H.gpu_it('t:cuda() round-trips a tensor through the device', function()
+    local a = torch.randn(3, 5)
+    local g = a:cuda()
+    assert.are.equal('torch.CudaTensor', g:type())
+    assert.is_true(g:isCuda())
+    assert.are.same({ 3, 5 }, g:size():totable())
+    local back = g:float()
+    assert.are.equal('torch.FloatTensor', back:type())
+    assert.is_false(back:isCuda())
+    H.close(back, a, 0, 0)
+    -- a non-contiguous view goes and comes back with the same values
+    local t = a:t()
+    H.close(t:cuda():float(), t, 0, 0)
+    -- host-side changes after the copy don't reach the device copy
+    a:fill(7)
+    assert.are.equal(0, g:float():eq(7):sum())
   end)
 end)

@@ -134,11 +134,24 @@ function H.has_gpu()
   return torch.cuda ~= nil and torch.cuda.isAvailable ~= nil and torch.cuda.isAvailable()
 end
 
--- gpu_it(name, fn): an `it` that is reported pending (never passed) without a GPU.
--- (it and pending come from busted's module: this file's globals are not the spec's.)
+-- True in a `make CUDA=emu` build, whose "device" is the host emulation (gpu/emu).
+function H.gpu_emulated()
+  return H.has_gpu() and torch.cuda.isEmulated ~= nil and torch.cuda.isEmulated()
+end
+
+-- gpu_it(name, fn): an `it` that is reported pending (never passed) without a GPU; in the
+-- emulation build its name ends in " [emulated device]", so no one mistakes it for a GPU run.
+-- (it and pending come from busted's module: this file's globals are not the spec's;
+-- tools/minibusted.lua provides the same module.)
 function H.gpu_it(name, fn)
   local busted = require 'busted'
-  if H.has_gpu() then busted.it(name, fn) else busted.pending(name .. ' (no GPU)') end
+  if not H.has_gpu() then
+    busted.pending(name .. ' (no GPU)')
+  elseif H.gpu_emulated() then
+    busted.it(name .. ' [emulated device]', fn)
+  else
+    busted.it(name, fn)
+  end
 end
 
 return H
