@@ -4,6 +4,7 @@
 #                   luatorch executable (Lua 5.4 linked in statically)
 #   make demo       installs missing Debian packages (make deps), builds, trains the seed LSTM
 #   make test       installs missing Debian packages (make deps), builds, runs the busted specs
+#                   (then the GPU specs against the host emulation of CUDA: make test-cuda-emu)
 #   make test-asan  the same specs under AddressSanitizer + UBSan (LeakSanitizer included)
 #   make test-extension  examples/c_extension built against a staged install, and its spec
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
@@ -168,7 +169,20 @@ deps:
 test: deps
 	$(MAKE) all
 	$(SPEC_ENV) $(LUA) $(BUSTED) --output=utfTerminal spec
+	$(MAKE) test-cuda-emu
 	$(MAKE) test-extension
+
+# The GPU specs against the host emulation of CUDA (gpu/emu): without a GPU they are pending in
+# the build above; here the backend's code and kernels run on the CPU, and each test's name ends
+# in " [emulated device]". Only the executable and the C module are built (in build-emu/).
+EMU_BUILD  = build-emu
+CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua))
+
+test-cuda-emu: deps
+	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so
+	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
+	  LUA_CPATH="$(CURDIR)/$(EMU_BUILD)/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/$(EMU_BUILD)/luatorch" \
+	  $(LUA) $(BUSTED) --output=utfTerminal $(CUDA_SPECS)
 
 # The C extension example is built out of tree against a staged install (its luatorch.h and
 # luatorch.pc only), then its spec runs under a stock lua5.4 and under the luatorch executable,
@@ -271,6 +285,6 @@ clean:
 	rm -rf build build-asan build-*
 
 help:
-	@sed -n '1,14p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
-.PHONY: all deps test test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps
+.PHONY: all deps test test-cuda-emu test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps
