@@ -7,6 +7,7 @@
  * (detached views, so an output saved by its own node makes no cycle). A leaf input gets a
  * small accumulate node that owns a reference to the leaf.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,10 +198,19 @@ static int accumulate(lt_tensor **dst, lt_tensor *g)
     return st;
 }
 
+/* "the CPU" or "CUDA device N" (1-based, as the Lua side counts) */
+static const char *device_name(int dev, char *buf, size_t n)
+{
+    if (dev == LT_CPU) return "the CPU";
+    snprintf(buf, n, "CUDA device %d", dev + 1);
+    return buf;
+}
+
 static int accumulate_leaf(lt_tensor *leaf, const lt_tensor *g)
 {
     if (!leaf->grad) {
-        lt_tensor *c = lt_tensor_new_uninit(leaf->dtype, leaf->ndim, leaf->size);
+        /* the gradient lives where the leaf does */
+        lt_tensor *c = lt_tensor_uninit_on(lt_device(leaf), leaf->dtype, leaf->ndim, leaf->size);
         if (!c) return LT_ERR;
         if (lt_copy(c, g)) {
             lt_tensor_release(c);
@@ -214,6 +224,12 @@ static int accumulate_leaf(lt_tensor *leaf, const lt_tensor *g)
         return lt_error("gradient of shape [%s] does not fit the .grad of shape [%s]",
                         lt_shape_str(a, sizeof a, g->ndim, g->size),
                         lt_shape_str(b, sizeof b, leaf->grad->ndim, leaf->grad->size));
+    }
+    if (lt_device(leaf->grad) != lt_device(g)) {
+        char a[32], b[32];
+        return lt_error("the .grad of a leaf is on %s, its gradient on %s",
+                        device_name(lt_device(leaf->grad), a, sizeof a),
+                        device_name(lt_device(g), b, sizeof b));
     }
     /* in place, so views of .grad (a flat gradient from getParameters) stay valid */
     return lt_binary(leaf->grad, LT_OP_ADD, leaf->grad, g, 1);
@@ -268,7 +284,8 @@ static int discover(lt_node *root, node_list *all)
     return st;
 }
 
-/* The starting gradient of one root: a copy of grad, or ones for a one-element root. */
+/* The starting gradient of one root: a copy of grad, or ones for a one-element root, on the
+ * root's device. */
 static lt_tensor *root_grad(const lt_tensor *root, const lt_tensor *grad)
 {
     char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
@@ -287,7 +304,13 @@ static lt_tensor *root_grad(const lt_tensor *root, const lt_tensor *grad)
                  lt_shape_str(b, sizeof b, root->ndim, root->size));
         return NULL;
     }
-    lt_tensor *g = lt_tensor_new_uninit(root->dtype, root->ndim, root->size);
+    if (grad && lt_device(grad) != lt_device(root)) {
+        lt_error("the gradient is on %s, the tensor it is for on %s (move it with :cuda() or "
+                 ":float())", device_name(lt_device(grad), a, sizeof a),
+                 device_name(lt_device(root), b, sizeof b));
+        return NULL;
+    }
+    lt_tensor *g = lt_tensor_uninit_on(lt_device(root), root->dtype, root->ndim, root->size);
     if (g && (grad ? lt_copy(g, grad) : lt_fill(g, 1))) {
         lt_tensor_release(g);
         return NULL;

@@ -9,7 +9,8 @@
  * element is independent: results do not depend on the thread count). The arithmetic is
  * done in the tensors' own type in PyTorch's order of operations (its scalars cast to that
  * type, as PyTorch's kernels do), so float32 results track PyTorch's to a few ulps. grad is
- * only read.
+ * only read. Device tensors are checked here, then updated by gpu/optim.cu's kernels with the
+ * same arithmetic (LT_GPU_ROUTE).
  */
 #include <math.h>
 #include <string.h>
@@ -199,6 +200,9 @@ int lt_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, double 
     static const char *const names[3] = {"the parameter", "the gradient",
                                          "the momentum buffer"};
     if (check_operands(has_buf ? 3 : 2, ts, names)) return LT_ERR;
+    LT_GPU_ROUTE(NULL, lt_gpu_sgd_step(param, grad, buf, lr, momentum, dampening, weight_decay,
+                                       nesterov, first),
+                 param, grad, has_buf ? buf : NULL);
     sgd_ctx c = {lr, momentum, dampening, weight_decay, nesterov != 0, first != 0, has_buf};
     lt_loop_fn fn = param->dtype == LT_FLOAT32 ? sgd_float : sgd_double;
     if (run_update(has_buf ? 3 : 2, ts, fn, &c)) return LT_ERR;
@@ -253,6 +257,9 @@ int lt_adam_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tenso
     static const char *const names[4] = {"the parameter", "the gradient",
                                          "the first moment", "the second moment"};
     if (check_operands(4, ts, names)) return LT_ERR;
+    LT_GPU_ROUTE(NULL, lt_gpu_adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay,
+                                        step),
+                 param, grad, m, v);
     /* the scalars exactly as torch.optim computes them, in double */
     double bc1 = 1 - pow(beta1, (double)step), bc2 = 1 - pow(beta2, (double)step);
     adam_ctx c = {beta1, beta2, eps, weight_decay, lr / bc1, sqrt(bc2)};
@@ -302,6 +309,8 @@ int lt_rmsprop_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *square_a
     static const char *const names[3] = {"the parameter", "the gradient",
                                          "the square average"};
     if (check_operands(3, ts, names)) return LT_ERR;
+    LT_GPU_ROUTE(NULL, lt_gpu_rmsprop_step(param, grad, square_avg, lr, alpha, eps, weight_decay),
+                 param, grad, square_avg);
     rms_ctx c = {lr, alpha, eps, weight_decay};
     if (run_update(3, ts, param->dtype == LT_FLOAT32 ? rms_float : rms_double, &c))
         return LT_ERR;
@@ -349,6 +358,8 @@ int lt_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum, dou
     static const char *const names[3] = {"the parameter", "the gradient",
                                          "the squared-gradient sum"};
     if (check_operands(3, ts, names)) return LT_ERR;
+    LT_GPU_ROUTE(NULL, lt_gpu_adagrad_step(param, grad, sum, lr, lr_decay, weight_decay, eps, step),
+                 param, grad, sum);
     adagrad_ctx c = {lr / (1 + (double)(step - 1) * lr_decay), eps, weight_decay};
     if (run_update(3, ts, param->dtype == LT_FLOAT32 ? adagrad_float : adagrad_double, &c))
         return LT_ERR;
@@ -367,6 +378,12 @@ int lt_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *t
             return lt_error("gradient %d must be a Float or Double tensor, got %s", k + 1,
                             lt_dtype_name(grads[k]->dtype));
     }
+#ifdef LT_HAVE_CUDA
+    /* every gradient on one device (a mixed list is an error), and the device clips its own */
+    int dev;
+    if (lt_common_device(&dev, n, (const lt_tensor *const *)grads)) return LT_ERR;
+    if (dev != LT_CPU) return lt_gpu_clip_grad_norm(grads, n, max_norm, total_norm);
+#endif
     for (int k = 0; k < n; k++) {
         double nk;
         if (lt_norm_all(&nk, grads[k], 2)) return LT_ERR;

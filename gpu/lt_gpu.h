@@ -153,6 +153,12 @@ int lt_gpu_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, dou
 int lt_gpu_adam_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tensor *v,
                      double lr, double beta1, double beta2, double eps, double weight_decay,
                      int64_t step);
+int lt_gpu_rmsprop_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *square_avg,
+                        double lr, double alpha, double eps, double weight_decay);
+int lt_gpu_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum, double lr,
+                        double lr_decay, double weight_decay, double eps, int64_t step);
+/* the checks (max_norm, dtypes, one device) are the caller's, core/optim.c */
+int lt_gpu_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *total_norm);
 
 #ifdef __cplusplus
 }

@@ -44,7 +44,7 @@ function Criterion:updateGradInput(input, target)
   for _, t in ipairs(nn._flatten(x)) do t.grad = nil end
   if loss.requiresGrad then loss:backward() end
   local function grads(v)
-    if torch.isTensor(v) then return v.grad or torch.zerosLike(v) end
+    if torch.isTensor(v) then return v.grad or nn._zerosLike(v) end
     local r = {}
     for k, e in pairs(v) do r[k] = grads(e) end
     return r
@@ -71,6 +71,12 @@ function Criterion:type(typename)
 end
 function Criterion:float() return self:type('torch.FloatTensor') end
 function Criterion:double() return self:type('torch.DoubleTensor') end
+-- cuda(): its tensors (class weights) to the device, as the model's (cunn's criterion:cuda())
+function Criterion:cuda() return self:type('torch.CudaTensor') end
+function Criterion:cpu()
+  return self:type(function(cur) return (cur:gsub('^torch%.Cuda(%a*)Tensor$', function(d)
+    return 'torch.' .. (d == '' and 'Float' or d) .. 'Tensor' end)) end)
+end
 
 function Criterion:__tostring__() return torch.typename(self) end
 

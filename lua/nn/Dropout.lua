@@ -20,7 +20,18 @@ function Dropout:updateOutput(input)
     return input
   end
   self.noise = torch.noGrad(function()
-    return torch.Tensor():typeAs(input):resizeAs(input):bernoulli(1 - self.p):div(1 - self.p)
+    local mask = torch.Tensor():typeAs(input):resizeAs(input)
+    local ok, err = pcall(mask.bernoulli, mask, 1 - self.p)
+    if not ok then
+      -- a device without a bernoulli kernel: the host draws the same numbers (one Philox
+      -- stream for both), the mask moves over
+      if not (input:isCuda() and tostring(err):find('not implemented for CUDA', 1, true)) then
+        error(err, 0)
+      end
+      mask = torch.Tensor():type(nn._hostTypeOf[input:type()]):resizeAs(input)
+             :bernoulli(1 - self.p):type(input:type())
+    end
+    return mask:div(1 - self.p)
   end)
   self.output = torch.cmul(input, self.noise)
   return self.output

@@ -46,6 +46,7 @@ function Linear:updateOutput(input)
           :format(self.inputSize, self.outputSize, self.inputSize, self.inputSize,
                   table.concat(input:size():totable(), ' x ')), 3)
   end
+  nn._checkDevice(self, input, self.weight, 3)
   -- one op (and one autograd node) whose gradients go straight into gradWeight/gradBias
   self.output = torch.linear(input, self.weight, self.bias)
   return self.output

@@ -24,7 +24,10 @@ function LookupTable:updateOutput(input)
   if not torch.isTensor(input) then
     error(('nn.LookupTable: expected a tensor of indices, got %s'):format(torch.typename(input) or type(input)), 3)
   end
-  local idx = input:type() == 'torch.LongTensor' and input or input:long()
+  nn._checkDevice(self, input, self.weight, 3)
+  local t = input:type()
+  local idx = (t == 'torch.LongTensor' or t == 'torch.CudaLongTensor') and input
+              or (input:isCuda() and input:cudaLong() or input:long())
   local flat = idx:contiguous():view(-1)
   local out = self.weight:index(1, flat)
   local shape = idx:size():totable()

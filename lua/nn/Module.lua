@@ -15,6 +15,41 @@ local Module = torch.class('nn.Module')
 
 local graph_depth = 0  -- > 0 while a module is being called PyTorch-style
 
+-- ---- devices -----------------------------------------------------------------------------
+-- Type names on the host and their CUDA twins (cutorch's names: a CudaTensor holds floats).
+local cuda_of = {
+  ['torch.FloatTensor'] = 'torch.CudaTensor', ['torch.DoubleTensor'] = 'torch.CudaDoubleTensor',
+  ['torch.LongTensor'] = 'torch.CudaLongTensor', ['torch.ByteTensor'] = 'torch.CudaByteTensor',
+}
+local host_of = {}
+for h, c in pairs(cuda_of) do host_of[c], host_of[h] = h, h end
+local floating = {
+  ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
+  ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true,
+}
+nn._floatingTypes = floating
+nn._hostTypeOf = host_of   -- type name -> the host type of the same dtype
+
+-- Zeros of x's shape, type and device (torch.zerosLike makes host tensors only).
+local function zeros_like(x)
+  return torch.noGrad(function() return torch.Tensor():typeAs(x):resizeAs(x):zero() end)
+end
+nn._zerosLike = zeros_like
+
+local function where(t)
+  return t:isCuda() and ('CUDA device %d'):format(t:getDevice()) or 'the CPU'
+end
+
+-- A clear error when input (a tensor) and a parameter of module live on different devices;
+-- level as for error(), counted from the caller of this function.
+function nn._checkDevice(module, input, param, level)
+  if torch.isTensor(input) and param and input:getDevice() ~= param:getDevice() then
+    error(("%s: the input is on %s, the module's parameters on %s (move the input with "
+           .. ':cuda() or :float(), or the module with :cuda() or :float())')
+          :format(torch.typename(module), where(input), where(param)), (level or 1) + 1)
+  end
+end
+
 function Module:__init()
   self.gradInput = torch.Tensor()
   self.output = torch.Tensor()
@@ -68,8 +103,7 @@ end
 
 -- ---- forward / backward -------------------------------------------------------------------
 local function differentiable(t)
-  local name = t:type()
-  return name == 'torch.FloatTensor' or name == 'torch.DoubleTensor'
+  return floating[t:type()] == true
 end
 
 -- A copy of x that requires grad and has no history, or x itself when it cannot have a
@@ -101,7 +135,7 @@ nn._flatten = flatten
 local function grads_of(x)
   if torch.isTensor(x) then
     if x.grad then return x.grad end
-    return torch.zerosLike(x)
+    return zeros_like(x)
   elseif type(x) == 'table' then
     local r = {}
     for k, v in pairs(x) do r[k] = grads_of(v) end
@@ -223,14 +257,28 @@ function Module:listModules()
   return list
 end
 
--- Converts every tensor field (recursively through tables) to the given type, keeping views
--- of one storage views of one converted storage.
+-- The type a tensor of type cur takes when its module becomes typename: a floating-point
+-- tensor takes typename; an integer one (indices, masks) keeps its dtype and only moves to
+-- typename's side (host or device). typename may also be a function cur -> type.
+local function target_type(cur, typename)
+  if type(typename) == 'function' then return typename(cur) end
+  if floating[typename] and not floating[cur] then
+    local host = host_of[cur] or cur
+    if host_of[typename] ~= typename then return cuda_of[host] or cur end
+    return host
+  end
+  return typename
+end
+
+-- Converts every tensor field (recursively through tables) to the given type; a tensor held
+-- in several fields becomes one converted tensor.
 local function convert(x, typename, seen)
   if torch.isTensor(x) then
-    if x:type() == typename then return x end
+    local to = target_type(x:type(), typename)
+    if x:type() == to then return x end
     local y = seen[x]
     if not y then
-      y = torch.noGrad(function() return x:type(typename) end)
+      y = torch.noGrad(function() return x:type(to) end)
       seen[x] = y
     end
     return y
@@ -244,15 +292,26 @@ local function convert(x, typename, seen)
 end
 nn._convert = convert
 
+-- type(name): every parameter, gradient and state tensor converted (integer tensors keep
+-- their dtype and follow to the device or the host). The old tensors are left as they were:
+-- take references to the parameters (parameters(), getParameters(), an optimizer) after the
+-- conversion, as with cunn.
 function Module:type(typename)
   if not typename then return torch.typename(self) end
+  self:apply(function(m)  -- a recorded graph belongs to the old tensors
+    m._graphInput, m._graphOutput = nil, nil
+    m._flatParameters, m._flatGradParameters = nil, nil
+  end)
   convert(self, typename, {})
-  self._flatParameters, self._flatGradParameters = nil, nil
   self:apply(function(m) m:_linkGradients() end)
   return self
 end
 function Module:float() return self:type('torch.FloatTensor') end
 function Module:double() return self:type('torch.DoubleTensor') end
+-- cuda(): to the CUDA device as CudaTensors (float32), as cunn's model:cuda()
+function Module:cuda() return self:type('torch.CudaTensor') end
+-- cpu(): back to the host, each tensor keeping its dtype (PyTorch's .cpu())
+function Module:cpu() return self:type(function(cur) return host_of[cur] or cur end) end
 
 function Module:clearState()
   self:apply(function(m)
@@ -334,12 +393,14 @@ local function deepcopy(x, seen, storages)
     local key
     for k, v in pairs(storages) do if k == s then key = k break end end
     local copy = key and storages[key]
+    -- the host type's constructor: over a device storage it makes a device tensor
+    local ctor = torch[host_of[x:type()]:match('torch%.(%a+)')]
     if not copy then
-      local whole = torch[x:type():match('torch%.(%a+)')](s, 1, #s)
+      local whole = ctor(s, 1, #s)
       copy = whole:clone():storage()
       storages[s] = copy
     end
-    local y = torch[x:type():match('torch%.(%a+)')](copy, x:storageOffset(), x:size(), x:stride())
+    local y = ctor(copy, x:storageOffset(), x:size(), x:stride())
     seen[x] = y
     return y
   elseif type(x) == 'table' then

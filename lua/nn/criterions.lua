@@ -11,12 +11,21 @@ local function input_tensor(self, input)
 end
 
 local function class_target(self, input, target)
-  if type(target) == 'number' then return target end
+  if type(target) == 'number' then
+    -- one class for one row of scores; on a device, a one-element index tensor there
+    if input:isCuda() and math.type(target) == 'integer' and
+       (input:dim() == 1 or (input:dim() == 2 and input:size(1) == 1)) then
+      return torch.LongTensor({ target }):cuda()
+    end
+    return target
+  end
   if not torch.isTensor(target) then
     error(('%s: expected class indices (a LongTensor or a number), got %s')
           :format(torch.typename(self), type(target)), 4)
   end
-  return target:type() == 'torch.LongTensor' and target or target:long()
+  local t = target:type()
+  if t == 'torch.LongTensor' or t == 'torch.CudaLongTensor' then return target end
+  return target:isCuda() and target:cudaLong() or target:long()  -- indices stay where they are
 end
 
 -- ClassNLLCriterion([weights [, sizeAverage = true]]): input holds log-probabilities,

@@ -9,7 +9,10 @@ local torch = require 'torch'
 local optim = {}
 local K = torch._optim
 
-local function zeros_like(t) return torch.zerosLike(t) end
+-- state buffers live where the parameter does (a device parameter gets device buffers)
+local function zeros_like(t)
+  return torch.noGrad(function() return torch.Tensor():typeAs(t):resizeAs(t):zero() end)
+end
 
 -- ---- Torch7 functional API --------------------------------------------------------------
 
