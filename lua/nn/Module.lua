@@ -433,11 +433,10 @@ function Module:stateDict()
 end
 
 local function shape_of(t) return '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
-local floating = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true }
 
 -- loadStateDict(sd [, strict = true]): copies sd's tensors into the parameters of the same
--- names. Shapes must match; Float and Double convert into each other (as PyTorch copies),
--- other type mismatches are errors. strict: missing or unexpected names are an error.
+-- names. Shapes must match; Float and Double convert into each other and host and device
+-- tensors copy across (as PyTorch copies), other type mismatches are errors. strict: missing or unexpected names are an error.
 -- Everything is checked before anything is copied, so a failed load changes nothing.
 -- Returns {missing = {...}, unexpected = {...}} (sorted names).
 function Module:loadStateDict(sd, strict)
