@@ -293,12 +293,15 @@ typedef struct {
     lt_tensor *xin;      /* T x B x H: the dropped-out input of layers > 0                 */
     lt_tensor *mask;     /* T x B x H: dropout mask, 0 or 1 / (1 - p)                      */
     lt_tensor *wih, *whh;  /* contiguous copies of weights BLAS cannot read as they are    */
+    lt_tensor *mask_host;  /* device dropout: the mask drawn on the host (the CPU's numbers) */
+    struct lt_gpu_lstm_graph *gfwd, *gbwd;  /* device: the time loops' CUDA graphs      */
 } layer_ws;
 
 typedef struct lstm_ws {
     int refcount;
     lt_node *owner;      /* the node whose backward needs these buffers (weak), or NULL   */
     lt_dtype dt;
+    int dev;             /* LT_CPU, or the CUDA device every buffer lives on               */
     int64_t T, B, I, H;
     int L;
     layer_ws *layer;     /* (L)                                                           */
@@ -313,6 +316,7 @@ typedef struct lstm_ws {
     lt_tensor *dh, *dc;  /* B x H                                                         */
     lt_tensor *dx;       /* T x B x I: the input gradient handed to autograd               */
     lt_tensor *dh0, *dc0;  /* L x B x H                                                   */
+    lt_tensor *partials; /* device: the bias-gradient column sums' blocks (doubles)       */
     void *acc;           /* per-thread bias-gradient sums: nthreads x 4H x (T + double)   */
     int acc_threads;
 } lstm_ws;
@@ -328,18 +332,22 @@ static void ws_release(lstm_ws *w)
     for (int l = 0; l < w->L; l++) {
         layer_ws *y = &w->layer[l];
         lt_tensor *ts[] = {y->gates, y->hseq, y->cseq, y->tc, y->h0, y->c0, y->xin, y->mask,
-                           y->wih, y->whh};
+                           y->wih, y->whh, y->mask_host};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) lt_tensor_release(ts[k]);
+#ifdef LT_HAVE_CUDA
+        lt_gpu_lstm_graph_free(y->gfwd);
+        lt_gpu_lstm_graph_free(y->gbwd);
+#endif
     }
     free(w->layer);
     lt_tensor *ts[] = {w->xt, w->hn, w->cn, w->bias, w->zeros, w->dgates, w->dhseq, w->gout,
-                       w->ghn, w->gcn, w->dh, w->dc, w->dx, w->dh0, w->dc0};
+                       w->ghn, w->gcn, w->dh, w->dc, w->dx, w->dh0, w->dc0, w->partials};
     for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) lt_tensor_release(ts[k]);
     free(w->acc);
     free(w);
 }
 
-static lstm_ws *ws_new(lt_dtype dt, int64_t T, int64_t B, int64_t I, int64_t H, int L)
+static lstm_ws *ws_new(int dev, lt_dtype dt, int64_t T, int64_t B, int64_t I, int64_t H, int L)
 {
     lstm_ws *w = calloc(1, sizeof *w);
     if (w) w->layer = calloc((size_t)L, sizeof *w->layer);
@@ -350,6 +358,7 @@ static lstm_ws *ws_new(lt_dtype dt, int64_t T, int64_t B, int64_t I, int64_t H, 
     }
     w->refcount = 1;
     w->dt = dt;
+    w->dev = dev;
     w->T = T, w->B = B, w->I = I, w->H = H, w->L = L;
     return w;
 }
@@ -374,19 +383,19 @@ void lt_lstm_free(lt_lstm *m)
 
 /* A workspace of this shape from the cache (one reference for the caller), or a new one that
  * replaces the oldest entry. */
-static lstm_ws *ws_get(lt_lstm *m, lt_dtype dt, int64_t T, int64_t B, int64_t I, int64_t H,
-                       int L)
+static lstm_ws *ws_get(lt_lstm *m, int dev, lt_dtype dt, int64_t T, int64_t B, int64_t I,
+                       int64_t H, int L)
 {
     if (m)
         for (int k = 0; k < LSTM_CACHE; k++) {
             lstm_ws *w = m->slot[k];
-            if (w && w->dt == dt && w->T == T && w->B == B && w->I == I && w->H == H &&
+            if (w && w->dev == dev && w->dt == dt && w->T == T && w->B == B && w->I == I && w->H == H &&
                 w->L == L && ws_free(w)) {
                 w->refcount++;
                 return w;
             }
         }
-    lstm_ws *w = ws_new(dt, T, B, I, H, L);
+    lstm_ws *w = ws_new(dev, dt, T, B, I, H, L);
     if (w && m) {
         int k = m->next;
         m->next = (k + 1) % LSTM_CACHE;
@@ -398,12 +407,34 @@ static lstm_ws *ws_get(lt_lstm *m, lt_dtype dt, int64_t T, int64_t B, int64_t I,
 }
 
 /* *p = a buffer of this shape (allocated on first use; the shape never changes) */
-static int ensure(lt_tensor **p, lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+static int ensure(lt_tensor **p, int dev, lt_dtype dt, int ndim, int64_t s0, int64_t s1,
+                  int64_t s2)
 {
     if (*p) return LT_OK;
     int64_t size[3] = {s0, s1, s2};
-    *p = lt_tensor_new_uninit(dt, ndim, size);
+    *p = lt_tensor_uninit_on(dev, dt, ndim, size);
     return *p ? LT_OK : LT_ERR;
+}
+
+/* n bytes set to 0 / copied, in the memory of device dev (LT_CPU: the host's) */
+static int zero_bytes(int dev, void *p, size_t n)
+{
+#ifdef LT_HAVE_CUDA
+    if (dev != LT_CPU) return lt_gpu_memset0(p, (int64_t)n);
+#endif
+    (void)dev;
+    memset(p, 0, n);
+    return LT_OK;
+}
+
+static int copy_bytes(int dev, void *dst, const void *src, size_t n)
+{
+#ifdef LT_HAVE_CUDA
+    if (dev != LT_CPU) return lt_gpu_copy_d2d(dst, src, (int64_t)n);
+#endif
+    (void)dev;
+    memcpy(dst, src, n);
+    return LT_OK;
 }
 
 /* A new handle on (part of) a buffer: ndim sizes with contiguous strides from offset; with
@@ -447,7 +478,7 @@ static int weight_mat(const lt_tensor *wt, lt_tensor **copy, mat *m)
         *m = (mat){lt_data(wt), wt->stride[1], 1};
         return LT_OK;
     }
-    if (ensure(copy, wt->dtype, 2, r, c, 0) || lt_copy(*copy, wt)) return LT_ERR;
+    if (ensure(copy, lt_device(wt), wt->dtype, 2, r, c, 0) || lt_copy(*copy, wt)) return LT_ERR;
     *m = (mat){lt_data(*copy), c, 0};
     return LT_OK;
 }
@@ -675,6 +706,25 @@ static int copy_state(lt_tensor *dst, const lt_tensor *src, int l, int cell)
 
 static lt_node *lstm_record(lt_tensor *const *ins, int nins, int nouts, const char *name);
 
+#ifdef LT_HAVE_CUDA
+static lt_gpu_lstm_mat gpu_mat(mat m) { return (lt_gpu_lstm_mat){m.p, m.ld, m.trans}; }
+#endif
+
+/* One layer's forward on the device of its operands (gpu/lstm.cu); graph: the layer's cached
+ * CUDA graph. */
+static int device_forward(const layer_fwd *f, struct lt_gpu_lstm_graph **graph)
+{
+#ifdef LT_HAVE_CUDA
+    lt_gpu_lstm_fwd g = {f->dt, f->T, f->B, f->H, f->in, f->x, f->xld, gpu_mat(f->wih),
+                         gpu_mat(f->whh), f->bias, f->h0, f->c0, f->zeros, f->g, f->h, f->c,
+                         f->tc};
+    return lt_gpu_lstm_forward(&g, graph);
+#else
+    (void)f, (void)graph;
+    return lt_error("luatorch was built without CUDA");
+#endif
+}
+
 /* The forward pass shared by nn.LSTM (m may cache workspaces) and the cell (m NULL). */
 static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
                     lt_tensor *const *wts, lt_tensor **outs, int nouts)
@@ -689,8 +739,11 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
     ins[0] = x, ins[1] = h0, ins[2] = c0;
     for (int k = 0; k < 4 * L; k++) ins[3 + k] = wts[k];
     int grad = lt_needs_grad(nins, (const lt_tensor *const *)ins);
+    int dev;
+    if (lt_common_device(&dev, nins, (const lt_tensor *const *)ins)) return LT_ERR;
+    int gpu = dev != LT_CPU;
 
-    lstm_ws *w = ws_get(m, dt, T, B, s->I, H, L);
+    lstm_ws *w = ws_get(m, dev, dt, T, B, s->I, H, L);
     if (!w) return LT_ERR;
     lstm_ctx *c = NULL;
     lt_tensor *fresh_out = NULL, *res[3] = {NULL, NULL, NULL};
@@ -726,24 +779,24 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
         xm = (mat){lt_data(&xv), ld, 0};
         if (grad) st = ctx_save(c, x);
     } else {
-        st = ensure(&w->xt, dt, 3, T, B, s->I);
+        st = ensure(&w->xt, w->dev, dt, 3, T, B, s->I);
         if (st == LT_OK) st = lt_copy(w->xt, &xv);
         xm = (mat){lt_data(w->xt), s->I, 0};
     }
     if (grad) c->x = xm;
 
     if (st == LT_OK && !w->zeros) {  /* (lt_fill would allocate a scalar each call) */
-        st = ensure(&w->zeros, dt, 1, H, 0, 0);
-        if (st == LT_OK) memset(lt_data(w->zeros), 0, (size_t)H * es);
+        st = ensure(&w->zeros, w->dev, dt, 1, H, 0, 0);
+        if (st == LT_OK) st = zero_bytes(dev, lt_data(w->zeros), (size_t)H * es);
     }
-    if (st == LT_OK) st = ensure(&w->bias, dt, 2, L, G, 0);
-    if (st == LT_OK && !s->cell) st = ensure(&w->hn, dt, 3, L, B, H);
-    if (st == LT_OK && !s->cell) st = ensure(&w->cn, dt, 3, L, B, H);
+    if (st == LT_OK) st = ensure(&w->bias, w->dev, dt, 2, L, G, 0);
+    if (st == LT_OK && !s->cell) st = ensure(&w->hn, w->dev, dt, 3, L, B, H);
+    if (st == LT_OK && !s->cell) st = ensure(&w->cn, w->dev, dt, 3, L, B, H);
     if (st == LT_OK && !grad) {  /* fresh results: the caller may keep them */
         int64_t so[3] = {T, B, H}, sn[3] = {L, B, H};
-        fresh_out = s->cell ? NULL : lt_tensor_new_uninit(dt, 3, so);
-        res[1] = lt_tensor_new_uninit(dt, 3, sn);
-        res[2] = lt_tensor_new_uninit(dt, 3, sn);
+        fresh_out = s->cell ? NULL : lt_tensor_uninit_on(dev, dt, 3, so);
+        res[1] = lt_tensor_uninit_on(dev, dt, 3, sn);
+        res[2] = lt_tensor_uninit_on(dev, dt, 3, sn);
         if ((!s->cell && !fresh_out) || !res[1] || !res[2]) st = LT_ERR;
     }
 
@@ -760,45 +813,72 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
             st = ctx_save(c, wts[4 * l]);
             if (st == LT_OK) st = ctx_save(c, wts[4 * l + 1]);
         }
-        if (st == LT_OK) st = ensure(&y->gates, dt, 3, T, B, G);
-        if (st == LT_OK && !(last && fresh_out)) st = ensure(&y->hseq, dt, 3, T, B, H);
-        if (st == LT_OK) st = ensure(&y->cseq, dt, 3, T, B, H);
-        if (st == LT_OK) st = ensure(&y->tc, dt, 3, T, B, H);
-        if (st == LT_OK && h0) st = ensure(&y->h0, dt, 2, B, H, 0);
+        if (st == LT_OK) st = ensure(&y->gates, w->dev, dt, 3, T, B, G);
+        /* (on a device the last layer still runs in the workspace: its CUDA graph reads
+         * fixed buffers; the fresh output is a copy) */
+        int direct = last && fresh_out && !gpu;
+        if (st == LT_OK && !direct) st = ensure(&y->hseq, w->dev, dt, 3, T, B, H);
+        if (st == LT_OK) st = ensure(&y->cseq, w->dev, dt, 3, T, B, H);
+        if (st == LT_OK) st = ensure(&y->tc, w->dev, dt, 3, T, B, H);
+        if (st == LT_OK && h0) st = ensure(&y->h0, w->dev, dt, 2, B, H, 0);
         if (st == LT_OK && h0) st = copy_state(y->h0, h0, l, s->cell);
-        if (st == LT_OK && c0) st = ensure(&y->c0, dt, 2, B, H, 0);
+        if (st == LT_OK && c0) st = ensure(&y->c0, w->dev, dt, 2, B, H, 0);
         if (st == LT_OK && c0) st = copy_state(y->c0, c0, l, s->cell);
         /* biases: b_ih + b_hh once per call, added in the fused pass */
         lt_tensor bl = *w->bias;
         if (st == LT_OK) st = lt_select(&bl, 0, l);
         if (st == LT_OK) {
-            if (s->has_bias) st = lt_binary(&bl, LT_OP_ADD, wts[4 * l + 2], wts[4 * l + 3], 1);
-            else memset(lt_data(&bl), 0, (size_t)G * es);
+            if (!s->has_bias) st = zero_bytes(dev, lt_data(&bl), (size_t)G * es);
+#ifdef LT_HAVE_CUDA
+            else if (gpu)
+                st = lt_gpu_lstm_add(dt, G, lt_data(&bl), lt_data(wts[4 * l + 2]),
+                                     wts[4 * l + 2]->stride[0], lt_data(wts[4 * l + 3]),
+                                     wts[4 * l + 3]->stride[0]);
+#endif
+            else st = lt_binary(&bl, LT_OP_ADD, wts[4 * l + 2], wts[4 * l + 3], 1);
         }
         if (st) break;
         /* dropout on the inputs of layers > 0 */
         if (l > 0 && s->dropout_on) {
             lt_tensor prev = *w->layer[l - 1].hseq;
-            st = ensure(&y->mask, dt, 3, T, B, H);
-            if (st == LT_OK) st = ensure(&y->xin, dt, 3, T, B, H);
-            if (st == LT_OK) st = lt_rand_bernoulli(y->mask, 1 - s->dropout);
-            if (st == LT_OK) st = lt_binary_scalar(y->mask, LT_OP_MUL, y->mask, 1 / (1 - s->dropout));
-            if (st == LT_OK) st = lt_binary(y->xin, LT_OP_MUL, &prev, y->mask, 1);
+            st = ensure(&y->mask, w->dev, dt, 3, T, B, H);
+            if (st == LT_OK) st = ensure(&y->xin, w->dev, dt, 3, T, B, H);
+            /* on a device: the mask drawn on the host (the CPU's generator and numbers),
+             * copied over, applied by a kernel */
+            lt_tensor *mk = gpu ? NULL : y->mask;
+            if (st == LT_OK && gpu) {
+                st = ensure(&y->mask_host, LT_CPU, dt, 3, T, B, H);
+                mk = y->mask_host;
+            }
+            if (st == LT_OK) st = lt_rand_bernoulli(mk, 1 - s->dropout);
+            if (st == LT_OK) st = lt_binary_scalar(mk, LT_OP_MUL, mk, 1 / (1 - s->dropout));
+#ifdef LT_HAVE_CUDA
+            if (st == LT_OK && gpu) st = lt_copy(y->mask, mk);
+            if (st == LT_OK && gpu)
+                st = lt_gpu_lstm_mul(dt, T * B * H, lt_data(y->xin), lt_data(&prev),
+                                     lt_data(y->mask));
+#endif
+            if (st == LT_OK && !gpu) st = lt_binary(y->xin, LT_OP_MUL, &prev, y->mask, 1);
             if (st) break;
             in_p = lt_data(y->xin);
         }
-        char *hs = last && fresh_out ? lt_data(fresh_out) : lt_data(y->hseq);
+        char *hs = direct ? lt_data(fresh_out) : lt_data(y->hseq);
         char *cs = lt_data(y->cseq);
         layer_fwd f = {dt, T, B, H, in_dim, in_p, in_ld, wih, whh, (const char *)lt_data(&bl),
                        h0 ? lt_data(y->h0) : NULL, c0 ? lt_data(y->c0) : NULL,
                        lt_data(w->zeros), lt_data(y->gates), hs, cs, lt_data(y->tc)};
-        layer_forward(&f);
+        if (gpu) st = device_forward(&f, &y->gfwd);
+        else layer_forward(&f);
+        if (st == LT_OK && gpu && last && fresh_out)
+            st = copy_bytes(dev, lt_data(fresh_out), hs, (size_t)(T * B * H) * es);
         /* h_n, c_n (a recorded cell returns views of h_t and c_t themselves) */
         lt_tensor *hn = res[1] ? res[1] : w->hn, *cn = res[2] ? res[2] : w->cn;
         int64_t last_off = (T - 1) * B * H * (int64_t)es, loff = l * B * H * (int64_t)es;
-        if (hn && cn) {
-            memcpy((char *)lt_data(hn) + loff, hs + last_off, (size_t)(B * H) * es);
-            memcpy((char *)lt_data(cn) + loff, cs + last_off, (size_t)(B * H) * es);
+        if (st == LT_OK && hn && cn) {
+            st = copy_bytes(dev, (char *)lt_data(hn) + loff, hs + last_off, (size_t)(B * H) * es);
+            if (st == LT_OK)
+                st = copy_bytes(dev, (char *)lt_data(cn) + loff, cs + last_off,
+                                (size_t)(B * H) * es);
         }
         in_p = hs, in_ld = H, in_dim = H;
     }
@@ -862,10 +942,10 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
 
 /* The gradient of a leaf parameter can go straight into its .grad (with beta = 1) when
  * autograd would do nothing but add it there; returns that tensor, or NULL. */
-static lt_tensor *direct_grad(const lt_node *n, int k)
+static lt_tensor *direct_grad(const lt_node *n, int k, int dev)
 {
     lt_tensor *g = lt_node_leaf_grad(n, k);
-    if (!g) return NULL;
+    if (!g || lt_device(g) != dev) return NULL;
     int64_t inner = g->ndim == 2 ? g->size[1] : 1;
     if (g->ndim == 2 && !(g->stride[1] == 1 && g->stride[0] == inner)) return NULL;
     if (g->ndim == 1 && g->stride[0] != 1) return NULL;
@@ -874,16 +954,16 @@ static lt_tensor *direct_grad(const lt_node *n, int k)
 
 /* Where the gradient of parameter input k goes: the leaf's .grad (*beta = 1) or a fresh
  * tensor for autograd (gin[k], *beta = 0). NULL: not wanted. */
-static char *param_target(lt_node *n, int k, lt_tensor **gin, double *beta, int *st)
+static char *param_target(lt_node *n, int k, lt_tensor **gin, double *beta, int *st, int dev)
 {
     if (!n->next[k]) return NULL;
-    lt_tensor *g = direct_grad(n, k);
+    lt_tensor *g = direct_grad(n, k, dev);
     if (g) {
         *beta = 1;
         lt_storage_bump(g);
         return lt_data(g);
     }
-    gin[k] = lt_tensor_new_uninit(n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
+    gin[k] = lt_tensor_uninit_on(dev, n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
     if (!gin[k]) {
         *st = LT_ERR;
         return NULL;
@@ -903,13 +983,14 @@ static lt_tensor *grad_handle(lt_node *n, int k, lt_tensor **buf, int swap01)
 
 /* A workspace buffer for a gradient handed to autograd: a new one when someone still holds
  * the last one (a Lua function node may keep its gradient). */
-static int buf_for_grad(lt_tensor **buf, lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+static int buf_for_grad(lt_tensor **buf, int dev, lt_dtype dt, int ndim, int64_t s0, int64_t s1,
+                        int64_t s2)
 {
     if (*buf && (*buf)->storage->refcount > 1) {  /* the last gradient is still held */
         lt_tensor_release(*buf);
         *buf = NULL;
     }
-    return ensure(buf, dt, ndim, s0, s1, s2);
+    return ensure(buf, dev, dt, ndim, s0, s1, s2);
 }
 
 /* One layer's backward: the sweep back over time (each thread its batch rows), then the
@@ -1021,8 +1102,10 @@ typedef struct {
 } src;
 
 /* The gradient of an L x B x H state (h_n or c_n): a slice per layer, copied to a workspace
- * buffer when its columns are not adjacent. */
-static int state_grad(const lt_tensor *g, lt_tensor **buf, const lstm_shape *s, src *out, int l)
+ * buffer when its columns are not adjacent. On a device always (the CUDA graph of the sweep
+ * reads fixed buffers), once per call: the layers come from the top. */
+static int state_grad(const lt_tensor *g, lt_tensor **buf, const lstm_shape *s, src *out, int l,
+                      int gpu)
 {
     int64_t B = s->B, H = s->H;
     lt_tensor v = *g;
@@ -1030,8 +1113,10 @@ static int state_grad(const lt_tensor *g, lt_tensor **buf, const lstm_shape *s, 
         if (v.ndim == 1) lt_unsqueeze(&v, 0);
         lt_unsqueeze(&v, 0);
     }
-    if ((v.stride[2] != 1 && H > 1)) {
-        if (ensure(buf, s->dt, 3, s->L, B, H) || lt_copy(*buf, &v)) return LT_ERR;
+    if (gpu || (v.stride[2] != 1 && H > 1)) {
+        if (ensure(buf, lt_device(g), s->dt, 3, s->L, B, H) ||
+            ((!gpu || l == s->L - 1) && lt_copy(*buf, &v)))
+            return LT_ERR;
         v = **buf;
     }
     size_t es = lt_dtype_size(s->dt);
@@ -1039,6 +1124,33 @@ static int state_grad(const lt_tensor *g, lt_tensor **buf, const lstm_shape *s, 
     out->ld = B > 1 ? v.stride[1] : 0;
     out->step = 0;
     return LT_OK;
+}
+
+/* One layer's backward on the device (gpu/lstm.cu), the bias gradients (targets bt, betas bb)
+ * included. */
+static int device_backward(const layer_bwd *f, lstm_ws *w, layer_ws *y, char *const *bt,
+                           const double *bb)
+{
+#ifdef LT_HAVE_CUDA
+    int64_t G = 4 * f->H;
+    if ((bt[0] || bt[1]) &&
+        ensure(&w->partials, w->dev, LT_FLOAT64, 1, lt_gpu_lstm_bias_blocks(f->T * f->B) * G, 0, 0))
+        return LT_ERR;
+    lt_gpu_lstm_bwd g = {0};
+    g.dt = f->dt, g.T = f->T, g.B = f->B, g.H = f->H, g.in = f->in;
+    g.a = f->a, g.tc = f->tc, g.c = f->c, g.c0 = f->c0, g.zeros = f->zeros;
+    g.h = f->h, g.h0 = f->h0, g.x = f->x, g.xld = f->xld;
+    g.wih = gpu_mat(f->wih), g.whh = gpu_mat(f->whh);
+    g.ghn = f->ghn, g.ghn_ld = f->ghn_ld, g.gout = f->gout, g.gout_step = f->gout_step;
+    g.gout_ld = f->gout_ld, g.dc = f->dc, g.dh = f->dh, g.dg = f->dg, g.dh0 = f->dh0;
+    g.dwih = f->dwih, g.dwhh = f->dwhh, g.dx = f->dx, g.beta_ih = f->beta_ih;
+    g.beta_hh = f->beta_hh, g.dbih = bt[0], g.dbhh = bt[1], g.beta_bih = bb[0];
+    g.beta_bhh = bb[1], g.partials = w->partials ? lt_data(w->partials) : NULL;
+    return lt_gpu_lstm_backward(&g, &y->gbwd);
+#else
+    (void)f, (void)w, (void)y, (void)bt, (void)bb;
+    return lt_error("luatorch was built without CUDA");
+#endif
 }
 
 static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
@@ -1057,20 +1169,24 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     /* gradients arriving: the cell's (h', c') are the layer's (h_n, c_n) */
     const lt_tensor *g_out = s->cell ? NULL : gout[0];
     const lt_tensor *g_hn = s->cell ? gout[0] : gout[1], *g_cn = s->cell ? gout[1] : gout[2];
-    int st = LT_OK;
-    int nt = team_size(B, H);
+    int st = LT_OK, dev = w->dev, gpu = dev != LT_CPU;
+    for (int k = 0; k < (s->cell ? 2 : 3); k++)
+        if (gout[k] && lt_device(gout[k]) != dev)
+            return lt_error("%s: a gradient arrived on another device than the LSTM's outputs",
+                            n->name);
+    int nt = gpu ? 1 : team_size(B, H);
     size_t accsz = (size_t)nt * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
                                                               : sizeof(double));
-    if (!w->acc || w->acc_threads < nt) {
+    if (!gpu && (!w->acc || w->acc_threads < nt)) {
         free(w->acc);
         w->acc = malloc(accsz);
         w->acc_threads = nt;
         if (!w->acc) return lt_error("out of memory");
     }
-    st = ensure(&w->dgates, dt, 3, T, B, G);
-    if (st == LT_OK) st = ensure(&w->dh, dt, 2, B, H, 0);
-    if (st == LT_OK) st = ensure(&w->dc, dt, 2, B, H, 0);
-    if (st == LT_OK && L > 1) st = ensure(&w->dhseq, dt, 3, T, B, H);
+    st = ensure(&w->dgates, w->dev, dt, 3, T, B, G);
+    if (st == LT_OK) st = ensure(&w->dh, w->dev, dt, 2, B, H, 0);
+    if (st == LT_OK) st = ensure(&w->dc, w->dev, dt, 2, B, H, 0);
+    if (st == LT_OK && L > 1) st = ensure(&w->dhseq, w->dev, dt, 3, T, B, H);
     if (st) return LT_ERR;
 
     /* the output gradient as T x B x H rows with unit column stride */
@@ -1078,16 +1194,16 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (g_out) {
         lt_tensor v = *g_out;
         if (s->batch_first) lt_transpose(&v, 0, 1);
-        if (v.stride[2] != 1 && H > 1) {
-            if (ensure(&w->gout, dt, 3, T, B, H) || lt_copy(w->gout, &v)) return LT_ERR;
+        if (gpu || (v.stride[2] != 1 && H > 1)) {  /* (a device's graph reads fixed buffers) */
+            if (ensure(&w->gout, w->dev, dt, 3, T, B, H) || lt_copy(w->gout, &v)) return LT_ERR;
             v = *w->gout;
         }
         go = (src){lt_data(&v), B > 1 ? v.stride[1] : 0, v.stride[0]};
     }
     int want_h0 = n->next[1] != NULL, want_c0 = n->next[2] != NULL;
     lt_tensor *dh0h = NULL, *dc0h = NULL;
-    if (want_h0) st = buf_for_grad(&w->dh0, dt, 3, L, B, H);
-    if (st == LT_OK && want_c0) st = buf_for_grad(&w->dc0, dt, 3, L, B, H);
+    if (want_h0) st = buf_for_grad(&w->dh0, w->dev, dt, 3, L, B, H);
+    if (st == LT_OK && want_c0) st = buf_for_grad(&w->dc0, w->dev, dt, 3, L, B, H);
     if (st) return LT_ERR;
 
     for (int l = L - 1; l >= 0 && st == LT_OK; l--) {
@@ -1105,36 +1221,51 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         f.acc = w->acc;
         /* where dh comes from at the last step, and the output gradient */
         src d1 = {lt_data(w->zeros), 0, 0};
-        if (g_hn && (st = state_grad(g_hn, &w->ghn, s, &d1, l))) break;
+        if (g_hn && (st = state_grad(g_hn, &w->ghn, s, &d1, l, gpu))) break;
         f.ghn = d1.p, f.ghn_ld = d1.ld;
         src d2 = l == L - 1 ? go : (src){lt_data(w->dhseq), H, B * H};
         f.gout = d2.p, f.gout_step = d2.step, f.gout_ld = d2.ld;
         if (g_cn) {
             src dcs;
-            if ((st = state_grad(g_cn, &w->gcn, s, &dcs, l))) break;
-            for (int64_t b = 0; b < B; b++)
-                memcpy(f.dc + b * H * (int64_t)es, dcs.p + b * dcs.ld * (int64_t)es, (size_t)H * es);
+            if ((st = state_grad(g_cn, &w->gcn, s, &dcs, l, gpu))) break;
+            if (gpu)  /* the workspace copy: contiguous rows */
+                st = copy_bytes(dev, f.dc, dcs.p, (size_t)(B * H) * es);
+            else
+                for (int64_t b = 0; b < B; b++)
+                    memcpy(f.dc + b * H * (int64_t)es, dcs.p + b * dcs.ld * (int64_t)es,
+                           (size_t)H * es);
         } else {
-            memset(f.dc, 0, (size_t)(B * H) * es);
+            st = zero_bytes(dev, f.dc, (size_t)(B * H) * es);
         }
+        if (st) break;
         /* the weight gradients' targets: the parameters' .grad, or fresh tensors */
         int kw = 3 + 4 * l;
-        f.dwih = param_target(n, kw, gin, &f.beta_ih, &st);
-        if (st == LT_OK) f.dwhh = param_target(n, kw + 1, gin, &f.beta_hh, &st);
+        f.dwih = param_target(n, kw, gin, &f.beta_ih, &st, dev);
+        if (st == LT_OK) f.dwhh = param_target(n, kw + 1, gin, &f.beta_hh, &st, dev);
         if (st == LT_OK && l == 0 && n->next[0]) {
-            st = buf_for_grad(&w->dx, dt, 3, T, B, I);
+            st = buf_for_grad(&w->dx, w->dev, dt, 3, T, B, I);
             if (st == LT_OK) f.dx = lt_data(w->dx);
         }
         if (l > 0) f.dx = lt_data(w->dhseq);  /* the gradient of the layer below's outputs */
         if (st) break;
-        memset(w->acc, 0, accsz);
-        layer_backward(&f);
-        if (want_c0) memcpy((char *)lt_data(w->dc0) + l * B * H * (int64_t)es, f.dc,
+        if (gpu) {
+            /* the bias gradients' targets first: the device computes them with the rest */
+            char *bt[2] = {NULL, NULL};
+            double bb[2] = {0, 0};
+            for (int q = 0; q < 2 && st == LT_OK && s->has_bias; q++)
+                bt[q] = param_target(n, kw + 2 + q, gin, &bb[q], &st, dev);
+            if (st == LT_OK) st = device_backward(&f, w, y, bt, bb);
+        } else {
+            memset(w->acc, 0, accsz);
+            layer_backward(&f);
+        }
+        if (st == LT_OK && want_c0)
+            st = copy_bytes(dev, (char *)lt_data(w->dc0) + l * B * H * (int64_t)es, f.dc,
                             (size_t)(B * H) * es);
         /* biases: the per-thread sums, in thread order */
-        for (int kb = kw + 2; kb <= kw + 3 && st == LT_OK && s->has_bias; kb++) {
+        for (int kb = kw + 2; kb <= kw + 3 && st == LT_OK && s->has_bias && !gpu; kb++) {
             double beta;
-            char *tgt = param_target(n, kb, gin, &beta, &st);
+            char *tgt = param_target(n, kb, gin, &beta, &st, dev);
             if (!tgt) continue;
             const double *sum = dt == LT_FLOAT32
                                     ? (const double *)((float *)w->acc + (size_t)nt * (size_t)G)
@@ -1148,7 +1279,15 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
             }
         }
         if (st) break;
-        if (l > 0 && s->dropout_on) st = lt_binary(w->dhseq, LT_OP_MUL, w->dhseq, y->mask, 1);
+        if (l > 0 && s->dropout_on) {
+#ifdef LT_HAVE_CUDA
+            if (gpu)
+                st = lt_gpu_lstm_mul(dt, T * B * H, lt_data(w->dhseq), lt_data(w->dhseq),
+                                     lt_data(y->mask));
+            else
+#endif
+                st = lt_binary(w->dhseq, LT_OP_MUL, w->dhseq, y->mask, 1);
+        }
         if (st == LT_OK && l == 0 && n->next[0]) {
             gin[0] = grad_handle(n, 0, &w->dx, s->batch_first && !s->cell);
             if (!gin[0]) st = LT_ERR;

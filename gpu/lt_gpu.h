@@ -160,6 +160,57 @@ int lt_gpu_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum,
 /* the checks (max_norm, dtypes, one device) are the caller's, core/optim.c */
 int lt_gpu_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *total_norm);
 
+/* gpu/lstm.cu: the device compute of the fused LSTM. core/lstm.c keeps the checks, the
+ * workspaces, the autograd node and dropout, and calls these with DEVICE pointers (row-major,
+ * as its CPU code) when the operands live on a device. Each time loop of a layer is replayed
+ * from a CUDA graph cached in *graph (captured on first use, re-captured when a pointer or
+ * size it reads changes; step by step when capture fails or LUATORCH_CUDA_GRAPHS=0). */
+typedef struct { const void *p; int64_t ld; int trans; } lt_gpu_lstm_mat;  /* W or W^T stored */
+typedef struct lt_gpu_lstm_graph lt_gpu_lstm_graph;
+void lt_gpu_lstm_graph_free(lt_gpu_lstm_graph *g);
+typedef struct {
+    lt_dtype dt;
+    int64_t T, B, H, in;
+    const void *x;              /* (T*B) x in input rows, leading dimension xld            */
+    int64_t xld;
+    lt_gpu_lstm_mat wih, whh;
+    const void *bias;           /* 4H: b_ih + b_hh (zeros without bias)                    */
+    const void *h0, *c0;        /* B x H, or NULL for zeros                                */
+    const void *zeros;          /* H zeros                                                 */
+    void *g, *h, *c, *tc;       /* T x B x 4H gates; T x B x H h_t, c_t, tanh(c_t)         */
+} lt_gpu_lstm_fwd;
+int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph **graph);
+typedef struct {
+    lt_dtype dt;
+    int64_t T, B, H, in;
+    const void *a, *tc, *c, *c0, *zeros;  /* activations, tanh(c), c, c0 (or NULL)           */
+    const void *h, *h0;                   /* h_t and h0 (or NULL), for dW_hh                  */
+    const void *x;                        /* the layer's input rows, leading dimension xld   */
+    int64_t xld;
+    lt_gpu_lstm_mat wih, whh;
+    const void *ghn;                      /* gradient of h_n's rows (ld ghn_ld; 0: zeros)   */
+    int64_t ghn_ld;
+    const void *gout;                     /* output gradient: step stride, row stride       */
+    int64_t gout_step, gout_ld;
+    void *dc, *dh, *dg, *dh0;             /* B x H carried dc (in: dc_n), dh; T x B x 4H; dh0 */
+    void *dwih, *dwhh, *dx;               /* targets or NULL; beta 0 (overwrite) or 1 (add)  */
+    double beta_ih, beta_hh;
+    void *dbih, *dbhh;                    /* bias gradient targets or NULL                   */
+    double beta_bih, beta_bhh;
+    void *partials;                       /* lt_gpu_lstm_bias_blocks(T*B) x 4H doubles       */
+} lt_gpu_lstm_bwd;
+int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph **graph);
+int64_t lt_gpu_lstm_bias_blocks(int64_t rows);
+/* out[i] = a[i * sa] + b[i * sb];  out[i] = a[i] * b[i]  (n elements of dt) */
+int lt_gpu_lstm_add(lt_dtype dt, int64_t n, void *out, const void *a, int64_t sa, const void *b,
+                    int64_t sb);
+int lt_gpu_lstm_mul(lt_dtype dt, int64_t n, void *out, const void *a, const void *b);
+/* CUDA graphs for the time loops: 1 on (default unless LUATORCH_CUDA_GRAPHS=0), 0 off; set -1
+ * to go back to the environment's choice. Counters since the start of the process. */
+int  lt_gpu_lstm_graphs(void);
+void lt_gpu_lstm_set_graphs(int on);
+void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise);
+
 #ifdef __cplusplus
 }
 #endif

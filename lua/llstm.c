@@ -13,12 +13,22 @@
  *                                 {{m=, n=, k=, ta=, tb=, beta=, double=}, ...}
  *   torch._gemmReplay(list [, reps])  those GEMMs as bare BLAS calls: best seconds of reps
  *   torch._blasCorename()         the kernel set OpenBLAS picked for this CPU
+ *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/lstm.cu): sets
+ *                                 them on / off when given a boolean (nil: leave them;
+ *                                 "env": back to LUATORCH_CUDA_GRAPHS), returns the setting
+ *   torch._lstmGraphStats()       {captures=, replays=, stepwise=}: time loops captured into a
+ *                                 graph, replayed from one, launched step by step (all 0
+ *                                 without CUDA)
  *
  * Both record one autograd node when an input requires grad.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "lt_lua.h"
+#ifdef LT_HAVE_CUDA
+#include "../gpu/lt_gpu.h"
+#endif
 
 #define LSTM_WS_MT "torch.LSTMWorkspace"
 
@@ -205,6 +215,37 @@ static int l_blas_corename(lua_State *L)
     return 1;
 }
 
+/* torch._lstmGraphs([on | "env"]) */
+static int l_lstm_graphs(lua_State *L)
+{
+#ifdef LT_HAVE_CUDA
+    if (lua_isboolean(L, 1)) lt_gpu_lstm_set_graphs(lua_toboolean(L, 1));
+    else if (lua_type(L, 1) == LUA_TSTRING && !strcmp(lua_tostring(L, 1), "env"))
+        lt_gpu_lstm_set_graphs(-1);
+    else if (!lua_isnoneornil(L, 1))
+        return luaL_error(L, "_lstmGraphs: expected a boolean, \"env\" or nothing, got %s",
+                          luaL_typename(L, 1));
+    lua_pushboolean(L, lt_gpu_lstm_graphs());
+#else
+    lua_pushboolean(L, 0);
+#endif
+    return 1;
+}
+
+/* torch._lstmGraphStats() */
+static int l_lstm_graph_stats(lua_State *L)
+{
+    int64_t c = 0, r = 0, s = 0;
+#ifdef LT_HAVE_CUDA
+    lt_gpu_lstm_graph_stats(&c, &r, &s);
+#endif
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, c), lua_setfield(L, -2, "captures");
+    lua_pushinteger(L, r), lua_setfield(L, -2, "replays");
+    lua_pushinteger(L, s), lua_setfield(L, -2, "stepwise");
+    return 1;
+}
+
 void lt_open_lstm(lua_State *L)
 {
     if (luaL_newmetatable(L, LSTM_WS_MT)) {
@@ -219,6 +260,8 @@ void lt_open_lstm(lua_State *L)
         {"_gemmTrace", l_gemm_trace, LT_FN},
         {"_gemmReplay", l_gemm_replay, LT_FN},
         {"_blasCorename", l_blas_corename, LT_FN},
+        {"_lstmGraphs", l_lstm_graphs, LT_FN},
+        {"_lstmGraphStats", l_lstm_graph_stats, LT_FN},
         {NULL, NULL, 0},
     };
     ltL_register(L, regs);

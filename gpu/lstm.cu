@@ -1,0 +1,462 @@
+/*
+ * lstm.cu — the device compute of the fused LSTM (core/lstm.c). core/lstm.c keeps everything
+ * else (the checks, the workspaces keyed by shape, the one autograd node with its hand-written
+ * backward, dropout masks, the results as views of workspace buffers) and calls these with
+ * device pointers when the operands live on a device. Row-major throughout, as there.
+ *
+ * Forward, per layer: ONE GEMM (cuBLAS) projects the inputs of every step into the gate
+ * buffer; then per step one GEMM adds h_{t-1} W_hh^T and one fused kernel (a thread per
+ * hidden unit of a batch row) adds the bias, applies the nonlinearities and writes the
+ * activated gates, c_t, h_t and tanh(c_t).
+ * Backward, per layer: per step (from the last) one fused kernel (gate gradients from dh and
+ * the carried dc) and one GEMM for dh_{t-1} = dgates_t W_hh; after the sweep, dW_ih, dW_hh and
+ * the input gradient are each one GEMM over all steps, and the bias gradient is a two-pass
+ * column sum of dgates (a thread per block of rows and column, in double, then a thread per
+ * column adding the blocks in order): deterministic, no atomics.
+ *
+ * CUDA graphs: the time loop of a layer (2T launches) is recorded once into a graph
+ * (stream capture on lt_gpu_stream()) and replayed while its operands (every pointer, size
+ * and flag the loop reads, and the TF32 setting) stay the same; core/lstm.c keeps those in
+ * workspace buffers so that they do at a fixed shape. When capture fails (the emulation
+ * never captures: cudaErrorNotSupported) the loop runs launch by launch, and the workspace
+ * remembers not to try again. LUATORCH_CUDA_GRAPHS=0 (or lt_gpu_lstm_set_graphs(0)) forces
+ * launch by launch. A one-step loop (the cell) never uses a graph.
+ *
+ * Numerics: the CPU's formulas in the same order; float32 uses CUDA's expf / tanhf where the
+ * CPU has its own polynomials (both within a few ulp).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_internal.h"
+
+/* ---- GEMM (row-major) through cuBLAS (column-major) ----------------------------------------- */
+
+/* C (m x n, ldc) = op(A) op(B) + beta C, row-major: column-major C^T = op(B)^T op(A)^T, the
+ * row-major buffers read as their transposes. */
+static int gemm(cublasHandle_t h, const lt_cublas_fns *f, lt_dtype dt, int ta, int tb, int64_t m,
+                int64_t n, int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+                double beta, void *c, int64_t ldc)
+{
+    if (m == 0 || n == 0) return LT_OK;
+    cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    if (dt == LT_FLOAT32) {
+        const float al = 1.0f, be = (float)beta;
+        LT_CUBLAS("cublasSgemm", f->sgemm(h, ob, oa, (int)n, (int)m, (int)k, &al, (const float *)b,
+                                          (int)ldb, (const float *)a, (int)lda, &be, (float *)c,
+                                          (int)ldc));
+    } else {
+        const double al = 1.0, be = beta;
+        LT_CUBLAS("cublasDgemm", f->dgemm(h, ob, oa, (int)n, (int)m, (int)k, &al,
+                                          (const double *)b, (int)ldb, (const double *)a,
+                                          (int)lda, &be, (double *)c, (int)ldc));
+    }
+    return LT_OK;
+}
+
+/* ---- kernels --------------------------------------------------------------------------------- */
+
+template <typename T> struct act;
+template <> struct act<float> {
+    static __device__ __forceinline__ float sig(float x) { return 1.0f / (1.0f + expf(-x)); }
+    static __device__ __forceinline__ float th(float x) { return tanhf(x); }
+};
+template <> struct act<double> {
+    static __device__ __forceinline__ double sig(double x) { return 1.0 / (1.0 + exp(-x)); }
+    static __device__ __forceinline__ double th(double x) { return tanh(x); }
+};
+
+/* One step forward, a thread per (row b, unit j): g (B x 4H) holds x W_ih^T + h W_hh^T and
+ * receives the activated gates; cp is c_{t-1} (row stride ldcp, 0 for the zero state). */
+template <typename T>
+__global__ void fwd_step(int64_t B, int64_t H, T *g, const T *bias, const T *cp, int64_t ldcp,
+                         T *c, T *h, T *tc)
+{
+    for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
+        int64_t b = i / H, j = i - b * H;
+        T *gr = g + b * 4 * H;
+        T ig = act<T>::sig(gr[j] + bias[j]);
+        T fg = act<T>::sig(gr[H + j] + bias[H + j]);
+        T gg = act<T>::th(gr[2 * H + j] + bias[2 * H + j]);
+        T og = act<T>::sig(gr[3 * H + j] + bias[3 * H + j]);
+        T cc = fg * cp[b * ldcp + j] + ig * gg;
+        T t = act<T>::th(cc);
+        gr[j] = ig;
+        gr[H + j] = fg;
+        gr[2 * H + j] = gg;
+        gr[3 * H + j] = og;
+        c[i] = cc;
+        tc[i] = t;
+        h[i] = og * t;
+    }
+}
+
+/* One step backward: a the activated gates, tc = tanh(c_t), cp = c_{t-1}; dh = d1 + d2 (row
+ * strides, 0 for rows of zeros); dc carries dc_t in and dc_{t-1} out; dg receives the
+ * pre-activation gate gradients. */
+template <typename T>
+__global__ void bwd_step(int64_t B, int64_t H, const T *a, const T *tc, const T *cp, int64_t ldcp,
+                         const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, T *dg)
+{
+    for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
+        int64_t b = i / H, j = i - b * H;
+        const T *ar = a + b * 4 * H;
+        T *dgr = dg + b * 4 * H;
+        T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];
+        T th = tc[i];
+        T dh = d1[b * ld1 + j] + d2[b * ld2 + j];
+        T dct = dc[i] + dh * og * (1 - th * th);
+        T di = dct * gg * ig * (1 - ig);
+        T df = dct * cp[b * ldcp + j] * fg * (1 - fg);
+        T dgg = dct * ig * (1 - gg * gg);
+        T dog = dh * th * og * (1 - og);
+        dc[i] = dct * fg;
+        dgr[j] = di;
+        dgr[H + j] = df;
+        dgr[2 * H + j] = dgg;
+        dgr[3 * H + j] = dog;
+    }
+}
+
+#define COLSUM_ROWS 256
+
+/* Pass 1 of the column sums of dg (R x G): a thread per (block of COLSUM_ROWS rows, column). */
+template <typename T>
+__global__ void colsum_part(int64_t R, int64_t G, const T *dg, double *part, int64_t nblk)
+{
+    for (int64_t i = LT_GPU_TID(); i < nblk * G; i += LT_GPU_NTHREADS()) {
+        int64_t blk = i / G, col = i - blk * G;
+        int64_t r0 = blk * COLSUM_ROWS, r1 = r0 + COLSUM_ROWS < R ? r0 + COLSUM_ROWS : R;
+        double s = 0;
+        for (int64_t r = r0; r < r1; r++) s += (double)dg[r * G + col];
+        part[i] = s;
+    }
+}
+
+/* Pass 2: a thread per column adds the blocks in order; out = s (beta 0) or out + s. */
+template <typename T>
+__global__ void colsum_final(int64_t G, int64_t nblk, const double *part, T *o1, int beta1, T *o2,
+                             int beta2)
+{
+    for (int64_t j = LT_GPU_TID(); j < G; j += LT_GPU_NTHREADS()) {
+        double s = 0;
+        for (int64_t k = 0; k < nblk; k++) s += part[k * G + j];
+        if (o1) o1[j] = (T)(beta1 ? (double)o1[j] + s : s);
+        if (o2) o2[j] = (T)(beta2 ? (double)o2[j] + s : s);
+    }
+}
+
+template <typename T>
+__global__ void add_vec(int64_t n, T *out, const T *a, int64_t sa, const T *b, int64_t sb)
+{
+    for (int64_t i = LT_GPU_TID(); i < n; i += LT_GPU_NTHREADS()) out[i] = a[i * sa] + b[i * sb];
+}
+
+template <typename T> __global__ void mul_vec(int64_t n, T *out, const T *a, const T *b)
+{
+    for (int64_t i = LT_GPU_TID(); i < n; i += LT_GPU_NTHREADS()) out[i] = a[i] * b[i];
+}
+
+/* ---- launch helpers ------------------------------------------------------------------------- */
+
+template <typename T>
+static int launch_fwd(int64_t B, int64_t H, void *g, const void *bias, const void *cp,
+                      int64_t ldcp, void *c, void *h, void *tc)
+{
+    LT_LAUNCH(fwd_step<T>, lt_gpu_blocks(B * H), LT_GPU_THREADS, B, H, (T *)g, (const T *)bias,
+              (const T *)cp, ldcp, (T *)c, (T *)h, (T *)tc);
+    LT_CHECK_LAUNCH("lstm fwd_step");
+    return LT_OK;
+}
+
+template <typename T>
+static int launch_bwd(int64_t B, int64_t H, const void *a, const void *tc, const void *cp,
+                      int64_t ldcp, const void *d1, int64_t ld1, const void *d2, int64_t ld2,
+                      void *dc, void *dg)
+{
+    LT_LAUNCH(bwd_step<T>, lt_gpu_blocks(B * H), LT_GPU_THREADS, B, H, (const T *)a,
+              (const T *)tc, (const T *)cp, ldcp, (const T *)d1, ld1, (const T *)d2, ld2,
+              (T *)dc, (T *)dg);
+    LT_CHECK_LAUNCH("lstm bwd_step");
+    return LT_OK;
+}
+
+/* ---- CUDA graphs of the time loops ---------------------------------------------------------- */
+
+#define KEY_MAX 256
+
+struct lt_gpu_lstm_graph {
+    unsigned char key[KEY_MAX];
+    size_t keylen;
+    cudaGraphExec_t exec;
+    int failed;  /* capture failed once here: launch step by step from now on */
+};
+
+static int graphs_on = -1;  /* -1: not read yet from LUATORCH_CUDA_GRAPHS */
+static int64_t stat_captures, stat_replays, stat_stepwise;
+
+extern "C" void lt_gpu_lstm_set_graphs(int on) { graphs_on = on < 0 ? -1 : on != 0; }
+
+extern "C" int lt_gpu_lstm_graphs(void)
+{
+    if (graphs_on < 0) {
+        const char *e = getenv("LUATORCH_CUDA_GRAPHS");
+        graphs_on = !(e && e[0] == '0' && e[1] == 0);
+    }
+    return graphs_on;
+}
+
+extern "C" void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise)
+{
+    *captures = stat_captures, *replays = stat_replays, *stepwise = stat_stepwise;
+}
+
+extern "C" void lt_gpu_lstm_graph_free(lt_gpu_lstm_graph *g)
+{
+    if (!g) return;
+    if (g->exec) cudaGraphExecDestroy(g->exec);
+    free(g);
+}
+
+typedef int (*loop_fn)(const void *arg, cublasHandle_t h, const lt_cublas_fns *f);
+
+/* Runs loop(arg) on lt_gpu_stream(): replays the cached graph when key matches, else captures
+ * a new one, else (graphs off, or capture failed) launches step by step. */
+static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, int64_t T,
+                    loop_fn loop, const void *arg)
+{
+    cublasHandle_t h;
+    if (lt_gpu_cublas(&h)) return LT_ERR;  /* before any capture: it may create the handle */
+    const lt_cublas_fns *f = lt_gpu_blas();
+    if (!f) return LT_ERR;
+    if (!slot || T < 2 || !lt_gpu_lstm_graphs() || keylen > KEY_MAX || (*slot && (*slot)->failed)) {
+        stat_stepwise++;
+        return loop(arg, h, f);
+    }
+    if (!*slot) {
+        *slot = (lt_gpu_lstm_graph *)calloc(1, sizeof **slot);
+        if (!*slot) return lt_error("out of memory");
+    }
+    lt_gpu_lstm_graph *g = *slot;
+    cudaStream_t s = lt_gpu_stream();
+    if (g->exec && g->keylen == keylen && !memcmp(g->key, key, keylen)) {
+        if (cudaGraphLaunch(g->exec, s) == cudaSuccess) {
+            stat_replays++;
+            return LT_OK;
+        }
+        (void)cudaGetLastError();
+        g->failed = 1;
+    } else {
+        if (g->exec) cudaGraphExecDestroy(g->exec);
+        g->exec = NULL;
+        cudaGraph_t graph = NULL;
+        if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
+            int st = loop(arg, h, f);  /* recorded, not run */
+            cudaError_t e = cudaStreamEndCapture(s, &graph);
+            if (st == LT_OK && e == cudaSuccess && graph &&
+                cudaGraphInstantiate(&g->exec, graph, 0) == cudaSuccess &&
+                cudaGraphLaunch(g->exec, s) == cudaSuccess) {
+                cudaGraphDestroy(graph);
+                memcpy(g->key, key, keylen);
+                g->keylen = keylen;
+                stat_captures++;
+                return LT_OK;
+            }
+        }
+        if (graph) cudaGraphDestroy(graph);
+        if (g->exec) cudaGraphExecDestroy(g->exec);
+        g->exec = NULL;
+        g->failed = 1;
+        (void)cudaGetLastError();  /* the failed capture's error is not the caller's */
+    }
+    stat_stepwise++;
+    return loop(arg, h, f);
+}
+
+/* ---- forward ---------------------------------------------------------------------------------- */
+
+/* What the forward time loop reads: the graph key (no padding: all 8-byte fields). */
+struct fwd_key {
+    int64_t dt, T, B, H, tf32;
+    const void *whh;
+    int64_t whh_ld, whh_trans;
+    const void *bias, *h0, *c0, *zeros;
+    void *g, *h, *c, *tc;
+};
+
+static int fwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns)
+{
+    const lt_gpu_lstm_fwd *f = (const lt_gpu_lstm_fwd *)arg;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    const char *h = (const char *)f->h, *c = (const char *)f->c;
+    char *g = (char *)f->g, *tc = (char *)f->tc;
+    for (int64_t t = 0; t < T; t++) {
+        const char *hp = t > 0 ? h + (t - 1) * B * H * es : (const char *)f->h0;
+        char *gt = g + t * B * G * es;
+        if (hp && gemm(hd, fns, f->dt, 0, !f->whh.trans, B, G, H, hp, H, f->whh.p, f->whh.ld, 1,
+                       gt, G))
+            return LT_ERR;
+        const void *cp = t > 0 ? c + (t - 1) * B * H * es : f->c0 ? f->c0 : f->zeros;
+        int64_t ldcp = t > 0 || f->c0 ? H : 0, off = t * B * H * es;
+        int st = f->dt == LT_FLOAT32
+                     ? launch_fwd<float>(B, H, gt, f->bias, cp, ldcp, (char *)f->c + off,
+                                         (char *)f->h + off, tc + off)
+                     : launch_fwd<double>(B, H, gt, f->bias, cp, ldcp, (char *)f->c + off,
+                                          (char *)f->h + off, tc + off);
+        if (st) return LT_ERR;
+    }
+    return LT_OK;
+}
+
+extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph **graph)
+{
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
+    cublasHandle_t h;
+    if (lt_gpu_cublas(&h)) return LT_ERR;
+    const lt_cublas_fns *fns = lt_gpu_blas();
+    if (!fns) return LT_ERR;
+    /* the input projection of every step: one GEMM */
+    if (gemm(h, fns, f->dt, 0, !f->wih.trans, T * B, G, f->in, f->x, f->xld, f->wih.p, f->wih.ld,
+             0, f->g, G))
+        return LT_ERR;
+    fwd_key k;
+    memset(&k, 0, sizeof k);
+    k.dt = f->dt, k.T = T, k.B = B, k.H = H, k.tf32 = lt_gpu_allow_tf32();
+    k.whh = f->whh.p, k.whh_ld = f->whh.ld, k.whh_trans = f->whh.trans;
+    k.bias = f->bias, k.h0 = f->h0, k.c0 = f->c0, k.zeros = f->zeros;
+    k.g = f->g, k.h = f->h, k.c = f->c, k.tc = f->tc;
+    return run_loop(graph, &k, sizeof k, T, fwd_loop, f);
+}
+
+/* ---- backward --------------------------------------------------------------------------------- */
+
+struct bwd_key {
+    int64_t dt, T, B, H, tf32;
+    const void *a, *tc, *c, *c0, *zeros;
+    const void *whh;
+    int64_t whh_ld, whh_trans;
+    const void *ghn;
+    int64_t ghn_ld;
+    const void *gout;
+    int64_t gout_step, gout_ld;
+    void *dc, *dh, *dg, *dh0;
+};
+
+static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns)
+{
+    const lt_gpu_lstm_bwd *f = (const lt_gpu_lstm_bwd *)arg;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    for (int64_t t = T - 1; t >= 0; t--) {
+        int64_t off = t * B * H * es, goff = t * B * G * es;
+        const void *cp = t > 0 ? (const char *)f->c + off - B * H * es : f->c0 ? f->c0 : f->zeros;
+        int64_t ldcp = t > 0 || f->c0 ? H : 0;
+        const void *d1 = t == T - 1 ? f->ghn : f->dh;
+        int64_t ld1 = t == T - 1 ? f->ghn_ld : H;
+        const void *d2 = (const char *)f->gout + t * f->gout_step * es;
+        const void *a = (const char *)f->a + goff, *tc = (const char *)f->tc + off;
+        void *dg = (char *)f->dg + goff;
+        int st = f->dt == LT_FLOAT32
+                     ? launch_bwd<float>(B, H, a, tc, cp, ldcp, d1, ld1, d2, f->gout_ld, f->dc, dg)
+                     : launch_bwd<double>(B, H, a, tc, cp, ldcp, d1, ld1, d2, f->gout_ld, f->dc, dg);
+        if (st) return LT_ERR;
+        /* dh_{t-1} = dgates_t W_hh (into dh0 at t = 0) */
+        void *dst = t > 0 ? f->dh : f->dh0;
+        if (dst && gemm(hd, fns, f->dt, 0, f->whh.trans, B, H, G, dg, G, f->whh.p, f->whh.ld, 0,
+                        dst, H))
+            return LT_ERR;
+    }
+    return LT_OK;
+}
+
+extern "C" int64_t lt_gpu_lstm_bias_blocks(int64_t rows)
+{
+    return (rows + COLSUM_ROWS - 1) / COLSUM_ROWS;
+}
+
+extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph **graph)
+{
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    bwd_key k;
+    memset(&k, 0, sizeof k);
+    k.dt = f->dt, k.T = T, k.B = B, k.H = H, k.tf32 = lt_gpu_allow_tf32();
+    k.a = f->a, k.tc = f->tc, k.c = f->c, k.c0 = f->c0, k.zeros = f->zeros;
+    k.whh = f->whh.p, k.whh_ld = f->whh.ld, k.whh_trans = f->whh.trans;
+    k.ghn = f->ghn, k.ghn_ld = f->ghn_ld, k.gout = f->gout, k.gout_step = f->gout_step;
+    k.gout_ld = f->gout_ld, k.dc = f->dc, k.dh = f->dh, k.dg = f->dg, k.dh0 = f->dh0;
+    if (run_loop(graph, &k, sizeof k, T, bwd_loop, f)) return LT_ERR;
+
+    cublasHandle_t h;
+    if (lt_gpu_cublas(&h)) return LT_ERR;
+    const lt_cublas_fns *fns = lt_gpu_blas();
+    if (!fns) return LT_ERR;
+    const char *dg = (const char *)f->dg;
+    /* weight gradients over all steps: one GEMM each */
+    if (f->dwih && gemm(h, fns, f->dt, 1, 0, G, f->in, T * B, dg, G, f->x, f->xld, f->beta_ih,
+                        f->dwih, f->in))
+        return LT_ERR;
+    if (f->dwhh) {
+        if (T > 1) {
+            if (gemm(h, fns, f->dt, 1, 0, G, H, (T - 1) * B, dg + B * G * es, G, f->h, H,
+                     f->beta_hh, f->dwhh, H))
+                return LT_ERR;
+        } else if (f->beta_hh == 0) {
+            if (lt_gpu_memset0(f->dwhh, G * H * es)) return LT_ERR;
+        }
+        if (f->h0 && gemm(h, fns, f->dt, 1, 0, G, H, B, dg, G, f->h0, H, 1, f->dwhh, H))
+            return LT_ERR;
+    }
+    /* the input gradient over all steps */
+    if (f->dx && gemm(h, fns, f->dt, 0, f->wih.trans, T * B, f->in, G, dg, G, f->wih.p, f->wih.ld,
+                      0, f->dx, f->in))
+        return LT_ERR;
+    /* the bias gradients: column sums of dgates, in two deterministic passes */
+    if (f->dbih || f->dbhh) {
+        int64_t R = T * B, nblk = lt_gpu_lstm_bias_blocks(R);
+        double *part = (double *)f->partials;
+        int b1 = f->beta_bih != 0, b2 = f->beta_bhh != 0;
+        if (f->dt == LT_FLOAT32) {
+            LT_LAUNCH(colsum_part<float>, lt_gpu_blocks(nblk * G), LT_GPU_THREADS, R, G,
+                      (const float *)dg, part, nblk);
+            LT_CHECK_LAUNCH("lstm colsum_part");
+            LT_LAUNCH(colsum_final<float>, lt_gpu_blocks(G), LT_GPU_THREADS, G, nblk,
+                      (const double *)part, (float *)f->dbih, b1, (float *)f->dbhh, b2);
+        } else {
+            LT_LAUNCH(colsum_part<double>, lt_gpu_blocks(nblk * G), LT_GPU_THREADS, R, G,
+                      (const double *)dg, part, nblk);
+            LT_CHECK_LAUNCH("lstm colsum_part");
+            LT_LAUNCH(colsum_final<double>, lt_gpu_blocks(G), LT_GPU_THREADS, G, nblk,
+                      (const double *)part, (double *)f->dbih, b1, (double *)f->dbhh, b2);
+        }
+        LT_CHECK_LAUNCH("lstm colsum_final");
+    }
+    return LT_OK;
+}
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+extern "C" int lt_gpu_lstm_add(lt_dtype dt, int64_t n, void *out, const void *a, int64_t sa,
+                               const void *b, int64_t sb)
+{
+    if (n == 0) return LT_OK;
+    if (dt == LT_FLOAT32)
+        LT_LAUNCH(add_vec<float>, lt_gpu_blocks(n), LT_GPU_THREADS, n, (float *)out,
+                  (const float *)a, sa, (const float *)b, sb);
+    else
+        LT_LAUNCH(add_vec<double>, lt_gpu_blocks(n), LT_GPU_THREADS, n, (double *)out,
+                  (const double *)a, sa, (const double *)b, sb);
+    LT_CHECK_LAUNCH("lstm add_vec");
+    return LT_OK;
+}
+
+extern "C" int lt_gpu_lstm_mul(lt_dtype dt, int64_t n, void *out, const void *a, const void *b)
+{
+    if (n == 0) return LT_OK;
+    if (dt == LT_FLOAT32)
+        LT_LAUNCH(mul_vec<float>, lt_gpu_blocks(n), LT_GPU_THREADS, n, (float *)out,
+                  (const float *)a, (const float *)b);
+    else
+        LT_LAUNCH(mul_vec<double>, lt_gpu_blocks(n), LT_GPU_THREADS, n, (double *)out,
+                  (const double *)a, (const double *)b);
+    LT_CHECK_LAUNCH("lstm mul_vec");
+    return LT_OK;
+}
