@@ -9,6 +9,7 @@
  * The result is written straight into `out` when its layout allows; a temporary is used when
  * out overlaps a or b (BLAS must not read what it writes) or cannot be described to BLAS.
  * beta = 0 means "ignore c" (BLAS semantics): NaN in c or in the old out never leaks.
+ * Device tensors go to the twins in gpu/blas.cu (cuBLAS) once the checks below have passed.
  */
 #include <cblas.h>
 #include <limits.h>
@@ -279,6 +280,8 @@ int lt_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha, cons
     if (a->size[1] != b->size[0]) return size_mismatch(a, b);
     int64_t rs[2] = {a->size[0], b->size[1]};
     if (check_c(c, 2, rs, a, b, "*")) return LT_ERR;
+    if (check_int(rs[0]) || check_int(rs[1]) || check_int(a->size[1])) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_addmm(out, beta, c, alpha, a, b), a, b, c);
     lt_tensor a3 = *a, b3 = *b;  /* stack handles: one gemm path for 2-D and 3-D */
     lt_unsqueeze(&a3, 0);
     lt_unsqueeze(&b3, 0);
@@ -301,6 +304,8 @@ int lt_baddbmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
     if (a->size[0] != b->size[0] || a->size[2] != b->size[1]) return size_mismatch(a, b);
     int64_t rs[3] = {a->size[0], a->size[1], b->size[2]};
     if (check_c(c, 3, rs, a, b, "*")) return LT_ERR;
+    if (check_int(rs[1]) || check_int(rs[2]) || check_int(a->size[2])) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_baddbmm(out, beta, c, alpha, a, b), a, b, c);
     return gemm_batch(out, beta, c, alpha, a, b, 3);
 }
 
@@ -323,6 +328,7 @@ int lt_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha, cons
     if (m->size[1] != v->size[0]) return size_mismatch(m, v);
     int64_t rows = m->size[0], cols = m->size[1];
     if (check_c(c, 1, &rows, m, v, "*") || check_int(rows) || check_int(cols)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_addmv(out, beta, c, alpha, m, v), m, v, c);
     lt_tensor *target;
     if (prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
     double bl;
@@ -368,6 +374,7 @@ int lt_dot(double *result, const lt_tensor *a, const lt_tensor *b)
         return lt_error("size mismatch, %s . %s (dot needs as many elements in each)",
                         shp(x, a), shp(y, b));
     }
+    LT_GPU_ROUTE(NULL, lt_gpu_dot(result, a, b), a, b);
     *result = 0;
     if (n == 0) return LT_OK;
     /* Torch7 takes any two shapes with one element count: flatten (copying when needed) */
@@ -424,6 +431,7 @@ int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const
     }
     int64_t rs[2] = {a->size[0], b->size[0]};
     if (check_c(c, 2, rs, a, b, "outer") || check_int(rs[0]) || check_int(rs[1])) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_addr(out, beta, c, alpha, a, b), a, b, c);
     lt_tensor *target;
     if (prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
     double bl;

@@ -8,7 +8,8 @@
  * (the vector forms are the same with outer products and matrix-vector products). Transposes
  * are stack views with swapped strides: BLAS takes them as they are, so nothing is copied.
  * A node saves b only when a needs a gradient and a only when b does, so an in-place change
- * of an operand that no gradient reads is no error.
+ * of an operand that no gradient reads is no error. Every temporary is made on the
+ * gradient's device (lt_tensor_empty handles move there), so device tensors work as they are.
  */
 #include <string.h>
 
@@ -170,7 +171,7 @@ static int linear_bias_grad(lt_node *n, const lt_tensor *g, lt_tensor **gin)
     lt_tensor *lg = lt_node_leaf_grad(n, 2);
     if (g->ndim == 1) {
         if (lg) return lt_binary(lg, LT_OP_ADD, lg, g, 1);
-        gin[2] = lt_tensor_new_uninit(g->dtype, 1, g->size);
+        gin[2] = lt_tensor_uninit_on(lt_device(g), g->dtype, 1, g->size);
         return gin[2] ? lt_copy(gin[2], g) : LT_ERR;
     }
     lt_tensor *s = fresh(g->dtype);

@@ -8,7 +8,9 @@
  * Handing out handles that share the incoming gradient's storage is safe: the engine never
  * writes into a gradient it was given (it accumulates into new tensors), and a leaf's .grad
  * starts as a copy. Only slices (narrow, select) and indexing need a zero-filled tensor of
- * the input's shape to write into.
+ * the input's shape to write into; it is made on the incoming gradient's device (these ops
+ * keep their input's device), except for copies across devices, whose gradient goes back to
+ * the input's device.
  */
 #include <string.h>
 
@@ -26,16 +28,17 @@ static const int view_nargs[] = {
     [LT_VIEW_PERMUTE] = -1, [LT_VIEW_RESHAPE] = 0, [LT_VIEW_EXPAND] = 0,
 };
 
-/* A zero-filled tensor of input k's shape and dtype. */
-static lt_tensor *zeros_like_input(const lt_node *n, int k)
+/* A zero-filled tensor of input k's shape and dtype on device dev (the gradient's: these
+ * ops keep their input's device). */
+static lt_tensor *zeros_like_input(const lt_node *n, int k, int dev)
 {
-    return lt_tensor_new(n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
+    return lt_tensor_new_on(dev, n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
 }
 
 /* Narrow and select: g written into the slice of zeros it came from. */
 static int slice_backward(const lt_node *n, const lt_tensor *g, lt_tensor **out)
 {
-    lt_tensor *z = zeros_like_input(n, 0);
+    lt_tensor *z = zeros_like_input(n, 0, lt_device(g));
     if (!z) return LT_ERR;
     lt_tensor part = *z;  /* a stack handle on z's storage, never retained */
     int st = n->i[0] == LT_VIEW_NARROW ? lt_narrow(&part, (int)n->i[1], n->i[2], n->i[3])
@@ -107,16 +110,18 @@ int lt_rec_view(lt_tensor *out, lt_tensor *a, lt_view_kind kind, const int64_t *
 
 /* ---- copies ------------------------------------------------------------------------------- */
 
-/* The gradient passes through, converted back to the input's dtype. */
+/* The gradient passes through, converted back to the input's dtype and moved back to the
+ * input's device (i[0], recorded: a host leaf copied to the device gets a host gradient). */
 static int copy_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     const lt_tensor *g = gout[0];
     if (!n->next[0]) return LT_OK;
-    if (g->dtype == n->in_dtype[0]) {
+    int dev = (int)n->i[0];
+    if (g->dtype == n->in_dtype[0] && lt_device(g) == dev) {
         gin[0] = lt_tensor_view_of(g);
         return gin[0] ? LT_OK : LT_ERR;
     }
-    lt_tensor *r = lt_tensor_new_uninit(n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+    lt_tensor *r = lt_tensor_uninit_on(dev, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
     if (!r) return LT_ERR;
     if (lt_copy(r, g)) {
         lt_tensor_release(r);
@@ -131,9 +136,10 @@ int lt_rec_copy(lt_tensor *out, lt_tensor *a)
     /* a conversion to an integer type has no gradient: the result starts a new leaf */
     if (!lt_dtype_is_float(out->dtype) || !lt_needs_grad(1, (const lt_tensor *const *)&a))
         return LT_OK;
-    const char *name = out->dtype == a->dtype ? "CloneBackward" : "ToCopyBackward";
-    lt_node *n = lt_node_new(name, copy_backward, 1, &a, 1);
+    int same = out->dtype == a->dtype && lt_device(out) == lt_device(a);
+    lt_node *n = lt_node_new(same ? "CloneBackward" : "ToCopyBackward", copy_backward, 1, &a, 1);
     if (!n) return LT_ERR;
+    n->i[0] = lt_device(a);
     lt_node_set_output(n, out, 0);
     lt_node_release(n);
     return LT_OK;
@@ -190,7 +196,7 @@ static int index_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (!n->next[0]) return LT_OK;
     lt_tensor *index = lt_node_saved(n, 0);
     if (!index) return LT_ERR;
-    lt_tensor *z = zeros_like_input(n, 0);
+    lt_tensor *z = zeros_like_input(n, 0, lt_device(gout[0]));
     if (!z) return LT_ERR;
     int dim = (int)n->i[0];
     int st = n->i[1] ? lt_scatter_add(z, dim, index, gout[0])
@@ -237,7 +243,13 @@ static int split_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     int dim = (int)n->i[0];
     int64_t piece = n->i[1];
-    lt_tensor *r = lt_tensor_new_uninit(n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+    int dev = LT_CPU;  /* the pieces' device: that of any gradient that arrived */
+    for (int k = 0; k < n->noutputs; k++)
+        if (gout[k]) {
+            dev = lt_device(gout[k]);
+            break;
+        }
+    lt_tensor *r = lt_tensor_uninit_on(dev, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
     if (!r) return LT_ERR;
     int st = LT_OK;
     for (int k = 0; k < n->noutputs && st == LT_OK; k++) {

@@ -7,7 +7,8 @@
  * as the Lua user wrote it, with the size of the dim. The kernels run on lt_iter with the
  * indexed operand viewed with stride 0 along dim, so the loop adds index * stride itself.
  * Reads (select, gather) run in parallel; writes through indices (copy, add, fill, scatter)
- * run serially so that duplicate indices give the same result every time.
+ * run serially so that duplicate indices give the same result every time. Device tensors go
+ * to gpu/index.cu once the checks that need no index values have passed; nonzero is host-only.
  */
 #include <string.h>
 
@@ -228,6 +229,7 @@ int lt_index_select(lt_tensor *out, const lt_tensor *a_in, int dim, const lt_ten
     if (lt_check_dim("dimension", dim, a.ndim)) return LT_ERR;
     if (index_vector(index, a.ndim, dim, &iv)) return LT_ERR;
     if (check_same_dtype(a_in, out, "result tensor")) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_index_select(out, a_in, dim, index), a_in, index);
     if (check_range(index, a.size[dim], dim)) return LT_ERR;
     if (lt_shares_storage(out, a_in)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
@@ -314,6 +316,11 @@ static int index_put(lt_tensor *t_in, int dim, const lt_tensor *index_in,
         src = t_in->ndim == 0 ? lt_as_1d(src_in) : *src_in;
         if (check_slices(&t, &src, dim, K)) return LT_ERR;
     }
+    LT_GPU_ROUTE(NULL,
+                 mode == PUT_COPY  ? lt_gpu_index_copy(t_in, dim, index_in, src_in)
+                 : mode == PUT_ADD ? lt_gpu_index_add(t_in, dim, index_in, src_in)
+                                   : lt_gpu_index_fill(t_in, dim, index_in, value),
+                 t_in, index_in, src_in);
     if (check_range(index_in, t.size[dim], dim)) return LT_ERR;
     if (K == 0) return LT_OK;
     put_ctx c = {t.stride[dim], 0, 1, 2, mode, {0}};
@@ -422,6 +429,7 @@ int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *inde
     if (lt_check_dim("dimension", dim, a1d.ndim)) return LT_ERR;
     if (check_gather_shapes(a, index, NULL, dim)) return LT_ERR;
     if (check_same_dtype(a, out, "result tensor")) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_gather(out, a, dim, index), a, index);
     if (check_range(index, a1d.size[dim], dim)) return LT_ERR;
     if (lt_shares_storage(out, a)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
@@ -448,6 +456,11 @@ static int scatter_impl(lt_tensor *t, int dim, const lt_tensor *index, const lt_
     if (check_gather_shapes(t, index, src, dim)) return LT_ERR;
     if (src && check_same_dtype(t, src, "source")) return LT_ERR;
     if (check_writable(t)) return LT_ERR;
+    LT_GPU_ROUTE(NULL,
+                 mode == PUT_COPY  ? lt_gpu_scatter(t, dim, index, src)
+                 : mode == PUT_ADD ? lt_gpu_scatter_add(t, dim, index, src)
+                                   : lt_gpu_scatter_value(t, dim, index, value),
+                 t, index, src);
     if (check_range(index, t1d.size[dim], dim)) return LT_ERR;
     if (lt_numel(index) == 0) return LT_OK;
     put_ctx c = {t1d.stride[dim], 0, 1, 2, mode, {0}};
@@ -533,6 +546,7 @@ int lt_nonzero(lt_tensor *out, const lt_tensor *a)
 {
     if (out->dtype != LT_INT64)
         return lt_error("result tensor is %s, expected Long", lt_dtype_name(out->dtype));
+    LT_HOST_ONLY(out, a);
     int64_t size[2] = {nonzero_pass(a, NULL), a->ndim};
     lt_tensor *target;
     const lt_tensor *ins[1] = {a};

@@ -8,7 +8,9 @@
  * comes from counter offset + i / PER (PER values per 128-bit block: 4 for 32-bit draws,
  * 2 for 53-bit doubles and Box-Muller normals, 1 for 128-bit integer draws). Because a value
  * depends only on (seed, offset, i), any split of the work across threads gives the same
- * numbers, so the big fills run in parallel with OpenMP.
+ * numbers, so the big fills run in parallel with OpenMP. Uniform, normal and bernoulli fills
+ * of device tensors run in gpu/random.cu on the same numbering (the same seed gives the same
+ * numbers on either side); the other samplers refuse device tensors for now.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -245,6 +247,7 @@ int lt_rand_uniform(lt_tensor *t, double lo, double hi)
     if (need_float(t)) return LT_ERR;
     if (!isfinite(lo) || !isfinite(hi) || lo > hi)
         return lt_error("expected a finite range [a, b) with a <= b, got a=%g, b=%g", lo, hi);
+    LT_GPU_ROUTE(NULL, lt_gpu_rand_uniform(t, lo, hi), t);
     gen_params p = {.a = lo, .b = hi};
     return t->dtype == LT_FLOAT32 ? fill(t, uniform_f32, 4, &p) : fill(t, uniform_f64, 2, &p);
 }
@@ -254,6 +257,7 @@ int lt_rand_normal(lt_tensor *t, double mean, double std)
     if (need_float(t)) return LT_ERR;
     if (!(std >= 0) || !isfinite(std) || !isfinite(mean))
         return lt_error("expected a finite mean and std >= 0, got mean=%g, std=%g", mean, std);
+    LT_GPU_ROUTE(NULL, lt_gpu_rand_normal(t, mean, std), t);
     gen_params p = {.a = mean, .b = std};
     return fill(t, t->dtype == LT_FLOAT32 ? normal_f32 : normal_f64, 2, &p);
 }
@@ -262,6 +266,7 @@ int lt_rand_bernoulli(lt_tensor *t, double prob)
 {
     if (!(prob >= 0 && prob <= 1))
         return lt_error("expected a probability in [0, 1], got %g", prob);
+    LT_GPU_ROUTE(NULL, lt_gpu_rand_bernoulli(t, prob), t);
     static const gen_fn fns[LT_NDTYPES] = {bern_f32, bern_f64, bern_i64, bern_u8};
     gen_params p = {.a = prob};
     return fill(t, fns[t->dtype], 4, &p);
@@ -303,6 +308,7 @@ int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p)
     if (!lt_dtype_is_float(p->dtype))
         return lt_error("expected probabilities in a Float or Double tensor, got %s",
                         tname(p->dtype));
+    LT_HOST_ONLY(t, p);
     if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
     lt_iter it;
     const lt_tensor *pops[1] = {p};
@@ -345,6 +351,7 @@ int lt_rand_int(lt_tensor *t, int64_t lo, int64_t hi)
     if (t->dtype == LT_UINT8 && (lo < 0 || hi > 255))
         return lt_error("range [%lld, %lld] does not fit a torch.ByteTensor", (long long)lo,
                         (long long)hi);
+    LT_HOST_ONLY(t);
     static const gen_fn fns[LT_NDTYPES] = {int_f32, int_f64, int_i64, int_u8};
     gen_params p = {.lo = lo, .range = (uint64_t)hi - (uint64_t)lo + 1};
     return fill(t, fns[t->dtype], 1, &p);
@@ -353,6 +360,7 @@ int lt_rand_int(lt_tensor *t, int64_t lo, int64_t hi)
 int lt_randperm(lt_tensor *out, int64_t n)
 {
     if (n < 0) return lt_error("expected n >= 0, got %lld", (long long)n);
+    LT_HOST_ONLY(out);
     if (out->dtype != LT_INT64)
         return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
     if (lt_resize(out, 1, &n)) return LT_ERR;
@@ -454,6 +462,7 @@ int lt_multinomial(lt_tensor *out, const lt_tensor *probs, int64_t n, int replac
     if (!lt_dtype_is_float(probs->dtype))
         return lt_error("expected probabilities in a Float or Double tensor, got %s",
                         tname(probs->dtype));
+    LT_HOST_ONLY(out, probs);
     if (out->dtype != LT_INT64)
         return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
     if (probs->ndim != 1 && probs->ndim != 2)

@@ -116,7 +116,7 @@ int lt_gpu_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int d
 int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
                       int keepdim, int want_max);
 
-/* gpu/blas.cu (cuBLAS) */
+/* gpu/blas.cu (cuBLAS): called by core/blas.c after its dtype and shape checks */
 int lt_gpu_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
                  const lt_tensor *a, const lt_tensor *b);
 int lt_gpu_baddbmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
@@ -127,11 +127,16 @@ int lt_gpu_dot(double *result, const lt_tensor *a, const lt_tensor *b);
 int lt_gpu_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
                 const lt_tensor *a, const lt_tensor *b);
 
-/* gpu/index.cu */
+/* gpu/index.cu: called by core/index.c after its shape checks; index ranges are checked
+ * on a host copy of the index */
 int lt_gpu_index_select(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index);
 int lt_gpu_index_add(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
 int lt_gpu_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index);
 int lt_gpu_scatter_add(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_gpu_index_copy(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_gpu_index_fill(lt_tensor *t, int dim, const lt_tensor *index, double value);
+int lt_gpu_scatter(lt_tensor *t, int dim, const lt_tensor *index, const lt_tensor *src);
+int lt_gpu_scatter_value(lt_tensor *t, int dim, const lt_tensor *index, double value);
 
 /* gpu/random.cu: the CPU's Philox4x32-10 numbering, so one seed gives the same numbers */
 int lt_gpu_rand_uniform(lt_tensor *t, double lo, double hi);

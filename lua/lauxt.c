@@ -242,7 +242,7 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname)
 {
     lt_tensor *idx = ltL_checktensor(L, arg);
     if (idx->dtype != LT_INT64) luaL_argerror(L, arg, "index tensor must be a LongTensor");
-    lt_tensor *z = lt_tensor_new_uninit(LT_INT64, idx->ndim, idx->size);
+    lt_tensor *z = lt_tensor_uninit_on(lt_device(idx), LT_INT64, idx->ndim, idx->size);
     ltL_pushtensor(L, z, fname);  /* owned by Lua from here, so no error path leaks it */
     if (lt_copy(z, idx) || lt_binary_scalar(z, LT_OP_SUB, z, 1)) ltL_error(L, fname);
     return z;

@@ -173,9 +173,9 @@ static int l_dot(lua_State *L)
         lua_pushnumber(L, r);
         return 1;
     }
-    lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
+    lt_tensor *res = lt_tensor_uninit_on(lt_device(a), a->dtype, 0, NULL);
     ltL_pushtensor(L, res, "dot");
-    lt_set(res, NULL, r);
+    LT_TRY(L, "dot", lt_fill(res, r));   /* on a's device, as PyTorch's 0-dim result */
     LT_TRY(L, "dot", lt_rec_dot(res, a, b));
     return 1;
 }
@@ -197,9 +197,9 @@ static int l_matmul(lua_State *L)
     if (a->ndim == 1 && b->ndim == 1) {
         double r;
         LT_TRY(L, fn, lt_dot(&r, a, b));
-        lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
+        lt_tensor *res = lt_tensor_uninit_on(lt_device(a), a->dtype, 0, NULL);
         ltL_pushtensor(L, res, fn);
-        lt_set(res, NULL, r);
+        LT_TRY(L, fn, lt_fill(res, r));
         LT_TRY(L, fn, lt_rec_matmul(res, a, b));
         return 1;
     }
