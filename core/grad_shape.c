@@ -237,19 +237,14 @@ int lt_rec_gather(lt_tensor *out, lt_tensor *a, int dim, lt_tensor *index)
 }
 
 /* ---- split / chunk: one node, one gradient buffer ------------------------------------------ */
-/* i[0] = dim, i[1] = piece length; output k is the slice [k * piece, ...) along dim */
+/* i[0] = dim, i[1] = piece length, i[2] = the input's device; output k is the slice
+ * [k * piece, ...) along dim */
 
 static int split_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     int dim = (int)n->i[0];
     int64_t piece = n->i[1];
-    int dev = LT_CPU;  /* the pieces' device: that of any gradient that arrived */
-    for (int k = 0; k < n->noutputs; k++)
-        if (gout[k]) {
-            dev = lt_device(gout[k]);
-            break;
-        }
-    lt_tensor *r = lt_tensor_uninit_on(dev, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+    lt_tensor *r = lt_tensor_uninit_on((int)n->i[2], n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
     if (!r) return LT_ERR;
     int st = LT_OK;
     for (int k = 0; k < n->noutputs && st == LT_OK; k++) {
@@ -274,6 +269,7 @@ int lt_rec_split(lt_tensor *const *pieces, int count, lt_tensor *a, int dim, int
     if (!n) return LT_ERR;
     n->i[0] = dim;
     n->i[1] = piece;
+    n->i[2] = lt_device(a);
     for (int k = 0; k < count; k++) lt_node_set_output(n, pieces[k], k);
     lt_node_release(n);
     return LT_OK;

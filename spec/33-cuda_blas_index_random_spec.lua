@@ -296,6 +296,11 @@ describe('CUDA indexing', function()
       local res = xg:narrow(1, 1, 1):clone()
       torch.index(res, xg, 1, idx:cuda())
       H.close(cpu_double(res), x:index(1, idx):double(), 0, 0)
+      -- a result that is the source itself goes through a temporary
+      local y, yg = x:clone(), xg:clone()
+      torch.index(yg, yg, 1, idx:cuda())
+      torch.index(y, y, 1, idx)
+      H.close(cpu_double(yg), y:double(), 0, 0)
     end
     -- a 1-D source, an empty index
     local v = torch.randn(7)
@@ -326,9 +331,9 @@ describe('CUDA indexing', function()
       H.close(cpu_double(g), base:clone():indexFill(2, torch.LongTensor({ 3, 1, 3 }), 7):double(), 0, 0)
     end
     -- many duplicates summed in the host's order: float32 bit for bit
-    local t = torch.zeros(3, 2)
-    local idx = torch.LongTensor(300):random(1, 3)
-    local src = torch.randn(300, 2)
+    local t = torch.randn(50, 8)
+    local idx = torch.LongTensor(3000):random(1, 50)
+    local src = torch.randn(3000, 8)
     local g = t:cuda():indexAdd(1, idx:cuda(), src:cuda())
     H.close(g:float(), t:clone():indexAdd(1, idx, src), 0, 0)
     -- a source that is the destination itself is read before it is written
@@ -435,7 +440,7 @@ end)
 
 describe('CUDA random numbers', function()
   gpu_it('uniform equals the host draw of the same seed, and the state advances as there', function()
-    for _, n in ipairs({ 1, 7, 64, 1001 }) do
+    for _, n in ipairs({ 1, 7, 64, 1001, 5003 }) do
       torch.manualSeed(123)
       local g = torch.CudaTensor(n):uniform()
       local after_g = torch.FloatTensor(5):uniform()
