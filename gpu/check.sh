@@ -1,90 +1,326 @@
 #!/bin/sh
-# gpu/check.sh — the CUDA checks for a machine with an NVIDIA GPU (a lent GPU machine), ending
-# with a short table; exits non-zero when a check fails. Needs only a POSIX shell and the
-# luatorch executable (Lua is linked into it, the CUDA runtime statically; busted is not needed).
+# gpu/check.sh — the CUDA checks for a machine with an NVIDIA GPU (a lent GPU machine): device
+# queries, every GPU spec, the GPU benchmarks beside PyTorch's, and a final table. Needs only a
+# POSIX shell and the luatorch executable (Lua is linked into it, the CUDA runtime 13.0
+# statically; busted is replaced by tools/minibusted.lua); PyTorch (python3) for the reference
+# timings and for its copy of cuBLAS, which luatorch loads at run time. Takes 1-5 minutes.
 #
-#   sh gpu/check.sh --bundle   on the build machine: copies the shared libraries luatorch needs
-#                              (OpenBLAS, libcurl, ... except glibc's) into $BUILD/gpu-libs, so
-#                              that $BUILD/luatorch and $BUILD/gpu-libs can travel to a machine
-#                              without those Debian packages
-#   sh gpu/check.sh            on the GPU machine: builds if it can and must, then runs the checks
+#   sh gpu/check.sh --bundle   on the build machine: packs the shared libraries luatorch needs
+#                              (OpenBLAS, libcurl, ... except glibc's) into
+#                              $BUILD/gpu-libs/libs.tar.xz, so that $BUILD/luatorch and
+#                              $BUILD/gpu-libs can travel to a machine without those packages
+#   sh gpu/check.sh            on the GPU machine (or here, against `make CUDA=emu`'s build:
+#                              BUILD=build-emu sh gpu/check.sh, a dry run on the host emulation)
 #
-# BUILD=dir picks the build directory (default: build). Takes seconds; device tensors, kernels
-# and benchmarks are not checked yet because they do not exist yet (gpu/README.md).
+# Environment: BUILD (default build); LOGDIR (default $BUILD/gpu-check): the full logs and
+# results-entry.md (the table as a bench/RESULTS.md entry) are written there; LUATORCH_CUBLAS
+# (a libcublas.so path: found otherwise); SPEC_TIMEOUT / BENCH_TIMEOUT / TORCH_TIMEOUT (seconds:
+# 120 / 90 / 90); APPEND_RESULTS=0 to leave bench/RESULTS.md alone (it is appended to only when
+# a real device ran); NO_BUILD=1 to use $EXE as it is (without it, `make` brings it up to date
+# where make, cc and lua5.4 exist). Exit status: 0 when every check, spec and benchmark passed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 EXE=$BUILD/luatorch
 LIBDIR=$BUILD/gpu-libs
+BUNDLE=$LIBDIR/libs.tar.xz
 
+size_of() { du -sh "$1" 2>/dev/null | cut -f1; }
+
+# ---- --bundle: gather and pack the shared libraries ----------------------------------------
 if [ "${1:-}" = "--bundle" ]; then
-    [ -x "$EXE" ] || make BUILD="$BUILD" all || exit 1
-    rm -rf "$LIBDIR" && mkdir -p "$LIBDIR" || exit 1
+    cfg=$(cat "$BUILD/cuda-config" 2>/dev/null || echo 1)
+    make -s BUILD="$BUILD" CUDA="$cfg" "$EXE" >/dev/null || exit 1
+    stage=$(mktemp -d) || exit 1
     ldd "$EXE" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
         case $(basename "$lib") in
             libc.so*|libm.so*|libdl.so*|librt.so*|libpthread.so*|libresolv.so*|ld-linux*) ;;
-            *) cp -L "$lib" "$LIBDIR/" ;;
+            *) cp -L "$lib" "$stage/" || exit 1 ;;
         esac
-    done
-    echo "gpu/check.sh: $(ls "$LIBDIR" | wc -l) libraries ($(du -sh "$LIBDIR" | cut -f1)) in $LIBDIR"
+    done || { rm -rf "$stage"; exit 1; }
+    # Debian's libraries are stripped already; xz takes OpenBLAS (its kernels for every x86
+    # CPU: 36 MB) to about 4 MB, the whole set from ~57 MB to ~11 MB
+    rm -rf "$LIBDIR" && mkdir -p "$LIBDIR" || exit 1
+    ( cd "$stage" && ls ) > "$LIBDIR/MANIFEST"
+    tar -C "$stage" -cf - . | xz -T2 -6 > "$BUNDLE" || { rm -rf "$stage"; exit 1; }
+    echo "gpu/check.sh: $(wc -l < "$LIBDIR/MANIFEST") libraries, $(size_of "$stage") unpacked," \
+         "packed into $BUNDLE ($(size_of "$BUNDLE")); carry $EXE ($(size_of "$EXE")) and $LIBDIR"
+    rm -rf "$stage"
     exit 0
 fi
 
-# Builds (or brings up to date) where the toolchain exists; elsewhere uses what was carried.
-if command -v make >/dev/null && command -v cc >/dev/null && command -v lua5.4 >/dev/null; then
-    make -s BUILD="$BUILD" -j"$(nproc 2>/dev/null || echo 2)" all >/dev/null || exit 1
+LOGDIR=${LOGDIR:-$BUILD/gpu-check}
+mkdir -p "$LOGDIR" || exit 1
+SPEC_TIMEOUT=${SPEC_TIMEOUT:-120}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-90}
+TORCH_TIMEOUT=${TORCH_TIMEOUT:-90}
+T0=$(date +%s)
+say() { echo "== [$(( $(date +%s) - T0 )) s] $*"; }
+# tmo SECONDS cmd...: the command, killed after SECONDS (exit status 124 then)
+tmo() {
+    if command -v timeout >/dev/null 2>&1; then timeout -k 5 "$@"; else shift; "$@"; fi
+}
+
+fails=0
+problems=""
+problem() { fails=$((fails + 1)); problems="$problems  - $*
+"; }
+
+say "luatorch GPU check ($(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n))"
+
+# ---- the executable: built where the toolchain is, else carried -----------------------------
+if [ "${NO_BUILD:-0}" != 1 ] && command -v make >/dev/null && command -v cc >/dev/null &&
+   command -v lua5.4 >/dev/null; then
+    cfg=$(cat "$BUILD/cuda-config" 2>/dev/null || echo 1)
+    say "building $EXE (CUDA=$cfg)"
+    make -s BUILD="$BUILD" CUDA="$cfg" -j"$(nproc 2>/dev/null || echo 2)" "$EXE" >/dev/null || exit 1
 elif [ ! -x "$EXE" ]; then
     echo "gpu/check.sh: no $EXE and no toolchain to build it here: build on a Debian machine"
     echo "  (make BUILD=$BUILD && sh gpu/check.sh --bundle) and bring $EXE and $LIBDIR along"
     exit 1
 fi
-[ -d "$LIBDIR" ] && export LD_LIBRARY_PATH="$PWD/$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-if ! "$EXE" -e 'assert(torch)' >/dev/null 2>&1; then
+
+# ---- the bundled libraries (unpacked next to the bundle) ------------------------------------
+LTLIBS=""
+if [ -f "$BUNDLE" ]; then
+    LTLIBS=$PWD/$LIBDIR/lib
+    if [ ! -f "$LTLIBS/.unpacked" ] || [ "$BUNDLE" -nt "$LTLIBS/.unpacked" ]; then
+        rm -rf "$LTLIBS" && mkdir -p "$LTLIBS" || exit 1
+        if command -v xz >/dev/null 2>&1; then
+            xz -dc "$BUNDLE" | tar -C "$LTLIBS" -xf - || exit 1
+        else
+            python3 -c 'import sys, tarfile
+t = tarfile.open(sys.argv[1])
+try: t.extractall(sys.argv[2], filter="data")
+except TypeError: t.extractall(sys.argv[2])' "$BUNDLE" "$LTLIBS" || exit 1
+        fi
+        touch "$LTLIBS/.unpacked"
+    fi
+    say "bundled libraries: $(wc -l < "$LIBDIR/MANIFEST") from $BUNDLE"
+elif ls "$LIBDIR"/*.so* >/dev/null 2>&1; then
+    LTLIBS=$PWD/$LIBDIR                       # an older, unpacked bundle
+fi
+
+# ---- cuBLAS: $LUATORCH_CUBLAS, else PyTorch's (pip's nvidia-cublas), else the toolkit's ------
+# PYTHON: the first python3 that imports torch (the GPU machine's `python3`; here /usr/bin's)
+PYTHON=""
+for py in python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null 2>&1 && tmo 60 "$py" -c 'import torch' >/dev/null 2>&1; then
+        PYTHON=$py; break
+    fi
+done
+find_cublas() {
+    dirs=""
+    for py in $PYTHON python3 /usr/bin/python3; do
+        command -v "$py" >/dev/null 2>&1 || continue
+        dirs="$dirs $("$py" -c 'import site, sys
+print(" ".join(site.getsitepackages() + [site.getusersitepackages()] + sys.path[1:]))' 2>/dev/null)"
+    done
+    for ver in 13 12; do
+        for d in $dirs; do
+            [ -d "$d/nvidia" ] || continue
+            f=$(find "$d/nvidia" -maxdepth 4 -name "libcublas.so.$ver*" 2>/dev/null | sort | head -1)
+            [ -n "$f" ] && { echo "$f"; return; }
+        done
+        for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+            [ -e "$d/libcublas.so.$ver" ] && { echo "$d/libcublas.so.$ver"; return; }
+        done
+    done
+}
+if [ -n "${LUATORCH_CUBLAS:-}" ] && [ -e "$LUATORCH_CUBLAS" ]; then
+    say "cuBLAS: $LUATORCH_CUBLAS (LUATORCH_CUBLAS)"
+else
+    LUATORCH_CUBLAS=$(find_cublas)
+    if [ -n "$LUATORCH_CUBLAS" ]; then say "cuBLAS: $LUATORCH_CUBLAS"
+    else say "cuBLAS: none found (no PyTorch nvidia-cublas, no /usr/local/cuda): matrix products will fail"
+    fi
+fi
+export LUATORCH_CUBLAS
+LTLD=$LTLIBS
+[ -n "$LUATORCH_CUBLAS" ] && LTLD="$LTLD${LTLD:+:}$(dirname "$LUATORCH_CUBLAS")"
+LTLD="$LTLD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# lt ARGS: the luatorch executable with the bundled libraries and cuBLAS's directory (only for
+# it and its children: PyTorch must keep its own libstdc++ and libgomp)
+lt() { env LD_LIBRARY_PATH="$LTLD" LUATORCH_EXE="$PWD/$EXE" \
+          LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/spec/?.lua;;" "$EXE" "$@"; }
+# lt_t SECONDS ARGS: the same, killed after SECONDS (exit status 124 then)
+lt_t() { t=$1; shift; tmo "$t" env LD_LIBRARY_PATH="$LTLD" LUATORCH_EXE="$PWD/$EXE" \
+          LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/spec/?.lua;;" "$EXE" "$@"; }
+
+if ! lt -e 'assert(torch)' >/dev/null 2>&1; then
     echo "gpu/check.sh: $EXE does not start here:"
-    "$EXE" -e 'assert(torch)' 2>&1 | head -5
-    ldd "$EXE" 2>/dev/null | grep 'not found'
+    lt -e 'assert(torch)' 2>&1 | head -5
+    LD_LIBRARY_PATH="$LTLD" ldd "$EXE" 2>/dev/null | grep 'not found'
     exit 1
 fi
 
-fails=0
+# ---- the card and the driver ---------------------------------------------------------------
+CARD="no nvidia-smi"
+if command -v nvidia-smi >/dev/null 2>&1; then
+    CARD=$(tmo 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+    tmo 20 nvidia-smi 2>&1 | head -20 > "$LOGDIR/nvidia-smi.txt"
+    say "card: $CARD ($(grep -o 'CUDA Version: [0-9.]*' "$LOGDIR/nvidia-smi.txt" | head -1))"
+    drv=$(echo "$CARD" | awk -F', ' '{ print $2 }' | cut -d. -f1)
+    case $drv in
+        ''|*[!0-9]*) ;;
+        *) if [ "$drv" -lt 580 ]; then
+               problem "driver $drv is too old: luatorch links the CUDA 13.0 runtime, which needs driver >= 580"
+               say "DRIVER TOO OLD: $drv < 580 (CUDA 13.0's minimum); luatorch will see no device"
+           fi ;;
+    esac
+fi
+EMULATED=$(lt -e 'io.write(tostring(torch.cuda.isBuilt() and torch.cuda.isAvailable() and torch.cuda.isEmulated()))' 2>/dev/null)
+[ "$EMULATED" = true ] && { CARD="luatorch CUDA emulator (host; dry run)"; say "EMULATED device ($EXE is a CUDA=emu build): a dry run, the numbers mean nothing"; }
+
+# ---- 1. quick checks: one luatorch process each ---------------------------------------------
+say "quick checks"
 table=""
 # check NAME LUA: LUA prints the value shown in the table, or raises to fail
 check() {
-    if out=$("$EXE" -e "$2" 2>&1); then status=ok; else status=FAIL; fails=$((fails + 1)); fi
-    out=$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-90)
-    table="$table$(printf '%-26s %-5s %s' "$1" "$status" "$out")
+    if out=$(lt_t 30 -e "$2" 2>&1); then status=ok; else status=FAIL; problem "check '$1': $(printf '%s' "$out" | head -1)"; fi
+    out=$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-100)
+    table="$table$(printf '  %-22s %-5s %s' "$1" "$status" "$out")
 "
 }
-
-check "built with CUDA"        'assert(torch.cuda.isBuilt(), "built without CUDA"); io.write("yes")'
-check "isAvailable"            'io.write(tostring(torch.cuda.isAvailable())); assert(torch.cuda.isAvailable(), torch.cuda.whyUnavailable())'
-check "deviceCount"            'local n = torch.cuda.deviceCount(); io.write(n); assert(n >= 1)'
-check "getDeviceProperties"    '
+check "built with CUDA"     'assert(torch.cuda.isBuilt(), "built without CUDA"); io.write("yes")'
+check "isAvailable"         '
+  local ok = torch.cuda.isAvailable(); io.write(tostring(ok))
+  if not ok then
+    local why = torch.cuda.whyUnavailable() or "?"
+    if why:find("insufficient") or why:find("driver") then
+      why = why .. " -- the NVIDIA driver is too old for the CUDA 13.0 runtime in luatorch (needs >= 580)"
+    end
+    error(why, 0)
+  end'
+check "device"              '
   assert(torch.cuda.deviceCount() >= 1, "no device")
   for i = 1, torch.cuda.deviceCount() do
     local p = torch.cuda.getDeviceProperties(i)
     assert(#p.name > 0 and p.major >= 3 and p.totalMemory > 0 and p.multiProcessorCount > 0)
-    io.write(("%d: %s sm_%d%d %.1f GiB %d SMs %s; "):format(i, p.name, p.major, p.minor,
-             p.totalMemory / 2^30, p.multiProcessorCount, p.pciBusID))
+    io.write(("%d: %s sm_%d%d %.1f GiB %d SMs; "):format(i, p.name, p.major, p.minor,
+             p.totalMemory / 2^30, p.multiProcessorCount))
   end'
-check "properties range"       '
-  local ok, err = pcall(torch.cuda.getDeviceProperties, torch.cuda.deviceCount() + 1)
-  assert(not ok and err:find("out of range"), err); io.write("error raised")'
-check "synchronize"            'torch.cuda.synchronize(); io.write("ok")'
-check "memGetInfo"             '
+check "memGetInfo"          '
+  torch.cuda.synchronize()
   local free, total = torch.cuda.memGetInfo()
   assert(total > 0 and free >= 0 and free <= total)
   io.write(("%.1f / %.1f GiB free"):format(free / 2^30, total / 2^30))'
-check "t:cuda() (future work)" '
-  local ok, err = pcall(function() return torch.ones(2):cuda() end)
-  assert(not ok and err:find("not implemented yet"), err); io.write("clear error, as expected")'
+check "t:cuda() round trip" '
+  local a = torch.randn(1000, 33)
+  local b = a:cuda():float()
+  assert(b:type() == "torch.FloatTensor" and (b - a):abs():max() == 0, "values changed")
+  io.write("1000x33 there and back, exact")'
+check "cuBLAS matmul"       '
+  local a, b = torch.randn(96, 64), torch.randn(64, 80)
+  local d = torch.mm(a:cuda(), b:cuda()):float()
+  local err = (d - torch.mm(a, b)):abs():max()
+  assert(err < 1e-3, "max |diff| " .. err)
+  io.write(("96x64 @ 64x80 vs the CPU: max |diff| %.2g"):format(err))'
+printf '%s' "$table"
+
+# ---- 2. the GPU specs ----------------------------------------------------------------------
+SPECS="spec/29-cuda_spec.lua $(ls spec/3*-cuda_*_spec.lua 2>/dev/null | sort | tr '\n' ' ')"
+say "GPU specs (timeout ${SPEC_TIMEOUT} s): $SPECS"
+lt_t "$SPEC_TIMEOUT" tools/minibusted.lua $SPECS > "$LOGDIR/specs.log" 2>&1
+rc=$?
+# the ok lines stay in the log; shown: the other tests' lines, then the first 60 lines of the
+# failure details (messages and tracebacks; all of them in the log)
+sed -n '/^[0-9][0-9]*) [EF][ra][ri][ol]/q; /^ok /d; /^== /d; p' "$LOGDIR/specs.log" | head -100
+sed -n '/^[0-9][0-9]*) [EF][ra][ri][ol]/,$p' "$LOGDIR/specs.log" | grep -v '^[0-9][0-9]* successes' | head -60
+SPEC_SUMMARY=$(grep -E '^[0-9]+ successes' "$LOGDIR/specs.log" | tail -1)
+case $rc in
+    0) ;;
+    124|137) problem "specs timed out after ${SPEC_TIMEOUT} s (log: $LOGDIR/specs.log)"
+             SPEC_SUMMARY="timed out after ${SPEC_TIMEOUT} s: $(grep -c '^ok ' "$LOGDIR/specs.log") ok so far" ;;
+    *) problem "specs: ${SPEC_SUMMARY:-exit status $rc (crashed?)}" ;;
+esac
+[ -n "$SPEC_SUMMARY" ] || SPEC_SUMMARY="no summary (exit status $rc; see $LOGDIR/specs.log)"
+tail -5 "$LOGDIR/specs.log" | grep -q 'successes' || tail -15 "$LOGDIR/specs.log"
+say "specs: $SPEC_SUMMARY"
+
+# ---- 3. luatorch's benchmarks (bench/gpu_lstm.lua prints `RESULT <name> <ms>`) -----------------
+: > "$LOGDIR/results.txt"
+if [ -f bench/gpu_lstm.lua ]; then
+    # on the emulated device the benchmark is asked for tiny sizes (LUATORCH_BENCH_QUICK=1)
+    quick=0; bt=$BENCH_TIMEOUT
+    [ "$EMULATED" = true ] && { quick=1; bt=60; }
+    say "luatorch benchmarks: bench/gpu_lstm.lua (timeout $bt s$([ $quick = 1 ] && echo ', LUATORCH_BENCH_QUICK=1'))"
+    LUATORCH_BENCH_QUICK=$quick lt_t "$bt" bench/gpu_lstm.lua > "$LOGDIR/gpu_lstm.log" 2>&1
+    rc=$?
+    grep -v '^RESULT ' "$LOGDIR/gpu_lstm.log" | tail -25
+    grep '^RESULT ' "$LOGDIR/gpu_lstm.log" | tee -a "$LOGDIR/results.txt"
+    case $rc in
+        0) ;;
+        124|137) problem "bench/gpu_lstm.lua timed out after $bt s" ;;
+        *) problem "bench/gpu_lstm.lua failed (exit status $rc; log: $LOGDIR/gpu_lstm.log)" ;;
+    esac
+else
+    say "luatorch benchmarks: SKIPPED (no bench/gpu_lstm.lua yet)"
+fi
+
+# ---- 4. PyTorch's reference (bench/gpu_torch.py prints `RESULT torch_<name> <ms>`) -------------
+if [ -z "$PYTHON" ]; then
+    say "PyTorch benchmarks: SKIPPED (no python3 with torch here)"
+else
+    quick=""
+    [ "$EMULATED" = true ] && quick=--quick
+    say "PyTorch benchmarks: $PYTHON bench/gpu_torch.py $quick (timeout ${TORCH_TIMEOUT} s)"
+    PYTHONUNBUFFERED=1 tmo "$TORCH_TIMEOUT" "$PYTHON" bench/gpu_torch.py $quick > "$LOGDIR/gpu_torch.log" 2>&1
+    rc=$?
+    grep -v '^RESULT ' "$LOGDIR/gpu_torch.log" | grep -v 'Warning\|warnings.warn' | tail -20
+    grep '^RESULT ' "$LOGDIR/gpu_torch.log" | tee -a "$LOGDIR/results.txt"
+    case $rc in
+        0) ;;
+        124|137) problem "bench/gpu_torch.py timed out after ${TORCH_TIMEOUT} s" ;;
+        *) problem "bench/gpu_torch.py failed (exit status $rc; log: $LOGDIR/gpu_torch.log)" ;;
+    esac
+fi
+
+# ---- 5. the table ----------------------------------------------------------------------------
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+rows=$(awk '
+    $1 == "RESULT" && NF >= 3 {
+        name = $2; ms = $3
+        if (name ~ /^torch_/) { name = substr(name, 7); pt[name] = ms } else { lt[name] = ms }
+        if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+    }
+    END {
+        for (i = 1; i <= n; i++) {
+            k = order[i]
+            a = (k in lt) ? sprintf("%.3f", lt[k]) : "-"
+            b = (k in pt) ? sprintf("%.3f", pt[k]) : "-"
+            r = ((k in lt) && (k in pt) && pt[k] > 0) ? sprintf("%.2f", lt[k] / pt[k]) : "-"
+            printf "| %s | %s | %s | %s |\n", k, a, b, r
+        }
+    }' "$LOGDIR/results.txt")
+{
+    echo "### $DATE — $CARD"
+    echo
+    echo "commit $REV; specs: $SPEC_SUMMARY; $fails problem(s)"
+    echo
+    echo "| workload | luatorch ms | PyTorch ms | ratio |"
+    echo "| --- | ---: | ---: | ---: |"
+    if [ -n "$rows" ]; then echo "$rows"; else echo "| (no benchmark results) | - | - | - |"; fi
+    echo
+} > "$LOGDIR/results-entry.md"
 
 echo
-echo "luatorch GPU checks ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-if command -v nvidia-smi >/dev/null; then
-    nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | sed 's/^/  card: /'
+say "summary"
+echo "card:  $CARD"
+echo "specs: $SPEC_SUMMARY"
+sed -n '/^| workload/,$p' "$LOGDIR/results-entry.md"
+if [ "$EMULATED" = true ]; then
+    echo "(emulated device: not appended to bench/RESULTS.md)"
+elif [ "${APPEND_RESULTS:-1}" = 1 ] && [ -f bench/RESULTS.md ]; then
+    cat "$LOGDIR/results-entry.md" >> bench/RESULTS.md
+    echo "(appended to bench/RESULTS.md here; the entry is also $LOGDIR/results-entry.md)"
 fi
-printf '%-26s %-5s %s\n' "check" "" "value"
-printf '%s' "$table"
-echo "$fails failed"
+echo "logs: $LOGDIR ($(ls "$LOGDIR" | tr '\n' ' '))"
+if [ "$fails" -gt 0 ]; then
+    echo "$fails problem(s):"
+    printf '%s' "$problems"
+fi
+say "done: $([ "$fails" -eq 0 ] && echo PASSED || echo FAILED)"
 [ "$fails" -eq 0 ]
