@@ -15,7 +15,7 @@
 # Environment: BUILD (default build); LOGDIR (default $BUILD/gpu-check): the full logs and
 # results-entry.md (the table as a bench/RESULTS.md entry) are written there; LUATORCH_CUBLAS
 # (a libcublas.so path: found otherwise); SPEC_TIMEOUT / BENCH_TIMEOUT / TORCH_TIMEOUT (seconds:
-# 120 / 90 / 90); APPEND_RESULTS=0 to leave bench/RESULTS.md alone (it is appended to only when
+# 120 / 75 / 75); APPEND_RESULTS=0 to leave bench/RESULTS.md alone (it is appended to only when
 # a real device ran); NO_BUILD=1 to use $EXE as it is (without it, `make` brings it up to date
 # where make, cc and lua5.4 exist). Exit status: 0 when every check, spec and benchmark passed.
 set -u
@@ -52,8 +52,8 @@ fi
 LOGDIR=${LOGDIR:-$BUILD/gpu-check}
 mkdir -p "$LOGDIR" || exit 1
 SPEC_TIMEOUT=${SPEC_TIMEOUT:-120}
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-90}
-TORCH_TIMEOUT=${TORCH_TIMEOUT:-90}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-75}
+TORCH_TIMEOUT=${TORCH_TIMEOUT:-75}
 T0=$(date +%s)
 say() { echo "== [$(( $(date +%s) - T0 )) s] $*"; }
 # tmo SECONDS cmd...: the command, killed after SECONDS (exit status 124 then)
@@ -105,7 +105,7 @@ fi
 # PYTHON: the first python3 that imports torch (the GPU machine's `python3`; here /usr/bin's)
 PYTHON=""
 for py in python3 /usr/bin/python3; do
-    if command -v "$py" >/dev/null 2>&1 && tmo 60 "$py" -c 'import torch' >/dev/null 2>&1; then
+    if command -v "$py" >/dev/null 2>&1 && tmo 30 "$py" -c 'import torch' >/dev/null 2>&1; then
         PYTHON=$py; break
     fi
 done
@@ -158,8 +158,8 @@ fi
 # ---- the card and the driver ---------------------------------------------------------------
 CARD="no nvidia-smi"
 if command -v nvidia-smi >/dev/null 2>&1; then
-    CARD=$(tmo 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
-    tmo 20 nvidia-smi 2>&1 | head -20 > "$LOGDIR/nvidia-smi.txt"
+    CARD=$(tmo 15 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+    tmo 15 nvidia-smi 2>&1 | head -20 > "$LOGDIR/nvidia-smi.txt"
     say "card: $CARD ($(grep -o 'CUDA Version: [0-9.]*' "$LOGDIR/nvidia-smi.txt" | head -1))"
     drv=$(echo "$CARD" | awk -F', ' '{ print $2 }' | cut -d. -f1)
     case $drv in
@@ -177,8 +177,22 @@ EMULATED=$(lt -e 'io.write(tostring(torch.cuda.isBuilt() and torch.cuda.isAvaila
 say "quick checks"
 table=""
 # check NAME LUA: LUA prints the value shown in the table, or raises to fail
+# (one that hangs for 20 s means a hung device: the remaining checks are skipped)
+hung=0
 check() {
-    if out=$(lt_t 30 -e "$2" 2>&1); then status=ok; else status=FAIL; problem "check '$1': $(printf '%s' "$out" | head -1)"; fi
+    if [ "$hung" = 1 ]; then
+        table="$table$(printf '  %-22s %-5s %s' "$1" "SKIP" "(a check before hung)")
+"
+        return
+    fi
+    out=$(lt_t 20 -e "$2" 2>&1)
+    rc=$?
+    if [ "$rc" = 0 ]; then status=ok
+    else
+        status=FAIL
+        case $rc in 124|137) hung=1; out="timed out after 20 s: $out" ;; esac
+        problem "check '$1': $(printf '%s' "$out" | head -1)"
+    fi
     out=$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-100)
     table="$table$(printf '  %-22s %-5s %s' "$1" "$status" "$out")
 "
