@@ -24,10 +24,11 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* A new uninitialised tensor of input k's shape and dtype. */
-static lt_tensor *new_input(const lt_node *n, int k)
+/* A new uninitialised tensor of input k's shape and dtype, on the device of g (the output
+ * gradient: the input's device). */
+static lt_tensor *new_input(const lt_node *n, int k, const lt_tensor *g)
 {
-    return lt_tensor_new_uninit(n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
+    return lt_tensor_uninit_on(lt_device(g), n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
 }
 
 /* A stack view of t (an output gradient or a saved output of the reduction) that broadcasts
@@ -147,6 +148,7 @@ static int run_lines(lt_tensor *o, const lt_tensor *x, const lt_tensor *g, int d
     if (lt_numel(o) == 0) return LT_OK;
     if (o->dtype != LT_FLOAT32 && o->dtype != LT_FLOAT64)
         return lt_error("gradients need a Float or Double tensor");
+    LT_GPU_ROUTE(NULL, lt_gpu_grad_lines(o, x, g, dim, (int)kind), o, x, g);
     lt_tensor o1 = *o, x1 = *x, g1 = *g;
     line_ctx c = {o->size[dim], o->stride[dim], x->stride[dim],
                   g->size[dim] == 1 ? 0 : g->stride[dim], kind};
@@ -167,7 +169,7 @@ static int sum_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (!n->next[0]) return LT_OK;
     lt_tensor gv;
     if (unreduce_expanded(&gv, gout[0], n, (int)n->i[0], (int)n->i[1])) return LT_ERR;
-    lt_tensor *r = new_input(n, 0);
+    lt_tensor *r = new_input(n, 0, gout[0]);
     if (!r) return LT_ERR;
     int st = n->d[0] == 1 ? lt_copy(r, &gv) : lt_binary_scalar(r, LT_OP_MUL, &gv, n->d[0]);
     if (st) {
@@ -187,7 +189,7 @@ static int prod_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     lt_tensor *a = lt_node_saved(n, 0);
     if (!a) return LT_ERR;
     int dim = (int)n->i[0];
-    lt_tensor *r = new_input(n, 0), *flat = NULL;
+    lt_tensor *r = new_input(n, 0, gout[0]), *flat = NULL;
     if (!r) return LT_ERR;
     int st;
     if (dim < 0) {
@@ -251,7 +253,8 @@ static int even_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     lt_tensor ov = unreduce(out, n, dim, keep), gv = unreduce(gout[0], n, dim, keep);
     lt_tensor *mask = lt_tensor_empty(LT_UINT8), *nan_a = lt_tensor_empty(LT_UINT8);
     lt_tensor *nan_o = lt_tensor_empty(LT_UINT8);
-    lt_tensor *q = lt_tensor_empty(a->dtype), *r = new_input(n, 0);
+    lt_tensor *q = lt_tensor_uninit_on(lt_device(a), a->dtype, 0, NULL);
+    lt_tensor *r = new_input(n, 0, gout[0]);
     int st = mask && nan_a && nan_o && q && r ? LT_OK : LT_ERR;
     /* mask: equal to the result, or NaN where the result is NaN */
     if (st == LT_OK) st = lt_compare(mask, LT_CMP_EQ, a, &ov);
@@ -302,7 +305,7 @@ static int scatter_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     lt_tensor *idx = lt_node_saved(n, 0);
     if (!idx) return LT_ERR;
     int dim = (int)n->i[0], keep = (int)n->i[1];
-    lt_tensor *r = new_input(n, 0);
+    lt_tensor *r = new_input(n, 0, gout[0]);
     if (!r) return LT_ERR;
     int st;
     if (n->in_ndim[0] == 0) {
@@ -395,7 +398,7 @@ static int var_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     double denom = (double)(reduced_count(n, dim) - n->i[2]);
     lt_tensor gv = unreduce(gout[0], n, dim, keep);
     lt_tensor *mean = lt_tensor_empty(a->dtype), *s = lt_tensor_empty(a->dtype);
-    lt_tensor *zero = lt_tensor_empty(LT_UINT8), *r = new_input(n, 0);
+    lt_tensor *zero = lt_tensor_empty(LT_UINT8), *r = new_input(n, 0, gout[0]);
     int st = mean && s && zero && r ? LT_OK : LT_ERR;
     /* r = a - mean */
     if (st == LT_OK && dim < 0) {
@@ -500,6 +503,18 @@ static int inf_count(lt_tensor *cnt, const lt_tensor *a, const lt_tensor *ov, in
     return st;
 }
 
+/* r = norm_elem over a, g, the norm and the count (broadcast to r). */
+static int norm_grad_run(lt_tensor *r, const lt_tensor *a, const lt_tensor *g,
+                         const lt_tensor *nrm, const lt_tensor *cnt, const norm_ctx *c)
+{
+    LT_GPU_ROUTE(r, lt_gpu_norm_grad(r, a, g, nrm, cnt, c->p), a, g, nrm, cnt);
+    lt_iter it;
+    const lt_tensor *ops[5] = {r, a, g, nrm, cnt};
+    if (lt_iter_init(&it, 5, ops)) return LT_ERR;
+    lt_iter_run(&it, a->dtype == LT_FLOAT32 ? norm_float : norm_double, c, 0);
+    return LT_OK;
+}
+
 static int norm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     if (!n->next[0]) return LT_OK;
@@ -508,19 +523,13 @@ static int norm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     int dim = (int)n->i[0], keep = (int)n->i[1];
     norm_ctx c = {n->d[0]};
     lt_tensor gv = unreduce(gout[0], n, dim, keep), ov = unreduce(out, n, dim, keep);
-    lt_tensor *cnt = NULL, *r = new_input(n, 0);
+    lt_tensor *cnt = NULL, *r = new_input(n, 0, gout[0]);
     int st = r ? LT_OK : LT_ERR;
     if (st == LT_OK && isinf(c.p)) {
-        cnt = lt_tensor_empty(a->dtype);
+        cnt = lt_tensor_uninit_on(lt_device(a), a->dtype, 0, NULL);
         st = cnt ? inf_count(cnt, a, &ov, dim, n->in_ndim[0]) : LT_ERR;
     }
-    if (st == LT_OK) {
-        lt_iter it;
-        const lt_tensor *ops[5] = {r, a, &gv, &ov, cnt ? cnt : &ov};
-        st = lt_iter_init(&it, 5, ops);
-        if (st == LT_OK)
-            lt_iter_run(&it, a->dtype == LT_FLOAT32 ? norm_float : norm_double, &c, 0);
-    }
+    if (st == LT_OK) st = norm_grad_run(r, a, &gv, &ov, cnt ? cnt : &ov, &c);
     lt_tensor_release(cnt);
     if (st) {
         lt_tensor_release(r);
@@ -556,7 +565,7 @@ static int cum_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     int prod = (int)n->i[1];
     lt_tensor *a = NULL;
     if (prod && !(a = lt_node_saved(n, 0))) return LT_ERR;
-    lt_tensor *r = new_input(n, 0);
+    lt_tensor *r = new_input(n, 0, gout[0]);
     if (!r) return LT_ERR;
     lt_tensor o1 = lt_as_1d(r), g1 = lt_as_1d(gout[0]), x1 = prod ? lt_as_1d(a) : g1;
     int st = run_lines(&o1, &x1, &g1, (int)n->i[0], prod ? LK_CUMPROD : LK_REVSUM);

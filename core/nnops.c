@@ -321,6 +321,7 @@ static int softmax_common(lt_tensor *out, const lt_tensor *a, int dim, int log)
         return lt_error("the result is a %s tensor, the input a %s tensor",
                         lt_dtype_name(out->dtype), lt_dtype_name(a->dtype));
     if (lt_check_dim("dimension", dim, a->ndim ? a->ndim : 1)) return LT_ERR;
+    LT_GPU_ROUTE(out, log ? lt_gpu_log_softmax(out, a, dim) : lt_gpu_softmax(out, a, dim), a);
     lt_tensor *target;
     if (lt_out_prepare(out, a->ndim, a->size, &a, 1, &target)) return LT_ERR;
     const lt_tensor *ops[2] = {target, a};
@@ -336,6 +337,14 @@ int lt_softmax(lt_tensor *out, const lt_tensor *a, int dim)
 int lt_log_softmax(lt_tensor *out, const lt_tensor *a, int dim)
 {
     return softmax_common(out, a, dim, 1);
+}
+
+/* gx (fresh, y's shape and device) = the gradient of softmax / log-softmax along dim. */
+static int softmax_grad_run(lt_tensor *gx, const lt_tensor *g, const lt_tensor *y, int dim, int log)
+{
+    LT_GPU_ROUTE(gx, lt_gpu_softmax_backward(gx, g, y, dim, log), g, y);
+    const lt_tensor *ops[3] = {gx, g, y};
+    return run_slices(sm_tab[y->dtype == LT_FLOAT64][1][log], 3, ops, dim, 6);
 }
 
 /* n->i[0] = dim, n->i[1] = log; saved 0 = the output y. */
@@ -354,10 +363,9 @@ static int softmax_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (g->dtype != y->dtype)
         return lt_error("%s: a %s gradient for a %s output", n->name, lt_dtype_name(g->dtype),
                         lt_dtype_name(y->dtype));
-    lt_tensor *gx = lt_tensor_new_uninit(y->dtype, y->ndim, y->size);
+    lt_tensor *gx = lt_tensor_uninit_on(lt_device(y), y->dtype, y->ndim, y->size);
     if (!gx) return LT_ERR;
-    const lt_tensor *ops[3] = {gx, g, y};
-    if (run_slices(sm_tab[y->dtype == LT_FLOAT64][1][n->i[1]], 3, ops, (int)n->i[0], 6)) {
+    if (softmax_grad_run(gx, g, y, (int)n->i[0], (int)n->i[1])) {
         lt_tensor_release(gx);
         return LT_ERR;
     }
@@ -414,10 +422,40 @@ static double loss_weight(const loss_args *a, int64_t t)
                                : ((const double *)a->w)[t * a->ws];
 }
 
-/* Checks scores x (N, C) or (C), target (N) or one element, weight (C) or NULL, and every
- * target's range; fills *a. */
+/* The targets' range: 0 <= t < C (a device target is read from a host copy: one transfer and
+ * one synchronisation). */
+static int check_targets(const loss_args *a, const lt_tensor *target)
+{
+    const int64_t *t = a->t;
+    int64_t ts = a->ts;
+    lt_tensor *h = NULL;
+    if (lt_device(target) != LT_CPU) {
+        h = lt_tensor_empty(LT_INT64);
+        if (!h || lt_to_device(h, target, LT_CPU)) {
+            lt_tensor_release(h);
+            return LT_ERR;
+        }
+        t = lt_data(h);
+        ts = ts ? 1 : 0;
+    }
+    int st = LT_OK;
+    for (int64_t i = 0; i < a->N; i++) {
+        int64_t v = t[i * ts];
+        if (v < 0 || v >= a->C) {  /* reported 1-based: the Lua user's class numbers */
+            st = lt_error("target %lld is out of range for %lld classes (expected 1 to %lld)",
+                          (long long)v + 1, (long long)a->C, (long long)a->C);
+            break;
+        }
+    }
+    lt_tensor_release(h);
+    return st;
+}
+
+/* Checks scores x (N, C) or (C), target (N) or one element, weight (C) or NULL, and (when
+ * check_range) every target's range; fills *a. On a device, a's pointers are device
+ * pointers: only the kernels of gpu/nnops.cu read them. */
 static int loss_check(const lt_tensor *x, const lt_tensor *target, const lt_tensor *weight,
-                      loss_args *a)
+                      loss_args *a, int check_range)
 {
     char s1[LT_SHAPE_BUFSZ], s2[LT_SHAPE_BUFSZ];
     if (need_float(x, "the input")) return LT_ERR;
@@ -462,23 +500,39 @@ static int loss_check(const lt_tensor *x, const lt_tensor *target, const lt_tens
     }
     a->x = lt_data(x);
     a->t = lt_data(target);
-    for (int64_t i = 0; i < a->N; i++) {
-        int64_t t = a->t[i * a->ts];
-        if (t < 0 || t >= a->C)  /* reported 1-based: the Lua user's class numbers */
-            return lt_error("target %lld is out of range for %lld classes (expected 1 to "
-                            "%lld)", (long long)t + 1, (long long)a->C, (long long)a->C);
-    }
-    return LT_OK;
+    return check_range ? check_targets(a, target) : LT_OK;
 }
 
-/* The normaliser of the loss: the summed target weights (mean) or 1 (sum). */
-static double loss_norm(const loss_args *a, int size_average)
+/* The normaliser of the loss: the summed target weights (mean) or 1 (sum). Device targets
+ * and weights are read from host copies (transfers and a synchronisation). */
+static int loss_norm(const loss_args *a, const lt_tensor *target, const lt_tensor *weight,
+                     int size_average, double *norm)
 {
-    if (!size_average) return 1;
-    if (!a->w) return (double)a->N;
+    *norm = 1;
+    if (!size_average) return LT_OK;
+    *norm = (double)a->N;
+    if (!a->w) return LT_OK;
+    loss_args h = *a;
+    lt_tensor *ht = NULL, *hw = NULL;
+    if (lt_device(target) != LT_CPU || lt_device(weight) != LT_CPU) {
+        ht = lt_tensor_empty(LT_INT64);
+        hw = lt_tensor_empty(weight->dtype);
+        if (!ht || !hw || lt_to_device(ht, target, LT_CPU) || lt_to_device(hw, weight, LT_CPU)) {
+            lt_tensor_release(ht);
+            lt_tensor_release(hw);
+            return LT_ERR;
+        }
+        h.t = lt_data(ht);
+        h.ts = h.ts ? 1 : 0;
+        h.w = lt_data(hw);
+        h.ws = 1;
+    }
     double s = 0;
-    for (int64_t i = 0; i < a->N; i++) s += loss_weight(a, a->t[i * a->ts]);
-    return s;
+    for (int64_t i = 0; i < h.N; i++) s += loss_weight(&h, h.t[i * h.ts]);
+    lt_tensor_release(ht);
+    lt_tensor_release(hw);
+    *norm = s;
+    return LT_OK;
 }
 
 static int write_scalar(lt_tensor *out, double v)
@@ -503,7 +557,9 @@ int lt_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
                 const lt_tensor *weight, int size_average)
 {
     loss_args a;
-    if (loss_check(logp, target, weight, &a) || check_out(out, logp)) return LT_ERR;
+    if (loss_check(logp, target, weight, &a, 1) || check_out(out, logp)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_nll_loss(out, logp, target, weight, size_average), logp, target,
+                 weight);
     double total = 0, wsum = 0;
     for (int64_t i = 0; i < a.N; i++) {
         int64_t t = a.t[i * a.ts], off = i * a.rs + t * a.cs;
@@ -516,12 +572,14 @@ int lt_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
     return write_scalar(out, size_average ? total / wsum : total);
 }
 
-/* The gradient of a loss wrt its 0-dim output, as a double. */
+/* The gradient of a loss wrt its 0-dim output, as a double (v NULL: only the check, for a
+ * device gradient that the kernel reads). */
 static int scalar_grad(lt_node *n, const lt_tensor *g, double *v)
 {
     if (lt_numel(g) != 1)
         return lt_error("%s: expected a one-element gradient, got %lld elements", n->name,
                         (long long)lt_numel(g));
+    if (!v) return LT_OK;
     *v = g->dtype == LT_FLOAT32 ? (double)*(const float *)lt_data(g)
                                 : g->dtype == LT_FLOAT64 ? *(const double *)lt_data(g)
                                                          : lt_get(g, (const int64_t[]){0});
@@ -529,26 +587,45 @@ static int scalar_grad(lt_node *n, const lt_tensor *g, double *v)
 }
 
 /* saved: 0 = scores (CrossEntropy) or a placeholder, then target, then weight (i[0] = 1);
- * d[0] = the normaliser. Fills loss_args from the saved tensors. */
-static int loss_saved(lt_node *n, const lt_tensor **x, loss_args *a)
+ * d[0] = the normaliser. Fills loss_args from the saved tensors; *dev = their device, which
+ * the output gradient g must share. Device targets were range-checked by the forward op. */
+static int loss_saved(lt_node *n, const lt_tensor *g, const lt_tensor **x, const lt_tensor **t,
+                      const lt_tensor **w, loss_args *a, int *dev)
 {
     lt_tensor *sx = lt_node_saved(n, 0);
     lt_tensor *st = sx ? lt_node_saved(n, 1) : NULL;
     lt_tensor *sw = st && n->i[0] ? lt_node_saved(n, 2) : NULL;
     if (!st || (n->i[0] && !sw)) return LT_ERR;
     *x = sx;
-    return loss_check(sx, st, sw, a);
+    *t = st;
+    *w = sw;
+    const lt_tensor *all[4] = {sx, st, sw, g};
+    if (lt_common_device(dev, 4, all)) return LT_ERR;
+    return loss_check(sx, st, sw, a, *dev == LT_CPU);
 }
 
 static int nll_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     if (!n->next[0]) return LT_OK;
-    const lt_tensor *x;
+    const lt_tensor *x, *tg, *wt;
     loss_args a;
-    double g;
-    if (loss_saved(n, &x, &a) || scalar_grad(n, gout[0], &g)) return LT_ERR;
-    lt_tensor *gx = lt_tensor_new(n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+    double g = 0;
+    int dev;
+    if (loss_saved(n, gout[0], &x, &tg, &wt, &a, &dev) ||
+        scalar_grad(n, gout[0], dev == LT_CPU ? &g : NULL))
+        return LT_ERR;
+    lt_tensor *gx = lt_tensor_new_on(dev, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
     if (!gx) return LT_ERR;
+#ifdef LT_HAVE_CUDA
+    if (dev != LT_CPU) {
+        if (lt_gpu_nll_loss_backward(gx, gout[0], x, tg, wt, n->d[0])) {
+            lt_tensor_release(gx);
+            return LT_ERR;
+        }
+        gin[0] = gx;
+        return LT_OK;
+    }
+#endif
     double c = -g / n->d[0];
     for (int64_t i = 0; i < a.N; i++) {  /* gx is contiguous: (i, t) is i * C + t */
         int64_t t = a.t[i * a.ts], off = i * a.C + t;
@@ -568,7 +645,10 @@ static int rec_loss(lt_tensor *out, lt_tensor *x, lt_tensor *target, lt_tensor *
     lt_tensor *ins[1] = {x};
     if (!lt_needs_grad(1, (const lt_tensor *const *)ins)) return LT_OK;
     loss_args a;
-    if (loss_check(x, target, weight, &a)) return LT_ERR;
+    double norm;
+    if (loss_check(x, target, weight, &a, lt_device(target) == LT_CPU) ||
+        loss_norm(&a, target, weight, size_average, &norm))
+        return LT_ERR;
     lt_node *n = lt_node_new(name, fn, 1, ins, 1);
     if (!n) return LT_ERR;
     if (lt_node_save(n, x) < 0 || lt_node_save(n, target) < 0 ||
@@ -577,7 +657,7 @@ static int rec_loss(lt_tensor *out, lt_tensor *x, lt_tensor *target, lt_tensor *
         return LT_ERR;
     }
     n->i[0] = weight != NULL;
-    n->d[0] = loss_norm(&a, size_average);
+    n->d[0] = norm;
     lt_node_set_output(n, out, 0);
     lt_node_release(n);
     return LT_OK;
@@ -663,7 +743,9 @@ int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *ta
                      const lt_tensor *weight, int size_average)
 {
     loss_args a;
-    if (loss_check(input, target, weight, &a) || check_out(out, input)) return LT_ERR;
+    if (loss_check(input, target, weight, &a, 1) || check_out(out, input)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_cross_entropy(out, input, target, weight, size_average), input,
+                 target, weight);
     int64_t C = a.C > 0 ? a.C : 1;
     int64_t rows = CE_CHUNK / C > 0 ? CE_CHUNK / C : 1;
     int64_t nch = (a.N + rows - 1) / rows;
@@ -689,12 +771,25 @@ int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *ta
 static int ce_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     if (!n->next[0]) return LT_OK;
-    const lt_tensor *x;
+    const lt_tensor *x, *tg, *wt;
     loss_args a;
-    double g;
-    if (loss_saved(n, &x, &a) || scalar_grad(n, gout[0], &g)) return LT_ERR;
-    lt_tensor *gx = lt_tensor_new_uninit(x->dtype, x->ndim, x->size);
+    double g = 0;
+    int dev;
+    if (loss_saved(n, gout[0], &x, &tg, &wt, &a, &dev) ||
+        scalar_grad(n, gout[0], dev == LT_CPU ? &g : NULL))
+        return LT_ERR;
+    lt_tensor *gx = lt_tensor_uninit_on(dev, x->dtype, x->ndim, x->size);
     if (!gx) return LT_ERR;
+#ifdef LT_HAVE_CUDA
+    if (dev != LT_CPU) {
+        if (lt_gpu_cross_entropy_backward(gx, gout[0], x, tg, wt, n->d[0])) {
+            lt_tensor_release(gx);
+            return LT_ERR;
+        }
+        gin[0] = gx;
+        return LT_OK;
+    }
+#endif
     double c = g / n->d[0];
     int64_t C = a.C > 0 ? a.C : 1;
     int64_t rows = CE_CHUNK / C > 0 ? CE_CHUNK / C : 1;

@@ -296,6 +296,7 @@ int lt_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a)
     int64_t n = lt_numel(a);
     if ((op == LT_RED_MAX || op == LT_RED_MIN) && n == 0)
         return lt_error("%s of an empty tensor is not defined", red_name(op));
+    LT_GPU_ROUTE(NULL, lt_gpu_reduce_all(result, op, a), a);
     acc_t acc;
     if (reduce_all_k(&acc, kops[op], a, 0)) return LT_ERR;
     *result = acc_to_double(acc, lt_dtype_is_float(a->dtype));
@@ -477,6 +478,8 @@ int lt_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, 
         return lt_error("%s over dimension %d of size 0 is not defined", red_name(op), dim + 1);
     /* sums and products of integers are int64 (uint8 would overflow at once), as in PyTorch */
     lt_dtype odt = (!fl && (op == LT_RED_SUM || op == LT_RED_PROD)) ? LT_INT64 : a->dtype;
+    if (check_out_dtype(out, odt)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_reduce_dim(out, op, a, dim, keepdim), a);
     dim_ctx c;
     ctx_init(&c, kops[op], a, odt, op == LT_RED_MEAN ? F_MEAN : F_NONE, 0);
     return reduce_dim_run(out, a, dim, keepdim, &c);
@@ -572,6 +575,7 @@ int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int
     if (check_out_dtype(values, a->dtype) || check_out_dtype(indices, LT_INT64)) return LT_ERR;
     if (a1d.size[dim] == 0)
         return lt_error("%s over dimension %d of size 0 is not defined", name, dim + 1);
+    LT_GPU_ROUTE(values, lt_gpu_maxmin_dim(values, indices, a, dim, keepdim, want_max), a);
     int64_t osize[LT_MAXDIM];
     int ondim = out_shape(a, dim, keepdim, osize);
     lt_tensor *tv, *ti;
@@ -592,6 +596,15 @@ int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int
 
 /* ---- variance and norms --------------------------------------------------------------- */
 
+/* The checks of a dim reduction into out of dtype odt (reduce_dim_run's, done before a
+ * device twin takes over). */
+static int check_dim_out(const lt_tensor *out, const lt_tensor *a, int dim, lt_dtype odt)
+{
+    lt_tensor a1d;
+    if (check_red_dim(a, dim, &a1d)) return LT_ERR;
+    return check_out_dtype(out, odt);
+}
+
 static int need_float(const lt_tensor *a, const char *what)
 {
     if (!lt_dtype_is_float(a->dtype))
@@ -603,6 +616,7 @@ static int need_float(const lt_tensor *a, const char *what)
 int lt_var_all(double *result, const lt_tensor *a, int unbiased)
 {
     if (need_float(a, "variance")) return LT_ERR;
+    LT_GPU_ROUTE(NULL, lt_gpu_var_all(result, a, unbiased), a);
     int64_t n = lt_numel(a);
     acc_t s, q;
     if (reduce_all_k(&s, K_SUM, a, 0)) return LT_ERR;
@@ -615,6 +629,8 @@ int lt_var_all(double *result, const lt_tensor *a, int unbiased)
 int lt_var_dim(lt_tensor *out, const lt_tensor *a, int dim, int unbiased, int keepdim)
 {
     if (need_float(a, "variance")) return LT_ERR;
+    if (check_dim_out(out, a, dim, a->dtype)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_var_dim(out, a, dim, unbiased, keepdim), a);
     dim_ctx c;
     ctx_init(&c, K_SQDEV, a, a->dtype, F_VAR, 0);
     c.var = 1;
@@ -640,6 +656,7 @@ int lt_norm_all(double *result, const lt_tensor *a, double p)
     if (p != p) return lt_error("norm: p is NaN");
     kop k;
     fin_op fin;
+    LT_GPU_ROUTE(NULL, lt_gpu_norm_all(result, a, p), a);
     norm_kind(p, &k, &fin);
     acc_t acc;
     if (reduce_all_k(&acc, k, a, p)) return LT_ERR;
@@ -651,6 +668,8 @@ int lt_norm_dim(lt_tensor *out, const lt_tensor *a, double p, int dim, int keepd
 {
     if (need_float(a, "norm")) return LT_ERR;
     if (p != p) return lt_error("norm: p is NaN");
+    if (check_dim_out(out, a, dim, a->dtype)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_norm_dim(out, a, p, dim, keepdim), a);
     kop k;
     fin_op fin;
     norm_kind(p, &k, &fin);
@@ -712,6 +731,7 @@ static int cumulate(lt_tensor *out, const lt_tensor *a, int dim, int prod)
     if (check_red_dim(a, dim, &a1d)) return LT_ERR;
     lt_dtype odt = lt_dtype_is_float(a->dtype) ? a->dtype : LT_INT64;
     if (check_out_dtype(out, odt)) return LT_ERR;
+    LT_GPU_ROUTE(out, prod ? lt_gpu_cumprod(out, a, dim) : lt_gpu_cumsum(out, a, dim), a);
     lt_tensor *target;
     const lt_tensor *ins[1] = {a};
     if (lt_out_prepare(out, a->ndim, a->size, ins, 1, &target)) return LT_ERR;
@@ -857,6 +877,7 @@ int lt_sort(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim, 
     lt_tensor a1d;
     if (check_red_dim(a, dim, &a1d)) return LT_ERR;
     if (check_out_dtype(values, a->dtype) || check_out_dtype(indices, LT_INT64)) return LT_ERR;
+    LT_GPU_ROUTE(values, lt_gpu_sort(values, indices, a, dim, descending), a);
     return sort_lines(values, indices, a, dim, a1d.size[dim], descending);
 }
 
@@ -870,5 +891,6 @@ int lt_topk(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int64_t k
     if (k < 0 || k > a1d.size[dim])
         return lt_error("k = %lld out of range for dimension %d of size %lld", (long long)k,
                         dim + 1, (long long)a1d.size[dim]);
+    LT_GPU_ROUTE(values, lt_gpu_topk(values, indices, a, k, dim, largest, sorted), a);
     return sort_lines(values, indices, a, dim, k, largest);
 }

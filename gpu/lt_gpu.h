@@ -115,6 +115,24 @@ int lt_gpu_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a);
 int lt_gpu_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, int keepdim);
 int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
                       int keepdim, int want_max);
+int lt_gpu_var_all(double *result, const lt_tensor *a, int unbiased);
+int lt_gpu_var_dim(lt_tensor *out, const lt_tensor *a, int dim, int unbiased, int keepdim);
+int lt_gpu_norm_all(double *result, const lt_tensor *a, double p);
+int lt_gpu_norm_dim(lt_tensor *out, const lt_tensor *a, double p, int dim, int keepdim);
+int lt_gpu_cumsum(lt_tensor *out, const lt_tensor *a, int dim);
+int lt_gpu_cumprod(lt_tensor *out, const lt_tensor *a, int dim);
+int lt_gpu_sort(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
+                int descending);
+int lt_gpu_topk(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int64_t k, int dim,
+                int largest, int sorted);
+/* Backward helpers of core/grad_reduce.c (the core checks the arguments; the reduced-dim
+ * twins above are called after the core's checks too). lt_gpu_grad_lines: one thread per
+ * line along dim of o (fresh), x, g (g may have size 1 along dim); kind 0 = prod's gradient,
+ * 1 = reverse cumulative sum (cumsum's), 2 = cumprod's. lt_gpu_norm_grad: r = PyTorch's
+ * norm_backward elementwise over a, g, nrm, cnt (broadcast to r). */
+int lt_gpu_grad_lines(lt_tensor *o, const lt_tensor *x, const lt_tensor *g, int dim, int kind);
+int lt_gpu_norm_grad(lt_tensor *r, const lt_tensor *a, const lt_tensor *g, const lt_tensor *nrm,
+                     const lt_tensor *cnt, double p);
 
 /* gpu/blas.cu (cuBLAS): called by core/blas.c after its dtype and shape checks */
 int lt_gpu_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
@@ -150,6 +168,16 @@ int lt_gpu_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *targ
                     const lt_tensor *weight, int size_average);
 int lt_gpu_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
                          const lt_tensor *weight, int size_average);
+/* Backward kernels of core/nnops.c (called by its backward functions; arguments checked
+ * there): gx = the gradient of softmax (log = 0) / log-softmax (log = 1) along dim, from the
+ * output gradient g and the saved output y; the losses' gradients wrt the scores x (gx fresh,
+ * contiguous, x's shape) from the 0-dim output gradient g, divided by norm (the normaliser). */
+int lt_gpu_softmax_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *y, int dim,
+                            int log);
+int lt_gpu_nll_loss_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
+                             const lt_tensor *target, const lt_tensor *weight, double norm);
+int lt_gpu_cross_entropy_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
+                                  const lt_tensor *target, const lt_tensor *weight, double norm);
 
 /* gpu/optim.cu */
 int lt_gpu_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, double lr,

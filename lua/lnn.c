@@ -67,7 +67,12 @@ static lt_tensor *checktarget(lua_State *L, int arg, const lt_tensor *x, const c
         lt_tensor *t = lt_tensor_new_uninit(LT_INT64, 1, &one);
         ltL_pushtensor(L, t, fname);
         *(int64_t *)lt_data(t) = (int64_t)((uint64_t)lua_tointeger(L, arg) - 1);
-        return t;
+        if (lt_device(x) == LT_CPU) return t;
+        /* a number has no device: it goes where the scores are */
+        lt_tensor *d = lt_tensor_uninit_on(lt_device(x), LT_INT64, 1, &one);
+        ltL_pushtensor(L, d, fname);
+        if (lt_copy(d, t)) ltL_error(L, fname);
+        return d;
     }
     lt_tensor *t = ltL_totensor(L, arg);
     if (!t)
