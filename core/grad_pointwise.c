@@ -92,11 +92,27 @@ static lt_tensor *t_cmps(tmps *s, lt_cmp_op op, const lt_tensor *a, double v)
     return r ? t_check(s, r, lt_compare_scalar(r, op, a, v)) : NULL;
 }
 
-/* A 0-dim zero of dtype dt (where() wants tensors on both sides). */
-static lt_tensor *t_zero(tmps *s, lt_dtype dt)
+/* A tensor of dtype dt and the given shape on device dev, owned by s (uninitialised). */
+static lt_tensor *t_new_on(tmps *s, int dev, lt_dtype dt, int ndim, const int64_t *size)
 {
-    lt_tensor *r = t_new(s, dt);
-    return r ? t_check(s, r, lt_resize(r, 0, NULL) ? LT_ERR : lt_fill(r, 0)) : NULL;
+    if (s->st) return NULL;
+    if (s->n == MAXTMPS) {
+        s->st = lt_error("backward: too many temporaries");
+        return NULL;
+    }
+    lt_tensor *t = lt_tensor_uninit_on(dev, dt, ndim, size);
+    if (!t) {
+        s->st = LT_ERR;
+        return NULL;
+    }
+    return s->t[s->n++] = t;
+}
+
+/* A 0-dim zero of dtype dt on device dev (where() wants tensors on both sides). */
+static lt_tensor *t_zero(tmps *s, int dev, lt_dtype dt)
+{
+    lt_tensor *r = t_new_on(s, dev, dt, 0, NULL);
+    return r ? t_check(s, r, lt_fill(r, 0)) : NULL;
 }
 
 static lt_tensor *t_where(tmps *s, const lt_tensor *cond, const lt_tensor *a,
@@ -109,7 +125,7 @@ static lt_tensor *t_where(tmps *s, const lt_tensor *cond, const lt_tensor *a,
 /* g where cond, else 0 (or the other way round when keep_false) */
 static lt_tensor *t_mask(tmps *s, const lt_tensor *cond, const lt_tensor *g, int keep_false)
 {
-    lt_tensor *z = g ? t_zero(s, g->dtype) : NULL;
+    lt_tensor *z = g ? t_zero(s, lt_device(g), g->dtype) : NULL;
     return keep_false ? t_where(s, cond, z, g) : t_where(s, cond, g, z);
 }
 
@@ -142,11 +158,11 @@ static void t_give(tmps *s, lt_node *n, lt_tensor **gin, int k, const lt_tensor 
     gin[k] = r;
 }
 
-/* gin[k] = zeros of input k's shape */
-static void t_give_zeros(tmps *s, lt_node *n, lt_tensor **gin, int k)
+/* gin[k] = zeros of input k's shape, on the device of the gradient g */
+static void t_give_zeros(tmps *s, lt_node *n, lt_tensor **gin, int k, const lt_tensor *g)
 {
     if (s->st || !n->next[k]) return;
-    gin[k] = lt_tensor_new(n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
+    gin[k] = lt_tensor_new_on(lt_device(g), n->in_dtype[k], n->in_ndim[k], n->in_size[k]);
     if (!gin[k]) s->st = LT_ERR;
 }
 
@@ -236,7 +252,7 @@ static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     case LT_OP_CEIL:
     case LT_OP_ROUND:
     case LT_OP_TRUNC:  /* piecewise constant: zero almost everywhere, as PyTorch */
-        t_give_zeros(&s, n, gin, 0);
+        t_give_zeros(&s, n, gin, 0, g);
         return t_done(&s);
     case LT_OP_EXP: r = t_bin(&s, LT_OP_MUL, g, y); break;
     case LT_OP_LOG: r = t_bin(&s, LT_OP_DIV, g, x); break;
@@ -403,11 +419,21 @@ int lt_rec_binary(lt_tensor *out, lt_binary_op op, lt_tensor *a, lt_tensor *b, d
     return rec_end(n, out, st);
 }
 
-/* The number operand as a 0-dim constant of t's dtype, converted as the forward did. */
+/* The number operand as a 0-dim constant of t's dtype on t's device, converted as the
+ * forward did (on a device, a float constant is written by a fill kernel: no transfer). */
 static lt_tensor *constant_like(const lt_tensor *t, double s)
 {
-    lt_tensor *c = lt_tensor_new_uninit(t->dtype, 0, NULL);
-    if (c) lt_set(c, NULL, s);
+    int dev = lt_device(t);
+    lt_tensor *c = lt_tensor_uninit_on(dev, t->dtype, 0, NULL);
+    if (!c) return NULL;
+    if (dev != LT_CPU && lt_dtype_is_float(t->dtype)) {
+        if (lt_fill(c, s)) {
+            lt_tensor_release(c);
+            return NULL;
+        }
+    } else {
+        lt_set(c, NULL, s);
+    }
     return c;
 }
 
@@ -551,9 +577,8 @@ static int mselect_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (!s.st && lt_broadcast_shape(n->in_ndim[0], n->in_size[0], mask->ndim, mask->size,
                                     &ndim, size))
         s.st = LT_ERR;
-    if (!s.st && (z = t_new(&s, n->in_dtype[0])) != NULL)
-        t_check(&s, z, lt_resize(z, ndim, size) || lt_fill(z, 0) || lt_masked_copy(z, mask, g)
-                           ? LT_ERR : LT_OK);
+    if (!s.st && (z = t_new_on(&s, lt_device(g), n->in_dtype[0], ndim, size)) != NULL)
+        t_check(&s, z, lt_fill(z, 0) || lt_masked_copy(z, mask, g) ? LT_ERR : LT_OK);
     t_give(&s, n, gin, 0, z);
     return t_done(&s);
 }

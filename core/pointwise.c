@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lt_internal.h"
+#include "../gpu/lt_gpu.h"   /* lt_pw_*: shared with the device twins */
 
 /* "#pragma omp simd" in the contiguous loops: GCC's -O2 cost model will not vectorise a
  * loop that needs a runtime alias check, and d == x (in place) is the only overlap that
@@ -129,11 +130,10 @@ static int check_float(const lt_tensor *a)
     return LT_OK;
 }
 
-/* Sets up an elementwise op: checks out's dtype, broadcasts the inputs, prepares out (or a
- * temporary when out overlaps an input) and the iterator over (target, ins...). On error
- * nothing is left allocated. */
-static int ew_begin(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, int nins,
-                    lt_tensor **target, lt_iter *it)
+/* Checks out's dtype, broadcasts the inputs and prepares out (or a temporary when out
+ * overlaps an input), for this file and its device twin (gpu/pointwise.cu). */
+int lt_pw_prepare(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, int nins,
+                  lt_tensor **target)
 {
     int ndim;
     int64_t size[LT_MAXDIM];
@@ -149,7 +149,15 @@ static int ew_begin(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins
             return lt_error("in-place result of size [%s] cannot hold the broadcast size [%s]",
                             lt_shape_str(x, sizeof x, out->ndim, out->size),
                             lt_shape_str(y, sizeof y, ndim, size));
-    if (lt_out_prepare(out, ndim, size, ins, nins, target)) return LT_ERR;
+    return lt_out_prepare(out, ndim, size, ins, nins, target);
+}
+
+/* Sets up an elementwise op: lt_pw_prepare, then the iterator over (target, ins...). On
+ * error nothing is left allocated. */
+static int ew_begin(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, int nins,
+                    lt_tensor **target, lt_iter *it)
+{
+    if (lt_pw_prepare(out, out_dt, ins, nins, target)) return LT_ERR;
     const lt_tensor *ops[LT_MAXOPS];
     ops[0] = *target;
     for (int k = 0; k < nins; k++) ops[k + 1] = ins[k];
@@ -269,6 +277,7 @@ int lt_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a)
     if ((unsigned)op >= LT_NUNARY) return lt_error("unknown unary op %d", (int)op);
     lt_loop_fn fn = unary_loops[op][a->dtype];
     if (!fn) return check_float(a);
+    LT_GPU_ROUTE(out, lt_gpu_unary(out, op, a), a);
     const lt_tensor *ins[1] = {a};
     return ew_run(out, a->dtype, ins, 1, fn, NULL);
 }
@@ -410,13 +419,25 @@ static void scan_b(char **p, const int64_t *s, int64_t n, const void *ctx)
     *c->flags |= f;
 }
 
+/* The checks every form of a binary op shares (on the host and the device): the loop, or
+ * NULL + error. */
+static lt_loop_fn binary_check(lt_binary_op op, const lt_tensor *a, const lt_tensor *b)
+{
+    if ((unsigned)op >= LT_NBINARY) {
+        lt_error("unknown binary op %d", (int)op);
+        return NULL;
+    }
+    if (check_same_dtype(a, b)) return NULL;
+    lt_loop_fn fn = binary_loops[op][a->dtype];
+    if (!fn) check_float(a);
+    return fn;
+}
+
 static int binary_core(lt_tensor *out, lt_binary_op op, const lt_tensor *a,
                        const lt_tensor *b, double alpha)
 {
-    if ((unsigned)op >= LT_NBINARY) return lt_error("unknown binary op %d", (int)op);
-    if (check_same_dtype(a, b)) return LT_ERR;
-    lt_loop_fn fn = binary_loops[op][a->dtype];
-    if (!fn) return check_float(a);
+    lt_loop_fn fn = binary_check(op, a, b);
+    if (!fn) return LT_ERR;
     const lt_tensor *ins[2] = {a, b};
     lt_tensor *target;
     lt_iter it;
@@ -443,6 +464,8 @@ static int binary_core(lt_tensor *out, lt_binary_op op, const lt_tensor *a,
 int lt_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
               double alpha)
 {
+    if (!binary_check(op, a, b)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_binary(out, op, a, b, alpha), a, b);
     return binary_core(out, op, a, b, alpha);
 }
 
@@ -456,7 +479,8 @@ int lt_binary_scalar(lt_tensor *out, lt_binary_op op, const lt_tensor *a, double
             if (s == -1) return lt_unary(out, LT_OP_RECIPROCAL, a);
         }
     }
-    /* a + s and a - s: alpha carries s, so float32 adds (float)s once, like PyTorch */
+    if (!binary_check(op, a, a)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_binary_scalar(out, op, a, s), a);
     lt_tensor *st = scalar_tensor(a->dtype, s);
     if (!st) return LT_ERR;
     int r = binary_core(out, op, a, st, 1.0);
@@ -466,6 +490,8 @@ int lt_binary_scalar(lt_tensor *out, lt_binary_op op, const lt_tensor *a, double
 
 int lt_scalar_binary(lt_tensor *out, lt_binary_op op, double s, const lt_tensor *a)
 {
+    if (!binary_check(op, a, a)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_scalar_binary(out, op, s, a), a);
     lt_tensor *st = scalar_tensor(a->dtype, s);
     if (!st) return LT_ERR;
     int r = binary_core(out, op, st, a, 1.0);
@@ -514,12 +540,14 @@ int lt_compare(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, const lt_tensor
 {
     if ((unsigned)op > LT_CMP_GE) return lt_error("unknown comparison %d", (int)op);
     if (check_same_dtype(a, b)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_compare(out, op, a, b), a, b);
     const lt_tensor *ins[2] = {a, b};
     return ew_run(out, LT_UINT8, ins, 2, cmp_loops[op][a->dtype], NULL);
 }
 
-/* out = value everywhere, with a's shape */
-static int fill_like(lt_tensor *out, const lt_tensor *a, double value)
+/* out = value everywhere, with a's shape (a comparison's constant result; device tensors
+ * too: lt_out_prepare and lt_fill route) */
+int lt_pw_fill_like(lt_tensor *out, const lt_tensor *a, double value)
 {
     lt_tensor *target;
     const lt_tensor *ins[1] = {a};
@@ -529,29 +557,40 @@ static int fill_like(lt_tensor *out, const lt_tensor *a, double value)
     return lt_out_finish(out, target, lt_fill(target, value));
 }
 
+/* Integers compare exactly against any double: a fraction or an out-of-range s gives a
+ * constant result (returned, 0 or 1) or an equivalent integer bound (*op, *s rewritten),
+ * never a wrapped one; -1 when the comparison has to run. Shared with gpu/pointwise.cu. */
+int lt_pw_cmp_scalar_plan(lt_dtype dt, lt_cmp_op *opp, double *sp)
+{
+    if (lt_dtype_is_float(dt)) return -1;
+    lt_cmp_op op = *opp;
+    double s = *sp;
+    double lo = dt == LT_INT64 ? -9223372036854775808.0 : 0.0;
+    double hi = dt == LT_INT64 ? 9223372036854775808.0 : 256.0;  /* exclusive */
+    int constant = -1;
+    if (s != s) {
+        constant = op == LT_CMP_NE;
+    } else if (s != floor(s)) {      /* x < 2.5 <=> x <= 2; x >= 2.5 <=> x > 2 */
+        if (op == LT_CMP_EQ || op == LT_CMP_NE) constant = op == LT_CMP_NE;
+        s = floor(s);
+        if (op == LT_CMP_LT) op = LT_CMP_LE;
+        if (op == LT_CMP_GE) op = LT_CMP_GT;
+    }
+    if (constant < 0 && s < lo)
+        constant = op == LT_CMP_NE || op == LT_CMP_GT || op == LT_CMP_GE;
+    if (constant < 0 && s >= hi)
+        constant = op == LT_CMP_NE || op == LT_CMP_LT || op == LT_CMP_LE;
+    *opp = op;
+    *sp = s;
+    return constant;
+}
+
 int lt_compare_scalar(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, double s)
 {
     if ((unsigned)op > LT_CMP_GE) return lt_error("unknown comparison %d", (int)op);
-    if (!lt_dtype_is_float(a->dtype)) {
-        /* Integers compare exactly against any double: a fraction or an out-of-range s
-         * gives a constant or an equivalent integer bound, never a wrapped one. */
-        double lo = a->dtype == LT_INT64 ? -9223372036854775808.0 : 0.0;
-        double hi = a->dtype == LT_INT64 ? 9223372036854775808.0 : 256.0;  /* exclusive */
-        int constant = -1;
-        if (s != s) {
-            constant = op == LT_CMP_NE;
-        } else if (s != floor(s)) {      /* x < 2.5 <=> x <= 2; x >= 2.5 <=> x > 2 */
-            if (op == LT_CMP_EQ || op == LT_CMP_NE) constant = op == LT_CMP_NE;
-            s = floor(s);
-            if (op == LT_CMP_LT) op = LT_CMP_LE;
-            if (op == LT_CMP_GE) op = LT_CMP_GT;
-        }
-        if (constant < 0 && s < lo)
-            constant = op == LT_CMP_NE || op == LT_CMP_GT || op == LT_CMP_GE;
-        if (constant < 0 && s >= hi)
-            constant = op == LT_CMP_NE || op == LT_CMP_LT || op == LT_CMP_LE;
-        if (constant >= 0) return fill_like(out, a, constant);
-    }
+    LT_GPU_ROUTE(out, lt_gpu_compare_scalar(out, op, a, s), a);
+    int constant = lt_pw_cmp_scalar_plan(a->dtype, &op, &s);
+    if (constant >= 0) return lt_pw_fill_like(out, a, constant);
     lt_tensor *st = scalar_tensor(a->dtype, s);
     if (!st) return LT_ERR;
     int r = lt_compare(out, op, a, st);
@@ -608,6 +647,7 @@ static scalar4 clamp_bound(double v, int upper)
 
 int lt_clamp(lt_tensor *out, const lt_tensor *a, double lo, double hi)
 {
+    LT_GPU_ROUTE(out, lt_gpu_clamp(out, a, lo, hi), a);
     clamp_ctx c = {clamp_bound(lo, 0), clamp_bound(hi, 1)};
     const lt_tensor *ins[1] = {a};
     return ew_run(out, a->dtype, ins, 1, clamp_loops[a->dtype], &c);
@@ -635,6 +675,7 @@ LEAKY_LOOP(leaky_d, double, d)
 int lt_leaky_relu(lt_tensor *out, const lt_tensor *a, double slope)
 {
     if (check_float(a)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_leaky_relu(out, a, slope), a);
     scalar4 sl = make_scalar4(slope);
     const lt_tensor *ins[1] = {a};
     return ew_run(out, a->dtype, ins, 1, a->dtype == LT_FLOAT32 ? leaky_f : leaky_d, &sl);
@@ -672,9 +713,12 @@ static const lt_loop_fn addcmul_loops[LT_NDTYPES] = {addcmul_f, addcmul_d, addcm
                                                      addcmul_b};
 
 static int addc(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
-                const lt_tensor *c, lt_loop_fn fn)
+                const lt_tensor *c, lt_loop_fn fn, int divide)
 {
     if (check_same_dtype(a, b) || check_same_dtype(a, c)) return LT_ERR;
+    LT_GPU_ROUTE(out, divide ? lt_gpu_addcdiv(out, a, value, b, c)
+                             : lt_gpu_addcmul(out, a, value, b, c), a, b, c);
+    (void)divide;
     scalar4 v = make_scalar4(value);
     const lt_tensor *ins[3] = {a, b, c};
     return ew_run(out, a->dtype, ins, 3, fn, &v);
@@ -683,14 +727,14 @@ static int addc(lt_tensor *out, const lt_tensor *a, double value, const lt_tenso
 int lt_addcmul(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
                const lt_tensor *c)
 {
-    return addc(out, a, value, b, c, addcmul_loops[a->dtype]);
+    return addc(out, a, value, b, c, addcmul_loops[a->dtype], 0);
 }
 
 int lt_addcdiv(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
                const lt_tensor *c)
 {
     if (check_float(a)) return LT_ERR;
-    return addc(out, a, value, b, c, a->dtype == LT_FLOAT32 ? addcdiv_f : addcdiv_d);
+    return addc(out, a, value, b, c, a->dtype == LT_FLOAT32 ? addcdiv_f : addcdiv_d, 1);
 }
 
 /* ---- where ------------------------------------------------------------------------------ */
@@ -726,6 +770,7 @@ static int check_mask(const char *what, const lt_tensor *m)
 int lt_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt_tensor *b)
 {
     if (check_mask("condition", cond) || check_same_dtype(a, b)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_where(out, cond, a, b), cond, a, b);
     const lt_tensor *ins[3] = {cond, a, b};
     return ew_run(out, a->dtype, ins, 3, where_loops[a->dtype], NULL);
 }
@@ -778,6 +823,7 @@ static const lt_loop_fn mfill_loops[LT_NDTYPES] = {mfill_f, mfill_d, mfill_l, mf
 
 int lt_masked_fill(lt_tensor *t, const lt_tensor *mask, double value)
 {
+    LT_GPU_ROUTE(NULL, lt_gpu_masked_fill(t, mask, value), t, mask);
     lt_tensor *m;
     lt_iter it;
     int st = mask_for(t, mask, &m);
@@ -828,6 +874,7 @@ static int64_t mask_count(const lt_iter *it)
 
 int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 {
+    LT_HOST_ONLY(out, t, mask);
     if (check_mask("mask", mask)) return LT_ERR;
     if (out->dtype != t->dtype)
         return lt_error("result is a %s tensor, expected %s", lt_dtype_name(out->dtype),
@@ -861,6 +908,7 @@ int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 
 int lt_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src)
 {
+    LT_HOST_ONLY(t, mask, src);
     lt_tensor *m, *dense = NULL;
     lt_iter it;
     int st = check_same_dtype(t, src);

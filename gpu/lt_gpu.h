@@ -109,6 +109,14 @@ int lt_gpu_addcdiv(lt_tensor *out, const lt_tensor *a, double value, const lt_te
                    const lt_tensor *c);
 int lt_gpu_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt_tensor *b);
 int lt_gpu_masked_fill(lt_tensor *t, const lt_tensor *mask, double value);
+/* core/pointwise.c's steps that both paths share (so the messages are the same): the result's
+ * dtype check, broadcasting, the in-place shape check and lt_out_prepare; the integer
+ * comparison-with-a-number plan (a constant 0 / 1 result, or -1 with op and s rewritten);
+ * and that constant result written into out with a's shape. */
+int lt_pw_prepare(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, int nins,
+                  lt_tensor **target);
+int lt_pw_cmp_scalar_plan(lt_dtype dt, lt_cmp_op *op, double *s);
+int lt_pw_fill_like(lt_tensor *out, const lt_tensor *a, double value);
 
 /* gpu/reduce.cu */
 int lt_gpu_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a);

@@ -21,11 +21,17 @@
 static int isnum(lua_State *L, int idx) { return lua_type(L, idx) == LUA_TNUMBER; }
 
 /* A 0-dim int64 tensor holding a Lua integer exactly (doubles stop at 2^53), owned by the
- * caller. Used when an integer meets a LongTensor. */
-static lt_tensor *int_scalar(lua_State *L, int idx)
+ * caller, on device dev (the LongTensor's). Used when an integer meets a LongTensor. */
+static lt_tensor *int_scalar(lua_State *L, int idx, int dev)
 {
-    lt_tensor *s = lt_tensor_new_uninit(LT_INT64, 0, NULL);
-    if (s) *(int64_t *)s->storage->data = (int64_t)lua_tointeger(L, idx);
+    lt_tensor *s = lt_tensor_uninit_on(dev, LT_INT64, 0, NULL);
+    if (!s) return NULL;
+    if (dev == LT_CPU) {
+        *(int64_t *)s->storage->data = (int64_t)lua_tointeger(L, idx);
+    } else if (lt_fill_int(s, (int64_t)lua_tointeger(L, idx))) {
+        lt_tensor_release(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -53,7 +59,7 @@ static void binop(lua_State *L, const char *name, lt_tensor *res, lt_binary_op o
         st = lt_binary(res, op, a, b, alpha);
         if (st == LT_OK && fresh) st = lt_rec_binary(res, op, a, b, alpha);
     } else if (exact_int(L, a ? a : b, is)) {
-        lt_tensor *s = int_scalar(L, is);
+        lt_tensor *s = int_scalar(L, is, lt_device(a ? a : b));
         lt_tensor *x = a ? a : s, *y = a ? s : b;
         st = !s ? LT_ERR : lt_binary(res, op, x, y, 1.0);
         if (st == LT_OK && fresh) st = lt_rec_binary(res, op, x, y, 1.0);
@@ -194,7 +200,7 @@ static int compare(lua_State *L, lt_cmp_op op, const char *name)
     } else if (!isnum(L, 3)) {
         return luaL_typeerror(L, 3, "tensor or number");
     } else if (exact_int(L, a, 3)) {
-        lt_tensor *s = int_scalar(L, 3);
+        lt_tensor *s = int_scalar(L, 3, lt_device(a));
         st = s ? lt_compare(res, op, a, s) : LT_ERR;
         lt_tensor_release(s);
     } else {
@@ -270,16 +276,18 @@ static int pw_addcdiv(lua_State *L) { return addc(L, 1, "addcdiv"); }
 
 /* ---- where and the masked ops ------------------------------------------------------------- */
 
-/* Arg idx as a tensor: a number becomes a pushed 0-dim tensor of dtype dt. */
-static lt_tensor *tensor_or_scalar(lua_State *L, int idx, lt_dtype dt, const char *name)
+/* Arg idx as a tensor: a number becomes a pushed 0-dim tensor of dtype dt on device dev. */
+static lt_tensor *tensor_or_scalar(lua_State *L, int idx, lt_dtype dt, int dev, const char *name)
 {
     lt_tensor *t = ltL_totensor(L, idx);
     if (t) return t;
     if (!isnum(L, idx)) luaL_typeerror(L, idx, "tensor or number");
     double v = lua_tonumber(L, idx);
-    t = lt_tensor_new_uninit(dt, 0, NULL);
+    t = lt_tensor_uninit_on(dev, dt, 0, NULL);
     ltL_pushtensor(L, t, name);
-    if (exact_int(L, t, idx)) *(int64_t *)t->storage->data = (int64_t)lua_tointeger(L, idx);
+    if (exact_int(L, t, idx) && dev == LT_CPU)
+        *(int64_t *)t->storage->data = (int64_t)lua_tointeger(L, idx);
+    else if (exact_int(L, t, idx)) lt_set_int(t, NULL, (int64_t)lua_tointeger(L, idx));
     else lt_set(t, NULL, v);
     lua_replace(L, idx);
     return t;
@@ -299,8 +307,8 @@ static int pw_where(lua_State *L)
     }
     lt_tensor *res = ltL_checktensor(L, 1), *cond = ltL_checktensor(L, 2);
     int a_num = !ltL_istensor(L, 3), b_num = !ltL_istensor(L, 4);
-    lt_tensor *a = tensor_or_scalar(L, 3, dt, "where");
-    lt_tensor *b = tensor_or_scalar(L, 4, dt, "where");
+    lt_tensor *a = tensor_or_scalar(L, 3, dt, lt_device(cond), "where");
+    lt_tensor *b = tensor_or_scalar(L, 4, dt, lt_device(cond), "where");
     if (resform) ltL_checkinplace(L, "where", res, 2, (const lt_tensor *[]){a, b});
     LT_TRY(L, "where", lt_where(res, cond, a, b));
     if (!resform)

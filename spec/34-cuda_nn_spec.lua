@@ -153,6 +153,21 @@ describe('nn on CUDA', function()
     torch7_plain(back, nn.CrossEntropyCriterion(), X, Y, 1, 0.1)
   end)
 
+  gpu_it('loadStateDict copies host state into a device model and device state home', function()
+    local _, g = pair('tanh')
+    torch.manualSeed(99)
+    local h = mlp('tanh')
+    g:loadStateDict(h:stateDict())
+    for i, p in ipairs(g:parameters()) do
+      assert.are.equal('torch.CudaTensor', p:type())
+      H.close(p:float(), h:parameters()[i], 0, 0)
+    end
+    g:get(1).bias:fill(0.5)
+    h:loadStateDict(g:stateDict())
+    assert.are.equal('torch.FloatTensor', h:get(1).bias:type())
+    assert.are.equal(0.5, h:get(1).bias[3])
+  end)
+
   gpu_it('clone() of a device model is a device model with its own parameters', function()
     local _, g = pair('tanh')
     local c = g:clone()
@@ -237,6 +252,36 @@ describe('nn on CUDA', function()
                               make(g:parameters(), { lr = 0.01, weightDecay = 0.1 }))
       same_losses(gl, cl)
       same_params(g, cpu)
+    end
+  end)
+
+  gpu_it('optimizer kernels on large, strided device tensors match the CPU', function()
+    torch.manualSeed(12)
+    local K = torch._optim
+    for _, dt in ipairs({ 'float', 'double' }) do
+      -- 21000 elements: many blocks, and more than the clipping's partial sums cover at once
+      local p = torch.randn(300, 70)[dt](torch.randn(300, 70))
+      local gt = torch.randn(70, 300)[dt](torch.randn(70, 300)):t()   -- a transposed gradient
+      local gp, ggt = p:cuda(), gt:cuda()
+      local b, gb = p:clone():zero(), gp:clone():zero()
+      for step = 1, 2 do
+        K.sgd(p, gt, b, 0.1, 0.9, 0.1, 0.01, false, step == 1)
+        K.sgd(gp, ggt, gb, 0.1, 0.9, 0.1, 0.01, false, step == 1)
+      end
+      H.close(gp:cpu(), p, TOL, 1e-6)
+      H.close(gb:cpu(), b, TOL, 1e-6)
+      local m, v, gm, gv = p:clone():zero(), p:clone():zero(), gp:clone():zero(), gp:clone():zero()
+      for t = 1, 2 do
+        K.adam(p, gt, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, t)
+        K.adam(gp, ggt, gm, gv, 0.01, 0.9, 0.999, 1e-8, 0.1, t)
+      end
+      H.close(gp:cpu(), p, TOL, 1e-6)
+      H.close(gv:cpu(), v, TOL, 1e-9)
+      local c1, c2 = gt:clone(), ggt:t():contiguous():t()
+      local n1 = K.clipGradNorm({ c1, p:narrow(2, 3, 5) }, 2)
+      local n2 = K.clipGradNorm({ c2, gp:narrow(2, 3, 5) }, 2)
+      H.close(n2, n1, 1e-9, 0)
+      H.close(c2:cpu(), c1, TOL, 1e-7)
     end
   end)
 
