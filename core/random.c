@@ -10,7 +10,8 @@
  * depends only on (seed, offset, i), any split of the work across threads gives the same
  * numbers, so the big fills run in parallel with OpenMP. Uniform, normal and bernoulli fills
  * of device tensors run in gpu/random.cu on the same numbering (the same seed gives the same
- * numbers on either side); the other samplers refuse device tensors for now.
+ * numbers on either side), and so do integer fills (random); bernoulli with a tensor of
+ * probabilities, randperm and multinomial refuse device tensors for now.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -351,7 +352,7 @@ int lt_rand_int(lt_tensor *t, int64_t lo, int64_t hi)
     if (t->dtype == LT_UINT8 && (lo < 0 || hi > 255))
         return lt_error("range [%lld, %lld] does not fit a torch.ByteTensor", (long long)lo,
                         (long long)hi);
-    LT_HOST_ONLY(t);
+    LT_GPU_ROUTE(NULL, lt_gpu_rand_int(t, lo, hi), t);
     static const gen_fn fns[LT_NDTYPES] = {int_f32, int_f64, int_i64, int_u8};
     gen_params p = {.lo = lo, .range = (uint64_t)hi - (uint64_t)lo + 1};
     return fill(t, fns[t->dtype], 1, &p);

@@ -168,6 +168,7 @@ int lt_gpu_scatter_value(lt_tensor *t, int dim, const lt_tensor *index, double v
 int lt_gpu_rand_uniform(lt_tensor *t, double lo, double hi);
 int lt_gpu_rand_normal(lt_tensor *t, double mean, double std);
 int lt_gpu_rand_bernoulli(lt_tensor *t, double p);
+int lt_gpu_rand_int(lt_tensor *t, int64_t lo, int64_t hi);
 
 /* gpu/nnops.cu */
 int lt_gpu_softmax(lt_tensor *out, const lt_tensor *a, int dim);

@@ -1,11 +1,12 @@
 /*
- * random.cu — uniform, normal and bernoulli fills of device tensors with the CPU's generator
+ * random.cu — uniform, normal, bernoulli and integer (random) fills of device tensors with the CPU's generator
  * (core/random.c): the same Philox4x32-10, the same (seed, offset) state, the same counters
  * per element and the same transforms, so that after torch.manualSeed(s) a device draw holds
  * the numbers the same draw on the host would, and the host's next draw continues after it.
  *
  * A draw of n values reserves the counters offset .. offset + ceil(n / PER) - 1 (PER values
- * per counter: 4 for 32-bit words, 2 for 53-bit doubles and Box-Muller pairs); value i comes
+ * per counter: 4 for 32-bit words, 2 for 53-bit doubles and Box-Muller pairs, 1 for the
+ * 128-bit words of integers in a range, rand_int); value i comes
  * from counter offset + i / PER, word(s) i % PER. One thread per counter writes its PER
  * values into a contiguous block (a non-contiguous tensor is filled through a temporary).
  *
@@ -69,7 +70,7 @@ __device__ __forceinline__ double u53(uint32_t hi, uint32_t lo)
 
 /* ---- kernels: thread c fills values c * PER .. c * PER + PER - 1 (those below n) ---------- */
 
-enum gen_kind { GEN_UNIFORM, GEN_NORMAL, GEN_BERNOULLI };
+enum gen_kind { GEN_UNIFORM, GEN_NORMAL, GEN_BERNOULLI, GEN_INT };
 
 /* uniform values exist for the float types only (core/random.c refuses the others) */
 template <typename T> struct gen_value {
@@ -114,6 +115,36 @@ __global__ void gen_kernel(T *d, int64_t n, uint64_t seed, uint64_t base, double
     }
 }
 
+/* floor(x * range / 2^128) for the 128-bit x in w (core/random.c's bounded); range == 0
+ * stands for 2^64 */
+__device__ __forceinline__ uint64_t mulhi64(uint64_t a, uint64_t b)
+{
+#ifdef LT_CUDA_EMU
+    return (uint64_t)(((unsigned __int128)a * b) >> 64);
+#else
+    return __umul64hi(a, b);
+#endif
+}
+__device__ __forceinline__ uint64_t bounded(const uint32_t w[4], uint64_t range)
+{
+    uint64_t hi = ((uint64_t)w[0] << 32) | w[1], lo = ((uint64_t)w[2] << 32) | w[3];
+    if (range == 0) return hi;
+    uint64_t ph_hi = mulhi64(hi, range), ph_lo = hi * range, t = mulhi64(lo, range);
+    return ph_hi + (ph_lo + t < ph_lo);   /* the high word of hi * range + t */
+}
+
+/* integers lo + [0, range): one counter per value */
+template <typename T>
+__global__ void int_kernel(T *d, int64_t n, uint64_t seed, uint64_t base, int64_t lo,
+                           uint64_t range)
+{
+    for (int64_t i = LT_GPU_TID(); i < n; i += LT_GPU_NTHREADS()) {
+        uint32_t w[4];
+        philox(seed, base + (uint64_t)i, w);
+        d[i] = (T)(int64_t)((uint64_t)lo + bounded(w, range));
+    }
+}
+
 template <typename T, int KIND>
 static int launch_gen(void *d, int64_t n, uint64_t seed, uint64_t base, double a, double b,
                       int per)
@@ -139,12 +170,28 @@ static int launch_kind(lt_dtype dt, void *d, int64_t n, uint64_t seed, uint64_t 
 
 /* One draw into t (checked by core/random.c): reserves the counters on the host's state and
  * fills t in its logical (row-major) order. */
-static int fill(lt_tensor *t, int kind, int per, double a, double b)
+static int launch_int(lt_dtype dt, void *d, int64_t n, uint64_t seed, uint64_t base, int64_t lo,
+                      uint64_t range)
+{
+    unsigned nb = lt_gpu_blocks(n);
+    switch (dt) {
+    case LT_FLOAT32: LT_LAUNCH(int_kernel<float>, nb, LT_GPU_THREADS, (float *)d, n, seed, base, lo, range); break;
+    case LT_FLOAT64: LT_LAUNCH(int_kernel<double>, nb, LT_GPU_THREADS, (double *)d, n, seed, base, lo, range); break;
+    case LT_INT64: LT_LAUNCH(int_kernel<int64_t>, nb, LT_GPU_THREADS, (int64_t *)d, n, seed, base, lo, range); break;
+    default: LT_LAUNCH(int_kernel<uint8_t>, nb, LT_GPU_THREADS, (uint8_t *)d, n, seed, base, lo, range); break;
+    }
+    LT_CHECK_LAUNCH("int_kernel");
+    return LT_OK;
+}
+
+static int fill(lt_tensor *t, int kind, int per, double a, double b, int64_t ilo = 0,
+                uint64_t irange = 0)
 {
     for (int i = 0; i < t->ndim; i++)
         if (t->stride[i] == 0 && t->size[i] > 1)
             return lt_error("cannot write into an expanded tensor (clone it first)");
     int64_t n = lt_numel(t);
+    if (kind == GEN_INT) per = 1;
     lt_rng_state s = lt_rng_get_state();
     uint64_t base = s.offset;
     s.offset += (uint64_t)((n + per - 1) / per);
@@ -161,6 +208,7 @@ static int fill(lt_tensor *t, int kind, int per, double a, double b)
     switch (kind) {
     case GEN_UNIFORM: st = launch_kind<GEN_UNIFORM>(t->dtype, d, n, s.seed, base, a, b, per); break;
     case GEN_NORMAL: st = launch_kind<GEN_NORMAL>(t->dtype, d, n, s.seed, base, a, b, per); break;
+    case GEN_INT: st = launch_int(t->dtype, d, n, s.seed, base, ilo, irange); break;
     default: st = launch_kind<GEN_BERNOULLI>(t->dtype, d, n, s.seed, base, a, b, per); break;
     }
     if (tmp) {
@@ -185,4 +233,9 @@ extern "C" int lt_gpu_rand_normal(lt_tensor *t, double mean, double std)
 extern "C" int lt_gpu_rand_bernoulli(lt_tensor *t, double p)
 {
     return fill(t, GEN_BERNOULLI, 4, p, 0);
+}
+
+extern "C" int lt_gpu_rand_int(lt_tensor *t, int64_t lo, int64_t hi)
+{
+    return fill(t, GEN_INT, 1, 0, 0, lo, (uint64_t)hi - (uint64_t)lo + 1);
 }

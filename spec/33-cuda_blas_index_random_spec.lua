@@ -493,6 +493,33 @@ describe('CUDA random numbers', function()
     end
     has(H.error_of(function() return torch.CudaTensor(3):bernoulli(1.5) end),
         'expected a probability in [0, 1], got 1.5')
-    has(H.error_of(function() return torch.CudaTensor(3):random(1, 5) end), 'not implemented for CUDA tensors')
+    has(H.error_of(function() return torch.CudaTensor(3):bernoulli(torch.CudaTensor(3):fill(0.5)) end),
+        'not implemented for CUDA tensors')
+  end)
+
+  gpu_it('random (integers in a range) equals the host draw for every dtype', function()
+    local types = {
+      { torch.CudaTensor, torch.FloatTensor }, { torch.CudaDoubleTensor, torch.DoubleTensor },
+      { torch.CudaLongTensor, torch.LongTensor }, { torch.CudaByteTensor, torch.ByteTensor },
+    }
+    for _, tt in ipairs(types) do
+      for _, args in ipairs({ {}, { 6 }, { 3, 200 } }) do
+        torch.manualSeed(11)
+        local g = tt[1](300):random(table.unpack(args))
+        local after_g = torch.FloatTensor(3):uniform()
+        torch.manualSeed(11)
+        local c = tt[2](300):random(table.unpack(args))
+        H.close(g:cpu():double(), c:double(), 0, 0)
+        H.close(after_g, torch.FloatTensor(3):uniform(), 0, 0)
+      end
+    end
+    -- the whole int64 range and a negative one
+    for _, r in ipairs({ { math.mininteger, math.maxinteger }, { -(2 ^ 40), -5 } }) do
+      torch.manualSeed(12)
+      local g = torch.CudaLongTensor(64):random(r[1], r[2])
+      torch.manualSeed(12)
+      local c = torch.LongTensor(64):random(r[1], r[2])
+      for i = 1, 64 do assert.are.equal(c[i], g:cpu()[i]) end
+    end
   end)
 end)
