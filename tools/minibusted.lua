@@ -21,10 +21,13 @@
 
 local unpack = table.unpack
 
--- ---- wall clock (torch.Timer inside luatorch; CPU time otherwise) --------------------------
+-- ---- wall clock (torch.Timer where torch loads; CPU time otherwise) ------------------------
 local now
 do
-  local ok, timer = pcall(function() return torch.Timer() end)
+  local ok, timer = pcall(function()
+    local t = rawget(_G, 'torch') or require('torch')
+    return t.Timer()
+  end)
   if ok and timer then
     now = function() return timer:time().real end
   else
