@@ -46,6 +46,11 @@ if [ "${1:-}" = "--bundle" ]; then
     echo "gpu/check.sh: $(wc -l < "$LIBDIR/MANIFEST") libraries, $(size_of "$stage") unpacked," \
          "packed into $BUNDLE ($(size_of "$BUNDLE")); carry $EXE ($(size_of "$EXE")) and $LIBDIR"
     rm -rf "$stage"
+    # what a run carries: the working tree (tracked and untracked-not-ignored files) + the two
+    tree_kb=$(git ls-files -co --exclude-standard -z 2>/dev/null | du -ck --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+    carry_kb=$(( ${tree_kb:-0} + $(du -k "$EXE" | cut -f1) + $(du -sk "$LIBDIR" | cut -f1) ))
+    echo "gpu/check.sh: a run carries about $((carry_kb / 1024)) MiB (working tree $(( ${tree_kb:-0} / 1024 )) MiB" \
+         "+ $EXE + $LIBDIR) of the 64 MiB allowed"
     exit 0
 fi
 
@@ -80,10 +85,11 @@ elif [ ! -x "$EXE" ]; then
     exit 1
 fi
 
-# ---- the bundled libraries (unpacked next to the bundle) ------------------------------------
+# ---- the bundled libraries: unpacked into $BUILD/gpu-libs.unpacked, beside the carried folder
+# (inside it they would travel too, and 57 MB more is over what a run may carry) -------------
 LTLIBS=""
 if [ -f "$BUNDLE" ]; then
-    LTLIBS=$PWD/$LIBDIR/lib
+    LTLIBS=$PWD/$BUILD/gpu-libs.unpacked
     if [ ! -f "$LTLIBS/.unpacked" ] || [ "$BUNDLE" -nt "$LTLIBS/.unpacked" ]; then
         rm -rf "$LTLIBS" && mkdir -p "$LTLIBS" || exit 1
         if command -v xz >/dev/null 2>&1; then
