@@ -1,0 +1,160 @@
+-- bench/gpu_lstm.lua — the fused LSTM on a CUDA device (gpu/lstm.cu), in ms per iteration,
+-- one line per measurement: `RESULT <name> <ms>` (gpu/check.sh collects them next to
+-- bench/gpu_torch.py's `RESULT torch_<name> <ms>`; the same name is the same workload):
+--
+--   seed_step_eager         the seed training step: nn.LSTM 28->128 (batch first), batch 100,
+--                           28 steps, Linear 128->10 on the last step, cross entropy, SGD lr
+--                           0.1 (zeroGrad, forward, backward, step); FP32; the LSTM's time
+--                           loops launched step by step (CUDA graphs off)
+--   seed_step_graph         the same with the time loops replayed from CUDA graphs (luatorch
+--                           graphs the LSTM's loops only; PyTorch's entry captures the step)
+--   lstm1024_fwdbwd_fp32    nn.LSTM 1024->1024, 1 layer, T=100, B=128, time-major: forward,
+--                           backward of the output against a fixed random gradient (weight and
+--                           input gradients); TF32 off; graphs on
+--   lstm1024_fwdbwd_fp32_nographs   the same, graphs off
+--   lstm1024_fwdbwd_tf32    the same with torch.cuda.allowTF32(true); graphs on
+--
+-- Each: warm-up, then the median of a few timed runs of several iterations, between
+-- torch.cuda.synchronize() calls (wall clock, torch.clock). Lines starting INFO say how it
+-- ran; the counts of graph captures / replays / step-by-step loops show that graphs were used.
+-- Without a device it prints SKIP and exits 0. LUATORCH_BENCH_QUICK=1: tiny sizes (a dry run,
+-- e.g. on the emulated device, whose numbers mean nothing: INFO says "emulated").
+local torch = require 'torch'
+local nn = require 'nn'
+local optim = require 'optim'
+
+local function out(...) io.write(table.concat({ ... }, ' '), '\n') io.flush() end
+
+if not torch.cuda.isAvailable() then
+  out('SKIP bench/gpu_lstm.lua: no CUDA device (' .. tostring(torch.cuda.whyUnavailable()) .. ')')
+  os.exit(0)
+end
+local QUICK = os.getenv('LUATORCH_BENCH_QUICK') == '1'
+local EMU = torch.cuda.isEmulated and torch.cuda.isEmulated()
+out('INFO device: ' .. torch.cuda.getDeviceProperties(1).name .. (EMU and ' (emulated)' or '') ..
+    (QUICK and ', quick sizes' or ''))
+
+local function result(name, ms) out(('RESULT %s %.4f'):format(name, ms)) end
+
+local function median(t)
+  table.sort(t)
+  local n = #t
+  return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
+end
+
+-- median over reps of the mean ms of iters calls of fn, after warmup calls
+local function time_ms(fn, iters, warmup, reps)
+  for _ = 1, warmup do fn() end
+  torch.cuda.synchronize()
+  local times = {}
+  for r = 1, reps do
+    collectgarbage()
+    torch.cuda.synchronize()
+    local t0 = torch.clock()
+    for _ = 1, iters do fn() end
+    torch.cuda.synchronize()
+    times[r] = (torch.clock() - t0) * 1000 / iters
+  end
+  return median(times)
+end
+
+local function graphs(on)
+  torch._lstmGraphs(on)
+  return on
+end
+
+local function stats_line(what, before)
+  local s = torch._lstmGraphStats()
+  out(('INFO %s: time loops captured %d, replayed %d, step by step %d'):format(what,
+      s.captures - before.captures, s.replays - before.replays, s.stepwise - before.stepwise))
+end
+
+-- ---- the seed training step ----------------------------------------------------------------
+local function seed()
+  local B, T, I, Hd = 100, 28, 28, 128
+  if QUICK then B, T = 8, 5 end
+  torch.cuda.allowTF32(false)
+  torch.manualSeed(1)
+  local nb = 4
+  local xs, ys = {}, {}
+  for k = 1, nb do
+    xs[k] = torch.randn(B, T, I):cuda()
+    local y = torch.LongTensor(B)
+    for i = 1, B do y[i] = (i * 7 + k) % 10 + 1 end
+    ys[k] = y:cuda()
+  end
+  local model = nn.Sequential():add(nn.LSTM(I, Hd, 1, { batchFirst = true }))
+    :add(nn.Select(2, -1)):add(nn.Linear(Hd, 10)):cuda()
+  local crit = nn.CrossEntropyCriterion()
+  local opt = optim.SGD(model:parameters(), { lr = 0.1 })
+  -- cross entropy on the device comes from gpu/nnops.cu: without it, the LSTM alone with the
+  -- sum of its last outputs as the loss (a different workload, named so)
+  local ok, err = pcall(function() return crit(model(xs[1]), ys[1]) end)
+  local name = 'seed_step'
+  local i = 0
+  local step
+  if ok then
+    step = function()
+      i = i % nb + 1
+      opt:zeroGrad()
+      crit(model(xs[i]), ys[i]):backward()
+      opt:step()
+    end
+  else
+    out('INFO no device cross entropy (' .. tostring(err):gsub('\n.*', '') ..
+        '): timing the LSTM + Select with the sum of the last outputs as the loss')
+    name = 'seed_lstm_sumloss'
+    model = nn.Sequential():add(nn.LSTM(I, Hd, 1, { batchFirst = true })):add(nn.Select(2, -1)):cuda()
+    opt = optim.SGD(model:parameters(), { lr = 0.1 })
+    local ones = torch.ones(B, Hd):cuda()
+    step = function()
+      i = i % nb + 1
+      opt:zeroGrad()
+      model(xs[i]):backward(ones)
+      opt:step()
+    end
+  end
+  local iters, warmup, reps = 50, 5, 5
+  if QUICK then iters, warmup, reps = 3, 1, 2 end
+  for _, on in ipairs({ false, true }) do
+    graphs(on)
+    local before = torch._lstmGraphStats()
+    local ms = time_ms(step, iters, warmup, reps)
+    result(name .. (on and '_graph' or '_eager'), ms)
+    stats_line(name .. (on and '_graph' or '_eager'), before)
+  end
+end
+
+-- ---- nn.LSTM 1024 -> 1024, T = 100, B = 128: forward + backward --------------------------------
+local function lstm1024()
+  local T, B, I, Hd = 100, 128, 1024, 1024
+  if QUICK then T, B, I, Hd = 6, 4, 16, 16 end
+  torch.manualSeed(3)
+  local m = nn.LSTM(I, Hd, 1):cuda()
+  local x = torch.randn(T, B, I):cuda()
+  x.requiresGrad = true
+  local g = torch.randn(T, B, Hd):cuda()
+  local function step()
+    x.grad = nil
+    m(x):backward(g)
+  end
+  local iters, warmup, reps = 10, 3, 3
+  if QUICK then iters, warmup, reps = 2, 1, 2 end
+  for _, cfg in ipairs({ { 'lstm1024_fwdbwd_fp32', false, true },
+                         { 'lstm1024_fwdbwd_fp32_nographs', false, false },
+                         { 'lstm1024_fwdbwd_tf32', true, true } }) do
+    torch.cuda.allowTF32(cfg[2])
+    graphs(cfg[3])
+    local before = torch._lstmGraphStats()
+    result(cfg[1], time_ms(step, iters, warmup, reps))
+    stats_line(cfg[1], before)
+  end
+  torch.cuda.allowTF32(false)
+end
+
+local t0 = torch.clock()
+local was = torch._lstmGraphs()
+seed()
+lstm1024()
+torch._lstmGraphs(was)
+out(('INFO bench/gpu_lstm.lua took %.1f s'):format(torch.clock() - t0))
