@@ -199,12 +199,14 @@ describe('CUDA matrix products', function()
       H.close(gx:cpu(), cx, 1e-12, 1e-12)
       H.close(gy:cpu(), cy, 1e-12, 1e-12)
     end
-    local v = torch.randn(4):double():cuda()
-    v.requiresGrad = true
-    local dg = torch.dot(v, v)
+    local vh, wh = torch.randn(4):double(), torch.randn(4):double()
+    local v, w = vh:cuda(), wh:cuda()
+    v.requiresGrad, w.requiresGrad = true, true
+    local dg = torch.dot(v, w)
     assert.is_true(dg:isCuda())
-    dg:backward(torch.DoubleTensor({ 1 }):cuda():view(1):squeeze())
-    H.close(v.grad:cpu(), v:cpu():mul(2), 1e-12, 1e-12)
+    dg:backward(torch.DoubleTensor({ 3 }):cuda():view(1):squeeze())
+    H.close(v.grad:cpu(), wh:clone():mul(3), 1e-12, 1e-12)
+    H.close(w.grad:cpu(), vh:clone():mul(3), 1e-12, 1e-12)
   end)
 
   gpu_it('linear (nn.Linear forward) and its gradients on the device', function()
