@@ -874,11 +874,11 @@ static int64_t mask_count(const lt_iter *it)
 
 int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 {
-    LT_HOST_ONLY(out, t, mask);
     if (check_mask("mask", mask)) return LT_ERR;
     if (out->dtype != t->dtype)
         return lt_error("result is a %s tensor, expected %s", lt_dtype_name(out->dtype),
                         lt_dtype_name(t->dtype));
+    LT_GPU_ROUTE(out, lt_gpu_masked_select(out, t, mask), t, mask);
     /* both broadcast, as in PyTorch: walk t expanded to the common shape */
     int ndim;
     int64_t size[LT_MAXDIM];
@@ -908,7 +908,7 @@ int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 
 int lt_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src)
 {
-    LT_HOST_ONLY(t, mask, src);
+    LT_GPU_ROUTE(NULL, lt_gpu_masked_copy(t, mask, src), t, mask, src);
     lt_tensor *m, *dense = NULL;
     lt_iter it;
     int st = check_same_dtype(t, src);

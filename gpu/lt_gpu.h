@@ -109,6 +109,8 @@ int lt_gpu_addcdiv(lt_tensor *out, const lt_tensor *a, double value, const lt_te
                    const lt_tensor *c);
 int lt_gpu_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt_tensor *b);
 int lt_gpu_masked_fill(lt_tensor *t, const lt_tensor *mask, double value);
+int lt_gpu_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask);
+int lt_gpu_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src);
 /* core/pointwise.c's steps that both paths share (so the messages are the same): the result's
  * dtype check, broadcasting, the in-place shape check and lt_out_prepare; the integer
  * comparison-with-a-number plan (a constant 0 / 1 result, or -1 with op and s rewritten);

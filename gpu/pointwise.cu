@@ -1,7 +1,8 @@
 /*
  * pointwise.cu — the elementwise ops of core/pointwise.c on device tensors: unary math, binary
  * arithmetic with broadcasting (tensor-tensor, tensor-number, number-tensor), comparisons
- * (uint8 results), clamp, leaky_relu, addcmul / addcdiv, where and masked_fill.
+ * (uint8 results), clamp, leaky_relu, addcmul / addcdiv, where and the masked ops (fill,
+ * select, copy).
  *
  * Same semantics as the host loops, written once as functors over the element types: integer
  * division truncates and a zero divisor (or INT64_MIN / -1, or a negative integer exponent) is
@@ -794,5 +795,160 @@ extern "C" int lt_gpu_masked_fill(lt_tensor *t, const lt_tensor *mask, double va
     }
     if (st == LT_OK) lt_storage_bump(t);
     lt_tensor_release(m);
+    return st;
+}
+
+/* ---- masked_select / masked_copy --------------------------------------------------------- */
+/* The selected positions depend on every mask element before them (a prefix count), which
+ * no thread-independent kernel computes: the mask, broadcast to the walk's shape, comes to
+ * the host once (as PyTorch, which must learn the result's size there too), the flat
+ * positions of its set elements go back as an int64 list, and one thread per selected
+ * element gathers or scatters. The mask is read before anything is written, so a mask that
+ * overlaps t needs no copy. */
+
+/* The row-major flat positions where the mask (broadcast to (ndim, size)) is set: an int64
+ * device tensor on dev (NULL when count is 0) and their count; LT_ERR on failure. */
+static int mask_positions(const lt_tensor *mask, int ndim, const int64_t *size, int dev,
+                          lt_tensor **pos, int64_t *count)
+{
+    *pos = NULL;
+    *count = 0;
+    lt_tensor *hm = lt_tensor_new_uninit(LT_UINT8, ndim, size);
+    if (!hm) return LT_ERR;
+    int st = lt_copy(hm, mask);
+    int64_t n = lt_numel(hm), c = 0;
+    const uint8_t *m = (const uint8_t *)lt_data(hm);
+    if (st == LT_OK)
+        for (int64_t i = 0; i < n; i++) c += m[i] != 0;
+    lt_tensor *hp = NULL;
+    if (st == LT_OK && c > 0) {
+        hp = lt_tensor_new_uninit(LT_INT64, 1, &c);
+        if (!hp) st = LT_ERR;
+    }
+    if (st == LT_OK && c > 0) {
+        int64_t *p = (int64_t *)lt_data(hp), j = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (m[i]) p[j++] = i;
+        *pos = lt_tensor_uninit_on(dev, LT_INT64, 1, &c);
+        if (!*pos || lt_copy(*pos, hp)) st = LT_ERR;
+    }
+    lt_tensor_release(hp);
+    lt_tensor_release(hm);
+    if (st != LT_OK) {
+        lt_tensor_release(*pos);
+        *pos = NULL;
+        return LT_ERR;
+    }
+    *count = c;
+    return LT_OK;
+}
+
+/* scatter: t[pos[j]] = dense[j * ds]; gather: dense[j * ds] = t[pos[j]] (t walked by ix) */
+template <typename T>
+__global__ void k_mmove(lt_gpu_ix ix, T *t, T *dense, int64_t ds, const int64_t *pos,
+                        int scatter, int64_t count)
+{
+    for (int64_t j = LT_GPU_TID(); j < count; j += LT_GPU_NTHREADS()) {
+        int64_t o[1];
+        offsets<1>(ix, pos[j], o);
+        if (scatter) t[o[0]] = dense[j * ds];
+        else dense[j * ds] = t[o[0]];
+    }
+}
+
+template <typename T>
+static int mmove_typed(const lt_iter &it, void *dense, int64_t ds, const lt_tensor *pos,
+                       int scatter, int64_t count)
+{
+    lt_gpu_ix ix = lt_gpu_ix_of(&it);
+    auto k = k_mmove<T>;
+    LT_LAUNCH(k, lt_gpu_blocks(count), LT_GPU_THREADS, ix, (T *)it.data[0], (T *)dense, ds,
+              (const int64_t *)lt_data(pos), scatter, count);
+    LT_CHECK_LAUNCH("k_mmove");
+    return LT_OK;
+}
+
+static int mmove(const lt_iter &it, lt_dtype dt, void *dense, int64_t ds, const lt_tensor *pos,
+                 int scatter, int64_t count)
+{
+    switch (dt) {
+    case LT_FLOAT32: return mmove_typed<float>(it, dense, ds, pos, scatter, count);
+    case LT_FLOAT64: return mmove_typed<double>(it, dense, ds, pos, scatter, count);
+    case LT_INT64: return mmove_typed<int64_t>(it, dense, ds, pos, scatter, count);
+    default: return mmove_typed<uint8_t>(it, dense, ds, pos, scatter, count);
+    }
+}
+
+/* The host's check that mask broadcasts to t (an iterator over t alone for the kernel). */
+static int mask_walk(lt_iter *it, const lt_tensor *t, const lt_tensor *mask, int writes)
+{
+    if (writes)
+        for (int i = 0; i < t->ndim; i++)
+            if (t->stride[i] == 0 && t->size[i] > 1)
+                return lt_error("cannot write into an expanded tensor (clone it first)");
+    const lt_tensor *ops[2] = {t, mask};
+    if (lt_iter_init_any(it, 2, ops) == LT_OK) {
+        const lt_tensor *one[1] = {t};
+        return lt_iter_init_any(it, 1, one);
+    }
+    char x[LT_SHAPE_BUFSZ], y[LT_SHAPE_BUFSZ];
+    return lt_error("mask of size [%s] does not broadcast to the tensor's size [%s]",
+                    lt_shape_str(x, sizeof x, mask->ndim, mask->size),
+                    lt_shape_str(y, sizeof y, t->ndim, t->size));
+}
+
+extern "C" int lt_gpu_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
+{
+    if (check_mask("mask", mask)) return LT_ERR;
+    if (out->dtype != t->dtype)
+        return lt_error("result is a %s tensor, expected %s", lt_dtype_name(out->dtype),
+                        lt_dtype_name(t->dtype));
+    int ndim;
+    int64_t size[LT_MAXDIM];
+    const lt_tensor *both[2] = {t, mask};
+    if (lt_broadcast_many(both, 2, &ndim, size)) return LT_ERR;
+    lt_tensor tx = *t;
+    if (lt_expand(&tx, ndim, size)) return LT_ERR;
+    lt_iter it;
+    if (mask_walk(&it, &tx, mask, 0)) return LT_ERR;
+    lt_tensor *pos;
+    int64_t count;
+    if (mask_positions(mask, ndim, size, lt_device(t), &pos, &count)) return LT_ERR;
+    lt_tensor *target;
+    if (lt_out_prepare(out, 1, &count, both, 2, &target)) {
+        lt_tensor_release(pos);
+        return LT_ERR;
+    }
+    int st = LT_OK;
+    if (count > 0)
+        st = mmove(it, t->dtype, lt_data(target), target->stride[0], pos, 0, count);
+    lt_tensor_release(pos);
+    return lt_out_finish(out, target, st);
+}
+
+extern "C" int lt_gpu_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src)
+{
+    if (check_same_dtype(t, src) || check_mask("mask", mask)) return LT_ERR;
+    lt_iter it;
+    if (mask_walk(&it, t, mask, 1)) return LT_ERR;
+    lt_tensor *pos;
+    int64_t count;
+    if (mask_positions(mask, t->ndim, t->size, lt_device(t), &pos, &count)) return LT_ERR;
+    int st = LT_OK;
+    if (lt_numel(src) < count)
+        st = lt_error("source has %lld elements, the mask selects %lld",
+                      (long long)lt_numel(src), (long long)count);
+    /* src read densely, and from a copy when it shares t's storage */
+    lt_tensor *dense = NULL;
+    if (st == LT_OK) {
+        dense = lt_tensor_empty(src->dtype);
+        if (!dense) st = LT_ERR;
+        else if (lt_shares_storage(t, src) || !lt_is_contiguous(src)) st = lt_clone(dense, src);
+        else lt_set_tensor(dense, src);
+    }
+    if (st == LT_OK && count > 0) st = mmove(it, t->dtype, lt_data(dense), 1, pos, 1, count);
+    if (st == LT_OK) lt_storage_bump(t);
+    lt_tensor_release(dense);
+    lt_tensor_release(pos);
     return st;
 }

@@ -1,11 +1,12 @@
 -- Elementwise ops on device tensors (gpu/pointwise.cu, routed from core/pointwise.c): every
 -- unary, binary, number-operand, comparison, clamp / leakyRelu / addcmul / addcdiv / where /
--- maskedFill form against the host's result of the same op on the same values, for each dtype
--- the host supports, on contiguous, transposed, narrowed and expanded inputs and with
--- broadcasting; the in-place and [res,] forms and the operators; the integer errors and the
--- mixed-device errors with the host's messages; and gradients of a small graph on device
--- tensors equal to the host's. Pending without a device (in the `make CUDA=emu` build the
--- device is the host emulation). Uses only what tools/minibusted.lua supports.
+-- maskedFill / maskedSelect / maskedCopy form against the host's result of the same op on the
+-- same values, for each dtype the host supports, on contiguous, transposed, narrowed and
+-- expanded inputs and with broadcasting; the in-place and [res,] forms and the operators; the
+-- integer errors and the mixed-device errors with the host's messages; and gradients of a
+-- small graph on device tensors equal to the host's. Pending without a device (in the
+-- `make CUDA=emu` build the device is the host emulation). Uses only what
+-- tools/minibusted.lua supports.
 local torch = require 'torch'
 local H = require 'helpers'
 
@@ -547,7 +548,66 @@ describe('CUDA pointwise: clamp, leakyRelu, addcmul, addcdiv, where, maskedFill'
     end)
   end
 
-  gpu_it('where / maskedFill check masks as the host does; maskedSelect/Copy are host-only', function()
+  for _, dt in ipairs(ALL) do
+    gpu_it('maskedSelect and maskedCopy, ' .. dt .. ', in row-major order', function()
+      each_view(dt, 'any', function(view, h, d)
+        local m = torch.rand(3, 5):gt(0.4)
+        same(d:maskedSelect(m:cuda()), h:maskedSelect(m), dt, 'maskedSelect ' .. view)
+        local m1 = torch.rand(1, 5):gt(0.4)                 -- broadcast mask
+        same(torch.maskedSelect(d, m1:cuda()), torch.maskedSelect(h, m1), dt, 'broadcast mask')
+        local res = ctor[dt](9):cuda()
+        torch.maskedSelect(res, d, m:cuda())
+        same(res, torch.maskedSelect(h, m), dt, 'maskedSelect [res,]')
+      end)
+      -- the tensor broadcast to the mask's shape, an empty selection, a full one
+      local h = gen(dt, 'any', 5)
+      local m = torch.rand(3, 5):gt(0.5)
+      same(h:cuda():maskedSelect(m:cuda()), h:maskedSelect(m), dt, 'tensor broadcast')
+      same(h:cuda():maskedSelect(torch.ByteTensor(5):zero():cuda()),
+           h:maskedSelect(torch.ByteTensor(5):zero()), dt, 'empty selection')
+      same(h:cuda():maskedSelect(torch.ByteTensor(5):fill(1):cuda()), h, dt, 'full selection')
+      -- maskedCopy into a transposed view, mask broadcast, source longer than needed
+      local t = gen(dt, 'any', 5, 3)
+      local g = t:cuda()
+      local mc = torch.rand(1, 5):gt(0.3)
+      local src = gen(dt, 'any', 20)
+      local gt = g:t()
+      assert.are.equal(gt, gt:maskedCopy(mc:cuda(), src:cuda()))
+      t:t():maskedCopy(mc, src)
+      same(g, t, dt, 'maskedCopy')
+      -- a non-contiguous source, and a source that is the destination itself
+      local s2 = gen(dt, 'any', 4, 6)
+      local full = torch.rand(5, 3):gt(0.5)
+      g:maskedCopy(full:cuda(), s2:cuda():t())
+      t:maskedCopy(full, s2:t())
+      same(g, t, dt, 'maskedCopy strided source')
+      g:maskedCopy(full:cuda(), g:t())
+      t:maskedCopy(full, t:t())
+      same(g, t, dt, 'maskedCopy from itself')
+    end)
+  end
+
+  gpu_it('maskedSelect / maskedCopy errors and maskedSelect\'s gradient', function()
+    local a = torch.randn(3, 4)
+    local m = a:gt(0)
+    assert.are.equal(err(function() return a:maskedSelect(a) end),
+                     err(function() return a:cuda():maskedSelect(a:cuda()) end))
+    assert.are.equal(err(function() return a:clone():maskedCopy(m, torch.randn(1)) end),
+                     err(function() return a:cuda():maskedCopy(m:cuda(), torch.randn(1):cuda()) end))
+    assert.are.equal(err(function() return a:maskedSelect(torch.ByteTensor(2, 4):fill(1)) end),
+                     err(function() return a:cuda():maskedSelect(torch.ByteTensor(2, 4):fill(1):cuda()) end))
+    H.matches(err(function() return a:cuda():maskedSelect(m) end), 'expected all tensors on one device')
+    -- gradient: the selected places get the output gradient, the rest 0, summed to x's shape
+    local x = torch.randn(4):double()
+    local mm = torch.ByteTensor({ { 1, 0, 1, 1 }, { 0, 0, 1, 0 } })
+    local seed = torch.randn(4):double()
+    local hx, gx = H.grad_leaf(x:clone()), H.grad_leaf(x:cuda())
+    hx:maskedSelect(mm):backward(seed)
+    gx:maskedSelect(mm:cuda()):backward(seed:cuda())
+    same(gx.grad, hx.grad, 'float64', 'maskedSelect gradient')
+  end)
+
+  gpu_it('where / maskedFill check masks as the host does', function()
     local a = torch.randn(3)
     assert.are.equal(err(function() return torch.where(a, a, a) end),
                      err(function() return torch.where(a:cuda(), a:cuda(), a:cuda()) end))
@@ -559,11 +619,6 @@ describe('CUDA pointwise: clamp, leakyRelu, addcmul, addcdiv, where, maskedFill'
     local e = torch.zeros(1, 4):cuda():expand(3, 4)
     H.matches(err(function() e:maskedFill(torch.ByteTensor(3, 4):fill(1):cuda(), 1) end),
               'expanded')
-    local m = a:gt(0)
-    H.matches(err(function() return a:cuda():maskedSelect(m:cuda()) end),
-              'not implemented for CUDA tensors')
-    H.matches(err(function() return a:cuda():maskedCopy(m:cuda(), a:cuda()) end),
-              'not implemented for CUDA tensors')
   end)
 end)
 
