@@ -15,6 +15,10 @@
  *     p=inf/-inf: shared evenly among the elements whose |x| is the result; p=0: zero;
  *   - cumprod: exact with zeros too (O(n) per line: the gradient of x[i] is
  *     prefix(i) * T(i), with T(i) = g[i] + x[i+1] * T(i+1), no division).
+ *
+ * Device tensors: gradients and temporaries are made on the output gradient's device, the
+ * composed backwards use routed core ops, and the line kernels (prod, cumsum, cumprod) and the
+ * norm's elementwise step have device twins in gpu/reduce.cu.
  */
 #include <math.h>
 #include <stdlib.h>

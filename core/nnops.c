@@ -21,6 +21,11 @@
  * weights. size_average divides by the summed weights of the targets (PyTorch's "mean").
  * Cross entropy sums row losses in fixed chunks of rows combined in order: deterministic for
  * any number of threads.
+ *
+ * Device tensors go to gpu/nnops.cu (forward ops through LT_GPU_ROUTE after the checks, the
+ * backward functions through its *_backward kernels). The range of device targets is checked
+ * on a host copy (a transfer and a synchronisation per forward call; the recorder's
+ * normaliser with class weights reads host copies of target and weight too).
  */
 #include <math.h>
 #include <stdlib.h>

@@ -25,6 +25,10 @@
 #include <omp.h>
 #endif
 
+/* Device tensors: every public op below hands them to its twin in gpu/reduce.cu
+ * (LT_GPU_ROUTE) after its argument checks, so the messages are the same; the twins keep these
+ * semantics (double / wrapping int64 accumulation, NaN propagation, first index on ties). */
+
 /* Elements per chunk of a full reduction: fixed, so partials never depend on threads. */
 #define RED_CHUNK 16384
 /* Columns per block in column mode (accumulators on the stack). */

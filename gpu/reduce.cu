@@ -31,7 +31,9 @@ enum { F_NONE, F_MEAN, F_SQRT, F_ROOT, F_VAR };
 
 LT_HD double f_init(int k)
 {
-    return k == K_PROD ? 1.0 : k == K_MAX ? -INFINITY : (k == K_MIN || k == K_AMIN) ? INFINITY : 0.0;
+    if (k == K_PROD) return 1.0;
+    if (k == K_MAX) return -INFINITY;
+    return (k == K_MIN || k == K_AMIN) ? INFINITY : 0.0;
 }
 
 LT_HD int64_t i_init(int k)
@@ -128,6 +130,16 @@ static int out_shape(const lt_tensor *a, int dim, int keepdim, int64_t *size)
 
 /* ---- full reductions ---------------------------------------------------------------------- */
 
+/* The offset of flat position i of a one-operand iteration: a multiplication when the dims
+ * merged into one (contiguous or evenly strided input), no 64-bit divisions. */
+__device__ __forceinline__ int64_t offset1(const lt_gpu_ix &ix, int64_t i)
+{
+    if (ix.ndim == 1) return i * ix.stride[0][0];
+    int64_t off[1] = {0};
+    lt_gpu_offsets(ix, i, off);
+    return off[0];
+}
+
 template <typename T>
 __global__ void all_f_kernel(lt_gpu_ix ix, const T *x, int64_t n, int64_t P, int k, double p,
                              double *part)
@@ -135,11 +147,7 @@ __global__ void all_f_kernel(lt_gpu_ix ix, const T *x, int64_t n, int64_t P, int
     int64_t t = LT_GPU_TID();
     if (t >= P) return;
     double a = f_init(k);
-    for (int64_t i = t; i < n; i += P) {
-        int64_t off[1] = {0};
-        lt_gpu_offsets(ix, i, off);
-        a = f_step(k, a, (double)x[off[0]], p);
-    }
+    for (int64_t i = t; i < n; i += P) a = f_step(k, a, (double)x[offset1(ix, i)], p);
     part[t] = a;
 }
 
@@ -149,16 +157,13 @@ __global__ void all_i_kernel(lt_gpu_ix ix, const T *x, int64_t n, int64_t P, int
     int64_t t = LT_GPU_TID();
     if (t >= P) return;
     int64_t a = i_init(k);
-    for (int64_t i = t; i < n; i += P) {
-        int64_t off[1] = {0};
-        lt_gpu_offsets(ix, i, off);
-        a = i_step(k, a, (int64_t)x[off[0]]);
-    }
+    for (int64_t i = t; i < n; i += P) a = i_step(k, a, (int64_t)x[offset1(ix, i)]);
     part[t] = a;
 }
 
 /* out[j] = the in-order combination of in[j*G .. min((j+1)*G, m)) */
-__global__ void comb_f_kernel(const double *in, int64_t m, int64_t G, int k, double *out, int64_t mo)
+__global__ void comb_f_kernel(const double *in, int64_t m, int64_t G, int k, double *out,
+                              int64_t mo)
 {
     int64_t j = LT_GPU_TID();
     if (j >= mo) return;
@@ -365,10 +370,12 @@ static int reduce_dim_k(lt_tensor *out, const lt_tensor *a, int dim, int keepdim
         default:
             if (target->dtype == LT_INT64) {
                 auto kern = dim_i_kernel<uint8_t, int64_t>;
-                LT_LAUNCH(kern, g, LT_GPU_THREADS, ix, (int64_t *)o, (const uint8_t *)x, nn, R, rs, k);
+                LT_LAUNCH(kern, g, LT_GPU_THREADS, ix, (int64_t *)o, (const uint8_t *)x, nn, R, rs,
+                          k);
             } else {
                 auto kern = dim_i_kernel<uint8_t, uint8_t>;
-                LT_LAUNCH(kern, g, LT_GPU_THREADS, ix, (uint8_t *)o, (const uint8_t *)x, nn, R, rs, k);
+                LT_LAUNCH(kern, g, LT_GPU_THREADS, ix, (uint8_t *)o, (const uint8_t *)x, nn, R, rs,
+                          k);
             }
             break;
         }
@@ -660,7 +667,8 @@ static int sort_lines(lt_tensor *values, lt_tensor *indices, const lt_tensor *a,
     int st = lt_iter_init_any(&it, 3, ops);
     if (st == LT_OK && it.numel > 0 && R > 0 && k > 0) {
         int64_t nb = it.numel * 2 * R;
-        lt_tensor *bv = temp(lt_device(a), a->dtype, nb), *bi = bv ? temp(lt_device(a), LT_INT64, nb) : NULL;
+        lt_tensor *bv = temp(lt_device(a), a->dtype, nb);
+        lt_tensor *bi = bv ? temp(lt_device(a), LT_INT64, nb) : NULL;
         if (!bi) st = LT_ERR;
         if (st == LT_OK) {
             lt_gpu_ix ix = lt_gpu_ix_of(&it);
@@ -760,7 +768,8 @@ extern "C" int lt_gpu_grad_lines(lt_tensor *o, const lt_tensor *x, const lt_tens
     unsigned gr = lt_gpu_blocks(it.numel);
     if (o->dtype == LT_FLOAT32)
         LT_LAUNCH(lines_kernel<float>, gr, LT_GPU_THREADS, ix, (float *)it.data[0],
-                  (const float *)it.data[1], (const float *)it.data[2], it.numel, R, os, xs, gs, kind);
+                  (const float *)it.data[1], (const float *)it.data[2], it.numel, R, os, xs, gs,
+                  kind);
     else
         LT_LAUNCH(lines_kernel<double>, gr, LT_GPU_THREADS, ix, (double *)it.data[0],
                   (const double *)it.data[1], (const double *)it.data[2], it.numel, R, os, xs, gs,

@@ -55,11 +55,11 @@ static int needs_grad(const lt_tensor *x)
     return lt_needs_grad(1, ins);
 }
 
-/* Pushes a new 0-dim tensor of dtype dt holding v (the result of a full reduction that must
- * be recorded) on the device dev of the reduced tensor, and returns it. */
-static lt_tensor *push_scalar(lua_State *L, lt_dtype dt, int dev, double v, const char *fname)
+/* Pushes a new 0-dim tensor of x's dtype on x's device holding v (the result of a full
+ * reduction of x that must be recorded) and returns it. */
+static lt_tensor *push_scalar(lua_State *L, const lt_tensor *x, double v, const char *fname)
 {
-    lt_tensor *t = lt_tensor_uninit_on(dev, dt, 0, NULL);
+    lt_tensor *t = lt_tensor_uninit_on(lt_device(x), x->dtype, 0, NULL);
     ltL_pushtensor(L, t, fname);
     lt_set(t, NULL, v);
     return t;
@@ -91,7 +91,7 @@ static int reduce(lua_State *L, lt_reduce_op op, const char *fname)
         double r;
         LT_TRY(L, fname, lt_reduce_all(&r, op, x));
         if (needs_grad(x))
-            LT_TRY(L, fname, lt_rec_reduce_all(push_scalar(L, x->dtype, lt_device(x), r, fname), op, x));
+            LT_TRY(L, fname, lt_rec_reduce_all(push_scalar(L, x, r, fname), op, x));
         else
             pushresult(L, r, !lt_dtype_is_float(x->dtype) && op != LT_RED_MEAN);
         return 1;
@@ -128,7 +128,7 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
         double r;
         LT_TRY(L, fname, lt_reduce_all(&r, want_max ? LT_RED_MAX : LT_RED_MIN, x));
         if (needs_grad(x))
-            LT_TRY(L, fname, lt_rec_maxmin_all(push_scalar(L, x->dtype, lt_device(x), r, fname), x, want_max));
+            LT_TRY(L, fname, lt_rec_maxmin_all(push_scalar(L, x, r, fname), x, want_max));
         else
             pushresult(L, r, !lt_dtype_is_float(x->dtype));
         return 1;
@@ -219,8 +219,8 @@ static int varstd(lua_State *L, int take_sqrt, const char *fname)
         LT_TRY(L, fname, lt_var_all(&r, x, unbiased));
         if (take_sqrt) r = sqrt(r);
         if (needs_grad(x))
-            LT_TRY(L, fname, lt_rec_var(push_scalar(L, x->dtype, lt_device(x), r, fname), x, -1, unbiased, 0,
-                                        take_sqrt));
+            LT_TRY(L, fname,
+                   lt_rec_var(push_scalar(L, x, r, fname), x, -1, unbiased, 0, take_sqrt));
         else
             lua_pushnumber(L, r);
         return 1;
@@ -257,7 +257,7 @@ static int r_norm(lua_State *L)
         double r;
         LT_TRY(L, fname, lt_norm_all(&r, x, p));
         if (needs_grad(x))
-            LT_TRY(L, fname, lt_rec_norm(push_scalar(L, x->dtype, lt_device(x), r, fname), x, p, -1, 0));
+            LT_TRY(L, fname, lt_rec_norm(push_scalar(L, x, r, fname), x, p, -1, 0));
         else
             lua_pushnumber(L, r);
         return 1;

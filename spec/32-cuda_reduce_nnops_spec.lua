@@ -58,7 +58,8 @@ local function inputs(kind)
 end
 
 describe('CUDA reductions', function()
-  gpu_it('sum, mean, prod, max, min over all elements match the CPU (float, double, long)', function()
+  gpu_it('sum, mean, prod, max, min over all elements match the CPU (float, double, long)',
+         function()
     for _, kind in ipairs({ 'float', 'double', 'long' }) do
       for _, x in ipairs(inputs(kind)) do
         local c, g = both(x)
@@ -127,6 +128,38 @@ describe('CUDA reductions', function()
     end
   end)
 
+  gpu_it('byte tensors (sums are long, max / min stay byte) and 0-dim tensors', function()
+    local b = torch.ByteTensor({ { 200, 100, 7 }, { 255, 0, 9 } })
+    local g = b:cuda()
+    assert.are.equal(b:sum(), g:sum())
+    assert.are.equal(b:max(), g:max())
+    assert.are.equal(b:min(), g:min())
+    for d = 1, 2 do
+      same(g:sum(d), b:sum(d), 0)
+      same(g:max(d), b:max(d), 0)
+      same(g:min(d, false), b:min(d, false), 0)
+    end
+    local z = torch.Tensor({ 2.5 }):view()   -- 0-dim
+    local zg = z:cuda()
+    assert.are.equal(0, zg:dim())
+    same(zg:sum(1), z:sum(1), 0)
+    same(zg:max(1), z:max(1), 0)
+    same(torch.softmax(zg, 1), torch.softmax(z, 1), 0)
+    assert.are.equal(z:sum(), zg:sum())
+  end)
+
+  gpu_it('results are deterministic (the same bits every run)', function()
+    torch.manualSeed(4)
+    local g = torch.randn(257, 301):cuda()
+    local s1, s2 = g:sum(), g:sum()
+    assert.are.equal(s1, s2)
+    local v1, v2 = g:sum(1):double(), g:sum(1):double()
+    H.close(v1, v2, 0, 0)
+    local l1 = torch.crossEntropy(g:narrow(2, 1, 10), torch.LongTensor(257):fill(3):cuda())
+    local l2 = torch.crossEntropy(g:narrow(2, 1, 10), torch.LongTensor(257):fill(3):cuda())
+    assert.are.equal(l1:item(), l2:item())
+  end)
+
   gpu_it('integer mean along a dim and bad dims give the CPU errors', function()
     local c = torch.LongTensor(3, 4):fill(2)
     local g = c:cuda()
@@ -153,7 +186,8 @@ describe('CUDA reductions', function()
     H.close(r:double(), g:double():sum(2, false), 1e-6, 1e-6)
   end)
 
-  gpu_it('max / min along a dim give the CPU values and indices (ties: the first; NaN wins)', function()
+  gpu_it('max / min along a dim give the CPU values and indices (ties: the first; NaN wins)',
+         function()
     for _, kind in ipairs({ 'float', 'double', 'long' }) do
       for _, x in ipairs(inputs(kind)) do
         local c, g = both(x)
@@ -318,7 +352,9 @@ describe('CUDA softmax / logSoftmax / losses', function()
     H.matches(cpu_err, 'target 5 is out of range for 4 classes')
     assert.are.equal(cpu_err, err(function() return torch.crossEntropy(x:cuda(), t:cuda()) end))
     assert.are.equal(err(function() return torch.nllLoss(x, torch.LongTensor({ 1, 0, 2 })) end),
-                     err(function() return torch.nllLoss(x:cuda(), torch.LongTensor({ 1, 0, 2 }):cuda()) end))
+                     err(function()
+                       return torch.nllLoss(x:cuda(), torch.LongTensor({ 1, 0, 2 }):cuda())
+                     end))
     assert.are.equal(err(function() return torch.crossEntropy(x, 7) end),
                      err(function() return torch.crossEntropy(x:cuda(), 7) end))
     local ok = torch.LongTensor({ 1, 2, 3 })
@@ -349,12 +385,15 @@ local function grads(f, x)
 end
 
 describe('CUDA gradients of reductions and nn kernels', function()
-  gpu_it('sum, mean, prod (with zeros), max / min (ties), amax along a dim', function()
+  gpu_it('sum, mean, prod (zeros), max / min (ties), var, std, norm, cumsum, cumprod, sort, topk',
+         function()
     local x = torch.Tensor({ { 1, 2, 0, 4 }, { 3, 3, 1, -1 }, { 0.5, 0, 0, 2 } }):double()
     local fs = {
       function(t) return t:sum() end,
       function(t) return t:mean() end,
-      function(t) return torch.cmul(t:sum(2), torch.Tensor({ 1, 2, 3 }):view(3, 1):typeAs(t)):sum() end,
+      function(t)
+        return torch.cmul(t:sum(2), torch.Tensor({ 1, 2, 3 }):view(3, 1):typeAs(t)):sum()
+      end,
       function(t) return t:mean(1, false):sum() end,
       function(t) return t:prod() end,
       function(t) return t:prod(2):sum() end,
