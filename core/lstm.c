@@ -302,6 +302,7 @@ typedef struct lstm_ws {
     lt_node *owner;      /* the node whose backward needs these buffers (weak), or NULL   */
     lt_dtype dt;
     int dev;             /* LT_CPU, or the CUDA device every buffer lives on               */
+    int cached;          /* kept in an lt_lstm's cache (else it lives for one call)        */
     int64_t T, B, I, H;
     int L;
     layer_ws *layer;     /* (L)                                                           */
@@ -389,8 +390,8 @@ static lstm_ws *ws_get(lt_lstm *m, int dev, lt_dtype dt, int64_t T, int64_t B, i
     if (m)
         for (int k = 0; k < LSTM_CACHE; k++) {
             lstm_ws *w = m->slot[k];
-            if (w && w->dev == dev && w->dt == dt && w->T == T && w->B == B && w->I == I && w->H == H &&
-                w->L == L && ws_free(w)) {
+            if (w && w->dev == dev && w->dt == dt && w->T == T && w->B == B && w->I == I &&
+                w->H == H && w->L == L && ws_free(w)) {
                 w->refcount++;
                 return w;
             }
@@ -402,6 +403,7 @@ static lstm_ws *ws_get(lt_lstm *m, int dev, lt_dtype dt, int64_t T, int64_t B, i
         ws_release(m->slot[k]);
         m->slot[k] = w;
         w->refcount++;
+        w->cached = 1;
     }
     return w;
 }
@@ -867,7 +869,8 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
         layer_fwd f = {dt, T, B, H, in_dim, in_p, in_ld, wih, whh, (const char *)lt_data(&bl),
                        h0 ? lt_data(y->h0) : NULL, c0 ? lt_data(y->c0) : NULL,
                        lt_data(w->zeros), lt_data(y->gates), hs, cs, lt_data(y->tc)};
-        if (gpu) st = device_forward(&f, &y->gfwd);
+        /* (CUDA graphs only for workspaces that live on: one call would not replay them) */
+        if (gpu) st = device_forward(&f, w->cached ? &y->gfwd : NULL);
         else layer_forward(&f);
         if (st == LT_OK && gpu && last && fresh_out)
             st = copy_bytes(dev, lt_data(fresh_out), hs, (size_t)(T * B * H) * es);
@@ -1146,7 +1149,7 @@ static int device_backward(const layer_bwd *f, lstm_ws *w, layer_ws *y, char *co
     g.dwih = f->dwih, g.dwhh = f->dwhh, g.dx = f->dx, g.beta_ih = f->beta_ih;
     g.beta_hh = f->beta_hh, g.dbih = bt[0], g.dbhh = bt[1], g.beta_bih = bb[0];
     g.beta_bhh = bb[1], g.partials = w->partials ? lt_data(w->partials) : NULL;
-    return lt_gpu_lstm_backward(&g, &y->gbwd);
+    return lt_gpu_lstm_backward(&g, w->cached ? &y->gbwd : NULL);
 #else
     (void)f, (void)w, (void)y, (void)bt, (void)bb;
     return lt_error("luatorch was built without CUDA");

@@ -16,11 +16,14 @@
  *
  * CUDA graphs: the time loop of a layer (2T launches) is recorded once into a graph
  * (stream capture on lt_gpu_stream()) and replayed while its operands (every pointer, size
- * and flag the loop reads, and the TF32 setting) stay the same; core/lstm.c keeps those in
- * workspace buffers so that they do at a fixed shape. When capture fails (the emulation
- * never captures: cudaErrorNotSupported) the loop runs launch by launch, and the workspace
- * remembers not to try again. LUATORCH_CUDA_GRAPHS=0 (or lt_gpu_lstm_set_graphs(0)) forces
- * launch by launch. A one-step loop (the cell) never uses a graph.
+ * and flag the loop reads, and the TF32 setting: the key) stay the same; core/lstm.c keeps
+ * those in workspace buffers so that they do at a fixed shape. A loop runs launch by launch
+ * the first time its key is seen (a one-off call never pays for a capture, and cuBLAS has
+ * loaded its kernels before a capture), is captured and launched the second time, replayed
+ * after that. When capture fails (the emulation never captures: cudaErrorNotSupported) the
+ * loop runs launch by launch and the slot remembers not to try again. No slot (a workspace
+ * that lives for one call), a one-step loop (the cell), or LUATORCH_CUDA_GRAPHS=0 (or
+ * lt_gpu_lstm_set_graphs(0)): launch by launch.
  *
  * Numerics: the CPU's formulas in the same order; float32 uses CUDA's expf / tanhf where the
  * CPU has its own polynomials (both within a few ulp).
@@ -187,8 +190,8 @@ static int launch_bwd(int64_t B, int64_t H, const void *a, const void *tc, const
 
 struct lt_gpu_lstm_graph {
     unsigned char key[KEY_MAX];
-    size_t keylen;
-    cudaGraphExec_t exec;
+    size_t keylen;       /* the last key seen                                   */
+    cudaGraphExec_t exec; /* its graph, or NULL when it was seen once so far     */
     int failed;  /* capture failed once here: launch step by step from now on */
 };
 
@@ -239,16 +242,20 @@ static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, in
     }
     lt_gpu_lstm_graph *g = *slot;
     cudaStream_t s = lt_gpu_stream();
-    if (g->exec && g->keylen == keylen && !memcmp(g->key, key, keylen)) {
+    int same = g->keylen == keylen && !memcmp(g->key, key, keylen);
+    if (same && g->exec) {
         if (cudaGraphLaunch(g->exec, s) == cudaSuccess) {
             stat_replays++;
             return LT_OK;
         }
         (void)cudaGetLastError();
         g->failed = 1;
-    } else {
+    } else if (!same) {  /* a new key: launch by launch this once */
         if (g->exec) cudaGraphExecDestroy(g->exec);
         g->exec = NULL;
+        memcpy(g->key, key, keylen);
+        g->keylen = keylen;
+    } else {  /* seen before: capture */
         cudaGraph_t graph = NULL;
         if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
             int st = loop(arg, h, f);  /* recorded, not run */
@@ -257,8 +264,6 @@ static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, in
                 cudaGraphInstantiate(&g->exec, graph, 0) == cudaSuccess &&
                 cudaGraphLaunch(g->exec, s) == cudaSuccess) {
                 cudaGraphDestroy(graph);
-                memcpy(g->key, key, keylen);
-                g->keylen = keylen;
                 stat_captures++;
                 return LT_OK;
             }

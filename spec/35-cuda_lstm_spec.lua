@@ -184,45 +184,62 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     end
   end)
 
-  gpu_it('CUDA graphs on and off give the same results; graphs are replayed on a device', function()
-    local before = torch._lstmGraphStats()
+  -- a module at a fixed shape, called `calls` times (forward from x, h0, c0; backward from
+  -- gradients of output, h_n and c_n); the results of every call
+  local function module_calls(graphs_on, calls)
     local was = torch._lstmGraphs()
+    torch._lstmGraphs(graphs_on)
+    torch.manualSeed(4)
+    local m = nn.LSTM(5, 7, 2, { batchFirst = true }):cuda()
+    local x, h0, c0 = torch.randn(3, 6, 5):cuda(), torch.randn(2, 3, 7):cuda(), torch.randn(2, 3, 7):cuda()
+    local gout, ghn, gcn = torch.randn(3, 6, 7):cuda(), torch.randn(2, 3, 7):cuda(), torch.randn(2, 3, 7):cuda()
+    local before = torch._lstmGraphStats()
     local res = {}
-    for _, on in ipairs({ true, false, true }) do
-      torch._lstmGraphs(on)
-      local g = lstm_pair('float', { L = 2, T = 6, state = true, seed = 4 })
-      res[#res + 1] = g
-    end
-    torch._lstmGraphs(was)
-    for k, v in pairs(res[1]) do
-      close(res[2][k], v, 'float', k .. ' (graphs off vs on)')
-      close(res[3][k], v, 'float', k .. ' (graphs on again)')
+    for k = 1, calls do
+      m:zeroGradParameters()
+      local xl, hl, cl = leaf(x:clone()), leaf(h0:clone()), leaf(c0:clone())
+      local out, st = m(xl, { hl, cl })
+      torch.autograd.backward({ out, st[1], st[2] }, { gout, ghn, gcn })
+      local r = { output = out:float(), h_n = st[1]:float(), c_n = st[2]:float(),
+                  grad_input = xl.grad:float(), grad_h0 = hl.grad:float(), grad_c0 = cl.grad:float() }
+      for _, e in ipairs(m:namedParameters()) do r[e[1]] = e[3]:float() end
+      res[k] = r
     end
     local after = torch._lstmGraphStats()
-    assert(after.stepwise > before.stepwise, 'the graphs-off run launched step by step')
+    torch._lstmGraphs(was)
+    local d = {}
+    for k, v in pairs(after) do d[k] = v - before[k] end
+    return res, d
+  end
+
+  gpu_it('CUDA graphs on and off give the same results, call after call', function()
+    local on, son = module_calls(true, 4)
+    local off, soff = module_calls(false, 4)
+    for k = 1, 4 do
+      for name, v in pairs(off[k]) do close(on[k][name], v, 'float', name .. ', call ' .. k) end
+    end
+    -- 2 layers: 2 forward and 2 backward time loops per call
+    assert.are.equal(16, soff.stepwise)
+    assert.are.equal(0, soff.captures + soff.replays)
     if torch.cuda.isEmulated() then
-      assert.are.equal(before.captures, after.captures)  -- the emulation never captures
+      -- the emulation never captures: every loop launched step by step
+      assert.are.equal(16, son.stepwise)
+      assert.are.equal(0, son.captures + son.replays)
     else
-      assert(after.captures > before.captures, 'no time loop was captured into a CUDA graph')
+      -- first call step by step, second captured, then replayed
+      assert.are.equal(4, son.stepwise)
+      assert.are.equal(4, son.captures)
+      assert.are.equal(8, son.replays)
     end
   end)
 
-  gpu_it('a fixed-shape module replays its graphs (real GPU) or runs step by step (emulation)', function()
-    torch.manualSeed(2)
-    local m = nn.LSTM(4, 6, 1, { batchFirst = true }):cuda()
-    local x = torch.randn(3, 5, 4):cuda()
+  gpu_it('without a workspace (torch.lstm alone, the cell) the loops run step by step', function()
     local before = torch._lstmGraphStats()
-    for _ = 1, 3 do
-      local out = m(leaf(x:clone()))
-      out:backward(torch.ones(3, 5, 6):cuda())
-    end
+    for _ = 1, 3 do lstm_pair('float', { L = 1, T = 4 }) end
     local after = torch._lstmGraphStats()
-    if torch.cuda.isEmulated() or not torch._lstmGraphs() then
-      assert.are.equal(6, after.stepwise - before.stepwise)
-    else
-      -- forward and backward: captured on the first call, replayed on the next two
-      assert.are.equal(4, after.replays - before.replays)
-    end
+    assert.are.equal(6, after.stepwise - before.stepwise)
+    assert.are.equal(before.captures, after.captures)
+    assert.are.equal(before.replays, after.replays)
   end)
 
   gpu_it('evaluation (no grad) returns fresh tensors on the device', function()
