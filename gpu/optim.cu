@@ -246,6 +246,30 @@ template <typename T> __global__ void scale_kernel(lt_gpu_ix ix, T *g, T coef, i
     }
 }
 
+/* Each gradient's sum of squares into sums[k] (device doubles), partial the scratch of pass 1. */
+static int ssq_all(lt_tensor *const *grads, int n, double *partial, double *sums)
+{
+    for (int k = 0; k < n; k++) {
+        lt_iter it;
+        const lt_tensor *ops[1] = {grads[k]};
+        if (lt_iter_init_any(&it, 1, ops)) return LT_ERR;
+        if (it.numel == 0) continue;  /* sums[k] stays 0 */
+        lt_gpu_ix ix = lt_gpu_ix_of(&it);
+        unsigned blocks = lt_gpu_blocks(it.numel);
+        if (blocks > CLIP_MAX_BLOCKS) blocks = CLIP_MAX_BLOCKS;
+        if (grads[k]->dtype == LT_FLOAT32)
+            LT_LAUNCH(ssq_partial_kernel<float>, blocks, LT_GPU_THREADS, ix,
+                      (const float *)it.data[0], partial, it.numel);
+        else
+            LT_LAUNCH(ssq_partial_kernel<double>, blocks, LT_GPU_THREADS, ix,
+                      (const double *)it.data[0], partial, it.numel);
+        LT_CHECK_LAUNCH("ssq_partial_kernel");
+        LT_LAUNCH(ssq_final_kernel, 1, 1, partial, (int64_t)blocks * LT_GPU_THREADS, sums + k);
+        LT_CHECK_LAUNCH("ssq_final_kernel");
+    }
+    return LT_OK;
+}
+
 /* The caller (core/optim.c) checked the arguments and that every gradient is a floating-point
  * tensor on this device. */
 extern "C" int lt_gpu_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm,
@@ -263,28 +287,7 @@ extern "C" int lt_gpu_clip_grad_norm(lt_tensor *const *grads, int n, double max_
     double *host = (double *)calloc((size_t)n, sizeof *host);
     int st = partial && sums ? LT_OK : LT_ERR;
     if (st == LT_OK && !host) st = lt_error("out of memory in clipGradNorm");
-    for (int k = 0; k < n && st == LT_OK; k++) {
-        lt_iter it;
-        const lt_tensor *ops[1] = {grads[k]};
-        if (lt_iter_init_any(&it, 1, ops)) {
-            st = LT_ERR;
-            break;
-        }
-        if (it.numel == 0) continue;
-        lt_gpu_ix ix = lt_gpu_ix_of(&it);
-        unsigned blocks = lt_gpu_blocks(it.numel);
-        if (blocks > CLIP_MAX_BLOCKS) blocks = CLIP_MAX_BLOCKS;
-        double *pd = (double *)lt_data(partial), *out = (double *)lt_data(sums) + k;
-        if (grads[k]->dtype == LT_FLOAT32)
-            LT_LAUNCH(ssq_partial_kernel<float>, blocks, LT_GPU_THREADS, ix,
-                      (const float *)it.data[0], pd, it.numel);
-        else
-            LT_LAUNCH(ssq_partial_kernel<double>, blocks, LT_GPU_THREADS, ix,
-                      (const double *)it.data[0], pd, it.numel);
-        LT_CHECK_LAUNCH("ssq_partial_kernel");
-        LT_LAUNCH(ssq_final_kernel, 1, 1, pd, (int64_t)blocks * LT_GPU_THREADS, out);
-        LT_CHECK_LAUNCH("ssq_final_kernel");
-    }
+    if (st == LT_OK) st = ssq_all(grads, n, (double *)lt_data(partial), (double *)lt_data(sums));
     if (st == LT_OK) st = lt_gpu_copy_d2h(host, lt_data(sums), (int64_t)n * (int64_t)sizeof *host);
     double ssq = 0;
     for (int k = 0; k < n && st == LT_OK; k++) {
