@@ -72,6 +72,8 @@ lt_storage *lt_storage_new(lt_dtype dt, int64_t numel);   /* zero-filled; NULL +
 lt_storage *lt_storage_new_uninit(lt_dtype dt, int64_t numel);
 /* The same on a device (LT_CPU: host); device memory comes from gpu/'s caching allocator. */
 lt_storage *lt_storage_new_on(int device, lt_dtype dt, int64_t numel, int zero);
+/* Copies the storage's nbytes into host memory dst (a device storage crosses once). */
+int         lt_storage_read(const lt_storage *s, void *dst);
 void        lt_storage_retain(lt_storage *s);
 void        lt_storage_release(lt_storage *s);            /* frees on the last reference      */
 

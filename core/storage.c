@@ -96,6 +96,20 @@ lt_storage *lt_storage_new_on(int device, lt_dtype dt, int64_t numel, int zero)
     return storage_alloc(device, dt, numel, zero);
 }
 
+int lt_storage_read(const lt_storage *s, void *dst)
+{
+    if (s->nbytes == 0) return LT_OK;
+    if (s->device == LT_CPU) {
+        memcpy(dst, s->data, (size_t)s->nbytes);
+        return LT_OK;
+    }
+#ifdef LT_HAVE_CUDA
+    return lt_gpu_copy_d2h(dst, s->data, s->nbytes);
+#else
+    return lt_error("luatorch was built without CUDA");
+#endif
+}
+
 void lt_storage_retain(lt_storage *s) { s->refcount++; }
 
 void lt_storage_release(lt_storage *s)

@@ -114,7 +114,9 @@
  *     tensors are checked against in-place changes when backward reads them. Backward math
  *     runs with recording off. The node name must be a string that outlives the node (a
  *     literal).
- *   - Device: CPU only in this version; luatorch_get_device() lets code check for later ones.
+ *   - Device: a tensor lives on the CPU or on a CUDA device (luatorch_get_device()). The data
+ *     of a CUDA tensor is device memory: code that reads it on the host must refuse such
+ *     tensors (the example in examples/c_extension does).
  *   - A multi-file extension: in one file `#define LUATORCH_API_DEFINE` before including
  *     this header, in the others `#define LUATORCH_API_EXTERN`; call luatorch_init once.
  */
@@ -151,7 +153,7 @@ typedef enum {
     LUATORCH_UINT8 = 3      /* torch.ByteTensor   */
 } luatorch_dtype;
 
-typedef enum { LUATORCH_CPU = 0 } luatorch_device;
+typedef enum { LUATORCH_CPU = 0, LUATORCH_CUDA = 1 } luatorch_device;
 
 typedef struct lt_tensor luatorch_tensor;   /* opaque */
 typedef struct lt_node luatorch_node;       /* opaque */

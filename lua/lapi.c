@@ -57,7 +57,10 @@ static int api_ndim(const lt_tensor *t) { return t->ndim; }
 static const int64_t *api_sizes(const lt_tensor *t) { return t->size; }
 static const int64_t *api_strides(const lt_tensor *t) { return t->stride; }
 static luatorch_dtype api_dtype(const lt_tensor *t) { return (luatorch_dtype)t->dtype; }
-static luatorch_device api_device(const lt_tensor *t) { return LUATORCH_CPU; }
+static luatorch_device api_device(const lt_tensor *t)
+{
+    return lt_device(t) == LT_CPU ? LUATORCH_CPU : LUATORCH_CUDA;
+}
 
 static char *api_shape_str(const lt_tensor *t, char *buf, size_t len)
 {

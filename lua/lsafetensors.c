@@ -182,12 +182,13 @@ static int write_file(st_box *b, const char *path)
         const lt_tensor *t = b->e[i].t;
         size_t nbytes = (size_t)(b->e[i].end - b->e[i].begin);
         if (nbytes == 0) continue;
-        if (lt_is_contiguous(t)) {
+        if (lt_is_contiguous(t) && lt_device(t) == LT_CPU) {
             if (lt_afile_write(b->out, lt_data(t), nbytes)) return LT_ERR;
             continue;
         }
-        /* views, transposes and expands are written in row-major order */
-        if (!(b->tmp = lt_tensor_empty(t->dtype)) || lt_contiguous(b->tmp, t) ||
+        /* views, transposes and expands are written in row-major order; device tensors from
+         * a host copy */
+        if (!(b->tmp = lt_tensor_empty(t->dtype)) || lt_to_device(b->tmp, t, LT_CPU) ||
             lt_afile_write(b->out, lt_data(b->tmp), nbytes))
             return LT_ERR;
         lt_tensor_release(b->tmp);

@@ -208,7 +208,15 @@ static void write_storage(lua_State *L, saver *s, const lt_storage *st)
     out_byte(L, s, TAG_STORAGE);
     out_byte(L, s, (int)st->dtype);
     out_u64(L, s, (uint64_t)st->numel);
-    if (st->nbytes > 0) out(L, s, st->data, (size_t)st->nbytes);  /* bulk, little-endian */
+    if (st->nbytes > 0 && st->device == LT_CPU) out(L, s, st->data, (size_t)st->nbytes);  /* bulk, little-endian */
+    if (st->nbytes > 0 && st->device != LT_CPU) {
+        /* a device tensor is saved as its host twin (loads as one; :cuda() moves it back) */
+        void *host = lua_newuserdatauv(L, (size_t)st->nbytes, 0);
+        if (lt_storage_read(st, host))
+            save_error(L, s, "a CUDA tensor", lua_pushfstring(L, " (%s)", lt_errmsg()));
+        out(L, s, host, (size_t)st->nbytes);
+        lua_pop(L, 1);
+    }
 }
 
 static void write_tensor(lua_State *L, saver *s, const lt_tensor *t)

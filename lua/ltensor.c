@@ -295,7 +295,12 @@ static int t_issamesizeas(lua_State *L)
 
 static int t_storage(lua_State *L)
 {
-    ltL_pushstorage(L, ltL_checktensor(L, 1)->storage);
+    lt_tensor *t = ltL_checktensor(L, 1);
+    /* storages are read element by element on the host */
+    if (lt_device(t) != LT_CPU)
+        return luaL_error(L, "storage: a %s has no host storage (copy it with :cpu() first)",
+                          ltL_typename(t));
+    ltL_pushstorage(L, t->storage);
     return 1;
 }
 

@@ -146,6 +146,8 @@ static int layer_norm(lua_State *L)
 {
     luatorch_tensor *x = luatorch_checktensor(L, 1);
     luaL_argcheck(L, luatorch_is_float(x), 1, "expected a Float or Double tensor");
+    /* the kernels below are host code */
+    luaL_argcheck(L, luatorch_get_device(x) == LUATORCH_CPU, 1, "expected a host tensor, got a CUDA one");
     luaL_argcheck(L, luatorch_ndim(x) >= 1, 1, "expected at least one dimension");
     int nd = luatorch_ndim(x);
     int64_t d = luatorch_size(x, nd - 1), rows = d ? luatorch_numel(x) / d : 0;
