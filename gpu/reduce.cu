@@ -332,6 +332,129 @@ __global__ void dim_i_kernel(lt_gpu_ix ix, O *o, const T *x, int64_t n, int64_t 
     }
 }
 
+/* Few outputs with long slices: each slice is cut into S chunks of L elements, one thread per
+ * chunk writes a partial, then one thread per output combines its S partials in chunk order
+ * (deterministic) and finishes. */
+#define SPLIT_MIN_R 2048      /* slices shorter than this: one thread per output       */
+#define SPLIT_MIN_CHUNK 1024  /* elements per chunk at least                            */
+
+/* Chunks per slice for nout outputs of R elements (1: don't split). */
+static int64_t split_chunks(int64_t nout, int64_t R)
+{
+    if (R < SPLIT_MIN_R || nout >= RD_PARTS / 4) return 1;
+    int64_t S = R / SPLIT_MIN_CHUNK, cap = RD_PARTS / nout;
+    if (S > cap) S = cap;
+    if (S < 2) return 1;
+    int64_t L = (R + S - 1) / S;
+    return (R + L - 1) / L;   /* no empty chunk */
+}
+
+template <typename T>
+__global__ void dim_part_f_kernel(lt_gpu_ix ix, const T *x, int64_t nout, int64_t S, int64_t L,
+                                  int64_t R, int64_t rs, int k, double p, double *part)
+{
+    for (int64_t t = LT_GPU_TID(); t < nout * S; t += LT_GPU_NTHREADS()) {
+        int64_t j = t / S, c = t % S;
+        int64_t off[2] = {0, 0};
+        lt_gpu_offsets(ix, j, off);
+        const T *s = x + off[1];
+        int64_t r1 = (c + 1) * L < R ? (c + 1) * L : R;
+        double a = f_init(k);
+        for (int64_t r = c * L; r < r1; r++) a = f_step(k, a, (double)s[r * rs], p);
+        part[t] = a;
+    }
+}
+
+template <typename T>
+__global__ void dim_fin_f_kernel(lt_gpu_ix ix, T *o, const double *part, int64_t nout, int64_t S,
+                                 int64_t R, int k, int fin, double p)
+{
+    for (int64_t j = LT_GPU_TID(); j < nout; j += LT_GPU_NTHREADS()) {
+        int64_t off[2] = {0, 0};
+        lt_gpu_offsets(ix, j, off);
+        double a = part[j * S];
+        for (int64_t c = 1; c < S; c++) a = f_comb(k, a, part[j * S + c]);
+        o[off[0]] = (T)finalize(fin, a, R, p, 0);
+    }
+}
+
+template <typename T>
+__global__ void dim_part_i_kernel(lt_gpu_ix ix, const T *x, int64_t nout, int64_t S, int64_t L,
+                                  int64_t R, int64_t rs, int k, int64_t *part)
+{
+    for (int64_t t = LT_GPU_TID(); t < nout * S; t += LT_GPU_NTHREADS()) {
+        int64_t j = t / S, c = t % S;
+        int64_t off[2] = {0, 0};
+        lt_gpu_offsets(ix, j, off);
+        const T *s = x + off[1];
+        int64_t r1 = (c + 1) * L < R ? (c + 1) * L : R;
+        int64_t a = i_init(k);
+        for (int64_t r = c * L; r < r1; r++) a = i_step(k, a, (int64_t)s[r * rs]);
+        part[t] = a;
+    }
+}
+
+template <typename O>
+__global__ void dim_fin_i_kernel(lt_gpu_ix ix, O *o, const int64_t *part, int64_t nout, int64_t S,
+                                 int k)
+{
+    for (int64_t j = LT_GPU_TID(); j < nout; j += LT_GPU_NTHREADS()) {
+        int64_t off[2] = {0, 0};
+        lt_gpu_offsets(ix, j, off);
+        int64_t a = part[j * S];
+        for (int64_t c = 1; c < S; c++) a = i_step(k, a, part[j * S + c]);
+        o[off[0]] = (O)a;
+    }
+}
+
+/* The split form of a dim reduction (not for the variance): S chunks per slice. */
+static int reduce_dim_split(const lt_iter &it, lt_dtype idt, lt_dtype odt, int dev, int64_t R,
+                            int64_t rs, int64_t S, int k, int fin, double p)
+{
+    int64_t nout = it.numel, L = (R + S - 1) / S, np = nout * S;
+    int fl = lt_dtype_is_float(idt);
+    lt_tensor *part = temp(dev, fl ? LT_FLOAT64 : LT_INT64, np);
+    if (!part) return LT_ERR;
+    lt_gpu_ix ix = lt_gpu_ix_of(&it);
+    unsigned g1 = lt_gpu_blocks(np), g2 = lt_gpu_blocks(nout);
+    void *o = it.data[0], *pp = lt_data(part);
+    const void *x = it.data[1];
+    switch (idt) {
+    case LT_FLOAT32:
+        LT_LAUNCH(dim_part_f_kernel<float>, g1, LT_GPU_THREADS, ix, (const float *)x, nout, S, L,
+                  R, rs, k, p, (double *)pp);
+        LT_LAUNCH(dim_fin_f_kernel<float>, g2, LT_GPU_THREADS, ix, (float *)o,
+                  (const double *)pp, nout, S, R, k, fin, p);
+        break;
+    case LT_FLOAT64:
+        LT_LAUNCH(dim_part_f_kernel<double>, g1, LT_GPU_THREADS, ix, (const double *)x, nout, S,
+                  L, R, rs, k, p, (double *)pp);
+        LT_LAUNCH(dim_fin_f_kernel<double>, g2, LT_GPU_THREADS, ix, (double *)o,
+                  (const double *)pp, nout, S, R, k, fin, p);
+        break;
+    case LT_INT64:
+        LT_LAUNCH(dim_part_i_kernel<int64_t>, g1, LT_GPU_THREADS, ix, (const int64_t *)x, nout,
+                  S, L, R, rs, k, (int64_t *)pp);
+        LT_LAUNCH(dim_fin_i_kernel<int64_t>, g2, LT_GPU_THREADS, ix, (int64_t *)o,
+                  (const int64_t *)pp, nout, S, k);
+        break;
+    default:
+        LT_LAUNCH(dim_part_i_kernel<uint8_t>, g1, LT_GPU_THREADS, ix, (const uint8_t *)x, nout,
+                  S, L, R, rs, k, (int64_t *)pp);
+        if (odt == LT_INT64)
+            LT_LAUNCH(dim_fin_i_kernel<int64_t>, g2, LT_GPU_THREADS, ix, (int64_t *)o,
+                      (const int64_t *)pp, nout, S, k);
+        else
+            LT_LAUNCH(dim_fin_i_kernel<uint8_t>, g2, LT_GPU_THREADS, ix, (uint8_t *)o,
+                      (const int64_t *)pp, nout, S, k);
+        break;
+    }
+    cudaError_t e = cudaGetLastError();
+    lt_tensor_release(part);
+    if (e != cudaSuccess) return lt_gpu_fail("reduce_dim_split_kernel", e);
+    return LT_OK;
+}
+
 /* out (dtype checked by the core) = the k-reduction of a along dim, finished with fin. */
 static int reduce_dim_k(lt_tensor *out, const lt_tensor *a, int dim, int keepdim, int k, int fin,
                         double p, int unbiased)
@@ -347,7 +470,10 @@ static int reduce_dim_k(lt_tensor *out, const lt_tensor *a, int dim, int keepdim
     lt_iter it;
     const lt_tensor *ops[2] = {&ov, &av};
     int st = lt_iter_init_any(&it, 2, ops);
-    if (st == LT_OK && it.numel > 0) {
+    int64_t S = st == LT_OK && fin != F_VAR ? split_chunks(it.numel, R) : 1;
+    if (st == LT_OK && it.numel > 0 && S > 1) {
+        st = reduce_dim_split(it, a->dtype, target->dtype, lt_device(a), R, rs, S, k, fin, p);
+    } else if (st == LT_OK && it.numel > 0) {
         lt_gpu_ix ix = lt_gpu_ix_of(&it);
         unsigned g = lt_gpu_blocks(it.numel);
         void *o = it.data[0];
@@ -432,6 +558,76 @@ __global__ void maxmin_kernel(lt_gpu_ix ix, T *val, int64_t *ind, const T *x, in
     }
 }
 
+/* The split form: the first NaN, else the first strict max (min), of each chunk; then the
+ * chunks in order with the same rule, which gives the sequential answer. */
+template <typename T>
+__global__ void mm_part_kernel(lt_gpu_ix ix, const T *x, int64_t nout, int64_t S, int64_t L,
+                               int64_t R, int64_t rs, int mx, T *pv, int64_t *pi)
+{
+    for (int64_t t = LT_GPU_TID(); t < nout * S; t += LT_GPU_NTHREADS()) {
+        int64_t j = t / S, c = t % S;
+        int64_t off[3] = {0, 0, 0};
+        lt_gpu_offsets(ix, j, off);
+        const T *s = x + off[2];
+        int64_t r0 = c * L, r1 = (c + 1) * L < R ? (c + 1) * L : R;
+        T best = s[r0 * rs];
+        int64_t bi = r0;
+        for (int64_t r = r0 + 1; r < r1 && !is_nan(best); r++) {
+            T v = s[r * rs];
+            if (is_nan(v) || (mx ? v > best : v < best)) {
+                best = v;
+                bi = r;
+            }
+        }
+        pv[t] = best;
+        pi[t] = bi;
+    }
+}
+
+template <typename T>
+__global__ void mm_fin_kernel(lt_gpu_ix ix, T *val, int64_t *ind, const T *pv, const int64_t *pi,
+                              int64_t nout, int64_t S, int mx)
+{
+    for (int64_t j = LT_GPU_TID(); j < nout; j += LT_GPU_NTHREADS()) {
+        int64_t off[3] = {0, 0, 0};
+        lt_gpu_offsets(ix, j, off);
+        T best = pv[j * S];
+        int64_t bi = pi[j * S];
+        for (int64_t c = 1; c < S && !is_nan(best); c++) {
+            T v = pv[j * S + c];
+            if (is_nan(v) || (mx ? v > best : v < best)) {
+                best = v;
+                bi = pi[j * S + c];
+            }
+        }
+        val[off[0]] = best;
+        ind[off[1]] = bi;
+    }
+}
+
+template <typename T>
+static int maxmin_split(const lt_iter &it, int dev, lt_dtype dt, int64_t R, int64_t rs, int64_t S,
+                        int mx)
+{
+    int64_t nout = it.numel, L = (R + S - 1) / S, np = nout * S;
+    lt_tensor *pv = temp(dev, dt, np), *pi = pv ? temp(dev, LT_INT64, np) : NULL;
+    int st = pi ? LT_OK : LT_ERR;
+    if (st == LT_OK) {
+        lt_gpu_ix ix = lt_gpu_ix_of(&it);
+        LT_LAUNCH(mm_part_kernel<T>, lt_gpu_blocks(np), LT_GPU_THREADS, ix,
+                  (const T *)it.data[2], nout, S, L, R, rs, mx, (T *)lt_data(pv),
+                  (int64_t *)lt_data(pi));
+        LT_LAUNCH(mm_fin_kernel<T>, lt_gpu_blocks(nout), LT_GPU_THREADS, ix, (T *)it.data[0],
+                  (int64_t *)it.data[1], (const T *)lt_data(pv), (const int64_t *)lt_data(pi),
+                  nout, S, mx);
+        cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) st = lt_gpu_fail("maxmin_split_kernel", e);
+    }
+    lt_tensor_release(pv);
+    lt_tensor_release(pi);
+    return st;
+}
+
 /* Two outputs of one shape (core/reduce.c's prepare_pair / finish_pair). */
 static int prepare_pair(lt_tensor *o1, lt_tensor *o2, int ndim, const int64_t *size,
                         const lt_tensor *a, lt_tensor **t1, lt_tensor **t2)
@@ -467,7 +663,16 @@ extern "C" int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt
     lt_iter it;
     const lt_tensor *ops[3] = {&ov, &oi, &av};
     int st = lt_iter_init_any(&it, 3, ops);
-    if (st == LT_OK && it.numel > 0) {
+    int64_t S = st == LT_OK ? split_chunks(it.numel, R) : 1;
+    if (st == LT_OK && it.numel > 0 && S > 1) {
+        int dev = lt_device(a);
+        switch (a->dtype) {
+        case LT_FLOAT32: st = maxmin_split<float>(it, dev, a->dtype, R, rs, S, want_max); break;
+        case LT_FLOAT64: st = maxmin_split<double>(it, dev, a->dtype, R, rs, S, want_max); break;
+        case LT_INT64: st = maxmin_split<int64_t>(it, dev, a->dtype, R, rs, S, want_max); break;
+        default: st = maxmin_split<uint8_t>(it, dev, a->dtype, R, rs, S, want_max); break;
+        }
+    } else if (st == LT_OK && it.numel > 0) {
         lt_gpu_ix ix = lt_gpu_ix_of(&it);
         unsigned g = lt_gpu_blocks(it.numel);
         int64_t *ind = (int64_t *)it.data[1];

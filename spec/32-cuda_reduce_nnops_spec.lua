@@ -128,6 +128,51 @@ describe('CUDA reductions', function()
     end
   end)
 
+  gpu_it('long slices (reduced in chunks, then combined in order) match the CPU', function()
+    for _, kind in ipairs({ 'float', 'double', 'long' }) do
+      local tol = kind == 'float' and 1e-5 or kind == 'double' and 1e-12 or 0
+      for _, x in ipairs({ sample(kind, 3, 5000), sample(kind, 7000, 2):t(),
+                           sample(kind, 2, 4100, 2) }) do
+        local c, g = both(x)
+        local d = 2
+        same(g:sum(d), c:sum(d), tol)
+        same(g:max(d), c:max(d), 0)
+        same(g:min(d, false), c:min(d, false), 0)
+        local cv, ci = c:max(d)
+        local gv, gi = g:max(d)
+        same(gv, cv, 0)
+        same(gi, ci, 0)
+        cv, ci = c:min(d, false)
+        gv, gi = g:min(d, false)
+        same(gv, cv, 0)
+        same(gi, ci, 0)
+        if kind ~= 'long' then
+          same(g:mean(d), c:mean(d), tol)
+          same(g:norm(2, d), c:norm(2, d), tol)
+          same(g:norm(math.huge, d), c:norm(math.huge, d), tol)
+          same(g:var(d), c:var(d), tol)
+        end
+      end
+    end
+    -- ties across chunks keep the first index; the first NaN wins, wherever it is
+    local t = torch.zeros(2, 6000)
+    t[1][10] = 5
+    t[1][3000] = 5
+    t[1][5999] = 5
+    t[2][4500] = 0 / 0
+    t[2][5500] = 0 / 0
+    t[2][100] = 9
+    local gv, gi = t:cuda():max(2)
+    assert.are.same({ 10, 4500 }, { gi[1][1], gi[2][1] })
+    assert.are.equal(5, gv[1][1])
+    assert.is_true(gv[2][1] ~= gv[2][1])
+    local cv, ci = t:max(2)
+    same(gi, ci, 0)
+    local b = torch.ByteTensor(3, 3000):fill(250)
+    same(b:cuda():sum(2), b:sum(2), 0)
+    same(b:cuda():max(2), b:max(2), 0)
+  end)
+
   gpu_it('byte tensors (sums are long, max / min stay byte) and 0-dim tensors', function()
     local b = torch.ByteTensor({ { 200, 100, 7 }, { 255, 0, 9 } })
     local g = b:cuda()
