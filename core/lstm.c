@@ -855,7 +855,8 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
             if (st == LT_OK) st = lt_rand_bernoulli(mk, 1 - s->dropout);
             if (st == LT_OK) st = lt_binary_scalar(mk, LT_OP_MUL, mk, 1 / (1 - s->dropout));
 #ifdef LT_HAVE_CUDA
-            if (st == LT_OK && gpu) st = lt_copy(y->mask, mk);
+            if (st == LT_OK && gpu)
+                st = lt_gpu_copy_h2d(lt_data(y->mask), lt_data(mk), T * B * H * (int64_t)es);
             if (st == LT_OK && gpu)
                 st = lt_gpu_lstm_mul(dt, T * B * H, lt_data(y->xin), lt_data(&prev),
                                      lt_data(y->mask));

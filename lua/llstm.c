@@ -20,7 +20,8 @@
  *                                 graph, replayed from one, launched step by step (all 0
  *                                 without CUDA)
  *
- * Both record one autograd node when an input requires grad.
+ * Both record one autograd node when an input requires grad. With every tensor on one CUDA
+ * device they run there (core/lstm.c routes to gpu/lstm.cu); a mix of devices is an error.
  */
 #include <stdlib.h>
 #include <string.h>

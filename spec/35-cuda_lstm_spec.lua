@@ -246,16 +246,18 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     torch.manualSeed(6)
     local cm = nn.LSTM(3, 5, 2)
     local gm = cm:clone():cuda()
-    local x = torch.randn(4, 2, 3)
-    local co, go, go2
+    local x, x2 = torch.randn(4, 2, 3), torch.randn(4, 2, 3)
+    local co, go, go2, go3
     torch.noGrad(function()
       co = cm:forward(x)
       go = gm:forward(x:cuda())
-      go2 = gm:forward(x:cuda())
+      go2 = gm:forward(x2:cuda())  -- must not overwrite go
+      go3 = gm:forward(x:cuda())
     end)
     close(go, co, 'float', 'output')
-    assert(same(go, go2), 'the second evaluation differs')
-    assert(go:storage() ~= go2:storage(), 'evaluation results must be fresh tensors')
+    assert(same(go, go3), 'the evaluation of the same input differs')
+    assert(not same(go, go2), 'different inputs gave the same output')
+    assert.are.equal('torch.CudaTensor', go:type())
   end)
 
   gpu_it('mixed devices are a clear error', function()

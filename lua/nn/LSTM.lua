@@ -21,6 +21,11 @@
 --   computed time-major; with batchFirst it is a B x T x H view of that (not contiguous: use
 --   reshape or contiguous() rather than view to flatten it).
 --
+-- On CUDA tensors (m:cuda(), inputs and states on the device) the same calls run on the GPU
+-- (gpu/lstm.cu: cuBLAS GEMMs, one fused kernel per step, the time loops replayed from CUDA
+-- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),
+-- with the CPU's results within FP32 rounding; dropout masks are drawn by the CPU's generator.
+--
 -- nn.LSTMCell(inputSize, hiddenSize [, bias = true]): one step.
 --   m:forward(x, {h, c}) / m(x, {h, c}) / m:forward({x, {h, c}}) -> {h', c'}; h, c default
 --   to zeros; x is B x I (or I). Parameters weight_ih, weight_hh, bias_ih, bias_hh.
