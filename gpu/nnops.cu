@@ -5,8 +5,8 @@
  * Numerics are the CPU's: every slice is shifted by its max before exp (a NaN in a slice makes
  * the whole slice NaN), x - max is rounded in the tensor's type, sums, log-sums and scalings
  * are in double. One thread per slice (softmax) or per row of scores (losses), walking it in
- * order; a loss sums the rows' values from a device temporary in one thread, in row order:
- * deterministic, no atomics. The core calls these after its argument checks (including the
+ * order; a loss sums the rows' values from a device temporary in chunks of rows, then the
+ * chunks in one thread, in order: deterministic, no atomics. The core calls these after its argument checks (including the
  * range of the targets, which it reads from a host copy), so messages are the CPU's.
  */
 #include "gpu_internal.h"
@@ -205,15 +205,32 @@ __global__ void loss_rows_kernel(loss_rows a, const T *x, const T *w, int ce, do
     }
 }
 
-/* One thread: the rows in order, then the normalised total into the 0-dim out. */
+/* Rows per chunk of the loss sum: chunk c's (loss, weight) sums go to sums[2c], sums[2c+1]. */
+#define LOSS_CHUNK 256
+
+__global__ void loss_chunks_kernel(const double *part, int64_t N, int64_t nch, double *sums)
+{
+    for (int64_t c = LT_GPU_TID(); c < nch; c += LT_GPU_NTHREADS()) {
+        int64_t e = (c + 1) * LOSS_CHUNK < N ? (c + 1) * LOSS_CHUNK : N;
+        double total = 0, wsum = 0;
+        for (int64_t i = c * LOSS_CHUNK; i < e; i++) {
+            total += part[2 * i];
+            wsum += part[2 * i + 1];
+        }
+        sums[2 * c] = total;
+        sums[2 * c + 1] = wsum;
+    }
+}
+
+/* One thread: the chunks in order, then the normalised total into the 0-dim out. */
 template <typename T>
-__global__ void loss_sum_kernel(const double *part, int64_t N, int size_average, T *out)
+__global__ void loss_sum_kernel(const double *sums, int64_t nch, int size_average, T *out)
 {
     if (LT_GPU_TID() != 0) return;
     double total = 0, wsum = 0;
-    for (int64_t i = 0; i < N; i++) {
-        total += part[2 * i];
-        wsum += part[2 * i + 1];
+    for (int64_t c = 0; c < nch; c++) {
+        total += sums[2 * c];
+        wsum += sums[2 * c + 1];
     }
     *out = (T)(size_average ? total / wsum : total);
 }
@@ -223,24 +240,30 @@ static int loss_forward(lt_tensor *out, const lt_tensor *x, const lt_tensor *tar
 {
     if (lt_resize(out, 0, NULL)) return LT_ERR;
     loss_rows a = rows_of(x, target, weight);
-    int64_t np = 2 * a.N > 0 ? 2 * a.N : 1;
+    int64_t nch = (a.N + LOSS_CHUNK - 1) / LOSS_CHUNK;
+    int64_t np = 2 * (a.N + nch) > 0 ? 2 * (a.N + nch) : 1;
     lt_tensor *part = lt_tensor_uninit_on(lt_device(x), LT_FLOAT64, 1, &np);
     if (!part) return LT_ERR;
-    double *pp = (double *)lt_data(part);
+    double *pp = (double *)lt_data(part), *sums = pp + 2 * a.N;
     unsigned g = lt_gpu_blocks(a.N);
     if (x->dtype == LT_FLOAT64) {
         if (a.N > 0)
             LT_LAUNCH(loss_rows_kernel<double>, g, LT_GPU_THREADS, a, (const double *)lt_data(x),
                       weight ? (const double *)lt_data(weight) : (const double *)NULL, ce, pp);
-        LT_LAUNCH(loss_sum_kernel<double>, 1, 1, (const double *)pp, a.N, size_average,
-                  (double *)lt_data(out));
     } else {
         if (a.N > 0)
             LT_LAUNCH(loss_rows_kernel<float>, g, LT_GPU_THREADS, a, (const float *)lt_data(x),
                       weight ? (const float *)lt_data(weight) : (const float *)NULL, ce, pp);
-        LT_LAUNCH(loss_sum_kernel<float>, 1, 1, (const double *)pp, a.N, size_average,
-                  (float *)lt_data(out));
     }
+    if (nch > 0)
+        LT_LAUNCH(loss_chunks_kernel, lt_gpu_blocks(nch), LT_GPU_THREADS, (const double *)pp,
+                  a.N, nch, sums);
+    if (x->dtype == LT_FLOAT64)
+        LT_LAUNCH(loss_sum_kernel<double>, 1, 1, (const double *)sums, nch, size_average,
+                  (double *)lt_data(out));
+    else
+        LT_LAUNCH(loss_sum_kernel<float>, 1, 1, (const double *)sums, nch, size_average,
+                  (float *)lt_data(out));
     cudaError_t e = cudaGetLastError();
     lt_tensor_release(part);
     if (e != cudaSuccess) return lt_gpu_fail(ce ? "cross_entropy_kernel" : "nll_loss_kernel", e);

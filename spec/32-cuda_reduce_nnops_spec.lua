@@ -384,6 +384,13 @@ describe('CUDA softmax / logSoftmax / losses', function()
         same(torch.crossEntropy(g, tg), torch.crossEntropy(c, t), tol)
         same(torch.nllLoss(g, tg, false), torch.nllLoss(c, t, false), tol)
       end
+      -- many rows: summed in chunks of rows
+      local big = sample(kind, 1000, 7)
+      local bt = torch.LongTensor(1000)
+      for i = 1, 1000 do bt[i] = i % 7 + 1 end
+      local bw = sample(kind, 7):abs():add(0.5)
+      same(torch.crossEntropy(big:cuda(), bt:cuda(), bw:cuda()), torch.crossEntropy(big, bt, bw), tol)
+      same(torch.nllLoss(big:cuda(), bt:cuda(), nil, false), torch.nllLoss(big, bt, nil, false), tol)
       local r = sample(kind, 5)
       same(torch.crossEntropy(r:cuda(), 3), torch.crossEntropy(r, 3), tol)
       same(torch.nllLoss(r:cuda(), 2), torch.nllLoss(r, 2), tol)
