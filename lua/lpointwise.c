@@ -391,7 +391,7 @@ static int m_mul(lua_State *L)
         double r;
         LT_TRY(L, "__mul", lt_dot(&r, a, b));
         if (lt_needs_grad(2, (const lt_tensor *[]){a, b})) {
-            lt_tensor *res = lt_tensor_new_uninit(a->dtype, 0, NULL);
+            lt_tensor *res = lt_tensor_uninit_on(lt_device(a), a->dtype, 0, NULL);
             ltL_pushtensor(L, res, "__mul");
             lt_set(res, NULL, r);
             LT_TRY(L, "__mul", lt_rec_dot(res, a, b));

@@ -659,6 +659,13 @@ describe('CUDA pointwise: gradients', function()
     end, { a, b }, seed)
   end)
 
+  gpu_it('1-D * 1-D (a dot product) that requires grad is a 0-dim device tensor', function()
+    local x, w = torch.randn(4):double(), torch.randn(4):double()
+    local seed = torch.DoubleTensor({ 1.5 }):view(1):squeeze()
+    grads(function(a, b) return a * b end, { x, w }, seed)
+    assert.are.equal('number', type(x:cuda() * w:cuda()))
+  end)
+
   gpu_it('gradients of broadcast and non-contiguous device operands', function()
     local a, b = torch.randn(4, 3):double(), torch.randn(3):double()
     local seed = torch.randn(3, 4):double()
