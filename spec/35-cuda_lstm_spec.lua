@@ -242,6 +242,34 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     assert.are.equal(before.replays, after.replays)
   end)
 
+  gpu_it('a fixed-shape training step reuses the workspace: no new device memory after it', function()
+    torch.manualSeed(10)
+    local m = nn.LSTM(7, 6, 2, { batchFirst = true }):cuda()
+    local x, g = torch.randn(5, 4, 7):cuda(), torch.randn(5, 4, 6):cuda()
+    local h0, c0 = torch.randn(2, 5, 6):cuda(), torch.randn(2, 5, 6):cuda()
+    local function step()
+      m:zeroGradParameters()
+      local out = m(leaf(x:clone()), { leaf(h0:clone()), leaf(c0:clone()) })
+      out:backward(g)
+    end
+    local function settle() collectgarbage() collectgarbage() end
+    for _ = 1, 3 do step() end
+    settle()
+    local mem, peak = torch.cuda.memoryAllocated(), torch.cuda.maxMemoryAllocated()
+    local mallocs = torch.cuda.cudaMallocCount()
+    for _ = 1, 3 do
+      local before = torch.allocatorStats().allocations
+      local out = m(x)
+      assert.are.equal(before, torch.allocatorStats().allocations)  -- forward: no storage
+      out:backward(g)
+      step()
+      settle()
+      assert.are.equal(mem, torch.cuda.memoryAllocated())
+    end
+    assert.are.equal(peak, torch.cuda.maxMemoryAllocated())
+    assert.are.equal(mallocs, torch.cuda.cudaMallocCount())
+  end)
+
   gpu_it('evaluation (no grad) returns fresh tensors on the device', function()
     torch.manualSeed(6)
     local cm = nn.LSTM(3, 5, 2)
