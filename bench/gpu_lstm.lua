@@ -65,8 +65,9 @@ end
 
 local function stats_line(what, before)
   local s = torch._lstmGraphStats()
-  out(('INFO %s: time loops captured %d, replayed %d, step by step %d'):format(what,
-      s.captures - before.captures, s.replays - before.replays, s.stepwise - before.stepwise))
+  out(('INFO %s: time loops captured %d, replayed %d, step by step %d (same key as before: %d)')
+      :format(what, s.captures - before.captures, s.replays - before.replays,
+              s.stepwise - before.stepwise, s.repeats - before.repeats))
 end
 
 -- ---- the seed training step ----------------------------------------------------------------

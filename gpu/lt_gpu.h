@@ -250,10 +250,13 @@ int lt_gpu_lstm_add(lt_dtype dt, int64_t n, void *out, const void *a, int64_t sa
                     int64_t sb);
 int lt_gpu_lstm_mul(lt_dtype dt, int64_t n, void *out, const void *a, const void *b);
 /* CUDA graphs for the time loops: 1 on (default unless LUATORCH_CUDA_GRAPHS=0), 0 off; set -1
- * to go back to the environment's choice. Counters since the start of the process. */
+ * to go back to the environment's choice. Counters since the start of the process: loops
+ * captured, replayed, launched step by step; repeats: loops (graphs on, cached workspace)
+ * whose key was the same as their slot's last one (what a replay needs). */
 int  lt_gpu_lstm_graphs(void);
 void lt_gpu_lstm_set_graphs(int on);
-void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise);
+void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise,
+                             int64_t *repeats);
 
 #ifdef __cplusplus
 }

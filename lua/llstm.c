@@ -16,9 +16,10 @@
  *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/lstm.cu): sets
  *                                 them on / off when given a boolean (nil: leave them;
  *                                 "env": back to LUATORCH_CUDA_GRAPHS), returns the setting
- *   torch._lstmGraphStats()       {captures=, replays=, stepwise=}: time loops captured into a
- *                                 graph, replayed from one, launched step by step (all 0
- *                                 without CUDA)
+ *   torch._lstmGraphStats()       {captures=, replays=, stepwise=, repeats=}: time loops
+ *                                 captured into a graph, replayed from one, launched step by
+ *                                 step; loops whose graph key held still since their last
+ *                                 run (all 0 without CUDA)
  *
  * Both record one autograd node when an input requires grad. With every tensor on one CUDA
  * device they run there (core/lstm.c routes to gpu/lstm.cu); a mix of devices is an error.
@@ -236,14 +237,15 @@ static int l_lstm_graphs(lua_State *L)
 /* torch._lstmGraphStats() */
 static int l_lstm_graph_stats(lua_State *L)
 {
-    int64_t c = 0, r = 0, s = 0;
+    int64_t c = 0, r = 0, s = 0, k = 0;
 #ifdef LT_HAVE_CUDA
-    lt_gpu_lstm_graph_stats(&c, &r, &s);
+    lt_gpu_lstm_graph_stats(&c, &r, &s, &k);
 #endif
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushinteger(L, c), lua_setfield(L, -2, "captures");
     lua_pushinteger(L, r), lua_setfield(L, -2, "replays");
     lua_pushinteger(L, s), lua_setfield(L, -2, "stepwise");
+    lua_pushinteger(L, k), lua_setfield(L, -2, "repeats");
     return 1;
 }
 
