@@ -324,11 +324,21 @@ end
 -- ---- getParameters: one flat tensor for all parameters, one for all gradients ----------
 -- Parameters and gradients are re-pointed into the flat storages. Calling it again returns
 -- the same flat tensors while the layout still holds, so earlier references stay valid.
+-- Device tensors have no storage objects: each one pointed into a flat device tensor is
+-- remembered here with that flat tensor (a :set() to elsewhere after that goes unseen).
+local flat_of = setmetatable({}, { __mode = 'k' })
+
 local function is_flat(tensors, flat)
   if not flat then return false end
-  local storage, offset = flat:storage(), 1
+  local cuda = flat:isCuda()
+  local storage, offset = not cuda and flat:storage(), 1
   for _, t in ipairs(tensors) do
-    if t:storage() ~= storage or t:storageOffset() ~= offset or not t:isContiguous() then
+    if t:storageOffset() ~= offset or not t:isContiguous() or t:isCuda() ~= cuda then
+      return false
+    end
+    if cuda then
+      if not rawequal(flat_of[t], flat) then return false end
+    elseif t:storage() ~= storage then
       return false
     end
     offset = offset + t:nElement()
@@ -345,14 +355,22 @@ local function flatten_into(tensors)
       error(('getParameters: parameters of mixed types (%s and %s)'):format(typename, t:type()), 3)
     end
   end
-  local flat = torch[typename:match('torch%.(%a+)')](total)
+  local cuda = tensors[1]:isCuda()
+  local flat = cuda and torch.Tensor():typeAs(tensors[1]):resize(total):zero()
+               or torch[typename:match('torch%.(%a+)')](total)
   local offset = 1
   torch.noGrad(function()
     for _, t in ipairs(tensors) do
       local n = t:nElement()
       if n > 0 then
-        flat:narrow(1, offset, n):copy(t)
-        t:set(flat:storage(), offset, t:size())
+        local part = flat:narrow(1, offset, n)
+        part:copy(t)
+        if cuda then
+          t:set(part:view(t:size()))
+          flat_of[t] = flat
+        else
+          t:set(flat:storage(), offset, t:size())
+        end
       end
       offset = offset + n
     end
@@ -388,13 +406,19 @@ end
 -- clone then shares those fields with self (clone('weight', 'bias')).
 local function deepcopy(x, seen, storages)
   if seen[x] then return seen[x] end
+  if torch.isTensor(x) and x:isCuda() then
+    -- no storage objects on the device: a copy of its own (views of one device storage
+    -- become separate tensors; getParameters flattens the clone afresh)
+    local y = torch.noGrad(function() return x:clone() end)
+    seen[x] = y
+    return y
+  end
   if torch.isTensor(x) then
     local s = x:storage()
     local key
     for k, v in pairs(storages) do if k == s then key = k break end end
     local copy = key and storages[key]
-    -- the host type's constructor: over a device storage it makes a device tensor
-    local ctor = torch[host_of[x:type()]:match('torch%.(%a+)')]
+    local ctor = torch[x:type():match('torch%.(%a+)')]
     if not copy then
       local whole = ctor(s, 1, #s)
       copy = whole:clone():storage()
@@ -414,6 +438,11 @@ end
 
 function Module:clone(...)
   local copy = deepcopy(self, {}, {})
+  copy:apply(function(m)  -- device flats are not shared with the copied parameters
+    if m._flatParameters and m._flatParameters:isCuda() then
+      m._flatParameters, m._flatGradParameters = nil, nil
+    end
+  end)
   copy:apply(function(m) m:_linkGradients() end)
   if select('#', ...) > 0 then copy:share(self, ...) end
   return copy
