@@ -105,7 +105,8 @@ local function seed()
     out('INFO no device cross entropy (' .. tostring(err):gsub('\n.*', '') ..
         '): timing the LSTM + Select with the sum of the last outputs as the loss')
     name = 'seed_lstm_sumloss'
-    model = nn.Sequential():add(nn.LSTM(I, Hd, 1, { batchFirst = true })):add(nn.Select(2, -1)):cuda()
+    model = nn.Sequential():add(nn.LSTM(I, Hd, 1, { batchFirst = true })):add(nn.Select(2, -1))
+      :cuda()
     opt = optim.SGD(model:parameters(), { lr = 0.1 })
     local ones = torch.ones(B, Hd):cuda()
     step = function()

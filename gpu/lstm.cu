@@ -33,7 +33,7 @@
 
 #include "gpu_internal.h"
 
-/* ---- GEMM (row-major) through cuBLAS (column-major) ----------------------------------------- */
+/* ---- GEMM (row-major) through cuBLAS (column-major) ------------------------------------------ */
 
 /* C (m x n, ldc) = op(A) op(B) + beta C, row-major: column-major C^T = op(B)^T op(A)^T, the
  * row-major buffers read as their transposes. */
@@ -160,7 +160,7 @@ template <typename T> __global__ void mul_vec(int64_t n, T *out, const T *a, con
     for (int64_t i = LT_GPU_TID(); i < n; i += LT_GPU_NTHREADS()) out[i] = a[i] * b[i];
 }
 
-/* ---- launch helpers ------------------------------------------------------------------------- */
+/* ---- launch helpers -------------------------------------------------------------------------- */
 
 template <typename T>
 static int launch_fwd(int64_t B, int64_t H, void *g, const void *bias, const void *cp,
@@ -184,7 +184,7 @@ static int launch_bwd(int64_t B, int64_t H, const void *a, const void *tc, const
     return LT_OK;
 }
 
-/* ---- CUDA graphs of the time loops ---------------------------------------------------------- */
+/* ---- CUDA graphs of the time loops ----------------------------------------------------------- */
 
 #define KEY_MAX 256
 
@@ -284,7 +284,7 @@ static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, in
     return loop(arg, h, f);
 }
 
-/* ---- forward ---------------------------------------------------------------------------------- */
+/* ---- forward --------------------------------------------------------------------------------- */
 
 /* What the forward time loop reads: the graph key (no padding: all 8-byte fields). */
 struct fwd_key {
@@ -339,7 +339,7 @@ extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph *
     return run_loop(graph, &k, sizeof k, T, fwd_loop, f);
 }
 
-/* ---- backward --------------------------------------------------------------------------------- */
+/* ---- backward -------------------------------------------------------------------------------- */
 
 struct bwd_key {
     int64_t dt, T, B, H, tf32;
@@ -366,9 +366,10 @@ static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns
         const void *d2 = (const char *)f->gout + t * f->gout_step * es;
         const void *a = (const char *)f->a + goff, *tc = (const char *)f->tc + off;
         void *dg = (char *)f->dg + goff;
+        int64_t ld2 = f->gout_ld;
         int st = f->dt == LT_FLOAT32
-                     ? launch_bwd<float>(B, H, a, tc, cp, ldcp, d1, ld1, d2, f->gout_ld, f->dc, dg)
-                     : launch_bwd<double>(B, H, a, tc, cp, ldcp, d1, ld1, d2, f->gout_ld, f->dc, dg);
+                     ? launch_bwd<float>(B, H, a, tc, cp, ldcp, d1, ld1, d2, ld2, f->dc, dg)
+                     : launch_bwd<double>(B, H, a, tc, cp, ldcp, d1, ld1, d2, ld2, f->dc, dg);
         if (st) return LT_ERR;
         /* dh_{t-1} = dgates_t W_hh (into dh0 at t = 0) */
         void *dst = t > 0 ? f->dh : f->dh0;
@@ -443,7 +444,7 @@ extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph 
     return LT_OK;
 }
 
-/* ---- small helpers ---------------------------------------------------------------------------- */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 extern "C" int lt_gpu_lstm_add(lt_dtype dt, int64_t n, void *out, const void *a, int64_t sa,
                                const void *b, int64_t sb)
