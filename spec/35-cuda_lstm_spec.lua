@@ -165,7 +165,11 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     end
   end)
 
+  -- (bit-for-bit: the same kernels and cuBLAS calls on the same buffers; launched step by step,
+  -- as a captured graph may run cuBLAS with another workspace)
   gpu_it('repeated calls reuse the workspace and give identical results', function()
+    local was = torch._lstmGraphs()
+    torch._lstmGraphs(false)
     torch.manualSeed(8)
     local m = nn.LSTM(5, 8, 2):cuda()
     local x = torch.randn(7, 3, 5):cuda()
@@ -186,6 +190,7 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
         end
       end
     end
+    torch._lstmGraphs(was)
   end)
 
   -- a module at a fixed shape, called `calls` times (forward from x, h0, c0; backward from
@@ -223,6 +228,9 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     local off, soff = module_calls(false, 4)
     for k = 1, 4 do
       for name, v in pairs(off[k]) do close(on[k][name], v, 'float', name .. ', call ' .. k) end
+    end
+    for name, v in pairs(on[3]) do  -- (replay after replay on a device: bit for bit)
+      assert(same(on[4][name], v), name .. ': the fourth call differs from the third')
     end
     -- 2 layers: 2 forward and 2 backward time loops per call; from the second call on, every
     -- loop finds the key (pointers, sizes) of its last run: what a replay needs
