@@ -23,6 +23,7 @@ function seed.options(args, title)
   cmd:option('-lr', 0.1, 'learning rate (SGD)')
   cmd:option('-momentum', 0, 'SGD momentum (the seed uses none)')
   cmd:option('-threads', 0, 'threads for BLAS and OpenMP (0: leave the default)')
+  cmd:option('-cuda', false, 'train on the GPU (model:cuda(), batches moved with :cuda())')
   cmd:option('-seed', 1, 'random seed')
   cmd:option('-evalEvery', 500, 'iterations between test evaluations (the seed: 500)')
   cmd:option('-checkpoint', '', 'save a checkpoint here after every epoch')
@@ -43,12 +44,27 @@ function seed.data(opt)
   return train, test
 end
 
+-- A batch on the model's device: with -cuda, inputs and targets move with :cuda().
+local function device(opt, t) return opt.cuda and t:cuda() or t end
+
+-- Tensors inside a (checkpointed) table, moved to the device: optimiser state saved from a
+-- GPU run comes back as host tensors.
+local function to_device(opt, x)
+  if not opt.cuda then return x end
+  if torch.isTensor(x) then return x:cuda() end
+  if type(x) == 'table' then
+    for k, v in pairs(x) do x[k] = to_device(opt, v) end
+  end
+  return x
+end
+
 -- Accuracy (percent) on a split, in batches, without recording a graph.
-function seed.accuracy(model, loader, toSequence)
+function seed.accuracy(model, loader, toSequence, opt)
   local correct, total = 0, 0
   model:evaluate()
   torch.noGrad(function()
     for inputs, targets in loader:iter() do
+      if opt then inputs, targets = device(opt, inputs), device(opt, targets) end
       local out = model(toSequence(inputs))
       local _, predicted = out:max(2)
       correct = correct + predicted:view(-1):eq(targets):sum()
@@ -93,6 +109,10 @@ function seed.run(model, opt, toSequence)
   local epochs = opt.epochs > 0 and opt.epochs or math.floor(opt.iters / (#train / opt.batch))
   epochs = math.max(epochs, 1)
   local criterion = nn.CrossEntropyCriterion()
+  if opt.cuda then
+    model:cuda()
+    criterion:cuda()
+  end
   local optimizer = optim.SGD(model:parameters(), { lr = opt.lr, momentum = opt.momentum })
   local state = { epoch = 0, iter = 0, rows = {} }
 
@@ -100,7 +120,7 @@ function seed.run(model, opt, toSequence)
     assert(opt.checkpoint ~= '', '--resume needs --checkpoint')
     local ck = torch.load(opt.checkpoint)
     model:loadStateDict(ck.model)
-    optimizer.state = ck.optimizer
+    optimizer.state = to_device(opt, ck.optimizer)
     torch.setRNGState(ck.rng)
     state = ck.state
     print(('resumed from %s after epoch %d (iteration %d)'):format(opt.checkpoint, state.epoch, state.iter))
@@ -115,6 +135,7 @@ function seed.run(model, opt, toSequence)
     local bar = torch.ProgressBar(#loader, { tty = not opt.quiet and torch.isatty(io.stderr) })
     local running, seen, b = 0, 0, 0
     for inputs, targets in loader:iter() do
+      inputs, targets = device(opt, inputs), device(opt, targets)
       optimizer:zeroGrad()
       local loss = criterion(model(toSequence(inputs)), targets)
       loss:backward()
@@ -124,7 +145,7 @@ function seed.run(model, opt, toSequence)
       running, seen = running + l, seen + 1
       bar:update(b, ('epoch %d/%d loss %.4f'):format(epoch, epochs, running / seen))
       if state.iter % opt.evalEvery == 0 then
-        local acc = seed.accuracy(model, testLoader, toSequence)
+        local acc = seed.accuracy(model, testLoader, toSequence, opt)
         if bar.tty then io.stderr:write('\r\27[K') end
         print(('Iteration: %d. Loss: %.4f. Accuracy: %.2f'):format(state.iter, l, acc))
         state.rows[#state.rows + 1] = { state.iter, l, acc }
@@ -138,7 +159,7 @@ function seed.run(model, opt, toSequence)
                                    rng = torch.getRNGState(), state = state })
     end
   end
-  local acc = seed.accuracy(model, testLoader, toSequence)
+  local acc = seed.accuracy(model, testLoader, toSequence, opt)
   print(('Final test accuracy: %.2f%% after %d iterations'):format(acc, state.iter))
   if log then log:close() end
   if opt.plot ~= '' then plot(opt.plot, state.rows) end
