@@ -389,8 +389,9 @@ describe('CUDA softmax / logSoftmax / losses', function()
       local bt = torch.LongTensor(1000)
       for i = 1, 1000 do bt[i] = i % 7 + 1 end
       local bw = sample(kind, 7):abs():add(0.5)
-      same(torch.crossEntropy(big:cuda(), bt:cuda(), bw:cuda()), torch.crossEntropy(big, bt, bw), tol)
-      same(torch.nllLoss(big:cuda(), bt:cuda(), nil, false), torch.nllLoss(big, bt, nil, false), tol)
+      local bg, btg = big:cuda(), bt:cuda()
+      same(torch.crossEntropy(bg, btg, bw:cuda()), torch.crossEntropy(big, bt, bw), tol)
+      same(torch.nllLoss(bg, btg, nil, false), torch.nllLoss(big, bt, nil, false), tol)
       local r = sample(kind, 5)
       same(torch.crossEntropy(r:cuda(), 3), torch.crossEntropy(r, 3), tol)
       same(torch.nllLoss(r:cuda(), 2), torch.nllLoss(r, 2), tol)
@@ -480,6 +481,9 @@ describe('CUDA gradients of reductions and nn kernels', function()
         for _, fn in ipairs({ torch.softmax, torch.logSoftmax }) do
           local gg, cg = grads(function(t) return torch.cmul(fn(t, d), wc:typeAs(t)):sum() end, x)
           H.close(gg:double(), cg, 1e-12, 1e-12)
+          -- an expanded (stride 0) output gradient
+          gg, cg = grads(function(t) return fn(t, d):sum() end, x)
+          H.close(gg:double(), cg, 1e-12, 1e-12)
         end
       end
     end
@@ -503,8 +507,19 @@ describe('CUDA gradients of reductions and nn kernels', function()
           end
         end
       end
+      -- the output gradient is read on the device: scale it
+      local gg, cg = grads(function(v)
+        local dev = v:isCuda()
+        return torch.mul(torch.crossEntropy(v, dev and t:cuda() or t), 3)
+      end, x)
+      same(gg, cg, tol)
+      gg, cg = grads(function(v)
+        local dev = v:isCuda()
+        return torch.mul(torch.nllLoss(v, dev and t:cuda() or t, dev and w:cuda() or w), -2)
+      end, x)
+      same(gg, cg, tol)
       local r = sample(kind, 5)
-      local gg, cg = grads(function(v) return torch.crossEntropy(v, 4) end, r)
+      gg, cg = grads(function(v) return torch.crossEntropy(v, 4) end, r)
       same(gg, cg, tol)
       gg, cg = grads(function(v) return torch.nllLoss(torch.logSoftmax(v, 1), 2) end, r)
       same(gg, cg, tol)
