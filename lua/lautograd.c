@@ -203,6 +203,11 @@ static int luafn_backward(lt_node *n, lt_tensor *const *grad_out, lt_tensor **gr
     }
     int base = lua_gettop(L) - n->ninputs;
     int st = LT_OK;
+    /* the inputs live where the outputs' gradients do: a host gradient returned for a device
+     * graph is moved there by the copy below */
+    int dev = LT_CPU;
+    for (int j = n->noutputs - 1; j >= 0; j--)
+        if (grad_out[j]) dev = lt_device(grad_out[j]);
     for (int k = 0; k < n->ninputs && st == LT_OK; k++) {
         lt_tensor *g = ltL_totensor(L, base + 1 + k);
         if (!g || !n->next[k]) continue;
@@ -213,7 +218,7 @@ static int luafn_backward(lt_node *n, lt_tensor *const *grad_out, lt_tensor **gr
                           lt_shape_str(b, sizeof b, n->in_ndim[k], n->in_size[k]));
             break;
         }
-        grad_in[k] = lt_tensor_new_uninit(n->in_dtype[k], g->ndim, g->size);
+        grad_in[k] = lt_tensor_uninit_on(dev, n->in_dtype[k], g->ndim, g->size);
         if (!grad_in[k] || lt_copy(grad_in[k], g)) st = LT_ERR;
     }
     lua_settop(L, top);

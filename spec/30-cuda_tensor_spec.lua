@@ -141,6 +141,34 @@ describe('CUDA tensors', function()
     H.matches(H.error_of(torch.cuda.allowTF32, 1), 'boolean')
   end)
 
+  gpu_it('zerosLike / onesLike keep the device', function()
+    local z = torch.zerosLike(torch.CudaTensor(2, 3):fill(5))
+    assert.are.equal('torch.CudaTensor', z:type())
+    assert.are.equal(0, z:float():abs():sum())
+    assert.are.equal(6, torch.onesLike(torch.CudaDoubleTensor(2, 3)):double():sum())
+  end)
+
+  gpu_it('a torch.autograd.Function written in Lua runs on device tensors', function()
+    local cube = torch.autograd.Function {
+      forward = function(ctx, x)
+        ctx.x = x
+        return torch.cmul(torch.cmul(x, x), x)
+      end,
+      backward = function(ctx, g)
+        -- a host gradient for a device input is moved to the input's device
+        local host = torch.cmul(torch.cmul(ctx.x, ctx.x), g):mul(3):float()
+        return host
+      end,
+    }
+    local a = torch.randn(4, 3)
+    local xc = a:cuda():requiresGrad_()
+    cube(xc):sum():backward()
+    assert.is_true(xc.grad:isCuda())
+    local xh = a:clone():requiresGrad_()
+    cube(xh):sum():backward()
+    H.close(xc.grad:float(), xh.grad, 1e-6, 1e-6)
+  end)
+
   gpu_it('setDevice and getDevice count from 1', function()
     assert.are.equal(1, torch.cuda.getDevice())
     torch.cuda.setDevice(1)

@@ -96,7 +96,10 @@ function torch.eye(n, m)
   return t
 end
 
-function torch.zerosLike(t) return ctors[dtype_of[t:type()]](t:size()) end
+function torch.zerosLike(t)
+  if t:isCuda() then return torch.Tensor():typeAs(t):resizeAs(t):zero() end
+  return ctors[dtype_of[t:type()]](t:size())
+end
 function torch.onesLike(t) return torch.zerosLike(t):fill(1) end
 
 -- ---- printing ------------------------------------------------------------------------------
