@@ -4,10 +4,11 @@
  *
  * Numerics are the CPU's: every slice is shifted by its max before exp (a NaN in a slice makes
  * the whole slice NaN), x - max is rounded in the tensor's type, sums, log-sums and scalings
- * are in double. One thread per slice (softmax) or per row of scores (losses), walking it in
- * order; a loss sums the rows' values from a device temporary in chunks of rows, then the
- * chunks in one thread, in order: deterministic, no atomics. The core calls these after its argument checks (including the
- * range of the targets, which it reads from a host copy), so messages are the CPU's.
+ * are in double. One thread per slice (softmax; a few long slices go in chunks, below) or per
+ * row of scores (losses), walking it in order; a loss sums the rows' values from a device
+ * temporary in chunks of rows, then the chunks in one thread, in order: deterministic, no
+ * atomics. The core calls these after its argument checks (including the range of the
+ * targets, which it reads from a host copy), so messages are the CPU's.
  */
 #include "gpu_internal.h"
 
@@ -70,6 +71,152 @@ __global__ void softmax_grad_kernel(lt_gpu_ix ix, T *gx0, const T *g0, const T *
     }
 }
 
+/* Few slices of many elements: each slice is cut into S chunks of L elements, one thread per
+ * chunk, with per-slice steps in between (one thread per slice, the chunks in order): the
+ * chunks' maxima -> the slice's max M; the chunks' sums of exp(x - M) -> 1 / s or log s;
+ * then the chunks are written. The terms are the one-thread form's; only the order of the
+ * double sums differs. The backward: the chunks' sums of g (or g * y), their total, the write. */
+#define SM_SPLIT_MIN_R 4096
+#define SM_SPLIT_MIN_CHUNK 1024
+#define SM_SPLIT_PARTS 32768
+
+static int64_t sm_split_chunks(int64_t ns, int64_t R)
+{
+    if (R < SM_SPLIT_MIN_R || ns >= SM_SPLIT_PARTS / 4) return 1;
+    int64_t S = R / SM_SPLIT_MIN_CHUNK, cap = SM_SPLIT_PARTS / ns;
+    if (S > cap) S = cap;
+    if (S < 2) return 1;
+    int64_t L = (R + S - 1) / S;
+    return (R + L - 1) / L;
+}
+
+/* phase 0: part[t] = the chunk's max (NaN sticks); 1: part[t] = its sum of e = exp(x - M)
+ * (softmax also stores e in y); 2: y = e * (1 / s) or (x - M) - log s (q = sl[slice]). */
+template <typename T>
+__global__ void sm_chunk_kernel(lt_gpu_ix ix, T *y0, const T *x0, int64_t ns, int64_t S,
+                                int64_t L, int64_t R, int64_t ys, int64_t xs, int lg, int phase,
+                                double *part, const double *mx, const double *sl)
+{
+    for (int64_t t = LT_GPU_TID(); t < ns * S; t += LT_GPU_NTHREADS()) {
+        int64_t j = t / S, c = t % S;
+        int64_t off[2] = {0, 0};
+        lt_gpu_offsets(ix, j, off);
+        T *y = y0 + off[0];
+        const T *x = x0 + off[1];
+        int64_t r0 = c * L, r1 = (c + 1) * L < R ? (c + 1) * L : R;
+        if (phase == 0) {
+            T m = -INFINITY;
+            for (int64_t r = r0; r < r1; r++) {
+                T v = x[r * xs];
+                m = ((v > m) | (v != v)) ? v : m;
+            }
+            part[t] = (double)m;
+        } else if (phase == 1) {
+            T m = (T)mx[j];
+            double acc = 0;
+            for (int64_t r = r0; r < r1; r++) {
+                T e = exp_t((T)(x[r * xs] - m));
+                if (!lg) y[r * ys] = e;
+                acc += e;
+            }
+            part[t] = acc;
+        } else {
+            T m = (T)mx[j];
+            double q = sl[j];
+            if (lg)
+                for (int64_t r = r0; r < r1; r++) y[r * ys] = (T)(((double)x[r * xs] - m) - q);
+            else
+                for (int64_t r = r0; r < r1; r++) y[r * ys] = (T)(y[r * ys] * q);
+        }
+    }
+}
+
+/* One thread per slice over its S chunk values, in order. kind 0: the NaN-sticky max;
+ * 1: lg ? log(sum) : 1 / sum; 2: the sum. */
+__global__ void sm_slice_kernel(int64_t ns, int64_t S, int kind, int lg, const double *part,
+                                double *out)
+{
+    for (int64_t j = LT_GPU_TID(); j < ns; j += LT_GPU_NTHREADS()) {
+        const double *p = part + j * S;
+        if (kind == 0) {
+            double m = p[0];
+            for (int64_t c = 1; c < S; c++) m = ((p[c] > m) | (p[c] != p[c])) ? p[c] : m;
+            out[j] = m;
+        } else {
+            double acc = 0;
+            for (int64_t c = 0; c < S; c++) acc += p[c];
+            out[j] = kind == 2 ? acc : lg ? log(acc) : 1 / acc;
+        }
+    }
+}
+
+/* phase 0: part[t] = the chunk's sum of g (log-softmax) or g * y; 1: gx from the slice's sum */
+template <typename T>
+__global__ void smb_chunk_kernel(lt_gpu_ix ix, T *gx0, const T *g0, const T *y0, int64_t ns,
+                                 int64_t S, int64_t L, int64_t R, int64_t xs, int64_t gs,
+                                 int64_t ys, int lg, int phase, double *part, const double *sv)
+{
+    for (int64_t t = LT_GPU_TID(); t < ns * S; t += LT_GPU_NTHREADS()) {
+        int64_t j = t / S, c = t % S;
+        int64_t off[3] = {0, 0, 0};
+        lt_gpu_offsets(ix, j, off);
+        T *gx = gx0 + off[0];
+        const T *g = g0 + off[1], *y = y0 + off[2];
+        int64_t r0 = c * L, r1 = (c + 1) * L < R ? (c + 1) * L : R;
+        if (phase == 0) {
+            double acc = 0;
+            for (int64_t r = r0; r < r1; r++) {
+                double gv = g[r * gs];
+                acc += lg ? gv : gv * (double)y[r * ys];
+            }
+            part[t] = acc;
+        } else {
+            double s = sv[j];
+            for (int64_t r = r0; r < r1; r++) {
+                double gv = g[r * gs];
+                T yv = y[r * ys];
+                gx[r * xs] = (T)(lg ? gv - (double)exp_t(yv) * s : (double)yv * (gv - s));
+            }
+        }
+    }
+}
+
+template <typename T>
+static int run_split(const lt_iter &it, int dev, int nops, int64_t R, const int64_t *ls,
+                     int64_t S, int lg)
+{
+    int64_t ns = it.numel, L = (R + S - 1) / S, np = ns * S, nt = np + 2 * ns;
+    lt_tensor *tmp = lt_tensor_uninit_on(dev, LT_FLOAT64, 1, &nt);
+    if (!tmp) return LT_ERR;
+    double *part = (double *)lt_data(tmp), *a = part + np, *b = a + ns;
+    lt_gpu_ix ix = lt_gpu_ix_of(&it);
+    unsigned gc = lt_gpu_blocks(np), gs = lt_gpu_blocks(ns);
+    if (nops == 2) {
+        T *y = (T *)it.data[0];
+        const T *x = (const T *)it.data[1];
+        for (int phase = 0; phase < 3; phase++) {
+            LT_LAUNCH(sm_chunk_kernel<T>, gc, LT_GPU_THREADS, ix, y, x, ns, S, L, R, ls[0], ls[1],
+                      lg, phase, part, (const double *)a, (const double *)b);
+            if (phase < 2)
+                LT_LAUNCH(sm_slice_kernel, gs, LT_GPU_THREADS, ns, S, phase, lg,
+                          (const double *)part, phase == 0 ? a : b);
+        }
+    } else {
+        T *gx = (T *)it.data[0];
+        const T *g = (const T *)it.data[1], *y = (const T *)it.data[2];
+        LT_LAUNCH(smb_chunk_kernel<T>, gc, LT_GPU_THREADS, ix, gx, g, y, ns, S, L, R, ls[0], ls[1],
+                  ls[2], lg, 0, part, (const double *)a);
+        LT_LAUNCH(sm_slice_kernel, gs, LT_GPU_THREADS, ns, S, 2, lg, (const double *)part, a);
+        LT_LAUNCH(smb_chunk_kernel<T>, gc, LT_GPU_THREADS, ix, gx, g, y, ns, S, L, R, ls[0], ls[1],
+                  ls[2], lg, 1, part, (const double *)a);
+    }
+    cudaError_t e = cudaGetLastError();
+    lt_tensor_release(tmp);
+    if (e != cudaSuccess) return lt_gpu_fail(nops == 2 ? "softmax_split_kernel"
+                                                       : "softmax_grad_split_kernel", e);
+    return LT_OK;
+}
+
 /* Runs the forward (nops 2: y, x) or backward (nops 3: gx, g, y) kernel over the slices of
  * ops along dim (one shape, one floating dtype; 0-dim tensors are 1-D of size 1). */
 static int run_slices(int nops, const lt_tensor *const *ops, int dim, int lg)
@@ -87,9 +234,13 @@ static int run_slices(int nops, const lt_tensor *const *ops, int dim, int lg)
     for (int k = 0; k < nops; k++) v[k].size[dim] = 1;
     lt_iter it;
     if (lt_iter_init_any(&it, nops, vp)) return LT_ERR;
+    int dbl = ops[0]->dtype == LT_FLOAT64;
+    int64_t S = sm_split_chunks(it.numel, R);
+    if (S > 1)
+        return dbl ? run_split<double>(it, lt_device(ops[0]), nops, R, ls, S, lg)
+                   : run_split<float>(it, lt_device(ops[0]), nops, R, ls, S, lg);
     lt_gpu_ix ix = lt_gpu_ix_of(&it);
     unsigned g = lt_gpu_blocks(it.numel);
-    int dbl = ops[0]->dtype == LT_FLOAT64;
     if (nops == 2) {
         if (dbl)
             LT_LAUNCH(softmax_kernel<double>, g, LT_GPU_THREADS, ix, (double *)it.data[0],

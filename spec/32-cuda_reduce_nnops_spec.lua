@@ -48,6 +48,19 @@ local function kind_of(t)
   return ty:find('Long') and 'long' or ty:find('Double') and 'double' or 'float'
 end
 
+-- gradients: the same graph on the CPU and on the device, leaves compared
+local function grads(f, x)
+  local c = x:clone()
+  c.requiresGrad = true
+  local g = x:cuda()
+  g.requiresGrad = true
+  f(c):backward()
+  f(g):backward()
+  assert(g.grad, 'no gradient reached the device leaf')
+  is_cuda(g.grad)
+  return g.grad, c.grad
+end
+
 -- the inputs of the reduction specs: contiguous, transposed, narrowed, 3-D
 local function inputs(kind)
   local a = sample(kind, 4, 5)
@@ -357,6 +370,34 @@ describe('CUDA softmax / logSoftmax / losses', function()
     same(torch.logSoftmax(x:cuda(), 2), torch.logSoftmax(x, 2), 1e-13)
   end)
 
+  gpu_it('softmax and logSoftmax over long slices (in chunks) match the CPU, and their gradients',
+         function()
+    for _, kind in ipairs({ 'float', 'double' }) do
+      local tol = kind == 'float' and 1e-6 or 1e-13
+      local xs = { sample(kind, 3, 5000), sample(kind, 6000, 2), sample(kind, 2, 4500, 2) }
+      for _, x in ipairs(xs) do
+        x:mul(5)
+        local c, g = both(x)
+        local d = x:size(1) > 100 and 1 or 2
+        same(torch.softmax(g, d), torch.softmax(c, d), tol)
+        same(torch.logSoftmax(g, d), torch.logSoftmax(c, d), tol)
+        for _, fn in ipairs({ torch.softmax, torch.logSoftmax }) do
+          local w = sample(kind, table.unpack(x:size():totable()))
+          local gg, cg = grads(function(t) return torch.cmul(fn(t, d), w:typeAs(t)):sum() end, x)
+          same(gg, cg, kind == 'float' and 1e-5 or 1e-12)
+        end
+      end
+    end
+    local x = torch.randn(2, 5000):double()
+    x[2][4000] = 0 / 0
+    x[1][2500] = 800
+    same(torch.softmax(x:cuda(), 2), torch.softmax(x, 2), 1e-13)
+    same(torch.logSoftmax(x:cuda(), 2), torch.logSoftmax(x, 2), 1e-13)
+    local g = x:cuda()
+    torch.softmax(g, g, 2)   -- in place
+    same(g, torch.softmax(x, 2), 1e-13)
+  end)
+
   gpu_it('softmax into a given device tensor, and in place', function()
     local x = torch.randn(3, 5)
     local r = torch.Tensor():cuda()
@@ -423,19 +464,6 @@ describe('CUDA softmax / logSoftmax / losses', function()
                      err(function() return torch.softmax(torch.LongTensor(3):cuda()) end))
   end)
 end)
-
--- gradients: the same graph on the CPU and on the device, leaves compared
-local function grads(f, x)
-  local c = x:clone()
-  c.requiresGrad = true
-  local g = x:cuda()
-  g.requiresGrad = true
-  f(c):backward()
-  f(g):backward()
-  assert(g.grad, 'no gradient reached the device leaf')
-  is_cuda(g.grad)
-  return g.grad, c.grad
-end
 
 describe('CUDA gradients of reductions and nn kernels', function()
   gpu_it('sum, mean, prod (zeros), max / min (ties), var, std, norm, cumsum, cumprod, sort, topk',
