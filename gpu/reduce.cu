@@ -11,7 +11,10 @@
  *     t, t + P, ...) into a device temporary, then combining passes of G partials per thread
  *     (ping-pong buffers) until one value is left, copied to the host;
  *   - a dim reduction, max / min with indices, cumsum / cumprod, sort and the backward line
- *     kernels give one output slice to one thread, which walks the slice in order.
+ *     kernels give one output slice to one thread, which walks the slice in order; a few long
+ *     slices of a dim reduction or max / min are cut into chunks (partials, then combined in
+ *     order per output), and long lines sort by parallel merge passes (one thread per
+ *     element), which give the CPU's stable order.
  * The core calls these after its own argument checks (LT_GPU_ROUTE), so the error messages
  * are the CPU's; the twins only do what is specific to the device.
  */
@@ -789,9 +792,9 @@ template <typename T> LT_HD int before(T a, T b, int desc)
     return a < b || (is_nan(b) && !is_nan(a));
 }
 
-/* One thread per line: core/reduce.c's stable merge sort (insertion-sorted runs of 32, then
- * bottom-up merges), on (value, index) pairs in the thread's own stretch of two device
- * buffers (R pairs each); the first k go out. Equal elements keep their order. */
+/* Short lines, one thread per line: core/reduce.c's stable merge sort (insertion-sorted runs
+ * of 32, then bottom-up merges), on (value, index) pairs in the thread's own stretch of two
+ * device buffers (R pairs each); the first k go out. Equal elements keep their order. */
 template <typename T>
 __global__ void sort_kernel(lt_gpu_ix ix, T *val, int64_t *ind, const T *x, int64_t n, int64_t R,
                             int64_t rs, int64_t vs, int64_t is, int64_t k, int desc, T *bv,
@@ -846,13 +849,100 @@ __global__ void sort_kernel(lt_gpu_ix ix, T *val, int64_t *ind, const T *x, int6
     }
 }
 
+/* Long lines sort with every element in its own thread: the line is copied, then bottom-up
+ * merge passes of width w = 1, 2, 4 ... where each element finds its place in the merged run
+ * from its rank in the other run (binary search): an element of the left run goes after the
+ * right run's elements that strictly precede it, one of the right run after the left run's
+ * elements that it does not strictly precede. That is the stable merge, so the result is the
+ * CPU's (a stable sort has one answer). log2(R) launches, each O(log w) per element. */
+#define SORT_SERIAL_MAX 64
+
+template <typename T>
+__global__ void sort_load_kernel(lt_gpu_ix ix, const T *x, int64_t n, int64_t R, int64_t rs,
+                                 T *bv, int64_t *bi)
+{
+    for (int64_t e = LT_GPU_TID(); e < n; e += LT_GPU_NTHREADS()) {
+        int64_t l = e / R, r = e % R;
+        int64_t off[3] = {0, 0, 0};
+        lt_gpu_offsets(ix, l, off);
+        bv[e] = x[off[2] + r * rs];
+        bi[e] = r;
+    }
+}
+
+template <typename T>
+__global__ void sort_merge_kernel(int64_t n, int64_t R, int64_t w, int desc, const T *sv,
+                                  const int64_t *si, T *dv, int64_t *di)
+{
+    for (int64_t e = LT_GPU_TID(); e < n; e += LT_GPU_NTHREADS()) {
+        int64_t base = e / R * R, p = e - base;
+        int64_t lo = p / (2 * w) * (2 * w);
+        int64_t mid = lo + w < R ? lo + w : R, hi = lo + 2 * w < R ? lo + 2 * w : R;
+        const T *v0 = sv + base;
+        T v = v0[p];
+        int64_t a, b, pos;
+        if (p < mid) {   /* left run: after the right run's elements strictly before v */
+            a = mid;
+            b = hi;
+            while (a < b) {
+                int64_t m = a + (b - a) / 2;
+                if (before(v0[m], v, desc)) a = m + 1;
+                else b = m;
+            }
+            pos = p + (a - mid);
+        } else {         /* right run: after the left run's elements that v does not precede */
+            a = lo;
+            b = mid;
+            while (a < b) {
+                int64_t m = a + (b - a) / 2;
+                if (!before(v, v0[m], desc)) a = m + 1;
+                else b = m;
+            }
+            pos = lo + (p - mid) + (a - lo);
+        }
+        dv[base + pos] = v;
+        di[base + pos] = si[base + p];
+    }
+}
+
+template <typename T>
+__global__ void sort_store_kernel(lt_gpu_ix ix, T *val, int64_t *ind, int64_t nk, int64_t k,
+                                  int64_t R, int64_t vs, int64_t is, const T *bv,
+                                  const int64_t *bi)
+{
+    for (int64_t e = LT_GPU_TID(); e < nk; e += LT_GPU_NTHREADS()) {
+        int64_t l = e / k, r = e % k;
+        int64_t off[3] = {0, 0, 0};
+        lt_gpu_offsets(ix, l, off);
+        val[off[0] + r * vs] = bv[l * R + r];
+        ind[off[1] + r * is] = bi[l * R + r];
+    }
+}
+
 template <typename T>
 static void launch_sort(const lt_gpu_ix &ix, const lt_iter &it, int64_t R, int64_t rs, int64_t vs,
                         int64_t is, int64_t k, int desc, void *bv, int64_t *bi)
 {
-    LT_LAUNCH(sort_kernel<T>, lt_gpu_blocks(it.numel), LT_GPU_THREADS, ix, (T *)it.data[0],
-              (int64_t *)it.data[1], (const T *)it.data[2], it.numel, R, rs, vs, is, k, desc,
-              (T *)bv, bi);
+    if (R <= SORT_SERIAL_MAX) {  /* one thread per line */
+        LT_LAUNCH(sort_kernel<T>, lt_gpu_blocks(it.numel), LT_GPU_THREADS, ix, (T *)it.data[0],
+                  (int64_t *)it.data[1], (const T *)it.data[2], it.numel, R, rs, vs, is, k, desc,
+                  (T *)bv, bi);
+        return;
+    }
+    int64_t n = it.numel * R;
+    T *sv = (T *)bv, *dv = sv + n;
+    int64_t *si = bi, *di = bi + n;
+    unsigned g = lt_gpu_blocks(n);
+    LT_LAUNCH(sort_load_kernel<T>, g, LT_GPU_THREADS, ix, (const T *)it.data[2], n, R, rs, sv, si);
+    for (int64_t w = 1; w < R; w *= 2) {
+        LT_LAUNCH(sort_merge_kernel<T>, g, LT_GPU_THREADS, n, R, w, desc, (const T *)sv,
+                  (const int64_t *)si, dv, di);
+        T *t1 = sv; sv = dv; dv = t1;
+        int64_t *t2 = si; si = di; di = t2;
+    }
+    int64_t nk = it.numel * k;
+    LT_LAUNCH(sort_store_kernel<T>, lt_gpu_blocks(nk), LT_GPU_THREADS, ix, (T *)it.data[0],
+              (int64_t *)it.data[1], nk, k, R, vs, is, (const T *)sv, (const int64_t *)si);
 }
 
 /* Sorts every line of a along dim; values / indices get the first k of each. */

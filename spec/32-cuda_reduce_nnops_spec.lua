@@ -347,6 +347,25 @@ describe('CUDA reductions', function()
     local gv, gi = l:cuda():sort(2)
     same(gv, cv, 0)
     same(gi, ci, 0)
+    -- long lines (parallel merge passes): many ties, NaNs, both directions, topk
+    local v = sample('double', 5000):mul(2):floor()
+    for i = 1, 5000, 97 do v[i] = 0 / 0 end
+    for _, x in ipairs({ v, v:view(2, 2500), v:view(2500, 2):t(), sample('float', 3, 777),
+                         sample('long', 1000, 3) }) do
+      local c, g = both(x)
+      local d = x:dim()
+      if x:size(d) < 100 then d = 1 end
+      for _, desc in ipairs({ false, true }) do
+        cv, ci = c:sort(d, desc)
+        gv, gi = g:sort(d, desc)
+        H.close(gv:double(), cv:double(), 0, 0)
+        H.close(gi:double(), ci:double(), 0, 0)
+        cv, ci = c:topk(9, d, desc)
+        gv, gi = g:topk(9, d, desc)
+        H.close(gv:double(), cv:double(), 0, 0)
+        H.close(gi:double(), ci:double(), 0, 0)
+      end
+    end
   end)
 end)
 
