@@ -546,7 +546,19 @@ int lt_nonzero(lt_tensor *out, const lt_tensor *a)
 {
     if (out->dtype != LT_INT64)
         return lt_error("result tensor is %s, expected Long", lt_dtype_name(out->dtype));
-    LT_HOST_ONLY(out, a);
+    int dev;
+    if (lt_common_device(&dev, 1, &a) || lt_out_on(out, dev)) return LT_ERR;
+    if (dev != LT_CPU) {
+        /* the result's size depends on the data: counted on a host copy, one round trip */
+        const lt_tensor *h = a;
+        lt_tensor *hr = lt_tensor_empty(LT_INT64);
+        int st = hr ? lt_host_copy(a, &h) : LT_ERR;
+        if (st == LT_OK) st = lt_nonzero(hr, h);
+        if (st == LT_OK) st = lt_host_result(out, hr);
+        lt_host_release(a, h);
+        lt_tensor_release(hr);
+        return st;
+    }
     int64_t size[2] = {nonzero_pass(a, NULL), a->ndim};
     lt_tensor *target;
     const lt_tensor *ins[1] = {a};

@@ -66,6 +66,31 @@ int lt_route(lt_tensor *out, int n, const lt_tensor *const *ins)
     return dev != LT_CPU;
 }
 
+int lt_host_copy(const lt_tensor *t, const lt_tensor **h)
+{
+    *h = t;
+    if (!t || lt_device(t) == LT_CPU) return LT_OK;
+    lt_tensor *c = lt_tensor_empty(t->dtype);
+    if (!c) return LT_ERR;
+    if (lt_to_device(c, t, LT_CPU)) {
+        lt_tensor_release(c);
+        return LT_ERR;
+    }
+    *h = c;
+    return LT_OK;
+}
+
+void lt_host_release(const lt_tensor *t, const lt_tensor *h)
+{
+    if (h && h != t) lt_tensor_release((lt_tensor *)(uintptr_t)h);
+}
+
+int lt_host_result(lt_tensor *out, const lt_tensor *hr)
+{
+    if (lt_resize(out, hr->ndim, hr->size)) return LT_ERR;
+    return lt_copy(out, hr);
+}
+
 int lt_host_only(int n, const lt_tensor *const *ts)
 {
     for (int k = 0; k < n; k++)

@@ -99,6 +99,13 @@ int lt_out_on(lt_tensor *out, int dev);
 /* 1 when the operands (out may be NULL) live on a device, after the checks above; 0 on the
  * host; LT_ERR on a mix. */
 int lt_route(lt_tensor *out, int n, const lt_tensor *const *ins);
+/* Host copies of device inputs for ops that run on the host whatever the device (results of
+ * data-dependent size, sequential draws): *h is t itself on the host, else a new host copy
+ * (release it with lt_host_release). */
+int  lt_host_copy(const lt_tensor *t, const lt_tensor **h);
+void lt_host_release(const lt_tensor *t, const lt_tensor *h);
+/* out (any device) = host result hr: resized to hr's shape, then copied across. */
+int  lt_host_result(lt_tensor *out, const lt_tensor *hr);
 /* LT_ERR "not implemented for CUDA tensors yet" when any tensor lives on a device. */
 int lt_host_only(int n, const lt_tensor *const *ts);
 

@@ -309,7 +309,21 @@ int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p)
     if (!lt_dtype_is_float(p->dtype))
         return lt_error("expected probabilities in a Float or Double tensor, got %s",
                         tname(p->dtype));
-    LT_HOST_ONLY(t, p);
+    int dev;
+    const lt_tensor *tp[2] = {t, p};
+    if (lt_common_device(&dev, 2, tp)) return LT_ERR;
+    if (dev != LT_CPU) {
+        /* drawn on the host (the same numbers as there), then copied: one round trip */
+        if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
+        const lt_tensor *hp = p;
+        lt_tensor *ht = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+        int st = ht ? lt_host_copy(p, &hp) : LT_ERR;
+        if (st == LT_OK) st = lt_rand_bernoulli_tensor(ht, hp);
+        if (st == LT_OK) st = lt_copy(t, ht);
+        lt_host_release(p, hp);
+        lt_tensor_release(ht);
+        return st;
+    }
     if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
     lt_iter it;
     const lt_tensor *pops[1] = {p};
@@ -361,9 +375,16 @@ int lt_rand_int(lt_tensor *t, int64_t lo, int64_t hi)
 int lt_randperm(lt_tensor *out, int64_t n)
 {
     if (n < 0) return lt_error("expected n >= 0, got %lld", (long long)n);
-    LT_HOST_ONLY(out);
     if (out->dtype != LT_INT64)
         return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
+    if (lt_device(out) != LT_CPU) {
+        /* a sequential shuffle: made on the host (the same numbers), then copied */
+        lt_tensor *hr = lt_tensor_empty(LT_INT64);
+        int st = hr ? lt_randperm(hr, n) : LT_ERR;
+        if (st == LT_OK) st = lt_host_result(out, hr);
+        lt_tensor_release(hr);
+        return st;
+    }
     if (lt_resize(out, 1, &n)) return LT_ERR;
     if (n > 1 && out->stride[0] == 0)
         return lt_error("cannot write into an expanded tensor (clone it first)");
@@ -463,9 +484,21 @@ int lt_multinomial(lt_tensor *out, const lt_tensor *probs, int64_t n, int replac
     if (!lt_dtype_is_float(probs->dtype))
         return lt_error("expected probabilities in a Float or Double tensor, got %s",
                         tname(probs->dtype));
-    LT_HOST_ONLY(out, probs);
     if (out->dtype != LT_INT64)
         return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
+    int dev;
+    if (lt_common_device(&dev, 1, &probs) || lt_out_on(out, dev)) return LT_ERR;
+    if (dev != LT_CPU) {
+        /* sequential draws per row: made on the host (the same numbers), then copied */
+        const lt_tensor *hp = probs;
+        lt_tensor *hr = lt_tensor_empty(LT_INT64);
+        int st = hr ? lt_host_copy(probs, &hp) : LT_ERR;
+        if (st == LT_OK) st = lt_multinomial(hr, hp, n, replacement);
+        if (st == LT_OK) st = lt_host_result(out, hr);
+        lt_host_release(probs, hp);
+        lt_tensor_release(hr);
+        return st;
+    }
     if (probs->ndim != 1 && probs->ndim != 2)
         return lt_error("expected a 1-D or 2-D tensor of probabilities, got %d dimensions",
                         probs->ndim);
