@@ -5,7 +5,8 @@
 #   make demo       installs missing Debian packages (make deps), builds, trains the seed LSTM
 #   make test       installs missing Debian packages (make deps), builds, runs the busted specs
 #                   (then the GPU specs against the host emulation of CUDA: make test-cuda-emu)
-#   make test-asan  the same specs under AddressSanitizer + UBSan (LeakSanitizer included)
+#   make test-asan  the same specs under AddressSanitizer + UBSan (LeakSanitizer included),
+#                   the emulated GPU specs too (make test-cuda-emu-asan)
 #   make test-extension  examples/c_extension built against a staged install, and its spec
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
@@ -209,6 +210,18 @@ test-asan: deps
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \
 	  LUATORCH_ASAN=1 build-asan/luatorch $(BUSTED) --output=utfTerminal spec
 	$(MAKE) test-extension-asan
+	$(MAKE) test-cuda-emu-asan
+
+# The GPU specs on the emulated device under the sanitizers: the backend's host code (allocator,
+# staging copies, routing, autograd on device tensors) and its kernels as host code.
+test-cuda-emu-asan: deps
+	$(MAKE) BUILD=build-emu-asan CUDA=emu OPT="-O1 -fno-omit-frame-pointer" \
+	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-emu-asan/luatorch build-emu-asan/lua/torch/core.so
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
+	  LUA_CPATH="$(CURDIR)/build-emu-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-emu-asan/luatorch" \
+	  LUATORCH_ASAN=1 build-emu-asan/luatorch $(BUSTED) --output=utfTerminal $(CUDA_SPECS)
 
 # The C extension example under the sanitizers too, compiled with the source tree's luatorch.h
 # (through the same pkg-config file) and run inside $(ASAN_DIR)/luatorch.
@@ -287,4 +300,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile
 
-.PHONY: all deps test test-cuda-emu test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps
+.PHONY: all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps
