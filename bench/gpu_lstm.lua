@@ -8,6 +8,12 @@
 --                           loops launched step by step (CUDA graphs off)
 --   seed_step_graph         the same with the time loops replayed from CUDA graphs (luatorch
 --                           graphs the LSTM's loops only; PyTorch's entry captures the step)
+--                           (both: the per-step kernels torch._lstmKernel "auto" picks, fused
+--                           at this H)
+--   seed_step_eager_fused   seed_step_eager / seed_step_graph with the per-step kernels forced:
+--   seed_step_graph_fused   "fused" (one kernel per step, the recurrent products in it) or
+--   seed_step_eager_gemm    "gemm" (a cuBLAS GEMM + a pointwise kernel per step)
+--   seed_step_graph_gemm
 --   lstm1024_fwdbwd_fp32    nn.LSTM 1024->1024, 1 layer, T=100, B=128, time-major: forward,
 --                           backward of the output against a fixed random gradient (weight and
 --                           input gradients); TF32 off; graphs on
@@ -16,7 +22,8 @@
 --
 -- Each: warm-up, then the median of a few timed runs of several iterations, between
 -- torch.cuda.synchronize() calls (wall clock, torch.clock). Lines starting INFO say how it
--- ran; the counts of graph captures / replays / step-by-step loops show that graphs were used.
+-- ran; the counts of graph captures / replays / step-by-step loops show that graphs were used,
+-- and the count of fused loops which kernels ran.
 -- Without a device it prints SKIP and exits 0. LUATORCH_BENCH_QUICK=1: tiny sizes (a dry run,
 -- e.g. on the emulated device, whose numbers mean nothing: INFO says "emulated").
 local torch = require 'torch'
@@ -65,9 +72,11 @@ end
 
 local function stats_line(what, before)
   local s = torch._lstmGraphStats()
-  out(('INFO %s: time loops captured %d, replayed %d, step by step %d (same key as before: %d)')
+  out(('INFO %s: time loops captured %d, replayed %d, step by step %d (same key as before: %d)' ..
+       '; fused kernels: %d loops')
       :format(what, s.captures - before.captures, s.replays - before.replays,
-              s.stepwise - before.stepwise, s.repeats - before.repeats))
+              s.stepwise - before.stepwise, s.repeats - before.repeats,
+              (s.fused or 0) - (before.fused or 0)))
 end
 
 -- ---- the seed training step ----------------------------------------------------------------
@@ -118,13 +127,19 @@ local function seed()
   end
   local iters, warmup, reps = 50, 5, 5
   if QUICK then iters, warmup, reps = 3, 1, 2 end
-  for _, on in ipairs({ false, true }) do
-    graphs(on)
-    local before = torch._lstmGraphStats()
-    local ms = time_ms(step, iters, warmup, reps)
-    result(name .. (on and '_graph' or '_eager'), ms)
-    stats_line(name .. (on and '_graph' or '_eager'), before)
+  local kwas = torch._lstmKernel()
+  for _, kern in ipairs({ 'auto', 'fused', 'gemm' }) do
+    torch._lstmKernel(kern)
+    for _, on in ipairs({ false, true }) do
+      graphs(on)
+      local what = name .. (on and '_graph' or '_eager') .. (kern == 'auto' and '' or '_' .. kern)
+      local before = torch._lstmGraphStats()
+      local ms = time_ms(step, iters, warmup, reps)
+      result(what, ms)
+      stats_line(what, before)
+    end
   end
+  torch._lstmKernel(kwas)
 end
 
 -- ---- nn.LSTM 1024 -> 1024, T = 100, B = 128: forward + backward --------------------------------

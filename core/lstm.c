@@ -294,6 +294,7 @@ typedef struct {
     lt_tensor *mask;     /* T x B x H: dropout mask, 0 or 1 / (1 - p)                      */
     lt_tensor *wih, *whh;  /* contiguous copies of weights BLAS cannot read as they are    */
     lt_tensor *mask_host;  /* device dropout: the mask drawn on the host (the CPU's numbers) */
+    lt_tensor *whht;     /* device, fused kernels: H x 4H, W_hh^T (rewritten every call)    */
     struct lt_gpu_lstm_graph *gfwd, *gbwd;  /* device: the time loops' CUDA graphs      */
 } layer_ws;
 
@@ -333,7 +334,7 @@ static void ws_release(lstm_ws *w)
     for (int l = 0; l < w->L; l++) {
         layer_ws *y = &w->layer[l];
         lt_tensor *ts[] = {y->gates, y->hseq, y->cseq, y->tc, y->h0, y->c0, y->xin, y->mask,
-                           y->wih, y->whh, y->mask_host};
+                           y->wih, y->whh, y->mask_host, y->whht};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) lt_tensor_release(ts[k]);
 #ifdef LT_HAVE_CUDA
         lt_gpu_lstm_graph_free(y->gfwd);
@@ -713,16 +714,20 @@ static lt_gpu_lstm_mat gpu_mat(mat m) { return (lt_gpu_lstm_mat){m.p, m.ld, m.tr
 #endif
 
 /* One layer's forward on the device of its operands (gpu/lstm.cu); graph: the layer's cached
- * CUDA graph. */
-static int device_forward(const layer_fwd *f, struct lt_gpu_lstm_graph **graph)
+ * CUDA graph; *whht: the layer's W_hh^T scratch, allocated when the fused kernels need it. */
+static int device_forward(const layer_fwd *f, int dev, lt_tensor **whht,
+                          struct lt_gpu_lstm_graph **graph)
 {
 #ifdef LT_HAVE_CUDA
+    if (lt_gpu_lstm_fused(f->H) && !f->whh.trans &&
+        ensure(whht, dev, f->dt, 2, f->H, 4 * f->H, 0))
+        return LT_ERR;
     lt_gpu_lstm_fwd g = {f->dt, f->T, f->B, f->H, f->in, f->x, f->xld, gpu_mat(f->wih),
                          gpu_mat(f->whh), f->bias, f->h0, f->c0, f->zeros, f->g, f->h, f->c,
-                         f->tc};
+                         f->tc, *whht ? lt_data(*whht) : NULL};
     return lt_gpu_lstm_forward(&g, graph);
 #else
-    (void)f, (void)graph;
+    (void)f, (void)dev, (void)whht, (void)graph;
     return lt_error("luatorch was built without CUDA");
 #endif
 }
@@ -871,7 +876,7 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
                        h0 ? lt_data(y->h0) : NULL, c0 ? lt_data(y->c0) : NULL,
                        lt_data(w->zeros), lt_data(y->gates), hs, cs, lt_data(y->tc)};
         /* (CUDA graphs only for workspaces that live on: one call would not replay them) */
-        if (gpu) st = device_forward(&f, w->cached ? &y->gfwd : NULL);
+        if (gpu) st = device_forward(&f, dev, &y->whht, w->cached ? &y->gfwd : NULL);
         else layer_forward(&f);
         if (st == LT_OK && gpu && last && fresh_out)
             st = copy_bytes(dev, lt_data(fresh_out), hs, (size_t)(T * B * H) * es);

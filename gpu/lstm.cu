@@ -14,16 +14,28 @@
  * column sum of dgates (a thread per block of rows and column, in double, then a thread per
  * column adding the blocks in order): deterministic, no atomics.
  *
- * CUDA graphs: the time loop of a layer (2T launches) is recorded once into a graph
+ * The fused path (small H; torch._lstmKernel / LUATORCH_LSTM_KERNEL = fused | gemm | auto,
+ * auto: fused for H <= LT_GPU_LSTM_FUSED_MAX_H): ONE kernel per step instead of a GEMM and a
+ * kernel, for sizes where a small cuBLAS GEMM costs its launch latency. Forward: a thread per
+ * (b, j) adds sum_k h_{t-1}[b][k] W_hh[q*H+j][k] for its four gates itself, reading W_hh^T
+ * (H x 4H, transposed once per call into a workspace buffer unless W_hh is stored transposed)
+ * so that a warp's weight reads are adjacent, then does what fwd_step does. Backward: the
+ * kernel of step t computes dh_t's recurrent term sum_r dgates_{t+1}[b][r] W_hh[r][j] (4H
+ * products; W_hh in its natural layout, adjacent across j) from the previous launch's dgates,
+ * then does what bwd_step does; dh0 = dgates_0 W_hh is one GEMM after the sweep. The
+ * post-sweep GEMMs and bias sums are the same for both paths. The recurrent products are
+ * summed in another order than cuBLAS's (a few ulp).
+ *
+ * CUDA graphs: the time loop of a layer (2T launches, T fused) is recorded once into a graph
  * (stream capture on lt_gpu_stream()) and replayed while its operands (every pointer, size
- * and flag the loop reads, and the TF32 setting: the key) stay the same; core/lstm.c keeps
- * those in workspace buffers so that they do at a fixed shape. A loop runs launch by launch
- * the first time its key is seen (a one-off call never pays for a capture, and cuBLAS has
- * loaded its kernels before a capture), is captured and launched the second time, replayed
- * after that. When capture fails (the emulation never captures: cudaErrorNotSupported) the
- * loop runs launch by launch and the slot remembers not to try again. No slot (a workspace
- * that lives for one call), a one-step loop (the cell), or LUATORCH_CUDA_GRAPHS=0 (or
- * lt_gpu_lstm_set_graphs(0)): launch by launch.
+ * and flag the loop reads, the TF32 setting and the kernel path: the key) stay the same;
+ * core/lstm.c keeps those in workspace buffers so that they do at a fixed shape. A loop runs
+ * launch by launch the first time its key is seen (a one-off call never pays for a capture,
+ * and cuBLAS has loaded its kernels before a capture), is captured and launched the second
+ * time, replayed after that. When capture fails (the emulation never captures:
+ * cudaErrorNotSupported) the loop runs launch by launch and the slot remembers not to try
+ * again. No slot (a workspace that lives for one call), a one-step loop (the cell), or
+ * LUATORCH_CUDA_GRAPHS=0 (or lt_gpu_lstm_set_graphs(0)): launch by launch.
  *
  * Numerics: the CPU's formulas in the same order; float32 uses CUDA's expf / tanhf where the
  * CPU has its own polynomials (both within a few ulp).
@@ -121,6 +133,100 @@ __global__ void bwd_step(int64_t B, int64_t H, const T *a, const T *tc, const T 
     }
 }
 
+/* ---- the fused path (small H): ONE kernel per step, the recurrent products in the kernel --- */
+
+/* One step forward of the fused path, a thread per (row b, unit j): the four gate
+ * pre-activations are g's (x W_ih^T, from the input GEMM) + sum_k h_{t-1}[b][k] W_hh[q*H+j][k]
+ * (q = 0..3; hp NULL: h_{t-1} = 0), read from wt = W_hh^T (H x 4H, row stride ldwt: the reads
+ * of a warp are adjacent); then exactly fwd_step. */
+template <typename T>
+__global__ void fwd_fused(int64_t B, int64_t H, T *g, const T *bias, const T *hp, const T *wt,
+                          int64_t ldwt, const T *cp, int64_t ldcp, T *c, T *h, T *tc)
+{
+    for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
+        int64_t b = i / H, j = i - b * H;
+        T *gr = g + b * 4 * H;
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        if (hp) {
+            const T *hr = hp + b * H;
+            const T *w = wt + j;
+            for (int64_t k = 0; k < H; k++, w += ldwt) {
+                T hk = hr[k];
+                s0 += hk * w[0];
+                s1 += hk * w[H];
+                s2 += hk * w[2 * H];
+                s3 += hk * w[3 * H];
+            }
+        }
+        T ig = act<T>::sig((s0 + gr[j]) + bias[j]);
+        T fg = act<T>::sig((s1 + gr[H + j]) + bias[H + j]);
+        T gg = act<T>::th((s2 + gr[2 * H + j]) + bias[2 * H + j]);
+        T og = act<T>::sig((s3 + gr[3 * H + j]) + bias[3 * H + j]);
+        T cc = fg * cp[b * ldcp + j] + ig * gg;
+        T t = act<T>::th(cc);
+        gr[j] = ig;
+        gr[H + j] = fg;
+        gr[2 * H + j] = gg;
+        gr[3 * H + j] = og;
+        c[i] = cc;
+        tc[i] = t;
+        h[i] = og * t;
+    }
+}
+
+/* wt (H x 4H, ld 4H) = W^T for W (4H x H) stored as w with row stride ldw (or, trans, W^T
+ * stored with row stride ldw): a thread per element of wt. */
+template <typename T>
+__global__ void transpose_w(int64_t H, const T *w, int64_t ldw, int trans, T *wt)
+{
+    int64_t G = 4 * H;
+    for (int64_t i = LT_GPU_TID(); i < H * G; i += LT_GPU_NTHREADS()) {
+        int64_t k = i / G, r = i - k * G;
+        wt[i] = trans ? w[k * ldw + r] : w[r * ldw + k];
+    }
+}
+
+/* One step backward of the fused path: dh_t = (dgn ? sum_r dgn[b][r] W_hh[r][j] : d1[b][j])
+ * + d2[b][j], with dgn = dgates_{t+1} (the previous launch's; NULL at the last step) and
+ * W_hh as stored (w, row stride ldw, or W^T with trans: the natural layout's reads are
+ * adjacent across a warp); then exactly bwd_step. */
+template <typename T>
+__global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T *cp,
+                          int64_t ldcp, const T *dgn, const T *w, int64_t ldw, int trans,
+                          const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, T *dg)
+{
+    int64_t G = 4 * H;
+    for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
+        int64_t b = i / H, j = i - b * H;
+        const T *ar = a + b * G;
+        T *dgr = dg + b * G;
+        T rec;
+        if (dgn) {
+            const T *dn = dgn + b * G;
+            rec = 0;
+            if (!trans)
+                for (int64_t r = 0; r < G; r++) rec += dn[r] * w[r * ldw + j];
+            else
+                for (int64_t r = 0; r < G; r++) rec += dn[r] * w[j * ldw + r];
+        } else {
+            rec = d1[b * ld1 + j];
+        }
+        T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];
+        T th = tc[i];
+        T dh = rec + d2[b * ld2 + j];
+        T dct = dc[i] + dh * og * (1 - th * th);
+        T di = dct * gg * ig * (1 - ig);
+        T df = dct * cp[b * ldcp + j] * fg * (1 - fg);
+        T dgg = dct * ig * (1 - gg * gg);
+        T dog = dh * th * og * (1 - og);
+        dc[i] = dct * fg;
+        dgr[j] = di;
+        dgr[H + j] = df;
+        dgr[2 * H + j] = dgg;
+        dgr[3 * H + j] = dog;
+    }
+}
+
 #define COLSUM_ROWS 256
 
 /* Pass 1 of the column sums of dg (R x G): a thread per (block of COLSUM_ROWS rows, column). */
@@ -184,6 +290,80 @@ static int launch_bwd(int64_t B, int64_t H, const void *a, const void *tc, const
     return LT_OK;
 }
 
+/* The fused kernels: smaller blocks than LT_GPU_THREADS, so that B*H threads (12800 for the
+ * seed) spread over more multiprocessors. */
+#define FUSED_THREADS 128
+
+static unsigned fused_blocks(int64_t n)
+{
+    int64_t b = (n + FUSED_THREADS - 1) / FUSED_THREADS;
+    return (unsigned)(b < 1 ? 1 : b > 65535 ? 65535 : b);
+}
+
+template <typename T>
+static int launch_fwd_fused(int64_t B, int64_t H, void *g, const void *bias, const void *hp,
+                            const void *wt, int64_t ldwt, const void *cp, int64_t ldcp, void *c,
+                            void *h, void *tc)
+{
+    LT_LAUNCH(fwd_fused<T>, fused_blocks(B * H), FUSED_THREADS, B, H, (T *)g, (const T *)bias,
+              (const T *)hp, (const T *)wt, ldwt, (const T *)cp, ldcp, (T *)c, (T *)h, (T *)tc);
+    LT_CHECK_LAUNCH("lstm fwd_fused");
+    return LT_OK;
+}
+
+template <typename T>
+static int launch_bwd_fused(int64_t B, int64_t H, const void *a, const void *tc, const void *cp,
+                            int64_t ldcp, const void *dgn, const lt_gpu_lstm_mat *w,
+                            const void *d1, int64_t ld1, const void *d2, int64_t ld2, void *dc,
+                            void *dg)
+{
+    LT_LAUNCH(bwd_fused<T>, fused_blocks(B * H), FUSED_THREADS, B, H, (const T *)a,
+              (const T *)tc, (const T *)cp, ldcp, (const T *)dgn, (const T *)w->p, w->ld,
+              w->trans, (const T *)d1, ld1, (const T *)d2, ld2, (T *)dc, (T *)dg);
+    LT_CHECK_LAUNCH("lstm bwd_fused");
+    return LT_OK;
+}
+
+/* ---- which path: fused (one kernel per step) or GEMM + kernel ------------------------------ */
+
+static int kernel_mode = -1;  /* -1: not read yet from LUATORCH_LSTM_KERNEL */
+
+static int mode_of(const char *s)
+{
+    if (!s) return -1;
+    if (!strcmp(s, "auto")) return LT_GPU_LSTM_AUTO;
+    if (!strcmp(s, "fused")) return LT_GPU_LSTM_FUSED;
+    if (!strcmp(s, "gemm")) return LT_GPU_LSTM_GEMM;
+    return -1;
+}
+
+extern "C" int lt_gpu_lstm_kernel_of(const char *name) { return mode_of(name); }
+
+extern "C" const char *lt_gpu_lstm_kernel_name(int mode)
+{
+    return mode == LT_GPU_LSTM_FUSED ? "fused" : mode == LT_GPU_LSTM_GEMM ? "gemm" : "auto";
+}
+
+extern "C" int lt_gpu_lstm_kernel(void)
+{
+    if (kernel_mode < 0) {
+        int m = mode_of(getenv("LUATORCH_LSTM_KERNEL"));
+        kernel_mode = m < 0 ? LT_GPU_LSTM_AUTO : m;
+    }
+    return kernel_mode;
+}
+
+extern "C" void lt_gpu_lstm_set_kernel(int mode)
+{
+    kernel_mode = mode < 0 || mode > LT_GPU_LSTM_GEMM ? -1 : mode;
+}
+
+extern "C" int lt_gpu_lstm_fused(int64_t H)
+{
+    int m = lt_gpu_lstm_kernel();
+    return m == LT_GPU_LSTM_FUSED || (m == LT_GPU_LSTM_AUTO && H <= LT_GPU_LSTM_FUSED_MAX_H);
+}
+
 /* ---- CUDA graphs of the time loops ----------------------------------------------------------- */
 
 #define KEY_MAX 256
@@ -196,7 +376,7 @@ struct lt_gpu_lstm_graph {
 };
 
 static int graphs_on = -1;  /* -1: not read yet from LUATORCH_CUDA_GRAPHS */
-static int64_t stat_captures, stat_replays, stat_stepwise, stat_repeats;
+static int64_t stat_captures, stat_replays, stat_stepwise, stat_repeats, stat_fused;
 
 extern "C" void lt_gpu_lstm_set_graphs(int on) { graphs_on = on < 0 ? -1 : on != 0; }
 
@@ -215,6 +395,8 @@ extern "C" void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int
     *captures = stat_captures, *replays = stat_replays, *stepwise = stat_stepwise;
     *repeats = stat_repeats;
 }
+
+extern "C" int64_t lt_gpu_lstm_fused_loops(void) { return stat_fused; }
 
 extern "C" void lt_gpu_lstm_graph_free(lt_gpu_lstm_graph *g)
 {
@@ -288,32 +470,50 @@ static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, in
 
 /* What the forward time loop reads: the graph key (no padding: all 8-byte fields). */
 struct fwd_key {
-    int64_t dt, T, B, H, tf32;
+    int64_t dt, T, B, H, tf32, fused;
     const void *whh;
     int64_t whh_ld, whh_trans;
+    const void *wt;
+    int64_t ldwt;
     const void *bias, *h0, *c0, *zeros;
     void *g, *h, *c, *tc;
 };
 
+struct fwd_arg {
+    const lt_gpu_lstm_fwd *f;
+    int fused;
+    const void *wt;  /* fused: W_hh^T (H x 4H, row stride ldwt) */
+    int64_t ldwt;
+};
+
 static int fwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns)
 {
-    const lt_gpu_lstm_fwd *f = (const lt_gpu_lstm_fwd *)arg;
+    const fwd_arg *fa = (const fwd_arg *)arg;
+    const lt_gpu_lstm_fwd *f = fa->f;
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
     const char *h = (const char *)f->h, *c = (const char *)f->c;
     char *g = (char *)f->g, *tc = (char *)f->tc;
     for (int64_t t = 0; t < T; t++) {
         const char *hp = t > 0 ? h + (t - 1) * B * H * es : (const char *)f->h0;
         char *gt = g + t * B * G * es;
-        if (hp && gemm(hd, fns, f->dt, 0, !f->whh.trans, B, G, H, hp, H, f->whh.p, f->whh.ld, 1,
-                       gt, G))
-            return LT_ERR;
         const void *cp = t > 0 ? c + (t - 1) * B * H * es : f->c0 ? f->c0 : f->zeros;
         int64_t ldcp = t > 0 || f->c0 ? H : 0, off = t * B * H * es;
-        int st = f->dt == LT_FLOAT32
-                     ? launch_fwd<float>(B, H, gt, f->bias, cp, ldcp, (char *)f->c + off,
-                                         (char *)f->h + off, tc + off)
-                     : launch_fwd<double>(B, H, gt, f->bias, cp, ldcp, (char *)f->c + off,
-                                          (char *)f->h + off, tc + off);
+        char *ct = (char *)f->c + off, *ht = (char *)f->h + off;
+        int st;
+        if (fa->fused) {
+            st = f->dt == LT_FLOAT32
+                     ? launch_fwd_fused<float>(B, H, gt, f->bias, hp, fa->wt, fa->ldwt, cp, ldcp,
+                                               ct, ht, tc + off)
+                     : launch_fwd_fused<double>(B, H, gt, f->bias, hp, fa->wt, fa->ldwt, cp,
+                                                ldcp, ct, ht, tc + off);
+        } else {
+            if (hp && gemm(hd, fns, f->dt, 0, !f->whh.trans, B, G, H, hp, H, f->whh.p, f->whh.ld,
+                           1, gt, G))
+                return LT_ERR;
+            st = f->dt == LT_FLOAT32
+                     ? launch_fwd<float>(B, H, gt, f->bias, cp, ldcp, ct, ht, tc + off)
+                     : launch_fwd<double>(B, H, gt, f->bias, cp, ldcp, ct, ht, tc + off);
+        }
         if (st) return LT_ERR;
     }
     return LT_OK;
@@ -330,19 +530,39 @@ extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph *
     if (gemm(h, fns, f->dt, 0, !f->wih.trans, T * B, G, f->in, f->x, f->xld, f->wih.p, f->wih.ld,
              0, f->g, G))
         return LT_ERR;
+    /* the fused path reads W_hh^T: as stored (trans), else transposed into f->whht once per
+     * call (the weights change between calls) */
+    fwd_arg fa = {f, 0, NULL, 0};
+    if (lt_gpu_lstm_fused(H) && (f->whh.trans || f->whht)) {
+        fa.fused = 1;
+        if (f->whh.trans) {
+            fa.wt = f->whh.p, fa.ldwt = f->whh.ld;
+        } else {
+            fa.wt = f->whht, fa.ldwt = G;
+            if (f->dt == LT_FLOAT32)
+                LT_LAUNCH(transpose_w<float>, lt_gpu_blocks(H * G), LT_GPU_THREADS, H,
+                          (const float *)f->whh.p, f->whh.ld, 0, (float *)f->whht);
+            else
+                LT_LAUNCH(transpose_w<double>, lt_gpu_blocks(H * G), LT_GPU_THREADS, H,
+                          (const double *)f->whh.p, f->whh.ld, 0, (double *)f->whht);
+            LT_CHECK_LAUNCH("lstm transpose_w");
+        }
+    }
+    stat_fused += fa.fused;
     fwd_key k;
     memset(&k, 0, sizeof k);
-    k.dt = f->dt, k.T = T, k.B = B, k.H = H, k.tf32 = lt_gpu_allow_tf32();
+    k.dt = f->dt, k.T = T, k.B = B, k.H = H, k.tf32 = lt_gpu_allow_tf32(), k.fused = fa.fused;
     k.whh = f->whh.p, k.whh_ld = f->whh.ld, k.whh_trans = f->whh.trans;
+    k.wt = fa.wt, k.ldwt = fa.ldwt;
     k.bias = f->bias, k.h0 = f->h0, k.c0 = f->c0, k.zeros = f->zeros;
     k.g = f->g, k.h = f->h, k.c = f->c, k.tc = f->tc;
-    return run_loop(graph, &k, sizeof k, T, fwd_loop, f);
+    return run_loop(graph, &k, sizeof k, T, fwd_loop, &fa);
 }
 
 /* ---- backward -------------------------------------------------------------------------------- */
 
 struct bwd_key {
-    int64_t dt, T, B, H, tf32;
+    int64_t dt, T, B, H, tf32, fused;
     const void *a, *tc, *c, *c0, *zeros;
     const void *whh;
     int64_t whh_ld, whh_trans;
@@ -353,9 +573,15 @@ struct bwd_key {
     void *dc, *dh, *dg, *dh0;
 };
 
+struct bwd_arg {
+    const lt_gpu_lstm_bwd *f;
+    int fused;
+};
+
 static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns)
 {
-    const lt_gpu_lstm_bwd *f = (const lt_gpu_lstm_bwd *)arg;
+    const bwd_arg *ba = (const bwd_arg *)arg;
+    const lt_gpu_lstm_bwd *f = ba->f;
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
     for (int64_t t = T - 1; t >= 0; t--) {
         int64_t off = t * B * H * es, goff = t * B * G * es;
@@ -367,9 +593,26 @@ static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns
         const void *a = (const char *)f->a + goff, *tc = (const char *)f->tc + off;
         void *dg = (char *)f->dg + goff;
         int64_t ld2 = f->gout_ld;
-        int st = f->dt == LT_FLOAT32
-                     ? launch_bwd<float>(B, H, a, tc, cp, ldcp, d1, ld1, d2, ld2, f->dc, dg)
-                     : launch_bwd<double>(B, H, a, tc, cp, ldcp, d1, ld1, d2, ld2, f->dc, dg);
+        int st;
+        if (ba->fused) {
+            /* dh_t's recurrent term from dgates_{t+1} in the kernel itself */
+            const void *dgn = t < T - 1 ? (const char *)dg + B * G * es : NULL;
+            st = f->dt == LT_FLOAT32
+                     ? launch_bwd_fused<float>(B, H, a, tc, cp, ldcp, dgn, &f->whh, f->ghn,
+                                               f->ghn_ld, d2, ld2, f->dc, dg)
+                     : launch_bwd_fused<double>(B, H, a, tc, cp, ldcp, dgn, &f->whh, f->ghn,
+                                                f->ghn_ld, d2, ld2, f->dc, dg);
+            if (st) return LT_ERR;
+            /* dh0 = dgates_0 W_hh: one GEMM after the sweep */
+            if (t == 0 && f->dh0 &&
+                gemm(hd, fns, f->dt, 0, f->whh.trans, B, H, G, dg, G, f->whh.p, f->whh.ld, 0,
+                     f->dh0, H))
+                return LT_ERR;
+            continue;
+        }
+        st = f->dt == LT_FLOAT32
+                 ? launch_bwd<float>(B, H, a, tc, cp, ldcp, d1, ld1, d2, ld2, f->dc, dg)
+                 : launch_bwd<double>(B, H, a, tc, cp, ldcp, d1, ld1, d2, ld2, f->dc, dg);
         if (st) return LT_ERR;
         /* dh_{t-1} = dgates_t W_hh (into dh0 at t = 0) */
         void *dst = t > 0 ? f->dh : f->dh0;
@@ -390,12 +633,14 @@ extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph 
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
     bwd_key k;
     memset(&k, 0, sizeof k);
-    k.dt = f->dt, k.T = T, k.B = B, k.H = H, k.tf32 = lt_gpu_allow_tf32();
+    bwd_arg ba = {f, lt_gpu_lstm_fused(H)};
+    stat_fused += ba.fused;
+    k.dt = f->dt, k.T = T, k.B = B, k.H = H, k.tf32 = lt_gpu_allow_tf32(), k.fused = ba.fused;
     k.a = f->a, k.tc = f->tc, k.c = f->c, k.c0 = f->c0, k.zeros = f->zeros;
     k.whh = f->whh.p, k.whh_ld = f->whh.ld, k.whh_trans = f->whh.trans;
     k.ghn = f->ghn, k.ghn_ld = f->ghn_ld, k.gout = f->gout, k.gout_step = f->gout_step;
     k.gout_ld = f->gout_ld, k.dc = f->dc, k.dh = f->dh, k.dg = f->dg, k.dh0 = f->dh0;
-    if (run_loop(graph, &k, sizeof k, T, bwd_loop, f)) return LT_ERR;
+    if (run_loop(graph, &k, sizeof k, T, bwd_loop, &ba)) return LT_ERR;
 
     cublasHandle_t h;
     if (lt_gpu_cublas(&h)) return LT_ERR;

@@ -222,6 +222,7 @@ typedef struct {
     const void *h0, *c0;        /* B x H, or NULL for zeros                                */
     const void *zeros;          /* H zeros                                                 */
     void *g, *h, *c, *tc;       /* T x B x 4H gates; T x B x H h_t, c_t, tanh(c_t)         */
+    void *whht;                 /* H x 4H scratch for W_hh^T (the fused path), or NULL     */
 } lt_gpu_lstm_fwd;
 int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph **graph);
 typedef struct {
@@ -257,6 +258,20 @@ int  lt_gpu_lstm_graphs(void);
 void lt_gpu_lstm_set_graphs(int on);
 void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise,
                              int64_t *repeats);
+/* The per-step kernels: LT_GPU_LSTM_FUSED, one kernel per step that computes the recurrent
+ * products itself (forward: from W_hh^T, transposed once per call into whht unless W_hh is
+ * stored transposed; backward: dh from the previous step's dgates); LT_GPU_LSTM_GEMM, a cuBLAS
+ * GEMM + a pointwise kernel per step; LT_GPU_LSTM_AUTO (default), fused when
+ * H <= LT_GPU_LSTM_FUSED_MAX_H. LUATORCH_LSTM_KERNEL=fused|gemm|auto, read once;
+ * lt_gpu_lstm_set_kernel(-1): back to it. lt_gpu_lstm_fused(H): whether H runs fused now. */
+enum { LT_GPU_LSTM_AUTO = 0, LT_GPU_LSTM_FUSED = 1, LT_GPU_LSTM_GEMM = 2 };
+#define LT_GPU_LSTM_FUSED_MAX_H 256
+int  lt_gpu_lstm_kernel(void);
+void lt_gpu_lstm_set_kernel(int mode);
+int  lt_gpu_lstm_fused(int64_t H);
+int  lt_gpu_lstm_kernel_of(const char *name);    /* "auto" / "fused" / "gemm", else -1 */
+const char *lt_gpu_lstm_kernel_name(int mode);
+int64_t lt_gpu_lstm_fused_loops(void);          /* time loops run fused since the start  */
 
 #ifdef __cplusplus
 }

@@ -16,10 +16,17 @@
  *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/lstm.cu): sets
  *                                 them on / off when given a boolean (nil: leave them;
  *                                 "env": back to LUATORCH_CUDA_GRAPHS), returns the setting
- *   torch._lstmGraphStats()       {captures=, replays=, stepwise=, repeats=}: time loops
+ *   torch._lstmKernel([mode])     the device time loops' per-step kernels (gpu/lstm.cu):
+ *                                 "fused" (one kernel per step, the recurrent products in
+ *                                 it), "gemm" (a cuBLAS GEMM + a pointwise kernel per step),
+ *                                 "auto" (fused for H <= 256), "env" (back to
+ *                                 LUATORCH_LSTM_KERNEL), nil (leave it); returns the mode in
+ *                                 force ("auto" without CUDA)
+ *   torch._lstmGraphStats()       {captures=, replays=, stepwise=, repeats=, fused=}: loops
  *                                 captured into a graph, replayed from one, launched step by
  *                                 step; loops whose graph key held still since their last
- *                                 run (all 0 without CUDA)
+ *                                 run; fused: loops (forward or backward, any path) that
+ *                                 ran the fused kernels (all 0 without CUDA)
  *
  * Both record one autograd node when an input requires grad. With every tensor on one CUDA
  * device they run there (core/lstm.c routes to gpu/lstm.cu); a mix of devices is an error.
@@ -234,18 +241,44 @@ static int l_lstm_graphs(lua_State *L)
     return 1;
 }
 
+/* torch._lstmKernel([mode | "env"]) */
+static int l_lstm_kernel(lua_State *L)
+{
+    const char *s = luaL_optstring(L, 1, NULL);
+#ifdef LT_HAVE_CUDA
+    if (s && !strcmp(s, "env")) {
+        lt_gpu_lstm_set_kernel(-1);
+    } else if (s) {
+        int m = lt_gpu_lstm_kernel_of(s);
+        if (m < 0)
+            return luaL_error(L, "_lstmKernel: expected \"fused\", \"gemm\", \"auto\", \"env\" "
+                                 "or nothing, got \"%s\"", s);
+        lt_gpu_lstm_set_kernel(m);
+    }
+    lua_pushstring(L, lt_gpu_lstm_kernel_name(lt_gpu_lstm_kernel()));
+#else
+    if (s && strcmp(s, "env") && strcmp(s, "fused") && strcmp(s, "gemm") && strcmp(s, "auto"))
+        return luaL_error(L, "_lstmKernel: expected \"fused\", \"gemm\", \"auto\", \"env\" "
+                             "or nothing, got \"%s\"", s);
+    lua_pushstring(L, "auto");
+#endif
+    return 1;
+}
+
 /* torch._lstmGraphStats() */
 static int l_lstm_graph_stats(lua_State *L)
 {
-    int64_t c = 0, r = 0, s = 0, k = 0;
+    int64_t c = 0, r = 0, s = 0, k = 0, fu = 0;
 #ifdef LT_HAVE_CUDA
     lt_gpu_lstm_graph_stats(&c, &r, &s, &k);
+    fu = lt_gpu_lstm_fused_loops();
 #endif
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     lua_pushinteger(L, c), lua_setfield(L, -2, "captures");
     lua_pushinteger(L, r), lua_setfield(L, -2, "replays");
     lua_pushinteger(L, s), lua_setfield(L, -2, "stepwise");
     lua_pushinteger(L, k), lua_setfield(L, -2, "repeats");
+    lua_pushinteger(L, fu), lua_setfield(L, -2, "fused");
     return 1;
 }
 
@@ -265,6 +298,7 @@ void lt_open_lstm(lua_State *L)
         {"_blasCorename", l_blas_corename, LT_FN},
         {"_lstmGraphs", l_lstm_graphs, LT_FN},
         {"_lstmGraphStats", l_lstm_graph_stats, LT_FN},
+        {"_lstmKernel", l_lstm_kernel, LT_FN},
         {NULL, NULL, 0},
     };
     ltL_register(L, regs);

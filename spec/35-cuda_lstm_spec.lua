@@ -4,7 +4,10 @@
 -- magnitude times that as the absolute floor), 1 and 2 layers, batchFirst both ways,
 -- with and without an initial state and biases, dropout between layers; repeated calls
 -- (workspaces and CUDA graphs reused) give the same results; CUDA graphs on and off agree;
--- the seed training step; mixed devices are a clear error. Pending without a device; in the
+-- the seed training step; mixed devices are a clear error. The comparisons with the CPU run for
+-- both per-step kernel modes (torch._lstmKernel: "fused", one kernel per step computing the
+-- recurrent products itself; "gemm", a cuBLAS GEMM + a pointwise kernel per step), and the two
+-- modes agree with each other. Pending without a device; in the
 -- `make CUDA=emu` build the device is the host emulation (which never captures a graph: the
 -- time loops run step by step there, so graph replay is checked on a real GPU only).
 -- (Restricted assert API: the file also runs under tools/minibusted.lua on a GPU machine.)
@@ -32,6 +35,22 @@ local function close(gpu, cpu, dt, what)
   local scale = cpu:nElement() > 0 and torch.abs(host(cpu):double()):max() or 0
   local ok, err = pcall(H.close, host(gpu), host(cpu), rtol, math.max(TOL[dt][2], rtol * scale))
   assert(ok, (what or 'result') .. ': ' .. tostring(err))
+end
+
+-- the device LSTM's per-step kernels: fn(...) run with mode in force, the previous mode
+-- restored afterwards (also when fn fails); checks that the fused kernels ran (or did not)
+local KERNELS = { 'fused', 'gemm' }
+local function with_kernel(mode, fn, ...)
+  local was = torch._lstmKernel()
+  assert.are.equal(mode, torch._lstmKernel(mode))
+  local before = torch._lstmGraphStats().fused
+  local ok, err = pcall(fn, ...)
+  local ran = torch._lstmGraphStats().fused - before
+  torch._lstmKernel(was)
+  if not ok then error(err, 0) end
+  if mode == 'fused' then assert(ran > 0, 'the fused kernels did not run')
+  elseif mode == 'gemm' then assert.are.equal(0, ran) end
+  return err
 end
 
 local function same(a, b) return (host(a):double() - host(b):double()):abs():max() == 0 end
@@ -62,6 +81,11 @@ local function lstm_pair(dt, o)
       wts[#wts + 1] = randn(dt, table.unpack(e, 2)):mul(0.4)
       names[#names + 1] = e[1]
     end
+    if o.wtrans then  -- the weight matrices as transposed views (stored as W^T)
+      for i = #wts - #list + 1, #wts - #list + 2 do
+        wts[i] = wts[i]:t():contiguous():t()
+      end
+    end
   end
   local os = o.batchFirst and { B, T, Hd } or { T, B, Hd }
   local gout, ghn, gcn = randn(dt, table.unpack(os)), randn(dt, L, B, Hd), randn(dt, L, B, Hd)
@@ -72,7 +96,11 @@ local function lstm_pair(dt, o)
     end
     local xx, hh, cc = leaf(mv(x)), h0 and leaf(mv(h0)), c0 and leaf(mv(c0))
     local ww = {}
-    for i, w in ipairs(wts) do ww[i] = leaf(mv(w)) end
+    for i, w in ipairs(wts) do
+      local m = mv(w)
+      if o.wtrans and w:dim() == 2 then m = mv(w:t()):t() end  -- (clone() is contiguous)
+      ww[i] = leaf(m)
+    end
     if o.dropout then torch.manualSeed(99) end
     local out, hn, cn = torch.lstm(xx, hh, cc, ww, {
       numLayers = L, batchFirst = o.batchFirst, bias = o.bias ~= false, dropout = o.dropout,
@@ -99,35 +127,90 @@ local function compare_all(g, c, dt)
 end
 
 describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
-  for _, dt in ipairs({ 'float', 'double' }) do
-    for _, L in ipairs({ 1, 2 }) do
-      for _, bf in ipairs({ false, true }) do
-        for _, state in ipairs({ false, true }) do
-          for _, bias in ipairs({ true, false }) do
-            local name = ('%s, %d layer%s, batchFirst %s, %s initial state, %s bias'):format(
-              dt, L, L > 1 and 's' or '', tostring(bf), state and 'with' or 'no',
-              bias and 'with' or 'no')
-            gpu_it('torch.lstm: outputs and every gradient match the CPU (' .. name .. ')',
-                   function()
-              local g, c, nw = lstm_pair(dt, { L = L, batchFirst = bf, state = state, bias = bias })
-              local n = compare_all(g, c, dt)
-              assert.are.equal(4 + nw + (state and 2 or 0), n)
-              assert.are.equal(dt == 'float' and 'torch.CudaTensor' or 'torch.CudaDoubleTensor',
-                               g.output:type())
-            end)
+  for _, kern in ipairs(KERNELS) do
+    for _, dt in ipairs({ 'float', 'double' }) do
+      for _, L in ipairs({ 1, 2 }) do
+        for _, bf in ipairs({ false, true }) do
+          for _, state in ipairs({ false, true }) do
+            for _, bias in ipairs({ true, false }) do
+              local name = ('%s kernels, %s, %d layer%s, batchFirst %s, %s initial state, %s bias')
+                :format(kern, dt, L, L > 1 and 's' or '', tostring(bf),
+                        state and 'with' or 'no', bias and 'with' or 'no')
+              gpu_it('torch.lstm: outputs and every gradient match the CPU (' .. name .. ')',
+                     function()
+                with_kernel(kern, function()
+                  local g, c, nw = lstm_pair(dt, { L = L, batchFirst = bf, state = state,
+                                                   bias = bias })
+                  local n = compare_all(g, c, dt)
+                  assert.are.equal(4 + nw + (state and 2 or 0), n)
+                  assert.are.equal(dt == 'float' and 'torch.CudaTensor' or
+                                   'torch.CudaDoubleTensor', g.output:type())
+                end)
+              end)
+            end
           end
         end
       end
     end
+
+    gpu_it('a non-contiguous input, one step, a batch of one, H = 1, transposed weights (' ..
+           kern .. ' kernels)', function()
+      with_kernel(kern, function()
+        for _, o in ipairs({ { noncontig = true, batchFirst = true, state = true },
+                             { T = 1, state = true }, { B = 1, L = 2 },
+                             { H = 1, L = 2, state = true }, { T = 1, B = 1, I = 1 },
+                             { L = 2, state = true, wtrans = true, H = 7, T = 4 } }) do
+          local g, c = lstm_pair('float', o)
+          compare_all(g, c, 'float')
+        end
+        local g, c = lstm_pair('double', { L = 2, state = true, wtrans = true, B = 4 })
+        compare_all(g, c, 'double')
+      end)
+    end)
   end
 
-  gpu_it('a non-contiguous input, one step, a batch of one, H = 1', function()
-    for _, o in ipairs({ { noncontig = true, batchFirst = true, state = true },
-                         { T = 1, state = true }, { B = 1, L = 2 },
-                         { H = 1, L = 2, state = true }, { T = 1, B = 1, I = 1 } }) do
-      local g, c = lstm_pair('float', o)
-      compare_all(g, c, 'float')
+  -- the fused kernels sum the recurrent products in another order than cuBLAS: the modes
+  -- agree to rounding, at the seed's H and past the fused kernels' blocks
+  gpu_it('the fused and the gemm kernels agree (float and double, H = 128 and 33)', function()
+    for _, cfg in ipairs({ { 'float', { T = 6, B = 5, I = 9, H = 128, L = 2, state = true } },
+                           { 'double', { T = 5, B = 3, I = 4, H = 33, L = 2, state = true,
+                                         batchFirst = true } },
+                           { 'float', { T = 4, B = 2, I = 3, H = 33, bias = false } } }) do
+      local dt, o = cfg[1], cfg[2]
+      local r = {}
+      for _, kern in ipairs(KERNELS) do
+        with_kernel(kern, function() r[kern] = lstm_pair(dt, o) end)
+      end
+      local n = compare_all(r.fused, r.gemm, dt)
+      assert(n >= 4, 'too few results compared')
+      for k, v in pairs(r.fused) do
+        assert(not same(v, torch.zeros(v:size())), k .. ': all zeros')
+      end
     end
+  end)
+
+  gpu_it('torch._lstmKernel: the modes, "auto" fused for H <= 256 only, bad names', function()
+    local was = torch._lstmKernel()
+    assert.are.equal('gemm', torch._lstmKernel('gemm'))
+    assert.are.equal('gemm', torch._lstmKernel())
+    assert.are.equal('fused', torch._lstmKernel('fused'))
+    assert.are.equal('auto', torch._lstmKernel('auto'))
+    H.matches(H.error_of(torch._lstmKernel, 'fast'), 'expected "fused", "gemm"')
+    assert.are.equal('auto', torch._lstmKernel())
+    local function fused_loops(Hd)
+      local before = torch._lstmGraphStats().fused
+      lstm_pair('float', { T = 2, B = 1, I = 1, H = Hd })
+      return torch._lstmGraphStats().fused - before
+    end
+    local ok, err = pcall(function()
+      assert.are.equal(2, fused_loops(256))  -- forward and backward
+      assert.are.equal(0, fused_loops(257))
+    end)
+    torch._lstmKernel(was)
+    assert(ok, tostring(err))
+    local env = torch._lstmKernel('env')
+    assert(env == 'auto' or env == 'fused' or env == 'gemm', env)
+    torch._lstmKernel(was)
   end)
 
   gpu_it('dropout between layers in training: the CPU\'s masks and results (same seed)', function()
@@ -137,8 +220,10 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     compare_all(g2, c2, 'double')
   end)
 
-  gpu_it('nn.LSTM modules moved with :cuda() match their CPU twin (gradWeight accumulates)',
-         function()
+  for _, kern in ipairs(KERNELS) do
+  gpu_it('nn.LSTM modules moved with :cuda() match their CPU twin (gradWeight accumulates; ' ..
+         kern .. ' kernels)', function()
+    with_kernel(kern, function()
     for _, opts in ipairs({ { L = 1, batchFirst = true }, { L = 2, batchFirst = false } }) do
       torch.manualSeed(5)
       local cm = nn.LSTM(7, 9, opts.L, { batchFirst = opts.batchFirst })
@@ -163,7 +248,9 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
         end
       end
     end
+    end)
   end)
+  end
 
   -- (bit-for-bit: the same kernels and cuBLAS calls on the same buffers; launched step by step,
   -- as a captured graph may run cuBLAS with another workspace)
@@ -321,13 +408,16 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
 end)
 
 describe('nn.LSTMCell on CUDA tensors', function()
+  for _, kern in ipairs(KERNELS) do
   for _, dt in ipairs({ 'float', 'double' }) do
     for _, state in ipairs({ false, true }) do
       for _, bias in ipairs({ true, false }) do
         for _, batched in ipairs({ true, false }) do
-          local name = ('%s, %s state, %s bias, %s'):format(dt, state and 'with' or 'no',
-            bias and 'with' or 'no', batched and 'batched' or 'unbatched')
+          local name = ('%s kernels, %s, %s state, %s bias, %s'):format(kern, dt,
+            state and 'with' or 'no', bias and 'with' or 'no',
+            batched and 'batched' or 'unbatched')
           gpu_it('h\', c\' and every gradient match the CPU (' .. name .. ')', function()
+           with_kernel(kern, function()
             torch.manualSeed(12)
             local B, I, Hd = 4, 5, 3
             local xs = batched and { B, I } or { I }
@@ -354,10 +444,12 @@ describe('nn.LSTMCell on CUDA tensors', function()
             local cr, gr = run(false), run(true)
             local n = compare_all(gr, cr, dt)
             assert.are.equal(3 + #w + (state and 2 or 0), n)
+           end)
           end)
         end
       end
     end
+  end
   end
 
   gpu_it('the module moved with :cuda() matches its CPU twin', function()
