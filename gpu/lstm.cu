@@ -140,8 +140,9 @@ __global__ void bwd_step(int64_t B, int64_t H, const T *a, const T *tc, const T 
  * (q = 0..3; hp NULL: h_{t-1} = 0), read from wt = W_hh^T (H x 4H, row stride ldwt: the reads
  * of a warp are adjacent); then exactly fwd_step. */
 template <typename T>
-__global__ void fwd_fused(int64_t B, int64_t H, T *g, const T *bias, const T *hp, const T *wt,
-                          int64_t ldwt, const T *cp, int64_t ldcp, T *c, T *h, T *tc)
+__global__ void fwd_fused(int64_t B, int64_t H, T *g, const T *bias, const T *__restrict__ hp,
+                          const T *__restrict__ wt, int64_t ldwt, const T *cp, int64_t ldcp,
+                          T *c, T *h, T *tc)
 {
     for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
         int64_t b = i / H, j = i - b * H;
@@ -189,10 +190,11 @@ __global__ void transpose_w(int64_t H, const T *w, int64_t ldw, int trans, T *wt
 /* One step backward of the fused path: dh_t = (dgn ? sum_r dgn[b][r] W_hh[r][j] : d1[b][j])
  * + d2[b][j], with dgn = dgates_{t+1} (the previous launch's; NULL at the last step) and
  * W_hh as stored (w, row stride ldw, or W^T with trans: the natural layout's reads are
- * adjacent across a warp); then exactly bwd_step. */
+ * adjacent across a warp), summed per gate; then exactly bwd_step. */
 template <typename T>
 __global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T *cp,
-                          int64_t ldcp, const T *dgn, const T *w, int64_t ldw, int trans,
+                          int64_t ldcp, const T *__restrict__ dgn, const T *__restrict__ w,
+                          int64_t ldw, int trans,
                           const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, T *dg)
 {
     int64_t G = 4 * H;
@@ -202,12 +204,28 @@ __global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T
         T *dgr = dg + b * G;
         T rec;
         if (dgn) {
+            /* a sum per gate (four independent chains), added at the end */
             const T *dn = dgn + b * G;
-            rec = 0;
-            if (!trans)
-                for (int64_t r = 0; r < G; r++) rec += dn[r] * w[r * ldw + j];
-            else
-                for (int64_t r = 0; r < G; r++) rec += dn[r] * w[j * ldw + r];
+            T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            if (!trans) {
+                const T *wc = w + j;
+                int64_t hs = H * ldw;
+                for (int64_t r = 0; r < H; r++, wc += ldw) {
+                    s0 += dn[r] * wc[0];
+                    s1 += dn[H + r] * wc[hs];
+                    s2 += dn[2 * H + r] * wc[2 * hs];
+                    s3 += dn[3 * H + r] * wc[3 * hs];
+                }
+            } else {
+                const T *wr = w + j * ldw;
+                for (int64_t r = 0; r < H; r++) {
+                    s0 += dn[r] * wr[r];
+                    s1 += dn[H + r] * wr[H + r];
+                    s2 += dn[2 * H + r] * wr[2 * H + r];
+                    s3 += dn[3 * H + r] * wr[3 * H + r];
+                }
+            }
+            rec = (s0 + s1) + (s2 + s3);
         } else {
             rec = d1[b * ld1 + j];
         }
