@@ -20,6 +20,10 @@
 --   lstm1024_fwdbwd_fp32_nographs   the same, graphs off
 --   lstm1024_fwdbwd_tf32    the same with torch.cuda.allowTF32(true); graphs on
 --
+-- Then INFO lines (no RESULT: no PyTorch twin) for where "auto" should switch kernels: nn.LSTM
+-- 28->H, batch first, B=100, T=28, forward + backward against a fixed gradient, graphs on, for
+-- H = 64, 128, 256, 512, with the fused and the gemm per-step kernels.
+--
 -- Each: warm-up, then the median of a few timed runs of several iterations, between
 -- torch.cuda.synchronize() calls (wall clock, torch.clock). Lines starting INFO say how it
 -- ran; the counts of graph captures / replays / step-by-step loops show that graphs were used,
@@ -169,9 +173,39 @@ local function lstm1024()
   torch.cuda.allowTF32(false)
 end
 
+-- ---- the fused / gemm crossover in H (INFO lines) ---------------------------------------------
+local function sweep()
+  local B, T, I = 100, 28, 28
+  local hs = { 64, 128, 256, 512 }
+  local iters, warmup, reps = 10, 3, 3
+  if QUICK then B, T, hs, iters, warmup, reps = 4, 3, { 8, 16 }, 2, 1, 2 end
+  torch.cuda.allowTF32(false)
+  graphs(true)
+  local kwas = torch._lstmKernel()
+  for _, Hd in ipairs(hs) do
+    torch.manualSeed(7)
+    local m = nn.LSTM(I, Hd, 1, { batchFirst = true }):cuda()
+    local x = torch.randn(B, T, I):cuda()
+    local g = torch.randn(B, T, Hd):cuda()
+    local function step()
+      m:zeroGradParameters()
+      m(x):backward(g)
+    end
+    local ms = {}
+    for _, kern in ipairs({ 'fused', 'gemm' }) do
+      torch._lstmKernel(kern)
+      ms[kern] = time_ms(step, iters, warmup, reps)
+    end
+    out(('INFO sweep nn.LSTM 28->%d B=%d T=%d fwd+bwd, graphs: fused %.4f ms, gemm %.4f ms')
+        :format(Hd, B, T, ms.fused, ms.gemm))
+  end
+  torch._lstmKernel(kwas)
+end
+
 local t0 = torch.clock()
 local was = torch._lstmGraphs()
 seed()
 lstm1024()
+sweep()
 torch._lstmGraphs(was)
 out(('INFO bench/gpu_lstm.lua took %.1f s'):format(torch.clock() - t0))
