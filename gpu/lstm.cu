@@ -135,6 +135,35 @@ __global__ void bwd_step(int64_t B, int64_t H, const T *a, const T *tc, const T 
 
 /* ---- the fused path (small H): ONE kernel per step, the recurrent products in the kernel --- */
 
+/* The fused kernels' threads: a block of FUSED_THREADS = FUSED_ROWS x 32 takes 32 adjacent
+ * units j of FUSED_ROWS batch rows b, a warp per row: a warp's weight reads are adjacent, and
+ * the warps of a block read the same weights (L1 hits but for the first). fused_span(B, H)
+ * threads in all; fused_unit maps thread i to its (b, j), 0 for a padding thread. */
+#define FUSED_ROWS 4
+#define FUSED_THREADS (FUSED_ROWS * 32)
+
+static LT_HD int64_t fused_span(int64_t B, int64_t H)
+{
+    return (H + 31) / 32 * ((B + FUSED_ROWS - 1) / FUSED_ROWS) * FUSED_THREADS;
+}
+
+static __device__ __forceinline__ int fused_unit(int64_t i, int64_t B, int64_t H, int64_t *b,
+                                                 int64_t *j)
+{
+    int64_t nj = (H + 31) / 32, tile = i / FUSED_THREADS, w = i - tile * FUSED_THREADS;
+    int64_t tb = tile / nj, tj = tile - tb * nj;
+    *b = tb * FUSED_ROWS + w / 32;
+    *j = tj * 32 + (w & 31);
+    return *b < B && *j < H;
+}
+
+/* unrolling of the recurrent products' loops: more weight loads in flight per thread */
+#ifdef __CUDA_ARCH__
+#define FUSED_UNROLL _Pragma("unroll 8")
+#else
+#define FUSED_UNROLL
+#endif
+
 /* One step forward of the fused path, a thread per (row b, unit j): the four gate
  * pre-activations are g's (x W_ih^T, from the input GEMM) + sum_k h_{t-1}[b][k] W_hh[q*H+j][k]
  * (q = 0..3; hp NULL: h_{t-1} = 0), read from wt = W_hh^T (H x 4H, row stride ldwt: the reads
@@ -144,13 +173,17 @@ __global__ void fwd_fused(int64_t B, int64_t H, T *g, const T *bias, const T *__
                           const T *__restrict__ wt, int64_t ldwt, const T *cp, int64_t ldcp,
                           T *c, T *h, T *tc)
 {
-    for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
-        int64_t b = i / H, j = i - b * H;
+    int64_t n = fused_span(B, H);
+    for (int64_t u = LT_GPU_TID(); u < n; u += LT_GPU_NTHREADS()) {
+        int64_t b, j;
+        if (!fused_unit(u, B, H, &b, &j)) continue;
+        int64_t i = b * H + j;
         T *gr = g + b * 4 * H;
         T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         if (hp) {
             const T *hr = hp + b * H;
             const T *w = wt + j;
+            FUSED_UNROLL
             for (int64_t k = 0; k < H; k++, w += ldwt) {
                 T hk = hr[k];
                 s0 += hk * w[0];
@@ -197,9 +230,11 @@ __global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T
                           int64_t ldw, int trans,
                           const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, T *dg)
 {
-    int64_t G = 4 * H;
-    for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
-        int64_t b = i / H, j = i - b * H;
+    int64_t G = 4 * H, n = fused_span(B, H);
+    for (int64_t u = LT_GPU_TID(); u < n; u += LT_GPU_NTHREADS()) {
+        int64_t b, j;
+        if (!fused_unit(u, B, H, &b, &j)) continue;
+        int64_t i = b * H + j;
         const T *ar = a + b * G;
         T *dgr = dg + b * G;
         T rec;
@@ -210,6 +245,7 @@ __global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T
             if (!trans) {
                 const T *wc = w + j;
                 int64_t hs = H * ldw;
+                FUSED_UNROLL
                 for (int64_t r = 0; r < H; r++, wc += ldw) {
                     s0 += dn[r] * wc[0];
                     s1 += dn[H + r] * wc[hs];
@@ -218,6 +254,7 @@ __global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T
                 }
             } else {
                 const T *wr = w + j * ldw;
+                FUSED_UNROLL
                 for (int64_t r = 0; r < H; r++) {
                     s0 += dn[r] * wr[r];
                     s1 += dn[H + r] * wr[H + r];
@@ -308,13 +345,10 @@ static int launch_bwd(int64_t B, int64_t H, const void *a, const void *tc, const
     return LT_OK;
 }
 
-/* The fused kernels: smaller blocks than LT_GPU_THREADS, so that B*H threads (12800 for the
- * seed) spread over more multiprocessors. */
-#define FUSED_THREADS 128
-
-static unsigned fused_blocks(int64_t n)
+/* The fused kernels' grid: a block per tile of fused_span (100 blocks of 128 for the seed). */
+static unsigned fused_blocks(int64_t B, int64_t H)
 {
-    int64_t b = (n + FUSED_THREADS - 1) / FUSED_THREADS;
+    int64_t b = fused_span(B, H) / FUSED_THREADS;
     return (unsigned)(b < 1 ? 1 : b > 65535 ? 65535 : b);
 }
 
@@ -323,7 +357,7 @@ static int launch_fwd_fused(int64_t B, int64_t H, void *g, const void *bias, con
                             const void *wt, int64_t ldwt, const void *cp, int64_t ldcp, void *c,
                             void *h, void *tc)
 {
-    LT_LAUNCH(fwd_fused<T>, fused_blocks(B * H), FUSED_THREADS, B, H, (T *)g, (const T *)bias,
+    LT_LAUNCH(fwd_fused<T>, fused_blocks(B, H), FUSED_THREADS, B, H, (T *)g, (const T *)bias,
               (const T *)hp, (const T *)wt, ldwt, (const T *)cp, ldcp, (T *)c, (T *)h, (T *)tc);
     LT_CHECK_LAUNCH("lstm fwd_fused");
     return LT_OK;
@@ -335,7 +369,7 @@ static int launch_bwd_fused(int64_t B, int64_t H, const void *a, const void *tc,
                             const void *d1, int64_t ld1, const void *d2, int64_t ld2, void *dc,
                             void *dg)
 {
-    LT_LAUNCH(bwd_fused<T>, fused_blocks(B * H), FUSED_THREADS, B, H, (const T *)a,
+    LT_LAUNCH(bwd_fused<T>, fused_blocks(B, H), FUSED_THREADS, B, H, (const T *)a,
               (const T *)tc, (const T *)cp, ldcp, (const T *)dgn, (const T *)w->p, w->ld,
               w->trans, (const T *)d1, ld1, (const T *)d2, ld2, (T *)dc, (T *)dg);
     LT_CHECK_LAUNCH("lstm bwd_fused");
