@@ -262,7 +262,7 @@ void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepw
  * products itself (forward: from W_hh^T, transposed once per call into whht unless W_hh is
  * stored transposed; backward: dh from the previous step's dgates); LT_GPU_LSTM_GEMM, a cuBLAS
  * GEMM + a pointwise kernel per step; LT_GPU_LSTM_AUTO (default), fused when
- * H <= LT_GPU_LSTM_FUSED_MAX_H. LUATORCH_LSTM_KERNEL=fused|gemm|auto, read once;
+ * H <= LT_GPU_LSTM_FUSED_MAX_H. LUATORCH_LSTM_KERNEL=fused|gemm|auto (else auto), read once;
  * lt_gpu_lstm_set_kernel(-1): back to it. lt_gpu_lstm_fused(H): whether H runs fused now. */
 enum { LT_GPU_LSTM_AUTO = 0, LT_GPU_LSTM_FUSED = 1, LT_GPU_LSTM_GEMM = 2 };
 #define LT_GPU_LSTM_FUSED_MAX_H 256
