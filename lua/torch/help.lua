@@ -46,7 +46,18 @@ t:dim t:nDimension | t:dim() | the number of dimensions
 t:nElement t:numel torch.numel | t:nElement() | the number of elements
 t:stride | t:stride([dim]) | the strides in elements
 t:type | t:type([typename]) | the type name, or a copy converted to typename ('torch.DoubleTensor')
-t:float t:double t:long t:byte | t:float() / t:double() / t:long() / t:byte() | converted copy (t itself when it already has that type)
+t:float t:double t:long t:byte | t:float() / t:double() / t:long() / t:byte() | converted copy in host memory (t itself when it already has that type)
+t:cuda t:cpu | t:cuda() / t:cpu() | a copy of the same dtype on the GPU / in host memory (t itself when already there)
+t:cudaFloat t:cudaDouble t:cudaLong t:cudaByte | t:cudaDouble() ... | a copy on the GPU as that dtype (torch.CudaTensor is float32)
+t:isCuda t:getDevice | t:isCuda() / t:getDevice() | whether t lives on a GPU / its 1-based device (-1 in host memory)
+torch.CudaTensor torch.CudaDoubleTensor torch.CudaLongTensor torch.CudaByteTensor | torch.CudaTensor(sizes...) / ({nested table}) | a new tensor on the GPU (the host constructor's forms, then :cuda())
+torch.cuda.isAvailable torch.cuda.isBuilt torch.cuda.whyUnavailable | torch.cuda.isAvailable() | whether a CUDA device can be used (never raises); isBuilt: CUDA compiled in; whyUnavailable: the reason
+torch.cuda.deviceCount torch.cuda.getDeviceProperties | torch.cuda.getDeviceProperties(i) | the devices; name, compute capability, memory, SMs of device i (1-based)
+torch.cuda.setDevice torch.cuda.getDevice torch.cuda.synchronize | torch.cuda.synchronize() | the current device (1-based); wait for all queued GPU work
+torch.cuda.memoryAllocated torch.cuda.memoryReserved torch.cuda.maxMemoryAllocated torch.cuda.emptyCache torch.cuda.memGetInfo | torch.cuda.memoryAllocated() | bytes held by tensors / by the caching allocator / the peak; emptyCache returns cached blocks to CUDA
+torch.cuda.allowTF32 | torch.cuda.allowTF32([on]) | TF32 tensor-core math in GPU matrix products (off by default); returns the setting
+torch.cuda.manualSeed | torch.cuda.manualSeed(n) | seeds the generator GPU draws share with the host (one seed: the same numbers on both)
+torch.cuda.isEmulated | torch.cuda.isEmulated() | true in a `make CUDA=emu` build, whose device is the host emulation
 t:typeAs | t:typeAs(u) | t converted to u's type
 t:item t:value | t:item() | the value of a one-element tensor as a Lua number
 t:totable | t:totable() | the elements as nested Lua tables
@@ -129,6 +140,7 @@ nn.Module:zeroGradParameters | m:zeroGradParameters() | zeroes the parameters' g
 nn.Module:updateParameters | m:updateParameters(lr) | plain SGD step: param = param - lr * grad
 nn.Module:training nn.Module:evaluate | m:training() / m:evaluate() | train / evaluation mode (Dropout)
 nn.Module:float nn.Module:double nn.Module:type | m:float() / m:double() / m:type(name) | converts the parameters and buffers
+nn.Module:cuda nn.Module:cpu | m:cuda() / m:cpu() | moves the parameters, gradients and buffers to the GPU (float32) / back to host memory
 nn.Module:clone nn.Module:share | m:clone([shared fields...]) / m:share(other, 'weight', ...) | a deep copy / share tensors with other
 nn.Module:apply nn.Module:listModules | m:apply(fn) / m:listModules() | calls fn on m and every submodule / lists them
 nn.Sequential | nn.Sequential() :add(m1):add(m2) | a chain: the output of each module feeds the next
