@@ -32,9 +32,8 @@
  * core/lstm.c keeps those in workspace buffers so that they do at a fixed shape. A loop runs
  * launch by launch the first time its key is seen (a one-off call never pays for a capture,
  * and cuBLAS has loaded its kernels before a capture), is captured and launched the second
- * time, replayed after that. When capture fails (the emulation never captures:
- * cudaErrorNotSupported) the loop runs launch by launch and the slot remembers not to try
- * again. No slot (a workspace that lives for one call), a one-step loop (the cell), or
+ * time, replayed after that. When capture fails (something in the loop that CUDA refuses
+ * during a capture) the loop runs launch by launch and the slot remembers not to try again. No slot (a workspace that lives for one call), a one-step loop (the cell), or
  * LUATORCH_CUDA_GRAPHS=0 (or lt_gpu_lstm_set_graphs(0)): launch by launch.
  *
  * Numerics: the CPU's formulas in the same order; float32 uses CUDA's expf / tanhf where the

@@ -8,8 +8,9 @@
 -- both per-step kernel modes (torch._lstmKernel: "fused", one kernel per step computing the
 -- recurrent products itself; "gemm", a cuBLAS GEMM + a pointwise kernel per step), and the two
 -- modes agree with each other. Pending without a device; in the
--- `make CUDA=emu` build the device is the host emulation (which never captures a graph: the
--- time loops run step by step there, so graph replay is checked on a real GPU only).
+-- `make CUDA=emu` build the device is the host emulation, whose stream capture records the
+-- launches and cuBLAS calls and replays them (and refuses what CUDA refuses in a capture), so
+-- the graph path runs there too; on a real GPU it is cuda graphs proper.
 -- (Restricted assert API: the file also runs under tools/minibusted.lua on a GPU machine.)
 local torch = require 'torch'
 local nn = require 'nn'
@@ -324,16 +325,11 @@ describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
     assert.are.equal(16, soff.stepwise)
     assert.are.equal(0, soff.captures + soff.replays + soff.repeats)
     assert.are.equal(12, son.repeats)
-    if torch.cuda.isEmulated() then
-      -- the emulation never captures: every loop launched step by step
-      assert.are.equal(16, son.stepwise)
-      assert.are.equal(0, son.captures + son.replays)
-    else
-      -- first call step by step, second captured, then replayed
-      assert.are.equal(4, son.stepwise)
-      assert.are.equal(4, son.captures)
-      assert.are.equal(8, son.replays)
-    end
+    -- first call step by step, second captured, then replayed (the emulation captures too:
+    -- it records the launches and cuBLAS calls and refuses what CUDA refuses in a capture)
+    assert.are.equal(4, son.stepwise)
+    assert.are.equal(4, son.captures)
+    assert.are.equal(8, son.replays)
   end)
 
   gpu_it('without a workspace (torch.lstm alone, the cell) the loops run step by step', function()

@@ -15,7 +15,8 @@
  * so that the out-of-memory path can be tested.
  *
  * A kernel launch, LT_LAUNCH(kernel, grid, block, args...), runs every thread of every block
- * one after the other on the calling host thread.
+ * one after the other on the calling host thread. Stream capture into graphs is emulated
+ * (recorded closures replayed in order), with CUDA's refusals during a capture.
  */
 #ifndef LT_CUDA_EMU_H
 #define LT_CUDA_EMU_H
@@ -24,6 +25,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <tuple>
 
 #define __global__
 #define __device__
@@ -49,6 +52,7 @@ typedef enum cudaError {
     cudaErrorSystemDriverMismatch = 803,
     cudaErrorCompatNotSupportedOnDevice = 804,
     cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
     cudaErrorLaunchFailure = 719
 } cudaError_t;
 
@@ -108,24 +112,42 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b);
 void lt_emu_device_enter(void);
 void lt_emu_device_leave(void);
 
-#define LT_LAUNCH(kernel, grid, block, ...)                                                 \
-    do {                                                                                    \
-        const dim3 lt_g_(grid), lt_b_(block);                                               \
-        lt_emu_device_enter();                                                              \
-        gridDim = lt_g_;                                                                    \
-        blockDim = lt_b_;                                                                   \
-        for (unsigned lt_bz = 0; lt_bz < lt_g_.z; lt_bz++)                                  \
-            for (unsigned lt_by = 0; lt_by < lt_g_.y; lt_by++)                              \
-                for (unsigned lt_bx = 0; lt_bx < lt_g_.x; lt_bx++)                          \
-                    for (unsigned lt_tz = 0; lt_tz < lt_b_.z; lt_tz++)                      \
-                        for (unsigned lt_ty = 0; lt_ty < lt_b_.y; lt_ty++)                  \
-                            for (unsigned lt_tx = 0; lt_tx < lt_b_.x; lt_tx++) {            \
-                                blockIdx = dim3(lt_bx, lt_by, lt_bz);                       \
-                                threadIdx = dim3(lt_tx, lt_ty, lt_tz);                      \
-                                kernel(__VA_ARGS__);                                        \
-                            }                                                               \
-        lt_emu_device_leave();                                                              \
-    } while (0)
+/* Stream capture, as CUDA graphs do it: while the stream captures, kernel launches, cuBLAS
+ * calls and device-to-device copies are recorded with their arguments taken by value (a graph
+ * bakes them) instead of run; a graph launch runs the records in order. What the real CUDA
+ * refuses during a capture (cudaMalloc / cudaFree, synchronisation, copies to or from the host)
+ * fails here too and invalidates the capture (cudaStreamEndCapture then fails). */
+int  lt_emu_capturing(void);
+void lt_emu_record(std::function<void()> op);
+cudaError_t lt_emu_refuse_in_capture(void);   /* cudaSuccess when not capturing */
+
+/* Runs kernel k over the grid, thread by thread, or records that for the capture. */
+template <typename... P, typename... A>
+void lt_emu_launch(dim3 g, dim3 b, void (*k)(P...), A... a)
+{
+    std::tuple<P...> args(a...);   /* converted to the kernel's parameter types now */
+    auto run = [=]() {
+        lt_emu_device_enter();
+        gridDim = g;
+        blockDim = b;
+        for (unsigned bz = 0; bz < g.z; bz++)
+            for (unsigned by = 0; by < g.y; by++)
+                for (unsigned bx = 0; bx < g.x; bx++)
+                    for (unsigned tz = 0; tz < b.z; tz++)
+                        for (unsigned ty = 0; ty < b.y; ty++)
+                            for (unsigned tx = 0; tx < b.x; tx++) {
+                                blockIdx = dim3(bx, by, bz);
+                                threadIdx = dim3(tx, ty, tz);
+                                std::apply(k, args);
+                            }
+        lt_emu_device_leave();
+    };
+    if (lt_emu_capturing()) lt_emu_record(run);
+    else run();
+}
+
+#define LT_LAUNCH(kernel, grid, block, ...) \
+    lt_emu_launch(dim3(grid), dim3(block), kernel, __VA_ARGS__)
 
 /* ---- cuBLAS (column-major, as the real one), on the host's CBLAS ------------------------ */
 

@@ -1,7 +1,8 @@
 /*
  * emu.cc — the host emulation of the CUDA runtime and cuBLAS declared in cuda_emu.h (only
  * built by `make CUDA=emu`). One emulated device, "luatorch CUDA emulator (host)"; its memory
- * is one arena that host code may only touch inside lt_emu_device_enter/leave.
+ * is one arena that host code may only touch inside lt_emu_device_enter/leave. Stream capture
+ * records closures that a graph launch replays.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <sys/mman.h>
 
 #include <map>
+#include <vector>
 
 #include "cuda_emu.h"
 
@@ -51,6 +53,22 @@ void lt_emu_device_leave(void)
 
 static cudaError_t fail(cudaError_t e) { return last_error = e; }
 
+/* ---- stream capture ---- */
+
+typedef std::vector<std::function<void()>> op_list;
+static int capturing, capture_broken;
+static op_list *captured;
+
+int lt_emu_capturing(void) { return capturing; }
+void lt_emu_record(std::function<void()> op) { captured->push_back(std::move(op)); }
+
+cudaError_t lt_emu_refuse_in_capture(void)
+{
+    if (!capturing) return cudaSuccess;
+    capture_broken = 1;
+    return fail(cudaErrorStreamCaptureUnsupported);
+}
+
 const char *cudaGetErrorString(cudaError_t e)
 {
     switch (e) {
@@ -61,6 +79,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorNotSupported: return "operation not supported";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
     default: return "unknown error";
     }
 }
@@ -111,7 +130,7 @@ cudaError_t cudaGetDevice(int *dev)
     return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int dev) { return dev == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice); }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) { return lt_emu_refuse_in_capture(); }
 
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
 {
@@ -128,6 +147,7 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
 cudaError_t cudaMalloc(void **p, size_t n)
 {
     *p = NULL;
+    if (lt_emu_refuse_in_capture()) return cudaErrorStreamCaptureUnsupported;
     if (n == 0) return cudaSuccess;
     size_t sz = (n + ALIGN - 1) & ~(ALIGN - 1);
     pthread_mutex_lock(&lock);
@@ -160,6 +180,7 @@ cudaError_t cudaMalloc(void **p, size_t n)
 
 cudaError_t cudaFree(void *p)
 {
+    if (lt_emu_refuse_in_capture()) return cudaErrorStreamCaptureUnsupported;
     if (!p) return cudaSuccess;
     pthread_mutex_lock(&lock);
     size_t off = (size_t)((char *)p - arena);
@@ -192,17 +213,23 @@ static int in_arena(const void *p, size_t n)
     return arena && c >= arena && c + n <= arena + arena_top;
 }
 
+static void move_bytes(void *dst, const void *src, size_t n)
+{
+    lt_emu_device_enter();
+    memmove(dst, src, n);
+    lt_emu_device_leave();
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind)
 {
+    if (lt_emu_refuse_in_capture()) return cudaErrorStreamCaptureUnsupported;
     if (n == 0) return cudaSuccess;
     int dev_dst = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
     int dev_src = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
     if ((dev_dst && !in_arena(dst, n)) || (dev_src && !in_arena(src, n)) ||
         (!dev_dst && in_arena(dst, n)) || (!dev_src && in_arena(src, n)))
         return fail(cudaErrorInvalidValue);
-    lt_emu_device_enter();
-    memmove(dst, src, n);
-    lt_emu_device_leave();
+    move_bytes(dst, src, n);
     return cudaSuccess;
 }
 
@@ -210,6 +237,12 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
                             cudaStream_t s)
 {
     (void)s;
+    /* a capture records copies within the device; pageable host memory it refuses */
+    if (capturing && kind == cudaMemcpyDeviceToDevice) {
+        if (n && (!in_arena(dst, n) || !in_arena(src, n))) return fail(cudaErrorInvalidValue);
+        if (n) lt_emu_record([=]() { move_bytes(dst, src, n); });
+        return cudaSuccess;
+    }
     return cudaMemcpy(dst, src, n, kind);
 }
 
@@ -218,9 +251,13 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t n, cudaStream_t s)
     (void)s;
     if (n == 0) return cudaSuccess;
     if (!in_arena(dst, n)) return fail(cudaErrorInvalidValue);
-    lt_emu_device_enter();
-    memset(dst, value, n);
-    lt_emu_device_leave();
+    auto run = [=]() {
+        lt_emu_device_enter();
+        memset(dst, value, n);
+        lt_emu_device_leave();
+    };
+    if (capturing) lt_emu_record(run);
+    else run();
     return cudaSuccess;
 }
 
@@ -239,49 +276,68 @@ cudaError_t cudaStreamDestroy(cudaStream_t s)
 cudaError_t cudaStreamSynchronize(cudaStream_t s)
 {
     (void)s;
-    return cudaSuccess;
+    return lt_emu_refuse_in_capture();
 }
 
-/* Graph capture is not emulated: callers fall back to launching step by step. */
+struct lt_emu_graph { op_list ops; };
+struct lt_emu_graph_exec { op_list ops; };
+
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode)
 {
     (void)s;
     (void)mode;
-    return fail(cudaErrorNotSupported);
+    if (capturing) return fail(cudaErrorInvalidValue);
+    capturing = 1;
+    capture_broken = 0;
+    captured = new op_list();
+    return cudaSuccess;
 }
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
 {
     (void)s;
     *g = NULL;
-    return fail(cudaErrorNotSupported);
+    if (!capturing) return fail(cudaErrorInvalidValue);
+    capturing = 0;
+    op_list *ops = captured;
+    captured = NULL;
+    if (capture_broken) {
+        delete ops;
+        return fail(cudaErrorStreamCaptureInvalidated);
+    }
+    *g = new lt_emu_graph{std::move(*ops)};
+    delete ops;
+    return cudaSuccess;
 }
 cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus *status)
 {
     (void)s;
-    *status = cudaStreamCaptureStatusNone;
+    *status = capturing ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
     return cudaSuccess;
 }
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t *e, cudaGraph_t g, unsigned long long flags)
 {
-    (void)g;
     (void)flags;
     *e = NULL;
-    return fail(cudaErrorNotSupported);
+    if (!g) return fail(cudaErrorInvalidValue);
+    *e = new lt_emu_graph_exec{g->ops};
+    return cudaSuccess;
 }
 cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t s)
 {
-    (void)e;
     (void)s;
-    return fail(cudaErrorNotSupported);
+    if (!e) return fail(cudaErrorInvalidValue);
+    if (lt_emu_refuse_in_capture()) return cudaErrorStreamCaptureUnsupported;
+    for (auto &op : e->ops) op();
+    return cudaSuccess;
 }
 cudaError_t cudaGraphDestroy(cudaGraph_t g)
 {
-    (void)g;
+    delete g;
     return cudaSuccess;
 }
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e)
 {
-    (void)e;
+    delete e;
     return cudaSuccess;
 }
 
@@ -373,9 +429,14 @@ static int bad_ld(cublasOperation_t t, int rows, int cols, int ld)
             ldc < (m > 1 ? m : 1))                                                             \
             return CUBLAS_STATUS_INVALID_VALUE;                                                \
         if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;                                    \
-        lt_emu_device_enter();                                                                 \
-        CBLAS(CblasColMajor, tr(ta), tr(tb), m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);  \
-        lt_emu_device_leave();                                                                 \
+        const T al = *alpha, be = *beta;  /* host scalars: read at the call, as cuBLAS does */ \
+        auto run = [=]() {                                                                     \
+            lt_emu_device_enter();                                                             \
+            CBLAS(CblasColMajor, tr(ta), tr(tb), m, n, k, al, a, lda, b, ldb, be, c, ldc);     \
+            lt_emu_device_leave();                                                             \
+        };                                                                                     \
+        if (capturing) lt_emu_record(run);                                                     \
+        else run();                                                                            \
         return CUBLAS_STATUS_SUCCESS;                                                          \
     }
 GEMM(cublasSgemm, float, cblas_sgemm)
@@ -392,11 +453,16 @@ GEMM(cublasDgemm, double, cblas_dgemm)
             bad_ld(tb, k, n, ldb) || ldc < (m > 1 ? m : 1))                                    \
             return CUBLAS_STATUS_INVALID_VALUE;                                                \
         if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;                                    \
-        lt_emu_device_enter();                                                                 \
-        for (int i = 0; i < batch; i++)                                                        \
-            CBLAS(CblasColMajor, tr(ta), tr(tb), m, n, k, *alpha, a + i * sa, lda, b + i * sb,   \
-                  ldb, *beta, c + i * sc, ldc);                                                \
-        lt_emu_device_leave();                                                                 \
+        const T al = *alpha, be = *beta;                                                       \
+        auto run = [=]() {                                                                     \
+            lt_emu_device_enter();                                                             \
+            for (int i = 0; i < batch; i++)                                                    \
+                CBLAS(CblasColMajor, tr(ta), tr(tb), m, n, k, al, a + i * sa, lda, b + i * sb,   \
+                      ldb, be, c + i * sc, ldc);                                               \
+            lt_emu_device_leave();                                                             \
+        };                                                                                     \
+        if (capturing) lt_emu_record(run);                                                     \
+        else run();                                                                            \
         return CUBLAS_STATUS_SUCCESS;                                                          \
     }
 GEMM_BATCHED(cublasSgemmStridedBatched, float, cblas_sgemm)
@@ -411,9 +477,14 @@ GEMM_BATCHED(cublasDgemmStridedBatched, double, cblas_dgemm)
         if (m < 0 || n < 0 || lda < (m > 1 ? m : 1) || incx == 0 || incy == 0)                \
             return CUBLAS_STATUS_INVALID_VALUE;                                                \
         if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;                                    \
-        lt_emu_device_enter();                                                                 \
-        CBLAS(CblasColMajor, tr(t), m, n, *alpha, a, lda, x, incx, *beta, y, incy);            \
-        lt_emu_device_leave();                                                                 \
+        const T al = *alpha, be = *beta;                                                       \
+        auto run = [=]() {                                                                     \
+            lt_emu_device_enter();                                                             \
+            CBLAS(CblasColMajor, tr(t), m, n, al, a, lda, x, incx, be, y, incy);               \
+            lt_emu_device_leave();                                                             \
+        };                                                                                     \
+        if (capturing) lt_emu_record(run);                                                     \
+        else run();                                                                            \
         return CUBLAS_STATUS_SUCCESS;                                                          \
     }
 GEMV(cublasSgemv, float, cblas_sgemv)
