@@ -45,6 +45,7 @@ typedef enum cudaError {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
     cudaErrorInsufficientDriver = 35,
     cudaErrorNoDevice = 100,
     cudaErrorInvalidDevice = 101,
@@ -120,11 +121,16 @@ void lt_emu_device_leave(void);
 int  lt_emu_capturing(void);
 void lt_emu_record(std::function<void()> op);
 cudaError_t lt_emu_refuse_in_capture(void);   /* cudaSuccess when not capturing */
+/* A launch configuration CUDA would refuse (an empty grid or block, more than 1024 threads
+ * per block, grid y/z above 65535): the launch does not run and the error is left for
+ * cudaGetLastError, as on a device. */
+int  lt_emu_bad_launch(dim3 g, dim3 b);
 
 /* Runs kernel k over the grid, thread by thread, or records that for the capture. */
 template <typename... P, typename... A>
 void lt_emu_launch(dim3 g, dim3 b, void (*k)(P...), A... a)
 {
+    if (lt_emu_bad_launch(g, b)) return;
     std::tuple<P...> args(a...);   /* converted to the kernel's parameter types now */
     auto run = [=]() {
         lt_emu_device_enter();

@@ -62,6 +62,18 @@ static op_list *captured;
 int lt_emu_capturing(void) { return capturing; }
 void lt_emu_record(std::function<void()> op) { captured->push_back(std::move(op)); }
 
+int lt_emu_bad_launch(dim3 g, dim3 b)
+{
+    unsigned long long threads = (unsigned long long)b.x * b.y * b.z;
+    if (g.x == 0 || g.y == 0 || g.z == 0 || g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535 ||
+        b.x == 0 || b.y == 0 || b.z == 0 || b.x > 1024 || b.y > 1024 || b.z > 64 ||
+        threads > 1024) {
+        fail(cudaErrorInvalidConfiguration);
+        return 1;
+    }
+    return 0;
+}
+
 cudaError_t lt_emu_refuse_in_capture(void)
 {
     if (!capturing) return cudaSuccess;
@@ -75,6 +87,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaSuccess: return "no error";
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorNotSupported: return "operation not supported";
