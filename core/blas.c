@@ -87,8 +87,8 @@ static int check_int(int64_t v)
 /* How BLAS sees a rows x cols matrix with strides (s0, s1): row-major with leading dimension
  * ld (strides (ld, 1)) or column-major (strides (1, ld)). Strides of size-1 dims do not
  * matter. Returns 0 when neither describes it (stride 0, ld < the other extent, ...). */
-static int mat_layout(int64_t rows, int64_t cols, int64_t s0, int64_t s1, int *colmajor,
-                      int64_t *ld)
+int lt_blas_mat_layout(int64_t rows, int64_t cols, int64_t s0, int64_t s1, int *colmajor,
+                       int64_t *ld)
 {
     int64_t r1 = rows > 1 ? rows : 1, c1 = cols > 1 ? cols : 1;
     if ((cols <= 1 || s1 == 1) && (rows <= 1 || s0 >= c1)) {
@@ -105,7 +105,7 @@ static int mat_layout(int64_t rows, int64_t cols, int64_t s0, int64_t s1, int *c
 
 /* Whether BLAS can take t (1-D vector, 2-D matrix or 3-D batch of matrices) as it is. An
  * output additionally needs its batch slices not to overlap each other. */
-static int blas_usable(const lt_tensor *t, int for_output)
+int lt_blas_usable(const lt_tensor *t, int for_output)
 {
     int cm;
     int64_t ld;
@@ -113,9 +113,11 @@ static int blas_usable(const lt_tensor *t, int for_output)
     case 1:
         return t->size[0] <= 1 || (t->stride[0] >= 1 && t->stride[0] <= INT_MAX);
     case 2:
-        return mat_layout(t->size[0], t->size[1], t->stride[0], t->stride[1], &cm, &ld);
+        return lt_blas_mat_layout(t->size[0], t->size[1], t->stride[0], t->stride[1], &cm,
+                                  &ld);
     case 3: {
-        if (!mat_layout(t->size[1], t->size[2], t->stride[1], t->stride[2], &cm, &ld)) return 0;
+        if (!lt_blas_mat_layout(t->size[1], t->size[2], t->stride[1], t->stride[2], &cm, &ld))
+            return 0;
         if (!for_output || t->size[0] <= 1) return 1;
         /* one slice spans (rows-1)*s_row + (cols-1)*s_col + 1 elements */
         int64_t span = (t->size[1] - 1) * t->stride[1] + (t->size[2] - 1) * t->stride[2] + 1;
@@ -133,13 +135,14 @@ static int is_expanded(const lt_tensor *t)
     return 0;
 }
 
-/* *use = t when BLAS can read t as is, else a contiguous copy in *copy (caller releases). */
-static int operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
+/* *use = t when BLAS can read t as is, else a contiguous copy on t's device in *copy (caller
+ * releases). */
+int lt_blas_operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
 {
     *copy = NULL;
     *use = t;
-    if (blas_usable(t, 0)) return LT_OK;
-    *copy = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
+    if (lt_blas_usable(t, 0)) return LT_OK;
+    *copy = lt_tensor_uninit_on(lt_device(t), t->dtype, t->ndim, t->size);
     if (!*copy) return LT_ERR;
     *use = *copy;
     return lt_copy(*copy, t);
@@ -150,9 +153,10 @@ static int same_shape(const lt_tensor *t, int nd, const int64_t *size)
     return t->ndim == nd && !memcmp(t->size, size, (size_t)nd * sizeof *size);
 }
 
-/* Where the result goes: out itself (resized to the result shape) or a fresh temporary
- * when out overlaps a or b, holds c in another layout, or has a layout BLAS cannot take. */
-static int prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
+/* Where the result goes: out itself (resized to the result shape) or a fresh temporary on
+ * out's device when out overlaps a or b, holds c in another layout, or has a layout BLAS
+ * cannot take. */
+int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
                           const lt_tensor *b, const lt_tensor *c, lt_tensor **target)
 {
     *target = out;
@@ -163,13 +167,13 @@ static int prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_te
               (c && lt_shares_storage(out, c) && !(same && lt_same_layout(out, c)));
     if (!tmp) {
         if (!same && lt_resize(out, nd, rs)) return LT_ERR;
-        if (blas_usable(out, 1)) return LT_OK;
+        if (lt_blas_usable(out, 1)) return LT_OK;
     }
-    *target = lt_tensor_new_uninit(out->dtype, nd, rs);
+    *target = lt_tensor_uninit_on(lt_device(out), out->dtype, nd, rs);
     return *target ? LT_OK : LT_ERR;
 }
 
-static int finish_target(lt_tensor *out, lt_tensor *target, int st)
+int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st)
 {
     if (target != out) return lt_out_finish(out, target, st);
     if (st == LT_OK) lt_storage_bump(out);
@@ -228,26 +232,26 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
     const int64_t *rs = nd == 3 ? rs3 : rs3 + 1;
     lt_tensor *target;
     if (check_int(m) || check_int(n) || check_int(k)) return LT_ERR;
-    if (prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
+    if (lt_blas_prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
     double bl;
     int st = load_c(target, c, beta, 1, &bl);
-    if (st || nb == 0 || m == 0 || n == 0) return finish_target(out, target, st);
+    if (st || nb == 0 || m == 0 || n == 0) return lt_blas_finish_target(out, target, st);
     if (k == 0 || alpha == 0) {  /* BLAS semantics: a and b are not read; bl == 0 zeroes */
         st = scale(target, bl);
-        return finish_target(out, target, st);
+        return lt_blas_finish_target(out, target, st);
     }
     lt_tensor t3 = *target;  /* a 3-D view of the target (stack handle, no refcount) */
     if (nd == 2) lt_unsqueeze(&t3, 0);
     const lt_tensor *ua, *ub;
     lt_tensor *ca = NULL, *cb = NULL;
-    st = operand(a, &ua, &ca);
-    if (st == LT_OK) st = operand(b, &ub, &cb);
+    st = lt_blas_operand(a, &ua, &ca);
+    if (st == LT_OK) st = lt_blas_operand(b, &ub, &cb);
     if (st == LT_OK) {
         int cma, cmb, cmc;
         int64_t lda, ldb, ldc;
-        mat_layout(m, k, ua->stride[1], ua->stride[2], &cma, &lda);
-        mat_layout(k, n, ub->stride[1], ub->stride[2], &cmb, &ldb);
-        mat_layout(m, n, t3.stride[1], t3.stride[2], &cmc, &ldc);
+        lt_blas_mat_layout(m, k, ua->stride[1], ua->stride[2], &cma, &lda);
+        lt_blas_mat_layout(k, n, ub->stride[1], ub->stride[2], &cmb, &ldb);
+        lt_blas_mat_layout(m, n, t3.stride[1], t3.stride[2], &cmc, &ldc);
         enum CBLAS_ORDER order = cmc ? CblasColMajor : CblasRowMajor;
         enum CBLAS_TRANSPOSE ta = cma == cmc ? CblasNoTrans : CblasTrans;
         enum CBLAS_TRANSPOSE tb = cmb == cmc ? CblasNoTrans : CblasTrans;
@@ -266,7 +270,7 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
     }
     lt_tensor_release(ca);
     lt_tensor_release(cb);
-    return finish_target(out, target, st);
+    return lt_blas_finish_target(out, target, st);
 }
 
 int lt_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const lt_tensor *a,
@@ -330,20 +334,20 @@ int lt_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha, cons
     if (check_c(c, 1, &rows, m, v, "*") || check_int(rows) || check_int(cols)) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_addmv(out, beta, c, alpha, m, v), m, v, c);
     lt_tensor *target;
-    if (prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
+    if (lt_blas_prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
     double bl;
     int st = load_c(target, c, beta, 0, &bl);
-    if (st || rows == 0) return finish_target(out, target, st);
+    if (st || rows == 0) return lt_blas_finish_target(out, target, st);
     if (cols == 0 || alpha == 0)
-        return finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
+        return lt_blas_finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
     const lt_tensor *um, *uv;
     lt_tensor *cm_copy = NULL, *cv_copy = NULL;
-    st = operand(m, &um, &cm_copy);
-    if (st == LT_OK) st = operand(v, &uv, &cv_copy);
+    st = lt_blas_operand(m, &um, &cm_copy);
+    if (st == LT_OK) st = lt_blas_operand(v, &uv, &cv_copy);
     if (st == LT_OK) {
         int cm;
         int64_t ld;
-        mat_layout(rows, cols, um->stride[0], um->stride[1], &cm, &ld);
+        lt_blas_mat_layout(rows, cols, um->stride[0], um->stride[1], &cm, &ld);
         enum CBLAS_ORDER order = cm ? CblasColMajor : CblasRowMajor;
         int incx = cols > 1 ? (int)uv->stride[0] : 1, incy = rows > 1 ? (int)target->stride[0] : 1;
         if (m->dtype == LT_FLOAT32)
@@ -355,7 +359,7 @@ int lt_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha, cons
     }
     lt_tensor_release(cm_copy);
     lt_tensor_release(cv_copy);
-    return finish_target(out, target, st);
+    return lt_blas_finish_target(out, target, st);
 }
 
 int lt_mv(lt_tensor *out, const lt_tensor *m, const lt_tensor *v)
@@ -384,7 +388,7 @@ int lt_dot(double *result, const lt_tensor *a, const lt_tensor *b)
     lt_tensor *flat[2] = {&fa, &fb}, **cp[2] = {&ca, &cb};
     for (int k = 0; k < 2 && st == LT_OK; k++) {
         const lt_tensor *t = src[k];
-        if (t->ndim == 1 && blas_usable(t, 0)) continue;
+        if (t->ndim == 1 && lt_blas_usable(t, 0)) continue;
         if (!lt_is_contiguous(t)) {
             *cp[k] = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
             if (!*cp[k] || lt_copy(*cp[k], t)) {
@@ -433,19 +437,20 @@ int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const
     if (check_c(c, 2, rs, a, b, "outer") || check_int(rs[0]) || check_int(rs[1])) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_addr(out, beta, c, alpha, a, b), a, b, c);
     lt_tensor *target;
-    if (prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
+    if (lt_blas_prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
     double bl;
     int st = load_c(target, c, beta, 0, &bl);
     if (st == LT_OK && bl != 0) st = scale(target, bl);  /* ger has no beta */
-    if (st || rs[0] == 0 || rs[1] == 0 || alpha == 0) return finish_target(out, target, st);
+    if (st || rs[0] == 0 || rs[1] == 0 || alpha == 0)
+        return lt_blas_finish_target(out, target, st);
     const lt_tensor *ua, *ub;
     lt_tensor *ca = NULL, *cb = NULL;
-    st = operand(a, &ua, &ca);
-    if (st == LT_OK) st = operand(b, &ub, &cb);
+    st = lt_blas_operand(a, &ua, &ca);
+    if (st == LT_OK) st = lt_blas_operand(b, &ub, &cb);
     if (st == LT_OK) {
         int cm;
         int64_t ld;
-        mat_layout(rs[0], rs[1], target->stride[0], target->stride[1], &cm, &ld);
+        lt_blas_mat_layout(rs[0], rs[1], target->stride[0], target->stride[1], &cm, &ld);
         enum CBLAS_ORDER order = cm ? CblasColMajor : CblasRowMajor;
         int incx = rs[0] > 1 ? (int)ua->stride[0] : 1, incy = rs[1] > 1 ? (int)ub->stride[0] : 1;
         if (a->dtype == LT_FLOAT32)
@@ -457,5 +462,5 @@ int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const
     }
     lt_tensor_release(ca);
     lt_tensor_release(cb);
-    return finish_target(out, target, st);
+    return lt_blas_finish_target(out, target, st);
 }

@@ -88,6 +88,22 @@ static inline lt_tensor lt_as_1d(const lt_tensor *t)
     return v;
 }
 
+/* ---- BLAS layouts (core/blas.c), shared with gpu/blas.cu --------------------------------- */
+
+/* How BLAS sees a rows x cols matrix with strides (s0, s1): row-major or column-major with
+ * leading dimension ld; 0 when neither describes it. */
+int lt_blas_mat_layout(int64_t rows, int64_t cols, int64_t s0, int64_t s1, int *colmajor,
+                       int64_t *ld);
+/* Whether BLAS can take t (vector, matrix, batch of matrices) as it is (an output: with
+ * batch slices that do not overlap). */
+int lt_blas_usable(const lt_tensor *t, int for_output);
+/* *use = t, or a contiguous copy on t's device in *copy (the caller releases it). */
+int lt_blas_operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy);
+/* The product's target: out (resized) or a temporary on out's device; finish copies back. */
+int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
+                           const lt_tensor *b, const lt_tensor *c, lt_tensor **target);
+int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
+
 /* ---- devices ------------------------------------------------------------------------------ */
 
 /* The device the tensors live on (NULL entries are skipped; LT_CPU when none), or LT_ERR

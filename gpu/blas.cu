@@ -11,98 +11,7 @@
  * the result is column-major, the other way round). beta = 0 ignores c and the old out (NaN
  * never leaks). TF32 only where torch.cuda.allowTF32(true) set it (lt_gpu_cublas).
  */
-#include <limits.h>
-
 #include "gpu_internal.h"
-
-/* ---- layouts (as core/blas.c) ------------------------------------------------------------- */
-
-static int mat_layout(int64_t rows, int64_t cols, int64_t s0, int64_t s1, int *colmajor,
-                      int64_t *ld)
-{
-    int64_t r1 = rows > 1 ? rows : 1, c1 = cols > 1 ? cols : 1;
-    if ((cols <= 1 || s1 == 1) && (rows <= 1 || s0 >= c1)) {
-        *colmajor = 0;
-        *ld = rows <= 1 ? c1 : s0;
-    } else if ((rows <= 1 || s0 == 1) && (cols <= 1 || s1 >= r1)) {
-        *colmajor = 1;
-        *ld = cols <= 1 ? r1 : s1;
-    } else {
-        return 0;
-    }
-    return *ld <= INT_MAX;
-}
-
-static int blas_usable(const lt_tensor *t, int for_output)
-{
-    int cm;
-    int64_t ld;
-    switch (t->ndim) {
-    case 1:
-        return t->size[0] <= 1 || (t->stride[0] >= 1 && t->stride[0] <= INT_MAX);
-    case 2:
-        return mat_layout(t->size[0], t->size[1], t->stride[0], t->stride[1], &cm, &ld);
-    case 3: {
-        if (!mat_layout(t->size[1], t->size[2], t->stride[1], t->stride[2], &cm, &ld)) return 0;
-        if (!for_output || t->size[0] <= 1) return 1;
-        int64_t span = (t->size[1] - 1) * t->stride[1] + (t->size[2] - 1) * t->stride[2] + 1;
-        return t->stride[0] >= span;
-    }
-    default:
-        return 0;
-    }
-}
-
-static int is_expanded(const lt_tensor *t)
-{
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1) return 1;
-    return 0;
-}
-
-/* *use = t when cuBLAS can read t as is, else a contiguous device copy in *copy. */
-static int operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
-{
-    *copy = NULL;
-    *use = t;
-    if (blas_usable(t, 0)) return LT_OK;
-    *copy = lt_tensor_uninit_on(lt_device(t), t->dtype, t->ndim, t->size);
-    if (!*copy) return LT_ERR;
-    *use = *copy;
-    return lt_copy(*copy, t);
-}
-
-static int same_shape(const lt_tensor *t, int nd, const int64_t *size)
-{
-    if (t->ndim != nd) return 0;
-    for (int i = 0; i < nd; i++)
-        if (t->size[i] != size[i]) return 0;
-    return 1;
-}
-
-static int prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
-                          const lt_tensor *b, const lt_tensor *c, lt_tensor **target)
-{
-    *target = out;
-    int same = same_shape(out, nd, rs);
-    if (same && is_expanded(out))
-        return lt_error("cannot write into an expanded tensor (clone it first)");
-    int tmp = lt_shares_storage(out, a) || lt_shares_storage(out, b) ||
-              (c && lt_shares_storage(out, c) && !(same && lt_same_layout(out, c)));
-    if (!tmp) {
-        if (!same && lt_resize(out, nd, rs)) return LT_ERR;
-        if (blas_usable(out, 1)) return LT_OK;
-    }
-    *target = lt_tensor_uninit_on(lt_device(out), out->dtype, nd, rs);
-    return *target ? LT_OK : LT_ERR;
-}
-
-static int finish_target(lt_tensor *out, lt_tensor *target, int st)
-{
-    if (target != out) return lt_out_finish(out, target, st);
-    if (st == LT_OK) lt_storage_bump(out);
-    return st;
-}
 
 /* ---- t *= beta, beta == 0 writing zeros --------------------------------------------------- */
 
@@ -203,26 +112,26 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
     int64_t rs3[3] = {nb, m, n};
     const int64_t *rs = nd == 3 ? rs3 : rs3 + 1;
     lt_tensor *target;
-    if (prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
+    if (lt_blas_prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
     double bl;
     int st = load_c(target, c, beta, 1, &bl);
-    if (st || nb == 0 || m == 0 || n == 0) return finish_target(out, target, st);
+    if (st || nb == 0 || m == 0 || n == 0) return lt_blas_finish_target(out, target, st);
     if (k == 0 || alpha == 0) {
         st = scale(target, bl);
-        return finish_target(out, target, st);
+        return lt_blas_finish_target(out, target, st);
     }
     lt_tensor t3 = *target;
     if (nd == 2) lt_unsqueeze(&t3, 0);
     const lt_tensor *ua, *ub;
     lt_tensor *ca = NULL, *cb = NULL;
-    st = operand(a, &ua, &ca);
-    if (st == LT_OK) st = operand(b, &ub, &cb);
+    st = lt_blas_operand(a, &ua, &ca);
+    if (st == LT_OK) st = lt_blas_operand(b, &ub, &cb);
     if (st == LT_OK) {
         int cma, cmb, cmc;
         int64_t lda, ldb, ldc;
-        mat_layout(m, k, ua->stride[1], ua->stride[2], &cma, &lda);
-        mat_layout(k, n, ub->stride[1], ub->stride[2], &cmb, &ldb);
-        mat_layout(m, n, t3.stride[1], t3.stride[2], &cmc, &ldc);
+        lt_blas_mat_layout(m, k, ua->stride[1], ua->stride[2], &cma, &lda);
+        lt_blas_mat_layout(k, n, ub->stride[1], ub->stride[2], &cmb, &ldb);
+        lt_blas_mat_layout(m, n, t3.stride[1], t3.stride[2], &cmc, &ldc);
         gemm_desc g;
         g.K = (int)k;
         g.ldc = (int)ldc;
@@ -251,7 +160,7 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
     }
     lt_tensor_release(ca);
     lt_tensor_release(cb);
-    return finish_target(out, target, st);
+    return lt_blas_finish_target(out, target, st);
 }
 
 extern "C" int lt_gpu_addmm(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
@@ -276,24 +185,24 @@ extern "C" int lt_gpu_addmv(lt_tensor *out, double beta, const lt_tensor *c, dou
 {
     int64_t rows = m->size[0], cols = m->size[1];
     lt_tensor *target;
-    if (prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
+    if (lt_blas_prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
     double bl;
     /* explicit zeros for beta = 0 (as the CPU path): gemv then adds to them */
     int st = load_c(target, c, beta, 0, &bl);
-    if (st || rows == 0) return finish_target(out, target, st);
+    if (st || rows == 0) return lt_blas_finish_target(out, target, st);
     if (cols == 0 || alpha == 0)
-        return finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
+        return lt_blas_finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
     const lt_tensor *um, *uv;
     lt_tensor *cm_copy = NULL, *cv_copy = NULL;
-    st = operand(m, &um, &cm_copy);
-    if (st == LT_OK) st = operand(v, &uv, &cv_copy);
+    st = lt_blas_operand(m, &um, &cm_copy);
+    if (st == LT_OK) st = lt_blas_operand(v, &uv, &cv_copy);
     cublasHandle_t h;
     const lt_cublas_fns *f = NULL;
     if (st == LT_OK && (lt_gpu_cublas(&h) || !(f = lt_gpu_blas()))) st = LT_ERR;
     if (st == LT_OK) {
         int cm;
         int64_t ld;
-        mat_layout(rows, cols, um->stride[0], um->stride[1], &cm, &ld);
+        lt_blas_mat_layout(rows, cols, um->stride[0], um->stride[1], &cm, &ld);
         /* column-major m: y = m x (OP_N, rows x cols); row-major m is column-major m^T
          * (cols x rows): y = (m^T)^T x */
         cublasOperation_t op = cm ? CUBLAS_OP_N : CUBLAS_OP_T;
@@ -315,7 +224,7 @@ extern "C" int lt_gpu_addmv(lt_tensor *out, double beta, const lt_tensor *c, dou
     }
     lt_tensor_release(cm_copy);
     lt_tensor_release(cv_copy);
-    return finish_target(out, target, st);
+    return lt_blas_finish_target(out, target, st);
 }
 
 /* ---- dot: double accumulation in two deterministic passes ------------------------------- */
@@ -347,7 +256,7 @@ static int flat_vector(const lt_tensor *t, const char **data, int64_t *s, lt_ten
 {
     *copy = NULL;
     int64_t n = lt_numel(t);
-    if (t->ndim == 1 && blas_usable(t, 0)) {
+    if (t->ndim == 1 && lt_blas_usable(t, 0)) {
         *data = (const char *)lt_data(t);
         *s = n > 1 ? t->stride[0] : 1;
         return LT_OK;
@@ -420,11 +329,11 @@ extern "C" int lt_gpu_addr(lt_tensor *out, double beta, const lt_tensor *c, doub
 {
     int64_t rs[2] = {a->size[0], b->size[0]};
     lt_tensor *target;
-    if (prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
+    if (lt_blas_prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
     double bl;
     int st = load_c(target, c, beta, 1, &bl);
-    if (st || rs[0] == 0 || rs[1] == 0) return finish_target(out, target, st);
-    if (alpha == 0) return finish_target(out, target, scale(target, bl));
+    if (st || rs[0] == 0 || rs[1] == 0) return lt_blas_finish_target(out, target, st);
+    if (alpha == 0) return lt_blas_finish_target(out, target, scale(target, bl));
     int64_t sa = a->stride[0], sb = b->stride[0];
     int64_t total = rs[0] * rs[1];
     if (a->dtype == LT_FLOAT32)
@@ -439,5 +348,5 @@ extern "C" int lt_gpu_addr(lt_tensor *out, double beta, const lt_tensor *c, doub
                   alpha, bl);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) st = lt_gpu_fail("ger_kernel", e);
-    return finish_target(out, target, st);
+    return lt_blas_finish_target(out, target, st);
 }
