@@ -179,33 +179,6 @@ static int fill_value(lt_dtype dt, double value, char *bytes)
     return st;
 }
 
-/* src, or a private copy of it when it shares storage with the tensor being written. */
-static const lt_tensor *unaliased(const lt_tensor *t, const lt_tensor *src, lt_tensor **tmp)
-{
-    *tmp = NULL;
-    if (!lt_shares_storage(t, src)) return src;
-    *tmp = lt_tensor_new_uninit(src->dtype, src->ndim, src->size);
-    if (!*tmp) return NULL;
-    if (lt_copy(*tmp, src)) {
-        lt_tensor_release(*tmp);
-        *tmp = NULL;
-        return NULL;
-    }
-    return *tmp;
-}
-
-/* A result that shares storage with the input it reads, in the same layout, would overwrite
- * elements still to be read (out[k] = a[idx[k]]): such results go through a fresh tensor. */
-static int through_temp(lt_tensor *out, lt_tensor *fresh, int st)
-{
-    if (st == LT_OK) {
-        if (lt_same_shape(out, fresh)) st = lt_copy(out, fresh);
-        else lt_set_tensor(out, fresh);
-    }
-    lt_tensor_release(fresh);
-    return st;
-}
-
 /* ---- index_select ----------------------------------------------------------------------- */
 
 /* out rows = a rows picked by index, with one memcpy per row (a and out contiguous). */
@@ -234,7 +207,7 @@ int lt_index_select(lt_tensor *out, const lt_tensor *a_in, int dim, const lt_ten
     if (lt_shares_storage(out, a_in)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
-        return through_temp(out, fresh, lt_index_select(fresh, a_in, dim, index));
+        return lt_out_through(out, fresh, lt_index_select(fresh, a_in, dim, index));
     }
     int64_t K = lt_numel(index), osize[LT_MAXDIM];
     memcpy(osize, a.size, sizeof osize);
@@ -327,8 +300,8 @@ static int index_put(lt_tensor *t_in, int dim, const lt_tensor *index_in,
     if (mode == PUT_FILL && fill_value(t.dtype, value, c.value)) return LT_ERR;
     /* inputs that share t's storage are copied first: writes must not change them */
     lt_tensor *stmp = NULL, *itmp = NULL;
-    const lt_tensor *sp = src_in ? unaliased(t_in, &src, &stmp) : NULL;
-    const lt_tensor *index = unaliased(t_in, index_in, &itmp);
+    const lt_tensor *sp = src_in ? lt_unaliased(t_in, &src, &stmp) : NULL;
+    const lt_tensor *index = lt_unaliased(t_in, index_in, &itmp);
     if ((src_in && !sp) || !index) {
         lt_tensor_release(stmp);
         return LT_ERR;
@@ -434,7 +407,7 @@ int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *inde
     if (lt_shares_storage(out, a)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
-        return through_temp(out, fresh, lt_gather(fresh, a, dim, index));
+        return lt_out_through(out, fresh, lt_gather(fresh, a, dim, index));
     }
     lt_tensor *target;
     const lt_tensor *ins[2] = {a, index};
@@ -466,8 +439,8 @@ static int scatter_impl(lt_tensor *t, int dim, const lt_tensor *index, const lt_
     put_ctx c = {t1d.stride[dim], 0, 1, 2, mode, {0}};
     if (mode == PUT_FILL && fill_value(t->dtype, value, c.value)) return LT_ERR;
     lt_tensor *tmp = NULL, *itmp = NULL;
-    const lt_tensor *sp = src ? unaliased(t, src, &tmp) : NULL;
-    const lt_tensor *ip = unaliased(t, index, &itmp);
+    const lt_tensor *sp = src ? lt_unaliased(t, src, &tmp) : NULL;
+    const lt_tensor *ip = lt_unaliased(t, index, &itmp);
     if ((src && !sp) || !ip) {
         lt_tensor_release(tmp);
         return LT_ERR;

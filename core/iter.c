@@ -264,6 +264,51 @@ int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tenso
     return *target ? LT_OK : LT_ERR;
 }
 
+int lt_out_prepare_pair(lt_tensor *o1, lt_tensor *o2, int ndim, const int64_t *size,
+                        const lt_tensor *a, lt_tensor **t1, lt_tensor **t2)
+{
+    if (o1 == o2) return lt_error("values and indices must be two different tensors");
+    const lt_tensor *ins[2] = {a, o1};
+    if (lt_out_prepare(o1, ndim, size, ins, 1, t1)) return LT_ERR;
+    /* o2 must not alias a, nor o1 (which may already have been resized) */
+    ins[1] = *t1;
+    if (lt_out_prepare(o2, ndim, size, ins, 2, t2)) {
+        lt_out_finish(o1, *t1, LT_ERR);
+        return LT_ERR;
+    }
+    return LT_OK;
+}
+
+int lt_out_finish_pair(lt_tensor *o1, lt_tensor *t1, lt_tensor *o2, lt_tensor *t2, int st)
+{
+    st = lt_out_finish(o1, t1, st);
+    return lt_out_finish(o2, t2, st);
+}
+
+const lt_tensor *lt_unaliased(const lt_tensor *t, const lt_tensor *src, lt_tensor **tmp)
+{
+    *tmp = NULL;
+    if (!lt_shares_storage(t, src)) return src;
+    *tmp = lt_tensor_uninit_on(lt_device(src), src->dtype, src->ndim, src->size);
+    if (!*tmp) return NULL;
+    if (lt_copy(*tmp, src)) {
+        lt_tensor_release(*tmp);
+        *tmp = NULL;
+        return NULL;
+    }
+    return *tmp;
+}
+
+int lt_out_through(lt_tensor *out, lt_tensor *fresh, int st)
+{
+    if (st == LT_OK) {
+        if (lt_same_shape(out, fresh)) st = lt_copy(out, fresh);
+        else lt_set_tensor(out, fresh);
+    }
+    lt_tensor_release(fresh);
+    return st;
+}
+
 int lt_out_finish(lt_tensor *out, lt_tensor *target, int status)
 {
     if (target != out) {

@@ -56,6 +56,16 @@ int lt_same_layout(const lt_tensor *t, const lt_tensor *u);
 int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tensor *const *ins,
                    int nins, lt_tensor **target);
 int lt_out_finish(lt_tensor *out, lt_tensor *target, int status);
+/* Two outputs of one shape (values and indices); on failure nothing is left allocated. */
+int lt_out_prepare_pair(lt_tensor *o1, lt_tensor *o2, int ndim, const int64_t *size,
+                        const lt_tensor *a, lt_tensor **t1, lt_tensor **t2);
+int lt_out_finish_pair(lt_tensor *o1, lt_tensor *t1, lt_tensor *o2, lt_tensor *t2, int st);
+/* src, or a private copy of it (on its device, in *tmp) when it shares storage with t, the
+ * tensor being written: writes must not change what is still to be read. */
+const lt_tensor *lt_unaliased(const lt_tensor *t, const lt_tensor *src, lt_tensor **tmp);
+/* A result that shares storage with the input it reads (out[k] = a[idx[k]]) is computed into
+ * fresh, then copied or set into out; fresh is released. */
+int lt_out_through(lt_tensor *out, lt_tensor *fresh, int st);
 /* Broadcast shape of several tensors. */
 int lt_broadcast_many(const lt_tensor *const *ts, int n, int *ndim, int64_t *size);
 /* Checks dim in [0, ndim) and reports it 1-based in the message, as the Lua user sees it. */

@@ -548,28 +548,6 @@ MM_RUN(uint8_t, INAN)
 static const lt_loop_fn mm_tab[LT_NDTYPES] = {mm_run_float, mm_run_double, mm_run_int64_t,
                                           mm_run_uint8_t};
 
-/* Prepares two outputs of one shape; on failure nothing is left allocated. */
-static int prepare_pair(lt_tensor *o1, lt_tensor *o2, int ndim, const int64_t *size,
-                        const lt_tensor *a, lt_tensor **t1, lt_tensor **t2)
-{
-    if (o1 == o2) return lt_error("values and indices must be two different tensors");
-    const lt_tensor *ins[2] = {a, o1};
-    if (lt_out_prepare(o1, ndim, size, ins, 1, t1)) return LT_ERR;
-    /* o2 must not alias a, nor o1 (which may already have been resized) */
-    ins[1] = *t1;
-    if (lt_out_prepare(o2, ndim, size, ins, 2, t2)) {
-        lt_out_finish(o1, *t1, LT_ERR);
-        return LT_ERR;
-    }
-    return LT_OK;
-}
-
-static int finish_pair(lt_tensor *o1, lt_tensor *t1, lt_tensor *o2, lt_tensor *t2, int st)
-{
-    st = lt_out_finish(o1, t1, st);
-    return lt_out_finish(o2, t2, st);
-}
-
 int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
                   int keepdim, int want_max)
 {
@@ -583,7 +561,7 @@ int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int
     int64_t osize[LT_MAXDIM];
     int ondim = out_shape(a, dim, keepdim, osize);
     lt_tensor *tv, *ti;
-    if (prepare_pair(values, indices, ondim, osize, a, &tv, &ti)) return LT_ERR;
+    if (lt_out_prepare_pair(values, indices, ondim, osize, a, &tv, &ti)) return LT_ERR;
     lt_tensor ov = lt_as_1d(tv), oi = lt_as_1d(ti), a1 = a1d;
     if (!keepdim && a->ndim > 0) {
         lt_unsqueeze(&ov, dim);
@@ -595,7 +573,7 @@ int lt_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int
     const lt_tensor *ops[3] = {&ov, &oi, &a1};
     int st = lt_iter_init(&it, 3, ops);
     if (st == LT_OK) lt_iter_run_work(&it, mm_tab[a->dtype], &c, it.numel * c.R);
-    return finish_pair(values, tv, indices, ti, st);
+    return lt_out_finish_pair(values, tv, indices, ti, st);
 }
 
 /* ---- variance and norms --------------------------------------------------------------- */
@@ -860,7 +838,7 @@ static int sort_lines(lt_tensor *values, lt_tensor *indices, const lt_tensor *a,
     memcpy(osize, a->size, sizeof osize);
     if (a->ndim > 0) osize[dim] = k;
     lt_tensor *tv, *ti;
-    if (prepare_pair(values, indices, a->ndim, osize, a, &tv, &ti)) return LT_ERR;
+    if (lt_out_prepare_pair(values, indices, a->ndim, osize, a, &tv, &ti)) return LT_ERR;
     lt_tensor ov = lt_as_1d(tv), oi = lt_as_1d(ti), a1 = a1d;
     int failed = 0;
     sort_ctx c = {a1d.size[dim], a1d.stride[dim], ov.stride[dim], oi.stride[dim], k, desc, &failed};
@@ -873,7 +851,7 @@ static int sort_lines(lt_tensor *values, lt_tensor *indices, const lt_tensor *a,
         lt_iter_run_work(&it, sort_tab[a->dtype], &c, (int64_t)((double)(it.numel * c.R) * lg));
         if (failed) st = lt_error("out of memory");
     }
-    return finish_pair(values, tv, indices, ti, st);
+    return lt_out_finish_pair(values, tv, indices, ti, st);
 }
 
 int lt_sort(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim, int descending)

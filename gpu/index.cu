@@ -45,32 +45,6 @@ static lt_tensor *host_index(const lt_tensor *index, int64_t size, int dim)
     return h;
 }
 
-/* A device copy of src when it shares storage with t (writes must not change what is read). */
-static const lt_tensor *unaliased(const lt_tensor *t, const lt_tensor *src, lt_tensor **tmp)
-{
-    *tmp = NULL;
-    if (!lt_shares_storage(t, src)) return src;
-    *tmp = lt_tensor_uninit_on(lt_device(src), src->dtype, src->ndim, src->size);
-    if (!*tmp) return NULL;
-    if (lt_copy(*tmp, src)) {
-        lt_tensor_release(*tmp);
-        *tmp = NULL;
-        return NULL;
-    }
-    return *tmp;
-}
-
-/* out sharing storage with the input it reads: the result goes through a fresh tensor */
-static int through_temp(lt_tensor *out, lt_tensor *fresh, int st)
-{
-    if (st == LT_OK) {
-        if (lt_same_shape(out, fresh)) st = lt_copy(out, fresh);
-        else lt_set_tensor(out, fresh);
-    }
-    lt_tensor_release(fresh);
-    return st;
-}
-
 /* ---- reads: op0[i] = op1[i + op2[i] * sd] ---------------------------------------------------- */
 
 template <typename T>
@@ -121,7 +95,7 @@ extern "C" int lt_gpu_index_select(lt_tensor *out, const lt_tensor *a_in, int di
     if (lt_shares_storage(out, a_in)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
-        return through_temp(out, fresh, lt_gpu_index_select(fresh, a_in, dim, index));
+        return lt_out_through(out, fresh, lt_gpu_index_select(fresh, a_in, dim, index));
     }
     int64_t K = lt_numel(index), osize[LT_MAXDIM];
     memcpy(osize, a.size, sizeof osize);
@@ -154,7 +128,7 @@ extern "C" int lt_gpu_gather(lt_tensor *out, const lt_tensor *a, int dim, const 
     if (lt_shares_storage(out, a)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
-        return through_temp(out, fresh, lt_gpu_gather(fresh, a, dim, index));
+        return lt_out_through(out, fresh, lt_gpu_gather(fresh, a, dim, index));
     }
     lt_tensor *target;
     const lt_tensor *ins[2] = {a, index};
@@ -344,7 +318,7 @@ static int index_put(lt_tensor *t_in, int dim, const lt_tensor *index, const lt_
     lt_tensor src;
     if (st == LT_OK && src_in) {
         src = t_in->ndim == 0 ? lt_as_1d(src_in) : *src_in;
-        if (!(sp = unaliased(t_in, &src, &stmp))) st = LT_ERR;
+        if (!(sp = lt_unaliased(t_in, &src, &stmp))) st = LT_ERR;
     }
     if (st == LT_OK) {
         put_geom g;
@@ -396,8 +370,8 @@ static int scatter_impl(lt_tensor *t_in, int dim, const lt_tensor *index, const 
     uint64_t bits = 0;
     if (mode == PUT_FILL && fill_bits(t.dtype, value, &bits)) return LT_ERR;
     lt_tensor *stmp = NULL, *itmp = NULL;
-    const lt_tensor *sp = src ? unaliased(t_in, src, &stmp) : NULL;
-    const lt_tensor *ip = unaliased(t_in, index, &itmp);
+    const lt_tensor *sp = src ? lt_unaliased(t_in, src, &stmp) : NULL;
+    const lt_tensor *ip = lt_unaliased(t_in, index, &itmp);
     int st = (src && !sp) || !ip ? LT_ERR : LT_OK;
     if (st == LT_OK) {
         lt_tensor i1 = lt_as_1d(ip), s1;

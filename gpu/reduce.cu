@@ -631,34 +631,13 @@ static int maxmin_split(const lt_iter &it, int dev, lt_dtype dt, int64_t R, int6
     return st;
 }
 
-/* Two outputs of one shape (core/reduce.c's prepare_pair / finish_pair). */
-static int prepare_pair(lt_tensor *o1, lt_tensor *o2, int ndim, const int64_t *size,
-                        const lt_tensor *a, lt_tensor **t1, lt_tensor **t2)
-{
-    if (o1 == o2) return lt_error("values and indices must be two different tensors");
-    const lt_tensor *ins[2] = {a, o1};
-    if (lt_out_prepare(o1, ndim, size, ins, 1, t1)) return LT_ERR;
-    ins[1] = *t1;
-    if (lt_out_prepare(o2, ndim, size, ins, 2, t2)) {
-        lt_out_finish(o1, *t1, LT_ERR);
-        return LT_ERR;
-    }
-    return LT_OK;
-}
-
-static int finish_pair(lt_tensor *o1, lt_tensor *t1, lt_tensor *o2, lt_tensor *t2, int st)
-{
-    st = lt_out_finish(o1, t1, st);
-    return lt_out_finish(o2, t2, st);
-}
-
 extern "C" int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a,
                                  int dim, int keepdim, int want_max)
 {
     int64_t osize[LT_MAXDIM];
     int ondim = out_shape(a, dim, keepdim, osize);
     lt_tensor *tv, *ti;
-    if (prepare_pair(values, indices, ondim, osize, a, &tv, &ti)) return LT_ERR;
+    if (lt_out_prepare_pair(values, indices, ondim, osize, a, &tv, &ti)) return LT_ERR;
     lt_tensor ov, oi, av;
     int64_t R, rs;
     slice_views(tv, a, dim, keepdim, &ov, &av, &R, &rs);
@@ -700,7 +679,7 @@ extern "C" int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt
         cudaError_t e = cudaGetLastError();
         if (e != cudaSuccess) st = lt_gpu_fail("maxmin_kernel", e);
     }
-    return finish_pair(values, tv, indices, ti, st);
+    return lt_out_finish_pair(values, tv, indices, ti, st);
 }
 
 /* ---- cumulative sum and product ---------------------------------------------------------- */
@@ -953,7 +932,7 @@ static int sort_lines(lt_tensor *values, lt_tensor *indices, const lt_tensor *a,
     memcpy(osize, a->size, sizeof osize);
     if (a->ndim > 0) osize[dim] = k;
     lt_tensor *tv, *ti;
-    if (prepare_pair(values, indices, a->ndim, osize, a, &tv, &ti)) return LT_ERR;
+    if (lt_out_prepare_pair(values, indices, a->ndim, osize, a, &tv, &ti)) return LT_ERR;
     lt_tensor ov = lt_as_1d(tv), oi = lt_as_1d(ti), av = lt_as_1d(a);
     int64_t R = av.size[dim], rs = av.stride[dim], vs = ov.stride[dim], is = oi.stride[dim];
     ov.size[dim] = oi.size[dim] = av.size[dim] = 1;
@@ -981,7 +960,7 @@ static int sort_lines(lt_tensor *values, lt_tensor *indices, const lt_tensor *a,
         lt_tensor_release(bv);
         lt_tensor_release(bi);
     }
-    return finish_pair(values, tv, indices, ti, st);
+    return lt_out_finish_pair(values, tv, indices, ti, st);
 }
 
 extern "C" int lt_gpu_sort(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
