@@ -11,13 +11,15 @@
  * numbers, so the big fills run in parallel with OpenMP. Uniform, normal and bernoulli fills
  * of device tensors run in gpu/random.cu on the same numbering (the same seed gives the same
  * numbers on either side), and so do integer fills (random); bernoulli with a tensor of
- * probabilities, randperm and multinomial refuse device tensors for now.
+ * probabilities, randperm and multinomial draw on the host for device tensors too and copy
+ * the result across.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lt_internal.h"
+#include "philox.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -25,40 +27,16 @@
 
 __extension__ typedef unsigned __int128 u128;
 
-/* ---- Philox4x32-10 ---------------------------------------------------------------------- */
-
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u /* golden ratio */
-#define PHILOX_W1 0xBB67AE85u /* sqrt(3) - 1 */
+/* ---- Philox4x32-10 (core/philox.h: the same code as the device's) ------------------------ */
 
 void lt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
-    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3], k0 = key[0], k1 = key[1];
-    for (int r = 0; r < 10; r++) {
-        if (r > 0) {  /* the key is bumped before every round but the first */
-            k0 += PHILOX_W0;
-            k1 += PHILOX_W1;
-        }
-        uint64_t p0 = (uint64_t)PHILOX_M0 * c0, p1 = (uint64_t)PHILOX_M1 * c2;
-        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
-        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
+    lt_philox_block(ctr, key, out);
 }
 
 void lt_philox(uint64_t seed, uint64_t counter, uint32_t out[4])
 {
-    uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32), 0, 0};
-    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-    lt_philox4x32_10(ctr, key, out);
+    lt_philox_at(seed, counter, out);
 }
 
 /* ---- generator state ---------------------------------------------------------------------- */
@@ -90,12 +68,6 @@ static uint64_t reserve(int64_t n, int per)
 
 /* ---- bits to numbers ---------------------------------------------------------------------- */
 
-static inline float u24(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }   /* [0, 1) */
-static inline double u32d(uint32_t w) { return (double)w * 0x1p-32; }        /* [0, 1) */
-static inline double u53(uint32_t hi, uint32_t lo)                          /* [0, 1) */
-{
-    return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1p-53;
-}
 /* floor(x * range / 2^128) for the 128-bit x in w: an integer in [0, range) whose bias is
  * below range / 2^128, i.e. none that any test could see. range == 0 stands for 2^64. */
 static inline uint64_t bounded(const uint32_t w[4], uint64_t range)
@@ -136,12 +108,12 @@ typedef void (*gen_fn)(void *d, int64_t begin, int64_t end, uint64_t seed, uint6
 
 /* uniform: a + (b - a) * u, pulled back below b where rounding reaches it */
 GEN(uniform_f32, float, 4, {
-    float v = (float)(p->a + (p->b - p->a) * (double)u24(w[j]));
+    float v = (float)(p->a + (p->b - p->a) * (double)lt_philox_u24(w[j]));
     float hf = (float)p->b, lf = (float)p->a;
     d[i] = v >= hf && hf > lf ? nextafterf(hf, lf) : v;
 })
 GEN(uniform_f64, double, 2, {
-    double v = p->a + (p->b - p->a) * u53(w[2 * j], w[2 * j + 1]);
+    double v = p->a + (p->b - p->a) * lt_philox_u53(w[2 * j], w[2 * j + 1]);
     d[i] = v >= p->b && p->b > p->a ? nextafter(p->b, p->a) : v;
 })
 
@@ -156,8 +128,9 @@ GEN(uniform_f64, double, 2, {
             uint32_t w[4];                                                                 \
             int64_t c = i / 2;                                                             \
             lt_philox(seed, base + (uint64_t)c, w);                                        \
-            double u1 = 1.0 - u53(w[0], w[1]); /* (0, 1]: log is finite */                 \
-            double r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u53(w[2], w[3]);            \
+            double u1 = 1.0 - lt_philox_u53(w[0], w[1]); /* (0, 1]: log is finite */      \
+            double r = sqrt(-2.0 * log(u1));                                               \
+            double th = 2.0 * M_PI * lt_philox_u53(w[2], w[3]);                            \
             double z[2] = {r * cos(th), r * sin(th)};                                      \
             for (int j = (int)(i - 2 * c); j < 2 && i < end; j++, i++)                     \
                 d[i] = (T)(p->a + p->b * z[j]);                                            \
@@ -166,14 +139,14 @@ GEN(uniform_f64, double, 2, {
 GEN_NORMAL(normal_f32, float)
 GEN_NORMAL(normal_f64, double)
 
-#define GEN_BERN(NAME, T) GEN(NAME, T, 4, d[i] = (T)(u32d(w[j]) < p->a))
+#define GEN_BERN(NAME, T) GEN(NAME, T, 4, d[i] = (T)(lt_philox_u32d(w[j]) < p->a))
 GEN_BERN(bern_f32, float)
 GEN_BERN(bern_f64, double)
 GEN_BERN(bern_i64, int64_t)
 GEN_BERN(bern_u8, uint8_t)
 
 /* raw uniforms for bernoulli with a tensor of probabilities */
-GEN(raw_u32d, double, 4, d[i] = u32d(w[j]))
+GEN(raw_u32d, double, 4, d[i] = lt_philox_u32d(w[j]))
 
 #define GEN_INT(NAME, T)                                                                   \
     GEN(NAME, T, 1, d[i] = (T)(int64_t)((uint64_t)p->lo + bounded(w, p->range)))
@@ -440,7 +413,7 @@ static void multi_repl(int64_t *o, const double *cdf, int64_t rows, int64_t k, i
         for (int64_t j = 0; j < n; j++) {
             int64_t e = r * n + j;
             if (j == 0 || e % 2 == 0) lt_philox(g_seed, base + (uint64_t)(e / 2), w);
-            double u = u53(w[2 * (e % 2)], w[2 * (e % 2) + 1]) * total;
+            double u = lt_philox_u53(w[2 * (e % 2)], w[2 * (e % 2) + 1]) * total;
             int64_t lo = 0, hi = k;  /* the first index with c[idx] > u */
             while (lo < hi) {
                 int64_t mid = lo + (hi - lo) / 2;
@@ -467,7 +440,7 @@ static int multi_norepl(int64_t *o, const double *pr, int64_t rows, int64_t k, i
             int64_t e = r * k + i;
             if (i == 0 || e % 2 == 0) lt_philox(g_seed, base + (uint64_t)(e / 2), w);
             if (p[i] == 0) continue;
-            double u = 1.0 - u53(w[2 * (e % 2)], w[2 * (e % 2) + 1]); /* (0, 1] */
+            double u = 1.0 - lt_philox_u53(w[2 * (e % 2)], w[2 * (e % 2) + 1]); /* (0, 1] */
             buf[m].key = -log(u) / p[i];
             buf[m].idx = i;
             m++;

@@ -21,37 +21,11 @@
 
 #include "gpu_internal.h"
 
-/* ---- Philox4x32-10, as lt_philox4x32_10 / lt_philox ----------------------------------------- */
-
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-LT_HD void philox(uint64_t seed, uint64_t counter, uint32_t out[4])
-{
-    uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int r = 0; r < 10; r++) {
-        if (r > 0) {
-            k0 += PHILOX_W0;
-            k1 += PHILOX_W1;
-        }
-        uint64_t p0 = (uint64_t)PHILOX_M0 * c0, p1 = (uint64_t)PHILOX_M1 * c2;
-        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
-        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
+extern "C" {
+#include "../core/philox.h"
 }
 
-/* ---- bits to numbers (core/random.c), rounded as the host rounds --------------------------- */
+/* ---- the host's transforms, rounded as the host rounds (no FMA contraction) --------------- */
 
 #ifdef LT_CUDA_EMU
 LT_HD double rn_mul(double a, double b) { return a * b; }
@@ -60,13 +34,6 @@ LT_HD double rn_add(double a, double b) { return a + b; }
 __device__ __forceinline__ double rn_mul(double a, double b) { return __dmul_rn(a, b); }
 __device__ __forceinline__ double rn_add(double a, double b) { return __dadd_rn(a, b); }
 #endif
-
-__device__ __forceinline__ float u24(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }
-__device__ __forceinline__ double u32d(uint32_t w) { return (double)w * 0x1p-32; }
-__device__ __forceinline__ double u53(uint32_t hi, uint32_t lo)
-{
-    return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1p-53;
-}
 
 /* ---- kernels: thread c fills values c * PER .. c * PER + PER - 1 (those below n) ---------- */
 
@@ -79,7 +46,7 @@ template <typename T> struct gen_value {
 template <> struct gen_value<float> {
     static __device__ __forceinline__ float uniform(const uint32_t *w, int j, double a, double b)
     {
-        float v = (float)rn_add(a, rn_mul(b - a, (double)u24(w[j])));
+        float v = (float)rn_add(a, rn_mul(b - a, (double)lt_philox_u24(w[j])));
         float hf = (float)b, lf = (float)a;
         return v >= hf && hf > lf ? nextafterf(hf, lf) : v;
     }
@@ -87,7 +54,7 @@ template <> struct gen_value<float> {
 template <> struct gen_value<double> {
     static __device__ __forceinline__ double uniform(const uint32_t *w, int j, double a, double b)
     {
-        double v = rn_add(a, rn_mul(b - a, u53(w[2 * j], w[2 * j + 1])));
+        double v = rn_add(a, rn_mul(b - a, lt_philox_u53(w[2 * j], w[2 * j + 1])));
         return v >= b && b > a ? nextafter(b, a) : v;
     }
 };
@@ -99,15 +66,17 @@ __global__ void gen_kernel(T *d, int64_t n, uint64_t seed, uint64_t base, double
     int64_t ncounters = (n + per - 1) / per;
     for (int64_t c = LT_GPU_TID(); c < ncounters; c += LT_GPU_NTHREADS()) {
         uint32_t w[4];
-        philox(seed, base + (uint64_t)c, w);
+        lt_philox_at(seed, base + (uint64_t)c, w);
         int64_t i0 = c * per;
         if (KIND == GEN_NORMAL) {
-            double u1 = 1.0 - u53(w[0], w[1]);
-            double r = sqrt(-2.0 * log(u1)), th = rn_mul(2.0 * M_PI, u53(w[2], w[3]));
+            double u1 = 1.0 - lt_philox_u53(w[0], w[1]);
+            double r = sqrt(-2.0 * log(u1));
+            double th = rn_mul(2.0 * M_PI, lt_philox_u53(w[2], w[3]));
             double z[2] = {rn_mul(r, cos(th)), rn_mul(r, sin(th))};
             for (int j = 0; j < 2 && i0 + j < n; j++) d[i0 + j] = (T)rn_add(a, rn_mul(b, z[j]));
         } else if (KIND == GEN_BERNOULLI) {
-            for (int j = 0; j < 4 && i0 + j < n; j++) d[i0 + j] = (T)(u32d(w[j]) < a);
+            for (int j = 0; j < 4 && i0 + j < n; j++)
+                d[i0 + j] = (T)(lt_philox_u32d(w[j]) < a);
         } else {
             for (int j = 0; j < per && i0 + j < n; j++)
                 d[i0 + j] = (T)gen_value<T>::uniform(w, j, a, b);
@@ -140,7 +109,7 @@ __global__ void int_kernel(T *d, int64_t n, uint64_t seed, uint64_t base, int64_
 {
     for (int64_t i = LT_GPU_TID(); i < n; i += LT_GPU_NTHREADS()) {
         uint32_t w[4];
-        philox(seed, base + (uint64_t)i, w);
+        lt_philox_at(seed, base + (uint64_t)i, w);
         d[i] = (T)(int64_t)((uint64_t)lo + bounded(w, range));
     }
 }
