@@ -33,7 +33,8 @@
  * launch by launch the first time its key is seen (a one-off call never pays for a capture,
  * and cuBLAS has loaded its kernels before a capture), is captured and launched the second
  * time, replayed after that. When capture fails (something in the loop that CUDA refuses
- * during a capture) the loop runs launch by launch and the slot remembers not to try again. No slot (a workspace that lives for one call), a one-step loop (the cell), or
+ * during a capture) the loop runs launch by launch and the slot remembers not to try again.
+ * No slot (a workspace that lives for one call), a one-step loop (the cell), or
  * LUATORCH_CUDA_GRAPHS=0 (or lt_gpu_lstm_set_graphs(0)): launch by launch.
  *
  * Numerics: the CPU's formulas in the same order; float32 uses CUDA's expf / tanhf where the
@@ -80,6 +81,41 @@ template <> struct act<double> {
     static __device__ __forceinline__ double th(double x) { return tanh(x); }
 };
 
+/* The cell at unit j of one batch row, shared by both step kernels of each direction.
+ * Forward: from the gates' pre-activations (pi, pf, pg, po) and c_{t-1}, writes the activated
+ * gates into gr (the row's 4H), c_t, tanh(c_t) and h_t. */
+template <typename T>
+__device__ __forceinline__ void cell_forward(int64_t H, int64_t j, T *gr, T pi, T pf, T pg, T po,
+                                             T cprev, T *c, T *tc, T *h)
+{
+    T ig = act<T>::sig(pi), fg = act<T>::sig(pf), gg = act<T>::th(pg), og = act<T>::sig(po);
+    T cc = fg * cprev + ig * gg;
+    T t = act<T>::th(cc);
+    gr[j] = ig;
+    gr[H + j] = fg;
+    gr[2 * H + j] = gg;
+    gr[3 * H + j] = og;
+    *c = cc;
+    *tc = t;
+    *h = og * t;
+}
+
+/* Backward: ar the row's activated gates, th = tanh(c_t), dh the gradient reaching h_t,
+ * cprev = c_{t-1}; *dc carries dc_t in and dc_{t-1} out; dgr receives the row's
+ * pre-activation gate gradients at unit j. */
+template <typename T>
+__device__ __forceinline__ void cell_backward(int64_t H, int64_t j, const T *ar, T th, T dh,
+                                              T cprev, T *dc, T *dgr)
+{
+    T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];
+    T dct = *dc + dh * og * (1 - th * th);
+    dgr[j] = dct * gg * ig * (1 - ig);
+    dgr[H + j] = dct * cprev * fg * (1 - fg);
+    dgr[2 * H + j] = dct * ig * (1 - gg * gg);
+    dgr[3 * H + j] = dh * th * og * (1 - og);
+    *dc = dct * fg;
+}
+
 /* One step forward, a thread per (row b, unit j): g (B x 4H) holds x W_ih^T + h W_hh^T and
  * receives the activated gates; cp is c_{t-1} (row stride ldcp, 0 for the zero state). */
 template <typename T>
@@ -89,19 +125,9 @@ __global__ void fwd_step(int64_t B, int64_t H, T *g, const T *bias, const T *cp,
     for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
         int64_t b = i / H, j = i - b * H;
         T *gr = g + b * 4 * H;
-        T ig = act<T>::sig(gr[j] + bias[j]);
-        T fg = act<T>::sig(gr[H + j] + bias[H + j]);
-        T gg = act<T>::th(gr[2 * H + j] + bias[2 * H + j]);
-        T og = act<T>::sig(gr[3 * H + j] + bias[3 * H + j]);
-        T cc = fg * cp[b * ldcp + j] + ig * gg;
-        T t = act<T>::th(cc);
-        gr[j] = ig;
-        gr[H + j] = fg;
-        gr[2 * H + j] = gg;
-        gr[3 * H + j] = og;
-        c[i] = cc;
-        tc[i] = t;
-        h[i] = og * t;
+        cell_forward(H, j, gr, gr[j] + bias[j], gr[H + j] + bias[H + j],
+                     gr[2 * H + j] + bias[2 * H + j], gr[3 * H + j] + bias[3 * H + j],
+                     cp[b * ldcp + j], &c[i], &tc[i], &h[i]);
     }
 }
 
@@ -114,21 +140,8 @@ __global__ void bwd_step(int64_t B, int64_t H, const T *a, const T *tc, const T 
 {
     for (int64_t i = LT_GPU_TID(); i < B * H; i += LT_GPU_NTHREADS()) {
         int64_t b = i / H, j = i - b * H;
-        const T *ar = a + b * 4 * H;
-        T *dgr = dg + b * 4 * H;
-        T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];
-        T th = tc[i];
-        T dh = d1[b * ld1 + j] + d2[b * ld2 + j];
-        T dct = dc[i] + dh * og * (1 - th * th);
-        T di = dct * gg * ig * (1 - ig);
-        T df = dct * cp[b * ldcp + j] * fg * (1 - fg);
-        T dgg = dct * ig * (1 - gg * gg);
-        T dog = dh * th * og * (1 - og);
-        dc[i] = dct * fg;
-        dgr[j] = di;
-        dgr[H + j] = df;
-        dgr[2 * H + j] = dgg;
-        dgr[3 * H + j] = dog;
+        cell_backward(H, j, a + b * 4 * H, tc[i], d1[b * ld1 + j] + d2[b * ld2 + j],
+                      cp[b * ldcp + j], &dc[i], dg + b * 4 * H);
     }
 }
 
@@ -191,19 +204,9 @@ __global__ void fwd_fused(int64_t B, int64_t H, T *g, const T *bias, const T *__
                 s3 += hk * w[3 * H];
             }
         }
-        T ig = act<T>::sig((s0 + gr[j]) + bias[j]);
-        T fg = act<T>::sig((s1 + gr[H + j]) + bias[H + j]);
-        T gg = act<T>::th((s2 + gr[2 * H + j]) + bias[2 * H + j]);
-        T og = act<T>::sig((s3 + gr[3 * H + j]) + bias[3 * H + j]);
-        T cc = fg * cp[b * ldcp + j] + ig * gg;
-        T t = act<T>::th(cc);
-        gr[j] = ig;
-        gr[H + j] = fg;
-        gr[2 * H + j] = gg;
-        gr[3 * H + j] = og;
-        c[i] = cc;
-        tc[i] = t;
-        h[i] = og * t;
+        cell_forward(H, j, gr, (s0 + gr[j]) + bias[j], (s1 + gr[H + j]) + bias[H + j],
+                     (s2 + gr[2 * H + j]) + bias[2 * H + j], (s3 + gr[3 * H + j]) + bias[3 * H + j],
+                     cp[b * ldcp + j], &c[i], &tc[i], &h[i]);
     }
 }
 
@@ -265,19 +268,7 @@ __global__ void bwd_fused(int64_t B, int64_t H, const T *a, const T *tc, const T
         } else {
             rec = d1[b * ld1 + j];
         }
-        T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];
-        T th = tc[i];
-        T dh = rec + d2[b * ld2 + j];
-        T dct = dc[i] + dh * og * (1 - th * th);
-        T di = dct * gg * ig * (1 - ig);
-        T df = dct * cp[b * ldcp + j] * fg * (1 - fg);
-        T dgg = dct * ig * (1 - gg * gg);
-        T dog = dh * th * og * (1 - og);
-        dc[i] = dct * fg;
-        dgr[j] = di;
-        dgr[H + j] = df;
-        dgr[2 * H + j] = dgg;
-        dgr[3 * H + j] = dog;
+        cell_backward(H, j, ar, tc[i], rec + d2[b * ld2 + j], cp[b * ldcp + j], &dc[i], dgr);
     }
 }
 
