@@ -114,7 +114,7 @@ static inline double tanh_d(double v)
 
 /* ---- the shared driver ------------------------------------------------------------------ */
 
-static int check_same_dtype(const lt_tensor *a, const lt_tensor *b)
+int lt_pw_check_same_dtype(const lt_tensor *a, const lt_tensor *b)
 {
     if (a->dtype != b->dtype)
         return lt_error("expected tensors of one type, got %s and %s", lt_dtype_name(a->dtype),
@@ -123,7 +123,7 @@ static int check_same_dtype(const lt_tensor *a, const lt_tensor *b)
 }
 
 /* The op's name is left to the caller: every Lua binding prefixes it. */
-static int check_float(const lt_tensor *a)
+int lt_pw_check_float(const lt_tensor *a)
 {
     if (!lt_dtype_is_float(a->dtype))
         return lt_error("needs a Float or Double tensor, got %s", lt_dtype_name(a->dtype));
@@ -276,7 +276,7 @@ int lt_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a)
 {
     if ((unsigned)op >= LT_NUNARY) return lt_error("unknown unary op %d", (int)op);
     lt_loop_fn fn = unary_loops[op][a->dtype];
-    if (!fn) return check_float(a);
+    if (!fn) return lt_pw_check_float(a);
     LT_GPU_ROUTE(out, lt_gpu_unary(out, op, a), a);
     const lt_tensor *ins[1] = {a};
     return ew_run(out, a->dtype, ins, 1, fn, NULL);
@@ -427,9 +427,9 @@ static lt_loop_fn binary_check(lt_binary_op op, const lt_tensor *a, const lt_ten
         lt_error("unknown binary op %d", (int)op);
         return NULL;
     }
-    if (check_same_dtype(a, b)) return NULL;
+    if (lt_pw_check_same_dtype(a, b)) return NULL;
     lt_loop_fn fn = binary_loops[op][a->dtype];
-    if (!fn) check_float(a);
+    if (!fn) lt_pw_check_float(a);
     return fn;
 }
 
@@ -539,7 +539,7 @@ static const lt_loop_fn cmp_loops[6][LT_NDTYPES] = {
 int lt_compare(lt_tensor *out, lt_cmp_op op, const lt_tensor *a, const lt_tensor *b)
 {
     if ((unsigned)op > LT_CMP_GE) return lt_error("unknown comparison %d", (int)op);
-    if (check_same_dtype(a, b)) return LT_ERR;
+    if (lt_pw_check_same_dtype(a, b)) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_compare(out, op, a, b), a, b);
     const lt_tensor *ins[2] = {a, b};
     return ew_run(out, LT_UINT8, ins, 2, cmp_loops[op][a->dtype], NULL);
@@ -674,7 +674,7 @@ LEAKY_LOOP(leaky_d, double, d)
 
 int lt_leaky_relu(lt_tensor *out, const lt_tensor *a, double slope)
 {
-    if (check_float(a)) return LT_ERR;
+    if (lt_pw_check_float(a)) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_leaky_relu(out, a, slope), a);
     scalar4 sl = make_scalar4(slope);
     const lt_tensor *ins[1] = {a};
@@ -715,7 +715,7 @@ static const lt_loop_fn addcmul_loops[LT_NDTYPES] = {addcmul_f, addcmul_d, addcm
 static int addc(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
                 const lt_tensor *c, lt_loop_fn fn, int divide)
 {
-    if (check_same_dtype(a, b) || check_same_dtype(a, c)) return LT_ERR;
+    if (lt_pw_check_same_dtype(a, b) || lt_pw_check_same_dtype(a, c)) return LT_ERR;
     LT_GPU_ROUTE(out, divide ? lt_gpu_addcdiv(out, a, value, b, c)
                              : lt_gpu_addcmul(out, a, value, b, c), a, b, c);
     (void)divide;
@@ -733,7 +733,7 @@ int lt_addcmul(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor
 int lt_addcdiv(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
                const lt_tensor *c)
 {
-    if (check_float(a)) return LT_ERR;
+    if (lt_pw_check_float(a)) return LT_ERR;
     return addc(out, a, value, b, c, a->dtype == LT_FLOAT32 ? addcdiv_f : addcdiv_d, 1);
 }
 
@@ -760,7 +760,7 @@ WHERE_LOOP(where_l, int64_t)
 WHERE_LOOP(where_b, uint8_t)
 static const lt_loop_fn where_loops[LT_NDTYPES] = {where_f, where_d, where_l, where_b};
 
-static int check_mask(const char *what, const lt_tensor *m)
+int lt_pw_check_mask(const char *what, const lt_tensor *m)
 {
     if (m->dtype != LT_UINT8)
         return lt_error("%s must be a ByteTensor, got %s", what, lt_dtype_name(m->dtype));
@@ -769,7 +769,7 @@ static int check_mask(const char *what, const lt_tensor *m)
 
 int lt_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt_tensor *b)
 {
-    if (check_mask("condition", cond) || check_same_dtype(a, b)) return LT_ERR;
+    if (lt_pw_check_mask("condition", cond) || lt_pw_check_same_dtype(a, b)) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_where(out, cond, a, b), cond, a, b);
     const lt_tensor *ins[3] = {cond, a, b};
     return ew_run(out, a->dtype, ins, 3, where_loops[a->dtype], NULL);
@@ -782,7 +782,7 @@ int lt_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a, const lt
 static int mask_for(const lt_tensor *t, const lt_tensor *mask, lt_tensor **m)
 {
     *m = NULL;
-    if (check_mask("mask", mask)) return LT_ERR;
+    if (lt_pw_check_mask("mask", mask)) return LT_ERR;
     if (lt_shares_storage(t, mask) && !lt_same_layout(t, mask)) {
         *m = lt_tensor_empty(LT_UINT8);
         if (!*m || lt_clone(*m, mask)) return LT_ERR;
@@ -874,7 +874,7 @@ static int64_t mask_count(const lt_iter *it)
 
 int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 {
-    if (check_mask("mask", mask)) return LT_ERR;
+    if (lt_pw_check_mask("mask", mask)) return LT_ERR;
     if (out->dtype != t->dtype)
         return lt_error("result is a %s tensor, expected %s", lt_dtype_name(out->dtype),
                         lt_dtype_name(t->dtype));
@@ -911,7 +911,7 @@ int lt_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src)
     LT_GPU_ROUTE(NULL, lt_gpu_masked_copy(t, mask, src), t, mask, src);
     lt_tensor *m, *dense = NULL;
     lt_iter it;
-    int st = check_same_dtype(t, src);
+    int st = lt_pw_check_same_dtype(t, src);
     if (st == LT_OK) st = mask_for(t, mask, &m);
     else m = NULL;
     if (st == LT_OK) st = mask_iter(&it, t, m ? m : mask, 1);

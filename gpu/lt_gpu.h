@@ -118,6 +118,10 @@ int lt_gpu_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src
 int lt_pw_prepare(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, int nins,
                   lt_tensor **target);
 int lt_pw_cmp_scalar_plan(lt_dtype dt, lt_cmp_op *op, double *s);
+/* The host's argument checks and their messages: one dtype, a float dtype, a uint8 mask. */
+int lt_pw_check_same_dtype(const lt_tensor *a, const lt_tensor *b);
+int lt_pw_check_float(const lt_tensor *a);
+int lt_pw_check_mask(const char *what, const lt_tensor *m);
 int lt_pw_fill_like(lt_tensor *out, const lt_tensor *a, double value);
 
 /* gpu/reduce.cu */

@@ -218,30 +218,6 @@ static int ew(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, int 
     return lt_out_finish(out, target, st);
 }
 
-/* ---- checks (the host's messages) -------------------------------------------------------- */
-
-static int check_same_dtype(const lt_tensor *a, const lt_tensor *b)
-{
-    if (a->dtype != b->dtype)
-        return lt_error("expected tensors of one type, got %s and %s", lt_dtype_name(a->dtype),
-                        lt_dtype_name(b->dtype));
-    return LT_OK;
-}
-
-static int check_float(const lt_tensor *a)
-{
-    if (!lt_dtype_is_float(a->dtype))
-        return lt_error("needs a Float or Double tensor, got %s", lt_dtype_name(a->dtype));
-    return LT_OK;
-}
-
-static int check_mask(const char *what, const lt_tensor *m)
-{
-    if (m->dtype != LT_UINT8)
-        return lt_error("%s must be a ByteTensor, got %s", what, lt_dtype_name(m->dtype));
-    return LT_OK;
-}
-
 /* ---- unary ------------------------------------------------------------------------------- */
 
 template <int OP, typename T> static LT_HD T unary_op(T v)
@@ -329,7 +305,7 @@ template <typename T> static int unary_typed(const lt_iter &it, lt_unary_op op)
 extern "C" int lt_gpu_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a)
 {
     if ((unsigned)op >= LT_NUNARY) return lt_error("unknown unary op %d", (int)op);
-    if (unary_is_float_only(op) && check_float(a)) return LT_ERR;
+    if (unary_is_float_only(op) && lt_pw_check_float(a)) return LT_ERR;
     const lt_tensor *ins[1] = {a};
     return ew(out, a->dtype, ins, 1, [&](const lt_iter &it) -> int {
         switch (a->dtype) {
@@ -495,8 +471,8 @@ static int scan_typed(const lt_iter &it, lt_binary_op op, int form, double s, in
 static int bin_check(lt_binary_op op, const lt_tensor *a, const lt_tensor *b)
 {
     if ((unsigned)op >= LT_NBINARY) return lt_error("unknown binary op %d", (int)op);
-    if (check_same_dtype(a, b)) return LT_ERR;
-    if (op == LT_OP_ATAN2) return check_float(a);
+    if (lt_pw_check_same_dtype(a, b)) return LT_ERR;
+    if (op == LT_OP_ATAN2) return lt_pw_check_float(a);
     return LT_OK;
 }
 
@@ -611,7 +587,7 @@ extern "C" int lt_gpu_compare(lt_tensor *out, lt_cmp_op op, const lt_tensor *a,
                               const lt_tensor *b)
 {
     if ((unsigned)op > LT_CMP_GE) return lt_error("unknown comparison %d", (int)op);
-    if (check_same_dtype(a, b)) return LT_ERR;
+    if (lt_pw_check_same_dtype(a, b)) return LT_ERR;
     const lt_tensor *ins[2] = {a, b};
     return ew(out, LT_UINT8, ins, 2, [&](const lt_iter &it) -> int {
         return cmp_run(it, op, a->dtype, TT, 0);
@@ -679,7 +655,7 @@ template <typename T> struct Leaky {
 
 extern "C" int lt_gpu_leaky_relu(lt_tensor *out, const lt_tensor *a, double slope)
 {
-    if (check_float(a)) return LT_ERR;
+    if (lt_pw_check_float(a)) return LT_ERR;
     const lt_tensor *ins[1] = {a};
     return ew(out, a->dtype, ins, 1, [&](const lt_iter &it) -> int {
         if (a->dtype == LT_FLOAT32) return run1<float, float>(it, Leaky<float>{(float)slope});
@@ -708,7 +684,7 @@ template <typename T, int DIV> static int addc_typed(const lt_iter &it, double v
 static int addc(lt_tensor *out, const lt_tensor *a, double value, const lt_tensor *b,
                 const lt_tensor *c, int divide)
 {
-    if (check_same_dtype(a, b) || check_same_dtype(a, c)) return LT_ERR;
+    if (lt_pw_check_same_dtype(a, b) || lt_pw_check_same_dtype(a, c)) return LT_ERR;
     const lt_tensor *ins[3] = {a, b, c};
     return ew(out, a->dtype, ins, 3, [&](const lt_iter &it) -> int {
         if (divide)
@@ -732,7 +708,7 @@ extern "C" int lt_gpu_addcmul(lt_tensor *out, const lt_tensor *a, double value,
 extern "C" int lt_gpu_addcdiv(lt_tensor *out, const lt_tensor *a, double value,
                               const lt_tensor *b, const lt_tensor *c)
 {
-    if (check_float(a)) return LT_ERR;
+    if (lt_pw_check_float(a)) return LT_ERR;
     return addc(out, a, value, b, c, 1);
 }
 
@@ -745,7 +721,7 @@ template <typename T> struct Where {
 extern "C" int lt_gpu_where(lt_tensor *out, const lt_tensor *cond, const lt_tensor *a,
                             const lt_tensor *b)
 {
-    if (check_mask("condition", cond) || check_same_dtype(a, b)) return LT_ERR;
+    if (lt_pw_check_mask("condition", cond) || lt_pw_check_same_dtype(a, b)) return LT_ERR;
     const lt_tensor *ins[3] = {cond, a, b};
     return ew(out, a->dtype, ins, 3, [&](const lt_iter &it) -> int {
         switch (a->dtype) {
@@ -780,7 +756,7 @@ template <typename T> static int mfill_typed(const lt_iter &it, double value)
 
 extern "C" int lt_gpu_masked_fill(lt_tensor *t, const lt_tensor *mask, double value)
 {
-    if (check_mask("mask", mask)) return LT_ERR;
+    if (lt_pw_check_mask("mask", mask)) return LT_ERR;
     /* a mask that overlaps t in another layout is read from a copy */
     lt_tensor *m = NULL;
     if (lt_shares_storage(t, mask) && !lt_same_layout(t, mask)) {
@@ -916,7 +892,7 @@ static int mask_walk(lt_iter *it, const lt_tensor *t, const lt_tensor *mask, int
 
 extern "C" int lt_gpu_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 {
-    if (check_mask("mask", mask)) return LT_ERR;
+    if (lt_pw_check_mask("mask", mask)) return LT_ERR;
     if (out->dtype != t->dtype)
         return lt_error("result is a %s tensor, expected %s", lt_dtype_name(out->dtype),
                         lt_dtype_name(t->dtype));
@@ -945,7 +921,7 @@ extern "C" int lt_gpu_masked_select(lt_tensor *out, const lt_tensor *t, const lt
 
 extern "C" int lt_gpu_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src)
 {
-    if (check_same_dtype(t, src) || check_mask("mask", mask)) return LT_ERR;
+    if (lt_pw_check_same_dtype(t, src) || lt_pw_check_mask("mask", mask)) return LT_ERR;
     lt_iter it;
     if (mask_walk(&it, t, mask, 1)) return LT_ERR;
     lt_tensor *pos;
