@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "lt_internal.h"
+#include "norm_grad.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -456,25 +457,6 @@ int lt_rec_var(lt_tensor *out, lt_tensor *a, int dim, int unbiased, int keepdim,
 
 typedef struct { double p; } norm_ctx;
 
-static double sgn(double x) { return x != x ? x : (double)((x > 0) - (x < 0)); }
-
-/* PyTorch's norm_backward for one element x with output gradient g, norm nrm and, for
- * p = +-inf, c = how many elements of the slice reach the norm. */
-static double norm_elem(double x, double g, double nrm, double c, double p)
-{
-    if (p == 0) return 0;
-    if (p == 1) return sgn(x) * g;
-    if (p == 2) return nrm == 0 ? 0 : g * x / nrm;
-    if (isinf(p)) {
-        double ax = fabs(x);
-        return (ax == nrm || ax != ax) ? sgn(x) * (g / c) : 0;
-    }
-    if (p < 1) return x == 0 ? 0 : sgn(x) * pow(fabs(x), p - 1) * g * pow(nrm, 1 - p);
-    double scale = nrm == 0 ? 0 : g / pow(nrm, p - 1);
-    if (p < 2) return sgn(x) * pow(fabs(x), p - 1) * scale;
-    return x * pow(fabs(x), p - 2) * scale;
-}
-
 #define NORM_LOOP(T)                                                                         \
     static void norm_##T(char **ptr, const int64_t *s, int64_t n, const void *vctx)          \
     {                                                                                        \
@@ -483,8 +465,9 @@ static double norm_elem(double x, double g, double nrm, double c, double p)
         const T *x = (const T *)ptr[1], *g = (const T *)ptr[2], *nr = (const T *)ptr[3];     \
         const T *c = (const T *)ptr[4];                                                      \
         for (int64_t i = 0; i < n; i++)                                                      \
-            o[i * s[0]] = (T)norm_elem((double)x[i * s[1]], (double)g[i * s[2]],             \
-                                       (double)nr[i * s[3]], (double)c[i * s[4]], p);        \
+            o[i * s[0]] = (T)lt_norm_grad_elem((double)x[i * s[1]], (double)g[i * s[2]],     \
+                                               (double)nr[i * s[3]], (double)c[i * s[4]],    \
+                                               p);                                           \
     }
 NORM_LOOP(float)
 NORM_LOOP(double)

@@ -20,6 +20,10 @@
  */
 #include "gpu_internal.h"
 
+extern "C" {
+#include "../core/norm_grad.h"
+}
+
 /* What a kernel accumulates (core/reduce.c's kop). */
 enum { K_SUM, K_PROD, K_MAX, K_MIN, K_ASUM, K_SSQ, K_PSUM, K_AMAX, K_AMIN, K_NNZ, K_SQDEV };
 /* The last step of a dim reduction. */
@@ -1052,24 +1056,6 @@ extern "C" int lt_gpu_grad_lines(lt_tensor *o, const lt_tensor *x, const lt_tens
     return LT_OK;
 }
 
-/* PyTorch's norm_backward for one element (grad_reduce.c's norm_elem). */
-LT_HD double sgn(double x) { return x != x ? x : (double)((x > 0) - (x < 0)); }
-
-LT_HD double norm_elem(double x, double g, double nrm, double c, double p)
-{
-    if (p == 0) return 0;
-    if (p == 1) return sgn(x) * g;
-    if (p == 2) return nrm == 0 ? 0 : g * x / nrm;
-    if (p == INFINITY || p == -INFINITY) {
-        double ax = fabs(x);
-        return (ax == nrm || ax != ax) ? sgn(x) * (g / c) : 0;
-    }
-    if (p < 1) return x == 0 ? 0 : sgn(x) * pow(fabs(x), p - 1) * g * pow(nrm, 1 - p);
-    double scale = nrm == 0 ? 0 : g / pow(nrm, p - 1);
-    if (p < 2) return sgn(x) * pow(fabs(x), p - 1) * scale;
-    return x * pow(fabs(x), p - 2) * scale;
-}
-
 template <typename T>
 __global__ void norm_grad_kernel(lt_gpu_ix ix, T *o, const T *x, const T *g, const T *nr,
                                  const T *c, int64_t n, double p)
@@ -1077,8 +1063,8 @@ __global__ void norm_grad_kernel(lt_gpu_ix ix, T *o, const T *x, const T *g, con
     for (int64_t i = LT_GPU_TID(); i < n; i += LT_GPU_NTHREADS()) {
         int64_t off[5] = {0};
         lt_gpu_offsets(ix, i, off);
-        o[off[0]] = (T)norm_elem((double)x[off[1]], (double)g[off[2]], (double)nr[off[3]],
-                                 (double)c[off[4]], p);
+        o[off[0]] = (T)lt_norm_grad_elem((double)x[off[1]], (double)g[off[2]],
+                                         (double)nr[off[3]], (double)c[off[4]], p);
     }
 }
 
