@@ -6,20 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_hd.h"
 #include "lt_internal.h"
 
-/* Conversions that never hit undefined behaviour: NaN -> 0, out of range saturates. */
-static inline int64_t f2i64(double v)
-{
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
-static inline uint8_t f2u8(double v) { return v > 0 ? (v >= 255 ? 255 : (uint8_t)v) : 0; }
+/* the conversions (lt_f2i64, lt_f2u8, lt_i2u8) are lt_hd.h's: gpu/copy.cu uses the same */
 static inline float f2f(double v) { return (float)v; }
-/* integer to uint8 wraps modulo 256, as C and Torch7 do */
-static inline uint8_t i2u8(int64_t v) { return (uint8_t)(uint64_t)v; }
 
 #define COPY_LOOP(NAME, TD, TS, CONV)                                                       \
     static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)              \
@@ -42,13 +33,13 @@ COPY_LOOP(copy_d_f, double, float, (double))
 COPY_LOOP(copy_d_d, double, double, SAME)
 COPY_LOOP(copy_d_l, double, int64_t, (double))
 COPY_LOOP(copy_d_b, double, uint8_t, (double))
-COPY_LOOP(copy_l_f, int64_t, float, f2i64)
-COPY_LOOP(copy_l_d, int64_t, double, f2i64)
+COPY_LOOP(copy_l_f, int64_t, float, lt_f2i64)
+COPY_LOOP(copy_l_d, int64_t, double, lt_f2i64)
 COPY_LOOP(copy_l_l, int64_t, int64_t, SAME)
 COPY_LOOP(copy_l_b, int64_t, uint8_t, (int64_t))
-COPY_LOOP(copy_b_f, uint8_t, float, f2u8)
-COPY_LOOP(copy_b_d, uint8_t, double, f2u8)
-COPY_LOOP(copy_b_l, uint8_t, int64_t, i2u8)
+COPY_LOOP(copy_b_f, uint8_t, float, lt_f2u8)
+COPY_LOOP(copy_b_d, uint8_t, double, lt_f2u8)
+COPY_LOOP(copy_b_l, uint8_t, int64_t, lt_i2u8)
 COPY_LOOP(copy_b_b, uint8_t, uint8_t, SAME)
 
 /* copy_loops[dst dtype][src dtype] */

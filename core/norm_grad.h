@@ -8,18 +8,14 @@
 
 #include <math.h>
 
-#if defined(__CUDACC__)
-#define LT_NORM_GRAD_FN static inline __host__ __device__
-#else
-#define LT_NORM_GRAD_FN static inline
-#endif
+#include "lt_hd.h"
 
 /* sign(x), NaN for NaN */
-LT_NORM_GRAD_FN double lt_sgn(double x) { return x != x ? x : (double)((x > 0) - (x < 0)); }
+LT_HD_FN double lt_sgn(double x) { return x != x ? x : (double)((x > 0) - (x < 0)); }
 
 /* PyTorch's norm_backward for one element x with output gradient g, norm nrm and, for
  * p = +-inf, c = how many elements of the slice reach the norm. */
-LT_NORM_GRAD_FN double lt_norm_grad_elem(double x, double g, double nrm, double c, double p)
+LT_HD_FN double lt_norm_grad_elem(double x, double g, double nrm, double c, double p)
 {
     if (p == 0) return 0;
     if (p == 1) return lt_sgn(x) * g;

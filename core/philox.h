@@ -9,11 +9,7 @@
 
 #include <stdint.h>
 
-#if defined(__CUDACC__)
-#define LT_PHILOX_FN static inline __host__ __device__
-#else
-#define LT_PHILOX_FN static inline
-#endif
+#include "lt_hd.h"
 
 #define LT_PHILOX_M0 0xD2511F53u
 #define LT_PHILOX_M1 0xCD9E8D57u
@@ -21,7 +17,7 @@
 #define LT_PHILOX_W1 0xBB67AE85u /* sqrt(3) - 1 */
 
 /* The full block (Salmon et al., SC'11): a 128-bit counter, a 64-bit key, ten rounds. */
-LT_PHILOX_FN void lt_philox_block(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+LT_HD_FN void lt_philox_block(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
     uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3], k0 = key[0], k1 = key[1];
     for (int r = 0; r < 10; r++) {
@@ -44,7 +40,7 @@ LT_PHILOX_FN void lt_philox_block(const uint32_t ctr[4], const uint32_t key[2], 
 }
 
 /* The generator's use of it: counter = {counter lo, counter hi, 0, 0}, key = seed. */
-LT_PHILOX_FN void lt_philox_at(uint64_t seed, uint64_t counter, uint32_t out[4])
+LT_HD_FN void lt_philox_at(uint64_t seed, uint64_t counter, uint32_t out[4])
 {
     uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32), 0, 0};
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
@@ -52,9 +48,9 @@ LT_PHILOX_FN void lt_philox_at(uint64_t seed, uint64_t counter, uint32_t out[4])
 }
 
 /* Words to numbers in [0, 1): 24 bits to a float, 32 bits and 53 bits to a double. */
-LT_PHILOX_FN float lt_philox_u24(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }
-LT_PHILOX_FN double lt_philox_u32d(uint32_t w) { return (double)w * 0x1p-32; }
-LT_PHILOX_FN double lt_philox_u53(uint32_t hi, uint32_t lo)
+LT_HD_FN float lt_philox_u24(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }
+LT_HD_FN double lt_philox_u32d(uint32_t w) { return (double)w * 0x1p-32; }
+LT_HD_FN double lt_philox_u53(uint32_t hi, uint32_t lo)
 {
     return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1p-53;
 }

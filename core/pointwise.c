@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lt_hd.h"
 #include "lt_internal.h"
 #include "../gpu/lt_gpu.h"   /* lt_pw_*: shared with the device twins */
 
@@ -23,14 +24,6 @@
 #define LT_SIMD _Pragma("omp simd")
 
 /* ---- scalars and conversions ------------------------------------------------------------ */
-
-static int64_t sat_int64(double v)
-{
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
 
 /* A 0-dim tensor holding s in dtype dt. Integers truncate; uint8 wraps modulo 256, as
  * PyTorch does for `byte_tensor + (-1)`. */
@@ -42,8 +35,8 @@ static lt_tensor *scalar_tensor(lt_dtype dt, double s)
     switch (dt) {
     case LT_FLOAT32: *(float *)p = (float)s; break;
     case LT_FLOAT64: *(double *)p = s; break;
-    case LT_INT64: *(int64_t *)p = sat_int64(s); break;
-    case LT_UINT8: *(uint8_t *)p = (uint8_t)(uint64_t)sat_int64(s); break;
+    case LT_INT64: *(int64_t *)p = lt_f2i64(s); break;
+    case LT_UINT8: *(uint8_t *)p = (uint8_t)(uint64_t)lt_f2i64(s); break;
     default: break;
     }
     return t;
@@ -294,7 +287,7 @@ typedef struct {
 
 static scalar4 make_scalar4(double v)
 {
-    scalar4 s = {(float)v, v, sat_int64(v), (uint8_t)(uint64_t)sat_int64(v)};
+    scalar4 s = {(float)v, v, lt_f2i64(v), (uint8_t)(uint64_t)lt_f2i64(v)};
     return s;
 }
 
@@ -640,7 +633,7 @@ static scalar4 clamp_bound(double v, int upper)
     s.f = (float)v;
     s.d = v;
     double iv = upper ? floor(v) : ceil(v);
-    s.l = sat_int64(iv);
+    s.l = lt_f2i64(iv);
     s.b = iv <= 0 ? 0 : iv >= 255 ? 255 : (uint8_t)iv;
     return s;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_hd.h"
 #include "lt_internal.h"
 #ifdef LT_HAVE_CUDA
 #include "../gpu/lt_gpu.h"
@@ -235,22 +236,6 @@ int64_t lt_get_int(const lt_tensor *t, const int64_t *idx)
     return (int64_t)lt_get(t, idx);
 }
 
-/* Float to integer without undefined behaviour: NaN gives 0, out-of-range saturates. */
-static int64_t to_int64(double v)
-{
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
-
-static uint8_t to_uint8(double v)
-{
-    if (!(v > 0)) return 0;
-    if (v >= 255) return 255;
-    return (uint8_t)v;
-}
-
 static void put_elem(lt_tensor *t, const int64_t *idx, elem_box *v)
 {
     if (lt_device(t) == LT_CPU)
@@ -267,8 +252,8 @@ void lt_set(lt_tensor *t, const int64_t *idx, double v)
     switch (t->dtype) {
     case LT_FLOAT32: box.f = (float)v; break;
     case LT_FLOAT64: box.d = v; break;
-    case LT_INT64: box.l = to_int64(v); break;
-    case LT_UINT8: box.b = to_uint8(v); break;
+    case LT_INT64: box.l = lt_f2i64(v); break;
+    case LT_UINT8: box.b = lt_f2u8(v); break;
     default: return;
     }
     put_elem(t, idx, &box);

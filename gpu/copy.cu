@@ -1,6 +1,6 @@
 /*
  * copy.cu — copies on the device and across host and device, with the CPU's dtype conversion
- * rules (core/copy.c: NaN to integer is 0, out of range saturates, integer to byte wraps) and
+ * rules (core/lt_hd.h: NaN to integer is 0, out of range saturates, integer to byte wraps) and
  * broadcasting of src to dst; fill.
  *
  * Across devices the bytes move once, contiguous: a host source is first made contiguous in
@@ -8,33 +8,16 @@
  */
 #include "gpu_internal.h"
 
+extern "C" {
+#include "../core/lt_hd.h"
+}
+
 template <typename D, typename S> LT_HD D convert(S v) { return (D)v; }
-template <> LT_HD int64_t convert<int64_t, float>(float v)
-{
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0f) return INT64_MAX;
-    if (v <= -9223372036854775808.0f) return INT64_MIN;
-    return (int64_t)v;
-}
-template <> LT_HD int64_t convert<int64_t, double>(double v)
-{
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
-template <> LT_HD uint8_t convert<uint8_t, float>(float v)
-{
-    return v > 0 ? (v >= 255 ? 255 : (uint8_t)v) : 0;
-}
-template <> LT_HD uint8_t convert<uint8_t, double>(double v)
-{
-    return v > 0 ? (v >= 255 ? 255 : (uint8_t)v) : 0;
-}
-template <> LT_HD uint8_t convert<uint8_t, int64_t>(int64_t v)
-{
-    return (uint8_t)(uint64_t)v;
-}
+template <> LT_HD int64_t convert<int64_t, float>(float v) { return lt_f2i64(v); }
+template <> LT_HD int64_t convert<int64_t, double>(double v) { return lt_f2i64(v); }
+template <> LT_HD uint8_t convert<uint8_t, float>(float v) { return lt_f2u8(v); }
+template <> LT_HD uint8_t convert<uint8_t, double>(double v) { return lt_f2u8(v); }
+template <> LT_HD uint8_t convert<uint8_t, int64_t>(int64_t v) { return lt_i2u8(v); }
 
 template <typename D, typename S>
 __global__ void copy_kernel(lt_gpu_ix ix, D *dst, const S *src, int64_t n)

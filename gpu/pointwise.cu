@@ -24,22 +24,18 @@
 
 #include "gpu_internal.h"
 
-/* ---- conversions and scalar math --------------------------------------------------------- */
-
-static int64_t sat_int64(double v)
-{
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
+extern "C" {
+#include "../core/lt_hd.h"
 }
+
+/* ---- conversions and scalar math --------------------------------------------------------- */
 
 /* a number in dtype T, as the host's scalar_tensor / make_scalar4 convert it */
 template <typename T> static T conv(double v);
 template <> float conv<float>(double v) { return (float)v; }
 template <> double conv<double>(double v) { return v; }
-template <> int64_t conv<int64_t>(double v) { return sat_int64(v); }
-template <> uint8_t conv<uint8_t>(double v) { return (uint8_t)(uint64_t)sat_int64(v); }
+template <> int64_t conv<int64_t>(double v) { return lt_f2i64(v); }
+template <> uint8_t conv<uint8_t>(double v) { return (uint8_t)(uint64_t)lt_f2i64(v); }
 
 template <typename T> struct is_flt { static constexpr bool v = false; };
 template <> struct is_flt<float> { static constexpr bool v = true; };
@@ -625,7 +621,7 @@ template <typename T> static T clamp_bound(double v, int upper)
         return (T)v;
     } else {
         double iv = upper ? floor(v) : ceil(v);
-        if constexpr (sizeof(T) == 8) return sat_int64(iv);
+        if constexpr (sizeof(T) == 8) return lt_f2i64(iv);
         else return iv <= 0 ? 0 : iv >= 255 ? 255 : (uint8_t)iv;
     }
 }
