@@ -128,13 +128,6 @@ int lt_blas_usable(const lt_tensor *t, int for_output)
     }
 }
 
-static int is_expanded(const lt_tensor *t)
-{
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1) return 1;
-    return 0;
-}
-
 /* *use = t when BLAS can read t as is, else a contiguous copy on t's device in *copy (caller
  * releases). */
 int lt_blas_operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
@@ -161,7 +154,7 @@ int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_t
 {
     *target = out;
     int same = same_shape(out, nd, rs);
-    if (same && is_expanded(out))
+    if (same && lt_is_expanded(out))
         return lt_error("cannot write into an expanded tensor (clone it first)");
     int tmp = lt_shares_storage(out, a) || lt_shares_storage(out, b) ||
               (c && lt_shares_storage(out, c) && !(same && lt_same_layout(out, c)));

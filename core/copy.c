@@ -62,9 +62,8 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
         memcpy(flat.stride, dst->stride, sizeof flat.stride);
         return lt_copy(dst, &flat);
     }
-    for (int i = 0; i < dst->ndim; i++)
-        if (dst->stride[i] == 0 && dst->size[i] > 1)
-            return lt_error("cannot copy into an expanded tensor (clone it first)");
+    if (lt_is_expanded(dst))
+        return lt_error("cannot copy into an expanded tensor (clone it first)");
     if (lt_same_layout(dst, src)) return LT_OK;
 #ifdef LT_HAVE_CUDA
     /* within a device, or across: gpu/copy.cu has the same rules */

@@ -37,9 +37,7 @@ static int check_same_dtype(const lt_tensor *t, const lt_tensor *src, const char
 
 static int check_writable(const lt_tensor *t)
 {
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1)
-            return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (lt_is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
     return LT_OK;
 }
 

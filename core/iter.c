@@ -91,7 +91,8 @@ int lt_host_result(lt_tensor *out, const lt_tensor *hr)
     return lt_copy(out, hr);
 }
 
-int lt_host_only(int n, const lt_tensor *const *ts)
+/* "not implemented for CUDA tensors" when a tensor lives on a device: host loops only */
+static int host_only(int n, const lt_tensor *const *ts)
 {
     for (int k = 0; k < n; k++)
         if (ts[k] && lt_device(ts[k]) != LT_CPU)
@@ -102,7 +103,7 @@ int lt_host_only(int n, const lt_tensor *const *ts)
 
 int lt_iter_init(lt_iter *it, int nops, const lt_tensor *const *ops)
 {
-    if (lt_host_only(nops, ops)) return LT_ERR;
+    if (host_only(nops, ops)) return LT_ERR;
     return lt_iter_init_any(it, nops, ops);
 }
 
@@ -245,9 +246,8 @@ int lt_out_prepare(lt_tensor *out, int ndim, const int64_t *size, const lt_tenso
     if (lt_route(out, nins, ins) < 0) return LT_ERR;
     int same_shape = out->ndim == ndim && !memcmp(out->size, size, (size_t)ndim * sizeof *size);
     /* An output that is written through stride-0 (expanded) dims would race with itself. */
-    for (int i = 0; same_shape && i < out->ndim; i++)
-        if (out->stride[i] == 0 && out->size[i] > 1)
-            return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (same_shape && lt_is_expanded(out))
+        return lt_error("cannot write into an expanded tensor (clone it first)");
     int clash = 0;
     if (same_shape)
         for (int k = 0; k < nins; k++)

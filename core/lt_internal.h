@@ -86,6 +86,15 @@ static inline int lt_worth_threads(int64_t work)
 #endif
 }
 
+/* True when t has a stride-0 dim of size > 1 (an expand): writing it would write one element
+ * through several positions. */
+static inline int lt_is_expanded(const lt_tensor *t)
+{
+    for (int i = 0; i < t->ndim; i++)
+        if (t->stride[i] == 0 && t->size[i] > 1) return 1;
+    return 0;
+}
+
 /* A 0-d tensor seen as 1-d of size 1, so that dim 0 (Lua's 1 or -1) works on scalars. */
 static inline lt_tensor lt_as_1d(const lt_tensor *t)
 {
@@ -132,12 +141,9 @@ int  lt_host_copy(const lt_tensor *t, const lt_tensor **h);
 void lt_host_release(const lt_tensor *t, const lt_tensor *h);
 /* out (any device) = host result hr: resized to hr's shape, then copied across. */
 int  lt_host_result(lt_tensor *out, const lt_tensor *hr);
-/* LT_ERR "not implemented for CUDA tensors yet" when any tensor lives on a device. */
-int lt_host_only(int n, const lt_tensor *const *ts);
 
 /* An op's first lines: LT_GPU_ROUTE(out, lt_gpu_op(...), inputs...) hands the op to its twin
- * in gpu/ when the operands live on a device; LT_HOST_ONLY(tensors...) refuses device tensors
- * in an op that has no device kernel yet. Both vanish in a build without CUDA, where no
+ * in gpu/ when the operands live on a device. It vanishes in a build without CUDA, where no
  * tensor can live on a device. */
 #ifdef LT_HAVE_CUDA
 #include "../gpu/lt_gpu.h"
@@ -147,14 +153,8 @@ int lt_host_only(int n, const lt_tensor *const *ts);
         int lt_r_ = lt_route((out), (int)(sizeof lt_ins_ / sizeof *lt_ins_), lt_ins_);      \
         if (lt_r_) return lt_r_ < 0 ? LT_ERR : (call);                                     \
     } while (0)
-#define LT_HOST_ONLY(...)                                                                   \
-    do {                                                                                    \
-        const lt_tensor *lt_ins_[] = {__VA_ARGS__};                                         \
-        if (lt_host_only((int)(sizeof lt_ins_ / sizeof *lt_ins_), lt_ins_)) return LT_ERR;  \
-    } while (0)
 #else
 #define LT_GPU_ROUTE(out, call, ...) ((void)0)
-#define LT_HOST_ONLY(...) ((void)0)
 #endif
 
 /* Typed element access by dtype. */

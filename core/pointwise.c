@@ -786,10 +786,8 @@ static int mask_for(const lt_tensor *t, const lt_tensor *mask, lt_tensor **m)
 /* An iterator over (t, mask) with mask broadcast to t, refusing expanded t when written. */
 static int mask_iter(lt_iter *it, const lt_tensor *t, const lt_tensor *mask, int writes)
 {
-    if (writes)
-        for (int i = 0; i < t->ndim; i++)
-            if (t->stride[i] == 0 && t->size[i] > 1)
-                return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (writes && lt_is_expanded(t))
+        return lt_error("cannot write into an expanded tensor (clone it first)");
     const lt_tensor *ops[2] = {t, mask};
     if (lt_iter_init(it, 2, ops) == LT_OK) return LT_OK;
     char x[LT_SHAPE_BUFSZ], y[LT_SHAPE_BUFSZ];

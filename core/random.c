@@ -173,18 +173,11 @@ static void run_gen(gen_fn fn, void *data, int64_t n, uint64_t seed, uint64_t ba
     fn(data, 0, n, seed, base, p);
 }
 
-static int is_expanded(const lt_tensor *t)
-{
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1) return 1;
-    return 0;
-}
-
 /* Fills t with one draw, in t's logical (row-major) element order: directly when t is
  * contiguous, else through a contiguous temporary. */
 static int fill(lt_tensor *t, gen_fn fn, int per, const gen_params *p)
 {
-    if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (lt_is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
     int64_t n = lt_numel(t);
     uint64_t base = reserve(n, per);
     if (n == 0) return LT_OK;
@@ -287,7 +280,8 @@ int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p)
     if (lt_common_device(&dev, 2, tp)) return LT_ERR;
     if (dev != LT_CPU) {
         /* drawn on the host (the same numbers as there), then copied: one round trip */
-        if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
+        if (lt_is_expanded(t))
+            return lt_error("cannot write into an expanded tensor (clone it first)");
         const lt_tensor *hp = p;
         lt_tensor *ht = lt_tensor_new_uninit(t->dtype, t->ndim, t->size);
         int st = ht ? lt_host_copy(p, &hp) : LT_ERR;
@@ -297,7 +291,7 @@ int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p)
         lt_tensor_release(ht);
         return st;
     }
-    if (is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (lt_is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
     lt_iter it;
     const lt_tensor *pops[1] = {p};
     int64_t bad = 0;
@@ -513,7 +507,7 @@ int lt_multinomial(lt_tensor *out, const lt_tensor *probs, int64_t n, int replac
     const int64_t *osz = ond == 2 ? os : os + 1;
     lt_tensor *target = out;
     if (st == LT_OK) st = lt_resize(out, ond, osz);
-    if (st == LT_OK && is_expanded(out))
+    if (st == LT_OK && lt_is_expanded(out))
         st = lt_error("cannot write into an expanded tensor (clone it first)");
     if (st == LT_OK && !lt_is_contiguous(out)) {
         target = lt_tensor_new_uninit(LT_INT64, ond, osz);

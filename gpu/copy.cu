@@ -37,7 +37,8 @@ static void launch_copy(const lt_gpu_ix &ix, void *dst, const void *src, int64_t
 }
 
 template <typename D>
-static void launch_copy_from(lt_dtype st, const lt_gpu_ix &ix, void *dst, const void *src, int64_t n)
+static void launch_copy_from(lt_dtype st, const lt_gpu_ix &ix, void *dst, const void *src,
+                             int64_t n)
 {
     switch (st) {
     case LT_FLOAT32: launch_copy<D, float>(ix, dst, src, n); break;
@@ -57,11 +58,12 @@ static int copy_on_device(lt_tensor *dst, const lt_tensor *src)
     if (dst->dtype == src->dtype && it.ndim == 1 && it.stride[0][0] == 1 && it.stride[1][0] == 1)
         return lt_gpu_copy_d2d(it.data[0], it.data[1], it.numel * (int64_t)it.elsize[0]);
     lt_gpu_ix ix = lt_gpu_ix_of(&it);
+    void *d = it.data[0], *s = it.data[1];
     switch (dst->dtype) {
-    case LT_FLOAT32: launch_copy_from<float>(src->dtype, ix, it.data[0], it.data[1], it.numel); break;
-    case LT_FLOAT64: launch_copy_from<double>(src->dtype, ix, it.data[0], it.data[1], it.numel); break;
-    case LT_INT64: launch_copy_from<int64_t>(src->dtype, ix, it.data[0], it.data[1], it.numel); break;
-    default: launch_copy_from<uint8_t>(src->dtype, ix, it.data[0], it.data[1], it.numel); break;
+    case LT_FLOAT32: launch_copy_from<float>(src->dtype, ix, d, s, it.numel); break;
+    case LT_FLOAT64: launch_copy_from<double>(src->dtype, ix, d, s, it.numel); break;
+    case LT_INT64: launch_copy_from<int64_t>(src->dtype, ix, d, s, it.numel); break;
+    default: launch_copy_from<uint8_t>(src->dtype, ix, d, s, it.numel); break;
     }
     LT_CHECK_LAUNCH("copy_kernel");
     return LT_OK;
@@ -143,9 +145,8 @@ template <typename T> static int launch_fill(const lt_iter &it, T v)
 /* value already converted to t's dtype by the caller's rules (the CPU's copy from a scalar) */
 static int fill_any(lt_tensor *t, double dv, int64_t iv, int is_int)
 {
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1)
-            return lt_error("cannot copy into an expanded tensor (clone it first)");
+    if (lt_is_expanded(t))
+        return lt_error("cannot copy into an expanded tensor (clone it first)");
     lt_iter it;
     const lt_tensor *ops[1] = {t};
     if (lt_iter_init_any(&it, 1, ops)) return LT_ERR;

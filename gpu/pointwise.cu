@@ -762,10 +762,8 @@ extern "C" int lt_gpu_masked_fill(lt_tensor *t, const lt_tensor *mask, double va
             return LT_ERR;
         }
     }
-    int st = LT_OK;
-    for (int i = 0; i < t->ndim && st == LT_OK; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1)
-            st = lt_error("cannot write into an expanded tensor (clone it first)");
+    int st = lt_is_expanded(t) ? lt_error("cannot write into an expanded tensor (clone it first)")
+                               : LT_OK;
     lt_iter it;
     const lt_tensor *ops[2] = {t, m ? m : mask};
     if (st == LT_OK && lt_iter_init_any(&it, 2, ops)) {
@@ -871,10 +869,8 @@ static int mmove(const lt_iter &it, lt_dtype dt, void *dense, int64_t ds, const 
 /* The host's check that mask broadcasts to t (an iterator over t alone for the kernel). */
 static int mask_walk(lt_iter *it, const lt_tensor *t, const lt_tensor *mask, int writes)
 {
-    if (writes)
-        for (int i = 0; i < t->ndim; i++)
-            if (t->stride[i] == 0 && t->size[i] > 1)
-                return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (writes && lt_is_expanded(t))
+        return lt_error("cannot write into an expanded tensor (clone it first)");
     const lt_tensor *ops[2] = {t, mask};
     if (lt_iter_init_any(it, 2, ops) == LT_OK) {
         const lt_tensor *one[1] = {t};

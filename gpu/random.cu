@@ -156,9 +156,7 @@ static int launch_int(lt_dtype dt, void *d, int64_t n, uint64_t seed, uint64_t b
 static int fill(lt_tensor *t, int kind, int per, double a, double b, int64_t ilo = 0,
                 uint64_t irange = 0)
 {
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1)
-            return lt_error("cannot write into an expanded tensor (clone it first)");
+    if (lt_is_expanded(t)) return lt_error("cannot write into an expanded tensor (clone it first)");
     int64_t n = lt_numel(t);
     if (kind == GEN_INT) per = 1;
     lt_rng_state s = lt_rng_get_state();
