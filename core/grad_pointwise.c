@@ -261,12 +261,8 @@ static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     case LT_OP_RSQRT:  /* -0.5 * g * y^3 */
         r = t_bin(&s, LT_OP_MUL, t_bins(&s, LT_OP_MUL, g, -0.5), t_bins(&s, LT_OP_POW, y, 3));
         break;
-    case LT_OP_SIGMOID:  /* g * (1 - y) * y */
-        r = t_bin(&s, LT_OP_MUL, t_bin(&s, LT_OP_MUL, g, t_sbin(&s, LT_OP_SUB, 1, y)), y);
-        break;
-    case LT_OP_TANH:  /* g * (1 - y * y) */
-        r = t_bin(&s, LT_OP_MUL, g, t_sbin(&s, LT_OP_SUB, 1, t_bin(&s, LT_OP_MUL, y, y)));
-        break;
+    case LT_OP_SIGMOID: r = t_bin(&s, LT_OP_SIGMOID_GRAD, g, y); break;  /* g (1 - y) y */
+    case LT_OP_TANH: r = t_bin(&s, LT_OP_TANH_GRAD, g, y); break;        /* g (1 - y^2) */
     case LT_OP_RELU: r = t_mask(&s, t_cmps(&s, LT_CMP_GT, y, 0), g, 0); break;
     case LT_OP_SIN: r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_COS, x)); break;
     case LT_OP_COS:
@@ -408,6 +404,7 @@ int lt_rec_binary(lt_tensor *out, lt_binary_op op, lt_tensor *a, lt_tensor *b, d
     lt_tensor *ins[2] = {a, b};
     if (!needs(2, ins)) return LT_OK;
     if ((unsigned)op >= LT_NBINARY) return lt_error("unknown binary op %d", (int)op);
+    if (!binary_node_names[op]) return lt_error("%s has no derivative", lt_binary_name(op));
     lt_node *n = rec_begin(binary_node_names[op], binary_backward, 2, ins);
     if (!n) return LT_ERR;
     n->i[SLOT_OP] = op;

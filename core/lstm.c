@@ -55,11 +55,9 @@
 #include <omp.h>
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define LSTM_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#if defined(__GNUC__) && !defined(__clang__)
 #define INLINE inline __attribute__((always_inline))
 #else
-#define LSTM_KERNEL
 #define INLINE inline
 #endif
 
@@ -189,9 +187,9 @@ static INLINE double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
         }                                                                                     \
     }
 
-LSTM_KERNEL FWD_KERNEL(fwd_f32, float, sigmoid_f, tanh_f)
+LT_WIDE_CLONES FWD_KERNEL(fwd_f32, float, sigmoid_f, tanh_f)
 FWD_KERNEL(fwd_f64, double, sigmoid_d, tanh)
-LSTM_KERNEL BWD_KERNEL(bwd_f32, float)
+LT_WIDE_CLONES BWD_KERNEL(bwd_f32, float)
 BWD_KERNEL(bwd_f64, double)
 
 /* ---- GEMM (row-major), with an optional trace for the benchmark's floor ------------------- */

@@ -167,6 +167,18 @@ int  lt_host_result(lt_tensor *out, const lt_tensor *hr);
     default: break;                                         \
     }
 
+/* ---- wide-vector clones ------------------------------------------------------------------- */
+
+/* Marks a hot float loop for AVX-512 / AVX2 clones picked at load time (GCC ifuncs), so the
+ * generic x86-64 build still runs 8 or 16 lanes where the CPU has them. Without FMA
+ * contraction (the files compile with -std=c11, so -ffp-contract=off unless they opt in),
+ * every clone gives the same bits; only the lane count differs. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define LT_WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LT_WIDE_CLONES
+#endif
+
 /* ---- exp in plain arithmetic ------------------------------------------------------------- */
 
 /* exp without a libm call, so that the loops calling it vectorise (nnops' softmax / NLL rows,

@@ -171,8 +171,11 @@ static int ew_run(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, 
 
 /* ---- unary ------------------------------------------------------------------------------ */
 
-#define UNARY_LOOP(NAME, T, EXPR)                                                           \
-    static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)              \
+#define UNARY_LOOP(NAME, T, EXPR) UNARY_LOOP_AS(NAME, T, EXPR, )
+/* the transcendental loops get wide clones (LT_WIDE_CLONES): the rest are memory-bound */
+#define UNARY_LOOP_WIDE(NAME, T, EXPR) UNARY_LOOP_AS(NAME, T, EXPR, LT_WIDE_CLONES)
+#define UNARY_LOOP_AS(NAME, T, EXPR, ATTR)                                                  \
+    ATTR static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)         \
     {                                                                                       \
         (void)ctx;                                                                          \
         T *d = (T *)p[0];                                                                   \
@@ -195,13 +198,13 @@ static int ew_run(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, 
     UNARY_LOOP(u_neg_##tag, T, -v)                                                          \
     UNARY_LOOP(u_abs_##tag, T, fabs##F(v))                                                  \
     UNARY_LOOP(u_sign_##tag, T, (v > 0) - (v < 0))                                          \
-    UNARY_LOOP(u_exp_##tag, T, lt_exp_##T(v))                                               \
+    UNARY_LOOP_WIDE(u_exp_##tag, T, lt_exp_##T(v))                                          \
     UNARY_LOOP(u_log_##tag, T, log##F(v))                                                   \
     UNARY_LOOP(u_log1p_##tag, T, log1p##F(v))                                               \
     UNARY_LOOP(u_sqrt_##tag, T, sqrt##F(v))                                                 \
     UNARY_LOOP(u_rsqrt_##tag, T, one / sqrt##F(v))                                          \
-    UNARY_LOOP(u_sigmoid_##tag, T, sigmoid_##tag(v))                                        \
-    UNARY_LOOP(u_tanh_##tag, T, tanh_##tag(v))                                              \
+    UNARY_LOOP_WIDE(u_sigmoid_##tag, T, sigmoid_##tag(v))                                   \
+    UNARY_LOOP_WIDE(u_tanh_##tag, T, tanh_##tag(v))                                         \
     UNARY_LOOP(u_relu_##tag, T, v <= 0 ? 0 : v)                                             \
     UNARY_LOOP(u_floor_##tag, T, floor##F(v))                                               \
     UNARY_LOOP(u_ceil_##tag, T, ceil##F(v))                                                 \
@@ -335,7 +338,9 @@ static scalar4 make_scalar4(double v)
     BINARY_LOOP(b_max_##tag, T, tag, (a != a || a > b) ? a : b)                             \
     BINARY_LOOP(b_min_##tag, T, tag, (a != a || a < b) ? a : b)                             \
     BINARY_LOOP(b_rem_##tag, T, tag, fmod##F(a, b))                                         \
-    BINARY_LOOP(b_atan2_##tag, T, tag, atan2##F(a, b))
+    BINARY_LOOP(b_atan2_##tag, T, tag, atan2##F(a, b))                                      \
+    BINARY_LOOP(b_sigmoid_grad_##tag, T, tag, a * (1 - b) * b)                              \
+    BINARY_LOOP(b_tanh_grad_##tag, T, tag, a * (1 - b * b))
 
 FLOAT_BINARY(float, f, f)
 FLOAT_BINARY(double, d, )
@@ -371,10 +376,13 @@ static const lt_loop_fn binary_loops[LT_NBINARY][LT_NDTYPES] = {
     [LT_OP_MIN2] = {b_min_f, b_min_d, b_min_l, b_min_b},
     [LT_OP_REM] = {b_rem_f, b_rem_d, b_rem_l, b_rem_b},
     [LT_OP_ATAN2] = {b_atan2_f, b_atan2_d, NULL, NULL},
+    [LT_OP_SIGMOID_GRAD] = {b_sigmoid_grad_f, b_sigmoid_grad_d, NULL, NULL},
+    [LT_OP_TANH_GRAD] = {b_tanh_grad_f, b_tanh_grad_d, NULL, NULL},
 };
 
 static const char *const binary_names[LT_NBINARY] = {
-    "add", "sub", "mul", "div", "pow", "max", "min", "fmod", "atan2",
+    "add", "sub", "mul", "div", "pow", "max", "min", "fmod", "atan2", "sigmoid_backward",
+    "tanh_backward",
 };
 
 const char *lt_binary_name(lt_binary_op op)

@@ -327,7 +327,10 @@ template <int OP, typename T> static LT_HD T binary_op(T a, T b, T al)
         else if constexpr (OP == LT_OP_MAX2) return (a != a || a > b) ? a : b;
         else if constexpr (OP == LT_OP_MIN2) return (a != a || a < b) ? a : b;
         else if constexpr (OP == LT_OP_REM) return m_fmod(a, b);
-        else return m_atan2(a, b);
+        else if constexpr (OP == LT_OP_ATAN2) return m_atan2(a, b);
+        /* the host's order and roundings (no contraction into an FMA) */
+        else if constexpr (OP == LT_OP_SIGMOID_GRAD) return mul_rn(mul_rn(a, T(1) - b), b);
+        else return mul_rn(a, T(1) - mul_rn(b, b));
     } else if constexpr (sizeof(T) == 8) {
         if constexpr (OP == LT_OP_ADD) return (int64_t)(U64(a) + U64(al) * U64(b));
         else if constexpr (OP == LT_OP_SUB) return (int64_t)(U64(a) - U64(al) * U64(b));
@@ -389,6 +392,12 @@ static int bin_typed(const lt_iter &it, lt_binary_op op, int form, double alpha,
     case LT_OP_REM: return bin_launch<LT_OP_REM, T>(it, form, al, sv);
     case LT_OP_ATAN2:
         if constexpr (is_flt<T>::v) return bin_launch<LT_OP_ATAN2, T>(it, form, al, sv);
+        break;
+    case LT_OP_SIGMOID_GRAD:
+        if constexpr (is_flt<T>::v) return bin_launch<LT_OP_SIGMOID_GRAD, T>(it, form, al, sv);
+        break;
+    case LT_OP_TANH_GRAD:
+        if constexpr (is_flt<T>::v) return bin_launch<LT_OP_TANH_GRAD, T>(it, form, al, sv);
         break;
     default: break;
     }
@@ -468,7 +477,8 @@ static int bin_check(lt_binary_op op, const lt_tensor *a, const lt_tensor *b)
 {
     if ((unsigned)op >= LT_NBINARY) return lt_error("unknown binary op %d", (int)op);
     if (lt_pw_check_same_dtype(a, b)) return LT_ERR;
-    if (op == LT_OP_ATAN2) return lt_pw_check_float(a);
+    if (op == LT_OP_ATAN2 || op == LT_OP_SIGMOID_GRAD || op == LT_OP_TANH_GRAD)
+        return lt_pw_check_float(a);
     return LT_OK;
 }
 
