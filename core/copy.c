@@ -9,7 +9,8 @@
 #include "lt_hd.h"
 #include "lt_internal.h"
 
-/* the conversions (lt_f2i64, lt_f2u8, lt_i2u8) are lt_hd.h's: gpu/copy.cu uses the same */
+/* the conversions (lt_f2i64, lt_f2u8, lt_i2u8) are lt_hd.h's: gpu/copy.cu uses the same.
+ * lt_copy sends overlapping views through a temporary, so the loops may vectorise (LT_SIMD). */
 static inline float f2f(double v) { return (float)v; }
 
 #define COPY_LOOP(NAME, TD, TS, CONV)                                                       \
@@ -18,9 +19,12 @@ static inline float f2f(double v) { return (float)v; }
         (void)ctx;                                                                          \
         TD *d = (TD *)p[0];                                                                 \
         const TS *x = (const TS *)p[1];                                                     \
-        if (s[0] == 1 && s[1] == 1)                                                         \
-            for (int64_t i = 0; i < n; i++) d[i] = CONV(x[i]);                              \
-        else                                                                                \
+        if (s[0] == 1 && s[1] == 1) {                                                       \
+            LT_SIMD for (int64_t i = 0; i < n; i++) d[i] = CONV(x[i]);                      \
+        } else if (s[0] == 1 && s[1] == 0) {  /* fill, and broadcast rows */                \
+            const TD v = CONV(x[0]);                                                        \
+            LT_SIMD for (int64_t i = 0; i < n; i++) d[i] = v;                               \
+        } else                                                                              \
             for (int64_t i = 0; i < n; i++) d[i * s[0]] = CONV(x[i * s[1]]);                \
     }
 

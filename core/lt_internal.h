@@ -167,6 +167,10 @@ int  lt_host_result(lt_tensor *out, const lt_tensor *hr);
     default: break;                                         \
     }
 
+/* "#pragma omp simd" for a loop whose operands never partially overlap: GCC's -O2 cost model
+ * will not vectorise a loop that needs a runtime alias check. */
+#define LT_SIMD _Pragma("omp simd")
+
 /* ---- wide-vector clones ------------------------------------------------------------------- */
 
 /* Marks a hot float loop for AVX-512 / AVX2 clones picked at load time (GCC ifuncs), so the

@@ -18,10 +18,8 @@
 #include "lt_internal.h"
 #include "../gpu/lt_gpu.h"   /* lt_pw_*: shared with the device twins */
 
-/* "#pragma omp simd" in the contiguous loops: GCC's -O2 cost model will not vectorise a
- * loop that needs a runtime alias check, and d == x (in place) is the only overlap that
- * reaches here — lt_out_prepare diverts any partial overlap to a temporary. */
-#define LT_SIMD _Pragma("omp simd")
+/* LT_SIMD (lt_internal.h) in the contiguous loops: d == x (in place) is the only overlap
+ * that reaches here — lt_out_prepare diverts any partial overlap to a temporary. */
 
 /* ---- scalars and conversions ------------------------------------------------------------ */
 

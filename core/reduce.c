@@ -107,10 +107,13 @@ typedef void (*cols_fn)(const char *x, int64_t ncol, int64_t nrow, int64_t rs, d
     }
 
 /* Columns: four rows per pass over the accumulators (applied in row order, so each column
- * still accumulates sequentially), to cut the accumulator loads and stores by four. */
+ * still accumulates sequentially), to cut the accumulator loads and stores by four. The
+ * accumulators never overlap the input, so the column loop vectorises (LT_SIMD), in wide
+ * clones: this is the bias gradient of every Linear. */
 #define FCOLS(T, K, ST, PEXPR)                                                               \
-    static void cols_##T##_##K(const char *px, int64_t ncol, int64_t nrow, int64_t rs,       \
-                               double p, const double *pv, acc_t *acc)                       \
+    LT_WIDE_CLONES static void cols_##T##_##K(const char *px, int64_t ncol, int64_t nrow,   \
+                                              int64_t rs, double p, const double *pv,        \
+                                              acc_t *acc)                                    \
     {                                                                                        \
         const T *x = (const T *)px;                                                          \
         double *A = &acc->d;                                                                 \
@@ -119,7 +122,7 @@ typedef void (*cols_fn)(const char *x, int64_t ncol, int64_t nrow, int64_t rs, d
         (void)pv;                                                                            \
         for (; r + 4 <= nrow; r += 4) {                                                      \
             const T *r0 = x + r * rs, *r1 = r0 + rs, *r2 = r1 + rs, *r3 = r2 + rs;           \
-            for (int64_t j = 0; j < ncol; j++) {                                             \
+            LT_SIMD for (int64_t j = 0; j < ncol; j++) {                                     \
                 double a = A[j], v;                                                          \
                 v = r0[j]; ST(a, v, PEXPR);                                                  \
                 v = r1[j]; ST(a, v, PEXPR);                                                  \
@@ -130,7 +133,7 @@ typedef void (*cols_fn)(const char *x, int64_t ncol, int64_t nrow, int64_t rs, d
         }                                                                                    \
         for (; r < nrow; r++) {                                                              \
             const T *row = x + r * rs;                                                       \
-            for (int64_t j = 0; j < ncol; j++) {                                             \
+            LT_SIMD for (int64_t j = 0; j < ncol; j++) {                                     \
                 double a = A[j], v = row[j];                                                 \
                 ST(a, v, PEXPR);                                                             \
                 A[j] = a;                                                                    \
