@@ -80,6 +80,11 @@ void        lt_storage_release(lt_storage *s);            /* frees on the last r
 /* Allocator counters: live bytes, and allocations made since start (specs check both). */
 typedef struct { int64_t live_bytes, peak_bytes, total_allocs, total_bytes; } lt_alloc_stats;
 lt_alloc_stats lt_alloc_get_stats(void);
+/* Freed host blocks kept for reuse (not in live_bytes; none under AddressSanitizer, where
+ * lt_alloc_caches() is 0), and giving them back to the system. */
+int64_t lt_alloc_cached_bytes(void);
+int lt_alloc_caches(void);
+void lt_alloc_release_cache(void);
 
 /* ---- tensors ------------------------------------------------------------------------------ */
 

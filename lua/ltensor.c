@@ -1059,7 +1059,7 @@ static int core_getdefault(lua_State *L)
 static int core_allocstats(lua_State *L)
 {
     lt_alloc_stats s = lt_alloc_get_stats();
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, s.live_bytes);
     lua_setfield(L, -2, "liveBytes");
     lua_pushinteger(L, s.peak_bytes);
@@ -1068,6 +1068,10 @@ static int core_allocstats(lua_State *L)
     lua_setfield(L, -2, "allocations");
     lua_pushinteger(L, s.total_bytes);
     lua_setfield(L, -2, "allocatedBytes");
+    lua_pushinteger(L, lt_alloc_cached_bytes());
+    lua_setfield(L, -2, "cachedBytes");
+    lua_pushboolean(L, lt_alloc_caches());
+    lua_setfield(L, -2, "caches");
     return 1;
 }
 

@@ -242,6 +242,26 @@ describe('memory', function()
     end)
   end
 
+  it('a freed host block of 16 KB or more is kept and reused by an allocation of its size',
+     function()
+    if not torch.allocatorStats().caches then
+      pending('no host block cache in this build (AddressSanitizer)')
+      return
+    end
+    collectgarbage()
+    local t = torch.FloatTensor(100000):fill(7)   -- 400 KB
+    local before = torch.allocatorStats().cachedBytes
+    t:free()
+    local kept = torch.allocatorStats().cachedBytes
+    assert.equal(before + 400000, kept)
+    local z = torch.zeros(100000)                 -- same size: the kept block, zeroed
+    assert.equal(before, torch.allocatorStats().cachedBytes)
+    assert.equal(0, z:abs():max())
+    local small = torch.FloatTensor(1000)          -- 4 KB: never kept
+    small:free()
+    assert.equal(before, torch.allocatorStats().cachedBytes)
+  end)
+
   -- tensor memory drives the collector only past 64 MB of headroom (lua/lauxt.c)
   it('a loop of small temporaries stays in flat memory too', function()
     collectgarbage()
