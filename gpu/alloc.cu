@@ -160,6 +160,7 @@ extern "C" int lt_gpu_malloc(void **ptr, int64_t nbytes, int device)
                         (long long)fr, (long long)tot);
     }
     stats.allocated += sz;
+    stats.total_allocated += sz;
     if (stats.allocated > stats.peak_allocated) stats.peak_allocated = stats.allocated;
     pthread_mutex_unlock(&lock);
     *ptr = p;

@@ -70,7 +70,10 @@ int  lt_gpu_malloc(void **ptr, int64_t nbytes, int device);
 void lt_gpu_free(void *ptr, int64_t nbytes, int device);      /* back to the cache */
 void lt_gpu_set_oom_hook(void (*hook)(void *ud), void *ud);
 int  lt_gpu_empty_cache(void);
-typedef struct { int64_t allocated, reserved, peak_allocated, cuda_mallocs; } lt_gpu_mem_stats;
+typedef struct {
+    int64_t allocated, reserved, peak_allocated, cuda_mallocs;
+    int64_t total_allocated;   /* bytes handed out since start (paces the Lua collector) */
+} lt_gpu_mem_stats;
 lt_gpu_mem_stats lt_gpu_memory_stats(void);
 int  lt_gpu_set_device(int dev);
 /* Copies of nbytes between host memory and device memory, or within the device; synchronous

@@ -53,7 +53,7 @@ void lt_gpu_set_oom_hook(void (*hook)(void *ud), void *ud) { (void)hook, (void)u
 int lt_gpu_empty_cache(void) { return LT_OK; }
 lt_gpu_mem_stats lt_gpu_memory_stats(void)
 {
-    lt_gpu_mem_stats s = {0, 0, 0, 0};
+    lt_gpu_mem_stats s = {0, 0, 0, 0, 0};
     return s;
 }
 int lt_gpu_set_device(int dev)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lt_lua.h"
+#include "../gpu/lt_gpu.h"
 
 static lt_dtype default_dtype = LT_FLOAT32;
 lt_dtype ltL_default_dtype(void) { return default_dtype; }
@@ -46,24 +47,29 @@ int ltL_error(lua_State *L, const char *fname)
 
 void ltL_account(lua_State *L)
 {
-    /* Lua's collector cannot see malloc'd tensor memory, so loops making big temporaries
-     * would grow without collectgarbage(). Once live tensor memory passes the threshold,
-     * each new KB steps the collector as if Lua had allocated it, until a cycle completes;
-     * then the threshold moves to the live bytes plus headroom. Below it, tensor allocations
-     * cost no collector work: stepping on every allocation re-marked the whole Lua heap
-     * every few megabytes (~9% of a small-op training loop). */
+    /* Lua's collector cannot see tensor memory (malloc'd, or on the device), so loops making
+     * big temporaries would grow without collectgarbage(). Once live tensor memory passes the
+     * threshold, each new KB steps the collector as if Lua had allocated it, until a cycle
+     * completes; then the threshold moves to the live bytes plus headroom. Below it, tensor
+     * allocations cost no collector work: stepping on every allocation re-marked the whole Lua
+     * heap every few megabytes (~9% of a small-op training loop). Device bytes count too, or
+     * a GPU loop would fill the device before its first collection. */
     static int64_t seen, threshold = GC_HEADROOM_MIN;
-    lt_alloc_stats s = lt_alloc_get_stats();
-    int64_t kb = (s.total_bytes - seen) / 1024;
+    lt_alloc_stats h = lt_alloc_get_stats();
+    lt_gpu_mem_stats d = lt_gpu_memory_stats();
+    int64_t total = h.total_bytes + d.total_allocated, live = h.live_bytes + d.allocated;
+    int64_t kb = (total - seen) / 1024;
     if (kb <= 0) return;
     seen += kb * 1024;
-    if (s.live_bytes < threshold) return;
+    if (live < threshold) return;
     /* a completed cycle, or (in generational mode, where steps never report one) a step
      * that freed tensors, resets the threshold */
     int done = lua_gc(L, LUA_GCSTEP, (int)(kb > 1 << 30 ? 1 << 30 : kb));
-    int64_t live = lt_alloc_get_stats().live_bytes;
-    if (done || live < s.live_bytes)
-        threshold = live + (live / 2 > GC_HEADROOM_MIN ? live / 2 : GC_HEADROOM_MIN);
+    h = lt_alloc_get_stats();
+    d = lt_gpu_memory_stats();
+    int64_t now = h.live_bytes + d.allocated;
+    if (done || now < live)
+        threshold = now + (now / 2 > GC_HEADROOM_MIN ? now / 2 : GC_HEADROOM_MIN);
 }
 
 lt_tensor *ltL_totensor(lua_State *L, int arg)

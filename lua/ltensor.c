@@ -142,6 +142,19 @@ static void fill_from_table(lua_State *L, int idx, lt_tensor *t, int dim, int64_
 /* torch.FloatTensor(...) and friends (upvalues: dtype or -1 for the default type, name).
  * Forms, as Torch7:  ()  (sizes...)  (LongStorage of sizes)  ({nested table})  (tensor)
  *                    (storage [, offset [, sizes [, strides]]]) */
+/* torch.CudaTensor(sizes...) etc.: zeros allocated on the device, with no host tensor on the
+ * way (lua/torch/init.lua sends the other forms through the host constructor). */
+static int tensor_new_cuda(lua_State *L)
+{
+    lt_dtype dt = (lt_dtype)lua_tointeger(L, lua_upvalueindex(1));
+    const char *fname = lua_tostring(L, lua_upvalueindex(2));
+    int64_t size[LT_MAXDIM];
+    int nd = ltL_checksizes_named(L, 1, size, fname);
+    LT_TRY(L, fname, lt_gpu_require());
+    ltL_pushtensor(L, lt_tensor_new_on(0, dt, nd, size), fname);
+    return 1;
+}
+
 static int tensor_new(lua_State *L)
 {
     lua_Integer up = lua_tointeger(L, lua_upvalueindex(1));
@@ -1140,4 +1153,15 @@ void lt_open_tensor(lua_State *L)
         lua_seti(L, -2, dt);
     }
     lua_setfield(L, -3, "constructors");
+
+    static const char *cuda_names[LT_NDTYPES] = {"torch.CudaTensor", "torch.CudaDoubleTensor",
+                                                 "torch.CudaLongTensor", "torch.CudaByteTensor"};
+    lua_createtable(L, LT_NDTYPES, 0);
+    for (int dt = 0; dt < LT_NDTYPES; dt++) {
+        lua_pushinteger(L, dt);
+        lua_pushstring(L, cuda_names[dt]);
+        lua_pushcclosure(L, tensor_new_cuda, 2);
+        lua_seti(L, -2, dt);
+    }
+    lua_setfield(L, -3, "cudaConstructors");
 }

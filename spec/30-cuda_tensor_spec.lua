@@ -134,6 +134,24 @@ describe('CUDA tensors', function()
     assert.is_true(torch.cuda.maxMemoryAllocated() >= 4000)
   end)
 
+  gpu_it('a loop making big device temporaries stays in flat memory without collectgarbage()',
+         function()
+    collectgarbage()
+    local base, peak = torch.cuda.memoryAllocated(), 0
+    local host = torch.allocatorStats().allocatedBytes
+    for _ = 1, 100 do
+      local t = torch.CudaTensor(2000000):fill(1)   -- 8 MB each, 800 MB in all
+      peak = math.max(peak, torch.cuda.memoryAllocated() - base)
+      t = nil
+    end
+    -- paced by live bytes like host tensors (lua/lauxt.c), not by running out of device memory
+    assert.is_true(peak < 200 * 1024 * 1024, ('peak %d MB'):format(peak // (1024 * 1024)))
+    -- and the sized constructor allocates on the device only
+    assert.is_true(torch.allocatorStats().allocatedBytes - host < 1024 * 1024)
+    collectgarbage()
+    torch.cuda.emptyCache()
+  end)
+
   gpu_it('TF32 is off by default and can be switched', function()
     assert.is_false(torch.cuda.allowTF32())
     assert.is_true(torch.cuda.allowTF32(true))

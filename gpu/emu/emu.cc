@@ -205,6 +205,10 @@ cudaError_t cudaFree(void *p)
     size_t sz = it->second;
     live.erase(it);
     freed.emplace(sz, off);
+    /* drop the whole pages of the block: every kernel launch re-protects the arena below the
+     * top, at a cost that grows with its resident pages */
+    size_t pg = 4096, lo = (off + pg - 1) & ~(pg - 1), hi = (off + sz) & ~(pg - 1);
+    if (hi > lo) madvise(arena + lo, hi - lo, MADV_DONTNEED);
     /* give the top back: drop freed blocks that end at the top, as long as there are some */
     for (int changed = 1; changed;) {
         changed = 0;

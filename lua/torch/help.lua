@@ -50,7 +50,7 @@ t:float t:double t:long t:byte | t:float() / t:double() / t:long() / t:byte() | 
 t:cuda t:cpu | t:cuda() / t:cpu() | a copy of the same dtype on the GPU / in host memory (t itself when already there)
 t:cudaFloat t:cudaDouble t:cudaLong t:cudaByte | t:cudaDouble() ... | a copy on the GPU as that dtype (torch.CudaTensor is float32)
 t:isCuda t:getDevice | t:isCuda() / t:getDevice() | whether t lives on a GPU / its 1-based device (-1 in host memory)
-torch.CudaTensor torch.CudaDoubleTensor torch.CudaLongTensor torch.CudaByteTensor | torch.CudaTensor(sizes...) / ({nested table}) | a new tensor on the GPU (the host constructor's forms, then :cuda())
+torch.CudaTensor torch.CudaDoubleTensor torch.CudaLongTensor torch.CudaByteTensor | torch.CudaTensor(sizes...) / ({nested table}) | a new tensor on the GPU (sizes: zeros allocated there; other forms: the host constructor's, then :cuda())
 torch.cuda.isAvailable torch.cuda.isBuilt torch.cuda.whyUnavailable | torch.cuda.isAvailable() | whether a CUDA device can be used (never raises); isBuilt: CUDA compiled in; whyUnavailable: the reason
 torch.cuda.deviceCount torch.cuda.getDeviceProperties | torch.cuda.getDeviceProperties(i) | the devices; name, compute capability, memory, SMs of device i (1-based)
 torch.cuda.setDevice torch.cuda.getDevice torch.cuda.synchronize | torch.cuda.synchronize() | the current device (1-based); wait for all queued GPU work

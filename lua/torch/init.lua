@@ -31,15 +31,17 @@ for i, name in ipairs(dtypes) do
   torch[name .. 'Tensor'] = typeobject('torch.' .. name .. 'Tensor', ctors[i - 1])
 end
 torch.Tensor = typeobject('torch.Tensor', ctors[-1])
-torch.constructors = nil
+torch.constructors, torch.cudaConstructors = nil, nil
 
--- torch.CudaTensor(...) and friends (cutorch's names): the host constructor's forms, then the
--- result moves to the device. Device tensors have no storage objects of their own yet.
+-- torch.CudaTensor(...) and friends (cutorch's names): sizes allocate zeros on the device; the
+-- other forms are the host constructor's, then the result moves to the device. Device tensors
+-- have no storage objects of their own yet.
 for i, name in ipairs(dtypes) do
   local cname = name == 'Float' and 'CudaTensor' or 'Cuda' .. name .. 'Tensor'
-  local host = ctors[i - 1]
+  local host, sized = ctors[i - 1], core.cudaConstructors[i - 1]
   torch[cname] = typeobject('torch.' .. cname, function(...)
     local first = ...
+    if math.type(first) == 'integer' then return sized(...) end
     if first ~= nil and torch.typename(first) and torch.typename(first):match('Storage$') then
       error(('torch.%s: a view of a storage is host-only; copy the tensor with :cuda()'):format(cname), 2)
     end
