@@ -14,10 +14,11 @@
 #
 # Environment: BUILD (default build); LOGDIR (default $BUILD/gpu-check): the full logs and
 # results-entry.md (the table as a bench/RESULTS.md entry) are written there; LUATORCH_CUBLAS
-# (a libcublas.so path: found otherwise); SPEC_TIMEOUT / BENCH_TIMEOUT / TORCH_TIMEOUT (seconds:
-# 120 / 75 / 75); APPEND_RESULTS=0 to leave bench/RESULTS.md alone (it is appended to only when
-# a real device ran); NO_BUILD=1 to use $EXE as it is (without it, `make` brings it up to date
-# where make, cc and lua5.4 exist). Exit status: 0 when every check, spec and benchmark passed.
+# (a libcublas.so path: found otherwise); SPEC_TIMEOUT / BENCH_TIMEOUT / TORCH_TIMEOUT /
+# MEMCHECK_TIMEOUT (seconds: 120 / 75 / 75 / 120; MEMCHECK_TIMEOUT=0 skips compute-sanitizer);
+# APPEND_RESULTS=0 to leave bench/RESULTS.md alone (it is appended to only when a real device
+# ran); NO_BUILD=1 to use $EXE as it is (without it, `make` brings it up to date where make, cc
+# and lua5.4 exist). Exit status: 0 when every check, spec, benchmark and memcheck passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -328,6 +329,48 @@ else
     esac
 fi
 
+# ---- 4b. compute-sanitizer memcheck of two spec files (out-of-bounds device accesses, which the
+# host emulation cannot see inside its arena), last so that it can only cost its own time ------
+MEMCHECK=" not run;"
+CSAN=$(command -v compute-sanitizer 2>/dev/null || true)
+for c in /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer; do
+    [ -z "$CSAN" ] && [ -x "$c" ] && CSAN=$c
+done
+if [ "$REAL_DEVICE" != true ]; then
+    MEMCHECK=" skipped (no real device);"
+elif [ -z "$CSAN" ] || [ "${MEMCHECK_TIMEOUT:-120}" = 0 ]; then
+    MEMCHECK=" skipped (no compute-sanitizer$([ "${MEMCHECK_TIMEOUT:-120}" = 0 ] && echo ': MEMCHECK_TIMEOUT=0'));"
+else
+    mt=${MEMCHECK_TIMEOUT:-120}; m_t0=$(date +%s); MEMCHECK=""
+    say "compute-sanitizer memcheck (timeout $mt s in all): $CSAN"
+    # one log for both files (what comes back from a lent machine is at most 8 files)
+    : > "$LOGDIR/memcheck.log"
+    log=$(mktemp)
+    for f in spec/31-cuda_pointwise_spec.lua spec/33-cuda_blas_index_random_spec.lua; do
+        left=$((mt - ($(date +%s) - m_t0)))
+        [ "$left" -le 5 ] && { MEMCHECK="$MEMCHECK $(basename "$f" _spec.lua): not run (time);"; continue; }
+        tmo "$left" env LD_LIBRARY_PATH="$LTLD" LUATORCH_EXE="$PWD/$EXE" \
+            LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/spec/?.lua;;" \
+            "$CSAN" --tool memcheck --print-limit 20 "$EXE" tools/minibusted.lua "$f" > "$log" 2>&1
+        rc=$?
+        { echo "==== $f (exit status $rc)"; cat "$log"; } >> "$LOGDIR/memcheck.log"
+        errs=$(grep -o 'ERROR SUMMARY: [0-9]*' "$log" | tail -1 | awk '{ print $3 }')
+        name=$(basename "$f" _spec.lua)
+        if [ -n "$errs" ] && [ "$errs" != 0 ]; then
+            MEMCHECK="$MEMCHECK $name: $errs error(s);"
+            problem "memcheck $name: $errs error(s) (log: $LOGDIR/memcheck.log)"
+            grep -m 8 -E '^========= (Invalid|Out|Program|Address|    at )' "$log" | cut -c1-160
+        elif [ -n "$errs" ]; then
+            MEMCHECK="$MEMCHECK $name: clean;"
+        else
+            case $rc in 124|137) why="timed out" ;; *) why="did not run: $(head -1 "$log" | cut -c1-80)" ;; esac
+            MEMCHECK="$MEMCHECK $name: $why;"   # the sanitizer's own limits are not luatorch's failures
+        fi
+    done
+    rm -f "$log"
+fi
+say "memcheck:$MEMCHECK"
+
 # ---- 5. the table ----------------------------------------------------------------------------
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 REV=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
@@ -349,7 +392,7 @@ rows=$(awk '
 {
     echo "### $DATE — $CARD"
     echo
-    echo "commit $REV; specs: $SPEC_SUMMARY; $fails problem(s)"
+    echo "commit $REV; specs: $SPEC_SUMMARY; memcheck:$MEMCHECK $fails problem(s)"
     echo
     echo "| workload | luatorch ms | PyTorch ms | ratio |"
     echo "| --- | ---: | ---: | ---: |"
@@ -362,6 +405,7 @@ say "summary"
 echo "card:  $CARD"
 printf '%s' "$table"
 echo "specs: $SPEC_SUMMARY"
+echo "memcheck:$MEMCHECK"
 sed -n '/^| workload/,$p' "$LOGDIR/results-entry.md"
 if [ "$EMULATED" = true ]; then
     echo "(emulated device: not appended to bench/RESULTS.md)"
