@@ -6,14 +6,16 @@
 --                           28 steps, Linear 128->10 on the last step, cross entropy, SGD lr
 --                           0.1 (zeroGrad, forward, backward, step); FP32; the LSTM's time
 --                           loops launched step by step (CUDA graphs off)
---   seed_step_graph         the same with the time loops replayed from CUDA graphs (luatorch
---                           graphs the LSTM's loops only; PyTorch's entry captures the step)
---                           (both: the per-step kernels torch._lstmKernel "auto" picks, fused
---                           at this H)
---   seed_step_eager_fused   seed_step_eager / seed_step_graph with the per-step kernels forced:
---   seed_step_graph_fused   "fused" (one kernel per step, the recurrent products in it) or
---   seed_step_eager_gemm    "gemm" (a cuBLAS GEMM + a pointwise kernel per step)
---   seed_step_graph_gemm
+--   seed_step_loopgraph     the same with the LSTM's time loops replayed from its own CUDA
+--                           graphs, the rest launched eagerly (no PyTorch twin)
+--   seed_step_graph         the whole step captured once with torch.cuda.graph (inputs copied
+--                           into static tensors, then a replay), as PyTorch's entry; checked
+--                           against eager steps from the same weights first (a CHECK line)
+--                           (all three: the per-step kernels torch._lstmKernel "auto" picks,
+--                           fused at this H)
+--   seed_step_eager_fused   ... with the per-step kernels forced: "fused" (one kernel per step,
+--   seed_step_graph_gemm    the recurrent products in it) or "gemm" (a cuBLAS GEMM + a
+--                           pointwise kernel per step); _eager, _loopgraph and _graph each
 --   lstm1024_fwdbwd_fp32    nn.LSTM 1024->1024, 1 layer, T=100, B=128, time-major: forward,
 --                           backward of the output against a fixed random gradient (weight and
 --                           input gradients); TF32 off; graphs on
@@ -84,6 +86,58 @@ local function stats_line(what, before)
 end
 
 -- ---- the seed training step ----------------------------------------------------------------
+
+local checks_failed = 0
+local function check(name, ok, detail)
+  out(('CHECK %s %s %s'):format(name, ok and 'ok' or 'FAIL', detail))
+  if not ok then checks_failed = checks_failed + 1 end
+end
+
+-- The step captured whole (torch.cuda.graph): static input tensors, a warm-up step, the
+-- capture, then a replay per step after copying the batch in. First checked against eager
+-- steps of a copy of the model from the same weights (plain SGD keeps no state).
+local function whole_step_graph(model, crit, opt, xs, ys, nb, what, iters, warmup, reps)
+  local sx, sy = xs[1]:clone(), ys[1]:clone()
+  local loss
+  local function step()
+    opt:zeroGrad()
+    loss = crit(model(sx), sy)
+    loss:backward()
+    opt:step()
+  end
+  step()
+  local okc, g = pcall(torch.cuda.graph, step)
+  if not okc then
+    check(what .. '_capture', false, tostring(g):gsub('\n.*', ''))
+    return
+  end
+  local ref = model:clone()
+  local ropt = optim.SGD(ref:parameters(), { lr = 0.1 })
+  local worst_loss, worst_w = 0, 0
+  for k = 1, 3 do
+    sx:copy(xs[k]); sy:copy(ys[k])
+    g:replay()
+    ropt:zeroGrad()
+    local rl = crit(ref(xs[k]), ys[k])
+    rl:backward()
+    ropt:step()
+    worst_loss = math.max(worst_loss, math.abs(loss:item() - rl:item()))
+  end
+  local pa, pb = model:parameters(), ref:parameters()
+  for i = 1, #pa do
+    worst_w = math.max(worst_w, (pa[i]:detach():float() - pb[i]:detach():float()):abs():max())
+  end
+  check(what .. '_matches_eager', worst_loss < 1e-4 and worst_w < 1e-4,
+        ('(3 steps: max |loss diff| %.3g, max |weight diff| %.3g)'):format(worst_loss, worst_w))
+  local i = 0
+  result(what, time_ms(function()
+    i = i % nb + 1
+    sx:copy(xs[i]); sy:copy(ys[i])
+    g:replay()
+  end, iters, warmup, reps))
+  g:free()
+end
+
 local function seed()
   local B, T, I, Hd = 100, 28, 28, 128
   if QUICK then B, T = 8, 5 end
@@ -134,14 +188,17 @@ local function seed()
   local kwas = torch._lstmKernel()
   for _, kern in ipairs({ 'auto', 'fused', 'gemm' }) do
     torch._lstmKernel(kern)
+    local suffix = kern == 'auto' and '' or '_' .. kern
     for _, on in ipairs({ false, true }) do
       graphs(on)
-      local what = name .. (on and '_graph' or '_eager') .. (kern == 'auto' and '' or '_' .. kern)
+      local what = name .. (on and '_loopgraph' or '_eager') .. suffix
       local before = torch._lstmGraphStats()
       local ms = time_ms(step, iters, warmup, reps)
       result(what, ms)
       stats_line(what, before)
     end
+    if ok then whole_step_graph(model, crit, opt, xs, ys, nb, name .. '_graph' .. suffix,
+                                iters, warmup, reps) end
   end
   torch._lstmKernel(kwas)
 end
@@ -209,3 +266,4 @@ lstm1024()
 sweep()
 torch._lstmGraphs(was)
 out(('INFO bench/gpu_lstm.lua took %.1f s'):format(torch.clock() - t0))
+if checks_failed > 0 then os.exit(1) end

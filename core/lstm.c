@@ -748,7 +748,13 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
     if (lt_common_device(&dev, nins, (const lt_tensor *const *)ins)) return LT_ERR;
     int gpu = dev != LT_CPU;
 
+#ifdef LT_HAVE_CUDA
+    /* inside a whole-step CUDA graph capture, a workspace of its own: its blocks then belong
+     * to the graph, which writes them at every replay (a cached one could be freed later) */
+    lstm_ws *w = ws_get(gpu && lt_gpu_capturing() ? NULL : m, dev, dt, T, B, s->I, H, L);
+#else
     lstm_ws *w = ws_get(m, dev, dt, T, B, s->I, H, L);
+#endif
     if (!w) return LT_ERR;
     lstm_ctx *c = NULL;
     lt_tensor *fresh_out = NULL, *res[3] = {NULL, NULL, NULL};

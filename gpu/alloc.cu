@@ -7,11 +7,18 @@
  * next at once. On cudaMalloc failure: empty the cache, call the out-of-memory hook (Lua's
  * full GC, which returns dead tensors' blocks to the cache), empty the cache again, retry;
  * then fail with the size asked and the allocator's state.
+ *
+ * Whole-step CUDA graphs (lt_gpu_graph_*): every block handed out while a graph captures
+ * belongs to that graph's pool from then on. Freed, it goes back to that pool, not to the
+ * cache, because every replay writes to it again; only the capture itself takes blocks from the
+ * pool. Destroying the graph returns its free blocks to the cache and lets the ones still in use
+ * go there when they are freed.
  */
 #include <pthread.h>
 #include <stdio.h>
 
 #include <map>
+#include <unordered_map>
 
 #include "gpu_internal.h"
 
@@ -21,6 +28,12 @@ static lt_gpu_mem_stats stats;
 static void (*oom_hook)(void *);
 static void *oom_ud;
 static int allow_tf32;
+
+struct graph_pool {
+    std::multimap<int64_t, void *> free;   /* rounded size -> block of this graph not in use */
+};
+static std::unordered_map<void *, graph_pool *> owner;   /* block -> the graph that owns it */
+static graph_pool *capture_pool;                         /* the graph capturing now, or NULL */
 
 int lt_gpu_fail(const char *call, cudaError_t e)
 {
@@ -95,6 +108,7 @@ static void empty_cache_locked(void)
 
 extern "C" int lt_gpu_empty_cache(void)
 {
+    if (capture_pool) return lt_error("cuda.emptyCache: not during a CUDA graph capture");
     pthread_mutex_lock(&lock);
     empty_cache_locked();
     pthread_mutex_unlock(&lock);
@@ -125,8 +139,28 @@ extern "C" int lt_gpu_malloc(void **ptr, int64_t nbytes, int device)
     (void)lt_gpu_stream();
     int64_t sz = round_size(nbytes);
     pthread_mutex_lock(&lock);
-    void *p = take_cached(sz);
+    void *p = NULL;
+    if (capture_pool) {  /* the capturing graph's own free blocks first */
+        auto it = capture_pool->free.find(sz);
+        if (it != capture_pool->free.end()) {
+            p = it->second;
+            capture_pool->free.erase(it);
+        }
+    }
+    if (!p) p = take_cached(sz);
     cudaError_t e = cudaSuccess;
+    if (!p && capture_pool) {  /* a relaxed capture may cudaMalloc, but must not free */
+        e = cudaMalloc(&p, (size_t)sz);
+        if (e != cudaSuccess) {
+            (void)cudaGetLastError();
+            pthread_mutex_unlock(&lock);
+            return lt_error("cuda: out of memory allocating %lld bytes during a CUDA graph "
+                            "capture (the cache cannot be emptied while capturing)",
+                            (long long)nbytes);
+        }
+        stats.reserved += sz;
+        stats.cuda_mallocs++;
+    }
     if (!p) {
         e = cudaMalloc(&p, (size_t)sz);
         if (e != cudaSuccess) {
@@ -162,6 +196,7 @@ extern "C" int lt_gpu_malloc(void **ptr, int64_t nbytes, int device)
     stats.allocated += sz;
     stats.total_allocated += sz;
     if (stats.allocated > stats.peak_allocated) stats.peak_allocated = stats.allocated;
+    if (capture_pool) owner[p] = capture_pool;
     pthread_mutex_unlock(&lock);
     *ptr = p;
     return LT_OK;
@@ -174,8 +209,95 @@ extern "C" void lt_gpu_free(void *ptr, int64_t nbytes, int device)
     int64_t sz = round_size(nbytes);
     pthread_mutex_lock(&lock);
     stats.allocated -= sz;
-    cache.emplace(sz, ptr);
+    auto it = owner.empty() ? owner.end() : owner.find(ptr);
+    if (it != owner.end()) it->second->free.emplace(sz, ptr);   /* replays still write it */
+    else cache.emplace(sz, ptr);
     pthread_mutex_unlock(&lock);
+}
+
+/* ---- whole-step CUDA graphs ---- */
+
+struct lt_gpu_graph {
+    graph_pool *pool;
+    cudaGraphExec_t exec;
+};
+
+extern "C" int lt_gpu_capturing(void)
+{
+    return capture_pool != NULL;
+}
+
+static void pool_release(graph_pool *pool)
+{
+    pthread_mutex_lock(&lock);
+    if (capture_pool == pool) capture_pool = NULL;
+    for (auto it = owner.begin(); it != owner.end();)
+        it = it->second == pool ? owner.erase(it) : std::next(it);
+    for (auto &kv : pool->free) cache.emplace(kv.first, kv.second);
+    pthread_mutex_unlock(&lock);
+    delete pool;
+}
+
+extern "C" int lt_gpu_graph_begin(lt_gpu_graph **out)
+{
+    *out = NULL;
+    if (lt_gpu_require() != LT_OK) return LT_ERR;
+    if (capture_pool) return lt_error("cuda.graph: a capture is already running (graphs do not nest)");
+    cublasHandle_t h;
+    if (lt_gpu_cublas(&h)) return LT_ERR;   /* created outside the capture */
+    LT_CUDA("cudaStreamSynchronize", cudaStreamSynchronize(lt_gpu_stream()));
+    lt_gpu_graph *g = (lt_gpu_graph *)calloc(1, sizeof *g);
+    if (!g) return lt_error("out of memory");
+    g->pool = new graph_pool();
+    pthread_mutex_lock(&lock);
+    capture_pool = g->pool;
+    pthread_mutex_unlock(&lock);
+    cudaError_t e = cudaStreamBeginCapture(lt_gpu_stream(), cudaStreamCaptureModeRelaxed);
+    if (e != cudaSuccess) {
+        lt_gpu_graph_free(g);
+        return lt_gpu_fail("cudaStreamBeginCapture", e);
+    }
+    *out = g;
+    return LT_OK;
+}
+
+extern "C" int lt_gpu_graph_end(lt_gpu_graph *g, int ok)
+{
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamEndCapture(lt_gpu_stream(), &graph);
+    pthread_mutex_lock(&lock);
+    capture_pool = NULL;   /* the pool stays the graph's */
+    pthread_mutex_unlock(&lock);
+    if (e == cudaSuccess && ok) e = cudaGraphInstantiate(&g->exec, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (!ok) return LT_ERR;
+    if (e != cudaSuccess)
+        return lt_error("cuda.graph: the capture failed (%s): something in the function needs "
+                        "the host or synchronises (reading a value with :item() or a sum, a "
+                        "host copy, class weights of a loss)", cudaGetErrorString(e));
+    return LT_OK;
+}
+
+extern "C" int lt_gpu_graph_replay(lt_gpu_graph *g)
+{
+    if (!g->exec) return lt_error("cuda.graph: nothing was captured");
+    if (capture_pool) return lt_error("cuda.graph: cannot replay a graph during a capture");
+    LT_CUDA("cudaGraphLaunch", cudaGraphLaunch(g->exec, lt_gpu_stream()));
+    return LT_OK;
+}
+
+extern "C" void lt_gpu_graph_free(lt_gpu_graph *g)
+{
+    if (!g) return;
+    if (g->exec) {
+        /* let replays finish first (the pool's blocks go back to the cache: with one stream,
+         * later work on them is ordered after the replays anyway); not possible while another
+         * graph captures (a collection during a capture can free an old graph) */
+        if (!capture_pool) (void)cudaStreamSynchronize(lt_gpu_stream());
+        cudaGraphExecDestroy(g->exec);
+    }
+    if (g->pool) pool_release(g->pool);
+    free(g);
 }
 
 extern "C" lt_gpu_mem_stats lt_gpu_memory_stats(void)
@@ -202,9 +324,18 @@ extern "C" int lt_gpu_set_device(int dev)
 
 /* ---- raw copies ---- */
 
+/* A capture records device work only: the host copies (which wait for the device) refuse. */
+static int no_host_copy_in_capture(const char *what)
+{
+    if (!capture_pool) return LT_OK;
+    return lt_error("%s during a CUDA graph capture: a graph records device work only (read "
+                    "values and copy from the host outside torch.cuda.graph)", what);
+}
+
 extern "C" int lt_gpu_copy_h2d(void *dst, const void *src, int64_t n)
 {
     if (n <= 0) return LT_OK;
+    if (no_host_copy_in_capture("a copy from the host")) return LT_ERR;
     LT_CUDA("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, (size_t)n, cudaMemcpyHostToDevice,
                                                lt_gpu_stream()));
     /* pageable host memory: the source may be freed as soon as we return */
@@ -215,6 +346,7 @@ extern "C" int lt_gpu_copy_h2d(void *dst, const void *src, int64_t n)
 extern "C" int lt_gpu_copy_d2h(void *dst, const void *src, int64_t n)
 {
     if (n <= 0) return LT_OK;
+    if (no_host_copy_in_capture("a copy to the host")) return LT_ERR;
     LT_CUDA("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, (size_t)n, cudaMemcpyDeviceToHost,
                                                lt_gpu_stream()));
     LT_CUDA("cudaStreamSynchronize", cudaStreamSynchronize(lt_gpu_stream()));

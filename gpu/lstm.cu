@@ -458,7 +458,8 @@ static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, in
     if (lt_gpu_cublas(&h)) return LT_ERR;  /* before any capture: it may create the handle */
     const lt_cublas_fns *f = lt_gpu_blas();
     if (!f) return LT_ERR;
-    if (!slot || T < 2 || !lt_gpu_lstm_graphs() || keylen > KEY_MAX) {
+    /* inside a whole-step capture (torch.cuda.graph) the loop is recorded there: no nesting */
+    if (!slot || T < 2 || !lt_gpu_lstm_graphs() || keylen > KEY_MAX || lt_gpu_capturing()) {
         stat_stepwise++;
         return loop(arg, h, f);
     }

@@ -70,6 +70,15 @@ int  lt_gpu_malloc(void **ptr, int64_t nbytes, int device);
 void lt_gpu_free(void *ptr, int64_t nbytes, int device);      /* back to the cache */
 void lt_gpu_set_oom_hook(void (*hook)(void *ud), void *ud);
 int  lt_gpu_empty_cache(void);
+/* Whole-step CUDA graphs (torch.cuda.graph): begin captures the stream (relaxed mode); the
+ * blocks allocated until end belong to the graph's pool for its lifetime; end(g, 0) abandons
+ * the capture (the caller then frees g). Host copies refuse while capturing. */
+typedef struct lt_gpu_graph lt_gpu_graph;
+int  lt_gpu_graph_begin(lt_gpu_graph **g);
+int  lt_gpu_graph_end(lt_gpu_graph *g, int ok);
+int  lt_gpu_graph_replay(lt_gpu_graph *g);
+void lt_gpu_graph_free(lt_gpu_graph *g);
+int  lt_gpu_capturing(void);
 typedef struct {
     int64_t allocated, reserved, peak_allocated, cuda_mallocs;
     int64_t total_allocated;   /* bytes handed out since start (paces the Lua collector) */

@@ -343,6 +343,11 @@ __global__ void loss_rows_kernel(loss_rows a, const T *x, const T *w, int ce, do
     for (int64_t i = LT_GPU_TID(); i < a.N; i += LT_GPU_NTHREADS()) {
         const T *row = x + i * a.rs;
         int64_t t = a.t[i * a.ts];
+        if (t < 0 || t >= a.C) {   /* only inside a graph capture, which skips the host check */
+            part[2 * i] = NAN;
+            part[2 * i + 1] = 1;
+            continue;
+        }
         double wt = weight_of(w, a.ws, t), l;
         if (ce) {
             double s;
@@ -453,6 +458,7 @@ __global__ void nll_grad_kernel(loss_rows a, T *gx, const T *w, const void *g, i
     for (int64_t i = LT_GPU_TID(); i < a.N; i += LT_GPU_NTHREADS()) {
         double c = -grad_value(g, gdt) / norm;
         int64_t t = a.t[i * a.ts];
+        if (t < 0 || t >= a.C) continue;   /* (see loss_rows_kernel) */
         gx[i * a.C + t] = (T)(c * weight_of(w, a.ws, t));
     }
 }
@@ -469,6 +475,10 @@ __global__ void ce_grad_kernel(loss_rows a, T *gx, const T *x, const T *w, const
         double s;
         T m = row_sum(row, a.C, a.cs, &s);
         int64_t t = a.t[i * a.ts];
+        if (t < 0 || t >= a.C) {   /* (see loss_rows_kernel) */
+            for (int64_t j = 0; j < a.C; j++) grow[j] = (T)NAN;
+            continue;
+        }
         double wt = weight_of(w, a.ws, t);
         double k = c * wt / s;
         for (int64_t j = 0; j < a.C; j++) grow[j] = (T)((double)exp_t((T)(row[j * a.cs] - m)) * k);

@@ -51,6 +51,24 @@ int lt_gpu_malloc(void **ptr, int64_t nbytes, int device)
 void lt_gpu_free(void *ptr, int64_t nbytes, int device) { (void)ptr, (void)nbytes, (void)device; }
 void lt_gpu_set_oom_hook(void (*hook)(void *ud), void *ud) { (void)hook, (void)ud; }
 int lt_gpu_empty_cache(void) { return LT_OK; }
+int lt_gpu_graph_begin(lt_gpu_graph **g)
+{
+    *g = NULL;
+    return lt_gpu_require();
+}
+int lt_gpu_graph_end(lt_gpu_graph *g, int ok)
+{
+    (void)g;
+    (void)ok;
+    return lt_gpu_require();
+}
+int lt_gpu_graph_replay(lt_gpu_graph *g)
+{
+    (void)g;
+    return lt_gpu_require();
+}
+void lt_gpu_graph_free(lt_gpu_graph *g) { (void)g; }
+int lt_gpu_capturing(void) { return 0; }
 lt_gpu_mem_stats lt_gpu_memory_stats(void)
 {
     lt_gpu_mem_stats s = {0, 0, 0, 0, 0};

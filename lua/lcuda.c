@@ -154,6 +154,86 @@ static int cuda_isemulated(lua_State *L)
     return 1;
 }
 
+/* ---- whole-step CUDA graphs: torch.cuda.graph(fn) -> g; g:replay(); g:free() ---- */
+
+#define GRAPH_MT "torch.cuda.Graph"
+
+/* torch.cuda.graph(fn): runs fn once with the device's stream capturing and returns the graph
+ * of the device work it issued. Capturing runs nothing on the device: g:replay() does, as often
+ * as asked, on the same memory (the tensors fn used and made: keep them to read the results;
+ * copy new inputs into the ones fn read). Inside fn, nothing may need the host: reading a
+ * value, a host copy, a loss's class weights raise. */
+static int cuda_graph(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lt_gpu_graph **box = (lt_gpu_graph **)lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, GRAPH_MT);
+    lua_gc(L, LUA_GCCOLLECT);   /* dead tensors' blocks back to the cache before capturing */
+    LT_TRY(L, "cuda.graph", lt_gpu_graph_begin(box));
+    lua_pushvalue(L, 1);
+    int st = lua_pcall(L, 0, 0, 0);
+    if (lt_gpu_graph_end(*box, st == LUA_OK) != LT_OK) {
+        lt_gpu_graph_free(*box);
+        *box = NULL;
+        if (st != LUA_OK) return lua_error(L);   /* fn's own error, as it was raised */
+        return ltL_error(L, "cuda.graph");
+    }
+    lua_settop(L, 2);
+    return 1;
+}
+
+static lt_gpu_graph *check_graph(lua_State *L, const char *fname)
+{
+    lt_gpu_graph **box = (lt_gpu_graph **)luaL_checkudata(L, 1, GRAPH_MT);
+    if (!*box) luaL_error(L, "%s: the graph was freed", fname);
+    return *box;
+}
+
+/* g:replay(): the captured device work once more (asynchronous, like any device op) */
+static int graph_replay(lua_State *L)
+{
+    LT_TRY(L, "replay", lt_gpu_graph_replay(check_graph(L, "replay")));
+    return 0;
+}
+
+/* g:free(), __gc, __close: waits for the device, then gives the graph's blocks back */
+static int graph_free(lua_State *L)
+{
+    lt_gpu_graph **box = (lt_gpu_graph **)luaL_checkudata(L, 1, GRAPH_MT);
+    lt_gpu_graph_free(*box);
+    *box = NULL;
+    return 0;
+}
+
+static int graph_tostring(lua_State *L)
+{
+    lt_gpu_graph **box = (lt_gpu_graph **)luaL_checkudata(L, 1, GRAPH_MT);
+    lua_pushstring(L, *box ? "torch.cuda.Graph" : "torch.cuda.Graph (freed)");
+    return 1;
+}
+
+/* torch.cuda.isCapturing(): true inside torch.cuda.graph's function */
+static int cuda_iscapturing(lua_State *L)
+{
+    lua_pushboolean(L, lt_gpu_capturing());
+    return 1;
+}
+
+static void graph_createmeta(lua_State *L)
+{
+    static const luaL_Reg meta[] = {
+        {"__gc", graph_free}, {"__close", graph_free}, {"__tostring", graph_tostring},
+        {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"replay", graph_replay}, {"free", graph_free},
+                                       {NULL, NULL}};
+    luaL_newmetatable(L, GRAPH_MT);
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
 /* Out of device memory: one full collection returns dead tensors' blocks to the cache. */
 static void collect_on_oom(void *ud)
 {
@@ -176,8 +256,11 @@ void lt_open_cuda(lua_State *L)
         {"emptyCache", cuda_emptycache},
         {"allowTF32", cuda_allowtf32},
         {"manualSeed", cuda_manualseed},
+        {"graph", cuda_graph},
+        {"isCapturing", cuda_iscapturing},
         {NULL, NULL},
     };
+    graph_createmeta(L);
     luaL_newlib(L, fns);
     static const char *memfns[] = {"memoryAllocated", "memoryReserved", "maxMemoryAllocated",
                                    "cudaMallocCount"};

@@ -56,7 +56,7 @@ static cudaError_t fail(cudaError_t e) { return last_error = e; }
 /* ---- stream capture ---- */
 
 typedef std::vector<std::function<void()>> op_list;
-static int capturing, capture_broken;
+static int capturing, capture_broken, capture_relaxed;
 static op_list *captured;
 
 int lt_emu_capturing(void) { return capturing; }
@@ -160,7 +160,8 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
 cudaError_t cudaMalloc(void **p, size_t n)
 {
     *p = NULL;
-    if (lt_emu_refuse_in_capture()) return cudaErrorStreamCaptureUnsupported;
+    /* CUDA lets a relaxed capture allocate (cudaStreamCaptureModeRelaxed), not the others */
+    if (!capture_relaxed && lt_emu_refuse_in_capture()) return cudaErrorStreamCaptureUnsupported;
     if (n == 0) return cudaSuccess;
     size_t sz = (n + ALIGN - 1) & ~(ALIGN - 1);
     pthread_mutex_lock(&lock);
@@ -302,9 +303,9 @@ struct lt_emu_graph_exec { op_list ops; };
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode)
 {
     (void)s;
-    (void)mode;
     if (capturing) return fail(cudaErrorInvalidValue);
     capturing = 1;
+    capture_relaxed = mode == cudaStreamCaptureModeRelaxed;
     capture_broken = 0;
     captured = new op_list();
     return cudaSuccess;
@@ -314,7 +315,7 @@ cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
     (void)s;
     *g = NULL;
     if (!capturing) return fail(cudaErrorInvalidValue);
-    capturing = 0;
+    capturing = capture_relaxed = 0;
     op_list *ops = captured;
     captured = NULL;
     if (capture_broken) {

@@ -58,6 +58,7 @@ torch.cuda.memoryAllocated torch.cuda.memoryReserved torch.cuda.maxMemoryAllocat
 torch.cuda.allowTF32 | torch.cuda.allowTF32([on]) | TF32 tensor-core math in GPU matrix products (off by default); returns the setting
 torch.cuda.manualSeed | torch.cuda.manualSeed(n) | seeds the generator GPU draws share with the host (one seed: the same numbers on both)
 torch.cuda.isEmulated | torch.cuda.isEmulated() | true in a `make CUDA=emu` build, whose device is the host emulation
+torch.cuda.graph torch.cuda.isCapturing | local g = torch.cuda.graph(step); x:copy(batch); g:replay() | captures the device work of step() once (running nothing); g:replay() runs it again on the same tensors; g:free()
 t:typeAs | t:typeAs(u) | t converted to u's type
 t:item t:value | t:item() | the value of a one-element tensor as a Lua number
 t:totable | t:totable() | the elements as nested Lua tables
