@@ -24,6 +24,8 @@ function seed.options(args, title)
   cmd:option('-momentum', 0, 'SGD momentum (the seed uses none)')
   cmd:option('-threads', 0, 'threads for BLAS and OpenMP (0: leave the default)')
   cmd:option('-cuda', false, 'train on the GPU (model:cuda(), batches moved with :cuda())')
+  cmd:option('-graph', false, 'with -cuda: capture the training step once in a CUDA graph '
+                              .. '(torch.cuda.graph) and replay it for every full batch')
   cmd:option('-seed', 1, 'random seed')
   cmd:option('-evalEvery', 500, 'iterations between test evaluations (the seed: 500)')
   cmd:option('-checkpoint', '', 'save a checkpoint here after every epoch')
@@ -129,17 +131,41 @@ function seed.run(model, opt, toSequence)
   local log = opt.log ~= '' and assert(io.open(opt.log, state.epoch > 0 and 'a' or 'w')) or nil
   if log and state.epoch == 0 then log:write('iteration,loss,accuracy\n') end
 
-  print(('%s: %d train / %d test, %d epochs of %d iterations, batch %d, lr %g')
-        :format(opt.dataset, #train, #test, epochs, #loader, opt.batch, opt.lr))
+  local function eager_step(x, y)
+    optimizer:zeroGrad()
+    local loss = criterion(model(toSequence(x)), y)
+    loss:backward()
+    optimizer:step()
+    return loss
+  end
+  -- -graph: the first full batch runs eagerly (warm-up), the second is captured into a CUDA
+  -- graph over static input tensors; then each full batch is copied into those and the graph
+  -- replayed. A batch of another size (a short last batch) runs eagerly.
+  assert(not opt.graph or opt.cuda, '--graph needs --cuda')
+  local graph, sx, sy, sloss
+  local function train_step(x, y)
+    if not opt.graph then return eager_step(x, y) end
+    if not sx then
+      sx, sy = x:clone(), y:clone()
+      return eager_step(sx, sy)
+    end
+    if not x:isSameSizeAs(sx) or not y:isSameSizeAs(sy) then return eager_step(x, y) end
+    sx:copy(x)
+    sy:copy(y)
+    if not graph then graph = torch.cuda.graph(function() sloss = eager_step(sx, sy) end) end
+    graph:replay()
+    return sloss
+  end
+
+  print(('%s: %d train / %d test, %d epochs of %d iterations, batch %d, lr %g%s')
+        :format(opt.dataset, #train, #test, epochs, #loader, opt.batch, opt.lr,
+                opt.graph and ', the step replayed from a CUDA graph' or ''))
   for epoch = state.epoch + 1, epochs do
     local bar = torch.ProgressBar(#loader, { tty = not opt.quiet and torch.isatty(io.stderr) })
     local running, seen, b = 0, 0, 0
     for inputs, targets in loader:iter() do
       inputs, targets = device(opt, inputs), device(opt, targets)
-      optimizer:zeroGrad()
-      local loss = criterion(model(toSequence(inputs)), targets)
-      loss:backward()
-      optimizer:step()
+      local loss = train_step(inputs, targets)
       state.iter, b = state.iter + 1, b + 1
       local l = loss:item()
       running, seen = running + l, seen + 1
@@ -162,6 +188,7 @@ function seed.run(model, opt, toSequence)
   local acc = seed.accuracy(model, testLoader, toSequence, opt)
   print(('Final test accuracy: %.2f%% after %d iterations'):format(acc, state.iter))
   if log then log:close() end
+  if graph then graph:free() end
   if opt.plot ~= '' then plot(opt.plot, state.rows) end
   return acc, state
 end
