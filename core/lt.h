@@ -428,18 +428,21 @@ int lt_softmax(lt_tensor *out, const lt_tensor *a, int dim);
 int lt_log_softmax(lt_tensor *out, const lt_tensor *a, int dim);
 /* out (0-dim) = mean (size_average) or sum over i of -weight[t_i] * logp[i, t_i]; logp is
  * (N, C) with target (N) int64 0-based, or (C) with a one-element target. The mean divides
- * by the summed weights, as PyTorch does. weight (C) may be NULL. */
+ * by the summed weights, as PyTorch does. weight (C) may be NULL. Rows whose target is
+ * ignore (0-based; LT_NO_IGNORE for none) add nothing, to the loss, its normaliser or the
+ * gradient (PyTorch's ignore_index; all rows ignored: the mean is 0 / 0). */
+#define LT_NO_IGNORE INT64_MIN
 int lt_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
-                const lt_tensor *weight, int size_average);
+                const lt_tensor *weight, int size_average, int64_t ignore);
 /* log_softmax + nll_loss in one pass over the logits */
 int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
-                     const lt_tensor *weight, int size_average);
+                     const lt_tensor *weight, int size_average, int64_t ignore);
 int lt_rec_softmax(lt_tensor *out, lt_tensor *a, int dim);
 int lt_rec_log_softmax(lt_tensor *out, lt_tensor *a, int dim);
 int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tensor *weight,
-                    int size_average);
+                    int size_average, int64_t ignore);
 int lt_rec_cross_entropy(lt_tensor *out, lt_tensor *input, lt_tensor *target,
-                         lt_tensor *weight, int size_average);
+                         lt_tensor *weight, int size_average, int64_t ignore);
 
 /* ---- LSTM (core/lstm.c): fused multi-layer LSTM and LSTM cell, one autograd node each ---- */
 /* PyTorch's layout: per layer l, weight_ih [4H x I_l], weight_hh [4H x H], bias_ih [4H],

@@ -417,6 +417,7 @@ typedef struct {
     int64_t ts;
     const char *w;          /* weight 0 or NULL; ws apart                                  */
     int64_t ws;
+    int64_t ignore;         /* the target that adds nothing, or LT_NO_IGNORE               */
     lt_dtype dt;
 } loss_args;
 
@@ -450,7 +451,7 @@ static int check_targets(const loss_args *a, const lt_tensor *target)
     int st = LT_OK;
     for (int64_t i = 0; i < a->N; i++) {
         int64_t v = t[i * ts];
-        if (v < 0 || v >= a->C) {  /* reported 1-based: the Lua user's class numbers */
+        if ((v < 0 || v >= a->C) && v != a->ignore) {  /* reported 1-based, as Lua counts */
             st = lt_error("target %lld is out of range for %lld classes (expected 1 to %lld)",
                           (long long)v + 1, (long long)a->C, (long long)a->C);
             break;
@@ -464,12 +465,13 @@ static int check_targets(const loss_args *a, const lt_tensor *target)
  * check_range) every target's range; fills *a. On a device, a's pointers are device
  * pointers: only the kernels of gpu/nnops.cu read them. */
 static int loss_check(const lt_tensor *x, const lt_tensor *target, const lt_tensor *weight,
-                      loss_args *a, int check_range)
+                      int64_t ignore, loss_args *a, int check_range)
 {
     char s1[LT_SHAPE_BUFSZ], s2[LT_SHAPE_BUFSZ];
     if (need_float(x, "the input")) return LT_ERR;
     memset(a, 0, sizeof *a);
     a->dt = x->dtype;
+    a->ignore = ignore;
     if (x->ndim == 2) {
         a->N = x->size[0];
         a->C = x->size[1];
@@ -512,32 +514,35 @@ static int loss_check(const lt_tensor *x, const lt_tensor *target, const lt_tens
     return check_range ? check_targets(a, target) : LT_OK;
 }
 
-/* The normaliser of the loss: the summed target weights (mean) or 1 (sum). Device targets
- * and weights are read from host copies (transfers and a synchronisation). */
+/* The normaliser of the loss: the summed target weights of the rows not ignored (mean) or 1
+ * (sum). Device targets and weights are read from host copies (transfers and a
+ * synchronisation) when there are weights or an ignored class. */
 static int loss_norm(const loss_args *a, const lt_tensor *target, const lt_tensor *weight,
                      int size_average, double *norm)
 {
     *norm = 1;
     if (!size_average) return LT_OK;
     *norm = (double)a->N;
-    if (!a->w) return LT_OK;
+    if (!a->w && a->ignore == LT_NO_IGNORE) return LT_OK;
     loss_args h = *a;
     lt_tensor *ht = NULL, *hw = NULL;
-    if (lt_device(target) != LT_CPU || lt_device(weight) != LT_CPU) {
+    if (lt_device(target) != LT_CPU || (weight && lt_device(weight) != LT_CPU)) {
         ht = lt_tensor_empty(LT_INT64);
-        hw = lt_tensor_empty(weight->dtype);
-        if (!ht || !hw || lt_to_device(ht, target, LT_CPU) || lt_to_device(hw, weight, LT_CPU)) {
+        hw = weight ? lt_tensor_empty(weight->dtype) : NULL;
+        if (!ht || (weight && !hw) || lt_to_device(ht, target, LT_CPU) ||
+            (weight && lt_to_device(hw, weight, LT_CPU))) {
             lt_tensor_release(ht);
             lt_tensor_release(hw);
             return LT_ERR;
         }
         h.t = lt_data(ht);
         h.ts = h.ts ? 1 : 0;
-        h.w = lt_data(hw);
+        h.w = hw ? lt_data(hw) : NULL;
         h.ws = 1;
     }
     double s = 0;
-    for (int64_t i = 0; i < h.N; i++) s += loss_weight(&h, h.t[i * h.ts]);
+    for (int64_t i = 0; i < h.N; i++)
+        if (h.t[i * h.ts] != h.ignore) s += loss_weight(&h, h.t[i * h.ts]);
     lt_tensor_release(ht);
     lt_tensor_release(hw);
     *norm = s;
@@ -563,14 +568,15 @@ static int check_out(const lt_tensor *out, const lt_tensor *x)
 /* ---- NLL ------------------------------------------------------------------------------------ */
 
 int lt_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
-                const lt_tensor *weight, int size_average)
+                const lt_tensor *weight, int size_average, int64_t ignore)
 {
     loss_args a;
-    if (loss_check(logp, target, weight, &a, 1) || check_out(out, logp)) return LT_ERR;
-    LT_GPU_ROUTE(out, lt_gpu_nll_loss(out, logp, target, weight, size_average), logp, target,
-                 weight);
+    if (loss_check(logp, target, weight, ignore, &a, 1) || check_out(out, logp)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_nll_loss(out, logp, target, weight, size_average, ignore), logp,
+                 target, weight);
     double total = 0, wsum = 0;
     for (int64_t i = 0; i < a.N; i++) {
+        if (a.t[i * a.ts] == a.ignore) continue;
         int64_t t = a.t[i * a.ts], off = i * a.rs + t * a.cs;
         double w = loss_weight(&a, t);
         double v = a.dt == LT_FLOAT32 ? (double)((const float *)a.x)[off]
@@ -596,7 +602,7 @@ static int scalar_grad(lt_node *n, const lt_tensor *g, double *v)
 }
 
 /* saved: 0 = scores (CrossEntropy) or a placeholder, then target, then weight (i[0] = 1);
- * d[0] = the normaliser. Fills loss_args from the saved tensors; *dev = their device, which
+ * i[1] = the ignored target; d[0] = the normaliser. Fills loss_args from the saved tensors; *dev = their device, which
  * the output gradient g must share. Device targets were range-checked by the forward op. */
 static int loss_saved(lt_node *n, const lt_tensor *g, const lt_tensor **x, const lt_tensor **t,
                       const lt_tensor **w, loss_args *a, int *dev)
@@ -610,7 +616,7 @@ static int loss_saved(lt_node *n, const lt_tensor *g, const lt_tensor **x, const
     *w = sw;
     const lt_tensor *all[4] = {sx, st, sw, g};
     if (lt_common_device(dev, 4, all)) return LT_ERR;
-    return loss_check(sx, st, sw, a, *dev == LT_CPU);
+    return loss_check(sx, st, sw, n->i[1], a, *dev == LT_CPU);
 }
 
 static int nll_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
@@ -627,7 +633,7 @@ static int nll_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (!gx) return LT_ERR;
 #ifdef LT_HAVE_CUDA
     if (dev != LT_CPU) {
-        if (lt_gpu_nll_loss_backward(gx, gout[0], x, tg, wt, n->d[0])) {
+        if (lt_gpu_nll_loss_backward(gx, gout[0], x, tg, wt, n->d[0], n->i[1])) {
             lt_tensor_release(gx);
             return LT_ERR;
         }
@@ -637,6 +643,7 @@ static int nll_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 #endif
     double c = -g / n->d[0];
     for (int64_t i = 0; i < a.N; i++) {  /* gx is contiguous: (i, t) is i * C + t */
+        if (a.t[i * a.ts] == a.ignore) continue;   /* its row stays zero */
         int64_t t = a.t[i * a.ts], off = i * a.C + t;
         double v = c * loss_weight(&a, t);
         if (a.dt == LT_FLOAT32) ((float *)lt_data(gx))[off] = (float)v;
@@ -649,13 +656,13 @@ static int nll_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 /* Records a loss node over the scores x; saves x (for CrossEntropy; NLL needs only its
  * layout, and saving it costs nothing), target and weight. */
 static int rec_loss(lt_tensor *out, lt_tensor *x, lt_tensor *target, lt_tensor *weight,
-                    int size_average, const char *name, lt_backward_fn fn)
+                    int size_average, int64_t ignore, const char *name, lt_backward_fn fn)
 {
     lt_tensor *ins[1] = {x};
     if (!lt_needs_grad(1, (const lt_tensor *const *)ins)) return LT_OK;
     loss_args a;
     double norm;
-    if (loss_check(x, target, weight, &a, lt_device(target) == LT_CPU) ||
+    if (loss_check(x, target, weight, ignore, &a, lt_device(target) == LT_CPU) ||
         loss_norm(&a, target, weight, size_average, &norm))
         return LT_ERR;
     lt_node *n = lt_node_new(name, fn, 1, ins, 1);
@@ -666,6 +673,7 @@ static int rec_loss(lt_tensor *out, lt_tensor *x, lt_tensor *target, lt_tensor *
         return LT_ERR;
     }
     n->i[0] = weight != NULL;
+    n->i[1] = ignore;
     n->d[0] = norm;
     lt_node_set_output(n, out, 0);
     lt_node_release(n);
@@ -673,9 +681,10 @@ static int rec_loss(lt_tensor *out, lt_tensor *x, lt_tensor *target, lt_tensor *
 }
 
 int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tensor *weight,
-                    int size_average)
+                    int size_average, int64_t ignore)
 {
-    return rec_loss(out, logp, target, weight, size_average, "NllLossBackward", nll_backward);
+    return rec_loss(out, logp, target, weight, size_average, ignore, "NllLossBackward",
+                    nll_backward);
 }
 
 /* ---- cross entropy ------------------------------------------------------------------------ */
@@ -708,6 +717,7 @@ int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tenso
         double l = 0, ws = 0;                                                                \
         for (int64_t i = i0; i < i1; i++) {                                                  \
             const T *row = x + i * a->rs;                                                    \
+            if (a->t[i * a->ts] == a->ignore) continue;                                      \
             double s;                                                                        \
             T m = row_sum_##T(row, a->C, a->cs, &s);                                         \
             int64_t t = a->t[i * a->ts];                                                     \
@@ -727,6 +737,10 @@ int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tenso
         for (int64_t i = i0; i < i1; i++) {                                                  \
             const T *row = x + i * a->rs;                                                    \
             T *grow = gx + i * a->C;                                                         \
+            if (a->t[i * a->ts] == a->ignore) {  /* no gradient for an ignored row */        \
+                for (int64_t j = 0; j < a->C; j++) grow[j] = 0;                              \
+                continue;                                                                    \
+            }                                                                                \
             double s;                                                                        \
             T m = row_sum_##T(row, a->C, cs, &s);                                            \
             int64_t t = a->t[i * a->ts];                                                     \
@@ -749,12 +763,12 @@ CE_KERNELS(float)
 CE_KERNELS(double)
 
 int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
-                     const lt_tensor *weight, int size_average)
+                     const lt_tensor *weight, int size_average, int64_t ignore)
 {
     loss_args a;
-    if (loss_check(input, target, weight, &a, 1) || check_out(out, input)) return LT_ERR;
-    LT_GPU_ROUTE(out, lt_gpu_cross_entropy(out, input, target, weight, size_average), input,
-                 target, weight);
+    if (loss_check(input, target, weight, ignore, &a, 1) || check_out(out, input)) return LT_ERR;
+    LT_GPU_ROUTE(out, lt_gpu_cross_entropy(out, input, target, weight, size_average, ignore),
+                 input, target, weight);
     int64_t C = a.C > 0 ? a.C : 1;
     int64_t rows = CE_CHUNK / C > 0 ? CE_CHUNK / C : 1;
     int64_t nch = (a.N + rows - 1) / rows;
@@ -791,7 +805,7 @@ static int ce_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if (!gx) return LT_ERR;
 #ifdef LT_HAVE_CUDA
     if (dev != LT_CPU) {
-        if (lt_gpu_cross_entropy_backward(gx, gout[0], x, tg, wt, n->d[0])) {
+        if (lt_gpu_cross_entropy_backward(gx, gout[0], x, tg, wt, n->d[0], n->i[1])) {
             lt_tensor_release(gx);
             return LT_ERR;
         }
@@ -815,8 +829,8 @@ static int ce_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 }
 
 int lt_rec_cross_entropy(lt_tensor *out, lt_tensor *input, lt_tensor *target,
-                         lt_tensor *weight, int size_average)
+                         lt_tensor *weight, int size_average, int64_t ignore)
 {
-    return rec_loss(out, input, target, weight, size_average, "CrossEntropyBackward",
+    return rec_loss(out, input, target, weight, size_average, ignore, "CrossEntropyBackward",
                     ce_backward);
 }

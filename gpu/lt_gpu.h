@@ -192,9 +192,9 @@ int lt_gpu_rand_int(lt_tensor *t, int64_t lo, int64_t hi);
 int lt_gpu_softmax(lt_tensor *out, const lt_tensor *a, int dim);
 int lt_gpu_log_softmax(lt_tensor *out, const lt_tensor *a, int dim);
 int lt_gpu_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
-                    const lt_tensor *weight, int size_average);
+                    const lt_tensor *weight, int size_average, int64_t ignore);
 int lt_gpu_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
-                         const lt_tensor *weight, int size_average);
+                         const lt_tensor *weight, int size_average, int64_t ignore);
 /* Backward kernels of core/nnops.c (called by its backward functions; arguments checked
  * there): gx = the gradient of softmax (log = 0) / log-softmax (log = 1) along dim, from the
  * output gradient g and the saved output y; the losses' gradients wrt the scores x (gx fresh,
@@ -202,9 +202,11 @@ int lt_gpu_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor
 int lt_gpu_softmax_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *y, int dim,
                             int log);
 int lt_gpu_nll_loss_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
-                             const lt_tensor *target, const lt_tensor *weight, double norm);
+                             const lt_tensor *target, const lt_tensor *weight, double norm,
+                             int64_t ignore);
 int lt_gpu_cross_entropy_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
-                                  const lt_tensor *target, const lt_tensor *weight, double norm);
+                                  const lt_tensor *target, const lt_tensor *weight, double norm,
+                                  int64_t ignore);
 
 /* gpu/optim.cu */
 int lt_gpu_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, double lr,

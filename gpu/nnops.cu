@@ -294,13 +294,16 @@ extern "C" int lt_gpu_softmax_backward(lt_tensor *gx, const lt_tensor *g, const 
  * class j at w[j * ws] (w NULL: 1). Passed by value to the kernels. */
 struct loss_rows {
     int64_t N, C, rs, cs, ts, ws;
+    int64_t ignore;   /* the target that adds nothing (LT_NO_IGNORE: none) */
     const int64_t *t;
 };
 
-static loss_rows rows_of(const lt_tensor *x, const lt_tensor *target, const lt_tensor *weight)
+static loss_rows rows_of(const lt_tensor *x, const lt_tensor *target, const lt_tensor *weight,
+                         int64_t ignore)
 {
     loss_rows a;
     memset(&a, 0, sizeof a);
+    a.ignore = ignore;
     if (x->ndim == 2) {
         a.N = x->size[0];
         a.C = x->size[1];
@@ -343,6 +346,11 @@ __global__ void loss_rows_kernel(loss_rows a, const T *x, const T *w, int ce, do
     for (int64_t i = LT_GPU_TID(); i < a.N; i += LT_GPU_NTHREADS()) {
         const T *row = x + i * a.rs;
         int64_t t = a.t[i * a.ts];
+        if (t == a.ignore) {   /* adds nothing to the loss or its normaliser */
+            part[2 * i] = 0;
+            part[2 * i + 1] = 0;
+            continue;
+        }
         if (t < 0 || t >= a.C) {   /* only inside a graph capture, which skips the host check */
             part[2 * i] = NAN;
             part[2 * i + 1] = 1;
@@ -392,10 +400,10 @@ __global__ void loss_sum_kernel(const double *sums, int64_t nch, int size_averag
 }
 
 static int loss_forward(lt_tensor *out, const lt_tensor *x, const lt_tensor *target,
-                        const lt_tensor *weight, int size_average, int ce)
+                        const lt_tensor *weight, int size_average, int64_t ignore, int ce)
 {
     if (lt_resize(out, 0, NULL)) return LT_ERR;
-    loss_rows a = rows_of(x, target, weight);
+    loss_rows a = rows_of(x, target, weight, ignore);
     int64_t nch = (a.N + LOSS_CHUNK - 1) / LOSS_CHUNK;
     int64_t np = 2 * (a.N + nch) > 0 ? 2 * (a.N + nch) : 1;
     lt_tensor *part = lt_tensor_uninit_on(lt_device(x), LT_FLOAT64, 1, &np);
@@ -428,16 +436,16 @@ static int loss_forward(lt_tensor *out, const lt_tensor *x, const lt_tensor *tar
 }
 
 extern "C" int lt_gpu_nll_loss(lt_tensor *out, const lt_tensor *logp, const lt_tensor *target,
-                               const lt_tensor *weight, int size_average)
+                               const lt_tensor *weight, int size_average, int64_t ignore)
 {
-    return loss_forward(out, logp, target, weight, size_average, 0);
+    return loss_forward(out, logp, target, weight, size_average, ignore, 0);
 }
 
 extern "C" int lt_gpu_cross_entropy(lt_tensor *out, const lt_tensor *input,
                                     const lt_tensor *target, const lt_tensor *weight,
-                                    int size_average)
+                                    int size_average, int64_t ignore)
 {
-    return loss_forward(out, input, target, weight, size_average, 1);
+    return loss_forward(out, input, target, weight, size_average, ignore, 1);
 }
 
 /* The 0-dim output gradient, read on the device (no copy to the host). */
@@ -458,7 +466,7 @@ __global__ void nll_grad_kernel(loss_rows a, T *gx, const T *w, const void *g, i
     for (int64_t i = LT_GPU_TID(); i < a.N; i += LT_GPU_NTHREADS()) {
         double c = -grad_value(g, gdt) / norm;
         int64_t t = a.t[i * a.ts];
-        if (t < 0 || t >= a.C) continue;   /* (see loss_rows_kernel) */
+        if (t == a.ignore || t < 0 || t >= a.C) continue;   /* (see loss_rows_kernel) */
         gx[i * a.C + t] = (T)(c * weight_of(w, a.ws, t));
     }
 }
@@ -475,8 +483,8 @@ __global__ void ce_grad_kernel(loss_rows a, T *gx, const T *x, const T *w, const
         double s;
         T m = row_sum(row, a.C, a.cs, &s);
         int64_t t = a.t[i * a.ts];
-        if (t < 0 || t >= a.C) {   /* (see loss_rows_kernel) */
-            for (int64_t j = 0; j < a.C; j++) grow[j] = (T)NAN;
+        if (t == a.ignore || t < 0 || t >= a.C) {   /* (see loss_rows_kernel) */
+            for (int64_t j = 0; j < a.C; j++) grow[j] = t == a.ignore ? (T)0 : (T)NAN;
             continue;
         }
         double wt = weight_of(w, a.ws, t);
@@ -487,9 +495,10 @@ __global__ void ce_grad_kernel(loss_rows a, T *gx, const T *x, const T *w, const
 }
 
 static int loss_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
-                         const lt_tensor *target, const lt_tensor *weight, double norm, int ce)
+                         const lt_tensor *target, const lt_tensor *weight, double norm,
+                         int64_t ignore, int ce)
 {
-    loss_rows a = rows_of(x, target, weight);
+    loss_rows a = rows_of(x, target, weight, ignore);
     if (a.N == 0) return LT_OK;
     unsigned gr = lt_gpu_blocks(a.N);
     const void *gp = lt_data(g);
@@ -517,14 +526,14 @@ static int loss_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
 
 extern "C" int lt_gpu_nll_loss_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
                                         const lt_tensor *target, const lt_tensor *weight,
-                                        double norm)
+                                        double norm, int64_t ignore)
 {
-    return loss_backward(gx, g, x, target, weight, norm, 0);
+    return loss_backward(gx, g, x, target, weight, norm, ignore, 0);
 }
 
 extern "C" int lt_gpu_cross_entropy_backward(lt_tensor *gx, const lt_tensor *g, const lt_tensor *x,
                                              const lt_tensor *target, const lt_tensor *weight,
-                                             double norm)
+                                             double norm, int64_t ignore)
 {
-    return loss_backward(gx, g, x, target, weight, norm, 1);
+    return loss_backward(gx, g, x, target, weight, norm, ignore, 1);
 }

@@ -3,8 +3,8 @@
  *
  *   torch.softmax([res,] x [, dim])      softmax along dim (1-based; default: the last dim)
  *   torch.logSoftmax([res,] x [, dim])   log-softmax along dim
- *   torch.nllLoss(logp, target [, weight [, sizeAverage = true]])
- *   torch.crossEntropy(input, target [, weight [, sizeAverage = true]])
+ *   torch.nllLoss(logp, target [, weight [, sizeAverage = true [, ignoreIndex]]])
+ *   torch.crossEntropy(input, target [, weight [, sizeAverage = true [, ignoreIndex]]])
  *
  * The losses take (N x C) scores with a LongTensor of N 1-based class indices, or (C) scores
  * with one class index (a number or a one-element LongTensor); weight is an optional (C)
@@ -85,10 +85,11 @@ static lt_tensor *checktarget(lua_State *L, int arg, const lt_tensor *x, const c
 }
 
 typedef int (*loss_fn)(lt_tensor *, const lt_tensor *, const lt_tensor *, const lt_tensor *,
-                       int);
-typedef int (*loss_rec_fn)(lt_tensor *, lt_tensor *, lt_tensor *, lt_tensor *, int);
+                       int, int64_t);
+typedef int (*loss_rec_fn)(lt_tensor *, lt_tensor *, lt_tensor *, lt_tensor *, int, int64_t);
 
-/* (input, target [, weight [, sizeAverage]]) -> 0-dim loss */
+/* (input, target [, weight [, sizeAverage [, ignoreIndex]]]) -> 0-dim loss; ignoreIndex is a
+ * class number (1-based, like the targets) whose rows add nothing */
 static int loss_common(lua_State *L, loss_fn fn, loss_rec_fn rec, const char *fname)
 {
     lt_tensor *x = ltL_totensor(L, 1);
@@ -97,6 +98,16 @@ static int loss_common(lua_State *L, loss_fn fn, loss_rec_fn rec, const char *fn
                           luaL_typename(L, 1));
     lt_tensor *weight = NULL;
     int size_average = 1;
+    int64_t ignore = LT_NO_IGNORE;
+    if (!lua_isnoneornil(L, 5)) {
+        if (!lua_isinteger(L, 5))
+            return luaL_error(L, "%s: ignoreIndex must be an integer class number (argument "
+                                 "#5), got %s", fname, luaL_typename(L, 5));
+        lua_Integer v = lua_tointeger(L, 5);
+        if (v == LUA_MININTEGER)
+            return luaL_error(L, "%s: ignoreIndex %I is out of range", fname, v);
+        ignore = (int64_t)v - 1;   /* the targets are 1-based here, 0-based in the core */
+    }
     if (lua_isboolean(L, 3) && lua_isnoneornil(L, 4)) {  /* (input, target, sizeAverage) */
         size_average = lua_toboolean(L, 3);
     } else {
@@ -116,8 +127,8 @@ static int loss_common(lua_State *L, loss_fn fn, loss_rec_fn rec, const char *fn
     lua_settop(L, 4);
     lt_tensor *target = checktarget(L, 2, x, fname);   /* at 5 */
     lt_tensor *out = ltL_newtensor(L, x->dtype);        /* at 6 */
-    LT_TRY(L, fname, fn(out, x, target, weight, size_average));
-    LT_TRY(L, fname, rec(out, x, target, weight, size_average));
+    LT_TRY(L, fname, fn(out, x, target, weight, size_average, ignore));
+    LT_TRY(L, fname, rec(out, x, target, weight, size_average, ignore));
     return 1;
 }
 

@@ -1,9 +1,11 @@
 -- The fused nn kernels (core/nnops.c, lua/lnn.c): torch.softmax, torch.logSoftmax,
 -- torch.nllLoss, torch.crossEntropy — values and gradients against PyTorch
 -- (spec/fixtures/gen_nnops.py) in float32 and float64, every dim, non-contiguous and expanded
--- inputs, large logits, class weights, sizeAverage both ways, gradcheck, autograd behaviour
+-- inputs, large logits, class weights, sizeAverage both ways, ignoreIndex (a class, and padding
+-- outside the classes), gradcheck, autograd behaviour
 -- (no node without grad, version counter, accumulation), the parallel paths, and errors.
 local torch = require 'torch'
+local nn = require 'nn'
 local H = require 'helpers'
 local F = H.fixture('nnops')
 
@@ -222,6 +224,45 @@ describe('nllLoss and crossEntropy', function()
       end)
     end
 
+    -- ignoreIndex (PyTorch's ignore_index): a class that occurs, and padding outside the classes
+    for _, L in ipairs({
+      { name = 'nllLoss', fn = torch.nllLoss, key = 'nll_ignore', input = 'logp',
+        target = 'target', ignore = 'ignore_class' },
+      { name = 'crossEntropy', fn = torch.crossEntropy, key = 'ce_ignore', input = 'logits',
+        target = 'target', ignore = 'ignore_class' },
+      { name = 'crossEntropy (padding -99)', fn = torch.crossEntropy, key = 'ce_pad',
+        input = 'logits', target = 'target_pad', ignore = 'ignore_pad' },
+    }) do
+      it(('ignoreIndex matches PyTorch values and gradients: %s, %s'):format(L.name, dt), function()
+        for _, c in ipairs(f[L.key]) do
+          local x = H.tensor(f[L.input], dt)
+          x.requiresGrad = true
+          local w = c.weighted and H.tensor(f.weight, dt) or nil
+          local loss = L.fn(x, H.tensor(F[L.target]), w, c.sizeAverage, F[L.ignore])
+          close(loss, c.loss, TOL[dt])
+          loss:backward()
+          close(x.grad, H.tensor(c.gx, dt), GTOL[dt])
+        end
+      end)
+    end
+
+    it('ignoreIndex through the criterions; every row ignored gives 0 / 0, ' .. dt, function()
+      local x, t = H.tensor(f.logits, dt), H.tensor(F.target)
+      local crit = nn.CrossEntropyCriterion(nil, true, F.ignore_class)
+      close(crit:forward(x, t), f.ce_ignore[1].loss, TOL[dt])
+      local nll = nn.ClassNLLCriterion(H.tensor(f.weight, dt), false, F.ignore_class)
+      close(nll:forward(H.tensor(f.logp, dt), t), f.nll_ignore[4].loss, TOL[dt])
+      local all = torch.LongTensor(F.N):fill(2)
+      local l = torch.crossEntropy(x, all, nil, true, 2):item()
+      assert.is_true(l ~= l, 'expected NaN, got ' .. tostring(l))
+      assert.equal(0, torch.crossEntropy(x, all, nil, false, 2):item())
+      -- out of range targets other than the ignored one are still errors
+      H.matches(H.error_of(torch.crossEntropy, x, torch.LongTensor({ 1, 2, 3, 4, 5, 7 }), nil,
+                           true, 0), 'target 7 is out of range')
+      H.matches(H.error_of(torch.crossEntropy, x, t, nil, true, 1.5),
+                'crossEntropy: ignoreIndex must be an integer')
+    end)
+
     it('default to sizeAverage = true, and take (input, target, false), ' .. dt, function()
       local x, t = H.tensor(f.logits, dt), H.tensor(F.target)
       close(torch.crossEntropy(x, t), f.ce[1].loss, TOL[dt])
@@ -269,6 +310,10 @@ describe('nllLoss and crossEntropy', function()
           local xt = torch.randn(5, 4):double():t()      -- non-contiguous
           xt.requiresGrad = true
           assert.is_true(torch.gradcheck(function(a) return fn(a, t, wt, avg) end, { xt }))
+          -- with an ignored class (rows of class 5) and with padding 0
+          assert.is_true(torch.gradcheck(function(a) return fn(a, t, wt, avg, 5) end, { x }))
+          local tp = torch.LongTensor({ 2, 0, 1, 0 })
+          assert.is_true(torch.gradcheck(function(a) return fn(a, tp, wt, avg, 0) end, { xt }))
         end
       end
       local r = torch.randn(5):double()

@@ -2,8 +2,8 @@
 -- every result is compared with the CPU's result of the same op on the same values, for each
 -- dtype the op takes, contiguous and not; max/min indices (ties, NaN), var/std/norm,
 -- cumsum/cumprod, sort/topk, softmax/logSoftmax along every dim, nllLoss/crossEntropy (with
--- and without weights and size averaging), the gradients of all of them through autograd, and
--- the error messages (bad dim, bad target, mixed devices). Pending without a device; in the
+-- and without weights, size averaging and ignoreIndex), the gradients of all of them through
+-- autograd, and the error messages (bad dim, bad target, mixed devices). Pending without a device; in the
 -- `make CUDA=emu` build the device is the host emulation (gpu/emu).
 -- (Restricted assert API: the file also runs under tools/minibusted.lua on a GPU machine.)
 local torch = require 'torch'
@@ -455,6 +455,34 @@ describe('CUDA softmax / logSoftmax / losses', function()
       local r = sample(kind, 5)
       same(torch.crossEntropy(r:cuda(), 3), torch.crossEntropy(r, 3), tol)
       same(torch.nllLoss(r:cuda(), 2), torch.nllLoss(r, 2), tol)
+    end
+  end)
+
+  gpu_it('ignoreIndex: device values and gradients equal the CPU (a class, and padding 0)', function()
+    for _, kind in ipairs({ 'float', 'double' }) do
+      local tol = kind == 'float' and 1e-5 or 1e-12
+      local x = sample(kind, 6, 5)
+      local w = sample(kind, 5):abs():add(0.1)
+      local cases = { { t = torch.LongTensor({ 1, 5, 3, 4, 2, 5 }), ignore = 5 },
+                      { t = torch.LongTensor({ 1, 0, 3, 0, 2, 5 }), ignore = 0 } }
+      for _, fn in ipairs({ torch.nllLoss, torch.crossEntropy }) do
+        for _, cs in ipairs(cases) do
+          for _, weighted in ipairs({ false, true }) do
+            for _, sa in ipairs({ true, false }) do
+              local c = x:clone()
+              c.requiresGrad = true
+              local g = x:cuda()
+              g.requiresGrad = true
+              local lc = fn(c, cs.t, weighted and w or nil, sa, cs.ignore)
+              local lg = fn(g, cs.t:cuda(), weighted and w:cuda() or nil, sa, cs.ignore)
+              lc:backward()
+              lg:backward()
+              same(lg, lc, tol)
+              same(g.grad, c.grad, tol)
+            end
+          end
+        end
+      end
     end
   end)
 

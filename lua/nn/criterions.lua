@@ -28,30 +28,37 @@ local function class_target(self, input, target)
   return target:isCuda() and target:cudaLong() or target:long()  -- indices stay where they are
 end
 
--- ClassNLLCriterion([weights [, sizeAverage = true]]): input holds log-probabilities,
--- (N x C) or (C); target (N) or a number.
+-- ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]): input holds
+-- log-probabilities, (N x C) or (C); target (N) or a number. Rows whose target is ignoreIndex
+-- (a class number like the targets, e.g. a padding class 0) add nothing to the loss, to the
+-- mean's divisor or to the gradient (Torch7's ignoreIndex, PyTorch's ignore_index; unlike
+-- theirs, none by default).
 local ClassNLLCriterion, parent = torch.class('nn.ClassNLLCriterion', 'nn.Criterion')
-function ClassNLLCriterion:__init(weights, sizeAverage)
+function ClassNLLCriterion:__init(weights, sizeAverage, ignoreIndex)
   parent.__init(self)
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
+  self.ignoreIndex = ignoreIndex
 end
 function ClassNLLCriterion:loss(input, target)
   input_tensor(self, input)
-  return torch.nllLoss(input, class_target(self, input, target), self.weights, self.sizeAverage)
+  return torch.nllLoss(input, class_target(self, input, target), self.weights, self.sizeAverage,
+                       self.ignoreIndex)
 end
 
--- CrossEntropyCriterion([weights [, sizeAverage = true]]): raw scores in; log-softmax and NLL
--- fused in one numerically stable pass.
+-- CrossEntropyCriterion([weights [, sizeAverage = true [, ignoreIndex]]]): raw scores in;
+-- log-softmax and NLL fused in one numerically stable pass; ignoreIndex as above.
 local CrossEntropyCriterion = torch.class('nn.CrossEntropyCriterion', 'nn.Criterion')
-function CrossEntropyCriterion:__init(weights, sizeAverage)
+function CrossEntropyCriterion:__init(weights, sizeAverage, ignoreIndex)
   parent.__init(self)
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
+  self.ignoreIndex = ignoreIndex
 end
 function CrossEntropyCriterion:loss(input, target)
   input_tensor(self, input)
-  return torch.crossEntropy(input, class_target(self, input, target), self.weights, self.sizeAverage)
+  return torch.crossEntropy(input, class_target(self, input, target), self.weights,
+                            self.sizeAverage, self.ignoreIndex)
 end
 
 local function same_shape(self, input, target)

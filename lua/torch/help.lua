@@ -125,7 +125,7 @@ torch.ger torch.outer t:ger t:outer | torch.ger([res,] u, v) | outer product: [n
 torch.addmm t:addmm | torch.addmm([res,] [beta,] M, [alpha,] a, b) | beta * M + alpha * (a * b); M:addmm(a, b) adds in place
 torch.addmv t:addmv torch.addr t:addr torch.baddbmm t:baddbmm | torch.addmv([res,] [beta,] v, [alpha,] M, x) | beta * v + alpha * M x (addr: + u v^T, baddbmm: + batched mm)
 torch.softmax torch.logSoftmax | torch.softmax([res,] x [, dim]) | softmax / log-softmax along dim (default: the last)
-torch.crossEntropy torch.nllLoss | torch.crossEntropy(scores, target [, weight [, sizeAverage = true]]) | loss of N x C scores against N 1-based class indices (a 0-dim tensor)
+torch.crossEntropy torch.nllLoss | torch.crossEntropy(scores, target [, weight [, sizeAverage = true [, ignoreIndex]]]) | loss of N x C scores against N 1-based class indices (a 0-dim tensor); rows whose target is ignoreIndex add nothing
 t:requiresGrad_ | t:requiresGrad_([on = true]) | makes t a leaf that autograd tracks (also: t.requiresGrad = true)
 t:backward | loss:backward([gradOutput]) | back-propagates: fills .grad of the leaves loss depends on
 torch.detach t:detach | t:detach() | the same data, cut from the autograd graph
@@ -162,8 +162,8 @@ nn.JoinTable nn.SplitTable | nn.JoinTable(dim) / nn.SplitTable(dim) | concatenat
 nn.SelectTable nn.NarrowTable | nn.SelectTable(i) / nn.NarrowTable(offset [, length]) | picks elements of a table input
 nn.CAddTable nn.CMulTable | nn.CAddTable() / nn.CMulTable() | elementwise sum / product of a table of tensors
 nn.Criterion | nn.Criterion() | the base of losses: crit:forward(input, target), crit:backward(input, target), crit(input, target)
-nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = true]]) | log-softmax + NLL on N x C scores, 1-based class targets
-nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true]]) | negative log-likelihood of log-probabilities
+nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) | log-softmax + NLL on N x C scores, 1-based class targets; ignoreIndex: a class whose rows add nothing (padding)
+nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) | negative log-likelihood of log-probabilities; ignoreIndex as CrossEntropyCriterion's
 nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) | mean squared error
 nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) | binary cross entropy of probabilities
 optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate, momentum, weightDecay, nesterov
