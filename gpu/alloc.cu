@@ -8,8 +8,8 @@
  * full GC, which returns dead tensors' blocks to the cache), empty the cache again, retry;
  * then fail with the size asked and the allocator's state.
  *
- * Whole-step CUDA graphs (lt_gpu_graph_*): every block handed out while a graph captures
- * belongs to that graph's pool from then on. Freed, it goes back to that pool, not to the
+ * Whole-step CUDA graphs (lt_gpu_graph_*): every block handed out while a graph captures,
+ * and every block freed while it captures, belongs to that graph's pool from then on. Freed, it goes back to that pool, not to the
  * cache, because every replay writes to it again; only the capture itself takes blocks from the
  * pool. Destroying the graph returns its free blocks to the cache and lets the ones still in use
  * go there when they are freed.
@@ -210,8 +210,16 @@ extern "C" void lt_gpu_free(void *ptr, int64_t nbytes, int device)
     pthread_mutex_lock(&lock);
     stats.allocated -= sz;
     auto it = owner.empty() ? owner.end() : owner.find(ptr);
-    if (it != owner.end()) it->second->free.emplace(sz, ptr);   /* replays still write it */
-    else cache.emplace(sz, ptr);
+    if (it != owner.end()) {
+        it->second->free.emplace(sz, ptr);   /* replays still write it */
+    } else if (capture_pool) {
+        /* made before the capture but dying during it: kernels just captured may use it, so
+         * the graph keeps it too */
+        owner[ptr] = capture_pool;
+        capture_pool->free.emplace(sz, ptr);
+    } else {
+        cache.emplace(sz, ptr);
+    }
     pthread_mutex_unlock(&lock);
 }
 

@@ -97,6 +97,25 @@ describe('CUDA graphs of whole steps', function()
     g:free()
   end)
 
+  gpu_it('a tensor made before the capture and dropped during it stays the graph\'s', function()
+    collectgarbage()
+    torch.cuda.emptyCache()   -- no cached block of this size: a freed one would come next
+    local pre = torch.CudaTensor(1000):fill(3)
+    local out
+    local g = torch.cuda.graph(function()
+      out = pre * 2       -- the captured kernel reads pre's block at every replay
+      pre = nil
+      collectgarbage()    -- pre dies inside the capture
+      collectgarbage()
+    end)
+    local others = {}
+    for k = 1, 8 do others[k] = torch.CudaTensor(1000):fill(7) end
+    g:replay()
+    assert.are.equal(6, out:float():max(), 'the block the graph reads was handed out again')
+    assert.are.equal(6, out:float():min())
+    g:free()
+  end)
+
   gpu_it('what needs the host inside the function is a clear error; the device works after', function()
     local a = torch.CudaTensor(10):fill(3)
     H.matches(H.error_of(function() torch.cuda.graph(function() return (a * 2):sum() end) end),
