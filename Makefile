@@ -275,8 +275,10 @@ fuzz: fuzz-deps $(FUZZ_DIR)/fuzz_idx
 	  -rss_limit_mb=1024 -print_final_stats=1 $(FUZZ_DIR)/corpus datasets/fuzz_corpus
 
 # ---- install -----------------------------------------------------------------------------
-LUA_LIBDIR   = $(DESTDIR)$(PREFIX)/lib/lua/5.4
-LUA_SHAREDIR = $(DESTDIR)$(PREFIX)/share/lua/5.4
+# (LuaRocks' build sets the three to its own module and data directories: the rockspec)
+LUA_LIBDIR   ?= $(DESTDIR)$(PREFIX)/lib/lua/5.4
+LUA_SHAREDIR ?= $(DESTDIR)$(PREFIX)/share/lua/5.4
+DATADIR      ?= $(DESTDIR)$(PREFIX)/share/luatorch
 
 install: all
 	install -d $(LUA_LIBDIR)/torch $(LUA_SHAREDIR) $(DESTDIR)$(PREFIX)/bin \
@@ -287,8 +289,8 @@ install: all
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/luatorch.h $(DESTDIR)$(PREFIX)/include/luatorch/luatorch.h
 	install -m 644 core/lt.h $(DESTDIR)$(PREFIX)/include/luatorch/lt.h
-	install -d $(DESTDIR)$(PREFIX)/share/luatorch/mnist-10k
-	install -m 644 datasets/data/mnist-10k/* $(DESTDIR)$(PREFIX)/share/luatorch/mnist-10k/
+	install -d $(DATADIR)/mnist-10k
+	install -m 644 datasets/data/mnist-10k/* $(DATADIR)/mnist-10k/
 	for pc in luatorch luatorch-core; do \
 	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LUA_INC@|$(LUA_INC)|g' \
 	    -e 's|@LIBS@|$(LIBS)|g' \

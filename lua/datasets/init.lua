@@ -57,8 +57,9 @@ local function tidy(path)
 end
 
 -- The directory holding mnist-10k: $LUATORCH_DATA, the source tree (lua/datasets/../../
--- datasets/data), an installed tree (share/lua/5.4/datasets -> share/luatorch), or next to the
--- running executable (bin/../share/luatorch, or build-x/../datasets/data).
+-- datasets/data), an installed tree (share/lua/5.4/datasets -> share/luatorch), a LuaRocks
+-- tree (beside the module: datasets/data), or next to the running executable
+-- (bin/../share/luatorch, or build-x/../datasets/data).
 local function data_dirs()
   local dirs = {}
   local env = os.getenv('LUATORCH_DATA')
@@ -67,6 +68,7 @@ local function data_dirs()
     local d = dirname(file)                       -- .../lua/datasets or .../share/lua/5.4/datasets
     dirs[#dirs + 1] = d .. '/../../datasets/data'
     dirs[#dirs + 1] = d .. '/../../../luatorch'
+    dirs[#dirs + 1] = d .. '/data'
   end
   local src = debug.getinfo(1, 'S').source
   if src:sub(1, 1) == '@' and src:sub(1, 11) ~= '@[luatorch]' then from_module(src:sub(2)) end
