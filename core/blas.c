@@ -191,6 +191,9 @@ SCALE_LOOP(scale_f64, double)
 static int scale(lt_tensor *t, double beta)
 {
     if (beta == 1 || lt_numel(t) == 0) return LT_OK;
+#ifdef LT_HAVE_CUDA
+    if (lt_device(t) != LT_CPU) return lt_gpu_blas_scale(t, beta);
+#endif
     lt_iter it;
     const lt_tensor *ops[1] = {t};
     if (lt_iter_init(&it, 1, ops)) return LT_ERR;
@@ -201,9 +204,10 @@ static int scale(lt_tensor *t, double beta)
 /* Target <- c as the starting value; *beta_left is the beta still to apply (by BLAS or
  * scale()). Without c, or with beta == 0, the target is zero-filled, unless blas_zeroes says
  * the caller's BLAS call overwrites it anyway (gemm with beta 0 never reads C; gemv's
- * beta = 0 handling has varied between OpenBLAS versions, so it gets explicit zeros). */
-static int load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
-                  double *beta_left)
+ * beta = 0 handling has varied between OpenBLAS versions, so it gets explicit zeros). The
+ * device products (gpu/blas.cu) start from it too. */
+int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
+                   double *beta_left)
 {
     *beta_left = beta;
     if (!c || beta == 0) {
@@ -227,7 +231,7 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
     if (check_int(m) || check_int(n) || check_int(k)) return LT_ERR;
     if (lt_blas_prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
     double bl;
-    int st = load_c(target, c, beta, 1, &bl);
+    int st = lt_blas_load_c(target, c, beta, 1, &bl);
     if (st || nb == 0 || m == 0 || n == 0) return lt_blas_finish_target(out, target, st);
     if (k == 0 || alpha == 0) {  /* BLAS semantics: a and b are not read; bl == 0 zeroes */
         st = scale(target, bl);
@@ -329,7 +333,7 @@ int lt_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha, cons
     lt_tensor *target;
     if (lt_blas_prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
     double bl;
-    int st = load_c(target, c, beta, 0, &bl);
+    int st = lt_blas_load_c(target, c, beta, 0, &bl);
     if (st || rows == 0) return lt_blas_finish_target(out, target, st);
     if (cols == 0 || alpha == 0)
         return lt_blas_finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
@@ -432,7 +436,7 @@ int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha, const
     lt_tensor *target;
     if (lt_blas_prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
     double bl;
-    int st = load_c(target, c, beta, 0, &bl);
+    int st = lt_blas_load_c(target, c, beta, 0, &bl);
     if (st == LT_OK && bl != 0) st = scale(target, bl);  /* ger has no beta */
     if (st || rs[0] == 0 || rs[1] == 0 || alpha == 0)
         return lt_blas_finish_target(out, target, st);

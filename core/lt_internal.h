@@ -125,6 +125,10 @@ int lt_blas_operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
 int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
                            const lt_tensor *b, const lt_tensor *c, lt_tensor **target);
 int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
+/* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the
+ * beta BLAS still has to apply */
+int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
+                   double *beta_left);
 
 /* ---- devices ------------------------------------------------------------------------------ */
 

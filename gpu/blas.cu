@@ -24,7 +24,7 @@ template <typename T> __global__ void scale_kernel(lt_gpu_ix ix, T *x, T b, int6
     }
 }
 
-static int scale(lt_tensor *t, double beta)
+extern "C" int lt_gpu_blas_scale(lt_tensor *t, double beta)
 {
     if (beta == 1 || lt_numel(t) == 0) return LT_OK;
     lt_iter it;
@@ -41,18 +41,6 @@ static int scale(lt_tensor *t, double beta)
     return LT_OK;
 }
 
-/* target <- c as the starting value (see core/blas.c); *beta_left is what remains to apply */
-static int load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
-                  double *beta_left)
-{
-    *beta_left = beta;
-    if (!c || beta == 0) {
-        *beta_left = 0;
-        return blas_zeroes ? LT_OK : scale(target, 0);
-    }
-    if (lt_same_layout(target, c) || lt_numel(target) == 0) return LT_OK;
-    return lt_copy(target, c);
-}
 
 /* ---- gemm over a batch ------------------------------------------------------------------- */
 
@@ -114,10 +102,10 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
     lt_tensor *target;
     if (lt_blas_prepare_target(out, nd, rs, a, b, c, &target)) return LT_ERR;
     double bl;
-    int st = load_c(target, c, beta, 1, &bl);
+    int st = lt_blas_load_c(target, c, beta, 1, &bl);
     if (st || nb == 0 || m == 0 || n == 0) return lt_blas_finish_target(out, target, st);
     if (k == 0 || alpha == 0) {
-        st = scale(target, bl);
+        st = lt_gpu_blas_scale(target, bl);
         return lt_blas_finish_target(out, target, st);
     }
     lt_tensor t3 = *target;
@@ -188,10 +176,11 @@ extern "C" int lt_gpu_addmv(lt_tensor *out, double beta, const lt_tensor *c, dou
     if (lt_blas_prepare_target(out, 1, &rows, m, v, c, &target)) return LT_ERR;
     double bl;
     /* explicit zeros for beta = 0 (as the CPU path): gemv then adds to them */
-    int st = load_c(target, c, beta, 0, &bl);
+    int st = lt_blas_load_c(target, c, beta, 0, &bl);
     if (st || rows == 0) return lt_blas_finish_target(out, target, st);
     if (cols == 0 || alpha == 0)
-        return lt_blas_finish_target(out, target, bl != 0 ? scale(target, bl) : LT_OK);
+        return lt_blas_finish_target(out, target,
+                                     bl != 0 ? lt_gpu_blas_scale(target, bl) : LT_OK);
     const lt_tensor *um, *uv;
     lt_tensor *cm_copy = NULL, *cv_copy = NULL;
     st = lt_blas_operand(m, &um, &cm_copy);
@@ -331,9 +320,9 @@ extern "C" int lt_gpu_addr(lt_tensor *out, double beta, const lt_tensor *c, doub
     lt_tensor *target;
     if (lt_blas_prepare_target(out, 2, rs, a, b, c, &target)) return LT_ERR;
     double bl;
-    int st = load_c(target, c, beta, 1, &bl);
+    int st = lt_blas_load_c(target, c, beta, 1, &bl);
     if (st || rs[0] == 0 || rs[1] == 0) return lt_blas_finish_target(out, target, st);
-    if (alpha == 0) return lt_blas_finish_target(out, target, scale(target, bl));
+    if (alpha == 0) return lt_blas_finish_target(out, target, lt_gpu_blas_scale(target, bl));
     int64_t sa = a->stride[0], sb = b->stride[0];
     int64_t total = rs[0] * rs[1];
     if (a->dtype == LT_FLOAT32)

@@ -170,6 +170,8 @@ int lt_gpu_addmv(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
 int lt_gpu_dot(double *result, const lt_tensor *a, const lt_tensor *b);
 int lt_gpu_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
                 const lt_tensor *a, const lt_tensor *b);
+/* t *= beta in place, beta == 0 writing zeros (BLAS's beta; core/blas.c's scale() on a device) */
+int lt_gpu_blas_scale(lt_tensor *t, double beta);
 
 /* gpu/index.cu: called by core/index.c after its shape checks; index ranges are checked
  * on a host copy of the index */
