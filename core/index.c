@@ -58,16 +58,21 @@ static void range_loop(char **p, const int64_t *s, int64_t n, const void *vctx)
     }
 }
 
-/* Every element of index lies in [0, size); else an error naming the first bad one 1-based. */
-static int check_range(const lt_tensor *index, int64_t size, int dim)
+/* Every element of index lies in [0, size); else an error naming the first bad one 1-based.
+ * The device twins (gpu/index.cu) check with it too. */
+int lt_index_check_range(const lt_tensor *index, int64_t size, int dim)
 {
     if (lt_numel(index) == 0) return LT_OK;
+    const lt_tensor *h;   /* a device index is checked on a host copy (one transfer) */
+    if (lt_host_copy(index, &h)) return LT_ERR;
     range_res r = {size, 0, 0};
     range_res *rp = &r;
     lt_iter it;
-    const lt_tensor *ops[1] = {index};
-    if (lt_iter_init(&it, 1, ops)) return LT_ERR;
-    lt_iter_run(&it, range_loop, &rp, 1);
+    const lt_tensor *ops[1] = {h};
+    int st = lt_iter_init(&it, 1, ops);
+    if (st == LT_OK) lt_iter_run(&it, range_loop, &rp, 1);
+    lt_host_release(index, h);
+    if (st != LT_OK) return st;
     if (r.found)
         return lt_error("index %lld out of range for dimension %d of size %lld",
                         (long long)r.bad + 1, dim + 1, (long long)size);
@@ -201,7 +206,7 @@ int lt_index_select(lt_tensor *out, const lt_tensor *a_in, int dim, const lt_ten
     if (index_vector(index, a.ndim, dim, &iv)) return LT_ERR;
     if (check_same_dtype(a_in, out, "result tensor")) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_index_select(out, a_in, dim, index), a_in, index);
-    if (check_range(index, a.size[dim], dim)) return LT_ERR;
+    if (lt_index_check_range(index, a.size[dim], dim)) return LT_ERR;
     if (lt_shares_storage(out, a_in)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
@@ -292,7 +297,7 @@ static int index_put(lt_tensor *t_in, int dim, const lt_tensor *index_in,
                  : mode == PUT_ADD ? lt_gpu_index_add(t_in, dim, index_in, src_in)
                                    : lt_gpu_index_fill(t_in, dim, index_in, value),
                  t_in, index_in, src_in);
-    if (check_range(index_in, t.size[dim], dim)) return LT_ERR;
+    if (lt_index_check_range(index_in, t.size[dim], dim)) return LT_ERR;
     if (K == 0) return LT_OK;
     put_ctx c = {t.stride[dim], 0, 1, 2, mode, {0}};
     if (mode == PUT_FILL && fill_value(t.dtype, value, c.value)) return LT_ERR;
@@ -401,7 +406,7 @@ int lt_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *inde
     if (check_gather_shapes(a, index, NULL, dim)) return LT_ERR;
     if (check_same_dtype(a, out, "result tensor")) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_gather(out, a, dim, index), a, index);
-    if (check_range(index, a1d.size[dim], dim)) return LT_ERR;
+    if (lt_index_check_range(index, a1d.size[dim], dim)) return LT_ERR;
     if (lt_shares_storage(out, a)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
@@ -432,7 +437,7 @@ static int scatter_impl(lt_tensor *t, int dim, const lt_tensor *index, const lt_
                  : mode == PUT_ADD ? lt_gpu_scatter_add(t, dim, index, src)
                                    : lt_gpu_scatter_value(t, dim, index, value),
                  t, index, src);
-    if (check_range(index, t1d.size[dim], dim)) return LT_ERR;
+    if (lt_index_check_range(index, t1d.size[dim], dim)) return LT_ERR;
     if (lt_numel(index) == 0) return LT_OK;
     put_ctx c = {t1d.stride[dim], 0, 1, 2, mode, {0}};
     if (mode == PUT_FILL && fill_value(t->dtype, value, c.value)) return LT_ERR;

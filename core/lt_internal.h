@@ -130,6 +130,10 @@ int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
 int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
                    double *beta_left);
 
+/* index.c: every element of index (host or device) in [0, size), else the error naming the
+ * first bad one 1-based */
+int lt_index_check_range(const lt_tensor *index, int64_t size, int dim);
+
 /* ---- devices ------------------------------------------------------------------------------ */
 
 /* The device the tensors live on (NULL entries are skipped; LT_CPU when none), or LT_ERR

@@ -4,9 +4,9 @@
  * scatter_value, scatter_add. core/index.c checks dims, dtypes and shapes first (so the
  * messages are the CPU's) and hands over; nonzero stays on the host.
  *
- * Index range: every index is copied to the host and checked there before anything is
- * written (a device-to-host copy, which waits for the work queued before it), so that an
- * out-of-range one raises the CPU's error, naming the first bad one 1-based.
+ * Index range: every twin first checks it with core's lt_index_check_range, on a host copy
+ * of the index (a device-to-host copy, which waits for the work queued before it), before
+ * anything is written: an out-of-range index raises the CPU's error.
  *
  * Reads (select, gather) are one thread per result element. Writes through indices are one
  * thread per DESTINATION element, which visits the sources that land on it in the order the
@@ -23,25 +23,14 @@
 
 /* ---- the index on the host ------------------------------------------------------------------ */
 
-/* A contiguous host copy of index, every element checked to lie in [0, size); else the CPU's
- * error naming the first bad one (row-major order) 1-based. */
-static lt_tensor *host_index(const lt_tensor *index, int64_t size, int dim)
+/* A contiguous host copy of index (for index_put's CSR). */
+static lt_tensor *host_index(const lt_tensor *index)
 {
     lt_tensor *h = lt_tensor_new_uninit(LT_INT64, index->ndim, index->size);
-    if (!h) return NULL;
-    int64_t n = lt_numel(index);
-    if (n > 0 && lt_copy(h, index)) {
+    if (h && lt_numel(index) > 0 && lt_copy(h, index)) {
         lt_tensor_release(h);
         return NULL;
     }
-    const int64_t *ix = (const int64_t *)lt_data(h);
-    for (int64_t i = 0; i < n; i++)
-        if (ix[i] < 0 || ix[i] >= size) {
-            lt_error("index %lld out of range for dimension %d of size %lld",
-                     (long long)ix[i] + 1, dim + 1, (long long)size);
-            lt_tensor_release(h);
-            return NULL;
-        }
     return h;
 }
 
@@ -89,9 +78,7 @@ extern "C" int lt_gpu_index_select(lt_tensor *out, const lt_tensor *a_in, int di
                                    const lt_tensor *index)
 {
     lt_tensor a = lt_as_1d(a_in);
-    lt_tensor *hidx = host_index(index, a.size[dim], dim);
-    if (!hidx) return LT_ERR;
-    lt_tensor_release(hidx);
+    if (lt_index_check_range(index, a.size[dim], dim)) return LT_ERR;
     if (lt_shares_storage(out, a_in)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
@@ -122,9 +109,7 @@ extern "C" int lt_gpu_index_select(lt_tensor *out, const lt_tensor *a_in, int di
 extern "C" int lt_gpu_gather(lt_tensor *out, const lt_tensor *a, int dim, const lt_tensor *index)
 {
     lt_tensor a1d = lt_as_1d(a);
-    lt_tensor *hidx = host_index(index, a1d.size[dim], dim);
-    if (!hidx) return LT_ERR;
-    lt_tensor_release(hidx);
+    if (lt_index_check_range(index, a1d.size[dim], dim)) return LT_ERR;
     if (lt_shares_storage(out, a)) {
         lt_tensor *fresh = lt_tensor_empty(out->dtype);
         if (!fresh) return LT_ERR;
@@ -285,8 +270,12 @@ static int index_put(lt_tensor *t_in, int dim, const lt_tensor *index, const lt_
 {
     lt_tensor t = lt_as_1d(t_in);
     int64_t K = lt_numel(index), D = t.size[dim];
-    lt_tensor *hidx = host_index(index, D, dim);
+    lt_tensor *hidx = host_index(index);   /* for the CSR below; checked there (no transfer) */
     if (!hidx) return LT_ERR;
+    if (lt_index_check_range(hidx, D, dim)) {
+        lt_tensor_release(hidx);
+        return LT_ERR;
+    }
     if (K == 0) {
         lt_tensor_release(hidx);
         return LT_OK;
@@ -363,9 +352,7 @@ static int scatter_impl(lt_tensor *t_in, int dim, const lt_tensor *index, const 
                         int mode, double value)
 {
     lt_tensor t = lt_as_1d(t_in);
-    lt_tensor *hidx = host_index(index, t.size[dim], dim);
-    if (!hidx) return LT_ERR;
-    lt_tensor_release(hidx);
+    if (lt_index_check_range(index, t.size[dim], dim)) return LT_ERR;
     if (lt_numel(index) == 0) return LT_OK;
     uint64_t bits = 0;
     if (mode == PUT_FILL && fill_bits(t.dtype, value, &bits)) return LT_ERR;
