@@ -820,6 +820,7 @@ static const lt_loop_fn mfill_loops[LT_NDTYPES] = {mfill_f, mfill_d, mfill_l, mf
 
 int lt_masked_fill(lt_tensor *t, const lt_tensor *mask, double value)
 {
+    if (lt_pw_check_mask("mask", mask)) return LT_ERR;
     LT_GPU_ROUTE(NULL, lt_gpu_masked_fill(t, mask, value), t, mask);
     lt_tensor *m;
     lt_iter it;
@@ -905,12 +906,11 @@ int lt_masked_select(lt_tensor *out, const lt_tensor *t, const lt_tensor *mask)
 
 int lt_masked_copy(lt_tensor *t, const lt_tensor *mask, const lt_tensor *src)
 {
+    if (lt_pw_check_same_dtype(t, src) || lt_pw_check_mask("mask", mask)) return LT_ERR;
     LT_GPU_ROUTE(NULL, lt_gpu_masked_copy(t, mask, src), t, mask, src);
     lt_tensor *m, *dense = NULL;
     lt_iter it;
-    int st = lt_pw_check_same_dtype(t, src);
-    if (st == LT_OK) st = mask_for(t, mask, &m);
-    else m = NULL;
+    int st = mask_for(t, mask, &m);
     if (st == LT_OK) st = mask_iter(&it, t, m ? m : mask, 1);
     if (st == LT_OK) {
         int64_t count = mask_count(&it);

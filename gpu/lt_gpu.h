@@ -105,7 +105,7 @@ int lt_gpu_copy(lt_tensor *dst, const lt_tensor *src);
 int lt_gpu_fill(lt_tensor *t, double value);
 int lt_gpu_fill_int(lt_tensor *t, int64_t value);
 
-/* gpu/pointwise.cu */
+/* gpu/pointwise.cu: called by core/pointwise.c after its argument checks */
 int lt_gpu_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a);
 int lt_gpu_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
                   double alpha);
