@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lt_internal.h"
+#include "reduce_kinds.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -38,18 +39,7 @@
 
 typedef union { double d; int64_t i; } acc_t;
 
-/* What a kernel accumulates. Integer dtypes support SUM/PROD/MAX/MIN only. */
-typedef enum {
-    K_SUM, K_PROD, K_MAX, K_MIN,
-    K_ASUM,   /* sum |x|          (1-norm)                      */
-    K_SSQ,    /* sum x^2          (2-norm)                      */
-    K_PSUM,   /* sum |x|^p        (p-norm)                      */
-    K_AMAX,   /* max |x|          (inf-norm)                    */
-    K_AMIN,   /* min |x|          (-inf-norm)                   */
-    K_NNZ,    /* count x != 0     (0-"norm")                    */
-    K_SQDEV,  /* sum (x - m)^2    (variance, m = the mean)      */
-    NK
-} kop;
+/* kop (what a kernel accumulates) and fin_op: reduce_kinds.h, shared with gpu/reduce.cu */
 
 /* Accumulate a strided line of n elements into *acc; p is the op's parameter. */
 typedef void (*line_fn)(const char *x, int64_t n, int64_t s, double p, acc_t *acc);
@@ -312,8 +302,6 @@ int lt_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a)
 }
 
 /* ---- dim reductions ------------------------------------------------------------------- */
-
-typedef enum { F_NONE, F_MEAN, F_SQRT, F_ROOT, F_VAR } fin_op;
 
 typedef struct {
     kop k;
@@ -623,18 +611,6 @@ int lt_var_dim(lt_tensor *out, const lt_tensor *a, int dim, int unbiased, int ke
     return reduce_dim_run(out, a, dim, keepdim, &c);
 }
 
-/* The kernel and final step of a p-norm. */
-static void norm_kind(double p, kop *k, fin_op *fin)
-{
-    *fin = F_NONE;
-    if (p == 2) { *k = K_SSQ; *fin = F_SQRT; }
-    else if (p == 1) *k = K_ASUM;
-    else if (p == INFINITY) *k = K_AMAX;
-    else if (p == -INFINITY) *k = K_AMIN;
-    else if (p == 0) *k = K_NNZ;
-    else { *k = K_PSUM; *fin = F_ROOT; }
-}
-
 int lt_norm_all(double *result, const lt_tensor *a, double p)
 {
     if (need_float(a, "norm")) return LT_ERR;
@@ -642,7 +618,7 @@ int lt_norm_all(double *result, const lt_tensor *a, double p)
     kop k;
     fin_op fin;
     LT_GPU_ROUTE(NULL, lt_gpu_norm_all(result, a, p), a);
-    norm_kind(p, &k, &fin);
+    lt_norm_kind(p, &k, &fin);
     acc_t acc;
     if (reduce_all_k(&acc, k, a, p)) return LT_ERR;
     *result = fin == F_SQRT ? sqrt(acc.d) : fin == F_ROOT ? pow(acc.d, 1.0 / p) : acc.d;
@@ -657,7 +633,7 @@ int lt_norm_dim(lt_tensor *out, const lt_tensor *a, double p, int dim, int keepd
     LT_GPU_ROUTE(out, lt_gpu_norm_dim(out, a, p, dim, keepdim), a);
     kop k;
     fin_op fin;
-    norm_kind(p, &k, &fin);
+    lt_norm_kind(p, &k, &fin);
     dim_ctx c;
     ctx_init(&c, k, a, a->dtype, fin, p);
     return reduce_dim_run(out, a, dim, keepdim, &c);

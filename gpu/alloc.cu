@@ -340,25 +340,25 @@ static int no_host_copy_in_capture(const char *what)
                     "values and copy from the host outside torch.cuda.graph)", what);
 }
 
-extern "C" int lt_gpu_copy_h2d(void *dst, const void *src, int64_t n)
+/* A copy between pageable host memory and the device, waited for: the host side may be freed
+ * (or read) as soon as we return. */
+static int host_copy(void *dst, const void *src, int64_t n, cudaMemcpyKind kind, const char *what)
 {
     if (n <= 0) return LT_OK;
-    if (no_host_copy_in_capture("a copy from the host")) return LT_ERR;
-    LT_CUDA("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, (size_t)n, cudaMemcpyHostToDevice,
-                                               lt_gpu_stream()));
-    /* pageable host memory: the source may be freed as soon as we return */
+    if (no_host_copy_in_capture(what)) return LT_ERR;
+    LT_CUDA("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, (size_t)n, kind, lt_gpu_stream()));
     LT_CUDA("cudaStreamSynchronize", cudaStreamSynchronize(lt_gpu_stream()));
     return LT_OK;
 }
 
+extern "C" int lt_gpu_copy_h2d(void *dst, const void *src, int64_t n)
+{
+    return host_copy(dst, src, n, cudaMemcpyHostToDevice, "a copy from the host");
+}
+
 extern "C" int lt_gpu_copy_d2h(void *dst, const void *src, int64_t n)
 {
-    if (n <= 0) return LT_OK;
-    if (no_host_copy_in_capture("a copy to the host")) return LT_ERR;
-    LT_CUDA("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, (size_t)n, cudaMemcpyDeviceToHost,
-                                               lt_gpu_stream()));
-    LT_CUDA("cudaStreamSynchronize", cudaStreamSynchronize(lt_gpu_stream()));
-    return LT_OK;
+    return host_copy(dst, src, n, cudaMemcpyDeviceToHost, "a copy to the host");
 }
 
 extern "C" int lt_gpu_copy_d2d(void *dst, const void *src, int64_t n)

@@ -22,12 +22,11 @@
 
 extern "C" {
 #include "../core/norm_grad.h"
+#include "../core/reduce_kinds.h"
 }
 
-/* What a kernel accumulates (core/reduce.c's kop). */
-enum { K_SUM, K_PROD, K_MAX, K_MIN, K_ASUM, K_SSQ, K_PSUM, K_AMAX, K_AMIN, K_NNZ, K_SQDEV };
-/* The last step of a dim reduction. */
-enum { F_NONE, F_MEAN, F_SQRT, F_ROOT, F_VAR };
+/* What a kernel accumulates and the last step of a dim reduction: core/reduce_kinds.h (the
+ * kernels take them as ints) */
 
 /* Partials of a full reduction: at most this many threads in the first pass. */
 #define RD_PARTS 32768
@@ -277,22 +276,11 @@ extern "C" int lt_gpu_var_all(double *result, const lt_tensor *a, int unbiased)
     return LT_OK;
 }
 
-/* core/reduce.c's norm_kind */
-static void norm_kind(double p, int *k, int *fin)
-{
-    *fin = F_NONE;
-    if (p == 2) { *k = K_SSQ; *fin = F_SQRT; }
-    else if (p == 1) *k = K_ASUM;
-    else if (p == INFINITY) *k = K_AMAX;
-    else if (p == -INFINITY) *k = K_AMIN;
-    else if (p == 0) *k = K_NNZ;
-    else { *k = K_PSUM; *fin = F_ROOT; }
-}
-
 extern "C" int lt_gpu_norm_all(double *result, const lt_tensor *a, double p)
 {
-    int k, fin;
-    norm_kind(p, &k, &fin);
+    kop k;
+    fin_op fin;
+    lt_norm_kind(p, &k, &fin);
     double acc;
     int64_t unused;
     if (reduce_all_k(&acc, &unused, k, a, p)) return LT_ERR;
@@ -533,8 +521,9 @@ extern "C" int lt_gpu_var_dim(lt_tensor *out, const lt_tensor *a, int dim, int u
 
 extern "C" int lt_gpu_norm_dim(lt_tensor *out, const lt_tensor *a, double p, int dim, int keepdim)
 {
-    int k, fin;
-    norm_kind(p, &k, &fin);
+    kop k;
+    fin_op fin;
+    lt_norm_kind(p, &k, &fin);
     return reduce_dim_k(out, a, dim, keepdim, k, fin, p, 0);
 }
 
