@@ -469,16 +469,14 @@ describe('CUDA softmax / logSoftmax / losses', function()
         for _, cs in ipairs(cases) do
           for _, weighted in ipairs({ false, true }) do
             for _, sa in ipairs({ true, false }) do
-              local c = x:clone()
-              c.requiresGrad = true
-              local g = x:cuda()
-              g.requiresGrad = true
-              local lc = fn(c, cs.t, weighted and w or nil, sa, cs.ignore)
-              local lg = fn(g, cs.t:cuda(), weighted and w:cuda() or nil, sa, cs.ignore)
-              lc:backward()
-              lg:backward()
-              same(lg, lc, tol)
-              same(g.grad, c.grad, tol)
+              local function loss(v)
+                local dev = v:isCuda()
+                local wv = weighted and (dev and w:cuda() or w) or nil
+                return fn(v, dev and cs.t:cuda() or cs.t, wv, sa, cs.ignore)
+              end
+              same(loss(x:cuda()), loss(x), tol)
+              local gg, cg = grads(loss, x)
+              same(gg, cg, tol)
             end
           end
         end
