@@ -262,7 +262,25 @@ describe('memory', function()
     assert.equal(before, torch.allocatorStats().cachedBytes)
   end)
 
-  -- tensor memory drives the collector only past 64 MB of headroom (lua/lauxt.c)
+  -- tensor memory drives the collector only past a headroom over what was live after the last
+  -- collection: 16 times Lua's heap, at least 4 MB, at most 256 MB (lua/lauxt.c)
+  it('collects dead temporaries after a headroom set by the size of Lua\'s heap', function()
+    collectgarbage()
+    local room = math.min(256, math.max(4, 16 * collectgarbage('count') / 1024)) * 2 ^ 20
+    local base = torch.allocatorStats().liveBytes
+    local peak = 0
+    for _ = 1, 2000 do
+      local t = torch.FloatTensor(50000)   -- 200 KB each, 400 MB in all
+      t[1] = 1
+      peak = math.max(peak, torch.allocatorStats().liveBytes - base)
+    end
+    -- slack: Lua's heap grows with the loop's boxes, and a cycle ends a few allocations after
+    -- it starts (a 64 MB headroom peaked at 72 MB here)
+    assert.is_true(peak < 1.5 * room + 8 * 2 ^ 20, ('peak %.1f MB, headroom %.1f MB'):format(
+      peak / 2 ^ 20, room / 2 ^ 20))
+    assert.is_true(peak > 2 ^ 20)   -- and it is not collecting after every tensor
+  end)
+
   it('a loop of small temporaries stays in flat memory too', function()
     collectgarbage()
     local base = torch.allocatorStats().liveBytes
