@@ -294,8 +294,12 @@ static scalar4 make_scalar4(double v)
 
 /* EXPR is in a, b (the elements) and al (alpha, field AL of the ctx). The two stride-0
  * fast paths cover tensor-op-scalar and scalar-op-tensor. */
-#define BINARY_LOOP(NAME, T, AL, EXPR)                                                      \
-    static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)              \
+#define BINARY_LOOP(NAME, T, AL, EXPR) BINARY_LOOP_AS(NAME, T, AL, EXPR, )
+/* arithmetic on cache-resident operands (a training step's gate tensors) runs at the lane
+ * count: wide clones (LT_WIDE_CLONES) for the float loops an autograd step is made of */
+#define BINARY_LOOP_WIDE(NAME, T, AL, EXPR) BINARY_LOOP_AS(NAME, T, AL, EXPR, LT_WIDE_CLONES)
+#define BINARY_LOOP_AS(NAME, T, AL, EXPR, ATTR)                                             \
+    ATTR static void NAME(char **p, const int64_t *s, int64_t n, const void *ctx)         \
     {                                                                                       \
         const T al = ((const scalar4 *)ctx)->AL;                                            \
         (void)al;                                                                           \
@@ -328,17 +332,17 @@ static scalar4 make_scalar4(double v)
 
 /* max/min propagate NaN like torch.maximum/minimum */
 #define FLOAT_BINARY(T, tag, F)                                                             \
-    BINARY_LOOP(b_add_##tag, T, tag, a + al * b)                                            \
-    BINARY_LOOP(b_sub_##tag, T, tag, a - al * b)                                            \
-    BINARY_LOOP(b_mul_##tag, T, tag, a * b)                                                 \
-    BINARY_LOOP(b_div_##tag, T, tag, a / b)                                                 \
+    BINARY_LOOP_WIDE(b_add_##tag, T, tag, a + al * b)                                       \
+    BINARY_LOOP_WIDE(b_sub_##tag, T, tag, a - al * b)                                       \
+    BINARY_LOOP_WIDE(b_mul_##tag, T, tag, a * b)                                            \
+    BINARY_LOOP_WIDE(b_div_##tag, T, tag, a / b)                                            \
     BINARY_LOOP(b_pow_##tag, T, tag, pow##F(a, b))                                          \
     BINARY_LOOP(b_max_##tag, T, tag, (a != a || a > b) ? a : b)                             \
     BINARY_LOOP(b_min_##tag, T, tag, (a != a || a < b) ? a : b)                             \
     BINARY_LOOP(b_rem_##tag, T, tag, fmod##F(a, b))                                         \
     BINARY_LOOP(b_atan2_##tag, T, tag, atan2##F(a, b))                                      \
-    BINARY_LOOP(b_sigmoid_grad_##tag, T, tag, a * (1 - b) * b)                              \
-    BINARY_LOOP(b_tanh_grad_##tag, T, tag, a * (1 - b * b))
+    BINARY_LOOP_WIDE(b_sigmoid_grad_##tag, T, tag, a * (1 - b) * b)                         \
+    BINARY_LOOP_WIDE(b_tanh_grad_##tag, T, tag, a * (1 - b * b))
 
 FLOAT_BINARY(float, f, f)
 FLOAT_BINARY(double, d, )
