@@ -220,6 +220,68 @@ int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_
 
 /* ---- gemm over a batch -------------------------------------------------------------------- */
 
+/* One product's BLAS arguments, and the byte steps of a row of A / C and a column of B / C
+ * (so a part of the product is a pointer offset, whatever the layouts). */
+typedef struct {
+    lt_dtype dt;
+    enum CBLAS_ORDER order;
+    enum CBLAS_TRANSPOSE ta, tb;
+    int64_t m, n, k;
+    double alpha, beta;
+    int64_t lda, ldb, ldc;
+    int64_t a_row, b_col, c_row, c_col;  /* bytes */
+} gemm_plan;
+
+static void gemm_part(const gemm_plan *g, const char *a, const char *b, char *c, int64_t m,
+                      int64_t n)
+{
+    if (g->dt == LT_FLOAT32)
+        cblas_sgemm(g->order, g->ta, g->tb, (int)m, (int)n, (int)g->k, (float)g->alpha,
+                    (const float *)a, (int)g->lda, (const float *)b, (int)g->ldb, (float)g->beta,
+                    (float *)c, (int)g->ldc);
+    else
+        cblas_dgemm(g->order, g->ta, g->tb, (int)m, (int)n, (int)g->k, g->alpha,
+                    (const double *)a, (int)g->lda, (const double *)b, (int)g->ldb, g->beta,
+                    (double *)c, (int)g->ldc);
+}
+
+/* The threads split the product into slabs of C rows (or columns, whichever dim is longer),
+ * each one a single-threaded GEMM (OpenBLAS's OpenMP build runs single-threaded inside a
+ * parallel region): no synchronisation inside the product. OpenBLAS's own threading of these
+ * mid-size products syncs its threads per packed panel (sched_yield, a syscall each); at 2
+ * threads (bench/mm.lua) the split matched it or ran up to 1.2x faster on a quiet machine (the
+ * seed cell's products: 1.1-1.2x) and up to 2x faster while the host was taking a vCPU. Below
+ * GEMM_SPLIT_MIN multiply-adds OpenBLAS uses one thread and so does this; above
+ * GEMM_SPLIT_MAX, OpenBLAS's own partition (shared packed panels) is left to larger machines. */
+#define GEMM_SPLIT_MIN ((int64_t)1 << 18)
+#define GEMM_SPLIT_MAX ((int64_t)1 << 28)
+#define GEMM_SPLIT_ALIGN 8  /* slab edges on whole micro-kernel tiles */
+
+static void gemm_run(const gemm_plan *g, const char *a, const char *b, char *c)
+{
+#ifdef _OPENMP
+    int64_t macs = g->m * g->n * g->k;
+    int split_rows = g->m >= g->n;
+    int64_t len = split_rows ? g->m : g->n;
+    int nt = lt_get_num_threads();
+    if (nt > len / (2 * GEMM_SPLIT_ALIGN)) nt = (int)(len / (2 * GEMM_SPLIT_ALIGN));
+    if (nt > 1 && macs >= GEMM_SPLIT_MIN && macs <= GEMM_SPLIT_MAX && !omp_in_parallel()) {
+#pragma omp parallel num_threads(nt)
+        {
+            int t = omp_get_thread_num(), T = omp_get_num_threads();
+            int64_t lo = len * t / T / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
+            int64_t hi = t == T - 1 ? len : len * (t + 1) / T / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
+            if (split_rows)
+                gemm_part(g, a + lo * g->a_row, b, c + lo * g->c_row, hi - lo, g->n);
+            else
+                gemm_part(g, a, b + lo * g->b_col, c + lo * g->c_col, g->m, hi - lo);
+        }
+        return;
+    }
+#endif
+    gemm_part(g, a, b, c, g->m, g->n);
+}
+
 /* out[i] = beta * c[i] + alpha * a[i] @ b[i] on 3-D tensors whose shapes are checked. */
 static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
                       const lt_tensor *a, const lt_tensor *b, int nd)
@@ -254,16 +316,12 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
         enum CBLAS_TRANSPOSE tb = cmb == cmc ? CblasNoTrans : CblasTrans;
         size_t es = lt_dtype_size(a->dtype);
         char *pa = lt_data(ua), *pb = lt_data(ub), *pc = lt_data(&t3);
-        for (int64_t i = 0; i < nb; i++) {
-            char *xa = pa + i * ua->stride[0] * (int64_t)es, *xb = pb + i * ub->stride[0] * (int64_t)es;
-            char *xc = pc + i * t3.stride[0] * (int64_t)es;
-            if (a->dtype == LT_FLOAT32)
-                cblas_sgemm(order, ta, tb, (int)m, (int)n, (int)k, (float)alpha, (float *)xa,
-                            (int)lda, (float *)xb, (int)ldb, (float)bl, (float *)xc, (int)ldc);
-            else
-                cblas_dgemm(order, ta, tb, (int)m, (int)n, (int)k, alpha, (double *)xa,
-                            (int)lda, (double *)xb, (int)ldb, bl, (double *)xc, (int)ldc);
-        }
+        gemm_plan g = {a->dtype, order, ta, tb, m, n, k, alpha, bl, lda, ldb, ldc,
+                       ua->stride[1] * (int64_t)es, ub->stride[2] * (int64_t)es,
+                       t3.stride[1] * (int64_t)es, t3.stride[2] * (int64_t)es};
+        for (int64_t i = 0; i < nb; i++)
+            gemm_run(&g, pa + i * ua->stride[0] * (int64_t)es, pb + i * ub->stride[0] * (int64_t)es,
+                     pc + i * t3.stride[0] * (int64_t)es);
     }
     lt_tensor_release(ca);
     lt_tensor_release(cb);

@@ -328,3 +328,90 @@ describe('threads', function()
     assert.matches('setnumthreads', H.error_of(torch.setnumthreads, 0))
   end)
 end)
+
+-- Products of 2^18 multiply-adds and more run as one single-threaded GEMM per thread on a slab
+-- of C's rows or columns (core/blas.c, gemm_run). Entries are small dyadic numbers, so every
+-- product is exact in float32 and float64 and a plain Lua loop is the reference; the edges are
+-- not multiples of the slab alignment, and 3 threads split unevenly.
+describe('products split across threads (core/blas.c)', function()
+  local function dyadic(r, c, seed)   -- a Lua matrix of multiples of 1/4 in [-2, 2]
+    local m = {}
+    for i = 1, r do
+      m[i] = {}
+      for j = 1, c do m[i][j] = ((i * 7 + j * 13 + seed * 5) % 17 - 8) / 4 end
+    end
+    return m
+  end
+  local function transpose(m)
+    local t = {}
+    for j = 1, #m[1] do
+      t[j] = {}
+      for i = 1, #m do t[j][i] = m[i][j] end
+    end
+    return t
+  end
+  local function naive(a, b, beta, c, alpha)   -- beta * c + alpha * a b, as a flat list
+    local out = {}
+    for i = 1, #a do
+      for j = 1, #b[1] do
+        local s = 0
+        for k = 1, #b do s = s + a[i][k] * b[k][j] end
+        out[#out + 1] = (c and beta * c[i][j] or 0) + alpha * s
+      end
+    end
+    return out
+  end
+  local function exact(actual, expected)
+    local flat = actual:contiguous():view(-1):double()
+    assert.equal(#expected, flat:nElement())
+    for i = 1, #expected do
+      if flat[i] ~= expected[i] then
+        error(('element %d: expected %.17g, got %.17g'):format(i, expected[i], flat[i]))
+      end
+    end
+  end
+
+  local n0
+  before_each(function() n0 = torch.getnumthreads() end)
+  after_each(function() torch.setnumthreads(n0) end)
+
+  for _, ctor in ipairs({ torch.FloatTensor, torch.DoubleTensor }) do
+    for _, shape in ipairs({ { 133, 67, 41, 'rows' }, { 37, 71, 121, 'columns' } }) do
+      local m, k, n, along = shape[1], shape[2], shape[3], shape[4]
+      it(('%s %dx%d @ %dx%d (split along %s) at 1, 2 and 3 threads: every layout and form')
+         :format(torch.typename(ctor(1)), m, k, k, n, along), function()
+        assert.is_true(m * k * n >= 2 ^ 18)
+        local a, b, c = dyadic(m, k, 1), dyadic(k, n, 2), dyadic(m, n, 3)
+        local ref, ref_add = naive(a, b, nil, nil, 1), naive(a, b, 0.5, c, 2)
+        local A, B, C = ctor(a), ctor(b), ctor(c)
+        local At, Bt = ctor(transpose(a)), ctor(transpose(b))
+        for _, nt in ipairs({ 1, 2, 3 }) do
+          torch.setnumthreads(nt)
+          exact(torch.mm(A, B), ref)
+          exact(torch.mm(At:t(), B), ref)              -- transposed A
+          exact(torch.mm(A, Bt:t()), ref)              -- transposed B
+          local res = ctor(n, m)
+          res:t():mm(A, B)                             -- column-major result
+          exact(res:t(), ref)
+          exact(torch.addmm(0.5, C, 2, A, B), ref_add)
+          local wide = ctor(m, n + 5):zero()           -- result with a leading dim > its row
+          wide:narrow(2, 3, n):mm(A, B)
+          exact(wide:narrow(2, 3, n), ref)
+          assert.equal(0, wide:narrow(2, 1, 2):abs():sum())
+          assert.equal(0, wide:narrow(2, n + 3, 3):abs():sum())
+        end
+      end)
+    end
+
+    it(torch.typename(ctor(1)) .. ' bmm: each batch entry split, at 2 threads', function()
+      local as, bs, refs = {}, {}, {}
+      for i = 1, 3 do
+        as[i], bs[i] = dyadic(40, 70, i), dyadic(70, 100, i + 3)
+        refs[i] = naive(as[i], bs[i], nil, nil, 1)
+      end
+      torch.setnumthreads(2)
+      local r = torch.bmm(ctor(as), ctor(bs))
+      for i = 1, 3 do exact(r[i], refs[i]) end
+    end)
+  end
+end)
