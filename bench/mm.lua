@@ -1,9 +1,10 @@
 -- bench/mm.lua — torch.mm against the same product as one bare OpenBLAS call, at 1 and 2
 -- threads: the seed cell's products (a Linear 28/128 -> 512 at batch 100: forward, input
 -- gradient, weight gradient) and larger ones. With more than one thread core/blas.c splits a
--- product of 2^18 to 2^28 multiply-adds into one single-threaded GEMM per thread on a slab of
--- C; the bare call is OpenBLAS's own threading. In microseconds per product (best of a few
--- repetitions of a batch of calls) and the ratio bare / torch.mm (> 1: torch.mm is faster).
+-- product of up to 2^28 multiply-adds (2^18 per thread at least) into one single-threaded GEMM
+-- per thread on a slab of C; the bare call is OpenBLAS's own threading. In microseconds per
+-- product (best of a few repetitions of a batch of calls) and the ratio bare / torch.mm (> 1:
+-- torch.mm is faster).
 local torch = require 'torch'
 
 local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight gradient's dY^T X)

@@ -9,7 +9,10 @@
  * The result is written straight into `out` when its layout allows; a temporary is used when
  * out overlaps a or b (BLAS must not read what it writes) or cannot be described to BLAS.
  * beta = 0 means "ignore c" (BLAS semantics): NaN in c or in the old out never leaks.
- * Device tensors go to the twins in gpu/blas.cu (cuBLAS) once the checks below have passed.
+ * With several threads, mid-size products are split into slabs of the result, one
+ * single-threaded GEMM per thread (gemm_run); larger and smaller ones use OpenBLAS's own
+ * threading. Device tensors go to the twins in gpu/blas.cu (cuBLAS) once the checks below
+ * have passed.
  */
 #include <cblas.h>
 #include <limits.h>
@@ -247,30 +250,36 @@ static void gemm_part(const gemm_plan *g, const char *a, const char *b, char *c,
 
 /* The threads split the product into slabs of C rows (or columns, whichever dim is longer),
  * each one a single-threaded GEMM (OpenBLAS's OpenMP build runs single-threaded inside a
- * parallel region): no synchronisation inside the product. OpenBLAS's own threading of these
- * mid-size products syncs its threads per packed panel (sched_yield, a syscall each); at 2
- * threads (bench/mm.lua) the split matched it or ran up to 1.2x faster on a quiet machine (the
- * seed cell's products: 1.1-1.2x) and up to 2x faster while the host was taking a vCPU. Below
- * GEMM_SPLIT_MIN multiply-adds OpenBLAS uses one thread and so does this; above
- * GEMM_SPLIT_MAX, OpenBLAS's own partition (shared packed panels) is left to larger machines. */
-#define GEMM_SPLIT_MIN ((int64_t)1 << 18)
-#define GEMM_SPLIT_MAX ((int64_t)1 << 28)
-#define GEMM_SPLIT_ALIGN 8  /* slab edges on whole micro-kernel tiles */
+ * parallel region; its other builds would start threads of their own there, so they are left
+ * to their own threading): no synchronisation inside the product. OpenBLAS's own threading of
+ * these mid-size products syncs its threads per packed panel (sched_yield, a syscall each); at
+ * 2 threads (bench/mm.lua) the split matched it or ran up to 1.2x faster on a quiet machine
+ * (the seed cell's products: 1.1-1.2x) and up to 2x faster while the host was taking a vCPU.
+ * Each thread gets at least GEMM_SPLIT_MIN multiply-adds (below that OpenBLAS uses one thread
+ * too); above GEMM_SPLIT_MAX, OpenBLAS's own partition (shared packed panels) is left to
+ * larger machines. Slab edges fall on 64-byte boundaries of C's rows, so two threads never
+ * write one cache line. */
+#define GEMM_SPLIT_MIN ((double)(1 << 18))
+#define GEMM_SPLIT_MAX ((double)(1 << 28))
+#define OPENBLAS_OPENMP 2  /* openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP */
 
 static void gemm_run(const gemm_plan *g, const char *a, const char *b, char *c)
 {
 #ifdef _OPENMP
-    int64_t macs = g->m * g->n * g->k;
+    double macs = (double)g->m * (double)g->n * (double)g->k;
     int split_rows = g->m >= g->n;
     int64_t len = split_rows ? g->m : g->n;
-    int nt = lt_get_num_threads();
-    if (nt > len / (2 * GEMM_SPLIT_ALIGN)) nt = (int)(len / (2 * GEMM_SPLIT_ALIGN));
-    if (nt > 1 && macs >= GEMM_SPLIT_MIN && macs <= GEMM_SPLIT_MAX && !omp_in_parallel()) {
-#pragma omp parallel num_threads(nt)
+    int64_t align = 64 / (int64_t)lt_dtype_size(g->dt);  /* elements per cache line */
+    int64_t nt = lt_get_num_threads();
+    if (nt > len / (2 * align)) nt = len / (2 * align);
+    if (nt > macs / GEMM_SPLIT_MIN) nt = (int64_t)(macs / GEMM_SPLIT_MIN);
+    if (nt > 1 && macs <= GEMM_SPLIT_MAX && !omp_in_parallel() &&
+        openblas_get_parallel() == OPENBLAS_OPENMP) {
+#pragma omp parallel num_threads((int)nt)
         {
-            int t = omp_get_thread_num(), T = omp_get_num_threads();
-            int64_t lo = len * t / T / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
-            int64_t hi = t == T - 1 ? len : len * (t + 1) / T / GEMM_SPLIT_ALIGN * GEMM_SPLIT_ALIGN;
+            int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+            int64_t lo = len * t / T / align * align;
+            int64_t hi = t == T - 1 ? len : len * (t + 1) / T / align * align;
             if (split_rows)
                 gemm_part(g, a + lo * g->a_row, b, c + lo * g->c_row, hi - lo, g->n);
             else

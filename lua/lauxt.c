@@ -48,8 +48,8 @@ int ltL_error(lua_State *L, const char *fname)
  * temporaries back to the allocator while their memory is still in cache. With 64 MB of
  * headroom a new 50 KB result cost 3 us of cache misses and page faults against 1 us for the
  * op itself, and the seed cell's step (30 MB of temporaries) ran 7-10% slower. */
-#define GC_HEADROOM_MIN (4 << 20)
-#define GC_HEADROOM_MAX (256 << 20)
+#define GC_HEADROOM_MIN ((int64_t)4 << 20)
+#define GC_HEADROOM_MAX ((int64_t)256 << 20)
 #define GC_HEAP_FACTOR 16
 
 void ltL_account(lua_State *L)
@@ -60,14 +60,17 @@ void ltL_account(lua_State *L)
      * completes; then the threshold moves to the live bytes plus headroom. Below it, tensor
      * allocations cost no collector work: stepping on every allocation re-marked the whole Lua
      * heap every few megabytes (~9% of a small-op training loop). Device bytes count too, or
-     * a GPU loop would fill the device before its first collection. */
-    static int64_t seen, threshold = GC_HEADROOM_MIN;
+     * a GPU loop would fill the device before its first collection. The threshold also
+     * follows live memory down (a freed model, collectgarbage()), or a loop after a big
+     * release would grow to the old high-water mark first. */
+    static int64_t seen, threshold = GC_HEADROOM_MIN, room = GC_HEADROOM_MIN;
     lt_alloc_stats h = lt_alloc_get_stats();
     lt_gpu_mem_stats d = lt_gpu_memory_stats();
     int64_t total = h.total_bytes + d.total_allocated, live = h.live_bytes + d.allocated;
     int64_t kb = (total - seen) / 1024;
     if (kb <= 0) return;
     seen += kb * 1024;
+    if (threshold > live + room) threshold = live + room;
     if (live < threshold) return;
     /* a completed cycle, or (in generational mode, where steps never report one) a step
      * that freed tensors, resets the threshold */
@@ -76,7 +79,7 @@ void ltL_account(lua_State *L)
     d = lt_gpu_memory_stats();
     int64_t now = h.live_bytes + d.allocated;
     if (done || now < live) {
-        int64_t room = (int64_t)lua_gc(L, LUA_GCCOUNT) * 1024 * GC_HEAP_FACTOR;
+        room = (int64_t)lua_gc(L, LUA_GCCOUNT) * 1024 * GC_HEAP_FACTOR;
         if (room < GC_HEADROOM_MIN) room = GC_HEADROOM_MIN;
         if (room > GC_HEADROOM_MAX) room = GC_HEADROOM_MAX;
         threshold = now + room;

@@ -329,8 +329,8 @@ describe('threads', function()
   end)
 end)
 
--- Products of 2^18 multiply-adds and more run as one single-threaded GEMM per thread on a slab
--- of C's rows or columns (core/blas.c, gemm_run). Entries are small dyadic numbers, so every
+-- Products of 2^18 multiply-adds per thread and more run as one single-threaded GEMM per thread
+-- on a slab of C's rows or columns (core/blas.c, gemm_run). Entries are small dyadic numbers, so every
 -- product is exact in float32 and float64 and a plain Lua loop is the reference; the edges are
 -- not multiples of the slab alignment, and 3 threads split unevenly.
 describe('products split across threads (core/blas.c)', function()
@@ -376,11 +376,11 @@ describe('products split across threads (core/blas.c)', function()
   after_each(function() torch.setnumthreads(n0) end)
 
   for _, ctor in ipairs({ torch.FloatTensor, torch.DoubleTensor }) do
-    for _, shape in ipairs({ { 133, 67, 41, 'rows' }, { 37, 71, 121, 'columns' } }) do
+    for _, shape in ipairs({ { 197, 97, 53, 'rows' }, { 45, 101, 181, 'columns' } }) do
       local m, k, n, along = shape[1], shape[2], shape[3], shape[4]
       it(('%s %dx%d @ %dx%d (split along %s) at 1, 2 and 3 threads: every layout and form')
          :format(torch.typename(ctor(1)), m, k, k, n, along), function()
-        assert.is_true(m * k * n >= 2 ^ 18)
+        assert.is_true(m * k * n >= 3 * 2 ^ 18)   -- enough for 3 threads
         local a, b, c = dyadic(m, k, 1), dyadic(k, n, 2), dyadic(m, n, 3)
         local ref, ref_add = naive(a, b, nil, nil, 1), naive(a, b, 0.5, c, 2)
         local A, B, C = ctor(a), ctor(b), ctor(c)
@@ -403,15 +403,25 @@ describe('products split across threads (core/blas.c)', function()
       end)
     end
 
-    it(torch.typename(ctor(1)) .. ' bmm: each batch entry split, at 2 threads', function()
-      local as, bs, refs = {}, {}, {}
+    it(torch.typename(ctor(1)) .. ' bmm and baddbmm: each batch entry split, at 2 threads',
+       function()
+      local as, ats, bs, cs, refs, refs_add = {}, {}, {}, {}, {}, {}
       for i = 1, 3 do
-        as[i], bs[i] = dyadic(40, 70, i), dyadic(70, 100, i + 3)
+        as[i], bs[i], cs[i] = dyadic(50, 100, i), dyadic(100, 110, i + 3), dyadic(50, 110, i + 6)
+        ats[i] = transpose(as[i])
         refs[i] = naive(as[i], bs[i], nil, nil, 1)
+        refs_add[i] = naive(as[i], bs[i], 0.5, cs[i], -2)
       end
       torch.setnumthreads(2)
-      local r = torch.bmm(ctor(as), ctor(bs))
-      for i = 1, 3 do exact(r[i], refs[i]) end
+      local A, At, B, C = ctor(as), ctor(ats), ctor(bs), ctor(cs)
+      local r = torch.bmm(A, B)
+      local rt = torch.bmm(At:transpose(2, 3), B)   -- transposed entries
+      local ra = torch.baddbmm(0.5, C, -2, A, B)
+      for i = 1, 3 do
+        exact(r[i], refs[i])
+        exact(rt[i], refs[i])
+        exact(ra[i], refs_add[i])
+      end
     end)
   end
 end)
