@@ -329,10 +329,10 @@ describe('threads', function()
   end)
 end)
 
--- Products of 2^18 multiply-adds per thread and more run as one single-threaded GEMM per thread
--- on a slab of C's rows or columns (core/blas.c, gemm_run). Entries are small dyadic numbers, so every
--- product is exact in float32 and float64 and a plain Lua loop is the reference; the edges are
--- not multiples of the slab alignment, and 3 threads split unevenly.
+-- Products of 2^18 multiply-adds per thread and more run as one single-threaded GEMM per
+-- thread on a slab of C's rows or columns (core/blas.c, gemm_run). Entries are small dyadic
+-- numbers, so every product is exact in float32 and float64 and a plain Lua loop is the
+-- reference; the edges are not multiples of the slab alignment, and 3 threads split unevenly.
 describe('products split across threads (core/blas.c)', function()
   local function dyadic(r, c, seed)   -- a Lua matrix of multiples of 1/4 in [-2, 2]
     local m = {}
