@@ -1,10 +1,10 @@
--- bench/mm.lua — torch.mm against the same product as one bare OpenBLAS call, at 1 and 2
--- threads: the seed cell's products (a Linear 28/128 -> 512 at batch 100: forward, input
--- gradient, weight gradient) and larger ones. With more than one thread core/blas.c splits a
--- product of up to 2^28 multiply-adds (2^18 per thread at least) into one single-threaded GEMM
--- per thread on a slab of C; the bare call is OpenBLAS's own threading. In microseconds per
--- product (best of a few repetitions of a batch of calls) and the ratio bare / torch.mm (> 1:
--- torch.mm is faster).
+-- bench/mm.lua — torch.mm against the same product as one bare OpenBLAS call and as PyTorch's
+-- torch.mm (when /usr/bin/python3 imports torch), at 1 and 2 threads: the seed cell's products
+-- (a Linear 28/128 -> 512 at batch 100: forward, input gradient, weight gradient) and larger
+-- ones. With more than one thread core/blas.c splits a product of up to 2^28 multiply-adds
+-- (2^18 per thread at least) into one single-threaded GEMM per thread on a slab of C; the bare
+-- call is OpenBLAS's own threading. In microseconds per product (best of a few repetitions of a
+-- batch of calls), and the ratios bare / torch.mm and PyTorch / torch.mm (> 1: ours is faster).
 local torch = require 'torch'
 
 local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight gradient's dY^T X)
@@ -16,6 +16,11 @@ local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight grad
   { 256, 256, 256, false, 'square 256' },
   { 1000, 1000, 1000, false, 'square 1000' },
 }
+local THREADS = { 1, 2 }
+
+local function calls_for(s)  -- a batch of about 2e8 multiply-adds, 1 to 50 calls
+  return math.max(1, math.min(50, math.floor(2e8 / (s[1] * s[2] * s[3]))))
+end
 
 local function best_us(calls, fn)
   fn()
@@ -28,24 +33,79 @@ local function best_us(calls, fn)
   return best / calls * 1e6
 end
 
+-- PyTorch's torch.mm into a preallocated result, same shapes and layouts, one process per
+-- thread count (OPENBLAS_NUM_THREADS too: Debian's PyTorch reaches OpenBLAS through libblas,
+-- which torch.set_num_threads does not limit); nil when torch cannot be imported
+local function pytorch_us()
+  local rows = {}
+  for _, s in ipairs(shapes) do
+    rows[#rows + 1] = ('(%d,%d,%d,%s,%d)'):format(s[1], s[2], s[3], s[4] and 'True' or 'False',
+                                                 calls_for(s))
+  end
+  local py = ([[
+import sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+for i, (m, n, k, ta, calls) in enumerate([%s]):
+    a = torch.randn(k, m).t() if ta else torch.randn(m, k)
+    b, out = torch.randn(k, n), torch.empty(m, n)
+    def run():
+        for _ in range(calls):
+            torch.mm(a, b, out=out)
+    run()
+    best = 1e9
+    for _ in range(7):
+        t0 = time.perf_counter(); run(); best = min(best, time.perf_counter() - t0)
+    print(i + 1, best / calls * 1e6, flush=True)
+]]):format(table.concat(rows, ','))
+  local path = os.tmpname()
+  local f = io.open(path, 'w')
+  f:write(py)
+  f:close()
+  local res = {}
+  for _, nt in ipairs(THREADS) do
+    local cmd = 'OPENBLAS_NUM_THREADS=%d /usr/bin/python3 %s %d 2>/dev/null'
+    local p = io.popen(cmd:format(nt, path, nt))
+    if p then
+      for line in p:lines() do
+        local i, us = line:match('^(%d+) (%S+)$')
+        if i then res[tonumber(i) .. ':' .. nt] = tonumber(us) end
+      end
+      p:close()
+    end
+  end
+  os.remove(path)
+  return next(res) and res or nil
+end
+
 local old = torch.getnumthreads()
-print('mm: torch.mm vs one bare OpenBLAS sgemm of the same shape, us per product')
-print(('%-22s %16s %3s %10s %10s %11s'):format('', 'm x n x k', 'thr', 'torch.mm', 'OpenBLAS',
-                                              'BLAS/mm'))
-for _, s in ipairs(shapes) do
+local rows = {}
+for i, s in ipairs(shapes) do
   local m, n, k, ta = s[1], s[2], s[3], s[4]
-  local calls = math.max(1, math.min(50, math.floor(2e8 / (m * n * k))))
+  local calls = calls_for(s)
   local a = ta and torch.randn(k, m):t() or torch.randn(m, k)
   local b, out = torch.randn(k, n), torch.Tensor(m, n)
   local list = {}
-  for i = 1, calls do list[i] = { m = m, n = n, k = k, ta = ta, tb = false, beta = 0 } end
-  for _, nt in ipairs({ 1, 2 }) do
+  for c = 1, calls do list[c] = { m = m, n = n, k = k, ta = ta, tb = false, beta = 0 } end
+  for _, nt in ipairs(THREADS) do
     torch.setnumthreads(nt)
     local mm = best_us(calls, function() for _ = 1, calls do torch.mm(out, a, b) end end)
     torch._gemmReplay(list, 1)
     local bare = torch._gemmReplay(list, 7) / calls * 1e6
-    print(('%-22s %16s %3d %10.1f %10.1f %10.2fx'):format(s[5], ('%dx%dx%d'):format(m, n, k), nt,
-          mm, bare, bare / mm))
+    rows[#rows + 1] = { i = i, s = s, nt = nt, mm = mm, bare = bare }
   end
 end
 torch.setnumthreads(old)
+local py = pytorch_us()
+
+print('mm: torch.mm vs one bare OpenBLAS sgemm of the same shape and PyTorch\'s torch.mm, '
+      .. 'us per product')
+print(('%-22s %16s %3s %10s %10s %10s %9s %12s'):format('', 'm x n x k', 'thr', 'torch.mm',
+      'OpenBLAS', 'PyTorch', 'BLAS/mm', 'PyTorch/mm'))
+for _, r in ipairs(rows) do
+  local p = py and py[r.i .. ':' .. r.nt]
+  print(('%-22s %16s %3d %10.1f %10.1f %10s %8.2fx %11s'):format(r.s[5],
+        ('%dx%dx%d'):format(r.s[1], r.s[2], r.s[3]), r.nt, r.mm, r.bare,
+        p and ('%.1f'):format(p) or 'n/a', r.bare / r.mm,
+        p and ('%.2fx'):format(p / r.mm) or 'n/a'))
+end
+if not py then print('(PyTorch not importable by /usr/bin/python3: its columns are skipped)') end
