@@ -16,6 +16,8 @@
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
+local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
+                           'pytorch.lua')
 
 local configs = {
   { name = 'seed 28->128, B100, T28', I = 28, H = 128, L = 1, B = 100, T = 28, steps = 10, reps = 5 },
@@ -107,10 +109,7 @@ local function floor_ms(cfg, step)
   return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps)) * 1000, flops, #calls
 end
 
--- PyTorch: all configurations in one python process per thread count. Debian's PyTorch
--- reaches OpenBLAS through the generic libblas, so torch.set_num_threads does not limit
--- OpenBLAS's threads: OPENBLAS_NUM_THREADS gives it the same thread count as ours (without
--- it, PyTorch's "1 thread" runs its GEMMs on every core).
+-- PyTorch: all configurations in one python process per thread count (bench/pytorch.lua)
 local function pytorch_ms()
   local lines = {}
   for _, c in ipairs(configs) do
@@ -140,25 +139,9 @@ for k, (I, H, L, B, T, steps, reps) in enumerate(cfgs):
         for _ in range(steps):
             step()
         best = min(best, (time.perf_counter() - t0) / steps)
-    print(k + 1, nt, best * 1000, flush=True)
+    print(k + 1, best * 1000, flush=True)
 ]]):format(table.concat(lines, ','))
-  local path = os.tmpname()
-  local f = io.open(path, 'w')
-  f:write(py)
-  f:close()
-  local res = {}
-  for _, nt in ipairs(THREADS) do
-    local p = io.popen(('OPENBLAS_NUM_THREADS=%d /usr/bin/python3 %s %d 2>/dev/null'):format(nt, path, nt))
-    if p then
-      for line in p:lines() do
-        local k, n, ms = line:match('^(%d+) (%d+) (%S+)$')
-        if k then res[tonumber(k) .. ':' .. tonumber(n)] = tonumber(ms) end
-      end
-      p:close()
-    end
-  end
-  os.remove(path)
-  return next(res) and res or nil
+  return run_pytorch(py, THREADS)
 end
 
 local old_threads = torch.getnumthreads()

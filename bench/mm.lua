@@ -6,6 +6,8 @@
 -- call is OpenBLAS's own threading. In microseconds per product (best of a few repetitions of a
 -- batch of calls), and the ratios bare / torch.mm and PyTorch / torch.mm (> 1: ours is faster).
 local torch = require 'torch'
+local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
+                           'pytorch.lua')
 
 local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight gradient's dY^T X)
   { 100, 512, 28, false, 'seed x2h forward' },
@@ -34,8 +36,7 @@ local function best_us(calls, fn)
 end
 
 -- PyTorch's torch.mm into a preallocated result, same shapes and layouts, one process per
--- thread count (OPENBLAS_NUM_THREADS too: Debian's PyTorch reaches OpenBLAS through libblas,
--- which torch.set_num_threads does not limit); nil when torch cannot be imported
+-- thread count (bench/pytorch.lua); nil when torch cannot be imported
 local function pytorch_us()
   local rows = {}
   for _, s in ipairs(shapes) do
@@ -57,24 +58,7 @@ for i, (m, n, k, ta, calls) in enumerate([%s]):
         t0 = time.perf_counter(); run(); best = min(best, time.perf_counter() - t0)
     print(i + 1, best / calls * 1e6, flush=True)
 ]]):format(table.concat(rows, ','))
-  local path = os.tmpname()
-  local f = io.open(path, 'w')
-  f:write(py)
-  f:close()
-  local res = {}
-  for _, nt in ipairs(THREADS) do
-    local cmd = 'OPENBLAS_NUM_THREADS=%d /usr/bin/python3 %s %d 2>/dev/null'
-    local p = io.popen(cmd:format(nt, path, nt))
-    if p then
-      for line in p:lines() do
-        local i, us = line:match('^(%d+) (%S+)$')
-        if i then res[tonumber(i) .. ':' .. nt] = tonumber(us) end
-      end
-      p:close()
-    end
-  end
-  os.remove(path)
-  return next(res) and res or nil
+  return run_pytorch(py, THREADS)
 end
 
 local old = torch.getnumthreads()
