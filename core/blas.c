@@ -254,11 +254,11 @@ static void gemm_part(const gemm_plan *g, const char *a, const char *b, char *c,
  * to their own threading): no synchronisation inside the product. OpenBLAS's own threading of
  * these mid-size products syncs its threads per packed panel (sched_yield, a syscall each); at
  * 2 threads (bench/mm.lua) the split matched it or ran up to 1.2x faster on a quiet machine
- * (the seed cell's products: 1.1-1.2x) and up to 2x faster while the host was taking a vCPU.
+ * (the seed cell's products: 1.1-1.2x) and up to 2x faster when the machine was busy.
  * Each thread gets at least GEMM_SPLIT_MIN multiply-adds (below that OpenBLAS uses one thread
  * too); above GEMM_SPLIT_MAX, OpenBLAS's own partition (shared packed panels) is left to
- * larger machines. Slab edges fall on 64-byte boundaries of C's rows, so two threads never
- * write one cache line. */
+ * larger machines. Slab edges are whole 64-byte multiples along the split dim, so where C's
+ * rows are 64-byte aligned (the allocator's blocks are) two threads never write one line. */
 #define GEMM_SPLIT_MIN ((double)(1 << 18))
 #define GEMM_SPLIT_MAX ((double)(1 << 28))
 #define OPENBLAS_OPENMP 2  /* openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP */
