@@ -1,7 +1,8 @@
 -- bench/run.lua — `make bench`: runs every benchmark of bench/ in one process and prints their
 -- tables. Ratios are measured in the same run, since these machines are shared. After each
 -- table, the share of CPU time the hypervisor took from this machine's vCPUs while it ran
--- (steal time, /proc/stat; Linux guests): 2-thread numbers are only comparable when it is ~0.
+-- (steal time, /proc/stat; Linux guests): steal makes 2-thread numbers noisy, though not all
+-- noise shows as steal (bench/README.md).
 local here = arg and arg[0] and arg[0]:match('^(.*)/') or 'bench'
 local list = { 'autograd', 'datasets', 'mm', 'lstm' }
 
