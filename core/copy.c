@@ -103,6 +103,55 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
     return st;
 }
 
+/* dst[k] <- src[k] for every k, as n lt_copy calls would (a NULL src: zeros, as lt_fill), but
+ * with the host copies between same-shape, non-overlapping tensors run in ONE parallel region:
+ * the pieces of a cat or of a split's gradient are small, and a region per piece waits for
+ * every thread each time (the seed cell's chunk gradient: 4 regions per time step). The dsts
+ * must not overlap one another. */
+int lt_copy_many(lt_tensor *const *dst, const lt_tensor *const *src, int n)
+{
+    lt_iter *its = malloc((size_t)(n > 0 ? n : 1) * sizeof *its);
+    char *fast = calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!its || !fast) {
+        free(its), free(fast);
+        return lt_error("out of memory");
+    }
+    int st = LT_OK;
+    int64_t total = 0;
+    for (int k = 0; k < n && st == LT_OK; k++) {
+        const lt_tensor *d = dst[k], *x = src[k];
+        int one = x && lt_same_shape(d, x) && lt_device(d) == LT_CPU && lt_device(x) == LT_CPU &&
+                  !lt_is_expanded(d);
+        for (int j = 0; one && j < n; j++) one = !lt_shares_storage(dst[j], x);
+        if (one) {
+            const lt_tensor *ops[2] = {d, x};
+            st = lt_iter_init(&its[k], 2, ops);
+            fast[k] = st == LT_OK && its[k].numel > 0;
+            if (fast[k]) total += its[k].numel;
+        } else {
+            st = x ? lt_copy(dst[k], x) : lt_fill(dst[k], 0);
+        }
+    }
+    if (st == LT_OK) {
+#pragma omp parallel if (lt_worth_threads(total))
+        {
+            int t = 0, T = 1;
+#ifdef _OPENMP
+            t = omp_get_thread_num(), T = omp_get_num_threads();
+#endif
+            for (int k = 0; k < n; k++)
+                if (fast[k])
+                    lt_iter_run_range(&its[k], copy_loops[dst[k]->dtype][src[k]->dtype], NULL,
+                                      its[k].numel * t / T, its[k].numel * (t + 1) / T);
+        }
+        for (int k = 0; k < n; k++)
+            if (fast[k]) lt_storage_bump(dst[k]);
+    }
+    free(its);
+    free(fast);
+    return st;
+}
+
 int lt_fill(lt_tensor *t, double value)
 {
     LT_GPU_ROUTE(t, lt_gpu_fill(t, value), t);
@@ -210,14 +259,19 @@ int lt_cat(lt_tensor *out, lt_tensor *const *ts, int n, int dim)
     lt_tensor *target;
     if (lt_out_prepare(out, ts[0]->ndim, size, (const lt_tensor *const *)ts, n, &target))
         return LT_ERR;
-    int st = LT_OK;
+    lt_tensor *parts = malloc((size_t)n * sizeof *parts);
+    lt_tensor **dsts = malloc((size_t)n * sizeof *dsts);
+    int st = parts && dsts ? LT_OK : lt_error("out of memory");
     int64_t at = 0;
     for (int k = 0; k < n && st == LT_OK; k++) {
-        lt_tensor part = *target;
-        st = lt_narrow(&part, dim, at, ts[k]->size[dim]);
-        if (st == LT_OK) st = lt_copy(&part, ts[k]);
+        parts[k] = *target;
+        dsts[k] = &parts[k];
+        st = lt_narrow(&parts[k], dim, at, ts[k]->size[dim]);
         at += ts[k]->size[dim];
     }
+    if (st == LT_OK) st = lt_copy_many(dsts, (const lt_tensor *const *)ts, n);
+    free(parts);
+    free(dsts);
     return lt_out_finish(out, target, st);
 }
 

@@ -331,6 +331,11 @@ static int binary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         break;
     }
     case LT_OP_MUL:
+        if (wa && wb) {  /* both in one pass */
+            lt_tensor *ra = t_new(&s, g->dtype), *rb = t_new(&s, g->dtype);
+            if (rb && t_check(&s, rb, lt_mul_pair(ra, rb, g, a, b))) ga = ra, gb = rb;
+            break;
+        }
         if (wa) ga = t_bin(&s, LT_OP_MUL, g, b);
         if (wb) gb = t_bin(&s, LT_OP_MUL, g, a);
         break;

@@ -12,6 +12,7 @@
  * keep their input's device), except for copies across devices, whose gradient goes back to
  * the input's device.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lt_internal.h"
@@ -245,15 +246,20 @@ static int split_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     int dim = (int)n->i[0];
     int64_t piece = n->i[1];
     lt_tensor *r = lt_tensor_uninit_on((int)n->i[2], n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
-    if (!r) return LT_ERR;
-    int st = LT_OK;
+    lt_tensor *slices = malloc((size_t)n->noutputs * sizeof *slices);
+    lt_tensor **dsts = malloc((size_t)n->noutputs * sizeof *dsts);
+    int st = r && slices && dsts ? LT_OK : r ? lt_error("out of memory") : LT_ERR;
     for (int k = 0; k < n->noutputs && st == LT_OK; k++) {
-        lt_tensor slice = *r;
+        slices[k] = *r;
+        dsts[k] = &slices[k];
         int64_t start = k * piece, len = n->in_size[0][dim] - start;
         if (len > piece) len = piece;
-        st = lt_narrow(&slice, dim, start, len);
-        if (st == LT_OK) st = gout[k] ? lt_copy(&slice, gout[k]) : lt_fill(&slice, 0);
+        st = lt_narrow(&slices[k], dim, start, len);
     }
+    /* the pieces in one pass (missing gradients as zeros) */
+    if (st == LT_OK) st = lt_copy_many(dsts, (const lt_tensor *const *)gout, n->noutputs);
+    free(slices);
+    free(dsts);
     if (st) {
         lt_tensor_release(r);
         return LT_ERR;

@@ -89,6 +89,15 @@ static inline int lt_worth_threads(int64_t work)
 #endif
 }
 
+/* dst[k] <- src[k] (NULL: zeros) for k < n, as n lt_copy calls, host copies of one shape in one
+ * parallel region; the dsts must not overlap one another (a cat's or split's pieces). */
+int lt_copy_many(lt_tensor *const *dst, const lt_tensor *const *src, int n);
+
+/* da = g * y and db = g * x (a product's two input gradients), in one pass when g, x, y are
+ * host float tensors of one shape and da, db fresh; else as two lt_binary products. */
+int lt_mul_pair(lt_tensor *da, lt_tensor *db, const lt_tensor *g, const lt_tensor *x,
+                const lt_tensor *y);
+
 /* True when t has a stride-0 dim of size > 1 (an expand): writing it would write one element
  * through several positions. */
 static inline int lt_is_expanded(const lt_tensor *t)

@@ -106,6 +106,26 @@ describe('cat and stack', function()
     H.close(res, F.cat2, 0, 0)
   end)
 
+  -- large pieces go through one parallel pass for all of them (core/copy.c, lt_copy_many)
+  it('cat of large pieces, contiguous or not, at 1, 2 and 3 threads', function()
+    local n0 = torch.getnumthreads()
+    local a, b, c = torch.randn(300, 7, 11), torch.randn(11, 5, 300), torch.randn(300, 13, 11)
+    for _, nt in ipairs({ 1, 2, 3 }) do
+      torch.setnumthreads(nt)
+      local bt = b:transpose(1, 3)                  -- 300 x 5 x 11, not contiguous
+      local r = torch.cat({ a, bt, c }, 2)
+      local res = torch.Tensor(25, 11, 300):transpose(1, 3)   -- a non-contiguous result
+      torch.cat(res, { a, bt, c }, 2)
+      for _, out in ipairs({ r, res }) do
+        assert.same({ 300, 25, 11 }, out:size():totable())
+        H.close(out:narrow(2, 1, 7), a, 0, 0)
+        H.close(out:narrow(2, 8, 5), bt, 0, 0)
+        H.close(out:narrow(2, 13, 13), c, 0, 0)
+      end
+    end
+    torch.setnumthreads(n0)
+  end)
+
   it('stack matches PyTorch; the default is dim 1', function()
     H.close(torch.stack({ x, z }), F.stack1, 0, 0)
     H.close(torch.stack({ x, z }, 4), F.stack4, 0, 0)

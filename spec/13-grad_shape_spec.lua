@@ -168,6 +168,24 @@ describe('autograd of views', function()
     H.close(x.grad, want, 0, 0)
   end)
 
+  -- a split's gradient is assembled in one parallel pass (core/copy.c, lt_copy_many)
+  it('chunk of a large tensor, some pieces unused, at 1 and 2 threads', function()
+    local n0 = torch.getnumthreads()
+    for _, nt in ipairs({ 1, 2 }) do
+      torch.setnumthreads(nt)
+      local x = leaf(100, 512)
+      local w1, w3 = torch.randn(100, 128):double(), torch.randn(100, 128):double()
+      local p = x:chunk(4, 2)
+      local loss = torch.cmul(p[1], w1):sum() + torch.cmul(p[3], w3):sum()
+      loss:backward()
+      H.close(x.grad:narrow(2, 1, 128), w1, 0, 0)
+      H.close(x.grad:narrow(2, 257, 128), w3, 0, 0)
+      assert.equal(0, x.grad:narrow(2, 129, 128):abs():sum())
+      assert.equal(0, x.grad:narrow(2, 385, 128):abs():sum())
+    end
+    torch.setnumthreads(n0)
+  end)
+
   it('views of tensors that do not require grad record nothing', function()
     local x = torch.randn(3, 4):double()
     for _, y in ipairs({ x:narrow(1, 1, 2), x:select(2, 1), x:t(), x:transpose(1, 2),
