@@ -12,7 +12,7 @@
 --              (torch.set_num_threads and OPENBLAS_NUM_THREADS), when /usr/bin/python3
 --              imports torch (skipped otherwise)
 -- at 1 and 2 threads. Best of a few repetitions of a few steps each (machines are shared).
--- LUATORCH_BENCH_QUICK=1 runs the seed shape only.
+-- LUATORCH_BENCH_QUICK=1 runs the seed shape only; LUATORCH_BENCH_THREADS=n one thread count.
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
@@ -26,6 +26,10 @@ local configs = {
 }
 if os.getenv('LUATORCH_BENCH_QUICK') then configs = { configs[1] } end
 local THREADS = { 1, 2 }
+if os.getenv('LUATORCH_BENCH_THREADS') then
+  local n = math.tointeger(tonumber(os.getenv('LUATORCH_BENCH_THREADS')))
+  THREADS = { (assert(n and n >= 1 and n, 'LUATORCH_BENCH_THREADS: expected a thread count')) }
+end
 local CLASSES = 10
 
 local function best_ms(cfg, step)
