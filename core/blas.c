@@ -223,29 +223,37 @@ int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_
 
 /* ---- gemm over a batch -------------------------------------------------------------------- */
 
+void lt_blas_gemm(lt_dtype dt, int colmajor, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                  double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                  double beta, void *c, int64_t ldc)
+{
+    enum CBLAS_ORDER order = colmajor ? CblasColMajor : CblasRowMajor;
+    enum CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
+    if (dt == LT_FLOAT32)
+        cblas_sgemm(order, tra, trb, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda, b,
+                    (int)ldb, (float)beta, c, (int)ldc);
+    else
+        cblas_dgemm(order, tra, trb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb,
+                    beta, c, (int)ldc);
+}
+
 /* One product's BLAS arguments, and the byte steps of a row of A / C and a column of B / C
  * (so a part of the product is a pointer offset, whatever the layouts). */
 typedef struct {
     lt_dtype dt;
-    enum CBLAS_ORDER order;
-    enum CBLAS_TRANSPOSE ta, tb;
+    int colmajor, ta, tb;
     int64_t m, n, k;
     double alpha, beta;
     int64_t lda, ldb, ldc;
     int64_t a_row, b_col, c_row, c_col;  /* bytes */
 } gemm_plan;
 
-static void gemm_part(const gemm_plan *g, const char *a, const char *b, char *c, int64_t m,
-                      int64_t n)
+/* rows x cols of C from a, b, c (the plan's k, leading dims and scalars) */
+static void gemm_part(const gemm_plan *g, const char *a, const char *b, char *c, int64_t rows,
+                      int64_t cols)
 {
-    if (g->dt == LT_FLOAT32)
-        cblas_sgemm(g->order, g->ta, g->tb, (int)m, (int)n, (int)g->k, (float)g->alpha,
-                    (const float *)a, (int)g->lda, (const float *)b, (int)g->ldb, (float)g->beta,
-                    (float *)c, (int)g->ldc);
-    else
-        cblas_dgemm(g->order, g->ta, g->tb, (int)m, (int)n, (int)g->k, g->alpha,
-                    (const double *)a, (int)g->lda, (const double *)b, (int)g->ldb, g->beta,
-                    (double *)c, (int)g->ldc);
+    lt_blas_gemm(g->dt, g->colmajor, g->ta, g->tb, rows, cols, g->k, g->alpha, a, g->lda, b,
+                 g->ldb, g->beta, c, g->ldc);
 }
 
 /* The threads split the product into slabs of C rows (or columns, whichever dim is longer),
@@ -320,12 +328,9 @@ static int gemm_batch(lt_tensor *out, double beta, const lt_tensor *c, double al
         lt_blas_mat_layout(m, k, ua->stride[1], ua->stride[2], &cma, &lda);
         lt_blas_mat_layout(k, n, ub->stride[1], ub->stride[2], &cmb, &ldb);
         lt_blas_mat_layout(m, n, t3.stride[1], t3.stride[2], &cmc, &ldc);
-        enum CBLAS_ORDER order = cmc ? CblasColMajor : CblasRowMajor;
-        enum CBLAS_TRANSPOSE ta = cma == cmc ? CblasNoTrans : CblasTrans;
-        enum CBLAS_TRANSPOSE tb = cmb == cmc ? CblasNoTrans : CblasTrans;
         size_t es = lt_dtype_size(a->dtype);
         char *pa = lt_data(ua), *pb = lt_data(ub), *pc = lt_data(&t3);
-        gemm_plan g = {a->dtype, order, ta, tb, m, n, k, alpha, bl, lda, ldb, ldc,
+        gemm_plan g = {a->dtype, cmc, cma != cmc, cmb != cmc, m, n, k, alpha, bl, lda, ldb, ldc,
                        ua->stride[1] * (int64_t)es, ub->stride[2] * (int64_t)es,
                        t3.stride[1] * (int64_t)es, t3.stride[2] * (int64_t)es};
         for (int64_t i = 0; i < nb; i++)

@@ -232,13 +232,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, c
                  int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
 {
     if (m == 0 || n == 0) return;
-    enum CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
-    if (dt == LT_FLOAT32)
-        cblas_sgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b,
-                    (int)ldb, (float)beta, c, (int)ldc);
-    else
-        cblas_dgemm(CblasRowMajor, tra, trb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b,
-                    (int)ldb, beta, c, (int)ldc);
+    lt_blas_gemm(dt, 0, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 const char *lt_blas_corename(void)

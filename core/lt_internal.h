@@ -134,6 +134,11 @@ int lt_blas_operand(const lt_tensor *t, const lt_tensor **use, lt_tensor **copy)
 int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_tensor *a,
                            const lt_tensor *b, const lt_tensor *c, lt_tensor **target);
 int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
+/* C (m x n) = alpha op(A) op(B) + beta C through cblas_sgemm / cblas_dgemm by dt: row-major
+ * unless colmajor, op = transpose where ta / tb is set (host memory; core/lstm.c too) */
+void lt_blas_gemm(lt_dtype dt, int colmajor, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                  double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                  double beta, void *c, int64_t ldc);
 /* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the
  * beta BLAS still has to apply */
 int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,
