@@ -1,0 +1,163 @@
+-- torch.check — argument and option checks for the pure-Lua modules, with Lua's own message
+-- form, so a mistake in a call to optim.sgd reads like one to a C function:
+--   bad argument #1 to 'sgd' (function expected, got boolean)
+--   nn.LSTM: unknown option 'batch_first' (did you mean 'batchFirst'?; accepted: ...)
+--
+--   local check = require 'torch.check'
+--   check.arg('sgd', 1, opfunc, 'function')          -- raises at the caller of sgd
+--   check.arg('Dropout', 1, p, 'number?')            -- '?': nil is accepted too
+--   check.arg('eye', 1, n, 'integer|tensor')         -- alternatives
+--   local cfg = check.options('nn.LSTM', opts, { batchFirst = false, dropout = 0 })
+--
+-- Kinds: nil, number, integer, string, table, function, boolean, userdata, tensor, storage,
+-- module (an nn.Module), callable (a function or a table/userdata with __call), any.
+-- `level` (optional, default 1) counts as error()'s does, from the function that calls the
+-- check: 1 blames that function's caller.
+local check = {}
+
+local function typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == 'table' then
+    local name = rawget(mt, '__typename') or rawget(mt, '__name')
+    if type(name) == 'string' then return name end
+  end
+  if math.type(v) == 'float' then return 'number' end
+  return type(v)
+end
+
+local function is_tensor(v)
+  local mt = getmetatable(v)
+  return type(v) == 'userdata' and type(mt) == 'table'
+      and type(rawget(mt, '__name')) == 'string' and rawget(mt, '__name'):match('Tensor$') ~= nil
+end
+
+local is_kind = {
+  ['nil'] = function(v) return v == nil end,
+  number = function(v) return type(v) == 'number' end,
+  integer = function(v) return math.type(v) == 'integer' or (math.type(v) == 'float' and v == math.floor(v) and v == v and math.abs(v) < 2^63) end,
+  string = function(v) return type(v) == 'string' end,
+  table = function(v) return type(v) == 'table' end,
+  ['function'] = function(v) return type(v) == 'function' end,
+  boolean = function(v) return type(v) == 'boolean' end,
+  userdata = function(v) return type(v) == 'userdata' end,
+  tensor = is_tensor,
+  storage = function(v) return type(v) == 'userdata' and typename(v):match('Storage$') ~= nil end,
+  module = function(v)
+    local mt = getmetatable(v)
+    while type(mt) == 'table' do
+      if rawget(mt, '__typename') == 'nn.Module' then return true end
+      mt = getmetatable(mt)
+    end
+    return false
+  end,
+  callable = function(v)
+    if type(v) == 'function' then return true end
+    local mt = getmetatable(v)
+    return type(mt) == 'table' and rawget(mt, '__call') ~= nil
+  end,
+  any = function(v) return v ~= nil end,
+}
+
+-- "bad argument #i to 'fname' (msg)", raised at `level` above the caller of argerror.
+function check.argerror(fname, i, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(i, fname, msg), (level or 1) + 2)
+end
+
+-- Checks that v is of one of the kinds in spec ('number', 'integer|tensor', 'table?');
+-- returns v.
+function check.arg(fname, i, v, spec, level)
+  local optional = spec:sub(-1) == '?'
+  local kinds = optional and spec:sub(1, -2) or spec
+  if optional and v == nil then return v end
+  for kind in kinds:gmatch('[^|]+') do
+    local f = is_kind[kind]
+    if not f then error(("torch.check: unknown kind '%s'"):format(kind), 2) end
+    if f(v) then
+      if kind == 'integer' then return math.tointeger(v) end
+      return v
+    end
+  end
+  local expected = kinds:gsub('|', ' or ')
+  if optional then expected = expected .. ' or nil' end
+  local msg = ('%s expected, got %s'):format(expected, v == nil and 'no value' or typename(v))
+  if math.type(v) == 'float' and kinds:match('integer') then
+    msg = 'number has no integer representation'
+  end
+  check.argerror(fname, i, msg, (level or 1) + 1)
+end
+
+-- PyTorch's spellings of options that luatorch names in Torch7's camelCase.
+local aliases = {
+  batch_first = 'batchFirst', num_layers = 'numLayers', weight_decay = 'weightDecay',
+  ignore_index = 'ignoreIndex', padding_idx = 'paddingIdx', max_norm = 'maxNorm',
+  batch_size = 'batchSize', num_workers = 'numWorkers', drop_last = 'dropLast',
+  learning_rate = 'learningRate', label_smoothing = 'labelSmoothing',
+  size_average = 'sizeAverage', return_state = 'returnState',
+}
+check.aliases = aliases
+
+-- A placeholder value in a defaults table: the option is known but not built yet, and a
+-- caller who sets it (to anything but the default `off`) gets an error saying so.
+function check.unsupported(off)
+  return setmetatable({ off = off }, { __name = 'torch.check.unsupported' })
+end
+
+local function is_unsupported(v)
+  local mt = getmetatable(v)
+  return type(mt) == 'table' and mt.__name == 'torch.check.unsupported'
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  return keys
+end
+
+-- Checks an options table against `defaults` (option -> default value) and returns a new
+-- table with the defaults filled in. Unknown keys are errors naming the accepted ones and
+-- mapping PyTorch's spellings; a default made by check.unsupported() refuses any other value.
+-- A default of `check.REQUIRED` must be given; one of `check.NONE` is accepted and defaults to
+-- nil. opts may be nil.
+check.REQUIRED = setmetatable({}, { __name = 'torch.check.required' })
+check.NONE = setmetatable({}, { __name = 'torch.check.none' })
+
+function check.options(fname, opts, defaults, level)
+  level = (level or 1) + 1
+  if opts ~= nil and type(opts) ~= 'table' then
+    error(('%s: options must be a table, got %s'):format(fname, typename(opts)), level)
+  end
+  local out = {}
+  for k, v in pairs(opts or {}) do
+    if type(k) ~= 'string' or defaults[k] == nil then
+      local hint = ''
+      if type(k) == 'string' and aliases[k] and defaults[aliases[k]] ~= nil then
+        hint = (" (did you mean '%s'?)"):format(aliases[k])
+      elseif type(k) ~= 'string' then
+        hint = ' (options are given by name, as {name = value})'
+      end
+      error(("%s: unknown option '%s'%s; accepted: %s")
+            :format(fname, tostring(k), hint, table.concat(sorted_keys(defaults), ', ')), level)
+    end
+    local d = defaults[k]
+    if is_unsupported(d) then
+      if v ~= d.off then
+        error(("%s: option '%s' is not supported yet"):format(fname, k), level)
+      end
+      v = d.off
+    end
+    out[k] = v
+  end
+  for k, d in pairs(defaults) do
+    if out[k] == nil then
+      if d == check.REQUIRED then
+        error(("%s: option '%s' is required"):format(fname, k), level)
+      end
+      if is_unsupported(d) then d = d.off end
+      if d ~= check.NONE then out[k] = d end
+    end
+  end
+  return out
+end
+
+return check
