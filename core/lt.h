@@ -80,6 +80,10 @@ void        lt_storage_release(lt_storage *s);            /* frees on the last r
 /* Allocator counters: live bytes, and allocations made since start (specs check both). */
 typedef struct { int64_t live_bytes, peak_bytes, total_allocs, total_bytes; } lt_alloc_stats;
 lt_alloc_stats lt_alloc_get_stats(void);
+/* The most host memory one allocation may ask for (RAM + swap), and a check of nbytes against
+ * it whose error says what would need how much ("<what> would need 40 GB, more than ..."). */
+int64_t lt_alloc_limit(void);
+int     lt_alloc_check(int64_t nbytes, const char *what);
 /* Freed host blocks kept for reuse (not in live_bytes; none under AddressSanitizer, where
  * lt_alloc_caches() is 0), and giving them back to the system. */
 int64_t lt_alloc_cached_bytes(void);
@@ -153,6 +157,10 @@ int lt_squeeze_dim(lt_tensor *t, int dim);
 int lt_expand(lt_tensor *t, int ndim, const int64_t *size);     /* -1 keeps a size           */
 /* view: shape with at most one -1; fails when the strides cannot express it. */
 int lt_view(lt_tensor *t, int ndim, const int64_t *size);
+/* The bound on every shape: the product of its sizes (each counted as at least 1). */
+#define LT_MAX_NUMEL ((int64_t)1 << 59)
+/* numel of a shape (may be NULL); LT_ERR for a negative size or a shape over LT_MAX_NUMEL. */
+int lt_shape_numel(int ndim, const int64_t *size, int64_t *numel);
 /* Fills size with the shape (resolving -1) and checks the element count. */
 int lt_infer_shape(int64_t numel, int ndim, int64_t *size);
 /* Broadcast shape of two shapes; LT_ERR with both shapes in the message when incompatible. */

@@ -453,7 +453,8 @@ static int check_targets(const loss_args *a, const lt_tensor *target)
         int64_t v = t[i * ts];
         if ((v < 0 || v >= a->C) && v != a->ignore) {  /* reported 1-based, as Lua counts */
             st = lt_error("target %lld is out of range for %lld classes (expected 1 to %lld)",
-                          (long long)v + 1, (long long)a->C, (long long)a->C);
+                          (long long)(int64_t)((uint64_t)v + 1), (long long)a->C,
+                          (long long)a->C);  /* wraps back: the Lua number given */
             break;
         }
     }

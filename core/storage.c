@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "lt_internal.h"
 #ifdef LT_HAVE_CUDA
@@ -131,6 +132,27 @@ static lt_storage *device_alloc(lt_storage *s, int device, int zero)
 #endif
 }
 
+/* The most host memory one allocation may ask for: the machine's RAM and swap. Linux would
+ * refuse more anyway, but a request that passes one at a time (an LSTM of 2^62 layers) can
+ * page the machine to a halt first; callers that allocate in a loop check their total here. */
+int64_t lt_alloc_limit(void)
+{
+    static int64_t limit;
+    if (!limit) {
+        struct sysinfo si;
+        limit = sysinfo(&si) == 0 ? (int64_t)(si.totalram + si.totalswap) * si.mem_unit
+                                  : INT64_MAX / 2;
+    }
+    return limit;
+}
+
+int lt_alloc_check(int64_t nbytes, const char *what)
+{
+    if (nbytes >= 0 && nbytes <= lt_alloc_limit()) return LT_OK;
+    return lt_error("%s would need %.3g GB, more than this machine's memory (%.3g GB)", what,
+                    (double)nbytes / 1e9, (double)lt_alloc_limit() / 1e9);
+}
+
 static lt_storage *storage_alloc(int device, lt_dtype dt, int64_t numel, int zero)
 {
     size_t esz = lt_dtype_size(dt);
@@ -138,6 +160,7 @@ static lt_storage *storage_alloc(int device, lt_dtype dt, int64_t numel, int zer
         lt_error("cannot allocate %lld elements of %s", (long long)numel, lt_dtype_name(dt));
         return NULL;
     }
+    if (device == LT_CPU && lt_alloc_check(numel * (int64_t)esz, "the tensor")) return NULL;
     lt_storage *s = calloc(1, sizeof *s);
     if (!s) {
         lt_error("out of memory");

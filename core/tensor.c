@@ -21,24 +21,32 @@ static void set_contiguous_strides(lt_tensor *t)
     }
 }
 
-static int check_shape(int ndim, const int64_t *size, int64_t *numel)
+/* Every shape a tensor can take obeys one bound: the product of its sizes, each counted as at
+ * least 1, is at most LT_MAX_NUMEL. So element counts, contiguous strides, the extent of any
+ * view and byte counts (x 8) never overflow int64, whatever the sizes (2^32 x 2^32 x 0 is
+ * refused too: it would make the next product overflow). Every path that makes a new shape
+ * (constructors, resize, view, reshape, expand) goes through here. */
+int lt_shape_numel(int ndim, const int64_t *size, int64_t *numel)
 {
+    char s[LT_SHAPE_BUFSZ];
     if (ndim < 0 || ndim > LT_MAXDIM)
         return lt_error("%d dimensions requested, at most %d are supported", ndim, LT_MAXDIM);
-    int64_t n = 1;
+    int64_t n = 1, bound = 1;
     for (int i = 0; i < ndim; i++) {
         if (size[i] < 0) return lt_error("invalid size %lld at dim %d", (long long)size[i], i + 1);
-        if (size[i] && n > INT64_MAX / 8 / size[i]) return lt_error("tensor is too large");
+        if (__builtin_mul_overflow(bound, size[i] ? size[i] : 1, &bound) || bound > LT_MAX_NUMEL)
+            return lt_error("shape [%s] is too large (more than 2^59 elements)",
+                            lt_shape_str(s, sizeof s, ndim, size));
         n *= size[i];
     }
-    *numel = n;
+    if (numel) *numel = n;
     return LT_OK;
 }
 
 static lt_tensor *tensor_alloc(int device, lt_dtype dt, int ndim, const int64_t *size, int zero)
 {
     int64_t numel;
-    if (check_shape(ndim, size, &numel)) return NULL;
+    if (lt_shape_numel(ndim, size, &numel)) return NULL;
     lt_tensor *t = calloc(1, sizeof *t);
     if (!t) {
         lt_error("out of memory");
@@ -104,18 +112,23 @@ lt_tensor *lt_tensor_from_storage(lt_storage *s, int64_t offset, int ndim, const
                                   const int64_t *stride)
 {
     int64_t numel;
-    if (check_shape(ndim, size, &numel)) return NULL;
+    if (lt_shape_numel(ndim, size, &numel)) return NULL;
     if (offset < 0) {
         lt_error("negative storage offset %lld", (long long)offset);
         return NULL;
     }
-    int64_t hi = offset; /* largest element index reached */
+    int64_t hi = offset, step; /* largest element index reached */
     for (int i = 0; i < ndim; i++) {
         if (stride[i] < 0) {
             lt_error("negative stride %lld at dim %d", (long long)stride[i], i + 1);
             return NULL;
         }
-        if (size[i] > 0) hi += (size[i] - 1) * stride[i];
+        if (size[i] > 0 && (__builtin_mul_overflow(size[i] - 1, stride[i], &step) ||
+                            __builtin_add_overflow(hi, step, &hi))) {
+            lt_error("view reaches past element 2^63 (stride %lld at dim %d)",
+                     (long long)stride[i], i + 1);
+            return NULL;
+        }
     }
     if (numel > 0 && hi >= s->numel) {
         lt_error("view reaches element %lld of a storage of %lld elements", (long long)hi + 1,
@@ -275,7 +288,7 @@ void lt_storage_bump(lt_tensor *t) { t->storage->version++; }
 int lt_resize(lt_tensor *t, int ndim, const int64_t *size)
 {
     int64_t numel;
-    if (check_shape(ndim, size, &numel)) return LT_ERR;
+    if (lt_shape_numel(ndim, size, &numel)) return LT_ERR;
     if (t->ndim == ndim && !memcmp(t->size, size, (size_t)ndim * sizeof *size)) return LT_OK;
     t->ndim = ndim;
     if (ndim) memcpy(t->size, size, (size_t)ndim * sizeof *size);
@@ -318,9 +331,10 @@ int lt_check_dim(const char *what, int dim, int ndim)
 int lt_narrow(lt_tensor *t, int dim, int64_t start, int64_t length)
 {
     if (lt_check_dim("dimension", dim, t->ndim)) return LT_ERR;
-    if (start < 0 || length < 0 || start + length > t->size[dim])
+    if (start < 0 || length < 0 || start > t->size[dim] || length > t->size[dim] - start)
         return lt_error("range [%lld, %lld] out of bounds for dimension %d of size %lld",
-                        (long long)start + 1, (long long)(start + length), dim + 1,
+                        (long long)start + 1,
+                        (long long)(length > INT64_MAX - start ? INT64_MAX : start + length), dim + 1,
                         (long long)t->size[dim]);
     t->offset += start * t->stride[dim];
     t->size[dim] = length;
@@ -433,6 +447,7 @@ int lt_expand(lt_tensor *t, int ndim, const int64_t *size)
             goto bad;
         }
     }
+    if (lt_shape_numel(ndim, nsize, NULL)) return LT_ERR;
     t->ndim = ndim;
     memcpy(t->size, nsize, (size_t)ndim * sizeof *nsize);
     memcpy(t->stride, nstride, (size_t)ndim * sizeof *nstride);
@@ -445,18 +460,16 @@ bad:
 int lt_infer_shape(int64_t numel, int ndim, int64_t *size)
 {
     int infer = -1;
-    int64_t known = 1;
+    int64_t known = 1, given[LT_MAXDIM] = {0};
     if (ndim > LT_MAXDIM) return lt_error("at most %d dimensions are supported", LT_MAXDIM);
     for (int i = 0; i < ndim; i++) {
         if (size[i] == -1) {
             if (infer >= 0) return lt_error("only one dimension can be inferred (-1)");
             infer = i;
-        } else if (size[i] < 0) {
-            return lt_error("invalid size %lld at dim %d", (long long)size[i], i + 1);
-        } else {
-            known *= size[i];
         }
+        given[i] = size[i] == -1 ? 1 : size[i];
     }
+    if (lt_shape_numel(ndim, given, &known)) return LT_ERR;
     if (infer >= 0) {
         if (known == 0 || numel % known)
             goto bad;

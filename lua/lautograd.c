@@ -155,6 +155,29 @@ static int ag_nograd(lua_State *L)
     return lua_gettop(L);
 }
 
+/* torch._moduleCall(f, ...): calls f with the "inside a PyTorch-style module call" depth one
+ * higher, restoring it whatever f raises. In C because a hook (Ctrl-C raises from one) runs
+ * only at Lua instructions: Lua code that bumps a counter and restores it, even from a
+ * to-be-closed variable, can be interrupted between the two and leave it stuck, and then no
+ * module records a graph for Torch7's backward again (nn.Module.__call). */
+static int module_call_depth;
+
+static int ag_modulecall(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    module_call_depth++;
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    module_call_depth--;
+    if (status != LUA_OK) return lua_error(L);
+    return lua_gettop(L);
+}
+
+static int ag_modulecalldepth(lua_State *L)
+{
+    lua_pushinteger(L, module_call_depth);
+    return 1;
+}
+
 /* ---- torch.autograd.Function: nodes with Lua forward/backward ----------------------------- */
 
 typedef struct {
@@ -287,6 +310,7 @@ void lt_open_autograd(lua_State *L)
         {"requiresGrad_", ag_requiresgrad, LT_METHOD}, {"zeroGrad", ag_zerograd, LT_METHOD},
         {"setGradEnabled", ag_setgradenabled, LT_FN}, {"isGradEnabled", ag_isgradenabled, LT_FN},
         {"noGrad", ag_nograd, LT_FN}, {"applyFunction", ag_apply, LT_FN},
+        {"_moduleCall", ag_modulecall, LT_FN}, {"_moduleCallDepth", ag_modulecalldepth, LT_FN},
         {"backwardMany", ag_backward_many, LT_FN},
         {NULL, NULL, 0}};
     ltL_register(L, regs);

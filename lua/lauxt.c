@@ -86,24 +86,28 @@ void ltL_account(lua_State *L)
     }
 }
 
+/* The tensor at arg, or NULL when arg is not a tensor. A freed tensor is never "not a
+ * tensor": every binding, metamethod and form test (ltL_istensor) meets it here first, so
+ * it raises "tensor was freed" instead of being taken for a number or dereferenced. */
 lt_tensor *ltL_totensor(lua_State *L, int arg)
 {
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
-    return box ? *box : NULL;
+    if (!box) return NULL;
+    if (!*box) luaL_argerror(L, arg, "tensor was freed");
+    return *box;
 }
 
 int ltL_istensor(lua_State *L, int arg) { return ltL_totensor(L, arg) != NULL; }
 
 lt_tensor *ltL_checktensor(lua_State *L, int arg)
 {
-    lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
-    if (!box) {
+    lt_tensor *t = ltL_totensor(L, arg);
+    if (!t) {
         const char *got = luaL_typename(L, arg);
         if (luaL_getmetafield(L, arg, "__name") == LUA_TSTRING) got = lua_tostring(L, -1);
         luaL_argerror(L, arg, lua_pushfstring(L, "tensor expected, got %s", got));
     }
-    if (!*box) luaL_argerror(L, arg, "tensor was freed");
-    return *box;
+    return t;
 }
 
 void ltL_pushtensor(lua_State *L, lt_tensor *t, const char *fname)
@@ -131,9 +135,9 @@ int ltL_checkdim(lua_State *L, int arg, int ndim)
     int n = ndim > 0 ? ndim : 1;
     if (d < 0) d += n + 1;
     if (d < 1 || d > n)
-        luaL_argerror(L, arg, lua_pushfstring(L, "dimension %d out of range for a "
+        luaL_argerror(L, arg, lua_pushfstring(L, "dimension %I out of range for a "
                                                  "%d-dimensional tensor",
-                                              (int)luaL_checkinteger(L, arg), ndim));
+                                              luaL_checkinteger(L, arg), ndim));
     return (int)d - 1;
 }
 

@@ -6,6 +6,8 @@
  * machine without a GPU, or in a build without CUDA, isAvailable() is false, deviceCount() is 0,
  * and every other call raises "cuda.<fn>: no CUDA device is available (<why>)".
  */
+#include <limits.h>
+
 #include "lt_lua.h"
 
 #include "../gpu/lt_gpu.h"
@@ -93,6 +95,7 @@ static int cuda_synchronize(lua_State *L)
 static int cuda_setdevice(lua_State *L)
 {
     lua_Integer i = luaL_checkinteger(L, 1);
+    if (i < 1 || i > INT_MAX) return luaL_error(L, "cuda.setDevice: device %I does not exist", i);
     LT_TRY(L, "cuda.setDevice", lt_gpu_set_device((int)i - 1));
     return 0;
 }

@@ -193,7 +193,8 @@ static int l_gemm_trace(lua_State *L)
 static int l_gemm_replay(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    int reps = (int)luaL_optinteger(L, 2, 5);
+    lua_Integer reps = luaL_optinteger(L, 2, 5);
+    luaL_argcheck(L, reps >= 1 && reps <= 1000000, 2, "repetitions must be between 1 and 10^6");
     int n = (int)luaL_len(L, 1);
     lt_gemm_call *calls = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *calls, 0);
     for (int i = 0; i < n; i++) {

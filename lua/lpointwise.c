@@ -362,6 +362,9 @@ static int pw_maskedselect(lua_State *L)
 static int arith(lua_State *L, lt_binary_op op, const char *name)
 {
     lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
+    if (!a && !b)  /* a metamethod called by hand: Lua has no name for it, so say it here */
+        return luaL_error(L, "bad argument #%d to '%s' (tensor expected, got %s)",
+                          isnum(L, 1) ? 2 : 1, name, luaL_typename(L, isnum(L, 1) ? 2 : 1));
     lt_tensor *res = ltL_newtensor(L, a ? a->dtype : b->dtype);
     binop(L, name, res, op, 1, 2, 1.0, 1);
     return 1;

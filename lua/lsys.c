@@ -2,6 +2,7 @@
  * lsys.c — small system helpers the Lua front needs: a monotonic clock (torch.Timer, the
  * benchmarks) and whether a stream is a terminal (progress bars draw only on a TTY).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +25,8 @@ static int sys_isatty(lua_State *L)
     if (lua_isnoneornil(L, 1)) {
         fd = fileno(stdout);
     } else if (lua_isinteger(L, 1)) {
-        fd = (int)lua_tointeger(L, 1);
+        lua_Integer n = lua_tointeger(L, 1);
+        fd = n >= 0 && n <= INT_MAX ? (int)n : -1;  /* isatty(-1) is false */
     } else {
         luaL_Stream *p = luaL_checkudata(L, 1, LUA_FILEHANDLE);
         if (!p->closef || !p->f) return luaL_argerror(L, 1, "file is closed");

@@ -182,7 +182,11 @@ static int tensor_new(lua_State *L)
         lt_storage *s = ltL_checkstorage(L, 1);
         if (s->dtype != dt)
             return luaL_error(L, "%s: storage type does not match the tensor type", fname);
-        int64_t offset = luaL_optinteger(L, 2, 1) - 1;
+        lua_Integer first = luaL_optinteger(L, 2, 1);
+        luaL_argcheck(L, first >= 1 && first <= s->numel + 1, 2,
+                      lua_pushfstring(L, "offset %I out of range for a storage of %I elements",
+                                      first, (lua_Integer)s->numel));
+        int64_t offset = first - 1;
         int nd;
         if (lua_isnoneornil(L, 3)) {
             nd = 1;
@@ -412,7 +416,11 @@ static int t_narrow(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     int dim = ltL_checkdim(L, 2, t->ndim);
-    int64_t start = luaL_checkinteger(L, 3) - 1, len = luaL_checkinteger(L, 4);
+    lua_Integer first = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+    luaL_argcheck(L, first >= 1 && first <= t->size[dim] + 1, 3,
+                  lua_pushfstring(L, "start %I out of range for dimension %d of size %I", first,
+                                  dim + 1, (lua_Integer)t->size[dim]));
+    int64_t start = first - 1;
     lt_tensor *v = pushview(L, t, "narrow");
     LT_TRY(L, "narrow", lt_narrow(v, dim, start, len));
     recview(L, v, t, LT_VIEW_NARROW, (const int64_t[]){dim, start, len}, "narrow");
@@ -502,8 +510,11 @@ static int t_permute(lua_State *L)
 static int t_unsqueeze(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
-    lua_Integer d = luaL_checkinteger(L, 2);
+    lua_Integer d = luaL_checkinteger(L, 2), d0 = d;
     if (d < 0) d += t->ndim + 2;
+    luaL_argcheck(L, d >= 1 && d <= t->ndim + 1, 2,
+                  lua_pushfstring(L, "dimension %I out of range for unsqueeze of a "
+                                     "%d-dimensional tensor", d0, t->ndim));
     lt_tensor *v = pushview(L, t, "unsqueeze");
     LT_TRY(L, "unsqueeze", lt_unsqueeze(v, (int)d - 1));
     recview(L, v, t, LT_VIEW_RESHAPE, NULL, "unsqueeze");
@@ -575,7 +586,7 @@ static int t_reshape(lua_State *L)
 static int split_views(lua_State *L, const char *fname, lt_tensor *t, int dim, int64_t piece)
 {
     int64_t n = t->size[dim];
-    int64_t count = n == 0 ? 1 : (n + piece - 1) / piece;
+    int64_t count = n == 0 ? 1 : (n - 1) / piece + 1;  /* ceil(n / piece), without overflow */
     if (count > INT32_MAX) return luaL_error(L, "%s: too many pieces", fname);
     lt_tensor **pieces = lua_newuserdatauv(L, (size_t)count * sizeof *pieces, 0);
     lua_createtable(L, (int)count, 0);
@@ -608,8 +619,8 @@ static int t_chunk(lua_State *L)
     luaL_argcheck(L, chunks > 0, 2, "number of chunks must be positive");
     int dim = lua_isnoneornil(L, 3) ? 0 : ltL_checkdim(L, 3, t->ndim);
     if (t->ndim == 0) return luaL_error(L, "chunk: cannot chunk a 0-dimensional tensor");
-    int64_t piece = (t->size[dim] + chunks - 1) / chunks;
-    return split_views(L, "chunk", t, dim, piece > 0 ? piece : 1);
+    int64_t n = t->size[dim], piece = n == 0 ? 1 : (n - 1) / chunks + 1;
+    return split_views(L, "chunk", t, dim, piece);
 }
 
 /* ---- copies and in-place changes of the handle ----------------------------------------- */
@@ -1072,7 +1083,7 @@ static int core_getdefault(lua_State *L)
 static int core_allocstats(lua_State *L)
 {
     lt_alloc_stats s = lt_alloc_get_stats();
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, s.live_bytes);
     lua_setfield(L, -2, "liveBytes");
     lua_pushinteger(L, s.peak_bytes);
@@ -1085,6 +1096,8 @@ static int core_allocstats(lua_State *L)
     lua_setfield(L, -2, "cachedBytes");
     lua_pushboolean(L, lt_alloc_caches());
     lua_setfield(L, -2, "caches");
+    lua_pushinteger(L, lt_alloc_limit());
+    lua_setfield(L, -2, "limitBytes");
     return 1;
 }
 

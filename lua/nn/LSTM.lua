@@ -45,6 +45,18 @@ local function check_size(cls, what, v)
   end
 end
 
+-- Parameters and their gradients are allocated one tensor at a time, each within bounds, so
+-- a huge numLayers would allocate for minutes; their total is checked first, in floats (the
+-- sizes may overflow integers), against the machine's memory.
+local function check_memory(cls, elements)
+  local esize = torch.getdefaulttensortype() == 'torch.DoubleTensor' and 8 or 4
+  local bytes, limit = 2 * esize * elements, torch.allocatorStats().limitBytes
+  if bytes > limit then
+    error(('%s: the parameters and their gradients would need %.3g GB, more than this '
+           .. "machine's memory (%.3g GB)"):format(cls, bytes / 1e9, limit / 1e9), 4)
+  end
+end
+
 local function shape_string(t) return table.concat(t:size():totable(), ' x ') end
 
 -- shared by both modules: parameters in the order of self._names
@@ -117,6 +129,8 @@ function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   self.returnState = options.returnState == true
   self._names = {}
   local H = hiddenSize
+  local gates, bias = 4.0 * H, self.useBias and 2 or 0
+  check_memory('nn.LSTM', gates * (inputSize + H + bias) + (numLayers - 1) * gates * (2.0 * H + bias))
   for l = 0, numLayers - 1 do
     local inp = l == 0 and inputSize or H
     add_param(self, 'weight_ih_l' .. l, 4 * H, inp)
@@ -205,6 +219,7 @@ function LSTMCell:__init(inputSize, hiddenSize, bias)
   check_size('nn.LSTMCell', 'hiddenSize', hiddenSize)
   self.inputSize, self.hiddenSize = inputSize, hiddenSize
   self.useBias = bias ~= false
+  check_memory('nn.LSTMCell', 4.0 * hiddenSize * (inputSize + hiddenSize + (self.useBias and 2 or 0)))
   self._names = {}
   add_param(self, 'weight_ih', 4 * hiddenSize, inputSize)
   add_param(self, 'weight_hh', 4 * hiddenSize, hiddenSize)

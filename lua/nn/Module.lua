@@ -13,7 +13,8 @@ local nn = require 'nn'
 
 local Module = torch.class('nn.Module')
 
-local graph_depth = 0  -- > 0 while a module is being called PyTorch-style
+-- > 0 while a module is being called PyTorch-style (m(x)); kept by the C core, see __call
+local module_call, module_call_depth = torch._moduleCall, torch._moduleCallDepth
 
 -- ---- devices -----------------------------------------------------------------------------
 -- Type names on the host and their CUDA twins (cutorch's names: a CudaTensor holds floats).
@@ -160,7 +161,7 @@ local function plain(x)
 end
 
 function Module:forward(input)
-  if graph_depth == 0 and self:usesAutograd() and torch.isGradEnabled() then
+  if module_call_depth() == 0 and self:usesAutograd() and torch.isGradEnabled() then
     -- Torch7 path: the graph stays inside the module (backward runs it); the caller gets
     -- plain tensors, so out:max() is a number as in Torch7
     self._graphInput = detached(input)
@@ -174,12 +175,12 @@ function Module:forward(input)
 end
 
 -- PyTorch style: the graph flows through, so loss:backward() reaches every parameter.
+-- The depth of PyTorch-style calls lives in C (torch._moduleCall): an interrupt (Ctrl-C
+-- raises an error at whatever Lua instruction runs) can land anywhere in Lua code, also
+-- between bumping a Lua counter and restoring it, and a stuck counter stopped every later
+-- forward from recording a graph.
 function Module:__call(input, ...)
-  graph_depth = graph_depth + 1
-  local ok, out = pcall(self.forward, self, input, ...)
-  graph_depth = graph_depth - 1
-  if not ok then error(out, 0) end
-  return out
+  return (module_call(self.forward, self, input, ...))
 end
 Module.__call__ = Module.__call
 

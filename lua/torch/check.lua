@@ -74,6 +74,9 @@ function check.arg(fname, i, v, spec, level)
     if not f then error(("torch.check: unknown kind '%s'"):format(kind), 2) end
     if f(v) then
       if kind == 'integer' then return math.tointeger(v) end
+      if kind == 'tensor' and not pcall(v.dim, v) then
+        check.argerror(fname, i, 'tensor was freed', (level or 1) + 1)
+      end
       return v
     end
   end

@@ -8,6 +8,10 @@ for k, v in pairs(core) do torch[k] = v end
 
 local methods = core.Tensor            -- shared by every tensor type
 local mt = core.metatable
+-- Lua names a C function in an argument error by looking it up in package.loaded when the
+-- call site gives no name (pcall(t.narrow, t, ...), a method stored in a local): so the
+-- methods are found as 'torch.Tensor.narrow' rather than '?'.
+package.loaded['torch.Tensor'] = methods
 torch.core, torch.metatable = nil, nil
 
 local dtypes = { 'Float', 'Double', 'Long', 'Byte' }      -- core dtype index + 1
