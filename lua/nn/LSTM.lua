@@ -190,6 +190,12 @@ function LSTM:__call(input, state)
 end
 LSTM.__call__ = LSTM.__call
 
+-- for clearState(): the last state and the C workspace (buffers the size of a whole sequence)
+function LSTM:_clearState()
+  self.state = nil
+  workspaces[self] = nil
+end
+
 function LSTM:__tostring__()
   local opts = {}
   if self.numLayers > 1 then opts[#opts + 1] = ('%d layers'):format(self.numLayers) end
