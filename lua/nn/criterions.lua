@@ -27,7 +27,7 @@ local function check_integral(self, target)
     if flat[i] ~= 0 then
       error(('%s: class targets must be whole numbers, got %s at position %d of a %s target '
              .. '(class indices are 1-based integers; a LongTensor holds them exactly)')
-            :format(torch.typename(self), tostring(host[i]), i, target:type()), 5)
+            :format(torch.typename(self), ('%g'):format(host[i]), i, target:type()), 5)
     end
   end
 end
