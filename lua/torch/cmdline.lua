@@ -41,9 +41,8 @@ return function(torch)
     if kind == 'number' then
       local n = tonumber(value)
       if not n then return nil, ("option --%s expects a number, got '%s'"):format(key, value) end
-      if math.type(default) == 'integer' then
+      if math.type(default) == 'integer' and math.type(n) == 'float' and n == math.floor(n) then
         n = math.tointeger(n)
-        if not n then return nil, ("option --%s expects a whole number, got '%s'"):format(key, value) end
       end
       return n
     elseif kind == 'boolean' then
