@@ -97,6 +97,22 @@ describe('options tables are checked by name', function()
   end)
 end)
 
+describe('the utilities that take options check them too', function()
+  it('torch.gradcheck, torch.ProgressBar, datasets.download.fetch', function()
+    local x = torch.randn(3):double()
+    x.requiresGrad = true
+    has(err(torch.gradcheck, function(a) return a * 2 end, { x }, { epsilon = 1e-3 }),
+        "torch.gradcheck: unknown option 'epsilon' (did you mean 'eps'?); accepted: atol, eps, rtol")
+    assert.is_true(torch.gradcheck(function(a) return a * 2 end, { x }, { eps = 1e-4 }))
+    has(err(torch.ProgressBar, 10, { TTY = false }),
+        "torch.ProgressBar: unknown option 'TTY'; accepted: done, out, stream, tty, width")
+    has(err(torch.ProgressBar, 2.5), "bad argument #1 to 'ProgressBar' (number has no integer representation)")
+    local fetch = require('datasets.download').fetch
+    has(err(fetch, { root = '/nonexistent', resource = 'mnist', mirror = 'http://127.0.0.1:9/' }),
+        "datasets.download.fetch: unknown option 'mirror'; accepted: connectTimeout, files, lowSpeedLimit")
+  end)
+end)
+
 describe('class targets hold whole numbers', function()
   local x = torch.Tensor({ { 1, 2, 3 }, { 0, 0, 1 } })
   local l1 = math.log(math.exp(1) + math.exp(2) + math.exp(3)) - 1   -- class 1 of row 1

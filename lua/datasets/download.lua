@@ -16,6 +16,7 @@
 -- LUATORCH_FASHION_MNIST_MIRRORS: URLs separated by spaces, commas or semicolons; tests point
 -- them at a local server), else the mirrors torchvision uses.
 local torch = require 'torch'
+local check = require 'torch.check'
 
 local M = {}
 
@@ -104,8 +105,15 @@ end
 -- verify (also check the MD5 of files already present; a mismatch is fetched again),
 -- connectTimeout, lowSpeedLimit, lowSpeedTime, timeout (seconds; see torch._download).
 -- Returns the list of names fetched (files already present are not in it).
+local fetch_options = {
+  root = check.NONE, resource = check.NONE, files = check.NONE, mirrors = check.NONE,
+  progress = true, verify = false, connectTimeout = check.NONE, lowSpeedLimit = check.NONE,
+  lowSpeedTime = check.NONE, timeout = check.NONE,
+}
+
 function M.fetch(opts)
   if type(opts) ~= 'table' then fail('fetch expects a table of options, got %s', type(opts)) end
+  opts = check.options('datasets.download.fetch', opts, fetch_options, 2)
   local root = opts.root
   if type(root) ~= 'string' or root == '' then fail('fetch: root must be a directory name') end
   local res = opts.resource and M.resources[opts.resource]

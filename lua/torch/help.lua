@@ -38,6 +38,7 @@ torch.class | torch.class('pkg.Name' [, 'pkg.Parent']) -> class, parent | a Torc
 torch.setnumthreads torch.getnumthreads | torch.setnumthreads(n) / torch.getnumthreads() | the thread count of OpenMP loops and BLAS
 torch.Timer | torch.Timer() -> timer | a stopwatch: timer:time().real seconds; reset(), stop(), resume()
 torch.clock | torch.clock() | seconds on a monotonic clock
+torch.ProgressBar | torch.ProgressBar(total [, {stream = io.stderr, out = io.stdout, width = 30, done = 0, tty =}]) -> bar | a progress bar on a terminal: bar:update(done [, note]) shows count, elapsed, the run's ETA and it/s; bar:write(line) prints a log line above it; bar:finish([note])
 torch.noGrad | torch.noGrad(fn, ...) | runs fn with autograd recording off, returns its results
 torch.setGradEnabled torch.isGradEnabled | torch.setGradEnabled(on) / torch.isGradEnabled() | turn autograd recording on or off
 torch.gradcheck | torch.gradcheck(fn, inputs [, {eps =, atol =, rtol =}]) | compares autograd's gradients with central differences (DoubleTensors)

@@ -20,13 +20,17 @@ return function(torch)
     return ('%.1f s/it'):format(1 / r)
   end
 
+  local check = require 'torch.check'
+  local bar_options = { stream = check.NONE, out = check.NONE, width = 30, done = 0, tty = check.NONE }
+
   function torch.ProgressBar(total, opts)
-    opts = opts or {}
+    check.arg('ProgressBar', 1, total, 'integer')
+    opts = check.options('torch.ProgressBar', opts, bar_options, 2)
     local stream = opts.stream or io.stderr
     return setmetatable({
-      total = total, stream = stream, out = opts.out or io.stdout, width = opts.width or 30,
+      total = total, stream = stream, out = opts.out or io.stdout, width = opts.width,
       tty = opts.tty == nil and torch.isatty(stream) or opts.tty,
-      start = torch.clock(), last = -1, first = opts.done or 0, done = opts.done or 0,
+      start = torch.clock(), last = -1, first = opts.done, done = opts.done,
     }, Bar)
   end
 
