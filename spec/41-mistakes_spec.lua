@@ -31,6 +31,16 @@ describe('options tables are checked by name', function()
     assert.same({ 2, 5, 3 }, m:forward(torch.randn(2, 5, 4)):size():totable())
   end)
 
+  it("nn.Linear and nn.LSTMCell take {bias = false} (PyTorch's keyword), checked by name", function()
+    assert.is_nil(nn.Linear(3, 2, { bias = false }).bias)
+    assert.is_not_nil(nn.Linear(3, 2, {}).bias)
+    assert.is_nil(nn.LSTMCell(3, 2, { bias = false }).bias_ih)
+    has(err(function() local m = nn.Linear(3, 2, { bais = false }); return m end),
+        "nn.Linear: unknown option 'bais'; accepted: bias")
+    has(err(function() local m = nn.LSTMCell(3, 2, { use_bias = false }); return m end),
+        "nn.LSTMCell: unknown option 'use_bias'; accepted: bias")
+  end)
+
   it('optim objects: unknown names, the other API\'s names, the gradients passed as options', function()
     local p = nn.Linear(3, 2):parameters()
     has(err(optim.SGD, p, { lr = 0.1, weight_decay = 1e-4 }),

@@ -27,7 +27,7 @@
 -- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),
 -- with the CPU's results within FP32 rounding; dropout masks are drawn by the CPU's generator.
 --
--- nn.LSTMCell(inputSize, hiddenSize [, bias = true]): one step.
+-- nn.LSTMCell(inputSize, hiddenSize [, bias = true]) (or [, {bias = true}]): one step.
 --   m:forward(x, {h, c}) / m(x, {h, c}) / m:forward({x, {h, c}}) -> {h', c'}; h, c default
 --   to zeros; x is B x I (or I). Parameters weight_ih, weight_hh, bias_ih, bias_hh.
 local torch = require 'torch'
@@ -211,6 +211,9 @@ local LSTMCell = torch.class('nn.LSTMCell', 'nn.Module')
 
 function LSTMCell:__init(inputSize, hiddenSize, bias)
   nn.Module.__init(self)
+  if type(bias) == 'table' then   -- {bias = false}, PyTorch's keyword
+    bias = check.options('nn.LSTMCell', bias, { bias = true }, 3).bias
+  end
   check_size('nn.LSTMCell', 'inputSize', inputSize)
   check_size('nn.LSTMCell', 'hiddenSize', hiddenSize)
   self.inputSize, self.hiddenSize = inputSize, hiddenSize

@@ -149,10 +149,10 @@ nn.Module:clearState nn.Criterion:clearState | m:clearState() -> m | drops outpu
 nn.Sequential | nn.Sequential() :add(m1):add(m2) | a chain: the output of each module feeds the next
 nn.Container:add nn.Container:get nn.Container:size | c:add(m) / c:get(i) / c:size() | adds a module / the i-th module / their count
 nn.ConcatTable nn.ParallelTable | nn.ConcatTable() / nn.ParallelTable() | each child on the same input / child i on input[i]; a table of outputs
-nn.Linear | nn.Linear(inputSize, outputSize [, bias = true]) | y = x W^T + b for [inputSize] or [batch x inputSize] inputs
+nn.Linear | nn.Linear(inputSize, outputSize [, bias = true]) or (..., {bias = true}) | y = x W^T + b for [inputSize] or [batch x inputSize] inputs
 nn.LookupTable | nn.LookupTable(nIndex, size) | embeddings: 1-based index tensor -> rows of a [nIndex x size] weight
 nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, returnState =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names; unknown options are errors (batch_first: did you mean batchFirst?), bidirectional is not supported yet
-nn.LSTMCell | nn.LSTMCell(inputSize, hiddenSize [, bias = true]) | one LSTM step: m(x, {h, c}) -> {h', c'}
+nn.LSTMCell | nn.LSTMCell(inputSize, hiddenSize [, bias = true]) or (..., {bias = true}) | one LSTM step: m(x, {h, c}) -> {h', c'}
 nn.Dropout | nn.Dropout([p = 0.5]) | zeroes elements with probability p in training (scaled by 1/(1-p)); identity in evaluate()
 nn.ReLU nn.Tanh nn.Sigmoid | nn.ReLU() / nn.Tanh() / nn.Sigmoid() | elementwise activations
 nn.LeakyReLU | nn.LeakyReLU([negval = 0.01]) | x or negval * x
