@@ -370,7 +370,12 @@ describe('downloads', function()
       assert.matches('^datasets%.download: cannot fetch a%.bin from any mirror:\n', err)
       assert.matches('\n  download http://127%.0%.0%.1:%d+/a%.bin: could not connect[^\n]*\n', err)
       assert.matches('\n  download http://127%.0%.0%.1:%d+/trunc/a%.bin: truncated transfer[^\n]*\n', err)
-      assert.matches('\n  download http://127%.0%.0%.1:%d+/nothere/a%.bin: HTTP 404$', err)
+      assert.matches('\n  download http://127%.0%.0%.1:%d+/nothere/a%.bin: HTTP 404\n', err)
+      -- then what to do by hand: the missing file's URL, the other mirrors, the directory
+      assert.matches('\nTo fetch them by hand, download\n  http://127%.0%.0%.1:%d+/a%.bin\n'
+                     .. '  http://127%.0%.0%.1:%d+/b%.bin\n%(or the same names from http://127%.0%.0%.1:%d+/trunc/ or '
+                     .. 'http://127%.0%.0%.1:%d+/nothere/%)\ninto ' .. out:gsub('%p', '%%%0')
+                     .. '/ as they are, then run again%.$', err)
       assert.same({}, listdir(out))
     end)
 

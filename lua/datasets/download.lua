@@ -9,12 +9,14 @@
 -- wins (and is tried first for the next files). The transfer itself is torch._download (C,
 -- libcurl + OpenSSL MD5, datasets/download.c): it writes a temporary file and renames it into
 -- place only when the transfer completed and the MD5 matched, so a file with the final name is
--- always complete. When every mirror fails, fetch raises one error listing each URL and why.
+-- always complete. When every mirror fails, fetch raises one error listing each URL and why,
+-- then which files to fetch by hand from where and the directory to put them in.
 --
 -- Mirrors: opts.mirrors, else the resource's environment variable (LUATORCH_MNIST_MIRRORS,
 -- LUATORCH_FASHION_MNIST_MIRRORS: URLs separated by spaces, commas or semicolons; tests point
 -- them at a local server), else the mirrors torchvision uses.
 local torch = require 'torch'
+local check = require 'torch.check'
 
 local M = {}
 
@@ -84,13 +86,34 @@ local function join(mirror, name)
   return mirror:sub(-1) == '/' and mirror .. name or mirror .. '/' .. name
 end
 
+-- What to do without a network: the files still missing, their URLs on the first mirror,
+-- the other mirrors, and the directory they go in (as they are, still compressed).
+local function by_hand(files, root, mirrors)
+  local lines = { 'To fetch them by hand, download' }
+  for _, f in ipairs(files) do
+    if not exists(root .. '/' .. f.name) then lines[#lines + 1] = '  ' .. join(mirrors[1], f.name) end
+  end
+  if #mirrors > 1 then
+    lines[#lines + 1] = ('(or the same names from %s)'):format(table.concat(mirrors, ' or ', 2))
+  end
+  lines[#lines + 1] = ('into %s/ as they are, then run again.'):format(root)
+  return table.concat(lines, '\n')
+end
+
 -- Downloads the files of opts.files (or of the resource opts.resource) that are missing from
 -- opts.root. Options: mirrors, progress (default true: a bar when stderr is a TTY),
 -- verify (also check the MD5 of files already present; a mismatch is fetched again),
 -- connectTimeout, lowSpeedLimit, lowSpeedTime, timeout (seconds; see torch._download).
 -- Returns the list of names fetched (files already present are not in it).
+local fetch_options = {
+  root = check.NONE, resource = check.NONE, files = check.NONE, mirrors = check.NONE,
+  progress = true, verify = false, connectTimeout = check.NONE, lowSpeedLimit = check.NONE,
+  lowSpeedTime = check.NONE, timeout = check.NONE,
+}
+
 function M.fetch(opts)
   if type(opts) ~= 'table' then fail('fetch expects a table of options, got %s', type(opts)) end
+  opts = check.options('datasets.download.fetch', opts, fetch_options, 2)
   local root = opts.root
   if type(root) ~= 'string' or root == '' then fail('fetch: root must be a directory name') end
   local res = opts.resource and M.resources[opts.resource]
@@ -147,8 +170,8 @@ function M.fetch(opts)
         if chatty and i < #mirrors then io.stderr:write(why, '; trying the next mirror\n') end
       end
       if errs then                   -- a run-time failure, not a bad call: no position
-        error(('datasets.download: cannot fetch %s from any mirror:\n%s')
-              :format(f.name, table.concat(errs, '\n')), 0)
+        error(('datasets.download: cannot fetch %s from any mirror:\n%s\n%s')
+              :format(f.name, table.concat(errs, '\n'), by_hand(files, root, mirrors)), 0)
       end
       fetched[#fetched + 1] = f.name
     end

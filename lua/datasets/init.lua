@@ -32,6 +32,7 @@
 --     and ds[i] = {input, target}) are batched by stacking their samples.
 local torch = require 'torch'
 local transforms = require 'transforms'
+local check = require 'torch.check'
 
 local datasets = {}
 
@@ -203,15 +204,11 @@ function Dataset:batchTargets()
   return y
 end
 
+local load_options = { root = check.NONE, train = true, transform = check.NONE,
+                       targetTransform = check.NONE, download = false, mirrors = check.NONE }
+
 local function checkopts(fname, opts)
-  if opts == nil then opts = {} end
-  if type(opts) ~= 'table' then
-    error(('datasets.%s: expected a table of options, got %s'):format(fname, type(opts)), 3)
-  end
-  local known = { root = 1, train = 1, transform = 1, targetTransform = 1, download = 1, mirrors = 1 }
-  for k in pairs(opts) do
-    if not known[k] then error(('datasets.%s: unknown option %s'):format(fname, tostring(k)), 3) end
-  end
+  opts = check.options('datasets.' .. fname, opts, load_options, 3)
   for _, k in ipairs({ 'transform', 'targetTransform' }) do
     local t = opts[k]
     if t ~= nil and type(t) ~= 'function' and not (type(t) == 'table' and (getmetatable(t) or {}).__call) then
@@ -324,14 +321,15 @@ local function posint(v, what, def)
   return i
 end
 
+-- numWorkers is PyTorch's: loading runs in the caller's thread, so only 0 is accepted.
+local loader_options = { dataset = check.REQUIRED, batchSize = 1, shuffle = false, dropLast = false,
+                         seed = check.NONE, numWorkers = check.unsupported(0) }
+
 function datasets.DataLoader(opts)
   if type(opts) ~= 'table' then
     error(('datasets.DataLoader: expected a table of options, got %s'):format(type(opts)), 2)
   end
-  local known = { dataset = 1, batchSize = 1, shuffle = 1, dropLast = 1, seed = 1 }
-  for k in pairs(opts) do
-    if not known[k] then error(('datasets.DataLoader: unknown option %s'):format(tostring(k)), 2) end
-  end
+  opts = check.options('datasets.DataLoader', opts, loader_options, 2)
   local ds = opts.dataset
   if type(ds) ~= 'table' then
     error(('datasets.DataLoader: dataset must be a dataset (a table with #ds and ds[i]), got %s'):format(type(ds)), 2)

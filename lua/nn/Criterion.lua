@@ -65,6 +65,13 @@ function Criterion:__call(input, target)
   return loss
 end
 
+-- clearState(): drops the last gradInput and the recorded graph (Torch7's criterion:clearState())
+function Criterion:clearState()
+  self.gradInput = torch.Tensor()
+  self._graphInput, self._lossTensor = nil, nil
+  return self
+end
+
 function Criterion:type(typename)
   nn._convert(self, typename, {})
   return self

@@ -37,6 +37,8 @@ function Dropout:updateOutput(input)
   return self.output
 end
 
+function Dropout:_clearState() self.noise = nil end  -- the last mask, for clearState()
+
 function Dropout:__tostring__() return ('nn.Dropout(%g)'):format(self.p) end
 
 return Dropout

@@ -4,7 +4,8 @@
 -- nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, options]]) over a whole sequence.
 --   options: batchFirst (false: x is T x B x I; true: B x T x I), bias (true), dropout (0:
 --   between layers, in training mode), returnState (false; true: the output is the table
---   {output, {h_n, c_n}}).
+--   {output, {h_n, c_n}}). PyTorch's spellings are errors that name ours (batch_first:
+--   "did you mean 'batchFirst'?"); bidirectional and projSize are refused as not supported yet.
 --   m:forward(x) / m(x), or with an initial state m:forward(x, {h0, c0}) (or the table
 --   {x, {h0, c0}}); h0, c0 are numLayers x B x H. Returns the output of every step (the
 --   module output, so the layer fits in nn.Sequential) and, as a second value, {h_n, c_n}
@@ -26,11 +27,12 @@
 -- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),
 -- with the CPU's results within FP32 rounding; dropout masks are drawn by the CPU's generator.
 --
--- nn.LSTMCell(inputSize, hiddenSize [, bias = true]): one step.
+-- nn.LSTMCell(inputSize, hiddenSize [, bias = true]) (or [, {bias = true}]): one step.
 --   m:forward(x, {h, c}) / m(x, {h, c}) / m:forward({x, {h, c}}) -> {h', c'}; h, c default
 --   to zeros; x is B x I (or I). Parameters weight_ih, weight_hh, bias_ih, bias_hh.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 -- per-module C workspaces, kept outside the module table so that clone/save never see them
 local workspaces = setmetatable({}, { __mode = 'k' })
@@ -108,6 +110,9 @@ local function plain(t) return t and (t.requiresGrad and t:detach() or t) end
 -- ---- nn.LSTM ----------------------------------------------------------------------------
 local LSTM, parent = torch.class('nn.LSTM', 'nn.Module')
 
+local lstm_options = { batchFirst = false, bias = true, dropout = 0, returnState = false,
+                       bidirectional = check.unsupported(false), projSize = check.unsupported(0) }
+
 function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   parent.__init(self)
   if type(numLayers) == 'table' then numLayers, options = nil, numLayers end
@@ -115,12 +120,11 @@ function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   check_size('nn.LSTM', 'inputSize', inputSize)
   check_size('nn.LSTM', 'hiddenSize', hiddenSize)
   check_size('nn.LSTM', 'numLayers', numLayers)
-  if type(options) ~= 'table' then
-    error(('nn.LSTM: options must be a table, got %s'):format(type(options)), 2)
-  end
-  local dropout = options.dropout or 0
+  -- bidirectional and projSize are PyTorch's, not built yet: refused rather than ignored
+  options = check.options('nn.LSTM', options, lstm_options, 3)
+  local dropout = options.dropout
   if type(dropout) ~= 'number' or dropout < 0 or dropout >= 1 then
-    error(('nn.LSTM: dropout must be a number in [0, 1), got %s'):format(tostring(dropout)), 2)
+    error(('nn.LSTM: dropout must be a number in [0, 1), got %s'):format(tostring(dropout)), 3)
   end
   self.inputSize, self.hiddenSize, self.numLayers = inputSize, hiddenSize, numLayers
   self.batchFirst = options.batchFirst == true
@@ -200,6 +204,12 @@ function LSTM:__call(input, state)
 end
 LSTM.__call__ = LSTM.__call
 
+-- for clearState(): the last state and the C workspace (buffers the size of a whole sequence)
+function LSTM:_clearState()
+  self.state = nil
+  workspaces[self] = nil
+end
+
 function LSTM:__tostring__()
   local opts = {}
   if self.numLayers > 1 then opts[#opts + 1] = ('%d layers'):format(self.numLayers) end
@@ -215,6 +225,9 @@ local LSTMCell = torch.class('nn.LSTMCell', 'nn.Module')
 
 function LSTMCell:__init(inputSize, hiddenSize, bias)
   nn.Module.__init(self)
+  if type(bias) == 'table' then   -- {bias = false}, PyTorch's keyword
+    bias = check.options('nn.LSTMCell', bias, { bias = true }, 3).bias
+  end
   check_size('nn.LSTMCell', 'inputSize', inputSize)
   check_size('nn.LSTMCell', 'hiddenSize', hiddenSize)
   self.inputSize, self.hiddenSize = inputSize, hiddenSize

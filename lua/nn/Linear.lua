@@ -1,12 +1,16 @@
--- nn.Linear(inputSize, outputSize [, bias = true]): y = x W^T + b, batch-first; a 1-D input is
--- a batch of one. Weight (outputSize x inputSize) and bias are PyTorch's shapes and names.
+-- nn.Linear(inputSize, outputSize [, bias = true]) (or [, {bias = true}]): y = x W^T + b,
+-- batch-first; a 1-D input is a batch of one. Weight (outputSize x inputSize) and bias are PyTorch's shapes and names.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Linear, parent = torch.class('nn.Linear', 'nn.Module')
 
 function Linear:__init(inputSize, outputSize, bias)
   parent.__init(self)
+  if type(bias) == 'table' then   -- {bias = false}, PyTorch's keyword
+    bias = check.options('nn.Linear', bias, { bias = true }, 3).bias
+  end
   if math.type(inputSize) ~= 'integer' or math.type(outputSize) ~= 'integer' or inputSize < 1 or outputSize < 1 then
     error(('nn.Linear: expected positive integer sizes, got %s and %s'):format(inputSize, outputSize), 2)
   end

@@ -164,7 +164,7 @@ function Module:forward(input)
   if module_call_depth() == 0 and self:usesAutograd() and torch.isGradEnabled() then
     -- Torch7 path: the graph stays inside the module (backward runs it); the caller gets
     -- plain tensors, so out:max() is a number as in Torch7
-    self._graphInput = detached(input)
+    self._graphInput, self._graphFreed = detached(input), nil
     self._graphOutput = self:updateOutput(self._graphInput)
     self.output = plain(self._graphOutput)
   else
@@ -196,6 +196,12 @@ function Module:_graphBackward(gradOutput, scale, wantParams, retain)
     error(('%s: backward needs the graph of forward; call forward(input) first (with '
            .. 'gradients enabled)'):format(torch.typename(self)), 3)
   end
+  if self._graphFreed then
+    -- Torch7's API has no retainGraph: the advice that fits it is a fresh forward
+    error(('%s: backward was already called after the last forward, and it used up the graph '
+           .. 'that forward recorded; call m:forward(input) again before each '
+           .. 'm:backward(input, gradOutput)'):format(torch.typename(self)), 3)
+  end
   for _, t in ipairs(flatten(x)) do t.grad = nil end
   local _, grads = self:parameters()
   local before
@@ -211,6 +217,7 @@ function Module:_graphBackward(gradOutput, scale, wantParams, retain)
     if o.requiresGrad then roots[#roots + 1], rgrads[#rgrads + 1] = o, gouts[i] end
   end
   if #roots > 0 then torch.autograd.backward(roots, rgrads, retain) end
+  if not retain then self._graphFreed = true end
   if before then
     torch.noGrad(function()
       for i, g in ipairs(grads) do
@@ -314,10 +321,15 @@ function Module:cuda() return self:type('torch.CudaTensor') end
 -- cpu(): back to the host, each tensor keeping its dtype (PyTorch's .cpu())
 function Module:cpu() return self:type(function(cur) return host_of[cur] or cur end) end
 
+-- clearState(): drops everything a forward or backward left behind, in every module: output,
+-- gradInput, the recorded graph, and what a module keeps of its own (its _clearState: nn.LSTM's
+-- last {h_n, c_n} and its C workspace, nn.Dropout's mask), so that a saved model holds its
+-- parameters and their gradients, and little else. The next forward rebuilds them.
 function Module:clearState()
   self:apply(function(m)
     m.output, m.gradInput = torch.Tensor(), torch.Tensor()
-    m._graphInput, m._graphOutput = nil, nil
+    m._graphInput, m._graphOutput, m._graphFreed = nil, nil, nil
+    if m._clearState then m:_clearState() end
   end)
   return self
 end

@@ -1,7 +1,11 @@
 -- The losses: ClassNLLCriterion, CrossEntropyCriterion, MSECriterion, BCECriterion.
--- Class targets are 1-based indices, as in Torch7 (a dataset label d is class d + 1).
+-- Class targets are 1-based indices, as in Torch7 (a dataset label d is class d + 1); a
+-- Float/Double target must hold whole numbers (1.5 is an error, not class 1).
+-- Each takes Torch7's positional arguments or one options table in our names (PyTorch's
+-- keywords): nn.CrossEntropyCriterion{weights = w, ignoreIndex = 1, reduction = 'sum'}.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local function input_tensor(self, input)
   if not torch.isTensor(input) then
@@ -10,7 +14,33 @@ local function input_tensor(self, input)
   end
 end
 
+-- A floating-point target with a fraction (or NaN, or beyond int64) would be truncated by
+-- :long() into another class: an error naming the first such value.
+local function check_integral(self, target)
+  local bad = torch.noGrad(function()
+    local t = target:isCuda() and target:double() or target
+    return t:ne(torch.floor(t)):add(t:abs():ge(2^62)), t
+  end)
+  if bad:max() == 0 then return end
+  local flat, host = bad:view(-1), torch.noGrad(function() return target:double():view(-1) end)
+  for i = 1, flat:nElement() do
+    if flat[i] ~= 0 then
+      error(('%s: class targets must be whole numbers, got %s at position %d of a %s target '
+             .. '(class indices are 1-based integers; a LongTensor holds them exactly)')
+            :format(torch.typename(self), ('%g'):format(host[i]), i, target:type()), 5)
+    end
+  end
+end
+
 local function class_target(self, input, target)
+  if math.type(target) == 'float' then
+    local i = math.tointeger(target)
+    if not i then
+      error(('%s: the target class must be a whole number, got %s')
+            :format(torch.typename(self), tostring(target)), 4)
+    end
+    target = i
+  end
   if type(target) == 'number' then
     -- one class for one row of scores; on a device, a one-element index tensor there
     if input:isCuda() and math.type(target) == 'integer' and
@@ -25,10 +55,36 @@ local function class_target(self, input, target)
   end
   local t = target:type()
   if t == 'torch.LongTensor' or t == 'torch.CudaLongTensor' then return target end
+  if nn._floatingTypes[t] and target:nElement() > 0 then check_integral(self, target) end
   return target:isCuda() and target:cudaLong() or target:long()  -- indices stay where they are
 end
 
--- ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]): input holds
+-- Torch7's positional (weights, sizeAverage, ignoreIndex), or one options table in their
+-- place (told apart from a list of class weights by having no [1]). reduction is PyTorch's
+-- 'mean' (sizeAverage) or 'sum'; 'none' and labelSmoothing are not built yet.
+local class_options = { weights = check.NONE, sizeAverage = true, ignoreIndex = check.NONE,
+                        reduction = check.NONE, labelSmoothing = check.unsupported(0) }
+local plain_options = { weights = check.NONE, sizeAverage = true, reduction = check.NONE }
+
+local function is_options(v)
+  return type(v) == 'table' and getmetatable(v) == nil and v[1] == nil
+end
+
+local function init_options(self, defaults, opts)
+  local name = torch.typename(self)
+  local o = check.options(name, opts, defaults, 4)
+  if o.reduction ~= nil then
+    if o.reduction == 'none' then
+      error(("%s: reduction = 'none' is not supported yet"):format(name), 4)
+    elseif o.reduction ~= 'mean' and o.reduction ~= 'sum' then
+      error(("%s: reduction must be 'mean' or 'sum', got %s"):format(name, tostring(o.reduction)), 4)
+    end
+    o.sizeAverage = o.reduction == 'mean'
+  end
+  return o
+end
+
+-- ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({options}): input holds
 -- log-probabilities, (N x C) or (C); target (N) or a number. Rows whose target is ignoreIndex
 -- (a class number like the targets, e.g. a padding class 0) add nothing to the loss, to the
 -- mean's divisor or to the gradient (Torch7's ignoreIndex, PyTorch's ignore_index; unlike
@@ -36,6 +92,10 @@ end
 local ClassNLLCriterion, parent = torch.class('nn.ClassNLLCriterion', 'nn.Criterion')
 function ClassNLLCriterion:__init(weights, sizeAverage, ignoreIndex)
   parent.__init(self)
+  if is_options(weights) then
+    local o = init_options(self, class_options, weights)
+    weights, sizeAverage, ignoreIndex = o.weights, o.sizeAverage, o.ignoreIndex
+  end
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
   self.ignoreIndex = ignoreIndex
@@ -51,6 +111,10 @@ end
 local CrossEntropyCriterion = torch.class('nn.CrossEntropyCriterion', 'nn.Criterion')
 function CrossEntropyCriterion:__init(weights, sizeAverage, ignoreIndex)
   parent.__init(self)
+  if is_options(weights) then
+    local o = init_options(self, class_options, weights)
+    weights, sizeAverage, ignoreIndex = o.weights, o.sizeAverage, o.ignoreIndex
+  end
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
   self.ignoreIndex = ignoreIndex
@@ -75,6 +139,9 @@ end
 local MSECriterion = torch.class('nn.MSECriterion', 'nn.Criterion')
 function MSECriterion:__init(sizeAverage)
   parent.__init(self)
+  if is_options(sizeAverage) then
+    sizeAverage = init_options(self, { sizeAverage = true, reduction = check.NONE }, sizeAverage).sizeAverage
+  end
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
 end
 function MSECriterion:loss(input, target)
@@ -89,6 +156,10 @@ end
 local BCECriterion = torch.class('nn.BCECriterion', 'nn.Criterion')
 function BCECriterion:__init(weights, sizeAverage)
   parent.__init(self)
+  if is_options(weights) then
+    local o = init_options(self, plain_options, weights)
+    weights, sizeAverage = o.weights, o.sizeAverage
+  end
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
 end

@@ -4,7 +4,12 @@
 --   Torch7:  x, fs = optim.sgd(feval, x, config, state)   -- feval(x) -> loss, dloss/dx
 --   PyTorch: local opt = optim.SGD(params, {lr = 0.1, momentum = 0.9})
 --            opt:zeroGrad(); criterion(model(x), y):backward(); opt:step()
+-- Defaults follow each API's origin: the functional optimisers keep Torch7's (optim.sgd's
+-- learningRate is 1e-3), the objects PyTorch's (optim.SGD has no default lr: it must be
+-- given; Adam 1e-3, RMSprop and Adagrad 1e-2). Options are checked by torch.check.options:
+-- an unknown name is an error that names the accepted ones (lr for learningRate and back).
 local torch = require 'torch'
+local check = require 'torch.check'
 
 local optim = {}
 local K = torch._optim
@@ -15,18 +20,24 @@ local function zeros_like(t)
 end
 
 -- ---- Torch7 functional API --------------------------------------------------------------
+-- config doubles as the state table when no state is given (Torch7), so the keys each
+-- function stores there are accepted beside its options (check.IGNORED).
+local function config_of(fname, config, defaults)
+  return check.options(fname, config, defaults, 3)
+end
+local N, S = check.NONE, check.IGNORED
 
 -- optim.sgd: learningRate (1e-3), learningRateDecay (0), weightDecay (0), momentum (0),
 -- dampening (= momentum, as Torch7), nesterov (false). state holds the momentum buffer.
+local sgd_options = { learningRate = 1e-3, learningRateDecay = 0, weightDecay = 0, momentum = 0,
+                      dampening = N, nesterov = false, evalCounter = S, dfdx = S }
 function optim.sgd(opfunc, x, config, state)
   config = config or {}
   state = state or config
-  local lr = config.learningRate or 1e-3
-  local lrd = config.learningRateDecay or 0
-  local wd = config.weightDecay or 0
-  local mom = config.momentum or 0
-  local damp = config.dampening or mom
-  local nesterov = config.nesterov or false
+  local c = config_of('optim.sgd', config, sgd_options)
+  local lr, lrd, wd, mom = c.learningRate, c.learningRateDecay, c.weightDecay, c.momentum
+  local damp = c.dampening or mom
+  local nesterov = c.nesterov
   if nesterov and (mom <= 0 or damp ~= 0) then
     error('optim.sgd: nesterov needs momentum > 0 and dampening = 0', 2)
   end
@@ -44,39 +55,45 @@ function optim.sgd(opfunc, x, config, state)
 end
 
 -- optim.adam: learningRate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), weightDecay (0)
+local adam_options = { learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+                       weightDecay = 0, t = S, m = S, v = S }
 function optim.adam(opfunc, x, config, state)
   config = config or {}
   state = state or config
+  local c = config_of('optim.adam', config, adam_options)
   local fx, dfdx = opfunc(x)
   state.t = (state.t or 0) + 1
   state.m = state.m or zeros_like(dfdx)
   state.v = state.v or zeros_like(dfdx)
-  K.adam(x, dfdx, state.m, state.v, config.learningRate or 1e-3, config.beta1 or 0.9,
-         config.beta2 or 0.999, config.epsilon or 1e-8, config.weightDecay or 0, state.t)
+  K.adam(x, dfdx, state.m, state.v, c.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay,
+         state.t)
   return x, { fx }
 end
 
 -- optim.rmsprop: learningRate (1e-2), alpha (0.99), epsilon (1e-8), weightDecay (0)
+local rmsprop_options = { learningRate = 1e-2, alpha = 0.99, epsilon = 1e-8, weightDecay = 0, m = S }
 function optim.rmsprop(opfunc, x, config, state)
   config = config or {}
   state = state or config
+  local c = config_of('optim.rmsprop', config, rmsprop_options)
   local fx, dfdx = opfunc(x)
   state.m = state.m or zeros_like(dfdx)
-  K.rmsprop(x, dfdx, state.m, config.learningRate or 1e-2, config.alpha or 0.99,
-            config.epsilon or 1e-8, config.weightDecay or 0)
+  K.rmsprop(x, dfdx, state.m, c.learningRate, c.alpha, c.epsilon, c.weightDecay)
   return x, { fx }
 end
 
 -- optim.adagrad: learningRate (1e-3), learningRateDecay (0), weightDecay (0), epsilon (1e-10)
+local adagrad_options = { learningRate = 1e-3, learningRateDecay = 0, weightDecay = 0,
+                          epsilon = 1e-10, evalCounter = S, paramVariance = S }
 function optim.adagrad(opfunc, x, config, state)
   config = config or {}
   state = state or config
+  local c = config_of('optim.adagrad', config, adagrad_options)
   local fx, dfdx = opfunc(x)
   state.evalCounter = (state.evalCounter or 0) + 1
   state.paramVariance = state.paramVariance or zeros_like(dfdx)
-  K.adagrad(x, dfdx, state.paramVariance, config.learningRate or 1e-3,
-            config.learningRateDecay or 0, config.weightDecay or 0, config.epsilon or 1e-10,
-            state.evalCounter)
+  K.adagrad(x, dfdx, state.paramVariance, c.learningRate, c.learningRateDecay, c.weightDecay,
+            c.epsilon, state.evalCounter)
   return x, { fx }
 end
 
@@ -94,12 +111,15 @@ local function new_optimizer(kind, params, config, defaults)
       error(('optim.%s: parameter %d is a %s, not a tensor'):format(kind, i, type(p)), 3)
     end
   end
-  local cfg = {}
-  for k, v in pairs(defaults) do cfg[k] = v end
-  for k, v in pairs(config or {}) do
-    if defaults[k] == nil then error(("optim.%s: unknown option '%s'"):format(kind, k), 3) end
-    cfg[k] = v
+  -- optim.SGD(model:parameters()) passes the gradients (parameters()' second value) as config
+  if type(config) == 'table' and next(config) ~= nil and torch.isTensor(config[1]) then
+    local only_tensors = true
+    for k, v in pairs(config) do
+      if math.type(k) ~= 'integer' or not torch.isTensor(v) then only_tensors = false break end
+    end
+    if only_tensors then config = nil end
   end
+  local cfg = check.options('optim.' .. kind, config, defaults, 3)
   return setmetatable({ kind = kind, params = params, config = cfg, state = {} }, Optimizer)
 end
 
@@ -145,7 +165,7 @@ end
 
 function optim.SGD(params, config)
   local o = new_optimizer('SGD', params, config,
-    { lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false })
+    { lr = check.REQUIRED, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false })
   if o.config.nesterov and (o.config.momentum <= 0 or o.config.dampening ~= 0) then
     error('optim.SGD: nesterov needs momentum > 0 and dampening = 0', 2)
   end

@@ -58,8 +58,9 @@ return function(torch)
   -- require grad must be DoubleTensors. The outputs of fn are projected on fixed weights, and
   -- the analytic gradient (backward) is compared with central differences, element by element.
   function torch.gradcheck(fn, inputs, opts)
-    opts = opts or {}
-    local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
+    opts = require('torch.check').options('torch.gradcheck', opts,
+                                          { eps = 1e-6, atol = 1e-5, rtol = 1e-3 }, 2)
+    local eps, atol, rtol = opts.eps, opts.atol, opts.rtol
     if torch.isTensor(inputs) then inputs = { inputs } end
     local n = inputs.n or #inputs
     local wrt = {}

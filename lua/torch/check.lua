@@ -89,13 +89,18 @@ function check.arg(fname, i, v, spec, level)
   check.argerror(fname, i, msg, (level or 1) + 1)
 end
 
--- PyTorch's spellings of options that luatorch names in Torch7's camelCase.
+-- PyTorch's spellings of options that luatorch names in Torch7's camelCase, and the names
+-- that differ between optim's two APIs (optim.sgd's learningRate, optim.SGD's lr). A hint is
+-- only given when the suggested name is one the caller accepts.
 local aliases = {
   batch_first = 'batchFirst', num_layers = 'numLayers', weight_decay = 'weightDecay',
   ignore_index = 'ignoreIndex', padding_idx = 'paddingIdx', max_norm = 'maxNorm',
   batch_size = 'batchSize', num_workers = 'numWorkers', drop_last = 'dropLast',
   learning_rate = 'learningRate', label_smoothing = 'labelSmoothing',
-  size_average = 'sizeAverage', return_state = 'returnState',
+  size_average = 'sizeAverage', return_state = 'returnState', target_transform = 'targetTransform',
+  lr_decay = 'lrDecay', weight = 'weights', proj_size = 'projSize',
+  lr = 'learningRate', learningRate = 'lr', eps = 'epsilon', epsilon = 'eps',
+  lrDecay = 'learningRateDecay', learningRateDecay = 'lrDecay',
 }
 check.aliases = aliases
 
@@ -112,7 +117,9 @@ end
 
 local function sorted_keys(t)
   local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  for k, v in pairs(t) do
+    if v ~= check.IGNORED then keys[#keys + 1] = tostring(k) end
+  end
   table.sort(keys)
   return keys
 end
@@ -121,9 +128,11 @@ end
 -- table with the defaults filled in. Unknown keys are errors naming the accepted ones and
 -- mapping PyTorch's spellings; a default made by check.unsupported() refuses any other value.
 -- A default of `check.REQUIRED` must be given; one of `check.NONE` is accepted and defaults to
--- nil. opts may be nil.
+-- nil. One of `check.IGNORED` is a key the caller keeps in the same table (optim.sgd's state
+-- lives in its config): accepted, but neither listed nor returned. opts may be nil.
 check.REQUIRED = setmetatable({}, { __name = 'torch.check.required' })
 check.NONE = setmetatable({}, { __name = 'torch.check.none' })
+check.IGNORED = setmetatable({}, { __name = 'torch.check.ignored' })
 
 function check.options(fname, opts, defaults, level)
   level = (level or 1) + 1
@@ -149,10 +158,10 @@ function check.options(fname, opts, defaults, level)
       end
       v = d.off
     end
-    out[k] = v
+    if d ~= check.IGNORED then out[k] = v end
   end
   for k, d in pairs(defaults) do
-    if out[k] == nil then
+    if out[k] == nil and d ~= check.IGNORED then
       if d == check.REQUIRED then
         error(("%s: option '%s' is required"):format(fname, k), level)
       end

@@ -35,11 +35,12 @@ return function(torch)
     return table.concat(out, '\n')
   end
 
+  -- nil and the message when value does not fit default's type
   local function convert(key, default, value)
     local kind = type(default)
     if kind == 'number' then
       local n = tonumber(value)
-      if not n then error(("option --%s expects a number, got '%s'"):format(key, value), 0) end
+      if not n then return nil, ("option --%s expects a number, got '%s'"):format(key, value) end
       if math.type(default) == 'integer' and math.type(n) == 'float' and n == math.floor(n) then
         n = math.tointeger(n)
       end
@@ -47,15 +48,21 @@ return function(torch)
     elseif kind == 'boolean' then
       if value == 'true' or value == '1' then return true end
       if value == 'false' or value == '0' then return false end
-      error(("option --%s expects true or false, got '%s'"):format(key, value), 0)
+      return nil, ("option --%s expects true or false, got '%s'"):format(key, value)
     end
     return value
   end
 
-  -- parse(arg): a table of option values; raises a message listing the options on a bad
-  -- or unknown option (scripts may pcall it).
+  -- parse(arg): a table of option values. A bad or unknown option raises its message followed
+  -- by the usage, at level 0 (no position): a script may pcall parse and print it as it is.
   function CmdLine:parse(args)
     args = args or {}
+    local function fail(msg) error(msg .. '\n' .. self:help(args[0]), 0) end
+    local function value(key, o, v)
+      local x, why = convert(key, o.default, v)
+      if why then fail(why) end
+      return x
+    end
     local opt = {}
     for k, o in pairs(self.options) do opt[k] = o.default end
     local i = 1
@@ -68,17 +75,15 @@ return function(torch)
       local key, inline = a:match('^%-%-?([^=]+)=(.*)$')
       key = key or a:match('^%-%-?(.+)$')
       local o = key and self.options[key]
-      if not o then
-        error(("unknown option '%s'\n%s"):format(a, self:help(args[0])), 0)
-      end
+      if not o then fail(("unknown option '%s'"):format(a)) end
       if inline then
-        opt[key] = convert(key, o.default, inline)
+        opt[key] = value(key, o, inline)
       elseif type(o.default) == 'boolean' and (args[i + 1] == nil or args[i + 1]:match('^%-')
              or (args[i + 1] ~= 'true' and args[i + 1] ~= 'false')) then
         opt[key] = not o.default
       else
-        if args[i + 1] == nil then error(("option --%s needs a value"):format(key), 0) end
-        opt[key] = convert(key, o.default, args[i + 1])
+        if args[i + 1] == nil then fail(("option --%s needs a value"):format(key)) end
+        opt[key] = value(key, o, args[i + 1])
         i = i + 1
       end
       i = i + 1

@@ -38,6 +38,7 @@ torch.class | torch.class('pkg.Name' [, 'pkg.Parent']) -> class, parent | a Torc
 torch.setnumthreads torch.getnumthreads | torch.setnumthreads(n) / torch.getnumthreads() | the thread count of OpenMP loops and BLAS
 torch.Timer | torch.Timer() -> timer | a stopwatch: timer:time().real seconds; reset(), stop(), resume()
 torch.clock | torch.clock() | seconds on a monotonic clock
+torch.ProgressBar | torch.ProgressBar(total [, {stream = io.stderr, out = io.stdout, width = 30, done = 0, tty =}]) -> bar | a progress bar on a terminal: bar:update(done [, note]) shows count, elapsed, the run's ETA and it/s; bar:write(line) prints a log line above it; bar:finish([note])
 torch.noGrad | torch.noGrad(fn, ...) | runs fn with autograd recording off, returns its results
 torch.setGradEnabled torch.isGradEnabled | torch.setGradEnabled(on) / torch.isGradEnabled() | turn autograd recording on or off
 torch.gradcheck | torch.gradcheck(fn, inputs [, {eps =, atol =, rtol =}]) | compares autograd's gradients with central differences (DoubleTensors)
@@ -144,13 +145,14 @@ nn.Module:float nn.Module:double nn.Module:type | m:float() / m:double() / m:typ
 nn.Module:cuda nn.Module:cpu | m:cuda() / m:cpu() | moves the parameters, gradients and buffers to the GPU (float32) / back to host memory
 nn.Module:clone nn.Module:share | m:clone([shared fields...]) / m:share(other, 'weight', ...) | a deep copy / share tensors with other
 nn.Module:apply nn.Module:listModules | m:apply(fn) / m:listModules() | calls fn on m and every submodule / lists them
+nn.Module:clearState nn.Criterion:clearState | m:clearState() -> m | drops outputs, gradInputs, recorded graphs and each module's caches (nn.LSTM's last state and workspace, Dropout's mask) before saving
 nn.Sequential | nn.Sequential() :add(m1):add(m2) | a chain: the output of each module feeds the next
 nn.Container:add nn.Container:get nn.Container:size | c:add(m) / c:get(i) / c:size() | adds a module / the i-th module / their count
 nn.ConcatTable nn.ParallelTable | nn.ConcatTable() / nn.ParallelTable() | each child on the same input / child i on input[i]; a table of outputs
-nn.Linear | nn.Linear(inputSize, outputSize [, bias = true]) | y = x W^T + b for [inputSize] or [batch x inputSize] inputs
+nn.Linear | nn.Linear(inputSize, outputSize [, bias = true]) or (..., {bias = true}) | y = x W^T + b for [inputSize] or [batch x inputSize] inputs
 nn.LookupTable | nn.LookupTable(nIndex, size) | embeddings: 1-based index tensor -> rows of a [nIndex x size] weight
-nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, returnState =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names
-nn.LSTMCell | nn.LSTMCell(inputSize, hiddenSize [, bias = true]) | one LSTM step: m(x, {h, c}) -> {h', c'}
+nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, returnState =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names; unknown options are errors (batch_first: did you mean batchFirst?), bidirectional is not supported yet
+nn.LSTMCell | nn.LSTMCell(inputSize, hiddenSize [, bias = true]) or (..., {bias = true}) | one LSTM step: m(x, {h, c}) -> {h', c'}
 nn.Dropout | nn.Dropout([p = 0.5]) | zeroes elements with probability p in training (scaled by 1/(1-p)); identity in evaluate()
 nn.ReLU nn.Tanh nn.Sigmoid | nn.ReLU() / nn.Tanh() / nn.Sigmoid() | elementwise activations
 nn.LeakyReLU | nn.LeakyReLU([negval = 0.01]) | x or negval * x
@@ -162,18 +164,18 @@ nn.JoinTable nn.SplitTable | nn.JoinTable(dim) / nn.SplitTable(dim) | concatenat
 nn.SelectTable nn.NarrowTable | nn.SelectTable(i) / nn.NarrowTable(offset [, length]) | picks elements of a table input
 nn.CAddTable nn.CMulTable | nn.CAddTable() / nn.CMulTable() | elementwise sum / product of a table of tensors
 nn.Criterion | nn.Criterion() | the base of losses: crit:forward(input, target), crit:backward(input, target), crit(input, target)
-nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) | log-softmax + NLL on N x C scores, 1-based class targets; ignoreIndex: a class whose rows add nothing (padding)
-nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) | negative log-likelihood of log-probabilities; ignoreIndex as CrossEntropyCriterion's
-nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) | mean squared error
-nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) | binary cross entropy of probabilities
-optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate, momentum, weightDecay, nesterov
+nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({weights =, sizeAverage =, ignoreIndex =, reduction = 'mean'|'sum'}) | log-softmax + NLL on N x C scores, 1-based whole-number class targets; ignoreIndex: a class whose rows add nothing (padding)
+nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({options}) | negative log-likelihood of log-probabilities; ignoreIndex as CrossEntropyCriterion's
+nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) or ({sizeAverage =, reduction =}) | mean squared error
+nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) or ({weights =, sizeAverage =, reduction =}) | binary cross entropy of probabilities
+optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate (Torch7's default 1e-3), learningRateDecay, momentum, dampening, weightDecay, nesterov
 optim.adam | optim.adam(feval, x, config, state) -> x, {f} | Adam step; config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay
 optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step; config: learningRate (1e-2), alpha, epsilon, weightDecay
-optim.adagrad | optim.adagrad(feval, x, config, state) -> x, {f} | Adagrad step; config: learningRate, learningRateDecay, weightDecay
-optim.SGD | optim.SGD(params, {lr =, momentum =, weightDecay =, nesterov =}) | PyTorch-style optimiser: opt:zeroGrad(), loss:backward(), opt:step()
-optim.Adam optim.RMSprop optim.Adagrad | optim.Adam(params, {lr = 1e-3, ...}) | PyTorch-style optimisers: opt:zeroGrad() and opt:step()
+optim.adagrad | optim.adagrad(feval, x, config, state) -> x, {f} | Adagrad step; config: learningRate (1e-3), learningRateDecay, weightDecay, epsilon
+optim.SGD | optim.SGD(params, {lr =, momentum =, dampening =, weightDecay =, nesterov =}) | PyTorch-style optimiser: opt:zeroGrad(), loss:backward(), opt:step(); lr is required, as in PyTorch
+optim.Adam optim.RMSprop optim.Adagrad | optim.Adam(params, {lr = 1e-3, betas =, eps =, weightDecay =}) / optim.RMSprop(params, {lr = 1e-2, alpha =, eps =, weightDecay =}) / optim.Adagrad(params, {lr = 1e-2, lrDecay =, eps =, weightDecay =}) | PyTorch-style optimisers with PyTorch's defaults: opt:zeroGrad() and opt:step()
 optim.clipGradNorm | optim.clipGradNorm(params, maxNorm) -> norm | scales the gradients in place so their total 2-norm is at most maxNorm
-datasets.MNIST datasets.FashionMNIST | datasets.MNIST{root =, train = true, transform =, targetTransform =, download = false} | a dataset: #ds samples, ds[i] = {input, target} (1-based classes); no root: the bundled MNIST subset
+datasets.MNIST datasets.FashionMNIST | datasets.MNIST{root =, train = true, transform =, targetTransform =, download = false, mirrors =} | a dataset: #ds samples, ds[i] = {input, target} (1-based classes); no root: the bundled MNIST subset
 datasets.DataLoader | datasets.DataLoader{dataset =, batchSize = 1, shuffle = false, dropLast = false, seed =} | batches: for inputs, targets in loader:iter() do ... end
 transforms.ToTensor | transforms.ToTensor() | uint8 [H x W] or [C x H x W] -> float [C x H x W] in [0, 1]
 transforms.Normalize | transforms.Normalize(mean, std) | (x - mean[c]) / std[c] per channel

@@ -1,0 +1,272 @@
+-- Issue 15's mistakes that used to train the wrong model silently, or gave advice that did not
+-- fit: options tables checked by name (PyTorch's spellings mapped, unsupported options
+-- refused), class targets that must hold whole numbers, optim's learning-rate rules,
+-- clearState() before saving, and the advice when backward runs twice.
+local torch = require 'torch'
+local nn = require 'nn'
+local optim = require 'optim'
+local H = require 'helpers'
+
+local err = H.error_of
+local function plain(s) return (s:gsub('%p', '%%%0')) end
+local function has(msg, s) assert.matches(plain(s), msg) end
+
+describe('options tables are checked by name', function()
+  it("nn.LSTM: PyTorch's batch_first is an error naming batchFirst; bidirectional is refused", function()
+    local msg = err(function() local m = nn.LSTM(28, 128, 1, { batch_first = true }); return m end)
+    has(msg, "nn.LSTM: unknown option 'batch_first' (did you mean 'batchFirst'?); accepted: "
+             .. 'batchFirst, bias, bidirectional, dropout, projSize, returnState')
+    assert.matches('41%-mistakes_spec%.lua:%d+:', msg)   -- blamed on the caller's line
+    has(err(function() return nn.LSTM(28, 128, { bidirectional = true }) end),
+        "nn.LSTM: option 'bidirectional' is not supported yet")
+    has(err(function() return nn.LSTM(4, 3, 1, { projSize = 2 }) end),
+        "nn.LSTM: option 'projSize' is not supported yet")
+    has(err(function() return nn.LSTM(4, 3, 1, { [1] = true }) end),
+        "nn.LSTM: unknown option '1' (options are given by name, as {name = value})")
+    has(err(function() return nn.LSTM(4, 3, 1, 'batchFirst') end),
+        'nn.LSTM: options must be a table, got string')
+    -- the defaults of unsupported options, and the real ones, are accepted
+    local m = nn.LSTM(4, 3, 1, { batchFirst = true, bidirectional = false, projSize = 0 })
+    assert.is_true(m.batchFirst)
+    assert.same({ 2, 5, 3 }, m:forward(torch.randn(2, 5, 4)):size():totable())
+  end)
+
+  it("nn.Linear and nn.LSTMCell take {bias = false} (PyTorch's keyword), checked by name", function()
+    assert.is_nil(nn.Linear(3, 2, { bias = false }).bias)
+    assert.is_not_nil(nn.Linear(3, 2, {}).bias)
+    assert.is_nil(nn.LSTMCell(3, 2, { bias = false }).bias_ih)
+    has(err(function() local m = nn.Linear(3, 2, { bais = false }); return m end),
+        "nn.Linear: unknown option 'bais'; accepted: bias")
+    has(err(function() local m = nn.LSTMCell(3, 2, { use_bias = false }); return m end),
+        "nn.LSTMCell: unknown option 'use_bias'; accepted: bias")
+  end)
+
+  it('optim objects: unknown names, the other API\'s names, the gradients passed as options', function()
+    local p = nn.Linear(3, 2):parameters()
+    has(err(optim.SGD, p, { lr = 0.1, weight_decay = 1e-4 }),
+        "optim.SGD: unknown option 'weight_decay' (did you mean 'weightDecay'?)")
+    has(err(optim.SGD, p, { learningRate = 0.1 }),
+        "optim.SGD: unknown option 'learningRate' (did you mean 'lr'?); accepted: dampening, lr, momentum, nesterov, weightDecay")
+    has(err(optim.Adam, p, { lr = 0.1, epsilon = 1e-6 }), "optim.Adam: unknown option 'epsilon' (did you mean 'eps'?)")
+    has(err(optim.Adagrad, p, { learningRateDecay = 0.1 }), "optim.Adagrad: unknown option 'learningRateDecay' (did you mean 'lrDecay'?)")
+    -- model:parameters() returns the gradients second: optim.SGD(m:parameters()) is a missing lr
+    local m = nn.Linear(3, 2)
+    local msg = err(function() return optim.SGD(m:parameters()) end)
+    has(msg, "optim.SGD: option 'lr' is required")
+    assert.is_nil(msg:find("unknown option '1'", 1, true))
+  end)
+
+  it("the functional optimisers check their config, and accept the state they keep in it", function()
+    local x = torch.Tensor({ 1, 2 })
+    local function feval() return 0, torch.Tensor({ 1, 1 }) end
+    has(err(optim.sgd, feval, x, { lr = 0.1 }),
+        "optim.sgd: unknown option 'lr' (did you mean 'learningRate'?); accepted: dampening, learningRate, learningRateDecay, momentum, nesterov, weightDecay")
+    has(err(optim.adam, feval, x, { eps = 1e-6 }), "optim.adam: unknown option 'eps' (did you mean 'epsilon'?)")
+    has(err(optim.rmsprop, feval, x, { learningrate = 0.1 }), "optim.rmsprop: unknown option 'learningrate'")
+    -- config doubles as the state: a second call sees its own evalCounter and momentum buffer
+    local config = { learningRate = 0.5, momentum = 0.5 }
+    optim.sgd(feval, x, config)
+    optim.sgd(feval, x, config)
+    assert.equal(2, config.evalCounter)
+    -- step 1: buf = g = 1, x - 0.5; step 2: buf = 0.5 * 1 + (1 - 0.5) * 1 = 1 (Torch7's
+    -- dampening is the momentum), x - 0.5 again
+    assert.same({ 1 - 0.5 - 0.5 * 1, 2 - 0.5 - 0.5 * 1 }, x:totable())
+    local adam, w = { learningRate = 0.1 }, torch.Tensor({ 1 })
+    optim.adam(function() return 0, torch.Tensor({ 1 }) end, w, adam)
+    optim.adam(function() return 0, torch.Tensor({ 1 }) end, w, adam)
+    assert.equal(2, adam.t)
+  end)
+
+  it('criterions take one options table, checked by name', function()
+    local x = torch.Tensor({ { 1, 2, 3 }, { 0, 0, 1 } })
+    local y = torch.LongTensor({ 3, 1 })
+    -- log-softmax by hand: row 1 log(e + e^2 + e^3) - 3, row 2 log(2 + e) - 0
+    local l1 = math.log(math.exp(1) + math.exp(2) + math.exp(3)) - 3
+    local l2 = math.log(2 + math.exp(1))
+    assert.near(l1 + l2, nn.CrossEntropyCriterion({ reduction = 'sum' }):forward(x, y), 1e-5)
+    assert.near((l1 + l2) / 2, nn.CrossEntropyCriterion({}):forward(x, y), 1e-5)
+    assert.near(l1, nn.CrossEntropyCriterion({ ignoreIndex = 1 }):forward(x, y), 1e-5)
+    -- weighted mean: (w[3] l1 + w[1] l2) / (w[3] + w[1])
+    assert.near((0.5 * l1 + 2 * l2) / 2.5,
+                nn.CrossEntropyCriterion({ weights = torch.Tensor({ 2, 1, 0.5 }) }):forward(x, y), 1e-5)
+    has(err(function() return nn.CrossEntropyCriterion({ ignore_index = 1 }) end),
+        "nn.CrossEntropyCriterion: unknown option 'ignore_index' (did you mean 'ignoreIndex'?); accepted: ignoreIndex, labelSmoothing, reduction, sizeAverage, weights")
+    has(err(function() return nn.ClassNLLCriterion({ weight = torch.ones(3) }) end),
+        "nn.ClassNLLCriterion: unknown option 'weight' (did you mean 'weights'?)")
+    has(err(function() return nn.CrossEntropyCriterion({ labelSmoothing = 0.1 }) end),
+        "nn.CrossEntropyCriterion: option 'labelSmoothing' is not supported yet")
+    has(err(function() return nn.CrossEntropyCriterion({ reduction = 'none' }) end),
+        "nn.CrossEntropyCriterion: reduction = 'none' is not supported yet")
+    has(err(function() return nn.MSECriterion({ reduction = 'avg' }) end),
+        "nn.MSECriterion: reduction must be 'mean' or 'sum', got avg")
+    has(err(function() return nn.BCECriterion({ size_average = false }) end),
+        "nn.BCECriterion: unknown option 'size_average' (did you mean 'sizeAverage'?)")
+    local a, b = torch.Tensor({ 1, 2 }), torch.Tensor({ 0, 0 })
+    assert.equal(5, nn.MSECriterion({ reduction = 'sum' }):forward(a, b))
+    assert.equal(2.5, nn.MSECriterion({ sizeAverage = true }):forward(a, b))
+  end)
+end)
+
+describe('the utilities that take options check them too', function()
+  it('torch.gradcheck, torch.ProgressBar, datasets.download.fetch', function()
+    local x = torch.randn(3):double()
+    x.requiresGrad = true
+    has(err(torch.gradcheck, function(a) return a * 2 end, { x }, { epsilon = 1e-3 }),
+        "torch.gradcheck: unknown option 'epsilon' (did you mean 'eps'?); accepted: atol, eps, rtol")
+    assert.is_true(torch.gradcheck(function(a) return a * 2 end, { x }, { eps = 1e-4 }))
+    has(err(torch.ProgressBar, 10, { TTY = false }),
+        "torch.ProgressBar: unknown option 'TTY'; accepted: done, out, stream, tty, width")
+    has(err(torch.ProgressBar, 2.5), "bad argument #1 to 'ProgressBar' (number has no integer representation)")
+    local fetch = require('datasets.download').fetch
+    has(err(fetch, { root = '/nonexistent', resource = 'mnist', mirror = 'http://127.0.0.1:9/' }),
+        "datasets.download.fetch: unknown option 'mirror'; accepted: connectTimeout, files, lowSpeedLimit")
+  end)
+end)
+
+describe('class targets hold whole numbers', function()
+  local x = torch.Tensor({ { 1, 2, 3 }, { 0, 0, 1 } })
+  local l1 = math.log(math.exp(1) + math.exp(2) + math.exp(3)) - 1   -- class 1 of row 1
+  local l2 = math.log(2 + math.exp(1))                               -- class 2 of row 2 (a 0)
+
+  it('a Float or Double target of 1.5 or 2.7 is an error, not class 1 or 2', function()
+    for _, make in ipairs({ function() return nn.CrossEntropyCriterion() end,
+                            function() return nn.ClassNLLCriterion() end }) do
+      for _, ctor in ipairs({ torch.FloatTensor, torch.DoubleTensor }) do
+        local c = make()
+        local msg = err(function() return c:forward(x, ctor({ 1.5, 2.7 })) end)
+        has(msg, ('%s: class targets must be whole numbers, got 1.5 at position 1 of a %s target')
+                 :format(torch.typename(c), torch.typename(ctor({ 1 }))))
+        has(err(function() return c(x, ctor({ 1, 2.7 })) end), 'got 2.7 at position 2')
+        assert.matches('got %-?nan at position 2', err(function() return c:forward(x, ctor({ 1, 0 / 0 })) end))
+        has(err(function() return c:forward(x, ctor({ 1, math.huge })) end), 'got inf at position 2')
+        has(err(function() return c:forward(x[1], 1.5) end),
+            torch.typename(c) .. ': the target class must be a whole number, got 1.5')
+      end
+    end
+    -- the functions take LongTensors only, so nothing is truncated there either
+    has(err(torch.crossEntropy, x, torch.FloatTensor({ 1.5, 2 })), 'the target must be a LongTensor')
+  end)
+
+  it('integral Float and Double targets (and numbers like 2.0) still work', function()
+    for _, ctor in ipairs({ torch.FloatTensor, torch.DoubleTensor, torch.LongTensor }) do
+      assert.near((l1 + l2) / 2, nn.CrossEntropyCriterion():forward(x, ctor({ 1, 2 })), 1e-5)
+      local logp = torch.logSoftmax(x, 2)
+      assert.near((l1 + l2) / 2, nn.ClassNLLCriterion():forward(logp, ctor({ 1, 2 })), 1e-5)
+    end
+    assert.near(l1, nn.CrossEntropyCriterion():forward(x[1], 1.0), 1e-5)
+  end)
+end)
+
+describe("optim's learning rates", function()
+  local function one_step(make)
+    local p = torch.Tensor({ 1, -1 })
+    p.requiresGrad = true
+    p.grad = torch.Tensor({ 2, -4 })
+    make({ p }):step()
+    return torch.Tensor({ 1, -1 }):add(-1, p:detach()):totable()   -- the step taken
+  end
+
+  it('optim.SGD needs lr (PyTorch); the other objects have PyTorch\'s defaults', function()
+    local p = torch.ones(2)
+    has(err(optim.SGD, { p }), "optim.SGD: option 'lr' is required")
+    has(err(optim.SGD, { p }, {}), "optim.SGD: option 'lr' is required")
+    has(err(optim.SGD, { p }, { momentum = 0.9 }), "optim.SGD: option 'lr' is required")
+    -- first steps by hand: Adam moves lr * g/|g|, RMSprop lr * g / sqrt(0.01 g^2) = 10 lr,
+    -- Adagrad lr * g/|g| (eps negligible)
+    local function near(expected, got)
+      for i = 1, #expected do assert.near(expected[i], got[i], 1e-6 * 10) end
+    end
+    near({ 1e-3, -1e-3 }, one_step(function(ps) return optim.Adam(ps) end))
+    near({ 0.1, -0.1 }, one_step(function(ps) return optim.RMSprop(ps) end))
+    near({ 1e-2, -1e-2 }, one_step(function(ps) return optim.Adagrad(ps) end))
+    near({ 0.2, -0.4 }, one_step(function(ps) return optim.SGD(ps, { lr = 0.1 }) end))
+  end)
+
+  it("the functional optim.sgd keeps Torch7's default learningRate 1e-3", function()
+    local x = torch.DoubleTensor({ 1, -1 })
+    optim.sgd(function() return 0, torch.DoubleTensor({ 2, -4 }) end, x)
+    assert.near(1 - 2e-3, x[1], 1e-12)
+    assert.near(-1 + 4e-3, x[2], 1e-12)
+  end)
+end)
+
+describe('clearState', function()
+  local function file_size(path)
+    local f = assert(io.open(path, 'rb'))
+    local n = f:seek('end')
+    f:close()
+    return n
+  end
+
+  it('a trained seed model saves within 10% of its parameter and gradient bytes', function()
+    torch.manualSeed(1)
+    local model = nn.Sequential()
+      :add(nn.LSTM(28, 128, 1, { batchFirst = true }))
+      :add(nn.Select(2, -1))
+      :add(nn.Dropout(0.1))
+      :add(nn.Linear(128, 10))
+    local crit = nn.CrossEntropyCriterion()
+    local opt = optim.SGD(model:parameters(), { lr = 0.1 })
+    local x, y = torch.randn(100, 28, 28), torch.LongTensor(100):random(1, 10)
+    for _ = 1, 2 do   -- PyTorch's loop
+      opt:zeroGrad()
+      crit(model(x), y):backward()
+      opt:step()
+    end
+    local out = model:forward(x)   -- and Torch7's
+    crit:forward(out, y)
+    model:backward(x, crit:backward(out, y))
+    local bytes = 0
+    local params, grads = model:parameters()
+    for i = 1, #params do bytes = bytes + 4 * (params[i]:nElement() + grads[i]:nElement()) end
+    local dir = H.mktempdir()
+    torch.save(dir .. '/before.t7', model)
+    local before = file_size(dir .. '/before.t7')
+    assert.is_true(before > 1.1 * bytes, ('the state was small already: %d for %d'):format(before, bytes))
+    model:clearState()
+    crit:clearState()
+    assert.is_nil(model:get(1).state)
+    assert.is_nil(model:get(3).noise)
+    torch.save(dir .. '/after.t7', model)
+    local after = file_size(dir .. '/after.t7')
+    assert.is_true(after <= 1.1 * bytes, ('saved %d bytes for %d bytes of parameters and gradients')
+                                          :format(after, bytes))
+    -- and the model still trains after it, in both styles
+    local loaded = torch.load(dir .. '/after.t7')
+    H.rmtree(dir)
+    for _, m in ipairs({ model, loaded }) do
+      local o = m:forward(x)
+      crit:forward(o, y)
+      m:backward(x, crit:backward(o, y))
+      assert.same({ 100, 10 }, m(x):size():totable())
+    end
+  end)
+end)
+
+describe('backward twice after one forward', function()
+  it("Torch7's m:backward: call m:forward again (m:backward takes no retainGraph)", function()
+    local x, g = torch.randn(4, 3), torch.ones(4, 2)
+    for _, m in ipairs({ nn.Linear(3, 2), nn.Sequential():add(nn.Linear(3, 2)):add(nn.Tanh()) }) do
+      m:forward(x)
+      m:backward(x, g)
+      local msg = err(m.backward, m, x, g)
+      has(msg, 'backward was already called after the last forward')
+      has(msg, 'call m:forward(input) again before each m:backward(input, gradOutput)')
+      assert.is_nil(msg:find('retainGraph', 1, true))
+      m:forward(x)                                   -- the advice works
+      assert.same({ 4, 3 }, m:backward(x, g):size():totable())
+    end
+    local lstm = nn.LSTM(3, 4)
+    local s = torch.randn(5, 2, 3)
+    lstm:forward(s)
+    lstm:backward(s, torch.ones(5, 2, 4))
+    has(err(lstm.backward, lstm, s, torch.ones(5, 2, 4)), 'nn.LSTM: backward was already called')
+  end)
+
+  it("PyTorch's loss:backward() twice keeps the retainGraph advice", function()
+    local m = nn.Linear(3, 2)
+    local loss = m(torch.randn(4, 3)):sum()
+    loss:backward()
+    has(err(loss.backward, loss), 'the graph was freed by an earlier backward (pass retainGraph = true')
+  end)
+end)
