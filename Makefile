@@ -11,6 +11,7 @@
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
 #   make fixtures   regenerates spec/fixtures with PyTorch (needs python3-torch; not in test)
+#   make docs       regenerates docs/API.md from the help entries (lua/torch/help.lua)
 #   make fuzz       the IDX reader under libFuzzer (clang: sh tools/deps.sh fuzz)
 
 BUILD   ?= build
@@ -91,7 +92,7 @@ else
 endif
 # Objects built with and without CUDA must not mix: a change of the setting rebuilds them.
 CUDA_STAMP := $(BUILD)/cuda-config
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+ifeq ($(filter clean help docs,$(MAKECMDGOALS)),)
   $(shell mkdir -p $(BUILD) && (echo $(CUDA_ON) | cmp -s - $(CUDA_STAMP) || echo $(CUDA_ON) > $(CUDA_STAMP)))
 endif
 
@@ -251,6 +252,10 @@ bench: all
 fixtures:
 	cd spec/fixtures && /usr/bin/python3 gen_fixtures.py
 
+# docs/API.md: one line per help entry (spec/38-help_spec.lua fails when it is stale)
+docs:
+	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" $(LUA) tools/gendocs.lua docs/API.md
+
 # ---- fuzzing (not part of test): libFuzzer + ASan on the IDX reader -----------------------
 # `make fuzz FUZZ_TIME=600` runs longer; new inputs go to $(BUILD)/fuzz/corpus, the committed
 # seeds stay in datasets/fuzz_corpus. Needs clang and libFuzzer (make fuzz-deps).
@@ -302,4 +307,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile
 
-.PHONY: all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps
+.PHONY: all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures docs install clean help fuzz fuzz-deps
