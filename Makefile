@@ -294,6 +294,8 @@ install: all
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/luatorch.h $(DESTDIR)$(PREFIX)/include/luatorch/luatorch.h
 	install -m 644 core/lt.h $(DESTDIR)$(PREFIX)/include/luatorch/lt.h
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 docs/luatorch.1 $(DESTDIR)$(PREFIX)/share/man/man1/luatorch.1
 	install -d $(DATADIR)/mnist-10k
 	install -m 644 datasets/data/mnist-10k/* $(DATADIR)/mnist-10k/
 	for pc in luatorch luatorch-core; do \
