@@ -69,6 +69,20 @@ describe('luatorch executable', function()
     os.remove(path)
   end)
 
+  it('sets the globals torch, nn, optim, datasets, transforms on require, as Torch7 did', function()
+    local out, code = run([[-e "local m = require 'nn'; require 'optim'; require 'datasets'; ]] ..
+                          [[require 'transforms'; print(rawequal(m, nn), optim.sgd ~= nil, ]] ..
+                          [[datasets.MNIST ~= nil, transforms.ToTensor ~= nil)"]])
+    assert.equal(0, code)
+    assert.equal('true\ttrue\ttrue\ttrue\n', out)
+    -- a stock lua5.4 (the installed module's way): no preloaded torch, require sets it
+    local p = io.popen([[lua5.4 -e "assert(torch == nil); local t = require 'torch'; ]] ..
+                       [[print(rawequal(t, torch))" 2>&1]])
+    local text = p:read('a')
+    p:close()
+    assert.equal('true\n', text)
+  end)
+
   it('rejects unknown options with usage', function()
     local out, code = run('-z')
     assert.not_equal(0, code)

@@ -136,7 +136,7 @@ torch.defaultdtype | torch.defaultdtype() | the default type's dtype index (0 fl
 torch.getmetatable | torch.getmetatable('nn.Linear') | the class (metatable) torch.class registered under that name
 torch.allocatorStats | torch.allocatorStats() -> {liveBytes, peakBytes, allocatedBytes, allocations, cachedBytes, caches} | the core allocator's counters (host memory; torch.cuda.memoryAllocated for the device)
 torch.isatty | torch.isatty([file = io.stdout]) | whether a Lua file (or a descriptor number) is a terminal
-torch.bernoulli torch.uniform torch.normal torch.random | torch.bernoulli([res,] t [, p]) / torch.uniform(t [, a, b]) ... | the function forms of t:bernoulli, t:uniform, t:normal, t:random (fill t in place)
+torch.uniform torch.normal torch.bernoulli torch.random | torch.uniform([a, b]) / torch.normal([mean, std]) / torch.bernoulli([p]) / torch.random([a,] [b]) | one random number (t:uniform(...) etc. fill a tensor); torch.uniform(t, ...) fills t
 torch.indexCopy torch.indexAdd torch.indexFill | torch.indexCopy(t, dim, idx, src) ... | the function forms of t:indexCopy, t:indexAdd, t:indexFill (write into t)
 torch.scatter torch.scatterAdd | torch.scatter(t, dim, idx, src or v) / torch.scatterAdd(t, dim, idx, src) | the function forms of t:scatter and t:scatterAdd (write into t)
 t:cinv | t:cinv() | elementwise 1/x in place (Torch7's name of reciprocal)
