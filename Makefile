@@ -11,6 +11,7 @@
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
 #   make fixtures   regenerates spec/fixtures with PyTorch (needs python3-torch; not in test)
+#   make docs       regenerates docs/API.md from the help entries (lua/torch/help.lua)
 #   make fuzz       the IDX reader under libFuzzer (clang: sh tools/deps.sh fuzz)
 
 BUILD   ?= build
@@ -91,7 +92,7 @@ else
 endif
 # Objects built with and without CUDA must not mix: a change of the setting rebuilds them.
 CUDA_STAMP := $(BUILD)/cuda-config
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+ifeq ($(filter clean help docs,$(MAKECMDGOALS)),)
   $(shell mkdir -p $(BUILD) && (echo $(CUDA_ON) | cmp -s - $(CUDA_STAMP) || echo $(CUDA_ON) > $(CUDA_STAMP)))
 endif
 
@@ -161,6 +162,8 @@ $(BUILD)/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
 
 # ---- tests -------------------------------------------------------------------------------
+# utfTerminal's output with the specs pending for want of a GPU summed up, a line per file
+BUSTED_OUT = --output=$(CURDIR)/spec/summary_output.lua
 SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
            LUA_CPATH="$(CURDIR)/$(BUILD)/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/$(EXE)"
 
@@ -169,7 +172,7 @@ deps:
 
 test: deps
 	$(MAKE) all
-	$(SPEC_ENV) $(LUA) $(BUSTED) --output=utfTerminal spec
+	$(SPEC_ENV) $(LUA) $(BUSTED) $(BUSTED_OUT) spec
 	$(MAKE) test-cuda-emu
 	$(MAKE) test-extension
 
@@ -183,7 +186,7 @@ test-cuda-emu: deps
 	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/$(EMU_BUILD)/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/$(EMU_BUILD)/luatorch" \
-	  $(LUA) $(BUSTED) --output=utfTerminal $(CUDA_SPECS)
+	  $(LUA) $(BUSTED) $(BUSTED_OUT) $(CUDA_SPECS)
 
 # The C extension example is built out of tree against a staged install (its luatorch.h and
 # luatorch.pc only), then its spec runs under a stock lua5.4 and under the luatorch executable,
@@ -197,8 +200,8 @@ test-extension: all
 	rm -rf $(STAGE) $(EXT_OUT)
 	$(MAKE) -s install PREFIX=$(STAGE)
 	PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(MAKE) -C examples/c_extension O=$(EXT_OUT)
-	cd examples/c_extension && $(EXT_ENV) $(LUA) $(BUSTED) --output=utfTerminal spec
-	cd examples/c_extension && $(EXT_ENV) $(STAGE)/bin/luatorch $(BUSTED) --output=utfTerminal spec
+	cd examples/c_extension && $(EXT_ENV) $(LUA) $(BUSTED) $(BUSTED_OUT) spec
+	cd examples/c_extension && $(EXT_ENV) $(STAGE)/bin/luatorch $(BUSTED) $(BUSTED_OUT) spec
 
 # Specs run inside the sanitized luatorch executable (a stock lua5.4 is not instrumented).
 test-asan: deps
@@ -208,7 +211,7 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \
-	  LUATORCH_ASAN=1 build-asan/luatorch $(BUSTED) --output=utfTerminal spec
+	  LUATORCH_ASAN=1 build-asan/luatorch $(BUSTED) $(BUSTED_OUT) spec
 	$(MAKE) test-extension-asan
 	$(MAKE) test-cuda-emu-asan
 
@@ -221,7 +224,7 @@ test-cuda-emu-asan: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-emu-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-emu-asan/luatorch" \
-	  LUATORCH_ASAN=1 build-emu-asan/luatorch $(BUSTED) --output=utfTerminal $(CUDA_SPECS)
+	  LUATORCH_ASAN=1 build-emu-asan/luatorch $(BUSTED) $(BUSTED_OUT) $(CUDA_SPECS)
 
 # The C extension example under the sanitizers too, compiled with the source tree's luatorch.h
 # (through the same pkg-config file) and run inside $(ASAN_DIR)/luatorch.
@@ -236,7 +239,7 @@ test-extension-asan:
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 	cd examples/c_extension && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/examples/c_extension/?.lua;$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" \
-	  LUA_CPATH="$(CURDIR)/$(ASAN_DIR)/ext/?.so;;" $(CURDIR)/$(ASAN_DIR)/luatorch $(BUSTED) --output=utfTerminal spec
+	  LUA_CPATH="$(CURDIR)/$(ASAN_DIR)/ext/?.so;;" $(CURDIR)/$(ASAN_DIR)/luatorch $(BUSTED) $(BUSTED_OUT) spec
 
 # The seed model (nn.LSTM 28->128, Linear 128->10) on the bundled MNIST subset: SGD lr 0.1 with
 # momentum 0.9 for 20 epochs (1,600 iterations), the running loss on a progress bar, then the
@@ -250,6 +253,10 @@ bench: all
 
 fixtures:
 	cd spec/fixtures && /usr/bin/python3 gen_fixtures.py
+
+# docs/API.md: one line per help entry (spec/38-help_spec.lua fails when it is stale)
+docs:
+	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" $(LUA) tools/gendocs.lua docs/API.md
 
 # ---- fuzzing (not part of test): libFuzzer + ASan on the IDX reader -----------------------
 # `make fuzz FUZZ_TIME=600` runs longer; new inputs go to $(BUILD)/fuzz/corpus, the committed
@@ -289,6 +296,8 @@ install: all
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/luatorch.h $(DESTDIR)$(PREFIX)/include/luatorch/luatorch.h
 	install -m 644 core/lt.h $(DESTDIR)$(PREFIX)/include/luatorch/lt.h
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 docs/luatorch.1 $(DESTDIR)$(PREFIX)/share/man/man1/luatorch.1
 	install -d $(DATADIR)/mnist-10k
 	install -m 644 datasets/data/mnist-10k/* $(DATADIR)/mnist-10k/
 	for pc in luatorch luatorch-core; do \
@@ -302,4 +311,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile
 
-.PHONY: all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures install clean help fuzz fuzz-deps
+.PHONY: all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures docs install clean help fuzz fuzz-deps

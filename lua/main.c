@@ -6,12 +6,14 @@
  *   luatorch -i script.lua        run the script, then the interactive prompt
  *   luatorch -l mod               require mod into the global mod
  *   luatorch                      the interactive prompt (stdin not a terminal: run stdin)
+ *   luatorch --help / --version   the usage (options, environment) / the version
  *
  * The prompt (lua/torch/repl.lua) edits lines with libedit, keeps a history file
  * (LUATORCH_HISTORY, default ~/.luatorch_history; LUATORCH_HISTSIZE lines, default 1000),
  * completes names with TAB and survives Ctrl-C.
  *
- * `torch` is a preloaded global. The pure-Lua modules are embedded (tools/embed.lua) and
+ * `torch` is a preloaded global. The usage text below is also the man page's (docs/luatorch.1),
+ * which spec/00-exe_spec.lua keeps in step with it. The pure-Lua modules are embedded (tools/embed.lua) and
  * found by a package searcher placed right after the preload one, so the binary runs where
  * no Lua is installed.
  */
@@ -29,11 +31,13 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "../include/luatorch.h"
+
 typedef struct { const char *name; const char *src; size_t len; } lt_embedded;
 extern const lt_embedded lt_embedded_modules[];
 int luaopen_torch_core(lua_State *L);
 
-#define LUATORCH_VERSION "0.1.0"
+#define LUATORCH_VERSION LUATORCH_VERSION_STRING  /* the public C API's (include/luatorch.h) */
 
 static const char *progname = "luatorch";
 
@@ -355,27 +359,52 @@ static int repl(lua_State *L)
     return report(L, status);
 }
 
-static void usage(void)
+/* --help on stdout; after a wrong option, on stderr. The environment variables are every
+ * one the toolkit reads (grep getenv): keep this list, and docs/luatorch.1's, complete. */
+static void usage(FILE *out)
 {
-    fprintf(stderr,
+    fprintf(out,
             "usage: %s [options] [script [args]]\n"
-            "  -e stat   execute string 'stat'\n"
-            "  -i        enter interactive mode after executing 'script'\n"
-            "  -l mod    require library 'mod' into global 'mod'\n"
-            "  -v        show version information\n"
-            "  --        stop handling options\n"
-            "  -         execute stdin and stop handling options\n",
+            "Lua 5.4 with the luatorch deep learning toolkit built in: torch is a preloaded global;\n"
+            "require 'nn', 'optim', 'datasets', 'transforms' (each sets its global too). With no\n"
+            "script and no -e or -v, the interactive prompt (when stdin is not a terminal: runs stdin).\n"
+            "\n"
+            "Options:\n"
+            "  -e stat        execute string 'stat'\n"
+            "  -i             enter interactive mode after executing 'script'\n"
+            "  -l mod         require library 'mod' into global 'mod'\n"
+            "  -v, --version  show version information\n"
+            "  -h, --help     show this help and exit\n"
+            "  --             stop handling options\n"
+            "  -              execute stdin and stop handling options\n"
+            "\n"
+            "Environment:\n"
+            "  LUATORCH_DATA          directory of the bundled data sets (mnist-10k), searched first\n"
+            "  LUATORCH_MNIST_MIRRORS, LUATORCH_FASHION_MNIST_MIRRORS\n"
+            "                         download mirrors (URLs separated by spaces, commas or ;)\n"
+            "  LUATORCH_HISTORY       the prompt's history file (default ~/.luatorch_history;\n"
+            "                         empty: none)\n"
+            "  LUATORCH_HISTSIZE      lines of history kept (default 1000)\n"
+            "  LUATORCH_TIME          set and not 0: the prompt times each command (:time on)\n"
+            "  LUATORCH_LSTM_KERNEL   GPU LSTM step: auto (default), fused or gemm\n"
+            "  LUATORCH_CUDA_GRAPHS   0: nn.LSTM on a GPU does not replay its loops from CUDA graphs\n"
+            "  LUATORCH_CUBLAS        the cuBLAS library to load (default libcublas.so.13, .12, .so)\n"
+            "  no_proxy, NO_PROXY     hosts downloads reach without a proxy (loopback always)\n"
+            "  LUA_PATH, LUA_CPATH    Lua's module search paths (LUA_PATH_5_4, LUA_CPATH_5_4 first)\n"
+            "  OMP_NUM_THREADS        the initial thread count (torch.setnumthreads changes it)\n"
+            "\n"
+            "Documentation: help() at the prompt, docs/API.md, man luatorch.\n",
             progname);
 }
+
+static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
+static int is_version(const char *a) { return strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0; }
 
 static int pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
     int interactive = 0, ran = 0, script = argc;
-    luaL_openlibs(L);
-    install_searcher(L);
-    if (dorequire(L, "torch") != LUA_OK) return 0;
     int i;
     for (i = 1; i < argc; i++) {  /* first pass: find the script and validate options */
         const char *a = argv[i];
@@ -385,24 +414,33 @@ static int pmain(lua_State *L)
             break;
         }
         if (strcmp(a, "-") == 0) break;
-        if (strcmp(a, "-i") == 0 || strcmp(a, "-v") == 0) continue;
+        if (is_help(a)) {  /* before anything loads: --help works even where torch cannot */
+            usage(stdout);
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+        if (strcmp(a, "-i") == 0 || is_version(a)) continue;
         if ((strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0)) {
             if (++i >= argc) {
-                usage();
+                fprintf(stderr, "%s: '%s' needs an argument\n", progname, a);
+                usage(stderr);
                 return 0;
             }
             continue;
         }
         fprintf(stderr, "%s: unrecognized option '%s'\n", progname, a);
-        usage();
+        usage(stderr);
         return 0;
     }
     script = i;
+    luaL_openlibs(L);
+    install_searcher(L);
+    if (dorequire(L, "torch") != LUA_OK) return 0;
     createargtable(L, argv, argc, script);
     for (i = 1; i < script; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-i") == 0) interactive = 1;
-        else if (strcmp(a, "-v") == 0) printf("luatorch " LUATORCH_VERSION " (%s)\n", LUA_RELEASE), ran = 1;
+        else if (is_version(a)) printf("luatorch " LUATORCH_VERSION " (%s)\n", LUA_RELEASE), ran = 1;
         else if (strcmp(a, "-e") == 0) {
             ran = 1;
             if (dostring(L, argv[++i], "=(command line)") != LUA_OK) return 0;

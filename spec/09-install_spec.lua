@@ -18,13 +18,13 @@ describe('make install', function()
   os.remove(root)
   local prefix = '/usr/local'
 
-  it('stages the module, the Lua files, the executable, the header and luatorch.pc', function()
+  it('stages the module, the Lua files, the executable, the header, luatorch.pc and the man page', function()
     local ok, out = sh(('make -s install DESTDIR=%s PREFIX=%s'):format(root, prefix))
     assert(ok, out)
     for _, f in ipairs({ '/lib/lua/5.4/torch/core.so', '/share/lua/5.4/torch/init.lua',
                          '/bin/luatorch', '/include/luatorch/lt.h', '/lib/pkgconfig/luatorch.pc',
                          '/include/luatorch/luatorch.h', '/lib/pkgconfig/luatorch-core.pc',
-                         '/lib/libluatorch.a' }) do
+                         '/lib/libluatorch.a', '/share/man/man1/luatorch.1' }) do
       local fh = io.open(root .. prefix .. f)
       assert(fh, 'missing ' .. f)
       fh:close()

@@ -32,7 +32,7 @@ describe('docs/extending.md', function()
   it('shows the example files as they are', function()
     local doc = read('docs/extending.md')
     local n = 0
-    for kind, path, block in doc:gmatch('<!%-%- (%a+): (%S+) %-%->\n```%a*\n(.-\n)```') do
+    for kind, path, block in doc:gmatch('<!%-%- (%a+): (%S+) %-%->\n```[%a ]*\n(.-\n)```') do
       local file = read(path)
       if kind == 'example' then
         assert(block == file, ('docs/extending.md shows an outdated %s'):format(path))

@@ -431,4 +431,5 @@ function DataLoader:__tostring()
     self.dropLast and ', dropLast' or '')
 end
 
+rawset(_G, 'datasets', datasets)  -- the global too, as Torch7's packages (see lua/torch/init.lua)
 return datasets

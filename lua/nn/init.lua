@@ -1,6 +1,7 @@
 -- nn — neural network modules with Torch7's API on luatorch's autograd:
--- `local nn = require 'nn'` returns a table (no globals). Modules written from tensor ops get
--- their backward from autograd; containers chain Torch7-style.
+-- `local nn = require 'nn'` returns the table and sets the global `nn`, as Torch7's did.
+-- Modules written from tensor ops get their backward from autograd; containers chain
+-- Torch7-style.
 local torch = require 'torch'
 
 local nn = {}
@@ -19,4 +20,5 @@ require 'nn.Criterion'
 require 'nn.criterions'
 
 nn.torch = torch
+rawset(_G, 'nn', nn)  -- the global too, as Torch7's packages (see lua/torch/init.lua)
 return nn

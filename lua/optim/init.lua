@@ -198,4 +198,5 @@ function optim.clipGradNorm(params, maxNorm)
 end
 torch.clipGradNorm = optim.clipGradNorm
 
+rawset(_G, 'optim', optim)  -- the global too, as Torch7's packages (see lua/torch/init.lua)
 return optim

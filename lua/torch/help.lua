@@ -6,7 +6,12 @@
 --   H.describe(torch.mm)      -- by value (functions, classes, class instances, tensors)
 --   H.describe('torch.mm')    -- by name; 't:add' / 'Tensor:add' name a tensor method
 --   H.find('mm')              -- the entries whose last name component is 'mm'
+--   H.text(x)                 -- what help(x) / ?x print: a description, a module's list
+--                             -- (help(nn) = ?nn), or "nn.GRU does not exist. Nearest: ..."
 --
+-- Every public name of torch, nn, optim, datasets and transforms needs an entry (spec 38 walks
+-- the tables), and docs/API.md is generated from these entries (make docs, tools/gendocs.lua).
+-- Names of the methods of objects a constructor function makes are written optim.SGD:step.
 -- Each line of `text` below is  names | signature | description. Names: torch.f (module
 -- function), t:f (tensor method), nn.M / nn.Module:f, optim.f, datasets.f, transforms.f;
 -- several names share a line when they are the same operation. Entries whose module is not
@@ -127,6 +132,36 @@ torch.addmm t:addmm | torch.addmm([res,] [beta,] M, [alpha,] a, b) | beta * M + 
 torch.addmv t:addmv torch.addr t:addr torch.baddbmm t:baddbmm | torch.addmv([res,] [beta,] v, [alpha,] M, x) | beta * v + alpha * M x (addr: + u v^T, baddbmm: + batched mm)
 torch.softmax torch.logSoftmax | torch.softmax([res,] x [, dim]) | softmax / log-softmax along dim (default: the last)
 torch.crossEntropy torch.nllLoss | torch.crossEntropy(scores, target [, weight [, sizeAverage = true [, ignoreIndex]]]) | loss of N x C scores against N 1-based class indices (a 0-dim tensor); rows whose target is ignoreIndex add nothing
+torch.FloatStorage torch.DoubleStorage torch.LongStorage torch.ByteStorage | torch.FloatStorage(n or {values}) | a flat block of elements (Torch7's storages); t:storage() returns one, s[i] reads and writes element i
+torch.defaultdtype | torch.defaultdtype() | the default type's dtype index (0 float32, 1 float64, 2 int64, 3 uint8); torch.getdefaulttensortype() names it
+torch.getmetatable | torch.getmetatable('nn.Linear') | the class (metatable) torch.class registered under that name
+torch.allocatorStats | torch.allocatorStats() -> {liveBytes, peakBytes, allocatedBytes, allocations, cachedBytes, caches} | the core allocator's counters (host memory; torch.cuda.memoryAllocated for the device)
+torch.isatty | torch.isatty([file = io.stdout]) | whether a Lua file (or a descriptor number) is a terminal
+torch.uniform torch.normal torch.bernoulli torch.random | torch.uniform([a, b]) / torch.normal([mean, std]) / torch.bernoulli([p]) / torch.random([a,] [b]) | one random number (t:uniform(...) etc. fill a tensor); torch.uniform(t, ...) fills t
+torch.indexCopy torch.indexAdd torch.indexFill | torch.indexCopy(t, dim, idx, src) ... | the function forms of t:indexCopy, t:indexAdd, t:indexFill (write into t)
+torch.scatter torch.scatterAdd | torch.scatter(t, dim, idx, src or v) / torch.scatterAdd(t, dim, idx, src) | the function forms of t:scatter and t:scatterAdd (write into t)
+t:cinv | t:cinv() | elementwise 1/x in place (Torch7's name of reciprocal)
+torch.linear | torch.linear(x, weight [, bias]) | x W^T + b in one recorded op (what nn.Linear runs)
+torch.lstm | torch.lstm(x, h0, c0, weights...) | the fused multi-layer LSTM op behind nn.LSTM (one autograd node per sequence; see nn.LSTM)
+torch.lstmCell | torch.lstmCell(x, h, c, weights...) | one fused LSTM step, the op behind nn.LSTMCell
+torch.readIDX | torch.readIDX(path [, ndim]) | an IDX file (gzip or plain) as a new tensor (MNIST's format; ByteTensor for ubyte data)
+torch.save | torch.save(path, obj) | writes numbers, strings, tables, tensors and nn modules (never code) to path, atomically, with a CRC (docs/checkpoint-format.md)
+torch.load | torch.load(path) | the value torch.save wrote; modules come back ready to train
+torch.saveSafetensors | torch.saveSafetensors(path, {name = tensor, ...} [, {key = 'value'}]) | writes tensors in the safetensors format PyTorch reads (m:stateDict() gives PyTorch's names)
+torch.loadSafetensors | torch.loadSafetensors(path) -> {name = tensor, ...}, metadata | reads a safetensors file (PyTorch's safetensors.torch.save_file)
+torch.CmdLine | local cmd = torch.CmdLine() | Torch7's command-line option parser for scripts: cmd:option(...), cmd:parse(arg)
+torch.CmdLine:text | cmd:text([line]) | adds a line of text to the help
+torch.CmdLine:option | cmd:option('-lr', 0.1, 'learning rate') | declares an option, its default (which gives its type) and help
+torch.CmdLine:parse | cmd:parse(arg) -> opt | the options as a table (-lr 0.2, --lr 0.2, --lr=0.2; -h / --help prints the help and exits)
+torch.CmdLine:help | cmd:help([progname]) | prints the usage and the options with their defaults
+torch.ProgressBar:update torch.ProgressBar:finish torch.ProgressBar:write | bar:update(done [, note]) / bar:finish([note]) / bar:write(line) | redraws (at most ~20 times a second) / draws the end and a newline / prints a line above the bar and redraws it
+torch.Timer:time torch.Timer:reset torch.Timer:stop torch.Timer:resume | timer:time().real / timer:reset() / timer:stop() / timer:resume() | the seconds measured; restart from 0; pause; go on
+torch.autograd | torch.autograd | the Lua side of autograd: Function, backward (and torch.gradcheck, torch.noGrad)
+torch.autograd.Function torch.applyFunction | torch.autograd.Function{forward = fn(ctx, ...), backward = fn(ctx, grads...)} | a differentiable function with a backward written in Lua; call it as f(x, ...) (docs/extending.md)
+torch.autograd.backward | torch.autograd.backward({roots...}, {gradients...} [, retainGraph]) | back-propagates from several roots at once
+torch.cuda | torch.cuda | the CUDA backend's functions (torch.cuda.isAvailable() first)
+torch.cuda.cudaMallocCount | torch.cuda.cudaMallocCount() | how many times the caching allocator called cudaMalloc (cache misses)
+torch.clipGradNorm | torch.clipGradNorm(params, maxNorm) -> norm | optim.clipGradNorm (set when optim is loaded)
 t:requiresGrad_ | t:requiresGrad_([on = true]) | makes t a leaf that autograd tracks (also: t.requiresGrad = true)
 t:backward | loss:backward([gradOutput]) | back-propagates: fills .grad of the leaves loss depends on
 torch.detach t:detach | t:detach() | the same data, cut from the autograd graph
@@ -146,6 +181,14 @@ nn.Module:cuda nn.Module:cpu | m:cuda() / m:cpu() | moves the parameters, gradie
 nn.Module:clone nn.Module:share | m:clone([shared fields...]) / m:share(other, 'weight', ...) | a deep copy / share tensors with other
 nn.Module:apply nn.Module:listModules | m:apply(fn) / m:listModules() | calls fn on m and every submodule / lists them
 nn.Module:clearState nn.Criterion:clearState | m:clearState() -> m | drops outputs, gradInputs, recorded graphs and each module's caches (nn.LSTM's last state and workspace, Dropout's mask) before saving
+nn.Module:stateDict nn.Module:loadStateDict | m:stateDict() / m:loadStateDict(sd [, strict = true]) | the parameters by PyTorch's names (detached, sharing storage) / copies them back, checking names and sizes first
+nn.Module:updateOutput nn.Module:updateGradInput nn.Module:accGradParameters | m:updateOutput(input) / m:updateGradInput(input, gradOutput) / m:accGradParameters(input, gradOutput [, scale]) | Torch7's layer interface: override updateOutput (and updateGradInput to write a backward by hand)
+nn.Module:usesAutograd | m:usesAutograd() | whether the module's backward comes from autograd (it does not override updateGradInput)
+nn.Container | nn.Container() | the base of containers (Sequential, ConcatTable, ParallelTable): children in m.modules
+nn.Linear:reset nn.Linear:resetPyTorch nn.Linear:resetTorch7 nn.LSTM:reset nn.LSTMCell:reset nn.LookupTable:reset | m:reset([stdv]) | re-initialises the parameters (Linear: PyTorch's init; resetTorch7 / resetPyTorch pick one)
+nn.Criterion:forward nn.Criterion:backward nn.Criterion:updateOutput nn.Criterion:updateGradInput | crit:forward(input, target) -> loss / crit:backward(input, target) -> gradInput | Torch7's criterion calls (crit(input, target) records for autograd)
+nn.Criterion:float nn.Criterion:double nn.Criterion:cuda nn.Criterion:cpu nn.Criterion:type | crit:cuda() / crit:float() / crit:type(name) | converts the criterion's buffers (class weights)
+nn.CrossEntropyCriterion:loss nn.ClassNLLCriterion:loss nn.MSECriterion:loss nn.BCECriterion:loss | crit:loss(input, target) -> 0-dim tensor | the loss as a recorded tensor (what a criterion written with autograd implements)
 nn.Sequential | nn.Sequential() :add(m1):add(m2) | a chain: the output of each module feeds the next
 nn.Container:add nn.Container:get nn.Container:size | c:add(m) / c:get(i) / c:size() | adds a module / the i-th module / their count
 nn.ConcatTable nn.ParallelTable | nn.ConcatTable() / nn.ParallelTable() | each child on the same input / child i on input[i]; a table of outputs
@@ -174,13 +217,22 @@ optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step;
 optim.adagrad | optim.adagrad(feval, x, config, state) -> x, {f} | Adagrad step; config: learningRate (1e-3), learningRateDecay, weightDecay, epsilon
 optim.SGD | optim.SGD(params, {lr =, momentum =, dampening =, weightDecay =, nesterov =}) | PyTorch-style optimiser: opt:zeroGrad(), loss:backward(), opt:step(); lr is required, as in PyTorch
 optim.Adam optim.RMSprop optim.Adagrad | optim.Adam(params, {lr = 1e-3, betas =, eps =, weightDecay =}) / optim.RMSprop(params, {lr = 1e-2, alpha =, eps =, weightDecay =}) / optim.Adagrad(params, {lr = 1e-2, lrDecay =, eps =, weightDecay =}) | PyTorch-style optimisers with PyTorch's defaults: opt:zeroGrad() and opt:step()
+optim.SGD:step optim.Adam:step optim.RMSprop:step optim.Adagrad:step | opt:step() | one update of the parameters from their .grad
+optim.SGD:zeroGrad optim.Adam:zeroGrad optim.RMSprop:zeroGrad optim.Adagrad:zeroGrad | opt:zeroGrad() | zeroes the parameters' .grad (before loss:backward())
 optim.clipGradNorm | optim.clipGradNorm(params, maxNorm) -> norm | scales the gradients in place so their total 2-norm is at most maxNorm
 datasets.MNIST datasets.FashionMNIST | datasets.MNIST{root =, train = true, transform =, targetTransform =, download = false, mirrors =} | a dataset: #ds samples, ds[i] = {input, target} (1-based classes); no root: the bundled MNIST subset
 datasets.DataLoader | datasets.DataLoader{dataset =, batchSize = 1, shuffle = false, dropLast = false, seed =} | batches: for inputs, targets in loader:iter() do ... end
+datasets.DataLoader:iter datasets.DataLoader:size datasets.DataLoader:order | loader:iter() / loader:size() / loader:order() | an iterator over (inputs, targets) batches / the batch count (#loader) / this epoch's order (nil: 1..n)
+datasets.dataRoot | datasets.dataRoot('mnist-10k') -> dir or nil, tried | where the data shipped with luatorch is (the bundled MNIST subset)
+datasets.fashionMNISTRoot | datasets.fashionMNISTRoot | Fashion-MNIST's default directory (Debian's dataset-fashion-mnist)
 transforms.ToTensor | transforms.ToTensor() | uint8 [H x W] or [C x H x W] -> float [C x H x W] in [0, 1]
 transforms.Normalize | transforms.Normalize(mean, std) | (x - mean[c]) / std[c] per channel
 transforms.Compose | transforms.Compose{t1, t2, ...} | applies the transforms in order
 transforms.Lambda | transforms.Lambda(fn [, batched]) | fn(x) as a transform
+transforms.ToTensor:apply transforms.Normalize:apply transforms.Compose:apply transforms.Lambda:apply | tr(x) / tr:apply(x) | the transform of one sample
+transforms.ToTensor:batch transforms.Normalize:batch transforms.Compose:batch transforms.Lambda:batch | tr:batch(x) | the transform of a batch [N x ...] at once (in C where it can)
+transforms.canBatch transforms.ToTensor:canBatch transforms.Normalize:canBatch transforms.Compose:canBatch transforms.Lambda:canBatch | tr:canBatch() / transforms.canBatch(tr) | whether tr:batch exists (a Compose: all its parts)
+transforms.ToTensor:describe transforms.Normalize:describe transforms.Compose:describe transforms.Lambda:describe | tr:describe() | the transform as text (also tostring(tr))
 ]==]
 
 local entries, by_name = {}, {}
@@ -267,20 +319,105 @@ function help.find(short)
   return found
 end
 
--- A printable description of x (a value or a name), or nil.
-function help.describe(x)
-  local e = help.lookup(x)
-  if e then return format(e) end
-  if type(x) ~= 'string' then return nil end
-  local found = help.find(canonical(x))
-  if #found == 0 then return nil end
-  if #found == 1 then return format(found[1]) end
+-- The module tables and namespaces help lists, by value: help(nn) is ?nn.
+local function namespace_name(x)
+  for _, name in ipairs({ 'torch', 'nn', 'optim', 'datasets', 'transforms' }) do
+    if rawequal(package.loaded[name], x) then return name end
+  end
+  local torch = package.loaded.torch
+  if torch and rawequal(torch.cuda, x) then return 'torch.cuda' end
+  if torch and rawequal(torch.autograd, x) then return 'torch.autograd' end
+  return nil
+end
+
+local function list(found)
   local lines = {}
   for _, f in ipairs(found) do
     local sep = #f.sig < 44 and (' '):rep(45 - #f.sig) or '\n' .. (' '):rep(45)
     lines[#lines + 1] = f.sig .. sep .. f.desc
   end
   return table.concat(lines, '\n')
+end
+
+-- A printable description of x (a value or a name), or nil. A name that is a prefix of other
+-- names ('nn', 'torch.cuda', 'nn.Module') lists its own entry first, then those under it.
+function help.describe(x)
+  if type(x) ~= 'string' then
+    local ns = namespace_name(x)
+    if ns then return help.describe(ns) end
+    local e = help.lookup(x)
+    if not e then return nil end
+    if type(x) == 'table' and help.resolve(e.names[1]) == x then return help.describe(e.names[1]) end
+    return format(e)
+  end
+  local name = canonical(x)
+  local e = by_name[name]
+  local found = help.find(name)
+  if e and #found <= 1 then return format(e) end
+  if #found == 0 then return nil end
+  if #found == 1 then return format(found[1]) end
+  if e then
+    for i, f in ipairs(found) do
+      if f == e then table.remove(found, i) break end
+    end
+    table.insert(found, 1, e)
+  end
+  return list(found)
+end
+
+-- Levenshtein's edit distance between two strings (insertions, deletions, substitutions).
+function help.distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- The (up to) n help names nearest to an unknown one: among the names with the same prefix
+-- ('nn.', 't:', 'torch.cuda.') when there are any, by the edit distance of the last component
+-- ignoring case, then alphabetically.
+function help.suggest(name, n)
+  local prefix, last = name:match('^(.-)([%w_]*)$')
+  local pool = {}
+  for cand in pairs(by_name) do
+    local tail = cand:sub(#prefix + 1)
+    if cand:sub(1, #prefix) == prefix and tail:match('^[%w_]+$') then pool[cand] = tail end
+  end
+  if next(pool) == nil then  -- an unknown prefix: compare whole names
+    for cand in pairs(by_name) do pool[cand] = cand end
+    last = name
+  end
+  local names, dist = {}, {}
+  for cand, tail in pairs(pool) do
+    names[#names + 1], dist[cand] = cand, help.distance(last:lower(), tail:lower())
+  end
+  table.sort(names, function(x, y)
+    if dist[x] ~= dist[y] then return dist[x] < dist[y] end
+    return x < y
+  end)
+  return { table.unpack(names, 1, math.min(n or 3, #names)) }
+end
+
+-- What help(x) and ?x print: the description; for a name that exists but has no entry, says so;
+-- for a name that does not exist, says so and suggests the nearest names.
+function help.text(x)
+  local text = help.describe(x)
+  if text then return text end
+  if type(x) ~= 'string' then
+    local torch = package.loaded.torch
+    return ('no help for %s'):format(torch and torch.typename(x) or type(x))
+  end
+  local name = canonical(x)
+  if help.resolve(name) ~= nil then return ('no help for %s'):format(name) end
+  local near = help.suggest(name)
+  return ('%s does not exist. Nearest: %s'):format(name, table.concat(near, ', '))
 end
 
 return help

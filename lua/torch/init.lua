@@ -1,6 +1,7 @@
 -- torch — the pure-Lua front of luatorch: completes the table built by the C module
 -- `torch.core` with the tensor type objects (torch.FloatTensor, ...), Torch7-style
--- constructors, type queries and printing. `local torch = require 'torch'`; no globals.
+-- constructors, type queries and printing. `local torch = require 'torch'`, which also sets the
+-- global `torch` as Torch7's did (as do nn, optim, datasets and transforms for their names).
 local core = require 'torch.core'
 
 local torch = {}
@@ -355,4 +356,7 @@ require('torch.cmdline')(torch)
 require('torch.progress')(torch)
 require('torch.serialize')(torch)
 
+-- As Torch7's packages did, require 'torch' also sets the global `torch`, so Torch7 scripts
+-- run unchanged (rawset: a strict-globals environment would refuse a plain assignment).
+rawset(_G, 'torch', torch)
 return torch

@@ -223,11 +223,7 @@ function M.help(...)
   if select('#', ...) == 0 then print(M.usage) return end
   local x = ...
   if x == nil then print('help: the value is nil (misspelt name?)') return end
-  local H = require 'torch.help'
-  local text = H.describe(x)
-  if text then print(text) return end
-  local what = type(x) == 'string' and x or (torch.typename(x) or safe_tostring(x))
-  print(('no help for %s'):format(what))
+  print(require('torch.help').text(x))  -- help(nn) lists nn as ?nn; unknown names get suggestions
 end
 
 -- ?name: a help name, or an expression whose value has help.
@@ -239,9 +235,9 @@ local function help_named(name)
     for key in name:gmatch('[^.:]+') do
       obj = obj ~= nil and index(obj, key) or nil
     end
-    text = obj ~= nil and H.describe(obj) or nil
+    if obj ~= nil then text = H.describe(obj) or ('no help for ' .. name) end
   end
-  print(text or ('no help for ' .. name))
+  print(text or H.text(name))  -- a name that does not exist: says so, with the nearest names
 end
 
 -- ---- the loop ----------------------------------------------------------------------------------

@@ -225,4 +225,5 @@ function transforms.canBatch(t)
   return type(t) == 'table' and type(t.canBatch) == 'function' and t:canBatch() and type(t.batch) == 'function'
 end
 
+rawset(_G, 'transforms', transforms)  -- the global too, as Torch7's packages (see lua/torch/init.lua)
 return transforms
