@@ -355,4 +355,126 @@ require('torch.cmdline')(torch)
 require('torch.progress')(torch)
 require('torch.serialize')(torch)
 
+-- ---- issue 16: tensor methods a sequence model reaches for --------------------------------
+local check = require 'torch.check'
+
+-- x:softmax([dim]) / x:logSoftmax([dim]): new tensors (PyTorch's methods), differentiable
+function methods.softmax(self, dim) return torch.softmax(self, dim) end
+function methods.logSoftmax(self, dim) return torch.logSoftmax(self, dim) end
+
+-- x:tolist(): PyTorch's name for x:totable() (nested Lua tables; a number for a 0-dim tensor)
+methods.tolist = methods.totable
+
+-- The repetition counts of repeatTensor/repeat: numbers, a table or a LongStorage.
+local function repetitions(fname, ...)
+  local first, reps = ..., nil
+  if select('#', ...) == 1 and (torch.isStorage(first) or (type(first) == 'table' and not torch.isTensor(first))) then
+    reps = torch.isStorage(first) and first:totable() or first
+  else
+    reps = { ... }
+  end
+  for i, r in ipairs(reps) do
+    local v = check.arg(fname, i, r, 'integer', 3)
+    if v < 0 then check.argerror(fname, i, ('repetitions must be >= 0, got %d'):format(v), 3) end
+    reps[i] = v
+  end
+  return reps
+end
+
+-- x:repeatTensor(sizes...) (Torch7) / x:repeat(sizes...) (PyTorch): a new tensor of x tiled
+-- sizes[d] times along each dim d; more counts than dims add leading dims. Differentiable (a
+-- view, an expand and a copy per repeated dim).
+local function repeat_tensor(fname, self, ...)
+  local reps = repetitions(fname, ...)
+  local n = #reps
+  if n < self:dim() then
+    check.argerror(fname, 1, ('%d repetition counts for a %d-dimensional tensor (give at least one per dim)')
+                   :format(n, self:dim()), 2)
+  end
+  local y, copied = self, false
+  while y:dim() < n do y = y:unsqueeze(1) end
+  for d = 1, n do
+    if reps[d] ~= 1 then
+      copied = true
+      local size = y:size():totable()
+      local wide, merged = {}, {}
+      for k = 1, #size do
+        if k == d then wide[#wide + 1] = reps[d] end
+        wide[#wide + 1] = size[k]
+        merged[k] = k == d and reps[d] * size[k] or size[k]
+      end
+      y = y:unsqueeze(d):expand(table.unpack(wide)):reshape(table.unpack(merged))
+    end
+  end
+  if not copied then y = y:clone() end   -- a new tensor, as PyTorch's, even for all-ones
+  return y
+end
+-- (x:repeat(...) is a syntax error in Lua, where repeat is a keyword: x['repeat'](x, ...))
+-- not tail calls, so that error levels count the method's frame
+function methods.repeatTensor(self, ...)
+  local y = repeat_tensor('repeatTensor', self, ...)
+  return y
+end
+methods['repeat'] = function(self, ...)
+  local y = repeat_tensor('repeat', self, ...)
+  return y
+end
+function torch.repeatTensor(x, ...)
+  check.arg('repeatTensor', 1, x, 'tensor')
+  local y = repeat_tensor('repeatTensor', x, ...)
+  return y
+end
+
+local function reduce_dim(fname, self, dim)
+  dim = check.arg(fname, 1, dim, 'integer')
+  local nd = math.max(self:dim(), 1)
+  if dim < -nd or dim == 0 or dim > nd then
+    check.argerror(fname, 1, ('dimension %d out of range for a %d-dimensional tensor'):format(dim, self:dim()), 2)
+  end
+  return dim < 0 and dim + nd + 1 or dim
+end
+
+-- x:all() / x:any(): whether every / some element is non-zero (NaN counts as non-zero), a
+-- boolean; x:all(dim) / x:any(dim): a ByteTensor of 0/1 along dim, which is kept (size 1),
+-- as sum(dim) keeps it (Torch7).
+function methods.all(self, dim)
+  if dim == nil then
+    if self:nElement() == 0 then return true end
+    return torch.noGrad(function() return self:ne(0):min() end) == 1
+  end
+  dim = reduce_dim('all', self, dim)
+  return (torch.noGrad(function() return self:ne(0):min(dim) end))
+end
+function methods.any(self, dim)
+  if dim == nil then
+    if self:nElement() == 0 then return false end
+    return torch.noGrad(function() return self:ne(0):max() end) == 1
+  end
+  dim = reduce_dim('any', self, dim)
+  return (torch.noGrad(function() return self:ne(0):max(dim) end))
+end
+
+-- x:isnan() / x:isinf() / x:isfinite(): ByteTensor masks of x's shape (integer tensors are
+-- never NaN or infinite)
+local float_types = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
+                      ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true }
+function methods.isnan(self)
+  return torch.noGrad(function() return self:ne(self) end)
+end
+function methods.isinf(self)
+  return torch.noGrad(function()
+    if not float_types[self:type()] then return self:ne(self) end
+    return torch.abs(self):eq(math.huge)
+  end)
+end
+function methods.isfinite(self)
+  return torch.noGrad(function()
+    if not float_types[self:type()] then return self:eq(self) end
+    return torch.add(self, -1, self):eq(0)   -- x - x is NaN for NaN and +-inf
+  end)
+end
+for _, name in ipairs({ 'all', 'any', 'isnan', 'isinf', 'isfinite', 'softmax', 'logSoftmax', 'tolist' }) do
+  if torch[name] == nil then torch[name] = methods[name] end
+end
+
 return torch
