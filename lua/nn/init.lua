@@ -17,6 +17,8 @@ require 'nn.Dropout'
 require 'nn.LSTM'
 require 'nn.Criterion'
 require 'nn.criterions'
+-- issue 16 (training utilities)
+require 'nn.Embedding'
 
 nn.torch = torch
 return nn
