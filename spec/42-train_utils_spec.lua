@@ -83,6 +83,10 @@ describe('param groups', function()
       exact(a, G.a[k])
       exact(b, G.b[k])
     end
+    -- the buffers are by position in opt.params (groups in order), as a checkpoint saves them
+    assert.are.equal(a, opt.params[1])
+    assert.are.equal(4, opt.state[1].step)
+    assert.are.same(b:size():totable(), opt.state[2].buf:size():totable())
   end)
 
   it('every optimiser takes groups; a group lacking a required lr, an unknown option or a shared parameter is an error', function()

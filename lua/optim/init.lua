@@ -120,7 +120,8 @@ end
 -- opt.paramGroups: PyTorch's param_groups, each {params = {tensors}, lr = ..., ...} with the
 -- optimiser's options filled in from its defaults; opt.paramGroups[i].lr (any option) may be
 -- changed between steps (schedulers do). opt.params lists every parameter, opt.defaults the
--- options given to the constructor, opt.state[param] each parameter's buffers.
+-- options given to the constructor, opt.state[i] the buffers of opt.params[i] (by position, so
+-- a checkpoint of opt.state loads into a new optimiser over the same model).
 local Optimizer = { __typename = 'optim.Optimizer' }
 Optimizer.__index = Optimizer
 optim.Optimizer = Optimizer
@@ -237,14 +238,16 @@ function Optimizer:step(closure)
   local loss
   if closure then loss = closure() end
   local update = updates[self.kind]
+  local k = 0   -- state is by position in opt.params (all groups in order), so it saves and loads
   for _, group in ipairs(self.paramGroups) do
     for _, p in ipairs(group.params) do
+      k = k + 1
       local g = p.grad
       if g then
-        local s = self.state[p]
+        local s = self.state[k]
         if not s then
           s = { step = 0 }
-          self.state[p] = s
+          self.state[k] = s
         end
         s.step = s.step + 1
         update(p, g, s, group)
