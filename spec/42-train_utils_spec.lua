@@ -454,3 +454,55 @@ describe('losses over N x C x d1 x ... (sequence form)', function()
         'class targets must be whole numbers, got 1.5')
   end)
 end)
+
+describe('on a device', function()
+  H.gpu_it('AdamW, param groups and a scheduler step device parameters as the host', function()
+    local p, pc = leaf(T(F.adamw.p0)), leaf(T(F.adamw.p0):cuda())
+    local o = { lr = 0.05, betas = { 0.8, 0.95 }, eps = 1e-6, weightDecay = 0.3 }
+    local host, dev = optim.AdamW({ { params = { p } } }, o), optim.AdamW({ { params = { pc } } }, o)
+    local sh, sd = optim.StepLR(host, { stepSize = 2 }), optim.StepLR(dev, { stepSize = 2 })
+    for _, g in ipairs(F.adamw.grads) do
+      p.grad, pc.grad = T(g), T(g):cuda()
+      host:step(); dev:step(); sh:step(); sd:step()
+    end
+    assert.is_true(pc:isCuda())
+    H.close(pc:double(), p, 1e-12, 1e-12)
+    optim.clipGradValue({ pc }, 0.1)
+    assert.is_true(pc.grad:double():abs():max() <= 0.1)
+  end)
+
+  H.gpu_it('unfold (and its gradient), repeatTensor, all/any/isnan and the N x C x d loss give the host results', function()
+    local U, c = F.unfold, F.unfold.cases[1]
+    local x = leaf(T(U.x):cuda())
+    local y = x:unfold(c.dim, c.size, c.step)
+    assert.is_true(y:isCuda())
+    exact(y:double(), c.y)
+    torch.cmul(y, T(c.w):cuda()):sum():backward()
+    exact(x.grad:double(), c.grad)
+    local R = F.repeats.cases[3]
+    exact(T(F.repeats.x):cuda():repeatTensor(table.unpack(R.reps)):double(), R.y)
+    local n = torch.DoubleTensor({ 0 / 0, 1, 0 }):cuda()
+    assert.are.same({ 1, 0, 0 }, n:isnan():double():totable())
+    assert.is_false(n:all())
+    assert.is_true(n:any())
+    local S = F.seqloss
+    local xs = leaf(T(S.input):cuda())
+    local loss = torch.crossEntropy(xs, T(S.target):add(1):cuda(), nil, true)
+    local want = F.seqloss.cases[1]                        -- cross entropy, unweighted, mean
+    assert(want.fn == 'cross_entropy' and not want.weighted and want.reduction == 'mean' and not want.ignore)
+    exact(loss:item(), want.loss)
+    loss:backward()
+    exact(xs.grad:double(), want.grad)
+  end)
+
+  H.gpu_it('nn.Embedding with paddingIdx on the device: output and gradient as the host (float32)', function()
+    local E = F.embedding
+    local m = nn.Embedding(6, 3, { paddingIdx = 3 }):cuda()
+    torch.noGrad(function() m.weight:copy(T(E.weight, 'float32'):cuda()) end)
+    local out = m(T(E.idx):add(1):cuda())
+    assert.is_true(out:isCuda())
+    H.close(out:float(), E.out, 1e-6, 1e-6)
+    torch.cmul(out, T(E.w, 'float32'):cuda()):sum():backward()
+    H.close(m.gradWeight:float(), E.gradWeight, 1e-5, 1e-6)
+  end)
+end)
