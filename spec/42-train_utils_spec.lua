@@ -13,6 +13,8 @@ local F = H.fixture('train_utils')
 local err = H.error_of
 local function plain(s) return (s:gsub('%p', '%%%0')) end
 local function has(msg, s) assert.matches(plain(s), msg) end
+-- the message, and that it blames the caller's line in this file
+local function here(msg) assert.matches('42%-train_utils_spec%.lua:%d+:', msg) return msg end
 local T = H.tensor
 local function leaf(x) x.requiresGrad = true return x end
 
@@ -188,7 +190,15 @@ describe('lr schedulers', function()
     has(err(function() return optim.StepLR(opt, { step_size = 3 }) end),
         "optim.StepLR: unknown option 'step_size' (did you mean 'stepSize'?)")
     has(err(function() return optim.StepLR(opt, {}) end), "optim.StepLR: option 'stepSize' is required")
-    has(err(function() return optim.StepLR(opt, { stepSize = 0 }) end), 'stepSize must be a positive integer, got 0')
+    has(here(err(function() local r = optim.StepLR(opt, { stepSize = 0 }); return r end)), 'stepSize must be a positive integer, got 0')
+    has(here(err(function() local r = optim.MultiStepLR(opt, { milestones = { 2, 'x' } }); return r end)),
+        'optim.MultiStepLR: a milestone must be a positive integer, got x')
+    has(here(err(function() local r = optim.OneCycleLR(opt, { maxLr = { 1, 'x' }, totalSteps = 3 }); return r end)),
+        'optim.OneCycleLR: maxLr must be a number, got string')
+    has(here(err(function() local r = optim.LambdaLR(opt, { lrLambda = 2 }); return r end)),
+        'optim.LambdaLR: lrLambda must be a function (or a list of one per param group), got number')
+    has(here(err(function() local r = optim.StepLR(opt, { stepSize = 1, gamma = '0.1' }); return r end)),
+        'optim.StepLR: gamma must be a number, got string')
     has(err(function() return optim.CosineAnnealingLR(opt, { T_max = 3 }) end), "(did you mean 'TMax'?)")
     has(err(function() return optim.OneCycleLR(opt, { maxLr = 1 }) end), 'give totalSteps, or epochs and stepsPerEpoch')
     has(err(function() return optim.OneCycleLR(opt, { maxLr = 1, totalSteps = 5, annealStrategy = 'cosine' }) end),
@@ -281,7 +291,8 @@ describe('tensor methods', function()
     local y = x:repeatTensor(1)
     y[1] = 5
     assert.are.equal(1, x[1])                         -- always a copy
-    has(err(function() local z = x:repeatTensor(); return z end), "bad argument #1 to 'repeatTensor' (0 repetition counts for a 1-dimensional tensor")
+    has(err(function() local z = x.repeatTensor(7, 2); return z end), "calling 'repeatTensor' on bad self (tensor expected, got number)")
+    has(here(err(function() local z = x:repeatTensor(); return z end)), "bad argument #1 to 'repeatTensor' (0 repetition counts for a 1-dimensional tensor")
     has(err(function() local z = x:repeatTensor(2, -1); return z end), "bad argument #2 to 'repeatTensor' (repetitions must be >= 0, got -1)")
     has(err(function() local z = x:repeatTensor(1.5); return z end), "bad argument #1 to 'repeatTensor' (number has no integer representation)")
   end)
@@ -302,6 +313,11 @@ describe('tensor methods', function()
     assert.is_true(torch.LongTensor({ 1, 2 }):all())
     has(err(function() local r = x:all(3); return r end), "bad argument #1 to 'all' (dimension 3 out of range for a 2-dimensional tensor)")
     has(err(function() local r = x:any('a'); return r end), "bad argument #1 to 'any' (integer expected, got string)")
+    has(here(err(function() local r = torch.all(x, 5); return r end)), "bad argument #2 to 'all' (dimension 5 out of range for a 2-dimensional tensor)")
+    has(here(err(function() local r = torch.any(nil); return r end)), "bad argument #1 to 'any' (tensor expected, got no value)")
+    has(err(function() local r = x.all(3); return r end), "calling 'all' on bad self (tensor expected, got number)")
+    assert.is_true(torch.any(x))
+    assert.are.same({ { 0 }, { 1 } }, torch.all(x, 2):totable())
   end)
 
   it('x:isnan() / isinf() / isfinite() are ByteTensor masks', function()
@@ -314,6 +330,9 @@ describe('tensor methods', function()
     assert.are.same({ 0, 0 }, l:isnan():totable())
     assert.are.same({ 0, 0 }, l:isinf():totable())
     assert.are.same({ 1, 1 }, l:isfinite():totable())
+    assert.are.same({ 0, 1, 1, 0, 0 }, torch.isinf(x):totable())
+    has(here(err(function() local r = torch.isnan('x'); return r end)), "bad argument #1 to 'isnan' (tensor expected, got string)")
+    has(err(function() local r = x.isfinite({}); return r end), "calling 'isfinite' on bad self (tensor expected, got table)")
     local g = leaf(torch.DoubleTensor({ 1, 0 / 0 }))
     assert.are.same({ 1, 0 }, g:isfinite():totable())   -- no graph on a leaf that requires grad
   end)
@@ -365,12 +384,14 @@ describe('nn.Embedding', function()
     local w = m.weight:detach()
     assert.is_true(math.abs(w:mean()) < 0.02 and math.abs(w:std() - 1) < 0.02)
     assert.is_true(torch.isTypeOf(m, 'nn.LookupTable'))
-    has(err(function() return nn.Embedding(5, 2, { sparse = true }) end), "nn.Embedding: option 'sparse' is not supported yet")
+    has(here(err(function() local e = nn.Embedding(5, 2, { sparse = true }); return e end)), "nn.Embedding: option 'sparse' is not supported yet")
+    has(here(err(function() local e = nn.Embedding(5, 2.5); return e end)), "bad argument #2 to 'nn.Embedding' (number has no integer representation)")
+    has(here(err(function() local e = nn.Embedding(5, 2, { paddingIdx = 9 }); return e end)), 'paddingIdx must be a row 1..5')
     has(err(function() return nn.Embedding(5, 2, { scaleGradByFreq = true }) end), "option 'scaleGradByFreq' is not supported yet")
     has(err(function() return nn.Embedding(5, 2, { max_norm = 1 }) end), "unknown option 'max_norm' (did you mean 'maxNorm'?)")
     has(err(function() return nn.Embedding(5, 2, { paddingIdx = 6 }) end), 'paddingIdx must be a row 1..5 (or -5..-1 from the end), got 6')
     has(err(function() return nn.Embedding(5, 2, { paddingIdx = 0 }) end), 'paddingIdx must be a row 1..5')
-    has(err(function() local e = nn.Embedding(0, 2); return e end), "bad argument #1 to 'nn.Embedding' (numEmbeddings must be positive, got 0)")
+    has(here(err(function() local e = nn.Embedding(0, 2); return e end)), "bad argument #1 to 'nn.Embedding' (numEmbeddings must be positive, got 0)")
     has(err(function() return nn.Embedding(5, 2, { maxNorm = -1 }) end), 'maxNorm must be a positive number, got -1')
     has(err(function() return nn.Embedding(5, 2)(torch.LongTensor({ 1, 6 })) end), 'nn.Embedding: index 6 out of range 1..5')
     has(err(function() return nn.Embedding(5, 2)(torch.LongTensor({ 0 })) end), 'nn.Embedding: index 0 out of range 1..5')
@@ -405,7 +426,7 @@ describe('datasets.TensorDataset', function()
       rows = rows + yb:size(1)
     end
     assert.are.same({ 15, 5 }, { total, rows })
-    has(err(function() return datasets.TensorDataset(x, torch.zeros(4)) end),
+    has(here(err(function() local r = datasets.TensorDataset(x, torch.zeros(4)); return r end)),
         "bad argument #2 to 'TensorDataset' (4 samples (size of dim 1), tensor 1 has 5)")
     has(err(function() return datasets.TensorDataset(x, 3) end), "bad argument #2 to 'TensorDataset' (tensor expected, got number)")
     has(err(function() local r = ds:get(6); return r end), "bad argument #1 to 'get' (index 6 out of range 1..5)")

@@ -332,11 +332,11 @@ function TensorDataset:size() return self.n end
 function TensorDataset:get(i)
   if math.type(i) ~= 'integer' then
     local j = type(i) == 'number' and math.tointeger(i)
-    if not j then check.argerror('get', 1, ('integer index expected, got %s'):format(tostring(i)), 2) end
+    if not j then check.argerror('get', 1, ('integer index expected, got %s'):format(tostring(i))) end
     i = j
   end
   if i < 1 or i > self.n then
-    check.argerror('get', 1, ('index %d out of range 1..%d'):format(i, self.n), 2)
+    check.argerror('get', 1, ('index %d out of range 1..%d'):format(i, self.n))
   end
   local out = {}
   for k, t in ipairs(self.tensors) do
@@ -354,13 +354,13 @@ function datasets.TensorDataset(...)
   if n == 0 then error('datasets.TensorDataset: expected at least one tensor', 2) end
   local tensors = { ... }
   for i = 1, n do
-    check.arg('TensorDataset', i, tensors[i], 'tensor', 2)
+    check.arg('TensorDataset', i, tensors[i], 'tensor')
     if tensors[i]:dim() == 0 then
-      check.argerror('TensorDataset', i, 'a 0-dim tensor has no samples (dim 1 indexes them)', 2)
+      check.argerror('TensorDataset', i, 'a 0-dim tensor has no samples (dim 1 indexes them)')
     end
     if tensors[i]:size(1) ~= tensors[1]:size(1) then
       check.argerror('TensorDataset', i, ('%d samples (size of dim 1), tensor 1 has %d')
-                     :format(tensors[i]:size(1), tensors[1]:size(1)), 2)
+                     :format(tensors[i]:size(1), tensors[1]:size(1)))
     end
   end
   return setmetatable({ tensors = tensors, n = tensors[1]:size(1) }, TensorDataset)

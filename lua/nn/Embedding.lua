@@ -17,25 +17,26 @@ local options = { paddingIdx = check.NONE, maxNorm = check.NONE, normType = 2,
                   scaleGradByFreq = check.unsupported(false), sparse = check.unsupported(false) }
 
 function Embedding:__init(numEmbeddings, embeddingDim, opts)
-  local n = check.arg('nn.Embedding', 1, numEmbeddings, 'integer')
-  local d = check.arg('nn.Embedding', 2, embeddingDim, 'integer')
-  if n < 1 then check.argerror('nn.Embedding', 1, ('numEmbeddings must be positive, got %d'):format(n)) end
-  if d < 1 then check.argerror('nn.Embedding', 2, ('embeddingDim must be positive, got %d'):format(d)) end
-  local o = check.options('nn.Embedding', opts, options, 2)
+  -- errors blame the caller of nn.Embedding(...), two frames up (the class's __call)
+  local n = check.arg('nn.Embedding', 1, numEmbeddings, 'integer', 2)
+  local d = check.arg('nn.Embedding', 2, embeddingDim, 'integer', 2)
+  if n < 1 then check.argerror('nn.Embedding', 1, ('numEmbeddings must be positive, got %d'):format(n), 2) end
+  if d < 1 then check.argerror('nn.Embedding', 2, ('embeddingDim must be positive, got %d'):format(d), 2) end
+  local o = check.options('nn.Embedding', opts, options, 3)
   if o.paddingIdx ~= nil then
     local p = math.type(o.paddingIdx) == 'integer' and o.paddingIdx
               or (type(o.paddingIdx) == 'number' and math.tointeger(o.paddingIdx))
     if not p or p == 0 or p > n or p < -n then
       error(('nn.Embedding: paddingIdx must be a row 1..%d (or -%d..-1 from the end), got %s')
-            :format(n, n, tostring(o.paddingIdx)), 2)
+            :format(n, n, tostring(o.paddingIdx)), 3)
     end
     self.paddingIdx = p < 0 and p + n + 1 or p
   end
   if o.maxNorm ~= nil and not (type(o.maxNorm) == 'number' and o.maxNorm > 0) then
-    error(('nn.Embedding: maxNorm must be a positive number, got %s'):format(tostring(o.maxNorm)), 2)
+    error(('nn.Embedding: maxNorm must be a positive number, got %s'):format(tostring(o.maxNorm)), 3)
   end
   if type(o.normType) ~= 'number' then
-    error(('nn.Embedding: normType must be a number, got %s'):format(type(o.normType)), 2)
+    error(('nn.Embedding: normType must be a number, got %s'):format(type(o.normType)), 3)
   end
   self.maxNorm, self.normType = o.maxNorm, o.normType
   parent.__init(self, n, d)

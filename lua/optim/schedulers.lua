@@ -83,17 +83,19 @@ return function(optim)
     return t
   end
 
-  local function positive_int(fname, what, v)
+  -- value checks called by the constructors (level 3: the constructor's caller; per_group
+  -- passes 4)
+  local function positive_int(fname, what, v, level)
     local i = type(v) == 'number' and math.tointeger(v)
     if not i or i < 1 then
-      error(('%s: %s must be a positive integer, got %s'):format(fname, what, tostring(v)), 4)
+      error(('%s: %s must be a positive integer, got %s'):format(fname, what, tostring(v)), level or 3)
     end
     return i
   end
 
-  local function number(fname, what, v)
+  local function number(fname, what, v, level)
     if type(v) ~= 'number' then
-      error(('%s: %s must be a number, got %s'):format(fname, what, type(v)), 4)
+      error(('%s: %s must be a number, got %s'):format(fname, what, type(v)), level or 3)
     end
     return v
   end
@@ -187,7 +189,12 @@ return function(optim)
     self.lambdas = {}
     for i = 1, #self.groups do
       local fi = type(f) == 'table' and getmetatable(f) == nil and f[i] or f
-      self.lambdas[i] = check.arg(self.name, 2, fi, 'callable', 2)
+      local mt = getmetatable(fi)
+      if type(fi) ~= 'function' and not (type(mt) == 'table' and mt.__call) then
+        error(('%s: lrLambda must be a function (or a list of one per param group), got %s')
+              :format(self.name, type(fi)), 2)
+      end
+      self.lambdas[i] = fi
     end
     self:step()
     return self
@@ -217,7 +224,7 @@ return function(optim)
     local out = {}
     for i = 1, #self.groups do
       local x = type(v) == 'table' and v[i] or v
-      out[i] = number(self.name, what, x)
+      out[i] = number(self.name, what, x, 4)
     end
     return out
   end

@@ -358,6 +358,13 @@ require('torch.serialize')(torch)
 -- ---- issue 16: tensor methods a sequence model reaches for --------------------------------
 local check = require 'torch.check'
 
+-- A method's self, checked as Lua checks a C method's ("calling 'all' on bad self").
+local function check_self(fname, self)
+  if not torch.isTensor(self) then
+    error(("calling '%s' on bad self (tensor expected, got %s)"):format(fname, type(self)), 3)
+  end
+end
+
 -- x:softmax([dim]) / x:logSoftmax([dim]): new tensors (PyTorch's methods), differentiable
 function methods.softmax(self, dim) return torch.softmax(self, dim) end
 function methods.logSoftmax(self, dim) return torch.logSoftmax(self, dim) end
@@ -412,10 +419,12 @@ end
 -- (x:repeat(...) is a syntax error in Lua, where repeat is a keyword: x['repeat'](x, ...))
 -- not tail calls, so that error levels count the method's frame
 function methods.repeatTensor(self, ...)
+  check_self('repeatTensor', self)
   local y = repeat_tensor('repeatTensor', self, ...)
   return y
 end
 methods['repeat'] = function(self, ...)
+  check_self('repeat', self)
   local y = repeat_tensor('repeat', self, ...)
   return y
 end
@@ -425,56 +434,77 @@ function torch.repeatTensor(x, ...)
   return y
 end
 
-local function reduce_dim(fname, self, dim)
-  dim = check.arg(fname, 1, dim, 'integer')
+-- (called by all_any, called by the method or function: errors blame that one's caller)
+local function reduce_dim(fname, self, dim, argn)
+  dim = check.arg(fname, argn, dim, 'integer', 3)
   local nd = math.max(self:dim(), 1)
   if dim < -nd or dim == 0 or dim > nd then
-    check.argerror(fname, 1, ('dimension %d out of range for a %d-dimensional tensor'):format(dim, self:dim()), 2)
+    check.argerror(fname, argn, ('dimension %d out of range for a %d-dimensional tensor'):format(dim, self:dim()), 3)
   end
   return dim < 0 and dim + nd + 1 or dim
 end
 
 -- x:all() / x:any(): whether every / some element is non-zero (NaN counts as non-zero), a
 -- boolean; x:all(dim) / x:any(dim): a ByteTensor of 0/1 along dim, which is kept (size 1),
--- as sum(dim) keeps it (Torch7).
-function methods.all(self, dim)
+-- as sum(dim) keeps it (Torch7). argn: dim's argument number (torch.all(x, dim): 2).
+local function all_any(fname, self, dim, argn)
   if dim == nil then
-    if self:nElement() == 0 then return true end
-    return torch.noGrad(function() return self:ne(0):min() end) == 1
+    if self:nElement() == 0 then return fname == 'all' end
+    return torch.noGrad(function()
+      local nz = self:ne(0)
+      if fname == 'all' then return nz:min() end
+      return nz:max()
+    end) == 1
   end
-  dim = reduce_dim('all', self, dim)
-  return (torch.noGrad(function() return self:ne(0):min(dim) end))
-end
-function methods.any(self, dim)
-  if dim == nil then
-    if self:nElement() == 0 then return false end
-    return torch.noGrad(function() return self:ne(0):max() end) == 1
-  end
-  dim = reduce_dim('any', self, dim)
-  return (torch.noGrad(function() return self:ne(0):max(dim) end))
+  dim = reduce_dim(fname, self, dim, argn)
+  return (torch.noGrad(function()
+    local nz = self:ne(0)
+    if fname == 'all' then return nz:min(dim) end
+    return nz:max(dim)
+  end))
 end
 
 -- x:isnan() / x:isinf() / x:isfinite(): ByteTensor masks of x's shape (integer tensors are
 -- never NaN or infinite)
 local float_types = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
                       ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true }
-function methods.isnan(self)
-  return torch.noGrad(function() return self:ne(self) end)
+local masks = {
+  isnan = function(x) return x:ne(x) end,
+  isinf = function(x)
+    if not float_types[x:type()] then return x:ne(x) end
+    return torch.abs(x):eq(math.huge)
+  end,
+  isfinite = function(x)
+    if not float_types[x:type()] then return x:eq(x) end
+    return torch.add(x, -1, x):eq(0)   -- x - x is NaN for NaN and +-inf
+  end,
+}
+
+for _, name in ipairs({ 'all', 'any' }) do
+  methods[name] = function(self, dim)
+    check_self(name, self)
+    local r = all_any(name, self, dim, 1)
+    return r
+  end
+  torch[name] = function(x, dim)
+    check.arg(name, 1, x, 'tensor')
+    local r = all_any(name, x, dim, 2)
+    return r
+  end
 end
-function methods.isinf(self)
-  return torch.noGrad(function()
-    if not float_types[self:type()] then return self:ne(self) end
-    return torch.abs(self):eq(math.huge)
-  end)
+for name, mask in pairs(masks) do
+  methods[name] = function(self)
+    check_self(name, self)
+    return (torch.noGrad(mask, self))
+  end
+  torch[name] = function(x)
+    check.arg(name, 1, x, 'tensor')
+    return (torch.noGrad(mask, x))
+  end
 end
-function methods.isfinite(self)
-  return torch.noGrad(function()
-    if not float_types[self:type()] then return self:eq(self) end
-    return torch.add(self, -1, self):eq(0)   -- x - x is NaN for NaN and +-inf
-  end)
-end
-for _, name in ipairs({ 'all', 'any', 'isnan', 'isinf', 'isfinite', 'softmax', 'logSoftmax', 'tolist' }) do
-  if torch[name] == nil then torch[name] = methods[name] end
+torch.tolist = function(x)
+  check.arg('tolist', 1, x, 'tensor')
+  return methods.totable(x)
 end
 
 return torch
