@@ -108,8 +108,16 @@ describe('param groups', function()
     local p = torch.zeros(1)
     has(err(function() return optim.Adam({ { params = { p } }, { params = { p } } }) end),
         'a parameter appears in more than one param group')
-    has(err(function() return optim.Adam({ { params = { 'x' } } }) end),
+    has(here(err(function() local o = optim.Adam({ { params = { 'x' } } }); return o end)),
         'parameter 1 of param group 1 is a string, not a tensor')
+    for _, ctor in ipairs({ optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad }) do
+      has(here(err(function() local o = ctor({ { params = { torch.zeros(1) }, lr = 1, foo = 1 } }); return o end)),
+          "(param group 1): unknown option 'foo'")
+      has(here(err(function() local o = ctor({ torch.zeros(1) }, { lr = 1, foo = 1 }); return o end)),
+          "unknown option 'foo'")
+      has(here(err(function() local o = ctor({ { params = { torch.zeros(1) }, lr = 1 }, 5 }); return o end)),
+          'param group 2 is a number, not a table {params = ...}')
+    end
   end)
 
   it('addParamGroup adds a group with the defaults filled in', function()

@@ -175,13 +175,13 @@ local function new_optimizer(kind, params, config, defaults)
       for k, v in pairs(given) do merged[k] = v end
       for k, v in pairs(g) do merged[k] = v end
       local group = check.options(('%s (param group %d)'):format(fname, gi), merged, group_defaults, 3)
-      group.params = tensor_list(fname, group.params, (' of param group %d'):format(gi), 2)
+      group.params = tensor_list(fname, group.params, (' of param group %d'):format(gi), 3)
       self.paramGroups[gi] = group
     end
   else
     local given = check.options(fname, config, defaults, 3)
     self.defaults = given
-    local group = { params = tensor_list(fname, params, '', 2) }
+    local group = { params = tensor_list(fname, params, '', 3) }
     for k, v in pairs(given) do group[k] = v end
     self.paramGroups[1] = group
   end
@@ -294,25 +294,29 @@ function optim.SGD(params, config)
 end
 
 function optim.Adam(params, config)
-  return new_optimizer('Adam', params, config,
+  local o = new_optimizer('Adam', params, config,
     { lr = 1e-3, betas = { 0.9, 0.999 }, eps = 1e-8, weightDecay = 0 })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 -- optim.AdamW(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weightDecay = 1e-2}):
 -- Adam with decoupled weight decay (PyTorch's AdamW: param *= 1 - lr * weightDecay, then
 -- Adam's step without decay). amsgrad is not built (nor in Adam).
 function optim.AdamW(params, config)
-  return new_optimizer('AdamW', params, config,
+  local o = new_optimizer('AdamW', params, config,
     { lr = 1e-3, betas = { 0.9, 0.999 }, eps = 1e-8, weightDecay = 1e-2,
       amsgrad = check.unsupported(false) })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 function optim.RMSprop(params, config)
-  return new_optimizer('RMSprop', params, config, { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0 })
+  local o = new_optimizer('RMSprop', params, config, { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0 })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 function optim.Adagrad(params, config)
-  return new_optimizer('Adagrad', params, config, { lr = 1e-2, lrDecay = 0, weightDecay = 0, eps = 1e-10 })
+  local o = new_optimizer('Adagrad', params, config, { lr = 1e-2, lrDecay = 0, weightDecay = 0, eps = 1e-10 })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 -- optim.clipGradNorm(params, maxNorm): scales the gradients of params in place so that their
