@@ -23,10 +23,12 @@ static const char *const view_names[] = {
     [LT_VIEW_NARROW] = "NarrowBackward",       [LT_VIEW_SELECT] = "SelectBackward",
     [LT_VIEW_TRANSPOSE] = "TransposeBackward", [LT_VIEW_PERMUTE] = "PermuteBackward",
     [LT_VIEW_RESHAPE] = "ViewBackward",        [LT_VIEW_EXPAND] = "ExpandBackward",
+    [LT_VIEW_UNFOLD] = "UnfoldBackward",
 };
 static const int view_nargs[] = {
     [LT_VIEW_NARROW] = 3, [LT_VIEW_SELECT] = 2, [LT_VIEW_TRANSPOSE] = 2,
     [LT_VIEW_PERMUTE] = -1, [LT_VIEW_RESHAPE] = 0, [LT_VIEW_EXPAND] = 0,
+    [LT_VIEW_UNFOLD] = 3,
 };
 
 /* A zero-filled tensor of input k's shape and dtype on device dev (the gradient's: these
@@ -53,12 +55,39 @@ static int slice_backward(const lt_node *n, const lt_tensor *g, lt_tensor **out)
     return LT_OK;
 }
 
+/* Unfold: each window's gradient (g's slice k, its last dim moved back to dim) added into
+ * the part of zeros it was cut from, one window after another (windows may overlap). */
+static int unfold_backward(const lt_node *n, const lt_tensor *g, lt_tensor **out)
+{
+    int dim = (int)n->i[1], nd = n->in_ndim[0];
+    int64_t size = n->i[2], step = n->i[3];
+    lt_tensor *z = zeros_like_input(n, 0, lt_device(g));
+    if (!z) return LT_ERR;
+    int perm[LT_MAXDIM];
+    for (int d = 0; d < nd; d++) perm[d] = d < dim ? d : d == dim ? nd - 1 : d - 1;
+    int st = LT_OK;
+    for (int64_t k = 0; st == LT_OK && k < g->size[dim]; k++) {
+        lt_tensor part = *z, win = *g;  /* stack handles, never retained */
+        st = lt_narrow(&part, dim, k * step, size);
+        if (st == LT_OK) st = lt_select(&win, dim, k);
+        if (st == LT_OK) st = lt_permute(&win, perm);
+        if (st == LT_OK) st = lt_binary(&part, LT_OP_ADD, &part, &win, 1.0);
+    }
+    if (st != LT_OK) {
+        lt_tensor_release(z);
+        return LT_ERR;
+    }
+    *out = z;
+    return LT_OK;
+}
+
 static int view_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     const lt_tensor *g = gout[0];
     if (!n->next[0]) return LT_OK;
     lt_view_kind kind = (lt_view_kind)n->i[0];
     if (kind == LT_VIEW_NARROW || kind == LT_VIEW_SELECT) return slice_backward(n, g, &gin[0]);
+    if (kind == LT_VIEW_UNFOLD) return unfold_backward(n, g, &gin[0]);
     if (kind == LT_VIEW_RESHAPE || kind == LT_VIEW_EXPAND) {
         lt_tensor *r = lt_tensor_empty(g->dtype);
         if (!r) return LT_ERR;
@@ -92,7 +121,7 @@ static int view_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 int lt_rec_view(lt_tensor *out, lt_tensor *a, lt_view_kind kind, const int64_t *args)
 {
     if (!lt_needs_grad(1, (const lt_tensor *const *)&a)) return LT_OK;
-    if ((int)kind < 0 || kind > LT_VIEW_EXPAND) return lt_error("unknown view kind %d", kind);
+    if ((int)kind < 0 || kind > LT_VIEW_UNFOLD) return lt_error("unknown view kind %d", kind);
     int nargs = kind == LT_VIEW_PERMUTE ? a->ndim : view_nargs[kind];
     if (kind == LT_VIEW_PERMUTE) {  /* the inverse in backward needs a valid permutation */
         int seen[LT_MAXDIM] = {0};

@@ -155,6 +155,8 @@ int lt_unsqueeze(lt_tensor *t, int dim);
 int lt_squeeze(lt_tensor *t);                                   /* all size-1 dims           */
 int lt_squeeze_dim(lt_tensor *t, int dim);
 int lt_expand(lt_tensor *t, int ndim, const int64_t *size);     /* -1 keeps a size           */
+/* the windows of size elements every step along dim, as a new last dim (Torch7's unfold) */
+int lt_unfold(lt_tensor *t, int dim, int64_t size, int64_t step);
 /* view: shape with at most one -1; fails when the strides cannot express it. */
 int lt_view(lt_tensor *t, int ndim, const int64_t *size);
 /* The bound on every shape: the product of its sizes (each counted as at least 1). */
@@ -418,7 +420,8 @@ typedef enum {
     LT_VIEW_TRANSPOSE,  /* args: dim0, dim1                                                  */
     LT_VIEW_PERMUTE,    /* args: the permutation (out dim i = input dim args[i])            */
     LT_VIEW_RESHAPE,    /* view, reshape, (un)squeeze, viewAs: the gradient takes a's shape */
-    LT_VIEW_EXPAND      /* expand, expandAs: the gradient is summed back to a's shape        */
+    LT_VIEW_EXPAND,     /* expand, expandAs: the gradient is summed back to a's shape        */
+    LT_VIEW_UNFOLD      /* args: dim, size, step; the windows' gradients are summed back      */
 } lt_view_kind;
 int lt_rec_view(lt_tensor *out, lt_tensor *a, lt_view_kind kind, const int64_t *args);
 int lt_rec_copy(lt_tensor *out, lt_tensor *a);       /* clone, contiguous, type conversion  */
@@ -499,6 +502,10 @@ int lt_sgd_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *buf, double 
 int lt_adam_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tensor *v,
                  double lr, double beta1, double beta2, double eps, double weight_decay,
                  int64_t step);
+/* AdamW: param *= 1 - lr * weight_decay, then Adam's update without weight decay */
+int lt_adamw_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tensor *v,
+                  double lr, double beta1, double beta2, double eps, double weight_decay,
+                  int64_t step);
 int lt_rmsprop_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *square_avg,
                     double lr, double alpha, double eps, double weight_decay);
 int lt_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum, double lr,

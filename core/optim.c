@@ -1,7 +1,7 @@
 /*
  * optim.c — optimizer updates in place over whole tensors, with exactly PyTorch's
  * (torch.optim, 1.13, single-tensor path) update rules: SGD (momentum, dampening, Nesterov,
- * weight decay), Adam (not AdamW), RMSprop (not centered, no momentum), Adagrad (lr decay),
+ * weight decay), Adam, AdamW (decoupled weight decay), RMSprop (not centered, no momentum), Adagrad (lr decay),
  * and gradient clipping by the total 2-norm (torch.nn.utils.clip_grad_norm_).
  *
  * Each update is one elementwise loop over (param, grad, buffers) run by lt_iter, so
@@ -266,6 +266,29 @@ int lt_adam_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tenso
     if (run_update(4, ts, param->dtype == LT_FLOAT32 ? adam_float : adam_double, &c))
         return LT_ERR;
     return LT_OK;
+}
+
+/* AdamW (torch.optim.AdamW, 1.13): the decay is decoupled from the gradient: param *= 1 - lr *
+ * weight_decay first (a separate pass, as PyTorch's param.mul_), then Adam's update without
+ * weight decay. Both passes route to the device for device tensors. */
+int lt_adamw_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *m, lt_tensor *v,
+                  double lr, double beta1, double beta2, double eps, double weight_decay,
+                  int64_t step)
+{
+    if (check_nonneg("learning rate", lr) || check_nonneg("weight decay", weight_decay))
+        return LT_ERR;
+    /* every operand is checked before the decay changes param */
+    const lt_tensor *ts[4] = {param, grad, m, v};
+    static const char *const names[4] = {"the parameter", "the gradient",
+                                         "the first moment", "the second moment"};
+    if (check_operands(4, ts, names)) return LT_ERR;
+    if (check_nonneg("epsilon", eps)) return LT_ERR;
+    if (!(beta1 >= 0 && beta1 < 1)) return lt_error("invalid beta1 %g (must be in [0, 1))", beta1);
+    if (!(beta2 >= 0 && beta2 < 1)) return lt_error("invalid beta2 %g (must be in [0, 1))", beta2);
+    if (step < 1) return lt_error("the step count starts at 1, got %lld", (long long)step);
+    if (weight_decay != 0 && lt_binary_scalar(param, LT_OP_MUL, param, 1 - lr * weight_decay))
+        return LT_ERR;
+    return lt_adam_step(param, grad, m, v, lr, beta1, beta2, eps, 0, step);
 }
 
 /* ---- RMSprop ----------------------------------------------------------------------------- */

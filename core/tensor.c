@@ -26,6 +26,35 @@ static void set_contiguous_strides(lt_tensor *t)
  * view and byte counts (x 8) never overflow int64, whatever the sizes (2^32 x 2^32 x 0 is
  * refused too: it would make the next product overflow). Every path that makes a new shape
  * (constructors, resize, view, reshape, expand) goes through here. */
+/* Torch7's unfold: the windows of `size` elements every `step` along dim, as a new last dim
+ * (dim's size becomes the window count). A view: windows may share elements. The strides
+ * and the new shape are checked for overflow before t changes. */
+int lt_unfold(lt_tensor *t, int dim, int64_t size, int64_t step)
+{
+    if (t->ndim == 0) return lt_error("unfold needs a tensor with at least one dimension");
+    if (lt_check_dim("dimension", dim, t->ndim)) return LT_ERR;
+    if (t->ndim + 1 > LT_MAXDIM)
+        return lt_error("%d dimensions requested, at most %d are supported", t->ndim + 1,
+                        LT_MAXDIM);
+    if (size < 0 || size > t->size[dim])
+        return lt_error("window size %lld out of range for dimension %d of size %lld",
+                        (long long)size, dim + 1, (long long)t->size[dim]);
+    if (step < 1) return lt_error("step must be positive, got %lld", (long long)step);
+    int64_t nsize[LT_MAXDIM], nstride[LT_MAXDIM];
+    memcpy(nsize, t->size, (size_t)t->ndim * sizeof *nsize);
+    memcpy(nstride, t->stride, (size_t)t->ndim * sizeof *nstride);
+    nsize[dim] = (t->size[dim] - size) / step + 1;
+    if (__builtin_mul_overflow(t->stride[dim], step, &nstride[dim]))
+        return lt_error("unfold: step %lld overflows the stride", (long long)step);
+    nsize[t->ndim] = size;
+    nstride[t->ndim] = t->stride[dim];
+    if (lt_shape_numel(t->ndim + 1, nsize, NULL)) return LT_ERR;
+    t->ndim++;
+    memcpy(t->size, nsize, (size_t)t->ndim * sizeof *nsize);
+    memcpy(t->stride, nstride, (size_t)t->ndim * sizeof *nstride);
+    return LT_OK;
+}
+
 int lt_shape_numel(int ndim, const int64_t *size, int64_t *numel)
 {
     char s[LT_SHAPE_BUFSZ];

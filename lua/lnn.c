@@ -7,7 +7,8 @@
  *   torch.crossEntropy(input, target [, weight [, sizeAverage = true [, ignoreIndex]]])
  *
  * The losses take (N x C) scores with a LongTensor of N 1-based class indices, or (C) scores
- * with one class index (a number or a one-element LongTensor); weight is an optional (C)
+ * with one class index (a number or a one-element LongTensor), or PyTorch's (N x C x d1 ...)
+ * scores with (N x d1 ...) indices (each position a row); weight is an optional (C)
  * tensor of class weights. sizeAverage = true averages over the summed weights of the
  * targets (PyTorch's "mean"); false sums. They return a 0-dim tensor (loss:item() reads
  * it), recorded for autograd when the input requires grad.
@@ -84,6 +85,46 @@ static lt_tensor *checktarget(lua_State *L, int arg, const lt_tensor *x, const c
     return ltL_checkindices(L, arg, fname);
 }
 
+/* PyTorch's N x C x d1 ... form (targets N x d1 ...): each position becomes a row of C scores,
+ * by a permute (C last) and a reshape to (N * d1 * ...) x C, both recorded, so the loss and
+ * its gradient are those of the 2-D form. Pushes the three new handles. */
+static lt_tensor *positions_as_rows(lua_State *L, lt_tensor *x, lt_tensor **target,
+                                    const char *fname)
+{
+    char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ], c[LT_SHAPE_BUFSZ];
+    const lt_tensor *t = *target;
+    int nd = x->ndim, ok = t->ndim == nd - 1 && t->size[0] == x->size[0];
+    int64_t want[LT_MAXDIM], rows = x->size[0];
+    want[0] = x->size[0];
+    for (int d = 2; d < nd; d++) {
+        want[d - 1] = x->size[d];
+        rows *= x->size[d];
+        ok = ok && t->size[d - 1] == x->size[d];
+    }
+    if (!ok)
+        luaL_error(L, "%s: an input of [%s] (N x C x d1 ...) needs a target of [%s] (N x d1 ...), "
+                      "got [%s]", fname, lt_shape_str(a, sizeof a, nd, x->size),
+                   lt_shape_str(b, sizeof b, nd - 1, want), lt_shape_str(c, sizeof c, t->ndim, t->size));
+    int perm[LT_MAXDIM];
+    int64_t perm64[LT_MAXDIM];
+    perm[0] = 0;
+    for (int d = 2; d < nd; d++) perm[d - 1] = d;
+    perm[nd - 1] = 1;
+    for (int d = 0; d < nd; d++) perm64[d] = perm[d];
+    lt_tensor *moved = lt_tensor_view_of(x);
+    ltL_pushtensor(L, moved, fname);
+    if (lt_permute(moved, perm)) ltL_error(L, fname);
+    if (lt_rec_view(moved, x, LT_VIEW_PERMUTE, perm64)) ltL_error(L, fname);
+    lt_tensor *flat = ltL_newtensor(L, x->dtype);
+    if (lt_reshape(flat, moved, 2, (const int64_t[]){rows, x->size[1]})) ltL_error(L, fname);
+    if (lt_rec_view(flat, moved, LT_VIEW_RESHAPE, NULL)) ltL_error(L, fname);
+    lt_tensor *tflat = lt_tensor_view_of(t);
+    ltL_pushtensor(L, tflat, fname);
+    if (lt_reshape(tflat, t, 1, &rows)) ltL_error(L, fname);
+    *target = tflat;
+    return flat;
+}
+
 typedef int (*loss_fn)(lt_tensor *, const lt_tensor *, const lt_tensor *, const lt_tensor *,
                        int, int64_t);
 typedef int (*loss_rec_fn)(lt_tensor *, lt_tensor *, lt_tensor *, lt_tensor *, int, int64_t);
@@ -126,7 +167,8 @@ static int loss_common(lua_State *L, loss_fn fn, loss_rec_fn rec, const char *fn
     }
     lua_settop(L, 4);
     lt_tensor *target = checktarget(L, 2, x, fname);   /* at 5 */
-    lt_tensor *out = ltL_newtensor(L, x->dtype);        /* at 6 */
+    if (x->ndim > 2) x = positions_as_rows(L, x, &target, fname);  /* pushes 3 */
+    lt_tensor *out = ltL_newtensor(L, x->dtype);
     LT_TRY(L, fname, fn(out, x, target, weight, size_average, ignore));
     LT_TRY(L, fname, rec(out, x, target, weight, size_average, ignore));
     return 1;

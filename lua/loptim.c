@@ -5,6 +5,7 @@
  *
  *   sgd(param, grad, buf|nil, lr, momentum, dampening, weightDecay, nesterov, first)
  *   adam(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step)
+ *   adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step)   decoupled decay
  *   rmsprop(param, grad, squareAvg, lr, alpha, eps, weightDecay)
  *   adagrad(param, grad, sum, lr, lrDecay, weightDecay, eps, step)
  *   clipGradNorm({grad, ...}, maxNorm) -> the total 2-norm before clipping
@@ -61,9 +62,8 @@ static int o_sgd(lua_State *L)
     return 0;
 }
 
-static int o_adam(lua_State *L)
+static int adam_common(lua_State *L, const char *f, int decoupled)
 {
-    const char *f = "adam";
     lt_tensor *p = checkt(L, 1, f, "param"), *g = checkt(L, 2, f, "grad");
     lt_tensor *m = checkt(L, 3, f, "m (the first moment)");
     lt_tensor *v = checkt(L, 4, f, "v (the second moment)");
@@ -71,9 +71,12 @@ static int o_adam(lua_State *L)
     double b2 = checknum(L, 7, f, "beta2"), eps = checknum(L, 8, f, "eps");
     double wd = checknum(L, 9, f, "weightDecay");
     int64_t step = checkstep(L, 10, f);
-    LT_TRY(L, f, lt_adam_step(p, g, m, v, lr, b1, b2, eps, wd, step));
+    LT_TRY(L, f, (decoupled ? lt_adamw_step : lt_adam_step)(p, g, m, v, lr, b1, b2, eps, wd, step));
     return 0;
 }
+
+static int o_adam(lua_State *L) { return adam_common(L, "adam", 0); }
+static int o_adamw(lua_State *L) { return adam_common(L, "adamw", 1); }
 
 static int o_rmsprop(lua_State *L)
 {
@@ -133,7 +136,8 @@ static int o_clip_grad_norm(lua_State *L)
 void lt_open_optim(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"sgd", o_sgd},           {"adam", o_adam},       {"rmsprop", o_rmsprop},
+        {"sgd", o_sgd},           {"adam", o_adam},       {"adamw", o_adamw},
+        {"rmsprop", o_rmsprop},
         {"adagrad", o_adagrad},   {"clipGradNorm", o_clip_grad_norm}, {NULL, NULL},
     };
     luaL_newlib(L, fns);

@@ -542,6 +542,24 @@ static int t_expand(lua_State *L)
     return 1;
 }
 
+/* unfold(dim, size, step): the windows of size elements every step along dim, as a new last
+ * dim; a view (Torch7, PyTorch) */
+static int t_unfold(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    luaL_argcheck(L, t->ndim > 0, 1, "unfold needs a tensor with at least one dimension");
+    int dim = ltL_checkdim(L, 2, t->ndim);
+    lua_Integer size = luaL_checkinteger(L, 3), step = luaL_checkinteger(L, 4);
+    luaL_argcheck(L, size >= 0 && size <= t->size[dim], 3,
+                  lua_pushfstring(L, "window size %I out of range for dimension %d of size %I",
+                                  size, dim + 1, (lua_Integer)t->size[dim]));
+    luaL_argcheck(L, step >= 1, 4, lua_pushfstring(L, "step must be positive, got %I", step));
+    lt_tensor *v = pushview(L, t, "unfold");
+    LT_TRY(L, "unfold", lt_unfold(v, dim, size, step));
+    recview(L, v, t, LT_VIEW_UNFOLD, (const int64_t[]){dim, size, step}, "unfold");
+    return 1;
+}
+
 static int t_expandas(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1), *like = ltL_checktensor(L, 2);
@@ -965,10 +983,19 @@ static int index_target(lua_State *L, lt_tensor *t, int key, int64_t *elem, cons
 static int t_index(lua_State *L)
 {
     int kt = lua_type(L, 2);
-    if (kt == LUA_TSTRING) {  /* methods first: the common case; then autograd fields */
+    if (kt == LUA_TSTRING) {  /* methods first: the common case; then fields */
         lua_pushvalue(L, 2);
         if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
         lua_pop(L, 1);
+        if (!strcmp(lua_tostring(L, 2), "shape")) {  /* PyTorch's x.shape: a table of sizes */
+            lt_tensor *t = ltL_checktensor(L, 1);
+            lua_createtable(L, t->ndim, 0);
+            for (int d = 0; d < t->ndim; d++) {
+                lua_pushinteger(L, (lua_Integer)t->size[d]);
+                lua_rawseti(L, -2, d + 1);
+            }
+            return 1;
+        }
         return ltL_autograd_index(L);
     }
     lt_tensor *t = ltL_checktensor(L, 1);
@@ -1122,6 +1149,7 @@ void lt_open_tensor(lua_State *L)
         {"t", t_t, LT_FN | LT_METHOD}, {"permute", t_permute, LT_FN | LT_METHOD},
         {"unsqueeze", t_unsqueeze, LT_FN | LT_METHOD}, {"squeeze", t_squeeze, LT_FN | LT_METHOD},
         {"expand", t_expand, LT_FN | LT_METHOD}, {"expandAs", t_expandas, LT_FN | LT_METHOD},
+        {"unfold", t_unfold, LT_FN | LT_METHOD},
         {"view", t_view, LT_FN | LT_METHOD}, {"viewAs", t_viewas, LT_FN | LT_METHOD},
         {"reshape", t_reshape, LT_FN | LT_METHOD}, {"split", t_split, LT_FN | LT_METHOD},
         {"chunk", t_chunk, LT_FN | LT_METHOD}, {"contiguous", t_contiguous, LT_METHOD},

@@ -376,8 +376,11 @@ describe('nllLoss and crossEntropy', function()
         torch.crossEntropy, x, t, torch.ones(5):double())
     err('crossEntropy: weight must be a tensor', torch.crossEntropy, x, t, 'w')
     err('nllLoss: sizeAverage must be a boolean', torch.nllLoss, x, t, nil, 1)
-    err('crossEntropy: expected an input of N x C scores.*%[2 x 3 x 5%]', torch.crossEntropy,
-        torch.randn(2, 3, 5), t)
+    -- N x C x d inputs take N x d targets (spec 42)
+    err('crossEntropy: an input of %[2 x 3 x 5%] %(N x C x d1 ...%) needs a target of %[2 x 5%] '
+        .. '%(N x d1 ...%), got %[6%]', torch.crossEntropy, torch.randn(2, 3, 5), t)
+    err('crossEntropy: expected an input of N x C scores.*%[scalar%]', torch.crossEntropy,
+        torch.randn(1):view(1):squeeze(), t)
     err('crossEntropy: the input must be a floating%-point tensor.*Long', torch.crossEntropy,
         torch.LongTensor(6, 5), t)
     err('nllLoss: input tensor expected', torch.nllLoss, nil, t)

@@ -75,8 +75,19 @@ end
 local instances = {
   ['optim.SGD'] = function() return optim.SGD({ leaf() }, { lr = 0.1 }) end,
   ['optim.Adam'] = function() return optim.Adam({ leaf() }, { lr = 0.1 }) end,
+  ['optim.AdamW'] = function() return optim.AdamW({ leaf() }, { lr = 0.1 }) end,
   ['optim.RMSprop'] = function() return optim.RMSprop({ leaf() }, { lr = 0.1 }) end,
   ['optim.Adagrad'] = function() return optim.Adagrad({ leaf() }, { lr = 0.1 }) end,
+  ['optim.Optimizer'] = false,  -- the base table of the optimisers above, not a constructor
+  ['optim.LRScheduler'] = false,  -- the base table of the schedulers below
+  ['optim.StepLR'] = function() return optim.StepLR(optim.SGD({ leaf() }, { lr = 0.1 }), { stepSize = 1 }) end,
+  ['optim.MultiStepLR'] = function() return optim.MultiStepLR(optim.SGD({ leaf() }, { lr = 0.1 }), { milestones = { 1 } }) end,
+  ['optim.ExponentialLR'] = function() return optim.ExponentialLR(optim.SGD({ leaf() }, { lr = 0.1 }), { gamma = 0.9 }) end,
+  ['optim.CosineAnnealingLR'] = function() return optim.CosineAnnealingLR(optim.SGD({ leaf() }, { lr = 0.1 }), { TMax = 10 }) end,
+  ['optim.OneCycleLR'] = function() return optim.OneCycleLR(optim.SGD({ leaf() }, { lr = 0.1, momentum = 0.9 }), { maxLr = 0.1, totalSteps = 10 }) end,
+  ['optim.LambdaLR'] = function() return optim.LambdaLR(optim.SGD({ leaf() }, { lr = 0.1 }), { lrLambda = function() return 1 end }) end,
+  ['optim.ReduceLROnPlateau'] = function() return optim.ReduceLROnPlateau(optim.SGD({ leaf() }, { lr = 0.1 })) end,
+  ['datasets.TensorDataset'] = function() return datasets.TensorDataset(torch.ones(2, 1), torch.ones(2)) end,
   ['datasets.MNIST'] = function() return datasets.MNIST{ train = false } end,
   ['datasets.FashionMNIST'] = false,  -- needs Debian's dataset-fashion-mnist; MNIST's class
   ['datasets.DataLoader'] = function()

@@ -30,6 +30,8 @@
 --     or from the loader's own generator when seed is given (the global RNG is untouched and
 --     the same seed gives the same sequence of epochs). Other datasets (any table with #ds
 --     and ds[i] = {input, target}) are batched by stacking their samples.
+--
+--   ds = datasets.TensorDataset(inputs, targets, ...)   sample i = {inputs[i], targets[i], ...}
 local torch = require 'torch'
 local transforms = require 'transforms'
 local check = require 'torch.check'
@@ -308,6 +310,62 @@ datasets.fashionMNISTRoot = FASHION_ROOT
 function datasets.MNIST(opts) return load(MNIST_SPEC, opts) end
 function datasets.FashionMNIST(opts) return load(FASHION_SPEC, opts) end
 
+-- ---- TensorDataset --------------------------------------------------------------------------
+-- datasets.TensorDataset(t1, t2, ...): sample i is {t1[i], t2[i], ...} (PyTorch's
+-- TensorDataset); every tensor has the same size along dim 1. ds:get(i) returns the pieces as
+-- values. A DataLoader batches it by indexing each tensor at once (t1 = inputs, t2 = targets,
+-- and any further tensors as further values of the iterator).
+local TensorDataset = { __typename = 'datasets.TensorDataset' }
+
+function TensorDataset.__index(self, k)
+  if type(k) == 'number' then return { TensorDataset.get(self, k) } end
+  return TensorDataset[k]
+end
+function TensorDataset.__len(self) return rawget(self, 'n') end
+function TensorDataset.__tostring(self)
+  local shapes = {}
+  for i, t in ipairs(self.tensors) do shapes[i] = '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
+  return ('datasets.TensorDataset{%d samples: %s}'):format(self.n, table.concat(shapes, ', '))
+end
+function TensorDataset:size() return self.n end
+
+function TensorDataset:get(i)
+  if math.type(i) ~= 'integer' then
+    local j = type(i) == 'number' and math.tointeger(i)
+    if not j then check.argerror('get', 1, ('integer index expected, got %s'):format(tostring(i))) end
+    i = j
+  end
+  if i < 1 or i > self.n then
+    check.argerror('get', 1, ('index %d out of range 1..%d'):format(i, self.n))
+  end
+  local out = {}
+  for k, t in ipairs(self.tensors) do
+    local v = t[i]
+    out[k] = torch.isTensor(v) and v:clone() or v
+  end
+  return table.unpack(out, 1, #self.tensors)
+end
+
+-- the whole tensors, for the DataLoader
+function TensorDataset:batchTensors() return self.tensors end
+
+function datasets.TensorDataset(...)
+  local n = select('#', ...)
+  if n == 0 then error('datasets.TensorDataset: expected at least one tensor', 2) end
+  local tensors = { ... }
+  for i = 1, n do
+    check.arg('TensorDataset', i, tensors[i], 'tensor')
+    if tensors[i]:dim() == 0 then
+      check.argerror('TensorDataset', i, 'a 0-dim tensor has no samples (dim 1 indexes them)')
+    end
+    if tensors[i]:size(1) ~= tensors[1]:size(1) then
+      check.argerror('TensorDataset', i, ('%d samples (size of dim 1), tensor 1 has %d')
+                     :format(tensors[i]:size(1), tensors[1]:size(1)))
+    end
+  end
+  return setmetatable({ tensors = tensors, n = tensors[1]:size(1) }, TensorDataset)
+end
+
 -- ---- DataLoader -----------------------------------------------------------------------------
 local DataLoader = { __typename = 'datasets.DataLoader' }
 DataLoader.__index = DataLoader
@@ -406,12 +464,21 @@ function DataLoader:iter()
   local bi, bt = method('batchInputs'), method('batchTargets')
   local X = bi and bt and bi(ds) or nil
   local Y = X and bt(ds) or nil
+  local btens = method('batchTensors')
+  local all = btens and btens(ds) or nil
   local b = 0
   return function()
     if b >= nb then return nil end
     local start = b * bs + 1
     local len = math.min(bs, n - start + 1)
     b = b + 1
+    if all then   -- TensorDataset: every tensor indexed at once, one value each
+      local out = {}
+      for k, t in ipairs(all) do
+        out[k] = perm and t:index(1, perm:narrow(1, start, len)) or t:narrow(1, start, len):clone()
+      end
+      return table.unpack(out, 1, #all)
+    end
     if X and Y then
       if perm then
         local idx = perm:narrow(1, start, len)

@@ -18,6 +18,8 @@ require 'nn.Dropout'
 require 'nn.LSTM'
 require 'nn.Criterion'
 require 'nn.criterions'
+-- issue 16 (training utilities)
+require 'nn.Embedding'
 
 nn.torch = torch
 rawset(_G, 'nn', nn)  -- the global too, as Torch7's packages (see lua/torch/init.lua)

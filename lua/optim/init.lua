@@ -70,6 +70,25 @@ function optim.adam(opfunc, x, config, state)
   return x, { fx }
 end
 
+-- optim.adamw: learningRate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), weightDecay
+-- (1e-2, PyTorch's AdamW default), decoupled from the gradient as AdamW's
+local adamw_options = { learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
+                        weightDecay = 1e-2, t = S, m = S, v = S }
+function optim.adamw(opfunc, x, config, state)
+  config = config or {}
+  state = state or config
+  check.arg('adamw', 1, opfunc, 'callable')
+  check.arg('adamw', 2, x, 'tensor')
+  local c = config_of('optim.adamw', config, adamw_options)
+  local fx, dfdx = opfunc(x)
+  state.t = (state.t or 0) + 1
+  state.m = state.m or zeros_like(dfdx)
+  state.v = state.v or zeros_like(dfdx)
+  K.adamw(x, dfdx, state.m, state.v, c.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay,
+          state.t)
+  return x, { fx }
+end
+
 -- optim.rmsprop: learningRate (1e-2), alpha (0.99), epsilon (1e-8), weightDecay (0)
 local rmsprop_options = { learningRate = 1e-2, alpha = 0.99, epsilon = 1e-8, weightDecay = 0, m = S }
 function optim.rmsprop(opfunc, x, config, state)
@@ -98,19 +117,36 @@ function optim.adagrad(opfunc, x, config, state)
 end
 
 -- ---- PyTorch object API -----------------------------------------------------------------
-local Optimizer = {}
+-- opt.paramGroups: PyTorch's param_groups, each {params = {tensors}, lr = ..., ...} with the
+-- optimiser's options filled in from its defaults; opt.paramGroups[i].lr (any option) may be
+-- changed between steps (schedulers do). opt.params lists every parameter, opt.defaults the
+-- options given to the constructor, opt.state[i] the buffers of opt.params[i] (by position, so
+-- a checkpoint of opt.state loads into a new optimiser over the same model).
+local Optimizer = { __typename = 'optim.Optimizer' }
 Optimizer.__index = Optimizer
+optim.Optimizer = Optimizer
 
-local function new_optimizer(kind, params, config, defaults)
-  if torch.isTensor(params) then params = { params } end
-  if type(params) ~= 'table' or #params == 0 then
-    error(('optim.%s: expected a list of parameter tensors (model:parameters())'):format(kind), 3)
+local function tensor_list(fname, list, what, level)
+  if torch.isTensor(list) then list = { list } end
+  if type(list) ~= 'table' or #list == 0 then
+    error(('%s: expected a list of parameter tensors (model:parameters())%s'):format(fname, what), level + 1)
   end
-  for i, p in ipairs(params) do
+  for i, p in ipairs(list) do
     if not torch.isTensor(p) then
-      error(('optim.%s: parameter %d is a %s, not a tensor'):format(kind, i, type(p)), 3)
+      error(('%s: parameter %d%s is a %s, not a tensor'):format(fname, i, what, torch.typename(p) or type(p)),
+            level + 1)
     end
   end
+  return list
+end
+
+local function is_group_list(params)
+  return type(params) == 'table' and not torch.isTensor(params) and type(params[1]) == 'table'
+         and not torch.isTensor(params[1])
+end
+
+local function new_optimizer(kind, params, config, defaults)
+  local fname = 'optim.' .. kind
   -- optim.SGD(model:parameters()) passes the gradients (parameters()' second value) as config
   if type(config) == 'table' and next(config) ~= nil and torch.isTensor(config[1]) then
     local only_tensors = true
@@ -119,8 +155,47 @@ local function new_optimizer(kind, params, config, defaults)
     end
     if only_tensors then config = nil end
   end
-  local cfg = check.options('optim.' .. kind, config, defaults, 3)
-  return setmetatable({ kind = kind, params = params, config = cfg, state = {} }, Optimizer)
+  -- a group may leave out what the constructor's options give (lr, when it is required)
+  local group_defaults = { params = check.REQUIRED }
+  for k, d in pairs(defaults) do group_defaults[k] = d end
+  local self = setmetatable({ kind = kind, paramGroups = {}, params = {}, state = {},
+                              _groupDefaults = group_defaults }, Optimizer)
+  if is_group_list(params) then
+    local given = check.options(fname, config, (function()
+      local loose = {}
+      for k, d in pairs(defaults) do loose[k] = d == check.REQUIRED and check.NONE or d end
+      return loose
+    end)(), 3)
+    self.defaults = given
+    for gi, g in ipairs(params) do
+      if type(g) ~= 'table' or torch.isTensor(g) then
+        error(('%s: param group %d is a %s, not a table {params = ...}'):format(fname, gi, type(g)), 3)
+      end
+      local merged = {}
+      for k, v in pairs(given) do merged[k] = v end
+      for k, v in pairs(g) do merged[k] = v end
+      local group = check.options(('%s (param group %d)'):format(fname, gi), merged, group_defaults, 3)
+      group.params = tensor_list(fname, group.params, (' of param group %d'):format(gi), 3)
+      self.paramGroups[gi] = group
+    end
+  else
+    local given = check.options(fname, config, defaults, 3)
+    self.defaults = given
+    local group = { params = tensor_list(fname, params, '', 3) }
+    for k, v in pairs(given) do group[k] = v end
+    self.paramGroups[1] = group
+  end
+  local seen = {}
+  for _, g in ipairs(self.paramGroups) do
+    for _, p in ipairs(g.params) do
+      if seen[p] then
+        error(('%s: a parameter appears in more than one param group'):format(fname), 3)
+      end
+      seen[p] = true
+      self.params[#self.params + 1] = p
+    end
+  end
+  return self
 end
 
 -- Zeroes the gradients in place (they may be a module's gradWeight, or a flat gradient).
@@ -131,58 +206,117 @@ function Optimizer:zeroGrad()
   end
 end
 
+local updates = {}
+function updates.SGD(p, g, s, c)
+  if c.nesterov and (c.momentum <= 0 or c.dampening ~= 0) then
+    error('optim.SGD: nesterov needs momentum > 0 and dampening = 0', 3)
+  end
+  local first = false
+  if c.momentum ~= 0 and not s.buf then s.buf, first = zeros_like(p), true end
+  K.sgd(p, g, c.momentum ~= 0 and s.buf or nil, c.lr, c.momentum, c.dampening, c.weightDecay,
+        c.nesterov, first)
+end
+function updates.Adam(p, g, s, c)
+  s.m, s.v = s.m or zeros_like(p), s.v or zeros_like(p)
+  K.adam(p, g, s.m, s.v, c.lr, c.betas[1], c.betas[2], c.eps, c.weightDecay, s.step)
+end
+function updates.AdamW(p, g, s, c)
+  s.m, s.v = s.m or zeros_like(p), s.v or zeros_like(p)
+  K.adamw(p, g, s.m, s.v, c.lr, c.betas[1], c.betas[2], c.eps, c.weightDecay, s.step)
+end
+function updates.RMSprop(p, g, s, c)
+  s.m = s.m or zeros_like(p)
+  K.rmsprop(p, g, s.m, c.lr, c.alpha, c.eps, c.weightDecay)
+end
+function updates.Adagrad(p, g, s, c)
+  s.sum = s.sum or zeros_like(p)
+  K.adagrad(p, g, s.sum, c.lr, c.lrDecay, c.weightDecay, c.eps, s.step)
+end
+
+-- One update of every parameter that has a gradient, each with its group's current options.
 function Optimizer:step(closure)
   local loss
   if closure then loss = closure() end
-  local c = self.config
-  for i, p in ipairs(self.params) do
-    local g = p.grad
-    if g then
-      local s = self.state[i]
-      if not s then
-        s = { step = 0 }
-        self.state[i] = s
-      end
-      s.step = s.step + 1
-      if self.kind == 'SGD' then
-        local first = false
-        if c.momentum ~= 0 and not s.buf then s.buf, first = zeros_like(p), true end
-        K.sgd(p, g, s.buf, c.lr, c.momentum, c.dampening, c.weightDecay, c.nesterov, first)
-      elseif self.kind == 'Adam' then
-        s.m, s.v = s.m or zeros_like(p), s.v or zeros_like(p)
-        K.adam(p, g, s.m, s.v, c.lr, c.betas[1], c.betas[2], c.eps, c.weightDecay, s.step)
-      elseif self.kind == 'RMSprop' then
-        s.m = s.m or zeros_like(p)
-        K.rmsprop(p, g, s.m, c.lr, c.alpha, c.eps, c.weightDecay)
-      elseif self.kind == 'Adagrad' then
-        s.sum = s.sum or zeros_like(p)
-        K.adagrad(p, g, s.sum, c.lr, c.lrDecay, c.weightDecay, c.eps, s.step)
+  local update = updates[self.kind]
+  local k = 0   -- state is by position in opt.params (all groups in order), so it saves and loads
+  for _, group in ipairs(self.paramGroups) do
+    for _, p in ipairs(group.params) do
+      k = k + 1
+      local g = p.grad
+      if g then
+        local s = self.state[k]
+        if not s then
+          s = { step = 0 }
+          self.state[k] = s
+        end
+        s.step = s.step + 1
+        update(p, g, s, group)
       end
     end
   end
   return loss
 end
 
+-- opt:addParamGroup{params = ..., lr = ...}: a new group, the constructor's options filling in
+function Optimizer:addParamGroup(group)
+  check.arg('addParamGroup', 1, group, 'table')
+  local fname = 'optim.' .. self.kind
+  local merged = {}
+  for k, v in pairs(self.defaults) do merged[k] = v end
+  for k, v in pairs(group) do merged[k] = v end
+  local g = check.options(fname .. ' (addParamGroup)', merged, self._groupDefaults, 2)
+  g.params = tensor_list(fname, g.params, ' of the new param group', 2)
+  for _, p in ipairs(g.params) do
+    for _, q in ipairs(self.params) do
+      if q == p then error(fname .. ': a parameter appears in more than one param group', 2) end
+    end
+  end
+  for _, p in ipairs(g.params) do self.params[#self.params + 1] = p end
+  self.paramGroups[#self.paramGroups + 1] = g
+  return self
+end
+
+function Optimizer:__tostring()
+  return ('optim.%s (%d param group%s, %d parameters)'):format(self.kind, #self.paramGroups,
+    #self.paramGroups == 1 and '' or 's', #self.params)
+end
+
 function optim.SGD(params, config)
   local o = new_optimizer('SGD', params, config,
     { lr = check.REQUIRED, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false })
-  if o.config.nesterov and (o.config.momentum <= 0 or o.config.dampening ~= 0) then
-    error('optim.SGD: nesterov needs momentum > 0 and dampening = 0', 2)
+  for _, g in ipairs(o.paramGroups) do
+    if g.lr == nil then error("optim.SGD: option 'lr' is required (in every param group)", 2) end
+    if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
+      error('optim.SGD: nesterov needs momentum > 0 and dampening = 0', 2)
+    end
   end
   return o
 end
 
 function optim.Adam(params, config)
-  return new_optimizer('Adam', params, config,
+  local o = new_optimizer('Adam', params, config,
     { lr = 1e-3, betas = { 0.9, 0.999 }, eps = 1e-8, weightDecay = 0 })
+  return o   -- not a tail call: errors count the constructor's frame
+end
+
+-- optim.AdamW(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weightDecay = 1e-2}):
+-- Adam with decoupled weight decay (PyTorch's AdamW: param *= 1 - lr * weightDecay, then
+-- Adam's step without decay). amsgrad is not built (nor in Adam).
+function optim.AdamW(params, config)
+  local o = new_optimizer('AdamW', params, config,
+    { lr = 1e-3, betas = { 0.9, 0.999 }, eps = 1e-8, weightDecay = 1e-2,
+      amsgrad = check.unsupported(false) })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 function optim.RMSprop(params, config)
-  return new_optimizer('RMSprop', params, config, { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0 })
+  local o = new_optimizer('RMSprop', params, config, { lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0 })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 function optim.Adagrad(params, config)
-  return new_optimizer('Adagrad', params, config, { lr = 1e-2, lrDecay = 0, weightDecay = 0, eps = 1e-10 })
+  local o = new_optimizer('Adagrad', params, config, { lr = 1e-2, lrDecay = 0, weightDecay = 0, eps = 1e-10 })
+  return o   -- not a tail call: errors count the constructor's frame
 end
 
 -- optim.clipGradNorm(params, maxNorm): scales the gradients of params in place so that their
@@ -197,6 +331,28 @@ function optim.clipGradNorm(params, maxNorm)
   return K.clipGradNorm(grads, maxNorm)
 end
 torch.clipGradNorm = optim.clipGradNorm
+
+-- optim.clipGradValue(params, clipValue): clamps every gradient of params into
+-- [-clipValue, clipValue] in place (PyTorch's clip_grad_value_); parameters without a
+-- gradient are skipped.
+function optim.clipGradValue(params, clipValue)
+  if not torch.isTensor(params) then check.arg('clipGradValue', 1, params, 'table') end
+  check.arg('clipGradValue', 2, clipValue, 'number')
+  if not (clipValue >= 0) then
+    check.argerror('clipGradValue', 2, ('clipValue must be >= 0, got %s'):format(tostring(clipValue)))
+  end
+  if torch.isTensor(params) then params = { params } end
+  for i, p in ipairs(params) do
+    if not torch.isTensor(p) then
+      check.argerror('clipGradValue', 1, ('parameter %d is a %s, not a tensor'):format(i, type(p)))
+    end
+    local g = p.grad
+    if g then torch.noGrad(function() g:clamp(-clipValue, clipValue) end) end
+  end
+end
+torch.clipGradValue = optim.clipGradValue
+
+require('optim.schedulers')(optim)
 
 rawset(_G, 'optim', optim)  -- the global too, as Torch7's packages (see lua/torch/init.lua)
 return optim

@@ -101,6 +101,13 @@ local aliases = {
   lr_decay = 'lrDecay', weight = 'weights', proj_size = 'projSize',
   lr = 'learningRate', learningRate = 'lr', eps = 'epsilon', epsilon = 'eps',
   lrDecay = 'learningRateDecay', learningRateDecay = 'lrDecay',
+  -- the lr schedulers' (optim.StepLR, ...)
+  step_size = 'stepSize', T_max = 'TMax', eta_min = 'etaMin', max_lr = 'maxLr',
+  total_steps = 'totalSteps', steps_per_epoch = 'stepsPerEpoch', pct_start = 'pctStart',
+  anneal_strategy = 'annealStrategy', div_factor = 'divFactor', final_div_factor = 'finalDivFactor',
+  three_phase = 'threePhase', cycle_momentum = 'cycleMomentum', base_momentum = 'baseMomentum',
+  max_momentum = 'maxMomentum', threshold_mode = 'thresholdMode', min_lr = 'minLr',
+  lr_lambda = 'lrLambda', norm_type = 'normType', scale_grad_by_freq = 'scaleGradByFreq',
 }
 check.aliases = aliases
 

@@ -47,7 +47,7 @@ torch.ProgressBar | torch.ProgressBar(total [, {stream = io.stderr, out = io.std
 torch.noGrad | torch.noGrad(fn, ...) | runs fn with autograd recording off, returns its results
 torch.setGradEnabled torch.isGradEnabled | torch.setGradEnabled(on) / torch.isGradEnabled() | turn autograd recording on or off
 torch.gradcheck | torch.gradcheck(fn, inputs [, {eps =, atol =, rtol =}]) | compares autograd's gradients with central differences (DoubleTensors)
-t:size | t:size([dim]) | the sizes (a LongStorage), or the size of dim
+t:size | t:size([dim]) / x.shape | the sizes (a LongStorage), or the size of dim; x.shape (a field): the sizes as a Lua table {2, 3}, PyTorch's
 t:dim t:nDimension | t:dim() | the number of dimensions
 t:nElement t:numel torch.numel | t:nElement() | the number of elements
 t:stride | t:stride([dim]) | the strides in elements
@@ -131,11 +131,10 @@ torch.ger torch.outer t:ger t:outer | torch.ger([res,] u, v) | outer product: [n
 torch.addmm t:addmm | torch.addmm([res,] [beta,] M, [alpha,] a, b) | beta * M + alpha * (a * b); M:addmm(a, b) adds in place
 torch.addmv t:addmv torch.addr t:addr torch.baddbmm t:baddbmm | torch.addmv([res,] [beta,] v, [alpha,] M, x) | beta * v + alpha * M x (addr: + u v^T, baddbmm: + batched mm)
 torch.softmax torch.logSoftmax | torch.softmax([res,] x [, dim]) | softmax / log-softmax along dim (default: the last)
-torch.crossEntropy torch.nllLoss | torch.crossEntropy(scores, target [, weight [, sizeAverage = true [, ignoreIndex]]]) | loss of N x C scores against N 1-based class indices (a 0-dim tensor); rows whose target is ignoreIndex add nothing
 torch.FloatStorage torch.DoubleStorage torch.LongStorage torch.ByteStorage | torch.FloatStorage(n or {values}) | a flat block of elements (Torch7's storages); t:storage() returns one, s[i] reads and writes element i
 torch.defaultdtype | torch.defaultdtype() | the default type's dtype index (0 float32, 1 float64, 2 int64, 3 uint8); torch.getdefaulttensortype() names it
 torch.getmetatable | torch.getmetatable('nn.Linear') | the class (metatable) torch.class registered under that name
-torch.allocatorStats | torch.allocatorStats() -> {liveBytes, peakBytes, allocatedBytes, allocations, cachedBytes, caches} | the core allocator's counters (host memory; torch.cuda.memoryAllocated for the device)
+torch.allocatorStats | torch.allocatorStats() -> {liveBytes, peakBytes, allocatedBytes, allocations, cachedBytes, caches, limitBytes} | the core allocator's counters (host memory; torch.cuda.memoryAllocated for the device); limitBytes: the most one allocation may ask for (RAM + swap)
 torch.isatty | torch.isatty([file = io.stdout]) | whether a Lua file (or a descriptor number) is a terminal
 torch.uniform torch.normal torch.bernoulli torch.random | torch.uniform([a, b]) / torch.normal([mean, std]) / torch.bernoulli([p]) / torch.random([a,] [b]) | one random number (t:uniform(...) etc. fill a tensor); torch.uniform(t, ...) fills t
 torch.indexCopy torch.indexAdd torch.indexFill | torch.indexCopy(t, dim, idx, src) ... | the function forms of t:indexCopy, t:indexAdd, t:indexFill (write into t)
@@ -162,6 +161,7 @@ torch.autograd.backward | torch.autograd.backward({roots...}, {gradients...} [, 
 torch.cuda | torch.cuda | the CUDA backend's functions (torch.cuda.isAvailable() first)
 torch.cuda.cudaMallocCount | torch.cuda.cudaMallocCount() | how many times the caching allocator called cudaMalloc (cache misses)
 torch.clipGradNorm | torch.clipGradNorm(params, maxNorm) -> norm | optim.clipGradNorm (set when optim is loaded)
+torch.crossEntropy torch.nllLoss | torch.crossEntropy(scores, target [, weight [, sizeAverage = true [, ignoreIndex]]]) | loss of N x C scores against N 1-based class indices, or N x C x d1 ... against N x d1 ... (a 0-dim tensor); rows whose target is ignoreIndex add nothing
 t:requiresGrad_ | t:requiresGrad_([on = true]) | makes t a leaf that autograd tracks (also: t.requiresGrad = true)
 t:backward | loss:backward([gradOutput]) | back-propagates: fills .grad of the leaves loss depends on
 torch.detach t:detach | t:detach() | the same data, cut from the autograd graph
@@ -207,7 +207,7 @@ nn.JoinTable nn.SplitTable | nn.JoinTable(dim) / nn.SplitTable(dim) | concatenat
 nn.SelectTable nn.NarrowTable | nn.SelectTable(i) / nn.NarrowTable(offset [, length]) | picks elements of a table input
 nn.CAddTable nn.CMulTable | nn.CAddTable() / nn.CMulTable() | elementwise sum / product of a table of tensors
 nn.Criterion | nn.Criterion() | the base of losses: crit:forward(input, target), crit:backward(input, target), crit(input, target)
-nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({weights =, sizeAverage =, ignoreIndex =, reduction = 'mean'|'sum'}) | log-softmax + NLL on N x C scores, 1-based whole-number class targets; ignoreIndex: a class whose rows add nothing (padding)
+nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({weights =, sizeAverage =, ignoreIndex =, reduction = 'mean'|'sum'}) | log-softmax + NLL on N x C (or N x C x d1 ...) scores, 1-based whole-number class targets; ignoreIndex: a class whose rows add nothing (padding)
 nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({options}) | negative log-likelihood of log-probabilities; ignoreIndex as CrossEntropyCriterion's
 nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) or ({sizeAverage =, reduction =}) | mean squared error
 nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) or ({weights =, sizeAverage =, reduction =}) | binary cross entropy of probabilities
@@ -217,8 +217,6 @@ optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step;
 optim.adagrad | optim.adagrad(feval, x, config, state) -> x, {f} | Adagrad step; config: learningRate (1e-3), learningRateDecay, weightDecay, epsilon
 optim.SGD | optim.SGD(params, {lr =, momentum =, dampening =, weightDecay =, nesterov =}) | PyTorch-style optimiser: opt:zeroGrad(), loss:backward(), opt:step(); lr is required, as in PyTorch
 optim.Adam optim.RMSprop optim.Adagrad | optim.Adam(params, {lr = 1e-3, betas =, eps =, weightDecay =}) / optim.RMSprop(params, {lr = 1e-2, alpha =, eps =, weightDecay =}) / optim.Adagrad(params, {lr = 1e-2, lrDecay =, eps =, weightDecay =}) | PyTorch-style optimisers with PyTorch's defaults: opt:zeroGrad() and opt:step()
-optim.SGD:step optim.Adam:step optim.RMSprop:step optim.Adagrad:step | opt:step() | one update of the parameters from their .grad
-optim.SGD:zeroGrad optim.Adam:zeroGrad optim.RMSprop:zeroGrad optim.Adagrad:zeroGrad | opt:zeroGrad() | zeroes the parameters' .grad (before loss:backward())
 optim.clipGradNorm | optim.clipGradNorm(params, maxNorm) -> norm | scales the gradients in place so their total 2-norm is at most maxNorm
 datasets.MNIST datasets.FashionMNIST | datasets.MNIST{root =, train = true, transform =, targetTransform =, download = false, mirrors =} | a dataset: #ds samples, ds[i] = {input, target} (1-based classes); no root: the bundled MNIST subset
 datasets.DataLoader | datasets.DataLoader{dataset =, batchSize = 1, shuffle = false, dropLast = false, seed =} | batches: for inputs, targets in loader:iter() do ... end
@@ -233,6 +231,25 @@ transforms.ToTensor:apply transforms.Normalize:apply transforms.Compose:apply tr
 transforms.ToTensor:batch transforms.Normalize:batch transforms.Compose:batch transforms.Lambda:batch | tr:batch(x) | the transform of a batch [N x ...] at once (in C where it can)
 transforms.canBatch transforms.ToTensor:canBatch transforms.Normalize:canBatch transforms.Compose:canBatch transforms.Lambda:canBatch | tr:canBatch() / transforms.canBatch(tr) | whether tr:batch exists (a Compose: all its parts)
 transforms.ToTensor:describe transforms.Normalize:describe transforms.Compose:describe transforms.Lambda:describe | tr:describe() | the transform as text (also tostring(tr))
+t:softmax t:logSoftmax | x:softmax([dim]) / x:logSoftmax([dim]) | a new tensor: softmax / log-softmax along dim (default: the last), differentiable (torch.softmax's method form)
+t:unfold torch.unfold | x:unfold(dim, size, step) | a view of the windows of size elements every step along dim, as a new last dim (dim's size becomes the window count); differentiable
+t:repeatTensor torch.repeatTensor t:repeat | x:repeatTensor(n1, n2, ...) (or a table / LongStorage) | a new tensor of x tiled n_d times along each dim (more counts than dims add leading dims); PyTorch's repeat, which Lua only reaches as x['repeat'](x, ...) (repeat is a keyword)
+t:all t:any torch.all torch.any | x:all([dim]) / x:any([dim]) | whether every / some element is non-zero (a boolean); with dim, a ByteTensor along dim, which is kept (size 1)
+t:isnan t:isinf t:isfinite torch.isnan torch.isinf torch.isfinite | x:isnan() / x:isinf() / x:isfinite() | ByteTensor masks of NaN / infinite / finite elements
+t:tolist torch.tolist | x:tolist() | PyTorch's name for x:totable(): nested Lua tables (a number for a 0-dim tensor)
+nn.Embedding | nn.Embedding(numEmbeddings, embeddingDim [, {paddingIdx =, maxNorm =, normType = 2}]) | PyTorch's embedding (an nn.LookupTable): N(0, 1) rows picked by 1-based indices; paddingIdx's row starts at zero and gets no gradient; maxNorm renormalises looked-up rows in place
+datasets.TensorDataset | datasets.TensorDataset(t1, t2, ...) | sample i is {t1[i], t2[i], ...}; a DataLoader batches it (for x, y in loader:iter())
+optim.adamw | optim.adamw(feval, x, config, state) -> x, {f} | AdamW step (decoupled weight decay); config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay (1e-2)
+optim.AdamW | optim.AdamW(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weightDecay = 1e-2}) | PyTorch's AdamW: param *= 1 - lr * weightDecay, then Adam's step (amsgrad not supported)
+optim.Optimizer optim.SGD:addParamGroup optim.Adam:addParamGroup optim.AdamW:addParamGroup optim.RMSprop:addParamGroup optim.Adagrad:addParamGroup optim.Optimizer:addParamGroup | optim.SGD({ {params = p1, lr = 0.1}, {params = p2} }, {lr = 0.01, momentum = 0.9}) / opt:addParamGroup{params =, ...} | param groups, each with its own options (the second table fills in the rest); opt.paramGroups[i].lr can be read and changed between steps
+optim.SGD:step optim.SGD:zeroGrad optim.Adam:step optim.Adam:zeroGrad optim.AdamW:step optim.AdamW:zeroGrad optim.RMSprop:step optim.RMSprop:zeroGrad optim.Adagrad:step optim.Adagrad:zeroGrad optim.Optimizer:step optim.Optimizer:zeroGrad | opt:step([closure]) / opt:zeroGrad() | one update of every parameter that has a gradient, each with its param group's current options (closure: called first, its loss returned) / zeroes the gradients in place
+optim.clipGradValue torch.clipGradValue | optim.clipGradValue(params, clipValue) | clamps every gradient into [-clipValue, clipValue] in place (PyTorch's clip_grad_value_)
+optim.LRScheduler optim.LRScheduler:step optim.LRScheduler:getLastLr optim.StepLR:step optim.StepLR:getLastLr optim.MultiStepLR:step optim.MultiStepLR:getLastLr optim.ExponentialLR:step optim.ExponentialLR:getLastLr optim.CosineAnnealingLR:step optim.CosineAnnealingLR:getLastLr optim.OneCycleLR:step optim.OneCycleLR:getLastLr optim.LambdaLR:step optim.LambdaLR:getLastLr optim.ReduceLROnPlateau:step optim.ReduceLROnPlateau:getLastLr | sched:step() (ReduceLROnPlateau: sched:step(metric)) / sched:getLastLr() -> {lr, ...} | a learning-rate scheduler over an optimiser (every param group's lr) or a Torch7 config table (its learningRate); PyTorch's sequences
+optim.StepLR optim.MultiStepLR optim.ExponentialLR | optim.StepLR(opt, {stepSize =, gamma = 0.1}) / optim.MultiStepLR(opt, {milestones = {..}, gamma = 0.1}) / optim.ExponentialLR(opt, {gamma =}) | lr * gamma every stepSize steps / at each milestone / every step
+optim.CosineAnnealingLR | optim.CosineAnnealingLR(opt, {TMax =, etaMin = 0}) | cosine annealing from the initial lr to etaMin over TMax steps (and back up after, as PyTorch's)
+optim.OneCycleLR | optim.OneCycleLR(opt, {maxLr =, totalSteps = (or epochs =, stepsPerEpoch =), pctStart = 0.3, annealStrategy = 'cos', divFactor = 25, finalDivFactor = 1e4, threePhase = false, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95}) | the one-cycle policy: up to maxLr, then down to maxLr / divFactor / finalDivFactor; momentum (or Adam's beta1) cycles the other way
+optim.LambdaLR | optim.LambdaLR(opt, {lrLambda = function(epoch) ... end}) | lr = initial lr * lrLambda(epoch) (a list: one function per param group)
+optim.ReduceLROnPlateau | optim.ReduceLROnPlateau(opt, {mode = 'min', factor = 0.1, patience = 10, threshold = 1e-4, thresholdMode = 'rel', cooldown = 0, minLr = 0, eps = 1e-8}) | lr * factor once the metric given to sched:step(metric) stops improving for patience steps
 ]==]
 
 local entries, by_name = {}, {}

@@ -356,6 +356,158 @@ require('torch.cmdline')(torch)
 require('torch.progress')(torch)
 require('torch.serialize')(torch)
 
+-- ---- issue 16: tensor methods a sequence model reaches for --------------------------------
+local check = require 'torch.check'
+
+-- A method's self, checked as Lua checks a C method's ("calling 'all' on bad self").
+local function check_self(fname, self)
+  if not torch.isTensor(self) then
+    error(("calling '%s' on bad self (tensor expected, got %s)"):format(fname, type(self)), 3)
+  end
+end
+
+-- x:softmax([dim]) / x:logSoftmax([dim]): new tensors (PyTorch's methods), differentiable
+function methods.softmax(self, dim) return torch.softmax(self, dim) end
+function methods.logSoftmax(self, dim) return torch.logSoftmax(self, dim) end
+
+-- x:tolist(): PyTorch's name for x:totable() (nested Lua tables; a number for a 0-dim tensor)
+methods.tolist = methods.totable
+
+-- The repetition counts of repeatTensor/repeat: numbers, a table or a LongStorage.
+local function repetitions(fname, ...)
+  local first, reps = ..., nil
+  if select('#', ...) == 1 and (torch.isStorage(first) or (type(first) == 'table' and not torch.isTensor(first))) then
+    reps = torch.isStorage(first) and first:totable() or first
+  else
+    reps = { ... }
+  end
+  for i, r in ipairs(reps) do
+    local v = check.arg(fname, i, r, 'integer', 3)
+    if v < 0 then check.argerror(fname, i, ('repetitions must be >= 0, got %d'):format(v), 3) end
+    reps[i] = v
+  end
+  return reps
+end
+
+-- x:repeatTensor(sizes...) (Torch7) / x:repeat(sizes...) (PyTorch): a new tensor of x tiled
+-- sizes[d] times along each dim d; more counts than dims add leading dims. Differentiable (a
+-- view, an expand and a copy per repeated dim).
+local function repeat_tensor(fname, self, ...)
+  local reps = repetitions(fname, ...)
+  local n = #reps
+  if n < self:dim() then
+    check.argerror(fname, 1, ('%d repetition counts for a %d-dimensional tensor (give at least one per dim)')
+                   :format(n, self:dim()), 2)
+  end
+  local y, copied = self, false
+  while y:dim() < n do y = y:unsqueeze(1) end
+  for d = 1, n do
+    if reps[d] ~= 1 then
+      copied = true
+      local size = y:size():totable()
+      local wide, merged = {}, {}
+      for k = 1, #size do
+        if k == d then wide[#wide + 1] = reps[d] end
+        wide[#wide + 1] = size[k]
+        merged[k] = k == d and reps[d] * size[k] or size[k]
+      end
+      y = y:unsqueeze(d):expand(table.unpack(wide)):reshape(table.unpack(merged))
+    end
+  end
+  if not copied then y = y:clone() end   -- a new tensor, as PyTorch's, even for all-ones
+  return y
+end
+-- (x:repeat(...) is a syntax error in Lua, where repeat is a keyword: x['repeat'](x, ...))
+-- not tail calls, so that error levels count the method's frame
+function methods.repeatTensor(self, ...)
+  check_self('repeatTensor', self)
+  local y = repeat_tensor('repeatTensor', self, ...)
+  return y
+end
+methods['repeat'] = function(self, ...)
+  check_self('repeat', self)
+  local y = repeat_tensor('repeat', self, ...)
+  return y
+end
+function torch.repeatTensor(x, ...)
+  check.arg('repeatTensor', 1, x, 'tensor')
+  local y = repeat_tensor('repeatTensor', x, ...)
+  return y
+end
+
+-- (called by all_any, called by the method or function: errors blame that one's caller)
+local function reduce_dim(fname, self, dim, argn)
+  dim = check.arg(fname, argn, dim, 'integer', 3)
+  local nd = math.max(self:dim(), 1)
+  if dim < -nd or dim == 0 or dim > nd then
+    check.argerror(fname, argn, ('dimension %d out of range for a %d-dimensional tensor'):format(dim, self:dim()), 3)
+  end
+  return dim < 0 and dim + nd + 1 or dim
+end
+
+-- x:all() / x:any(): whether every / some element is non-zero (NaN counts as non-zero), a
+-- boolean; x:all(dim) / x:any(dim): a ByteTensor of 0/1 along dim, which is kept (size 1),
+-- as sum(dim) keeps it (Torch7). argn: dim's argument number (torch.all(x, dim): 2).
+local function all_any(fname, self, dim, argn)
+  if dim == nil then
+    if self:nElement() == 0 then return fname == 'all' end
+    return torch.noGrad(function()
+      local nz = self:ne(0)
+      if fname == 'all' then return nz:min() end
+      return nz:max()
+    end) == 1
+  end
+  dim = reduce_dim(fname, self, dim, argn)
+  return (torch.noGrad(function()
+    local nz = self:ne(0)
+    if fname == 'all' then return nz:min(dim) end
+    return nz:max(dim)
+  end))
+end
+
+-- x:isnan() / x:isinf() / x:isfinite(): ByteTensor masks of x's shape (integer tensors are
+-- never NaN or infinite)
+local float_types = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
+                      ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true }
+local masks = {
+  isnan = function(x) return x:ne(x) end,
+  isinf = function(x)
+    if not float_types[x:type()] then return x:ne(x) end
+    return torch.abs(x):eq(math.huge)
+  end,
+  isfinite = function(x)
+    if not float_types[x:type()] then return x:eq(x) end
+    return torch.add(x, -1, x):eq(0)   -- x - x is NaN for NaN and +-inf
+  end,
+}
+
+for _, name in ipairs({ 'all', 'any' }) do
+  methods[name] = function(self, dim)
+    check_self(name, self)
+    local r = all_any(name, self, dim, 1)
+    return r
+  end
+  torch[name] = function(x, dim)
+    check.arg(name, 1, x, 'tensor')
+    local r = all_any(name, x, dim, 2)
+    return r
+  end
+end
+for name, mask in pairs(masks) do
+  methods[name] = function(self)
+    check_self(name, self)
+    return (torch.noGrad(mask, self))
+  end
+  torch[name] = function(x)
+    check.arg(name, 1, x, 'tensor')
+    return (torch.noGrad(mask, x))
+  end
+end
+torch.tolist = function(x)
+  check.arg('tolist', 1, x, 'tensor')
+  return methods.totable(x)
+end
+
 -- As Torch7's packages did, require 'torch' also sets the global `torch`, so Torch7 scripts
 -- run unchanged (rawset: a strict-globals environment would refuse a plain assignment).
 rawset(_G, 'torch', torch)
