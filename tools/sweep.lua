@@ -45,10 +45,13 @@
 --               'nn.Linear', 'optim.sgd'), for an operator the metamethod and op ('__add',
 --               'add'), for a module or criterion method the method and any nn class
 --               ('nn.Linear: ...', 'nn.Linear(3 -> 3): ...': a module inside a container
---               names itself);
+--               names itself) and for m(x) also 'forward', for a transform's method any
+--               transforms class (a Compose's part names itself);
 --   wrong   an explicit case that must be refused returned normally (e.g. a sum over
 --           2^64 elements of an expanded tensor returning 0).
 -- A normal return is never a failure for the battery cases: many battery values are valid.
+-- When the battery's nn module is an argument, a target that calls it back (an optimiser's
+-- closure, torch.applyFunction) may raise the module's own error ('forward'); that is accepted.
 --
 -- Running: the parent (this script without --child) enumerates the targets, splits them into
 -- batches and runs each batch in a child `luatorch` process (--jobs at once), each in a fresh
@@ -243,6 +246,7 @@ local OPS = {
 for _, op in ipairs(OPS) do
   local names = names_of(op[2])
   names[op_names[op[2]]] = true
+  names[op[2]:sub(3)] = true      -- Lua names a metamethod 'add', 'unm', 'len' in its errors
   if op[2] == '__mul' then for _, n in ipairs({ 'mm', 'mv', 'dot', 'matmul' }) do names[n] = true end end
   add({ name = 'op ' .. op[1], names = names, npos = op[4], operator = true, self_tensor = op[5],
         call = (op[2] == '__newindex' and '%s' or 'return %s'):format(op[3]) })
@@ -281,6 +285,7 @@ for _, k in ipairs(sorted_keys(nn)) do
       for _, m in ipairs(sorted_keys(methods)) do
         local names = names_of(qname)
         names[m] = true
+        if m == '__call' then names.forward = true end   -- m(x) is forward's work
         local n = methods[m]
         local ctor = ('nn.%s(%s)'):format(k, is_crit and '' or (GOOD_CTOR[k] or ''))
         if k == 'Sequential' or k == 'ConcatTable' then ctor = ctor .. ':add(nn.Linear(3, 3))' end
@@ -316,7 +321,7 @@ for _, k in ipairs({ 'ToTensor()', 'Normalize(0.5, 0.5)', 'Lambda(function(x) re
     local cname = k:match('^%a+')
     local names = names_of('transforms.' .. cname)
     names[m] = true
-    add({ name = 'transforms.' .. cname .. ':' .. m, names = names, npos = 1,
+    add({ name = 'transforms.' .. cname .. ':' .. m, names = names, npos = 1, any_transform = true,
           call = ('return transforms.%s:%s(a1)'):format(k, m),
           goods = { { 'B23' }, { 'F23' }, { 'F233' } } })
   end
@@ -415,8 +420,10 @@ local function strip_position(msg)
   return msg:gsub('^[^\n]-:%d+: ', '', 1)
 end
 
--- nil when msg is acceptable for target t, else why not
-local function judge(t, err)
+-- nil when msg is acceptable for target t, else why not. callback: an argument is the battery's
+-- nn module, which a target may call back (optim's closure, applyFunction); the module's own
+-- error for that call ('forward') is then accepted too.
+local function judge(t, err, callback)
   if type(err) ~= 'string' then return 'the error value is a ' .. type(err) .. ', not a message' end
   local msg = strip_position(err)
   for _, p in ipairs(RAW_PATTERNS) do
@@ -424,11 +431,14 @@ local function judge(t, err)
   end
   local name = msg:match("^bad argument #%d+ to '([^']*)' %(") or msg:match("^calling '([^']*)' on bad self")
   if name then
-    if t.names[name] then return nil end
+    if t.names[name] or callback and name == 'forward' then return nil end
     return ("names '%s', not the called function"):format(name)
   end
   name = msg:match('^([%w_.:]+): ') or msg:match('^([%w_.:]+)%b(): ')
-  if name and (t.names[name] or t.any_module and name:match('^nn%.%u')) then return nil end
+  if name and (t.names[name] or t.any_module and name:match('^nn%.%u')
+                or t.any_transform and name:match('^transforms%.%u')) then
+    return nil
+  end
   return 'does not start with the called function\'s name'
 end
 
@@ -511,7 +521,11 @@ local function run_child(first, last, start, resultfile)
         elseif type(err) == 'string' and err:find('^sweep: call exceeded') then
           status, why = 'hang', err
         else
-          local bad = judge(t, err)
+          local callback = false
+          for p = 1, t.npos do
+            if type(args[p]) == 'table' and torch.isTypeOf(args[p], 'nn.Module') then callback = true end
+          end
+          local bad = judge(t, err, callback)
           if bad then status, why = 'raw', bad .. ': ' .. one_line(err) end
         end
         emit('R', ti, c, status, why)

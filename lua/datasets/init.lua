@@ -31,6 +31,7 @@
 --     the same seed gives the same sequence of epochs). Other datasets (any table with #ds
 --     and ds[i] = {input, target}) are batched by stacking their samples.
 local torch = require 'torch'
+local check = require 'torch.check'
 local transforms = require 'transforms'
 
 local datasets = {}
@@ -87,6 +88,7 @@ end
 
 -- datasets.dataRoot(name): the shipped data set `name` ('mnist-10k'), or nil + the places tried.
 function datasets.dataRoot(name)
+  check.arg('dataRoot', 1, name, 'string?')
   name = name or 'mnist-10k'
   local tried = {}
   for _, d in ipairs(data_dirs()) do

@@ -2,16 +2,19 @@
 -- a batch of one. Weight (outputSize x inputSize) and bias are PyTorch's shapes and names.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Linear, parent = torch.class('nn.Linear', 'nn.Module')
 
 function Linear:__init(inputSize, outputSize, bias)
+  check.arg('Linear', 3, bias, 'boolean?', 2)
   parent.__init(self)
   if math.type(inputSize) ~= 'integer' or math.type(outputSize) ~= 'integer' or inputSize < 1 or outputSize < 1 then
     error(('nn.Linear: expected positive integer sizes, got %s and %s'):format(inputSize, outputSize), 2)
   end
   self.inputSize, self.outputSize = inputSize, outputSize
-  self.weight = torch.Tensor(outputSize, inputSize)
+  -- the constructor's errors (too large) are raised as nn.Linear's
+  self.weight = check.call('nn.Linear', 2, pcall(torch.Tensor, outputSize, inputSize))
   self.gradWeight = torch.Tensor(outputSize, inputSize)
   if bias ~= false then
     self.bias = torch.Tensor(outputSize)

@@ -10,6 +10,7 @@
 -- by its own code instead.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Module = torch.class('nn.Module')
 
@@ -159,7 +160,20 @@ local function plain(x)
   return x
 end
 
-function Module:forward(input)
+-- An error inside a module's computation is raised as the module's: 'nn.Select: dimension 2
+-- out of range ...' (check.call); one that already names a module (a child of a container,
+-- 'nn.Linear: ...') passes unchanged. ok, ... as pcall returns them; level as error()'s,
+-- counted from the method calling this (call it as `local r = nn._named(...)`).
+function nn._named(self, level, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) == 'string' and err:gsub('^[^\n]-:%d+: ', '', 1):match('^nn%.%u[%w_]*[:(]') then
+    error(err, 0)
+  end
+  return check.call(torch.typename(self) or 'nn.Module', level + 1, false, err)
+end
+
+local function forward(self, input)
   if graph_depth == 0 and self:usesAutograd() and torch.isGradEnabled() then
     -- Torch7 path: the graph stays inside the module (backward runs it); the caller gets
     -- plain tensors, so out:max() is a number as in Torch7
@@ -171,6 +185,12 @@ function Module:forward(input)
     self.output = self:updateOutput(input)
   end
   return self.output
+end
+
+function Module:forward(input)
+  check.arg('forward', 1, input, 'tensor|table')
+  local out = nn._named(self, 1, pcall(forward, self, input))
+  return out
 end
 
 -- PyTorch style: the graph flows through, so loss:backward() reaches every parameter.
@@ -221,22 +241,40 @@ function Module:_graphBackward(gradOutput, scale, wantParams, retain)
   return self.gradInput
 end
 
+-- the arguments of updateGradInput, accGradParameters and backward
+local function check_backward(fname, input, gradOutput, scale)
+  check.arg(fname, 1, input, 'tensor|table', 2)
+  check.arg(fname, 2, gradOutput, 'tensor|table', 2)
+  check.arg(fname, 3, scale, 'number?', 2)
+end
+nn._checkBackward = check_backward
+
 function Module:updateGradInput(input, gradOutput)
-  return self:_graphBackward(gradOutput, 1, false, true)
+  check_backward('updateGradInput', input, gradOutput)
+  local g = nn._named(self, 1, pcall(self._graphBackward, self, gradOutput, 1, false, true))
+  return g
 end
 
 function Module:accGradParameters(input, gradOutput, scale)
-  if self:usesAutograd() then self:_graphBackward(gradOutput, scale or 1, true, true) end
+  check_backward('accGradParameters', input, gradOutput, scale)
+  if self:usesAutograd() then
+    nn._named(self, 1, pcall(self._graphBackward, self, gradOutput, scale or 1, true, true))
+  end
 end
 
-function Module:backward(input, gradOutput, scale)
-  scale = scale or 1
+local function backward(self, input, gradOutput, scale)
   if self:usesAutograd() then
     return self:_graphBackward(gradOutput, scale, true, false)
   end
   self:updateGradInput(input, gradOutput)
   self:accGradParameters(input, gradOutput, scale)
   return self.gradInput
+end
+
+function Module:backward(input, gradOutput, scale)
+  check_backward('backward', input, gradOutput, scale)
+  local g = nn._named(self, 1, pcall(backward, self, input, gradOutput, scale or 1))
+  return g
 end
 
 -- ---- modes, types, traversal ------------------------------------------------------------
@@ -298,6 +336,10 @@ nn._convert = convert
 -- conversion, as with cunn.
 function Module:type(typename)
   if not typename then return torch.typename(self) end
+  check.arg('type', 1, typename, 'string|function')
+  if type(typename) == 'string' and not (host_of[typename] or host_of['torch.' .. typename]) then
+    check.argerror('type', 1, ("unknown tensor type '%s'"):format(typename))
+  end
   self:apply(function(m)  -- a recorded graph belongs to the old tensors
     m._graphInput, m._graphOutput = nil, nil
     m._flatParameters, m._flatGradParameters = nil, nil

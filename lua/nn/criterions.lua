@@ -2,6 +2,7 @@
 -- Class targets are 1-based indices, as in Torch7 (a dataset label d is class d + 1).
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local function input_tensor(self, input)
   if not torch.isTensor(input) then
@@ -34,7 +35,14 @@ end
 -- mean's divisor or to the gradient (Torch7's ignoreIndex, PyTorch's ignore_index; unlike
 -- theirs, none by default).
 local ClassNLLCriterion, parent = torch.class('nn.ClassNLLCriterion', 'nn.Criterion')
+local function check_class_options(fname, weights, sizeAverage, ignoreIndex)
+  check.arg(fname, 1, weights, 'tensor?', 3)
+  check.arg(fname, 2, sizeAverage, 'boolean?', 3)
+  check.arg(fname, 3, ignoreIndex, 'integer?', 3)
+end
+
 function ClassNLLCriterion:__init(weights, sizeAverage, ignoreIndex)
+  check_class_options('ClassNLLCriterion', weights, sizeAverage, ignoreIndex)
   parent.__init(self)
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
@@ -50,6 +58,7 @@ end
 -- log-softmax and NLL fused in one numerically stable pass; ignoreIndex as above.
 local CrossEntropyCriterion = torch.class('nn.CrossEntropyCriterion', 'nn.Criterion')
 function CrossEntropyCriterion:__init(weights, sizeAverage, ignoreIndex)
+  check_class_options('CrossEntropyCriterion', weights, sizeAverage, ignoreIndex)
   parent.__init(self)
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
@@ -74,6 +83,7 @@ end
 -- MSECriterion([sizeAverage = true]): mean (or sum) of squared differences.
 local MSECriterion = torch.class('nn.MSECriterion', 'nn.Criterion')
 function MSECriterion:__init(sizeAverage)
+  check.arg('MSECriterion', 1, sizeAverage, 'boolean?', 2)
   parent.__init(self)
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end
 end
@@ -88,6 +98,8 @@ end
 -- logs clamped at -100 as PyTorch does, so 0 and 1 give finite losses.
 local BCECriterion = torch.class('nn.BCECriterion', 'nn.Criterion')
 function BCECriterion:__init(weights, sizeAverage)
+  check.arg('BCECriterion', 1, weights, 'tensor?', 2)
+  check.arg('BCECriterion', 2, sizeAverage, 'boolean?', 2)
   parent.__init(self)
   self.weights = weights
   if sizeAverage ~= nil then self.sizeAverage = sizeAverage end

@@ -18,5 +18,36 @@ require 'nn.LSTM'
 require 'nn.Criterion'
 require 'nn.criterions'
 
+-- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
+-- per-layer entry points) check their arguments and raise an error from inside as the layer's
+-- ('nn.Select: dimension 2 out of range ...', nn._named), as forward and backward do. Layers
+-- defined later (torch.class('nn.MyLayer', 'nn.Module')) are left as written.
+local check = require 'torch.check'
+local function guarded(fname, fn)
+  if fname == 'updateOutput' then
+    return function(self, input, ...)
+      check.arg(fname, 1, input, 'tensor|table')
+      local out = nn._named(self, 1, pcall(fn, self, input, ...))
+      return out
+    end
+  end
+  return function(self, input, gradOutput, scale, ...)
+    nn._checkBackward(fname, input, gradOutput, scale)
+    local out = nn._named(self, 1, pcall(fn, self, input, gradOutput, scale, ...))
+    return out
+  end
+end
+for _, name in ipairs({ 'Container', 'Sequential', 'ConcatTable', 'ParallelTable', 'Linear',
+                        'Sigmoid', 'Tanh', 'ReLU', 'LeakyReLU', 'SoftMax', 'LogSoftMax',
+                        'Identity', 'View', 'Reshape', 'Narrow', 'Select', 'Transpose',
+                        'JoinTable', 'SplitTable', 'SelectTable', 'NarrowTable', 'CAddTable',
+                        'CMulTable', 'LookupTable', 'Dropout', 'LSTM', 'LSTMCell' }) do
+  local cls = nn[name]
+  for _, m in ipairs({ 'updateOutput', 'updateGradInput', 'accGradParameters', 'backward' }) do
+    local fn = rawget(cls, m)
+    if fn then cls[m] = guarded(m, fn) end
+  end
+end
+
 nn.torch = torch
 return nn

@@ -5,6 +5,7 @@
 --   PyTorch: local opt = optim.SGD(params, {lr = 0.1, momentum = 0.9})
 --            opt:zeroGrad(); criterion(model(x), y):backward(); opt:step()
 local torch = require 'torch'
+local check = require 'torch.check'
 
 local optim = {}
 local K = torch._optim
@@ -16,9 +17,28 @@ end
 
 -- ---- Torch7 functional API --------------------------------------------------------------
 
+-- The arguments every functional optimiser takes: (feval, x [, config [, state]]).
+local function check_functional(fname, opfunc, x, config, state)
+  check.arg(fname, 1, opfunc, 'callable', 2)
+  check.arg(fname, 2, x, 'tensor', 2)
+  check.arg(fname, 3, config, 'table?', 2)
+  check.arg(fname, 4, state, 'table?', 2)
+end
+
+-- feval(x) must return the loss and the gradient, a tensor shaped like x.
+local function evaluate(fname, opfunc, x)
+  local fx, dfdx = opfunc(x)
+  if not torch.isTensor(dfdx) then
+    error(('optim.%s: feval(x) must return the loss and the gradient (a tensor), got %s as the gradient')
+          :format(fname, torch.type(dfdx)), 3)
+  end
+  return fx, dfdx
+end
+
 -- optim.sgd: learningRate (1e-3), learningRateDecay (0), weightDecay (0), momentum (0),
 -- dampening (= momentum, as Torch7), nesterov (false). state holds the momentum buffer.
 function optim.sgd(opfunc, x, config, state)
+  check_functional('sgd', opfunc, x, config, state)
   config = config or {}
   state = state or config
   local lr = config.learningRate or 1e-3
@@ -31,7 +51,7 @@ function optim.sgd(opfunc, x, config, state)
     error('optim.sgd: nesterov needs momentum > 0 and dampening = 0', 2)
   end
   state.evalCounter = state.evalCounter or 0
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('sgd', opfunc, x)
   local clr = lr / (1 + state.evalCounter * lrd)
   local first = false
   if mom ~= 0 and not state.dfdx then
@@ -45,9 +65,10 @@ end
 
 -- optim.adam: learningRate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), weightDecay (0)
 function optim.adam(opfunc, x, config, state)
+  check_functional('adam', opfunc, x, config, state)
   config = config or {}
   state = state or config
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('adam', opfunc, x)
   state.t = (state.t or 0) + 1
   state.m = state.m or zeros_like(dfdx)
   state.v = state.v or zeros_like(dfdx)
@@ -58,9 +79,10 @@ end
 
 -- optim.rmsprop: learningRate (1e-2), alpha (0.99), epsilon (1e-8), weightDecay (0)
 function optim.rmsprop(opfunc, x, config, state)
+  check_functional('rmsprop', opfunc, x, config, state)
   config = config or {}
   state = state or config
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('rmsprop', opfunc, x)
   state.m = state.m or zeros_like(dfdx)
   K.rmsprop(x, dfdx, state.m, config.learningRate or 1e-2, config.alpha or 0.99,
             config.epsilon or 1e-8, config.weightDecay or 0)
@@ -69,9 +91,10 @@ end
 
 -- optim.adagrad: learningRate (1e-3), learningRateDecay (0), weightDecay (0), epsilon (1e-10)
 function optim.adagrad(opfunc, x, config, state)
+  check_functional('adagrad', opfunc, x, config, state)
   config = config or {}
   state = state or config
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('adagrad', opfunc, x)
   state.evalCounter = (state.evalCounter or 0) + 1
   state.paramVariance = state.paramVariance or zeros_like(dfdx)
   K.adagrad(x, dfdx, state.paramVariance, config.learningRate or 1e-3,
@@ -85,6 +108,7 @@ local Optimizer = {}
 Optimizer.__index = Optimizer
 
 local function new_optimizer(kind, params, config, defaults)
+  check.arg(kind, 2, config, 'table?', 2)
   if torch.isTensor(params) then params = { params } end
   if type(params) ~= 'table' or #params == 0 then
     error(('optim.%s: expected a list of parameter tensors (model:parameters())'):format(kind), 3)
@@ -112,6 +136,7 @@ function Optimizer:zeroGrad()
 end
 
 function Optimizer:step(closure)
+  check.arg('step', 1, closure, 'callable?')
   local loss
   if closure then loss = closure() end
   local c = self.config
@@ -168,9 +193,14 @@ end
 -- optim.clipGradNorm(params, maxNorm): scales the gradients of params in place so that their
 -- total 2-norm is at most maxNorm; returns the norm before clipping.
 function optim.clipGradNorm(params, maxNorm)
+  check.arg('clipGradNorm', 1, params, 'tensor|table')
+  check.arg('clipGradNorm', 2, maxNorm, 'number')
   if torch.isTensor(params) then params = { params } end
   local grads = {}
-  for _, p in ipairs(params) do
+  for i, p in ipairs(params) do
+    if not torch.isTensor(p) then
+      check.argerror('clipGradNorm', 1, ('parameter %d is a %s, not a tensor'):format(i, torch.type(p)))
+    end
     local g = p.grad
     if g then grads[#grads + 1] = g end
   end

@@ -2,6 +2,7 @@
 -- `torch.core` with the tensor type objects (torch.FloatTensor, ...), Torch7-style
 -- constructors, type queries and printing. `local torch = require 'torch'`; no globals.
 local core = require 'torch.core'
+local check = require 'torch.check'
 
 local torch = {}
 for k, v in pairs(core) do torch[k] = v end
@@ -20,7 +21,11 @@ for i, name in ipairs(dtypes) do dtype_of['torch.' .. name .. 'Tensor'] = i - 1 
 local ctors = core.constructors
 local function typeobject(name, ctor)
   return setmetatable({ __typename = name }, {
-    __call = function(_, ...) return ctor(...) end,
+    -- the C constructor's errors are raised as this type's ('torch.FloatTensor: ...')
+    __call = function(_, ...)
+      local t = check.call(name, 1, pcall(ctor, ...))
+      return t
+    end,
     __index = methods,
     __newindex = function(_, k, v) methods[k] = v end,
     __tostring = function() return name end,
@@ -45,7 +50,8 @@ for i, name in ipairs(dtypes) do
     if first ~= nil and torch.typename(first) and torch.typename(first):match('Storage$') then
       error(('torch.%s: a view of a storage is host-only; copy the tensor with :cuda()'):format(cname), 2)
     end
-    return host(...):cuda()
+    local t = check.call('torch.' .. cname, 2, pcall(function(...) return host(...):cuda() end, ...))
+    return t
   end)
 end
 
@@ -71,38 +77,73 @@ end
 local function default() return core.defaultdtype() end
 local new = ctors[-1]
 
-function torch.zeros(...) return new(...) end
-function torch.ones(...) return new(...):fill(1) end
-function torch.empty(...) return new(...) end
+-- The sizes of torch.zeros(...) and friends: integers, or one LongStorage or table of them
+-- (Torch7's and PyTorch's forms); returned as a list.
+local function sizes_of(fname, ...)
+  local n, first = select('#', ...), ...
+  if n == 1 and type(first) ~= 'number' then
+    check.arg(fname, 1, first, 'storage|table')
+    local list = torch.isStorage(first) and first:totable() or first
+    for i = 1, #list do check.arg(fname, 1, list[i], 'count', 2) end
+    return list
+  end
+  local list = { ... }
+  for i = 1, n do list[i] = check.arg(fname, i, list[i], 'count', 2) end
+  return list
+end
+
+-- (the constructor's errors, e.g. a size too large, are raised as the caller's)
+local function sized(fname, ...)
+  local t = check.call(fname, 2, pcall(new, table.unpack(sizes_of(fname:sub(7), ...))))
+  return t
+end
+function torch.zeros(...) return sized('torch.zeros', ...) end
+function torch.ones(...) return sized('torch.ones', ...):fill(1) end
+function torch.empty(...) return sized('torch.empty', ...) end
 
 -- torch.range(a, b [, step]): inclusive of b, as Torch7; torch.arange is PyTorch's exclusive.
 function torch.range(a, b, step) return core.range(default(), a, b, step) end
 function torch.arange(a, b, step)
+  check.arg('arange', 1, a, 'number')
+  check.arg('arange', 2, b, 'number?')
+  check.arg('arange', 3, step, 'number?')
   if b == nil then a, b = 0, a end
   step = step or 1
+  if step == 0 or step ~= step then check.argerror('arange', 3, 'step must be non-zero') end
   local n = math.ceil((b - a) / step)
+  if n ~= n then check.argerror('arange', 2, 'the range is not finite') end
   if n <= 0 then return new(0) end
-  return core.range(default(), a, a + (n - 1) * step, step)
+  local t = check.call('torch.arange', 1, pcall(core.range, default(), a, a + (n - 1) * step, step))
+  return t
 end
 function torch.linspace(a, b, n) return core.linspace(default(), a, b, n) end
 function torch.logspace(a, b, n)
-  return core.linspace(default(), a, b, n):apply(function(x) return 10 ^ x end)
+  check.arg('logspace', 1, a, 'number')
+  check.arg('logspace', 2, b, 'number')
+  check.arg('logspace', 3, n, 'count?')
+  local t = check.call('torch.logspace', 1, pcall(core.linspace, default(), a, b, n))
+  return t:apply(function(x) return 10 ^ x end)
 end
 
 -- torch.eye(n [, m]): ones on the diagonal, written through a strided view of the storage.
 function torch.eye(n, m)
-  m = m or n
-  local t = new(n, m)
+  n = check.arg('eye', 1, n, 'count')
+  m = check.arg('eye', 2, m, 'count?') or n
+  local t = check.call('torch.eye', 1, pcall(new, n, m))
   local k = math.min(n, m)
   if k > 0 then new(t:storage(), 1, { k }, { m + 1 }):fill(1) end
   return t
 end
 
 function torch.zerosLike(t)
+  check.arg('zerosLike', 1, t, 'tensor')
   if t:isCuda() then return torch.Tensor():typeAs(t):resizeAs(t):zero() end
   return ctors[dtype_of[t:type()]](t:size())
 end
-function torch.onesLike(t) return torch.zerosLike(t):fill(1) end
+function torch.onesLike(t)
+  check.arg('onesLike', 1, t, 'tensor')
+  return torch.zerosLike(t):fill(1)
+end
 
 -- ---- printing ------------------------------------------------------------------------------
 local SUMMARY_AT = 1000   -- more elements than this: show the edges of each dim only
@@ -200,6 +241,10 @@ local function format_matrix(get, prefix, rows, cols, format, width, scale, out)
 end
 
 local function tensor_tostring(t)
+  if type(t) == 'userdata' and getmetatable(t) == mt and not pcall(methods.dim, t) then
+    return '[freed tensor]'   -- printing one must not fail
+  end
+  check.arg('tostring', 1, t, 'tensor')
   local name = t:type()
   if t:isCuda() then t = t:cpu() end   -- one transfer, not one per element
   local nd, n = t:dim(), t:nElement()
