@@ -1,8 +1,11 @@
 -- tools/sweep.lua — the bad-argument sweep (issue 14): calls every public function of luatorch's
 -- Lua surface with a battery of wrong arguments and fails on anything but a clean, named error.
 --
---   luatorch tools/sweep.lua [--exe PATH] [--jobs N] [--sample K] [--only PATTERN]
+--   luatorch tools/sweep.lua [--plant] [--exe PATH] [--jobs N] [--sample K] [--only TEXT]
 --                            [--timeout S] [--out FILE] [--list]
+--
+-- --only TEXT sweeps the targets whose name contains TEXT; --list prints the targets and their
+-- case counts; --plant (first) adds three targets that must fail (below).
 --
 -- What is swept (the targets):
 --   * every function in the tables torch, nn, optim, datasets, transforms and their sub-tables
@@ -81,7 +84,8 @@ local optim = require 'optim'
 local datasets = require 'datasets'
 local transforms = require 'transforms'
 
-local CALL_LIMIT = 5      -- seconds of CPU time a call may take before it counts as a hang
+-- seconds of CPU time a call may take before it counts as a hang (LUATORCH_SWEEP_LIMIT)
+local CALL_LIMIT = tonumber(os.getenv('LUATORCH_SWEEP_LIMIT')) or 5
 local PAIRS = 24          -- two-position cases per target (fixed seed)
 
 -- ---- values ------------------------------------------------------------------------------
@@ -369,6 +373,19 @@ for _, e in ipairs(EXPLICIT) do
         expect = e[4] ~= 'maybe' and 'error' or nil, goods = { {} } })
 end
 
+-- --plant adds three targets that must fail, one of each kind the machinery catches (the
+-- sweep's own check, spec/38-sweep_spec.lua): a raw error, a child that dies inside a call
+-- (os.exit stands for a signal: no result line is written), and a Lua loop that never ends.
+if arg[1] == '--plant' or (arg[1] == '--child' and os.getenv('LUATORCH_SWEEP_PLANT')) then
+  ENV.os = os
+  add({ name = 'planted: raw error', names = { planted = true }, npos = 0, goods = { {} },
+        call = 'local t = nil; return t.x' })
+  add({ name = 'planted: death', names = { planted = true }, npos = 0, goods = { {} },
+        call = 'os.exit(3)' })
+  add({ name = 'planted: hang', names = { planted = true }, npos = 0, goods = { {} },
+        call = 'while true do end' })
+end
+
 -- ---- cases -------------------------------------------------------------------------------
 local NB = #BATTERY
 
@@ -586,6 +603,7 @@ local function main(argv)
   while i <= #argv do
     local a = argv[i]
     if a == '--list' then opts.list = true
+    elseif a == '--plant' then opts.plant = true
     elseif a:match('^%-%-') then opts[a:sub(3)] = argv[i + 1]; i = i + 1 end
     i = i + 1
   end
@@ -607,6 +625,7 @@ local function main(argv)
   local exe = opts.exe
   if exe:sub(1, 1) ~= '/' then exe = cwd .. '/' .. exe end
   local env = 'OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 '
+  if argv[1] == '--plant' then env = env .. 'LUATORCH_SWEEP_PLANT=1 ' end
   local limit = ''
   if asan then
     env = env .. 'ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=2048'
