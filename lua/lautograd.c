@@ -80,6 +80,16 @@ static int ag_backward(lua_State *L)
 }
 
 /* torch.autograd.backward(tensors, grads [, retainGraph]): several roots in one pass */
+/* element k (1-based) of the table at idx, pushed: a tensor, else an error naming the element
+ * (a plain argument check would report the stack slot, 'bad argument #-1') */
+static lt_tensor *element_tensor(lua_State *L, int idx, int k, const char *what)
+{
+    lua_geti(L, idx, k);
+    lt_tensor *t = ltL_totensor(L, -1);
+    if (!t) luaL_error(L, "backward: %s[%d] must be a tensor, got %s", what, k, luaL_typename(L, -1));
+    return t;
+}
+
 static int ag_backward_many(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -88,14 +98,15 @@ static int ag_backward_many(lua_State *L)
     lt_tensor *roots[256];
     const lt_tensor *grads[256];
     for (int k = 0; k < n; k++) {
-        lua_geti(L, 1, k + 1);
-        roots[k] = ltL_checktensor(L, -1);
+        roots[k] = element_tensor(L, 1, k + 1, "tensors");
         lua_pop(L, 1);  /* the table keeps it alive */
         grads[k] = NULL;
         if (lua_istable(L, 2)) {
             lua_geti(L, 2, k + 1);
-            if (!lua_isnil(L, -1)) grads[k] = ltL_checktensor(L, -1);
+            int none = lua_isnil(L, -1);
             lua_pop(L, 1);
+            if (!none) grads[k] = element_tensor(L, 2, k + 1, "grads");
+            if (!none) lua_pop(L, 1);
         }
     }
     LT_TRY(L, "backward", lt_backward_many(n, roots, grads, lua_toboolean(L, 3)));

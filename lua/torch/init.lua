@@ -78,23 +78,24 @@ local function default() return core.defaultdtype() end
 local new = ctors[-1]
 
 -- The sizes of torch.zeros(...) and friends: integers, or one LongStorage or table of them
--- (Torch7's and PyTorch's forms); returned as a list.
+-- (Torch7's and PyTorch's forms; an empty one makes a 0-dim tensor); returned as a
+-- LongStorage, which the constructor takes as sizes.
 local function sizes_of(fname, ...)
   local n, first = select('#', ...), ...
-  if n == 1 and type(first) ~= 'number' then
-    check.arg(fname, 1, first, 'storage|table')
-    local list = torch.isStorage(first) and first:totable() or first
-    for i = 1, #list do check.arg(fname, 1, list[i], 'count', 2) end
-    return list
-  end
   local list = { ... }
-  for i = 1, n do list[i] = check.arg(fname, i, list[i], 'count', 2) end
-  return list
+  if n == 1 and type(first) ~= 'number' then
+    check.arg(fname, 1, first, 'storage|table', 2)
+    list = torch.isStorage(first) and first:totable() or first
+    for i = 1, #list do check.arg(fname, 1, list[i], 'count', 2) end
+  else
+    for i = 1, n do list[i] = check.arg(fname, i, list[i], 'count', 2) end
+  end
+  return torch.LongStorage(list)
 end
 
 -- (the constructor's errors, e.g. a size too large, are raised as the caller's)
 local function sized(fname, ...)
-  local t = check.call(fname, 2, pcall(new, table.unpack(sizes_of(fname:sub(7), ...))))
+  local t = check.call(fname, 2, pcall(new, sizes_of(fname:sub(7), ...)))
   return t
 end
 function torch.zeros(...) return sized('torch.zeros', ...) end
