@@ -34,13 +34,14 @@ int ltL_autograd_index(lua_State *L)
     return 1;
 }
 
-static void set_requires_grad(lua_State *L, lt_tensor *t, int on)
+/* fname: the field or the method that set it, for the messages */
+static void set_requires_grad(lua_State *L, lt_tensor *t, int on, const char *fname)
 {
     if (!on && t->grad_fn)
-        luaL_error(L, "requiresGrad: cannot turn off requiresGrad of a non-leaf tensor (use "
-                      "detach())");
+        luaL_error(L, "%s: cannot turn off requiresGrad of a non-leaf tensor (use detach())",
+                   fname);
     if (on && !lt_dtype_is_float(t->dtype))
-        luaL_error(L, "requiresGrad: only Float and Double tensors can require gradients, got %s",
+        luaL_error(L, "%s: only Float and Double tensors can require gradients, got %s", fname,
                    ltL_typename(t));
     t->requires_grad = on;
 }
@@ -50,7 +51,7 @@ int ltL_autograd_newindex(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1);
     const char *k = lua_tostring(L, 2);
     if (!strcmp(k, "requiresGrad")) {
-        set_requires_grad(L, t, lua_toboolean(L, 3));
+        set_requires_grad(L, t, lua_toboolean(L, 3), "requiresGrad");
         return 1;
     }
     if (!strcmp(k, "grad")) {
@@ -125,7 +126,8 @@ static int ag_detach(lua_State *L)
 /* t:requiresGrad_([on=true]) sets the flag and returns t (for chaining) */
 static int ag_requiresgrad(lua_State *L)
 {
-    set_requires_grad(L, ltL_checktensor(L, 1), lua_isnoneornil(L, 2) || lua_toboolean(L, 2));
+    set_requires_grad(L, ltL_checktensor(L, 1), lua_isnoneornil(L, 2) || lua_toboolean(L, 2),
+                      "requiresGrad_");
     lua_settop(L, 1);
     return 1;
 }

@@ -299,7 +299,13 @@ end
 -- tensor takes typename; an integer one (indices, masks) keeps its dtype and only moves to
 -- typename's side (host or device). typename may also be a function cur -> type.
 local function target_type(cur, typename)
-  if type(typename) == 'function' then return typename(cur) end
+  if type(typename) == 'function' then
+    local to = typename(cur)
+    if not host_of[to] then
+      error(("type: the type function gave %s for a %s, not a tensor type name"):format(tostring(to), cur), 0)
+    end
+    return to
+  end
   if floating[typename] and not floating[cur] then
     local host = host_of[cur] or cur
     if host_of[typename] ~= typename then return cuda_of[host] or cur end
