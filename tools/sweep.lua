@@ -13,6 +13,9 @@
 --     names starting with '_' are private and are not swept;
 --   * every tensor method (the methods table behind getmetatable(torch.FloatTensor(1))), called
 --     as t:name(...) when the receiver is a tensor, else as torch.FloatTensor.name(self, ...);
+--     every storage method and metamethod likewise; the methods of a bundled MNIST split
+--     (get, rawLabel, size, batchInputs, batchTargets) and of a DataLoader on a small table
+--     dataset (size, order, iter: the iterator is made, not run);
 --   * every function of the tensor metatable called directly (mt.__add(a, b), mt.__index(t, k),
 --     ...) and the operators themselves (a + b, a - b, a * b, a / b, a ^ b, -a, #a, a[k],
 --     a[k] = v, tostring(a)) where an operand is a tensor (otherwise Lua's own error applies);
@@ -146,6 +149,7 @@ local GOOD = {
   ['1'] = function() return 1 end, ['2'] = function() return 2 end, ['3'] = function() return 3 end,
   ['0.5'] = function() return 0.5 end, ['-1'] = function() return -1 end,
   str = function() return 'torch.DoubleTensor' end,
+  S3 = function() return torch.FloatStorage({ 1, 2, 3 }) end,
 }
 -- Tuples tried in order; the first one with which a target's call succeeds fills the positions
 -- the battery is not in.
@@ -193,6 +197,10 @@ local function params(n, from)
   return table.concat(p, ', ')
 end
 
+-- Positions swept: 3 for a function, unless it takes fewer and a call is costly (a data set
+-- is loaded on each successful call; the extra positions would only load it again).
+local ARITY = { ['datasets.MNIST'] = 1, ['datasets.FashionMNIST'] = 1, ['datasets.DataLoader'] = 1 }
+
 -- functions of a table, called by the path a user writes (so Lua names them in errors)
 local function sweep_table(path, tbl)
   for _, k in ipairs(sorted_keys(tbl)) do
@@ -201,7 +209,7 @@ local function sweep_table(path, tbl)
       local callable = type(v) == 'function' or (type(v) == 'table' and getmetatable(v)
                        and getmetatable(v).__call)
       if callable and not (path == 'nn' and type(v) == 'table') then
-        add({ name = path .. '.' .. k, names = names_of(path .. '.' .. k), npos = 3,
+        add({ name = path .. '.' .. k, names = names_of(path .. '.' .. k), npos = ARITY[path .. '.' .. k] or 3,
               call = ('%s.%s(a1, a2, a3)'):format(path, k) })
       end
     end
@@ -227,6 +235,45 @@ for _, k in ipairs(sorted_keys(mt.methods)) do
           call = ('if is_tensor(a1) then return a1:%s(a2, a3, a4) end '
                   .. 'return torch.FloatTensor.%s(a1, a2, a3, a4)'):format(k, k) })
   end
+end
+
+-- storage methods and metamethods, the same way
+local smt = getmetatable(torch.FloatStorage(1))
+ENV.SM = smt
+ENV.is_storage = function(v) return type(v) == 'userdata' and getmetatable(v) == smt end
+for _, k in ipairs(sorted_keys(smt.methods)) do
+  local names = names_of('Storage.' .. k)
+  add({ name = 's:' .. k, names = names, npos = 4, goods = { { 'S3', '1', '1', '1' }, { 'S3' } },
+        call = ('if is_storage(a1) then return a1:%s(a2, a3, a4) end '
+                .. 'return SM.methods.%s(a1, a2, a3, a4)'):format(k, k) })
+end
+for _, k in ipairs(sorted_keys(smt)) do
+  if type(smt[k]) == 'function' then
+    local names = names_of(k)
+    names[k:sub(3)] = true
+    add({ name = 'storage mt.' .. k, names = names, npos = 3, goods = { { 'S3', '1', '1' }, { 'S3', 'S3' } },
+          call = ('return SM.%s(a1, a2, a3)'):format(k) })
+  end
+end
+
+-- the datasets' objects: one bundled MNIST split, loaded once per child, and a loader on it
+ENV.dataset = function()
+  ENV.DS = ENV.DS or datasets.MNIST({ train = false })
+  return ENV.DS
+end
+for _, k in ipairs({ 'get', 'rawLabel', 'size', 'batchInputs', 'batchTargets' }) do
+  local names = names_of('datasets.MNIST')
+  names[k], names['datasets.MNIST:' .. k] = true, true
+  add({ name = 'datasets.MNIST():' .. k, names = names, npos = 2, goods = { { '1', '1' }, {} },
+        call = ('return dataset():%s(a1, a2)'):format(k) })
+end
+for _, k in ipairs({ 'size', 'order', 'iter' }) do
+  local names = names_of('datasets.DataLoader')
+  names[k], names['datasets.DataLoader:' .. k] = true, true
+  -- on a small table dataset: a loader on MNIST transforms the whole split when made
+  add({ name = 'datasets.DataLoader():' .. k, names = names, npos = 2, goods = { { '1', '1' }, {} },
+        call = ('local ds = { { T(3), 1 }, { T(3), 2 }, { T(3), 1 } } '
+                .. 'return datasets.DataLoader({ dataset = ds, batchSize = 2 }):%s(a1, a2)'):format(k) })
 end
 
 -- the metatable's functions called directly, and the operators

@@ -137,7 +137,8 @@ local function checkindex(self, i, fname)
   if math.type(i) ~= 'integer' then
     if type(i) == 'number' and i == math.floor(i) then i = math.tointeger(i) end
     if math.type(i) ~= 'integer' then
-      error(('datasets.%s:%s: index must be an integer, got %s'):format(self.name, fname, tostring(i)), 3)
+      error(('datasets.%s:%s: index must be an integer, got %s'):format(self.name, fname,
+            type(i) == 'number' and tostring(i) or torch.type(i)), 3)
     end
   end
   if i < 1 or i > self.n then
