@@ -160,17 +160,18 @@ local function plain(x)
   return x
 end
 
--- An error inside a module's computation is raised as the module's: 'nn.Select: dimension 2
--- out of range ...' (check.call); one that already names a module (a child of a container,
--- 'nn.Linear: ...') passes unchanged. ok, ... as pcall returns them; level as error()'s,
--- counted from the method calling this (call it as `local r = nn._named(...)`).
+-- An error inside a module's computation is raised as the module's, the op's own message
+-- kept: 'nn.LSTM: lstm: h0 must be [2 x 2 x 4] ...'; one that already names a module (a child
+-- of a container, 'nn.Linear: ...') and error values that are not strings pass unchanged.
+-- ok, ... as pcall returns them; level as error()'s, counted from the method calling this
+-- (call it as `local r = nn._named(...)`).
 function nn._named(self, level, ok, ...)
   if ok then return ... end
   local err = ...
-  if type(err) == 'string' and err:gsub('^[^\n]-:%d+: ', '', 1):match('^nn%.%u[%w_]*[:(]') then
-    error(err, 0)
-  end
-  return check.call(torch.typename(self) or 'nn.Module', level + 1, false, err)
+  if type(err) ~= 'string' then error(err, 0) end
+  local msg = err:gsub('^[^\n]-:%d+: ', '', 1)
+  if msg:match('^nn%.%u[%w_]*[:(]') then error(err, 0) end
+  error((torch.typename(self) or 'nn.Module') .. ': ' .. msg, level + 2)
 end
 
 local function forward(self, input)
