@@ -5,7 +5,9 @@
 --                            [--timeout S] [--out FILE] [--list]
 --
 -- --only TEXT sweeps the targets whose name contains TEXT; --list prints the targets and their
--- case counts; --plant (first) adds three targets that must fail (below).
+-- case counts; --plant (first) adds three targets that must fail (below); --sample K keeps one
+-- case in K (a hash of the target's name and the case number; explicit cases always run);
+-- --timeout S bounds each child process (60 s); --jobs N children at once (2).
 --
 -- What is swept (the targets):
 --   * every function in the tables torch, nn, optim, datasets, transforms and their sub-tables
@@ -645,7 +647,7 @@ local function sanitizer_report(log)
 end
 
 local function main(argv)
-  local opts = { exe = os.getenv('LUATORCH_EXE') or arg[-1], jobs = 2, sample = 1, timeout = 120 }
+  local opts = { exe = os.getenv('LUATORCH_EXE') or arg[-1], jobs = 2, sample = 1, timeout = 60 }
   local i = 1
   while i <= #argv do
     local a = argv[i]
@@ -722,7 +724,7 @@ local function main(argv)
       local log = readfile(job.dir .. '/log')
       local results, open_b = {}, nil
       local rf = job.dir .. '/results'
-      if io.open(rf) then results, open_b = parse_results(rf) end
+      if readfile(rf) ~= '' then results, open_b = parse_results(rf) end
       for _, r in ipairs(results) do
         calls = calls + 1
         seen_targets[r[1]] = true
