@@ -24,6 +24,9 @@ end
 -- (input, target) of every entry point; errors inside the loss are raised as the
 -- criterion's (nn._named: 'nn.CrossEntropyCriterion: size mismatch, ...')
 local function check_args(fname, input, target)
+  if nn._tensorOrTable(input) and (type(target) == 'number' or nn._tensorOrTable(target)) then
+    return   -- the quick test (see Module:forward)
+  end
   check.arg(fname, 1, input, 'tensor|table', 2)
   check.arg(fname, 2, target, 'tensor|number|table', 2)
 end
@@ -42,8 +45,9 @@ end
 function Criterion:forward(input, target)
   check_args('forward', input, target)
   if torch.isGradEnabled() and self.updateGradInput == Criterion.updateGradInput then
-    self._graphInput = nn._detached(input)
-    return self:updateOutput(self._graphInput, target)
+    local x = nn._named(self, 1, pcall(nn._detached, input))   -- a freed tensor fails here
+    self._graphInput = x
+    return self:updateOutput(x, target)
   end
   self._graphInput = nil
   return self:updateOutput(input, target)

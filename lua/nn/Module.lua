@@ -188,8 +188,14 @@ local function forward(self, input)
   return self.output
 end
 
+-- The argument checks of forward and backward run on every step: a quick test first, and
+-- torch.check only to word the error (a freed tensor passes here; the ops refuse it by name).
+local isTensor = torch.isTensor
+local function tensor_or_table(v) return type(v) == 'table' or isTensor(v) end
+nn._tensorOrTable = tensor_or_table
+
 function Module:forward(input)
-  check.arg('forward', 1, input, 'tensor|table')
+  if not tensor_or_table(input) then check.arg('forward', 1, input, 'tensor|table') end
   local out = nn._named(self, 1, pcall(forward, self, input))
   return out
 end
@@ -244,6 +250,10 @@ end
 
 -- the arguments of updateGradInput, accGradParameters and backward
 local function check_backward(fname, input, gradOutput, scale)
+  if tensor_or_table(input) and tensor_or_table(gradOutput) and
+     (scale == nil or type(scale) == 'number') then
+    return
+  end
   check.arg(fname, 1, input, 'tensor|table', 2)
   check.arg(fname, 2, gradOutput, 'tensor|table', 2)
   check.arg(fname, 3, scale, 'number?', 2)

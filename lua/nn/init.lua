@@ -19,15 +19,15 @@ require 'nn.Criterion'
 require 'nn.criterions'
 
 -- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
--- per-layer entry points) check their arguments and raise an error from inside as the layer's
--- ('nn.Select: dimension 2 out of range ...', nn._named), as forward and backward do. Layers
+-- per-layer entry points) raise an error from inside as the layer's ('nn.Select: ...',
+-- nn._named), as forward and backward do; the backward ones check their arguments too. Layers
 -- defined later (torch.class('nn.MyLayer', 'nn.Module')) are left as written.
-local check = require 'torch.check'
 local function guarded(fname, fn)
   if fname == 'updateOutput' then
-    return function(self, input, ...)
-      check.arg(fname, 1, input, 'tensor|table')
-      local out = nn._named(self, 1, pcall(fn, self, input, ...))
+    -- no argument check here: forward checked it, and each layer refuses a wrong input by
+    -- its own name; an error from inside is named by the module
+    return function(self, ...)
+      local out = nn._named(self, 1, pcall(fn, self, ...))
       return out
     end
   end

@@ -27,10 +27,18 @@ local function typename(v)
   return type(v)
 end
 
+local tensor_mt = setmetatable({}, { __mode = 'k' })   -- metatable -> is a tensor's
 local function is_tensor(v)
+  if type(v) ~= 'userdata' then return false end
   local mt = getmetatable(v)
-  return type(v) == 'userdata' and type(mt) == 'table'
-      and type(rawget(mt, '__name')) == 'string' and rawget(mt, '__name'):match('Tensor$') ~= nil
+  if type(mt) ~= 'table' then return false end
+  local known = tensor_mt[mt]
+  if known == nil then
+    local name = rawget(mt, '__name')
+    known = type(name) == 'string' and name:match('Tensor$') ~= nil
+    tensor_mt[mt] = known
+  end
+  return known
 end
 
 -- a freed tensor (t:free()) answers no query; its methods raise 'tensor was freed'
@@ -75,20 +83,34 @@ function check.argerror(fname, i, msg, level)
   error(("bad argument #%d to '%s' (%s)"):format(i, fname, msg), (level or 1) + 2)
 end
 
+-- A spec parsed once ({optional, kinds, tests}): checks sit on hot paths (every forward).
+local parsed = {}
+local function parse(spec)
+  local optional = spec:sub(-1) == '?'
+  local p = { optional = optional, kinds = optional and spec:sub(1, -2) or spec, tests = {}, names = {} }
+  for kind in p.kinds:gmatch('[^|]+') do
+    local f = is_kind[kind]
+    if not f then error(("torch.check: unknown kind '%s'"):format(kind), 3) end
+    p.tests[#p.tests + 1], p.names[#p.names + 1] = f, kind
+  end
+  parsed[spec] = p
+  return p
+end
+
 -- Checks that v is of one of the kinds in spec ('number', 'integer|tensor', 'table?');
 -- returns v.
 function check.arg(fname, i, v, spec, level)
-  local optional = spec:sub(-1) == '?'
-  local kinds = optional and spec:sub(1, -2) or spec
-  if optional and v == nil then return v end
-  for kind in kinds:gmatch('[^|]+') do
-    local f = is_kind[kind]
-    if not f then error(("torch.check: unknown kind '%s'"):format(kind), 2) end
-    if f(v) then
+  local p = parsed[spec] or parse(spec)
+  if v == nil and p.optional then return v end
+  local tests = p.tests
+  for k = 1, #tests do
+    if tests[k](v) then
+      local kind = p.names[k]
       if kind == 'integer' or kind == 'count' then return math.tointeger(v) end
       return v
     end
   end
+  local kinds, optional = p.kinds, p.optional
   local expected = kinds:gsub('count', 'non-negative integer'):gsub('|', ' or ')
   if optional then expected = expected .. ' or nil' end
   local got = v == nil and 'no value' or typename(v)
