@@ -364,6 +364,9 @@ static int pw_maskedselect(lua_State *L)
  * and one called directly with no tensor (mt.__add(1, 2)) has no dtype to take. */
 static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tensor *b)
 {
+    for (int i = 1; i <= 2; i++)   /* a box whose tensor was freed (t:free()) */
+        if ((i == 1 ? !a : !b) && luaL_testudata(L, i, LT_TENSOR_MT))
+            luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", i, name);
     if (!a && !b)
         luaL_error(L, "%s: expected a tensor operand, got %s and %s", name,
                    luaL_typename(L, 1), luaL_typename(L, 2));

@@ -109,6 +109,11 @@ describe("issue 14's raw errors", function()
     local t = torch.FloatTensor(2)
     assert.matches("bad argument #1 to '__sub' %(tensor or number expected, got string%)",
                    H.error_of(function() return 'x' - t end))
+    local f = torch.FloatTensor(2)
+    f:free()
+    assert.matches("bad argument #1 to '__add' %(tensor was freed%)", H.error_of(function() return f + 1 end))
+    assert.matches("bad argument #2 to '__mul' %(tensor was freed%)", H.error_of(function() return 1 * f end))
+    assert.matches("bad argument #1 to '__pow' %(tensor was freed%)", H.error_of(function() return f ^ 2 end))
   end)
 
   it('indexSelect names itself', function()
