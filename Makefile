@@ -6,7 +6,9 @@
 #   make test       installs missing Debian packages (make deps), builds, runs the busted specs
 #                   (then the GPU specs against the host emulation of CUDA: make test-cuda-emu)
 #   make test-asan  the same specs under AddressSanitizer + UBSan (LeakSanitizer included),
-#                   the emulated GPU specs too (make test-cuda-emu-asan)
+#                   the emulated GPU specs too (make test-cuda-emu-asan), then the bad-argument
+#                   sweep (make sweep-asan)
+#   make sweep      the bad-argument sweep (tools/sweep.lua) on the normal build
 #   make test-extension  examples/c_extension built against a staged install, and its spec
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
@@ -175,6 +177,7 @@ test: deps
 	$(SPEC_ENV) $(LUA) $(BUSTED) $(BUSTED_OUT) spec
 	$(MAKE) test-cuda-emu
 	$(MAKE) test-extension
+	$(MAKE) sweep SWEEP_ARGS="--sample 4"
 
 # The GPU specs against the host emulation of CUDA (gpu/emu): without a GPU they are pending in
 # the build above; here the backend's code and kernels run on the CPU, and each test's name ends
@@ -214,6 +217,22 @@ test-asan: deps
 	  LUATORCH_ASAN=1 build-asan/luatorch $(BUSTED) $(BUSTED_OUT) spec
 	$(MAKE) test-extension-asan
 	$(MAKE) test-cuda-emu-asan
+	$(MAKE) sweep-asan
+
+# The bad-argument sweep (tools/sweep.lua; its header says what it calls and what fails): every
+# public function, method, operator and nn module called with wrong arguments, each batch in a
+# child luatorch; fails on a crash, sanitizer report, hang or raw Lua error. `make test` runs one
+# case in 4 (SWEEP_ARGS), test-asan all of them (about 85,000 calls).
+SWEEP_ARGS ?=
+sweep: all
+	$(EXE) tools/sweep.lua --exe $(EXE) --out $(BUILD)/sweep-failures.txt $(SWEEP_ARGS)
+
+sweep-asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
+	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so
+	LUATORCH_ASAN=1 ASAN_OPTIONS=detect_leaks=1 build-asan/luatorch tools/sweep.lua \
+	  --exe build-asan/luatorch --out build-asan/sweep-failures.txt $(SWEEP_ARGS)
 
 # The GPU specs on the emulated device under the sanitizers: the backend's host code (allocator,
 # staging copies, routing, autograd on device tensors) and its kernels as host code.
@@ -311,4 +330,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile
 
-.PHONY: all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures docs install clean help fuzz fuzz-deps
+.PHONY: sweep sweep-asan all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures docs install clean help fuzz fuzz-deps

@@ -34,13 +34,14 @@ int ltL_autograd_index(lua_State *L)
     return 1;
 }
 
-static void set_requires_grad(lua_State *L, lt_tensor *t, int on)
+/* fname: the field or the method that set it, for the messages */
+static void set_requires_grad(lua_State *L, lt_tensor *t, int on, const char *fname)
 {
     if (!on && t->grad_fn)
-        luaL_error(L, "requiresGrad: cannot turn off requiresGrad of a non-leaf tensor (use "
-                      "detach())");
+        luaL_error(L, "%s: cannot turn off requiresGrad of a non-leaf tensor (use detach())",
+                   fname);
     if (on && !lt_dtype_is_float(t->dtype))
-        luaL_error(L, "requiresGrad: only Float and Double tensors can require gradients, got %s",
+        luaL_error(L, "%s: only Float and Double tensors can require gradients, got %s", fname,
                    ltL_typename(t));
     t->requires_grad = on;
 }
@@ -50,7 +51,7 @@ int ltL_autograd_newindex(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1);
     const char *k = lua_tostring(L, 2);
     if (!strcmp(k, "requiresGrad")) {
-        set_requires_grad(L, t, lua_toboolean(L, 3));
+        set_requires_grad(L, t, lua_toboolean(L, 3), "requiresGrad");
         return 1;
     }
     if (!strcmp(k, "grad")) {
@@ -80,6 +81,16 @@ static int ag_backward(lua_State *L)
 }
 
 /* torch.autograd.backward(tensors, grads [, retainGraph]): several roots in one pass */
+/* element k (1-based) of the table at idx, pushed: a tensor, else an error naming the element
+ * (a plain argument check would report the stack slot, 'bad argument #-1') */
+static lt_tensor *element_tensor(lua_State *L, int idx, int k, const char *what)
+{
+    lua_geti(L, idx, k);
+    lt_tensor *t = ltL_totensor(L, -1);
+    if (!t) luaL_error(L, "backward: %s[%d] must be a tensor, got %s", what, k, luaL_typename(L, -1));
+    return t;
+}
+
 static int ag_backward_many(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -88,14 +99,15 @@ static int ag_backward_many(lua_State *L)
     lt_tensor *roots[256];
     const lt_tensor *grads[256];
     for (int k = 0; k < n; k++) {
-        lua_geti(L, 1, k + 1);
-        roots[k] = ltL_checktensor(L, -1);
+        roots[k] = element_tensor(L, 1, k + 1, "tensors");
         lua_pop(L, 1);  /* the table keeps it alive */
         grads[k] = NULL;
         if (lua_istable(L, 2)) {
             lua_geti(L, 2, k + 1);
-            if (!lua_isnil(L, -1)) grads[k] = ltL_checktensor(L, -1);
+            int none = lua_isnil(L, -1);
             lua_pop(L, 1);
+            if (!none) grads[k] = element_tensor(L, 2, k + 1, "grads");
+            if (!none) lua_pop(L, 1);
         }
     }
     LT_TRY(L, "backward", lt_backward_many(n, roots, grads, lua_toboolean(L, 3)));
@@ -114,7 +126,8 @@ static int ag_detach(lua_State *L)
 /* t:requiresGrad_([on=true]) sets the flag and returns t (for chaining) */
 static int ag_requiresgrad(lua_State *L)
 {
-    set_requires_grad(L, ltL_checktensor(L, 1), lua_isnoneornil(L, 2) || lua_toboolean(L, 2));
+    set_requires_grad(L, ltL_checktensor(L, 1), lua_isnoneornil(L, 2) || lua_toboolean(L, 2),
+                      "requiresGrad_");
     lua_settop(L, 1);
     return 1;
 }

@@ -158,6 +158,37 @@ int ltL_checkdim_named(lua_State *L, int arg, int ndim, const char *fname)
     return (int)d - 1;
 }
 
+/* Element i of the table at arg as a tensor (it stays referenced by the table), or an
+ * argument error naming arg and the element: bad argument #1 to 'cat' (element 2: ...). */
+lt_tensor *ltL_checktensor_elem(lua_State *L, int arg, int i)
+{
+    lua_geti(L, arg, i);
+    lt_tensor **box = luaL_testudata(L, -1, LT_TENSOR_MT);
+    if (!box)
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d: tensor expected, got %s", i,
+                                              luaL_typename(L, -1)));
+    if (!*box) luaL_argerror(L, arg, lua_pushfstring(L, "element %d: tensor was freed", i));
+    lua_pop(L, 1);
+    return *box;
+}
+
+/* Element i of the table at arg as a 0-based dim of an ndim tensor (1-based, negative from
+ * the end), or an argument error naming arg and the element. */
+int ltL_checkdim_elem(lua_State *L, int arg, int i, int ndim)
+{
+    lua_geti(L, arg, i);
+    if (!lua_isinteger(L, -1))
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d: dimension expected, got %s", i,
+                                              luaL_typename(L, -1)));
+    lua_Integer d = lua_tointeger(L, -1), d0 = d, n = ndim > 0 ? ndim : 1;
+    lua_pop(L, 1);
+    if (d < 0) d += n + 1;
+    if (d < 1 || d > n)
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d: dimension %I out of range for a "
+                                                 "%d-dimensional tensor", i, d0, ndim));
+    return (int)d - 1;
+}
+
 lt_tensor *ltL_checktensor_named(lua_State *L, int arg, const char *fname)
 {
     lt_tensor *t = ltL_totensor(L, arg);

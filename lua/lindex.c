@@ -36,10 +36,9 @@ static lt_tensor *checkindex(lua_State *L, int arg, const char *fname)
 
 /* ---- index / indexSelect ------------------------------------------------------------------ */
 
-/* [res,] x, dim, idx */
-static int i_index(lua_State *L)
+/* [res,] x, dim, idx; fname is the name it was called by, so errors name it */
+static int index_select(lua_State *L, const char *fname)
 {
-    const char *fname = "index";
     int resform = ltL_istensor(L, 1) && ltL_istensor(L, 2);
     int base = resform ? 2 : 1;
     lt_tensor *x = ltL_checktensor_named(L, base, fname);
@@ -52,6 +51,9 @@ static int i_index(lua_State *L)
     else LT_TRY(L, fname, lt_rec_index_select(res, x, dim, idx));
     return 1;
 }
+
+static int i_index(lua_State *L) { return index_select(L, "index"); }
+static int i_index_select(lua_State *L) { return index_select(L, "indexSelect"); }
 
 /* ---- indexCopy / indexAdd / indexFill ----------------------------------------------------- */
 
@@ -141,7 +143,7 @@ void lt_open_index(lua_State *L)
 {
     static const ltL_Reg regs[] = {
         {"index", i_index, LT_FN | LT_METHOD},
-        {"indexSelect", i_index, LT_FN | LT_METHOD},
+        {"indexSelect", i_index_select, LT_FN | LT_METHOD},
         {"indexCopy", i_indexcopy, LT_FN | LT_METHOD},
         {"indexAdd", i_indexadd, LT_FN | LT_METHOD},
         {"indexFill", i_indexfill, LT_FN | LT_METHOD},

@@ -359,12 +359,25 @@ static int pw_maskedselect(lua_State *L)
 
 /* ---- operators: new tensors, numbers on either side --------------------------------------- */
 
+/* Operands of a metamethod: a tensor and a tensor or number. Checked here with the
+ * metamethod's name: Lua gives none to a metamethod that the string library calls ('x' - t),
+ * and one called directly with no tensor (mt.__add(1, 2)) has no dtype to take. */
+static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tensor *b)
+{
+    /* (a freed operand never gets here: ltL_totensor raised 'tensor was freed') */
+    if (!a && !b)
+        luaL_error(L, "%s: expected a tensor operand, got %s and %s", name,
+                   luaL_typename(L, 1), luaL_typename(L, 2));
+    int other = a ? 2 : 1;
+    if ((!a || !b) && !isnum(L, other))
+        luaL_error(L, "bad argument #%d to '%s' (tensor or number expected, got %s)", other,
+                   name, luaL_typename(L, other));
+}
+
 static int arith(lua_State *L, lt_binary_op op, const char *name)
 {
     lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
-    if (!a && !b)  /* a metamethod called by hand: Lua has no name for it, so say it here */
-        return luaL_error(L, "bad argument #%d to '%s' (tensor expected, got %s)",
-                          isnum(L, 1) ? 2 : 1, name, luaL_typename(L, isnum(L, 1) ? 2 : 1));
+    check_operands(L, name, a, b);
     lt_tensor *res = ltL_newtensor(L, a ? a->dtype : b->dtype);
     binop(L, name, res, op, 1, 2, 1.0, 1);
     return 1;

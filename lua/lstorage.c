@@ -76,6 +76,19 @@ static int storage_new(lua_State *L)
     pushstorage(L, s);
     for (int64_t i = 0; from_table && i < n; i++) {
         lua_geti(L, 1, i + 1);
+        /* checked here: setnum's argument checks would name the stack slot (#-1) */
+        int ok = dt == LT_FLOAT32 || dt == LT_FLOAT64 ? lua_type(L, -1) == LUA_TNUMBER
+                 : lua_isinteger(L, -1) && (dt != LT_UINT8 || (lua_tointeger(L, -1) >= 0 &&
+                                                               lua_tointeger(L, -1) <= 255));
+        if (!ok) {
+            const char *want = dt == LT_UINT8 ? "an integer from 0 to 255"
+                               : dt == LT_INT64 ? "an integer" : "a number";
+            if (lua_type(L, -1) == LUA_TNUMBER)
+                return luaL_error(L, "%s: element %d of the table must be %s, got %f",
+                                  storage_names[dt], (int)(i + 1), want, lua_tonumber(L, -1));
+            return luaL_error(L, "%s: element %d of the table must be %s, got %s",
+                              storage_names[dt], (int)(i + 1), want, luaL_typename(L, -1));
+        }
         setnum(s, i, L, -1);
         lua_pop(L, 1);
     }

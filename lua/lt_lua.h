@@ -53,6 +53,9 @@ int     ltL_optdim(lua_State *L, int arg, int ndim, int def);   /* def is 0-base
  * for functions whose argument positions shift with the [res,] form. */
 int        ltL_checkdim_named(lua_State *L, int arg, int ndim, const char *fname);
 lt_tensor *ltL_checktensor_named(lua_State *L, int arg, const char *fname);
+/* element i of the table at arg, as a tensor / as a 0-based dim: errors name arg and i */
+lt_tensor *ltL_checktensor_elem(lua_State *L, int arg, int i);
+int ltL_checkdim_elem(lua_State *L, int arg, int i, int ndim);
 int64_t ltL_checkindex(lua_State *L, int arg, int64_t size);    /* 1-based -> 0-based      */
 /* Reads sizes given as numbers from arg on, or as one table / torch.LongStorage / tensor of
  * sizes. Returns ndim. */

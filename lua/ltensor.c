@@ -492,9 +492,7 @@ static int t_permute(lua_State *L)
         return luaL_error(L, "permute: expected %d dimensions, got %d", t->ndim, n);
     for (int i = 0; i < n; i++) {
         if (lua_istable(L, 2)) {
-            lua_geti(L, 2, i + 1);
-            perm[i] = ltL_checkdim(L, -1, t->ndim);
-            lua_pop(L, 1);
+            perm[i] = ltL_checkdim_elem(L, 2, i + 1, t->ndim);
         } else {
             perm[i] = ltL_checkdim(L, 2 + i, t->ndim);
         }
@@ -741,7 +739,12 @@ static int t_set(lua_State *L)
     lua_pushliteral(L, "set");
     lua_pushcclosure(L, tensor_new, 2);
     for (int i = 2; i <= top; i++) lua_pushvalue(L, i);
-    lua_call(L, top - 1, 1);  /* builds the view with all of its checks */
+    /* builds the view with all of its checks; its argument errors, which Lua cannot name from
+     * here, are set's (the numbering is the same: the storage is #1 of the method form) */
+    if (lua_pcall(L, top - 1, 1, 0) != LUA_OK) {
+        if (lua_type(L, -1) == LUA_TSTRING) luaL_gsub(L, lua_tostring(L, -1), "to '?'", "to 'set'");
+        return lua_error(L);
+    }
     lt_set_tensor(t, ltL_checktensor(L, -1));
     lua_settop(L, 1);
     return 1;
@@ -784,16 +787,19 @@ static int t_totable(lua_State *L)
 }
 
 /* item()/value(): the number in a one-element tensor. */
-static int t_item(lua_State *L)
+static int item(lua_State *L, const char *fname)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     if (lt_numel(t) != 1)
-        return luaL_error(L, "item: expected a tensor with one element, got %I",
+        return luaL_error(L, "%s: expected a tensor with one element, got %I", fname,
                           (lua_Integer)lt_numel(t));
     int64_t pos[LT_MAXDIM] = {0};
     push_element(L, t, pos);
     return 1;
 }
+
+static int t_item(lua_State *L) { return item(L, "item"); }
+static int t_value(lua_State *L) { return item(L, "value"); }
 
 static void store_number(lua_State *L, lt_tensor *t, const int64_t *pos, int idx,
                          const char *fname)
@@ -851,11 +857,7 @@ static int collect_tensors(lua_State *L, int first, lt_tensor **ts, int max, int
     if (lua_istable(L, first) && !ltL_istensor(L, first)) {
         int len = (int)luaL_len(L, first);
         if (len > max) luaL_error(L, "cat: too many tensors (%d)", len);
-        for (int i = 1; i <= len; i++) {
-            lua_geti(L, first, i);
-            ts[n++] = ltL_checktensor(L, -1);
-            lua_pop(L, 1);  /* still referenced by the table */
-        }
+        for (int i = 1; i <= len; i++) ts[n++] = ltL_checktensor_elem(L, first, i);
         *dimarg = first + 1;
     } else {
         int i = first;
@@ -1158,7 +1160,7 @@ void lt_open_tensor(lua_State *L)
         {"resize", t_resize, LT_METHOD}, {"resizeAs", t_resizeas, LT_METHOD},
         {"set", t_set, LT_METHOD}, {"free", t_free, LT_METHOD},
         {"totable", t_totable, LT_METHOD}, {"item", t_item, LT_METHOD},
-        {"value", t_item, LT_METHOD}, {"apply", t_apply, LT_METHOD},
+        {"value", t_value, LT_METHOD}, {"apply", t_apply, LT_METHOD},
         {"map", t_map, LT_METHOD}, {"map2", t_map2, LT_METHOD},
         {"cat", t_cat, LT_FN | LT_METHOD}, {"stack", t_stack, LT_FN},
         {NULL, NULL, 0}};

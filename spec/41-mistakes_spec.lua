@@ -116,7 +116,7 @@ describe('the utilities that take options check them too', function()
     assert.is_true(torch.gradcheck(function(a) return a * 2 end, { x }, { eps = 1e-4 }))
     has(err(torch.ProgressBar, 10, { TTY = false }),
         "torch.ProgressBar: unknown option 'TTY'; accepted: done, out, stream, tty, width")
-    has(err(torch.ProgressBar, 2.5), "bad argument #1 to 'ProgressBar' (number has no integer representation)")
+    has(err(torch.ProgressBar, 2.5), "bad argument #1 to 'ProgressBar' (integer expected, got 2.5)")
     local fetch = require('datasets.download').fetch
     has(err(fetch, { root = '/nonexistent', resource = 'mnist', mirror = 'http://127.0.0.1:9/' }),
         "datasets.download.fetch: unknown option 'mirror'; accepted: connectTimeout, files, lowSpeedLimit")

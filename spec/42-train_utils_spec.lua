@@ -101,9 +101,9 @@ describe('param groups', function()
       assert.is_true(1 - p[1] > 1 - q[1] and 1 - q[1] > 0)
     end
     has(err(function() return optim.SGD({ { params = { torch.zeros(1) } } }) end),
-        "optim.SGD (param group 1): option 'lr' is required")
+        "optim.SGD: param group 1: option 'lr' is required")
     has(err(function() return optim.SGD({ { params = { torch.zeros(1) }, lr = 1, moment = 0.9 } }) end),
-        "optim.SGD (param group 1): unknown option 'moment'")
+        "optim.SGD: param group 1: unknown option 'moment'")
     has(err(function() return optim.SGD({ { lr = 1 } }) end), "option 'params' is required")
     local p = torch.zeros(1)
     has(err(function() return optim.Adam({ { params = { p } }, { params = { p } } }) end),
@@ -112,7 +112,7 @@ describe('param groups', function()
         'parameter 1 of param group 1 is a string, not a tensor')
     for _, ctor in ipairs({ optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad }) do
       has(here(err(function() local o = ctor({ { params = { torch.zeros(1) }, lr = 1, foo = 1 } }); return o end)),
-          "(param group 1): unknown option 'foo'")
+          ": param group 1: unknown option 'foo'")
       has(here(err(function() local o = ctor({ torch.zeros(1) }, { lr = 1, foo = 1 }); return o end)),
           "unknown option 'foo'")
       has(here(err(function() local o = ctor({ { params = { torch.zeros(1) }, lr = 1 }, 5 }); return o end)),
@@ -302,7 +302,7 @@ describe('tensor methods', function()
     has(err(function() local z = x.repeatTensor(7, 2); return z end), "calling 'repeatTensor' on bad self (tensor expected, got number)")
     has(here(err(function() local z = x:repeatTensor(); return z end)), "bad argument #1 to 'repeatTensor' (0 repetition counts for a 1-dimensional tensor")
     has(err(function() local z = x:repeatTensor(2, -1); return z end), "bad argument #2 to 'repeatTensor' (repetitions must be >= 0, got -1)")
-    has(err(function() local z = x:repeatTensor(1.5); return z end), "bad argument #1 to 'repeatTensor' (number has no integer representation)")
+    has(err(function() local z = x:repeatTensor(1.5); return z end), "bad argument #1 to 'repeatTensor' (integer expected, got 1.5)")
   end)
 
   it('x:all() / x:any() give booleans; with a dim, ByteTensors with the dim kept', function()
@@ -393,7 +393,7 @@ describe('nn.Embedding', function()
     assert.is_true(math.abs(w:mean()) < 0.02 and math.abs(w:std() - 1) < 0.02)
     assert.is_true(torch.isTypeOf(m, 'nn.LookupTable'))
     has(here(err(function() local e = nn.Embedding(5, 2, { sparse = true }); return e end)), "nn.Embedding: option 'sparse' is not supported yet")
-    has(here(err(function() local e = nn.Embedding(5, 2.5); return e end)), "bad argument #2 to 'nn.Embedding' (number has no integer representation)")
+    has(here(err(function() local e = nn.Embedding(5, 2.5); return e end)), "bad argument #2 to 'nn.Embedding' (integer expected, got 2.5)")
     has(here(err(function() local e = nn.Embedding(5, 2, { paddingIdx = 9 }); return e end)), 'paddingIdx must be a row 1..5')
     has(err(function() return nn.Embedding(5, 2, { scaleGradByFreq = true }) end), "option 'scaleGradByFreq' is not supported yet")
     has(err(function() return nn.Embedding(5, 2, { max_norm = 1 }) end), "unknown option 'max_norm' (did you mean 'maxNorm'?)")

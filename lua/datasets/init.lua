@@ -33,6 +33,7 @@
 --
 --   ds = datasets.TensorDataset(inputs, targets, ...)   sample i = {inputs[i], targets[i], ...}
 local torch = require 'torch'
+local check = require 'torch.check'
 local transforms = require 'transforms'
 local check = require 'torch.check'
 
@@ -90,6 +91,7 @@ end
 
 -- datasets.dataRoot(name): the shipped data set `name` ('mnist-10k'), or nil + the places tried.
 function datasets.dataRoot(name)
+  check.arg('dataRoot', 1, name, 'string?')
   name = name or 'mnist-10k'
   local tried = {}
   for _, d in ipairs(data_dirs()) do
@@ -138,7 +140,8 @@ local function checkindex(self, i, fname)
   if math.type(i) ~= 'integer' then
     if type(i) == 'number' and i == math.floor(i) then i = math.tointeger(i) end
     if math.type(i) ~= 'integer' then
-      error(('datasets.%s:%s: index must be an integer, got %s'):format(self.name, fname, tostring(i)), 3)
+      error(('datasets.%s:%s: index must be an integer, got %s'):format(self.name, fname,
+            type(i) == 'number' and tostring(i) or torch.type(i)), 3)
     end
   end
   if i < 1 or i > self.n then

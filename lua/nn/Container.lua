@@ -3,6 +3,7 @@
 -- hand-written Torch7 layer or an autograd-backed one.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Container, parent = torch.class('nn.Container', 'nn.Module')
 
@@ -139,6 +140,11 @@ local function add_into(acc, g)
   return acc
 end
 
+-- a ConcatTable's gradOutput: one gradient per branch
+local function branch_grads(fname, gradOutput)
+  check.arg(fname, 2, gradOutput, 'table', 3)
+end
+
 local function concat_backward(self, input, gradOutput, call)
   local acc
   for i, m in ipairs(self.modules) do acc = add_into(acc, call(m, input, gradOutput[i])) end
@@ -147,14 +153,17 @@ local function concat_backward(self, input, gradOutput, call)
 end
 
 function ConcatTable:updateGradInput(input, gradOutput)
+  branch_grads('updateGradInput', gradOutput)
   return concat_backward(self, input, gradOutput, function(m, x, g) return m:updateGradInput(x, g) end)
 end
 
 function ConcatTable:accGradParameters(input, gradOutput, scale)
+  branch_grads('accGradParameters', gradOutput)
   for i, m in ipairs(self.modules) do m:accGradParameters(input, gradOutput[i], scale) end
 end
 
 function ConcatTable:backward(input, gradOutput, scale)
+  branch_grads('backward', gradOutput)
   return concat_backward(self, input, gradOutput, function(m, x, g) return m:backward(x, g, scale) end)
 end
 
@@ -188,17 +197,26 @@ function ParallelTable:updateOutput(input)
   return self.output
 end
 
+-- a ParallelTable's input and gradOutput: one per branch
+local function branch_args(fname, input, gradOutput)
+  check.arg(fname, 1, input, 'table', 3)
+  check.arg(fname, 2, gradOutput, 'table', 3)
+end
+
 function ParallelTable:updateGradInput(input, gradOutput)
+  branch_args('updateGradInput', input, gradOutput)
   self.gradInput = {}
   for i, m in ipairs(self.modules) do self.gradInput[i] = m:updateGradInput(input[i], gradOutput[i]) end
   return self.gradInput
 end
 
 function ParallelTable:accGradParameters(input, gradOutput, scale)
+  branch_args('accGradParameters', input, gradOutput)
   for i, m in ipairs(self.modules) do m:accGradParameters(input[i], gradOutput[i], scale) end
 end
 
 function ParallelTable:backward(input, gradOutput, scale)
+  branch_args('backward', input, gradOutput)
   self.gradInput = {}
   for i, m in ipairs(self.modules) do self.gradInput[i] = m:backward(input[i], gradOutput[i], scale) end
   return self.gradInput

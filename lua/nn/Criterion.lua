@@ -5,6 +5,7 @@
 -- written by hand overrides updateOutput / updateGradInput as in Torch7.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Criterion = torch.class('nn.Criterion')
 
@@ -20,22 +21,39 @@ local function as_tensor(loss)
   return loss
 end
 
+-- (input, target) of every entry point; errors inside the loss are raised as the
+-- criterion's (nn._named: 'nn.CrossEntropyCriterion: size mismatch, ...')
+local function check_args(fname, input, target)
+  if nn._tensorOrTable(input) and (type(target) == 'number' or nn._tensorOrTable(target)) then
+    return   -- the quick test (see Module:forward)
+  end
+  check.arg(fname, 1, input, 'tensor|table', 2)
+  check.arg(fname, 2, target, 'tensor|number|table', 2)
+end
+
+local function loss_of(self, input, target)
+  return as_tensor(self:loss(input, target))
+end
+
 function Criterion:updateOutput(input, target)
-  self._lossTensor = as_tensor(self:loss(input, target))
+  check_args('updateOutput', input, target)
+  self._lossTensor = nn._named(self, 1, pcall(loss_of, self, input, target))
   self.output = self._lossTensor:item()
   return self.output
 end
 
 function Criterion:forward(input, target)
+  check_args('forward', input, target)
   if torch.isGradEnabled() and self.updateGradInput == Criterion.updateGradInput then
-    self._graphInput = nn._detached(input)
-    return self:updateOutput(self._graphInput, target)
+    local x = nn._named(self, 1, pcall(nn._detached, input))   -- a freed tensor fails here
+    self._graphInput = x
+    return self:updateOutput(x, target)
   end
   self._graphInput = nil
   return self:updateOutput(input, target)
 end
 
-function Criterion:updateGradInput(input, target)
+local function grad_input(self)
   local x, loss = self._graphInput, self._lossTensor
   if x == nil or loss == nil then
     error(('%s: backward needs forward(input, target) first (with gradients enabled)')
@@ -54,13 +72,21 @@ function Criterion:updateGradInput(input, target)
   return self.gradInput
 end
 
+function Criterion:updateGradInput(input, target)
+  check_args('updateGradInput', input, target)
+  local g = nn._named(self, 1, pcall(grad_input, self))
+  return g
+end
+
 function Criterion:backward(input, target)
+  check_args('backward', input, target)
   return self:updateGradInput(input, target)
 end
 
 -- PyTorch style: a 0-dim loss tensor whose graph reaches the model's parameters.
 function Criterion:__call(input, target)
-  local loss = as_tensor(self:loss(input, target))
+  check_args('__call', input, target)
+  local loss = nn._named(self, 1, pcall(loss_of, self, input, target))
   self.output = loss:item()
   return loss
 end

@@ -3,10 +3,12 @@
 -- The mask comes from the torch RNG, so torch.manualSeed reproduces it.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Dropout, parent = torch.class('nn.Dropout', 'nn.Module')
 
 function Dropout:__init(p)
+  check.arg('Dropout', 1, p, 'number?', 2)
   parent.__init(self)
   self.p = p or 0.5
   if self.p < 0 or self.p >= 1 then

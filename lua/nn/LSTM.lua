@@ -133,8 +133,9 @@ function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   self.returnState = options.returnState == true
   self._names = {}
   local H = hiddenSize
-  local gates, bias = 4.0 * H, self.useBias and 2 or 0
-  check_memory('nn.LSTM', gates * (inputSize + H + bias) + (numLayers - 1) * gates * (2.0 * H + bias))
+  -- in floats: integer sums of huge sizes wrap around
+  local I, Hf, L, bias = inputSize + 0.0, H + 0.0, numLayers + 0.0, self.useBias and 2.0 or 0.0
+  check_memory('nn.LSTM', 4 * Hf * (I + Hf + bias) + (L - 1) * 4 * Hf * (2 * Hf + bias))
   for l = 0, numLayers - 1 do
     local inp = l == 0 and inputSize or H
     add_param(self, 'weight_ih_l' .. l, 4 * H, inp)
@@ -232,7 +233,7 @@ function LSTMCell:__init(inputSize, hiddenSize, bias)
   check_size('nn.LSTMCell', 'hiddenSize', hiddenSize)
   self.inputSize, self.hiddenSize = inputSize, hiddenSize
   self.useBias = bias ~= false
-  check_memory('nn.LSTMCell', 4.0 * hiddenSize * (inputSize + hiddenSize + (self.useBias and 2 or 0)))
+  check_memory('nn.LSTMCell', 4.0 * hiddenSize * (inputSize + 0.0 + hiddenSize + (self.useBias and 2 or 0)))
   self._names = {}
   add_param(self, 'weight_ih', 4 * hiddenSize, inputSize)
   add_param(self, 'weight_hh', 4 * hiddenSize, hiddenSize)

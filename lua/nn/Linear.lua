@@ -7,6 +7,7 @@ local check = require 'torch.check'
 local Linear, parent = torch.class('nn.Linear', 'nn.Module')
 
 function Linear:__init(inputSize, outputSize, bias)
+  check.arg('Linear', 3, bias, 'boolean|table?', 2)
   parent.__init(self)
   if type(bias) == 'table' then   -- {bias = false}, PyTorch's keyword
     bias = check.options('nn.Linear', bias, { bias = true }, 3).bias
@@ -15,7 +16,8 @@ function Linear:__init(inputSize, outputSize, bias)
     error(('nn.Linear: expected positive integer sizes, got %s and %s'):format(inputSize, outputSize), 2)
   end
   self.inputSize, self.outputSize = inputSize, outputSize
-  self.weight = torch.Tensor(outputSize, inputSize)
+  -- the constructor's errors (too large) are raised as nn.Linear's
+  self.weight = check.call('nn.Linear', 2, pcall(torch.Tensor, outputSize, inputSize))
   self.gradWeight = torch.Tensor(outputSize, inputSize)
   if bias ~= false then
     self.bias = torch.Tensor(outputSize)

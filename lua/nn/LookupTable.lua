@@ -2,13 +2,17 @@
 -- indices; an index tensor of shape S gives an output of shape S x nOutput.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local LookupTable, parent = torch.class('nn.LookupTable', 'nn.Module')
 
 function LookupTable:__init(nIndex, nOutput)
+  check.arg('LookupTable', 1, nIndex, 'count', 2)
+  check.arg('LookupTable', 2, nOutput, 'count', 2)
   parent.__init(self)
   self.nIndex, self.nOutput = nIndex, nOutput
-  self.weight = torch.Tensor(nIndex, nOutput)
+  -- the constructor's errors (too large) are raised as nn.LookupTable's
+  self.weight = check.call('nn.LookupTable', 2, pcall(torch.Tensor, nIndex, nOutput))
   self.gradWeight = torch.Tensor(nIndex, nOutput)
   self:reset()
   self:_linkGradients()

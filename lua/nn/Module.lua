@@ -10,6 +10,7 @@
 -- by its own code instead.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local Module = torch.class('nn.Module')
 
@@ -160,7 +161,21 @@ local function plain(x)
   return x
 end
 
-function Module:forward(input)
+-- An error inside a module's computation is raised as the module's, the op's own message
+-- kept: 'nn.LSTM: lstm: h0 must be [2 x 2 x 4] ...'; one that already names a module (a child
+-- of a container, 'nn.Linear: ...') and error values that are not strings pass unchanged.
+-- ok, ... as pcall returns them; level as error()'s, counted from the method calling this
+-- (call it as `local r = nn._named(...)`).
+function nn._named(self, level, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) ~= 'string' then error(err, 0) end
+  local msg = err:gsub('^[^\n]-:%d+: ', '', 1)
+  if msg:match('^nn%.%u[%w_]*[:(]') then error(err, 0) end
+  error((torch.typename(self) or 'nn.Module') .. ': ' .. msg, level + 2)
+end
+
+local function forward(self, input)
   if module_call_depth() == 0 and self:usesAutograd() and torch.isGradEnabled() then
     -- Torch7 path: the graph stays inside the module (backward runs it); the caller gets
     -- plain tensors, so out:max() is a number as in Torch7
@@ -172,6 +187,18 @@ function Module:forward(input)
     self.output = self:updateOutput(input)
   end
   return self.output
+end
+
+-- The argument checks of forward and backward run on every step: a quick test first, and
+-- torch.check only to word the error (a freed tensor passes here; the ops refuse it by name).
+local isTensor = torch.isTensor
+local function tensor_or_table(v) return type(v) == 'table' or isTensor(v) end
+nn._tensorOrTable = tensor_or_table
+
+function Module:forward(input)
+  if not tensor_or_table(input) then check.arg('forward', 1, input, 'tensor|table') end
+  local out = nn._named(self, 1, pcall(forward, self, input))
+  return out
 end
 
 -- PyTorch style: the graph flows through, so loss:backward() reaches every parameter.
@@ -229,22 +256,44 @@ function Module:_graphBackward(gradOutput, scale, wantParams, retain)
   return self.gradInput
 end
 
+-- the arguments of updateGradInput, accGradParameters and backward
+local function check_backward(fname, input, gradOutput, scale)
+  if tensor_or_table(input) and tensor_or_table(gradOutput) and
+     (scale == nil or type(scale) == 'number') then
+    return
+  end
+  check.arg(fname, 1, input, 'tensor|table', 2)
+  check.arg(fname, 2, gradOutput, 'tensor|table', 2)
+  check.arg(fname, 3, scale, 'number?', 2)
+end
+nn._checkBackward = check_backward
+
 function Module:updateGradInput(input, gradOutput)
-  return self:_graphBackward(gradOutput, 1, false, true)
+  check_backward('updateGradInput', input, gradOutput)
+  local g = nn._named(self, 1, pcall(self._graphBackward, self, gradOutput, 1, false, true))
+  return g
 end
 
 function Module:accGradParameters(input, gradOutput, scale)
-  if self:usesAutograd() then self:_graphBackward(gradOutput, scale or 1, true, true) end
+  check_backward('accGradParameters', input, gradOutput, scale)
+  if self:usesAutograd() then
+    nn._named(self, 1, pcall(self._graphBackward, self, gradOutput, scale or 1, true, true))
+  end
 end
 
-function Module:backward(input, gradOutput, scale)
-  scale = scale or 1
+local function backward(self, input, gradOutput, scale)
   if self:usesAutograd() then
     return self:_graphBackward(gradOutput, scale, true, false)
   end
   self:updateGradInput(input, gradOutput)
   self:accGradParameters(input, gradOutput, scale)
   return self.gradInput
+end
+
+function Module:backward(input, gradOutput, scale)
+  check_backward('backward', input, gradOutput, scale)
+  local g = nn._named(self, 1, pcall(backward, self, input, gradOutput, scale or 1))
+  return g
 end
 
 -- ---- modes, types, traversal ------------------------------------------------------------
@@ -269,7 +318,13 @@ end
 -- tensor takes typename; an integer one (indices, masks) keeps its dtype and only moves to
 -- typename's side (host or device). typename may also be a function cur -> type.
 local function target_type(cur, typename)
-  if type(typename) == 'function' then return typename(cur) end
+  if type(typename) == 'function' then
+    local to = typename(cur)
+    if not host_of[to] then
+      error(("type: the type function gave %s for a %s, not a tensor type name"):format(tostring(to), cur), 0)
+    end
+    return to
+  end
   if floating[typename] and not floating[cur] then
     local host = host_of[cur] or cur
     if host_of[typename] ~= typename then return cuda_of[host] or cur end
@@ -306,6 +361,10 @@ nn._convert = convert
 -- conversion, as with cunn.
 function Module:type(typename)
   if not typename then return torch.typename(self) end
+  check.arg('type', 1, typename, 'string|function')
+  if type(typename) == 'string' and not (host_of[typename] or host_of['torch.' .. typename]) then
+    check.argerror('type', 1, ("unknown tensor type '%s'"):format(typename))
+  end
   self:apply(function(m)  -- a recorded graph belongs to the old tensors
     m._graphInput, m._graphOutput = nil, nil
     m._flatParameters, m._flatGradParameters = nil, nil

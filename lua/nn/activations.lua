@@ -2,6 +2,7 @@
 -- Each is one tensor op; autograd gives the backward.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local function check_tensor(self, input)
   if not torch.isTensor(input) then
@@ -26,6 +27,7 @@ pointwise('ReLU', function(_, x) return torch.relu(x) end)
 
 local LeakyReLU = pointwise('LeakyReLU', function(self, x) return torch.leakyRelu(x, self.negval) end)
 function LeakyReLU:__init(negval)
+  check.arg('LeakyReLU', 1, negval, 'number?', 2)
   nn.Module.__init(self)
   self.negval = negval or 0.01
 end
@@ -36,9 +38,17 @@ function LeakyReLU:__tostring__() return ('nn.LeakyReLU(%g)'):format(self.negval
 local function feature_dim(self, x) return self.dim or (x:dim() == 1 and 1 or 2) end
 
 local SoftMax = pointwise('SoftMax', function(self, x) return torch.softmax(x, feature_dim(self, x)) end)
-function SoftMax:__init(dim) nn.Module.__init(self) self.dim = dim end
+function SoftMax:__init(dim)
+  check.arg('SoftMax', 1, dim, 'integer?', 2)
+  nn.Module.__init(self)
+  self.dim = dim
+end
 
 local LogSoftMax = pointwise('LogSoftMax', function(self, x) return torch.logSoftmax(x, feature_dim(self, x)) end)
-function LogSoftMax:__init(dim) nn.Module.__init(self) self.dim = dim end
+function LogSoftMax:__init(dim)
+  check.arg('LogSoftMax', 1, dim, 'integer?', 2)
+  nn.Module.__init(self)
+  self.dim = dim
+end
 
 return nn

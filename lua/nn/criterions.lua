@@ -90,7 +90,14 @@ end
 -- mean's divisor or to the gradient (Torch7's ignoreIndex, PyTorch's ignore_index; unlike
 -- theirs, none by default).
 local ClassNLLCriterion, parent = torch.class('nn.ClassNLLCriterion', 'nn.Criterion')
+local function check_class_options(fname, weights, sizeAverage, ignoreIndex)
+  check.arg(fname, 1, weights, 'tensor|table?', 3)
+  check.arg(fname, 2, sizeAverage, 'boolean?', 3)
+  check.arg(fname, 3, ignoreIndex, 'integer?', 3)
+end
+
 function ClassNLLCriterion:__init(weights, sizeAverage, ignoreIndex)
+  check_class_options('ClassNLLCriterion', weights, sizeAverage, ignoreIndex)
   parent.__init(self)
   if is_options(weights) then
     local o = init_options(self, class_options, weights)
@@ -110,6 +117,7 @@ end
 -- log-softmax and NLL fused in one numerically stable pass; ignoreIndex as above.
 local CrossEntropyCriterion = torch.class('nn.CrossEntropyCriterion', 'nn.Criterion')
 function CrossEntropyCriterion:__init(weights, sizeAverage, ignoreIndex)
+  check_class_options('CrossEntropyCriterion', weights, sizeAverage, ignoreIndex)
   parent.__init(self)
   if is_options(weights) then
     local o = init_options(self, class_options, weights)
@@ -138,6 +146,7 @@ end
 -- MSECriterion([sizeAverage = true]): mean (or sum) of squared differences.
 local MSECriterion = torch.class('nn.MSECriterion', 'nn.Criterion')
 function MSECriterion:__init(sizeAverage)
+  check.arg('MSECriterion', 1, sizeAverage, 'boolean|table?', 2)
   parent.__init(self)
   if is_options(sizeAverage) then
     sizeAverage = init_options(self, { sizeAverage = true, reduction = check.NONE }, sizeAverage).sizeAverage
@@ -155,6 +164,8 @@ end
 -- logs clamped at -100 as PyTorch does, so 0 and 1 give finite losses.
 local BCECriterion = torch.class('nn.BCECriterion', 'nn.Criterion')
 function BCECriterion:__init(weights, sizeAverage)
+  check.arg('BCECriterion', 1, weights, 'tensor|table?', 2)
+  check.arg('BCECriterion', 2, sizeAverage, 'boolean?', 2)
   parent.__init(self)
   if is_options(weights) then
     local o = init_options(self, plain_options, weights)

@@ -2,6 +2,7 @@
 -- copies recorded by autograd.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local function tensor_input(self, input)
   if not torch.isTensor(input) then
@@ -22,11 +23,26 @@ end
 
 -- View(sizes...) / Reshape(sizes...): sizes of one sample; an input with more elements is a
 -- batch along dim 1 (Torch7's batch detection). -1 infers one size.
-local function sample_sizes(...)
+local function shown(v) return type(v) == 'number' and tostring(v) or torch.type(v) end
+
+local function sample_sizes(fname, ...)
   local sizes = { ... }
-  if #sizes == 1 and type(sizes[1]) ~= 'number' then
-    local s = sizes[1]
-    sizes = torch.isTensor(s) and s:totable() or (s.totable and s:totable()) or s
+  if select('#', ...) == 1 and type(sizes[1]) ~= 'number' then
+    local s = check.arg(fname, 1, sizes[1], 'tensor|storage|table', 3)
+    sizes = (torch.isTensor(s) or torch.isStorage(s)) and s:totable() or s
+    for i = 1, #sizes do
+      sizes[i] = math.tointeger(sizes[i]) or sizes[i]   -- a FloatTensor's sizes are floats
+      if not (math.type(sizes[i]) == 'integer' and (sizes[i] >= 0 or sizes[i] == -1)) then
+        check.argerror(fname, 1, ('sizes must be integers >= 0 or -1, got %s at %d')
+                       :format(shown(sizes[i]), i), 3)
+      end
+    end
+  else
+    for i = 1, select('#', ...) do
+      if not (math.type(sizes[i]) == 'integer' and (sizes[i] >= 0 or sizes[i] == -1)) then
+        check.argerror(fname, i, ('size must be an integer >= 0 or -1, got %s'):format(shown(sizes[i])), 3)
+      end
+    end
   end
   local numel, infer = 1, false
   for _, n in ipairs(sizes) do
@@ -51,7 +67,7 @@ local function shaper(name, method)
   local cls = torch.class('nn.' .. name, 'nn.Module')
   function cls:__init(...)
     nn.Module.__init(self)
-    self.sizes, self.numel, self.infer = sample_sizes(...)
+    self.sizes, self.numel, self.infer = sample_sizes(name, ...)
   end
   function cls:updateOutput(input)
     tensor_input(self, input)
@@ -66,6 +82,9 @@ shaper('Reshape', 'reshape')
 -- Narrow(dim, offset, length): a negative length counts from the end, as Torch7.
 local Narrow = torch.class('nn.Narrow', 'nn.Module')
 function Narrow:__init(dim, offset, length)
+  check.arg('Narrow', 1, dim, 'integer', 2)
+  check.arg('Narrow', 2, offset, 'integer', 2)
+  check.arg('Narrow', 3, length, 'integer?', 2)
   nn.Module.__init(self)
   self.dim, self.offset, self.length = dim, offset, length or 1
 end
@@ -80,6 +99,8 @@ end
 -- Select(dim, index): negative index counts from the end.
 local Select = torch.class('nn.Select', 'nn.Module')
 function Select:__init(dim, index)
+  check.arg('Select', 1, dim, 'integer', 2)
+  check.arg('Select', 2, index, 'integer', 2)
   nn.Module.__init(self)
   self.dim, self.index = dim, index
 end
@@ -93,6 +114,12 @@ function Select:__tostring__() return ('nn.Select(%d, %d)'):format(self.dim, sel
 -- Transpose({d1, d2}, {d3, d4}, ...): swaps applied in order.
 local Transpose = torch.class('nn.Transpose', 'nn.Module')
 function Transpose:__init(...)
+  for i = 1, select('#', ...) do
+    local p = check.arg('Transpose', i, (select(i, ...)), 'table', 2)
+    if math.type(p[1]) ~= 'integer' or math.type(p[2]) ~= 'integer' then
+      check.argerror('Transpose', i, 'expected a pair of dimensions {d1, d2}', 2)
+    end
+  end
   nn.Module.__init(self)
   self.permutations = { ... }
 end

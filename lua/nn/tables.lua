@@ -1,6 +1,7 @@
 -- Table modules: JoinTable, SplitTable, SelectTable, NarrowTable, CAddTable, CMulTable.
 local torch = require 'torch'
 local nn = require 'nn'
+local check = require 'torch.check'
 
 local function table_input(self, input)
   if type(input) ~= 'table' or torch.isTensor(input) then
@@ -20,6 +21,8 @@ end
 -- JoinTable(dim [, nInputDims]): concatenates the tensors of a table along dim.
 local JoinTable = torch.class('nn.JoinTable', 'nn.Module')
 function JoinTable:__init(dim, nInputDims)
+  check.arg('JoinTable', 1, dim, 'integer', 2)
+  check.arg('JoinTable', 2, nInputDims, 'count?', 2)
   nn.Module.__init(self)
   self.dim, self.nInputDims = dim, nInputDims
 end
@@ -32,6 +35,8 @@ end
 -- SplitTable(dim [, nInputDims]): a tensor into the table of its slices along dim.
 local SplitTable = torch.class('nn.SplitTable', 'nn.Module')
 function SplitTable:__init(dim, nInputDims)
+  check.arg('SplitTable', 1, dim, 'integer', 2)
+  check.arg('SplitTable', 2, nInputDims, 'count?', 2)
   nn.Module.__init(self)
   self.dim, self.nInputDims = dim, nInputDims
 end
@@ -48,6 +53,7 @@ end
 -- SelectTable(index): one element of a table (negative from the end).
 local SelectTable = torch.class('nn.SelectTable', 'nn.Module')
 function SelectTable:__init(index)
+  check.arg('SelectTable', 1, index, 'integer', 2)
   nn.Module.__init(self)
   self.index = index
 end
@@ -64,6 +70,8 @@ end
 -- NarrowTable(offset [, length = 1]): a sub-table.
 local NarrowTable = torch.class('nn.NarrowTable', 'nn.Module')
 function NarrowTable:__init(offset, length)
+  check.arg('NarrowTable', 1, offset, 'integer', 2)
+  check.arg('NarrowTable', 2, length, 'count?', 2)
   nn.Module.__init(self)
   self.offset, self.length = offset, length or 1
 end

@@ -27,11 +27,30 @@ local function config_of(fname, config, defaults)
 end
 local N, S = check.NONE, check.IGNORED
 
+-- The arguments every functional optimiser takes: (feval, x [, config [, state]]).
+local function check_functional(fname, opfunc, x, config, state)
+  check.arg(fname, 1, opfunc, 'callable', 2)
+  check.arg(fname, 2, x, 'tensor', 2)
+  check.arg(fname, 3, config, 'table?', 2)
+  check.arg(fname, 4, state, 'table?', 2)
+end
+
+-- feval(x) must return the loss and the gradient, a tensor shaped like x.
+local function evaluate(fname, opfunc, x)
+  local fx, dfdx = opfunc(x)
+  if not torch.isTensor(dfdx) then
+    error(('optim.%s: feval(x) must return the loss and the gradient (a tensor), got %s as the gradient')
+          :format(fname, torch.type(dfdx)), 3)
+  end
+  return fx, dfdx
+end
+
 -- optim.sgd: learningRate (1e-3), learningRateDecay (0), weightDecay (0), momentum (0),
 -- dampening (= momentum, as Torch7), nesterov (false). state holds the momentum buffer.
 local sgd_options = { learningRate = 1e-3, learningRateDecay = 0, weightDecay = 0, momentum = 0,
                       dampening = N, nesterov = false, evalCounter = S, dfdx = S }
 function optim.sgd(opfunc, x, config, state)
+  check_functional('sgd', opfunc, x, config, state)
   config = config or {}
   state = state or config
   local c = config_of('optim.sgd', config, sgd_options)
@@ -42,7 +61,7 @@ function optim.sgd(opfunc, x, config, state)
     error('optim.sgd: nesterov needs momentum > 0 and dampening = 0', 2)
   end
   state.evalCounter = state.evalCounter or 0
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('sgd', opfunc, x)
   local clr = lr / (1 + state.evalCounter * lrd)
   local first = false
   if mom ~= 0 and not state.dfdx then
@@ -58,10 +77,11 @@ end
 local adam_options = { learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
                        weightDecay = 0, t = S, m = S, v = S }
 function optim.adam(opfunc, x, config, state)
+  check_functional('adam', opfunc, x, config, state)
   config = config or {}
   state = state or config
   local c = config_of('optim.adam', config, adam_options)
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('adam', opfunc, x)
   state.t = (state.t or 0) + 1
   state.m = state.m or zeros_like(dfdx)
   state.v = state.v or zeros_like(dfdx)
@@ -75,12 +95,11 @@ end
 local adamw_options = { learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
                         weightDecay = 1e-2, t = S, m = S, v = S }
 function optim.adamw(opfunc, x, config, state)
+  check_functional('adamw', opfunc, x, config, state)
   config = config or {}
   state = state or config
-  check.arg('adamw', 1, opfunc, 'callable')
-  check.arg('adamw', 2, x, 'tensor')
   local c = config_of('optim.adamw', config, adamw_options)
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('adamw', opfunc, x)
   state.t = (state.t or 0) + 1
   state.m = state.m or zeros_like(dfdx)
   state.v = state.v or zeros_like(dfdx)
@@ -92,10 +111,11 @@ end
 -- optim.rmsprop: learningRate (1e-2), alpha (0.99), epsilon (1e-8), weightDecay (0)
 local rmsprop_options = { learningRate = 1e-2, alpha = 0.99, epsilon = 1e-8, weightDecay = 0, m = S }
 function optim.rmsprop(opfunc, x, config, state)
+  check_functional('rmsprop', opfunc, x, config, state)
   config = config or {}
   state = state or config
   local c = config_of('optim.rmsprop', config, rmsprop_options)
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('rmsprop', opfunc, x)
   state.m = state.m or zeros_like(dfdx)
   K.rmsprop(x, dfdx, state.m, c.learningRate, c.alpha, c.epsilon, c.weightDecay)
   return x, { fx }
@@ -105,10 +125,11 @@ end
 local adagrad_options = { learningRate = 1e-3, learningRateDecay = 0, weightDecay = 0,
                           epsilon = 1e-10, evalCounter = S, paramVariance = S }
 function optim.adagrad(opfunc, x, config, state)
+  check_functional('adagrad', opfunc, x, config, state)
   config = config or {}
   state = state or config
   local c = config_of('optim.adagrad', config, adagrad_options)
-  local fx, dfdx = opfunc(x)
+  local fx, dfdx = evaluate('adagrad', opfunc, x)
   state.evalCounter = (state.evalCounter or 0) + 1
   state.paramVariance = state.paramVariance or zeros_like(dfdx)
   K.adagrad(x, dfdx, state.paramVariance, c.learningRate, c.learningRateDecay, c.weightDecay,
@@ -174,7 +195,7 @@ local function new_optimizer(kind, params, config, defaults)
       local merged = {}
       for k, v in pairs(given) do merged[k] = v end
       for k, v in pairs(g) do merged[k] = v end
-      local group = check.options(('%s (param group %d)'):format(fname, gi), merged, group_defaults, 3)
+      local group = check.options(('%s: param group %d'):format(fname, gi), merged, group_defaults, 3)
       group.params = tensor_list(fname, group.params, (' of param group %d'):format(gi), 3)
       self.paramGroups[gi] = group
     end
@@ -235,6 +256,7 @@ end
 
 -- One update of every parameter that has a gradient, each with its group's current options.
 function Optimizer:step(closure)
+  check.arg('step', 1, closure, 'callable?')
   local loss
   if closure then loss = closure() end
   local update = updates[self.kind]
@@ -322,9 +344,14 @@ end
 -- optim.clipGradNorm(params, maxNorm): scales the gradients of params in place so that their
 -- total 2-norm is at most maxNorm; returns the norm before clipping.
 function optim.clipGradNorm(params, maxNorm)
+  check.arg('clipGradNorm', 1, params, 'tensor|table')
+  check.arg('clipGradNorm', 2, maxNorm, 'number')
   if torch.isTensor(params) then params = { params } end
   local grads = {}
-  for _, p in ipairs(params) do
+  for i, p in ipairs(params) do
+    if not torch.isTensor(p) then
+      check.argerror('clipGradNorm', 1, ('parameter %d is a %s, not a tensor'):format(i, torch.type(p)))
+    end
     local g = p.grad
     if g then grads[#grads + 1] = g end
   end
@@ -345,6 +372,8 @@ function optim.clipGradValue(params, clipValue)
   for i, p in ipairs(params) do
     if not torch.isTensor(p) then
       check.argerror('clipGradValue', 1, ('parameter %d is a %s, not a tensor'):format(i, type(p)))
+    elseif not pcall(p.dim, p) then
+      check.argerror('clipGradValue', 1, ('parameter %d: tensor was freed'):format(i))
     end
     local g = p.grad
     if g then torch.noGrad(function() g:clamp(-clipValue, clipValue) end) end

@@ -2,6 +2,7 @@
 -- in Lua, several-root backward, and gradcheck with central differences in float64.
 -- Loaded by torch/init.lua, which passes the torch table in.
 return function(torch)
+  local check = require 'torch.check'
   local autograd = {}
 
   -- torch.autograd.Function{forward = f(ctx, ...), backward = g(ctx, gradOutput...)}:
@@ -18,11 +19,15 @@ return function(torch)
   end
 
   -- torch.autograd.backward(tensors, grads [, retainGraph]): one pass from several roots.
-  local backward_many = torch.backwardMany
+  -- called as C.backward, so the binding's argument errors name 'backward'
+  local C = { backward = torch.backwardMany }
   torch.backwardMany = nil
   function autograd.backward(tensors, grads, retainGraph)
+    check.arg('backward', 1, tensors, 'tensor|table')
+    check.arg('backward', 2, grads, 'tensor|table?')
+    check.arg('backward', 3, retainGraph, 'boolean?')
     if torch.isTensor(tensors) then tensors, grads = { tensors }, { grads } end
-    return backward_many(tensors, grads or {}, retainGraph)
+    C.backward(tensors, grads or {}, retainGraph)
   end
 
   -- numbers: keep Lua numbers too (a full reduction returns one when nothing is recorded)
@@ -58,6 +63,8 @@ return function(torch)
   -- require grad must be DoubleTensors. The outputs of fn are projected on fixed weights, and
   -- the analytic gradient (backward) is compared with central differences, element by element.
   function torch.gradcheck(fn, inputs, opts)
+    check.arg('gradcheck', 1, fn, 'callable')
+    check.arg('gradcheck', 2, inputs, 'tensor|table')
     opts = require('torch.check').options('torch.gradcheck', opts,
                                           { eps = 1e-6, atol = 1e-5, rtol = 1e-3 }, 2)
     local eps, atol, rtol = opts.eps, opts.atol, opts.rtol

@@ -8,9 +8,11 @@
 --   check.arg('Dropout', 1, p, 'number?')            -- '?': nil is accepted too
 --   check.arg('eye', 1, n, 'integer|tensor')         -- alternatives
 --   local cfg = check.options('nn.LSTM', opts, { batchFirst = false, dropout = 0 })
+--   local t = check.call('torch.zeros', 1, pcall(new, n))  -- new's errors raised as zeros'
 --
--- Kinds: nil, number, integer, string, table, function, boolean, userdata, tensor, storage,
--- module (an nn.Module), callable (a function or a table/userdata with __call), any.
+-- Kinds: nil, number, integer, count (an integer >= 0), string, table, function, boolean,
+-- userdata, tensor, storage, module (an nn.Module), callable (a function or a table/userdata
+-- with __call), any. A tensor must not have been freed (t:free()).
 -- `level` (optional, default 1) counts as error()'s does, from the function that calls the
 -- check: 1 blames that function's caller.
 local check = {}
@@ -25,22 +27,40 @@ local function typename(v)
   return type(v)
 end
 
+local tensor_mt = setmetatable({}, { __mode = 'k' })   -- metatable -> is a tensor's
 local function is_tensor(v)
+  if type(v) ~= 'userdata' then return false end
   local mt = getmetatable(v)
-  return type(v) == 'userdata' and type(mt) == 'table'
-      and type(rawget(mt, '__name')) == 'string' and rawget(mt, '__name'):match('Tensor$') ~= nil
+  if type(mt) ~= 'table' then return false end
+  local known = tensor_mt[mt]
+  if known == nil then
+    local name = rawget(mt, '__name')
+    known = type(name) == 'string' and name:match('Tensor$') ~= nil
+    tensor_mt[mt] = known
+  end
+  return known
+end
+
+-- a freed tensor (t:free()) answers no query; its methods raise 'tensor was freed'
+local function is_live_tensor(v)
+  return is_tensor(v) and (pcall(v.dim, v))
+end
+
+local function is_integer(v)
+  return math.type(v) == 'integer' or (math.type(v) == 'float' and v == math.floor(v) and v == v and math.abs(v) < 2^63)
 end
 
 local is_kind = {
   ['nil'] = function(v) return v == nil end,
   number = function(v) return type(v) == 'number' end,
-  integer = function(v) return math.type(v) == 'integer' or (math.type(v) == 'float' and v == math.floor(v) and v == v and math.abs(v) < 2^63) end,
+  integer = is_integer,
+  count = function(v) return is_integer(v) and v >= 0 end,
   string = function(v) return type(v) == 'string' end,
   table = function(v) return type(v) == 'table' end,
   ['function'] = function(v) return type(v) == 'function' end,
   boolean = function(v) return type(v) == 'boolean' end,
   userdata = function(v) return type(v) == 'userdata' end,
-  tensor = is_tensor,
+  tensor = is_live_tensor,
   storage = function(v) return type(v) == 'userdata' and typename(v):match('Storage$') ~= nil end,
   module = function(v)
     local mt = getmetatable(v)
@@ -63,30 +83,65 @@ function check.argerror(fname, i, msg, level)
   error(("bad argument #%d to '%s' (%s)"):format(i, fname, msg), (level or 1) + 2)
 end
 
+-- A spec parsed once ({optional, kinds, tests}): checks sit on hot paths (every forward).
+local parsed = {}
+local function parse(spec)
+  local optional = spec:sub(-1) == '?'
+  local p = { optional = optional, kinds = optional and spec:sub(1, -2) or spec, tests = {}, names = {} }
+  for kind in p.kinds:gmatch('[^|]+') do
+    local f = is_kind[kind]
+    if not f then error(("torch.check: unknown kind '%s'"):format(kind), 3) end
+    p.tests[#p.tests + 1], p.names[#p.names + 1] = f, kind
+  end
+  parsed[spec] = p
+  return p
+end
+
 -- Checks that v is of one of the kinds in spec ('number', 'integer|tensor', 'table?');
 -- returns v.
 function check.arg(fname, i, v, spec, level)
-  local optional = spec:sub(-1) == '?'
-  local kinds = optional and spec:sub(1, -2) or spec
-  if optional and v == nil then return v end
-  for kind in kinds:gmatch('[^|]+') do
-    local f = is_kind[kind]
-    if not f then error(("torch.check: unknown kind '%s'"):format(kind), 2) end
-    if f(v) then
-      if kind == 'integer' then return math.tointeger(v) end
-      if kind == 'tensor' and not pcall(v.dim, v) then
-        check.argerror(fname, i, 'tensor was freed', (level or 1) + 1)
-      end
+  local p = parsed[spec] or parse(spec)
+  if v == nil and p.optional then return v end
+  local tests = p.tests
+  for k = 1, #tests do
+    if tests[k](v) then
+      local kind = p.names[k]
+      if kind == 'integer' or kind == 'count' then return math.tointeger(v) end
       return v
     end
   end
-  local expected = kinds:gsub('|', ' or ')
+  local kinds, optional = p.kinds, p.optional
+  local expected = kinds:gsub('count', 'non-negative integer'):gsub('|', ' or ')
   if optional then expected = expected .. ' or nil' end
-  local msg = ('%s expected, got %s'):format(expected, v == nil and 'no value' or typename(v))
-  if math.type(v) == 'float' and kinds:match('integer') then
-    msg = 'number has no integer representation'
+  local got = v == nil and 'no value' or typename(v)
+  if type(v) == 'number' and (kinds:match('integer') or kinds:match('count')) then
+    got = tostring(v)                     -- the value says what is wrong with it
+  elseif is_tensor(v) and not is_live_tensor(v) then
+    got = 'a freed tensor'
   end
+  local msg = ('%s expected, got %s'):format(expected, got)
   check.argerror(fname, i, msg, (level or 1) + 1)
+end
+
+-- Raises the error of a call made for fname (ok, ... as pcall returns them) as fname's own:
+-- the callee's position and leading 'name: ' are replaced by fname, so a public function
+-- built on another one names itself ('torch.zeros: tensor is too large', not 'torch.Tensor:
+-- ...'). Messages that already start with fname, and error values that are not strings, pass
+-- unchanged. Returns the call's results when ok. Call it as `local r = check.call(...)`, not
+-- in a tail call, so `level` (default 1: the caller of the function calling check.call)
+-- counts as error()'s does.
+function check.call(fname, level, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) ~= 'string' then error(err, 0) end
+  local msg = err:gsub('^[^\n]-:%d+: ', '', 1)
+  if msg:sub(1, #fname + 1) == fname .. ':' or msg:sub(1, #fname + 1) == fname .. '(' then
+    error(err, 0)
+  end
+  -- the callee's argument numbers are not the caller's: keep what was wrong, not where
+  msg = msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$") or msg:match("^calling '[^']*' on bad self %((.*)%)$")
+        or msg:gsub('^[%w_.]+: ', '', 1)
+  error(fname .. ': ' .. msg, (level or 1) + 2)
 end
 
 -- PyTorch's spellings of options that luatorch names in Torch7's camelCase, and the names

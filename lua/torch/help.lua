@@ -20,9 +20,9 @@ local help = {}
 
 local text = [==[
 torch.Tensor torch.FloatTensor torch.DoubleTensor torch.LongTensor torch.ByteTensor | torch.Tensor(sizes...) / torch.Tensor({nested table}) / torch.Tensor(storage [, offset, sizes]) | a new tensor of the default type (float32; Double = float64, Long = int64, Byte = uint8), zero-filled from sizes
-torch.zeros | torch.zeros(sizes...) | a tensor of zeros of the default type
-torch.ones | torch.ones(sizes...) | a tensor of ones of the default type
-torch.empty | torch.empty(sizes...) | a tensor of the default type (contents unspecified)
+torch.zeros | torch.zeros(sizes...) / torch.zeros({sizes}) | a tensor of zeros of the default type (sizes: integers, or one table or LongStorage of them)
+torch.ones | torch.ones(sizes...) / torch.ones({sizes}) | a tensor of ones of the default type
+torch.empty | torch.empty(sizes...) / torch.empty({sizes}) | a tensor of the default type (contents unspecified)
 torch.zerosLike torch.onesLike | torch.zerosLike(t) / torch.onesLike(t) | zeros / ones of t's size and type
 torch.range | torch.range(a, b [, step]) | a 1-D tensor a, a+step, ..., b, b INCLUDED (Torch7)
 torch.arange | torch.arange([a,] b [, step]) | a 1-D tensor a, a+step, ... below b (PyTorch: b excluded)

@@ -3,6 +3,7 @@
 -- constructors, type queries and printing. `local torch = require 'torch'`, which also sets the
 -- global `torch` as Torch7's did (as do nn, optim, datasets and transforms for their names).
 local core = require 'torch.core'
+local check = require 'torch.check'
 
 local torch = {}
 for k, v in pairs(core) do torch[k] = v end
@@ -25,7 +26,11 @@ for i, name in ipairs(dtypes) do dtype_of['torch.' .. name .. 'Tensor'] = i - 1 
 local ctors = core.constructors
 local function typeobject(name, ctor)
   return setmetatable({ __typename = name }, {
-    __call = function(_, ...) return ctor(...) end,
+    -- the C constructor's errors are raised as this type's ('torch.FloatTensor: ...')
+    __call = function(_, ...)
+      local t = check.call(name, 1, pcall(ctor, ...))
+      return t
+    end,
     __index = methods,
     __newindex = function(_, k, v) methods[k] = v end,
     __tostring = function() return name end,
@@ -50,7 +55,8 @@ for i, name in ipairs(dtypes) do
     if first ~= nil and torch.typename(first) and torch.typename(first):match('Storage$') then
       error(('torch.%s: a view of a storage is host-only; copy the tensor with :cuda()'):format(cname), 2)
     end
-    return host(...):cuda()
+    local t = check.call('torch.' .. cname, 2, pcall(function(...) return host(...):cuda() end, ...))
+    return t
   end)
 end
 
@@ -76,38 +82,74 @@ end
 local function default() return core.defaultdtype() end
 local new = ctors[-1]
 
-function torch.zeros(...) return new(...) end
-function torch.ones(...) return new(...):fill(1) end
-function torch.empty(...) return new(...) end
+-- The sizes of torch.zeros(...) and friends: integers, or one LongStorage or table of them
+-- (Torch7's and PyTorch's forms; an empty one makes a 0-dim tensor); returned as a
+-- LongStorage, which the constructor takes as sizes.
+local function sizes_of(fname, ...)
+  local n, first = select('#', ...), ...
+  local list = { ... }
+  if n == 1 and type(first) ~= 'number' then
+    check.arg(fname, 1, first, 'storage|table', 2)
+    list = torch.isStorage(first) and first:totable() or first
+    for i = 1, #list do check.arg(fname, 1, list[i], 'count', 2) end
+  else
+    for i = 1, n do list[i] = check.arg(fname, i, list[i], 'count', 2) end
+  end
+  return torch.LongStorage(list)
+end
+
+-- (the constructor's errors, e.g. a size too large, are raised as the caller's)
+local function sized(fname, ...)
+  local t = check.call(fname, 2, pcall(new, sizes_of(fname:sub(7), ...)))
+  return t
+end
+function torch.zeros(...) return sized('torch.zeros', ...) end
+function torch.ones(...) return sized('torch.ones', ...):fill(1) end
+function torch.empty(...) return sized('torch.empty', ...) end
 
 -- torch.range(a, b [, step]): inclusive of b, as Torch7; torch.arange is PyTorch's exclusive.
 function torch.range(a, b, step) return core.range(default(), a, b, step) end
 function torch.arange(a, b, step)
+  check.arg('arange', 1, a, 'number')
+  check.arg('arange', 2, b, 'number?')
+  check.arg('arange', 3, step, 'number?')
   if b == nil then a, b = 0, a end
   step = step or 1
+  if step == 0 or step ~= step then check.argerror('arange', 3, 'step must be non-zero') end
   local n = math.ceil((b - a) / step)
+  if n ~= n then check.argerror('arange', 2, 'the range is not finite') end
   if n <= 0 then return new(0) end
-  return core.range(default(), a, a + (n - 1) * step, step)
+  local t = check.call('torch.arange', 1, pcall(core.range, default(), a, a + (n - 1) * step, step))
+  return t
 end
 function torch.linspace(a, b, n) return core.linspace(default(), a, b, n) end
 function torch.logspace(a, b, n)
-  return core.linspace(default(), a, b, n):apply(function(x) return 10 ^ x end)
+  check.arg('logspace', 1, a, 'number')
+  check.arg('logspace', 2, b, 'number')
+  check.arg('logspace', 3, n, 'count?')
+  local t = check.call('torch.logspace', 1, pcall(core.linspace, default(), a, b, n))
+  return t:apply(function(x) return 10 ^ x end)
 end
 
 -- torch.eye(n [, m]): ones on the diagonal, written through a strided view of the storage.
 function torch.eye(n, m)
-  m = m or n
-  local t = new(n, m)
+  n = check.arg('eye', 1, n, 'count')
+  m = check.arg('eye', 2, m, 'count?') or n
+  local t = check.call('torch.eye', 1, pcall(new, n, m))
   local k = math.min(n, m)
   if k > 0 then new(t:storage(), 1, { k }, { m + 1 }):fill(1) end
   return t
 end
 
 function torch.zerosLike(t)
+  check.arg('zerosLike', 1, t, 'tensor')
   if t:isCuda() then return torch.Tensor():typeAs(t):resizeAs(t):zero() end
   return ctors[dtype_of[t:type()]](t:size())
 end
-function torch.onesLike(t) return torch.zerosLike(t):fill(1) end
+function torch.onesLike(t)
+  check.arg('onesLike', 1, t, 'tensor')
+  return torch.zerosLike(t):fill(1)
+end
 
 -- ---- printing ------------------------------------------------------------------------------
 local SUMMARY_AT = 1000   -- more elements than this: show the edges of each dim only
@@ -205,6 +247,10 @@ local function format_matrix(get, prefix, rows, cols, format, width, scale, out)
 end
 
 local function tensor_tostring(t)
+  if type(t) == 'userdata' and getmetatable(t) == mt and not pcall(methods.dim, t) then
+    return '[freed tensor]'   -- printing one must not fail
+  end
+  check.arg('tostring', 1, t, 'tensor')
   local name = t:type()
   if t:isCuda() then t = t:cpu() end   -- one transfer, not one per element
   local nd, n = t:dim(), t:nElement()
@@ -363,6 +409,8 @@ local check = require 'torch.check'
 local function check_self(fname, self)
   if not torch.isTensor(self) then
     error(("calling '%s' on bad self (tensor expected, got %s)"):format(fname, type(self)), 3)
+  elseif not pcall(self.dim, self) then
+    error(("calling '%s' on bad self (tensor was freed)"):format(fname), 3)
   end
 end
 
@@ -375,14 +423,16 @@ methods.tolist = methods.totable
 
 -- The repetition counts of repeatTensor/repeat: numbers, a table or a LongStorage.
 local function repetitions(fname, ...)
-  local first, reps = ..., nil
-  if select('#', ...) == 1 and (torch.isStorage(first) or (type(first) == 'table' and not torch.isTensor(first))) then
-    reps = torch.isStorage(first) and first:totable() or first
+  local first, given, n = ..., nil, select('#', ...)
+  if n == 1 and (torch.isStorage(first) or (type(first) == 'table' and not torch.isTensor(first))) then
+    given = torch.isStorage(first) and first:totable() or first
+    n = #given
   else
-    reps = { ... }
+    given = { ... }
   end
-  for i, r in ipairs(reps) do
-    local v = check.arg(fname, i, r, 'integer', 3)
+  local reps = {}   -- every position up to n is checked: a nil in the middle is an error
+  for i = 1, n do
+    local v = check.arg(fname, i, given[i], 'integer', 3)
     if v < 0 then check.argerror(fname, i, ('repetitions must be >= 0, got %d'):format(v), 3) end
     reps[i] = v
   end
@@ -392,13 +442,8 @@ end
 -- x:repeatTensor(sizes...) (Torch7) / x:repeat(sizes...) (PyTorch): a new tensor of x tiled
 -- sizes[d] times along each dim d; more counts than dims add leading dims. Differentiable (a
 -- view, an expand and a copy per repeated dim).
-local function repeat_tensor(fname, self, ...)
-  local reps = repetitions(fname, ...)
+local function tile(self, reps)
   local n = #reps
-  if n < self:dim() then
-    check.argerror(fname, 1, ('%d repetition counts for a %d-dimensional tensor (give at least one per dim)')
-                   :format(n, self:dim()), 2)
-  end
   local y, copied = self, false
   while y:dim() < n do y = y:unsqueeze(1) end
   for d = 1, n do
@@ -415,6 +460,17 @@ local function repeat_tensor(fname, self, ...)
     end
   end
   if not copied then y = y:clone() end   -- a new tensor, as PyTorch's, even for all-ones
+  return y
+end
+
+local function repeat_tensor(fname, self, ...)
+  local reps = repetitions(fname, ...)
+  if #reps < self:dim() then
+    check.argerror(fname, 1, ('%d repetition counts for a %d-dimensional tensor (give at least one per dim)')
+                   :format(#reps, self:dim()), 2)
+  end
+  -- a result too large for memory is refused inside (expand, reshape): say it as fname's
+  local y = check.call(fname, 2, pcall(tile, self, reps))
   return y
 end
 -- (x:repeat(...) is a syntax error in Lua, where repeat is a keyword: x['repeat'](x, ...))
@@ -458,6 +514,11 @@ local function all_any(fname, self, dim, argn)
     end) == 1
   end
   dim = reduce_dim(fname, self, dim, argn)
+  if self:size(dim) == 0 then  -- over nothing: all is true, any is false (PyTorch's)
+    local size = self:size():totable()
+    size[dim] = 1
+    return torch.ByteTensor(table.unpack(size)):fill(fname == 'all' and 1 or 0)
+  end
   return (torch.noGrad(function()
     local nz = self:ne(0)
     if fname == 'all' then return nz:min(dim) end

@@ -31,8 +31,9 @@ local function class(name)
 end
 
 local function checktensor(fname, x)
-  if not torch.isTensor(x) then
-    error(('transforms.%s: expected a tensor, got %s'):format(fname, torch.type(x)), 3)
+  if not torch.isTensor(x) or not pcall(x.dim, x) then
+    error(('transforms.%s: expected a tensor, got %s'):format(fname,
+          torch.isTensor(x) and 'a freed tensor' or torch.type(x)), 3)
   end
 end
 
@@ -79,7 +80,10 @@ local Normalize = class('Normalize')
 
 local function numbers(fname, what, v)
   if type(v) == 'number' then return { v } end
-  if torch.isTensor(v) then v = v:double():view(-1):totable() end
+  if torch.isTensor(v) then
+    checktensor(fname, v)
+    v = v:double():view(-1):totable()
+  end
   if type(v) ~= 'table' or #v == 0 then
     error(('transforms.%s: %s must be a number or a table of numbers, got %s'):format(fname, what, torch.type(v)), 3)
   end
