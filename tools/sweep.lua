@@ -426,7 +426,7 @@ for _, e in ipairs(EXPLICIT) do
 end
 
 -- --plant adds three targets that must fail, one of each kind the machinery catches (the
--- sweep's own check, spec/39-sweep_spec.lua): a raw error, a child that dies inside a call
+-- sweep's own check, spec/43-sweep_spec.lua): a raw error, a child that dies inside a call
 -- (os.exit stands for a signal: no result line is written), and a Lua loop that never ends.
 if arg[1] == '--plant' or (arg[1] == '--child' and os.getenv('LUATORCH_SWEEP_PLANT')) then
   ENV.os = os

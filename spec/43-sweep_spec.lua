@@ -1,4 +1,4 @@
--- spec/39-sweep_spec.lua — the bad-argument sweep (tools/sweep.lua) and what it made: the
+-- spec/43-sweep_spec.lua — the bad-argument sweep (tools/sweep.lua) and what it made: the
 -- sweep's machinery catches each kind of failure (planted targets), the torch.check helpers
 -- it led to, and issue 14's raw errors, now named.
 local torch = require 'torch'
