@@ -1,6 +1,8 @@
 -- nn — neural network modules with Torch7's API on luatorch's autograd:
--- `local nn = require 'nn'` returns a table (no globals). Modules written from tensor ops get
--- their backward from autograd; containers chain Torch7-style.
+-- `local nn = require 'nn'` returns the table and, as Torch7's, also sets the global nn (and
+-- torch, when it is not set), so Torch7 scripts that say `require 'nn'` run unchanged.
+-- Modules written from tensor ops get their backward from autograd; containers chain
+-- Torch7-style.
 local torch = require 'torch'
 
 local nn = {}
@@ -17,6 +19,14 @@ require 'nn.Dropout'
 require 'nn.LSTM'
 require 'nn.Criterion'
 require 'nn.criterions'
+-- issue 22's Torch7 module set (Torch7 class names, PyTorch's names as aliases)
+require 'nn.transfer'
+require 'nn.simple'
+require 'nn.tables2'
+require 'nn.criterions2'
+require 'nn.StochasticGradient'
 
 nn.torch = torch
+rawset(_G, 'nn', nn)
+if rawget(_G, 'torch') == nil then rawset(_G, 'torch', torch) end
 return nn

@@ -42,11 +42,12 @@ local is_kind = {
   userdata = function(v) return type(v) == 'userdata' end,
   tensor = is_tensor,
   storage = function(v) return type(v) == 'userdata' and typename(v):match('Storage$') ~= nil end,
-  module = function(v)
-    local mt = getmetatable(v)
-    while type(mt) == 'table' do
-      if rawget(mt, '__typename') == 'nn.Module' then return true end
-      mt = getmetatable(mt)
+  module = function(v)  -- an instance's class, then each parent (torch.class: the __index of the class's metatable)
+    local class = getmetatable(v)
+    while type(class) == 'table' do
+      if rawget(class, '__typename') == 'nn.Module' then return true end
+      local meta = getmetatable(class)
+      class = type(meta) == 'table' and rawget(meta, '__index') or nil
     end
     return false
   end,
