@@ -1,0 +1,1 @@
+local nn = require 'nn' return nn
