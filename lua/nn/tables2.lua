@@ -239,7 +239,9 @@ end)
 -- ---- MapTable -----------------------------------------------------------------------------
 -- MapTable(module [, shared = true]): module on each element of a table input, through
 -- clones that share its weight, bias and their gradients (shared false: independent copies).
--- parameters() are the module's own when shared.
+-- parameters() are the module's own when shared. A clone holds the very tensors of the module
+-- (in it and in each submodule), not views of their storage, so autograd sees one parameter
+-- used several times and adds up its gradients in either loop style.
 local MapTable = torch.class('nn.MapTable', 'nn.Container')
 function MapTable:__init(module, shared)
   nn.Container.__init(self)
@@ -254,7 +256,16 @@ end
 local shared_fields = { 'weight', 'bias', 'gradWeight', 'gradBias' }
 function MapTable:_extend(n)
   for i = #self.modules + 1, n do
-    self.modules[i] = self.shared and self.module:clone(table.unpack(shared_fields)) or self.module:clone()
+    local copy = self.module:clone()
+    if self.shared then
+      local originals = self.module:listModules()
+      for j, sub in ipairs(copy:listModules()) do
+        for _, f in ipairs(shared_fields) do
+          if originals[j][f] ~= nil then sub[f] = originals[j][f] end
+        end
+      end
+    end
+    self.modules[i] = copy
   end
 end
 function MapTable:updateOutput(input)

@@ -102,6 +102,7 @@ local aliases = {
   lr_decay = 'lrDecay', weight = 'weights', proj_size = 'projSize',
   lr = 'learningRate', learningRate = 'lr', eps = 'epsilon', epsilon = 'eps',
   lrDecay = 'learningRateDecay', learningRateDecay = 'lrDecay',
+  pos_weight = 'posWeight', log_target = 'logTarget',
 }
 check.aliases = aliases
 
