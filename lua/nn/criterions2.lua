@@ -79,6 +79,10 @@ local function read_options(self, opts, defaults, reductions)
   for k, v in pairs(o) do self[k] = v end
 end
 
+-- the kind of each argument or option (torch.check's names)
+local kinds = { sizeAverage = 'boolean', margin = 'number', p = 'number', beta = 'number',
+                weights = 'tensor', posWeight = 'tensor', logTarget = 'boolean' }
+
 -- A criterion class taking positional arguments `names` (Torch7's order) or one options table
 -- with those names (and reduction); `defaults` as read_options'.
 local function criterion(class, names, defaults, reductions)
@@ -90,9 +94,16 @@ local function criterion(class, names, defaults, reductions)
       local d = {}
       for k, v in pairs(defaults) do d[k] = v end
       read_options(self, first, d, reductions)
+      for _, n in ipairs(names) do
+        local ok = pcall(check.arg, class, 1, self[n], kinds[n] .. '?')
+        if not ok then
+          error(("nn.%s: option '%s' must be a %s, got %s"):format(class, n, kinds[n],
+                torch.typename(self[n]) or type(self[n])), 3)
+        end
+      end
     else
       for i, n in ipairs(names) do
-        local v = select(i, ...)
+        local v = check.arg(class, i, select(i, ...), kinds[n] .. '?', 2)
         if v == nil then v = defaults[n] end
         if v == check.NONE then v = nil end
         self[n] = v

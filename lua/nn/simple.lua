@@ -39,10 +39,19 @@ local function sample_dim(self, dim, nInputDims, t)
   return d
 end
 
+-- sizes given as a number, a table or a LongStorage; each a positive integer
 local function sizes_of(cls, i, v, level)
-  if torch.isTensor(v) or type(v) == 'userdata' and v.totable then return v:totable() end
-  if type(v) == 'table' then return v end
-  return { check.arg(cls, i, v, 'integer', level + 1) }
+  local sizes
+  if torch.isTensor(v) or type(v) == 'userdata' and v.totable then sizes = v:totable()
+  elseif type(v) == 'table' then sizes = v
+  else sizes = { check.arg(cls, i, v, 'integer', level + 1) } end
+  for _, n in ipairs(sizes) do
+    if math.tointeger(n) == nil or n < 1 then
+      check.argerror(cls, i, ('expected positive integer sizes, got %s'):format(tostring(n)), level + 1)
+    end
+  end
+  if #sizes == 0 then check.argerror(cls, i, 'expected sizes, got none', level + 1) end
+  return sizes
 end
 
 local function new_param(self, name, ...)
@@ -104,7 +113,12 @@ local CMul = torch.class('nn.CMul', 'nn.Module')
 function CMul:__init(...)
   nn.Module.__init(self)
   local sizes = select('#', ...) == 1 and sizes_of('CMul', 1, ..., 2) or { ... }
-  for i, n in ipairs(sizes) do check.arg('CMul', i, n, 'integer', 2) end
+  if #sizes == 0 then check.argerror('CMul', 1, 'expected sizes, got none', 2) end
+  for i, n in ipairs(sizes) do
+    if check.arg('CMul', i, n, 'integer', 2) < 1 then
+      check.argerror('CMul', i, ('expected a positive size, got %d'):format(n), 2)
+    end
+  end
   new_param(self, 'weight', table.unpack(sizes))
   self:reset()
   self:_linkGradients()
@@ -377,6 +391,9 @@ function Normalize:__init(p, eps)
 end
 function Normalize:updateOutput(input)
   tensor_input(self, input)
+  if input:dim() ~= 1 and input:dim() ~= 2 then
+    error(('nn.Normalize: expected a 1-D or 2-D input, got %s'):format(shape(input)), 3)
+  end
   local d = feature_dim(input)
   local norm
   if self.p == math.huge then

@@ -8,7 +8,16 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function shape(t) return '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
+local function shape(t)
+  if not torch.isTensor(t) then return torch.typename(t) or type(t) end
+  return '[' .. table.concat(t:size():totable(), ' x ') .. ']'
+end
+
+local function has_children(self)
+  if #self.modules == 0 then
+    error(('%s: no modules to run; add them with :add(module)'):format(torch.typename(self)), 4)
+  end
+end
 
 local function table_input(self, input, n)
   if type(input) ~= 'table' or torch.isTensor(input) or (n and #input < n) then
@@ -61,6 +70,7 @@ function Concat:_window(t, offset, n) return t:narrow(self.dimension, offset, n)
 function Concat:_fit(out) return out end
 
 function Concat:updateOutput(input)
+  has_children(self)
   local outs = {}
   for i, m in ipairs(self.modules) do
     local o = m:forward(input)
@@ -166,6 +176,7 @@ function Parallel:updateOutput(input)
   if not torch.isTensor(input) then
     error(('nn.Parallel: expected a tensor input, got %s'):format(torch.typename(input) or type(input)), 3)
   end
+  has_children(self)
   if input:dim() < self.inputDimension or input:size(self.inputDimension) < #self.modules then
     error(('nn.Parallel: %d children need %d slices along dim %d of the input, got %s')
           :format(#self.modules, #self.modules, self.inputDimension, shape(input)), 3)
