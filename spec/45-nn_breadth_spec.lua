@@ -91,24 +91,26 @@ local builders = {
   CDivTable = function() return nn.CDivTable() end,
   CMaxTable = function() return nn.CMaxTable() end,
   CMinTable = function() return nn.CMinTable() end,
+  WeightNorm = function() return nn.WeightNorm(nn.Linear(4, 3)) end,
+  WeightNormDim2 = function() return nn.WeightNorm(nn.Linear(4, 3), 2) end,
 }
 
 -- the modules whose reference differs by an epsilon in the norm (Torch7's eps vs PyTorch's)
 local loose = { Normalize = true, Normalize1 = true, NormalizeInf = true, CosineDistance = true }
 
--- the module holding a fixture parameter: 'i.weight' is child i's; a container without
--- parameters of its own (Bottle, MapTable) holds them in its first child
-local function owner(m, name)
-  local idx, field = name:match('^(%d+)%.(%a+)$')
-  if idx then return m.modules[tonumber(idx)], field end
-  if m.weight == nil and m.bias == nil and m.modules then return m.modules[1], name end
-  return m, name
+-- a fixture parameter by its name in the module's namedParameters ('weight', '0.bias',
+-- 'weight_g'): {name, param, grad}
+local function named(m, name)
+  for _, e in ipairs(m:namedParameters()) do
+    if e[1] == name then return e end
+  end
+  error('no parameter named ' .. name)
 end
 
 local function load_params(m, c)
   for name, f in pairs(c.params) do
-    local o, field = owner(m, name)
-    torch.noGrad(function() o[field]:copy(T(f)) end)
+    local p = named(m, name)[2]
+    torch.noGrad(function() p:copy(T(f)) end)
   end
 end
 
@@ -133,10 +135,7 @@ local function check_grads(m, c, gradInputs, tol)
   for i, f in ipairs(c.gradInputs) do
     if f.dtype == 'float64' then close(gradInputs[i], f, tol, tol) end
   end
-  for name, f in pairs(c.gradParams) do
-    local o, field = owner(m, name)
-    close(o['grad' .. field:sub(1, 1):upper() .. field:sub(2)], f, tol, tol)
-  end
+  for name, f in pairs(c.gradParams) do close(named(m, name)[3], f, tol, tol) end
 end
 
 describe('nn breadth: modules vs PyTorch', function()
@@ -239,6 +238,33 @@ describe('nn breadth: modules vs PyTorch', function()
     local r = nn.GradientReversal():setLambda(3):double()
     r:forward(x)
     H.close(r:backward(x, torch.ones(2, 2):double()), torch.ones(2, 2):double() * -3, 0, 0)
+  end)
+
+  it('WeightNorm: starts at the wrapped weight, PyTorch names, trains g and v', function()
+    local lin = nn.Linear(4, 3):double()
+    local x = torch.randn(5, 4):double()
+    local before = lin:forward(x):clone()
+    local w = lin.weight:clone()
+    local m = nn.WeightNorm(lin)
+    H.close(m:forward(x), before, 1e-12, 1e-14)
+    H.close(m:weight(), w, 1e-12, 1e-14)
+    local sd = m:stateDict()
+    assert.same({ 'bias', 'weight_g', 'weight_v' }, (function()
+      local k = {} for n in pairs(sd) do k[#k + 1] = n end table.sort(k) return k end)())
+    assert.same({ 3, 1 }, sd.weight_g:size():totable())
+    assert.equal(3 + 12 + 3, m:getParameters():nElement())
+    m:zeroGradParameters()
+    m:forward(x)
+    m:backward(x, torch.ones(5, 3):double())
+    assert.is_true(m.gradG:abs():sum() > 0 and m.gradV:abs():sum() > 0)
+    local g, v = m.g:clone(), m.v:clone()
+    m:updateParameters(0.1)
+    H.close(m.g, g - m.gradG * 0.1, 1e-12, 1e-14)
+    H.close(m.v, v - m.gradV * 0.1, 1e-12, 1e-14)
+    m:zeroGradParameters()
+    assert.equal(0, m.gradG:abs():sum())
+    H.matches(H.error_of(nn.WeightNorm, nn.Tanh()), "bad argument #1 to 'WeightNorm' %(a module with a weight expected, got nn.Tanh%)")
+    H.matches(H.error_of(nn.WeightNorm, nn.Linear(2, 2), 3), "bad argument #2 to 'WeightNorm' %(dim 3 out of range for a weight of 2 dims%)")
   end)
 
   it('MapTable shares one weight between its clones (parameters, getParameters, updateParameters)', function()
@@ -507,7 +533,7 @@ describe('nn breadth: names, arguments, errors', function()
       'MultiLabelSoftMarginLoss', 'HingeEmbeddingCriterion', 'HingeEmbeddingLoss', 'CosineEmbeddingCriterion',
       'CosineEmbeddingLoss', 'MarginRankingCriterion', 'MarginRankingLoss', 'MultiCriterion',
       'ParallelCriterion', 'BCEWithLogitsCriterion', 'BCEWithLogitsLoss', 'MSELoss', 'BCELoss', 'NLLLoss',
-      'CrossEntropyLoss', 'StochasticGradient',
+      'CrossEntropyLoss', 'StochasticGradient', 'WeightNorm',
     }
     for _, n in ipairs(names) do
       assert(nn[n] ~= nil, 'nn.' .. n .. ' does not exist')

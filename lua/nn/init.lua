@@ -24,6 +24,7 @@ require 'nn.transfer'
 require 'nn.simple'
 require 'nn.tables2'
 require 'nn.criterions2'
+require 'nn.WeightNorm'
 require 'nn.StochasticGradient'
 
 nn.torch = torch

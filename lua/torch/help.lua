@@ -227,6 +227,7 @@ nn.BCEWithLogitsCriterion nn.BCEWithLogitsLoss | nn.BCEWithLogitsCriterion([weig
 nn.MultiCriterion nn.ParallelCriterion | nn.MultiCriterion():add(crit [, weight = 1]) / nn.ParallelCriterion([repeatTarget = false]):add(crit [, weight]) | the weighted sum of criterions on one input and target / on input[i] and target[i]
 nn.MSELoss nn.BCELoss nn.NLLLoss nn.CrossEntropyLoss | nn.MSELoss(...) / nn.BCELoss(...) / nn.NLLLoss(...) / nn.CrossEntropyLoss(...) | PyTorch's names of nn.MSECriterion, nn.BCECriterion, nn.ClassNLLCriterion, nn.CrossEntropyCriterion
 nn.StochasticGradient | nn.StochasticGradient(module, criterion) -> trainer; trainer:train(dataset) | Torch7's SGD trainer over dataset:size() examples dataset[i] = {input, target}; fields learningRate (0.01), learningRateDecay, maxIteration (25), shuffleIndices, hookExample, hookIteration, verbose
+nn.WeightNorm | nn.WeightNorm(module [, outputDim = 1]) | the module's weight as g v / ||v|| (norm over every dim but outputDim), g and v learnt (PyTorch's weight_g, weight_v); m:weight() is the weight in use
 optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate (Torch7's default 1e-3), learningRateDecay, momentum, dampening, weightDecay, nesterov
 optim.adam | optim.adam(feval, x, config, state) -> x, {f} | Adam step; config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay
 optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step; config: learningRate (1e-2), alpha, epsilon, weightDecay
