@@ -278,6 +278,7 @@ function MultiMargin:loss(input, target)
   end
   local n, c = x:size(1), x:size(2)
   local y = class_targets(self, target, n, c)
+  if x:isCuda() then y = y:cudaLong() end   -- the indices where the scores are
   local xy = torch.gather(x, 2, y:view(n, 1))
   local m = relu(torch.add(x - xy, self.margin))
   if self.p == 2 then m = torch.cmul(m, m) end
@@ -329,6 +330,7 @@ function MultiLabelMargin:loss(input, target)
     end
   end
   valid, isTarget = valid:typeAs(x), isTarget:typeAs(x)
+  if x:isCuda() then idx = idx:cudaLong() end
   local xt = torch.gather(x, 2, idx):view(n, k, 1)
   local m = relu(torch.add(x:view(n, 1, c) - xt, 1))
   local keep = torch.noGrad(function()
