@@ -381,6 +381,22 @@ describe('nn breadth: criterions vs PyTorch', function()
   end
 end)
 
+describe('nn breadth: composite criterions', function()
+  it('ParallelCriterion(true) gives every criterion the one target; their gradients are weighted', function()
+    local a, b, t = torch.randn(3, 2):double(), torch.randn(3, 2):double(), torch.randn(3, 2):double()
+    local pc = nn.ParallelCriterion(true):add(nn.MSECriterion(), 2):add(nn.AbsCriterion())
+    local expect = 2 * torch.pow(a - t, 2):mean() + torch.abs(b - t):mean()
+    H.close(pc:forward({ a, b }, t), expect, 1e-12, 0)
+    local g = pc:backward({ a, b }, t)
+    H.close(g[1], (a - t) * (2 * 2 / 6), 1e-12, 1e-14)
+    H.close(g[2], torch.sign(b - t) / 6, 1e-12, 1e-14)
+    H.matches(H.error_of(function() nn.ParallelCriterion():add(nn.MSECriterion()):forward({ a }, t) end),
+              'nn.ParallelCriterion: expected a table of inputs and a table of targets')
+    H.matches(H.error_of(function() nn.MultiCriterion():add(nn.Linear(2, 2)) end),
+              "bad argument #1 to 'add' %(nn.Criterion expected, got nn.Linear%)")
+  end)
+end)
+
 describe('nn breadth: float64 gradcheck', function()
   local function leaf(t) t = t:double() t.requiresGrad = true return t end
   -- their gradients are by design not their forward's derivative (the fixtures check them)
