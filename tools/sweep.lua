@@ -327,7 +327,15 @@ for _, k in ipairs(sorted_keys(nn)) do
   local cls = nn[k]
   if type(cls) == 'table' and rawget(cls, '__typename') and k:sub(1, 1) ~= '_' then
     local qname = 'nn.' .. k
-    add({ name = qname, names = names_of(qname), npos = 3, call = ('nn.%s(a1, a2, a3)'):format(k) })
+    -- PyTorch's names are aliases of Torch7's classes (nn.Softplus is nn.SoftPlus): a message
+    -- may name the class by either
+    local function class_names(extra)
+      local names = names_of(qname)
+      for n in pairs(names_of(rawget(cls, '__typename'))) do names[n] = true end
+      if extra then names[extra] = true end
+      return names
+    end
+    add({ name = qname, names = class_names(), npos = 3, call = ('nn.%s(a1, a2, a3)'):format(k) })
     local is_crit = false
     local c = cls
     while type(c) == 'table' do
@@ -338,8 +346,7 @@ for _, k in ipairs(sorted_keys(nn)) do
     if k ~= 'Module' and k ~= 'Criterion' then
       local methods = is_crit and CRITERION_METHODS or MODULE_METHODS
       for _, m in ipairs(sorted_keys(methods)) do
-        local names = names_of(qname)
-        names[m] = true
+        local names = class_names(m)
         if m == '__call' then names.forward = true end   -- m(x) is forward's work
         local n = methods[m]
         local ctor = ('nn.%s(%s)'):format(k, is_crit and '' or (GOOD_CTOR[k] or ''))

@@ -102,6 +102,12 @@ local function split_input(cls, input)
           torch.typename(state) or type(state)), 4)
   end
   state = state or {}
+  for i, what in ipairs({ 'h', 'c' }) do
+    if state[i] ~= nil and not torch.isTensor(state[i]) then
+      error(('%s: the state\'s %s must be a tensor, got %s'):format(cls, what,
+            torch.typename(state[i]) or type(state[i])), 4)
+    end
+  end
   return input[1], state[1], state[2]
 end
 

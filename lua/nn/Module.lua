@@ -256,14 +256,15 @@ function Module:_graphBackward(gradOutput, scale, wantParams, retain)
   return self.gradInput
 end
 
--- the arguments of updateGradInput, accGradParameters and backward
+-- the arguments of updateGradInput, accGradParameters and backward (a module whose output is
+-- a number, a loss such as nn.CriterionTable's, takes a number gradOutput)
 local function check_backward(fname, input, gradOutput, scale)
-  if tensor_or_table(input) and tensor_or_table(gradOutput) and
+  if tensor_or_table(input) and (tensor_or_table(gradOutput) or type(gradOutput) == 'number') and
      (scale == nil or type(scale) == 'number') then
     return
   end
   check.arg(fname, 1, input, 'tensor|table', 2)
-  check.arg(fname, 2, gradOutput, 'tensor|table', 2)
+  check.arg(fname, 2, gradOutput, 'tensor|table|number', 2)
   check.arg(fname, 3, scale, 'number?', 2)
 end
 nn._checkBackward = check_backward

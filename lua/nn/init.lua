@@ -1,5 +1,6 @@
 -- nn — neural network modules with Torch7's API on luatorch's autograd:
--- `local nn = require 'nn'` returns the table and sets the global `nn`, as Torch7's did.
+-- `local nn = require 'nn'` returns the table and, as Torch7's, also sets the global nn (and
+-- torch, when it is not set), so Torch7 scripts that say `require 'nn'` run unchanged.
 -- Modules written from tensor ops get their backward from autograd; containers chain
 -- Torch7-style.
 local torch = require 'torch'
@@ -20,11 +21,19 @@ require 'nn.Criterion'
 require 'nn.criterions'
 -- issue 16 (training utilities)
 require 'nn.Embedding'
+-- issue 22's Torch7 module set (Torch7 class names, PyTorch's names as aliases)
+require 'nn.transfer'
+require 'nn.simple'
+require 'nn.tables2'
+require 'nn.criterions2'
+require 'nn.WeightNorm'
+require 'nn.StochasticGradient'
 
 -- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
 -- per-layer entry points) raise an error from inside as the layer's ('nn.Select: ...',
--- nn._named), as forward and backward do; the backward ones check their arguments too. Layers
--- defined later (torch.class('nn.MyLayer', 'nn.Module')) are left as written.
+-- nn._named), as forward and backward do; the backward ones check their arguments too. This
+-- covers every nn.Module class defined by the files above (criterions check their own);
+-- layers defined later (torch.class('nn.MyLayer', 'nn.Module')) are left as written.
 local function guarded(fname, fn)
   if fname == 'updateOutput' then
     -- no argument check here: forward checked it, and each layer refuses a wrong input by
@@ -40,18 +49,27 @@ local function guarded(fname, fn)
     return out
   end
 end
-for _, name in ipairs({ 'Container', 'Sequential', 'ConcatTable', 'ParallelTable', 'Linear',
-                        'Sigmoid', 'Tanh', 'ReLU', 'LeakyReLU', 'SoftMax', 'LogSoftMax',
-                        'Identity', 'View', 'Reshape', 'Narrow', 'Select', 'Transpose',
-                        'JoinTable', 'SplitTable', 'SelectTable', 'NarrowTable', 'CAddTable',
-                        'CMulTable', 'LookupTable', 'Dropout', 'LSTM', 'LSTMCell' }) do
-  local cls = nn[name]
-  for _, m in ipairs({ 'updateOutput', 'updateGradInput', 'accGradParameters', 'backward' }) do
-    local fn = rawget(cls, m)
-    if fn then cls[m] = guarded(m, fn) end
+-- a torch.class class derived from nn.Module (its parent: the __index of its metatable)
+local function is_module_class(cls)
+  while type(cls) == 'table' do
+    if rawget(cls, '__typename') == 'nn.Module' then return true end
+    local meta = getmetatable(cls)
+    cls = type(meta) == 'table' and rawget(meta, '__index') or nil
+  end
+  return false
+end
+local wrapped = {}   -- PyTorch's names are the same classes: wrap each once
+for _, cls in pairs(nn) do
+  if type(cls) == 'table' and not wrapped[cls] and cls ~= nn.Module and is_module_class(cls) then
+    wrapped[cls] = true
+    for _, m in ipairs({ 'updateOutput', 'updateGradInput', 'accGradParameters', 'backward' }) do
+      local fn = rawget(cls, m)
+      if fn then cls[m] = guarded(m, fn) end
+    end
   end
 end
 
 nn.torch = torch
 rawset(_G, 'nn', nn)  -- the global too, as Torch7's packages (see lua/torch/init.lua)
+if rawget(_G, 'torch') == nil then rawset(_G, 'torch', torch) end
 return nn

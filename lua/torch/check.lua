@@ -62,11 +62,12 @@ local is_kind = {
   userdata = function(v) return type(v) == 'userdata' end,
   tensor = is_live_tensor,
   storage = function(v) return type(v) == 'userdata' and typename(v):match('Storage$') ~= nil end,
-  module = function(v)
-    local mt = getmetatable(v)
-    while type(mt) == 'table' do
-      if rawget(mt, '__typename') == 'nn.Module' then return true end
-      mt = getmetatable(mt)
+  module = function(v)  -- an instance's class, then each parent (torch.class: the __index of the class's metatable)
+    local class = getmetatable(v)
+    while type(class) == 'table' do
+      if rawget(class, '__typename') == 'nn.Module' then return true end
+      local meta = getmetatable(class)
+      class = type(meta) == 'table' and rawget(meta, '__index') or nil
     end
     return false
   end,
@@ -163,6 +164,7 @@ local aliases = {
   three_phase = 'threePhase', cycle_momentum = 'cycleMomentum', base_momentum = 'baseMomentum',
   max_momentum = 'maxMomentum', threshold_mode = 'thresholdMode', min_lr = 'minLr',
   lr_lambda = 'lrLambda', norm_type = 'normType', scale_grad_by_freq = 'scaleGradByFreq',
+  pos_weight = 'posWeight', log_target = 'logTarget',
 }
 check.aliases = aliases
 

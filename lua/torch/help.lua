@@ -188,7 +188,7 @@ nn.Container | nn.Container() | the base of containers (Sequential, ConcatTable,
 nn.Linear:reset nn.Linear:resetPyTorch nn.Linear:resetTorch7 nn.LSTM:reset nn.LSTMCell:reset nn.LookupTable:reset | m:reset([stdv]) | re-initialises the parameters (Linear: PyTorch's init; resetTorch7 / resetPyTorch pick one)
 nn.Criterion:forward nn.Criterion:backward nn.Criterion:updateOutput nn.Criterion:updateGradInput | crit:forward(input, target) -> loss / crit:backward(input, target) -> gradInput | Torch7's criterion calls (crit(input, target) records for autograd)
 nn.Criterion:float nn.Criterion:double nn.Criterion:cuda nn.Criterion:cpu nn.Criterion:type | crit:cuda() / crit:float() / crit:type(name) | converts the criterion's buffers (class weights)
-nn.CrossEntropyCriterion:loss nn.ClassNLLCriterion:loss nn.MSECriterion:loss nn.BCECriterion:loss | crit:loss(input, target) -> 0-dim tensor | the loss as a recorded tensor (what a criterion written with autograd implements)
+nn.CrossEntropyCriterion:loss nn.ClassNLLCriterion:loss nn.MSECriterion:loss nn.BCECriterion:loss nn.AbsCriterion:loss nn.BCELoss:loss nn.BCEWithLogitsCriterion:loss nn.BCEWithLogitsLoss:loss nn.CosineEmbeddingCriterion:loss nn.CosineEmbeddingLoss:loss nn.CrossEntropyLoss:loss nn.DistKLDivCriterion:loss nn.HingeEmbeddingCriterion:loss nn.HingeEmbeddingLoss:loss nn.KLDivLoss:loss nn.L1Loss:loss nn.MSELoss:loss nn.MarginCriterion:loss nn.MarginRankingCriterion:loss nn.MarginRankingLoss:loss nn.MultiLabelMarginCriterion:loss nn.MultiLabelMarginLoss:loss nn.MultiLabelSoftMarginCriterion:loss nn.MultiLabelSoftMarginLoss:loss nn.MultiMarginCriterion:loss nn.MultiMarginLoss:loss nn.NLLLoss:loss nn.SmoothL1Criterion:loss nn.SmoothL1Loss:loss nn.SoftMarginCriterion:loss nn.SoftMarginLoss:loss | crit:loss(input, target) -> 0-dim tensor | the loss as a recorded tensor (what a criterion written with autograd implements)
 nn.Sequential | nn.Sequential() :add(m1):add(m2) | a chain: the output of each module feeds the next
 nn.Container:add nn.Container:get nn.Container:size | c:add(m) / c:get(i) / c:size() | adds a module / the i-th module / their count
 nn.ConcatTable nn.ParallelTable | nn.ConcatTable() / nn.ParallelTable() | each child on the same input / child i on input[i]; a table of outputs
@@ -211,6 +211,66 @@ nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = tr
 nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({options}) | negative log-likelihood of log-probabilities; ignoreIndex as CrossEntropyCriterion's
 nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) or ({sizeAverage =, reduction =}) | mean squared error
 nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) or ({weights =, sizeAverage =, reduction =}) | binary cross entropy of probabilities
+nn.Abs nn.Exp nn.Log nn.Sqrt nn.Square | nn.Abs() / nn.Exp() / nn.Log() / nn.Sqrt() / nn.Square() | elementwise |x|, exp(x), log(x), sqrt(x), x^2
+nn.Power | nn.Power(p) | elementwise x^p
+nn.HardTanh nn.Hardtanh | nn.HardTanh([minValue = -1, maxValue = 1]) | clamps to [minValue, maxValue] (PyTorch's name: nn.Hardtanh)
+nn.Clamp | nn.Clamp(minValue, maxValue) | clamps to [minValue, maxValue]
+nn.ReLU6 | nn.ReLU6() | min(max(0, x), 6)
+nn.ELU | nn.ELU([alpha = 1]) | x for x > 0, alpha (exp(x) - 1) otherwise
+nn.PReLU | nn.PReLU([nOutputPlane = 0]) | max(0, x) + w min(0, x) with a learnt slope w: one for all (0), or one per channel (dim 1 of a 1-D/3-D input, dim 2 of a 2-D/4-D batch); w starts at 0.25
+nn.RReLU | nn.RReLU([lower = 1/8, upper = 1/3]) | x for x >= 0, a x otherwise: a uniform in [lower, upper] per element in training (torch.manualSeed reproduces it), (lower + upper) / 2 in evaluate()
+nn.SoftPlus nn.Softplus | nn.SoftPlus([beta = 1 [, threshold = 20]]) | log(1 + exp(beta x)) / beta; x where beta x > threshold
+nn.SoftSign nn.Softsign | nn.SoftSign() | x / (1 + |x|)
+nn.SoftShrink nn.Softshrink nn.HardShrink nn.Hardshrink | nn.SoftShrink([lambda = 0.5]) / nn.HardShrink([lambda = 0.5]) | soft: x -/+ lambda outside [-lambda, lambda], 0 inside; hard: x outside, 0 inside
+nn.TanhShrink nn.Tanhshrink | nn.TanhShrink() | x - tanh(x)
+nn.LogSigmoid | nn.LogSigmoid() | log(sigmoid(x)), stable for large |x|
+nn.SoftMin nn.Softmin | nn.SoftMin([dim]) | softmax of -x over the features (as nn.SoftMax)
+nn.Softmax nn.LogSoftmax | nn.Softmax([dim]) / nn.LogSoftmax([dim]) | PyTorch's names of nn.SoftMax / nn.LogSoftMax
+nn.GELU | nn.GELU([approximate = 'none']) or ({approximate = 'tanh'}) | x Phi(x) with the normal CDF (computed in Lua, element by element), or PyTorch's tanh approximation
+nn.SiLU nn.Mish | nn.SiLU() / nn.Mish() | x sigmoid(x) / x tanh(softplus(x))
+nn.Add nn.Add:reset | nn.Add(inputSize [, scalar = false]) | x + b with a learnt bias of inputSize (a number or sizes; scalar: one for all), broadcast over a batch
+nn.Mul nn.CMul nn.Mul:reset nn.CMul:reset | nn.Mul() / nn.CMul(sizes...) | x times a learnt scalar / a learnt tensor of sizes (broadcast over a batch)
+nn.AddConstant nn.MulConstant | nn.AddConstant(c) / nn.MulConstant(c) | x + c / x * c
+nn.Sum nn.Mean | nn.Sum([dim = 1 [, nInputDims [, sizeAverage = false [, squeeze = true]]]]) / nn.Mean([dim [, nInputDims]]) | the sum / mean over dim, which is removed; nInputDims: dim counts within a sample, shifted past a batch dim
+nn.Max nn.Min | nn.Max([dim = 1 [, nInputDims]]) / nn.Min(...) | the largest / smallest value over dim (removed)
+nn.Index | nn.Index(dim) | {t, indices} -> t:index(dim, indices) (1-based LongTensor)
+nn.MaskedSelect | nn.MaskedSelect() | {t, mask} -> the 1-D tensor of t's elements where mask is 1
+nn.Squeeze nn.Unsqueeze | nn.Squeeze([dim [, nInputDims]]) / nn.Unsqueeze(pos [, nInputDims]) | drops size-1 dims (or dim) / inserts a size-1 dim at pos
+nn.Contiguous | nn.Contiguous() | a contiguous copy (the input when already contiguous)
+nn.Replicate | nn.Replicate(nFeature [, dim = 1 [, nDim]]) | nFeature copies along a new dim (an expanded view)
+nn.Padding | nn.Padding(dim, pad [, nInputDim [, value = 0 [, index = 1]]]) | |pad| entries of value along dim: after the input for pad > 0, before it for pad < 0
+nn.Flatten nn.Unflatten | nn.Flatten([startDim = 2 [, endDim = -1]]) / nn.Unflatten(dim, sizes) | PyTorch's, 1-based: dims startDim..endDim into one (the batch dim kept) / dim into sizes
+nn.Normalize | nn.Normalize(p [, eps = 1e-10]) | each row divided by its p-norm (sum |x|^p + eps)^(1/p); p = math.huge: max |x|
+nn.DotProduct nn.CosineDistance | nn.DotProduct() / nn.CosineDistance() | {a, b} -> the dot product / cosine similarity of each row pair
+nn.PairwiseDistance | nn.PairwiseDistance(p) | {a, b} -> the p-norm of each row difference
+nn.Cosine nn.Euclidean nn.Cosine:reset nn.Euclidean:reset | nn.Cosine(inputSize, outputSize) / nn.Euclidean(inputSize, outputSize) | cos(x, w_j) with learnt rows w_j / ||x - w_j|| with learnt columns w_j (weight inputSize x outputSize)
+nn.Bilinear nn.Bilinear:reset | nn.Bilinear(inputSize1, inputSize2, outputSize [, bias = true]) | {x1, x2} -> x1 W_k x2^T + b_k for [N x in1], [N x in2] inputs; weight outputSize x in1 x in2
+nn.MM | nn.MM([transA = false [, transB = false]]) | {A, B} -> A B (batched for 3-D inputs)
+nn.GradientReversal nn.GradientReversal:setLambda | nn.GradientReversal([lambda = 1]) | the identity forward; backward multiplies the gradient by -lambda (setLambda)
+nn.L1Penalty | nn.L1Penalty(l1weight [, sizeAverage = false [, provideOutput = true]]) | the identity forward (m.loss = l1weight * sum |x|); backward adds l1weight * sign(x)
+nn.Concat nn.DepthConcat | nn.Concat(dim) / nn.DepthConcat(dim) | every child on the same input, the outputs concatenated along dim (DepthConcat: each centred in zeros to the largest size of the other dims)
+nn.Parallel | nn.Parallel(inputDimension, outputDimension) | child i on input:select(inputDimension, i), outputs concatenated along outputDimension
+nn.Bottle | nn.Bottle(module [, nInputDim = 2 [, nOutputDim]]) | module on inputs with extra leading dims, viewed as one batch and restored
+nn.MapTable | nn.MapTable(module [, shared = true]) | module on each element of a table input, through clones sharing its parameters
+nn.FlattenTable | nn.FlattenTable() | a nested table of tensors -> the flat table of them
+nn.CSubTable nn.CDivTable nn.CMaxTable nn.CMinTable | nn.CSubTable() / nn.CDivTable() / nn.CMaxTable() / nn.CMinTable() | {a, b} -> a - b / a / b; the elementwise max / min of a table of tensors
+nn.CriterionTable | nn.CriterionTable(criterion) | {input, target} -> the criterion's loss, as a module
+nn.AbsCriterion nn.L1Loss | nn.AbsCriterion([sizeAverage = true]) or ({reduction = 'mean'|'sum'}) | mean |x - y| (PyTorch's name: nn.L1Loss)
+nn.SmoothL1Criterion nn.SmoothL1Loss | nn.SmoothL1Criterion([sizeAverage = true]) or ({beta = 1, reduction =}) | 0.5 d^2 / beta below beta, |d| - 0.5 beta above
+nn.DistKLDivCriterion nn.KLDivLoss | nn.DistKLDivCriterion([sizeAverage = true]) or ({logTarget = false, reduction = 'mean'|'sum'|'batchmean'}) | KL divergence of log-probabilities from target probabilities (mean over elements, as Torch7 and PyTorch's 'mean')
+nn.MarginCriterion | nn.MarginCriterion([margin = 1 [, sizeAverage = true]]) or ({margin =, reduction =}) | mean max(0, margin - y x) for targets y of 1 / -1
+nn.SoftMarginCriterion nn.SoftMarginLoss | nn.SoftMarginCriterion([sizeAverage = true]) | mean log(1 + exp(-y x)) for targets of 1 / -1
+nn.HingeEmbeddingCriterion nn.HingeEmbeddingLoss | nn.HingeEmbeddingCriterion([margin = 1 [, sizeAverage = true]]) | x where y = 1, max(0, margin - x) where y = -1; the mean
+nn.CosineEmbeddingCriterion nn.CosineEmbeddingLoss | nn.CosineEmbeddingCriterion([margin = 0 [, sizeAverage = true]]) | {x1, x2} rows, y of 1 / -1: 1 - cos, or max(0, cos - margin)
+nn.MarginRankingCriterion nn.MarginRankingLoss | nn.MarginRankingCriterion([margin = 0 [, sizeAverage = true]]) | {x1, x2} scores, y of 1 / -1: mean max(0, -y (x1 - x2) + margin)
+nn.MultiMarginCriterion nn.MultiMarginLoss | nn.MultiMarginCriterion([p = 1 [, weights [, margin = 1 [, sizeAverage = true]]]]) or ({p =, weights =, margin =, reduction =}) | multi-class hinge loss on N x C scores, 1-based class targets
+nn.MultiLabelMarginCriterion nn.MultiLabelMarginLoss | nn.MultiLabelMarginCriterion([sizeAverage = true]) | multi-label hinge loss; targets N x C of 1-based classes, each row ended by a 0 (PyTorch: 0-based, ended by -1)
+nn.MultiLabelSoftMarginCriterion nn.MultiLabelSoftMarginLoss | nn.MultiLabelSoftMarginCriterion([weights [, sizeAverage = true]]) | binary cross entropy of sigmoid(x) against 0 / 1 labels, per-class weights, the mean
+nn.BCEWithLogitsCriterion nn.BCEWithLogitsLoss | nn.BCEWithLogitsCriterion([weights [, sizeAverage = true [, posWeight]]]) or ({weights =, posWeight =, reduction =}) | binary cross entropy of sigmoid(x), computed stably from the scores x
+nn.MultiCriterion nn.ParallelCriterion nn.MultiCriterion:add nn.ParallelCriterion:add | nn.MultiCriterion():add(crit [, weight = 1]) / nn.ParallelCriterion([repeatTarget = false]):add(crit [, weight]) | the weighted sum of criterions on one input and target / on input[i] and target[i]
+nn.MSELoss nn.BCELoss nn.NLLLoss nn.CrossEntropyLoss | nn.MSELoss(...) / nn.BCELoss(...) / nn.NLLLoss(...) / nn.CrossEntropyLoss(...) | PyTorch's names of nn.MSECriterion, nn.BCECriterion, nn.ClassNLLCriterion, nn.CrossEntropyCriterion
+nn.StochasticGradient nn.StochasticGradient:train | nn.StochasticGradient(module, criterion) -> trainer; trainer:train(dataset) | Torch7's SGD trainer over dataset:size() examples dataset[i] = {input, target}; fields learningRate (0.01), learningRateDecay, maxIteration (25), shuffleIndices, hookExample, hookIteration, verbose
+nn.WeightNorm nn.WeightNorm:weight | nn.WeightNorm(module [, outputDim = 1]) | the module's weight as g v / ||v|| (norm over every dim but outputDim), g and v learnt (PyTorch's weight_g, weight_v); m:weight() is the weight in use
 optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate (Torch7's default 1e-3), learningRateDecay, momentum, dampening, weightDecay, nesterov
 optim.adam | optim.adam(feval, x, config, state) -> x, {f} | Adam step; config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay
 optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step; config: learningRate (1e-2), alpha, epsilon, weightDecay

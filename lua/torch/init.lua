@@ -316,6 +316,24 @@ mt.__name = 'torch.Tensor'
 -- the table its name's prefix names when that module is loaded (nn.MyLayer), or in the
 -- table given as third argument; nothing goes into globals.
 local classes = {}
+
+-- Runs obj:__init(...) for class name. Its error is raised at the line that called the class
+-- (whatever level the constructor gave it), and one from deeper inside (a tensor too large
+-- for memory, a view of a bad size) as the class's own, 'nn.Bilinear: ...'; argument errors
+-- ('bad argument #1 to ...') and messages that already name the class keep their words.
+local function construct(name, obj, ...)
+  local ok, err = pcall(obj.__init, obj, ...)
+  if ok then return end
+  if type(err) ~= 'string' then error(err, 0) end
+  local msg = err:gsub('^[^\n]-:%d+: ', '', 1)
+  local short = name:match('([^.]+)$')
+  if not (msg:find('^bad argument') or msg:find('^calling ') or msg:find('^' .. name:gsub('%p', '%%%0') .. '[:(]')
+          or msg:find('^' .. short .. '[:(]')) then
+    msg = name .. ': ' .. msg
+  end
+  error(msg, 3)   -- 1: here, 2: the class's __call, 3: the caller
+end
+
 local metamethods = { '__tostring', '__call', '__len', '__concat', '__add', '__sub', '__mul',
                       '__div', '__unm', '__eq', '__lt', '__le', '__close' }
 
@@ -343,7 +361,7 @@ function torch.class(name, parentName, namespace)
     __index = parent,
     __call = function(cls, ...)
       local obj = setmetatable({}, cls)
-      if obj.__init then obj:__init(...) end
+      if obj.__init then construct(name, obj, ...) end
       return obj
     end,
     __tostring = function() return name end,
