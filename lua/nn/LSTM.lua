@@ -134,9 +134,10 @@ function LSTM:updateOutput(input)
             .. 'CUDA tensors yet', 3)
     end
     local D = self.bidirectional and 2 or 1
-    for k, t in pairs({ h0 = h0, c0 = c0 }) do
-      if not torch.isTensor(t) or t:dim() ~= 3 or t:size(1) ~= self.numLayers * D
-         or t:size(2) ~= B or t:size(3) ~= self.hiddenSize then
+    for _, kt in ipairs({ { 'h0', h0 }, { 'c0', c0 } }) do
+      local k, t = kt[1], kt[2]
+      if t ~= nil and (not torch.isTensor(t) or t:dim() ~= 3 or t:size(1) ~= self.numLayers * D
+         or t:size(2) ~= B or t:size(3) ~= self.hiddenSize) then
         error(('nn.LSTM: %s must be [%d x %d x %d] (layers*directions x batch x hidden), got %s')
               :format(k, self.numLayers * D, B, self.hiddenSize, torch.isTensor(t)
                       and '[' .. shape_string(t) .. ']' or torch.typename(t) or type(t)), 3)

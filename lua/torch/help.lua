@@ -151,8 +151,14 @@ nn.Container:add nn.Container:get nn.Container:size | c:add(m) / c:get(i) / c:si
 nn.ConcatTable nn.ParallelTable | nn.ConcatTable() / nn.ParallelTable() | each child on the same input / child i on input[i]; a table of outputs
 nn.Linear | nn.Linear(inputSize, outputSize [, bias = true]) or (..., {bias = true}) | y = x W^T + b for [inputSize] or [batch x inputSize] inputs
 nn.LookupTable | nn.LookupTable(nIndex, size) | embeddings: 1-based index tensor -> rows of a [nIndex x size] weight
-nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, returnState =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names; unknown options are errors (batch_first: did you mean batchFirst?), bidirectional is not supported yet
+nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, bidirectional =, returnState =, stateful =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names; m(x [, {h0, c0} [, {lengths = L}]]) -> output, {h_n, c_n}; bidirectional: output 2H and _reverse parameters; unknown options are errors (batch_first: did you mean batchFirst?)
 nn.LSTMCell | nn.LSTMCell(inputSize, hiddenSize [, bias = true]) or (..., {bias = true}) | one LSTM step: m(x, {h, c}) -> {h', c'}
+nn.RNN | nn.RNN(inputSize, hiddenSize [, numLayers = 1 [, {nonlinearity = 'tanh', batchFirst =, bias =, dropout =, bidirectional =, returnState =, stateful =}]]) | an Elman RNN (tanh or relu) over a T x B x I sequence, PyTorch's parameters; m(x [, h0 [, {lengths = L}]]) -> output, h_n
+nn.GRU | nn.GRU(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, bidirectional =, returnState =, stateful =}]]) | a GRU (PyTorch's gates r, z, n) over a T x B x I sequence; m(x [, h0 [, {lengths = L}]]) -> output, h_n; lengths: a padded batch (outputs past a length are 0)
+nn.RNNCell nn.GRUCell | nn.RNNCell(inputSize, hiddenSize [, bias = true [, nonlinearity = 'tanh']]) / nn.GRUCell(inputSize, hiddenSize [, bias = true]) (or an options table) | one step: m(x [, h]) -> h'
+nn.RNN:remember nn.GRU:remember nn.LSTM:remember | m:remember([on = true]) -> m | stateful sequences: each call without an initial state starts from the last call's final state, detached (truncated BPTT); the option stateful = true does the same
+nn.RNN:resetState nn.GRU:resetState nn.LSTM:resetState | m:resetState() -> m | the next call of a stateful recurrent layer starts from zeros
+torch.rnnLayer | torch.rnnLayer(mode, x, h0, c0, {w_ih, w_hh [, b_ih, b_hh]} [, reverse [, lengths]]) -> y, h_n [, c_n] | one recurrent layer ('tanh', 'relu', 'gru', 'lstm') over a T x B x I sequence as one autograd node; the building block of nn.RNN, nn.GRU and nn.LSTM's bidirectional form
 nn.Dropout | nn.Dropout([p = 0.5]) | zeroes elements with probability p in training (scaled by 1/(1-p)); identity in evaluate()
 nn.ReLU nn.Tanh nn.Sigmoid | nn.ReLU() / nn.Tanh() / nn.Sigmoid() | elementwise activations
 nn.LeakyReLU | nn.LeakyReLU([negval = 0.01]) | x or negval * x
