@@ -481,6 +481,46 @@ describe('errors', function()
   end)
 end)
 
+describe('threads', function()
+  it('the batch rows split across threads give the numbers of one thread (GRU, LSTM bidirectional, lengths)', function()
+    local saved = torch.getnumthreads()
+    for _, mk in ipairs({ function() return nn.GRU(8, 128, { bidirectional = true }) end,
+                          function() return nn.LSTM(8, 128, { bidirectional = true }) end }) do
+      torch.manualSeed(4)
+      local m = mk():double()
+      local x = torch.randn(3, 64, 8):double()   -- B * H = 8192: a team of threads above one
+      local L = torch.LongTensor(64):random(1, 3)
+      local function run(nt)
+        torch.setnumthreads(nt)
+        m:zeroGradParameters()
+        local xl = leaf(x:clone())
+        local y = m(xl, nil, { lengths = L })
+        torch.cmul(y, y):sum():backward()
+        return y:detach(), xl.grad, m.gradWeight_hh_l0:clone(), m.gradBias_ih_l0_reverse:clone()
+      end
+      local a = { run(1) }
+      local b = { run(2) }
+      torch.setnumthreads(saved)
+      for i = 1, #a do H.close(b[i], a[i], 1e-12, 1e-13) end
+    end
+  end)
+end)
+
+describe('CUDA tensors', function()
+  H.gpu_it('nn.GRU, nn.RNN, the cells and nn.LSTM bidirectional refuse them with an error, never wrong results', function()
+    local x = torch.randn(2, 3, 3):cuda()
+    for _, m in ipairs({ nn.GRU(3, 4), nn.RNN(3, 4), nn.GRUCell(3, 4), nn.RNNCell(3, 4) }) do
+      m:cuda()
+      local input = torch.isTypeOf(m, 'nn.RNNCellBase') and x[1] or x
+      H.matches(H.error_of(function() return m:forward(input) end),
+                torch.typename(m) .. ': not implemented for CUDA tensors yet')
+    end
+    local l = nn.LSTM(3, 4, { bidirectional = true }):cuda()
+    H.matches(H.error_of(function() return l:forward(x) end),
+              'nn.LSTM: bidirectional and variable%-length sequences are not implemented for CUDA tensors yet')
+  end)
+end)
+
 describe('help', function()
   it('has an entry for every new public name', function()
     local help = require 'torch.help'
