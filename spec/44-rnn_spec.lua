@@ -525,7 +525,8 @@ describe('help', function()
   it('has an entry for every new public name', function()
     local help = require 'torch.help'
     for _, name in ipairs({ 'nn.RNN', 'nn.GRU', 'nn.RNNCell', 'nn.GRUCell', 'torch.rnnLayer',
-                            'nn.RNN:remember', 'nn.RNN:resetState' }) do
+                            'nn.RNN:remember', 'nn.RNN:resetState', 'nn.LSTM:remember',
+                            'nn.GRU:resetState', 'nn.RNNBase', 'nn.RNNCellBase' }) do
       assert.is_not_nil(help.describe(name), name)
     end
   end)
