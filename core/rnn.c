@@ -35,6 +35,14 @@
 #include <omp.h>
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
+
+#include "rnn_math.h"
+
 typedef struct {
     int mode, reverse, has_bias;
     lt_dtype dt;
@@ -42,7 +50,7 @@ typedef struct {
     int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
     lt_tensor *x;          /* T x B x I contiguous copy of the input                        */
     lt_tensor *wih, *whh;  /* contiguous copies of the weights                              */
-    lt_tensor *bhh;        /* G: b_hh, or NULL (b_ih is folded into the projections)        */
+    lt_tensor *bhh;        /* G: b_hh, or zeros (b_ih is folded into the projections)       */
     lt_tensor *h0, *c0;    /* B x H (zeros when not given)                                  */
     lt_tensor *gates;      /* T x B x G: the projections, then the activated gates          */
     lt_tensor *ghn;        /* GRU: T x B x H, W_hn h + b_hn (before r multiplies it)        */
@@ -110,111 +118,136 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
 
 /* ---- the fused per-step passes, for float and double ---------------------------------------
  * Forward of step t for rows [b0, b1): g (B x G) holds x W_ih^T + b_ih; gh (B x G) holds
- * h W_hh^T + b_hh; hp, cp the previous state; h, c receive the new one; gn (GRU) receives gh_n.
- * Backward: dh, dc (B x H) carry the state gradients in and out; dy the output gradient
- * (NULL: zeros); dgi, dgh (B x G) receive the gradients of gi and gh (the same for RNN and
- * LSTM: then dgh == dgi). */
-#define RNN_KERNELS(T, SFX, EXP, TANH)                                                          \
-    static T sig_##SFX(T v) { return 1 / (1 + EXP(-v)); }                                      \
-    static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,           \
-                          const T *gh, const T *hp, const T *cp, T *h, T *c, T *gn)            \
+ * h W_hh^T (bhh: b_hh, or zeros); hp, cp the previous state; h, c receive the new one; gn (GRU)
+ * receives W_hn h + b_hn. Backward: dh, dc (B x H) carry the state gradients in and out; dy
+ * the output gradient (row stride ldy: 0 for a row of zeros); dgi, dgh (B x G) receive the
+ * gradients of gi and gh (the same buffer for RNN and LSTM). One loop per mode, so each
+ * vectorises; a row past its length copies the state (forward) or keeps dh, dc (backward). */
+#define RNN_KERNELS(ATTR, T, SFX, SIG, TANH)                                                        \
+    ATTR static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,      \
+                          const T *gh, const T *bhh, const T *hp, const T *cp, T *h, T *c,     \
+                          T *gn)                                                                \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *gr = g + b * G, *hr = h + b * H;                                                 \
             const T *ghr = gh + b * G, *hpr = hp + b * H;                                       \
-            if (k->len && t >= k->len[b]) { /* padding: the state carries, nothing else */     \
+            if (k->len && t >= k->len[b]) {                                                     \
                 memcpy(hr, hpr, (size_t)H * sizeof(T));                                         \
                 if (c) memcpy(c + b * H, cp + b * H, (size_t)H * sizeof(T));                    \
                 continue;                                                                       \
             }                                                                                   \
-            for (int64_t j = 0; j < H; j++) {                                                   \
-                if (k->mode == LT_RNN_TANH) {                                                   \
-                    hr[j] = TANH(gr[j] + ghr[j]);                                               \
-                } else if (k->mode == LT_RNN_RELU) {                                            \
-                    T v = gr[j] + ghr[j];                                                       \
+            switch (k->mode) {                                                                  \
+            case LT_RNN_TANH:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++)                             \
+                    hr[j] = TANH(gr[j] + ghr[j] + bhh[j]);                                      \
+                break;                                                                          \
+            case LT_RNN_RELU:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T v = gr[j] + ghr[j] + bhh[j];                                              \
                     hr[j] = v > 0 ? v : 0;                                                      \
-                } else if (k->mode == LT_RNN_GRU) {                                             \
-                    T r = sig_##SFX(gr[j] + ghr[j]);                                            \
-                    T z = sig_##SFX(gr[H + j] + ghr[H + j]);                                    \
-                    T n = TANH(gr[2 * H + j] + r * ghr[2 * H + j]);                             \
-                    gn[b * H + j] = ghr[2 * H + j];                                             \
+                }                                                                               \
+                break;                                                                          \
+            case LT_RNN_GRU: {                                                                  \
+                T *gnr = gn + b * H;                                                            \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T r = SIG(gr[j] + ghr[j] + bhh[j]);                                         \
+                    T z = SIG(gr[H + j] + ghr[H + j] + bhh[H + j]);                             \
+                    T hn = ghr[2 * H + j] + bhh[2 * H + j];                                     \
+                    T n = TANH(gr[2 * H + j] + r * hn);                                         \
+                    gnr[j] = hn;                                                                \
                     gr[j] = r, gr[H + j] = z, gr[2 * H + j] = n;                                \
                     hr[j] = (1 - z) * n + z * hpr[j];                                           \
-                } else {                                                                        \
-                    T ig = sig_##SFX(gr[j] + ghr[j]);                                           \
-                    T fg = sig_##SFX(gr[H + j] + ghr[H + j]);                                   \
-                    T gg = TANH(gr[2 * H + j] + ghr[2 * H + j]);                                \
-                    T og = sig_##SFX(gr[3 * H + j] + ghr[3 * H + j]);                           \
-                    T cc = fg * cp[b * H + j] + ig * gg;                                        \
+                }                                                                               \
+                break;                                                                          \
+            }                                                                                   \
+            default: {                                                                          \
+                T *cr = c + b * H;                                                              \
+                const T *cpr = cp + b * H;                                                      \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T ig = SIG(gr[j] + ghr[j] + bhh[j]);                                        \
+                    T fg = SIG(gr[H + j] + ghr[H + j] + bhh[H + j]);                            \
+                    T gg = TANH(gr[2 * H + j] + ghr[2 * H + j] + bhh[2 * H + j]);               \
+                    T og = SIG(gr[3 * H + j] + ghr[3 * H + j] + bhh[3 * H + j]);                \
+                    T cc = fg * cpr[j] + ig * gg;                                               \
                     gr[j] = ig, gr[H + j] = fg, gr[2 * H + j] = gg, gr[3 * H + j] = og;         \
-                    c[b * H + j] = cc;                                                          \
+                    cr[j] = cc;                                                                 \
                     hr[j] = og * TANH(cc);                                                      \
                 }                                                                               \
             }                                                                                   \
+            }                                                                                   \
         }                                                                                       \
     }                                                                                           \
-    static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, const T *g,     \
+    ATTR static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1,            \
+                               const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
-                          const T *dy, T *dh, T *dc, T *dgi, T *dgh)                           \
+                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh)              \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *dgir = dgi + b * G, *dghr = dgh + b * G, *dhr = dh + b * H;                      \
-            if (k->len && t >= k->len[b]) { /* padding: the gradients carry through */        \
+            if (k->len && t >= k->len[b]) {                                                     \
                 memset(dgir, 0, (size_t)G * sizeof(T));                                         \
                 if (dgh != dgi) memset(dghr, 0, (size_t)G * sizeof(T));                         \
                 continue;                                                                       \
             }                                                                                   \
-            const T *gr = g + b * G, *hr = h + b * H, *hpr = hp + b * H;                        \
-            for (int64_t j = 0; j < H; j++) {                                                   \
-                T d = dhr[j] + (dy ? dy[b * H + j] : 0);                                        \
-                if (k->mode == LT_RNN_TANH) {                                                   \
-                    dgir[j] = d * (1 - hr[j] * hr[j]);                                          \
+            const T *gr = g + b * G, *hr = h + b * H, *hpr = hp + b * H, *dyr = dy + b * ldy;   \
+            switch (k->mode) {                                                                  \
+            case LT_RNN_TANH:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    dgir[j] = (dhr[j] + dyr[j]) * (1 - hr[j] * hr[j]);                          \
                     dhr[j] = 0;                                                                 \
-                } else if (k->mode == LT_RNN_RELU) {                                            \
-                    dgir[j] = hr[j] > 0 ? d : 0;                                                \
+                }                                                                               \
+                break;                                                                          \
+            case LT_RNN_RELU:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    dgir[j] = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                  \
                     dhr[j] = 0;                                                                 \
-                } else if (k->mode == LT_RNN_GRU) {                                             \
+                }                                                                               \
+                break;                                                                          \
+            case LT_RNN_GRU: {                                                                  \
+                const T *gnr = gn + b * H;                                                      \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T d = dhr[j] + dyr[j];                                                      \
                     T r = gr[j], z = gr[H + j], n = gr[2 * H + j];                              \
                     T dan = d * (1 - z) * (1 - n * n);                                          \
                     T daz = d * (hpr[j] - n) * z * (1 - z);                                     \
-                    T dar = dan * gn[b * H + j] * r * (1 - r);                                  \
+                    T dar = dan * gnr[j] * r * (1 - r);                                         \
                     dgir[j] = dar, dgir[H + j] = daz, dgir[2 * H + j] = dan;                    \
                     dghr[j] = dar, dghr[H + j] = daz, dghr[2 * H + j] = dan * r;                \
                     dhr[j] = d * z;                                                             \
-                } else {                                                                        \
+                }                                                                               \
+                break;                                                                          \
+            }                                                                                   \
+            default: {                                                                          \
+                const T *cr = c + b * H, *cpr = cp + b * H;                                     \
+                T *dcr = dc + b * H;                                                            \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T d = dhr[j] + dyr[j];                                                      \
                     T ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];       \
-                    T th = TANH(c[b * H + j]);                                                  \
-                    T dct = dc[b * H + j] + d * og * (1 - th * th);                             \
+                    T th = TANH(cr[j]);                                                         \
+                    T dct = dcr[j] + d * og * (1 - th * th);                                    \
                     dgir[j] = dct * gg * ig * (1 - ig);                                         \
-                    dgir[H + j] = dct * cp[b * H + j] * fg * (1 - fg);                          \
+                    dgir[H + j] = dct * cpr[j] * fg * (1 - fg);                                 \
                     dgir[2 * H + j] = dct * ig * (1 - gg * gg);                                 \
                     dgir[3 * H + j] = d * th * og * (1 - og);                                   \
-                    dc[b * H + j] = dct * fg;                                                   \
+                    dcr[j] = dct * fg;                                                          \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
+            }                                                                                   \
             }                                                                                   \
         }                                                                                       \
     }
 
-RNN_KERNELS(float, f32, expf, tanhf)
-RNN_KERNELS(double, f64, exp, tanh)
+#define NO_ATTR
+RNN_KERNELS(LT_WIDE_CLONES, float, f32, sigmoid_f, tanh_f)
+RNN_KERNELS(NO_ATTR, double, f64, sigmoid_d, tanh)
 
 /* ---- forward ------------------------------------------------------------------------------- */
 
 static char *row(const lt_tensor *t, int64_t index, int64_t width)
 {
     return (char *)lt_data(t) + index * width * (int64_t)lt_dtype_size(t->dtype);
-}
-
-/* rows [b0, b1) of gh (B x G) += bias (G) */
-static void add_rows(lt_dtype dt, char *gh, const char *bias, int64_t G, int64_t b0, int64_t b1)
-{
-    for (int64_t b = b0; b < b1; b++)
-        for (int64_t j = 0; j < G; j++)
-            if (dt == LT_FLOAT32) ((float *)gh)[b * G + j] += ((const float *)bias)[j];
-            else ((double *)gh)[b * G + j] += ((const double *)bias)[j];
 }
 
 /* The sweep over time: each thread its batch rows through every step (gh: B x G scratch). */
@@ -233,16 +266,16 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
             const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
             gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
                  gh + b0 * G * es, G);
-            if (k->bhh) add_rows(k->dt, gh, lt_data(k->bhh), G, b0, b1);
+            const char *bh = lt_data(k->bhh);
             if (k->dt == LT_FLOAT32)
                 fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
-                        (const float *)hp, (const float *)cp, (float *)row(k->s, t, B * H),
-                        k->c ? (float *)row(k->c, t, B * H) : NULL,
+                        (const float *)bh, (const float *)hp, (const float *)cp,
+                        (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
                         k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
             else
                 fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
-                        (const double *)hp, (const double *)cp, (double *)row(k->s, t, B * H),
-                        k->c ? (double *)row(k->c, t, B * H) : NULL,
+                        (const double *)bh, (const double *)hp, (const double *)cp,
+                        (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
                         k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
         }
     }
@@ -364,7 +397,8 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
     }
     if (st == LT_OK) {
         k->x = dense_copy(x), k->wih = dense_copy(w[0]), k->whh = dense_copy(w[1]);
-        if (k->has_bias && !(k->bhh = dense_copy(w[3]))) st = LT_ERR;
+        k->bhh = k->has_bias ? dense_copy(w[3]) : zeros(k->dt, 1, G, 0, 0);
+        if (!k->bhh) st = LT_ERR;
         k->h0 = h0 ? dense_copy(h0) : zeros(k->dt, 2, B, H, 0);
         if (lstm) k->c0 = c0 ? dense_copy(c0) : zeros(k->dt, 2, B, H, 0);
         k->gates = buffer(k->dt, 3, T, B, G);
@@ -432,8 +466,8 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 /* ---- backward ------------------------------------------------------------------------------ */
 
 /* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh. */
-static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, char *dh, char *dc, char *dgi,
-                           char *dgh)
+static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zrow, char *dh,
+                           char *dc, char *dgi, char *dgh)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
     int nt = lt_team_size(B, H);
@@ -446,20 +480,21 @@ static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, char *dh, char
             int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
             const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
             const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-            const char *dyt = dy ? row(dy, t, B * H) : NULL;
+            const char *dyt = dy ? row(dy, t, B * H) : zrow;  /* zrow: stride 0 */
+            int64_t ldy = dy ? H : 0;
             char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
             if (k->dt == LT_FLOAT32)
                 bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
                         k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
                         (const float *)cp, (const float *)row(k->s, t, B * H),
-                        k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt,
+                        k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
                         (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
             else
                 bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
                         k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
                         (const double *)hp, (const double *)cp,
                         (const double *)row(k->s, t, B * H),
-                        k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt,
+                        k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
                         (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
             gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
                  dh + b0 * H * es, H);
@@ -468,16 +503,25 @@ static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, char *dh, char
     lt_blas_restore(nt, prev);
 }
 
-/* out (G) = the column sums of d (rows x G), accumulated in double */
-static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, char *out)
+/* out (G) = the column sums of d (rows x G), accumulated in double row by row (in cache) */
+static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, char *out)
 {
-    for (int64_t j = 0; j < G; j++) {
-        double v = 0;
-        for (int64_t r = 0; r < rows; r++)
-            v += dt == LT_FLOAT32 ? ((const float *)d)[r * G + j] : ((const double *)d)[r * G + j];
-        if (dt == LT_FLOAT32) ((float *)out)[j] = (float)v;
-        else ((double *)out)[j] = v;
+    double *acc = calloc((size_t)G, sizeof *acc);
+    if (!acc) return lt_error("out of memory");
+    for (int64_t r = 0; r < rows; r++) {
+        if (dt == LT_FLOAT32) {
+            const float *dr = (const float *)d + r * G;
+            for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
+        } else {
+            const double *dr = (const double *)d + r * G;
+            for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
+        }
     }
+    for (int64_t j = 0; j < G; j++)
+        if (dt == LT_FLOAT32) ((float *)out)[j] = (float)acc[j];
+        else ((double *)out)[j] = acc[j];
+    free(acc);
+    return LT_OK;
 }
 
 /* a gradient for input i of n: a fresh tensor of its shape */
@@ -500,12 +544,14 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(gout[2]) : zeros(k->dt, 2, B, H, 0);
     lt_tensor *dgi = buffer(k->dt, 3, T, B, G);
     lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(k->dt, 3, T, B, G) : NULL;
+    lt_tensor *zrow = gout[0] ? NULL : zeros(k->dt, 1, H, 0, 0);
     int st = LT_OK;
-    if ((gout[0] && !dy) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
+    if ((gout[0] ? !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
     if (st == LT_OK)
-        backward_sweep(k, dy, lt_data(dh), dc ? lt_data(dc) : NULL, gi, gh);
+        backward_sweep(k, dy, zrow ? lt_data(zrow) : NULL, lt_data(dh), dc ? lt_data(dc) : NULL,
+                       gi, gh);
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
         if (!(gin[0] = grad_for(n, 0))) st = LT_ERR;
@@ -534,13 +580,13 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     }
     if (st == LT_OK && n->next[5]) {
         if (!(gin[5] = grad_for(n, 5))) st = LT_ERR;
-        else column_sums(k->dt, gi, T * B, G, lt_data(gin[5]));
+        else st = column_sums(k->dt, gi, T * B, G, lt_data(gin[5]));
     }
     if (st == LT_OK && n->next[6]) {
         if (!(gin[6] = grad_for(n, 6))) st = LT_ERR;
-        else column_sums(k->dt, gh, T * B, G, lt_data(gin[6]));
+        else st = column_sums(k->dt, gh, T * B, G, lt_data(gin[6]));
     }
-    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh};
+    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
     return st;
 }
