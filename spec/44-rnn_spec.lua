@@ -3,7 +3,8 @@
 -- gradient (spec/fixtures/gen_rnn.py: layers 1-2, bidirectional, batchFirst, bias, initial
 -- state, lengths, dropout in eval mode) in both loop styles, float64 gradchecks of each mode's
 -- C backward (forward and reverse, with lengths), padding that changes nothing, stateful
--- sequences, dropout in training, and errors.
+-- sequences, dropout in training, and errors. (On CUDA tensors these layers are refused:
+-- spec/35-cuda_lstm_spec.lua checks that on the device.)
 local torch = require 'torch'
 local nn = require 'nn'
 local H = require 'helpers'
@@ -300,12 +301,13 @@ describe('stateful sequences', function()
       H.close(ya, yw:narrow(1, 1, 3), 1e-12, 1e-14)
       H.close(yb, yw:narrow(1, 4, 3), 1e-12, 1e-14)
       -- the carried state is detached: a backward of the second chunk stops there
-      local xb = leaf(x:narrow(1, 4, 3):clone())
+      local xa, xb = leaf(x:narrow(1, 1, 3):clone()), leaf(x:narrow(1, 4, 3):clone())
       m:resetState()
-      m:forward(x:narrow(1, 1, 3))
+      m(xa)
       local y = m(xb)
       y:sum():backward()
       assert.is_not_nil(xb.grad)
+      assert.is_nil(xa.grad)   -- the graph of the first call is not reached
       -- resetState: from zeros again
       m:resetState()
       H.close(s:forward(x:narrow(1, 1, 3)), yw:narrow(1, 1, 3), 1e-12, 1e-14)
@@ -503,21 +505,6 @@ describe('threads', function()
       torch.setnumthreads(saved)
       for i = 1, #a do H.close(b[i], a[i], 1e-12, 1e-13) end
     end
-  end)
-end)
-
-describe('CUDA tensors', function()
-  H.gpu_it('nn.GRU, nn.RNN, the cells and nn.LSTM bidirectional refuse them with an error, never wrong results', function()
-    local x = torch.randn(2, 3, 3):cuda()
-    for _, m in ipairs({ nn.GRU(3, 4), nn.RNN(3, 4), nn.GRUCell(3, 4), nn.RNNCell(3, 4) }) do
-      m:cuda()
-      local input = torch.isTypeOf(m, 'nn.RNNCellBase') and x[1] or x
-      H.matches(H.error_of(function() return m:forward(input) end),
-                torch.typename(m) .. ': not implemented for CUDA tensors yet')
-    end
-    local l = nn.LSTM(3, 4, { bidirectional = true }):cuda()
-    H.matches(H.error_of(function() return l:forward(x) end),
-              'nn.LSTM: bidirectional and variable%-length sequences are not implemented for CUDA tensors yet')
   end)
 end)
 
