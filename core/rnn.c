@@ -503,8 +503,8 @@ static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zr
     lt_blas_restore(nt, prev);
 }
 
-/* out (G) = the column sums of d (rows x G), accumulated in double row by row (in cache) */
-static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, char *out)
+/* out (G) = beta * out + the column sums of d (rows x G), accumulated in double row by row */
+static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double beta, char *out)
 {
     double *acc = calloc((size_t)G, sizeof *acc);
     if (!acc) return lt_error("out of memory");
@@ -517,17 +517,28 @@ static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, char
             for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
         }
     }
-    for (int64_t j = 0; j < G; j++)
-        if (dt == LT_FLOAT32) ((float *)out)[j] = (float)acc[j];
-        else ((double *)out)[j] = acc[j];
+    for (int64_t j = 0; j < G; j++)  /* (beta 0: out is fresh, never read) */
+        if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)acc[j] : (float)acc[j];
+        else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + acc[j] : acc[j];
     free(acc);
     return LT_OK;
 }
 
-/* a gradient for input i of n: a fresh tensor of its shape */
-static lt_tensor *grad_for(const lt_node *n, int i)
+/* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
+ * when autograd would only add it there and it is a dense CPU tensor, else a fresh tensor of
+ * the input's shape for autograd (gin[i], *beta = 0). NULL with st set: out of memory. */
+static char *param_target(lt_node *n, int i, lt_tensor **gin, double *beta, int *st)
 {
-    return lt_tensor_uninit_on(LT_CPU, n->in_dtype[i], n->in_ndim[i], n->in_size[i]);
+    lt_tensor *g = lt_node_leaf_grad(n, i);
+    if (g && lt_device(g) == LT_CPU && lt_is_contiguous(g)) {
+        *beta = 1;
+        lt_storage_bump(g);
+        return lt_data(g);
+    }
+    *beta = 0;
+    gin[i] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[i], n->in_ndim[i], n->in_size[i]);
+    if (!gin[i]) *st = LT_ERR;
+    return gin[i] ? lt_data(gin[i]) : NULL;
 }
 
 static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
@@ -554,38 +565,30 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
                        gi, gh);
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
-        if (!(gin[0] = grad_for(n, 0))) st = LT_ERR;
+        gin[0] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+        if (!gin[0]) st = LT_ERR;
         else gemm(k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
     }
     if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
     if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
-    /* the weights' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (h_prev of the first
-     * step processed is h0, the others are the state rows next to it) */
-    if (st == LT_OK && n->next[3]) {
-        if (!(gin[3] = grad_for(n, 3))) st = LT_ERR;
-        else gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, 0, lt_data(gin[3]), I);
+    /* the parameters' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (h_prev of the
+     * first step processed is h0, the others are the state rows next to it), the biases'
+     * column sums; into their .grad directly where autograd would only add them there */
+    double beta;
+    char *d;
+    if (st == LT_OK && n->next[3] && (d = param_target(n, 3, gin, &beta, &st)))
+        gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
+    if (st == LT_OK && n->next[4] && (d = param_target(n, 4, gin, &beta, &st))) {
+        int64_t first = k->reverse ? T - 1 : 0;
+        const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
+        const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
+        gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, beta, d, H);
+        gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
     }
-    if (st == LT_OK && n->next[4]) {
-        if (!(gin[4] = grad_for(n, 4))) {
-            st = LT_ERR;
-        } else {
-            char *d = lt_data(gin[4]);
-            int64_t first = k->reverse ? T - 1 : 0;
-            const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
-            const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
-            gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, 0, d, H);
-            gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1,
-                 d, H);
-        }
-    }
-    if (st == LT_OK && n->next[5]) {
-        if (!(gin[5] = grad_for(n, 5))) st = LT_ERR;
-        else st = column_sums(k->dt, gi, T * B, G, lt_data(gin[5]));
-    }
-    if (st == LT_OK && n->next[6]) {
-        if (!(gin[6] = grad_for(n, 6))) st = LT_ERR;
-        else st = column_sums(k->dt, gh, T * B, G, lt_data(gin[6]));
-    }
+    if (st == LT_OK && n->next[5] && (d = param_target(n, 5, gin, &beta, &st)))
+        st = column_sums(k->dt, gi, T * B, G, beta, d);
+    if (st == LT_OK && n->next[6] && (d = param_target(n, 6, gin, &beta, &st)))
+        st = column_sums(k->dt, gh, T * B, G, beta, d);
     lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
     return st;
