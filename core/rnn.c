@@ -317,7 +317,10 @@ static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_
                         lt_shape_str(a, sizeof a, x->ndim, x->size));
     if (!w[1] || w[1]->ndim != 2) return lt_error("weight_hh must be a matrix");
     int64_t H = w[1]->size[1], G = gates[mode] * H, I = x->size[2], B = x->size[1];
-    if (H < 1 || G > INT32_MAX || x->size[0] * B > INT32_MAX)
+    if (H < 1)
+        return lt_error("weight_hh must have at least one column (the hidden size), got [%s]",
+                        lt_shape_str(a, sizeof a, w[1]->ndim, w[1]->size));
+    if (G > INT32_MAX || I > INT32_MAX || x->size[0] * B > INT32_MAX)
         return lt_error("sizes too large for BLAS");
     for (int i = 0; i < 4; i++) {
         const lt_tensor *t = w[i];
