@@ -416,6 +416,15 @@ describe('errors', function()
     H.matches(err(function() return nn.RNN(0, 4) end), 'nn.RNN: inputSize must be a positive integer, got 0')
     H.matches(err(function() return nn.GRU(3, 4, 1, { dropout = 1 }) end), 'dropout must be a number in %[0, 1%)')
     H.matches(err(function() return nn.GRU(3, 4, 1 << 40) end), 'would need .* GB')
+    -- sizes whose products overflow integers are refused at once too, never allocated
+    for _, big in ipairs({ 1 << 31, 1 << 40, 1 << 62 }) do
+      H.matches(err(function() return nn.GRU(big, big) end), 'nn.GRU: .* would need .* GB')
+      H.matches(err(function() return nn.RNN(big, big, 2, { bidirectional = true }) end), 'nn.RNN: .* GB')
+      H.matches(err(function() return nn.LSTM(big, big, { bidirectional = true }) end), 'nn.LSTM: .* GB')
+      H.matches(err(function() return nn.LSTM(1, big) end), 'nn.LSTM: .* GB')
+      H.matches(err(function() return nn.GRUCell(big, big) end), 'nn.GRUCell: .* GB')
+      H.matches(err(function() return nn.RNNCell(1, big) end), 'nn.RNNCell: .* GB')
+    end
     H.matches(err(function() return nn.GRUCell(3, 4, { nonlinearity = 'tanh' }) end),
               "nn.GRUCell: unknown option 'nonlinearity'")
     H.matches(err(function() return nn.RNNCell(3, 4, 'yes') end), 'nn.RNNCell: bias must be a boolean')

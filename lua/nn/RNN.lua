@@ -188,8 +188,10 @@ function CellBase:__init(cls, mode, inputSize, hiddenSize, bias, nonlinearity)
   self._cls, self.mode = cls, mode
   self.inputSize, self.hiddenSize = inputSize, hiddenSize
   self.useBias = bias ~= false
+  -- (in floats: the products of sizes may overflow integers)
+  R.check_memory(cls, gates_of[mode] * (1.0 * hiddenSize)
+                      * (1.0 * inputSize + hiddenSize + (self.useBias and 2 or 0)))
   local G = gates_of[mode] * hiddenSize
-  R.check_memory(cls, 1.0 * G * (inputSize + hiddenSize + (self.useBias and 2 or 0)))
   self._names = {}
   R.add_param(self, 'weight_ih', G, inputSize)
   R.add_param(self, 'weight_hh', G, hiddenSize)

@@ -82,8 +82,10 @@ end
 
 -- the memory check of add_layer_params, before any allocation
 function R.check_layer_memory(cls, inputSize, H, numLayers, gates, bias, D)
-  local G, nb = gates * H, bias and 2 or 0
-  R.check_memory(cls, D * (G * (inputSize + H + nb) + (numLayers - 1) * G * (D * H + H + nb)))
+  -- in floats: products of sizes (even sums of them) may overflow integers
+  local Hf, nb = 1.0 * H, bias and 2 or 0
+  local G = gates * Hf
+  R.check_memory(cls, D * (G * (inputSize + Hf + nb) + (numLayers - 1) * G * (D * Hf + Hf + nb)))
 end
 
 -- dropout between layers: a number in [0, 1)
