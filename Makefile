@@ -135,7 +135,7 @@ endif
 # without them their sqrt / exp / select loops vectorise (results are unchanged: no reassociation).
 $(BUILD)/core/nnops.o $(BUILD)/core/optim.o $(BUILD)/core/pointwise.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math
 # The fused LSTM passes also contract a * b + c into FMAs (in their AVX2 / AVX-512 builds).
-$(BUILD)/core/lstm.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math -ffp-contract=fast
+$(BUILD)/core/lstm.o $(BUILD)/core/rnn.o: ALL_CFLAGS += -fno-math-errno -fno-trapping-math -ffp-contract=fast
 
 $(LIB_A): $(CORE_OBJ)
 	@rm -f $@

@@ -65,58 +65,8 @@
 #define LSTM_PAR_UNITS 8192
 #define LSTM_CACHE 3
 
-/* ---- float32 nonlinearities ------------------------------------------------------------- */
-
-/* exp by Cody-Waite reduction and Cephes' polynomial, 2^n built in the exponent bits; about
- * 1 ulp for x in [-87, 88]; clamped outside (the callers only need saturation there). NaN
- * stays NaN. This is lt_exp_float (lt_internal.h) without its full-range scaling: the gates
- * never need subnormals, and the shared one made the seed step ~2% slower (measured with
- * LUATORCH_BENCH_QUICK=1 bench/lstm.lua, 2026-11-26). */
-static INLINE float exp_f(float x)
-{
-    const float magic = 12582912.0f;  /* 1.5 * 2^23: adding it rounds to an integer */
-    float xc = x > -87.0f ? x : -87.0f;
-    xc = xc < 88.0f ? xc : 88.0f;
-    float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;
-    int32_t ti, mi;
-    memcpy(&ti, &t, sizeof ti);
-    memcpy(&mi, &magic, sizeof mi);
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    int32_t sb = (int32_t)((uint32_t)(ti - mi + 127) << 23);  /* 2^n, n in [-126, 127] */
-    float sc;
-    memcpy(&sc, &sb, sizeof sc);
-    return y * sc;
-}
-
-static INLINE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
-
-/* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), else
- * 1 - 2 / (exp(2|x|) + 1) with the sign put back. */
-static INLINE float tanh_f(float x)
-{
-    float ax = x < 0 ? -x : x;
-    float z = x * x;
-    float p = -5.70498872745e-3f;
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    float small = p * z * x + x;
-    float big = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
-    big = x < 0 ? -big : big;
-    return ax < 0.625f ? small : big;
-}
-
-static INLINE double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+/* float32 nonlinearities: exp_f, sigmoid_f, tanh_f (shared with core/rnn.c) */
+#include "rnn_math.h"
 
 /* ---- fused per-step passes --------------------------------------------------------------- */
 
@@ -542,7 +492,7 @@ void openblas_set_num_threads(int num_threads); /* OpenBLAS; not in every cblas.
 
 /* The team for one call: the thread count when each thread gets enough batch rows (the
  * sweeps split the batch; every row's recurrence is independent of the others). */
-static int team_size(int64_t B, int64_t H)
+int lt_team_size(int64_t B, int64_t H)
 {
 #ifdef _OPENMP
     int nt = lt_get_num_threads();
@@ -557,19 +507,19 @@ static int team_size(int64_t B, int64_t H)
 /* Inside a team, every thread calls a single-threaded GEMM on its part: OpenBLAS's own
  * threads stay parked (no oversubscription). Returns the count blas_restore puts back (read
  * first: with OpenBLAS's OpenMP build, setting its count sets OpenMP's too). */
-static int blas_single(int nt)
+int lt_blas_single(int nt)
 {
     int prev = lt_get_num_threads();
     if (nt > 1) openblas_set_num_threads(1);
     return prev;
 }
 
-static void blas_restore(int nt, int prev)
+void lt_blas_restore(int nt, int prev)
 {
     if (nt > 1) openblas_set_num_threads(prev);
 }
 
-static void team_part(int64_t n, int64_t *lo, int64_t *hi)
+void lt_team_part(int64_t n, int64_t *lo, int64_t *hi)
 {
     int k = 0, m = 1;
 #ifdef _OPENMP
@@ -608,23 +558,23 @@ static void fwd_rows(const layer_fwd *f, int64_t t, int64_t b0, int64_t b1)
 static void layer_forward(const layer_fwd *f)
 {
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
-    int nt = team_size(B, H);
+    int nt = lt_team_size(B, H);
     /* the trace (benchmark floor) records each logical GEMM once, at its full shape */
     if (trace.on) {
         trace_call(f->dt, 0, !f->wih.trans, T * B, G, f->in, 0);
         for (int64_t t = f->h0 ? 0 : 1; t < T; t++) trace_call(f->dt, 0, !f->whh.trans, B, G, H, 1);
     }
-    int prev = blas_single(nt);
+    int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int64_t r0, r1, b0, b1;
         /* the input projection of every step: one GEMM (split in row blocks) */
-        team_part(T * B, &r0, &r1);
+        lt_team_part(T * B, &r0, &r1);
         gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld,
              f->wih.p, f->wih.ld, 0, f->g + r0 * G * es, G);
 #pragma omp barrier
         /* the recurrence: this thread's batch rows through every step, no synchronisation */
-        team_part(B, &b0, &b1);
+        lt_team_part(B, &b0, &b1);
         for (int64_t t = 0; t < T && b1 > b0; t++) {
             const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
             if (hp)
@@ -633,7 +583,7 @@ static void layer_forward(const layer_fwd *f)
             fwd_rows(f, t, b0, b1);
         }
     }
-    blas_restore(nt, prev);
+    lt_blas_restore(nt, prev);
 }
 
 static int check_inputs(const lstm_shape *s, const lt_tensor *x, const lt_tensor *h0,
@@ -1061,7 +1011,7 @@ static void layer_backward(const layer_bwd *f)
         if (f->dwhh && f->h0) trace_call(f->dt, 1, 0, G, H, B, 1);
         if (f->dx) trace_call(f->dt, 0, f->wih.trans, T * B, f->in, G, 0);
     }
-    int prev = blas_single(nt);
+    int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int k = 0;
@@ -1069,7 +1019,7 @@ static void layer_backward(const layer_bwd *f)
         k = omp_get_thread_num();
 #endif
         int64_t b0, b1, g0, g1, r0, r1;
-        team_part(B, &b0, &b1);
+        lt_team_part(B, &b0, &b1);
         for (int64_t t = T - 1; t >= 0 && b1 > b0; t--) {
             bwd_rows(f, t, b0, b1, k);
             /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
@@ -1080,7 +1030,7 @@ static void layer_backward(const layer_bwd *f)
         }
 #pragma omp barrier
         /* weight gradients over all steps: each thread a block of rows of dW */
-        team_part(G, &g0, &g1);
+        lt_team_part(G, &g0, &g1);
         if (f->dwih && g1 > g0)
             gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld,
                  f->beta_ih, f->dwih + g0 * f->in * es, f->in);
@@ -1094,12 +1044,12 @@ static void layer_backward(const layer_bwd *f)
             if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
         }
         /* the input gradient over all steps: each thread a block of rows */
-        team_part(T * B, &r0, &r1);
+        lt_team_part(T * B, &r0, &r1);
         if (f->dx && r1 > r0)
             gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
                  f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
     }
-    blas_restore(nt, prev);
+    lt_blas_restore(nt, prev);
 }
 
 /* A B x H (per layer) gradient source: data with row stride, unit column stride. */
@@ -1181,7 +1131,7 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (gout[k] && lt_device(gout[k]) != dev)
             return lt_error("%s: a gradient arrived on another device than the LSTM's outputs",
                             n->name);
-    int nt = gpu ? 1 : team_size(B, H);
+    int nt = gpu ? 1 : lt_team_size(B, H);
     size_t accsz = (size_t)nt * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
                                                               : sizeof(double));
     if (!gpu && (!w->acc || w->acc_threads < nt)) {

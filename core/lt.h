@@ -484,6 +484,18 @@ int lt_lstm_forward(lt_lstm *m, const lt_lstm_opts *o, lt_tensor *x, lt_tensor *
 int lt_lstm_cell(lt_tensor *x, lt_tensor *h, lt_tensor *c, lt_tensor *w_ih, lt_tensor *w_hh,
                  lt_tensor *b_ih, lt_tensor *b_hh, lt_tensor **h1, lt_tensor **c1);
 
+/* ---- recurrent layers (core/rnn.c): one layer, one direction, one autograd node ---------- */
+/* modes, with G gate rows per hidden unit: Elman tanh / relu (1), GRU (3: r, z, n), LSTM (4) */
+enum { LT_RNN_TANH, LT_RNN_RELU, LT_RNN_GRU, LT_RNN_LSTM };
+/* x: T x B x I (time-major); h0, c0: B x H or NULL (zeros; c0 for the LSTM only); w: w_ih
+ * [G*H x I], w_hh [G*H x H], b_ih, b_hh [G*H] (both NULL without bias); lengths: an int64
+ * tensor of B lengths in [1, T], or NULL; reverse: run from the last step to the first.
+ * y (T x B x H, zero past each length), hn and cn (B x H: the state after each sequence's
+ * last step; cn only for the LSTM, and may be NULL otherwise) receive fresh tensors. CPU. */
+int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
+                 lt_tensor *const *w, lt_tensor *lengths, lt_tensor **y, lt_tensor **hn,
+                 lt_tensor **cn);
+
 /* Benchmark support: the GEMMs the LSTM code issues between start and stop (row-major
  * op(A) m x k times op(B) k x n), and a replay of such a list as bare BLAS calls on
  * preallocated buffers (the best of reps runs, in seconds). *calls is the caller's to free. */

@@ -139,6 +139,14 @@ int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
 void lt_blas_gemm(lt_dtype dt, int colmajor, int ta, int tb, int64_t m, int64_t n, int64_t k,
                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                   double beta, void *c, int64_t ldc);
+/* The recurrent layers' thread team (core/lstm.c, shared by core/rnn.c): lt_team_size is the
+ * thread count for a sweep over B batch rows of H units (1 when small or already in a parallel
+ * region); lt_blas_single / lt_blas_restore park OpenBLAS's own threads around such a team;
+ * lt_team_part gives this thread its block [lo, hi) of n rows. */
+int  lt_team_size(int64_t B, int64_t H);
+int  lt_blas_single(int nt);
+void lt_blas_restore(int nt, int prev);
+void lt_team_part(int64_t n, int64_t *lo, int64_t *hi);
 /* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the
  * beta BLAS still has to apply */
 int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,

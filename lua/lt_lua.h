@@ -101,6 +101,7 @@ void lt_open_sys(lua_State *L);        /* lsys.c: clock, isatty                 
 void lt_open_nn(lua_State *L);         /* lnn.c: softmax, logSoftmax, nllLoss, crossEntropy */
 void lt_open_optim(lua_State *L);      /* loptim.c: torch._optim update kernels           */
 void lt_open_lstm(lua_State *L);       /* llstm.c: torch.lstm, torch.lstmCell (fused LSTM) */
+void lt_open_rnn(lua_State *L);        /* lrnn.c: torch.rnnLayer (RNN, GRU, LSTM layers) */
 void lt_open_serialize(lua_State *L);  /* lserialize.c: torch._save, torch._load         */
 void lt_open_safetensors(lua_State *L); /* lsafetensors.c: torch._save/_loadSafetensors  */
 void lt_open_api(lua_State *L);        /* lapi.c: the public C API table (luatorch.h)     */

@@ -27,6 +27,7 @@ int luaopen_torch_core(lua_State *L)
     lt_open_nn(L);
     lt_open_optim(L);
     lt_open_lstm(L);
+    lt_open_rnn(L);
     lt_open_serialize(L);
     lt_open_safetensors(L);
     lt_open_api(L);

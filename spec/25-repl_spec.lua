@@ -259,7 +259,7 @@ describe('repl in a terminal', function()
     assert.matches('nn%.Sequential%(%)', listed)
     assert.not_matches('no help', listed)
     assert.matches('nn%.Sequential%(%)', term:line('?nn'))
-    assert.matches('nn%.GRU does not exist%. Nearest: nn%.ReLU, nn%.LSTM', term:line('?nn.GRU'))
+    assert.matches('nn%.Linaer does not exist%. Nearest: nn%.Linear, nn%.Index', term:line('?nn.Linaer'))
     assert.matches("nn%.Foo does not exist%. Nearest: ", term:line("help('nn.Foo')"))
   end)
 

@@ -12,13 +12,13 @@ local function plain(s) return (s:gsub('%p', '%%%0')) end
 local function has(msg, s) assert.matches(plain(s), msg) end
 
 describe('options tables are checked by name', function()
-  it("nn.LSTM: PyTorch's batch_first is an error naming batchFirst; bidirectional is refused", function()
+  it("nn.LSTM: PyTorch's batch_first is an error naming batchFirst; projSize is refused", function()
     local msg = err(function() local m = nn.LSTM(28, 128, 1, { batch_first = true }); return m end)
     has(msg, "nn.LSTM: unknown option 'batch_first' (did you mean 'batchFirst'?); accepted: "
-             .. 'batchFirst, bias, bidirectional, dropout, projSize, returnState')
+             .. 'batchFirst, bias, bidirectional, dropout, projSize, returnState, stateful')
     assert.matches('41%-mistakes_spec%.lua:%d+:', msg)   -- blamed on the caller's line
-    has(err(function() return nn.LSTM(28, 128, { bidirectional = true }) end),
-        "nn.LSTM: option 'bidirectional' is not supported yet")
+    -- bidirectional works now (spec 44)
+    assert.is_true(nn.LSTM(28, 128, { bidirectional = true }).bidirectional)
     has(err(function() return nn.LSTM(4, 3, 1, { projSize = 2 }) end),
         "nn.LSTM: option 'projSize' is not supported yet")
     has(err(function() return nn.LSTM(4, 3, 1, { [1] = true }) end),

@@ -22,6 +22,9 @@
 --   computed time-major; with batchFirst it is a B x T x H view of that (not contiguous: use
 --   reshape or contiguous() rather than view to flatten it).
 --
+-- Bidirectional layers and lengths run through torch.rnnLayer (core/rnn.c, one node per layer
+-- and direction; fresh result tensors, CPU only: CUDA tensors are refused with an error);
+-- the plain case is the fused stack below.
 -- On CUDA tensors (m:cuda(), inputs and states on the device) the same calls run on the GPU
 -- (gpu/lstm.cu: cuBLAS GEMMs, one fused kernel per step, the time loops replayed from CUDA
 -- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),
@@ -34,61 +37,14 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
+local R = require 'nn.recurrent'
+
 -- per-module C workspaces, kept outside the module table so that clone/save never see them
 local workspaces = setmetatable({}, { __mode = 'k' })
 
-local function grad_name(name)
-  return (name:gsub('^weight', 'gradWeight'):gsub('^bias', 'gradBias'))
-end
-
-local function check_size(cls, what, v)
-  if math.type(v) ~= 'integer' or v < 1 then
-    error(('%s: %s must be a positive integer, got %s'):format(cls, what, tostring(v)), 4)
-  end
-end
-
--- Parameters and their gradients are allocated one tensor at a time, each within bounds, so
--- a huge numLayers would allocate for minutes; their total is checked first, in floats (the
--- sizes may overflow integers), against the machine's memory.
-local function check_memory(cls, elements)
-  local esize = torch.getdefaulttensortype() == 'torch.DoubleTensor' and 8 or 4
-  local bytes, limit = 2 * esize * elements, torch.allocatorStats().limitBytes
-  if bytes > limit then
-    error(('%s: the parameters and their gradients would need %.3g GB, more than this '
-           .. "machine's memory (%.3g GB)"):format(cls, bytes / 1e9, limit / 1e9), 4)
-  end
-end
-
-local function shape_string(t) return table.concat(t:size():totable(), ' x ') end
-
--- shared by both modules: parameters in the order of self._names
-local function parameters(self)
-  local params, grads = {}, {}
-  for i, name in ipairs(self._names) do
-    params[i], grads[i] = self[name], self[grad_name(name)]
-  end
-  return params, grads
-end
-
-local function named_parameters(self)
-  local list = {}
-  for i, name in ipairs(self._names) do list[i] = { name, self[name], self[grad_name(name)] } end
-  return list
-end
-
-local function reset(self, stdv)
-  stdv = stdv or 1 / math.sqrt(self.hiddenSize)
-  torch.noGrad(function()
-    for _, name in ipairs(self._names) do self[name]:uniform(-stdv, stdv) end
-  end)
-  return self
-end
-
-local function add_param(self, name, ...)
-  self._names[#self._names + 1] = name
-  self[name] = torch.Tensor(...)
-  self[grad_name(name)] = torch.Tensor(...):zero()
-end
+local check_size, check_memory, shape_string = R.check_size, R.check_memory, R.shape_string
+local parameters, named_parameters, reset, add_param =
+  R.parameters, R.named_parameters, R.reset, R.add_param
 
 -- input or {input, {h, c}} (or {input}) -> x, h, c
 local function split_input(cls, input)
@@ -117,7 +73,8 @@ local function plain(t) return t and (t.requiresGrad and t:detach() or t) end
 local LSTM, parent = torch.class('nn.LSTM', 'nn.Module')
 
 local lstm_options = { batchFirst = false, bias = true, dropout = 0, returnState = false,
-                       bidirectional = check.unsupported(false), projSize = check.unsupported(0) }
+                       bidirectional = false, stateful = false,
+                       projSize = check.unsupported(0) }
 
 function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   parent.__init(self)
@@ -126,7 +83,7 @@ function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   check_size('nn.LSTM', 'inputSize', inputSize)
   check_size('nn.LSTM', 'hiddenSize', hiddenSize)
   check_size('nn.LSTM', 'numLayers', numLayers)
-  -- bidirectional and projSize are PyTorch's, not built yet: refused rather than ignored
+  -- projSize is PyTorch's, not built yet: refused rather than ignored
   options = check.options('nn.LSTM', options, lstm_options, 3)
   local dropout = options.dropout
   if type(dropout) ~= 'number' or dropout < 0 or dropout >= 1 then
@@ -137,20 +94,12 @@ function LSTM:__init(inputSize, hiddenSize, numLayers, options)
   self.useBias = options.bias ~= false
   self.dropout = dropout
   self.returnState = options.returnState == true
+  self.bidirectional = options.bidirectional == true
+  self.stateful = options.stateful == true
   self._names = {}
-  local H = hiddenSize
-  -- in floats: integer sums of huge sizes wrap around
-  local I, Hf, L, bias = inputSize + 0.0, H + 0.0, numLayers + 0.0, self.useBias and 2.0 or 0.0
-  check_memory('nn.LSTM', 4 * Hf * (I + Hf + bias) + (L - 1) * 4 * Hf * (2 * Hf + bias))
-  for l = 0, numLayers - 1 do
-    local inp = l == 0 and inputSize or H
-    add_param(self, 'weight_ih_l' .. l, 4 * H, inp)
-    add_param(self, 'weight_hh_l' .. l, 4 * H, H)
-    if self.useBias then
-      add_param(self, 'bias_ih_l' .. l, 4 * H)
-      add_param(self, 'bias_hh_l' .. l, 4 * H)
-    end
-  end
+  R.check_layer_memory('nn.LSTM', inputSize, hiddenSize, numLayers, 4, self.useBias,
+                       self.bidirectional and 2 or 1)
+  R.add_layer_params(self, 4)
   self:reset()
   self:_linkGradients()
 end
@@ -162,7 +111,12 @@ LSTM.namedParameters = named_parameters
 LSTM.reset = reset
 
 function LSTM:updateOutput(input)
-  local x, h0, c0 = split_input('nn.LSTM', input)
+  local x, state, lengths = R.unpack('nn.LSTM', input)
+  if state ~= nil and (type(state) ~= 'table' or torch.isTensor(state)) then
+    error(('nn.LSTM: the state must be a table {h, c}, got %s'):format(
+          torch.typename(state) or type(state)), 3)
+  end
+  local h0, c0 = state and state[1], state and state[2]
   if not torch.isTensor(x) then
     error(('nn.LSTM: expected a tensor input, got %s'):format(torch.typename(x) or type(x)), 3)
   end
@@ -171,58 +125,83 @@ function LSTM:updateOutput(input)
   local bdim = self.batchFirst and 1 or 2
   if unbatched then
     x = x:unsqueeze(bdim)
-    if h0 then h0, c0 = h0:unsqueeze(2), c0:unsqueeze(2) end
+    if h0 then h0 = h0:unsqueeze(2) end
+    if c0 then c0 = c0:unsqueeze(2) end
   end
-  if x:dim() ~= 3 or x:size(3) ~= self.inputSize then
-    error(('nn.LSTM(%d -> %d): expected input of size [%s x %d] or [T x %d], got [%s]'):format(
-          self.inputSize, self.hiddenSize, self.batchFirst and 'B x T' or 'T x B',
-          self.inputSize, self.inputSize, shape_string(x)), 3)
+  local _, B = R.check_input(self, 'nn.LSTM', x, lengths)
+  if h0 == nil and c0 == nil then
+    local carried = R.carried(self, 'nn.LSTM', B, nil)
+    if carried then h0, c0 = carried[1], carried[2] end
   end
-  local ws = workspaces[self]
-  if not ws then
-    ws = torch._lstmWorkspace()
-    workspaces[self] = ws
+  local out, hn, cn
+  if self.bidirectional or lengths then
+    if x:isCuda() then
+      error('nn.LSTM: bidirectional and variable-length sequences are not implemented for '
+            .. 'CUDA tensors yet', 3)
+    end
+    local D = self.bidirectional and 2 or 1
+    for _, kt in ipairs({ { 'h0', h0 }, { 'c0', c0 } }) do
+      local k, t = kt[1], kt[2]
+      if t ~= nil and (not torch.isTensor(t) or t:dim() ~= 3 or t:size(1) ~= self.numLayers * D
+         or t:size(2) ~= B or t:size(3) ~= self.hiddenSize) then
+        error(('nn.LSTM: %s must be [%d x %d x %d] (layers*directions x batch x hidden), got %s')
+              :format(k, self.numLayers * D, B, self.hiddenSize, torch.isTensor(t)
+                      and '[' .. shape_string(t) .. ']' or torch.typename(t) or type(t)), 3)
+      end
+    end
+    if self.batchFirst then x = x:transpose(1, 2) end
+    out, hn, cn = R.stack(self, 'lstm', x, h0, c0, lengths)
+    if self.batchFirst then out = out:transpose(1, 2) end
+  else
+    local ws = workspaces[self]
+    if not ws then
+      ws = torch._lstmWorkspace()
+      workspaces[self] = ws
+    end
+    out, hn, cn = torch.lstm(x, h0, c0, self:parameters(), {
+      numLayers = self.numLayers, batchFirst = self.batchFirst, bias = self.useBias,
+      dropout = self.dropout, train = self.train, workspace = ws,
+    })
   end
-  local params = self:parameters()
-  local out, hn, cn = torch.lstm(x, h0, c0, params, {
-    numLayers = self.numLayers, batchFirst = self.batchFirst, bias = self.useBias,
-    dropout = self.dropout, train = self.train, workspace = ws,
-  })
+  R.keep(self, { hn, cn })
   if unbatched then out, hn, cn = out:select(bdim, 1), hn:select(2, 1), cn:select(2, 1) end
   self.state = { hn, cn }
   self.output = self.returnState and { out, self.state } or out
   return self.output
 end
 
--- forward(x [, {h0, c0}]) -> output, {h_n, c_n}
-function LSTM:forward(input, state)
-  if state ~= nil then input = { input, state } end
-  local out = parent.forward(self, input)
+-- forward(x [, {h0, c0} [, {lengths = L}]]) -> output, {h_n, c_n}
+function LSTM:forward(input, state, opts)
+  local out = parent.forward(self, R.pack(input, state, opts))
   if self._graphInput ~= nil then  -- Torch7 path: plain tensors, as the output
     self.state = { plain(self.state[1]), plain(self.state[2]) }
   end
   return out, self.state
 end
 
-function LSTM:__call(input, state)
-  if state ~= nil then input = { input, state } end
-  local out = parent.__call(self, input)
+function LSTM:__call(input, state, opts)
+  local out = parent.__call(self, R.pack(input, state, opts))
   return out, self.state
 end
 LSTM.__call__ = LSTM.__call
 
+LSTM.remember = R.remember
+LSTM.resetState = R.resetState
+
 -- for clearState(): the last state and the C workspace (buffers the size of a whole sequence)
 function LSTM:_clearState()
-  self.state = nil
+  self.state, self._carry = nil, nil
   workspaces[self] = nil
 end
 
 function LSTM:__tostring__()
   local opts = {}
   if self.numLayers > 1 then opts[#opts + 1] = ('%d layers'):format(self.numLayers) end
+  if self.bidirectional then opts[#opts + 1] = 'bidirectional' end
   if self.batchFirst then opts[#opts + 1] = 'batchFirst' end
   if not self.useBias then opts[#opts + 1] = 'without bias' end
   if self.dropout > 0 then opts[#opts + 1] = ('dropout %g'):format(self.dropout) end
+  if self.stateful then opts[#opts + 1] = 'stateful' end
   return ('nn.LSTM(%d -> %d%s)'):format(self.inputSize, self.hiddenSize,
                                         #opts > 0 and ', ' .. table.concat(opts, ', ') or '')
 end

@@ -17,6 +17,8 @@ require 'nn.tables'
 require 'nn.LookupTable'
 require 'nn.Dropout'
 require 'nn.LSTM'
+-- recurrent layers (issue 16): nn.RNN, nn.GRU, nn.RNNCell, nn.GRUCell
+require 'nn.RNN'
 require 'nn.Criterion'
 require 'nn.criterions'
 -- issue 16 (training utilities)

@@ -7,7 +7,7 @@
 --   H.describe('torch.mm')    -- by name; 't:add' / 'Tensor:add' name a tensor method
 --   H.find('mm')              -- the entries whose last name component is 'mm'
 --   H.text(x)                 -- what help(x) / ?x print: a description, a module's list
---                             -- (help(nn) = ?nn), or "nn.GRU does not exist. Nearest: ..."
+--                             -- (help(nn) = ?nn), or "nn.Linaer does not exist. Nearest: ..."
 --
 -- Every public name of torch, nn, optim, datasets and transforms needs an entry (spec 38 walks
 -- the tables), and docs/API.md is generated from these entries (make docs, tools/gendocs.lua).
@@ -185,7 +185,7 @@ nn.Module:stateDict nn.Module:loadStateDict | m:stateDict() / m:loadStateDict(sd
 nn.Module:updateOutput nn.Module:updateGradInput nn.Module:accGradParameters | m:updateOutput(input) / m:updateGradInput(input, gradOutput) / m:accGradParameters(input, gradOutput [, scale]) | Torch7's layer interface: override updateOutput (and updateGradInput to write a backward by hand)
 nn.Module:usesAutograd | m:usesAutograd() | whether the module's backward comes from autograd (it does not override updateGradInput)
 nn.Container | nn.Container() | the base of containers (Sequential, ConcatTable, ParallelTable): children in m.modules
-nn.Linear:reset nn.Linear:resetPyTorch nn.Linear:resetTorch7 nn.LSTM:reset nn.LSTMCell:reset nn.LookupTable:reset | m:reset([stdv]) | re-initialises the parameters (Linear: PyTorch's init; resetTorch7 / resetPyTorch pick one)
+nn.Linear:reset nn.Linear:resetPyTorch nn.Linear:resetTorch7 nn.LSTM:reset nn.LSTMCell:reset nn.LookupTable:reset nn.RNNBase:reset nn.RNNCellBase:reset | m:reset([stdv]) | re-initialises the parameters (Linear: PyTorch's init; resetTorch7 / resetPyTorch pick one)
 nn.Criterion:forward nn.Criterion:backward nn.Criterion:updateOutput nn.Criterion:updateGradInput | crit:forward(input, target) -> loss / crit:backward(input, target) -> gradInput | Torch7's criterion calls (crit(input, target) records for autograd)
 nn.Criterion:float nn.Criterion:double nn.Criterion:cuda nn.Criterion:cpu nn.Criterion:type | crit:cuda() / crit:float() / crit:type(name) | converts the criterion's buffers (class weights)
 nn.CrossEntropyCriterion:loss nn.ClassNLLCriterion:loss nn.MSECriterion:loss nn.BCECriterion:loss nn.AbsCriterion:loss nn.BCELoss:loss nn.BCEWithLogitsCriterion:loss nn.BCEWithLogitsLoss:loss nn.CosineEmbeddingCriterion:loss nn.CosineEmbeddingLoss:loss nn.CrossEntropyLoss:loss nn.DistKLDivCriterion:loss nn.HingeEmbeddingCriterion:loss nn.HingeEmbeddingLoss:loss nn.KLDivLoss:loss nn.L1Loss:loss nn.MSELoss:loss nn.MarginCriterion:loss nn.MarginRankingCriterion:loss nn.MarginRankingLoss:loss nn.MultiLabelMarginCriterion:loss nn.MultiLabelMarginLoss:loss nn.MultiLabelSoftMarginCriterion:loss nn.MultiLabelSoftMarginLoss:loss nn.MultiMarginCriterion:loss nn.MultiMarginLoss:loss nn.NLLLoss:loss nn.SmoothL1Criterion:loss nn.SmoothL1Loss:loss nn.SoftMarginCriterion:loss nn.SoftMarginLoss:loss | crit:loss(input, target) -> 0-dim tensor | the loss as a recorded tensor (what a criterion written with autograd implements)
@@ -194,8 +194,15 @@ nn.Container:add nn.Container:get nn.Container:size | c:add(m) / c:get(i) / c:si
 nn.ConcatTable nn.ParallelTable | nn.ConcatTable() / nn.ParallelTable() | each child on the same input / child i on input[i]; a table of outputs
 nn.Linear | nn.Linear(inputSize, outputSize [, bias = true]) or (..., {bias = true}) | y = x W^T + b for [inputSize] or [batch x inputSize] inputs
 nn.LookupTable | nn.LookupTable(nIndex, size) | embeddings: 1-based index tensor -> rows of a [nIndex x size] weight
-nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, returnState =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names; unknown options are errors (batch_first: did you mean batchFirst?), bidirectional is not supported yet
+nn.LSTM | nn.LSTM(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, bidirectional =, returnState =, stateful =}]]) | a fused LSTM over a T x B x I sequence (batchFirst: B x T x I); PyTorch's parameter names; m(x [, {h0, c0} [, {lengths = L}]]) -> output, {h_n, c_n}; bidirectional: output 2H and _reverse parameters; unknown options are errors (batch_first: did you mean batchFirst?)
 nn.LSTMCell | nn.LSTMCell(inputSize, hiddenSize [, bias = true]) or (..., {bias = true}) | one LSTM step: m(x, {h, c}) -> {h', c'}
+nn.RNN | nn.RNN(inputSize, hiddenSize [, numLayers = 1 [, {nonlinearity = 'tanh', batchFirst =, bias =, dropout =, bidirectional =, returnState =, stateful =}]]) | an Elman RNN (tanh or relu) over a T x B x I sequence, PyTorch's parameters; m(x [, h0 [, {lengths = L}]]) -> output, h_n
+nn.GRU | nn.GRU(inputSize, hiddenSize [, numLayers = 1 [, {batchFirst =, bias =, dropout =, bidirectional =, returnState =, stateful =}]]) | a GRU (PyTorch's gates r, z, n) over a T x B x I sequence; m(x [, h0 [, {lengths = L}]]) -> output, h_n; lengths: a padded batch (outputs past a length are 0)
+nn.RNNCell nn.GRUCell | nn.RNNCell(inputSize, hiddenSize [, bias = true [, nonlinearity = 'tanh']]) / nn.GRUCell(inputSize, hiddenSize [, bias = true]) (or an options table) | one step: m(x [, h]) -> h'
+nn.RNN:remember nn.GRU:remember nn.LSTM:remember nn.RNNBase:remember | m:remember([on = true]) -> m | stateful sequences: each call without an initial state starts from the last call's final state, detached (truncated BPTT); the option stateful = true does the same
+nn.RNN:resetState nn.GRU:resetState nn.LSTM:resetState nn.RNNBase:resetState | m:resetState() -> m | the next call of a stateful recurrent layer starts from zeros
+nn.RNNBase nn.RNNCellBase | (base classes) | what nn.RNN and nn.GRU share (the layer stack, options, stateful state) / what nn.RNNCell and nn.GRUCell share; not made directly
+torch.rnnLayer | torch.rnnLayer(mode, x, h0, c0, {w_ih, w_hh [, b_ih, b_hh]} [, reverse [, lengths]]) -> y, h_n [, c_n] | one recurrent layer ('tanh', 'relu', 'gru', 'lstm') over a T x B x I sequence as one autograd node; the building block of nn.RNN, nn.GRU and nn.LSTM's bidirectional form
 nn.Dropout | nn.Dropout([p = 0.5]) | zeroes elements with probability p in training (scaled by 1/(1-p)); identity in evaluate()
 nn.ReLU nn.Tanh nn.Sigmoid | nn.ReLU() / nn.Tanh() / nn.Sigmoid() | elementwise activations
 nn.LeakyReLU | nn.LeakyReLU([negval = 0.01]) | x or negval * x

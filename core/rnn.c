@@ -1,0 +1,598 @@
+/*
+ * rnn.c — one recurrent layer in one direction over a whole sequence, recorded as ONE autograd
+ * node with a hand-written backward: the Elman RNN (tanh or relu), the GRU and the LSTM, each
+ * with PyTorch's gate order and parameter shapes, optionally reversed in time (the second
+ * direction of a bidirectional layer) and with per-sequence lengths (a padded batch).
+ * nn.GRU, nn.RNN and their cells stack these layers in Lua (lua/nn/RNN.lua); nn.LSTM uses them
+ * for bidirectional or variable-length sequences (its plain case is core/lstm.c's fused stack).
+ *
+ *   RNN:  h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)                      (G = H)
+ *   GRU:  r, z = sigmoid(gi_{r,z} + gh_{r,z}); n = tanh(gi_n + r * gh_n)   (G = 3H)
+ *         h' = (1 - z) * n + z * h,  gi = x W_ih^T + b_ih, gh = h W_hh^T + b_hh
+ *   LSTM: i, f, o = sigmoid(.), g = tanh(.); c' = f c + i g; h' = o tanh(c') (G = 4H)
+ *
+ * As in core/lstm.c: ONE GEMM projects the inputs of every step (T*B x I by I x G); per step
+ * one GEMM gives the recurrence for the batch rows of each thread, then one fused pass; the
+ * backward sweeps back over time the same way, and the weight and input gradients are each
+ * one GEMM over all steps. The team scaffolding (lt_team_size, lt_team_part, lt_blas_single)
+ * is lstm.c's.
+ *
+ * Lengths: step t of sequence b is valid when t < len[b]. At an invalid step the state is
+ * carried unchanged and the output is 0 (pad_packed_sequence's), so the final state is the
+ * one after each sequence's last valid step, and padding changes no gradient. Reversed, a
+ * sequence's steps run from len[b] - 1 down to 0.
+ *
+ * Buffers are allocated per call (the graph owns them until its backward); CPU only: device
+ * tensors are refused with an error.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
+
+#include "rnn_math.h"
+
+typedef struct {
+    int mode, reverse, has_bias;
+    lt_dtype dt;
+    int64_t T, B, I, H, G;
+    int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
+    lt_tensor *x;          /* T x B x I contiguous copy of the input                        */
+    lt_tensor *wih, *whh;  /* contiguous copies of the weights                              */
+    lt_tensor *bhh;        /* G: b_hh, or zeros (b_ih is folded into the projections)       */
+    lt_tensor *h0, *c0;    /* B x H (zeros when not given)                                  */
+    lt_tensor *gates;      /* T x B x G: the projections, then the activated gates          */
+    lt_tensor *ghn;        /* GRU: T x B x H, W_hn h + b_hn (before r multiplies it)        */
+    lt_tensor *s, *c;      /* T x B x H: the state (h, and c for the LSTM) after step t     */
+} rnn_ctx;
+
+static void ctx_free(rnn_ctx *k)
+{
+    if (!k) return;
+    lt_tensor *ts[] = {k->x, k->wih, k->whh, k->bhh, k->h0, k->c0, k->gates, k->ghn, k->s, k->c};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
+    free(k->len);
+    free(k);
+}
+
+static void release_ctx(lt_node *n)
+{
+    ctx_free(n->ctx);
+    n->ctx = NULL;
+}
+
+static lt_tensor *buffer(lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+{
+    int64_t size[3] = {s0, s1, s2};
+    return lt_tensor_uninit_on(LT_CPU, dt, ndim, size);
+}
+
+static lt_tensor *zeros(lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+{
+    lt_tensor *t = buffer(dt, ndim, s0, s1, s2);
+    if (t) memset(lt_data(t), 0, (size_t)lt_numel(t) * lt_dtype_size(dt));
+    return t;
+}
+
+/* a contiguous copy of t (a fresh tensor of its shape) */
+static lt_tensor *dense_copy(const lt_tensor *t)
+{
+    lt_tensor *d = lt_tensor_uninit_on(LT_CPU, t->dtype, t->ndim, t->size);
+    if (d && lt_copy(d, t)) {
+        lt_tensor_release(d);
+        d = NULL;
+    }
+    return d;
+}
+
+/* the step processed before t (-1: the initial state) */
+static int64_t step_before(const rnn_ctx *k, int64_t t)
+{
+    return k->reverse ? (t + 1 < k->T ? t + 1 : -1) : t - 1;
+}
+
+static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (kk <= 0) {  /* nothing to add: beta * C */
+        if (beta == 0)
+            for (int64_t i = 0; i < m; i++)
+                memset((char *)c + i * ldc * (int64_t)lt_dtype_size(dt), 0,
+                       (size_t)n * lt_dtype_size(dt));
+        return;
+    }
+    lt_blas_gemm(dt, 0, ta, tb, m, n, kk, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---- the fused per-step passes, for float and double ---------------------------------------
+ * Forward of step t for rows [b0, b1): g (B x G) holds x W_ih^T + b_ih; gh (B x G) holds
+ * h W_hh^T (bhh: b_hh, or zeros); hp, cp the previous state; h, c receive the new one; gn (GRU)
+ * receives W_hn h + b_hn. Backward: dh, dc (B x H) carry the state gradients in and out; dy
+ * the output gradient (row stride ldy: 0 for a row of zeros); dgi, dgh (B x G) receive the
+ * gradients of gi and gh (the same buffer for RNN and LSTM). One loop per mode, so each
+ * vectorises; a row past its length copies the state (forward) or keeps dh, dc (backward). */
+#define RNN_KERNELS(ATTR, T, SFX, SIG, TANH)                                                        \
+    ATTR static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,      \
+                          const T *gh, const T *bhh, const T *hp, const T *cp, T *h, T *c,     \
+                          T *gn)                                                                \
+    {                                                                                           \
+        int64_t H = k->H, G = k->G;                                                             \
+        for (int64_t b = b0; b < b1; b++) {                                                     \
+            T *gr = g + b * G, *hr = h + b * H;                                                 \
+            const T *ghr = gh + b * G, *hpr = hp + b * H;                                       \
+            if (k->len && t >= k->len[b]) {                                                     \
+                memcpy(hr, hpr, (size_t)H * sizeof(T));                                         \
+                if (c) memcpy(c + b * H, cp + b * H, (size_t)H * sizeof(T));                    \
+                continue;                                                                       \
+            }                                                                                   \
+            switch (k->mode) {                                                                  \
+            case LT_RNN_TANH:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++)                             \
+                    hr[j] = TANH(gr[j] + ghr[j] + bhh[j]);                                      \
+                break;                                                                          \
+            case LT_RNN_RELU:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T v = gr[j] + ghr[j] + bhh[j];                                              \
+                    hr[j] = v > 0 ? v : 0;                                                      \
+                }                                                                               \
+                break;                                                                          \
+            case LT_RNN_GRU: {                                                                  \
+                T *gnr = gn + b * H;                                                            \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T r = SIG(gr[j] + ghr[j] + bhh[j]);                                         \
+                    T z = SIG(gr[H + j] + ghr[H + j] + bhh[H + j]);                             \
+                    T hn = ghr[2 * H + j] + bhh[2 * H + j];                                     \
+                    T n = TANH(gr[2 * H + j] + r * hn);                                         \
+                    gnr[j] = hn;                                                                \
+                    gr[j] = r, gr[H + j] = z, gr[2 * H + j] = n;                                \
+                    hr[j] = (1 - z) * n + z * hpr[j];                                           \
+                }                                                                               \
+                break;                                                                          \
+            }                                                                                   \
+            default: {                                                                          \
+                T *cr = c + b * H;                                                              \
+                const T *cpr = cp + b * H;                                                      \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T ig = SIG(gr[j] + ghr[j] + bhh[j]);                                        \
+                    T fg = SIG(gr[H + j] + ghr[H + j] + bhh[H + j]);                            \
+                    T gg = TANH(gr[2 * H + j] + ghr[2 * H + j] + bhh[2 * H + j]);               \
+                    T og = SIG(gr[3 * H + j] + ghr[3 * H + j] + bhh[3 * H + j]);                \
+                    T cc = fg * cpr[j] + ig * gg;                                               \
+                    gr[j] = ig, gr[H + j] = fg, gr[2 * H + j] = gg, gr[3 * H + j] = og;         \
+                    cr[j] = cc;                                                                 \
+                    hr[j] = og * TANH(cc);                                                      \
+                }                                                                               \
+            }                                                                                   \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    ATTR static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1,            \
+                               const T *g,                                                     \
+                          const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
+                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh)              \
+    {                                                                                           \
+        int64_t H = k->H, G = k->G;                                                             \
+        for (int64_t b = b0; b < b1; b++) {                                                     \
+            T *dgir = dgi + b * G, *dghr = dgh + b * G, *dhr = dh + b * H;                      \
+            if (k->len && t >= k->len[b]) {                                                     \
+                memset(dgir, 0, (size_t)G * sizeof(T));                                         \
+                if (dgh != dgi) memset(dghr, 0, (size_t)G * sizeof(T));                         \
+                continue;                                                                       \
+            }                                                                                   \
+            const T *gr = g + b * G, *hr = h + b * H, *hpr = hp + b * H, *dyr = dy + b * ldy;   \
+            switch (k->mode) {                                                                  \
+            case LT_RNN_TANH:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    dgir[j] = (dhr[j] + dyr[j]) * (1 - hr[j] * hr[j]);                          \
+                    dhr[j] = 0;                                                                 \
+                }                                                                               \
+                break;                                                                          \
+            case LT_RNN_RELU:                                                                   \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    dgir[j] = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                  \
+                    dhr[j] = 0;                                                                 \
+                }                                                                               \
+                break;                                                                          \
+            case LT_RNN_GRU: {                                                                  \
+                const T *gnr = gn + b * H;                                                      \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T d = dhr[j] + dyr[j];                                                      \
+                    T r = gr[j], z = gr[H + j], n = gr[2 * H + j];                              \
+                    T dan = d * (1 - z) * (1 - n * n);                                          \
+                    T daz = d * (hpr[j] - n) * z * (1 - z);                                     \
+                    T dar = dan * gnr[j] * r * (1 - r);                                         \
+                    dgir[j] = dar, dgir[H + j] = daz, dgir[2 * H + j] = dan;                    \
+                    dghr[j] = dar, dghr[H + j] = daz, dghr[2 * H + j] = dan * r;                \
+                    dhr[j] = d * z;                                                             \
+                }                                                                               \
+                break;                                                                          \
+            }                                                                                   \
+            default: {                                                                          \
+                const T *cr = c + b * H, *cpr = cp + b * H;                                     \
+                T *dcr = dc + b * H;                                                            \
+                _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
+                    T d = dhr[j] + dyr[j];                                                      \
+                    T ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];       \
+                    T th = TANH(cr[j]);                                                         \
+                    T dct = dcr[j] + d * og * (1 - th * th);                                    \
+                    dgir[j] = dct * gg * ig * (1 - ig);                                         \
+                    dgir[H + j] = dct * cpr[j] * fg * (1 - fg);                                 \
+                    dgir[2 * H + j] = dct * ig * (1 - gg * gg);                                 \
+                    dgir[3 * H + j] = d * th * og * (1 - og);                                   \
+                    dcr[j] = dct * fg;                                                          \
+                    dhr[j] = 0;                                                                 \
+                }                                                                               \
+            }                                                                                   \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+#define NO_ATTR
+RNN_KERNELS(LT_WIDE_CLONES, float, f32, sigmoid_f, tanh_f)
+RNN_KERNELS(NO_ATTR, double, f64, sigmoid_d, tanh)
+
+/* ---- forward ------------------------------------------------------------------------------- */
+
+static char *row(const lt_tensor *t, int64_t index, int64_t width)
+{
+    return (char *)lt_data(t) + index * width * (int64_t)lt_dtype_size(t->dtype);
+}
+
+/* The sweep over time: each thread its batch rows through every step (gh: B x G scratch). */
+static void forward_sweep(const rnn_ctx *k, char *gh)
+{
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
+    int nt = lt_team_size(B, H);
+    int prev = lt_blas_single(nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t b0, b1;
+        lt_team_part(B, &b0, &b1);
+        for (int64_t p = 0; p < T && b1 > b0; p++) {
+            int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+            const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
+            const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
+            gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
+                 gh + b0 * G * es, G);
+            const char *bh = lt_data(k->bhh);
+            if (k->dt == LT_FLOAT32)
+                fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
+                        (const float *)bh, (const float *)hp, (const float *)cp,
+                        (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
+                        k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
+            else
+                fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
+                        (const double *)bh, (const double *)hp, (const double *)cp,
+                        (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
+                        k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
+        }
+    }
+    lt_blas_restore(nt, prev);
+}
+
+/* gates (T*B rows x G) += bias (G) on every row: b_ih folded into the projections */
+static int add_bias_rows(lt_tensor *gates, const lt_tensor *bias)
+{
+    int64_t rows = gates->size[0] * gates->size[1], G = gates->size[2];
+    lt_tensor *bc = dense_copy(bias);
+    if (!bc) return LT_ERR;
+    if (gates->dtype == LT_FLOAT32) {
+        float *g = lt_data(gates);
+        const float *v = lt_data(bc);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < G; j++) g[r * G + j] += v[j];
+    } else {
+        double *g = lt_data(gates);
+        const double *v = lt_data(bc);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < G; j++) g[r * G + j] += v[j];
+    }
+    lt_tensor_release(bc);
+    return LT_OK;
+}
+
+static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_tensor *const *w,
+                       lt_tensor *lengths, int64_t *H_out)
+{
+    char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
+    static const int gates[] = {1, 1, 3, 4};
+    static const char *names[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    if (mode < LT_RNN_TANH || mode > LT_RNN_LSTM) return lt_error("unknown mode %d", mode);
+    if (!lt_dtype_is_float(x->dtype))
+        return lt_error("expected a Float or Double input, got %s", lt_dtype_name(x->dtype));
+    if (x->ndim != 3 || lt_numel(x) == 0)
+        return lt_error("expected a non-empty 3-D input (time x batch x features), got [%s]",
+                        lt_shape_str(a, sizeof a, x->ndim, x->size));
+    if (!w[1] || w[1]->ndim != 2) return lt_error("weight_hh must be a matrix");
+    int64_t H = w[1]->size[1], G = gates[mode] * H, I = x->size[2], B = x->size[1];
+    if (H < 1)
+        return lt_error("weight_hh must have at least one column (the hidden size), got [%s]",
+                        lt_shape_str(a, sizeof a, w[1]->ndim, w[1]->size));
+    if (G > INT32_MAX || I > INT32_MAX || x->size[0] * B > INT32_MAX)
+        return lt_error("sizes too large for BLAS");
+    for (int i = 0; i < 4; i++) {
+        const lt_tensor *t = w[i];
+        if (!t) {
+            if (i < 2) return lt_error("%s is missing", names[i]);
+            continue;
+        }
+        if (t->dtype != x->dtype)
+            return lt_error("%s is %s, the input is %s", names[i], lt_dtype_name(t->dtype),
+                            lt_dtype_name(x->dtype));
+        int64_t want[2] = {G, i == 0 ? I : H};
+        int ok = i < 2 ? t->ndim == 2 && t->size[0] == G && t->size[1] == want[1]
+                       : t->ndim == 1 && t->size[0] == G;
+        if (!ok)
+            return lt_error("%s must be [%s], got [%s]", names[i],
+                            lt_shape_str(a, sizeof a, i < 2 ? 2 : 1, want),
+                            lt_shape_str(b, sizeof b, t->ndim, t->size));
+    }
+    if ((w[2] == NULL) != (w[3] == NULL)) return lt_error("give both biases or neither");
+    const lt_tensor *st[2] = {h0, c0};
+    for (int i = 0; i < 2; i++) {
+        if (!st[i]) continue;
+        int64_t want[2] = {B, H};
+        if (st[i]->dtype != x->dtype)
+            return lt_error("%s is %s, the input is %s", i ? "c0" : "h0",
+                            lt_dtype_name(st[i]->dtype), lt_dtype_name(x->dtype));
+        if (st[i]->ndim != 2 || st[i]->size[0] != B || st[i]->size[1] != H)
+            return lt_error("%s must be [%s] (batch x hidden), got [%s]", i ? "c0" : "h0",
+                            lt_shape_str(a, sizeof a, 2, want),
+                            lt_shape_str(b, sizeof b, st[i]->ndim, st[i]->size));
+    }
+    if (c0 && mode != LT_RNN_LSTM) return lt_error("c0 is only for the LSTM");
+    if (lengths) {
+        if (lengths->dtype != LT_INT64 || lengths->ndim != 1 || lengths->size[0] != B)
+            return lt_error("lengths must be a LongTensor of %lld lengths (one per sequence), "
+                            "got %s [%s]", (long long)B, lt_dtype_name(lengths->dtype),
+                            lt_shape_str(a, sizeof a, lengths->ndim, lengths->size));
+    }
+    int dev;
+    lt_tensor *all[8] = {x, h0, c0, w[0], w[1], w[2], w[3], lengths};
+    if (lt_common_device(&dev, 8, (const lt_tensor *const *)all)) return LT_ERR;
+    if (dev != LT_CPU) return lt_error("not implemented for CUDA tensors yet");
+    *H_out = H;
+    return LT_OK;
+}
+
+static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin);
+
+int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
+                 lt_tensor *const *w, lt_tensor *lengths, lt_tensor **y, lt_tensor **hn,
+                 lt_tensor **cn)
+{
+    *y = *hn = NULL;
+    if (cn) *cn = NULL;
+    int64_t H = 0;
+    if (check_layer(mode, x, h0, c0, w, lengths, &H)) return LT_ERR;
+    static const int gates[] = {1, 1, 3, 4};
+    rnn_ctx *k = calloc(1, sizeof *k);
+    if (!k) return lt_error("out of memory");
+    k->mode = mode, k->reverse = reverse != 0, k->has_bias = w[2] != NULL, k->dt = x->dtype;
+    k->T = x->size[0], k->B = x->size[1], k->I = x->size[2], k->H = H, k->G = gates[mode] * H;
+    int64_t T = k->T, B = k->B, G = k->G;
+    int lstm = mode == LT_RNN_LSTM, gru = mode == LT_RNN_GRU;
+    int st = LT_OK;
+    lt_tensor *gh = NULL, *lc = NULL;
+    if (lengths) {
+        k->len = malloc((size_t)B * sizeof *k->len);
+        lc = dense_copy(lengths);
+        if (!k->len || !lc) st = lt_error("out of memory");
+        for (int64_t b = 0; b < B && st == LT_OK; b++) {
+            k->len[b] = ((const int64_t *)lt_data(lc))[b];
+            if (k->len[b] < 1 || k->len[b] > T)
+                st = lt_error("length %lld of sequence %lld is outside [1, %lld]",
+                              (long long)k->len[b], (long long)b + 1, (long long)T);
+        }
+        lt_tensor_release(lc);
+    }
+    if (st == LT_OK) {
+        k->x = dense_copy(x), k->wih = dense_copy(w[0]), k->whh = dense_copy(w[1]);
+        k->bhh = k->has_bias ? dense_copy(w[3]) : zeros(k->dt, 1, G, 0, 0);
+        if (!k->bhh) st = LT_ERR;
+        k->h0 = h0 ? dense_copy(h0) : zeros(k->dt, 2, B, H, 0);
+        if (lstm) k->c0 = c0 ? dense_copy(c0) : zeros(k->dt, 2, B, H, 0);
+        k->gates = buffer(k->dt, 3, T, B, G);
+        k->s = buffer(k->dt, 3, T, B, H);
+        if (lstm) k->c = buffer(k->dt, 3, T, B, H);
+        if (gru) k->ghn = buffer(k->dt, 3, T, B, H);
+        gh = buffer(k->dt, 2, B, G, 0);
+        if (!k->x || !k->wih || !k->whh || !k->h0 || (lstm && (!k->c0 || !k->c)) || !k->gates ||
+            !k->s || (gru && !k->ghn) || !gh)
+            st = LT_ERR;
+    }
+    if (st == LT_OK) {
+        /* every step's input projection, one GEMM, with b_ih; b_hh is added to the recurrence
+         * in the fused pass (the GRU's r multiplies its n part) */
+        gemm(k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
+             lt_data(k->gates), G);
+        if (k->has_bias) st = add_bias_rows(k->gates, w[2]);
+    }
+    if (st == LT_OK) forward_sweep(k, lt_data(gh));
+    lt_tensor_release(gh);
+    gh = NULL;
+    /* results: the outputs (zero past each length), the final state */
+    lt_tensor *res[3] = {NULL, NULL, NULL};
+    int64_t last = k->reverse ? 0 : T - 1;
+    size_t es = lt_dtype_size(k->dt), bh = (size_t)(B * H) * es;
+    if (st == LT_OK) {
+        res[0] = dense_copy(k->s);
+        res[1] = buffer(k->dt, 2, B, H, 0);
+        if (lstm) res[2] = buffer(k->dt, 2, B, H, 0);
+        if (!res[0] || !res[1] || (lstm && !res[2])) st = LT_ERR;
+    }
+    if (st == LT_OK) {
+        memcpy(lt_data(res[1]), row(k->s, last, B * H), bh);
+        if (lstm) memcpy(lt_data(res[2]), row(k->c, last, B * H), bh);
+        for (int64_t t = 0; t < T && k->len; t++)
+            for (int64_t b = 0; b < B; b++)
+                if (t >= k->len[b]) memset(row(res[0], t * B + b, H), 0, (size_t)H * es);
+    }
+    int nouts = lstm ? 3 : 2;
+    lt_tensor *ins[7] = {x, h0, c0, w[0], w[1], w[2], w[3]};
+    if (st == LT_OK && lt_needs_grad(7, (const lt_tensor *const *)ins)) {
+        static const char *names[] = {"RNNBackward", "RNNBackward", "GRUBackward", "LSTMBackward"};
+        lt_node *n = lt_node_new(names[mode], rnn_backward, 7, ins, nouts);
+        if (!n) {
+            st = LT_ERR;
+        } else {
+            n->ctx = k;
+            n->release_ctx = release_ctx;
+            k = NULL;
+            for (int i = 0; i < nouts; i++) lt_node_set_output(n, res[i], i);
+            lt_node_release(n);
+        }
+    }
+    ctx_free(k);
+    if (st) {
+        for (int i = 0; i < 3; i++) lt_tensor_release(res[i]);
+        return LT_ERR;
+    }
+    *y = res[0], *hn = res[1];
+    if (cn) *cn = res[2];
+    else lt_tensor_release(res[2]);
+    return LT_OK;
+}
+
+/* ---- backward ------------------------------------------------------------------------------ */
+
+/* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh. */
+static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zrow, char *dh,
+                           char *dc, char *dgi, char *dgh)
+{
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
+    int nt = lt_team_size(B, H);
+    int prev = lt_blas_single(nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t b0, b1;
+        lt_team_part(B, &b0, &b1);
+        for (int64_t p = T - 1; p >= 0 && b1 > b0; p--) {
+            int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+            const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
+            const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
+            const char *dyt = dy ? row(dy, t, B * H) : zrow;  /* zrow: stride 0 */
+            int64_t ldy = dy ? H : 0;
+            char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
+            if (k->dt == LT_FLOAT32)
+                bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
+                        k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
+                        (const float *)cp, (const float *)row(k->s, t, B * H),
+                        k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
+                        (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
+            else
+                bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
+                        k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
+                        (const double *)hp, (const double *)cp,
+                        (const double *)row(k->s, t, B * H),
+                        k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
+                        (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
+            gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
+                 dh + b0 * H * es, H);
+        }
+    }
+    lt_blas_restore(nt, prev);
+}
+
+/* out (G) = beta * out + the column sums of d (rows x G), accumulated in double row by row */
+static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double beta, char *out)
+{
+    double *acc = calloc((size_t)G, sizeof *acc);
+    if (!acc) return lt_error("out of memory");
+    for (int64_t r = 0; r < rows; r++) {
+        if (dt == LT_FLOAT32) {
+            const float *dr = (const float *)d + r * G;
+            for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
+        } else {
+            const double *dr = (const double *)d + r * G;
+            for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
+        }
+    }
+    for (int64_t j = 0; j < G; j++)  /* (beta 0: out is fresh, never read) */
+        if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)acc[j] : (float)acc[j];
+        else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + acc[j] : acc[j];
+    free(acc);
+    return LT_OK;
+}
+
+/* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
+ * when autograd would only add it there and it is a dense CPU tensor, else a fresh tensor of
+ * the input's shape for autograd (gin[i], *beta = 0). NULL with st set: out of memory. */
+static char *param_target(lt_node *n, int i, lt_tensor **gin, double *beta, int *st)
+{
+    lt_tensor *g = lt_node_leaf_grad(n, i);
+    if (g && lt_device(g) == LT_CPU && lt_is_contiguous(g)) {
+        *beta = 1;
+        lt_storage_bump(g);
+        return lt_data(g);
+    }
+    *beta = 0;
+    gin[i] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[i], n->in_ndim[i], n->in_size[i]);
+    if (!gin[i]) *st = LT_ERR;
+    return gin[i] ? lt_data(gin[i]) : NULL;
+}
+
+static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
+{
+    rnn_ctx *k = n->ctx;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, I = k->I;
+    size_t es = lt_dtype_size(k->dt);
+    int lstm = k->mode == LT_RNN_LSTM;
+    for (int i = 0; i < (lstm ? 3 : 2); i++)
+        if (gout[i] && lt_device(gout[i]) != LT_CPU)
+            return lt_error("%s: a gradient arrived on a CUDA device", n->name);
+    lt_tensor *dy = gout[0] ? dense_copy(gout[0]) : NULL;
+    lt_tensor *dh = gout[1] ? dense_copy(gout[1]) : zeros(k->dt, 2, B, H, 0);
+    lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(gout[2]) : zeros(k->dt, 2, B, H, 0);
+    lt_tensor *dgi = buffer(k->dt, 3, T, B, G);
+    lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(k->dt, 3, T, B, G) : NULL;
+    lt_tensor *zrow = gout[0] ? NULL : zeros(k->dt, 1, H, 0, 0);
+    int st = LT_OK;
+    if ((gout[0] ? !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
+        st = LT_ERR;
+    char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
+    if (st == LT_OK)
+        backward_sweep(k, dy, zrow ? lt_data(zrow) : NULL, lt_data(dh), dc ? lt_data(dc) : NULL,
+                       gi, gh);
+    /* gradients of the input and the initial state */
+    if (st == LT_OK && n->next[0]) {
+        gin[0] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+        if (!gin[0]) st = LT_ERR;
+        else gemm(k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
+    }
+    if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
+    if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
+    /* the parameters' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (h_prev of the
+     * first step processed is h0, the others are the state rows next to it), the biases'
+     * column sums; into their .grad directly where autograd would only add them there */
+    double beta;
+    char *d;
+    if (st == LT_OK && n->next[3] && (d = param_target(n, 3, gin, &beta, &st)))
+        gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
+    if (st == LT_OK && n->next[4] && (d = param_target(n, 4, gin, &beta, &st))) {
+        int64_t first = k->reverse ? T - 1 : 0;
+        const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
+        const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
+        gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, beta, d, H);
+        gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
+    }
+    if (st == LT_OK && n->next[5] && (d = param_target(n, 5, gin, &beta, &st)))
+        st = column_sums(k->dt, gi, T * B, G, beta, d);
+    if (st == LT_OK && n->next[6] && (d = param_target(n, 6, gin, &beta, &st)))
+        st = column_sums(k->dt, gh, T * B, G, beta, d);
+    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
+    return st;
+}

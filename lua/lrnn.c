@@ -1,0 +1,69 @@
+/*
+ * lrnn.c — Lua binding of core/rnn.c, the building block of nn.RNN, nn.GRU, their cells and
+ * nn.LSTM's bidirectional and variable-length forms (lua/nn/RNN.lua stacks the layers):
+ *
+ *   torch.rnnLayer(mode, x, h0, c0, weights [, reverse [, lengths]]) -> y, h_n [, c_n]
+ *       mode: "tanh", "relu", "gru" or "lstm"; x: T x B x I (time-major); h0, c0: B x H or
+ *       nil (zeros; c0 for "lstm" only); weights: {w_ih, w_hh [, b_ih, b_hh]} in PyTorch's
+ *       shapes; reverse: run from the last step to the first; lengths: a LongTensor of B
+ *       lengths in [1, T] (steps past a length give 0 and leave the state as it was).
+ *       One autograd node when an input requires grad. CPU tensors only.
+ */
+#include <string.h>
+
+#include "lt_lua.h"
+
+static const char *const modes[] = {"tanh", "relu", "gru", "lstm", NULL};
+
+static lt_tensor *opt_tensor(lua_State *L, int arg, const char *what)
+{
+    if (lua_isnoneornil(L, arg)) return NULL;
+    lt_tensor *t = ltL_totensor(L, arg);
+    if (!t) {
+        lua_pushfstring(L, "%s must be a tensor or nil, got %s", what, luaL_typename(L, arg));
+        luaL_argerror(L, arg, lua_tostring(L, -1));
+    }
+    return t;
+}
+
+static int l_rnn_layer(lua_State *L)
+{
+    const char *fname = "rnnLayer";
+    int mode = luaL_checkoption(L, 1, NULL, modes);
+    lt_tensor *x = ltL_checktensor(L, 2);
+    lt_tensor *h0 = opt_tensor(L, 3, "h0");
+    lt_tensor *c0 = opt_tensor(L, 4, "c0");
+    luaL_checktype(L, 5, LUA_TTABLE);
+    int reverse = lua_toboolean(L, 6);
+    if (!lua_isnoneornil(L, 6)) luaL_checktype(L, 6, LUA_TBOOLEAN);
+    lt_tensor *lengths = opt_tensor(L, 7, "lengths");
+    lua_Integer nw = luaL_len(L, 5);
+    if (nw != 2 && nw != 4)
+        return luaL_argerror(L, 5, lua_pushfstring(L, "expected {w_ih, w_hh [, b_ih, b_hh]}, "
+                                                      "got %I tensors", nw));
+    lt_tensor *w[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < nw; i++) {
+        lua_geti(L, 5, i + 1);
+        w[i] = ltL_totensor(L, -1);
+        lua_pop(L, 1);  /* the table keeps it alive */
+        if (!w[i])
+            return luaL_argerror(L, 5, lua_pushfstring(L, "weight %d is not a tensor", i + 1));
+    }
+    lt_tensor *y, *hn, *cn = NULL;
+    LT_TRY(L, fname, lt_rnn_layer(mode, reverse, x, h0, c0, w, lengths, &y, &hn,
+                                  mode == LT_RNN_LSTM ? &cn : NULL));
+    ltL_pushtensor(L, y, fname);
+    ltL_pushtensor(L, hn, fname);
+    if (!cn) return 2;
+    ltL_pushtensor(L, cn, fname);
+    return 3;
+}
+
+void lt_open_rnn(lua_State *L)
+{
+    static const ltL_Reg regs[] = {
+        {"rnnLayer", l_rnn_layer, LT_FN},
+        {NULL, NULL, 0},
+    };
+    ltL_register(L, regs);
+}
