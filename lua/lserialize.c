@@ -661,8 +661,12 @@ static int l_load(lua_State *L)
     if (version != CK_VERSION)
         return raise(L, "torch.load: %s: unsupported checkpoint format version %d (this "
                           "luatorch reads version %d)", path, (int)version, (int)CK_VERSION);
-    if (flags != 0)
-        return raise(L, "torch.load: %s: unsupported header flags 0x%x", path, (int)flags);
+    if (flags != 0) {
+        char hex[16];    /* Lua's formatter has no %x */
+        snprintf(hex, sizeof hex, "0x%08x", (unsigned)flags);
+        return raise(L, "torch.load: %s: unsupported header flags %s (this luatorch reads "
+                          "version 1 files with flags 0)", path, hex);
+    }
     uint64_t len = get_u64(p + 16);
     if (len > (uint64_t)(size - CK_HEADER))
         return raise(L, "torch.load: %s: truncated at offset %I (the header announces %I "

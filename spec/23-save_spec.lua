@@ -49,8 +49,8 @@ local function crc32(s)
 end
 
 local MAGIC = '\x89LTCKPT\n'
-local function checkpoint(payload, version)
-  return MAGIC .. string.pack('<I4I4I8I4I4', version or 1, 0, #payload, crc32(payload), 0) .. payload
+local function checkpoint(payload, version, flags)
+  return MAGIC .. string.pack('<I4I4I8I4I4', version or 1, flags or 0, #payload, crc32(payload), 0) .. payload
 end
 -- payload encoders (tags of docs/checkpoint-format.md)
 local P = {}
@@ -490,6 +490,12 @@ describe('torch.load of corrupt files', function()
     assert.matches('bad magic', load_bytes('x' .. good:sub(2)))
   end)
 
+  it('reports header flags it does not know, in hexadecimal', function()
+    assert.matches('unsupported header flags 0x00000001 %(this luatorch reads version 1 files with flags 0%)',
+                   load_bytes(checkpoint(P.int(1), 1, 1)))
+    assert.matches('unsupported header flags 0x8000ff00', load_bytes(checkpoint(P.int(1), 1, 0x8000ff00)))
+  end)
+
   it('reports an unsupported version', function()
     assert.matches('unsupported checkpoint format version 2 %(this luatorch reads version 1%)',
                    load_bytes(good:sub(1, 8) .. string.pack('<I4', 2) .. good:sub(13)))
@@ -575,5 +581,56 @@ describe('torch.load of corrupt files', function()
     assert.matches("unknown class 'nosuch.Class'", load_bytes(checkpoint(P.tbl('nosuch.Class'))))
     local deep = string.rep(string.pack('<BI4', 6, 0) .. P.int(1), 2100)
     assert.matches('nested more than 2000 deep', load_bytes(checkpoint(deep)))
+  end)
+end)
+
+-- ---- messages formatted by Lua ---------------------------------------------------------------
+-- lua_pushfstring and luaL_error know only %% %s %f %I %p %d %c %U (no flags, widths or %x):
+-- any other conversion raises "invalid option" instead of the message, as the header flags'
+-- message once did. Every format in the bindings is checked here, those passed through the
+-- files' own vararg wrappers (lua_pushvfstring) included.
+describe('the C bindings', function()
+  local root = H.fixture_dir .. '../../lua/'
+
+  -- The string literals that open the argument after 'L,' of the call starting at i.
+  local function format_at(src, i)
+    local j = src:find('%S', (src:find(',', i, true) or #src) + 1)
+    local parts = {}
+    while j and src:sub(j, j) == '"' do
+      local k = j + 1
+      while src:sub(k, k) ~= '"' do k = k + (src:sub(k, k) == '\\' and 2 or 1) end
+      parts[#parts + 1] = src:sub(j + 1, k - 1)
+      j = src:find('%S', k + 1)
+    end
+    return #parts > 0 and table.concat(parts) or nil
+  end
+
+  it('pass Lua formats only conversions that Lua formats', function()
+    local p = io.popen('ls ' .. root .. '*.c')
+    local checked, bad = 0, {}
+    for file in p:lines() do
+      local src = H.readfile(file)
+      local fns = { 'lua_pushfstring', 'luaL_error' }
+      for name in src:gmatch('(%w+)%(lua_State %*L, const char %*fmt, %.%.%.%)') do
+        if src:find('lua_pushvfstring%(L, fmt') then fns[#fns + 1] = name end
+      end
+      for _, fn in ipairs(fns) do
+        for i in src:gmatch('%f[%w_]' .. fn .. '%s*%(()') do
+          local fmt = format_at(src, i)
+          if fmt then
+            checked = checked + 1
+            for conv in fmt:gsub('%%%%', ''):gmatch('%%(.)') do
+              if not ('sfIpdcU'):find(conv, 1, true) then
+                local line = select(2, src:sub(1, i):gsub('\n', '')) + 1
+                bad[#bad + 1] = ('%s:%d: %%%s in "%s"'):format(file:match('[^/]+$'), line, conv, fmt)
+              end
+            end
+          end
+        end
+      end
+    end
+    p:close()
+    assert.is_true(checked > 150, 'found only ' .. checked .. ' formats')
+    assert.are.same({}, bad)
   end)
 end)
