@@ -445,8 +445,9 @@ describe('torch.save refuses', function()
   it('bad arguments', function()
     assert.matches('torch.save: expected a file name', H.error_of(torch.save, nil, {}))
     assert.matches('torch.load: expected a file name', H.error_of(torch.load, 3))
-    assert.matches('torch.save: cannot create .*no/such/dir',
-                   H.error_of(torch.save, tmp('no/such/dir/x.t7'), {}))
+    assert.are.equal(("torch.save: cannot write '%s': directory '%s' does not exist")
+                     :format(tmp('no/such/dir/x.t7'), tmp('no/such/dir')),
+                     H.error_of(torch.save, tmp('no/such/dir/x.t7'), {}))
     assert.matches('torch.load: cannot open .*missing', H.error_of(torch.load, tmp('missing.t7')))
     assert.matches('torch.load: cannot read .*is a directory', H.error_of(torch.load, dir))
   end)
@@ -472,6 +473,77 @@ describe('atomic saves', function()
     torch.save(path, string.rep('x', 100000))
     torch.save(path, 'short')
     assert.are.equal('short', torch.load(path))
+    for _, name in ipairs(listdir()) do assert.is_nil(name:find('%.tmp%-')) end
+  end)
+
+  -- a pid no process has: the shell's own, once it has exited and been waited for
+  local function dead_pid()
+    local p = io.popen('echo $$')
+    local pid = p:read('n')
+    p:close()
+    return pid
+  end
+  local function own_pid()
+    local f = io.open('/proc/self/stat')
+    local pid = f:read('n')
+    f:close()
+    return pid
+  end
+  local function exists(path)
+    local f = io.open(path)
+    if f then f:close() end
+    return f ~= nil
+  end
+
+  it("remove the temporaries a killed writer left for the same path, never a live writer's", function()
+    local p = io.popen('sleep 60 >/dev/null 2>&1 & echo $!')
+    local live = p:read('n')
+    p:close()
+    finally(function() os.execute('kill ' .. live .. ' 2>/dev/null') end)
+    local dead, own = dead_pid(), own_pid()
+    assert.is_true(live > 0 and dead > 0 and own > 0 and dead ~= own)
+    local path = tmp('stale.t7')
+    local gone = path .. '.tmp-' .. dead .. '-7'
+    local kept = { path .. '.tmp-' .. live .. '-7',           -- a writer still running
+                   path .. '.tmp-' .. own .. '-7',            -- this process's
+                   tmp('other.t7') .. '.tmp-' .. dead .. '-7', -- another path's
+                   path .. '.tmp-' .. dead .. '-7.bak' }      -- not a temporary's name
+    writefile(gone, 'partial')
+    for _, name in ipairs(kept) do writefile(name, 'partial') end
+    torch.save(path, { 1 })
+    assert.is_false(exists(gone))
+    for _, name in ipairs(kept) do assert.is_true(exists(name), name) end
+    assert.are.same({ 1 }, torch.load(path))
+    -- saveSafetensors goes through the same writer
+    local spath = tmp('stale.safetensors')
+    writefile(spath .. '.tmp-' .. dead .. '-3', 'partial')
+    writefile(spath .. '.tmp-' .. live .. '-3', 'partial')
+    torch.saveSafetensors(spath, { x = torch.ones(2) })
+    assert.is_false(exists(spath .. '.tmp-' .. dead .. '-3'))
+    assert.is_true(exists(spath .. '.tmp-' .. live .. '-3'))
+    -- a failed save cleans up as well: the stale temporaries go when the writer opens
+    writefile(gone, 'partial')
+    assert.matches('cannot save a function', H.error_of(torch.save, path, { f = print }))
+    assert.is_false(exists(gone))
+    for _, name in ipairs(kept) do os.remove(name) end
+    os.remove(spath .. '.tmp-' .. live .. '-3')
+  end)
+
+  it('name the path given, not the temporary, when the directory is missing', function()
+    local path = tmp('no/such/dir/m.t7')
+    assert.are.equal(("torch.save: cannot write '%s': directory '%s' does not exist")
+                     :format(path, tmp('no/such/dir')), H.error_of(torch.save, path, {}))
+    assert.are.equal("torch.save: cannot write 'nosuchdir/m.t7': directory 'nosuchdir' does not exist",
+                     H.error_of(torch.save, 'nosuchdir/m.t7', {}))
+    assert.are.equal(("torch.saveSafetensors: cannot write '%s': directory '%s' does not exist")
+                     :format(tmp('none/x.safetensors'), tmp('none')),
+                     H.error_of(torch.saveSafetensors, tmp('none/x.safetensors'), {}))
+    writefile(tmp('afile'), '')
+    assert.are.equal(("torch.save: cannot write '%s': '%s' is not a directory")
+                     :format(tmp('afile/m.t7'), tmp('afile')), H.error_of(torch.save, tmp('afile/m.t7'), {}))
+    os.remove(tmp('afile'))
+    assert.are.equal(("torch.save: cannot write '%s': it is a directory"):format(dir),
+                     H.error_of(torch.save, dir, {}))
     for _, name in ipairs(listdir()) do assert.is_nil(name:find('%.tmp%-')) end
   end)
 end)
