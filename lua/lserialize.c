@@ -556,6 +556,10 @@ static void read_tensor(lua_State *L, loader *ld, int64_t at)
         lt_tensor *g = ltL_totensor(L, -1);
         if (!g || !lt_same_shape(g, t) || g->dtype != t->dtype)
             load_error(L, ld, rat, "a tensor's grad is not a tensor of its shape and dtype");
+        /* a reference may name the tensor itself or one whose grad chain leads back to it:
+         * a cycle of references that would never be freed */
+        for (const lt_tensor *c = g; c; c = c->grad)
+            if (c == t) load_error(L, ld, rat, "a tensor's grad chain leads back to the tensor itself");
         lt_tensor_retain(g);
         lt_tensor_release(t->grad);
         t->grad = g;

@@ -626,6 +626,22 @@ describe('torch.load of corrupt files', function()
     assert.matches('unknown tensor flags', load_bytes(checkpoint(P.tensor(0, 8, st, 0, { 1 }, { 1 }))))
   end)
 
+  -- found by the fuzzer (make fuzz FUZZ_TARGET=checkpoint): a tensor that is its own grad,
+  -- through a reference, was a reference cycle that leaked the tensor and its storage
+  it('refuses a grad chain that leads back to the tensor', function()
+    local st = P.storage(0, 4, string.rep('\0', 16))
+    assert.matches("offset 86: a tensor's grad chain leads back to the tensor itself",
+                   load_bytes(checkpoint(P.tensor(0, 2, st, 0, { 4 }, { 1 }) .. P.ref(0))))
+    local b = P.tensor(0, 2, P.ref(1), 0, { 4 }, { 1 }) .. P.ref(0)      -- id 2, its grad: id 0
+    assert.matches("grad chain leads back", load_bytes(checkpoint(P.tensor(0, 2, st, 0, { 4 }, { 1 }) .. b)))
+    -- a grad with a grad of its own is fine
+    local c = P.tensor(0, 2, P.ref(1), 0, { 4 }, { 1 }) .. P.tensor(0, 0, P.ref(1), 0, { 4 }, { 1 })
+    writefile(tmp('chain.t7'), checkpoint(P.tensor(0, 2, st, 0, { 4 }, { 1 }) .. c))
+    local t = torch.load(tmp('chain.t7'))
+    assert.is_true(torch.isTensor(t.grad.grad))
+    assert.is_nil(t.grad.grad.grad)
+  end)
+
   it('never crashes on any corrupted byte behind a valid CRC', function()
     local m = nn.Sequential():add(nn.Linear(2, 3))
     local w = torch.randn(2, 2)
