@@ -86,10 +86,11 @@ static void walk(lua_State *L, int idx, int seen)
         lt_tensor *t = ltL_totensor(L, idx);
         lt_storage **s = luaL_testudata(L, idx, LT_STORAGE_MT);
         if (t) touch_tensor(t);
-        else if (s && *s && (*s)->numel > 0) {
+        else if (!s || !*s) __builtin_trap();    /* the reader made some other userdata */
+        else if ((*s)->numel > 0) {
             touch(*s, 0);
             touch(*s, (*s)->numel - 1);
-        } else __builtin_trap();    /* the reader made some other userdata */
+        }
         return;
     }
     luaL_checkstack(L, 4, "walk");
