@@ -257,7 +257,8 @@ fixtures:
 # (torch.loadSafetensors, lua/lsafetensors.c). `make fuzz` runs each for FUZZ_TIME seconds,
 # `make fuzz FUZZ_TARGET=checkpoint FUZZ_TIME=600` one of them longer. New inputs go to
 # $(BUILD)/fuzz/corpus/<target>; the committed seeds stay in datasets/fuzz_corpus (idx) and
-# datasets/fuzz_corpus_<target>. Needs clang and libFuzzer (make fuzz-deps).
+# datasets/fuzz_corpus_<target>, with datasets/fuzz_<target>.dict where the fuzzer needs words it
+# cannot learn. Needs clang and libFuzzer (make fuzz-deps).
 FUZZ_CC      ?= clang
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := idx checkpoint safetensors
@@ -291,7 +292,8 @@ $(FUZZ_DIR)/fuzz_checkpoint $(FUZZ_DIR)/fuzz_safetensors: $(FUZZ_DIR)/fuzz_%: da
 # one libFuzzer run per target, each stopping make at its first finding
 fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && echo "fuzz: $(1), $(FUZZ_TIME) s" && \
   $(FUZZ_DIR)/fuzz_$(1) -max_total_time=$(FUZZ_TIME) -max_len=4096 -malloc_limit_mb=64 \
-    -rss_limit_mb=1024 -print_final_stats=1 $(FUZZ_DIR)/corpus/$(1) $(FUZZ_SEEDS_$(1))
+    -rss_limit_mb=1024 -print_final_stats=1 $(if $(wildcard datasets/fuzz_$(1).dict),\
+    -dict=datasets/fuzz_$(1).dict) $(FUZZ_DIR)/corpus/$(1) $(FUZZ_SEEDS_$(1))
 
 fuzz: fuzz-deps $(FUZZ_TARGET:%=$(FUZZ_DIR)/fuzz_%)
 	$(foreach t,$(FUZZ_TARGET),$(call fuzz_run,$(t)) && ) true
