@@ -3,6 +3,7 @@
  */
 #include "fuzz_lua.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +40,29 @@ const char *fuzz_input_path(const uint8_t *data, size_t size)
     return path;
 }
 
+static char scratch[256];
+
+/* at exit: the scratch directory and the files the harness left in it */
+static void remove_scratch(void)
+{
+    DIR *d = opendir(scratch);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    rmdir(scratch);
+}
+
 const char *fuzz_scratch_dir(void)
 {
-    static char dir[256];
-    if (!dir[0]) {
+    if (!scratch[0]) {
         /* tmpfs when there is one: the saves fsync */
         const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(dir, sizeof dir, "%s/luatorch-fuzz-XXXXXX", base);
-        if (!mkdtemp(dir)) __builtin_trap();
+        snprintf(scratch, sizeof scratch, "%s/luatorch-fuzz-XXXXXX", base);
+        if (!mkdtemp(scratch)) __builtin_trap();
+        atexit(remove_scratch);
     }
-    return dir;
+    return scratch;
 }
 
 void fuzz_expect_error(lua_State *L, const char *prefix)

@@ -19,7 +19,8 @@
 lua_State *fuzz_state(void);
 /* A path naming a file that holds exactly data[0..size) (the same path every call). */
 const char *fuzz_input_path(const uint8_t *data, size_t size);
-/* A directory of this process for the files a harness writes (created once). */
+/* A directory of this process for the files a harness writes (created once, removed at
+ * exit). */
 const char *fuzz_scratch_dir(void);
 /* Traps unless the value on top of L's stack is a string starting with prefix; prints it
  * when FUZZ_VERBOSE is set (to see why a reproduced input is refused). */
