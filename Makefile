@@ -14,7 +14,8 @@
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
 #   make fixtures   regenerates spec/fixtures with PyTorch (needs python3-torch; not in test)
 #   make docs       regenerates docs/API.md from the help entries (lua/torch/help.lua)
-#   make fuzz       the IDX reader under libFuzzer (clang: sh tools/deps.sh fuzz)
+#   make fuzz       the IDX, checkpoint and safetensors readers under libFuzzer (clang:
+#                   sh tools/deps.sh fuzz; FUZZ_TARGET=checkpoint runs one)
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -103,7 +104,7 @@ LUA_SRC  := $(filter-out lua/main.c,$(wildcard lua/*.c))
 LUA_MODS := $(shell find lua -name '*.lua' | sort)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(GPU_OBJ)
 LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o)
-HEADERS  := $(wildcard include/*.h core/*.h lua/*.h datasets/*.h gpu/*.h) $(CUDA_STAMP)
+HEADERS  := $(filter-out datasets/fuzz_%.h,$(wildcard include/*.h core/*.h lua/*.h datasets/*.h gpu/*.h)) $(CUDA_STAMP)
 
 LIB_A    := $(BUILD)/libluatorch.a
 LIB_SO   := $(BUILD)/libluatorch.so
@@ -277,13 +278,22 @@ fixtures:
 docs:
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" $(LUA) tools/gendocs.lua docs/API.md
 
-# ---- fuzzing (not part of test): libFuzzer + ASan on the IDX reader -----------------------
-# `make fuzz FUZZ_TIME=600` runs longer; new inputs go to $(BUILD)/fuzz/corpus, the committed
-# seeds stay in datasets/fuzz_corpus. Needs clang and libFuzzer (make fuzz-deps).
-FUZZ_CC     ?= clang
-FUZZ_TIME   ?= 60
-FUZZ_DIR     = $(BUILD)/fuzz
-FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address -w
+# ---- fuzzing (not part of test): libFuzzer + ASan on the file readers ----------------------
+# Targets: idx (datasets/idx.c), checkpoint (torch.load, lua/lserialize.c) and safetensors
+# (torch.loadSafetensors, lua/lsafetensors.c). `make fuzz` runs each for FUZZ_TIME seconds,
+# `make fuzz FUZZ_TARGET=checkpoint FUZZ_TIME=600` one of them longer. New inputs go to
+# $(BUILD)/fuzz/corpus/<target>; the committed seeds stay in datasets/fuzz_corpus (idx) and
+# datasets/fuzz_corpus_<target>, with datasets/fuzz_<target>.dict where the fuzzer needs words it
+# cannot learn. Needs clang and libFuzzer (make fuzz-deps).
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_TARGETS := idx checkpoint safetensors
+FUZZ_TARGET  ?= $(FUZZ_TARGETS)
+FUZZ_DIR      = $(BUILD)/fuzz
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp -fsanitize=address -w
+FUZZ_SEEDS_idx = datasets/fuzz_corpus
+FUZZ_SEEDS_checkpoint = datasets/fuzz_corpus_checkpoint
+FUZZ_SEEDS_safetensors = datasets/fuzz_corpus_safetensors
 
 fuzz-deps:
 	@sh tools/deps.sh fuzz
@@ -295,10 +305,24 @@ $(FUZZ_DIR)/fuzz_idx: datasets/fuzz_idx.c datasets/idx.c datasets/idx.h $(LIB_A)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer datasets/fuzz_idx.c datasets/idx.c $(LIB_A) \
 	  -o $@ $(LIBS)
 
-fuzz: fuzz-deps $(FUZZ_DIR)/fuzz_idx
-	@mkdir -p $(FUZZ_DIR)/corpus
-	$(FUZZ_DIR)/fuzz_idx -max_total_time=$(FUZZ_TIME) -max_len=4096 -malloc_limit_mb=64 \
-	  -rss_limit_mb=1024 -print_final_stats=1 $(FUZZ_DIR)/corpus datasets/fuzz_corpus
+# The Lua-side readers run in a Lua state with torch.core opened: the reader's file is
+# instrumented, the other bindings come from the build.
+$(FUZZ_DIR)/fuzz_checkpoint: FUZZ_READER = lua/lserialize.c
+$(FUZZ_DIR)/fuzz_safetensors: FUZZ_READER = lua/lsafetensors.c
+$(FUZZ_DIR)/fuzz_checkpoint $(FUZZ_DIR)/fuzz_safetensors: $(FUZZ_DIR)/fuzz_%: datasets/fuzz_%.c \
+    datasets/fuzz_lua.c datasets/fuzz_lua.h lua/lserialize.c lua/lsafetensors.c $(LUA_OBJ) $(LIB_A)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -I$(LUA_INC) $< datasets/fuzz_lua.c $(FUZZ_READER) \
+	  $(filter-out $(FUZZ_READER:%.c=$(BUILD)/%.o),$(LUA_OBJ)) $(LIB_A) $(LUA_STATIC) -o $@ $(LIBS) -ldl
+
+# one libFuzzer run per target, each stopping make at its first finding
+fuzz_run = mkdir -p $(FUZZ_DIR)/corpus/$(1) && echo "fuzz: $(1), $(FUZZ_TIME) s" && \
+  $(FUZZ_DIR)/fuzz_$(1) -max_total_time=$(FUZZ_TIME) -max_len=4096 -malloc_limit_mb=64 \
+    -rss_limit_mb=1024 -print_final_stats=1 $(if $(wildcard datasets/fuzz_$(1).dict),\
+    -dict=datasets/fuzz_$(1).dict) $(FUZZ_DIR)/corpus/$(1) $(FUZZ_SEEDS_$(1))
+
+fuzz: fuzz-deps $(FUZZ_TARGET:%=$(FUZZ_DIR)/fuzz_%)
+	$(foreach t,$(FUZZ_TARGET),$(call fuzz_run,$(t)) && ) true
 
 # ---- install -----------------------------------------------------------------------------
 # (LuaRocks' build sets the three to its own module and data directories: the rockspec)

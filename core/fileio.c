@@ -6,10 +6,15 @@
  * rename stays inside one file system) and only lt_afile_commit makes it visible: flush,
  * fsync, rename over the target, fsync the directory. Until then the old file, if any, is
  * untouched, so a save that fails or is interrupted midway never leaves a partial file under
- * the target's name; lt_afile_abort removes the temporary.
+ * the target's name; lt_afile_abort removes the temporary. A writer killed before either
+ * leaves its temporary behind: the next lt_afile_open of the same target removes those whose
+ * writer (the pid in the name) is no longer running.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +49,69 @@ uint32_t lt_crc32(uint32_t crc, const void *data, size_t n)
     return crc;
 }
 
+/* The directory part of path ("." when it has none); malloc'ed, NULL when out of memory. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* The pid in name when it is "<base>.tmp-<pid>-<n>" (what lt_afile_open makes for a target
+ * named base), else 0. */
+static pid_t temporary_pid(const char *name, const char *base, size_t blen)
+{
+    if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp-", 5) != 0) return 0;
+    const char *p = name + blen + 5, *q = p;
+    long pid = 0;
+    for (; *q >= '0' && *q <= '9' && pid <= INT_MAX; q++) pid = pid * 10 + (*q - '0');
+    if (q == p || *q != '-' || pid > INT_MAX) return 0;
+    const char *n = ++q;
+    while (*q >= '0' && *q <= '9') q++;
+    return q > n && *q == '\0' ? (pid_t)pid : 0;
+}
+
+/* Removes the temporaries of path left by writers killed mid-save (kill -9, a crash, power
+ * loss). Only when kill(pid, 0) says that no such process exists (ESRCH): a live writer's
+ * temporary, or one of this process, is never touched. Best effort: a directory that cannot
+ * be read is left as it is (the open that follows reports what is wrong). */
+static void remove_stale_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t blen = strlen(base);
+    char *dir = dir_of(path);
+    DIR *d = blen && dir ? opendir(dir) : NULL;
+    free(dir);
+    if (!d) return;
+    pid_t self = getpid();
+    for (struct dirent *e; (e = readdir(d));) {
+        pid_t pid = temporary_pid(e->d_name, base, blen);
+        if (pid <= 0 || pid == self) continue;
+        if (kill(pid, 0) != 0 && errno == ESRCH) (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* Sets the error of a temporary that could not be created: it names the target, and a
+ * missing directory as such. */
+static int open_error(const char *path, int err)
+{
+    if (err == ENOENT || err == ENOTDIR) {
+        char *dir = dir_of(path);
+        struct stat st;
+        int rc = LT_OK;
+        if (dir && stat(dir, &st) != 0)
+            rc = lt_error("cannot write '%s': directory '%s' does not exist", path, dir);
+        else if (dir && !S_ISDIR(st.st_mode))
+            rc = lt_error("cannot write '%s': '%s' is not a directory", path, dir);
+        free(dir);
+        if (rc != LT_OK) return rc;
+    }
+    return lt_error("cannot write '%s': %s", path, strerror(err));
+}
+
 lt_afile *lt_afile_open(const char *path)
 {
     lt_afile *f = calloc(1, sizeof *f);
@@ -55,6 +123,7 @@ lt_afile *lt_afile_open(const char *path)
         return NULL;
     }
     memcpy(f->path, path, len + 1);
+    remove_stale_temporaries(path);
     /* O_EXCL with a fresh name: never clobbers another writer's temporary. Mode 0666 lets
      * the umask decide the final permissions, as for any new file. */
     static unsigned counter;
@@ -64,7 +133,7 @@ lt_afile *lt_afile_open(const char *path)
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (f->fd >= 0) break;
         if (errno != EEXIST || attempt > 100) {
-            lt_error("cannot create %s: %s", f->tmp, strerror(errno));
+            open_error(path, errno);
             free(f->tmp);
             free(f->path);
             free(f);
@@ -81,7 +150,7 @@ static int write_all(lt_afile *f, const void *data, size_t n)
         ssize_t k = write(f->fd, p, n > (1u << 30) ? (1u << 30) : n);
         if (k < 0) {
             if (errno == EINTR) continue;
-            return lt_error("cannot write %s: %s", f->tmp, strerror(errno));
+            return lt_error("cannot write '%s': %s", f->path, strerror(errno));
         }
         p += k;
         n -= (size_t)k;
@@ -119,7 +188,7 @@ int lt_afile_pwrite(lt_afile *f, const void *data, size_t n, int64_t offset)
         ssize_t k = pwrite(f->fd, p, n, (off_t)offset);
         if (k < 0) {
             if (errno == EINTR) continue;
-            return lt_error("cannot write %s: %s", f->tmp, strerror(errno));
+            return lt_error("cannot write '%s': %s", f->path, strerror(errno));
         }
         p += k;
         n -= (size_t)k;
@@ -147,11 +216,7 @@ void lt_afile_abort(lt_afile *f)
  * or sync a directory, which only weakens durability, so failures are ignored. */
 static void sync_dir(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) dir = strdup(".");
-    else if (slash == path) dir = strdup("/");
-    else dir = strndup(path, (size_t)(slash - path));
+    char *dir = dir_of(path);
     if (!dir) return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -165,17 +230,20 @@ int lt_afile_commit(lt_afile *f)
 {
     if (flush(f)) goto fail;
     if (fsync(f->fd) != 0) {
-        lt_error("cannot sync %s: %s", f->tmp, strerror(errno));
+        lt_error("cannot write '%s': %s (fsync)", f->path, strerror(errno));
         goto fail;
     }
     int rc = close(f->fd);
     f->fd = -1;
     if (rc != 0) {
-        lt_error("cannot close %s: %s", f->tmp, strerror(errno));
+        lt_error("cannot write '%s': %s (close)", f->path, strerror(errno));
         goto fail;
     }
     if (rename(f->tmp, f->path) != 0) {
-        lt_error("cannot rename %s to %s: %s", f->tmp, f->path, strerror(errno));
+        int err = errno;
+        struct stat st;
+        lt_error("cannot write '%s': %s", f->path, stat(f->path, &st) == 0 &&
+                 S_ISDIR(st.st_mode) ? "it is a directory" : strerror(err));
         goto fail;
     }
     sync_dir(f->path);

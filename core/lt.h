@@ -529,7 +529,8 @@ int lt_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *t
 
 /* Atomic writes: data goes to a temporary file beside path; lt_afile_commit flushes, fsyncs
  * and renames it over path (then fsyncs the directory), so readers see the old file or the
- * complete new one, never a partial one. lt_afile_abort removes the temporary. Both free f. */
+ * complete new one, never a partial one. lt_afile_abort removes the temporary. Both free f.
+ * lt_afile_open first removes path's temporaries left by writers no longer running. */
 typedef struct lt_afile lt_afile;
 lt_afile *lt_afile_open(const char *path);                 /* NULL + error                   */
 int       lt_afile_write(lt_afile *f, const void *data, size_t n);   /* buffered, appends  */

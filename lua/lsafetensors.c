@@ -223,9 +223,8 @@ static int l_save(lua_State *L)
                               luaL_typename(L, -2));
         size_t klen;
         const char *k = lua_tolstring(L, -2, &klen);
-        if (klen == 0 || strlen(k) != klen)
-            return raise(L, "%s: tensor names must be non-empty strings without NUL bytes",
-                              fname);
+        if (strlen(k) != klen)
+            return raise(L, "%s: tensor names must not hold NUL bytes", fname);
         if (!strcmp(k, "__metadata__"))
             return raise(L, "%s: '__metadata__' is reserved; pass metadata as the third "
                               "argument", fname);
@@ -242,8 +241,12 @@ static int l_save(lua_State *L)
             if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 return raise(L, "%s: metadata must map strings to strings, got %s -> %s",
                                   fname, luaL_typename(L, -2), luaL_typename(L, -1));
-            b->meta[2 * b->nmeta] = lua_tostring(L, -2);
-            b->meta[2 * b->nmeta + 1] = lua_tostring(L, -1);
+            size_t klen, vlen;
+            const char *k = lua_tolstring(L, -2, &klen), *v = lua_tolstring(L, -1, &vlen);
+            if (strlen(k) != klen || strlen(v) != vlen)
+                return raise(L, "%s: metadata must not hold NUL bytes", fname);
+            b->meta[2 * b->nmeta] = k;
+            b->meta[2 * b->nmeta + 1] = v;
             b->nmeta++;
         }
     }
@@ -324,6 +327,26 @@ static int parse_entry(const cJSON *item, st_entry *e, int64_t datasize, char *e
     return LT_OK;
 }
 
+/* Where the header's JSON holds a NUL character, raw or escaped as \u0000, else NULL. cJSON
+ * hands strings over NUL-terminated: one would silently cut a name or a metadata string
+ * short (and the cut name could clash with another). */
+static const char *find_nul(const char *text, size_t n)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\0') return text + i;
+        if (!in_string) {
+            in_string = text[i] == '"';
+        } else if (text[i] == '"') {
+            in_string = 0;
+        } else if (text[i] == '\\' && i + 1 < n) {
+            if (text[i + 1] == 'u' && i + 6 <= n && !memcmp(text + i + 2, "0000", 4)) return text + i;
+            i++;     /* the escaped character: \" does not end the string */
+        }
+    }
+    return NULL;
+}
+
 /* Parses and validates the header of the file in b; LT_ERR with a message in err. */
 static int parse_header(st_box *b, int64_t *data_start, char *err, size_t errlen)
 {
@@ -340,6 +363,10 @@ static int parse_header(st_box *b, int64_t *data_start, char *err, size_t errlen
         return snprintf(err, errlen, "header of %llu bytes is larger than the %d allowed",
                         (unsigned long long)n, ST_MAX_HEADER), LT_ERR;
     const char *text = (const char *)b->file + 8, *end = NULL;
+    const char *nul = find_nul(text, (size_t)n);
+    if (nul)
+        return snprintf(err, errlen, "a NUL character in the header at byte %lld (names and "
+                        "metadata cannot hold one)", (long long)(nul - text) + 8), LT_ERR;
     b->json = cJSON_ParseWithLengthOpts(text, (size_t)n, &end, 0);
     if (!b->json)
         return snprintf(err, errlen, "invalid JSON in the header near byte %lld",

@@ -556,6 +556,10 @@ static void read_tensor(lua_State *L, loader *ld, int64_t at)
         lt_tensor *g = ltL_totensor(L, -1);
         if (!g || !lt_same_shape(g, t) || g->dtype != t->dtype)
             load_error(L, ld, rat, "a tensor's grad is not a tensor of its shape and dtype");
+        /* a reference may name the tensor itself or one whose grad chain leads back to it:
+         * a cycle of references that would never be freed */
+        for (const lt_tensor *c = g; c; c = c->grad)
+            if (c == t) load_error(L, ld, rat, "a tensor's grad chain leads back to the tensor itself");
         lt_tensor_retain(g);
         lt_tensor_release(t->grad);
         t->grad = g;
@@ -661,8 +665,12 @@ static int l_load(lua_State *L)
     if (version != CK_VERSION)
         return raise(L, "torch.load: %s: unsupported checkpoint format version %d (this "
                           "luatorch reads version %d)", path, (int)version, (int)CK_VERSION);
-    if (flags != 0)
-        return raise(L, "torch.load: %s: unsupported header flags 0x%x", path, (int)flags);
+    if (flags != 0) {
+        char hex[16];    /* Lua's formatter has no %x */
+        snprintf(hex, sizeof hex, "0x%08x", (unsigned)flags);
+        return raise(L, "torch.load: %s: unsupported header flags %s (this luatorch reads "
+                          "version 1 files with flags 0)", path, hex);
+    }
     uint64_t len = get_u64(p + 16);
     if (len > (uint64_t)(size - CK_HEADER))
         return raise(L, "torch.load: %s: truncated at offset %I (the header announces %I "

@@ -49,8 +49,8 @@ local function crc32(s)
 end
 
 local MAGIC = '\x89LTCKPT\n'
-local function checkpoint(payload, version)
-  return MAGIC .. string.pack('<I4I4I8I4I4', version or 1, 0, #payload, crc32(payload), 0) .. payload
+local function checkpoint(payload, version, flags)
+  return MAGIC .. string.pack('<I4I4I8I4I4', version or 1, flags or 0, #payload, crc32(payload), 0) .. payload
 end
 -- payload encoders (tags of docs/checkpoint-format.md)
 local P = {}
@@ -445,8 +445,9 @@ describe('torch.save refuses', function()
   it('bad arguments', function()
     assert.matches('torch.save: expected a file name', H.error_of(torch.save, nil, {}))
     assert.matches('torch.load: expected a file name', H.error_of(torch.load, 3))
-    assert.matches('torch.save: cannot create .*no/such/dir',
-                   H.error_of(torch.save, tmp('no/such/dir/x.t7'), {}))
+    assert.are.equal(("torch.save: cannot write '%s': directory '%s' does not exist")
+                     :format(tmp('no/such/dir/x.t7'), tmp('no/such/dir')),
+                     H.error_of(torch.save, tmp('no/such/dir/x.t7'), {}))
     assert.matches('torch.load: cannot open .*missing', H.error_of(torch.load, tmp('missing.t7')))
     assert.matches('torch.load: cannot read .*is a directory', H.error_of(torch.load, dir))
   end)
@@ -474,6 +475,77 @@ describe('atomic saves', function()
     assert.are.equal('short', torch.load(path))
     for _, name in ipairs(listdir()) do assert.is_nil(name:find('%.tmp%-')) end
   end)
+
+  -- a pid no process has: the shell's own, once it has exited and been waited for
+  local function dead_pid()
+    local p = io.popen('echo $$')
+    local pid = p:read('n')
+    p:close()
+    return pid
+  end
+  local function own_pid()
+    local f = io.open('/proc/self/stat')
+    local pid = f:read('n')
+    f:close()
+    return pid
+  end
+  local function exists(path)
+    local f = io.open(path)
+    if f then f:close() end
+    return f ~= nil
+  end
+
+  it("remove the temporaries a killed writer left for the same path, never a live writer's", function()
+    local p = io.popen('sleep 60 >/dev/null 2>&1 & echo $!')
+    local live = p:read('n')
+    p:close()
+    finally(function() os.execute('kill ' .. live .. ' 2>/dev/null') end)
+    local dead, own = dead_pid(), own_pid()
+    assert.is_true(live > 0 and dead > 0 and own > 0 and dead ~= own)
+    local path = tmp('stale.t7')
+    local gone = path .. '.tmp-' .. dead .. '-7'
+    local kept = { path .. '.tmp-' .. live .. '-7',           -- a writer still running
+                   path .. '.tmp-' .. own .. '-7',            -- this process's
+                   tmp('other.t7') .. '.tmp-' .. dead .. '-7', -- another path's
+                   path .. '.tmp-' .. dead .. '-7.bak' }      -- not a temporary's name
+    writefile(gone, 'partial')
+    for _, name in ipairs(kept) do writefile(name, 'partial') end
+    torch.save(path, { 1 })
+    assert.is_false(exists(gone))
+    for _, name in ipairs(kept) do assert.is_true(exists(name), name) end
+    assert.are.same({ 1 }, torch.load(path))
+    -- saveSafetensors goes through the same writer
+    local spath = tmp('stale.safetensors')
+    writefile(spath .. '.tmp-' .. dead .. '-3', 'partial')
+    writefile(spath .. '.tmp-' .. live .. '-3', 'partial')
+    torch.saveSafetensors(spath, { x = torch.ones(2) })
+    assert.is_false(exists(spath .. '.tmp-' .. dead .. '-3'))
+    assert.is_true(exists(spath .. '.tmp-' .. live .. '-3'))
+    -- a failed save cleans up as well: the stale temporaries go when the writer opens
+    writefile(gone, 'partial')
+    assert.matches('cannot save a function', H.error_of(torch.save, path, { f = print }))
+    assert.is_false(exists(gone))
+    for _, name in ipairs(kept) do os.remove(name) end
+    os.remove(spath .. '.tmp-' .. live .. '-3')
+  end)
+
+  it('name the path given, not the temporary, when the directory is missing', function()
+    local path = tmp('no/such/dir/m.t7')
+    assert.are.equal(("torch.save: cannot write '%s': directory '%s' does not exist")
+                     :format(path, tmp('no/such/dir')), H.error_of(torch.save, path, {}))
+    assert.are.equal("torch.save: cannot write 'nosuchdir/m.t7': directory 'nosuchdir' does not exist",
+                     H.error_of(torch.save, 'nosuchdir/m.t7', {}))
+    assert.are.equal(("torch.saveSafetensors: cannot write '%s': directory '%s' does not exist")
+                     :format(tmp('none/x.safetensors'), tmp('none')),
+                     H.error_of(torch.saveSafetensors, tmp('none/x.safetensors'), {}))
+    writefile(tmp('afile'), '')
+    assert.are.equal(("torch.save: cannot write '%s': '%s' is not a directory")
+                     :format(tmp('afile/m.t7'), tmp('afile')), H.error_of(torch.save, tmp('afile/m.t7'), {}))
+    os.remove(tmp('afile'))
+    assert.are.equal(("torch.save: cannot write '%s': it is a directory"):format(dir),
+                     H.error_of(torch.save, dir, {}))
+    for _, name in ipairs(listdir()) do assert.is_nil(name:find('%.tmp%-')) end
+  end)
 end)
 
 -- ---- corrupt files ------------------------------------------------------------------------
@@ -488,6 +560,12 @@ describe('torch.load of corrupt files', function()
     assert.matches('not a luatorch checkpoint %(bad magic%)', load_bytes('hello, world'))
     assert.matches('bad magic', load_bytes(''))
     assert.matches('bad magic', load_bytes('x' .. good:sub(2)))
+  end)
+
+  it('reports header flags it does not know, in hexadecimal', function()
+    assert.matches('unsupported header flags 0x00000001 %(this luatorch reads version 1 files with flags 0%)',
+                   load_bytes(checkpoint(P.int(1), 1, 1)))
+    assert.matches('unsupported header flags 0x8000ff00', load_bytes(checkpoint(P.int(1), 1, 0x8000ff00)))
   end)
 
   it('reports an unsupported version', function()
@@ -548,6 +626,22 @@ describe('torch.load of corrupt files', function()
     assert.matches('unknown tensor flags', load_bytes(checkpoint(P.tensor(0, 8, st, 0, { 1 }, { 1 }))))
   end)
 
+  -- found by the fuzzer (make fuzz FUZZ_TARGET=checkpoint): a tensor that is its own grad,
+  -- through a reference, was a reference cycle that leaked the tensor and its storage
+  it('refuses a grad chain that leads back to the tensor', function()
+    local st = P.storage(0, 4, string.rep('\0', 16))
+    assert.matches("offset 86: a tensor's grad chain leads back to the tensor itself",
+                   load_bytes(checkpoint(P.tensor(0, 2, st, 0, { 4 }, { 1 }) .. P.ref(0))))
+    local b = P.tensor(0, 2, P.ref(1), 0, { 4 }, { 1 }) .. P.ref(0)      -- id 2, its grad: id 0
+    assert.matches("grad chain leads back", load_bytes(checkpoint(P.tensor(0, 2, st, 0, { 4 }, { 1 }) .. b)))
+    -- a grad with a grad of its own is fine
+    local c = P.tensor(0, 2, P.ref(1), 0, { 4 }, { 1 }) .. P.tensor(0, 0, P.ref(1), 0, { 4 }, { 1 })
+    writefile(tmp('chain.t7'), checkpoint(P.tensor(0, 2, st, 0, { 4 }, { 1 }) .. c))
+    local t = torch.load(tmp('chain.t7'))
+    assert.is_true(torch.isTensor(t.grad.grad))
+    assert.is_nil(t.grad.grad.grad)
+  end)
+
   it('never crashes on any corrupted byte behind a valid CRC', function()
     local m = nn.Sequential():add(nn.Linear(2, 3))
     local w = torch.randn(2, 2)
@@ -575,5 +669,56 @@ describe('torch.load of corrupt files', function()
     assert.matches("unknown class 'nosuch.Class'", load_bytes(checkpoint(P.tbl('nosuch.Class'))))
     local deep = string.rep(string.pack('<BI4', 6, 0) .. P.int(1), 2100)
     assert.matches('nested more than 2000 deep', load_bytes(checkpoint(deep)))
+  end)
+end)
+
+-- ---- messages formatted by Lua ---------------------------------------------------------------
+-- lua_pushfstring and luaL_error know only %% %s %f %I %p %d %c %U (no flags, widths or %x):
+-- any other conversion raises "invalid option" instead of the message, as the header flags'
+-- message once did. Every format in the bindings is checked here, those passed through the
+-- files' own vararg wrappers (lua_pushvfstring) included.
+describe('the C bindings', function()
+  local root = H.fixture_dir .. '../../lua/'
+
+  -- The string literals that open the argument after 'L,' of the call starting at i.
+  local function format_at(src, i)
+    local j = src:find('%S', (src:find(',', i, true) or #src) + 1)
+    local parts = {}
+    while j and src:sub(j, j) == '"' do
+      local k = j + 1
+      while src:sub(k, k) ~= '"' do k = k + (src:sub(k, k) == '\\' and 2 or 1) end
+      parts[#parts + 1] = src:sub(j + 1, k - 1)
+      j = src:find('%S', k + 1)
+    end
+    return #parts > 0 and table.concat(parts) or nil
+  end
+
+  it('pass Lua formats only conversions that Lua formats', function()
+    local p = io.popen('ls ' .. root .. '*.c')
+    local checked, bad = 0, {}
+    for file in p:lines() do
+      local src = H.readfile(file)
+      local fns = { 'lua_pushfstring', 'luaL_error' }
+      for name in src:gmatch('(%w+)%(lua_State %*L, const char %*fmt, %.%.%.%)') do
+        if src:find('lua_pushvfstring%(L, fmt') then fns[#fns + 1] = name end
+      end
+      for _, fn in ipairs(fns) do
+        for i in src:gmatch('%f[%w_]' .. fn .. '%s*%(()') do
+          local fmt = format_at(src, i)
+          if fmt then
+            checked = checked + 1
+            for conv in fmt:gsub('%%%%', ''):gmatch('%%(.)') do
+              if not ('sfIpdcU'):find(conv, 1, true) then
+                local line = select(2, src:sub(1, i):gsub('\n', '')) + 1
+                bad[#bad + 1] = ('%s:%d: %%%s in "%s"'):format(file:match('[^/]+$'), line, conv, fmt)
+              end
+            end
+          end
+        end
+      end
+    end
+    p:close()
+    assert.is_true(checked > 150, 'found only ' .. checked .. ' formats')
+    assert.are.same({}, bad)
   end)
 end)

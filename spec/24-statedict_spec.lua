@@ -185,7 +185,8 @@ describe('torch.saveSafetensors / torch.loadSafetensors', function()
     assert.matches('metadata must map strings to strings',
                    H.error_of(torch.saveSafetensors, path, { x = torch.ones(1) }, { n = 1 }))
     assert.matches('expected a table of tensors', H.error_of(torch.saveSafetensors, path, 5))
-    assert.matches('cannot create .*nodir', H.error_of(torch.saveSafetensors, tmp('nodir/x.safetensors'), {}))
+    assert.matches("cannot write '.*nodir/x.safetensors': directory '.*nodir' does not exist",
+                   H.error_of(torch.saveSafetensors, tmp('nodir/x.safetensors'), {}))
     assert.are.equal(before, readfile(path))
     assert.are.same(files, listdir())
     assert.matches('torch.loadSafetensors: cannot open', H.error_of(torch.loadSafetensors, tmp('none')))
@@ -320,6 +321,39 @@ describe('torch.loadSafetensors of corrupt files', function()
                    load_st(st_bytes('{' .. entry('a', 'F32', '1', 0, 4) .. '}', data)))
     assert.matches("tensor 'a' appears twice",
                    load_st(st_bytes('{' .. entry('a', 'F32', '1', 0, 4) .. ',' .. entry('a', 'F32', '1', 4, 8) .. '}', data:sub(1, 8))))
+  end)
+
+  -- found by the fuzzer (make fuzz FUZZ_TARGET=safetensors): cJSON hands names over as C
+  -- strings, so a NUL in a name (raw, or escaped as \u0000) cut it short: "\0e" loaded as ""
+  it('refuse a NUL character in names and metadata, raw or escaped', function()
+    local data = string.rep('\0', 4)
+    assert.matches('a NUL character in the header at byte 10 %(names and metadata cannot hold one%)',
+                   load_st(st_bytes('{"\0e":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', data)))
+    assert.matches('a NUL character in the header at byte 10',
+                   load_st(st_bytes([[{"\u0000e":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}]], data)))
+    assert.matches('a NUL character in the header at byte 31',
+                   load_st(st_bytes([[{"__metadata__":{"k":"a\u0000b"}}]])))
+    -- an escaped quote does not end the name: the NUL after it is still inside
+    assert.matches('a NUL character in the header at byte 13',
+                   load_st(st_bytes([[{"q\"\u0000x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}]], data)))
+    -- an escaped backslash followed by u0000 is the text \u0000, no NUL
+    local path = tmp('esc.safetensors')
+    writefile(path, st_bytes([[{"__metadata__":{"k":"a\\u0000"},"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}]], '\7'))
+    local t, meta = torch.loadSafetensors(path)
+    assert.are.equal([[a\u0000]], meta.k)
+    assert.are.equal(7, t.x[1])
+  end)
+
+  it('round-trip an empty name; refuse names and metadata with NUL bytes when saving', function()
+    local path = tmp('names.safetensors')
+    torch.saveSafetensors(path, { [''] = torch.ones(2) })
+    assert.are.same({ 1, 1 }, torch.loadSafetensors(path)[''] :totable())
+    assert.matches('tensor names must not hold NUL bytes',
+                   H.error_of(torch.saveSafetensors, path, { ['a\0b'] = torch.ones(1) }))
+    assert.matches('metadata must not hold NUL bytes',
+                   H.error_of(torch.saveSafetensors, path, { a = torch.ones(1) }, { k = 'v\0w' }))
+    assert.matches('metadata must not hold NUL bytes',
+                   H.error_of(torch.saveSafetensors, path, { a = torch.ones(1) }, { ['k\0'] = 'v' }))
   end)
 
   it('reports bad metadata', function()
