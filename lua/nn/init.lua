@@ -17,6 +17,10 @@ require 'nn.Dropout'
 require 'nn.LSTM'
 require 'nn.Criterion'
 require 'nn.criterions'
+-- issue 22: convolutions, pooling, normalisation, padding and up-sampling
+require 'nn.conv'
+require 'nn.norm'
+require 'nn.spatial'
 
 nn.torch = torch
 return nn
