@@ -67,8 +67,10 @@ static const lt_tensor *contig(const lt_tensor *t, lt_tensor **tmp)
     *tmp = NULL;
     if (lt_is_contiguous(t)) return t;
     *tmp = lt_tensor_empty(t->dtype);
-    if (!*tmp || lt_contiguous(*tmp, t)) return NULL;
-    return *tmp;
+    if (*tmp && lt_contiguous(*tmp, t) == LT_OK) return *tmp;
+    if (*tmp) lt_tensor_release(*tmp);
+    *tmp = NULL;
+    return NULL;
 }
 
 /* ---- im2col / col2im ---------------------------------------------------------------------- */
@@ -487,21 +489,20 @@ static int conv_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gin)
     geom g;
     int64_t os[4];
     if (conv_setup(x, w, NULL, &p, transposed, &g, os)) return LT_ERR;
-    lt_tensor *gt;
-    const lt_tensor *gc = contig(gout[0], &gt);
-    if (!gc) return LT_ERR;
+    lt_tensor *gt, *xt, *wt;
+    const lt_tensor *gc = contig(gout[0], &gt), *xc = contig(x, &xt), *wc = contig(w, &wt);
+    int st = gc && xc && wc ? LT_OK : LT_ERR;
     int64_t N = x->size[0];
     /* the image side is x for a convolution, the gradient for a transposed one */
     plan P = make_plan(x->dtype, &g, p.groups, transposed ? x->size[1] : os[1]);
-    const char *img = transposed ? lt_data(gc) : lt_data(x);
-    const char *mat = transposed ? lt_data(x) : lt_data(gc);
-    int st = LT_OK;
-    if (nd->next[0]) {
+    const char *img = st ? NULL : transposed ? lt_data(gc) : lt_data(xc);
+    const char *mat = st ? NULL : transposed ? lt_data(xc) : lt_data(gc);
+    if (st == LT_OK && nd->next[0]) {
         gin[0] = lt_tensor_new_uninit(x->dtype, 4, x->size);
         if (!gin[0]) st = LT_ERR;
         else if (N > 0)
-            st = transposed ? run_batch(&P, RUN_DOWN, N, img, lt_data(w), lt_data(gin[0]))
-                            : run_batch(&P, RUN_UP, N, mat, lt_data(w), lt_data(gin[0]));
+            st = transposed ? run_batch(&P, RUN_DOWN, N, img, lt_data(wc), lt_data(gin[0]))
+                            : run_batch(&P, RUN_UP, N, mat, lt_data(wc), lt_data(gin[0]));
     }
     if (st == LT_OK && nd->next[1]) {
         gin[1] = lt_tensor_new_uninit(w->dtype, 4, w->size);
@@ -510,6 +511,8 @@ static int conv_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gin)
     }
     if (st == LT_OK && nd->next[2]) st = bias_grad(&gin[2], gc);
     if (gt) lt_tensor_release(gt);
+    if (xt) lt_tensor_release(xt);
+    if (wt) lt_tensor_release(wt);
     return st;
 }
 
