@@ -230,3 +230,26 @@ describe('argument errors', function()
               'nn.MaxPool2d: not implemented for CUDA tensors yet')
   end)
 end)
+
+-- ---- examples/cnn_mnist.lua -----------------------------------------------------------------------
+describe('examples/cnn_mnist.lua (LeNet-5)', function()
+  local exe = os.getenv('LUATORCH_EXE') or './build/luatorch'
+  local asan = os.getenv('LUATORCH_ASAN') ~= nil   -- sanitized builds are ~10x slower
+  local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+
+  it('trains on the bundled MNIST subset to an accuracy far above chance', function()
+    local iters = asan and 60 or 300
+    local p = io.popen(('%s %s../examples/cnn_mnist.lua --iters %d --evalEvery 100 --threads 1 --quiet 2>&1')
+                       :format(exe, here, iters))
+    local out = p:read('a')
+    assert(p:close(), out)
+    local losses = {}
+    for loss in out:gmatch('Iteration: %d+%. Loss: ([%d.]+)%.') do losses[#losses + 1] = tonumber(loss) end
+    local final = tonumber(out:match('Final test accuracy: ([%d.]+)%%'))
+    assert(final, 'no final accuracy in:\n' .. out)
+    assert.truthy(out:find('nn.Conv2d(1 -> 6, 5x5, 1,1, 2,2)', 1, true), out)
+    -- chance is 10%; 300 plain-SGD steps reach about 91% (60 under ASan: just past chance)
+    assert(final > (asan and 15 or 80), ('final accuracy %.2f%%:\n%s'):format(final, out))
+    if not asan then assert(losses[#losses] < losses[1], out) end
+  end)
+end)
