@@ -168,6 +168,26 @@ nn.CrossEntropyCriterion | nn.CrossEntropyCriterion([weights [, sizeAverage = tr
 nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ignoreIndex]]]) or ({options}) | negative log-likelihood of log-probabilities; ignoreIndex as CrossEntropyCriterion's
 nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) or ({sizeAverage =, reduction =}) | mean squared error
 nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) or ({weights =, sizeAverage =, reduction =}) | binary cross entropy of probabilities
+nn.SpatialConvolution | nn.SpatialConvolution(nIn, nOut, kW, kH [, dW = 1, dH = 1, padW = 0, padH = padW]) | Torch7's 2-D convolution (W before H) over [N x] C x H x W inputs; weight nOut x nIn x kH x kW (im2col + GEMM)
+nn.Conv2d | nn.Conv2d(in, out, k [, {stride = 1, padding = 0, dilation = 1, groups = 1, bias = true}]) | PyTorch's 2-D convolution; k, stride, padding, dilation: n or {h, w}; padding 'valid' or 'same' too
+nn.SpatialDilatedConvolution | nn.SpatialDilatedConvolution(nIn, nOut, kW, kH [, dW, dH, padW, padH, dilationW = 1, dilationH = dilationW]) | a 2-D convolution with dilated (spaced) kernel taps
+nn.Conv1d | nn.Conv1d(in, out, k [, {stride, padding, dilation, groups, bias}]) | PyTorch's 1-D convolution over [N x] C x L inputs; weight out x in/groups x k
+nn.TemporalConvolution | nn.TemporalConvolution(inputFrameSize, outputFrameSize, kW [, dW = 1]) | Torch7's 1-D convolution over [N x] nFrame x inputFrameSize (frames first); weight outputFrameSize x (kW * inputFrameSize)
+nn.SpatialFullConvolution nn.ConvTranspose2d | nn.SpatialFullConvolution(nIn, nOut, kW, kH [, dW, dH, padW, padH, adjW, adjH]) / nn.ConvTranspose2d(in, out, k [, {stride, padding, output_padding, groups, bias, dilation}]) | transposed 2-D convolution (the gradient of a convolution); weight in x out/groups x kH x kW
+nn.SpatialMaxPooling nn.MaxPool2d | nn.SpatialMaxPooling(kW, kH [, dW = kW, dH = kH, padW = 0, padH = 0]) / nn.MaxPool2d(k [, {stride = k, padding = 0, dilation = 1, ceil_mode = false}]) | 2-D max pooling over [N x] C x H x W
+nn.SpatialAveragePooling nn.AvgPool2d | nn.SpatialAveragePooling(kW, kH [, dW = 1, dH = 1, padW = 0, padH = 0]) / nn.AvgPool2d(k [, {stride = k, padding = 0, ceil_mode = false, count_include_pad = true}]) | 2-D average pooling
+nn.SpatialMaxPooling:ceil nn.SpatialMaxPooling:floor nn.SpatialAveragePooling:ceil nn.SpatialAveragePooling:floor | m:ceil() / m:floor() -> m | Torch7: round the pooled output size up (PyTorch's ceil_mode) or down
+nn.SpatialAveragePooling:setCountIncludePad nn.SpatialAveragePooling:setCountExcludePad | m:setCountExcludePad() -> m | whether padding counts in the average's divisor (included by default)
+nn.MaxPool1d nn.AvgPool1d | nn.MaxPool1d(k [, {stride = k, padding = 0, dilation = 1, ceil_mode = false}]) / nn.AvgPool1d(k [, {...}]) | 1-D pooling over [N x] C x L
+nn.SpatialAdaptiveMaxPooling nn.SpatialAdaptiveAveragePooling nn.AdaptiveMaxPool2d nn.AdaptiveAvgPool2d | nn.SpatialAdaptiveMaxPooling(W, H) / nn.AdaptiveAvgPool2d(n or {H, W}) | pooling to a fixed H x W output whatever the input's size
+nn.BatchNormalization nn.BatchNorm1d | nn.BatchNormalization(n [, eps = 1e-5, momentum = 0.1, affine = true]) / nn.BatchNorm1d(n [, {eps, momentum, affine, track_running_stats}]) | batch norm over N x n or N x n x L: batch statistics in training (running_mean/var updated, the variance unbiased), running ones after evaluate()
+nn.SpatialBatchNormalization nn.BatchNorm2d | nn.SpatialBatchNormalization(n [, eps, momentum, affine]) / nn.BatchNorm2d(n [, {...}]) | batch norm per channel of N x n x H x W
+nn.LayerNorm | nn.LayerNorm(normalizedShape [, {eps = 1e-5, elementwise_affine = true}]) | normalises the last dims (a size or a list) of each sample to zero mean and unit variance, then weight and bias
+nn.GroupNorm | nn.GroupNorm(numGroups, numChannels [, {eps = 1e-5, affine = true}]) | normalises each group of channels of each sample; per-channel weight and bias
+nn.SpatialZeroPadding nn.ZeroPad2d | nn.SpatialZeroPadding(l [, r, t, b]) / nn.ZeroPad2d(p or {l, r, t, b}) | pads H x W with zeros (negative values crop)
+nn.SpatialReflectionPadding nn.ReflectionPad2d nn.SpatialReplicationPadding nn.ReplicationPad2d | nn.ReflectionPad2d(p or {l, r, t, b}) / nn.SpatialReplicationPadding(l, r, t, b) | pads H x W by mirroring the border (reflection) or repeating it (replication)
+nn.Upsample nn.UpsamplingNearest2d nn.UpsamplingBilinear2d | nn.Upsample({size = {h, w} or scale_factor = s, mode = 'nearest' or 'bilinear', align_corners = false}) | resizes N x C x H x W images (UpsamplingBilinear2d: corners aligned)
+nn.SpatialUpSamplingNearest | nn.SpatialUpSamplingNearest(scale) | Torch7: repeats each pixel scale x scale times
 optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate (Torch7's default 1e-3), learningRateDecay, momentum, dampening, weightDecay, nesterov
 optim.adam | optim.adam(feval, x, config, state) -> x, {f} | Adam step; config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay
 optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step; config: learningRate (1e-2), alpha, epsilon, weightDecay
