@@ -548,7 +548,7 @@ int lt_rec_conv_transpose2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tenso
  * (every dilation-th element for max pooling); adaptive windows are PyTorch's
  * [floor(o * H / OH), ceil((o + 1) * H / OH)). Max pooling keeps the argmax as an index into
  * the plane (y * W + x, PyTorch's form), which its backward (shared by the adaptive form)
- * scatters through; a NaN wins, as in PyTorch, and among equals the first one. */
+ * scatters through; a NaN wins (the last one), as in PyTorch, and among equals the first one. */
 
 static inline double ld(const void *p, int64_t i, lt_dtype dt)
 {
@@ -643,55 +643,86 @@ static int pool_setup(const lt_tensor *x, const lt_pool_params *p, int64_t oh, i
     return LT_OK;
 }
 
-static void max_plane(const pool_spec *s, lt_dtype dt, const void *in, void *out, int64_t *idx)
+/* The windows of every output row and column, computed once per call: w[3 * o + 0, 1, 2] =
+ * lo, hi, span; rows first (OH of them), then columns. NULL + error when out of memory. */
+static int64_t *pool_windows(const pool_spec *s)
 {
-    int64_t dh = s->adaptive ? 1 : s->p.dilation[0], dw = s->adaptive ? 1 : s->p.dilation[1];
-    for (int64_t oy = 0; oy < s->OH; oy++) {
-        int64_t y0, y1, x0, x1, span;
-        window(s, 0, oy, &y0, &y1, &span);
-        for (int64_t ox = 0; ox < s->OW; ox++) {
-            window(s, 1, ox, &x0, &x1, &span);
-            double m = -INFINITY;
-            int64_t mi = -1;
-            for (int64_t y = y0; y < y1; y += dh)
-                for (int64_t xx = x0; xx < x1; xx += dw) {
-                    double v = ld(in, y * s->W + xx, dt);
-                    if (mi < 0 || v > m || isnan(v)) {
-                        m = v;
-                        mi = y * s->W + xx;
-                        if (isnan(v)) goto found;
-                    }
-                }
-        found:
-            st(out, oy * s->OW + ox, dt, m);
-            idx[oy * s->OW + ox] = mi;
-        }
+    int64_t *w = malloc((size_t)(3 * (s->OH + s->OW)) * sizeof *w);
+    if (!w) {
+        lt_error("out of memory");
+        return NULL;
     }
+    for (int64_t o = 0; o < s->OH; o++) window(s, 0, o, &w[3 * o], &w[3 * o + 1], &w[3 * o + 2]);
+    int64_t *wx = w + 3 * s->OH;
+    for (int64_t o = 0; o < s->OW; o++) window(s, 1, o, &wx[3 * o], &wx[3 * o + 1], &wx[3 * o + 2]);
+    return w;
 }
 
-static void avg_plane(const pool_spec *s, lt_dtype dt, const void *in, void *out, int backward)
-{
-    for (int64_t oy = 0; oy < s->OH; oy++) {
-        int64_t y0, y1, x0, x1, spany, spanx;
-        window(s, 0, oy, &y0, &y1, &spany);
-        for (int64_t ox = 0; ox < s->OW; ox++) {
-            window(s, 1, ox, &x0, &x1, &spanx);
-            double div = s->adaptive || !s->p.count_include_pad
-                             ? (double)((y1 - y0) * (x1 - x0)) : (double)(spany * spanx);
-            if (!backward) {
-                double sum = 0;
-                for (int64_t y = y0; y < y1; y++)
-                    for (int64_t xx = x0; xx < x1; xx++) sum += ld(in, y * s->W + xx, dt);
-                st(out, oy * s->OW + ox, dt, sum / div);
-            } else {  /* in: the output's gradient; out: the input's, accumulated */
-                double g = ld(in, oy * s->OW + ox, dt) / div;
-                for (int64_t y = y0; y < y1; y++)
-                    for (int64_t xx = x0; xx < x1; xx++)
-                        st(out, y * s->W + xx, dt, ld(out, y * s->W + xx, dt) + g);
-            }
-        }
+#define DEF_POOL(T)                                                                            \
+    static void max_plane_##T(const pool_spec *s, const int64_t *wy, const T *in, T *out,      \
+                              int64_t *idx)                                                    \
+    {                                                                                          \
+        const int64_t *wx = wy + 3 * s->OH;                                                    \
+        int64_t dh = s->adaptive ? 1 : s->p.dilation[0], dw = s->adaptive ? 1 : s->p.dilation[1]; \
+        for (int64_t oy = 0; oy < s->OH; oy++)                                                 \
+            for (int64_t ox = 0; ox < s->OW; ox++) {                                           \
+                int64_t y0 = wy[3 * oy], y1 = wy[3 * oy + 1], x0 = wx[3 * ox], x1 = wx[3 * ox + 1]; \
+                T m = (T)-INFINITY;                                                            \
+                int64_t mi = -1;                                                               \
+                if (y0 < y1 && x0 < x1) {                                                      \
+                    m = in[y0 * s->W + x0];                                                    \
+                    mi = y0 * s->W + x0;                                                       \
+                }                                                                              \
+                /* branch-free (random data defeats prediction); NaN wins, as PyTorch's */     \
+                for (int64_t y = y0; y < y1; y += dh)                                          \
+                    for (int64_t x = x0; x < x1; x += dw) {                                    \
+                        T v = in[y * s->W + x];                                                \
+                        int better = (v > m) | (v != v);                                       \
+                        T mv[2] = {m, v};                                                      \
+                        int64_t mp[2] = {mi, y * s->W + x};                                    \
+                        m = mv[better];                                                        \
+                        mi = mp[better];                                                       \
+                    }                                                                          \
+                out[oy * s->OW + ox] = m;                                                      \
+                idx[oy * s->OW + ox] = mi;                                                     \
+            }                                                                                  \
+    }                                                                                          \
+    /* the divisor of output (oy, ox) */                                                       \
+    static inline double avg_div_##T(const pool_spec *s, const int64_t *wy, const int64_t *wx) \
+    {                                                                                          \
+        if (s->adaptive || !s->p.count_include_pad)                                            \
+            return (double)((wy[1] - wy[0]) * (wx[1] - wx[0]));                                \
+        return (double)(wy[2] * wx[2]);                                                        \
+    }                                                                                          \
+    static void avg_plane_##T(const pool_spec *s, const int64_t *wy, const T *in, T *out)      \
+    {                                                                                          \
+        const int64_t *wx = wy + 3 * s->OH;                                                    \
+        for (int64_t oy = 0; oy < s->OH; oy++)                                                 \
+            for (int64_t ox = 0; ox < s->OW; ox++) {                                           \
+                double sum = 0;                                                                \
+                for (int64_t y = wy[3 * oy]; y < wy[3 * oy + 1]; y++)                          \
+                    for (int64_t x = wx[3 * ox]; x < wx[3 * ox + 1]; x++) sum += in[y * s->W + x]; \
+                out[oy * s->OW + ox] = (T)(sum / avg_div_##T(s, wy + 3 * oy, wx + 3 * ox));    \
+            }                                                                                  \
+    }                                                                                          \
+    /* dx (cleared) += each output's gradient spread evenly over its window */                 \
+    static void avg_back_plane_##T(const pool_spec *s, const int64_t *wy, const T *g, T *dx)   \
+    {                                                                                          \
+        const int64_t *wx = wy + 3 * s->OH;                                                    \
+        for (int64_t oy = 0; oy < s->OH; oy++)                                                 \
+            for (int64_t ox = 0; ox < s->OW; ox++) {                                           \
+                T v = (T)(g[oy * s->OW + ox] / avg_div_##T(s, wy + 3 * oy, wx + 3 * ox));      \
+                for (int64_t y = wy[3 * oy]; y < wy[3 * oy + 1]; y++)                          \
+                    for (int64_t x = wx[3 * ox]; x < wx[3 * ox + 1]; x++) dx[y * s->W + x] += v; \
+            }                                                                                  \
+    }                                                                                          \
+    static void max_back_plane_##T(int64_t osz, const T *g, const int64_t *idx, T *dx)         \
+    {                                                                                          \
+        for (int64_t o = 0; o < osz; o++)                                                      \
+            if (idx[o] >= 0) dx[idx[o]] += g[o];                                               \
     }
-}
+DEF_POOL(float)
+DEF_POOL(double)
 
 /* out (and indices when max) over every plane of x */
 static int pool_forward(lt_tensor *out, lt_tensor *indices, const lt_tensor *x,
@@ -699,23 +730,30 @@ static int pool_forward(lt_tensor *out, lt_tensor *indices, const lt_tensor *x,
 {
     lt_tensor *xt;
     const lt_tensor *xc = contig(x, &xt);
-    int r = xc ? lt_resize(out, 4, os) : LT_ERR;
+    int64_t *w = xc ? pool_windows(s) : NULL;
+    int r = w ? lt_resize(out, 4, os) : LT_ERR;
     if (r == LT_OK && indices) r = lt_resize(indices, 4, os);
     if (r == LT_OK) {
         int64_t planes = os[0] * os[1], isz = s->H * s->W, osz = s->OH * s->OW;
-        lt_dtype dt = x->dtype;
-        size_t e = lt_dtype_size(dt);
-        const char *in = lt_data(xc);
-        char *o = lt_data(out);
+        int f32 = x->dtype == LT_FLOAT32;
+        const void *in = lt_data(xc);
+        void *o = lt_data(out);
         int64_t *ix = indices ? lt_data(indices) : NULL;
         int nt = threads_for(planes, (double)isz);
 #pragma omp parallel for num_threads(nt) if (nt > 1)
         for (int64_t pl = 0; pl < planes; pl++) {
-            if (indices) max_plane(s, dt, in + pl * isz * e, o + pl * osz * e, ix + pl * osz);
-            else avg_plane(s, dt, in + pl * isz * e, o + pl * osz * e, 0);
+            if (indices && f32)
+                max_plane_float(s, w, (const float *)in + pl * isz, (float *)o + pl * osz, ix + pl * osz);
+            else if (indices)
+                max_plane_double(s, w, (const double *)in + pl * isz, (double *)o + pl * osz, ix + pl * osz);
+            else if (f32)
+                avg_plane_float(s, w, (const float *)in + pl * isz, (float *)o + pl * osz);
+            else
+                avg_plane_double(s, w, (const double *)in + pl * isz, (double *)o + pl * osz);
         }
         lt_storage_bump(out);
     }
+    free(w);
     if (xt) lt_tensor_release(xt);
     return r;
 }
@@ -769,21 +807,19 @@ static int max_pool_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gi
         if (gt) lt_tensor_release(gt);
         return LT_ERR;
     }
-    lt_dtype dt = g->dtype;
     int64_t planes = g->size[0] * g->size[1], osz = g->size[2] * g->size[3];
     int64_t isz = nd->in_size[0][2] * nd->in_size[0][3];
-    size_t e = lt_dtype_size(dt);
-    const char *gp = lt_data(g);
-    char *dp = lt_data(gin[0]);
+    int f32 = g->dtype == LT_FLOAT32;
+    const void *gp = lt_data(g);
+    void *dp = lt_data(gin[0]);
     const int64_t *ix = lt_data(idx);
     int nt = threads_for(planes, (double)osz);
 #pragma omp parallel for num_threads(nt) if (nt > 1)
     for (int64_t pl = 0; pl < planes; pl++) {
-        const char *gpl = gp + pl * osz * e;
-        char *dpl = dp + pl * isz * e;
-        const int64_t *ipl = ix + pl * osz;
-        for (int64_t o = 0; o < osz; o++)
-            if (ipl[o] >= 0) st(dpl, ipl[o], dt, ld(dpl, ipl[o], dt) + ld(gpl, o, dt));
+        if (f32)
+            max_back_plane_float(osz, (const float *)gp + pl * osz, ix + pl * osz, (float *)dp + pl * isz);
+        else
+            max_back_plane_double(osz, (const double *)gp + pl * osz, ix + pl * osz, (double *)dp + pl * isz);
     }
     if (gt) lt_tensor_release(gt);
     return LT_OK;
@@ -827,15 +863,24 @@ static int avg_pool_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gi
         if (gt) lt_tensor_release(gt);
         return LT_ERR;
     }
-    lt_dtype dt = g->dtype;
     int64_t planes = g->size[0] * g->size[1], osz = s.OH * s.OW, isz = s.H * s.W;
-    size_t e = lt_dtype_size(dt);
-    const char *gp = lt_data(g);
-    char *dp = lt_data(gin[0]);
+    int64_t *w = pool_windows(&s);
+    if (!w) {
+        if (gt) lt_tensor_release(gt);
+        return LT_ERR;
+    }
+    int f32 = g->dtype == LT_FLOAT32;
+    const void *gp = lt_data(g);
+    void *dp = lt_data(gin[0]);
     int nt = threads_for(planes, (double)isz);
 #pragma omp parallel for num_threads(nt) if (nt > 1)
-    for (int64_t pl = 0; pl < planes; pl++)
-        avg_plane(&s, dt, gp + pl * osz * e, dp + pl * isz * e, 1);
+    for (int64_t pl = 0; pl < planes; pl++) {
+        if (f32)
+            avg_back_plane_float(&s, w, (const float *)gp + pl * osz, (float *)dp + pl * isz);
+        else
+            avg_back_plane_double(&s, w, (const double *)gp + pl * osz, (double *)dp + pl * isz);
+    }
+    free(w);
     if (gt) lt_tensor_release(gt);
     return LT_OK;
 }

@@ -142,6 +142,27 @@ describe('gradcheck of the C backward functions (float64)', function()
   end)
 end)
 
+describe('max pooling details', function()
+  it('a NaN in a window wins (PyTorch), and its gradient goes to it', function()
+    local x = torch.Tensor({ { { { 1, 5, 2, 0 }, { 0 / 0, 3, 4, 9 } } } }):double()
+    x.requiresGrad = true
+    local y, idx = torch._maxPool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, false)
+    assert.is_true(y[1][1][1][1] ~= y[1][1][1][1])
+    assert.equal(9, y[1][1][1][2])
+    assert.same({ 4, 7 }, { idx[1][1][1][1], idx[1][1][1][2] })   -- 0-based positions in the plane
+    y:sum():backward()
+    assert.same({ 0, 0, 0, 0, 1, 0, 0, 1 }, x.grad:view(-1):totable())
+  end)
+
+  it('ties go to the first maximum of the window', function()
+    local x = torch.ones(1, 1, 2, 2):double()
+    x.requiresGrad = true
+    local y = torch._maxPool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, false)
+    y:sum():backward()
+    assert.same({ 1, 0, 0, 0 }, x.grad:view(-1):totable())
+  end)
+end)
+
 -- ---- threads ----------------------------------------------------------------------------------
 describe('threads', function()
   it('a batch split across threads gives the one-thread results (weight gradients up to rounding)', function()
