@@ -81,6 +81,17 @@ typedef struct {
     int64_t kh, kw, sh, sw, ph, pw, dh, dw;
 } geom;
 
+/* the outputs ox in [*lo, *hi) whose input column ox * sw + x0 lies in [0, W) */
+static inline void valid_span(int64_t x0, int64_t sw, int64_t W, int64_t OW, int64_t *lo,
+                              int64_t *hi)
+{
+    int64_t l = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
+    int64_t h = W - x0 <= 0 ? 0 : (W - x0 + sw - 1) / sw;
+    *lo = l < OW ? l : OW;
+    *hi = h < OW ? h : OW;
+    if (*hi < *lo) *hi = *lo;
+}
+
 #define DEF_IM2COL(T)                                                                          \
     static void im2col_##T(const geom *g, const T *img, T *col)                                \
     {                                                                                          \
@@ -89,23 +100,22 @@ typedef struct {
                 for (int64_t j = 0; j < g->kw; j++) {                                          \
                     T *row = col + ((c * g->kh + i) * g->kw + j) * g->OH * g->OW;              \
                     const T *plane = img + c * g->H * g->W;                                    \
+                    int64_t x0 = j * g->dw - g->pw, lo, hi;                                    \
+                    valid_span(x0, g->sw, g->W, g->OW, &lo, &hi);                              \
                     for (int64_t oy = 0; oy < g->OH; oy++) {                                   \
                         int64_t iy = oy * g->sh - g->ph + i * g->dh;                           \
                         T *r = row + oy * g->OW;                                               \
                         if (iy < 0 || iy >= g->H) {                                            \
-                            memset(r, 0, (size_t)g->OW * sizeof(T));                           \
+                            for (int64_t ox = 0; ox < g->OW; ox++) r[ox] = 0;                  \
                             continue;                                                          \
                         }                                                                      \
-                        const T *src = plane + iy * g->W;                                      \
-                        int64_t x0 = j * g->dw - g->pw;                                        \
-                        if (g->sw == 1 && x0 >= 0 && x0 + g->OW <= g->W) {                     \
-                            memcpy(r, src + x0, (size_t)g->OW * sizeof(T));                    \
-                            continue;                                                          \
-                        }                                                                      \
-                        for (int64_t ox = 0; ox < g->OW; ox++) {                               \
-                            int64_t ix = ox * g->sw + x0;                                      \
-                            r[ox] = ix >= 0 && ix < g->W ? src[ix] : (T)0;                     \
-                        }                                                                      \
+                        const T *src = plane + iy * g->W + x0;                                 \
+                        for (int64_t ox = 0; ox < lo; ox++) r[ox] = 0;                         \
+                        if (g->sw == 1)                                                        \
+                            LT_SIMD for (int64_t ox = lo; ox < hi; ox++) r[ox] = src[ox];      \
+                        else                                                                   \
+                            for (int64_t ox = lo; ox < hi; ox++) r[ox] = src[ox * g->sw];      \
+                        for (int64_t ox = hi; ox < g->OW; ox++) r[ox] = 0;                     \
                     }                                                                          \
                 }                                                                              \
     }                                                                                          \
@@ -117,16 +127,17 @@ typedef struct {
                 for (int64_t j = 0; j < g->kw; j++) {                                          \
                     const T *row = col + ((c * g->kh + i) * g->kw + j) * g->OH * g->OW;        \
                     T *plane = img + c * g->H * g->W;                                          \
+                    int64_t x0 = j * g->dw - g->pw, lo, hi;                                    \
+                    valid_span(x0, g->sw, g->W, g->OW, &lo, &hi);                              \
                     for (int64_t oy = 0; oy < g->OH; oy++) {                                   \
                         int64_t iy = oy * g->sh - g->ph + i * g->dh;                           \
                         if (iy < 0 || iy >= g->H) continue;                                    \
                         const T *r = row + oy * g->OW;                                         \
-                        T *dst = plane + iy * g->W;                                            \
-                        int64_t x0 = j * g->dw - g->pw;                                        \
-                        for (int64_t ox = 0; ox < g->OW; ox++) {                               \
-                            int64_t ix = ox * g->sw + x0;                                      \
-                            if (ix >= 0 && ix < g->W) dst[ix] += r[ox];                        \
-                        }                                                                      \
+                        T *dst = plane + iy * g->W + x0;                                       \
+                        if (g->sw == 1)                                                        \
+                            LT_SIMD for (int64_t ox = lo; ox < hi; ox++) dst[ox] += r[ox];     \
+                        else                                                                   \
+                            for (int64_t ox = lo; ox < hi; ox++) dst[ox * g->sw] += r[ox];     \
                     }                                                                          \
                 }                                                                              \
     }
@@ -394,23 +405,30 @@ static void add_bias(lt_tensor *out, const lt_tensor *bias)
 }
 
 /* db (C) = g (N x C x H x W) summed over all but the channel dim, in double */
+#define DEF_BIAS_GRAD(T)                                                                       \
+    static void bias_grad_##T(const T *g, int64_t N, int64_t C, int64_t S, T *db)              \
+    {                                                                                          \
+        for (int64_t c = 0; c < C; c++) {                                                      \
+            double s = 0;                                                                      \
+            for (int64_t n = 0; n < N; n++) {                                                  \
+                const T *p = g + (n * C + c) * S;                                              \
+                T part = 0;                                                                    \
+                for (int64_t i = 0; i < S; i++) part += p[i];                                  \
+                s += part;                                                                     \
+            }                                                                                  \
+            db[c] = (T)s;                                                                      \
+        }                                                                                      \
+    }
+DEF_BIAS_GRAD(float)
+DEF_BIAS_GRAD(double)
+
 static int bias_grad(lt_tensor **db, const lt_tensor *g)
 {
     int64_t N = g->size[0], C = g->size[1], S = g->size[2] * g->size[3];
     *db = lt_tensor_new_uninit(g->dtype, 1, &C);
     if (!*db) return LT_ERR;
-    for (int64_t c = 0; c < C; c++) {
-        double s = 0;
-        for (int64_t n = 0; n < N; n++) {
-            int64_t off = (n * C + c) * S;
-            if (g->dtype == LT_FLOAT32)
-                for (int64_t i = 0; i < S; i++) s += ((const float *)lt_data(g))[off + i];
-            else
-                for (int64_t i = 0; i < S; i++) s += ((const double *)lt_data(g))[off + i];
-        }
-        if (g->dtype == LT_FLOAT32) ((float *)lt_data(*db))[c] = (float)s;
-        else ((double *)lt_data(*db))[c] = s;
-    }
+    if (g->dtype == LT_FLOAT32) bias_grad_float(lt_data(g), N, C, S, lt_data(*db));
+    else bias_grad_double(lt_data(g), N, C, S, lt_data(*db));
     return LT_OK;
 }
 
