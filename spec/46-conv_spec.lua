@@ -131,8 +131,8 @@ describe('gradcheck of the C backward functions (float64)', function()
     torch.manualSeed(5)
     for _, m in ipairs({ nn.LayerNorm({ 3, 4 }), nn.GroupNorm(2, 4), nn.ZeroPad2d({ 1, -1, 2, 0 }),
                          nn.ReflectionPad2d(2), nn.ReplicationPad2d({ 0, 1, 3, 1 }),
-                         nn.Upsample({ scale_factor = 2 }), nn.Upsample({ size = { 5, 7 }, mode = 'bilinear' }),
-                         nn.UpsamplingBilinear2d({ scale_factor = 2 }) }) do
+                         nn.Upsample({ scaleFactor = 2 }), nn.Upsample({ size = { 5, 7 }, mode = 'bilinear' }),
+                         nn.UpsamplingBilinear2d({ scaleFactor = 2 }) }) do
       m:double()
       local params = m:parameters() or {}
       local inputs = { H.randn(2, 4, 3, 4) }
@@ -224,17 +224,41 @@ describe('argument errors', function()
     H.matches(H.error_of(nn.SpatialConvolution, 3, 4, 'x', 3), "bad argument #3 to 'nn.SpatialConvolution'", 'integer expected, got string')
     H.matches(H.error_of(nn.Conv2d, 3, 4), "bad argument #3 to 'nn.Conv2d'", 'kernel size')
     H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { strides = 2 }), "unknown option 'strides'", 'stride')
-    H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { padding_mode = 'reflect' }), "option 'padding_mode' is not supported yet")
+    H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { paddingMode = 'reflect' }), "option 'paddingMode' is not supported yet")
+    H.matches(H.error_of(nn.ConvTranspose2d, 3, 4, 3, { output_padding = 1 }), "unknown option 'output_padding'", "did you mean 'outputPadding'")
     H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { groups = 2 }), 'do not split into 2 groups')
     H.matches(H.error_of(nn.Conv2d, 3, 4, { 3, 2, 1 }), 'kernel size must be a number or a pair')
-    H.matches(H.error_of(nn.MaxPool2d, 2, { ceilMode = true }), "unknown option 'ceilMode'")
-    H.matches(H.error_of(nn.MaxPool2d, 2, { return_indices = true }), "'return_indices' is not supported yet")
+    H.matches(H.error_of(nn.MaxPool2d, 2, { ceil_mode = true }), "unknown option 'ceil_mode'", "did you mean 'ceilMode'")
+    H.matches(H.error_of(nn.MaxPool2d, 2, { returnIndices = true }), "'returnIndices' is not supported yet")
+    H.matches(H.error_of(nn.BatchNorm1d, 3, { track_running_stats = false }), "did you mean 'trackRunningStats'")
+    H.matches(H.error_of(nn.Upsample, { scale_factor = 2 }), "did you mean 'scaleFactor'")
     H.matches(H.error_of(nn.BatchNorm2d, 3, { momentun = 0.1 }), "unknown option 'momentun'")
     H.matches(H.error_of(nn.BatchNormalization, -1), "bad argument #1 to 'nn.BatchNormalization'")
     H.matches(H.error_of(nn.GroupNorm, 3, 4), '4 channels do not split into 3 groups')
-    H.matches(H.error_of(nn.Upsample, { scale_factor = 2, size = 3 }), 'one of size and scale_factor')
-    H.matches(H.error_of(nn.Upsample, { scale_factor = 2, mode = 'bicubic' }), "mode 'bicubic' is not supported")
-    H.matches(H.error_of(nn.ConvTranspose2d, 2, 2, 3, { stride = 2, output_padding = 2 }), 'output padding')
+    H.matches(H.error_of(nn.Upsample, { scaleFactor = 2, size = 3 }), 'one of size and scaleFactor')
+    H.matches(H.error_of(nn.Upsample, { scaleFactor = 2, mode = 'bicubic' }), "mode 'bicubic' is not supported")
+    H.matches(H.error_of(nn.ConvTranspose2d, 2, 2, 3, { stride = 2, outputPadding = 2 }), 'output padding')
+  end)
+
+  it('constructor errors point at the line that called the constructor', function()
+    local calls = {   -- (a tail call would leave no line of this file to blame)
+      function() local m = nn.Conv2d(3, 4, 3, { strides = 2 }) return m end,
+      function() local m = nn.Conv2d(3, 4, 3, { padding = 'same', stride = 2 }) return m end,
+      function() local m = nn.Conv2d(3, 4, 3, { groups = 2 }) return m end,
+      function() local m = nn.Conv1d(3, 4, 3, { groups = 2 }) return m end,
+      function() local m = nn.SpatialConvolution(3, 4, 0, 3) return m end,
+      function() local m = nn.MaxPool2d({ 2, 2, 2 }) return m end,
+      function() local m = nn.BatchNorm2d(3, { eps = -1 }) return m end,
+      function() local m = nn.GroupNorm(3, 4) return m end,
+      function() local m = nn.LayerNorm(4, { eps = -1 }) return m end,
+      function() local m = nn.Upsample({ scaleFactor = { 1, 2, 3 } }) return m end,
+      function() local m = nn.Upsample({ mode = 'nearest' }) return m end,
+      function() local m = nn.ReflectionPad2d({ 1, 2 }) return m end,
+    }
+    for i, f in ipairs(calls) do
+      local msg = H.error_of(f)
+      assert(msg:find('46-conv_spec.lua', 1, true), ('call %d: %s'):format(i, msg))
+    end
   end)
 
   it('forward names the module and the shapes', function()

@@ -6,7 +6,7 @@
 --   nn.Conv2d(in, out, k [, {stride, padding, dilation, groups, bias}])  PyTorch (k: n or {kH, kW})
 --   nn.Conv1d(in, out, k [, {...}]), nn.TemporalConvolution(inFrame, outFrame, kW [, dW])
 --   nn.SpatialFullConvolution(nIn, nOut, kW, kH [, dW, dH, padW, padH, adjW, adjH])
---   nn.ConvTranspose2d(in, out, k [, {stride, padding, output_padding, groups, bias, dilation}])
+--   nn.ConvTranspose2d(in, out, k [, {stride, padding, outputPadding, groups, bias, dilation}])
 --   nn.SpatialMaxPooling(kW, kH [, dW, dH, padW, padH]) / nn.MaxPool2d(k [, {...}]), MaxPool1d
 --   nn.SpatialAveragePooling(kW, kH [, ...]) / nn.AvgPool2d(k [, {...}]), AvgPool1d
 --   nn.SpatialAdaptiveMaxPooling(W, H) / nn.AdaptiveMaxPool2d(size), and the average forms
@@ -168,10 +168,10 @@ end
 -- PyTorch's keyword options of a convolution, checked by name
 local function conv_options(fname, opts, transposed)
   local defaults = { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true,
-                     padding_mode = check.unsupported('zeros'), device = check.unsupported(nil),
+                     paddingMode = check.unsupported('zeros'), device = check.unsupported(nil),
                      dtype = check.unsupported(nil) }
-  if transposed then defaults.output_padding = 0 end
-  local o = check.options(fname, opts, defaults, 3)
+  if transposed then defaults.outputPadding = 0 end
+  local o = check.options(fname, opts, defaults, 4)
   if type(o.bias) ~= 'boolean' then error(('%s: bias must be a boolean, got %s'):format(fname, type(o.bias)), 4) end
   return o
 end
@@ -190,9 +190,9 @@ function Conv2d:__init(nIn, nOut, k, opts)
   local padH, padW
   if o.padding == 'valid' then padH, padW = 0, 0
   elseif o.padding == 'same' then
-    if dH ~= 1 or dW ~= 1 then error(("%s: padding 'same' needs stride 1"):format(f), 2) end
+    if dH ~= 1 or dW ~= 1 then error(("%s: padding 'same' needs stride 1"):format(f), 3) end
     if (dilH * (kH - 1)) % 2 ~= 0 or (dilW * (kW - 1)) % 2 ~= 0 then
-      error(("%s: padding 'same' with an even kernel extent (uneven padding) is not supported yet"):format(f), 2)
+      error(("%s: padding 'same' with an even kernel extent (uneven padding) is not supported yet"):format(f), 3)
     end
     padH, padW = dilH * (kH - 1) // 2, dilW * (kW - 1) // 2
   else
@@ -218,12 +218,12 @@ function Conv1d:__init(nIn, nOut, k, opts)
   elseif o.padding == 'same' and self.stride == 1 and (self.dilation * (k - 1)) % 2 == 0 then
     self.padding = self.dilation * (k - 1) // 2
   elseif type(o.padding) == 'string' then
-    error(("%s: padding '%s' is not supported (use a number, 'valid', or 'same' with stride 1 and an odd kernel extent)"):format(f, o.padding), 2)
+    error(("%s: padding '%s' is not supported (use a number, 'valid', or 'same' with stride 1 and an odd kernel extent)"):format(f, o.padding), 3)
   else
     self.padding = int_arg(f, 4, o.padding, 0, 2)
   end
   if nIn % self.groups ~= 0 or nOut % self.groups ~= 0 then
-    error(('%s: %d input and %d output channels do not split into %d groups'):format(f, nIn, nOut, self.groups), 2)
+    error(('%s: %d input and %d output channels do not split into %d groups'):format(f, nIn, nOut, self.groups), 3)
   end
   self.weight = torch.Tensor(nOut, nIn // self.groups, k)
   self.gradWeight = torch.Tensor(nOut, nIn // self.groups, k):zero()
@@ -365,7 +365,7 @@ function Full:__tostring__()
     self.kW, self.kH, self.dW, self.dH, self.padW, self.padH)
 end
 
--- nn.ConvTranspose2d(in, out, k [, {stride, padding, output_padding, groups, bias, dilation}])
+-- nn.ConvTranspose2d(in, out, k [, {stride, padding, outputPadding, groups, bias, dilation}])
 local ConvT = torch.class('nn.ConvTranspose2d', 'nn.SpatialFullConvolution')
 function ConvT:__init(nIn, nOut, k, opts)
   local f = 'nn.ConvTranspose2d'
@@ -375,7 +375,7 @@ function ConvT:__init(nIn, nOut, k, opts)
   local o = conv_options(f, opts, true)
   local dH, dW = pair(f, 'stride', o.stride, 1, 2)
   local padH, padW = pair(f, 'padding', o.padding, 0, 2)
-  local adjH, adjW = pair(f, 'output_padding', o.output_padding, 0, 2)
+  local adjH, adjW = pair(f, 'outputPadding', o.outputPadding, 0, 2)
   local dilH, dilW = pair(f, 'dilation', o.dilation, 1, 2)
   self:_setup(nIn, nOut, kH, kW, { dH = dH, dW = dW, padH = padH, padW = padW, adjH = adjH, adjW = adjW,
                                   dilH = dilH, dilW = dilW, groups = int_arg(f, 4, o.groups, 1, 2), bias = o.bias })
@@ -416,22 +416,22 @@ function MaxPool:__tostring__()
 end
 
 local pool_defaults = {
-  stride = check.NONE, padding = 0, dilation = 1, ceil_mode = false,
-  return_indices = check.unsupported(false),
+  stride = check.NONE, padding = 0, dilation = 1, ceilMode = false,
+  returnIndices = check.unsupported(false),
 }
 
--- nn.MaxPool2d(k [, {stride = k, padding = 0, dilation = 1, ceil_mode = false}])
+-- nn.MaxPool2d(k [, {stride = k, padding = 0, dilation = 1, ceilMode = false}])
 local MaxPool2d = torch.class('nn.MaxPool2d', 'nn.SpatialMaxPooling')
 function MaxPool2d:__init(k, opts)
   MaxPoolParent.__init(self)
   local f = 'nn.MaxPool2d'
   if k == nil then check.argerror(f, 1, 'kernel size expected, got no value', 2) end
-  local o = check.options(f, opts, pool_defaults, 2)
+  local o = check.options(f, opts, pool_defaults, 3)
   self.kH, self.kW = pair(f, 'kernel size', k, 1, 2)
   self.dH, self.dW = pair(f, 'stride', o.stride or k, 1, 2)
   self.padH, self.padW = pair(f, 'padding', o.padding, 0, 2)
   self.dilationH, self.dilationW = pair(f, 'dilation', o.dilation, 1, 2)
-  self.ceil_mode = check.arg(f, 2, o.ceil_mode, 'boolean', 2)
+  self.ceil_mode = check.arg(f, 2, o.ceilMode, 'boolean', 2)
 end
 
 local AvgPool, AvgPoolParent = torch.class('nn.SpatialAveragePooling', 'nn.Module')
@@ -465,19 +465,19 @@ function AvgPool:__tostring__()
     self.padW, self.padH, self.ceil_mode and ', ceil' or '')
 end
 
--- nn.AvgPool2d(k [, {stride = k, padding = 0, ceil_mode = false, count_include_pad = true}])
+-- nn.AvgPool2d(k [, {stride = k, padding = 0, ceilMode = false, countIncludePad = true}])
 local AvgPool2d = torch.class('nn.AvgPool2d', 'nn.SpatialAveragePooling')
 function AvgPool2d:__init(k, opts)
   AvgPoolParent.__init(self)
   local f = 'nn.AvgPool2d'
   if k == nil then check.argerror(f, 1, 'kernel size expected, got no value', 2) end
-  local o = check.options(f, opts, { stride = check.NONE, padding = 0, ceil_mode = false,
-                                     count_include_pad = true, divisor_override = check.unsupported(nil) }, 2)
+  local o = check.options(f, opts, { stride = check.NONE, padding = 0, ceilMode = false,
+                                     countIncludePad = true, divisorOverride = check.unsupported(nil) }, 3)
   self.kH, self.kW = pair(f, 'kernel size', k, 1, 2)
   self.dH, self.dW = pair(f, 'stride', o.stride or k, 1, 2)
   self.padH, self.padW = pair(f, 'padding', o.padding, 0, 2)
-  self.ceil_mode = check.arg(f, 2, o.ceil_mode, 'boolean', 2)
-  self.count_include_pad = check.arg(f, 2, o.count_include_pad, 'boolean', 2)
+  self.ceil_mode = check.arg(f, 2, o.ceilMode, 'boolean', 2)
+  self.count_include_pad = check.arg(f, 2, o.countIncludePad, 'boolean', 2)
 end
 
 -- 1-D pooling: N x C x L (or C x L) as 2-D pooling of L x 1 planes
@@ -486,14 +486,14 @@ local function pool1d(name, is_max)
   function P:__init(k, opts)
     PP.__init(self)
     local defaults = is_max and pool_defaults
-                     or { stride = check.NONE, padding = 0, ceil_mode = false, count_include_pad = true }
-    local o = check.options(name, opts, defaults, 2)
+                     or { stride = check.NONE, padding = 0, ceilMode = false, countIncludePad = true }
+    local o = check.options(name, opts, defaults, 3)
     self.kernelSize = int_arg(name, 1, k, 1, 2)
     self.stride = int_arg(name, 2, o.stride or k, 1, 2)
     self.padding = int_arg(name, 2, o.padding, 0, 2)
     self.dilation = is_max and int_arg(name, 2, o.dilation, 1, 2) or 1
-    self.ceil_mode = check.arg(name, 2, o.ceil_mode, 'boolean', 2)
-    self.count_include_pad = o.count_include_pad
+    self.ceil_mode = check.arg(name, 2, o.ceilMode, 'boolean', 2)
+    self.count_include_pad = o.countIncludePad
   end
   function P:updateOutput(input)
     local x, added = batched(self, input, 1, 3)

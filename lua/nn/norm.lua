@@ -1,10 +1,10 @@
 -- nn normalisation layers:
 --
 --   nn.BatchNormalization(nOutput [, eps = 1e-5, momentum = 0.1, affine = true])   Torch7
---   nn.BatchNorm1d(numFeatures [, {eps, momentum, affine, track_running_stats}])   PyTorch
+--   nn.BatchNorm1d(numFeatures [, {eps, momentum, affine, trackRunningStats}])   PyTorch
 --       input N x C or N x C x L
 --   nn.SpatialBatchNormalization(...) / nn.BatchNorm2d(...): input N x C x H x W
---   nn.LayerNorm(normalizedShape [, {eps = 1e-5, elementwise_affine = true}])
+--   nn.LayerNorm(normalizedShape [, {eps = 1e-5, elementwiseAffine = true}])
 --   nn.GroupNorm(numGroups, numChannels [, {eps = 1e-5, affine = true}])
 --
 -- Batch norm is one fused C kernel with a hand-written backward (core/conv.c): in training
@@ -122,7 +122,7 @@ function BN:__tostring__()
                                                  self.affine and '' or ', without affine')
 end
 
-local bn_defaults = { eps = 1e-5, momentum = 0.1, affine = true, track_running_stats = true,
+local bn_defaults = { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true,
                       device = check.unsupported(nil), dtype = check.unsupported(nil) }
 
 local function pytorch_bn(name, torch7, nDim)
@@ -130,10 +130,10 @@ local function pytorch_bn(name, torch7, nDim)
   C.nDim = nDim
   function C:__init(numFeatures, opts)
     numFeatures = positive_int(name, 1, numFeatures, 2)
-    local o = check.options(name, opts, bn_defaults, 2)
+    local o = check.options(name, opts, bn_defaults, 3)
     check.arg(name, 2, o.affine, 'boolean', 2)
-    check.arg(name, 2, o.track_running_stats, 'boolean', 2)
-    self:_setup(numFeatures, o.eps, o.momentum, o.affine, o.track_running_stats)
+    check.arg(name, 2, o.trackRunningStats, 'boolean', 2)
+    self:_setup(numFeatures, o.eps, o.momentum, o.affine, o.trackRunningStats)
   end
 end
 pytorch_bn('nn.BatchNorm1d', 'nn.BatchNormalization', { 2, 3 })
@@ -146,7 +146,7 @@ pytorch_bn('nn.BatchNorm2d', 'nn.SpatialBatchNormalization', { 4 })
 -- ---- layer normalisation -------------------------------------------------------------------------
 local LN, LNParent = torch.class('nn.LayerNorm', 'nn.Module')
 
--- nn.LayerNorm(normalizedShape [, {eps = 1e-5, elementwise_affine = true}]): the last
+-- nn.LayerNorm(normalizedShape [, {eps = 1e-5, elementwiseAffine = true}]): the last
 -- #normalizedShape dims of the input (a size or a list of sizes) are normalised together to
 -- zero mean and unit (biased) variance, then scaled by weight and shifted by bias, both of
 -- normalizedShape (ones and zeros at first)
@@ -160,11 +160,11 @@ function LN:__init(shape, opts)
       check.argerror(f, 1, ('size %d of the normalized shape is %s, expected a positive integer'):format(i, tostring(s)), 2)
     end
   end
-  local o = check.options(f, opts, { eps = 1e-5, elementwise_affine = true, bias = true,
-                                     device = check.unsupported(nil), dtype = check.unsupported(nil) }, 2)
+  local o = check.options(f, opts, { eps = 1e-5, elementwiseAffine = true, bias = true,
+                                     device = check.unsupported(nil), dtype = check.unsupported(nil) }, 3)
   self.normalizedShape = { table.unpack(shape) }
-  self.eps = number_opt(f, 'eps', o.eps, 2)
-  self.elementwiseAffine = check.arg(f, 2, o.elementwise_affine, 'boolean', 2)
+  self.eps = number_opt(f, 'eps', o.eps, 3)
+  self.elementwiseAffine = check.arg(f, 2, o.elementwiseAffine, 'boolean', 2)
   if self.elementwiseAffine then
     self.weight = torch.Tensor(table.unpack(shape))
     self.gradWeight = torch.Tensor(table.unpack(shape)):zero()
@@ -225,11 +225,11 @@ function GN:__init(groups, channels, opts)
   local f = 'nn.GroupNorm'
   self.numGroups, self.numChannels = positive_int(f, 1, groups, 2), positive_int(f, 2, channels, 2)
   if channels % groups ~= 0 then
-    error(('%s: %d channels do not split into %d groups'):format(f, channels, groups), 2)
+    error(('%s: %d channels do not split into %d groups'):format(f, channels, groups), 3)
   end
   local o = check.options(f, opts, { eps = 1e-5, affine = true, device = check.unsupported(nil),
-                                     dtype = check.unsupported(nil) }, 2)
-  self.eps = number_opt(f, 'eps', o.eps, 2)
+                                     dtype = check.unsupported(nil) }, 3)
+  self.eps = number_opt(f, 'eps', o.eps, 3)
   self.affine = check.arg(f, 3, o.affine, 'boolean', 2)
   if self.affine then
     self.weight, self.gradWeight = torch.Tensor(channels), torch.Tensor(channels):zero()

@@ -5,9 +5,9 @@
 --   nn.SpatialReflectionPadding(l, r, t, b) / nn.ReflectionPad2d(p or {l, r, t, b})
 --   nn.SpatialReplicationPadding(l, r, t, b) / nn.ReplicationPad2d(p or {l, r, t, b})
 --   nn.SpatialUpSamplingNearest(scale)                    Torch7: integer scale
---   nn.Upsample({size = {h, w} | scale_factor = s | {sh, sw}, mode = 'nearest' | 'bilinear',
---                align_corners = false})                   PyTorch (4-D input)
---   nn.UpsamplingNearest2d({size | scale_factor}), nn.UpsamplingBilinear2d({...}) (corners aligned)
+--   nn.Upsample({size = {h, w} | scaleFactor = s | {sh, sw}, mode = 'nearest' | 'bilinear',
+--                alignCorners = false})                   PyTorch (4-D input)
+--   nn.UpsamplingNearest2d({size | scaleFactor}), nn.UpsamplingBilinear2d({...}) (corners aligned)
 --
 -- All are written from differentiable tensor ops, so autograd gives their backward: zero
 -- padding is a cat with zeros (or a narrow), reflection and replication an index along W
@@ -135,33 +135,33 @@ local Up, UpParent = torch.class('nn.Upsample', 'nn.Module')
 
 local function scale_pair(f, v)
   if type(v) == 'table' then
-    if #v ~= 2 then error(('%s: scale_factor must be a number or {sh, sw}'):format(f), 4) end
+    if #v ~= 2 then error(('%s: scaleFactor must be a number or {sh, sw}'):format(f), 5) end
     return v[1], v[2]
   end
   return v, v
 end
 
--- nn.Upsample({size = {h, w} or n | scale_factor = s or {sh, sw}, mode = 'nearest',
--- align_corners = false}): one of size and scale_factor
+-- nn.Upsample({size = {h, w} or n | scaleFactor = s or {sh, sw}, mode = 'nearest',
+-- alignCorners = false}): one of size and scaleFactor
 function Up:__init(opts)
   UpParent.__init(self)
   local f = torch.typename(self) or 'nn.Upsample'
-  local o = check.options(f, opts, { size = check.NONE, scale_factor = check.NONE, mode = 'nearest',
-                                     align_corners = check.NONE, recompute_scale_factor = check.unsupported(nil) }, 2)
+  local o = check.options(f, opts, { size = check.NONE, scaleFactor = check.NONE, mode = 'nearest',
+                                     alignCorners = check.NONE, recomputeScaleFactor = check.unsupported(nil) }, 3)
   self:_configure(f, o)
 end
 
 function Up:_configure(f, o)
-  if (o.size == nil) == (o.scale_factor == nil) then
-    error(('%s: give one of size and scale_factor'):format(f), 4)
+  if (o.size == nil) == (o.scaleFactor == nil) then
+    error(('%s: give one of size and scaleFactor'):format(f), 4)
   end
   if o.mode ~= 'nearest' and o.mode ~= 'bilinear' then
     error(("%s: mode '%s' is not supported (nearest, bilinear)"):format(f, tostring(o.mode)), 4)
   end
-  if o.align_corners ~= nil and o.mode == 'nearest' then
-    error(('%s: align_corners only goes with mode bilinear'):format(f), 4)
+  if o.alignCorners ~= nil and o.mode == 'nearest' then
+    error(('%s: alignCorners only goes with mode bilinear'):format(f), 4)
   end
-  self.mode, self.align_corners = o.mode, o.align_corners == true
+  self.mode, self.align_corners = o.mode, o.alignCorners == true
   if o.size then
     local h, w = o.size, o.size
     if type(o.size) == 'table' then h, w = o.size[1], o.size[2] end
@@ -170,9 +170,9 @@ function Up:_configure(f, o)
     end
     self.size = { h, w }
   else
-    local sh, sw = scale_pair(f, o.scale_factor)
+    local sh, sw = scale_pair(f, o.scaleFactor)
     if type(sh) ~= 'number' or type(sw) ~= 'number' or not (sh > 0) or not (sw > 0) then
-      error(('%s: scale_factor must be a positive number or {sh, sw}'):format(f), 4)
+      error(('%s: scaleFactor must be a positive number or {sh, sw}'):format(f), 4)
     end
     self.scale_factor = { sh, sw }
   end
@@ -198,7 +198,7 @@ local function interp_matrix(x, mode, align, n_in, n_out, scale)
   return A:typeAs(x)
 end
 
--- axis scale: in / out, or 1 / scale_factor when one was given (PyTorch's rule); aligned
+-- axis scale: in / out, or 1 / scaleFactor when one was given (PyTorch's rule); aligned
 -- corners use (in - 1) / (out - 1) inside interp_matrix
 function Up:_sizes(H, W)
   if self.size then return self.size[1], self.size[2], H / self.size[1], W / self.size[2] end
@@ -234,14 +234,14 @@ function Up:__tostring__()
   return ('%s(%s, %s%s)'):format(torch.typename(self), what, self.mode, self.align_corners and ', corners aligned' or '')
 end
 
--- nn.UpsamplingNearest2d({size | scale_factor}) and nn.UpsamplingBilinear2d({...}), whose
+-- nn.UpsamplingNearest2d({size | scaleFactor}) and nn.UpsamplingBilinear2d({...}), whose
 -- corners are aligned (PyTorch's)
 local function fixed_mode(name, mode, align)
   local U = torch.class(name, 'nn.Upsample')
   function U:__init(opts)
     UpParent.__init(self)
-    local o = check.options(name, opts, { size = check.NONE, scale_factor = check.NONE }, 2)
-    o.mode, o.align_corners = mode, align
+    local o = check.options(name, opts, { size = check.NONE, scaleFactor = check.NONE }, 3)
+    o.mode, o.alignCorners = mode, align
     self:_configure(name, o)
   end
 end

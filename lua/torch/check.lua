@@ -101,6 +101,12 @@ local aliases = {
   lr_decay = 'lrDecay', weight = 'weights', proj_size = 'projSize',
   lr = 'learningRate', learningRate = 'lr', eps = 'epsilon', epsilon = 'eps',
   lrDecay = 'learningRateDecay', learningRateDecay = 'lrDecay',
+  -- convolutions, pooling, normalisation, up-sampling (lua/nn/conv.lua, norm.lua, spatial.lua)
+  output_padding = 'outputPadding', padding_mode = 'paddingMode', ceil_mode = 'ceilMode',
+  count_include_pad = 'countIncludePad', divisor_override = 'divisorOverride',
+  return_indices = 'returnIndices', track_running_stats = 'trackRunningStats',
+  elementwise_affine = 'elementwiseAffine', scale_factor = 'scaleFactor',
+  align_corners = 'alignCorners', recompute_scale_factor = 'recomputeScaleFactor',
 }
 check.aliases = aliases
 
