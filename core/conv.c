@@ -169,6 +169,15 @@ static int64_t conv_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_
     return (in + 2 * p - d * (k - 1) - 1) / s + 1;
 }
 
+/* whether the size arithmetic of one axis (in + 2 * pad, dil * (k - 1), (in - 1) * stride)
+ * could leave int64: checked in double first */
+static int too_large(int64_t in, int64_t k, int64_t s, int64_t pad, int64_t dil)
+{
+    const double lim = 576460752303423488.0;  /* 2^59, the core's bound on a shape */
+    return (double)in + 2.0 * (double)pad > lim || (double)dil * (double)(k - 1) > lim ||
+           (double)(in - 1) * (double)s > lim;
+}
+
 static int check_params(const lt_conv_params *p)
 {
     for (int a = 0; a < 2; a++) {
@@ -213,6 +222,10 @@ static int conv_setup(const lt_tensor *x, const lt_tensor *w, const lt_tensor *b
                         (long long)cout, shape(b1, bias));
     int64_t kh = w->size[2], kw = w->size[3];
     if (kh < 1 || kw < 1) return lt_error("empty kernel [%s]", shape(b1, w));
+    if (too_large(H, kh, p->stride[0], p->padding[0], p->dilation[0]) ||
+        too_large(W, kw, p->stride[1], p->padding[1], p->dilation[1]))
+        return lt_error("input [%s] with kernel [%s] and these strides, paddings and dilations "
+                        "gives sizes beyond 2^59", shape(b1, x), shape(b2, w));
     int64_t OH, OW;
     if (!transposed) {
         OH = conv_out_size(H, kh, p->stride[0], p->padding[0], p->dilation[0]);
@@ -245,6 +258,11 @@ static int conv_setup(const lt_tensor *x, const lt_tensor *w, const lt_tensor *b
     }
     int64_t sz[4] = {N, cout, OH, OW};
     if (lt_shape_numel(4, sz, NULL)) return LT_ERR;
+    /* BLAS takes int sizes: one sample's plane and column rows must fit */
+    if (g->OH * g->OW > INT32_MAX || g->H * g->W > INT32_MAX || g->C * kh * kw > INT32_MAX ||
+        cout > INT32_MAX || C > INT32_MAX)
+        return lt_error("input [%s] with weight [%s] is too large for one BLAS product per "
+                        "sample", shape(b1, x), shape(b2, w));
     memcpy(osize, sz, sizeof sz);
     return LT_OK;
 }
@@ -635,6 +653,9 @@ static int pool_setup(const lt_tensor *x, const lt_pool_params *p, int64_t oh, i
     } else {
         s->p = *p;
         for (int a = 0; a < 2; a++) {
+            if (too_large(a ? s->W : s->H, p->kernel[a], p->stride[a], p->padding[a], p->dilation[a]))
+                return lt_error("input [%s] with kernel %lld x %lld gives sizes beyond 2^59",
+                                shape(b1, x), (long long)p->kernel[0], (long long)p->kernel[1]);
             if (p->kernel[a] < 1 || p->stride[a] < 1 || p->dilation[a] < 1)
                 return lt_error("kernel size, stride and dilation must be positive, got "
                                 "kernel %lld x %lld, stride %lld x %lld, dilation %lld x %lld",

@@ -291,6 +291,13 @@ describe('argument errors', function()
     H.matches(H.error_of(torch._conv2d, x, w:double(), nil, 1, 1, 0, 0, 1, 1, 1), 'the weight is Double but the input is Float')
     H.matches(H.error_of(torch._conv2d, x, w, nil, 1, 1, 0, 0, 1, 1, math.maxinteger), "bad argument #10 to '", "_conv2d'", 'out of range')
     H.matches(H.error_of(torch._adaptiveAvgPool2d, x, 0, 2), 'output size must be positive')
+    -- size arithmetic that would leave int64, and products too large for BLAS's int sizes
+    local tall = torch.randn(1, 1, 2 ^ 20, 1)
+    H.matches(H.error_of(torch._conv2d, x:narrow(2, 1, 1), tall, nil, 1, 1, 0, 0, 2 ^ 40, 1, 1), 'beyond 2^59')
+    H.matches(H.error_of(torch._convTranspose2d, tall, torch.randn(1, 1, 1, 1), nil, 2 ^ 40, 1, 0, 0, 1, 1, 0, 0, 1),
+              'beyond 2^59')
+    H.matches(H.error_of(torch._conv2d, x, w, nil, 1, 1, 2 ^ 30, 0, 1, 1, 1), 'too large for one BLAS product')
+    H.matches(H.error_of(torch._maxPool2d, tall, 3, 1, 2 ^ 40, 1, 1, 0, 1, 1, false), 'beyond 2^59')
     H.matches(H.error_of(torch._batchNorm, x, nil, nil, nil, nil, false, 0.1, 1e-5), 'evaluation needs the running statistics')
   end)
 
