@@ -132,6 +132,13 @@ function Conv:reset(stdv)
   return self
 end
 
+-- Torch7's noBias(): drops the bias (and its gradient); returns the module
+function Conv:noBias()
+  self.bias, self.gradBias = nil, nil
+  self._flatParameters, self._flatGradParameters = nil, nil
+  return self
+end
+
 function Conv:updateOutput(input)
   local x, added = batched(self, input, 2, 3)
   check_channels(self, x, self.nInputPlane, 3)

@@ -169,6 +169,7 @@ nn.ClassNLLCriterion | nn.ClassNLLCriterion([weights [, sizeAverage = true [, ig
 nn.MSECriterion | nn.MSECriterion([sizeAverage = true]) or ({sizeAverage =, reduction =}) | mean squared error
 nn.BCECriterion | nn.BCECriterion([weights [, sizeAverage = true]]) or ({weights =, sizeAverage =, reduction =}) | binary cross entropy of probabilities
 nn.SpatialConvolution | nn.SpatialConvolution(nIn, nOut, kW, kH [, dW = 1, dH = 1, padW = 0, padH = padW]) | Torch7's 2-D convolution (W before H) over [N x] C x H x W inputs; weight nOut x nIn x kH x kW (im2col + GEMM)
+nn.SpatialConvolution:noBias | m:noBias() -> m | Torch7: drops the convolution's bias (nn.Conv2d's {bias = false})
 nn.Conv2d | nn.Conv2d(in, out, k [, {stride = 1, padding = 0, dilation = 1, groups = 1, bias = true}]) | PyTorch's 2-D convolution; k, stride, padding, dilation: n or {h, w}; padding 'valid' or 'same' too
 nn.SpatialDilatedConvolution | nn.SpatialDilatedConvolution(nIn, nOut, kW, kH [, dW, dH, padW, padH, dilationW = 1, dilationH = dilationW]) | a 2-D convolution with dilated (spaced) kernel taps
 nn.Conv1d | nn.Conv1d(in, out, k [, {stride, padding, dilation, groups, bias}]) | PyTorch's 1-D convolution over [N x] C x L inputs; weight out x in/groups x k
