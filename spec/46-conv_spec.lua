@@ -169,6 +169,27 @@ describe('max pooling details', function()
 end)
 
 describe('models with convolutions and batch norm', function()
+  it('train Torch7-style (getParameters, optim.sgd, forward/backward through the container)', function()
+    local optim = require 'optim'
+    torch.manualSeed(8)
+    local m = nn.Sequential():add(nn.SpatialConvolution(1, 4, 3, 3, 1, 1, 1, 1)):add(nn.SpatialBatchNormalization(4))
+                             :add(nn.ReLU()):add(nn.SpatialMaxPooling(2, 2)):add(nn.View(-1, 4 * 4 * 4))
+                             :add(nn.Linear(64, 3))
+    local crit = nn.CrossEntropyCriterion()
+    local x, t = torch.randn(12, 1, 8, 8), torch.LongTensor(12):random(1, 3)
+    local params, grads = m:getParameters()
+    local function feval()
+      grads:zero()
+      local loss = crit:forward(m:forward(x), t)
+      m:backward(x, crit:backward(m.output, t))
+      return loss, grads
+    end
+    local first = feval()
+    for _ = 1, 30 do optim.sgd(feval, params, { learningRate = 0.1 }) end
+    local last = feval()
+    assert(last < first / 3, ('loss %g -> %g'):format(first, last))
+  end)
+
   it('save and load (torch.save, stateDict) keep outputs, running statistics and the batch count', function()
     torch.manualSeed(7)
     local m = nn.Sequential():add(nn.Conv2d(2, 4, 3, { padding = 1 })):add(nn.BatchNorm2d(4))
