@@ -697,10 +697,48 @@ static int64_t *pool_windows(const pool_spec *s)
     return w;
 }
 
+/* the common 2x2 window, stride 2, no padding or dilation: every window lies inside the plane */
+static int is_pool2x2(const pool_spec *s)
+{
+    return !s->adaptive && s->p.kernel[0] == 2 && s->p.kernel[1] == 2 && s->p.stride[0] == 2 &&
+           s->p.stride[1] == 2 && s->p.padding[0] == 0 && s->p.padding[1] == 0 &&
+           s->p.dilation[0] == 1 && s->p.dilation[1] == 1 && 2 * s->OH <= s->H &&
+           2 * s->OW <= s->W;
+}
+
+#define MAX_STEP(T, v, pos)                                                                    \
+    do {                                                                                       \
+        int better_ = ((v) > m) | ((v) != (v));                                                \
+        T mv_[2] = {m, (v)};                                                                   \
+        int64_t mp_[2] = {mi, (pos)};                                                          \
+        m = mv_[better_];                                                                      \
+        mi = mp_[better_];                                                                     \
+    } while (0)
+
 #define DEF_POOL(T)                                                                            \
+    static void max_plane2x2_##T(const pool_spec *s, const T *in, T *out, int64_t *idx)       \
+    {                                                                                          \
+        for (int64_t oy = 0; oy < s->OH; oy++) {                                               \
+            const T *r0 = in + 2 * oy * s->W, *r1 = r0 + s->W;                                 \
+            for (int64_t ox = 0; ox < s->OW; ox++) {                                           \
+                int64_t p0 = 2 * oy * s->W + 2 * ox;                                           \
+                T m = r0[2 * ox];                                                              \
+                int64_t mi = p0;                                                               \
+                MAX_STEP(T, r0[2 * ox + 1], p0 + 1);                                           \
+                MAX_STEP(T, r1[2 * ox], p0 + s->W);                                            \
+                MAX_STEP(T, r1[2 * ox + 1], p0 + s->W + 1);                                    \
+                out[oy * s->OW + ox] = m;                                                      \
+                idx[oy * s->OW + ox] = mi;                                                     \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
     static void max_plane_##T(const pool_spec *s, const int64_t *wy, const T *in, T *out,      \
                               int64_t *idx)                                                    \
     {                                                                                          \
+        if (is_pool2x2(s)) {                                                                   \
+            max_plane2x2_##T(s, in, out, idx);                                                 \
+            return;                                                                            \
+        }                                                                                      \
         const int64_t *wx = wy + 3 * s->OH;                                                    \
         int64_t dh = s->adaptive ? 1 : s->p.dilation[0], dw = s->adaptive ? 1 : s->p.dilation[1]; \
         for (int64_t oy = 0; oy < s->OH; oy++)                                                 \
@@ -716,11 +754,7 @@ static int64_t *pool_windows(const pool_spec *s)
                 for (int64_t y = y0; y < y1; y += dh)                                          \
                     for (int64_t x = x0; x < x1; x += dw) {                                    \
                         T v = in[y * s->W + x];                                                \
-                        int better = (v > m) | (v != v);                                       \
-                        T mv[2] = {m, v};                                                      \
-                        int64_t mp[2] = {mi, y * s->W + x};                                    \
-                        m = mv[better];                                                        \
-                        mi = mp[better];                                                       \
+                        MAX_STEP(T, v, y * s->W + x);                                          \
                     }                                                                          \
                 out[oy * s->OW + ox] = m;                                                      \
                 idx[oy * s->OW + ox] = mi;                                                     \
