@@ -505,6 +505,48 @@ int  lt_gemm_trace_stop(lt_gemm_call **calls, int *n);
 int  lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, double *best);
 const char *lt_blas_corename(void);   /* the kernels OpenBLAS picked ("Haswell", ...)   */
 
+/* ---- convolution, pooling, batch norm (core/conv.c): N x C x H x W, float, host ---------- */
+
+/* [0] is along H, [1] along W. output_padding: transposed convolutions only. */
+typedef struct {
+    int64_t stride[2], padding[2], dilation[2], output_padding[2];
+    int64_t groups;
+} lt_conv_params;
+/* out = conv(x, w) + bias: w Cout x Cin/groups x kh x kw, bias (Cout) or NULL (im2col + GEMM) */
+int lt_conv2d(lt_tensor *out, const lt_tensor *x, const lt_tensor *w, const lt_tensor *bias,
+              const lt_conv_params *p);
+/* the transposed convolution (the gradient of conv2d w.r.t. its input): w Cin x Cout/groups x
+ * kh x kw; output (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1 */
+int lt_conv_transpose2d(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
+                        const lt_tensor *bias, const lt_conv_params *p);
+int lt_rec_conv2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias,
+                  const lt_conv_params *p);
+int lt_rec_conv_transpose2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias,
+                            const lt_conv_params *p);
+
+typedef struct {
+    int64_t kernel[2], stride[2], padding[2], dilation[2];
+    int ceil_mode, count_include_pad;   /* count_include_pad: average pooling only */
+} lt_pool_params;
+/* indices (int64) receive each maximum's position in its plane, y * W + x (0-based) */
+int lt_max_pool2d(lt_tensor *out, lt_tensor *indices, const lt_tensor *x, const lt_pool_params *p);
+int lt_avg_pool2d(lt_tensor *out, const lt_tensor *x, const lt_pool_params *p);
+int lt_adaptive_max_pool2d(lt_tensor *out, lt_tensor *indices, const lt_tensor *x, int64_t oh,
+                           int64_t ow);
+int lt_adaptive_avg_pool2d(lt_tensor *out, const lt_tensor *x, int64_t oh, int64_t ow);
+int lt_rec_max_pool2d(lt_tensor *out, lt_tensor *x, lt_tensor *indices);   /* both max forms */
+int lt_rec_avg_pool2d(lt_tensor *out, lt_tensor *x, const lt_pool_params *p, int adaptive);
+
+/* x: N x C [x ...]; per-channel statistics of the batch (training; running_mean/var, when
+ * given, move towards them by momentum, the variance unbiased as in PyTorch) or the running
+ * ones (evaluation). save_mean / save_invstd (C) receive the statistics used. w, b may be NULL. */
+int lt_batch_norm(lt_tensor *out, lt_tensor *save_mean, lt_tensor *save_invstd,
+                  const lt_tensor *x, const lt_tensor *w, const lt_tensor *b,
+                  lt_tensor *running_mean, lt_tensor *running_var, int training,
+                  double momentum, double eps);
+int lt_rec_batch_norm(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *b,
+                      lt_tensor *save_mean, lt_tensor *save_invstd, int training);
+
 /* ---- optimizer updates (core/optim.c): in place over whole tensors, PyTorch's rules ------ */
 
 /* buf: momentum buffer (same shape) or NULL when momentum == 0; first: buf is uninitialised */

@@ -34,6 +34,7 @@ int luaopen_torch_core(lua_State *L)
     lt_open_download(L);
     lt_open_datasets(L);
     lt_open_cuda(L);
+    lt_open_conv(L);
     lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods table      */
     return 1;
 }

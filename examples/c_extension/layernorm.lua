@@ -2,7 +2,7 @@
 -- module layernorm.core) registered in luatorch's autograd through the public C API.
 --
 --   local nn = require 'nn'
---   require 'layernorm'                       -- adds nn.LayerNorm
+--   require 'layernorm'                       -- nn.LayerNorm is now this C layer
 --   local m = nn.Sequential():add(nn.Linear(10, 8)):add(nn.LayerNorm(8)):add(nn.Tanh())
 --
 -- nn.LayerNorm(size [, eps = 1e-5 [, elementwiseAffine = true]]) is PyTorch's

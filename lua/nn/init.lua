@@ -30,6 +30,10 @@ require 'nn.tables2'
 require 'nn.criterions2'
 require 'nn.WeightNorm'
 require 'nn.StochasticGradient'
+-- issue 22: convolutions, pooling, normalisation, padding and up-sampling
+require 'nn.conv'
+require 'nn.norm'
+require 'nn.spatial'
 
 -- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
 -- per-layer entry points) raise an error from inside as the layer's ('nn.Select: ...',

@@ -165,6 +165,12 @@ local aliases = {
   max_momentum = 'maxMomentum', threshold_mode = 'thresholdMode', min_lr = 'minLr',
   lr_lambda = 'lrLambda', norm_type = 'normType', scale_grad_by_freq = 'scaleGradByFreq',
   pos_weight = 'posWeight', log_target = 'logTarget',
+  -- convolutions, pooling, normalisation, up-sampling (lua/nn/conv.lua, norm.lua, spatial.lua)
+  output_padding = 'outputPadding', padding_mode = 'paddingMode', ceil_mode = 'ceilMode',
+  count_include_pad = 'countIncludePad', divisor_override = 'divisorOverride',
+  return_indices = 'returnIndices', track_running_stats = 'trackRunningStats',
+  elementwise_affine = 'elementwiseAffine', scale_factor = 'scaleFactor',
+  align_corners = 'alignCorners', recompute_scale_factor = 'recomputeScaleFactor',
 }
 check.aliases = aliases
 

@@ -1,0 +1,361 @@
+-- spec 46: convolutions, pooling, normalisation, padding and up-sampling (issue 22): every
+-- module against PyTorch (forward, input and parameter gradients, batch norm's running
+-- statistics and evaluation), float64 gradchecks of every C backward, thread-count
+-- invariance, the argument errors, and examples/cnn_mnist.lua trained briefly.
+local torch = require 'torch'
+local nn = require 'nn'
+local H = require 'helpers'
+local F = H.fixture('conv')
+
+local function T(f) return H.tensor(f) end
+
+local function build(c)
+  local m = assert(load('return ' .. c.ctor, c.ctor, 't', { nn = nn }))()
+  m:double()
+  torch.noGrad(function()
+    for name, f in pairs(c.params) do m[name]:copy(T(f)) end
+    if c.start then
+      m.running_mean:copy(T(c.start.running_mean))
+      m.running_var:copy(T(c.start.running_var))
+    end
+  end)
+  return m
+end
+
+local names = {}
+for name in pairs(F) do names[#names + 1] = name end
+table.sort(names)
+
+describe('modules against PyTorch', function()
+  for _, name in ipairs(names) do
+    local c = F[name]
+    it(name .. ': Torch7 style (forward, backward, parameter gradients)', function()
+      local m = build(c)
+      m:zeroGradParameters()
+      local y = m:forward(T(c.input))
+      H.close(y, c.output, 1e-10, 1e-11)
+      local gi = m:backward(T(c.input), T(c.gradOutput))
+      H.close(gi, c.gradInput, 1e-9, 1e-10)
+      for pname, g in pairs(c.gradParams) do
+        local grad = pname == 'weight' and m.gradWeight or m.gradBias
+        H.close(grad, g, 1e-9, 1e-10)
+      end
+      if c.running_mean then
+        H.close(m.running_mean, c.running_mean, 1e-12, 1e-13)
+        H.close(m.running_var, c.running_var, 1e-12, 1e-13)
+        assert.equal(1, m.num_batches_tracked:item())
+        m:evaluate()
+        H.close(m:forward(T(c.evalInput)), c.evalOutput, 1e-10, 1e-11)
+      end
+    end)
+    it(name .. ': PyTorch style (m(x), loss:backward())', function()
+      local m = build(c)
+      m:zeroGradParameters()
+      local x = H.grad_leaf(T(c.input))
+      local y = m(x)
+      H.close(y, c.output, 1e-10, 1e-11)
+      torch.cmul(y, T(c.gradOutput)):sum():backward()
+      H.close(x.grad, c.gradInput, 1e-9, 1e-10)
+      for pname, g in pairs(c.gradParams) do H.close(m[pname].grad, g, 1e-9, 1e-10) end
+    end)
+  end
+
+  it('float32 modules agree with the float64 references', function()
+    for _, name in ipairs({ 'Conv2d', 'Conv2dStrideDilationGroups', 'ConvTranspose2d', 'Conv1d',
+                            'MaxPool2dCeil', 'AvgPool2dExcludePad', 'BatchNorm2d', 'LayerNorm' }) do
+      local c = F[name]
+      local m = build(c):float()
+      local x = T(c.input):float()
+      H.close(m:forward(x), c.output, 1e-4, 1e-4)
+      H.close(m:backward(x, T(c.gradOutput):float()), c.gradInput, 1e-4, 1e-4)
+    end
+  end)
+
+  it('parameter shapes and names are PyTorch\'s (stateDict)', function()
+    local sd = nn.Conv2d(4, 6, { 3, 2 }, { groups = 2 }):stateDict()
+    assert.same({ 6, 2, 3, 2 }, sd.weight:size():totable())
+    sd = nn.ConvTranspose2d(4, 6, 3, { groups = 2 }):stateDict()
+    assert.same({ 4, 3, 3, 3 }, sd.weight:size():totable())
+    sd = nn.BatchNorm2d(3):stateDict()
+    assert.same({ 'bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight' },
+                (function() local k = {} for n in pairs(sd) do k[#k + 1] = n end table.sort(k) return k end)())
+    assert.equal(0, sd.num_batches_tracked:dim())
+    assert.is_nil(nn.Conv2d(1, 1, 1, { bias = false }).bias)
+    local nb = nn.SpatialConvolution(2, 3, 3, 3):noBias()
+    assert.is_nil(nb.bias)
+    assert.equal(1, #nb:parameters())
+    local x = torch.randn(1, 2, 4, 4)
+    H.close(nb:forward(x), torch._conv2d(x, nb.weight, nil, 1, 1, 0, 0, 1, 1, 1), 0, 0)
+  end)
+end)
+
+-- ---- gradchecks of the C kernels -------------------------------------------------------------
+describe('gradcheck of the C backward functions (float64)', function()
+  local function first(f) return function(...) return (f(...)) end end
+
+  it('conv2d: stride, padding, dilation, groups, bias; a non-contiguous input', function()
+    torch.manualSeed(1)
+    local x, w, b = H.randn(2, 4, 6, 7), H.randn(6, 2, 3, 2), H.randn(6)
+    H.gradcheck(function(x_, w_, b_) return torch._conv2d(x_, w_, b_, 2, 1, 1, 2, 2, 1, 2) end, { x, w, b })
+    local xt = H.grad_leaf(torch.randn(2, 3, 5, 4):double():transpose(3, 4))
+    H.gradcheck(function(x_, w_) return torch._conv2d(x_, w_, nil, 1, 1, 0, 1, 1, 1, 1) end,
+                { xt, H.randn(2, 3, 2, 2) })
+    -- the 1x1 path that skips im2col
+    H.gradcheck(function(x_, w_, b_) return torch._conv2d(x_, w_, b_, 1, 1, 0, 0, 1, 1, 2) end,
+                { H.randn(3, 4, 3, 2), H.randn(4, 2, 1, 1), H.randn(4) })
+  end)
+
+  it('conv transpose 2d: stride, padding, output padding, dilation, groups', function()
+    torch.manualSeed(2)
+    H.gradcheck(function(x_, w_, b_) return torch._convTranspose2d(x_, w_, b_, 2, 1, 1, 0, 1, 2, 1, 0, 2) end,
+                { H.randn(2, 4, 3, 4), H.randn(4, 3, 3, 2), H.randn(6) })
+    H.gradcheck(function(x_, w_) return torch._convTranspose2d(x_, w_, nil, 1, 1, 0, 0, 1, 1, 0, 0, 1) end,
+                { H.randn(2, 3, 2, 3), H.randn(3, 2, 1, 1) })
+  end)
+
+  it('max, average and adaptive pooling', function()
+    torch.manualSeed(3)
+    local x = H.randn(2, 3, 7, 6)
+    H.gradcheck(first(function(x_) return torch._maxPool2d(x_, 3, 2, 2, 1, 1, 0, 1, 2, true) end), { x })
+    H.gradcheck(function(x_) return torch._avgPool2d(x_, 3, 2, 2, 1, 1, 1, true, false) end, { x })
+    H.gradcheck(function(x_) return torch._avgPool2d(x_, 2, 3, 1, 2, 1, 1, false, true) end, { x })
+    H.gradcheck(function(x_) return torch._adaptiveAvgPool2d(x_, 4, 5) end, { x })
+    H.gradcheck(first(function(x_) return torch._adaptiveMaxPool2d(x_, 3, 4) end), { x })
+  end)
+
+  it('batch norm in training (batch statistics) and evaluation (running ones)', function()
+    torch.manualSeed(4)
+    local x, w, b = H.randn(3, 4, 2, 3), H.randn(4), H.randn(4)
+    H.gradcheck(function(x_, w_, b_) return torch._batchNorm(x_, w_, b_, nil, nil, true, 0.1, 1e-5) end, { x, w, b })
+    H.gradcheck(function(x_) return torch._batchNorm(x_, nil, nil, nil, nil, true, 0.1, 1e-5) end, { H.randn(5, 3) })
+    local rm, rv = torch.randn(4):double(), torch.rand(4):double():add(0.5)
+    H.gradcheck(function(x_, w_, b_) return torch._batchNorm(x_, w_, b_, rm, rv, false, 0.1, 1e-5) end, { x, w, b })
+  end)
+
+  it('the modules built from tensor ops (LayerNorm, GroupNorm, padding, up-sampling)', function()
+    torch.manualSeed(5)
+    for _, m in ipairs({ nn.LayerNorm({ 3, 4 }), nn.GroupNorm(2, 4), nn.ZeroPad2d({ 1, -1, 2, 0 }),
+                         nn.ReflectionPad2d(2), nn.ReplicationPad2d({ 0, 1, 3, 1 }),
+                         nn.Upsample({ scaleFactor = 2 }), nn.Upsample({ size = { 5, 7 }, mode = 'bilinear' }),
+                         nn.UpsamplingBilinear2d({ scaleFactor = 2 }) }) do
+      m:double()
+      local params = m:parameters() or {}
+      local inputs = { H.randn(2, 4, 3, 4) }
+      for _, p in ipairs(params) do inputs[#inputs + 1] = p end
+      H.gradcheck(function(x_) return m(x_) end, inputs)
+    end
+  end)
+end)
+
+describe('max pooling details', function()
+  it('a NaN in a window wins (PyTorch), and its gradient goes to it', function()
+    local x = torch.Tensor({ { { { 1, 5, 2, 0 }, { 0 / 0, 3, 4, 9 } } } }):double()
+    x.requiresGrad = true
+    local y, idx = torch._maxPool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, false)
+    assert.is_true(y[1][1][1][1] ~= y[1][1][1][1])
+    assert.equal(9, y[1][1][1][2])
+    assert.same({ 4, 7 }, { idx[1][1][1][1], idx[1][1][1][2] })   -- 0-based positions in the plane
+    y:sum():backward()
+    assert.same({ 0, 0, 0, 0, 1, 0, 0, 1 }, x.grad:view(-1):totable())
+  end)
+
+  it('ties go to the first maximum of the window', function()
+    local x = torch.ones(1, 1, 2, 2):double()
+    x.requiresGrad = true
+    local y = torch._maxPool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, false)
+    y:sum():backward()
+    assert.same({ 1, 0, 0, 0 }, x.grad:view(-1):totable())
+  end)
+end)
+
+describe('models with convolutions and batch norm', function()
+  it('train Torch7-style (getParameters, optim.sgd, forward/backward through the container)', function()
+    local optim = require 'optim'
+    torch.manualSeed(8)
+    local m = nn.Sequential():add(nn.SpatialConvolution(1, 4, 3, 3, 1, 1, 1, 1)):add(nn.SpatialBatchNormalization(4))
+                             :add(nn.ReLU()):add(nn.SpatialMaxPooling(2, 2)):add(nn.View(-1, 4 * 4 * 4))
+                             :add(nn.Linear(64, 3))
+    local crit = nn.CrossEntropyCriterion()
+    local x, t = torch.randn(12, 1, 8, 8), torch.LongTensor(12):random(1, 3)
+    local params, grads = m:getParameters()
+    local function feval()
+      grads:zero()
+      local loss = crit:forward(m:forward(x), t)
+      m:backward(x, crit:backward(m.output, t))
+      return loss, grads
+    end
+    local first = feval()
+    for _ = 1, 30 do optim.sgd(feval, params, { learningRate = 0.1 }) end
+    local last = feval()
+    assert(last < first / 3, ('loss %g -> %g'):format(first, last))
+  end)
+
+  it('save and load (torch.save, stateDict) keep outputs, running statistics and the batch count', function()
+    torch.manualSeed(7)
+    local m = nn.Sequential():add(nn.Conv2d(2, 4, 3, { padding = 1 })):add(nn.BatchNorm2d(4))
+                             :add(nn.ReLU()):add(nn.MaxPool2d(2)):add(nn.View(-1, 16))
+                             :add(nn.Linear(16, 3))
+    local x = torch.randn(5, 2, 4, 4)
+    m:forward(x)
+    m:forward(x)   -- two training steps move the running statistics
+    m:evaluate()
+    local y = m:forward(x):clone()
+    local dir = H.mktempdir()
+    torch.save(dir .. '/m.t7', m:clearState())
+    local m2 = torch.load(dir .. '/m.t7')
+    H.rmtree(dir)
+    assert.equal(0, (m2:forward(x) - y):abs():max())
+    assert.equal(2, m2:get(2).num_batches_tracked:item())
+    local m3 = nn.Sequential():add(nn.Conv2d(2, 4, 3, { padding = 1 })):add(nn.BatchNorm2d(4))
+                              :add(nn.ReLU()):add(nn.MaxPool2d(2)):add(nn.View(-1, 16))
+                              :add(nn.Linear(16, 3))
+    m3:get(1):loadStateDict(m:get(1):stateDict())
+    m3:get(2):loadStateDict(m:get(2):stateDict())
+    m3:get(6):loadStateDict(m:get(6):stateDict())
+    m3:evaluate()
+    assert.equal(0, (m3:forward(x) - y):abs():max())
+  end)
+end)
+
+-- ---- threads ----------------------------------------------------------------------------------
+describe('threads', function()
+  it('a batch split across threads gives the one-thread results (weight gradients up to rounding)', function()
+    local before = torch.getnumthreads()
+    torch.manualSeed(6)
+    local x, gy = torch.randn(8, 6, 12, 12), nil
+    local m = nn.Conv2d(6, 8, 3, { padding = 1 })
+    local results = {}
+    for _, nt in ipairs({ 1, 2, 3 }) do
+      torch.setnumthreads(nt)
+      m:zeroGradParameters()
+      local y = m:forward(x)
+      gy = gy or torch.randn(y:size())
+      local gi = m:backward(x, gy)
+      results[nt] = { y:clone(), gi:clone(), m.gradWeight:clone(), m.gradBias:clone() }
+    end
+    torch.setnumthreads(before)
+    for _, nt in ipairs({ 2, 3 }) do
+      assert.equal(0, (results[nt][1] - results[1][1]):abs():max())   -- per sample: same GEMMs
+      assert.equal(0, (results[nt][2] - results[1][2]):abs():max())
+      H.close(results[nt][3], results[1][3], 1e-5, 1e-5)               -- partial sums by thread
+      H.close(results[nt][4], results[1][4], 1e-5, 1e-5)
+    end
+  end)
+end)
+
+-- ---- errors -----------------------------------------------------------------------------------
+describe('argument errors', function()
+  it('constructors name the argument, in Lua\'s form', function()
+    H.matches(H.error_of(nn.SpatialConvolution, 3, 0, 3, 3), "bad argument #2 to 'nn.SpatialConvolution'", 'positive')
+    H.matches(H.error_of(nn.SpatialConvolution, 3, 4, 'x', 3), "bad argument #3 to 'nn.SpatialConvolution'", 'integer expected, got string')
+    H.matches(H.error_of(nn.Conv2d, 3, 4), "bad argument #3 to 'nn.Conv2d'", 'kernel size')
+    H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { strides = 2 }), "unknown option 'strides'", 'stride')
+    H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { paddingMode = 'reflect' }), "option 'paddingMode' is not supported yet")
+    H.matches(H.error_of(nn.ConvTranspose2d, 3, 4, 3, { output_padding = 1 }), "unknown option 'output_padding'", "did you mean 'outputPadding'")
+    H.matches(H.error_of(nn.Conv2d, 3, 4, 3, { groups = 2 }), 'do not split into 2 groups')
+    H.matches(H.error_of(nn.Conv2d, 3, 4, { 3, 2, 1 }), 'kernel size must be a number or a pair')
+    H.matches(H.error_of(nn.MaxPool2d, 2, { ceil_mode = true }), "unknown option 'ceil_mode'", "did you mean 'ceilMode'")
+    H.matches(H.error_of(nn.MaxPool2d, 2, { returnIndices = true }), "'returnIndices' is not supported yet")
+    H.matches(H.error_of(nn.BatchNorm1d, 3, { track_running_stats = false }), "did you mean 'trackRunningStats'")
+    H.matches(H.error_of(nn.Upsample, { scale_factor = 2 }), "did you mean 'scaleFactor'")
+    H.matches(H.error_of(nn.BatchNorm2d, 3, { momentun = 0.1 }), "unknown option 'momentun'")
+    H.matches(H.error_of(nn.BatchNormalization, -1), "bad argument #1 to 'nn.BatchNormalization'")
+    H.matches(H.error_of(nn.GroupNorm, 3, 4), '4 channels do not split into 3 groups')
+    H.matches(H.error_of(nn.Upsample, { scaleFactor = 2, size = 3 }), 'one of size and scaleFactor')
+    H.matches(H.error_of(nn.Upsample, { scaleFactor = 2, mode = 'bicubic' }), "mode 'bicubic' is not supported")
+    H.matches(H.error_of(nn.ConvTranspose2d, 2, 2, 3, { stride = 2, outputPadding = 2 }), 'output padding')
+  end)
+
+  it('constructor errors point at the line that called the constructor', function()
+    local calls = {   -- (a tail call would leave no line of this file to blame)
+      function() local m = nn.Conv2d(3, 4, 3, { strides = 2 }) return m end,
+      function() local m = nn.Conv2d(3, 4, 3, { padding = 'same', stride = 2 }) return m end,
+      function() local m = nn.Conv2d(3, 4, 3, { groups = 2 }) return m end,
+      function() local m = nn.Conv1d(3, 4, 3, { groups = 2 }) return m end,
+      function() local m = nn.SpatialConvolution(3, 4, 0, 3) return m end,
+      function() local m = nn.MaxPool2d({ 2, 2, 2 }) return m end,
+      function() local m = nn.BatchNorm2d(3, { eps = -1 }) return m end,
+      function() local m = nn.GroupNorm(3, 4) return m end,
+      function() local m = nn.LayerNorm(4, { eps = -1 }) return m end,
+      function() local m = nn.Upsample({ scaleFactor = { 1, 2, 3 } }) return m end,
+      function() local m = nn.Upsample({ mode = 'nearest' }) return m end,
+      function() local m = nn.ReflectionPad2d({ 1, 2 }) return m end,
+    }
+    for i, f in ipairs(calls) do
+      local msg = H.error_of(f)
+      assert(msg:find('46-conv_spec.lua', 1, true), ('call %d: %s'):format(i, msg))
+    end
+  end)
+
+  it('forward names the module and the shapes', function()
+    local conv = nn.SpatialConvolution(3, 4, 5, 5)
+    H.matches(H.error_of(conv.forward, conv, torch.randn(2, 2, 8, 8)), 'nn.SpatialConvolution', 'expected 3 input channels', '2 x 2 x 8 x 8')
+    H.matches(H.error_of(conv.forward, conv, torch.randn(8, 8)), 'expected a 3D or 4D input', '8 x 8')
+    H.matches(H.error_of(conv.forward, conv, torch.randn(1, 3, 4, 4)), 'conv2d', 'smaller than the kernel')
+    H.matches(H.error_of(conv.forward, conv, torch.LongTensor(1, 3, 8, 8)), 'FloatTensor or DoubleTensor')
+    H.matches(H.error_of(conv.forward, conv, torch.randn(1, 3, 8, 8):double()), 'the weight a torch.FloatTensor')
+    H.matches(H.error_of(conv.forward, conv, 'x'), 'expected a tensor input')
+    local pool = nn.SpatialMaxPooling(5, 5)
+    H.matches(H.error_of(pool.forward, pool, torch.randn(1, 1, 3, 3)), 'maxPool2d', 'smaller than the 5 x 5 kernel')
+    pool = nn.SpatialMaxPooling(2, 2, 2, 2, 2, 2)
+    H.matches(H.error_of(pool.forward, pool, torch.randn(1, 1, 6, 6)), 'padding must be between 0 and half the kernel size')
+    local bn = nn.BatchNorm1d(3)
+    H.matches(H.error_of(bn.forward, bn, torch.randn(4, 5)), 'nn.BatchNorm1d', 'N x 3', '4 x 5')
+    H.matches(H.error_of(bn.forward, bn, torch.randn(1, 3)), 'more than 1 value per channel')
+    local bn2 = nn.BatchNorm2d(3)
+    H.matches(H.error_of(bn2.forward, bn2, torch.randn(4, 3)), 'N x 3 x H x W')
+    local ln = nn.LayerNorm({ 4, 5 })
+    H.matches(H.error_of(ln.forward, ln, torch.randn(3, 5, 4)), 'nn.LayerNorm', '* x 4 x 5', '3 x 5 x 4')
+    local pad = nn.ReflectionPad2d(3)
+    H.matches(H.error_of(pad.forward, pad, torch.randn(1, 1, 3, 3)), 'smaller than the input')
+  end)
+
+  it('the raw kernels check what they are given', function()
+    local x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    H.matches(H.error_of(torch._conv2d, x, w, nil, 0, 1, 0, 0, 1, 1, 1), 'conv2d', 'stride and dilation must be positive')
+    H.matches(H.error_of(torch._conv2d, x, w, torch.randn(2), 1, 1, 0, 0, 1, 1, 1), 'bias must have 3 elements')
+    H.matches(H.error_of(torch._conv2d, x, w:double(), nil, 1, 1, 0, 0, 1, 1, 1), 'the weight is Double but the input is Float')
+    H.matches(H.error_of(torch._conv2d, x, w, nil, 1, 1, 0, 0, 1, 1, math.maxinteger), "bad argument #10 to '", "_conv2d'", 'out of range')
+    H.matches(H.error_of(torch._adaptiveAvgPool2d, x, 0, 2), 'output size must be positive')
+    -- size arithmetic that would leave int64, and products too large for BLAS's int sizes
+    local tall = torch.randn(1, 1, 2 ^ 20, 1)
+    H.matches(H.error_of(torch._conv2d, x:narrow(2, 1, 1), tall, nil, 1, 1, 0, 0, 2 ^ 40, 1, 1), 'beyond 2^59')
+    H.matches(H.error_of(torch._convTranspose2d, tall, torch.randn(1, 1, 1, 1), nil, 2 ^ 40, 1, 0, 0, 1, 1, 0, 0, 1),
+              'beyond 2^59')
+    H.matches(H.error_of(torch._conv2d, x, w, nil, 1, 1, 2 ^ 30, 0, 1, 1, 1), 'too large for one BLAS product')
+    H.matches(H.error_of(torch._maxPool2d, tall, 3, 1, 2 ^ 40, 1, 1, 0, 1, 1, false), 'beyond 2^59')
+    H.matches(H.error_of(torch._batchNorm, x, nil, nil, nil, nil, false, 0.1, 1e-5), 'evaluation needs the running statistics')
+  end)
+
+  H.gpu_it('CUDA tensors: a clear error, not a crash', function()
+    local conv = nn.SpatialConvolution(1, 1, 3, 3):cuda()
+    H.matches(H.error_of(conv.forward, conv, torch.randn(1, 1, 5, 5):cuda()),
+              'nn.SpatialConvolution: not implemented for CUDA tensors yet')
+    local pool = nn.MaxPool2d(2)
+    H.matches(H.error_of(pool.forward, pool, torch.randn(1, 1, 4, 4):cuda()),
+              'nn.MaxPool2d: not implemented for CUDA tensors yet')
+  end)
+end)
+
+-- ---- examples/cnn_mnist.lua -----------------------------------------------------------------------
+describe('examples/cnn_mnist.lua (LeNet-5)', function()
+  local exe = os.getenv('LUATORCH_EXE') or './build/luatorch'
+  local asan = os.getenv('LUATORCH_ASAN') ~= nil   -- sanitized builds are ~10x slower
+  local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+
+  it('trains on the bundled MNIST subset to an accuracy far above chance', function()
+    local iters = asan and 60 or 300
+    local p = io.popen(('%s %s../examples/cnn_mnist.lua --iters %d --evalEvery 100 --threads 1 --quiet 2>&1')
+                       :format(exe, here, iters))
+    local out = p:read('a')
+    assert(p:close(), out)
+    local losses = {}
+    for loss in out:gmatch('Iteration: %d+%. Loss: ([%d.]+)%.') do losses[#losses + 1] = tonumber(loss) end
+    local final = tonumber(out:match('Final test accuracy: ([%d.]+)%%'))
+    assert(final, 'no final accuracy in:\n' .. out)
+    assert.truthy(out:find('nn.Conv2d(1 -> 6, 5x5, 1,1, 2,2)', 1, true), out)
+    -- chance is 10%; 300 plain-SGD steps reach about 91% (60 under ASan: just past chance)
+    assert(final > (asan and 15 or 80), ('final accuracy %.2f%%:\n%s'):format(final, out))
+    if not asan then assert(losses[#losses] < losses[1], out) end
+  end)
+end)
