@@ -270,3 +270,17 @@ describe('backward twice after one forward', function()
     has(err(loss.backward, loss), 'the graph was freed by an earlier backward (pass retainGraph = true')
   end)
 end)
+
+describe('lookup indices', function()
+  it('a fraction in a float index tensor is an error, not truncated into another row', function()
+    local nn = require 'nn'
+    local m = nn.LookupTable(5, 2)
+    local ok, err = pcall(m.forward, m, torch.Tensor({ 1, 2.5 }))
+    assert.is_false(ok)
+    assert.matches('nn.LookupTable: indices must be whole numbers, got 2.5 at position 2 of a torch.FloatTensor', err, 1, true)
+    -- whole numbers in a float tensor still pick their rows
+    local out = m:forward(torch.Tensor({ 3, 1 }))
+    assert.same(m.weight[3]:totable(), out[1]:totable())
+    assert.same(m.weight[1]:totable(), out[2]:totable())
+  end)
+end)

@@ -30,6 +30,17 @@ function LookupTable:updateOutput(input)
   end
   nn._checkDevice(self, input, self.weight, 3)
   local t = input:type()
+  if nn._floatingTypes[t] and input:nElement() > 0 then
+    -- :long() would truncate 1.5 into row 1: a fraction is an error, as for class targets
+    local host = torch.noGrad(function() return input:double():view(-1) end)
+    local frac = torch.noGrad(function() return host:ne(torch.floor(host)) end)
+    if frac:max() ~= 0 then
+      local i = 1
+      while frac[i] == 0 do i = i + 1 end
+      error(('%s: indices must be whole numbers, got %s at position %d of a %s'):format(
+            torch.typename(self), ('%g'):format(host[i]), i, t), 3)
+    end
+  end
   local idx = (t == 'torch.LongTensor' or t == 'torch.CudaLongTensor') and input
               or (input:isCuda() and input:cudaLong() or input:long())
   local flat = idx:contiguous():view(-1)
