@@ -111,8 +111,8 @@ static void fill_from_table(lua_State *L, int idx, lt_tensor *t, int dim, int64_
 {
     int64_t n = (int64_t)luaL_len(L, idx);
     if (n != t->size[dim])
-        luaL_error(L, "tensor: nested table is not rectangular (dimension %d has %d and %d "
-                      "elements)", dim + 1, (int)t->size[dim], (int)n);
+        luaL_error(L, "tensor: nested table is not rectangular (dimension %d has %I and %I "
+                      "elements)", dim + 1, (lua_Integer)t->size[dim], (lua_Integer)n);
     for (int64_t i = 0; i < n; i++) {
         lua_geti(L, idx, i + 1);
         pos[dim] = i;
