@@ -289,20 +289,24 @@ typedef struct {
 
 static size_t esz(lt_dtype dt) { return lt_dtype_size(dt); }
 
+/* The K x mat_sz columns of sample n, group gi of img: im2col into col, or the image itself
+ * for a pointwise (1x1, stride 1, no padding) kernel */
+static const char *columns(const plan *P, const char *img, int64_t n, int64_t gi, char *col)
+{
+    const char *im = img + ((n * P->img_c + gi * P->g.C) * P->img_sz) * esz(P->dt);
+    if (is_pointwise(&P->g)) return im;
+    im2col(P->dt, &P->g, im, col);
+    return col;
+}
+
 /* mat[n] (mat_c x mat_sz) = W @ im2col(img[n]) for samples [n0, n1); col: K x mat_sz scratch */
 static void down_block(const plan *P, const char *img, const char *w, char *mat, char *col,
                        int64_t n0, int64_t n1, double beta)
 {
     size_t e = esz(P->dt);
-    int pw = is_pointwise(&P->g);
     for (int64_t n = n0; n < n1; n++)
         for (int64_t gi = 0; gi < P->groups; gi++) {
-            const char *im = img + ((n * P->img_c + gi * P->g.C) * P->img_sz) * e;
-            const char *cm = im;
-            if (!pw) {
-                im2col(P->dt, &P->g, im, col);
-                cm = col;
-            }
+            const char *cm = columns(P, img, n, gi, col);
             lt_blas_gemm(P->dt, 0, 0, 0, P->mat_g, P->mat_sz, P->K, 1.0,
                          w + gi * P->mat_g * P->K * e, P->K, cm, P->mat_sz, beta,
                          mat + ((n * P->mat_c + gi * P->mat_g) * P->mat_sz) * e, P->mat_sz);
@@ -333,15 +337,9 @@ static void wgrad_block(const plan *P, const char *img, const char *mat, char *d
                         int64_t n0, int64_t n1)
 {
     size_t e = esz(P->dt);
-    int pw = is_pointwise(&P->g);
     for (int64_t n = n0; n < n1; n++)
         for (int64_t gi = 0; gi < P->groups; gi++) {
-            const char *im = img + ((n * P->img_c + gi * P->g.C) * P->img_sz) * e;
-            const char *cm = im;
-            if (!pw) {
-                im2col(P->dt, &P->g, im, col);
-                cm = col;
-            }
+            const char *cm = columns(P, img, n, gi, col);
             lt_blas_gemm(P->dt, 0, 0, 1, P->mat_g, P->K, P->mat_sz, 1.0,
                          mat + ((n * P->mat_c + gi * P->mat_g) * P->mat_sz) * e, P->mat_sz,
                          cm, P->mat_sz, 1.0, dw + gi * P->mat_g * P->K * e, P->K);

@@ -348,15 +348,9 @@ function Full:__init(nIn, nOut, kW, kH, dW, dH, padW, padH, adjW, adjH)
   self:_setup(nIn, nOut, kH, kW, { dH = dH, dW = dW, padH = padH, padW = padW, adjH = adjH, adjW = adjW })
 end
 
--- PyTorch's bound: fan_in of the weight tensor as laid out, Cout/groups * kH * kW
-function Full:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.weight:size(2) * self.kH * self.kW)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    if self.bias then self.bias:uniform(-stdv, stdv) end
-  end)
-  return self
-end
+-- PyTorch's bound: fan_in of the weight tensor as laid out (Cout/groups * kH * kW here),
+-- which is what Conv:reset computes from the weight's second dim
+Full.reset = Conv.reset
 
 function Full:updateOutput(input)
   local x, added = batched(self, input, 2, 3)

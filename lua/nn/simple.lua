@@ -464,11 +464,13 @@ function Cosine:__init(inputSize, outputSize)
   self:reset()
   self:_linkGradients()
 end
-function Cosine:reset(stdv)
+-- Torch7's reset(stdv) of Cosine and Euclidean: the weight uniform in +-1/sqrt(inputSize)
+local function reset_weight(self, stdv)
   stdv = stdv or 1 / math.sqrt(self.inputSize)
   torch.noGrad(function() self.weight:uniform(-stdv, stdv) end)
   return self
 end
+Cosine.reset = reset_weight
 local function check_rows(self, input, n)
   local d = input:dim()
   if (d ~= 1 and d ~= 2) or input:size(d) ~= n then
@@ -500,11 +502,7 @@ function Euclidean:__init(inputSize, outputSize)
   self:reset()
   self:_linkGradients()
 end
-function Euclidean:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.inputSize)
-  torch.noGrad(function() self.weight:uniform(-stdv, stdv) end)
-  return self
-end
+Euclidean.reset = reset_weight
 function Euclidean:updateOutput(input)
   tensor_input(self, input)
   check_rows(self, input, self.inputSize)

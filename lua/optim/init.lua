@@ -73,6 +73,14 @@ function optim.sgd(opfunc, x, config, state)
   return x, { fx }
 end
 
+-- Adam's and AdamW's step once feval has run: the moments in state, then the kernel
+local function adam_moments(kernel, x, dfdx, c, state)
+  state.t = (state.t or 0) + 1
+  state.m = state.m or zeros_like(dfdx)
+  state.v = state.v or zeros_like(dfdx)
+  kernel(x, dfdx, state.m, state.v, c.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay, state.t)
+end
+
 -- optim.adam: learningRate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), weightDecay (0)
 local adam_options = { learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8,
                        weightDecay = 0, t = S, m = S, v = S }
@@ -82,11 +90,7 @@ function optim.adam(opfunc, x, config, state)
   state = state or config
   local c = config_of('optim.adam', config, adam_options)
   local fx, dfdx = evaluate('adam', opfunc, x)
-  state.t = (state.t or 0) + 1
-  state.m = state.m or zeros_like(dfdx)
-  state.v = state.v or zeros_like(dfdx)
-  K.adam(x, dfdx, state.m, state.v, c.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay,
-         state.t)
+  adam_moments(K.adam, x, dfdx, c, state)
   return x, { fx }
 end
 
@@ -100,11 +104,7 @@ function optim.adamw(opfunc, x, config, state)
   state = state or config
   local c = config_of('optim.adamw', config, adamw_options)
   local fx, dfdx = evaluate('adamw', opfunc, x)
-  state.t = (state.t or 0) + 1
-  state.m = state.m or zeros_like(dfdx)
-  state.v = state.v or zeros_like(dfdx)
-  K.adamw(x, dfdx, state.m, state.v, c.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay,
-          state.t)
+  adam_moments(K.adamw, x, dfdx, c, state)
   return x, { fx }
 end
 
