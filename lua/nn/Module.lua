@@ -44,6 +44,17 @@ end
 
 -- A clear error when input (a tensor) and a parameter of module live on different devices;
 -- level as for error(), counted from the caller of this function.
+-- input must be a tensor that was not freed: '<module>: expected a tensor input, got ...'. The
+-- level is error()'s counted from here, as the layers' own checks called from updateOutput
+-- (or a criterion's loss) have always raised it: 4, past updateOutput and forward.
+function nn._tensorInput(module, input, what)
+  if not torch.isTensor(input) or not pcall(input.dim, input) then
+    local got = torch.isTensor(input) and 'a freed tensor' or (torch.typename(input) or type(input))
+    error(('%s: expected %s, got %s'):format(torch.typename(module), what or 'a tensor input', got), 4)
+  end
+  return input
+end
+
 function nn._checkDevice(module, input, param, level)
   if torch.isTensor(input) and param and input:getDevice() ~= param:getDevice() then
     error(("%s: the input is on %s, the module's parameters on %s (move the input with "

@@ -4,12 +4,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function check_tensor(self, input)
-  if not torch.isTensor(input) then
-    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
-          torch.typename(input) or type(input)), 4)
-  end
-end
+local check_tensor = nn._tensorInput   -- '<module>: expected a tensor input, got ...'
 
 local function pointwise(name, fn)
   local cls = torch.class('nn.' .. name, 'nn.Module')

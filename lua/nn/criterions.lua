@@ -7,12 +7,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function input_tensor(self, input)
-  if not torch.isTensor(input) then
-    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
-          torch.typename(input) or type(input)), 4)
-  end
-end
+local input_tensor = nn._tensorInput   -- '<module>: expected a tensor input, got ...'
 
 -- A floating-point target with a fraction (or NaN, or beyond int64) would be truncated by
 -- :long() into another class: an error naming the first such value.

@@ -18,13 +18,7 @@ local Criterion = nn.Criterion
 
 local function shape(t) return '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
 
-local function input_tensor(self, input, what)
-  if not torch.isTensor(input) or not pcall(input.dim, input) then   -- (a freed one answers no query)
-    error(('%s: expected %s, got %s'):format(torch.typename(self), what or 'a tensor input',
-          torch.typename(input) or type(input)), 4)
-  end
-  return input
-end
+local input_tensor = nn._tensorInput   -- '<module>: expected a tensor input, got ...'
 
 local function pair_input(self, input)
   if type(input) ~= 'table' or not torch.isTensor(input[1]) or not torch.isTensor(input[2]) then

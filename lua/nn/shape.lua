@@ -4,13 +4,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function tensor_input(self, input)
-  if not torch.isTensor(input) then
-    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
-          torch.typename(input) or type(input)), 4)
-  end
-  return input
-end
+local tensor_input = nn._tensorInput   -- '<module>: expected a tensor input, got ...'
 
 local function shape_string(t) return table.concat(t:size():totable(), ' x ') end
 

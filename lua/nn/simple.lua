@@ -11,13 +11,7 @@ local check = require 'torch.check'
 
 local function shape(t) return '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
 
-local function tensor_input(self, input)
-  if not torch.isTensor(input) then
-    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
-          torch.typename(input) or type(input)), 4)
-  end
-  return input
-end
+local tensor_input = nn._tensorInput   -- '<module>: expected a tensor input, got ...'
 
 local function pair_input(self, input)
   if type(input) ~= 'table' or not torch.isTensor(input[1]) or not torch.isTensor(input[2]) then

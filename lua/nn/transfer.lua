@@ -9,12 +9,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function check_tensor(self, input)
-  if not torch.isTensor(input) then
-    error(('%s: expected a tensor input, got %s'):format(torch.typename(self),
-          torch.typename(input) or type(input)), 4)
-  end
-end
+local check_tensor = nn._tensorInput   -- '<module>: expected a tensor input, got ...'
 
 -- A module computing fn(self, input); init(self, ...) reads the constructor's arguments.
 local function pointwise(name, fn, init)
