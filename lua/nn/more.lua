@@ -326,7 +326,7 @@ function Unpool:updateOutput(input)
           torch.typename(self), shape_str(input), shape_str(idx)), 3)
   end
   local N, C = idx:size(1), idx:size(2)
-  local y = unpool(x, idx:contiguous():view(N, C, -1):add(1), pin[1], pin[2])
+  local y = unpool(x, torch.add(idx:contiguous():view(N, C, -1), 1), pin[1], pin[2])
   self.output = input:dim() == 3 and y:squeeze(1) or y
   return self.output
 end
@@ -443,6 +443,10 @@ function WE:reset(stdv)
   end)
   return self
 end
+function WE:parameters() return { self.weight, self.diagCov }, { self.gradWeight, self.gradDiagCov } end
+function WE:namedParameters()
+  return { { 'weight', self.weight, self.gradWeight }, { 'diagCov', self.diagCov, self.gradDiagCov } }
+end
 function WE:updateOutput(input)
   input_of(self, input, { [1] = true, [2] = true }, ('1D (%d) or 2D (N x %d)'):format(self.inputSize, self.inputSize), 3)
   if input:size(input:dim()) ~= self.inputSize then
@@ -504,7 +508,7 @@ function L1Hinge:loss(input, target)
   if y ~= 1 and y ~= -1 then
     error(('%s: the target must be 1 or -1, got %s'):format(name, tostring(torch.isTensor(y) and shape_str(y) or y)), 3)
   end
-  local d = torch.sum(torch.abs(x1 - x2))
+  local d = torch.sum(torch.abs(x1 - x2), 1):squeeze()   -- (a tensor, also when nothing is recorded)
   if y == 1 then return d end
   return torch.relu(torch.add(torch.neg(d), self.margin))
 end
