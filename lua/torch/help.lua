@@ -300,6 +300,21 @@ nn.SpatialZeroPadding nn.ZeroPad2d | nn.SpatialZeroPadding(l [, r, t, b]) / nn.Z
 nn.SpatialReflectionPadding nn.ReflectionPad2d nn.SpatialReplicationPadding nn.ReplicationPad2d | nn.ReflectionPad2d(p or {l, r, t, b}) / nn.SpatialReplicationPadding(l, r, t, b) | pads H x W by mirroring the border (reflection) or repeating it (replication)
 nn.Upsample nn.UpsamplingNearest2d nn.UpsamplingBilinear2d | nn.Upsample({size = {h, w} or scaleFactor = s, mode = 'nearest' or 'bilinear', alignCorners = false}) | resizes N x C x H x W images (UpsamplingBilinear2d: corners aligned)
 nn.SpatialUpSamplingNearest | nn.SpatialUpSamplingNearest(scale) | Torch7: repeats each pixel scale x scale times
+nn.SpatialDropout nn.Dropout2d nn.VolumetricDropout nn.Dropout3d | nn.SpatialDropout([p = 0.5]) / nn.VolumetricDropout([p = 0.5]) | zeroes whole channels of [N x] C x H x W / [N x] C x T x H x W with probability p in training (the rest scaled by 1/(1-p)); identity in evaluate()
+nn.SpatialSoftMax nn.Softmax2d nn.SpatialLogSoftMax | nn.SpatialSoftMax() / nn.SpatialLogSoftMax() | (log-)softmax over the channels at each pixel: dim 1 of C x H x W, dim 2 of N x C x H x W
+nn.SpatialDilatedMaxPooling | nn.SpatialDilatedMaxPooling(kW, kH [, dW = kW, dH = kH, padW = 0, padH = 0, dilationW = 1, dilationH = dilationW]) | 2-D max pooling over windows with gaps (an nn.SpatialMaxPooling)
+nn.SpatialUpSamplingBilinear | nn.SpatialUpSamplingBilinear(scale) / nn.SpatialUpSamplingBilinear({oheight = h, owidth = w}) | Torch7's bilinear up-sampling, corners aligned: [N x] C x H x W -> (H - 1) * scale + 1 x (W - 1) * scale + 1, or h x w
+nn.SpatialMaxUnpooling | nn.SpatialMaxUnpooling(poolingModule) | puts each value back where the max of that nn.SpatialMaxPooling's last forward came from, zeros elsewhere (the pooling's input size)
+nn.SpatialSubSampling nn.SpatialSubSampling:reset | nn.SpatialSubSampling(nInputPlane, kW, kH [, dW = 1, dH = 1]) | Torch7: bias[c] + weight[c] * the sum of plane c over each kW x kH window (one weight and bias per plane)
+nn.SpatialLPPooling nn.LPPool2d | nn.SpatialLPPooling(nInputPlane, p, kW, kH [, dW = kW, dH = kH]) / nn.LPPool2d(p, k [, {stride = k}]) | (sum of x^p over each window)^(1/p)
+nn.TemporalMaxPooling | nn.TemporalMaxPooling(kW [, dW = kW]) | [N x] nFrame x frameSize -> the max of each feature over windows of kW frames
+nn.TemporalSubSampling nn.TemporalSubSampling:reset | nn.TemporalSubSampling(frameSize, kW [, dW = 1]) | Torch7: bias[i] + weight[i] * the sum of feature i over each window of kW frames ([N x] nFrame x frameSize)
+nn.PixelShuffle | nn.PixelShuffle(r) | [N x] C*r*r x H x W -> [N x] C x H*r x W*r (sub-pixel convolution's rearrangement)
+nn.CReLU | nn.CReLU(nInputDims [, inplace]) | {ReLU(x), ReLU(-x)} joined along the feature dim (dim 1 of a sample of nInputDims dims, 2 of a batch)
+nn.GatedLinearUnit nn.GLU | nn.GatedLinearUnit([dim = the last]) / nn.GLU([dim]) | the first half of the input along dim times the sigmoid of the second half
+nn.Copy nn.Copy:type | nn.Copy([intype, outtype [, forceCopy = false, dontCast = false]]) | the input converted to outtype, its gradient back to intype; the same type passes through (forceCopy: a copy); dontCast: m:type() keeps the types
+nn.WeightedEuclidean nn.WeightedEuclidean:reset nn.WeightedEuclidean:parameters nn.WeightedEuclidean:namedParameters | nn.WeightedEuclidean(inputSize, outputSize) | || diagCov_j .* (x - w_j) || for the columns of a learnt weight and diagCov (inputSize x outputSize; diagCov starts at ones)
+nn.L1HingeEmbeddingCriterion nn.L1HingeEmbeddingCriterion:loss | nn.L1HingeEmbeddingCriterion([margin = 1]) | {x1, x2} (1-D), y = 1 or -1: d = ||x1 - x2||_1 where y = 1, max(0, margin - d) where y = -1
 optim.sgd | optim.sgd(feval, x, config, state) -> x, {f} | Torch7 SGD step; feval(x) -> loss, dloss/dx; config: learningRate (Torch7's default 1e-3), learningRateDecay, momentum, dampening, weightDecay, nesterov
 optim.adam | optim.adam(feval, x, config, state) -> x, {f} | Adam step; config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay
 optim.rmsprop | optim.rmsprop(feval, x, config, state) -> x, {f} | RMSprop step; config: learningRate (1e-2), alpha, epsilon, weightDecay
