@@ -32,6 +32,9 @@ local builders = {
   PixelShuffle3D = function() return nn.PixelShuffle(3) end,
   SpatialLPPooling = function() return nn.SpatialLPPooling(3, 2, 3, 2, 2, 2) end,
   LPPool2d = function() return nn.LPPool2d(3, 2) end,
+  SpatialCrossMapLRN = function() return nn.SpatialCrossMapLRN(3, 0.5, 0.75, 2) end,
+  SpatialCrossMapLRN3D = function() return nn.SpatialCrossMapLRN(5, 1) end,
+  LocalResponseNorm = function() return nn.LocalResponseNorm(4, 0.3, 0.5, 1.5) end,
   SpatialMaxUnpooling = function(c)
     local pool = nn.SpatialMaxPooling(2, 2):double()
     pool:forward(T(c.poolInput))
@@ -130,6 +133,8 @@ describe('nn more: float64 gradcheck', function()
     gc(nn.PixelShuffle(2), H.randn(1, 8, 2, 3))
     gc(nn.SpatialLPPooling(2, 2, 2, 2), H.pos(1, 2, 4, 4))
     gc(nn.LPPool2d(3, { 2, 1 }, { stride = 1 }), H.pos(2, 3, 3))
+    gc(nn.SpatialCrossMapLRN(3, 0.5, 0.75, 2), H.randn(2, 4, 2, 3))
+    gc(nn.LocalResponseNorm(2, 0.5, 0.75, 1), H.randn(2, 3, 4))
   end)
 
   it('CReLU, GatedLinearUnit, Copy', function()
@@ -203,6 +208,7 @@ describe('nn more: names, sizes and Torch7 details', function()
   it('aliases are the same classes', function()
     assert.equal(nn.SpatialSoftMax, nn.Softmax2d)
     assert.equal(nn.GatedLinearUnit, nn.GLU)
+    assert.is_true(torch.isTypeOf(nn.LocalResponseNorm(3), 'nn.SpatialCrossMapLRN'))
     assert.is_true(torch.isTypeOf(nn.LPPool2d(2, 2), 'nn.SpatialLPPooling'))
     assert.is_true(torch.isTypeOf(nn.SpatialDilatedMaxPooling(2, 2), 'nn.SpatialMaxPooling'))
   end)
@@ -273,6 +279,8 @@ describe('nn more: errors', function()
     err(function() nn.LPPool2d(2, 2, { strides = 1 }) end, 'nn.LPPool2d', "unknown option 'strides'")
     err(function() nn.SpatialMaxUnpooling(nn.Linear(2, 2)) end, "bad argument #1 to 'nn.SpatialMaxUnpooling'",
         'nn.SpatialMaxPooling expected, got nn.Linear')
+    err(function() nn.SpatialCrossMapLRN(0) end, "bad argument #1 to 'nn.SpatialCrossMapLRN'")
+    err(function() nn.LocalResponseNorm(3, 'a') end, "bad argument #2 to 'nn.LocalResponseNorm'")
     err(function() nn.L1HingeEmbeddingCriterion('x') end, "bad argument #1 to 'nn.L1HingeEmbeddingCriterion'")
   end)
 
@@ -288,6 +296,7 @@ describe('nn more: errors', function()
     err(function() nn.SpatialSubSampling(3, 2, 2):forward(torch.randn(2, 4, 4)) end, 'nn.SpatialSubSampling', '2 x 4 x 4')
     err(function() nn.PixelShuffle(2):forward(torch.randn(3, 2, 2)) end, 'nn.PixelShuffle', '3 channels')
     err(function() nn.SpatialLPPooling(2, 2, 3, 3):forward(torch.randn(2, 2, 2)) end, 'nn.SpatialLPPooling', '2 x 2 x 2')
+    err(function() nn.SpatialCrossMapLRN(3):forward(torch.randn(2, 3)) end, 'nn.SpatialCrossMapLRN', '2 x 3')
     err(function() nn.SpatialMaxUnpooling(nn.SpatialMaxPooling(2, 2)):forward(torch.randn(1, 2, 2)) end,
         'nn.SpatialMaxUnpooling', 'has not run forward')
     local pool = nn.SpatialMaxPooling(2, 2)

@@ -11,6 +11,7 @@
 --   nn.SpatialSubSampling(nInputPlane, kW, kH [, dW, dH]), nn.PixelShuffle(r)
 --   nn.SpatialLPPooling(nInputPlane, p, kW, kH [, dW, dH]) / nn.LPPool2d(p, k [, {stride}])
 --   nn.SpatialMaxUnpooling(poolingModule), nn.L1HingeEmbeddingCriterion([margin])
+--   nn.SpatialCrossMapLRN(size [, alpha, beta, k]) / nn.LocalResponseNorm
 --
 -- Each is written on the existing kernels (max / average pooling of core/conv.c, softmax,
 -- bilinear up-sampling of spatial.lua) and tensor ops, so autograd gives the backward;
@@ -331,6 +332,50 @@ function Unpool:updateOutput(input)
   return self.output
 end
 function Unpool:__tostring__() return 'nn.SpatialMaxUnpooling(' .. tostring(self.pooling) .. ')' end
+
+-- nn.SpatialCrossMapLRN(size [, alpha = 1e-4, beta = 0.75, k = 1]): local response
+-- normalisation across channels, x / (k + alpha / size * the sum of x^2 over size
+-- neighbouring channels)^beta; C x H x W or N x C x H x W. nn.LocalResponseNorm (PyTorch's,
+-- the same arguments) takes N x C x ... of any length (3-D is N x C x L there). An even size
+-- has size/2 channels before and size/2 - 1 after, as PyTorch's.
+local LRN, LRNParent = torch.class('nn.SpatialCrossMapLRN', 'nn.Module')
+function LRN:__init(size, alpha, beta, k)
+  LRNParent.__init(self)
+  local f = torch.typename(self) or 'nn.SpatialCrossMapLRN'
+  self.size = positive(f, 1, size, 2)
+  self.alpha = alpha == nil and 1e-4 or check.arg(f, 2, alpha, 'number', 2)
+  self.beta = beta == nil and 0.75 or check.arg(f, 3, beta, 'number', 2)
+  self.k = k == nil and 1 or check.arg(f, 4, k, 'number', 2)
+end
+function LRN:updateOutput(input)
+  local x, added
+  if self.anyLength then
+    input_of(self, input, { [3] = true, [4] = true, [5] = true }, '3D to 5D (N x C x ...)', 3)
+    x, added = input, false
+  else
+    input_of(self, input, { [3] = true, [4] = true }, '3D (C x H x W) or 4D (N x C x H x W)', 3)
+    x, added = input:dim() == 3 and input:unsqueeze(1) or input, input:dim() == 3
+  end
+  local N, C = x:size(1), x:size(2)
+  local sq = torch.cmul(x, x):contiguous():view(N, 1, C, -1)
+  local rest = sq:size(4)
+  local before, after = self.size // 2, (self.size - 1) // 2
+  local parts = {}
+  local function zeros(n) return torch.Tensor():typeAs(x):resize(N, 1, n, rest):zero() end
+  if before > 0 then parts[#parts + 1] = zeros(before) end
+  parts[#parts + 1] = sq
+  if after > 0 then parts[#parts + 1] = zeros(after) end
+  local sums = window_sum(#parts > 1 and torch.cat(parts, 3) or sq, self.size, 1, 1, 1)
+  local scale = torch.add(torch.mul(sums, self.alpha / self.size), self.k):view(x:size())
+  local y = torch.cdiv(x, torch.pow(scale, self.beta))
+  self.output = added and y:squeeze(1) or y
+  return self.output
+end
+function LRN:__tostring__()
+  return ('%s(%d, %g, %g, %g)'):format(torch.typename(self), self.size, self.alpha, self.beta, self.k)
+end
+local LocalResponseNorm = torch.class('nn.LocalResponseNorm', 'nn.SpatialCrossMapLRN')
+LocalResponseNorm.anyLength = true
 
 -- ---- simple layers ------------------------------------------------------------------------------
 -- nn.CReLU(nInputDims [, inplace]): {ReLU(x), ReLU(-x)} joined along the feature dim: dim 1 of
