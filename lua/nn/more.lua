@@ -56,16 +56,22 @@ end
 -- N x C x T x H x W)
 local function channel_dropout(name, nd, what)
   local D, DP = torch.class(name, 'nn.Module')
-  function D:__init(p)
+  -- (p [, stochasticInference = false]): stochasticInference drops in evaluate() too
+  function D:__init(p, stochasticInference)
     DP.__init(self)
-    self.p = p == nil and 0.5 or check.arg(name, 1, p, 'number', 2)
+    self:setp(p == nil and 0.5 or p, 2)
+    self.stochastic_inference = check.arg(name, 2, stochasticInference, 'boolean?', 2) or false
+  end
+  function D:setp(p, level)
+    self.p = check.arg(name, 1, p, 'number', level or 2)
     if not (self.p >= 0 and self.p < 1) then
-      check.argerror(name, 1, ('p must be in [0, 1), got %s'):format(tostring(self.p)), 2)
+      check.argerror(name, 1, ('p must be in [0, 1), got %s'):format(tostring(self.p)), level or 2)
     end
+    return self
   end
   function D:updateOutput(input)
     input_of(self, input, { [nd + 1] = true, [nd + 2] = true }, what, 3)
-    if not self.train or self.p == 0 then
+    if not (self.train or self.stochastic_inference) or self.p == 0 then
       self.output = input
       return input
     end
