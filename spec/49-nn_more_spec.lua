@@ -35,6 +35,15 @@ local builders = {
   SpatialCrossMapLRN = function() return nn.SpatialCrossMapLRN(3, 0.5, 0.75, 2) end,
   SpatialCrossMapLRN3D = function() return nn.SpatialCrossMapLRN(5, 1) end,
   LocalResponseNorm = function() return nn.LocalResponseNorm(4, 0.3, 0.5, 1.5) end,
+  -- kT 2, kW 3, kH 2, dT 1, dW 2, dH 2, padding 1 each
+  VolumetricMaxPooling = function() return nn.VolumetricMaxPooling(2, 3, 2, 1, 2, 2, 1, 1, 1) end,
+  VolumetricMaxPoolingCeil = function() return nn.VolumetricMaxPooling(2, 2, 2):ceil() end,
+  MaxPool3d = function() return nn.MaxPool3d({ 2, 2, 3 }, { stride = 2, dilation = { 1, 2, 1 } }) end,
+  -- k 2, stride 1, padT 1, padW 1, padH 0, dilationT 2, dilationW 2, dilationH 1
+  VolumetricDilatedMaxPooling = function() return nn.VolumetricDilatedMaxPooling(2, 2, 2, 1, 1, 1, 1, 1, 0, 2, 2, 1) end,
+  VolumetricAveragePooling = function() return nn.VolumetricAveragePooling(2, 3, 2, 1, 2, 1) end,
+  VolumetricReplicationPadding = function() return nn.VolumetricReplicationPadding(1, 2, 0, 1, 2, 0) end,
+  ReplicationPad3d = function() return nn.ReplicationPad3d(1) end,
   SpatialMaxUnpooling = function(c)
     local pool = nn.SpatialMaxPooling(2, 2):double()
     pool:forward(T(c.poolInput))
@@ -90,6 +99,30 @@ describe('nn more: modules vs PyTorch', function()
     end)
   end
 
+  it('DistanceRatioCriterion (no target) and SpatialAutoCropMSECriterion', function()
+    for name, crit in pairs({ DistanceRatioCriterion = nn.DistanceRatioCriterion(),
+                              DistanceRatioCriterionSum = nn.DistanceRatioCriterion(false) }) do
+      local c = F.criterions[name]
+      local X, Y = T(c.inputs[1]), T(c.inputs[2])
+      H.close(crit:forward({ X, Y }), c.loss.data[1], 1e-12, 1e-12)
+      local g = crit:backward({ X, Y })
+      H.close(g[1], T(c.gradInputs[1]), 1e-12, 1e-12)
+      H.close(g[2], T(c.gradInputs[2]), 1e-12, 1e-12)
+      local lx = X:clone()
+      lx.requiresGrad = true
+      crit({ lx, Y }):backward()
+      H.close(lx.grad, T(c.gradInputs[1]), 1e-12, 1e-12)
+    end
+    local c = F.criterions.SpatialAutoCropMSECriterion
+    local crit = nn.SpatialAutoCropMSECriterion()
+    local x, t = T(c.inputs[1]), T(c.target)
+    H.close(crit:forward(x, t), c.loss.data[1], 1e-12, 1e-12)
+    H.close(crit:backward(x, t), T(c.gradInputs[1]), 1e-12, 1e-12)
+    -- unbatched, and the sum
+    local d = x[2] - t[2]:narrow(2, 2, 4):narrow(3, 2, 3)   -- rows 2..5, columns 2..4 of 7 x 6
+    H.close(nn.SpatialAutoCropMSECriterion(false):forward(x[2], t[2]), torch.cmul(d, d):sum(), 1e-12, 0)
+  end)
+
   it('L1HingeEmbeddingCriterion: the loss and gradients for y = 1 and y = -1', function()
     for _, name in ipairs({ 'L1HingePositive', 'L1HingeNegative' }) do
       local c = F.criterions[name]
@@ -135,6 +168,9 @@ describe('nn more: float64 gradcheck', function()
     gc(nn.LPPool2d(3, { 2, 1 }, { stride = 1 }), H.pos(2, 3, 3))
     gc(nn.SpatialCrossMapLRN(3, 0.5, 0.75, 2), H.randn(2, 4, 2, 3))
     gc(nn.LocalResponseNorm(2, 0.5, 0.75, 1), H.randn(2, 3, 4))
+    gc(nn.VolumetricMaxPooling(2, 2, 2, 1, 1, 1, 1, 0, 1), H.randn(1, 2, 3, 3, 3))
+    gc(nn.VolumetricAveragePooling(2, 1, 2, 1, 1, 1), H.randn(2, 3, 2, 3))
+    gc(nn.VolumetricReplicationPadding(1, 0, 2, 1, 0, 1), H.randn(1, 2, 2, 2, 2))
   end)
 
   it('CReLU, GatedLinearUnit, Copy', function()
@@ -161,6 +197,11 @@ describe('nn more: float64 gradcheck', function()
     local crit = nn.L1HingeEmbeddingCriterion(20)
     H.gradcheck(function(a, b) return crit({ a, b }, -1) end, { H.randn(4), H.randn(4) })
     H.gradcheck(function(a, b) return crit({ a, b }, 1) end, { H.randn(4), H.randn(4) })
+    local ratio = nn.DistanceRatioCriterion()
+    H.gradcheck(function(a, b) return ratio({ a, b }) end, { H.pos(5), H.pos(5) })
+    local crop = nn.SpatialAutoCropMSECriterion()
+    local target = torch.randn(2, 5, 4):double()
+    H.gradcheck(function(a) return crop(a, target) end, { H.randn(2, 3, 3) })
   end)
 end)
 
@@ -217,6 +258,8 @@ describe('nn more: names, sizes and Torch7 details', function()
     assert.equal(nn.SpatialSoftMax, nn.Softmax2d)
     assert.equal(nn.GatedLinearUnit, nn.GLU)
     assert.is_true(torch.isTypeOf(nn.LocalResponseNorm(3), 'nn.SpatialCrossMapLRN'))
+    assert.is_true(torch.isTypeOf(nn.MaxPool3d(2), 'nn.VolumetricMaxPooling'))
+    assert.is_true(torch.isTypeOf(nn.ReplicationPad3d(1), 'nn.VolumetricReplicationPadding'))
     assert.is_true(torch.isTypeOf(nn.LPPool2d(2, 2), 'nn.SpatialLPPooling'))
     assert.is_true(torch.isTypeOf(nn.SpatialDilatedMaxPooling(2, 2), 'nn.SpatialMaxPooling'))
   end)
@@ -289,6 +332,14 @@ describe('nn more: errors', function()
         'nn.SpatialMaxPooling expected, got nn.Linear')
     err(function() nn.SpatialCrossMapLRN(0) end, "bad argument #1 to 'nn.SpatialCrossMapLRN'")
     err(function() nn.LocalResponseNorm(3, 'a') end, "bad argument #2 to 'nn.LocalResponseNorm'")
+    err(function() nn.VolumetricMaxPooling(2, 2) end, "bad argument #3 to 'nn.VolumetricMaxPooling'")
+    err(function() nn.MaxPool3d({ 2, 2 }) end, "bad argument #1 to 'nn.MaxPool3d'", 'table of 2')
+    err(function() nn.VolumetricDilatedMaxPooling(2, 2, 2, 1, 1, 1, 0, 0, 0, 0) end,
+        "bad argument #10 to 'nn.VolumetricDilatedMaxPooling'")
+    err(function() nn.VolumetricAveragePooling(2, 2, 0) end, "bad argument #3 to 'nn.VolumetricAveragePooling'")
+    err(function() nn.VolumetricReplicationPadding(-1) end, "bad argument #1 to 'nn.VolumetricReplicationPadding'")
+    err(function() nn.ReplicationPad3d({ 1, 2 }) end, "bad argument #1 to 'nn.ReplicationPad3d'")
+    err(function() nn.DistanceRatioCriterion(1) end, "bad argument #1 to 'nn.DistanceRatioCriterion'")
     err(function() nn.L1HingeEmbeddingCriterion('x') end, "bad argument #1 to 'nn.L1HingeEmbeddingCriterion'")
   end)
 
@@ -313,6 +364,14 @@ describe('nn more: errors', function()
         'nn.SpatialMaxUnpooling', '1 x 3 x 2', 'last output')
     err(function() nn.SpatialSoftMax():forward('x') end, "bad argument #1 to 'forward'", 'got string')
     err(function() nn.SpatialSoftMax():forward(torch.LongTensor(2, 2)) end, 'nn.SpatialSoftMax', 'LongTensor')
+    err(function() nn.VolumetricMaxPooling(2, 2, 2):forward(torch.randn(2, 3, 4)) end, 'nn.VolumetricMaxPooling', '2 x 3 x 4')
+    err(function() nn.VolumetricAveragePooling(3, 3, 3):forward(torch.randn(1, 2, 4, 4)) end,
+        'nn.VolumetricAveragePooling', 'smaller than')
+    err(function() nn.ReplicationPad3d(1):forward(torch.randn(2, 2)) end, 'nn.ReplicationPad3d', '2 x 2')
+    err(function() nn.DistanceRatioCriterion():forward({ torch.randn(3), torch.randn(2) }) end,
+        'nn.DistanceRatioCriterion', '[3]', '[2]')
+    err(function() nn.SpatialAutoCropMSECriterion():forward(torch.randn(2, 5, 5), torch.randn(2, 4, 6)) end,
+        'nn.SpatialAutoCropMSECriterion', 'at least its height')
     local crit = nn.L1HingeEmbeddingCriterion()
     err(function() crit:forward({ torch.randn(3), torch.randn(4) }, 1) end, 'nn.L1HingeEmbeddingCriterion', '[3]', '[4]')
     err(function() crit:forward({ torch.randn(3), torch.randn(3) }, 0) end, 'nn.L1HingeEmbeddingCriterion', 'the target must be 1 or %-1, got 0')

@@ -12,6 +12,10 @@
 --   nn.SpatialLPPooling(nInputPlane, p, kW, kH [, dW, dH]) / nn.LPPool2d(p, k [, {stride}])
 --   nn.SpatialMaxUnpooling(poolingModule), nn.L1HingeEmbeddingCriterion([margin])
 --   nn.SpatialCrossMapLRN(size [, alpha, beta, k]) / nn.LocalResponseNorm
+--   nn.VolumetricMaxPooling(kT, kW, kH, ...) / nn.MaxPool3d, nn.VolumetricDilatedMaxPooling,
+--   nn.VolumetricAveragePooling(kT, kW, kH, ...),
+--   nn.VolumetricReplicationPadding(l, r, t, b, f, b) / nn.ReplicationPad3d
+--   nn.DistanceRatioCriterion([sizeAverage]), nn.SpatialAutoCropMSECriterion([sizeAverage])
 --
 -- Each is written on the existing kernels (max / average pooling of core/conv.c, softmax,
 -- bilinear up-sampling of spatial.lua) and tensor ops, so autograd gives the backward;
@@ -383,6 +387,166 @@ end
 local LocalResponseNorm = torch.class('nn.LocalResponseNorm', 'nn.SpatialCrossMapLRN')
 LocalResponseNorm.anyLength = true
 
+-- ---- volumetric (3-D) pooling and padding: N x C x T x H x W, or C x T x H x W -------------------
+-- Max and average over a kT x kH x kW box are separable: the 2-D pooling of every frame, then a
+-- pooling of kT x 1 along time, so both run on the 2-D kernels.
+local function pool3d(x, o, is_max)
+  local N, C, T, Hh, W = x:size(1), x:size(2), x:size(3), x:size(4), x:size(5)
+  local frames = x:contiguous():view(N * C * T, 1, Hh, W)
+  local y
+  if is_max then
+    y = torch._maxPool2d(frames, o.kH, o.kW, o.dH, o.dW, o.padH, o.padW, o.dilH, o.dilW, o.ceil)
+  else
+    y = torch._avgPool2d(frames, o.kH, o.kW, o.dH, o.dW, 0, 0, false, true)
+  end
+  local OH, OW = y:size(3), y:size(4)
+  local along_t = y:view(N * C, 1, T, OH * OW)
+  if is_max then
+    y = torch._maxPool2d(along_t, o.kT, 1, o.dT, 1, o.padT, 0, o.dilT, 1, o.ceil)
+  else
+    y = torch._avgPool2d(along_t, o.kT, 1, o.dT, 1, 0, 0, false, true)
+  end
+  return y:view(N, C, y:size(3), OH, OW)
+end
+
+local function volume_input(self, input)
+  input_of(self, input, { [4] = true, [5] = true }, '4D (C x T x H x W) or 5D (N x C x T x H x W)', 4)
+  if input:dim() == 4 then return input:unsqueeze(1), true end
+  return input, false
+end
+
+-- nn.VolumetricMaxPooling(kT, kW, kH [, dT = kT, dW = kW, dH = kH, padT = 0, padW = 0, padH = 0]);
+-- :ceil() / :floor() as 2-D max pooling's. nn.MaxPool3d(k [, {stride = k, padding = 0,
+-- dilation = 1, ceilMode = false}]) is PyTorch's (k: n or {kT, kH, kW}).
+local VMax, VMaxParent = torch.class('nn.VolumetricMaxPooling', 'nn.Module')
+function VMax:__init(kT, kW, kH, dT, dW, dH, padT, padW, padH)
+  VMaxParent.__init(self)
+  local f = 'nn.VolumetricMaxPooling'
+  self.kT, self.kW, self.kH = positive(f, 1, kT, 2), positive(f, 2, kW, 2), positive(f, 3, kH, 2)
+  self.dT, self.dW, self.dH = positive(f, 4, dT or self.kT, 2), positive(f, 5, dW or self.kW, 2), positive(f, 6, dH or self.kH, 2)
+  self.padT, self.padW, self.padH = check.arg(f, 7, padT or 0, 'count', 2), check.arg(f, 8, padW or 0, 'count', 2),
+                                    check.arg(f, 9, padH or 0, 'count', 2)
+  self.dilationT, self.dilationW, self.dilationH = 1, 1, 1
+  self.ceil_mode = false
+end
+function VMax:ceil() self.ceil_mode = true return self end
+function VMax:floor() self.ceil_mode = false return self end
+function VMax:updateOutput(input)
+  local x, added = volume_input(self, input)
+  local y = pool3d(x, { kT = self.kT, kH = self.kH, kW = self.kW, dT = self.dT, dH = self.dH, dW = self.dW,
+                        padT = self.padT, padH = self.padH, padW = self.padW, dilT = self.dilationT,
+                        dilH = self.dilationH, dilW = self.dilationW, ceil = self.ceil_mode }, true)
+  self.output = added and y:squeeze(1) or y
+  return self.output
+end
+function VMax:__tostring__()
+  return ('%s(%dx%dx%d, %d,%d,%d, %d,%d,%d%s)'):format(torch.typename(self), self.kT, self.kW, self.kH,
+    self.dT, self.dW, self.dH, self.padT, self.padW, self.padH, self.ceil_mode and ', ceil' or '')
+end
+
+local MaxPool3d = torch.class('nn.MaxPool3d', 'nn.VolumetricMaxPooling')
+function MaxPool3d:__init(k, opts)
+  VMaxParent.__init(self)
+  local f = 'nn.MaxPool3d'
+  local function triple(v, i, min)
+    if type(v) == 'table' then
+      if #v ~= 3 then check.argerror(f, i, ('expected a number or {t, h, w}, got a table of %d'):format(#v), 4) end
+      local a = min == 0 and check.arg(f, i, v[1], 'count', 4) or positive(f, i, v[1], 4)
+      local b = min == 0 and check.arg(f, i, v[2], 'count', 4) or positive(f, i, v[2], 4)
+      local c = min == 0 and check.arg(f, i, v[3], 'count', 4) or positive(f, i, v[3], 4)
+      return a, b, c
+    end
+    v = min == 0 and check.arg(f, i, v, 'count', 4) or positive(f, i, v, 4)
+    return v, v, v
+  end
+  if k == nil then check.argerror(f, 1, 'kernel size expected, got no value', 2) end
+  local o = check.options(f, opts, { stride = check.NONE, padding = 0, dilation = 1, ceilMode = false,
+                                     returnIndices = check.unsupported(false) }, 3)
+  self.kT, self.kH, self.kW = triple(k, 1, 1)
+  self.dT, self.dH, self.dW = triple(o.stride or k, 2, 1)
+  self.padT, self.padH, self.padW = triple(o.padding, 2, 0)
+  self.dilationT, self.dilationH, self.dilationW = triple(o.dilation, 2, 1)
+  self.ceil_mode = check.arg(f, 2, o.ceilMode, 'boolean', 2)
+end
+
+-- nn.VolumetricDilatedMaxPooling(kT, kW, kH, dT, dW, dH, padT, padW, padH [, dilationT = 1,
+-- dilationW = 1, dilationH = 1])
+local VDil, VDilParent = torch.class('nn.VolumetricDilatedMaxPooling', 'nn.VolumetricMaxPooling')
+function VDil:__init(kT, kW, kH, dT, dW, dH, padT, padW, padH, dilationT, dilationW, dilationH)
+  VDilParent.__init(self, kT, kW, kH, dT, dW, dH, padT, padW, padH)
+  local f = 'nn.VolumetricDilatedMaxPooling'
+  self.dilationT = positive(f, 10, dilationT or 1, 2)
+  self.dilationW = positive(f, 11, dilationW or 1, 2)
+  self.dilationH = positive(f, 12, dilationH or 1, 2)
+end
+
+-- nn.VolumetricAveragePooling(kT, kW, kH [, dT = kT, dW = kW, dH = kH]) (Torch7's: no padding)
+local VAvg, VAvgParent = torch.class('nn.VolumetricAveragePooling', 'nn.Module')
+function VAvg:__init(kT, kW, kH, dT, dW, dH)
+  VAvgParent.__init(self)
+  local f = 'nn.VolumetricAveragePooling'
+  self.kT, self.kW, self.kH = positive(f, 1, kT, 2), positive(f, 2, kW, 2), positive(f, 3, kH, 2)
+  self.dT, self.dW, self.dH = positive(f, 4, dT or self.kT, 2), positive(f, 5, dW or self.kW, 2), positive(f, 6, dH or self.kH, 2)
+end
+function VAvg:updateOutput(input)
+  local x, added = volume_input(self, input)
+  if x:size(3) < self.kT or x:size(4) < self.kH or x:size(5) < self.kW then
+    error(('%s: the input [%s] is smaller than the %dx%dx%d window'):format(torch.typename(self),
+          shape_str(input), self.kT, self.kW, self.kH), 3)
+  end
+  local y = pool3d(x, { kT = self.kT, kH = self.kH, kW = self.kW, dT = self.dT, dH = self.dH, dW = self.dW }, false)
+  self.output = added and y:squeeze(1) or y
+  return self.output
+end
+function VAvg:__tostring__()
+  return ('%s(%dx%dx%d, %d,%d,%d)'):format(torch.typename(self), self.kT, self.kW, self.kH, self.dT, self.dW, self.dH)
+end
+
+-- nn.VolumetricReplicationPadding(left [, right, top, bottom, front, back]) (each defaults to
+-- left): repeats the border frames, rows and columns. nn.ReplicationPad3d(p or {left, right,
+-- top, bottom, front, back}) is PyTorch's.
+local VPad, VPadParent = torch.class('nn.VolumetricReplicationPadding', 'nn.Module')
+function VPad:_setup(f, pads, level)
+  for i = 1, 6 do check.arg(f, i, pads[i], 'count', level + 1) end
+  self.pleft, self.pright, self.ptop, self.pbottom, self.pfront, self.pback = table.unpack(pads, 1, 6)
+end
+function VPad:__init(l, r, t, b, front, back)
+  VPadParent.__init(self)
+  self:_setup('nn.VolumetricReplicationPadding', { l, r or l, t or l, b or l, front or l, back or l }, 2)
+end
+local function replicate(x, dim, before, after)
+  if before == 0 and after == 0 then return x end
+  local L = x:size(dim)
+  local idx = torch.LongTensor(before + L + after)
+  for j = 1, before + L + after do idx[j] = math.max(1, math.min(L, j - before)) end
+  return x:index(dim, idx)
+end
+function VPad:updateOutput(input)
+  local x, added = volume_input(self, input)
+  x = replicate(x, 5, self.pleft, self.pright)
+  x = replicate(x, 4, self.ptop, self.pbottom)
+  x = replicate(x, 3, self.pfront, self.pback)
+  self.output = added and x:squeeze(1) or x
+  return self.output
+end
+function VPad:__tostring__()
+  return ('%s(l=%d, r=%d, t=%d, b=%d, f=%d, b=%d)'):format(torch.typename(self), self.pleft, self.pright,
+    self.ptop, self.pbottom, self.pfront, self.pback)
+end
+local RPad3d = torch.class('nn.ReplicationPad3d', 'nn.VolumetricReplicationPadding')
+function RPad3d:__init(p)
+  VPadParent.__init(self)
+  local f = 'nn.ReplicationPad3d'
+  if type(p) == 'table' then
+    if #p ~= 6 then check.argerror(f, 1, ('expected a number or {left, right, top, bottom, front, back}, got a table of %d'):format(#p), 2) end
+    for i = 1, 6 do check.arg(f, 1, p[i], 'count', 2) end
+    self:_setup(f, p, 2)
+  else
+    p = check.arg(f, 1, p, 'count', 2)
+    self:_setup(f, { p, p, p, p, p, p }, 2)
+  end
+end
+
 -- ---- simple layers ------------------------------------------------------------------------------
 -- nn.CReLU(nInputDims [, inplace]): {ReLU(x), ReLU(-x)} joined along the feature dim: dim 1 of
 -- a sample of nInputDims dims, dim 2 of a batch of them (the output has twice the features)
@@ -562,6 +726,61 @@ function L1Hinge:loss(input, target)
   local d = torch.sum(torch.abs(x1 - x2), 1):squeeze()   -- (a tensor, also when nothing is recorded)
   if y == 1 then return d end
   return torch.relu(torch.add(torch.neg(d), self.margin))
+end
+
+-- nn.DistanceRatioCriterion([sizeAverage = true]): {X, Y}, the N distances of similar and of
+-- dissimilar pairs: -log(exp(-X) / (exp(-X) + exp(-Y))) = softplus(X - Y), summed (averaged
+-- over N with sizeAverage); no target (forward(input) or forward(input, anything))
+local Ratio, RatioParent = torch.class('nn.DistanceRatioCriterion', 'nn.Criterion')
+function Ratio:__init(sizeAverage)
+  RatioParent.__init(self)
+  self.sizeAverage = check.arg('nn.DistanceRatioCriterion', 1, sizeAverage, 'boolean?', 2)
+  if self.sizeAverage == nil then self.sizeAverage = true end
+end
+-- (updateGradInput stays nn.Criterion's: forward records the graph only for that one)
+for _, m in ipairs({ 'forward', 'updateOutput', 'backward', '__call' }) do
+  local parent_method = nn.Criterion[m]
+  Ratio[m] = function(self, input, target) return parent_method(self, input, target == nil and 0 or target) end
+end
+function Ratio:loss(input)
+  local name = 'nn.DistanceRatioCriterion'
+  if type(input) ~= 'table' or not torch.isTensor(input[1]) or not torch.isTensor(input[2]) or input[3] ~= nil then
+    error(('%s: expected a table of two tensors {X, Y} as input, got %s'):format(name, torch.typename(input) or type(input)), 3)
+  end
+  local X, Y = input[1], input[2]
+  if X:nElement() ~= Y:nElement() or X:dim() ~= 1 or Y:dim() ~= 1 then
+    error(('%s: X [%s] and Y [%s] must be two 1-D tensors of distances of one size'):format(name,
+          shape_str(X), shape_str(Y)), 3)
+  end
+  local z = X - Y
+  local l = torch.sum(torch.relu(z) + torch.log1p(torch.exp(torch.neg(torch.abs(z)))), 1):squeeze()
+  return self.sizeAverage and torch.div(l, X:size(1)) or l
+end
+
+-- nn.SpatialAutoCropMSECriterion([sizeAverage = true]): the MSE between an input of
+-- [N x] C x h x w and the centre h x w of a target [N x] C x H x W at least as large (rows and
+-- columns from 1 + floor((H - h) / 2), Torch7's)
+local AutoCrop = torch.class('nn.SpatialAutoCropMSECriterion', 'nn.MSECriterion')
+function AutoCrop:loss(input, target)
+  local name = 'nn.SpatialAutoCropMSECriterion'
+  if not torch.isTensor(input) or not torch.isTensor(target) then
+    error(('%s: expected an input and a target tensor, got %s and %s'):format(name,
+          torch.typename(input) or type(input), torch.typename(target) or type(target)), 3)
+  end
+  local d = input:dim()
+  if (d ~= 3 and d ~= 4) or target:dim() ~= d then
+    error(('%s: input [%s] and target [%s] must both be 3D (C x H x W) or 4D (N x C x H x W)'):format(name,
+          shape_str(input), shape_str(target)), 3)
+  end
+  local h, w, H, W = input:size(d - 1), input:size(d), target:size(d - 1), target:size(d)
+  local lead_ok = true
+  for i = 1, d - 2 do lead_ok = lead_ok and input:size(i) == target:size(i) end
+  if h > H or w > W or not lead_ok then
+    error(('%s: the target [%s] must be the input [%s] with at least its height and width'):format(name,
+          shape_str(target), shape_str(input)), 3)
+  end
+  local cropped = target:narrow(d - 1, 1 + (H - h) // 2, h):narrow(d, 1 + (W - w) // 2, w)
+  return nn.MSECriterion.loss(self, input, cropped)
 end
 
 return nn
