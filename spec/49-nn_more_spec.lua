@@ -336,6 +336,8 @@ describe('nn more: errors', function()
     err(function() nn.MaxPool3d({ 2, 2 }) end, "bad argument #1 to 'nn.MaxPool3d'", 'table of 2')
     err(function() nn.VolumetricDilatedMaxPooling(2, 2, 2, 1, 1, 1, 0, 0, 0, 0) end,
         "bad argument #10 to 'nn.VolumetricDilatedMaxPooling'")
+    err(function() nn.VolumetricDilatedMaxPooling(2, 3, 0) end, "bad argument #3 to 'nn.VolumetricDilatedMaxPooling'")
+    err(function() nn.SpatialAutoCropMSECriterion('x') end, "bad argument #1 to 'nn.SpatialAutoCropMSECriterion'")
     err(function() nn.VolumetricAveragePooling(2, 2, 0) end, "bad argument #3 to 'nn.VolumetricAveragePooling'")
     err(function() nn.VolumetricReplicationPadding(-1) end, "bad argument #1 to 'nn.VolumetricReplicationPadding'")
     err(function() nn.ReplicationPad3d({ 1, 2 }) end, "bad argument #1 to 'nn.ReplicationPad3d'")

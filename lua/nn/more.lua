@@ -421,7 +421,7 @@ end
 local VMax, VMaxParent = torch.class('nn.VolumetricMaxPooling', 'nn.Module')
 function VMax:__init(kT, kW, kH, dT, dW, dH, padT, padW, padH)
   VMaxParent.__init(self)
-  local f = 'nn.VolumetricMaxPooling'
+  local f = torch.typename(self) or 'nn.VolumetricMaxPooling'
   self.kT, self.kW, self.kH = positive(f, 1, kT, 2), positive(f, 2, kW, 2), positive(f, 3, kH, 2)
   self.dT, self.dW, self.dH = positive(f, 4, dT or self.kT, 2), positive(f, 5, dW or self.kW, 2), positive(f, 6, dH or self.kH, 2)
   self.padT, self.padW, self.padH = check.arg(f, 7, padT or 0, 'count', 2), check.arg(f, 8, padW or 0, 'count', 2),
@@ -761,6 +761,10 @@ end
 -- [N x] C x h x w and the centre h x w of a target [N x] C x H x W at least as large (rows and
 -- columns from 1 + floor((H - h) / 2), Torch7's)
 local AutoCrop = torch.class('nn.SpatialAutoCropMSECriterion', 'nn.MSECriterion')
+function AutoCrop:__init(sizeAverage)
+  check.arg('nn.SpatialAutoCropMSECriterion', 1, sizeAverage, 'boolean?', 2)
+  nn.MSECriterion.__init(self, sizeAverage)
+end
 function AutoCrop:loss(input, target)
   local name = 'nn.SpatialAutoCropMSECriterion'
   if not torch.isTensor(input) or not torch.isTensor(target) then
