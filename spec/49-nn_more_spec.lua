@@ -44,6 +44,14 @@ local builders = {
   VolumetricAveragePooling = function() return nn.VolumetricAveragePooling(2, 3, 2, 1, 2, 1) end,
   VolumetricReplicationPadding = function() return nn.VolumetricReplicationPadding(1, 2, 0, 1, 2, 0) end,
   ReplicationPad3d = function() return nn.ReplicationPad3d(1) end,
+  SpatialDepthWiseConvolution = function() return nn.SpatialDepthWiseConvolution(3, 2, 3, 2, 1, 2, 1, 0) end,
+  TemporalRowConvolution = function() return nn.TemporalRowConvolution(4, 3, 2) end,
+  TemporalRowConvolutionFeatFirst = function() return nn.TemporalRowConvolution(4, 2, 1, true) end,
+  -- kT 2, kW 2, kH 3, dT 2, dW 2, dH 1, padT 1, padW 1, padH 0
+  VolumetricConvolution = function() return nn.VolumetricConvolution(2, 3, 2, 2, 3, 2, 2, 1, 1, 1, 0) end,
+  -- k 2, stride 1, padT 1, padW 0, padH 1, dilationT 2, dilationW 2, dilationH 1
+  VolumetricDilatedConvolution = function() return nn.VolumetricDilatedConvolution(2, 2, 2, 2, 2, 1, 1, 1, 1, 0, 1, 2, 2, 1) end,
+  Conv3d = function() return nn.Conv3d(2, 2, 3, { padding = 1, bias = false }) end,
   SpatialMaxUnpooling = function(c)
     local pool = nn.SpatialMaxPooling(2, 2):double()
     pool:forward(T(c.poolInput))
@@ -186,6 +194,12 @@ describe('nn more: float64 gradcheck', function()
     gc(ts, H.randn(6, 3), { ts.weight, ts.bias })
     local ss = nn.SpatialSubSampling(2, 2, 3, 1, 2):double()
     gc(ss, H.randn(2, 2, 5, 3), { ss.weight, ss.bias })
+    local dw = nn.SpatialDepthWiseConvolution(2, 2, 2, 2, 1, 1, 1, 1):double()
+    gc(dw, H.randn(1, 2, 3, 3), { dw.weight, dw.bias })
+    local row = nn.TemporalRowConvolution(3, 2, 2):double()
+    gc(row, H.randn(5, 3), { row.weight, row.bias })
+    local vc = nn.VolumetricDilatedConvolution(2, 2, 2, 2, 1, 1, 1, 1, 1, 0, 1, 2, 1, 1):double()
+    gc(vc, H.randn(1, 2, 4, 3, 3), { vc.weight, vc.bias })
   end)
 
   it('max unpooling, channel dropout (one mask for every call), the L1 hinge', function()
@@ -259,6 +273,12 @@ describe('nn more: names, sizes and Torch7 details', function()
     assert.equal(nn.GatedLinearUnit, nn.GLU)
     assert.is_true(torch.isTypeOf(nn.LocalResponseNorm(3), 'nn.SpatialCrossMapLRN'))
     assert.is_true(torch.isTypeOf(nn.MaxPool3d(2), 'nn.VolumetricMaxPooling'))
+    assert.is_true(torch.isTypeOf(nn.Conv3d(1, 1, 1), 'nn.VolumetricConvolution'))
+    -- noBias drops the bias of the convolutions here
+    local row = nn.TemporalRowConvolution(2, 2):noBias():double()
+    assert.is_nil(row.bias)
+    assert.equal(4, row:getParameters():nElement())
+    H.close(row:forward(torch.ones(3, 2):double()), torch.cat({ row.weight:sum(3):view(1, 2), row.weight:sum(3):view(1, 2) }, 1), 1e-12, 0)
     assert.is_true(torch.isTypeOf(nn.ReplicationPad3d(1), 'nn.VolumetricReplicationPadding'))
     assert.is_true(torch.isTypeOf(nn.LPPool2d(2, 2), 'nn.SpatialLPPooling'))
     assert.is_true(torch.isTypeOf(nn.SpatialDilatedMaxPooling(2, 2), 'nn.SpatialMaxPooling'))
@@ -341,6 +361,13 @@ describe('nn more: errors', function()
     err(function() nn.VolumetricAveragePooling(2, 2, 0) end, "bad argument #3 to 'nn.VolumetricAveragePooling'")
     err(function() nn.VolumetricReplicationPadding(-1) end, "bad argument #1 to 'nn.VolumetricReplicationPadding'")
     err(function() nn.ReplicationPad3d({ 1, 2 }) end, "bad argument #1 to 'nn.ReplicationPad3d'")
+    err(function() nn.SpatialDepthWiseConvolution(3, 2, 3) end, "bad argument #4 to 'nn.SpatialDepthWiseConvolution'")
+    err(function() nn.TemporalRowConvolution(3, 2, 1, 'yes') end, "bad argument #4 to 'nn.TemporalRowConvolution'")
+    err(function() nn.VolumetricConvolution(2, 2, 2, 2) end, "bad argument #5 to 'nn.VolumetricConvolution'")
+    err(function() nn.VolumetricDilatedConvolution(2, 2, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0) end,
+        "bad argument #12 to 'nn.VolumetricDilatedConvolution'")
+    err(function() nn.Conv3d(2, 2, { 3, 3 }) end, "bad argument #3 to 'nn.Conv3d'", 'table of 2')
+    err(function() nn.Conv3d(2, 2, 3, { groups = 2 }) end, 'nn.Conv3d', 'groups')
     err(function() nn.DistanceRatioCriterion(1) end, "bad argument #1 to 'nn.DistanceRatioCriterion'")
     err(function() nn.L1HingeEmbeddingCriterion('x') end, "bad argument #1 to 'nn.L1HingeEmbeddingCriterion'")
   end)
@@ -369,6 +396,13 @@ describe('nn more: errors', function()
     err(function() nn.VolumetricMaxPooling(2, 2, 2):forward(torch.randn(2, 3, 4)) end, 'nn.VolumetricMaxPooling', '2 x 3 x 4')
     err(function() nn.VolumetricAveragePooling(3, 3, 3):forward(torch.randn(1, 2, 4, 4)) end,
         'nn.VolumetricAveragePooling', 'smaller than')
+    err(function() nn.SpatialDepthWiseConvolution(3, 2, 2, 2):forward(torch.randn(2, 4, 4)) end,
+        'nn.SpatialDepthWiseConvolution', 'expected 3 input planes', '2 x 4 x 4')
+    err(function() nn.TemporalRowConvolution(3, 2):forward(torch.randn(4, 2)) end, 'nn.TemporalRowConvolution', '4 x 2')
+    err(function() nn.VolumetricConvolution(2, 2, 3, 1, 1):forward(torch.randn(2, 2, 2, 2)) end,
+        'nn.VolumetricConvolution', 'shorter than the kernel')
+    err(function() nn.VolumetricConvolution(2, 2, 1, 1, 1):forward(torch.randn(3, 2, 2, 2)) end,
+        'nn.VolumetricConvolution', 'expected 2 input planes')
     err(function() nn.ReplicationPad3d(1):forward(torch.randn(2, 2)) end, 'nn.ReplicationPad3d', '2 x 2')
     err(function() nn.DistanceRatioCriterion():forward({ torch.randn(3), torch.randn(2) }) end,
         'nn.DistanceRatioCriterion', '[3]', '[2]')

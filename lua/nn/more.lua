@@ -16,6 +16,8 @@
 --   nn.VolumetricAveragePooling(kT, kW, kH, ...),
 --   nn.VolumetricReplicationPadding(l, r, t, b, f, b) / nn.ReplicationPad3d
 --   nn.DistanceRatioCriterion([sizeAverage]), nn.SpatialAutoCropMSECriterion([sizeAverage])
+--   nn.SpatialDepthWiseConvolution(nIn, nOut, kW, kH, ...), nn.TemporalRowConvolution(F, kW [, dW, featFirst])
+--   nn.VolumetricConvolution(nIn, nOut, kT, kW, kH, ...) / nn.Conv3d, nn.VolumetricDilatedConvolution
 --
 -- Each is written on the existing kernels (max / average pooling of core/conv.c, softmax,
 -- bilinear up-sampling of spatial.lua) and tensor ops, so autograd gives the backward;
@@ -545,6 +547,198 @@ function RPad3d:__init(p)
     p = check.arg(f, 1, p, 'count', 2)
     self:_setup(f, { p, p, p, p, p, p }, 2)
   end
+end
+
+-- ---- depth-wise, row and 3-D convolutions on the 2-D convolution kernel ---------------------------
+local function conv_reset(self, fan_in, stdv)
+  stdv = stdv or 1 / math.sqrt(fan_in)
+  torch.noGrad(function()
+    self.weight:uniform(-stdv, stdv)
+    if self.bias then self.bias:uniform(-stdv, stdv) end
+  end)
+  return self
+end
+local function no_bias(self)
+  self.bias, self.gradBias = nil, nil
+  self._flatParameters, self._flatGradParameters = nil, nil
+  return self
+end
+
+-- nn.SpatialDepthWiseConvolution(nInputPlane, nOutputPlane, kW, kH [, dW = 1, dH = 1, padW = 0,
+-- padH = padW]): nOutputPlane filters on each input plane on its own; output plane
+-- (i - 1) * nOutputPlane + o is input plane i under filter o. Torch7's parameters: weight
+-- nOutputPlane x (nInputPlane * kH * kW), bias nOutputPlane x nInputPlane. A grouped 2-D
+-- convolution (groups = nInputPlane) of the weight reordered input-major.
+local DW, DWParent = torch.class('nn.SpatialDepthWiseConvolution', 'nn.Module')
+function DW:__init(nIn, nOut, kW, kH, dW, dH, padW, padH)
+  DWParent.__init(self)
+  local f = 'nn.SpatialDepthWiseConvolution'
+  self.nInputPlane, self.nOutputPlane = positive(f, 1, nIn, 2), positive(f, 2, nOut, 2)
+  self.kW, self.kH = positive(f, 3, kW, 2), positive(f, 4, kH, 2)
+  self.dW, self.dH = positive(f, 5, dW or 1, 2), positive(f, 6, dH or 1, 2)
+  self.padW = check.arg(f, 7, padW or 0, 'count', 2)
+  self.padH = check.arg(f, 8, padH or self.padW, 'count', 2)
+  new_param(self, 'weight', nOut, nIn * self.kH * self.kW)
+  new_param(self, 'bias', nOut, nIn)
+  self:reset()
+  self:_linkGradients()
+end
+function DW:reset(stdv) return conv_reset(self, self.kW * self.kH * self.nInputPlane, stdv) end
+DW.noBias = no_bias
+function DW:updateOutput(input)
+  input_of(self, input, { [3] = true, [4] = true }, '3D (C x H x W) or 4D (N x C x H x W)', 3)
+  local x = input:dim() == 3 and input:unsqueeze(1) or input
+  local nIn, nOut = self.nInputPlane, self.nOutputPlane
+  if x:size(2) ~= nIn then
+    error(('%s: expected %d input planes, got input [%s]'):format(torch.typename(self), nIn, shape_str(input)), 3)
+  end
+  nn._checkDevice(self, x, self.weight, 3)
+  local w = self.weight:view(nOut, nIn, self.kH, self.kW):transpose(1, 2):contiguous():view(nIn * nOut, 1, self.kH, self.kW)
+  local b = self.bias and self.bias:t():contiguous():view(nIn * nOut)
+  local y = torch._conv2d(x, w, b, self.dH, self.dW, self.padH, self.padW, 1, 1, nIn)
+  self.output = input:dim() == 3 and y:squeeze(1) or y
+  return self.output
+end
+function DW:__tostring__()
+  return ('nn.SpatialDepthWiseConvolution(%d -> %d x %d, %dx%d, %d,%d, %d,%d)'):format(self.nInputPlane,
+    self.nInputPlane, self.nOutputPlane, self.kW, self.kH, self.dW, self.dH, self.padW, self.padH)
+end
+
+-- nn.TemporalRowConvolution(inputFrameSize, kW [, dW = 1, featFirst = false]): each feature
+-- convolved along time with a kernel of its own: out[t][i] = bias[i] + sum_k weight[i][1][k] *
+-- input[(t - 1) * dW + k][i]; [N x] nFrame x inputFrameSize (featFirst: [N x] inputFrameSize x
+-- nFrame). A grouped convolution, one group per feature.
+local Row, RowParent = torch.class('nn.TemporalRowConvolution', 'nn.Module')
+function Row:__init(inputFrameSize, kW, dW, featFirst)
+  RowParent.__init(self)
+  local f = 'nn.TemporalRowConvolution'
+  self.inputFrameSize, self.kW = positive(f, 1, inputFrameSize, 2), positive(f, 2, kW, 2)
+  self.dW = positive(f, 3, dW or 1, 2)
+  self.featFirst = check.arg(f, 4, featFirst, 'boolean?', 2) or false
+  new_param(self, 'weight', self.inputFrameSize, 1, self.kW)
+  new_param(self, 'bias', self.inputFrameSize)
+  self:reset()
+  self:_linkGradients()
+end
+function Row:reset(stdv) return conv_reset(self, self.kW * self.inputFrameSize, stdv) end
+Row.noBias = no_bias
+function Row:updateOutput(input)
+  input_of(self, input, { [2] = true, [3] = true }, '2D or 3D (a batch)', 3)
+  local x = input:dim() == 2 and input:unsqueeze(1) or input
+  if not self.featFirst then x = x:transpose(2, 3) end   -- N x inputFrameSize x nFrame
+  local F = self.inputFrameSize
+  if x:size(2) ~= F or x:size(3) < self.kW then
+    error(('%s: expected frames of %d features, at least %d of them%s, got input [%s]'):format(torch.typename(self),
+          F, self.kW, self.featFirst and ' (features first)' or '', shape_str(input)), 3)
+  end
+  nn._checkDevice(self, x, self.weight, 3)
+  local y = torch._conv2d(x:contiguous():unsqueeze(4), self.weight:view(F, 1, self.kW, 1), self.bias,
+                          self.dW, 1, 0, 0, 1, 1, F):squeeze(4)
+  if not self.featFirst then y = y:transpose(2, 3) end
+  self.output = input:dim() == 2 and y:squeeze(1) or y
+  return self.output
+end
+function Row:__tostring__()
+  return ('nn.TemporalRowConvolution(%d, %d, %d%s)'):format(self.inputFrameSize, self.kW, self.dW,
+    self.featFirst and ', featFirst' or '')
+end
+
+-- nn.VolumetricConvolution(nInputPlane, nOutputPlane, kT, kW, kH [, dT = 1, dW = 1, dH = 1, padT = 0,
+-- padW = 0, padH = 0]) over [N x] C x T x H x W; weight nOutputPlane x nInputPlane x kT x kH x kW
+-- (Torch7's and PyTorch's). The sum over the kT time taps of 2-D convolutions of the frames
+-- each tap sees. nn.VolumetricDilatedConvolution(..., padH, dilationT, dilationW, dilationH)
+-- and PyTorch's nn.Conv3d(in, out, k [, {stride, padding, dilation, bias}]) are the same module.
+local VConv, VConvParent = torch.class('nn.VolumetricConvolution', 'nn.Module')
+function VConv:_setup(nIn, nOut, k, d, pad, dil, bias)
+  VConvParent.__init(self)
+  self.nInputPlane, self.nOutputPlane = nIn, nOut
+  self.kT, self.kH, self.kW = k[1], k[2], k[3]
+  self.dT, self.dH, self.dW = d[1], d[2], d[3]
+  self.padT, self.padH, self.padW = pad[1], pad[2], pad[3]
+  self.dilationT, self.dilationH, self.dilationW = dil[1], dil[2], dil[3]
+  new_param(self, 'weight', nOut, nIn, self.kT, self.kH, self.kW)
+  if bias ~= false then new_param(self, 'bias', nOut) end
+  self:reset()
+  self:_linkGradients()
+end
+function VConv:__init(nIn, nOut, kT, kW, kH, dT, dW, dH, padT, padW, padH)
+  local f = 'nn.VolumetricConvolution'
+  nIn, nOut = positive(f, 1, nIn, 2), positive(f, 2, nOut, 2)
+  kT, kW, kH = positive(f, 3, kT, 2), positive(f, 4, kW, 2), positive(f, 5, kH, 2)
+  dT, dW, dH = positive(f, 6, dT or 1, 2), positive(f, 7, dW or 1, 2), positive(f, 8, dH or 1, 2)
+  padT, padW, padH = check.arg(f, 9, padT or 0, 'count', 2), check.arg(f, 10, padW or 0, 'count', 2),
+                     check.arg(f, 11, padH or 0, 'count', 2)
+  self:_setup(nIn, nOut, { kT, kH, kW }, { dT, dH, dW }, { padT, padH, padW }, { 1, 1, 1 })
+end
+function VConv:reset(stdv) return conv_reset(self, self.nInputPlane * self.kT * self.kH * self.kW, stdv) end
+VConv.noBias = no_bias
+function VConv:updateOutput(input)
+  local x, added = volume_input(self, input)
+  if x:size(2) ~= self.nInputPlane then
+    error(('%s: expected %d input planes, got input [%s]'):format(torch.typename(self), self.nInputPlane, shape_str(input)), 3)
+  end
+  nn._checkDevice(self, x, self.weight, 3)
+  local N, C, Hh, W = x:size(1), x:size(2), x:size(4), x:size(5)
+  if self.padT > 0 then
+    local z = torch.Tensor():typeAs(x):resize(N, C, self.padT, Hh, W):zero()
+    x = torch.cat({ z, x, z }, 3)
+  end
+  local span = self.dilationT * (self.kT - 1) + 1
+  local OT = (x:size(3) - span) // self.dT + 1
+  if OT < 1 then
+    error(('%s: the input [%s] is shorter than the kernel (%d frames)'):format(torch.typename(self), shape_str(input), span), 3)
+  end
+  local y
+  for k = 1, self.kT do
+    local idx = torch.LongTensor(OT)
+    for t = 1, OT do idx[t] = (t - 1) * self.dT + (k - 1) * self.dilationT + 1 end
+    local frames = x:index(3, idx):transpose(2, 3):contiguous():view(N * OT, C, Hh, W)
+    local yk = torch._conv2d(frames, self.weight:select(3, k):contiguous(), nil, self.dH, self.dW,
+                             self.padH, self.padW, self.dilationH, self.dilationW, 1)
+    y = y and y + yk or yk
+  end
+  local OH, OW = y:size(3), y:size(4)
+  y = y:view(N, OT, self.nOutputPlane, OH, OW):transpose(2, 3)
+  if self.bias then y = y + self.bias:view(1, self.nOutputPlane, 1, 1, 1) end
+  self.output = added and y:squeeze(1) or y
+  return self.output
+end
+function VConv:__tostring__()
+  return ('%s(%d -> %d, %dx%dx%d, %d,%d,%d, %d,%d,%d)'):format(torch.typename(self), self.nInputPlane,
+    self.nOutputPlane, self.kT, self.kW, self.kH, self.dT, self.dW, self.dH, self.padT, self.padW, self.padH)
+end
+
+local VDilConv = torch.class('nn.VolumetricDilatedConvolution', 'nn.VolumetricConvolution')
+function VDilConv:__init(nIn, nOut, kT, kW, kH, dT, dW, dH, padT, padW, padH, dilT, dilW, dilH)
+  local f = 'nn.VolumetricDilatedConvolution'
+  nIn, nOut = positive(f, 1, nIn, 2), positive(f, 2, nOut, 2)
+  kT, kW, kH = positive(f, 3, kT, 2), positive(f, 4, kW, 2), positive(f, 5, kH, 2)
+  dT, dW, dH = positive(f, 6, dT or 1, 2), positive(f, 7, dW or 1, 2), positive(f, 8, dH or 1, 2)
+  padT, padW, padH = check.arg(f, 9, padT or 0, 'count', 2), check.arg(f, 10, padW or 0, 'count', 2),
+                     check.arg(f, 11, padH or 0, 'count', 2)
+  dilT, dilW, dilH = positive(f, 12, dilT or 1, 2), positive(f, 13, dilW or 1, 2), positive(f, 14, dilH or 1, 2)
+  self:_setup(nIn, nOut, { kT, kH, kW }, { dT, dH, dW }, { padT, padH, padW }, { dilT, dilH, dilW })
+end
+
+local Conv3d = torch.class('nn.Conv3d', 'nn.VolumetricConvolution')
+function Conv3d:__init(nIn, nOut, k, opts)
+  local f = 'nn.Conv3d'
+  nIn, nOut = positive(f, 1, nIn, 2), positive(f, 2, nOut, 2)
+  if k == nil then check.argerror(f, 3, 'kernel size expected, got no value', 2) end
+  local o = check.options(f, opts, { stride = 1, padding = 0, dilation = 1, bias = true,
+                                     groups = check.unsupported(1), paddingMode = check.unsupported('zeros'),
+                                     device = check.unsupported(nil), dtype = check.unsupported(nil) }, 3)
+  local function triple(v, i, kind)
+    local given = type(v) == 'table' and v or { v, v, v }
+    if #given ~= 3 then check.argerror(f, i, ('expected a number or {t, h, w}, got a table of %d'):format(#given), 4) end
+    local t = {}
+    for j = 1, 3 do
+      t[j] = kind == 'count' and check.arg(f, i, given[j], 'count', 4) or positive(f, i, given[j], 4)
+    end
+    return t
+  end
+  self:_setup(nIn, nOut, triple(k, 3), triple(o.stride, 4), triple(o.padding, 4, 'count'), triple(o.dilation, 4),
+              check.arg(f, 4, o.bias, 'boolean', 2))
 end
 
 -- ---- simple layers ------------------------------------------------------------------------------
