@@ -52,6 +52,8 @@ local builders = {
   -- k 2, stride 1, padT 1, padW 0, padH 1, dilationT 2, dilationW 2, dilationH 1
   VolumetricDilatedConvolution = function() return nn.VolumetricDilatedConvolution(2, 2, 2, 2, 2, 1, 1, 1, 1, 0, 1, 2, 2, 1) end,
   Conv3d = function() return nn.Conv3d(2, 2, 3, { padding = 1, bias = false }) end,
+  TemporalDynamicKMaxPooling = function() return nn.TemporalDynamicKMaxPooling(3, 0.5) end,
+  TemporalDynamicKMaxPooling2D = function() return nn.TemporalDynamicKMaxPooling(2) end,
   SpatialMaxUnpooling = function(c)
     local pool = nn.SpatialMaxPooling(2, 2):double()
     pool:forward(T(c.poolInput))
@@ -171,6 +173,7 @@ describe('nn more: float64 gradcheck', function()
     gc(nn.SpatialDilatedMaxPooling(2, 2, 1, 1, 1, 0, 2, 1), H.randn(1, 2, 4, 5))
     gc(nn.SpatialUpSamplingBilinear(3), H.randn(1, 2, 2, 3))
     gc(nn.TemporalMaxPooling(2, 1), H.randn(2, 5, 3))
+    gc(nn.TemporalDynamicKMaxPooling(2, 0.5), H.randn(2, 6, 3))
     gc(nn.PixelShuffle(2), H.randn(1, 8, 2, 3))
     gc(nn.SpatialLPPooling(2, 2, 2, 2), H.pos(1, 2, 4, 4))
     gc(nn.LPPool2d(3, { 2, 1 }, { stride = 1 }), H.pos(2, 3, 3))
@@ -368,6 +371,8 @@ describe('nn more: errors', function()
         "bad argument #12 to 'nn.VolumetricDilatedConvolution'")
     err(function() nn.Conv3d(2, 2, { 3, 3 }) end, "bad argument #3 to 'nn.Conv3d'", 'table of 2')
     err(function() nn.Conv3d(2, 2, 3, { groups = 2 }) end, 'nn.Conv3d', 'groups')
+    err(function() nn.TemporalDynamicKMaxPooling(0) end, "bad argument #1 to 'nn.TemporalDynamicKMaxPooling'")
+    err(function() nn.TemporalDynamicKMaxPooling(2, 1.5) end, "bad argument #2 to 'nn.TemporalDynamicKMaxPooling'", 'factor')
     err(function() nn.DistanceRatioCriterion(1) end, "bad argument #1 to 'nn.DistanceRatioCriterion'")
     err(function() nn.L1HingeEmbeddingCriterion('x') end, "bad argument #1 to 'nn.L1HingeEmbeddingCriterion'")
   end)
@@ -403,6 +408,8 @@ describe('nn more: errors', function()
         'nn.VolumetricConvolution', 'shorter than the kernel')
     err(function() nn.VolumetricConvolution(2, 2, 1, 1, 1):forward(torch.randn(3, 2, 2, 2)) end,
         'nn.VolumetricConvolution', 'expected 2 input planes')
+    err(function() nn.TemporalDynamicKMaxPooling(4):forward(torch.randn(3, 2)) end,
+        'nn.TemporalDynamicKMaxPooling', 'fewer than k = 4', '3 x 2')
     err(function() nn.ReplicationPad3d(1):forward(torch.randn(2, 2)) end, 'nn.ReplicationPad3d', '2 x 2')
     err(function() nn.DistanceRatioCriterion():forward({ torch.randn(3), torch.randn(2) }) end,
         'nn.DistanceRatioCriterion', '[3]', '[2]')

@@ -8,6 +8,7 @@
 --   nn.CReLU(nInputDims), nn.GatedLinearUnit([dim]) / nn.GLU, nn.Copy(intype, outtype)
 --   nn.WeightedEuclidean(inputSize, outputSize)
 --   nn.TemporalMaxPooling(kW [, dW]), nn.TemporalSubSampling(frameSize, kW [, dW])
+--   nn.TemporalDynamicKMaxPooling(minK [, factor])
 --   nn.SpatialSubSampling(nInputPlane, kW, kH [, dW, dH]), nn.PixelShuffle(r)
 --   nn.SpatialLPPooling(nInputPlane, p, kW, kH [, dW, dH]) / nn.LPPool2d(p, k [, {stride}])
 --   nn.SpatialMaxUnpooling(poolingModule), nn.L1HingeEmbeddingCriterion([margin])
@@ -173,6 +174,46 @@ function TMax:updateOutput(input)
   return self.output
 end
 function TMax:__tostring__() return ('nn.TemporalMaxPooling(%d, %d)'):format(self.kW, self.dW) end
+
+-- nn.TemporalDynamicKMaxPooling(minK [, factor = 0]): the k largest values of each feature
+-- over time, in their order in time, k = max(minK, ceil(factor * nFrame)); [N x] nFrame x
+-- frameSize. The values are gathered at the kept positions, and the gradient scattered back.
+local gather_frames = torch.autograd.Function {
+  forward = function(ctx, x, idx, dim)
+    ctx.idx, ctx.dim, ctx.size = idx, dim, x:size()
+    return x:gather(dim, idx)
+  end,
+  backward = function(ctx, g)
+    return torch.Tensor():typeAs(g):resize(ctx.size):zero():scatter(ctx.dim, ctx.idx, g)
+  end,
+}
+local KMax, KMaxParent = torch.class('nn.TemporalDynamicKMaxPooling', 'nn.Module')
+function KMax:__init(minK, factor)
+  KMaxParent.__init(self)
+  self.minK = positive('nn.TemporalDynamicKMaxPooling', 1, minK, 2)
+  self.factor = factor == nil and 0 or check.arg('nn.TemporalDynamicKMaxPooling', 2, factor, 'number', 2)
+  if not (self.factor >= 0 and self.factor <= 1) then
+    check.argerror('nn.TemporalDynamicKMaxPooling', 2, ('expected a factor in [0, 1], got %s'):format(tostring(factor)), 2)
+  end
+end
+function KMax:updateOutput(input)
+  input_of(self, input, { [2] = true, [3] = true }, '2D (nFrame x frameSize) or 3D (N x nFrame x frameSize)', 3)
+  local dim = input:dim() - 1
+  local n = input:size(dim)
+  local k = math.max(self.minK, math.ceil(self.factor * n))
+  if n < k then
+    error(('%s: %d frames are fewer than k = %d, input [%s]'):format(torch.typename(self), n, k, shape_str(input)), 3)
+  end
+  self.indices = torch.noGrad(function()
+    local _, order = input:sort(dim, true)
+    local kept = order:narrow(dim, 1, k):sort(dim)
+    return kept
+  end)
+  self.output = gather_frames(input, self.indices, dim)
+  return self.output
+end
+function KMax:_clearState() self.indices = nil end
+function KMax:__tostring__() return ('nn.TemporalDynamicKMaxPooling(%d, %g)'):format(self.minK, self.factor) end
 
 -- sums over windows of kH x kW of a batched N x C x H x W: an average pooling times the size
 local function window_sum(x, kH, kW, dH, dW)

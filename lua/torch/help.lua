@@ -308,6 +308,7 @@ nn.SpatialMaxUnpooling | nn.SpatialMaxUnpooling(poolingModule) | puts each value
 nn.SpatialSubSampling nn.SpatialSubSampling:reset | nn.SpatialSubSampling(nInputPlane, kW, kH [, dW = 1, dH = 1]) | Torch7: bias[c] + weight[c] * the sum of plane c over each kW x kH window (one weight and bias per plane)
 nn.SpatialLPPooling nn.LPPool2d | nn.SpatialLPPooling(nInputPlane, p, kW, kH [, dW = kW, dH = kH]) / nn.LPPool2d(p, k [, {stride = k}]) | (sum of x^p over each window)^(1/p)
 nn.TemporalMaxPooling | nn.TemporalMaxPooling(kW [, dW = kW]) | [N x] nFrame x frameSize -> the max of each feature over windows of kW frames
+nn.TemporalDynamicKMaxPooling | nn.TemporalDynamicKMaxPooling(minK [, factor = 0]) | the k largest values of each feature over time, kept in time order; k = max(minK, ceil(factor * nFrame)) ([N x] nFrame x frameSize)
 nn.TemporalSubSampling nn.TemporalSubSampling:reset | nn.TemporalSubSampling(frameSize, kW [, dW = 1]) | Torch7: bias[i] + weight[i] * the sum of feature i over each window of kW frames ([N x] nFrame x frameSize)
 nn.PixelShuffle | nn.PixelShuffle(r) | [N x] C*r*r x H x W -> [N x] C x H*r x W*r (sub-pixel convolution's rearrangement)
 nn.CReLU | nn.CReLU(nInputDims [, inplace]) | {ReLU(x), ReLU(-x)} joined along the feature dim (dim 1 of a sample of nInputDims dims, 2 of a batch)
