@@ -20,10 +20,12 @@
 --   nn.SpatialDepthWiseConvolution(nIn, nOut, kW, kH, ...), nn.TemporalRowConvolution(F, kW [, dW, featFirst])
 --   nn.VolumetricConvolution(nIn, nOut, kT, kW, kH, ...) / nn.Conv3d, nn.VolumetricDilatedConvolution
 --
--- Each is written on the existing kernels (max / average pooling of core/conv.c, softmax,
--- bilinear up-sampling of spatial.lua) and tensor ops, so autograd gives the backward;
--- max unpooling, whose gradient is a gather of its scatter, is a torch.autograd.Function.
--- The dropouts are inverted (scaled by 1/(1-p) in training), as nn.Dropout here and PyTorch.
+-- Each is written on the existing kernels (convolution, max / average pooling of core/conv.c,
+-- softmax, bilinear up-sampling of spatial.lua) and tensor ops, so autograd gives the backward;
+-- max unpooling and k-max pooling (a scatter / a gather, each the other's gradient) and Copy (a
+-- type conversion) are torch.autograd.Functions. The channel dropouts are inverted (scaled by
+-- 1/(1-p) in training, the identity in evaluate()), as nn.Dropout here and PyTorch; Torch7's
+-- SpatialDropout scaled by 1-p in evaluation instead.
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
