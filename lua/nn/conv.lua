@@ -406,11 +406,12 @@ function MaxPool:updateOutput(input)
   local out, idx = torch._maxPool2d(x, self.kH, self.kW, self.dH, self.dW, self.padH, self.padW,
                                     self.dilationH, self.dilationW, self.ceil_mode)
   self.indices = idx   -- 0-based positions in each H x W plane (PyTorch's return_indices, minus one)
+  self._unpoolInput = { x:size(3), x:size(4) }   -- the plane those index, for nn.SpatialMaxUnpooling
   self.output = unbatch(out, added)
   return self.output
 end
 
-function MaxPool:_clearState() self.indices = nil end
+function MaxPool:_clearState() self.indices, self._unpoolInput = nil, nil end
 
 function MaxPool:__tostring__()
   return ('%s(%dx%d, %d,%d, %d,%d%s)'):format(torch.typename(self), self.kW, self.kH, self.dW, self.dH,

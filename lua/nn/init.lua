@@ -34,6 +34,8 @@ require 'nn.StochasticGradient'
 require 'nn.conv'
 require 'nn.norm'
 require 'nn.spatial'
+-- issue 22: the remaining Torch7 modules (channel dropout and softmax, sub-sampling, unpooling ...)
+require 'nn.more'
 
 -- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
 -- per-layer entry points) raise an error from inside as the layer's ('nn.Select: ...',
