@@ -151,6 +151,20 @@ $(MOD_SO): $(LUA_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,nodelete -o $@ $(LUA_OBJ) $(LIB_A) $(LDFLAGS) $(LIBS)
 
+# ---- distributed (issue 19): the MPI binding is its own module, distributed.core, built only
+# when mpicc is found and linked with libmpi through mpicc's own flags, so luatorch and
+# torch.core never depend on MPI (docs/ARCHITECTURE.md, "Distributed").
+MPICC    ?= $(shell command -v mpicc 2>/dev/null)
+DIST_SO  := $(BUILD)/lua/distributed/core.so
+ifneq ($(MPICC),)
+all: $(DIST_SO)
+$(DIST_SO): lua/distributed/core.c include/luatorch.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iinclude $(shell $(MPICC) --showme:compile) -shared -o $@ $< \
+	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
+endif
+# ---- end distributed
+
 # The pure-Lua modules travel inside the executable, so it runs with nothing installed.
 $(BUILD)/embedded.c: tools/embed.lua $(LUA_MODS)
 	@mkdir -p $(dir $@)
@@ -334,6 +348,7 @@ install: all
 	install -d $(LUA_LIBDIR)/torch $(LUA_SHAREDIR) $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/include/luatorch $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(MOD_SO) $(LUA_LIBDIR)/torch/core.so
+	if [ -f $(DIST_SO) ]; then install -D -m 755 $(DIST_SO) $(LUA_LIBDIR)/distributed/core.so; fi
 	cd lua && find . -name '*.lua' -exec install -D -m 644 {} $(LUA_SHAREDIR)/{} \;
 	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/luatorch
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
