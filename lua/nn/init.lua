@@ -34,6 +34,8 @@ require 'nn.StochasticGradient'
 require 'nn.conv'
 require 'nn.norm'
 require 'nn.spatial'
+-- issue 19: data-parallel training over MPI (loads the distributed module when constructed)
+require 'nn.DistributedDataParallel'
 
 -- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
 -- per-layer entry points) raise an error from inside as the layer's ('nn.Select: ...',
