@@ -153,14 +153,15 @@ $(MOD_SO): $(LUA_OBJ) $(LIB_A)
 
 # ---- distributed (issue 19): the MPI binding is its own module, distributed.core, built only
 # when mpicc is found and linked with libmpi through mpicc's own flags, so luatorch and
-# torch.core never depend on MPI (docs/ARCHITECTURE.md, "Distributed").
+# torch.core never depend on MPI (docs/ARCHITECTURE.md, "Distributed"). -z nodelete as for
+# core.so: libmpi stays mapped after lua_close (its threads; leak reports name it).
 MPICC    ?= $(shell command -v mpicc 2>/dev/null)
 DIST_SO  := $(BUILD)/lua/distributed/core.so
 ifneq ($(MPICC),)
 all: $(DIST_SO)
 $(DIST_SO): lua/distributed/core.c include/luatorch.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iinclude $(shell $(MPICC) --showme:compile) -shared -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
 	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
 endif
 # ---- end distributed
@@ -225,7 +226,8 @@ test-extension: all
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so \
+	  $(if $(MPICC),build-asan/lua/distributed/core.so)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \
