@@ -242,13 +242,15 @@ test-asan: deps
 # case in 4 (SWEEP_ARGS), test-asan all of them (about 85,000 calls).
 SWEEP_ARGS ?=
 sweep: all
-	$(EXE) tools/sweep.lua --exe $(EXE) --out $(BUILD)/sweep-failures.txt $(SWEEP_ARGS)
+	LUA_CPATH="$(CURDIR)/$(BUILD)/lua/?.so;;" $(EXE) tools/sweep.lua --exe $(EXE) --out $(BUILD)/sweep-failures.txt $(SWEEP_ARGS)
 
 sweep-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so
-	LUATORCH_ASAN=1 ASAN_OPTIONS=detect_leaks=1 build-asan/luatorch tools/sweep.lua \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so \
+	  $(if $(MPICC),build-asan/lua/distributed/core.so)
+	LUATORCH_ASAN=1 ASAN_OPTIONS=detect_leaks=1 LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" \
+	  build-asan/luatorch tools/sweep.lua \
 	  --exe build-asan/luatorch --out build-asan/sweep-failures.txt $(SWEEP_ARGS)
 
 # The GPU specs on the emulated device under the sanitizers: the backend's host code (allocator,
