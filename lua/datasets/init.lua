@@ -455,6 +455,9 @@ function datasets.DataLoader(opts)
     self._rng = torch.getRNGState()
     torch.setRNGState(saved)
   end
+  if type(opts.distributed) ~= 'boolean' then
+    error(('datasets.DataLoader: distributed must be a boolean, got %s'):format(tostring(opts.distributed)), 2)
+  end
   if opts.distributed then shard_setup(self) end
   return self
 end
