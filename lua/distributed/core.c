@@ -28,7 +28,12 @@
  * (connection setup) allocate; in a sanitizer build those blocks are not reported as leaks
  * (LeakSanitizer ignores what a thread allocates between __lsan_disable and __lsan_enable),
  * so leaks of our own still are. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DIST_ASAN 1   /* clang's spelling */
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(DIST_ASAN)
 #include <sanitizer/lsan_interface.h>
 #define LSAN_OFF() __lsan_disable()
 #define LSAN_ON() __lsan_enable()
