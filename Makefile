@@ -151,6 +151,21 @@ $(MOD_SO): $(LUA_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,nodelete -o $@ $(LUA_OBJ) $(LIB_A) $(LDFLAGS) $(LIBS)
 
+# ---- distributed (issue 19): the MPI binding is its own module, distributed.core, built only
+# when mpicc is found and linked with libmpi through mpicc's own flags, so luatorch and
+# torch.core never depend on MPI (docs/ARCHITECTURE.md, "Distributed"). -z nodelete as for
+# core.so: libmpi stays mapped after lua_close (its threads; leak reports name it).
+MPICC    ?= $(shell command -v mpicc 2>/dev/null)
+DIST_SO  := $(BUILD)/lua/distributed/core.so
+ifneq ($(MPICC),)
+all: $(DIST_SO)
+$(DIST_SO): lua/distributed/core.c include/luatorch.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
+	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
+endif
+# ---- end distributed
+
 # The pure-Lua modules travel inside the executable, so it runs with nothing installed.
 $(BUILD)/embedded.c: tools/embed.lua $(LUA_MODS)
 	@mkdir -p $(dir $@)
@@ -211,7 +226,8 @@ test-extension: all
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so \
+	  $(if $(MPICC),build-asan/lua/distributed/core.so)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \
@@ -226,13 +242,15 @@ test-asan: deps
 # case in 4 (SWEEP_ARGS), test-asan all of them (about 85,000 calls).
 SWEEP_ARGS ?=
 sweep: all
-	$(EXE) tools/sweep.lua --exe $(EXE) --out $(BUILD)/sweep-failures.txt $(SWEEP_ARGS)
+	LUA_CPATH="$(CURDIR)/$(BUILD)/lua/?.so;;" $(EXE) tools/sweep.lua --exe $(EXE) --out $(BUILD)/sweep-failures.txt $(SWEEP_ARGS)
 
 sweep-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so
-	LUATORCH_ASAN=1 ASAN_OPTIONS=detect_leaks=1 build-asan/luatorch tools/sweep.lua \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so \
+	  $(if $(MPICC),build-asan/lua/distributed/core.so)
+	LUATORCH_ASAN=1 ASAN_OPTIONS=detect_leaks=1 LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" \
+	  build-asan/luatorch tools/sweep.lua \
 	  --exe build-asan/luatorch --out build-asan/sweep-failures.txt $(SWEEP_ARGS)
 
 # The GPU specs on the emulated device under the sanitizers: the backend's host code (allocator,
@@ -334,6 +352,7 @@ install: all
 	install -d $(LUA_LIBDIR)/torch $(LUA_SHAREDIR) $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/include/luatorch $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(MOD_SO) $(LUA_LIBDIR)/torch/core.so
+	if [ -f $(DIST_SO) ]; then install -D -m 755 $(DIST_SO) $(LUA_LIBDIR)/distributed/core.so; fi
 	cd lua && find . -name '*.lua' -exec install -D -m 644 {} $(LUA_SHAREDIR)/{} \;
 	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/luatorch
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/

@@ -465,6 +465,16 @@ static int pmain(lua_State *L)
     return 1;
 }
 
+/* A script that ends in an error calls the registry's "luatorch.onfailure" (set by
+ * require 'distributed' after dist.init(): MPI_Abort, so the other ranks do not wait in a
+ * collective forever; lua_close would finalise MPI as after a clean run). */
+static void on_failure(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "luatorch.onfailure") == LUA_TFUNCTION)
+        lua_pcall(L, 0, 0, 0);
+    lua_settop(L, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argv[0] && argv[0][0]) progname = argv[0];
@@ -479,6 +489,7 @@ int main(int argc, char **argv)
     int status = lua_pcall(L, 2, 1, 0);
     int ok = status == LUA_OK && lua_toboolean(L, -1);
     if (status != LUA_OK) report(L, status);
+    if (!ok) on_failure(L);
     lua_close(L);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

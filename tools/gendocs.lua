@@ -14,6 +14,7 @@ local sections = {
   { key = 'optim', title = 'optim', intro = "Torch7's functional optimisers and PyTorch's objects (`opt`)." },
   { key = 'datasets', title = 'datasets', intro = 'Data sets and the DataLoader.' },
   { key = 'transforms', title = 'transforms', intro = 'Data transforms; `tr` is a transform.' },
+  { key = 'distributed', title = 'distributed', intro = 'Data-parallel training over MPI: `dist = require \'distributed\'`.' },
 }
 
 local function section_of(entry)

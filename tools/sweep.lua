@@ -11,7 +11,7 @@
 --
 -- What is swept (the targets):
 --   * every function in the tables torch, nn, optim, datasets, transforms and their sub-tables
---     (torch.autograd, torch.cuda), and the tensor type objects and storage constructors;
+--     (torch.autograd, torch.cuda), distributed when its MPI binding was built, and the tensor type objects and storage constructors;
 --     names starting with '_' are private and are not swept;
 --   * every tensor method (the methods table behind getmetatable(torch.FloatTensor(1))), called
 --     as t:name(...) when the receiver is a tensor, else as torch.FloatTensor.name(self, ...);
@@ -225,6 +225,17 @@ sweep_table('torch.cuda', torch.cuda)
 sweep_table('optim', optim)
 sweep_table('datasets', datasets)
 sweep_table('transforms', transforms)
+-- distributed (issue 19), when the MPI binding was built: MPI runs (a world of one) so the
+-- collectives get past their "call dist.init() first"; finalize is not swept (it would end MPI
+-- for the rest of a child's calls)
+local has_dist, distributed = pcall(require, 'distributed')
+if has_dist then
+  distributed.init()
+  ENV.distributed = distributed
+  local swept = {}
+  for k, v in pairs(distributed) do if k ~= 'finalize' then swept[k] = v end end
+  sweep_table('distributed', swept)
+end
 
 -- tensor methods: t:name(...) when a1 is a tensor, else through the type object
 local mt = getmetatable(torch.FloatTensor(1))

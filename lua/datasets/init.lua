@@ -23,13 +23,16 @@
 --                          ToTensor), computed on first use and cached; nil when the transform
 --                          has no batch form (transforms.Lambda without batched = true)
 --
---   loader = datasets.DataLoader{dataset=, batchSize=1, shuffle=false, dropLast=false, seed=}
+--   loader = datasets.DataLoader{dataset=, batchSize=1, shuffle=false, dropLast=false, seed=,
+--                                 distributed=false}
 --   for inputs, targets in loader:iter() do ... end      -- #loader batches per epoch
 --     Batches are gathered in C (index) from the pre-transformed split. With shuffle, each
 --     epoch's order is torch.randperm: from the torch RNG (torch.manualSeed reproduces it),
 --     or from the loader's own generator when seed is given (the global RNG is untouched and
 --     the same seed gives the same sequence of epochs). Other datasets (any table with #ds
 --     and ds[i] = {input, target}) are batched by stacking their samples.
+--     distributed = true (require 'distributed'; see shard_setup below): each MPI rank gets
+--     its own shard of every epoch, the same number of batches on every rank.
 --
 --   ds = datasets.TensorDataset(inputs, targets, ...)   sample i = {inputs[i], targets[i], ...}
 local torch = require 'torch'
@@ -384,7 +387,48 @@ end
 
 -- numWorkers is PyTorch's: loading runs in the caller's thread, so only 0 is accepted.
 local loader_options = { dataset = check.REQUIRED, batchSize = 1, shuffle = false, dropLast = false,
-                         seed = check.NONE, numWorkers = check.unsupported(0) }
+                         seed = check.NONE, numWorkers = check.unsupported(0),
+                         distributed = false }
+
+-- ---- distributed = true (issue 19): rank r of size takes the epoch order's positions r+1,
+-- r+1+size, ... (PyTorch's DistributedSampler). Each rank gets ceil(n/size) samples, the order
+-- wrapped around to fill the last ones (so when size does not divide n, the first
+-- size * ceil(n/size) - n samples of the order are seen twice that epoch); with dropLast,
+-- floor(n/size) and the order's last n % size are left out. Every rank thus has the same
+-- number of batches. With shuffle, the ranks draw the same permutation: from seed, or from a
+-- seed rank 0 draws (torch.random) and broadcasts.
+local function shard_setup(self)
+  local dist = require 'distributed'
+  if not dist.isInitialized() then dist.init() end
+  self.distributed, self.rank, self.worldSize = true, dist.rank(), dist.size()
+  if self.shuffle and not self._rng then
+    local seed = torch.LongTensor({ torch.random() })
+    local s = dist.broadcast(seed, 0)[1]
+    local saved = torch.getRNGState()
+    torch.manualSeed(s)
+    self.seed, self._rng = s, torch.getRNGState()
+    torch.setRNGState(saved)
+  end
+end
+
+-- how many samples of the dataset this loader's rank sees per epoch
+function DataLoader:_count()
+  local n = #self.dataset
+  if not self.distributed then return n end
+  if self.dropLast then return n // self.worldSize end
+  return (n + self.worldSize - 1) // self.worldSize
+end
+
+-- this rank's samples in this epoch's order (a LongTensor), from the whole order perm (or nil)
+function DataLoader:_shard(perm)
+  local n, m = #self.dataset, self:_count()
+  local idx = torch.LongTensor(m)
+  for k = 1, m do
+    local pos = ((k - 1) * self.worldSize + self.rank) % n + 1
+    idx[k] = perm and perm[pos] or pos
+  end
+  return idx
+end
 
 function datasets.DataLoader(opts)
   if type(opts) ~= 'table' then
@@ -411,11 +455,15 @@ function datasets.DataLoader(opts)
     self._rng = torch.getRNGState()
     torch.setRNGState(saved)
   end
+  if type(opts.distributed) ~= 'boolean' then
+    error(('datasets.DataLoader: distributed must be a boolean, got %s'):format(tostring(opts.distributed)), 2)
+  end
+  if opts.distributed then shard_setup(self) end
   return self
 end
 
 function DataLoader:size()
-  local n = #self.dataset
+  local n = self:_count()
   if self.dropLast then return n // self.batchSize end
   return (n + self.batchSize - 1) // self.batchSize
 end
@@ -458,6 +506,7 @@ function DataLoader:iter()
   local ds, bs = self.dataset, self.batchSize
   local n, nb = #ds, self:size()
   local perm = self:order()
+  if self.distributed then perm, n = self:_shard(perm), self:_count() end
   -- whole-split tensors when the dataset has them (a plain table dataset's __index may
   -- not expect string keys: look them up under pcall)
   local function method(name)
@@ -496,9 +545,10 @@ function DataLoader:iter()
 end
 
 function DataLoader:__tostring()
-  return ('datasets.DataLoader{%d samples, batchSize = %d, %d batches%s%s}'):format(
+  return ('datasets.DataLoader{%d samples, batchSize = %d, %d batches%s%s%s}'):format(
     #self.dataset, self.batchSize, self:size(), self.shuffle and ', shuffled' or '',
-    self.dropLast and ', dropLast' or '')
+    self.dropLast and ', dropLast' or '',
+    self.distributed and (', rank %d of %d'):format(self.rank, self.worldSize) or '')
 end
 
 rawset(_G, 'datasets', datasets)  -- the global too, as Torch7's packages (see lua/torch/init.lua)

@@ -36,6 +36,8 @@ require 'nn.norm'
 require 'nn.spatial'
 -- issue 22: the remaining Torch7 modules (channel dropout and softmax, sub-sampling, unpooling ...)
 require 'nn.more'
+-- issue 19: data-parallel training over MPI (loads the distributed module when constructed)
+require 'nn.DistributedDataParallel'
 
 -- Every layer's own updateOutput, updateGradInput and accGradParameters (Torch7's public
 -- per-layer entry points) raise an error from inside as the layer's ('nn.Select: ...',

@@ -334,7 +334,7 @@ optim.SGD | optim.SGD(params, {lr =, momentum =, dampening =, weightDecay =, nes
 optim.Adam optim.RMSprop optim.Adagrad | optim.Adam(params, {lr = 1e-3, betas =, eps =, weightDecay =}) / optim.RMSprop(params, {lr = 1e-2, alpha =, eps =, weightDecay =}) / optim.Adagrad(params, {lr = 1e-2, lrDecay =, eps =, weightDecay =}) | PyTorch-style optimisers with PyTorch's defaults: opt:zeroGrad() and opt:step()
 optim.clipGradNorm | optim.clipGradNorm(params, maxNorm) -> norm | scales the gradients in place so their total 2-norm is at most maxNorm
 datasets.MNIST datasets.FashionMNIST | datasets.MNIST{root =, train = true, transform =, targetTransform =, download = false, mirrors =} | a dataset: #ds samples, ds[i] = {input, target} (1-based classes); no root: the bundled MNIST subset
-datasets.DataLoader | datasets.DataLoader{dataset =, batchSize = 1, shuffle = false, dropLast = false, seed =} | batches: for inputs, targets in loader:iter() do ... end
+datasets.DataLoader | datasets.DataLoader{dataset =, batchSize = 1, shuffle = false, dropLast = false, seed =, distributed = false} | batches: for inputs, targets in loader:iter() do ... end; distributed = true: this MPI rank's shard of each epoch (ranks r+1, r+1+size, ... of a permutation all ranks share), the same number of batches on every rank
 datasets.DataLoader:iter datasets.DataLoader:size datasets.DataLoader:order | loader:iter() / loader:size() / loader:order() | an iterator over (inputs, targets) batches / the batch count (#loader) / this epoch's order (nil: 1..n)
 datasets.dataRoot | datasets.dataRoot('mnist-10k') -> dir or nil, tried | where the data shipped with luatorch is (the bundled MNIST subset)
 datasets.fashionMNISTRoot | datasets.fashionMNISTRoot | Fashion-MNIST's default directory (Debian's dataset-fashion-mnist)
@@ -354,6 +354,19 @@ t:isnan t:isinf t:isfinite torch.isnan torch.isinf torch.isfinite | x:isnan() / 
 t:tolist torch.tolist | x:tolist() | PyTorch's name for x:totable(): nested Lua tables (a number for a 0-dim tensor)
 nn.Embedding | nn.Embedding(numEmbeddings, embeddingDim [, {paddingIdx =, maxNorm =, normType = 2}]) | PyTorch's embedding (an nn.LookupTable): N(0, 1) rows picked by 1-based indices; paddingIdx's row starts at zero and gets no gradient; maxNorm renormalises looked-up rows in place
 datasets.TensorDataset | datasets.TensorDataset(t1, t2, ...) | sample i is {t1[i], t2[i], ...}; a DataLoader batches it (for x, y in loader:iter())
+distributed.init | dist.init() -> rank, size | starts MPI (MPI_Init_thread; a world of one outside mpirun); finalised when Lua closes, or by dist.finalize()
+distributed.rank distributed.size distributed.localRank | dist.rank() / dist.size() / dist.localRank() | this process's 0-based rank / the number of ranks / its rank among the ranks on this node
+distributed.isInitialized distributed.finalize | dist.isInitialized() / dist.finalize() | whether MPI is running / stops MPI (no collective after it)
+distributed.barrier | dist.barrier() | waits until every rank has called it
+distributed.allReduce | dist.allReduce(t [, op = 'sum']) -> t | in place: t becomes the op ('sum', 'mean', 'max', 'min') of every rank's t; float, double, long, byte; contiguous host tensors; every rank passes the same size (else an error on every rank)
+distributed.iallReduce distributed.Handle:wait distributed.Handle:test | dist.iallReduce(t [, op = 'sum']) -> h; h:wait() -> t; h:test() -> done | allReduce without waiting (MPI_Iallreduce): t is reduced once h:wait() returns
+distributed.broadcast | dist.broadcast(t, root) -> t | in place: every rank's t becomes rank root's (0-based)
+distributed.allGather | dist.allGather(out, t) -> out | out (size x t's elements) gets every rank's t, rank 0's first
+distributed.reduceScatter | dist.reduceScatter(out, t [, op = 'sum']) -> out | t (size x out's elements) reduced over the ranks; rank r's out gets the r-th part
+nn.DistributedDataParallel | nn.DistributedDataParallel(module [, {bucketMB = 25, root = 0}]) | data-parallel training over MPI: broadcasts rank root's parameters at construction; forward / backward / m(x) are the module's; call m:syncGradients() after backward
+nn.DistributedDataParallel:syncGradients | m:syncGradients() | averages every parameter's gradient over the ranks: one all-reduce per bucket of about bucketMB (after backward, not overlapped with it)
+nn.DistributedDataParallel:broadcastParameters | m:broadcastParameters() | rank root's parameters into every rank's (e.g. after loading a checkpoint on root)
+nn.DistributedDataParallel:forward nn.DistributedDataParallel:backward nn.DistributedDataParallel:updateOutput nn.DistributedDataParallel:updateGradInput nn.DistributedDataParallel:accGradParameters | m:forward(input) / m:backward(input, gradOutput [, scale]) / ... | the wrapped module's
 optim.adamw | optim.adamw(feval, x, config, state) -> x, {f} | AdamW step (decoupled weight decay); config: learningRate (1e-3), beta1, beta2, epsilon, weightDecay (1e-2)
 optim.AdamW | optim.AdamW(params, {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weightDecay = 1e-2}) | PyTorch's AdamW: param *= 1 - lr * weightDecay, then Adam's step (amsgrad not supported)
 optim.Optimizer optim.SGD:addParamGroup optim.Adam:addParamGroup optim.AdamW:addParamGroup optim.RMSprop:addParamGroup optim.Adagrad:addParamGroup optim.Optimizer:addParamGroup | optim.SGD({ {params = p1, lr = 0.1}, {params = p2} }, {lr = 0.01, momentum = 0.9}) / opt:addParamGroup{params =, ...} | param groups, each with its own options (the second table fills in the rest); opt.paramGroups[i].lr can be read and changed between steps
@@ -453,7 +466,7 @@ end
 
 -- The module tables and namespaces help lists, by value: help(nn) is ?nn.
 local function namespace_name(x)
-  for _, name in ipairs({ 'torch', 'nn', 'optim', 'datasets', 'transforms' }) do
+  for _, name in ipairs({ 'torch', 'nn', 'optim', 'datasets', 'transforms', 'distributed' }) do
     if rawequal(package.loaded[name], x) then return name end
   end
   local torch = package.loaded.torch

@@ -1,0 +1,466 @@
+/*
+ * distributed/core.c — the MPI binding behind `require 'distributed'` (module distributed.core),
+ * built as its own shared module against the public C API (include/luatorch.h) and linked with
+ * OpenMPI (`mpicc --showme` flags), so that luatorch itself never needs libmpi: only a script
+ * that requires 'distributed' loads it.
+ *
+ *   init()  rank()  size()  localRank()  barrier()  finalize()  isInitialized()
+ *   allReduce(t [, op])  broadcast(t, root)  allGather(out, t)  reduceScatter(out, t [, op])
+ *   iallReduce(t [, op]) -> handle; handle:wait() -> t;  handle:test() -> done
+ *
+ * Every collective works in place on contiguous host tensors (float, double, long, byte) over
+ * MPI_COMM_WORLD with MPI_ERRORS_RETURN, so an MPI failure is a Lua error naming the function.
+ * Before each collective the ranks all-reduce (MPI_MAX) a small signature (element count,
+ * dtype, op, root, each also negated for the minimum): a rank calling with another size
+ * raises the same clear error on every rank instead of corrupting memory or hanging.
+ * After init, the luatorch executable calls the registry hook "luatorch.onfailure" when a
+ * script ends in an error; here it is MPI_Abort, so the other ranks do not wait forever.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+
+#include <luatorch.h>
+
+/* OpenMPI keeps (never frees) much of what MPI_Init, MPI_Finalize and the first collectives
+ * (connection setup) allocate; in a sanitizer build those blocks are not reported as leaks
+ * (LeakSanitizer ignores what a thread allocates between __lsan_disable and __lsan_enable),
+ * so leaks of our own still are. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DIST_ASAN 1   /* clang's spelling */
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(DIST_ASAN)
+#include <sanitizer/lsan_interface.h>
+#define LSAN_OFF() __lsan_disable()
+#define LSAN_ON() __lsan_enable()
+#else
+#define LSAN_OFF() ((void)0)
+#define LSAN_ON() ((void)0)
+#endif
+
+#define HANDLE_MT "distributed.Handle"
+#define FAILURE_HOOK "luatorch.onfailure"
+
+static int world_rank = 0, world_size = 1, local_rank = 0;
+static int we_initialized = 0;   /* MPI_Init_thread was ours, so MPI_Finalize is too */
+
+static int mpi_live(void)
+{
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    return init && !fin;
+}
+
+static int check_live(lua_State *L, const char *fname)
+{
+    if (!mpi_live())
+        return luaL_error(L, "%s: MPI is not running (call dist.init() first%s)", fname,
+                          we_initialized ? "; dist.finalize() has been called" : "");
+    return 0;
+}
+
+static int mpi_error(lua_State *L, const char *fname, int code)
+{
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(code, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "code %d", code);
+    return luaL_error(L, "%s: MPI failed on rank %d of %d: %s", fname, world_rank, world_size, msg);
+}
+#define MPI_TRY(L, fname, call) \
+    do {                                                                                     \
+        LSAN_OFF();                                                                          \
+        int rc_ = (call);                                                                    \
+        LSAN_ON();                                                                           \
+        if (rc_ != MPI_SUCCESS) mpi_error((L), (fname), rc_);                                \
+    } while (0)
+
+/* ---- ops and dtypes ----------------------------------------------------------------------- */
+
+enum { OP_SUM, OP_MEAN, OP_MAX, OP_MIN };
+static const char *const op_names[] = {"sum", "mean", "max", "min", NULL};
+
+static MPI_Op mpi_op(int op)
+{
+    return op == OP_MAX ? MPI_MAX : op == OP_MIN ? MPI_MIN : MPI_SUM;
+}
+
+static MPI_Datatype mpi_type(luatorch_dtype dt)
+{
+    switch (dt) {
+    case LUATORCH_FLOAT32: return MPI_FLOAT;
+    case LUATORCH_FLOAT64: return MPI_DOUBLE;
+    case LUATORCH_INT64: return MPI_INT64_T;
+    default: return MPI_UINT8_T;
+    }
+}
+
+/* The tensor argument at arg: a live, contiguous host tensor with fewer than 2^31 elements
+ * (MPI counts are ints). */
+static luatorch_tensor *check_buffer(lua_State *L, int arg, const char *fname)
+{
+    luatorch_tensor *t = luatorch_checktensor(L, arg);
+    char shape[128];
+    if (luatorch_get_device(t) != LUATORCH_CPU)
+        luaL_argerror(L, arg, lua_pushfstring(L, "a host tensor expected, got a device %s; "
+                      "copy it to the host with :float() / :double() first", luatorch_typename(t)));
+    if (!luatorch_is_contiguous(t))
+        luaL_argerror(L, arg, lua_pushfstring(L, "a contiguous tensor expected, got a "
+                      "non-contiguous %s of size %s (call :contiguous() and copy back)",
+                      luatorch_typename(t), luatorch_shape_str(t, shape, sizeof shape)));
+    if (luatorch_numel(t) > 0x7fffffff)
+        luaL_argerror(L, arg, lua_pushfstring(L, "at most 2^31-1 elements, got %I",
+                      (lua_Integer)luatorch_numel(t)));
+    return t;
+}
+
+static int check_op(lua_State *L, int arg, luatorch_tensor *t)
+{
+    int op = luaL_checkoption(L, arg, "sum", op_names);
+    if (op == OP_MEAN && luatorch_get_dtype(t) != LUATORCH_FLOAT32 &&
+        luatorch_get_dtype(t) != LUATORCH_FLOAT64)
+        luaL_argerror(L, arg, lua_pushfstring(L, "'mean' needs a float or double tensor, got "
+                      "a %s (use 'sum')", luatorch_typename(t)));
+    return op;
+}
+
+static void divide(luatorch_tensor *t, double by)
+{
+    int64_t n = luatorch_numel(t);
+    if (luatorch_get_dtype(t) == LUATORCH_FLOAT32) {
+        float *p = luatorch_data(t);
+        for (int64_t i = 0; i < n; i++) p[i] = (float)(p[i] / by);
+    } else {
+        double *p = luatorch_data(t);
+        for (int64_t i = 0; i < n; i++) p[i] /= by;
+    }
+}
+
+/* Every rank must call a collective with the same signature; each value is all-reduced as
+ * max(v) and max(-v) = -min(v), so a difference is seen by all ranks at once. */
+static void check_agree(lua_State *L, const char *fname, int64_t numel, int dtype, int op,
+                        int root)
+{
+    int64_t sig[8] = {numel, -numel, dtype, -dtype, op, -op, root, -root};
+    MPI_TRY(L, fname, MPI_Allreduce(MPI_IN_PLACE, sig, 8, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
+    if (sig[0] != -sig[1])
+        luaL_error(L, "%s: the ranks passed tensors of different sizes (from %I to %I elements; "
+                   "this is rank %d with %I): every rank must pass the same size", fname,
+                   (lua_Integer)-sig[1], (lua_Integer)sig[0], world_rank, (lua_Integer)numel);
+    if (sig[2] != -sig[3])
+        luaL_error(L, "%s: the ranks passed tensors of different types (this is rank %d): every "
+                   "rank must pass the same tensor type", fname, world_rank);
+    if (sig[4] != -sig[5])
+        luaL_error(L, "%s: the ranks passed different ops (this is rank %d with '%s')", fname,
+                   world_rank, op_names[op]);
+    if (sig[6] != -sig[7])
+        luaL_error(L, "%s: the ranks passed different roots (from %I to %I; this is rank %d)",
+                   fname, (lua_Integer)-sig[7], (lua_Integer)sig[6], world_rank);
+}
+
+/* ---- setup -------------------------------------------------------------------------------- */
+
+static int init_mpi(int *provided)
+{
+    LSAN_OFF();
+    int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, provided);
+    LSAN_ON();
+    return rc;
+}
+
+static int finalize_mpi(void)
+{
+    LSAN_OFF();
+    int rc = MPI_Finalize();
+    LSAN_ON();
+    return rc;
+}
+
+static int on_failure(lua_State *L)
+{
+    if (mpi_live() && world_size > 1) {
+        fprintf(stderr, "distributed: rank %d of %d failed (the error is above); aborting all "
+                "ranks (MPI_Abort)\n", world_rank, world_size);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    return 0;
+}
+
+/* The sentinel's __gc: MPI_Finalize when the Lua state closes after a clean run. */
+static int sentinel_gc(lua_State *L)
+{
+    if (we_initialized && mpi_live()) finalize_mpi();
+    return 0;
+}
+
+static int dist_init(lua_State *L)
+{
+    int init = 0, provided = 0, fin = 0;
+    MPI_Finalized(&fin);
+    if (fin) return luaL_error(L, "init: MPI was finalized (dist.finalize()); it cannot start again");
+    MPI_Initialized(&init);
+    if (!init) {
+        if (init_mpi(&provided) != MPI_SUCCESS)
+            return luaL_error(L, "init: MPI_Init_thread failed");
+        we_initialized = 1;
+        /* finalised when the state closes: a full userdata with __gc kept in the registry */
+        lua_newuserdatauv(L, 1, 0);
+        lua_newtable(L);
+        lua_pushcfunction(L, sentinel_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_setmetatable(L, -2);
+        lua_setfield(L, LUA_REGISTRYINDEX, "distributed.sentinel");
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    MPI_Comm node;
+    LSAN_OFF();
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL,
+                            &node) == MPI_SUCCESS) {
+        MPI_Comm_rank(node, &local_rank);
+        MPI_Comm_free(&node);
+    }
+    LSAN_ON();
+    lua_pushcfunction(L, on_failure);
+    lua_setfield(L, LUA_REGISTRYINDEX, FAILURE_HOOK);
+    lua_pushinteger(L, world_rank);
+    lua_pushinteger(L, world_size);
+    return 2;
+}
+
+static int dist_finalize(lua_State *L)
+{
+    if (mpi_live()) MPI_TRY(L, "finalize", finalize_mpi());
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, FAILURE_HOOK);
+    return 0;
+}
+
+static int dist_is_initialized(lua_State *L)
+{
+    lua_pushboolean(L, mpi_live());
+    return 1;
+}
+
+static int dist_rank(lua_State *L)
+{
+    check_live(L, "rank");
+    lua_pushinteger(L, world_rank);
+    return 1;
+}
+
+static int dist_size(lua_State *L)
+{
+    check_live(L, "size");
+    lua_pushinteger(L, world_size);
+    return 1;
+}
+
+static int dist_local_rank(lua_State *L)
+{
+    check_live(L, "localRank");
+    lua_pushinteger(L, local_rank);
+    return 1;
+}
+
+static int dist_barrier(lua_State *L)
+{
+    check_live(L, "barrier");
+    MPI_TRY(L, "barrier", MPI_Barrier(MPI_COMM_WORLD));
+    return 0;
+}
+
+/* ---- collectives -------------------------------------------------------------------------- */
+
+static int dist_all_reduce(lua_State *L)
+{
+    luatorch_tensor *t = check_buffer(L, 1, "allReduce");
+    int op = check_op(L, 2, t);
+    check_live(L, "allReduce");
+    int64_t n = luatorch_numel(t);
+    check_agree(L, "allReduce", n, luatorch_get_dtype(t), op, 0);
+    if (n > 0)
+        MPI_TRY(L, "allReduce", MPI_Allreduce(MPI_IN_PLACE, luatorch_data(t), (int)n,
+                                              mpi_type(luatorch_get_dtype(t)), mpi_op(op),
+                                              MPI_COMM_WORLD));
+    if (op == OP_MEAN) divide(t, world_size);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int dist_broadcast(lua_State *L)
+{
+    luatorch_tensor *t = check_buffer(L, 1, "broadcast");
+    lua_Integer root = luaL_checkinteger(L, 2);
+    check_live(L, "broadcast");
+    luaL_argcheck(L, root >= 0 && root < world_size, 2,
+                  lua_pushfstring(L, "root must be a rank from 0 to %d, got %I", world_size - 1, root));
+    int64_t n = luatorch_numel(t);
+    check_agree(L, "broadcast", n, luatorch_get_dtype(t), 0, (int)root);
+    if (n > 0)
+        MPI_TRY(L, "broadcast", MPI_Bcast(luatorch_data(t), (int)n, mpi_type(luatorch_get_dtype(t)),
+                                          (int)root, MPI_COMM_WORLD));
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* out and t of one type; out has `world_size` times t's elements (gather) */
+static void check_pair(lua_State *L, const char *fname, luatorch_tensor *big, int bigarg,
+                       luatorch_tensor *small, int smallarg)
+{
+    if (luatorch_get_dtype(big) != luatorch_get_dtype(small))
+        luaL_argerror(L, smallarg, lua_pushfstring(L, "a %s expected (the type of argument #%d), "
+                      "got a %s", luatorch_typename(big), bigarg, luatorch_typename(small)));
+    if (luatorch_numel(big) != luatorch_numel(small) * world_size)
+        luaL_argerror(L, bigarg, lua_pushfstring(L, "%I elements expected (%d ranks times the "
+                      "%I of argument #%d), got %I", (lua_Integer)(luatorch_numel(small) * world_size),
+                      world_size, (lua_Integer)luatorch_numel(small), smallarg,
+                      (lua_Integer)luatorch_numel(big)));
+    if (luatorch_data(big) == luatorch_data(small) && luatorch_numel(small) > 0)
+        luaL_argerror(L, smallarg, "must not share memory with argument #1");
+}
+
+static int dist_all_gather(lua_State *L)
+{
+    luatorch_tensor *out = check_buffer(L, 1, "allGather");
+    luatorch_tensor *t = check_buffer(L, 2, "allGather");
+    check_live(L, "allGather");
+    check_pair(L, "allGather", out, 1, t, 2);
+    int64_t n = luatorch_numel(t);
+    check_agree(L, "allGather", n, luatorch_get_dtype(t), 0, 0);
+    MPI_Datatype ty = mpi_type(luatorch_get_dtype(t));
+    if (n > 0)
+        MPI_TRY(L, "allGather", MPI_Allgather(luatorch_data(t), (int)n, ty, luatorch_data(out),
+                                              (int)n, ty, MPI_COMM_WORLD));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int dist_reduce_scatter(lua_State *L)
+{
+    luatorch_tensor *out = check_buffer(L, 1, "reduceScatter");
+    luatorch_tensor *t = check_buffer(L, 2, "reduceScatter");
+    int op = check_op(L, 3, t);
+    check_live(L, "reduceScatter");
+    check_pair(L, "reduceScatter", t, 2, out, 1);
+    int64_t n = luatorch_numel(out);
+    check_agree(L, "reduceScatter", n, luatorch_get_dtype(t), op, 0);
+    if (n > 0)
+        MPI_TRY(L, "reduceScatter", MPI_Reduce_scatter_block(luatorch_data(t), luatorch_data(out),
+                                    (int)n, mpi_type(luatorch_get_dtype(t)), mpi_op(op), MPI_COMM_WORLD));
+    if (op == OP_MEAN) divide(out, world_size);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- non-blocking all-reduce -------------------------------------------------------------- */
+
+typedef struct {
+    MPI_Request req;
+    int active, op;
+} handle;
+
+static int handle_complete(lua_State *L, handle *h, int block)
+{
+    if (h->active) {
+        int done = 1;
+        if (!mpi_live()) return luaL_error(L, "wait: MPI was finalized before the reduction completed");
+        if (block) MPI_TRY(L, "wait", MPI_Wait(&h->req, MPI_STATUS_IGNORE));
+        else MPI_TRY(L, "test", MPI_Test(&h->req, &done, MPI_STATUS_IGNORE));
+        if (!done) return 0;
+        h->active = 0;
+        if (h->op == OP_MEAN) {
+            lua_getiuservalue(L, 1, 1);
+            divide(luatorch_totensor(L, -1), world_size);
+            lua_pop(L, 1);
+        }
+    }
+    return 1;
+}
+
+static int handle_wait(lua_State *L)
+{
+    handle *h = luaL_checkudata(L, 1, HANDLE_MT);
+    handle_complete(L, h, 1);
+    lua_getiuservalue(L, 1, 1);
+    return 1;
+}
+
+static int handle_test(lua_State *L)
+{
+    handle *h = luaL_checkudata(L, 1, HANDLE_MT);
+    lua_pushboolean(L, handle_complete(L, h, 0));
+    return 1;
+}
+
+/* a collected handle still in flight is waited for: MPI may be writing into its tensor */
+static int handle_gc(lua_State *L)
+{
+    handle *h = luaL_checkudata(L, 1, HANDLE_MT);
+    if (h->active && mpi_live()) {
+        LSAN_OFF();
+        MPI_Wait(&h->req, MPI_STATUS_IGNORE);
+        LSAN_ON();
+    }
+    h->active = 0;
+    return 0;
+}
+
+static int handle_tostring(lua_State *L)
+{
+    handle *h = luaL_checkudata(L, 1, HANDLE_MT);
+    lua_pushfstring(L, "distributed.Handle (iallReduce '%s', %s)", op_names[h->op],
+                    h->active ? "in flight" : "done");
+    return 1;
+}
+
+static int dist_iall_reduce(lua_State *L)
+{
+    luatorch_tensor *t = check_buffer(L, 1, "iallReduce");
+    int op = check_op(L, 2, t);
+    check_live(L, "iallReduce");
+    int64_t n = luatorch_numel(t);
+    check_agree(L, "iallReduce", n, luatorch_get_dtype(t), op, 0);
+    handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+    h->active = 0;
+    h->op = op;
+    luaL_setmetatable(L, HANDLE_MT);
+    lua_pushvalue(L, 1);   /* the tensor lives as long as its handle */
+    lua_setiuservalue(L, -2, 1);
+    MPI_TRY(L, "iallReduce", MPI_Iallreduce(MPI_IN_PLACE, luatorch_data(t), (int)n,
+                                            mpi_type(luatorch_get_dtype(t)), mpi_op(op),
+                                            MPI_COMM_WORLD, &h->req));
+    h->active = 1;
+    return 1;
+}
+
+int luaopen_distributed_core(lua_State *L);
+int luaopen_distributed_core(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        {"init", dist_init}, {"finalize", dist_finalize}, {"isInitialized", dist_is_initialized},
+        {"rank", dist_rank}, {"size", dist_size}, {"localRank", dist_local_rank},
+        {"barrier", dist_barrier}, {"allReduce", dist_all_reduce}, {"broadcast", dist_broadcast},
+        {"allGather", dist_all_gather}, {"reduceScatter", dist_reduce_scatter},
+        {"iallReduce", dist_iall_reduce}, {NULL, NULL}};
+    static const luaL_Reg handle_methods[] = {
+        {"wait", handle_wait}, {"test", handle_test}, {NULL, NULL}};
+    luatorch_init(L);
+    if (luaL_newmetatable(L, HANDLE_MT)) {
+        lua_pushcfunction(L, handle_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, handle_tostring);
+        lua_setfield(L, -2, "__tostring");
+        luaL_newlib(L, handle_methods);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, funcs);
+    return 1;
+}

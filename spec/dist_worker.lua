@@ -1,0 +1,144 @@
+-- spec/dist_worker.lua — the script spec/48-distributed_spec.lua runs in every rank (under
+-- mpirun, or alone as a world of one):  luatorch spec/dist_worker.lua MODE OUTDIR
+-- Each rank writes its results to OUTDIR/rank<r>.txt, one line per result; the spec checks
+-- them against values it computes itself. Modes:
+--   collectives  every collective on every dtype and op; each rank checks its own results
+--                against closed forms of the ranks' inputs and writes 'ok <name>' lines
+--   train-torch7 / train-ddp  5 SGD steps of a small MLP on 12 fixed samples, each rank on its
+--                shard (DataLoader{distributed = true}), from a different random init on
+--                every rank; writes the final parameters (a world of one is the reference)
+--   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
+--   fail         rank 1 raises while the others wait in a collective (spec: MPI_Abort)
+local dist = require 'distributed'
+local nn = require 'nn'
+local optim = require 'optim'
+local datasets = require 'datasets'
+
+local mode, outdir = arg[1], arg[2]
+local rank, size = dist.init()
+local out = assert(io.open(('%s/rank%d.txt'):format(outdir, rank), 'w'))
+local function say(...) out:write(table.concat({ ... }, ' '), '\n') out:flush() end
+
+local function expect(name, t, f)
+  for i = 1, t:nElement() do
+    local want = f(i)
+    if math.abs(t[i] - want) > 1e-6 * math.max(1, math.abs(want)) then
+      error(('%s: element %d is %s, expected %s (rank %d of %d)'):format(name, i, t[i], want, rank, size))
+    end
+  end
+  say('ok', name)
+end
+
+local function values(flat)
+  local v = {}
+  for i = 1, flat:nElement() do v[i] = ('%.9g'):format(flat[i]) end
+  return v
+end
+
+if mode == 'collectives' then
+  local n = size
+  for _, ty in ipairs({ 'FloatTensor', 'DoubleTensor', 'LongTensor', 'ByteTensor' }) do
+    local function input() -- rank r holds (r + 1) * i
+      local t = torch[ty](5)
+      for i = 1, 5 do t[i] = (rank + 1) * i end
+      return t
+    end
+    expect(ty .. ' sum', dist.allReduce(input()), function(i) return i * n * (n + 1) / 2 end)
+    expect(ty .. ' max', dist.allReduce(input(), 'max'), function(i) return n * i end)
+    expect(ty .. ' min', dist.allReduce(input(), 'min'), function(i) return i end)
+    if ty == 'FloatTensor' or ty == 'DoubleTensor' then
+      expect(ty .. ' mean', dist.allReduce(input(), 'mean'), function(i) return i * (n + 1) / 2 end)
+      expect(ty .. ' iallReduce mean', dist.iallReduce(input(), 'mean'):wait(),
+             function(i) return i * (n + 1) / 2 end)
+    end
+    local h = dist.iallReduce(input(), 'max')
+    expect(ty .. ' iallReduce max', h:wait(), function(i) return n * i end)
+    expect(ty .. ' broadcast', dist.broadcast(torch[ty](3):fill(rank + 1), n - 1), function() return n end)
+    local all = torch[ty](5 * n):zero()
+    dist.allGather(all, input())
+    expect(ty .. ' allGather', all, function(j) local q, i = (j - 1) // 5, (j - 1) % 5 + 1 return (q + 1) * i end)
+    local big = torch[ty](2 * n)   -- rank r holds r + j at position j
+    for j = 1, 2 * n do big[j] = rank + j end
+    local mine = torch[ty](2)
+    dist.reduceScatter(mine, big)
+    expect(ty .. ' reduceScatter', mine, function(i) return n * (n - 1) / 2 + n * (2 * rank + i) end)
+  end
+  -- a rank passing another size: the same clear error on every rank, and the world goes on
+  local ok, err = pcall(dist.allReduce, torch.FloatTensor(3 + rank))
+  if size > 1 then
+    assert(not ok, 'allReduce of different sizes did not fail')
+    say('mismatch', (err:gsub('\n', ' ')))
+  end
+  dist.barrier()
+  say('done')
+elseif mode == 'train-torch7' or mode == 'train-ddp' then
+  -- 12 fixed samples (closed forms, the same on every rank), 4 features -> 2 outputs
+  local X, Y = torch.FloatTensor(12, 4), torch.FloatTensor(12, 2)
+  for i = 1, 12 do
+    for j = 1, 4 do X[i][j] = math.sin(i * 0.7 + j * 1.3) end
+    Y[i][1], Y[i][2] = math.cos(i * 0.5), math.sin(i * 0.3) * 0.5
+  end
+  torch.manualSeed(100 + rank)   -- a different initialisation on every rank
+  local model = nn.Sequential():add(nn.Linear(4, 8)):add(nn.Tanh()):add(nn.Linear(8, 2))
+  local criterion = nn.MSECriterion()
+  local loader = datasets.DataLoader{ dataset = datasets.TensorDataset(X, Y), batchSize = 12 // size,
+                                      distributed = true }
+  assert(#loader == 1, 'one batch per rank expected')
+  if mode == 'train-torch7' then
+    local params, gradParams = model:getParameters()
+    local before = params:clone()
+    dist.broadcast(params, 0)
+    say('init-changed', tostring((before - params):abs():max() > 0))
+    say('start', table.concat(values(params), ' '))
+    local config = { learningRate = 0.1 }
+    for _ = 1, 5 do
+      for x, y in loader:iter() do
+        local function feval()
+          gradParams:zero()
+          local loss = criterion:forward(model:forward(x), y)
+          model:backward(x, criterion:backward(model.output, y))
+          dist.allReduce(gradParams):div(dist.size())
+          return loss, gradParams
+        end
+        optim.sgd(feval, params, config)
+      end
+    end
+  else
+    local before = model:getParameters():clone()
+    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4 })  -- ~100 bytes: several buckets
+    say('init-changed', tostring((before - model:getParameters()):abs():max() > 0))
+    say('start', table.concat(values(model:getParameters()), ' '))
+    local opt = optim.SGD(ddp:parameters(), { lr = 0.1 })
+    for _ = 1, 5 do
+      for x, y in loader:iter() do
+        opt:zeroGrad()
+        criterion(ddp(x), y):backward()
+        ddp:syncGradients()
+        opt:step()
+      end
+    end
+  end
+  say('params', table.concat(values(model:getParameters()), ' '))
+elseif mode == 'shard' then
+  for _, n in ipairs({ 10, 12 }) do
+    local ds = datasets.TensorDataset(torch.range(1, n):long())
+    local loader = datasets.DataLoader{ dataset = ds, batchSize = 2, shuffle = true, distributed = true }
+    for epoch = 1, 2 do
+      local b = 0
+      for idx in loader:iter() do
+        b = b + 1
+        local v = {}
+        for k = 1, idx:nElement() do v[k] = tostring(math.tointeger(idx[k])) end
+        say('batch', n, epoch, b, table.concat(v, ' '))
+      end
+      say('batches', n, epoch, b)
+    end
+  end
+elseif mode == 'fail' then
+  if rank == 1 then error('rank 1 fails on purpose') end
+  dist.allReduce(torch.FloatTensor(4):fill(1))   -- waits for rank 1 forever without MPI_Abort
+  say('not aborted')
+else
+  error('dist_worker: unknown mode ' .. tostring(mode))
+end
+out:close()
