@@ -167,6 +167,7 @@ int lt_gemm_trace_stop(lt_gemm_call **calls, int *n)
 
 static void trace_call(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta)
 {
+    if (!trace.on) return;
     if (trace.n == trace.cap) {
         int cap = trace.cap ? 2 * trace.cap : 256;
         lt_gemm_call *c = realloc(trace.calls, (size_t)cap * sizeof *c);
@@ -175,6 +176,12 @@ static void trace_call(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_
         trace.cap = cap;
     }
     trace.calls[trace.n++] = (lt_gemm_call){ta, tb, m, n, k, beta, dt};
+}
+
+/* core/rnn.c's GEMMs, for the same trace (a no-op unless a trace runs) */
+void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta)
+{
+    trace_call(dt, ta, tb, m, n, k, beta);
 }
 
 /* C (m x n, ldc) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t* is set */
