@@ -449,8 +449,10 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 
 /* ---- backward ------------------------------------------------------------------------------ */
 
-/* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh. */
-static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zrow, char *dh,
+/* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
+ * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
+ * strides 0: a row of zeros). */
+static void backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
                            char *dc, char *dgi, char *dgh)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
@@ -465,8 +467,8 @@ static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zr
             int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
             const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
             const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-            const char *dyt = dy ? row(dy, t, B * H) : zrow;  /* zrow: stride 0 */
-            int64_t ldy = dy ? H : 0;
+            const char *dyt = dy + t * dy_t * es;
+            int64_t ldy = dy_b;
             char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
             if (k->dt == LT_FLOAT32)
                 bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
@@ -546,19 +548,28 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     for (int i = 0; i < (lstm ? 3 : 2); i++)
         if (gout[i] && lt_device(gout[i]) != LT_CPU)
             return lt_error("%s: a gradient arrived on a CUDA device", n->name);
-    lt_tensor *dy = gout[0] ? dense_copy(gout[0]) : NULL;
+    /* the output gradient is read in place when its rows are dense (a batch-first transpose
+     * or a slice's gradient need no copy) */
+    const lt_tensor *g0 = gout[0];
+    int in_place = g0 && g0->ndim == 3 && g0->stride[2] == 1 && g0->dtype == k->dt;
+    lt_tensor *dy = g0 && !in_place ? dense_copy(g0) : NULL;
     lt_tensor *dh = gout[1] ? dense_copy(gout[1]) : zeros(k->dt, 2, B, H, 0);
     lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(gout[2]) : zeros(k->dt, 2, B, H, 0);
     lt_tensor *dgi = buffer(k->dt, 3, T, B, G);
     lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(k->dt, 3, T, B, G) : NULL;
     lt_tensor *zrow = gout[0] ? NULL : zeros(k->dt, 1, H, 0, 0);
     int st = LT_OK;
-    if ((gout[0] ? !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
+    if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
-    if (st == LT_OK)
-        backward_sweep(k, dy, zrow ? lt_data(zrow) : NULL, lt_data(dh), dc ? lt_data(dc) : NULL,
-                       gi, gh);
+    if (st == LT_OK) {
+        const lt_tensor *d = in_place ? g0 : dy;
+        if (d)
+            backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
+                           dc ? lt_data(dc) : NULL, gi, gh);
+        else
+            backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL, gi, gh);
+    }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
         gin[0] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
