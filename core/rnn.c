@@ -449,14 +449,52 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 
 /* ---- backward ------------------------------------------------------------------------------ */
 
+/* this thread's number in the sweep's team */
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* acc (G) += the column sums of d (rows x G), in double (omp simd: -O2 alone leaves the
+ * float-to-double loop scalar) */
+LT_WIDE_CLONES static void column_sums_f32(const float *d, int64_t rows, int64_t G, double *acc)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *dr = d + r * G;
+        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += (double)dr[j];
+    }
+}
+
+static void column_sums_f64(const double *d, int64_t rows, int64_t G, double *acc)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const double *dr = d + r * G;
+        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
+    }
+}
+
+static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double *acc)
+{
+    if (dt == LT_FLOAT32) column_sums_f32((const float *)d, rows, G, acc);
+    else column_sums_f64((const double *)d, rows, G, acc);
+}
+
 /* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
  * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
- * strides 0: a row of zeros). */
-static void backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
-                           char *dc, char *dgi, char *dgh)
+ * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
+ * and of dgh (the biases' gradients), each thread adding its rows while they are in cache
+ * into a part of its own, the parts then added in thread order. */
+static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
+                          char *dc, char *dgi, char *dgh, double *sums)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
-    int nt = lt_team_size(B, H);
+    int nt = lt_team_size(B, H), two = dgh != dgi;
+    double *parts = sums ? calloc((size_t)nt * 2 * (size_t)G, sizeof *parts) : NULL;
+    if (sums && !parts) return lt_error("out of memory");
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -485,41 +523,29 @@ static void backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64
                         (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
             gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
                  dh + b0 * H * es, H);
+            if (parts) {
+                double *part = parts + (size_t)thread_index() * 2 * (size_t)G;
+                column_sums(k->dt, dgit + b0 * G * es, b1 - b0, G, part);
+                if (two) column_sums(k->dt, dght + b0 * G * es, b1 - b0, G, part + G);
+            }
         }
     }
     lt_blas_restore(nt, prev);
-}
-
-/* acc (G) += the column sums of d (rows x G), in double (omp simd: -O2 alone leaves the
- * float-to-double loop scalar, and this pass reads the whole T*B x G gradient) */
-LT_WIDE_CLONES static void column_sums_f32(const float *d, int64_t rows, int64_t G, double *acc)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        const float *dr = d + r * G;
-        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += (double)dr[j];
-    }
-}
-
-static void column_sums_f64(const double *d, int64_t rows, int64_t G, double *acc)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        const double *dr = d + r * G;
-        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
-    }
-}
-
-/* out (G) = beta * out + the column sums of d (rows x G), accumulated in double row by row */
-static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double beta, char *out)
-{
-    double *acc = calloc((size_t)G, sizeof *acc);
-    if (!acc) return lt_error("out of memory");
-    if (dt == LT_FLOAT32) column_sums_f32((const float *)d, rows, G, acc);
-    else column_sums_f64((const double *)d, rows, G, acc);
-    for (int64_t j = 0; j < G; j++)  /* (beta 0: out is fresh, never read) */
-        if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)acc[j] : (float)acc[j];
-        else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + acc[j] : acc[j];
-    free(acc);
+    for (int i = 0; parts && i < nt; i++)
+        for (int64_t j = 0; j < G; j++) {
+            sums[j] += parts[i * 2 * G + j];
+            sums[G + j] += parts[i * 2 * G + (two ? G : 0) + j];
+        }
+    free(parts);
     return LT_OK;
+}
+
+/* out (G) = beta * out + sums (beta 0: out is fresh, never read) */
+static void store_sums(lt_dtype dt, const double *sums, int64_t G, double beta, char *out)
+{
+    for (int64_t j = 0; j < G; j++)
+        if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)sums[j] : (float)sums[j];
+        else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + sums[j] : sums[j];
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
@@ -562,13 +588,15 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
+    double *sums = NULL;  /* the biases' gradients, 2 x G */
+    if (st == LT_OK && (n->next[5] || n->next[6]) && !(sums = calloc(2 * (size_t)G, sizeof *sums)))
+        st = lt_error("out of memory");
     if (st == LT_OK) {
         const lt_tensor *d = in_place ? g0 : dy;
-        if (d)
-            backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
-                           dc ? lt_data(dc) : NULL, gi, gh);
-        else
-            backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL, gi, gh);
+        st = d ? backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
+                                dc ? lt_data(dc) : NULL, gi, gh, sums)
+               : backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL,
+                                gi, gh, sums);
     }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
@@ -599,10 +627,10 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, beta, d, H);
         gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
     }
-    if (st == LT_OK && n->next[5] && (d = param_target(n, 5, gin, &beta, &st)))
-        st = column_sums(k->dt, gi, T * B, G, beta, d);
-    if (st == LT_OK && n->next[6] && (d = param_target(n, 6, gin, &beta, &st)))
-        st = column_sums(k->dt, gh, T * B, G, beta, d);
+    for (int i = 5; i <= 6; i++)
+        if (st == LT_OK && n->next[i] && (d = param_target(n, i, gin, &beta, &st)))
+            store_sums(k->dt, sums + (i - 5) * G, G, beta, d);
+    free(sums);
     lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
     return st;
