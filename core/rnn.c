@@ -12,9 +12,10 @@
  *   LSTM: i, f, o = sigmoid(.), g = tanh(.); c' = f c + i g; h' = o tanh(c') (G = 4H)
  *
  * As in core/lstm.c: ONE GEMM projects the inputs of every step (T*B x I by I x G); per step
- * one GEMM gives the recurrence for the batch rows of each thread, then one fused pass; the
- * backward sweeps back over time the same way, and the weight and input gradients are each
- * one GEMM over all steps. The team scaffolding (lt_team_size, lt_team_part, lt_blas_single)
+ * one GEMM gives the recurrence for the batch rows of each thread, then one fused pass (which
+ * also adds both biases); the backward sweeps back over time the same way (summing the biases'
+ * gradients as it goes), and the weight and input gradients are each one GEMM over all steps.
+ * The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor). The team scaffolding (lt_team_size, lt_team_part, lt_blas_single)
  * is lstm.c's.
  *
  * Lengths: step t of sequence b is valid when t < len[b]. At an invalid step the state is

@@ -9,7 +9,8 @@
  *       buffers are reused from call to call).
  *   torch.lstmCell(x, h, c, w_ih, w_hh [, b_ih, b_hh]) -> h', c'   (h, c may be nil)
  *   torch._lstmWorkspace()        workspaces for one module (collected with it)
- *   torch._gemmTrace(fn)          runs fn, returns the GEMMs the LSTM code issued:
+ *   torch._gemmTrace(fn)          runs fn, returns the GEMMs the recurrent layers issued
+ *                                 (core/lstm.c and core/rnn.c; each at its full shape):
  *                                 {{m=, n=, k=, ta=, tb=, beta=, double=}, ...}
  *   torch._gemmReplay(list [, reps])  those GEMMs as bare BLAS calls: best seconds of reps
  *   torch._blasCorename()         the kernel set OpenBLAS picked for this CPU
