@@ -11,13 +11,17 @@
 --   PyTorch    the same model, loss and SGD step (torch.nn.GRU / RNN / LSTM(bidirectional) /
 --              Embedding), when /usr/bin/python3 imports torch (bench/pytorch.lua)
 -- at 1 and 2 threads; best of a few repetitions. LUATORCH_BENCH_QUICK=1 runs the seed shape
--- only, LUATORCH_BENCH_THREADS=n one thread count.
+-- only, LUATORCH_BENCH_THREADS=n one thread count; LUATORCH_BENCH_CPU=1 times process CPU time
+-- instead of wall time (os.clock, torch._gemmReplay's cpu flag, Python's
+-- time.process_time), which a loaded machine disturbs less: meaningful at one thread only.
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
 local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
                            'pytorch.lua')
 
+local CPU = os.getenv('LUATORCH_BENCH_CPU') == '1'
+local clock = CPU and os.clock or torch.clock
 local CLASSES, VOCAB = 10, 65
 local configs = {}
 local function shape(label, I, H, B, T, steps, reps)
@@ -43,9 +47,9 @@ local function best_ms(cfg, step)
   local best = math.huge
   for _ = 1, cfg.reps do
     collectgarbage()
-    local t0 = torch.clock()
+    local t0 = clock()
     for _ = 1, cfg.steps do step() end
-    best = math.min(best, (torch.clock() - t0) / cfg.steps)
+    best = math.min(best, (clock() - t0) / cfg.steps)
   end
   return best * 1000
 end
@@ -93,7 +97,7 @@ local function floor_ms(cfg, step, head)
   local calls = torch._gemmTrace(step)
   for _, c in ipairs(head) do calls[#calls + 1] = c end
   torch._gemmReplay(calls, 1)
-  return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps)) * 1000, #calls
+  return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps), CPU) * 1000, #calls
 end
 
 -- PyTorch: every configuration in one python process per thread count (bench/pytorch.lua)
@@ -107,6 +111,7 @@ local function pytorch_ms()
 import sys, time, torch
 cfgs = [%s]
 V, C = %d, %d
+clock = time.process_time if %s else time.perf_counter
 torch.set_num_threads(int(sys.argv[1]))
 class Head(torch.nn.Module):
     def __init__(self, kind, I, H, L):
@@ -142,12 +147,12 @@ for k, (kind, I, H, L, B, T, steps, reps) in enumerate(cfgs):
     step()
     best = 1e9
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(steps):
             step()
-        best = min(best, (time.perf_counter() - t0) / steps)
+        best = min(best, (clock() - t0) / steps)
     print(k + 1, best * 1000, flush=True)
-]]):format(table.concat(lines, ','), VOCAB, CLASSES)
+]]):format(table.concat(lines, ','), VOCAB, CLASSES, CPU and 'True' or 'False')
   return run_pytorch(py, THREADS)
 end
 
@@ -166,9 +171,9 @@ end
 torch.setnumthreads(old_threads)
 local py = pytorch_ms()
 
-print(('rnn: one training step (forward + backward + SGD), ms; floor = the same GEMMs as bare '
-       .. 'BLAS calls; OpenBLAS kernels: %s%s'):format(torch._blasCorename(),
-       os.getenv('OPENBLAS_CORETYPE') and ' (OPENBLAS_CORETYPE)' or ''))
+print(('rnn: one training step (forward + backward + SGD), ms of %s; floor = the same GEMMs as '
+       .. 'bare BLAS calls; OpenBLAS kernels: %s%s'):format(CPU and 'process CPU time' or 'wall time',
+       torch._blasCorename(), os.getenv('OPENBLAS_CORETYPE') and ' (OPENBLAS_CORETYPE)' or ''))
 print(('%-31s %3s %9s %9s %9s %8s %12s %6s'):format('', 'thr', 'luatorch', 'floor', 'PyTorch',
       'ms/floor', 'PyTorch/ms', 'GEMMs'))
 for _, r in ipairs(rows) do
