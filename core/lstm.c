@@ -167,6 +167,7 @@ int lt_gemm_trace_stop(lt_gemm_call **calls, int *n)
 
 static void trace_call(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta)
 {
+    if (!trace.on) return;
     if (trace.n == trace.cap) {
         int cap = trace.cap ? 2 * trace.cap : 256;
         lt_gemm_call *c = realloc(trace.calls, (size_t)cap * sizeof *c);
@@ -175,6 +176,12 @@ static void trace_call(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_
         trace.cap = cap;
     }
     trace.calls[trace.n++] = (lt_gemm_call){ta, tb, m, n, k, beta, dt};
+}
+
+/* core/rnn.c's GEMMs, for the same trace (a no-op unless a trace runs) */
+void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta)
+{
+    trace_call(dt, ta, tb, m, n, k, beta);
 }
 
 /* C (m x n, ldc) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t* is set */
@@ -191,8 +198,10 @@ const char *lt_blas_corename(void)
     return name ? name : "unknown";
 }
 
-int lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, double *best)
+/* best (seconds) of reps runs of the calls, on wall time or (cpu_clock) the process's CPU time */
+int lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, int cpu_clock, double *best)
 {
+    clockid_t clk = cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
     size_t sa = 1, sb = 1, sc = 1;
     for (int i = 0; i < n; i++) {
         size_t m = (size_t)calls[i].m, nn = (size_t)calls[i].n, k = (size_t)calls[i].k;
@@ -209,14 +218,14 @@ int lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, double *best)
     *best = INFINITY;
     for (int r = 0; r < (reps > 0 ? reps : 1); r++) {
         struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(clk, &t0);
         for (int i = 0; i < n; i++) {
             const lt_gemm_call *g = &calls[i];
             int64_t lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
             gemm(g->dtype, g->ta, g->tb, g->m, g->n, g->k, a, lda ? lda : 1, b, ldb ? ldb : 1,
                  g->beta, c, g->n ? g->n : 1);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(clk, &t1);
         double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         if (s < *best) *best = s;
     }

@@ -502,7 +502,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 typedef struct { int ta, tb; int64_t m, n, k; double beta; lt_dtype dtype; } lt_gemm_call;
 void lt_gemm_trace_start(void);
 int  lt_gemm_trace_stop(lt_gemm_call **calls, int *n);
-int  lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, double *best);
+int  lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, int cpu_clock, double *best);
 const char *lt_blas_corename(void);   /* the kernels OpenBLAS picked ("Haswell", ...)   */
 
 /* ---- convolution, pooling, batch norm (core/conv.c): N x C x H x W, float, host ---------- */

@@ -147,6 +147,8 @@ int  lt_team_size(int64_t B, int64_t H);
 int  lt_blas_single(int nt);
 void lt_blas_restore(int nt, int prev);
 void lt_team_part(int64_t n, int64_t *lo, int64_t *hi);
+/* records one logical GEMM in torch._gemmTrace's list (the benchmarks' floor) while one runs */
+void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta);
 /* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the
  * beta BLAS still has to apply */
 int lt_blas_load_c(lt_tensor *target, const lt_tensor *c, double beta, int blas_zeroes,

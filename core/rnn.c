@@ -12,9 +12,10 @@
  *   LSTM: i, f, o = sigmoid(.), g = tanh(.); c' = f c + i g; h' = o tanh(c') (G = 4H)
  *
  * As in core/lstm.c: ONE GEMM projects the inputs of every step (T*B x I by I x G); per step
- * one GEMM gives the recurrence for the batch rows of each thread, then one fused pass; the
- * backward sweeps back over time the same way, and the weight and input gradients are each
- * one GEMM over all steps. The team scaffolding (lt_team_size, lt_team_part, lt_blas_single)
+ * one GEMM gives the recurrence for the batch rows of each thread, then one fused pass (which
+ * also adds both biases); the backward sweeps back over time the same way (summing the biases'
+ * gradients as it goes), and the weight and input gradients are each one GEMM over all steps.
+ * The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor). The team scaffolding (lt_team_size, lt_team_part, lt_blas_single)
  * is lstm.c's.
  *
  * Lengths: step t of sequence b is valid when t < len[b]. At an invalid step the state is
@@ -50,7 +51,7 @@ typedef struct {
     int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
     lt_tensor *x;          /* T x B x I contiguous copy of the input                        */
     lt_tensor *wih, *whh;  /* contiguous copies of the weights                              */
-    lt_tensor *bhh;        /* G: b_hh, or zeros (b_ih is folded into the projections)       */
+    lt_tensor *bih, *bhh;  /* G: b_ih and b_hh, or zeros (added in the fused pass)           */
     lt_tensor *h0, *c0;    /* B x H (zeros when not given)                                  */
     lt_tensor *gates;      /* T x B x G: the projections, then the activated gates          */
     lt_tensor *ghn;        /* GRU: T x B x H, W_hn h + b_hn (before r multiplies it)        */
@@ -60,7 +61,7 @@ typedef struct {
 static void ctx_free(rnn_ctx *k)
 {
     if (!k) return;
-    lt_tensor *ts[] = {k->x, k->wih, k->whh, k->bhh, k->h0, k->c0, k->gates, k->ghn, k->s, k->c};
+    lt_tensor *ts[] = {k->x, k->wih, k->whh, k->bih, k->bhh, k->h0, k->c0, k->gates, k->ghn, k->s, k->c};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
     free(k->len);
     free(k);
@@ -117,15 +118,15 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
 }
 
 /* ---- the fused per-step passes, for float and double ---------------------------------------
- * Forward of step t for rows [b0, b1): g (B x G) holds x W_ih^T + b_ih; gh (B x G) holds
- * h W_hh^T (bhh: b_hh, or zeros); hp, cp the previous state; h, c receive the new one; gn (GRU)
+ * Forward of step t for rows [b0, b1): g (B x G) holds x W_ih^T; gh (B x G) holds h W_hh^T
+ * (bih, bhh: the biases, or zeros; added here rather than in a pass of their own); hp, cp the previous state; h, c receive the new one; gn (GRU)
  * receives W_hn h + b_hn. Backward: dh, dc (B x H) carry the state gradients in and out; dy
  * the output gradient (row stride ldy: 0 for a row of zeros); dgi, dgh (B x G) receive the
  * gradients of gi and gh (the same buffer for RNN and LSTM). One loop per mode, so each
  * vectorises; a row past its length copies the state (forward) or keeps dh, dc (backward). */
 #define RNN_KERNELS(ATTR, T, SFX, SIG, TANH)                                                        \
     ATTR static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,      \
-                          const T *gh, const T *bhh, const T *hp, const T *cp, T *h, T *c,     \
+                          const T *gh, const T *bih, const T *bhh, const T *hp, const T *cp, T *h, T *c,     \
                           T *gn)                                                                \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
@@ -140,21 +141,21 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
             switch (k->mode) {                                                                  \
             case LT_RNN_TANH:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++)                             \
-                    hr[j] = TANH(gr[j] + ghr[j] + bhh[j]);                                      \
+                    hr[j] = TANH(gr[j] + bih[j] + ghr[j] + bhh[j]);                                      \
                 break;                                                                          \
             case LT_RNN_RELU:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    T v = gr[j] + ghr[j] + bhh[j];                                              \
+                    T v = gr[j] + bih[j] + ghr[j] + bhh[j];                                              \
                     hr[j] = v > 0 ? v : 0;                                                      \
                 }                                                                               \
                 break;                                                                          \
             case LT_RNN_GRU: {                                                                  \
                 T *gnr = gn + b * H;                                                            \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    T r = SIG(gr[j] + ghr[j] + bhh[j]);                                         \
-                    T z = SIG(gr[H + j] + ghr[H + j] + bhh[H + j]);                             \
+                    T r = SIG(gr[j] + bih[j] + ghr[j] + bhh[j]);                                         \
+                    T z = SIG(gr[H + j] + bih[H + j] + ghr[H + j] + bhh[H + j]);                             \
                     T hn = ghr[2 * H + j] + bhh[2 * H + j];                                     \
-                    T n = TANH(gr[2 * H + j] + r * hn);                                         \
+                    T n = TANH(gr[2 * H + j] + bih[2 * H + j] + r * hn);                                         \
                     gnr[j] = hn;                                                                \
                     gr[j] = r, gr[H + j] = z, gr[2 * H + j] = n;                                \
                     hr[j] = (1 - z) * n + z * hpr[j];                                           \
@@ -165,10 +166,10 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                 T *cr = c + b * H;                                                              \
                 const T *cpr = cp + b * H;                                                      \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    T ig = SIG(gr[j] + ghr[j] + bhh[j]);                                        \
-                    T fg = SIG(gr[H + j] + ghr[H + j] + bhh[H + j]);                            \
-                    T gg = TANH(gr[2 * H + j] + ghr[2 * H + j] + bhh[2 * H + j]);               \
-                    T og = SIG(gr[3 * H + j] + ghr[3 * H + j] + bhh[3 * H + j]);                \
+                    T ig = SIG(gr[j] + bih[j] + ghr[j] + bhh[j]);                                        \
+                    T fg = SIG(gr[H + j] + bih[H + j] + ghr[H + j] + bhh[H + j]);                            \
+                    T gg = TANH(gr[2 * H + j] + bih[2 * H + j] + ghr[2 * H + j] + bhh[2 * H + j]);               \
+                    T og = SIG(gr[3 * H + j] + bih[3 * H + j] + ghr[3 * H + j] + bhh[3 * H + j]);                \
                     T cc = fg * cpr[j] + ig * gg;                                               \
                     gr[j] = ig, gr[H + j] = fg, gr[2 * H + j] = gg, gr[3 * H + j] = og;         \
                     cr[j] = cc;                                                                 \
@@ -255,6 +256,7 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
     int nt = lt_team_size(B, H);
+    for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -266,41 +268,20 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
             const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
             gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
                  gh + b0 * G * es, G);
-            const char *bh = lt_data(k->bhh);
+            const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
             if (k->dt == LT_FLOAT32)
                 fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
-                        (const float *)bh, (const float *)hp, (const float *)cp,
+                        (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
                         (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
                         k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
             else
                 fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
-                        (const double *)bh, (const double *)hp, (const double *)cp,
+                        (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
                         (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
                         k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
         }
     }
     lt_blas_restore(nt, prev);
-}
-
-/* gates (T*B rows x G) += bias (G) on every row: b_ih folded into the projections */
-static int add_bias_rows(lt_tensor *gates, const lt_tensor *bias)
-{
-    int64_t rows = gates->size[0] * gates->size[1], G = gates->size[2];
-    lt_tensor *bc = dense_copy(bias);
-    if (!bc) return LT_ERR;
-    if (gates->dtype == LT_FLOAT32) {
-        float *g = lt_data(gates);
-        const float *v = lt_data(bc);
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < G; j++) g[r * G + j] += v[j];
-    } else {
-        double *g = lt_data(gates);
-        const double *v = lt_data(bc);
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < G; j++) g[r * G + j] += v[j];
-    }
-    lt_tensor_release(bc);
-    return LT_OK;
 }
 
 static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_tensor *const *w,
@@ -400,8 +381,9 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
     }
     if (st == LT_OK) {
         k->x = dense_copy(x), k->wih = dense_copy(w[0]), k->whh = dense_copy(w[1]);
+        k->bih = k->has_bias ? dense_copy(w[2]) : zeros(k->dt, 1, G, 0, 0);
         k->bhh = k->has_bias ? dense_copy(w[3]) : zeros(k->dt, 1, G, 0, 0);
-        if (!k->bhh) st = LT_ERR;
+        if (!k->bih || !k->bhh) st = LT_ERR;
         k->h0 = h0 ? dense_copy(h0) : zeros(k->dt, 2, B, H, 0);
         if (lstm) k->c0 = c0 ? dense_copy(c0) : zeros(k->dt, 2, B, H, 0);
         k->gates = buffer(k->dt, 3, T, B, G);
@@ -414,11 +396,11 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
             st = LT_ERR;
     }
     if (st == LT_OK) {
-        /* every step's input projection, one GEMM, with b_ih; b_hh is added to the recurrence
-         * in the fused pass (the GRU's r multiplies its n part) */
+        /* every step's input projection, one GEMM; both biases are added in the fused pass
+         * (the GRU's r multiplies its n part of b_hh) */
+        lt_gemm_trace_note(k->dt, 0, 1, T * B, G, k->I, 0);
         gemm(k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
              lt_data(k->gates), G);
-        if (k->has_bias) st = add_bias_rows(k->gates, w[2]);
     }
     if (st == LT_OK) forward_sweep(k, lt_data(gh));
     lt_tensor_release(gh);
@@ -468,12 +450,53 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 
 /* ---- backward ------------------------------------------------------------------------------ */
 
-/* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh. */
-static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zrow, char *dh,
-                           char *dc, char *dgi, char *dgh)
+/* this thread's number in the sweep's team */
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* acc (G) += the column sums of d (rows x G), in double (omp simd: -O2 alone leaves the
+ * float-to-double loop scalar) */
+LT_WIDE_CLONES static void column_sums_f32(const float *d, int64_t rows, int64_t G, double *acc)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *dr = d + r * G;
+        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += (double)dr[j];
+    }
+}
+
+static void column_sums_f64(const double *d, int64_t rows, int64_t G, double *acc)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const double *dr = d + r * G;
+        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
+    }
+}
+
+static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double *acc)
+{
+    if (dt == LT_FLOAT32) column_sums_f32((const float *)d, rows, G, acc);
+    else column_sums_f64((const double *)d, rows, G, acc);
+}
+
+/* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
+ * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
+ * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
+ * and of dgh (the biases' gradients), each thread adding its rows while they are in cache
+ * into a part of its own, the parts then added in thread order. */
+static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
+                          char *dc, char *dgi, char *dgh, double *sums)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
-    int nt = lt_team_size(B, H);
+    int nt = lt_team_size(B, H), two = dgh != dgi;
+    double *parts = sums ? calloc((size_t)nt * 2 * (size_t)G, sizeof *parts) : NULL;
+    if (sums && !parts) return lt_error("out of memory");
+    for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -483,8 +506,8 @@ static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zr
             int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
             const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
             const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-            const char *dyt = dy ? row(dy, t, B * H) : zrow;  /* zrow: stride 0 */
-            int64_t ldy = dy ? H : 0;
+            const char *dyt = dy + t * dy_t * es;
+            int64_t ldy = dy_b;
             char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
             if (k->dt == LT_FLOAT32)
                 bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
@@ -501,30 +524,29 @@ static void backward_sweep(const rnn_ctx *k, const lt_tensor *dy, const char *zr
                         (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
             gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
                  dh + b0 * H * es, H);
+            if (parts) {
+                double *part = parts + (size_t)thread_index() * 2 * (size_t)G;
+                column_sums(k->dt, dgit + b0 * G * es, b1 - b0, G, part);
+                if (two) column_sums(k->dt, dght + b0 * G * es, b1 - b0, G, part + G);
+            }
         }
     }
     lt_blas_restore(nt, prev);
+    for (int i = 0; parts && i < nt; i++)
+        for (int64_t j = 0; j < G; j++) {
+            sums[j] += parts[i * 2 * G + j];
+            sums[G + j] += parts[i * 2 * G + (two ? G : 0) + j];
+        }
+    free(parts);
+    return LT_OK;
 }
 
-/* out (G) = beta * out + the column sums of d (rows x G), accumulated in double row by row */
-static int column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double beta, char *out)
+/* out (G) = beta * out + sums (beta 0: out is fresh, never read) */
+static void store_sums(lt_dtype dt, const double *sums, int64_t G, double beta, char *out)
 {
-    double *acc = calloc((size_t)G, sizeof *acc);
-    if (!acc) return lt_error("out of memory");
-    for (int64_t r = 0; r < rows; r++) {
-        if (dt == LT_FLOAT32) {
-            const float *dr = (const float *)d + r * G;
-            for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
-        } else {
-            const double *dr = (const double *)d + r * G;
-            for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
-        }
-    }
-    for (int64_t j = 0; j < G; j++)  /* (beta 0: out is fresh, never read) */
-        if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)acc[j] : (float)acc[j];
-        else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + acc[j] : acc[j];
-    free(acc);
-    return LT_OK;
+    for (int64_t j = 0; j < G; j++)
+        if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)sums[j] : (float)sums[j];
+        else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + sums[j] : sums[j];
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
@@ -553,24 +575,38 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     for (int i = 0; i < (lstm ? 3 : 2); i++)
         if (gout[i] && lt_device(gout[i]) != LT_CPU)
             return lt_error("%s: a gradient arrived on a CUDA device", n->name);
-    lt_tensor *dy = gout[0] ? dense_copy(gout[0]) : NULL;
+    /* the output gradient is read in place when its rows are dense (a batch-first transpose
+     * or a slice's gradient need no copy) */
+    const lt_tensor *g0 = gout[0];
+    int in_place = g0 && g0->ndim == 3 && g0->stride[2] == 1 && g0->dtype == k->dt;
+    lt_tensor *dy = g0 && !in_place ? dense_copy(g0) : NULL;
     lt_tensor *dh = gout[1] ? dense_copy(gout[1]) : zeros(k->dt, 2, B, H, 0);
     lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(gout[2]) : zeros(k->dt, 2, B, H, 0);
     lt_tensor *dgi = buffer(k->dt, 3, T, B, G);
     lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(k->dt, 3, T, B, G) : NULL;
     lt_tensor *zrow = gout[0] ? NULL : zeros(k->dt, 1, H, 0, 0);
     int st = LT_OK;
-    if ((gout[0] ? !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
+    if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
-    if (st == LT_OK)
-        backward_sweep(k, dy, zrow ? lt_data(zrow) : NULL, lt_data(dh), dc ? lt_data(dc) : NULL,
-                       gi, gh);
+    double *sums = NULL;  /* the biases' gradients, 2 x G */
+    if (st == LT_OK && (n->next[5] || n->next[6]) && !(sums = calloc(2 * (size_t)G, sizeof *sums)))
+        st = lt_error("out of memory");
+    if (st == LT_OK) {
+        const lt_tensor *d = in_place ? g0 : dy;
+        st = d ? backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
+                                dc ? lt_data(dc) : NULL, gi, gh, sums)
+               : backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL,
+                                gi, gh, sums);
+    }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
         gin[0] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
         if (!gin[0]) st = LT_ERR;
-        else gemm(k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
+        else {
+            lt_gemm_trace_note(k->dt, 0, 0, T * B, I, G, 0);
+            gemm(k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
+        }
     }
     if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
     if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
@@ -579,19 +615,23 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
      * column sums; into their .grad directly where autograd would only add them there */
     double beta;
     char *d;
-    if (st == LT_OK && n->next[3] && (d = param_target(n, 3, gin, &beta, &st)))
+    if (st == LT_OK && n->next[3] && (d = param_target(n, 3, gin, &beta, &st))) {
+        lt_gemm_trace_note(k->dt, 1, 0, G, I, T * B, beta);
         gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
+    }
     if (st == LT_OK && n->next[4] && (d = param_target(n, 4, gin, &beta, &st))) {
         int64_t first = k->reverse ? T - 1 : 0;
         const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
         const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
+        if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, G, H, (T - 1) * B, beta);
+        lt_gemm_trace_note(k->dt, 1, 0, G, H, B, 1);
         gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, beta, d, H);
         gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
     }
-    if (st == LT_OK && n->next[5] && (d = param_target(n, 5, gin, &beta, &st)))
-        st = column_sums(k->dt, gi, T * B, G, beta, d);
-    if (st == LT_OK && n->next[6] && (d = param_target(n, 6, gin, &beta, &st)))
-        st = column_sums(k->dt, gh, T * B, G, beta, d);
+    for (int i = 5; i <= 6; i++)
+        if (st == LT_OK && n->next[i] && (d = param_target(n, i, gin, &beta, &st)))
+            store_sums(k->dt, sums + (i - 5) * G, G, beta, d);
+    free(sums);
     lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
     return st;

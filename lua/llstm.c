@@ -9,9 +9,11 @@
  *       buffers are reused from call to call).
  *   torch.lstmCell(x, h, c, w_ih, w_hh [, b_ih, b_hh]) -> h', c'   (h, c may be nil)
  *   torch._lstmWorkspace()        workspaces for one module (collected with it)
- *   torch._gemmTrace(fn)          runs fn, returns the GEMMs the LSTM code issued:
+ *   torch._gemmTrace(fn)          runs fn, returns the GEMMs the recurrent layers issued
+ *                                 (core/lstm.c and core/rnn.c; each at its full shape):
  *                                 {{m=, n=, k=, ta=, tb=, beta=, double=}, ...}
- *   torch._gemmReplay(list [, reps])  those GEMMs as bare BLAS calls: best seconds of reps
+ *   torch._gemmReplay(list [, reps [, cpu]])  those GEMMs as bare BLAS calls: best seconds of
+ *                                 reps (of process CPU time when cpu is true, else wall time)
  *   torch._blasCorename()         the kernel set OpenBLAS picked for this CPU
  *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/lstm.cu): sets
  *                                 them on / off when given a boolean (nil: leave them;
@@ -189,7 +191,7 @@ static int l_gemm_trace(lua_State *L)
     return 1;
 }
 
-/* torch._gemmReplay(list [, reps]) */
+/* torch._gemmReplay(list [, reps [, cpu]]) */
 static int l_gemm_replay(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -214,7 +216,7 @@ static int l_gemm_replay(lua_State *L)
             return luaL_error(L, "_gemmReplay: bad sizes in entry %d", i + 1);
     }
     double best;
-    LT_TRY(L, "_gemmReplay", lt_gemm_replay(calls, n, reps, &best));
+    LT_TRY(L, "_gemmReplay", lt_gemm_replay(calls, n, reps, lua_toboolean(L, 3), &best));
     lua_pushnumber(L, best);
     return 1;
 }

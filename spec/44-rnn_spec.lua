@@ -507,7 +507,8 @@ describe('threads', function()
         local xl = leaf(x:clone())
         local y = m(xl, nil, { lengths = L })
         torch.cmul(y, y):sum():backward()
-        return y:detach(), xl.grad, m.gradWeight_hh_l0:clone(), m.gradBias_ih_l0_reverse:clone()
+        return y:detach(), xl.grad, m.gradWeight_hh_l0:clone(), m.gradBias_ih_l0_reverse:clone(),
+               m.gradBias_hh_l0:clone()  -- the bias sums: a part per thread (core/rnn.c)
       end
       local a = { run(1) }
       local b = { run(2) }
