@@ -44,6 +44,17 @@ end
 
 -- A clear error when input (a tensor) and a parameter of module live on different devices;
 -- level as for error(), counted from the caller of this function.
+-- Torch7's reset(stdv) of most layers: the weight and the bias (when there is one) uniform in
+-- [-stdv, stdv], stdv = 1/sqrt(fan_in) unless given. Returns the module.
+function nn._uniformReset(module, fan_in, stdv)
+  stdv = stdv or 1 / math.sqrt(fan_in)
+  torch.noGrad(function()
+    module.weight:uniform(-stdv, stdv)
+    if module.bias then module.bias:uniform(-stdv, stdv) end
+  end)
+  return module
+end
+
 -- input must be a tensor that was not freed: '<module>: expected a tensor input, got ...'. The
 -- level is error()'s counted from here, as the layers' own checks called from updateOutput
 -- (or a criterion's loss) have always raised it: 4, past updateOutput and forward.

@@ -125,12 +125,7 @@ end
 -- * kH * kW; PyTorch's default (kaiming_uniform with a = sqrt(5), bias bound 1/sqrt(fan_in))
 -- draws from the same bounds.
 function Conv:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.weight:size(2) * self.kH * self.kW)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    if self.bias then self.bias:uniform(-stdv, stdv) end
-  end)
-  return self
+  return nn._uniformReset(self, self.weight:size(2) * self.kH * self.kW, stdv)
 end
 
 -- Torch7's noBias(): drops the bias (and its gradient); returns the module
@@ -241,12 +236,7 @@ function Conv1d:__init(nIn, nOut, k, opts)
 end
 
 function Conv1d:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.weight:size(2) * self.kernelSize)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    if self.bias then self.bias:uniform(-stdv, stdv) end
-  end)
-  return self
+  return nn._uniformReset(self, self.weight:size(2) * self.kernelSize, stdv)
 end
 
 function Conv1d:updateOutput(input)
@@ -282,12 +272,7 @@ function Temporal:__init(inputFrameSize, outputFrameSize, kW, dW)
 end
 
 function Temporal:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.kW * self.inputFrameSize)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    self.bias:uniform(-stdv, stdv)
-  end)
-  return self
+  return nn._uniformReset(self, self.kW * self.inputFrameSize, stdv)
 end
 
 function Temporal:updateOutput(input)

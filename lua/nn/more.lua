@@ -235,14 +235,7 @@ function TSub:__init(frameSize, kW, dW)
   self:reset()
   self:_linkGradients()
 end
-function TSub:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.kW)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    self.bias:uniform(-stdv, stdv)
-  end)
-  return self
-end
+function TSub:reset(stdv) return nn._uniformReset(self, self.kW, stdv) end
 function TSub:updateOutput(input)
   input_of(self, input, { [2] = true, [3] = true }, '2D (nFrame x frameSize) or 3D (N x nFrame x frameSize)', 3)
   local x = input:dim() == 2 and input:unsqueeze(1) or input
@@ -274,14 +267,7 @@ function SSub:__init(nInputPlane, kW, kH, dW, dH)
   self:reset()
   self:_linkGradients()
 end
-function SSub:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.kW * self.kH)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    self.bias:uniform(-stdv, stdv)
-  end)
-  return self
-end
+function SSub:reset(stdv) return nn._uniformReset(self, self.kW * self.kH, stdv) end
 function SSub:updateOutput(input)
   input_of(self, input, { [3] = true, [4] = true }, '3D (C x H x W) or 4D (N x C x H x W)', 3)
   local x = input:dim() == 3 and input:unsqueeze(1) or input
@@ -593,14 +579,7 @@ function RPad3d:__init(p)
 end
 
 -- ---- depth-wise, row and 3-D convolutions on the 2-D convolution kernel ---------------------------
-local function conv_reset(self, fan_in, stdv)
-  stdv = stdv or 1 / math.sqrt(fan_in)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    if self.bias then self.bias:uniform(-stdv, stdv) end
-  end)
-  return self
-end
+local conv_reset = nn._uniformReset
 local function no_bias(self)
   self.bias, self.gradBias = nil, nil
   self._flatParameters, self._flatGradParameters = nil, nil

@@ -458,12 +458,8 @@ function Cosine:__init(inputSize, outputSize)
   self:reset()
   self:_linkGradients()
 end
--- Torch7's reset(stdv) of Cosine and Euclidean: the weight uniform in +-1/sqrt(inputSize)
-local function reset_weight(self, stdv)
-  stdv = stdv or 1 / math.sqrt(self.inputSize)
-  torch.noGrad(function() self.weight:uniform(-stdv, stdv) end)
-  return self
-end
+-- Torch7's reset(stdv) of Cosine and Euclidean (no bias): the weight uniform in +-1/sqrt(inputSize)
+local function reset_weight(self, stdv) return nn._uniformReset(self, self.inputSize, stdv) end
 Cosine.reset = reset_weight
 local function check_rows(self, input, n)
   local d = input:dim()
@@ -522,14 +518,7 @@ function Bilinear:__init(inputSize1, inputSize2, outputSize, bias)
   self:reset()
   self:_linkGradients()
 end
-function Bilinear:reset(stdv)
-  stdv = stdv or 1 / math.sqrt(self.inputSize1)
-  torch.noGrad(function()
-    self.weight:uniform(-stdv, stdv)
-    if self.bias then self.bias:uniform(-stdv, stdv) end
-  end)
-  return self
-end
+function Bilinear:reset(stdv) return nn._uniformReset(self, self.inputSize1, stdv) end
 function Bilinear:updateOutput(input)
   local x1, x2 = pair_input(self, input)
   if x1:dim() ~= 2 or x2:dim() ~= 2 or x1:size(2) ~= self.inputSize1 or x2:size(2) ~= self.inputSize2
