@@ -42,6 +42,21 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fopenmp $(WARN) -I$(BLAS_I
 LDFLAGS ?=
 LIBS    := $(BLAS_LIBS) -lm -fopenmp -lcurl -lcrypto -lz -lcjson
 
+# ---- oneDNN (Debian libdnnl-dev): CPU matrix products and convolutions where it is faster
+# than OpenBLAS (core/dnnl.c). Used whenever its header is found; `make DNNL=0` (or a machine
+# without it) keeps OpenBLAS for everything.
+DNNL     ?= 1
+DNNL_INC ?= /usr/include/oneapi/dnnl/dnnl.h
+ifeq ($(DNNL)$(wildcard $(DNNL_INC)),1$(DNNL_INC))
+  DNNL_ON    := 1
+  DNNL_WHY   := oneDNN from $(DNNL_INC)
+  ALL_CFLAGS += -DLT_HAVE_DNNL
+  LIBS       += -ldnnl
+else
+  DNNL_ON    := 0
+  DNNL_WHY   := skipped ($(if $(filter 0,$(DNNL)),DNNL=0,no $(DNNL_INC))): OpenBLAS only
+endif
+
 # ---- CUDA (gpu/): compiled whenever nvcc is found, so the CUDA code never rots; `make CUDA=0`
 # builds a CPU-only toolkit (gpu/stub.c answers "built without CUDA"). The CUDA runtime is
 # linked statically: the binaries then need only the NVIDIA driver, not the toolkit.
@@ -74,6 +89,7 @@ else
 endif
 ifeq ($(MAKELEVEL),0)
   $(info luatorch: CUDA $(CUDA_WHY))
+  $(info luatorch: oneDNN $(DNNL_WHY))
 endif
 # sm_80 (A100) and sm_90 (H100/H200) code, plus compute_90 PTX that newer GPUs JIT-compile.
 NVCC_ARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
@@ -96,7 +112,7 @@ endif
 # Objects built with and without CUDA must not mix: a change of the setting rebuilds them.
 CUDA_STAMP := $(BUILD)/cuda-config
 ifeq ($(filter clean help docs,$(MAKECMDGOALS)),)
-  $(shell mkdir -p $(BUILD) && (echo $(CUDA_ON) | cmp -s - $(CUDA_STAMP) || echo $(CUDA_ON) > $(CUDA_STAMP)))
+  $(shell mkdir -p $(BUILD) && (echo $(CUDA_ON) $(DNNL_ON) | cmp -s - $(CUDA_STAMP) || echo $(CUDA_ON) $(DNNL_ON) > $(CUDA_STAMP)))
 endif
 
 CORE_SRC := $(filter-out datasets/fuzz_%.c,$(wildcard core/*.c datasets/*.c))

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh — installs the Debian packages luatorch needs that are missing: with apt-get when
 # run as root, otherwise prints the exact command to run.
-PKGS="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-openmp-dev lua-busted libcurl4-openssl-dev libssl-dev libedit-dev libcjson-dev dataset-fashion-mnist python3 tmux gnuplot-nox fortunes openmpi-bin libopenmpi-dev"
+PKGS="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-openmp-dev lua-busted libcurl4-openssl-dev libssl-dev libedit-dev libcjson-dev dataset-fashion-mnist python3 tmux gnuplot-nox fortunes openmpi-bin libopenmpi-dev libdnnl-dev"
 # `deps.sh fuzz` (make fuzz-deps): clang and libFuzzer for `make fuzz` only
 [ "$1" = fuzz ] && PKGS="clang libclang-rt-14-dev"
 missing=""
