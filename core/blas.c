@@ -26,7 +26,8 @@
 static const char *tname(lt_dtype dt)
 {
     static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                            "torch.LongTensor", "torch.ByteTensor"};
+                                            "torch.LongTensor", "torch.ByteTensor",
+                                            "torch.BFloat16Tensor"};
     return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
 }
 

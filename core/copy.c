@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "lt_hd.h"
 #include "lt_internal.h"
 
@@ -49,13 +50,29 @@ COPY_LOOP(copy_b_f, uint8_t, float, lt_f2u8)
 COPY_LOOP(copy_b_d, uint8_t, double, lt_f2u8)
 COPY_LOOP(copy_b_l, uint8_t, int64_t, lt_i2u8)
 COPY_LOOP(copy_b_b, uint8_t, uint8_t, SAME)
+/* bfloat16 goes through float32 both ways, as PyTorch's c10::BFloat16 does: a double or an
+ * int64 is rounded to float first, then to bfloat16 (nearest even). */
+static inline lt_bf16 d2h(double v) { return lt_f32_to_bf16((float)v); }
+static inline double h2d(lt_bf16 v) { return lt_bf16_to_f32(v); }
+static inline int64_t h2l(lt_bf16 v) { return lt_f2i64(lt_bf16_to_f32(v)); }
+static inline uint8_t h2b(lt_bf16 v) { return lt_f2u8(lt_bf16_to_f32(v)); }
+COPY_LOOP(copy_f_h, float, lt_bf16, lt_bf16_to_f32)
+COPY_LOOP(copy_d_h, double, lt_bf16, h2d)
+COPY_LOOP(copy_l_h, int64_t, lt_bf16, h2l)
+COPY_LOOP(copy_b_h, uint8_t, lt_bf16, h2b)
+COPY_LOOP(copy_h_f, lt_bf16, float, lt_f32_to_bf16)
+COPY_LOOP(copy_h_d, lt_bf16, double, d2h)
+COPY_LOOP(copy_h_l, lt_bf16, int64_t, d2h)
+COPY_LOOP(copy_h_b, lt_bf16, uint8_t, d2h)
+COPY_LOOP(copy_h_h, lt_bf16, lt_bf16, SAME)
 
 /* copy_loops[dst dtype][src dtype] */
 static const lt_loop_fn copy_loops[LT_NDTYPES][LT_NDTYPES] = {
-    [LT_FLOAT32] = {copy_f_f, copy_f_d, copy_f_l, copy_f_b},
-    [LT_FLOAT64] = {copy_d_f, copy_d_d, copy_d_l, copy_d_b},
-    [LT_INT64] = {copy_l_f, copy_l_d, copy_l_l, copy_l_b},
-    [LT_UINT8] = {copy_b_f, copy_b_d, copy_b_l, copy_b_b},
+    [LT_FLOAT32] = {copy_f_f, copy_f_d, copy_f_l, copy_f_b, copy_f_h},
+    [LT_FLOAT64] = {copy_d_f, copy_d_d, copy_d_l, copy_d_b, copy_d_h},
+    [LT_INT64] = {copy_l_f, copy_l_d, copy_l_l, copy_l_b, copy_l_h},
+    [LT_UINT8] = {copy_b_f, copy_b_d, copy_b_l, copy_b_b, copy_b_h},
+    [LT_BFLOAT16] = {copy_h_f, copy_h_d, copy_h_l, copy_h_b, copy_h_h},
 };
 
 int lt_copy(lt_tensor *dst, const lt_tensor *src)
@@ -74,6 +91,10 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
         return lt_error("cannot copy into an expanded tensor (clone it first)");
     if (lt_same_layout(dst, src)) return LT_OK;
 #ifdef LT_HAVE_CUDA
+    if ((dst->dtype == LT_BFLOAT16 || src->dtype == LT_BFLOAT16) &&
+        (lt_device(dst) != LT_CPU || lt_device(src) != LT_CPU))
+        return lt_error("not supported for torch.BFloat16Tensor on a CUDA device: BFloat16 "
+                        "tensors live in host memory (convert with :float())");
     /* within a device, or across: gpu/copy.cu has the same rules */
     if (lt_device(dst) != LT_CPU || lt_device(src) != LT_CPU) return lt_gpu_copy(dst, src);
 #endif

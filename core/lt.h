@@ -39,11 +39,16 @@
 
 /* ---- dtypes ----------------------------------------------------------------------------- */
 
-typedef enum { LT_FLOAT32, LT_FLOAT64, LT_INT64, LT_UINT8, LT_NDTYPES } lt_dtype;
+/* The numbering is stored in torch.save files: new dtypes go at the end. LT_BFLOAT16 (core/bf16.h)
+ * is a storage type: copies convert to and from it (rounding to nearest even), views, fill and
+ * element access work; every other op refuses it (the Lua layer says so, lua/lauxt.c). */
+typedef enum { LT_FLOAT32, LT_FLOAT64, LT_INT64, LT_UINT8, LT_BFLOAT16, LT_NDTYPES } lt_dtype;
 
 size_t      lt_dtype_size(lt_dtype dt);            /* bytes per element                      */
-const char *lt_dtype_name(lt_dtype dt);            /* "Float", "Double", "Long", "Byte"       */
-int         lt_dtype_is_float(lt_dtype dt);
+const char *lt_dtype_name(lt_dtype dt);            /* "Float", "Double", "Long", "Byte",
+                                                      "BFloat16"                              */
+int         lt_dtype_is_float(lt_dtype dt);        /* Float, Double: the types ops compute in
+                                                      (0 for BFloat16, a storage type)        */
 
 /* ---- errors ----------------------------------------------------------------------------- */
 

@@ -197,7 +197,8 @@ static int fill(lt_tensor *t, gen_fn fn, int per, const gen_params *p)
 static const char *tname(lt_dtype dt)
 {
     static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                            "torch.LongTensor", "torch.ByteTensor"};
+                                            "torch.LongTensor", "torch.ByteTensor",
+                                            "torch.BFloat16Tensor"};
     return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
 }
 

@@ -17,6 +17,7 @@ static const struct { size_t size; const char *name; int is_float; } dtypes[LT_N
     [LT_FLOAT64] = {8, "Double", 1},
     [LT_INT64] = {8, "Long", 0},
     [LT_UINT8] = {1, "Byte", 0},
+    [LT_BFLOAT16] = {2, "BFloat16", 0},  /* 0: no op computes in it (lt.h) */
 };
 
 size_t lt_dtype_size(lt_dtype dt) { return dtypes[dt].size; }
@@ -161,6 +162,11 @@ static lt_storage *storage_alloc(int device, lt_dtype dt, int64_t numel, int zer
         return NULL;
     }
     if (device == LT_CPU && lt_alloc_check(numel * (int64_t)esz, "the tensor")) return NULL;
+    if (device != LT_CPU && dt == LT_BFLOAT16) {  /* gpu/ has no bfloat16 kernels */
+        lt_error("not supported for torch.BFloat16Tensor on a CUDA device: BFloat16 tensors "
+                 "live in host memory (convert with :float())");
+        return NULL;
+    }
     lt_storage *s = calloc(1, sizeof *s);
     if (!s) {
         lt_error("out of memory");

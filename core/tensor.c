@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "lt_hd.h"
 #include "lt_internal.h"
 #ifdef LT_HAVE_CUDA
@@ -235,7 +236,7 @@ static int64_t elem_offset(const lt_tensor *t, const int64_t *idx)
 }
 
 /* One element of a device tensor, through a bounce buffer on the host. */
-typedef union { float f; double d; int64_t l; uint8_t b; } elem_box;
+typedef union { float f; double d; int64_t l; uint8_t b; lt_bf16 h; } elem_box;
 
 static int device_elem(const lt_tensor *t, const int64_t *idx, elem_box *v, int write)
 {
@@ -267,6 +268,7 @@ double lt_get(const lt_tensor *t, const int64_t *idx)
     case LT_FLOAT64: return *(double *)p;
     case LT_INT64: return (double)*(int64_t *)p;
     case LT_UINT8: return *(uint8_t *)p;
+    case LT_BFLOAT16: return lt_bf16_to_f32(*(lt_bf16 *)p);
     default: return 0;
     }
 }
@@ -296,6 +298,7 @@ void lt_set(lt_tensor *t, const int64_t *idx, double v)
     case LT_FLOAT64: box.d = v; break;
     case LT_INT64: box.l = lt_f2i64(v); break;
     case LT_UINT8: box.b = lt_f2u8(v); break;
+    case LT_BFLOAT16: box.h = lt_f32_to_bf16((float)v); break;  /* as copy.c: via float */
     default: return;
     }
     put_elem(t, idx, &box);

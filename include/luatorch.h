@@ -150,7 +150,9 @@ typedef enum {
     LUATORCH_FLOAT32 = 0,   /* torch.FloatTensor  */
     LUATORCH_FLOAT64 = 1,   /* torch.DoubleTensor */
     LUATORCH_INT64 = 2,     /* torch.LongTensor   */
-    LUATORCH_UINT8 = 3      /* torch.ByteTensor   */
+    LUATORCH_UINT8 = 3,     /* torch.ByteTensor   */
+    LUATORCH_BFLOAT16 = 4   /* torch.BFloat16Tensor: host memory, copies and views only; the
+                               Lua layer refuses it to other bindings (luatorch_checktensor) */
 } luatorch_dtype;
 
 typedef enum { LUATORCH_CPU = 0, LUATORCH_CUDA = 1 } luatorch_device;

@@ -16,7 +16,8 @@
 #include "lt_lua.h"
 
 _Static_assert((int)LUATORCH_FLOAT32 == (int)LT_FLOAT32 && (int)LUATORCH_FLOAT64 == (int)LT_FLOAT64 &&
-               (int)LUATORCH_INT64 == (int)LT_INT64 && (int)LUATORCH_UINT8 == (int)LT_UINT8,
+               (int)LUATORCH_INT64 == (int)LT_INT64 && (int)LUATORCH_UINT8 == (int)LT_UINT8 &&
+               (int)LUATORCH_BFLOAT16 == (int)LT_BFLOAT16,
                "luatorch_dtype must match lt_dtype");
 _Static_assert(LUATORCH_MAXDIM == LT_MAXDIM, "LUATORCH_MAXDIM must match LT_MAXDIM");
 _Static_assert(LUATORCH_MAXSAVED == LT_NODE_MAXSAVED, "LUATORCH_MAXSAVED must match");

@@ -86,6 +86,10 @@ static int ag_backward(lua_State *L)
 static lt_tensor *element_tensor(lua_State *L, int idx, int k, const char *what)
 {
     lua_geti(L, idx, k);
+    lt_tensor **box = luaL_testudata(L, -1, LT_TENSOR_MT);
+    if (box && *box && (*box)->dtype == LT_BFLOAT16)  /* before ltL_totensor's '#-1' error */
+        luaL_error(L, "backward: %s[%d]: not supported for torch.BFloat16Tensor (convert with "
+                      ":float())", what, k);
     lt_tensor *t = ltL_totensor(L, -1);
     if (!t) luaL_error(L, "backward: %s[%d] must be a tensor, got %s", what, k, luaL_typename(L, -1));
     return t;
@@ -319,7 +323,7 @@ static int ag_apply(lua_State *L)
 void lt_open_autograd(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"backward", ag_backward, LT_METHOD}, {"detach", ag_detach, LT_FN | LT_METHOD},
+        {"backward", ag_backward, LT_METHOD}, {"detach", ag_detach, LT_FN | LT_METHOD | LT_BF16},
         {"requiresGrad_", ag_requiresgrad, LT_METHOD}, {"zeroGrad", ag_zerograd, LT_METHOD},
         {"setGradEnabled", ag_setgradenabled, LT_FN}, {"isGradEnabled", ag_isgradenabled, LT_FN},
         {"noGrad", ag_nograd, LT_FN}, {"applyFunction", ag_apply, LT_FN},

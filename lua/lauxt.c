@@ -12,22 +12,28 @@ lt_dtype ltL_default_dtype(void) { return default_dtype; }
 void ltL_set_default_dtype(lt_dtype dt) { default_dtype = dt; }
 
 /* [on a device][dtype]: cutorch's names for the device types */
+/* [on a device][dtype]: cutorch's names for the device types (NULL: BFloat16 tensors live in
+ * host memory only) */
 static const char *type_names[2][LT_NDTYPES] = {
-    {"torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor", "torch.ByteTensor"},
-    {"torch.CudaTensor", "torch.CudaDoubleTensor", "torch.CudaLongTensor", "torch.CudaByteTensor"}};
+    {"torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor", "torch.ByteTensor",
+     "torch.BFloat16Tensor"},
+    {"torch.CudaTensor", "torch.CudaDoubleTensor", "torch.CudaLongTensor", "torch.CudaByteTensor",
+     NULL}};
 
-const char *ltL_typename(const lt_tensor *t)
+const char *ltL_typename(const lt_tensor *t) { return ltL_typename_of(lt_device(t) != LT_CPU, t->dtype); }
+
+const char *ltL_typename_of(int cuda, lt_dtype dt)
 {
-    return type_names[lt_device(t) != LT_CPU][t->dtype];
+    const char *name = type_names[cuda != 0][dt];
+    return name ? name : "?";  /* the core allocates no device BFloat16 storage */
 }
-
-const char *ltL_typename_of(int cuda, lt_dtype dt) { return type_names[cuda != 0][dt]; }
 
 int ltL_parse_typename(const char *name, lt_dtype *dt, int *cuda)
 {
     for (int c = 0; c < 2; c++)
         for (int d = 0; d < LT_NDTYPES; d++)
-            if (!strcmp(name, type_names[c][d]) || !strcmp(name, type_names[c][d] + 6)) {
+            if (type_names[c][d] && (!strcmp(name, type_names[c][d]) ||
+                                     !strcmp(name, type_names[c][d] + 6))) {
                 *dt = (lt_dtype)d;
                 *cuda = c;
                 return 1;
@@ -86,6 +92,53 @@ void ltL_account(lua_State *L)
     }
 }
 
+/* ---- BFloat16: a storage type -------------------------------------------------------------
+ * Only copies, views, fill and element access take BFloat16 tensors (lt.h); every other
+ * kernel's dtype tables stop at the four computing types. So a binding takes a BFloat16 tensor
+ * only when it is in the registry's set of functions marked LT_BF16 (ltL_register) or by
+ * ltL_allowbf16; any other binding meets a BFloat16 argument in ltL_totensor, which every
+ * tensor argument passes through, and raises. The set is looked up only when a BFloat16 tensor
+ * shows up, so the other types pay nothing. */
+static const char bf16_key = 0;   /* registry[&bf16_key]: {[function] = true} */
+
+void ltL_allowbf16(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &bf16_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &bf16_key);
+    }
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Whether the running C function is marked as taking BFloat16 tensors. */
+static int bf16_allowed(lua_State *L)
+{
+    lua_Debug ar;
+    luaL_checkstack(L, 3, NULL);
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "f", &ar)) return 0;
+    int ok = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &bf16_key) == LUA_TTABLE) {
+        lua_pushvalue(L, -2);
+        ok = lua_rawget(L, -2) != LUA_TNIL;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    return ok;
+}
+
+#define BF16_MSG "not supported for torch.BFloat16Tensor (convert with :float())"
+
+int ltL_bf16error(lua_State *L, const char *fname)
+{
+    return luaL_error(L, "%s: " BF16_MSG, fname);
+}
+
 /* The tensor at arg, or NULL when arg is not a tensor. A freed tensor is never "not a
  * tensor": every binding, metamethod and form test (ltL_istensor) meets it here first, so
  * it raises "tensor was freed" instead of being taken for a number or dereferenced. */
@@ -94,6 +147,7 @@ lt_tensor *ltL_totensor(lua_State *L, int arg)
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
     if (!box) return NULL;
     if (!*box) luaL_argerror(L, arg, "tensor was freed");
+    if ((*box)->dtype == LT_BFLOAT16 && !bf16_allowed(L)) luaL_argerror(L, arg, BF16_MSG);
     return *box;
 }
 
@@ -168,6 +222,8 @@ lt_tensor *ltL_checktensor_elem(lua_State *L, int arg, int i)
         luaL_argerror(L, arg, lua_pushfstring(L, "element %d: tensor expected, got %s", i,
                                               luaL_typename(L, -1)));
     if (!*box) luaL_argerror(L, arg, lua_pushfstring(L, "element %d: tensor was freed", i));
+    if ((*box)->dtype == LT_BFLOAT16 && !bf16_allowed(L))
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d: " BF16_MSG, i));
     lua_pop(L, 1);
     return *box;
 }
@@ -323,11 +379,13 @@ void ltL_register(lua_State *L, const ltL_Reg *regs)
         if (regs->where & LT_FN) {
             lua_pushboolean(L, 0);
             lua_pushcclosure(L, regs->fn, 1);
+            if (regs->where & LT_BF16) ltL_allowbf16(L, -1);
             lua_setfield(L, -3, regs->name);
         }
         if (regs->where & LT_METHOD) {
             lua_pushboolean(L, 1);
             lua_pushcclosure(L, regs->fn, 1);
+            if (regs->where & LT_BF16) ltL_allowbf16(L, -1);
             lua_setfield(L, -2, regs->name);
         }
     }

@@ -364,7 +364,7 @@ static int pw_maskedselect(lua_State *L)
  * and one called directly with no tensor (mt.__add(1, 2)) has no dtype to take. */
 static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tensor *b)
 {
-    /* (a freed operand never gets here: ltL_totensor raised 'tensor was freed') */
+    /* (a freed or BFloat16 operand never gets here: operand() raised) */
     if (!a && !b)
         luaL_error(L, "%s: expected a tensor operand, got %s and %s", name,
                    luaL_typename(L, 1), luaL_typename(L, 2));
@@ -374,9 +374,20 @@ static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tens
                    name, luaL_typename(L, other));
 }
 
+/* The tensor at arg (1 or 2) or NULL, its errors named by the metamethod: ltL_totensor's
+ * argument errors would read "to '?'" under the string library. */
+static lt_tensor *operand(lua_State *L, int arg, const char *name)
+{
+    lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
+    if (!box) return NULL;
+    if (!*box) luaL_error(L, "%s: operand %d: tensor was freed", name, arg);
+    if ((*box)->dtype == LT_BFLOAT16) ltL_bf16error(L, name);
+    return *box;
+}
+
 static int arith(lua_State *L, lt_binary_op op, const char *name)
 {
-    lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
+    lt_tensor *a = operand(L, 1, name), *b = operand(L, 2, name);
     check_operands(L, name, a, b);
     lt_tensor *res = ltL_newtensor(L, a ? a->dtype : b->dtype);
     binop(L, name, res, op, 1, 2, 1.0, 1);
@@ -401,7 +412,7 @@ static int m_unm(lua_State *L)
  * 0-dim tensor when an operand requires grad, so that the product can be differentiated) */
 static int m_mul(lua_State *L)
 {
-    lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
+    lt_tensor *a = operand(L, 1, "__mul"), *b = operand(L, 2, "__mul");
     if (!a || !b) return arith(L, LT_OP_MUL, "__mul");
     if (a->ndim == 1 && b->ndim == 1) {
         double r;

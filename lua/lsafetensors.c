@@ -26,7 +26,7 @@
 #define ST_MAX_HEADER (100 * 1000 * 1000)   /* the reference implementation's limit */
 #define ST_BOX_MT "torch.safetensors.box"
 
-static const char *st_dtypes[LT_NDTYPES] = {"F32", "F64", "I64", "U8"};
+static const char *st_dtypes[LT_NDTYPES] = {"F32", "F64", "I64", "U8", "BF16"};
 
 /* Raises a message without a position: the Lua front adds its caller's (error(msg, 2)). */
 static int raise(lua_State *L, const char *fmt, ...)
@@ -287,7 +287,7 @@ static int parse_entry(const cJSON *item, st_entry *e, int64_t datasize, char *e
         if (!strcmp(dt->valuestring, st_dtypes[d])) break;
     if (d == LT_NDTYPES)
         return snprintf(err, errlen, "tensor '%s': unsupported dtype '%.20s' (luatorch reads F32, "
-                        "F64, I64, U8)", name, dt->valuestring), LT_ERR;
+                        "F64, I64, U8, BF16)", name, dt->valuestring), LT_ERR;
     e->dtype = (lt_dtype)d;
     if (!cJSON_IsArray(shape))
         return snprintf(err, errlen, "tensor '%s': missing shape", name), LT_ERR;
@@ -474,7 +474,7 @@ void lt_open_safetensors(lua_State *L)
     luaL_newmetatable(L, ST_BOX_MT);
     luaL_setfuncs(L, box_meta, 0);
     lua_pop(L, 1);
-    static const ltL_Reg regs[] = {{"_saveSafetensors", l_save, LT_FN},
-                                   {"_loadSafetensors", l_load, LT_FN}, {NULL, NULL, 0}};
+    static const ltL_Reg regs[] = {{"_saveSafetensors", l_save, LT_FN | LT_BF16},
+                                   {"_loadSafetensors", l_load, LT_FN | LT_BF16}, {NULL, NULL, 0}};
     ltL_register(L, regs);
 }

@@ -703,7 +703,7 @@ void lt_open_serialize(lua_State *L)
     luaL_newmetatable(L, BUFFER_MT);
     luaL_setfuncs(L, buffer_meta, 0);
     lua_pop(L, 2);
-    static const ltL_Reg regs[] = {{"_save", l_save, LT_FN}, {"_load", l_load, LT_FN},
+    static const ltL_Reg regs[] = {{"_save", l_save, LT_FN | LT_BF16}, {"_load", l_load, LT_FN | LT_BF16},
                                    {NULL, NULL, 0}};
     ltL_register(L, regs);
 }

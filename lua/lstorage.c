@@ -1,14 +1,17 @@
 /*
- * lstorage.c — torch.FloatStorage / DoubleStorage / LongStorage / ByteStorage: the flat,
+ * lstorage.c — torch.FloatStorage / DoubleStorage / LongStorage / ByteStorage /
+ * BFloat16Storage: the flat,
  * 1-based Lua view of a core storage. t:size() returns a LongStorage, as in Torch7.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "lt_lua.h"
+#include "../core/bf16.h"
 
 static const char *storage_names[LT_NDTYPES] = {"torch.FloatStorage", "torch.DoubleStorage",
-                                                "torch.LongStorage", "torch.ByteStorage"};
+                                                "torch.LongStorage", "torch.ByteStorage",
+                                                "torch.BFloat16Storage"};
 
 static lt_storage *checkstorage(lua_State *L, int arg)
 {
@@ -46,6 +49,9 @@ static void setnum(lt_storage *s, int64_t i, lua_State *L, int arg)
         ((uint8_t *)s->data)[i] = (uint8_t)v;
         break;
     }
+    case LT_BFLOAT16:  /* rounded to float, then to nearest even, as the tensor copies */
+        ((lt_bf16 *)s->data)[i] = lt_f32_to_bf16((float)luaL_checknumber(L, arg));
+        break;
     default: break;
     }
     s->version++;
@@ -58,6 +64,7 @@ static void pushnum(lua_State *L, const lt_storage *s, int64_t i)
     case LT_FLOAT64: lua_pushnumber(L, ((double *)s->data)[i]); break;
     case LT_INT64: lua_pushinteger(L, ((int64_t *)s->data)[i]); break;
     case LT_UINT8: lua_pushinteger(L, ((uint8_t *)s->data)[i]); break;
+    case LT_BFLOAT16: lua_pushnumber(L, lt_bf16_to_f32(((lt_bf16 *)s->data)[i])); break;
     default: lua_pushnil(L);
     }
 }
@@ -77,7 +84,7 @@ static int storage_new(lua_State *L)
     for (int64_t i = 0; from_table && i < n; i++) {
         lua_geti(L, 1, i + 1);
         /* checked here: setnum's argument checks would name the stack slot (#-1) */
-        int ok = dt == LT_FLOAT32 || dt == LT_FLOAT64 ? lua_type(L, -1) == LUA_TNUMBER
+        int ok = dt == LT_FLOAT32 || dt == LT_FLOAT64 || dt == LT_BFLOAT16 ? lua_type(L, -1) == LUA_TNUMBER
                  : lua_isinteger(L, -1) && (dt != LT_UINT8 || (lua_tointeger(L, -1) >= 0 &&
                                                                lua_tointeger(L, -1) <= 255));
         if (!ok) {
@@ -178,6 +185,8 @@ static int storage_tostring(lua_State *L)
         char num[64];
         if (s->dtype == LT_FLOAT32) snprintf(num, sizeof num, " %.6g\n", ((float *)s->data)[i]);
         else if (s->dtype == LT_FLOAT64) snprintf(num, sizeof num, " %.6g\n", ((double *)s->data)[i]);
+        else if (s->dtype == LT_BFLOAT16)
+            snprintf(num, sizeof num, " %.6g\n", (double)lt_bf16_to_f32(((lt_bf16 *)s->data)[i]));
         else if (s->dtype == LT_INT64)
             snprintf(num, sizeof num, " %lld\n", (long long)((int64_t *)s->data)[i]);
         else snprintf(num, sizeof num, " %d\n", ((uint8_t *)s->data)[i]);
@@ -206,7 +215,7 @@ void lt_open_storage(lua_State *L)
     lua_setfield(L, -2, "methods");
     lua_pop(L, 1);
     static const char *ctor[LT_NDTYPES] = {"FloatStorage", "DoubleStorage", "LongStorage",
-                                           "ByteStorage"};
+                                           "ByteStorage", "BFloat16Storage"};
     for (int dt = 0; dt < LT_NDTYPES; dt++) {
         lua_pushinteger(L, dt);
         lua_pushcclosure(L, storage_new, 1);

@@ -38,6 +38,14 @@ void     ltL_set_default_dtype(lt_dtype dt);
 void        ltL_pushstorage(lua_State *L, lt_storage *s);   /* takes a new reference to s */
 lt_storage *ltL_checkstorage(lua_State *L, int arg);
 
+/* ---- BFloat16 (lauxt.c): a storage type that most bindings refuse ---- */
+/* Marks the function at idx as taking BFloat16 tensors; any other binding raises "bad argument
+ * #n to 'f' (not supported for torch.BFloat16Tensor (convert with :float()))" when one reaches
+ * ltL_totensor. */
+void ltL_allowbf16(lua_State *L, int idx);
+/* Raises "fname: not supported for torch.BFloat16Tensor (convert with :float())". */
+int  ltL_bf16error(lua_State *L, const char *fname);
+
 /* ---- errors: the single place a core status is raised ---- */
 int  ltL_error(lua_State *L, const char *fname);    /* luaL_error("fname: <lt_errmsg()>")    */
 #define LT_TRY(L, fname, call) \
@@ -83,6 +91,7 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname);
 /* ---- registration ---- */
 #define LT_FN 1        /* torch.name(...)      */
 #define LT_METHOD 2    /* tensor:name(...)     */
+#define LT_BF16 4      /* takes torch.BFloat16Tensor arguments (copies, views, element access) */
 typedef struct { const char *name; lua_CFunction fn; int where; } ltL_Reg;
 /* With the torch table at -2 and the methods table at -1: registers each function as a
  * closure whose upvalue says whether it was called as a method. */

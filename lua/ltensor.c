@@ -330,6 +330,27 @@ static int convert(lua_State *L, lt_dtype dt, int dev, const char *fname)
         lua_settop(L, 1);
         return 1;
     }
+    if (dt == LT_BFLOAT16 && dev != LT_CPU)
+        return luaL_error(L, "%s: not supported for torch.BFloat16Tensor: BFloat16 tensors live in "
+                             "host memory (convert with :float())", fname);
+    if (t->dtype == LT_BFLOAT16 || dt == LT_BFLOAT16) {
+        /* gpu/ has no bfloat16: a device operand crosses in its own dtype (or dt), and the
+         * conversion happens on the host; BFloat16 results never require grad (lt.h) */
+        lt_tensor *h = t;
+        if (lt_device(t) != LT_CPU) {
+            h = lt_tensor_uninit_on(LT_CPU, t->dtype, t->ndim, t->size);
+            ltL_pushtensor(L, h, fname);
+            LT_TRY(L, fname, lt_copy(h, t));
+        }
+        lt_tensor *r = lt_tensor_uninit_on(LT_CPU, dt, t->ndim, t->size);
+        ltL_pushtensor(L, r, fname);
+        LT_TRY(L, fname, lt_copy(r, h));
+        if (dev == LT_CPU) return 1;
+        lt_tensor *d = lt_tensor_uninit_on(dev, dt, t->ndim, t->size);
+        ltL_pushtensor(L, d, fname);
+        LT_TRY(L, fname, lt_copy(d, r));
+        return 1;
+    }
     lt_tensor *r = lt_tensor_uninit_on(dev, dt, t->ndim, t->size);
     ltL_pushtensor(L, r, fname);
     LT_TRY(L, fname, lt_copy(r, t));
@@ -358,6 +379,9 @@ static int t_type(lua_State *L)
 static int t_cuda(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
+    if (t->dtype == LT_BFLOAT16)  /* said before "no CUDA device", which would not help */
+        return luaL_error(L, "cuda: not supported for torch.BFloat16Tensor: BFloat16 tensors live "
+                             "in host memory (convert with :float())");
     if (lt_device(t) == LT_CPU) LT_TRY(L, "cuda", lt_gpu_require());
     lua_settop(L, 1);
     return convert(L, t->dtype, lt_device(t) == LT_CPU ? 0 : lt_device(t), "cuda");
@@ -398,6 +422,11 @@ static int t_float(lua_State *L) { lua_settop(L, 1); return convert(L, LT_FLOAT3
 static int t_double(lua_State *L) { lua_settop(L, 1); return convert(L, LT_FLOAT64, LT_CPU, "double"); }
 static int t_long(lua_State *L) { lua_settop(L, 1); return convert(L, LT_INT64, LT_CPU, "long"); }
 static int t_byte(lua_State *L) { lua_settop(L, 1); return convert(L, LT_UINT8, LT_CPU, "byte"); }
+static int t_bfloat16(lua_State *L)
+{
+    lua_settop(L, 1);
+    return convert(L, LT_BFLOAT16, LT_CPU, "bfloat16");
+}
 static int to_cuda_as(lua_State *L, lt_dtype dt, const char *fname)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
@@ -758,6 +787,12 @@ static int t_free(lua_State *L)
     return 0;
 }
 
+static void push_element(lua_State *L, const lt_tensor *t, const int64_t *pos)
+{
+    if (lt_dtype_is_float(t->dtype) || t->dtype == LT_BFLOAT16) lua_pushnumber(L, lt_get(t, pos));
+    else lua_pushinteger(L, lt_get_int(t, pos));
+}
+
 /* totable(): nested Lua tables; integers stay integers for Long/Byte. */
 static void totable_rec(lua_State *L, const lt_tensor *t, int dim, int64_t *pos)
 {
@@ -765,16 +800,9 @@ static void totable_rec(lua_State *L, const lt_tensor *t, int dim, int64_t *pos)
     for (int64_t i = 0; i < t->size[dim]; i++) {
         pos[dim] = i;
         if (dim + 1 < t->ndim) totable_rec(L, t, dim + 1, pos);
-        else if (lt_dtype_is_float(t->dtype)) lua_pushnumber(L, lt_get(t, pos));
-        else lua_pushinteger(L, lt_get_int(t, pos));
+        else push_element(L, t, pos);
         lua_seti(L, -2, i + 1);
     }
-}
-
-static void push_element(lua_State *L, const lt_tensor *t, const int64_t *pos)
-{
-    if (lt_dtype_is_float(t->dtype)) lua_pushnumber(L, lt_get(t, pos));
-    else lua_pushinteger(L, lt_get_int(t, pos));
 }
 
 static int t_totable(lua_State *L)
@@ -1003,6 +1031,7 @@ static int t_index(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1);
     lt_tensor *mask;
     if ((mask = ltL_totensor(L, 2)) != NULL) {
+        if (t->dtype == LT_BFLOAT16) return ltL_bf16error(L, "index");  /* no gather kernels */
         if (mask->dtype == LT_UINT8) {  /* t[mask] -> maskedSelect */
             lt_tensor *r = ltL_newtensor(L, t->dtype);
             LT_TRY(L, "index", lt_masked_select(r, t, mask));
@@ -1044,9 +1073,11 @@ static int t_newindex(lua_State *L)
     /* every other form writes into t: refused before anything is written when recording */
     ltL_checkinplace(L, "newindex", t, 1, (const lt_tensor *[]){ltL_totensor(L, 3)});
     if ((key = ltL_totensor(L, 2)) != NULL) {
+        lt_tensor *src = ltL_totensor(L, 3);
+        if (t->dtype == LT_BFLOAT16 || (src && src->dtype == LT_BFLOAT16))
+            return ltL_bf16error(L, "newindex");  /* no masked kernels */
         if (key->dtype != LT_UINT8) return luaL_error(L, "newindex: only ByteTensor masks are "
                                                          "supported as tensor keys");
-        lt_tensor *src = ltL_totensor(L, 3);
         if (src) LT_TRY(L, "newindex", lt_masked_copy(t, key, src));
         else LT_TRY(L, "newindex", lt_masked_fill(t, key, luaL_checknumber(L, 3)));
         return 0;
@@ -1133,36 +1164,37 @@ static int core_allocstats(lua_State *L)
 void lt_open_tensor(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"size", t_size, LT_METHOD}, {"stride", t_stride, LT_METHOD},
-        {"dim", t_dim, LT_METHOD}, {"nDimension", t_dim, LT_METHOD},
-        {"nElement", t_nelement, LT_METHOD}, {"numel", t_nelement, LT_FN | LT_METHOD},
-        {"storageOffset", t_storageoffset, LT_METHOD},
-        {"isContiguous", t_iscontiguous, LT_METHOD},
-        {"isSameSizeAs", t_issamesizeas, LT_METHOD}, {"storage", t_storage, LT_METHOD},
-        {"type", t_type, LT_METHOD}, {"typeAs", t_typeas, LT_METHOD},
-        {"float", t_float, LT_METHOD}, {"double", t_double, LT_METHOD},
-        {"cuda", t_cuda, LT_METHOD}, {"cpu", t_cpu, LT_METHOD},
-        {"cudaFloat", t_cudafloat, LT_METHOD}, {"cudaDouble", t_cudadouble, LT_METHOD},
-        {"cudaLong", t_cudalong, LT_METHOD}, {"cudaByte", t_cudabyte, LT_METHOD},
-        {"isCuda", t_iscuda, LT_METHOD}, {"getDevice", t_getdevice, LT_METHOD},
-        {"long", t_long, LT_METHOD}, {"byte", t_byte, LT_METHOD},
-        {"narrow", t_narrow, LT_FN | LT_METHOD}, {"select", t_select, LT_FN | LT_METHOD},
-        {"sub", t_sub, LT_METHOD}, {"transpose", t_transpose, LT_FN | LT_METHOD},
-        {"t", t_t, LT_FN | LT_METHOD}, {"permute", t_permute, LT_FN | LT_METHOD},
-        {"unsqueeze", t_unsqueeze, LT_FN | LT_METHOD}, {"squeeze", t_squeeze, LT_FN | LT_METHOD},
-        {"expand", t_expand, LT_FN | LT_METHOD}, {"expandAs", t_expandas, LT_FN | LT_METHOD},
-        {"unfold", t_unfold, LT_FN | LT_METHOD},
-        {"view", t_view, LT_FN | LT_METHOD}, {"viewAs", t_viewas, LT_FN | LT_METHOD},
-        {"reshape", t_reshape, LT_FN | LT_METHOD}, {"split", t_split, LT_FN | LT_METHOD},
-        {"chunk", t_chunk, LT_FN | LT_METHOD}, {"contiguous", t_contiguous, LT_METHOD},
-        {"clone", t_clone, LT_FN | LT_METHOD}, {"copy", t_copy, LT_METHOD},
-        {"fill", t_fill, LT_METHOD}, {"zero", t_zero, LT_METHOD},
-        {"resize", t_resize, LT_METHOD}, {"resizeAs", t_resizeas, LT_METHOD},
-        {"set", t_set, LT_METHOD}, {"free", t_free, LT_METHOD},
-        {"totable", t_totable, LT_METHOD}, {"item", t_item, LT_METHOD},
-        {"value", t_value, LT_METHOD}, {"apply", t_apply, LT_METHOD},
-        {"map", t_map, LT_METHOD}, {"map2", t_map2, LT_METHOD},
-        {"cat", t_cat, LT_FN | LT_METHOD}, {"stack", t_stack, LT_FN},
+        {"size", t_size, LT_METHOD | LT_BF16}, {"stride", t_stride, LT_METHOD | LT_BF16},
+        {"dim", t_dim, LT_METHOD | LT_BF16}, {"nDimension", t_dim, LT_METHOD | LT_BF16},
+        {"nElement", t_nelement, LT_METHOD | LT_BF16}, {"numel", t_nelement, LT_FN | LT_METHOD | LT_BF16},
+        {"storageOffset", t_storageoffset, LT_METHOD | LT_BF16},
+        {"isContiguous", t_iscontiguous, LT_METHOD | LT_BF16},
+        {"isSameSizeAs", t_issamesizeas, LT_METHOD | LT_BF16}, {"storage", t_storage, LT_METHOD | LT_BF16},
+        {"type", t_type, LT_METHOD | LT_BF16}, {"typeAs", t_typeas, LT_METHOD | LT_BF16},
+        {"float", t_float, LT_METHOD | LT_BF16}, {"double", t_double, LT_METHOD | LT_BF16},
+        {"cuda", t_cuda, LT_METHOD | LT_BF16}, {"cpu", t_cpu, LT_METHOD | LT_BF16},
+        {"cudaFloat", t_cudafloat, LT_METHOD | LT_BF16}, {"cudaDouble", t_cudadouble, LT_METHOD | LT_BF16},
+        {"cudaLong", t_cudalong, LT_METHOD | LT_BF16}, {"cudaByte", t_cudabyte, LT_METHOD | LT_BF16},
+        {"isCuda", t_iscuda, LT_METHOD | LT_BF16}, {"getDevice", t_getdevice, LT_METHOD | LT_BF16},
+        {"long", t_long, LT_METHOD | LT_BF16}, {"byte", t_byte, LT_METHOD | LT_BF16},
+        {"bfloat16", t_bfloat16, LT_METHOD | LT_BF16},
+        {"narrow", t_narrow, LT_FN | LT_METHOD | LT_BF16}, {"select", t_select, LT_FN | LT_METHOD | LT_BF16},
+        {"sub", t_sub, LT_METHOD | LT_BF16}, {"transpose", t_transpose, LT_FN | LT_METHOD | LT_BF16},
+        {"t", t_t, LT_FN | LT_METHOD | LT_BF16}, {"permute", t_permute, LT_FN | LT_METHOD | LT_BF16},
+        {"unsqueeze", t_unsqueeze, LT_FN | LT_METHOD | LT_BF16}, {"squeeze", t_squeeze, LT_FN | LT_METHOD | LT_BF16},
+        {"expand", t_expand, LT_FN | LT_METHOD | LT_BF16}, {"expandAs", t_expandas, LT_FN | LT_METHOD | LT_BF16},
+        {"unfold", t_unfold, LT_FN | LT_METHOD | LT_BF16},
+        {"view", t_view, LT_FN | LT_METHOD | LT_BF16}, {"viewAs", t_viewas, LT_FN | LT_METHOD | LT_BF16},
+        {"reshape", t_reshape, LT_FN | LT_METHOD | LT_BF16}, {"split", t_split, LT_FN | LT_METHOD | LT_BF16},
+        {"chunk", t_chunk, LT_FN | LT_METHOD | LT_BF16}, {"contiguous", t_contiguous, LT_METHOD | LT_BF16},
+        {"clone", t_clone, LT_FN | LT_METHOD | LT_BF16}, {"copy", t_copy, LT_METHOD | LT_BF16},
+        {"fill", t_fill, LT_METHOD | LT_BF16}, {"zero", t_zero, LT_METHOD | LT_BF16},
+        {"resize", t_resize, LT_METHOD | LT_BF16}, {"resizeAs", t_resizeas, LT_METHOD | LT_BF16},
+        {"set", t_set, LT_METHOD | LT_BF16}, {"free", t_free, LT_METHOD | LT_BF16},
+        {"totable", t_totable, LT_METHOD | LT_BF16}, {"item", t_item, LT_METHOD | LT_BF16},
+        {"value", t_value, LT_METHOD | LT_BF16}, {"apply", t_apply, LT_METHOD | LT_BF16},
+        {"map", t_map, LT_METHOD | LT_BF16}, {"map2", t_map2, LT_METHOD | LT_BF16},
+        {"cat", t_cat, LT_FN | LT_METHOD | LT_BF16}, {"stack", t_stack, LT_FN | LT_BF16},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 
@@ -1170,10 +1202,16 @@ void lt_open_tensor(lua_State *L)
     luaL_getmetatable(L, LT_TENSOR_MT);
     lua_pushvalue(L, -2);
     lua_pushcclosure(L, t_index, 1);
+    ltL_allowbf16(L, -1);
     lua_setfield(L, -2, "__index");
     static const luaL_Reg meta[] = {{"__newindex", t_newindex}, {"__len", t_len},
                                     {"__gc", t_free}, {"__close", t_free}, {NULL, NULL}};
     luaL_setfuncs(L, meta, 0);
+    for (const luaL_Reg *m = meta; m->name; m++) {
+        lua_getfield(L, -1, m->name);
+        ltL_allowbf16(L, -1);
+        lua_pop(L, 1);
+    }
     lua_setfield(L, -3, "metatable");  /* core.metatable, for the Lua front */
 
     static const luaL_Reg fns[] = {
@@ -1187,20 +1225,22 @@ void lt_open_tensor(lua_State *L)
 
     /* core.constructors[dtype] (and [-1] for the default type), called by the type objects */
     static const char *ctor_names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                                 "torch.LongTensor", "torch.ByteTensor"};
+                                                 "torch.LongTensor", "torch.ByteTensor",
+                                                 "torch.BFloat16Tensor"};
     lua_createtable(L, LT_NDTYPES, 1);
     for (int dt = -1; dt < LT_NDTYPES; dt++) {
         lua_pushinteger(L, dt);
         lua_pushstring(L, dt < 0 ? "torch.Tensor" : ctor_names[dt]);
         lua_pushcclosure(L, tensor_new, 2);
+        ltL_allowbf16(L, -1);
         lua_seti(L, -2, dt);
     }
     lua_setfield(L, -3, "constructors");
 
-    static const char *cuda_names[LT_NDTYPES] = {"torch.CudaTensor", "torch.CudaDoubleTensor",
-                                                 "torch.CudaLongTensor", "torch.CudaByteTensor"};
-    lua_createtable(L, LT_NDTYPES, 0);
-    for (int dt = 0; dt < LT_NDTYPES; dt++) {
+    static const char *cuda_names[LT_BFLOAT16] = {"torch.CudaTensor", "torch.CudaDoubleTensor",
+                                                  "torch.CudaLongTensor", "torch.CudaByteTensor"};
+    lua_createtable(L, LT_BFLOAT16, 0);
+    for (int dt = 0; dt < LT_BFLOAT16; dt++) {  /* no device BFloat16 (lt.h) */
         lua_pushinteger(L, dt);
         lua_pushstring(L, cuda_names[dt]);
         lua_pushcclosure(L, tensor_new_cuda, 2);

@@ -130,6 +130,7 @@ local BATTERY = {
   { 'Double2x3', function() return torch.DoubleTensor(2, 3):fill(0.5) end },
   { 'Long2x3', function() return torch.LongTensor(2, 3):fill(1) end },
   { 'Byte2x3', function() return torch.ByteTensor(2, 3):fill(1) end },
+  { 'BFloat16x2x3', function() return torch.BFloat16Tensor(2, 3):fill(0.5) end },
   { 'Float3x2', function() return T(3, 2) end },
   { 'Float5', function() return T(5) end },
   { 'Float2x3x4', function() return T(2, 3, 4) end },

@@ -117,6 +117,12 @@ function LSTM:updateOutput(input)
           torch.typename(state) or type(state)), 3)
   end
   local h0, c0 = state and state[1], state and state[2]
+  for i, s in ipairs({ { 'h', h0 }, { 'c', c0 } }) do
+    if s[2] ~= nil and not torch.isTensor(s[2]) then
+      error(('nn.LSTM: the state\'s %s (element %d) must be a tensor (numLayers*directions x B x H), got %s')
+            :format(s[1], i, torch.typename(s[2]) or type(s[2])), 3)
+    end
+  end
   if not torch.isTensor(x) then
     error(('nn.LSTM: expected a tensor input, got %s'):format(torch.typename(x) or type(x)), 3)
   end

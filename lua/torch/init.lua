@@ -16,7 +16,7 @@ local mt = core.metatable
 package.loaded['torch.Tensor'] = methods
 torch.core, torch.metatable = nil, nil
 
-local dtypes = { 'Float', 'Double', 'Long', 'Byte' }      -- core dtype index + 1
+local dtypes = { 'Float', 'Double', 'Long', 'Byte', 'BFloat16' }   -- core dtype index + 1
 local dtype_of = {}
 for i, name in ipairs(dtypes) do dtype_of['torch.' .. name .. 'Tensor'] = i - 1 end
 
@@ -45,8 +45,9 @@ torch.constructors, torch.cudaConstructors = nil, nil
 
 -- torch.CudaTensor(...) and friends (cutorch's names): sizes allocate zeros on the device; the
 -- other forms are the host constructor's, then the result moves to the device. Device tensors
--- have no storage objects of their own yet.
+-- have no storage objects of their own yet. BFloat16 tensors live in host memory only.
 for i, name in ipairs(dtypes) do
+  if name == 'BFloat16' then break end
   local cname = name == 'Float' and 'CudaTensor' or 'Cuda' .. name .. 'Tensor'
   local host, sized = ctors[i - 1], core.cudaConstructors[i - 1]
   torch[cname] = typeobject('torch.' .. cname, function(...)
@@ -424,12 +425,21 @@ require('torch.serialize')(torch)
 local check = require 'torch.check'
 
 -- A method's self, checked as Lua checks a C method's ("calling 'all' on bad self").
-local function check_self(fname, self)
+-- computes: the method computes on self's values, which BFloat16 tensors only store (lt.h).
+local BF16_MSG = 'not supported for torch.BFloat16Tensor (convert with :float())'
+local function check_self(fname, self, computes)
   if not torch.isTensor(self) then
     error(("calling '%s' on bad self (tensor expected, got %s)"):format(fname, type(self)), 3)
   elseif not pcall(self.dim, self) then
     error(("calling '%s' on bad self (tensor was freed)"):format(fname), 3)
+  elseif computes and self:type() == 'torch.BFloat16Tensor' then
+    error(("calling '%s' on bad self (%s)"):format(fname, BF16_MSG), 3)
   end
+end
+-- The same for argument i of a function (torch.all(x)).
+local function check_computes(fname, i, x)
+  check.arg(fname, i, x, 'tensor', 2)
+  if x:type() == 'torch.BFloat16Tensor' then check.argerror(fname, i, BF16_MSG, 2) end
 end
 
 -- x:softmax([dim]) / x:logSoftmax([dim]): new tensors (PyTorch's methods), differentiable
@@ -562,23 +572,23 @@ local masks = {
 
 for _, name in ipairs({ 'all', 'any' }) do
   methods[name] = function(self, dim)
-    check_self(name, self)
+    check_self(name, self, true)
     local r = all_any(name, self, dim, 1)
     return r
   end
   torch[name] = function(x, dim)
-    check.arg(name, 1, x, 'tensor')
+    check_computes(name, 1, x)
     local r = all_any(name, x, dim, 2)
     return r
   end
 end
 for name, mask in pairs(masks) do
   methods[name] = function(self)
-    check_self(name, self)
+    check_self(name, self, true)
     return (torch.noGrad(mask, self))
   end
   torch[name] = function(x)
-    check.arg(name, 1, x, 'tensor')
+    check_computes(name, 1, x)
     return (torch.noGrad(mask, x))
   end
 end
