@@ -93,8 +93,8 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
 #ifdef LT_HAVE_CUDA
     if ((dst->dtype == LT_BFLOAT16 || src->dtype == LT_BFLOAT16) &&
         (lt_device(dst) != LT_CPU || lt_device(src) != LT_CPU))
-        return lt_error("not supported for torch.BFloat16Tensor on a CUDA device: BFloat16 "
-                        "tensors live in host memory (convert with :float())");
+        return lt_error("not supported for torch.BFloat16Tensor (convert with :float()); "
+                        "BFloat16 tensors live in host memory");
     /* within a device, or across: gpu/copy.cu has the same rules */
     if (lt_device(dst) != LT_CPU || lt_device(src) != LT_CPU) return lt_gpu_copy(dst, src);
 #endif

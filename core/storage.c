@@ -163,8 +163,8 @@ static lt_storage *storage_alloc(int device, lt_dtype dt, int64_t numel, int zer
     }
     if (device == LT_CPU && lt_alloc_check(numel * (int64_t)esz, "the tensor")) return NULL;
     if (device != LT_CPU && dt == LT_BFLOAT16) {  /* gpu/ has no bfloat16 kernels */
-        lt_error("not supported for torch.BFloat16Tensor on a CUDA device: BFloat16 tensors "
-                 "live in host memory (convert with :float())");
+        lt_error("not supported for torch.BFloat16Tensor (convert with :float()); BFloat16 "
+                 "tensors live in host memory");
         return NULL;
     }
     lt_storage *s = calloc(1, sizeof *s);

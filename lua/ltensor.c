@@ -331,8 +331,8 @@ static int convert(lua_State *L, lt_dtype dt, int dev, const char *fname)
         return 1;
     }
     if (dt == LT_BFLOAT16 && dev != LT_CPU)
-        return luaL_error(L, "%s: not supported for torch.BFloat16Tensor: BFloat16 tensors live in "
-                             "host memory (convert with :float())", fname);
+        return luaL_error(L, "%s: not supported for torch.BFloat16Tensor (convert with :float()); "
+                             "BFloat16 tensors live in host memory", fname);
     if (t->dtype == LT_BFLOAT16 || dt == LT_BFLOAT16) {
         /* gpu/ has no bfloat16: a device operand crosses in its own dtype (or dt), and the
          * conversion happens on the host; BFloat16 results never require grad (lt.h) */
@@ -380,8 +380,8 @@ static int t_cuda(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     if (t->dtype == LT_BFLOAT16)  /* said before "no CUDA device", which would not help */
-        return luaL_error(L, "cuda: not supported for torch.BFloat16Tensor: BFloat16 tensors live "
-                             "in host memory (convert with :float())");
+        return luaL_error(L, "cuda: not supported for torch.BFloat16Tensor (convert with :float()); "
+                             "BFloat16 tensors live in host memory");
     if (lt_device(t) == LT_CPU) LT_TRY(L, "cuda", lt_gpu_require());
     lua_settop(L, 1);
     return convert(L, t->dtype, lt_device(t) == LT_CPU ? 0 : lt_device(t), "cuda");
