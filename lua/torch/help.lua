@@ -53,6 +53,7 @@ t:nElement t:numel torch.numel | t:nElement() | the number of elements
 t:stride | t:stride([dim]) | the strides in elements
 t:type | t:type([typename]) | the type name, or a copy converted to typename ('torch.DoubleTensor')
 t:float t:double t:long t:byte | t:float() / t:double() / t:long() / t:byte() | converted copy in host memory (t itself when it already has that type)
+torch.BFloat16Tensor t:bfloat16 | torch.BFloat16Tensor(sizes...) / ({nested table}) / (storage [, offset, sizes]) / t:bfloat16() | bfloat16 tensors (1 sign, 8 exponent, 7 mantissa bits) in host memory, rounded to nearest even from any type (double and int64 through float32, as PyTorch); they store: copy, views, fill, element access, printing, torch.save and safetensors BF16 work; other ops raise "not supported for torch.BFloat16Tensor (convert with :float())"
 t:cuda t:cpu | t:cuda() / t:cpu() | a copy of the same dtype on the GPU / in host memory (t itself when already there)
 t:cudaFloat t:cudaDouble t:cudaLong t:cudaByte | t:cudaDouble() ... | a copy on the GPU as that dtype (torch.CudaTensor is float32)
 t:isCuda t:getDevice | t:isCuda() / t:getDevice() | whether t lives on a GPU / its 1-based device (-1 in host memory)
@@ -131,7 +132,7 @@ torch.ger torch.outer t:ger t:outer | torch.ger([res,] u, v) | outer product: [n
 torch.addmm t:addmm | torch.addmm([res,] [beta,] M, [alpha,] a, b) | beta * M + alpha * (a * b); M:addmm(a, b) adds in place
 torch.addmv t:addmv torch.addr t:addr torch.baddbmm t:baddbmm | torch.addmv([res,] [beta,] v, [alpha,] M, x) | beta * v + alpha * M x (addr: + u v^T, baddbmm: + batched mm)
 torch.softmax torch.logSoftmax | torch.softmax([res,] x [, dim]) | softmax / log-softmax along dim (default: the last)
-torch.FloatStorage torch.DoubleStorage torch.LongStorage torch.ByteStorage | torch.FloatStorage(n or {values}) | a flat block of elements (Torch7's storages); t:storage() returns one, s[i] reads and writes element i
+torch.FloatStorage torch.DoubleStorage torch.LongStorage torch.ByteStorage torch.BFloat16Storage | torch.FloatStorage(n or {values}) | a flat block of elements (Torch7's storages); t:storage() returns one, s[i] reads and writes element i
 torch.defaultdtype | torch.defaultdtype() | the default type's dtype index (0 float32, 1 float64, 2 int64, 3 uint8); torch.getdefaulttensortype() names it
 torch.getmetatable | torch.getmetatable('nn.Linear') | the class (metatable) torch.class registered under that name
 torch.allocatorStats | torch.allocatorStats() -> {liveBytes, peakBytes, allocatedBytes, allocations, cachedBytes, caches, limitBytes} | the core allocator's counters (host memory; torch.cuda.memoryAllocated for the device); limitBytes: the most one allocation may ask for (RAM + swap)
@@ -146,7 +147,7 @@ torch.lstmCell | torch.lstmCell(x, h, c, weights...) | one fused LSTM step, the 
 torch.readIDX | torch.readIDX(path [, ndim]) | an IDX file (gzip or plain) as a new tensor (MNIST's format; ByteTensor for ubyte data)
 torch.save | torch.save(path, obj) | writes numbers, strings, tables, tensors and nn modules (never code) to path, atomically, with a CRC (docs/checkpoint-format.md)
 torch.load | torch.load(path) | the value torch.save wrote; modules come back ready to train
-torch.saveSafetensors | torch.saveSafetensors(path, {name = tensor, ...} [, {key = 'value'}]) | writes tensors in the safetensors format PyTorch reads (m:stateDict() gives PyTorch's names)
+torch.saveSafetensors | torch.saveSafetensors(path, {name = tensor, ...} [, {key = 'value'}]) | writes tensors (F32, F64, I64, U8, BF16) in the safetensors format PyTorch reads (m:stateDict() gives PyTorch's names)
 torch.loadSafetensors | torch.loadSafetensors(path) -> {name = tensor, ...}, metadata | reads a safetensors file (PyTorch's safetensors.torch.save_file)
 torch.CmdLine | local cmd = torch.CmdLine() | Torch7's command-line option parser for scripts: cmd:option(...), cmd:parse(arg)
 torch.CmdLine:text | cmd:text([line]) | adds a line of text to the help
