@@ -36,7 +36,8 @@ end
 -- sizes given as a number, a table or a LongStorage; each a positive integer
 local function sizes_of(cls, i, v, level)
   local sizes
-  if torch.isTensor(v) or type(v) == 'userdata' and v.totable then sizes = v:totable()
+  if torch.isTensor(v) then sizes = check.arg(cls, i, v, 'tensor', level + 1):totable()  -- not freed
+  elseif type(v) == 'userdata' and v.totable then sizes = v:totable()
   elseif type(v) == 'table' then sizes = v
   else sizes = { check.arg(cls, i, v, 'integer', level + 1) } end
   for _, n in ipairs(sizes) do
