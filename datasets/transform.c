@@ -94,6 +94,8 @@ int lt_normalize(lt_tensor *out, const lt_tensor *src, int cdim, double div, int
     if (!lt_dtype_is_float(out->dtype))
         return lt_error("result must be a Float or Double tensor, got %s",
                         lt_dtype_name(out->dtype));
+    if (src->dtype == LT_BFLOAT16)  /* no segs[][] entry: a storage type (lt.h) */
+        return lt_error("not supported for torch.BFloat16Tensor (convert with :float())");
     if (nchan < 1) return lt_error("expected at least one mean and std");
     if (nchan > 1) {
         if (cdim < 0 || cdim >= src->ndim || src->size[cdim] != nchan)
