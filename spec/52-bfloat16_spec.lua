@@ -262,6 +262,22 @@ describe('safetensors BF16', function()
   end)
 end)
 
+describe('a BFloat16 state dict', function()
+  it('loads into a float model (loadStateDict converts), as PyTorch\'s load_state_dict does', function()
+    torch.manualSeed(3)
+    local m, m2 = nn.Linear(3, 2), nn.Linear(3, 2)
+    local sd = {}
+    for k, v in pairs(m:stateDict()) do sd[k] = v:bfloat16() end
+    m2:loadStateDict(sd)
+    assert.are.equal('torch.FloatTensor', m2.weight:type())
+    assert.are.same(sd.weight:totable(), m2.weight:totable())   -- exact: a widening
+    assert.are.same(sd.bias:totable(), m2.bias:totable())
+    H.close(m2.weight, m.weight, 2 ^ -8, 0)                     -- within bf16's rounding
+    local longs = { weight = torch.LongTensor(2, 3), bias = torch.LongTensor(2) }
+    H.matches(H.error_of(m2.loadStateDict, m2, longs), 'type mismatch')
+  end)
+end)
+
 describe('what BFloat16 tensors do not do: named errors, never a crash', function()
   local function refused(fname, fn, ...)
     local msg = H.error_of(fn, ...)

@@ -559,8 +559,9 @@ end
 local function shape_of(t) return '[' .. table.concat(t:size():totable(), ' x ') .. ']' end
 
 -- loadStateDict(sd [, strict = true]): copies sd's tensors into the parameters of the same
--- names. Shapes must match; Float and Double convert into each other and host and device
--- tensors copy across (as PyTorch copies), other type mismatches are errors. strict: missing or unexpected names are an error.
+-- names. Shapes must match; Float and Double convert into each other, a BFloat16 tensor (a bf16
+-- checkpoint) converts into either, and host and device tensors copy across (as PyTorch
+-- copies), other type mismatches are errors. strict: missing or unexpected names are an error.
 -- Everything is checked before anything is copied, so a failed load changes nothing.
 -- Returns {missing = {...}, unexpected = {...}} (sorted names).
 function Module:loadStateDict(sd, strict)
@@ -587,7 +588,8 @@ function Module:loadStateDict(sd, strict)
         error(("loadStateDict: size mismatch for '%s': the module has %s, the state dict %s")
               :format(name, shape_of(p), shape_of(v)), 2)
       end
-      if p:type() ~= v:type() and not (floating[p:type()] and floating[v:type()]) then
+      if p:type() ~= v:type() and not (floating[p:type()] and
+                                       (floating[v:type()] or v:type() == 'torch.BFloat16Tensor')) then
         error(("loadStateDict: type mismatch for '%s': the module has %s, the state dict %s")
               :format(name, p:type(), v:type()), 2)
       end

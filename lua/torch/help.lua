@@ -182,7 +182,7 @@ nn.Module:cuda nn.Module:cpu | m:cuda() / m:cpu() | moves the parameters, gradie
 nn.Module:clone nn.Module:share | m:clone([shared fields...]) / m:share(other, 'weight', ...) | a deep copy / share tensors with other
 nn.Module:apply nn.Module:listModules | m:apply(fn) / m:listModules() | calls fn on m and every submodule / lists them
 nn.Module:clearState nn.Criterion:clearState | m:clearState() -> m | drops outputs, gradInputs, recorded graphs and each module's caches (nn.LSTM's last state and workspace, Dropout's mask) before saving
-nn.Module:stateDict nn.Module:loadStateDict | m:stateDict() / m:loadStateDict(sd [, strict = true]) | the parameters by PyTorch's names (detached, sharing storage) / copies them back, checking names and sizes first
+nn.Module:stateDict nn.Module:loadStateDict | m:stateDict() / m:loadStateDict(sd [, strict = true]) | the parameters by PyTorch's names (detached, sharing storage) / copies them back, checking names and sizes first (Float, Double and BFloat16 entries convert to the parameter's type)
 nn.Module:updateOutput nn.Module:updateGradInput nn.Module:accGradParameters | m:updateOutput(input) / m:updateGradInput(input, gradOutput) / m:accGradParameters(input, gradOutput [, scale]) | Torch7's layer interface: override updateOutput (and updateGradInput to write a backward by hand)
 nn.Module:usesAutograd | m:usesAutograd() | whether the module's backward comes from autograd (it does not override updateGradInput)
 nn.Container | nn.Container() | the base of containers (Sequential, ConcatTable, ParallelTable): children in m.modules
