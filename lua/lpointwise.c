@@ -374,14 +374,17 @@ static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tens
                    name, luaL_typename(L, other));
 }
 
-/* The tensor at arg (1 or 2) or NULL, its errors named by the metamethod: ltL_totensor's
- * argument errors would read "to '?'" under the string library. */
+/* The tensor at arg (1 or 2) or NULL. Its argument errors name the operator ('add' for
+ * "__add") themselves: luaL_argerror would read "to '?'" when the string library calls the
+ * metamethod ('x' - t). */
 static lt_tensor *operand(lua_State *L, int arg, const char *name)
 {
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
     if (!box) return NULL;
-    if (!*box) luaL_error(L, "%s: operand %d: tensor was freed", name, arg);
-    if ((*box)->dtype == LT_BFLOAT16) ltL_bf16error(L, name);
+    if (!*box) luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", arg, name + 2);
+    if ((*box)->dtype == LT_BFLOAT16)
+        luaL_error(L, "bad argument #%d to '%s' (not supported for torch.BFloat16Tensor (convert "
+                      "with :float()))", arg, name + 2);
     return *box;
 }
 
