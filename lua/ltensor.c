@@ -1161,42 +1161,56 @@ static int core_allocstats(lua_State *L)
     return 1;
 }
 
+/* Every binding of this file takes BFloat16 tensors: shapes, conversions, views, copies and
+ * element access are what a storage type does (lt.h); marks the functions regs registered. */
+static void allow_bf16(lua_State *L, const ltL_Reg *regs)
+{
+    for (; regs->name; regs++)
+        for (int k = 0; k < 2; k++)
+            if (regs->where & (k ? LT_METHOD : LT_FN)) {
+                lua_getfield(L, k ? -1 : -2, regs->name);
+                ltL_allowbf16(L, -1);
+                lua_pop(L, 1);
+            }
+}
+
 void lt_open_tensor(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"size", t_size, LT_METHOD | LT_BF16}, {"stride", t_stride, LT_METHOD | LT_BF16},
-        {"dim", t_dim, LT_METHOD | LT_BF16}, {"nDimension", t_dim, LT_METHOD | LT_BF16},
-        {"nElement", t_nelement, LT_METHOD | LT_BF16}, {"numel", t_nelement, LT_FN | LT_METHOD | LT_BF16},
-        {"storageOffset", t_storageoffset, LT_METHOD | LT_BF16},
-        {"isContiguous", t_iscontiguous, LT_METHOD | LT_BF16},
-        {"isSameSizeAs", t_issamesizeas, LT_METHOD | LT_BF16}, {"storage", t_storage, LT_METHOD | LT_BF16},
-        {"type", t_type, LT_METHOD | LT_BF16}, {"typeAs", t_typeas, LT_METHOD | LT_BF16},
-        {"float", t_float, LT_METHOD | LT_BF16}, {"double", t_double, LT_METHOD | LT_BF16},
-        {"cuda", t_cuda, LT_METHOD | LT_BF16}, {"cpu", t_cpu, LT_METHOD | LT_BF16},
-        {"cudaFloat", t_cudafloat, LT_METHOD | LT_BF16}, {"cudaDouble", t_cudadouble, LT_METHOD | LT_BF16},
-        {"cudaLong", t_cudalong, LT_METHOD | LT_BF16}, {"cudaByte", t_cudabyte, LT_METHOD | LT_BF16},
-        {"isCuda", t_iscuda, LT_METHOD | LT_BF16}, {"getDevice", t_getdevice, LT_METHOD | LT_BF16},
-        {"long", t_long, LT_METHOD | LT_BF16}, {"byte", t_byte, LT_METHOD | LT_BF16},
-        {"bfloat16", t_bfloat16, LT_METHOD | LT_BF16},
-        {"narrow", t_narrow, LT_FN | LT_METHOD | LT_BF16}, {"select", t_select, LT_FN | LT_METHOD | LT_BF16},
-        {"sub", t_sub, LT_METHOD | LT_BF16}, {"transpose", t_transpose, LT_FN | LT_METHOD | LT_BF16},
-        {"t", t_t, LT_FN | LT_METHOD | LT_BF16}, {"permute", t_permute, LT_FN | LT_METHOD | LT_BF16},
-        {"unsqueeze", t_unsqueeze, LT_FN | LT_METHOD | LT_BF16}, {"squeeze", t_squeeze, LT_FN | LT_METHOD | LT_BF16},
-        {"expand", t_expand, LT_FN | LT_METHOD | LT_BF16}, {"expandAs", t_expandas, LT_FN | LT_METHOD | LT_BF16},
-        {"unfold", t_unfold, LT_FN | LT_METHOD | LT_BF16},
-        {"view", t_view, LT_FN | LT_METHOD | LT_BF16}, {"viewAs", t_viewas, LT_FN | LT_METHOD | LT_BF16},
-        {"reshape", t_reshape, LT_FN | LT_METHOD | LT_BF16}, {"split", t_split, LT_FN | LT_METHOD | LT_BF16},
-        {"chunk", t_chunk, LT_FN | LT_METHOD | LT_BF16}, {"contiguous", t_contiguous, LT_METHOD | LT_BF16},
-        {"clone", t_clone, LT_FN | LT_METHOD | LT_BF16}, {"copy", t_copy, LT_METHOD | LT_BF16},
-        {"fill", t_fill, LT_METHOD | LT_BF16}, {"zero", t_zero, LT_METHOD | LT_BF16},
-        {"resize", t_resize, LT_METHOD | LT_BF16}, {"resizeAs", t_resizeas, LT_METHOD | LT_BF16},
-        {"set", t_set, LT_METHOD | LT_BF16}, {"free", t_free, LT_METHOD | LT_BF16},
-        {"totable", t_totable, LT_METHOD | LT_BF16}, {"item", t_item, LT_METHOD | LT_BF16},
-        {"value", t_value, LT_METHOD | LT_BF16}, {"apply", t_apply, LT_METHOD | LT_BF16},
-        {"map", t_map, LT_METHOD | LT_BF16}, {"map2", t_map2, LT_METHOD | LT_BF16},
-        {"cat", t_cat, LT_FN | LT_METHOD | LT_BF16}, {"stack", t_stack, LT_FN | LT_BF16},
+        {"size", t_size, LT_METHOD}, {"stride", t_stride, LT_METHOD},
+        {"dim", t_dim, LT_METHOD}, {"nDimension", t_dim, LT_METHOD},
+        {"nElement", t_nelement, LT_METHOD}, {"numel", t_nelement, LT_FN | LT_METHOD},
+        {"storageOffset", t_storageoffset, LT_METHOD},
+        {"isContiguous", t_iscontiguous, LT_METHOD},
+        {"isSameSizeAs", t_issamesizeas, LT_METHOD}, {"storage", t_storage, LT_METHOD},
+        {"type", t_type, LT_METHOD}, {"typeAs", t_typeas, LT_METHOD},
+        {"float", t_float, LT_METHOD}, {"double", t_double, LT_METHOD},
+        {"cuda", t_cuda, LT_METHOD}, {"cpu", t_cpu, LT_METHOD},
+        {"cudaFloat", t_cudafloat, LT_METHOD}, {"cudaDouble", t_cudadouble, LT_METHOD},
+        {"cudaLong", t_cudalong, LT_METHOD}, {"cudaByte", t_cudabyte, LT_METHOD},
+        {"isCuda", t_iscuda, LT_METHOD}, {"getDevice", t_getdevice, LT_METHOD},
+        {"long", t_long, LT_METHOD}, {"byte", t_byte, LT_METHOD},
+        {"bfloat16", t_bfloat16, LT_METHOD},
+        {"narrow", t_narrow, LT_FN | LT_METHOD}, {"select", t_select, LT_FN | LT_METHOD},
+        {"sub", t_sub, LT_METHOD}, {"transpose", t_transpose, LT_FN | LT_METHOD},
+        {"t", t_t, LT_FN | LT_METHOD}, {"permute", t_permute, LT_FN | LT_METHOD},
+        {"unsqueeze", t_unsqueeze, LT_FN | LT_METHOD}, {"squeeze", t_squeeze, LT_FN | LT_METHOD},
+        {"expand", t_expand, LT_FN | LT_METHOD}, {"expandAs", t_expandas, LT_FN | LT_METHOD},
+        {"unfold", t_unfold, LT_FN | LT_METHOD},
+        {"view", t_view, LT_FN | LT_METHOD}, {"viewAs", t_viewas, LT_FN | LT_METHOD},
+        {"reshape", t_reshape, LT_FN | LT_METHOD}, {"split", t_split, LT_FN | LT_METHOD},
+        {"chunk", t_chunk, LT_FN | LT_METHOD}, {"contiguous", t_contiguous, LT_METHOD},
+        {"clone", t_clone, LT_FN | LT_METHOD}, {"copy", t_copy, LT_METHOD},
+        {"fill", t_fill, LT_METHOD}, {"zero", t_zero, LT_METHOD},
+        {"resize", t_resize, LT_METHOD}, {"resizeAs", t_resizeas, LT_METHOD},
+        {"set", t_set, LT_METHOD}, {"free", t_free, LT_METHOD},
+        {"totable", t_totable, LT_METHOD}, {"item", t_item, LT_METHOD},
+        {"value", t_value, LT_METHOD}, {"apply", t_apply, LT_METHOD},
+        {"map", t_map, LT_METHOD}, {"map2", t_map2, LT_METHOD},
+        {"cat", t_cat, LT_FN | LT_METHOD}, {"stack", t_stack, LT_FN},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
+    allow_bf16(L, regs);
 
     /* metatable: __index looks methods up first (upvalue), then numbers and tables */
     luaL_getmetatable(L, LT_TENSOR_MT);
