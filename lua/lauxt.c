@@ -11,7 +11,6 @@ static lt_dtype default_dtype = LT_FLOAT32;
 lt_dtype ltL_default_dtype(void) { return default_dtype; }
 void ltL_set_default_dtype(lt_dtype dt) { default_dtype = dt; }
 
-/* [on a device][dtype]: cutorch's names for the device types */
 /* [on a device][dtype]: cutorch's names for the device types (NULL: BFloat16 tensors live in
  * host memory only) */
 static const char *type_names[2][LT_NDTYPES] = {
@@ -20,7 +19,10 @@ static const char *type_names[2][LT_NDTYPES] = {
     {"torch.CudaTensor", "torch.CudaDoubleTensor", "torch.CudaLongTensor", "torch.CudaByteTensor",
      NULL}};
 
-const char *ltL_typename(const lt_tensor *t) { return ltL_typename_of(lt_device(t) != LT_CPU, t->dtype); }
+const char *ltL_typename(const lt_tensor *t)
+{
+    return ltL_typename_of(lt_device(t) != LT_CPU, t->dtype);
+}
 
 const char *ltL_typename_of(int cuda, lt_dtype dt)
 {

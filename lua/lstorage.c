@@ -84,7 +84,8 @@ static int storage_new(lua_State *L)
     for (int64_t i = 0; from_table && i < n; i++) {
         lua_geti(L, 1, i + 1);
         /* checked here: setnum's argument checks would name the stack slot (#-1) */
-        int ok = dt == LT_FLOAT32 || dt == LT_FLOAT64 || dt == LT_BFLOAT16 ? lua_type(L, -1) == LUA_TNUMBER
+        int real = dt == LT_FLOAT32 || dt == LT_FLOAT64 || dt == LT_BFLOAT16;
+        int ok = real ? lua_type(L, -1) == LUA_TNUMBER
                  : lua_isinteger(L, -1) && (dt != LT_UINT8 || (lua_tointeger(L, -1) >= 0 &&
                                                                lua_tointeger(L, -1) <= 255));
         if (!ok) {

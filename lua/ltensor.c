@@ -380,8 +380,8 @@ static int t_cuda(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
     if (t->dtype == LT_BFLOAT16)  /* said before "no CUDA device", which would not help */
-        return luaL_error(L, "cuda: not supported for torch.BFloat16Tensor (convert with :float()); "
-                             "BFloat16 tensors live in host memory");
+        return luaL_error(L, "cuda: not supported for torch.BFloat16Tensor (convert with "
+                             ":float()); BFloat16 tensors live in host memory");
     if (lt_device(t) == LT_CPU) LT_TRY(L, "cuda", lt_gpu_require());
     lua_settop(L, 1);
     return convert(L, t->dtype, lt_device(t) == LT_CPU ? 0 : lt_device(t), "cuda");

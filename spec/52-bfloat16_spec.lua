@@ -56,7 +56,7 @@ describe('torch.BFloat16Tensor: the type', function()
     assert.are.same({ 2.5, 1 }, v:totable())
     v[1] = 7
     assert.are.equal(7, s[2])                        -- a view of the storage
-    assert.are.equal(2, torch.BFloat16Tensor():resize(3):fill(1):storage():size() - 1)
+    assert.are.same({ 1, 1, 1 }, torch.BFloat16Tensor():resize(3):fill(1):storage():totable())
   end)
 
   it(':bfloat16(), :type() and :typeAs() convert from and to every type', function()
@@ -159,7 +159,7 @@ describe('BFloat16 views and copies', function()
     assert.are.same(x:totable(), f:totable())
     local l = torch.LongTensor(2, 3):copy(x:t():t())
     assert.are.same({ { 1, 2, 3 }, { 4, 5, 6 } }, l:totable())
-    assert.are.same({ 2, 3 }, torch.cat({ x, x }, 1):size(1) == 4 and { 2, 3 } or {})
+    assert.are.same({ 4, 3 }, torch.cat({ x, x }, 1):size():totable())
     assert.are.same({ 1, 2, 3, 1, 2, 3 }, torch.cat({ x[1], x[1] }):totable())
     assert.are.same({ { 1, 2 }, { 1, 2 } }, x[1]:narrow(1, 1, 2):view(1, 2):expand(2, 2):totable())
   end)
