@@ -7,8 +7,8 @@
 -- float64 within 1e-10. The grid: 1-2 layers x bidirectional x lengths (unsorted, one equal
 -- to T and one of 1) x batchFirst x initial state given or not, for every mode; without bias;
 -- dropout between layers in training (the device draws the CPU's numbers: same seed, same
--- masks) and in evaluate mode; the cells (batched and 1-D); repeated calls; mixed devices are
--- a clear error. Pending without a device; in the `make CUDA=emu` build the device is the
+-- masks) and in evaluate mode; the cells (batched and 1-D); repeated calls; stateful carry; a
+-- step captured whole in a CUDA graph; mixed devices are a clear error. Pending without a device; in the `make CUDA=emu` build the device is the
 -- host emulation. (Restricted assert API: the file also runs under tools/minibusted.lua on a
 -- GPU machine, gpu/check.sh.)
 local torch = require 'torch'
@@ -199,6 +199,38 @@ describe('nn.GRU / nn.RNN / nn.LSTM (bidirectional, lengths) on CUDA tensors (gp
     local y1 = host(m:forward(x, { lengths = LENGTHS }))
     local y2 = host(m:forward(x, { lengths = LENGTHS }))
     assert.are.equal(0, (y1 - y2):abs():max())
+  end)
+
+  gpu_it('stateful sequences: the carried state on the device, as on the CPU', function()
+    torch.manualSeed(4)
+    local m = nn.GRU(3, 4, 2, { stateful = true, bidirectional = true })
+    local g = m:clone():cuda()
+    local x1, x2 = torch.randn(5, 2, 3), torch.randn(5, 2, 3)
+    m(x1); g(x1:cuda())
+    local y, hn = m(x2)
+    local yg, hng = g(x2:cuda())
+    close(yg, y, 'float', 'second call output')
+    close(hng, hn, 'float', 'second call h_n')
+    local fresh = m:clone():resetState()  -- the same parameters, no carried state
+    assert((host(fresh(x2)) - host(y)):abs():max() > 1e-4, 'the state was not carried')
+  end)
+
+  gpu_it('a GRU training step captured whole in a CUDA graph replays the eager results', function()
+    torch.manualSeed(6)
+    local m = nn.GRU(3, 4, 1, { bidirectional = true }):cuda()
+    local x, gy = torch.randn(5, 2, 3):cuda(), torch.randn(5, 2, 8):cuda()
+    local function step()
+      m:zeroGradParameters()
+      m(x):backward(gy)
+    end
+    step()
+    local want = {}
+    for i, e in ipairs(m:namedParameters()) do want[i] = host(e[3]):clone() end
+    local graph = torch.cuda.graph(step)
+    m:zeroGradParameters()
+    graph:replay()
+    for i, e in ipairs(m:namedParameters()) do close(e[3], want[i], 'float', e[1] .. ' gradient') end
+    graph:free()
   end)
 end)
 
