@@ -8,9 +8,9 @@
 -- to T and one of 1) x batchFirst x initial state given or not, for every mode; without bias;
 -- dropout between layers in training (the device draws the CPU's numbers: same seed, same
 -- masks) and in evaluate mode; the cells (batched and 1-D); repeated calls; stateful carry; a
--- step captured whole in a CUDA graph; mixed devices are a clear error. Pending without a device; in the `make CUDA=emu` build the device is the
--- host emulation. (Restricted assert API: the file also runs under tools/minibusted.lua on a
--- GPU machine, gpu/check.sh.)
+-- step captured whole in a CUDA graph; mixed devices are a clear error. Pending without a
+-- device; in the `make CUDA=emu` build the device is the host emulation. (Restricted assert
+-- API: the file also runs under tools/minibusted.lua on a GPU machine, gpu/check.sh.)
 local torch = require 'torch'
 local nn = require 'nn'
 local H = require 'helpers'
