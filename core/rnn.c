@@ -67,8 +67,8 @@ typedef struct {
 static void ctx_free(rnn_ctx *k)
 {
     if (!k) return;
-    lt_tensor *ts[] = {k->x,    k->wih, k->whh, k->bih, k->bhh, k->h0,
-                       k->c0,   k->gates, k->ghn, k->s, k->c,   k->lend};
+    lt_tensor *ts[] = {k->x,  k->wih,   k->whh, k->bih, k->bhh, k->h0,
+                       k->c0, k->gates, k->ghn, k->s,   k->c,   k->lend};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
     free(k->len);
     free(k);
