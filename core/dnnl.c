@@ -5,9 +5,13 @@
  * general products, the recurrent layers' per-step products (core/lstm.c, core/rnn.c) and the
  * convolutions' (core/conv.c). float64 and gemv stay on OpenBLAS.
  *
- * Engine rule (fixed, from the sweep in bench/README.md "GEMM engines", one thread and two):
- * oneDNN's dnnl_sgemm runs every product of at least DNNL_MIN_MACS multiply-adds, OpenBLAS
- * the smaller ones, where oneDNN's per-call setup costs more than its kernel saves. A fixed
+ * Engine rule (fixed, from the sweep bench/gemm_sweep.lua: 192 shapes m, n, k in {1..512},
+ * A plain and transposed, one thread, Zen 4; bench/README.md "GEMM engines"): oneDNN's
+ * dnnl_sgemm runs the row-major products of at least DNNL_MIN_MACS multiply-adds with
+ * n >= DNNL_MIN_N, OpenBLAS the others. Above the line oneDNN was 1.05-3.4x faster (the seed's
+ * 100x512x128, 100x128x512, 512x128x2800: 1.12-1.25x) bar one shape at parity (512^3, 0.96);
+ * below it OpenBLAS won most shapes (oneDNN's per-call setup costs more than its kernel saves,
+ * and it is slower with a narrow C: n = 10 at 0.5-0.7x). A fixed
  * rule rather than a per-shape timing at first use: timings on a shared machine are noisy
  * enough to pick the wrong engine for good, and a fixed rule gives the same bits every run.
  *
@@ -37,8 +41,9 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
-/* Products below this many multiply-adds stay on OpenBLAS when the engine is AUTO. */
-#define DNNL_MIN_MACS ((double)(1 << 15))
+/* AUTO: oneDNN for products of at least this many multiply-adds and columns of C */
+#define DNNL_MIN_MACS ((double)(1 << 20))
+#define DNNL_MIN_N 64
 #define CACHE_MAX 256 /* cached primitives; past that, new shapes build and drop their own */
 #define NPINS 16
 
@@ -179,20 +184,18 @@ static pin pins[NPINS];
 static int npins;
 static pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld)
+void lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld)
 {
-    if (!autocast_on || rows <= 0 || cols <= 0) return LT_OK;
+    if (!autocast_on || rows <= 0 || cols <= 0) return;
     int to16 = lt_autocast_native();
     void *q = malloc((size_t)(rows * cols) * (to16 ? 2 : 4));
-    if (!q) return lt_error("out of memory (autocast copy of a %lld x %lld weight)",
-                            (long long)rows, (long long)cols);
+    if (!q) return; /* the products convert per call instead (same values) */
     convert(q, p, rows, cols, ld, to16);
     pthread_mutex_lock(&pin_lock);
     int ok = npins < NPINS;
     if (ok) pins[npins++] = (pin){p, rows, cols, ld, q};
     pthread_mutex_unlock(&pin_lock);
     if (!ok) free(q); /* more pins than slots: products convert per call (same values) */
-    return LT_OK;
 }
 
 void lt_autocast_unpin(const float *p)
@@ -434,7 +437,8 @@ static void fp32_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alp
 {
 #ifdef LT_HAVE_DNNL
     double macs = (double)m * (double)n * (double)k;
-    int use = engine == LT_GEMM_DNNL || (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS);
+    int use = engine == LT_GEMM_DNNL ||
+              (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS && n >= DNNL_MIN_N);
     if (use && sgemm_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                         in_chunk() ? 1 : lt_get_num_threads()))
         return;

@@ -27,9 +27,10 @@ int lt_autocast_native(void);
 
 /* A float32 matrix (rows x cols, row stride ld) converted to the autocast operand format once
  * for a whole call (the recurrent layers' weights, used at every time step): products whose
- * operand lies inside it use the converted copy. A no-op (LT_OK) when autocast is off. Pins
- * are made and removed outside parallel regions; unpin every pin, in any order. */
-int lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld);
+ * operand lies inside it use the converted copy. A no-op when autocast is off; out of memory,
+ * the products convert per call (same values). Pins are made and removed outside parallel
+ * regions; unpin every pin, in any order. */
+void lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld);
 void lt_autocast_unpin(const float *p);
 
 /* C (m x n, row stride ldc) = alpha op(A) op(B) + beta C, row-major float32, op = transpose
