@@ -49,6 +49,7 @@
 
 /* ---- threads ----------------------------------------------------------------------------- */
 
+#ifdef LT_HAVE_DNNL
 /* True inside a pool chunk, where a product must run on one thread. Until the pthread pool's
  * lt_in_parallel() lands, an OpenMP parallel region is the same thing. */
 static int in_chunk(void)
@@ -60,7 +61,6 @@ static int in_chunk(void)
 #endif
 }
 
-#ifdef LT_HAVE_DNNL
 /* oneDNN's thread count is the calling thread's omp_get_max_threads(): set it to nt for one
  * call; returns what omp_restore puts back. */
 static int omp_push(int nt)
