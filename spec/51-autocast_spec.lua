@@ -284,6 +284,15 @@ describe('float32 products on OpenBLAS and oneDNN', function()
   end)
 end)
 
+describe('torch.autocast on CUDA tensors', function()
+  H.gpu_it('passes device products through in fp32 (documented)', function()
+    local c = F.mm
+    local a, b = T(c.inputs[1], 'float32'):cuda(), T(c.inputs[2], 'float32'):cuda()
+    local y = torch.autocast('bfloat16', torch.mm, a, b)
+    near(y:float(), c.exact, 1e-5, 'device mm under autocast')
+  end)
+end)
+
 -- ---- the emulated path ---------------------------------------------------------------------
 
 describe('torch.autocast without bf16 hardware (LUATORCH_BF16=emulate)', function()
