@@ -5,11 +5,11 @@
  * general products, the recurrent layers' per-step products (core/lstm.c, core/rnn.c) and the
  * convolutions' (core/conv.c). float64 and gemv stay on OpenBLAS.
  *
- * Engine rule (fixed, from the sweep bench/gemm_sweep.lua: 192 shapes m, n, k in {1..512},
+ * Engine rule (fixed, from the sweep bench/gemm_sweep.lua: 96 shapes, m, n, k in 1..512, each
  * A plain and transposed, one thread, Zen 4; bench/README.md "GEMM engines"): oneDNN's
  * dnnl_sgemm runs the row-major products of at least DNNL_MIN_MACS multiply-adds with
  * n >= DNNL_MIN_N, OpenBLAS the others. Above the line oneDNN was 1.05-3.4x faster (the seed's
- * 100x512x128, 100x128x512, 512x128x2800: 1.12-1.25x) bar one shape at parity (512^3, 0.96);
+ * 100x512x128, 100x128x512, 100x512x28: 1.15-1.25x) bar one shape at parity (512^3, 0.96);
  * below it OpenBLAS won most shapes (oneDNN's per-call setup costs more than its kernel saves,
  * and it is slower with a narrow C: n = 10 at 0.5-0.7x). A fixed
  * rule rather than a per-shape timing at first use: timings on a shared machine are noisy
