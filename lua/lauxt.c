@@ -134,11 +134,9 @@ static int bf16_allowed(lua_State *L)
     return ok;
 }
 
-#define BF16_MSG "not supported for torch.BFloat16Tensor (convert with :float())"
-
 int ltL_bf16error(lua_State *L, const char *fname)
 {
-    return luaL_error(L, "%s: " BF16_MSG, fname);
+    return luaL_error(L, "%s: " LT_BF16_MSG, fname);
 }
 
 /* The tensor at arg, or NULL when arg is not a tensor. A freed tensor is never "not a
@@ -149,7 +147,7 @@ lt_tensor *ltL_totensor(lua_State *L, int arg)
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
     if (!box) return NULL;
     if (!*box) luaL_argerror(L, arg, "tensor was freed");
-    if ((*box)->dtype == LT_BFLOAT16 && !bf16_allowed(L)) luaL_argerror(L, arg, BF16_MSG);
+    if ((*box)->dtype == LT_BFLOAT16 && !bf16_allowed(L)) luaL_argerror(L, arg, LT_BF16_MSG);
     return *box;
 }
 
@@ -225,7 +223,7 @@ lt_tensor *ltL_checktensor_elem(lua_State *L, int arg, int i)
                                               luaL_typename(L, -1)));
     if (!*box) luaL_argerror(L, arg, lua_pushfstring(L, "element %d: tensor was freed", i));
     if ((*box)->dtype == LT_BFLOAT16 && !bf16_allowed(L))
-        luaL_argerror(L, arg, lua_pushfstring(L, "element %d: " BF16_MSG, i));
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d: " LT_BF16_MSG, i));
     lua_pop(L, 1);
     return *box;
 }

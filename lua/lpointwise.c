@@ -374,18 +374,19 @@ static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tens
                    name, luaL_typename(L, other));
 }
 
-/* The tensor at arg (1 or 2) or NULL. Its argument errors name the operator ('add' for
- * "__add") themselves: luaL_argerror would read "to '?'" when the string library calls the
- * metamethod ('x' - t). */
+/* ltL_totensor, naming the metamethod when the operand was freed or is a BFloat16 tensor and
+ * the other one is a string: reached through the string library's metamethod ('x' / t), the
+ * call has no name for Lua and luaL_argerror would say '?' (otherwise Lua's own name, 'div',
+ * stays). */
 static lt_tensor *operand(lua_State *L, int arg, const char *name)
 {
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
-    if (!box) return NULL;
-    if (!*box) luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", arg, name + 2);
-    if ((*box)->dtype == LT_BFLOAT16)
-        luaL_error(L, "bad argument #%d to '%s' (not supported for torch.BFloat16Tensor (convert "
-                      "with :float()))", arg, name + 2);
-    return *box;
+    if (box && lua_type(L, 3 - arg) == LUA_TSTRING) {
+        if (!*box) luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", arg, name);
+        if ((*box)->dtype == LT_BFLOAT16)
+            luaL_error(L, "bad argument #%d to '%s' (" LT_BF16_MSG ")", arg, name);
+    }
+    return ltL_totensor(L, arg);
 }
 
 static int arith(lua_State *L, lt_binary_op op, const char *name)

@@ -43,8 +43,9 @@ lt_storage *ltL_checkstorage(lua_State *L, int arg);
  * #n to 'f' (not supported for torch.BFloat16Tensor (convert with :float()))" when one reaches
  * ltL_totensor. */
 void ltL_allowbf16(lua_State *L, int idx);
-/* Raises "fname: not supported for torch.BFloat16Tensor (convert with :float())". */
+/* Raises "fname: " LT_BF16_MSG. */
 int  ltL_bf16error(lua_State *L, const char *fname);
+#define LT_BF16_MSG "not supported for torch.BFloat16Tensor (convert with :float())"
 
 /* ---- errors: the single place a core status is raised ---- */
 int  ltL_error(lua_State *L, const char *fname);    /* luaL_error("fname: <lt_errmsg()>")    */
