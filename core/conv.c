@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_dnnl.h"
 #include "lt_internal.h"
 
 #ifdef _OPENMP
@@ -448,6 +449,48 @@ static int bias_grad(lt_tensor **db, const lt_tensor *g)
     return LT_OK;
 }
 
+/* ---- oneDNN or im2col -----------------------------------------------------------------------
+ * Float32 convolutions may run on oneDNN (core/conv_dnnl.c); float64 always runs im2col. */
+
+static int conv_backend = LT_CONV_AUTO;   /* torch.convbackend: tests and benchmarks pin one */
+
+int lt_conv_set_backend(int backend)
+{
+    if (backend < LT_CONV_AUTO || backend > LT_CONV_ONEDNN)
+        return lt_error("unknown convolution backend %d", backend);
+    conv_backend = backend;
+    return LT_OK;
+}
+
+int lt_conv_get_backend(void) { return conv_backend; }
+
+/* AUTOCAST HOOK: whether a float32 convolution on oneDNN computes in bfloat16 (oneDNN's
+ * reorders convert its inputs and output, the caller sees float32). The bf16 autocast state
+ * (branch h-dnnl's global "autocast on") belongs here; until then, never. */
+static int conv_autocast_bf16(void) { return 0; }
+
+/* the oneDNN shape of a convolution of x giving os, or 0 when it stays on im2col */
+static int dnnl_shape(lt_dnnl_conv_shape *s, const lt_tensor *x, const lt_tensor *w,
+                      const lt_conv_params *p, int transposed, const int64_t os[4])
+{
+    if (x->dtype != LT_FLOAT32 || conv_backend == LT_CONV_IM2COL ||
+        !lt_dnnl_conv_available() || x->size[0] == 0)
+        return 0;
+    memset(s, 0, sizeof *s);
+    *s = (lt_dnnl_conv_shape){x->size[0], x->size[1], x->size[2], x->size[3], os[1], os[2], os[3],
+                              w->size[2], w->size[3], p->stride[0], p->stride[1], p->padding[0],
+                              p->padding[1], p->dilation[0], p->dilation[1], p->groups,
+                              p->output_padding[0], p->output_padding[1], transposed, 0,
+                              conv_autocast_bf16()};
+    if (conv_backend == LT_CONV_ONEDNN) return 1;
+    /* The rule, from bench/conv.lua's shapes and a sweep of others (bench/README.md): oneDNN's
+     * direct kernels win 1.2-1.8x once each output sums over C/groups * kh * kw >= 128 inputs
+     * (LeNet's second layer, ResNet's 3x3 64-channel, 1x1 64 -> 128, dilated, transposed);
+     * below that (LeNet's first layer, 1-8 input channels) and for grouped or depth-wise ones
+     * im2col + GEMM is 1.2-5x faster. */
+    return p->groups == 1 && x->size[1] * w->size[2] * w->size[3] >= 128;
+}
+
 static int conv_any(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
                     const lt_tensor *bias, const lt_conv_params *p, int transposed)
 {
@@ -457,7 +500,20 @@ static int conv_any(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
     lt_tensor *xt, *wt;
     const lt_tensor *xc = contig(x, &xt), *wc = contig(w, &wt);
     int st = xc && wc ? lt_resize(out, 4, os) : LT_ERR;
-    if (st == LT_OK && lt_numel(out) > 0) {
+    lt_dnnl_conv_shape ds;
+    int on_dnnl = st == LT_OK && lt_numel(out) > 0 && dnnl_shape(&ds, x, w, p, transposed, os);
+    if (on_dnnl) {
+        ds.bias = bias != NULL;
+        lt_tensor *bt = NULL;
+        const lt_tensor *bc = bias ? contig(bias, &bt) : NULL;
+        st = bias && !bc ? LT_ERR
+                         : lt_dnnl_conv_run(LT_DNNL_CONV_FWD, &ds, lt_data(xc), lt_data(wc),
+                                            bc ? lt_data(bc) : NULL, lt_data(out));
+        if (bt) lt_tensor_release(bt);
+        if (st == 0) on_dnnl = 0;         /* oneDNN did not take it: im2col below */
+        else if (st == 1) st = LT_OK;
+    }
+    if (st == LT_OK && !on_dnnl && lt_numel(out) > 0) {
         if (!transposed) {
             plan P = make_plan(x->dtype, &g, p->groups, os[1]);
             st = run_batch(&P, RUN_DOWN, os[0], lt_data(xc), lt_data(wc), lt_data(out));
@@ -531,17 +587,27 @@ static int conv_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gin)
     plan P = make_plan(x->dtype, &g, p.groups, transposed ? x->size[1] : os[1]);
     const char *img = st ? NULL : transposed ? lt_data(gc) : lt_data(xc);
     const char *mat = st ? NULL : transposed ? lt_data(xc) : lt_data(gc);
+    lt_dnnl_conv_shape ds;
+    int on_dnnl = st == LT_OK && dnnl_shape(&ds, x, w, &p, transposed, os);
     if (st == LT_OK && nd->next[0]) {
         gin[0] = lt_tensor_new_uninit(x->dtype, 4, x->size);
+        int done = 0;
         if (!gin[0]) st = LT_ERR;
-        else if (N > 0)
+        else if (on_dnnl)
+            st = (done = lt_dnnl_conv_run(LT_DNNL_CONV_BWD_DATA, &ds, lt_data(gc), lt_data(wc),
+                                          NULL, lt_data(gin[0]))) == LT_ERR ? LT_ERR : LT_OK;
+        if (st == LT_OK && !done && N > 0)
             st = transposed ? run_batch(&P, RUN_DOWN, N, img, lt_data(wc), lt_data(gin[0]))
                             : run_batch(&P, RUN_UP, N, mat, lt_data(wc), lt_data(gin[0]));
     }
     if (st == LT_OK && nd->next[1]) {
         gin[1] = lt_tensor_new_uninit(w->dtype, 4, w->size);
+        int done = 0;
         if (!gin[1]) st = LT_ERR;
-        else st = run_batch(&P, RUN_WGRAD, N, img, mat, lt_data(gin[1]));
+        else if (on_dnnl)
+            st = (done = lt_dnnl_conv_run(LT_DNNL_CONV_BWD_WEIGHTS, &ds, lt_data(xc), lt_data(gc),
+                                          NULL, lt_data(gin[1]))) == LT_ERR ? LT_ERR : LT_OK;
+        if (st == LT_OK && !done) st = run_batch(&P, RUN_WGRAD, N, img, mat, lt_data(gin[1]));
     }
     if (st == LT_OK && nd->next[2]) st = bias_grad(&gin[2], gc);
     if (gt) lt_tensor_release(gt);

@@ -519,6 +519,11 @@ int lt_conv2d(lt_tensor *out, const lt_tensor *x, const lt_tensor *w, const lt_t
  * kh x kw; output (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1 */
 int lt_conv_transpose2d(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
                         const lt_tensor *bias, const lt_conv_params *p);
+/* which code runs float32 convolutions: chosen per shape (default), always im2col + GEMM, or
+ * always oneDNN (where built in and it takes the shape; float64 stays on im2col) */
+enum { LT_CONV_AUTO, LT_CONV_IM2COL, LT_CONV_ONEDNN };
+int lt_conv_set_backend(int backend);
+int lt_conv_get_backend(void);
 int lt_rec_conv2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias,
                   const lt_conv_params *p);
 int lt_rec_conv_transpose2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias,
