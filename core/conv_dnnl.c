@@ -31,6 +31,8 @@ int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const 
 
 void lt_dnnl_conv_cache_free(void) {}
 
+int64_t lt_dnnl_conv_calls(void) { return 0; }
+
 #else
 
 #include <pthread.h>
@@ -70,7 +72,11 @@ static struct {
     entry *head;
 } cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, NULL};
 
+static int64_t calls;
+
 int lt_dnnl_conv_available(void) { return 1; }
+
+int64_t lt_dnnl_conv_calls(void) { return __atomic_load_n(&calls, __ATOMIC_RELAXED); }
 
 static void entry_free(entry *e)
 {
@@ -375,6 +381,7 @@ int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const 
     entry *e = entry_get(kind, &key, &own);
     if (!e) return 0;
     int r = entry_run(e, a, b, kind == LT_DNNL_CONV_FWD ? bias : NULL, out);
+    if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     if (own) entry_free(e);
     return r;
 }

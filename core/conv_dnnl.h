@@ -35,6 +35,8 @@ int lt_dnnl_conv_available(void);
  * not take this shape (no error set: the caller runs im2col), LT_ERR with the error set. */
 int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const float *a,
                      const float *b, const float *bias, float *out);
+/* how many directions oneDNN has run so far (tests check that it took their shapes) */
+int64_t lt_dnnl_conv_calls(void);
 /* Destroys the cached primitives (registered with atexit on first use; safe to call twice). */
 void lt_dnnl_conv_cache_free(void);
 

@@ -13,13 +13,16 @@
  *   torch._adaptiveAvgPool2d(x, oH, oW) -> out
  *   torch._batchNorm(x, w|nil, b|nil, runningMean|nil, runningVar|nil, training, momentum,
  *                    eps) -> out   (the running statistics are updated in place in training)
- *   torch._convBackend([name]) -> the previous name: 'auto' (per shape, the default),
- *                          'im2col' or 'onednn' for every float32 convolution (tests, bench)
+ *   torch._convBackend([name]) -> the previous name, whether oneDNN is built in, how many
+ *                          convolution directions it has run: 'auto' (per
+ *                          shape, the default), 'im2col' or 'onednn' for every float32
+ *                          convolution (tests, bench)
  *
  * Each records one autograd node when an input requires grad.
  */
 #include <string.h>
 
+#include "../core/conv_dnnl.h"
 #include "lt_lua.h"
 
 static lt_tensor *opt_tensor(lua_State *L, int arg)
@@ -137,7 +140,9 @@ static int l_conv_backend(lua_State *L)
     int old = lt_conv_get_backend();
     if (!lua_isnoneornil(L, 1)) lt_conv_set_backend(luaL_checkoption(L, 1, NULL, names));
     lua_pushstring(L, names[old]);
-    return 1;
+    lua_pushboolean(L, lt_dnnl_conv_available());
+    lua_pushinteger(L, (lua_Integer)lt_dnnl_conv_calls());
+    return 3;
 }
 
 void lt_open_conv(lua_State *L)
