@@ -1,7 +1,9 @@
 /*
- * conv_dnnl.c — convolutions on oneDNN (Debian's libdnnl 2.x, C API) for core/conv.c: the
- * convolution and deconvolution primitives' forward, backward-data and backward-weights, fp32
- * (or bf16 inside, when core/conv.c asks), on PyTorch's plain layouts.
+ * conv_dnnl.c — convolutions and pooling on oneDNN (Debian's libdnnl 2.x, C API) for
+ * core/conv.c: the convolution and deconvolution primitives' forward, backward-data and
+ * backward-weights, fp32 (or bf16 inside, when core/conv.c asks), on PyTorch's plain layouts;
+ * max pooling forward (its workspace, the tap of each maximum, becomes PyTorch's indices) and
+ * average pooling forward and backward, which run on the plain layout directly.
  *
  * oneDNN's fast kernels want blocked layouts (nChw16c, OIhw16i16o, ...): each primitive is
  * created with "any" layouts, and the plain tensors are reordered into what it picked and the
@@ -29,6 +31,18 @@ int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const 
     return 0;
 }
 
+int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int64_t *indices)
+{
+    return 0;
+}
+
+int lt_dnnl_avg_pool(const lt_dnnl_pool_shape *s, const float *x, float *y) { return 0; }
+
+int lt_dnnl_avg_pool_backward(const lt_dnnl_pool_shape *s, const float *gy, float *gx)
+{
+    return 0;
+}
+
 void lt_dnnl_conv_cache_free(void) {}
 
 int64_t lt_dnnl_conv_calls(void) { return 0; }
@@ -50,15 +64,20 @@ enum { CACHE_MAX = 128 };
 /* the three tensors of one direction: the two inputs (a, b) and the output */
 enum { T_A, T_B, T_OUT, T_N };
 
+/* the kinds of cached primitive: the three convolution directions, then the poolings */
+enum { K_POOL_MAX = 16, K_POOL_AVG, K_POOL_AVG_BWD };
+enum { KEY_WORDS = 24 };   /* a shape struct's int64 fields, zero-filled after */
+
 typedef struct entry {
-    lt_dnnl_conv_shape key;
-    lt_dnnl_conv_kind kind;
+    int64_t key[KEY_WORDS];         /* the shape, compared with memcmp                     */
+    int kind;
     dnnl_primitive_t prim;
     dnnl_memory_desc_t user[T_N];   /* the plain fp32 layouts of a, b, out                 */
     dnnl_memory_desc_t inner[T_N];  /* the primitive's own (blocked, maybe bf16)           */
     dnnl_primitive_t reorder[T_N];  /* plain -> inner for a, b; inner -> plain for out; NULL
                                        when the two are the same                           */
     dnnl_memory_desc_t bias_md;     /* forward with a bias: OC, fp32                       */
+    dnnl_memory_desc_t ws_md;       /* max pooling: its workspace (the tap of each maximum) */
     size_t scratch;                 /* the primitive's scratchpad bytes                    */
     struct entry *next;
 } entry;
@@ -196,8 +215,8 @@ static entry *entry_make(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s)
 {
     entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
-    e->key = *s;
-    e->kind = kind;
+    memcpy(e->key, s, sizeof *s);
+    e->kind = (int)kind;
     dnnl_data_type_t dt = s->bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t ux, uw, uy, ax, aw, ay;
     dnnl_primitive_attr_t attr = NULL;
@@ -261,10 +280,14 @@ static entry *entry_make(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s)
     return e;
 }
 
-/* The cached entry of (kind, s), made when missing; *own = 1 when the caller must free it (the
- * cache is full). NULL when oneDNN does not take the shape. */
-static entry *entry_get(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, int *own)
+static entry *pool_make(int kind, const lt_dnnl_pool_shape *s);
+
+/* The cached entry of (kind, shape), made when missing; *own = 1 when the caller must free it
+ * (the cache is full). NULL when oneDNN does not take the shape. */
+static entry *entry_get(int kind, const void *shape, size_t size, int *own)
 {
+    int64_t key[KEY_WORDS] = {0};
+    memcpy(key, shape, size);
     *own = 0;
     pthread_mutex_lock(&cache.lock);
     entry *e = NULL;
@@ -278,13 +301,15 @@ static entry *entry_get(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, int
         atexit(lt_dnnl_conv_cache_free);
     }
     for (e = cache.head; cache.engine && e; e = e->next)
-        if (e->kind == kind && !memcmp(&e->key, s, sizeof *s)) break;
-    if (!e && cache.engine && (e = entry_make(kind, s))) {
-        if (cache.count < CACHE_MAX) {
+        if (e->kind == kind && !memcmp(e->key, key, sizeof key)) break;
+    if (!e && cache.engine) {
+        e = kind >= K_POOL_MAX ? pool_make(kind, shape)
+                               : entry_make((lt_dnnl_conv_kind)kind, shape);
+        if (e && cache.count < CACHE_MAX) {
             e->next = cache.head;
             cache.head = e;
             cache.count++;
-        } else {
+        } else if (e) {
             *own = 1;
         }
     }
@@ -293,6 +318,27 @@ static entry *entry_get(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, int
 }
 
 /* ---- execution ------------------------------------------------------------------------------ */
+
+/* oneDNN's parallel regions take omp_get_max_threads() of this thread: the toolkit's count */
+static int threads_push(void)
+{
+#ifdef _OPENMP
+    int old = omp_get_max_threads();
+    omp_set_num_threads(lt_get_num_threads());
+    return old;
+#else
+    return 1;
+#endif
+}
+
+static void threads_pop(int old)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(old);
+#else
+    (void)old;
+#endif
+}
 
 static int mem(dnnl_memory_t *m, const dnnl_memory_desc_t *md, void *p)
 {
@@ -326,7 +372,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     dnnl_stream_t st = NULL;
     int ids[T_N], ok = dnnl_stream_create(&st, cache.engine, dnnl_stream_default_flags) ==
                        dnnl_success;
-    arg_ids(e->kind, ids);
+    arg_ids((lt_dnnl_conv_kind)e->kind, ids);
     for (int t = 0; ok && t < T_N; t++) {
         ok = mem(&um[t], &e->user[t], user[t]) == 0;
         if (ok && e->reorder[t]) {
@@ -336,10 +382,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     }
     if (ok && e->scratch) ok = (buf[T_N] = malloc(e->scratch)) != NULL;
     ok = ok && (!bias || mem(&bm, &e->bias_md, (void *)(uintptr_t)bias) == 0);
-#ifdef _OPENMP
-    int old = omp_get_max_threads();
-    omp_set_num_threads(lt_get_num_threads());
-#endif
+    int old = threads_push();
     for (int t = 0; ok && t < T_OUT; t++)
         if (e->reorder[t]) ok = reorder_run(e->reorder[t], st, um[t], im[t]) == 0;
     if (ok) {
@@ -358,9 +401,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     }
     if (ok && e->reorder[T_OUT]) ok = reorder_run(e->reorder[T_OUT], st, im[T_OUT], um[T_OUT]) == 0;
     if (ok) ok = dnnl_stream_wait(st) == dnnl_success;
-#ifdef _OPENMP
-    omp_set_num_threads(old);
-#endif
+    threads_pop(old);
     for (int t = 0; t < T_N; t++) {
         if (um[t]) dnnl_memory_destroy(um[t]);
         if (im[t]) dnnl_memory_destroy(im[t]);
@@ -378,12 +419,169 @@ int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const 
     int own;
     lt_dnnl_conv_shape key = *s;
     if (kind != LT_DNNL_CONV_FWD) key.bias = 0;
-    entry *e = entry_get(kind, &key, &own);
+    entry *e = entry_get((int)kind, &key, sizeof key, &own);
     if (!e) return 0;
     int r = entry_run(e, a, b, kind == LT_DNNL_CONV_FWD ? bias : NULL, out);
     if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     if (own) entry_free(e);
     return r;
+}
+
+/* ---- pooling -------------------------------------------------------------------------------
+ * On the plain layout (oneDNN's jit kernels take nchw as it is): no reorders. The entry's
+ * user[T_A] is the input side (x, or gy backward), user[T_OUT] the output side. */
+
+static int pool_desc(dnnl_pooling_v2_desc_t *pd, int kind, const lt_dnnl_pool_shape *s,
+                     const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *y)
+{
+    dnnl_dims_t st = {s->sh, s->sw}, k = {s->kh, s->kw}, dil = {s->dh - 1, s->dw - 1};
+    dnnl_dims_t pl = {s->ph, s->pw}, pr = {s->prh, s->prw};
+    dnnl_alg_kind_t alg = kind == K_POOL_MAX ? dnnl_pooling_max
+                          : s->exclude_pad ? dnnl_pooling_avg_exclude_padding
+                                           : dnnl_pooling_avg_include_padding;
+    return dnnl_pooling_v2_forward_desc_init(pd, kind == K_POOL_MAX ? dnnl_forward_training
+                                                                    : dnnl_forward_inference,
+                                             alg, x, y, st, k, dil, pl, pr) == dnnl_success
+               ? 0 : -1;
+}
+
+static entry *pool_make(int kind, const lt_dnnl_pool_shape *s)
+{
+    entry *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    memcpy(e->key, s, sizeof *s);
+    e->kind = kind;
+    int64_t xd[4] = {s->N, s->C, s->H, s->W}, yd[4] = {s->N, s->C, s->OH, s->OW};
+    dnnl_memory_desc_t x, y;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t fwd = NULL, pd = NULL;
+    dnnl_pooling_v2_desc_t fd, bd;
+    int ok = md_init(&x, 4, xd, dnnl_f32, dnnl_nchw) == 0 && md_init(&y, 4, yd, dnnl_f32, dnnl_nchw) == 0 &&
+             dnnl_primitive_attr_create(&attr) == dnnl_success &&
+             dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success &&
+             pool_desc(&fd, kind == K_POOL_AVG_BWD ? K_POOL_AVG : kind, s, &x, &y) == 0 &&
+             dnnl_primitive_desc_create(&fwd, &fd, attr, cache.engine, NULL) == dnnl_success;
+    if (ok && kind != K_POOL_AVG_BWD) {
+        pd = fwd;
+        fwd = NULL;
+    } else if (ok) {
+        dnnl_dims_t st = {s->sh, s->sw}, k = {s->kh, s->kw}, dil = {s->dh - 1, s->dw - 1};
+        dnnl_dims_t pl = {s->ph, s->pw}, pr = {s->prh, s->prw};
+        ok = dnnl_pooling_v2_backward_desc_init(&bd, s->exclude_pad ? dnnl_pooling_avg_exclude_padding
+                                                                     : dnnl_pooling_avg_include_padding,
+                                                &x, &y, st, k, dil, pl, pr) == dnnl_success &&
+             dnnl_primitive_desc_create(&pd, &bd, attr, cache.engine, fwd) == dnnl_success;
+    }
+    /* the layouts must be the plain ones asked for (no reorders here) */
+    if (ok) {
+        int bwd = kind == K_POOL_AVG_BWD;
+        const dnnl_memory_desc_t *a = pd_md(pd, bwd ? dnnl_query_diff_dst_md : dnnl_query_src_md);
+        const dnnl_memory_desc_t *o = pd_md(pd, bwd ? dnnl_query_diff_src_md : dnnl_query_dst_md);
+        ok = a && o && dnnl_memory_desc_equal(a, bwd ? &y : &x) && dnnl_memory_desc_equal(o, bwd ? &x : &y);
+        e->user[T_A] = bwd ? y : x;
+        e->user[T_OUT] = bwd ? x : y;
+    }
+    if (ok && kind == K_POOL_MAX) {
+        /* the workspace: one u8 or s32 tap number per output, in the output's plain layout */
+        const dnnl_memory_desc_t *ws = pd_md(pd, dnnl_query_workspace_md);
+        dnnl_memory_desc_t want_u8, want_s32;
+        ok = ws && md_init(&want_u8, 4, yd, dnnl_u8, dnnl_nchw) == 0 &&
+             md_init(&want_s32, 4, yd, dnnl_s32, dnnl_nchw) == 0 &&
+             (dnnl_memory_desc_equal(ws, &want_u8) || dnnl_memory_desc_equal(ws, &want_s32));
+        if (ok) e->ws_md = *ws;
+    }
+    const dnnl_memory_desc_t *sp = ok ? pd_md(pd, dnnl_query_scratchpad_md) : NULL;
+    e->scratch = sp ? dnnl_memory_desc_get_size(sp) : 0;
+    ok = ok && dnnl_primitive_create(&e->prim, pd) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (fwd) dnnl_primitive_desc_destroy(fwd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (!ok) {
+        entry_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* runs a pooling entry: in -> out (and the workspace into ws, max pooling) */
+static int pool_run(const entry *e, const float *in, float *out, void *ws)
+{
+    int bwd = e->kind == K_POOL_AVG_BWD;
+    dnnl_memory_t mi = NULL, mo = NULL, mw = NULL, ms = NULL;
+    dnnl_stream_t st = NULL;
+    void *scratch = NULL;
+    dnnl_memory_desc_t smd;
+    int64_t ssz = (int64_t)e->scratch;
+    int ok = dnnl_stream_create(&st, cache.engine, dnnl_stream_default_flags) == dnnl_success &&
+             mem(&mi, &e->user[T_A], (void *)(uintptr_t)in) == 0 && mem(&mo, &e->user[T_OUT], out) == 0 &&
+             (!ws || mem(&mw, &e->ws_md, ws) == 0) &&
+             (!ssz || ((scratch = malloc((size_t)ssz)) && md_init(&smd, 1, &ssz, dnnl_u8, dnnl_a) == 0 &&
+                       mem(&ms, &smd, scratch) == 0));
+    if (ok) {
+        dnnl_exec_arg_t args[4] = {{bwd ? DNNL_ARG_DIFF_DST : DNNL_ARG_SRC, mi},
+                                   {bwd ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST, mo}};
+        int n = 2;
+        if (mw) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WORKSPACE, mw};
+        if (ms) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, ms};
+        int old = threads_push();
+        ok = dnnl_primitive_execute(e->prim, st, n, args) == dnnl_success &&
+             dnnl_stream_wait(st) == dnnl_success;
+        threads_pop(old);
+    }
+    if (mi) dnnl_memory_destroy(mi);
+    if (mo) dnnl_memory_destroy(mo);
+    if (mw) dnnl_memory_destroy(mw);
+    if (ms) dnnl_memory_destroy(ms);
+    if (st) dnnl_stream_destroy(st);
+    free(scratch);
+    if (ok) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+    return ok ? 1 : lt_error("oneDNN's pooling failed (out of memory?)");
+}
+
+static int pool_any(int kind, const lt_dnnl_pool_shape *s, const float *in, float *out, void *ws)
+{
+    int own;
+    entry *e = entry_get(kind, s, sizeof *s, &own);
+    if (!e) return 0;
+    int r = pool_run(e, in, out, ws);
+    if (own) entry_free(e);
+    return r;
+}
+
+int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int64_t *indices)
+{
+    int own;
+    entry *e = entry_get(K_POOL_MAX, s, sizeof *s, &own);
+    if (!e) return 0;
+    int s32 = e->ws_md.data_type == dnnl_s32;
+    int64_t n = s->N * s->C * s->OH * s->OW;
+    void *ws = malloc((size_t)(n ? n : 1) * (s32 ? 4 : 1));
+    int r = ws ? pool_run(e, x, y, ws) : lt_error("out of memory for the pooling's workspace");
+    if (r == 1) {
+        /* tap t = i * kw + j of output (oy, ox) read input (oy * sh - ph + i * dh, ox * sw - pw
+         * + j * dw): PyTorch's index is that position in the plane */
+        int64_t plane = s->OH * s->OW;
+        for (int64_t q = 0; q < n; q++) {
+            int64_t t = s32 ? ((const int32_t *)ws)[q] : ((const uint8_t *)ws)[q];
+            int64_t o = q % plane, oy = o / s->OW, ox = o % s->OW;
+            int64_t iy = oy * s->sh - s->ph + (t / s->kw) * s->dh;
+            int64_t ix = ox * s->sw - s->pw + (t % s->kw) * s->dw;
+            indices[q] = iy * s->W + ix;
+        }
+    }
+    free(ws);
+    if (own) entry_free(e);
+    return r;
+}
+
+int lt_dnnl_avg_pool(const lt_dnnl_pool_shape *s, const float *x, float *y)
+{
+    return pool_any(K_POOL_AVG, s, x, y, NULL);
+}
+
+int lt_dnnl_avg_pool_backward(const lt_dnnl_pool_shape *s, const float *gy, float *gx)
+{
+    return pool_any(K_POOL_AVG_BWD, s, gy, gx, NULL);
 }
 
 #endif

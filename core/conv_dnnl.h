@@ -1,8 +1,9 @@
 /*
- * conv_dnnl.h — 2-D convolution (plain and transposed) on oneDNN's primitives, for core/conv.c:
- * forward, backward-data and backward-weights, float32 (bfloat16 inside when asked), tensors
- * in PyTorch's plain layouts (N x C x H x W, contiguous). Built without oneDNN (make DNNL=0)
- * every call answers "not handled" and core/conv.c keeps im2col + GEMM.
+ * conv_dnnl.h — 2-D convolution (plain and transposed) and max / average pooling on oneDNN's
+ * primitives, for core/conv.c: convolution forward, backward-data and backward-weights (float32,
+ * bfloat16 inside when asked), max pooling forward with PyTorch's indices, average pooling
+ * forward and backward; tensors in PyTorch's plain layouts (N x C x H x W, contiguous). Built
+ * without oneDNN (make DNNL=0) every call answers "not handled" and core/conv.c runs its own.
  */
 #ifndef LT_CONV_DNNL_H
 #define LT_CONV_DNNL_H
@@ -35,7 +36,23 @@ int lt_dnnl_conv_available(void);
  * not take this shape (no error set: the caller runs im2col), LT_ERR with the error set. */
 int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const float *a,
                      const float *b, const float *bias, float *out);
-/* how many directions oneDNN has run so far (tests check that it took their shapes) */
+/* One pooling's shape: x N x C x H x W -> y N x C x OH x OW; the padding on the far side (prh,
+ * prw) may exceed the near one (ceil mode). Dilation 1 = none. */
+typedef struct {
+    int64_t N, C, H, W, OH, OW;
+    int64_t kh, kw, sh, sw, ph, pw, prh, prw, dh, dw;
+    int64_t exclude_pad;          /* average: divide by the input elements only */
+} lt_dnnl_pool_shape;
+
+/* max pooling: y, and indices (N x C x OH x OW) each maximum's position y * W + x in its
+ * plane; the first maximum of a window wins (NaN-free input: the caller checks). 1 / 0 /
+ * LT_ERR as lt_dnnl_conv_run. */
+int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int64_t *indices);
+/* average pooling forward (x -> y) and backward (gy -> gx) */
+int lt_dnnl_avg_pool(const lt_dnnl_pool_shape *s, const float *x, float *y);
+int lt_dnnl_avg_pool_backward(const lt_dnnl_pool_shape *s, const float *gy, float *gx);
+
+/* how many primitives (convolution directions, poolings) oneDNN has run so far (tests check that it took their shapes) */
 int64_t lt_dnnl_conv_calls(void);
 /* Destroys the cached primitives (registered with atexit on first use; safe to call twice). */
 void lt_dnnl_conv_cache_free(void);

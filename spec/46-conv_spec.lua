@@ -321,7 +321,7 @@ describe('oneDNN convolutions (float32)', function()
     local n, calls = 0, select(3, torch._convBackend())
     for _, name in ipairs(names) do
       local c = F[name]
-      if c.ctor:match('Conv') then
+      if c.ctor:match('Conv') or (c.ctor:match('Pool') and not c.ctor:match('Adaptive')) then
         torch._convBackend('onednn')
         local m = build(c):float()
         m:zeroGradParameters()
@@ -334,9 +334,72 @@ describe('oneDNN convolutions (float32)', function()
         n = n + 1
       end
     end
-    assert.is_true(n >= 13)
-    -- three directions per module, but for what oneDNN does not take (none so far)
-    assert.equal(calls + 3 * n, select(3, torch._convBackend()))
+    -- oneDNN took every one: three directions for each of the 15 convolutions, two for each of
+    -- the 4 average poolings, one for each of the 8 max poolings (their backward is core/conv.c's
+    -- scatter through the indices)
+    assert.equal(27, n)
+    assert.equal(calls + 3 * 15 + 2 * 4 + 1 * 8, select(3, torch._convBackend()))
+  end)
+
+  -- pooling: torch._convBackend('im2col') pins core/conv.c's own loops for pooling too
+  local function pool_run(backend, kind, x, o)
+    torch._convBackend(backend)
+    local xx = H.grad_leaf(x:clone())
+    local y, idx
+    if kind == 'max' then
+      y, idx = torch._maxPool2d(xx, o.k[1], o.k[2], o.s[1], o.s[2], o.p[1], o.p[2], o.d[1], o.d[2], o.ceil)
+    else
+      y = torch._avgPool2d(xx, o.k[1], o.k[2], o.s[1], o.s[2], o.p[1], o.p[2], o.ceil, o.incl)
+    end
+    torch.manualSeed(98)
+    y:backward(torch.randn(y:size()))
+    return y:detach(), xx.grad, idx
+  end
+
+  dnnl_it('pooling agrees with core/conv.c\'s loops: values, PyTorch\'s indices, gradients, every option', function()
+    local pools = {
+      { 'max', { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, d = { 1, 1 }, ceil = false } },
+      { 'max', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, d = { 1, 1 }, ceil = true } },
+      { 'max', { k = { 3, 2 }, s = { 1, 2 }, p = { 1, 0 }, d = { 2, 1 }, ceil = false } },
+      { 'max', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, d = { 2, 2 }, ceil = true } },
+      { 'avg', { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, ceil = false, incl = true } },
+      { 'avg', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, ceil = false, incl = true } },
+      { 'avg', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, ceil = true, incl = false } },
+      { 'avg', { k = { 3, 2 }, s = { 2, 1 }, p = { 1, 1 }, ceil = true, incl = false } },
+      -- counting the padding past the padding (ceil mode): oneDNN's divisor differs, ours runs
+      { 'avg', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, ceil = true, incl = true }, refused = true },
+    }
+    for i, c in ipairs(pools) do
+      torch.manualSeed(20 + i)
+      local kind, o = c[1], c[2]
+      o.d = o.d or { 1, 1 }
+      for _, x in ipairs({ torch.randn(2, 3, 9, 8),
+                           torch.randn(2, 3, 7, 10):floor():clamp(-1, 1) }) do   -- many ties
+        local ya, ga, ia = pool_run('im2col', kind, x, o)
+        local calls = select(3, torch._convBackend())
+        local yd, gd, id = pool_run('onednn', kind, x, o)
+        -- max: forward on oneDNN, backward here; average: both on oneDNN
+        local want = c.refused and 0 or (kind == 'max' and 1 or 2)
+        assert.equal(calls + want, select(3, torch._convBackend()), 'case ' .. i)
+        H.close(yd, ya, 1e-6, 1e-6)
+        H.close(gd, ga, 1e-6, 1e-6)
+        if ia then assert.equal(0, (id - ia):abs():max()) end   -- the first maximum of each window
+      end
+    end
+  end)
+
+  dnnl_it('max pooling: a NaN input stays on core/conv.c (PyTorch\'s NaN rule); float64 too', function()
+    local x = torch.randn(1, 2, 6, 6)
+    x[1][1][2][3] = 0 / 0
+    local o = { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, d = { 1, 1 }, ceil = false }
+    local calls = select(3, torch._convBackend())
+    local y, _, idx = pool_run('onednn', 'max', x, o)
+    assert.equal(calls, select(3, torch._convBackend()))
+    assert.is_true(y[1][1][1][2] ~= y[1][1][1][2])
+    assert.equal(1 * 6 + 2, idx[1][1][1][2])
+    pool_run('onednn', 'max', torch.randn(1, 2, 6, 6):double(), o)
+    pool_run('onednn', 'avg', torch.randn(1, 2, 6, 6):double(), { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, ceil = false, incl = true })
+    assert.equal(calls, select(3, torch._convBackend()))
   end)
 
   dnnl_it('float64 stays on im2col (the same bits whatever the setting)', function()
