@@ -108,6 +108,14 @@ local rule_shapes = {
   { 'transposed 64->32 4x4 stride 2, batch 8', function() return nn.ConvTranspose2d(64, 32, 4, { stride = 2, padding = 1 }) end, { 8, 64, 16, 16 } },
 }
 
+-- pooling: name, kernel, stride, padding, max (else average counting the padding), input size
+local pool_shapes = {
+  { 'LeNet max pool 2x2, 100 x 6 x 28 x 28', 2, 2, 0, true, { 100, 6, 28, 28 } },
+  { 'LeNet avg pool 2x2, 100 x 6 x 28 x 28', 2, 2, 0, false, { 100, 6, 28, 28 } },
+  { 'ResNet max pool 3x3 s2 p1, 8 x 64 x 56 x 56', 3, 2, 1, true, { 8, 64, 56, 56 } },
+  { 'avg pool 3x3 s2 p1, 8 x 64 x 56 x 56', 3, 2, 1, false, { 8, 64, 56, 56 } },
+}
+
 local function rule_table()
   local old = torch.getnumthreads()
   torch.setnumthreads(THREADS[1])
@@ -127,6 +135,22 @@ local function rule_table()
     m(x)
     local pick = select(3, torch._convBackend()) > before and 'oneDNN' or 'im2col'
     print(('%-42s %9.2f %9.2f %7.2fx %s'):format(c[1], r.im2col, r.onednn, r.im2col / r.onednn, pick))
+  end
+  print(('\npooling forward + backward, %d thread(s), ms: core/conv.c\'s loops (pinned with \'im2col\') and oneDNN')
+        :format(THREADS[1]))
+  print(('%-42s %9s %9s %8s'):format('', 'ours', 'oneDNN', 'ours/'))
+  for _, c in ipairs(pool_shapes) do
+    local m = c[5] and nn.MaxPool2d(c[2], { stride = c[3], padding = c[4] })
+                    or nn.AvgPool2d(c[2], { stride = c[3], padding = c[4] })
+    local x = torch.randn(table.unpack(c[6]))
+    x.requiresGrad = true
+    local r = {}
+    for _, backend in ipairs({ 'im2col', 'onednn' }) do
+      torch._convBackend(backend)
+      r[backend] = conv_ms(m, x, 5)
+    end
+    torch._convBackend('auto')
+    print(('%-42s %9.2f %9.2f %7.2fx'):format(c[1], r.im2col, r.onednn, r.im2col / r.onednn))
   end
   torch.setnumthreads(old)
 end

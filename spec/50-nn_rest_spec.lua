@@ -17,6 +17,17 @@ local builders = {
   SpatialConvolutionLocal = function() return nn.SpatialConvolutionLocal(2, 3, 5, 6, 3, 2, 2, 1, 1, 1) end,
   SpatialSubtractiveNormalization = function(c) return nn.SpatialSubtractiveNormalization(3, T(c.kernel)) end,
   SpatialSubtractiveNormalization1D = function(c) return nn.SpatialSubtractiveNormalization(2, T(c.kernel)) end,
+  VolumetricFullConvolution = function() return nn.VolumetricFullConvolution(2, 3, 2, 3, 2, 2, 1, 2, 1, 1, 0, 1, 0, 1) end,
+  SpatialFractionalMaxPooling = function(c)
+    local m = nn.SpatialFractionalMaxPooling(2, 3, 4, 3):fixPoolingRegions()
+    m.randomSamples = T(c.samples)
+    return m
+  end,
+  VolumetricFractionalMaxPooling = function(c)
+    local m = nn.VolumetricFractionalMaxPooling(2, 2, 3, 3, 4, 2):fixPoolingRegions()
+    m.randomSamples = T(c.samples)
+    return m
+  end,
 }
 
 local function build(name, c)
@@ -112,6 +123,11 @@ describe('float64 gradchecks', function()
       { nn.SpatialConvolutionLocal(2, 2, 4, 3, 2, 2, 1, 1, 1, 0), H.randn(2, 2, 3, 4) },
       { nn.SpatialSubtractiveNormalization(2, torch.Tensor({ 1, 3, 1 })), H.randn(2, 2, 4, 5) },
       { nn.SpatialSubtractiveNormalization(1), H.randn(1, 5, 4) },
+      { nn.VolumetricFullConvolution(2, 2, 2, 2, 3, 2, 1, 2, 0, 1, 1, 1, 0, 1), H.randn(1, 2, 2, 3, 3) },
+      { nn.VolumetricFullConvolution(1, 2, 3, 1, 1, 1, 1, 1, 1), H.randn(1, 2, 3, 2) },
+      { nn.SpatialFractionalMaxPooling(2, 2, 3, 2):fixPoolingRegions(), H.randn(2, 2, 5, 6) },
+      { nn.SpatialFractionalMaxPooling(2, 3, 0.6, 0.5):fixPoolingRegions(), H.randn(1, 6, 7) },
+      { nn.VolumetricFractionalMaxPooling(2, 2, 2, 2, 3, 2):fixPoolingRegions(), H.randn(1, 2, 4, 4, 5) },
     }
     for _, c in ipairs(cases) do
       local m, x = c[1]:double(), c[2]
@@ -126,6 +142,28 @@ describe('float64 gradchecks', function()
     H.gradcheck(function(v) return sl(torch.stack({ idx, v }, 2)) end, { vals, sl.weight, sl.bias })
     local crit = nn.ClassSimplexCriterion(5)
     H.gradcheck(function(xx) return crit(xx, torch.LongTensor({ 5, 2 })) end, { H.randn(2, 5) })
+  end)
+end)
+
+describe('fractional max pooling', function()
+  it('new windows every forward unless fixed; ratios give floor(size * ratio); windows cover the input', function()
+    torch.manualSeed(7)
+    local m = nn.SpatialFractionalMaxPooling(2, 2, 0.5, 0.7)
+    local x = torch.randn(2, 3, 10, 9)
+    local y1 = m:forward(x):clone()
+    assert.same({ 2, 3, 7, 4 }, y1:size():totable())   -- floor(10 * 0.7) x floor(9 * 0.5)
+    local s1 = m.randomSamples:clone()
+    m:forward(x)
+    assert.is_true((m.randomSamples - s1):abs():max() > 0)
+    m:fixPoolingRegions()
+    local s2 = m.randomSamples:clone()
+    local y2 = m:forward(x):clone()
+    assert.equal(0, (m.randomSamples - s2):abs():max())
+    assert.equal(0, (m:forward(x) - y2):abs():max())
+    -- with out = in - k + 1 every window is the next one: plain max pooling with stride 1
+    local full = nn.SpatialFractionalMaxPooling(2, 2, 9, 8):double()   -- outW 9, outH 8
+    local xd = torch.randn(1, 2, 9, 10):double()
+    H.close(full:forward(xd), torch._maxPool2d(xd, 2, 2, 1, 1, 0, 0, 1, 1, false), 0, 0)
   end)
 end)
 
@@ -180,6 +218,10 @@ describe('argument errors', function()
     H.matches(H.error_of(nn.SpatialSubtractiveNormalization, 1, torch.ones(4, 4)), 'odd sizes')
     H.matches(H.error_of(nn.ClassSimplexCriterion, 1), "bad argument #1 to 'nn.ClassSimplexCriterion'")
     H.matches(H.error_of(nn.tables.random, 3, 2, 4), "bad argument #3 to 'random'")
+    H.matches(H.error_of(nn.VolumetricFullConvolution, 1, 1, 2, 2, 2, 1, 1, 1, 0, 0, 0, 1), "bad argument #12 to 'nn.VolumetricFullConvolution'")
+    H.matches(H.error_of(nn.SpatialFractionalMaxPooling, 2, 2, 1.5, 0.5), "bad argument #3 to 'nn.SpatialFractionalMaxPooling'")
+    local fm = nn.SpatialFractionalMaxPooling(3, 3, 5, 5)
+    H.matches(H.error_of(function() return fm:forward(torch.randn(1, 6, 6)) end), 'too small for 5 windows of 3')
     local m = nn.SpatialConvolutionLocal(2, 3, 5, 5, 3, 3)
     H.matches(H.error_of(function() return m:forward(torch.randn(2, 4, 4)) end),
               'nn.SpatialConvolutionLocal: expected input of 2 x 5 x 5', '%[2 x 4 x 4%]')

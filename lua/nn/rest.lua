@@ -8,8 +8,10 @@
 --   nn.SpatialConvolutionLocal(nIn, nOut, iW, iH, kW, kH [, dW, dH, padW, padH])   unshared weights
 --   nn.SpatialSubtractiveNormalization([nInputPlane = 1, kernel = ones(9, 9)])
 --   nn.ClassSimplexCriterion(nClasses)   MSE to the vertices of a regular simplex
+--   nn.VolumetricFullConvolution(nIn, nOut, kT, kW, kH [, dT, dW, dH, padT, padW, padH, adjT, adjW, adjH])
+--   nn.SpatialFractionalMaxPooling(kW, kH, outW, outH | ratioW, ratioH), nn.VolumetricFractionalMaxPooling
 --
--- Each is written on existing ops (linear, index, conv2d, bmm), so autograd gives the backward.
+-- Each is written on existing ops (linear, index, conv2d, bmm, gather), so autograd gives the backward.
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
@@ -577,3 +579,235 @@ function CSC:getTopPrediction(input)
   return classes, scores
 end
 function CSC:__tostring__() return ('nn.ClassSimplexCriterion(%d)'):format(self.nClasses) end
+
+-- ---- VolumetricFullConvolution ----------------------------------------------------------------
+-- nn.VolumetricFullConvolution(nIn, nOut, kT, kW, kH [, dT, dW, dH, padT, padW, padH, adjT, adjW,
+-- adjH]): the transposed 3-D convolution (PyTorch's ConvTranspose3d), [N x] nIn x T x H x W ->
+-- nOut x ((T - 1) dT - 2 padT + kT + adjT) x ...; weight nIn x nOut x kT x kH x kW. Each time tap
+-- kt is a 2-D transposed convolution of every input frame; frame t lands on output frame
+-- t dT + kt - padT, placed by a constant 0/1 matrix product along time.
+local VFull, VFullParent = torch.class('nn.VolumetricFullConvolution', 'nn.Module')
+function VFull:__init(nIn, nOut, kT, kW, kH, dT, dW, dH, padT, padW, padH, adjT, adjW, adjH)
+  VFullParent.__init(self)
+  local f = 'nn.VolumetricFullConvolution'
+  self.nInputPlane, self.nOutputPlane = positive(f, 1, nIn, 2), positive(f, 2, nOut, 2)
+  self.kT, self.kW, self.kH = positive(f, 3, kT, 2), positive(f, 4, kW, 2), positive(f, 5, kH, 2)
+  self.dT, self.dW, self.dH = positive(f, 6, dT or 1, 2), positive(f, 7, dW or 1, 2), positive(f, 8, dH or 1, 2)
+  self.padT, self.padW, self.padH = count(f, 9, padT or 0, 2), count(f, 10, padW or 0, 2), count(f, 11, padH or 0, 2)
+  self.adjT, self.adjW, self.adjH = count(f, 12, adjT or 0, 2), count(f, 13, adjW or 0, 2), count(f, 14, adjH or 0, 2)
+  for i, a in ipairs({ { self.adjT, self.dT }, { self.adjW, self.dW }, { self.adjH, self.dH } }) do
+    if a[1] >= a[2] then
+      check.argerror(f, 11 + i, ('the output adjustment must be smaller than the stride, got %d (stride %d)')
+                     :format(a[1], a[2]), 2)
+    end
+  end
+  self.weight = check.call(f, 2, pcall(torch.Tensor, self.nInputPlane, self.nOutputPlane, self.kT, self.kH, self.kW))
+  self.gradWeight = torch.Tensor(self.nInputPlane, self.nOutputPlane, self.kT, self.kH, self.kW):zero()
+  self.bias = torch.Tensor(self.nOutputPlane)
+  self.gradBias = torch.Tensor(self.nOutputPlane):zero()
+  self:reset()
+  self:_linkGradients()
+end
+function VFull:reset(stdv)
+  return nn._uniformReset(self, self.nInputPlane * self.kT * self.kH * self.kW, stdv and stdv * math.sqrt(3))
+end
+function VFull:noBias()
+  self.bias, self.gradBias = nil, nil
+  return self
+end
+function VFull:updateOutput(input)
+  input_of(self, input, { [4] = true, [5] = true }, '4D (C x T x H x W) or 5D (N x C x T x H x W)')
+  local x = input:dim() == 4 and input:unsqueeze(1) or input
+  if x:size(2) ~= self.nInputPlane then
+    error(('%s: expected %d input planes, got input [%s]'):format(torch.typename(self), self.nInputPlane,
+          shape_str(input)), 3)
+  end
+  nn._checkDevice(self, x, self.weight, 3)
+  local N, C, T, Hh, W = x:size(1), x:size(2), x:size(3), x:size(4), x:size(5)
+  local OT = (T - 1) * self.dT - 2 * self.padT + self.kT + self.adjT
+  if OT < 1 then
+    error(('%s: input [%s] gives an empty output (%d frames)'):format(torch.typename(self), shape_str(input), OT), 3)
+  end
+  local frames = x:transpose(2, 3):contiguous():view(N * T, C, Hh, W)
+  local acc
+  for k = 1, self.kT do
+    local yk = torch._convTranspose2d(frames, self.weight:select(3, k):contiguous(), nil, self.dH, self.dW,
+                                      self.padH, self.padW, 1, 1, self.adjH, self.adjW, 1)
+    local R = yk:nElement() // (N * T)
+    local place = torch.zeros(OT, T):type(x:type())
+    local any = false
+    for t = 1, T do
+      local o = (t - 1) * self.dT + (k - 1) - self.padT + 1
+      if o >= 1 and o <= OT then place[o][t], any = 1, true end
+    end
+    if any then
+      local p = torch.mm(place, yk:view(N, T, R):transpose(1, 2):contiguous():view(T, N * R))
+      acc = acc and acc + p or p
+    end
+    self._R, self._OH, self._OW = R, yk:size(3), yk:size(4)
+  end
+  local OH, OW = self._OH, self._OW
+  local y
+  if acc then
+    y = acc:view(OT, N, self.nOutputPlane, OH, OW):permute(2, 3, 1, 4, 5)
+  else
+    y = torch.zeros(N, self.nOutputPlane, OT, OH, OW):type(x:type())
+  end
+  if self.bias then y = y + self.bias:view(1, self.nOutputPlane, 1, 1, 1) end
+  self.output = input:dim() == 4 and y:squeeze(1) or y
+  return self.output
+end
+function VFull:__tostring__()
+  return ('nn.VolumetricFullConvolution(%d -> %d, %dx%dx%d, %d,%d,%d, %d,%d,%d)'):format(self.nInputPlane,
+    self.nOutputPlane, self.kT, self.kW, self.kH, self.dT, self.dW, self.dH, self.padT, self.padW, self.padH)
+end
+
+-- ---- fractional max pooling -------------------------------------------------------------------
+-- Graham's fractional max pooling with Torch7's (and PyTorch's) pseudo-random windows: along an
+-- axis of `in` values pooled to `out` windows of k, with a sample u in [0, 1) per (sample,
+-- plane) and axis, window i < out - 1 starts at floor((i + u) a) - floor(u a), a = (in - k) /
+-- (out - 1), and the last one at in - k. The windows' values are gathered and maxed (autograd
+-- scatters the gradient back through the gather).
+
+-- starts (0-based, LongTensor NC x out) of the windows along one axis, u: NC samples (double)
+local function fractional_starts(u, inSize, outSize, k)
+  local NC = u:size(1)
+  local s = torch.LongTensor(NC, outSize)
+  local a = outSize > 1 and (inSize - k) / (outSize - 1) or 0
+  for p = 1, NC do
+    local up = u[p]
+    local base = math.floor(up * a)
+    for i = 0, outSize - 2 do s[p][i + 1] = math.floor((i + up) * a) - base end
+    s[p][outSize] = inSize - k
+  end
+  return s
+end
+
+-- x: N x C x (sizes); k, out: per spatial axis; samples: N x C x #axes in the module's column
+-- order, cols[d] the column of axis d. Returns N x C x (out) maxima.
+local function fractional_pool(x, k, out, samples, cols)
+  local N, C, D = x:size(1), x:size(2), #k
+  local NC = N * C
+  local u = samples:double():view(NC, -1)
+  local stride, shapeOut, pos = {}, {}, nil
+  local acc = 1
+  for d = D, 1, -1 do stride[d], acc = acc, acc * x:size(2 + d) end
+  -- positions[p, o1.., t1..] = sum_d (start_d[p, o_d] + t_d) * stride_d, by broadcasting
+  local nd = 1 + 2 * D
+  for d = 1, D do
+    local st = fractional_starts(u:select(2, cols[d]), x:size(2 + d), out[d], k[d])
+    local dims = {}
+    for j = 1, nd do dims[j] = 1 end
+    dims[1], dims[1 + d] = NC, out[d]
+    local taps = {}
+    for j = 1, nd do taps[j] = 1 end
+    taps[1 + D + d] = k[d]
+    local term = torch.add(st:view(table.unpack(dims)), torch.range(0, k[d] - 1):long():view(table.unpack(taps)))
+    term = term * stride[d]
+    pos = pos and torch.add(pos, term) or term
+    shapeOut[d] = out[d]
+  end
+  local win = 1
+  for d = 1, D do win = win * k[d] end
+  local P = 1
+  for d = 1, D do P = P * out[d] end
+  pos = torch.add(pos, 1):contiguous():view(N, C, P * win)   -- gather counts from 1
+  local vals = x:contiguous():view(N, C, -1):gather(3, pos):view(N, C, P, win)
+  local y = torch.max(vals, 4)
+  local size = { N, C }
+  for d = 1, D do size[2 + d] = shapeOut[d] end
+  return y:view(table.unpack(size))
+end
+
+-- the shared module: axes in tensor order (T,) H, W; the constructor gives Torch7's order
+local function fractional_class(name, D, sample_cols, what)
+  local FM, FMParent = torch.class(name, 'nn.Module')
+  -- k, outOrRatio: per axis in tensor order; argno: the constructor's argument of each o[d]
+  function FM:_setup(k, o, argno)
+    FMParent.__init(self)
+    self.k = k
+    local ratio = false
+    for d = 1, D do
+      if math.type(o[d]) ~= 'integer' then ratio = true end
+    end
+    if ratio then
+      for d = 1, D do
+        if type(o[d]) ~= 'number' or not (o[d] > 0 and o[d] < 1) then
+          check.argerror(name, argno[d], ('expected output sizes or ratios in (0, 1), got %s'):format(tostring(o[d])), 3)
+        end
+      end
+      self.ratio = o
+    else
+      for d = 1, D do
+        if o[d] < 1 then check.argerror(name, argno[d], ('expected a positive output size, got %d'):format(o[d]), 3) end
+      end
+      self.out = o
+    end
+    self.newRandomPool = false
+  end
+  -- fixPoolingRegions([val = true]): keep the windows of the last forward (Torch7's)
+  function FM:fixPoolingRegions(val)
+    if val == nil then val = true end
+    self.newRandomPool = not val
+    self._fixed = val
+    return self
+  end
+  function FM:_outSizes(x)
+    if self.out then return self.out end
+    local o = {}
+    for d = 1, D do o[d] = math.floor(x:size(2 + d) * self.ratio[d]) end
+    return o
+  end
+  function FM:updateOutput(input)
+    input_of(self, input, { [D + 1] = true, [D + 2] = true }, what)
+    local x = input:dim() == D + 1 and input:unsqueeze(1) or input
+    local out = self:_outSizes(x)
+    for d = 1, D do
+      if out[d] < 1 or x:size(2 + d) < self.k[d] or out[d] + self.k[d] - 1 > x:size(2 + d) then
+        error(('%s: input [%s] is too small for %d windows of %d along dim %d'):format(name, shape_str(input),
+              out[d], self.k[d], 2 + d + (input:dim() == D + 1 and -1 or 0)), 3)
+      end
+    end
+    local N, C = x:size(1), x:size(2)
+    local s = self.randomSamples
+    local keep = self._fixed and s and s:dim() == 3 and s:size(1) == N and s:size(2) == C
+    if not keep then
+      self.randomSamples = torch.rand(N, C, D):double()
+    end
+    local y = fractional_pool(x, self.k, out, self.randomSamples, sample_cols)
+    self.output = input:dim() == D + 1 and y:squeeze(1) or y
+    return self.output
+  end
+  return FM
+end
+
+-- nn.SpatialFractionalMaxPooling(kW, kH, outW, outH) or (kW, kH, ratioW, ratioH): [N x] C x H x W;
+-- randomSamples N x C x 2: column 1 for W, 2 for H (Torch7's and PyTorch's order)
+local SFM = fractional_class('nn.SpatialFractionalMaxPooling', 2, { 2, 1 }, '3D (C x H x W) or 4D (N x C x H x W)')
+function SFM:__init(kW, kH, outW, outH)
+  local f = 'nn.SpatialFractionalMaxPooling'
+  kW, kH = positive(f, 1, kW, 2), positive(f, 2, kH, 2)
+  check.arg(f, 3, outW, 'number', 2)
+  check.arg(f, 4, outH, 'number', 2)
+  self:_setup({ kH, kW }, { outH, outW }, { 4, 3 })
+end
+function SFM:__tostring__()
+  return ('nn.SpatialFractionalMaxPooling(%dx%d, %s)'):format(self.k[2], self.k[1], self.out and
+    ('%dx%d'):format(self.out[2], self.out[1]) or ('ratio %gx%g'):format(self.ratio[2], self.ratio[1]))
+end
+
+-- nn.VolumetricFractionalMaxPooling(kT, kW, kH, outT, outW, outH) or ratios: [N x] C x T x H x W;
+-- randomSamples N x C x 3: T, W, H (Torch7's order)
+local VFM = fractional_class('nn.VolumetricFractionalMaxPooling', 3, { 1, 3, 2 },
+                             '4D (C x T x H x W) or 5D (N x C x T x H x W)')
+function VFM:__init(kT, kW, kH, outT, outW, outH)
+  local f = 'nn.VolumetricFractionalMaxPooling'
+  kT, kW, kH = positive(f, 1, kT, 2), positive(f, 2, kW, 2), positive(f, 3, kH, 2)
+  check.arg(f, 4, outT, 'number', 2)
+  check.arg(f, 5, outW, 'number', 2)
+  check.arg(f, 6, outH, 'number', 2)
+  self:_setup({ kT, kH, kW }, { outT, outH, outW }, { 4, 6, 5 })
+end
+function VFM:__tostring__()
+  return ('nn.VolumetricFractionalMaxPooling(%dx%dx%d)'):format(self.k[1], self.k[3], self.k[2])
+end
