@@ -1,4 +1,5 @@
--- The last of torch/nn's documented modules (lua/nn/rest.lua): forward, input and parameter
+-- The last of torch/nn's documented modules (lua/nn/rest.lua, and VolumetricMaxUnpooling of
+-- lua/nn/more.lua): forward, input and parameter
 -- gradients against PyTorch (spec/fixtures/gen_nn_rest.py: LinearWeightNorm against
 -- torch.nn.utils.weight_norm, the others against Torch7's formulas in PyTorch ops), float64
 -- gradchecks, the connection tables and the simplex by their properties, and argument errors.
@@ -17,6 +18,12 @@ local builders = {
   SpatialConvolutionLocal = function() return nn.SpatialConvolutionLocal(2, 3, 5, 6, 3, 2, 2, 1, 1, 1) end,
   SpatialSubtractiveNormalization = function(c) return nn.SpatialSubtractiveNormalization(3, T(c.kernel)) end,
   SpatialSubtractiveNormalization1D = function(c) return nn.SpatialSubtractiveNormalization(2, T(c.kernel)) end,
+  VolumetricMaxUnpooling = function(c)
+    local pool = nn.VolumetricMaxPooling(2, 3, 2, 1, 2, 2, 1, 1, 0):double()
+    H.close(pool:forward(T(c.poolInput)), c.poolOutput, 0, 0)
+    assert.equal(0, (pool.indices - T(c.poolIndices)):abs():max())   -- PyTorch's indices
+    return nn.VolumetricMaxUnpooling(pool)
+  end,
   VolumetricFullConvolution = function() return nn.VolumetricFullConvolution(2, 3, 2, 3, 2, 2, 1, 2, 1, 1, 0, 1, 0, 1) end,
   SpatialFractionalMaxPooling = function(c)
     local m = nn.SpatialFractionalMaxPooling(2, 3, 4, 3):fixPoolingRegions()
@@ -126,6 +133,11 @@ describe('float64 gradchecks', function()
       { nn.VolumetricFullConvolution(2, 2, 2, 2, 3, 2, 1, 2, 0, 1, 1, 1, 0, 1), H.randn(1, 2, 2, 3, 3) },
       { nn.VolumetricFullConvolution(1, 2, 3, 1, 1, 1, 1, 1, 1), H.randn(1, 2, 3, 2) },
       { nn.SpatialFractionalMaxPooling(2, 2, 3, 2):fixPoolingRegions(), H.randn(2, 2, 5, 6) },
+      { (function()
+          local pool = nn.VolumetricMaxPooling(2, 2, 2):double()
+          pool:forward(torch.randn(1, 2, 4, 4, 6):double())
+          return nn.VolumetricMaxUnpooling(pool)
+        end)(), H.randn(1, 2, 2, 2, 3) },
       { nn.SpatialFractionalMaxPooling(2, 3, 0.6, 0.5):fixPoolingRegions(), H.randn(1, 6, 7) },
       { nn.VolumetricFractionalMaxPooling(2, 2, 2, 2, 3, 2):fixPoolingRegions(), H.randn(1, 2, 4, 4, 5) },
     }
@@ -218,6 +230,9 @@ describe('argument errors', function()
     H.matches(H.error_of(nn.SpatialSubtractiveNormalization, 1, torch.ones(4, 4)), 'odd sizes')
     H.matches(H.error_of(nn.ClassSimplexCriterion, 1), "bad argument #1 to 'nn.ClassSimplexCriterion'")
     H.matches(H.error_of(nn.tables.random, 3, 2, 4), "bad argument #3 to 'random'")
+    H.matches(H.error_of(nn.VolumetricMaxUnpooling, nn.SpatialMaxPooling(2, 2)), "bad argument #1 to 'nn.VolumetricMaxUnpooling'")
+    local vu = nn.VolumetricMaxUnpooling(nn.VolumetricMaxPooling(2, 2, 2))
+    H.matches(H.error_of(function() return vu:forward(torch.randn(1, 1, 2, 2, 2)) end), 'has not run forward yet')
     H.matches(H.error_of(nn.VolumetricFullConvolution, 1, 1, 2, 2, 2, 1, 1, 1, 0, 0, 0, 1), "bad argument #12 to 'nn.VolumetricFullConvolution'")
     H.matches(H.error_of(nn.SpatialFractionalMaxPooling, 2, 2, 1.5, 0.5), "bad argument #3 to 'nn.SpatialFractionalMaxPooling'")
     local fm = nn.SpatialFractionalMaxPooling(3, 3, 5, 5)
