@@ -92,6 +92,35 @@ describe('modules against PyTorch', function()
     H.close(m:forward(batch[2]), T(c.output)[2], 1e-12, 1e-12)
   end)
 
+  it('IndexLinear: flat {keys, values, sizes} and per-sample {keys, values}, with a keys offset', function()
+    local c = F.IndexLinear
+    local m = nn.IndexLinear(10, 3, nil, 2):double()
+    torch.noGrad(function()
+      m.weight:copy(T(c.params.weight))
+      m.bias:copy(T(c.params.bias))
+    end)
+    local keys, vals, sizes = T(c.keys), T(c.inputs[1]), T(c.sizes)
+    local per_k, per_v, at = {}, {}, 1
+    for n = 1, sizes:size(1) do
+      per_k[n], per_v[n] = keys:narrow(1, at, sizes[n]), vals:narrow(1, at, sizes[n])
+      at = at + sizes[n]
+    end
+    for _, input in ipairs({ { keys, vals, sizes }, { per_k, per_v } }) do
+      m:zeroGradParameters()
+      H.close(m:forward(input), c.output, 1e-12, 1e-12)
+      m:backward(input, T(c.gradOutput))
+      H.close(m.gradWeight, c.gradParams.weight, 1e-12, 1e-12)
+      H.close(m.gradBias, c.gradParams.bias, 1e-12, 1e-12)
+    end
+    local vl = H.grad_leaf(vals:clone())
+    torch.cmul(m({ keys, vl, sizes }), T(c.gradOutput)):sum():backward()
+    H.close(vl.grad, c.gradInputs[1], 1e-12, 1e-12)
+    H.gradcheck(function(v) return m({ keys, v, sizes }) end, { H.randn(6), m.weight, m.bias })
+    H.matches(H.error_of(function() return m:forward({ torch.LongTensor({ 13 }), torch.Tensor({ 1 }), torch.LongTensor({ 1 }) }) end),
+              'key 13 is outside %[3, 12%]')
+    H.matches(H.error_of(nn.IndexLinear, 4, 2, nil, 0, nil, nil, true), "bad argument #7 to 'nn.IndexLinear'")
+  end)
+
   it('ClassSimplexCriterion: the loss and its gradient; the simplex is regular', function()
     local c = F.ClassSimplexCriterion
     local crit = nn.ClassSimplexCriterion(4)

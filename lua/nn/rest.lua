@@ -3,6 +3,7 @@
 --   nn.LinearWeightNorm(inputSize, outputSize [, bias = true, eps = 1e-16])   y = x (g v/|v|)^T + b
 --   nn.SparseLinear(inputSize, outputSize [, doGradInput])   input: nnz x 2 (index, value) rows
 --   nn.PartialLinear(inputSize, outputSize [, bias = true])  :setPartition(outputs) / :resetPartition()
+--   nn.IndexLinear(inputSize, outputSize [, doGradInput, keysOffset, weight, bias])   {keys, values[, sizes]}
 --   nn.tables.full(nin, nout), nn.tables.oneToOne(n), nn.tables.random(nin, nout, nto)
 --   nn.SpatialConvolutionMap(connTable, kW, kH [, dW = 1, dH = 1])   a sparse connection table
 --   nn.SpatialConvolutionLocal(nIn, nOut, iW, iH, kW, kH [, dW, dH, padW, padH])   unshared weights
@@ -811,3 +812,108 @@ end
 function VFM:__tostring__()
   return ('nn.VolumetricFractionalMaxPooling(%dx%dx%d)'):format(self.k[1], self.k[3], self.k[2])
 end
+
+-- ---- IndexLinear ------------------------------------------------------------------------------
+-- nn.IndexLinear(inputSize, outputSize [, doGradInput, keysOffset = 0, weight, bias, normalize]):
+-- a linear layer on sparse inputs given as keys and values, y = bias + sum over a sample's
+-- features of value * weight[key - keysOffset] (weight inputSize x outputSize: SparseLinear's
+-- transposed, Torch7's layout). Input: {keys, values} (tables of per-sample LongTensor keys and
+-- value tensors) or {keys, values, sizes} (flat, sizes[n] features for sample n). Gradients
+-- reach the weight (dense here, where Torch7 keeps a sparse one), the bias and the values.
+-- Torch7's `normalize` (a running max-norm stored in extra weight columns) is not implemented.
+local IL, ILParent = torch.class('nn.IndexLinear', 'nn.Module')
+function IL:__init(inputSize, outputSize, doGradInput, keysOffset, weight, bias, normalize)
+  ILParent.__init(self)
+  local f = 'nn.IndexLinear'
+  check.arg(f, 3, doGradInput, 'boolean?', 2)
+  self.keysOffset = check.arg(f, 4, keysOffset or 0, 'integer', 2)
+  check.arg(f, 5, weight, 'tensor?', 2)
+  check.arg(f, 6, bias, 'tensor?', 2)
+  if check.arg(f, 7, normalize, 'boolean?', 2) then
+    check.argerror(f, 7, "Torch7's normalize (a running max-norm of the inputs) is not implemented", 2)
+  end
+  if weight then
+    if weight:dim() ~= 2 then check.argerror(f, 5, ('expected a 2-D weight, got [%s]'):format(shape_str(weight)), 2) end
+    self.inputSize, self.outputSize = weight:size(1), weight:size(2)
+  else
+    self.inputSize, self.outputSize = positive(f, 1, inputSize, 2), positive(f, 2, outputSize, 2)
+  end
+  if bias and (bias:dim() ~= 1 or bias:size(1) ~= self.outputSize) then
+    check.argerror(f, 6, ('expected a bias of %d, got [%s]'):format(self.outputSize, shape_str(bias)), 2)
+  end
+  self.doGradInput = doGradInput or false
+  self.weight = weight or check.call(f, 2, pcall(torch.Tensor, self.inputSize, self.outputSize))
+  self.gradWeight = torch.Tensor(self.inputSize, self.outputSize):type(self.weight:type()):zero()
+  self.bias = bias or torch.Tensor(self.outputSize)
+  self.gradBias = torch.Tensor(self.outputSize):type(self.bias:type()):zero()
+  if not weight then self:reset() end
+  self:_linkGradients()
+end
+-- Torch7's: weight in +-1/sqrt(outputSize) (stdv * sqrt(3) when given), the bias 1e-6 of that
+function IL:reset(stdv)
+  stdv = stdv and stdv * math.sqrt(3) or 1 / math.sqrt(self.outputSize)
+  torch.noGrad(function()
+    self.weight:uniform(-stdv, stdv)
+    self.bias:uniform(-stdv, stdv):mul(1e-6)
+  end)
+  return self
+end
+-- the per-sample {keys, values} lists of any of the two input forms
+function IL:_samples(input)
+  local f = torch.typename(self)
+  local function bad(what) error(('%s: %s'):format(f, what), 5) end
+  if type(input) ~= 'table' or (#input ~= 2 and #input ~= 3) then
+    bad('expected {keys, values} or {keys, values, sizes}')
+  end
+  local keys, values = {}, {}
+  if #input == 2 then
+    if type(input[1]) ~= 'table' or type(input[2]) ~= 'table' or #input[1] ~= #input[2] then
+      bad('expected {keys, values}: two tables of per-sample tensors, as many of each')
+    end
+    for n = 1, #input[1] do keys[n], values[n] = input[1][n], input[2][n] end
+  else
+    local k, v, sizes = input[1], input[2], input[3]
+    if not (torch.isTensor(k) and torch.isTensor(v) and torch.isTensor(sizes)) or k:dim() ~= 1 or
+       v:dim() ~= 1 or sizes:dim() ~= 1 or k:size(1) ~= v:size(1) then
+      bad('expected {keys, values, sizes}: 1-D keys and values of one length, and 1-D sizes')
+    end
+    local at = 1
+    for n = 1, sizes:size(1) do
+      local sz = math.tointeger(sizes[n] + 0)
+      if not sz or sz < 0 or at + sz - 1 > k:size(1) then bad('sizes do not add up to the keys given') end
+      keys[n] = sz > 0 and k:narrow(1, at, sz) or k.new()
+      values[n] = sz > 0 and v:narrow(1, at, sz) or v.new()
+      at = at + sz
+    end
+    if at - 1 ~= k:size(1) then bad('sizes do not add up to the keys given') end
+  end
+  for n = 1, #keys do
+    if not torch.isTensor(keys[n]) or not torch.isTensor(values[n]) or keys[n]:nElement() ~= values[n]:nElement() then
+      bad(('sample %d: keys and values must be tensors of one length'):format(n))
+    end
+    if not nn._floatingTypes[values[n]:type()] and values[n]:nElement() > 0 then
+      bad(('sample %d: expected float values, got %s'):format(n, values[n]:type()))
+    end
+  end
+  return keys, values
+end
+function IL:updateOutput(input)
+  local keys, values = self:_samples(input)
+  local rows = {}
+  for n = 1, #keys do
+    if keys[n]:nElement() == 0 then
+      rows[n] = self.bias * 1
+    else
+      local k = torch.add(keys[n]:long():view(-1), -self.keysOffset)
+      if k:min() < 1 or k:max() > self.inputSize then
+        error(('%s: key %d is outside [%d, %d]'):format(torch.typename(self),
+              (k:min() < 1 and k:min() or k:max()) + self.keysOffset, 1 + self.keysOffset,
+              self.inputSize + self.keysOffset), 3)
+      end
+      rows[n] = torch.mv(self.weight:index(1, k):t(), values[n]:view(-1)) + self.bias
+    end
+  end
+  self.output = #rows > 0 and torch.stack(rows, 1) or self.bias:view(1, -1):narrow(1, 1, 0)
+  return self.output
+end
+function IL:__tostring__() return ('nn.IndexLinear(%d -> %d)'):format(self.inputSize, self.outputSize) end
