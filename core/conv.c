@@ -483,12 +483,14 @@ static int dnnl_shape(lt_dnnl_conv_shape *s, const lt_tensor *x, const lt_tensor
                               p->output_padding[0], p->output_padding[1], transposed, 0,
                               conv_autocast_bf16()};
     if (conv_backend == LT_CONV_ONEDNN) return 1;
-    /* The rule, from bench/conv.lua's shapes and a sweep of others (bench/README.md): oneDNN's
-     * direct kernels win 1.2-1.8x once each output sums over C/groups * kh * kw >= 128 inputs
-     * (LeNet's second layer, ResNet's 3x3 64-channel, 1x1 64 -> 128, dilated, transposed);
-     * below that (LeNet's first layer, 1-8 input channels) and for grouped or depth-wise ones
-     * im2col + GEMM is 1.2-5x faster. */
-    return p->groups == 1 && x->size[1] * w->size[2] * w->size[3] >= 128;
+    /* The rule, from bench/conv.lua's shapes (bench/README.md, "the per-shape rule"): oneDNN's
+     * direct kernels win 1.3-3.5x with 8 input channels or more (ResNet's 3x3 64-channel,
+     * dilated, transposed, grouped and depth-wise ones) or when each output sums over
+     * C/groups * kh * kw >= 64 inputs (LeNet's second layer: 6 channels, 5x5); with fewer
+     * channels and a small window (LeNet's first layer, 1-4 channels 3x3) the reorders to its
+     * blocked layouts cost more than they save, and im2col + GEMM is 1.4-4x faster. */
+    int64_t K = x->size[1] / p->groups * w->size[2] * w->size[3];
+    return x->size[1] >= 8 || K >= 64;
 }
 
 static int conv_any(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,

@@ -319,6 +319,21 @@ static entry *entry_get(int kind, const void *shape, size_t size, int *own)
 
 /* ---- execution ------------------------------------------------------------------------------ */
 
+/* A per-call buffer from the core's block cache (core/storage.c reuses blocks of the same size):
+ * a fresh malloc of megabytes is a fresh mmap whose page faults cost as much as the reorder that
+ * fills it. *holder releases it (lt_tensor_release); NULL + error when out of memory. */
+static void *scratch(size_t bytes, lt_tensor **holder)
+{
+    int64_t n = (int64_t)((bytes + 3) / 4);
+    *holder = lt_tensor_new_uninit(LT_FLOAT32, 1, &n);
+    return *holder ? lt_data(*holder) : NULL;
+}
+
+static void scratch_free(lt_tensor *holder)
+{
+    if (holder) lt_tensor_release(holder);
+}
+
 /* oneDNN's parallel regions take omp_get_max_threads() of this thread: the toolkit's count */
 static int threads_push(void)
 {
@@ -368,6 +383,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
 {
     void *user[T_N] = {(void *)(uintptr_t)a, (void *)(uintptr_t)b, out};
     void *buf[T_N + 1] = {NULL, NULL, NULL, NULL};   /* reorder buffers, then the scratchpad */
+    lt_tensor *hold[T_N + 1] = {NULL, NULL, NULL, NULL};
     dnnl_memory_t um[T_N] = {NULL}, im[T_N] = {NULL}, bm = NULL, sm = NULL;
     dnnl_stream_t st = NULL;
     int ids[T_N], ok = dnnl_stream_create(&st, cache.engine, dnnl_stream_default_flags) ==
@@ -377,10 +393,10 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
         ok = mem(&um[t], &e->user[t], user[t]) == 0;
         if (ok && e->reorder[t]) {
             size_t n = dnnl_memory_desc_get_size(&e->inner[t]);
-            ok = (buf[t] = malloc(n ? n : 1)) != NULL && mem(&im[t], &e->inner[t], buf[t]) == 0;
+            ok = (buf[t] = scratch(n, &hold[t])) != NULL && mem(&im[t], &e->inner[t], buf[t]) == 0;
         }
     }
-    if (ok && e->scratch) ok = (buf[T_N] = malloc(e->scratch)) != NULL;
+    if (ok && e->scratch) ok = (buf[T_N] = scratch(e->scratch, &hold[T_N])) != NULL;
     ok = ok && (!bias || mem(&bm, &e->bias_md, (void *)(uintptr_t)bias) == 0);
     int old = threads_push();
     for (int t = 0; ok && t < T_OUT; t++)
@@ -409,7 +425,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     if (bm) dnnl_memory_destroy(bm);
     if (sm) dnnl_memory_destroy(sm);
     if (st) dnnl_stream_destroy(st);
-    for (int t = 0; t <= T_N; t++) free(buf[t]);
+    for (int t = 0; t <= T_N; t++) scratch_free(hold[t]);
     return ok ? 1 : lt_error("oneDNN's convolution failed (out of memory?)");
 }
 
@@ -509,14 +525,15 @@ static int pool_run(const entry *e, const float *in, float *out, void *ws)
     int bwd = e->kind == K_POOL_AVG_BWD;
     dnnl_memory_t mi = NULL, mo = NULL, mw = NULL, ms = NULL;
     dnnl_stream_t st = NULL;
-    void *scratch = NULL;
+    lt_tensor *hold = NULL;
+    void *sp;
     dnnl_memory_desc_t smd;
     int64_t ssz = (int64_t)e->scratch;
     int ok = dnnl_stream_create(&st, cache.engine, dnnl_stream_default_flags) == dnnl_success &&
              mem(&mi, &e->user[T_A], (void *)(uintptr_t)in) == 0 && mem(&mo, &e->user[T_OUT], out) == 0 &&
              (!ws || mem(&mw, &e->ws_md, ws) == 0) &&
-             (!ssz || ((scratch = malloc((size_t)ssz)) && md_init(&smd, 1, &ssz, dnnl_u8, dnnl_a) == 0 &&
-                       mem(&ms, &smd, scratch) == 0));
+             (!ssz || ((sp = scratch((size_t)ssz, &hold)) && md_init(&smd, 1, &ssz, dnnl_u8, dnnl_a) == 0 &&
+                       mem(&ms, &smd, sp) == 0));
     if (ok) {
         dnnl_exec_arg_t args[4] = {{bwd ? DNNL_ARG_DIFF_DST : DNNL_ARG_SRC, mi},
                                    {bwd ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST, mo}};
@@ -533,7 +550,7 @@ static int pool_run(const entry *e, const float *in, float *out, void *ws)
     if (mw) dnnl_memory_destroy(mw);
     if (ms) dnnl_memory_destroy(ms);
     if (st) dnnl_stream_destroy(st);
-    free(scratch);
+    scratch_free(hold);
     if (ok) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     return ok ? 1 : lt_error("oneDNN's pooling failed (out of memory?)");
 }
@@ -554,22 +571,29 @@ int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int6
     entry *e = entry_get(K_POOL_MAX, s, sizeof *s, &own);
     if (!e) return 0;
     int s32 = e->ws_md.data_type == dnnl_s32;
-    int64_t n = s->N * s->C * s->OH * s->OW;
-    void *ws = malloc((size_t)(n ? n : 1) * (s32 ? 4 : 1));
-    int r = ws ? pool_run(e, x, y, ws) : lt_error("out of memory for the pooling's workspace");
+    int64_t n = s->N * s->C * s->OH * s->OW, taps = s->kh * s->kw;
+    lt_tensor *hold = NULL, *offh = NULL;
+    void *ws = scratch((size_t)n * (s32 ? 4 : 1), &hold);
+    /* tap t = i * kw + j of output (oy, ox) read input (oy * sh - ph + i * dh, ox * sw - pw +
+     * j * dw): PyTorch's index is that position in the plane, the window's corner plus off[t] */
+    int64_t *off = ws ? scratch((size_t)taps * sizeof *off, &offh) : NULL;
+    int r = off ? pool_run(e, x, y, ws) : LT_ERR;
     if (r == 1) {
-        /* tap t = i * kw + j of output (oy, ox) read input (oy * sh - ph + i * dh, ox * sw - pw
-         * + j * dw): PyTorch's index is that position in the plane */
-        int64_t plane = s->OH * s->OW;
-        for (int64_t q = 0; q < n; q++) {
-            int64_t t = s32 ? ((const int32_t *)ws)[q] : ((const uint8_t *)ws)[q];
-            int64_t o = q % plane, oy = o / s->OW, ox = o % s->OW;
-            int64_t iy = oy * s->sh - s->ph + (t / s->kw) * s->dh;
-            int64_t ix = ox * s->sw - s->pw + (t % s->kw) * s->dw;
-            indices[q] = iy * s->W + ix;
-        }
+        for (int64_t t = 0; t < taps; t++) off[t] = (t / s->kw) * s->dh * s->W + (t % s->kw) * s->dw;
+        int64_t q = 0;
+        for (int64_t pl = 0; pl < s->N * s->C; pl++)
+            for (int64_t oy = 0; oy < s->OH; oy++) {
+                int64_t corner = (oy * s->sh - s->ph) * s->W - s->pw;
+                if (s32)
+                    for (int64_t ox = 0; ox < s->OW; ox++, q++)
+                        indices[q] = corner + ox * s->sw + off[((const int32_t *)ws)[q]];
+                else
+                    for (int64_t ox = 0; ox < s->OW; ox++, q++)
+                        indices[q] = corner + ox * s->sw + off[((const uint8_t *)ws)[q]];
+            }
     }
-    free(ws);
+    scratch_free(hold);
+    scratch_free(offh);
     if (own) entry_free(e);
     return r;
 }
