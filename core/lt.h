@@ -328,6 +328,8 @@ struct lt_node {
     int64_t        i[LT_MAXDIM + 4];      /* op parameters: dims, sizes                    */
     void          *ctx;                   /* op-specific data (e.g. a Lua function ref)    */
     lt_tensor     *leaf;                  /* accumulate nodes: the leaf that receives grad */
+    int            autocast;              /* bf16 autocast was on when recorded: the
+                                             backward's products run under it too          */
     /* engine scratch, valid during one backward */
     lt_tensor    **grad_buf;              /* (noutputs)                                    */
     int            deps;

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnnl.h"
 #include "lt_internal.h"
 
 #ifdef _OPENMP
@@ -267,11 +268,25 @@ static char *row(const lt_tensor *t, int64_t index, int64_t width)
 }
 
 /* The sweep over time: each thread its batch rows through every step (gh: B x G scratch). */
+/* Under bf16 autocast, W_hh (G x H) converted once per sweep rather than at every step's
+ * product (core/dnnl.c). */
+static void whh_pin(const rnn_ctx *k)
+{
+    if (k->dt == LT_FLOAT32 && lt_autocast_get())
+        lt_autocast_pin(lt_data(k->whh), k->G, k->H, k->H);
+}
+
+static void whh_unpin(const rnn_ctx *k)
+{
+    if (k->dt == LT_FLOAT32 && lt_autocast_get()) lt_autocast_unpin(lt_data(k->whh));
+}
+
 static void forward_sweep(const rnn_ctx *k, char *gh)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
     int nt = lt_team_size(B, H);
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
+    whh_pin(k);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -297,6 +312,7 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
         }
     }
     lt_blas_restore(nt, prev);
+    whh_unpin(k);
 }
 
 static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_tensor *const *w,
@@ -558,6 +574,7 @@ static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_
     double *parts = sums ? calloc((size_t)nt * 2 * (size_t)G, sizeof *parts) : NULL;
     if (sums && !parts) return lt_error("out of memory");
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
+    whh_pin(k);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -593,6 +610,7 @@ static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_
         }
     }
     lt_blas_restore(nt, prev);
+    whh_unpin(k);
     for (int i = 0; parts && i < nt; i++)
         for (int64_t j = 0; j < G; j++) {
             sums[j] += parts[i * 2 * G + j];
