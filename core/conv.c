@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "conv_dnnl.h"
+#include "dnnl.h"
 #include "lt_internal.h"
 
 #ifdef _OPENMP
@@ -465,9 +466,10 @@ int lt_conv_set_backend(int backend)
 int lt_conv_get_backend(void) { return conv_backend; }
 
 /* AUTOCAST HOOK: whether a float32 convolution on oneDNN computes in bfloat16 (oneDNN's
- * reorders convert its inputs and output, the caller sees float32). The bf16 autocast state
- * (branch h-dnnl's global "autocast on") belongs here; until then, never. */
-static int conv_autocast_bf16(void) { return 0; }
+ * reorders convert its inputs and output, the caller sees float32): under bf16 autocast
+ * (core/dnnl.h; the autograd engine restores a node's recorded state for its backward). A
+ * shape oneDNN refuses in bf16 runs im2col, whose products follow autocast in lt_blas_gemm. */
+static int conv_autocast_bf16(void) { return lt_autocast_get(); }
 
 /* the oneDNN shape of a convolution of x giving os, or 0 when it stays on im2col */
 static int dnnl_shape(lt_dnnl_conv_shape *s, const lt_tensor *x, const lt_tensor *w,

@@ -402,6 +402,23 @@ describe('oneDNN convolutions (float32)', function()
     assert.equal(calls, select(3, torch._convBackend()))
   end)
 
+  dnnl_it('under bf16 autocast: bfloat16 inside oneDNN, float32 out, forward and backward', function()
+    torch.manualSeed(12)
+    local x, w, b = torch.randn(2, 16, 9, 9), torch.randn(24, 16, 3, 3):mul(0.2), torch.randn(24)
+    local o = { s = { 1, 1 }, p = { 1, 1 }, d = { 1, 1 }, g = 1 }
+    local ref = run('im2col', false, x:double(), w:double(), b:double(), o)
+    local calls = select(3, torch._convBackend())
+    local r = torch.autocast('bfloat16', run, 'onednn', false, x, w, b, o)
+    assert.equal(calls + 3, select(3, torch._convBackend()))
+    assert.equal('torch.FloatTensor', r[1]:type())
+    local exact = run('onednn', false, x, w, b, o)
+    for k = 1, 4 do
+      -- bf16 operands (8 bits of mantissa) over sums of 144 products: within 2%, and not fp32's bits
+      H.close(r[k]:double(), ref[k], 2e-2, 2e-2 * torch.abs(ref[k]):max())
+    end
+    assert.is_true((r[1] - exact[1]):abs():max() > 1e-4)
+  end)
+
   dnnl_it('float64 stays on im2col (the same bits whatever the setting)', function()
     torch.manualSeed(3)
     local x, w, b = torch.randn(2, 16, 9, 9):double(), torch.randn(24, 16, 3, 3):double(), torch.randn(24):double()
