@@ -135,7 +135,7 @@ describe('distributed', function()
     end)
   end
 
-  for _, style in ipairs({ 'train-torch7', 'train-ddp' }) do
+  for _, style in ipairs({ 'train-torch7', 'train-ddp', 'train-ddp-sync', 'train-ddp-t7' }) do
     it(('%s: 2 and 3 ranks from different inits end with the parameters of one process on the whole batch')
        :format(style), function()
       local out, code, _, files = run(0, style)
@@ -154,6 +154,11 @@ describe('distributed', function()
           assert.are.equal(r == 1 and 'init-changed false' or 'init-changed true', find(lines, 'init-changed'))
           local got = numbers(find(lines, 'params') or '', 'params')
           assert.are.equal(#ref, #got, out)
+          if style == 'train-ddp' or style == 'train-ddp-t7' then
+            -- buckets of ~105 bytes: {b2, W2, b1} (2 + 16 + 8 floats) and {W1}; both leave during
+            -- backward on each of the 5 steps
+            assert.are.equal('early 2 2 2 2 2', find(lines, 'early'), out)
+          end
           for i = 1, #ref do
             assert.is_true(math.abs(got[i] - ref[i]) < 2e-6,
               ('%d ranks, rank %d, parameter %d: %s, one process: %s'):format(np, r - 1, i, got[i], ref[i]))
@@ -162,6 +167,42 @@ describe('distributed', function()
       end
     end)
   end
+
+  it('the overlapped reduction gives the bits of the blocking one (2 ranks)', function()
+    local out1, code1, _, overlapped = run(2, 'train-ddp')
+    local out2, code2, _, blocking = run(2, 'train-ddp-sync')
+    assert.are.equal(0, code1, out1)
+    assert.are.equal(0, code2, out2)
+    for r = 1, 2 do
+      assert.are.equal('early 0 0 0 0 0', find(blocking[r], 'early'))
+      assert.is_truthy(find(overlapped[r], 'params'), out1)
+      assert.are.equal(find(blocking[r], 'params'), find(overlapped[r], 'params'))
+    end
+  end)
+
+  it("buffers: root's broadcast at construction and before each training forward (or not)", function()
+    for _, mode in ipairs({ 'buffers', 'buffers-off' }) do
+      local out, code, _, files = run(2, mode)
+      assert.are.equal(0, code, out)
+      -- rank r starts at r + 1 and sees column means 10 r + 2.5 + j; momentum 0.1
+      local function mean(r, step, j)
+        if step == 0 then return 1 end   -- rank 0's start, broadcast at construction
+        local start = mode == 'buffers' and mean(0, step - 1, j) or mean(r, step - 1, j)
+        return 0.9 * start + 0.1 * (10 * r + 2.5 + j)
+      end
+      for r = 0, 1 do
+        for step = 0, 2 do
+          local got = numbers(find(files[r + 1], 'mean' .. step) or '', 'mean' .. step)
+          assert.are.equal(3, #got, out)
+          for j = 1, 3 do
+            local want = mean(r, step, j)
+            assert.is_true(math.abs(got[j] - want) < 1e-5,
+              ('%s, rank %d, step %d, column %d: %s, expected %s'):format(mode, r, step, j, got[j], want))
+          end
+        end
+      end
+    end
+  end)
 
   it('DataLoader{distributed = true}: every sample once per epoch, the same number of batches', function()
     for _, np in ipairs({ 2, 3 }) do

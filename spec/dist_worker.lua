@@ -4,9 +4,16 @@
 -- them against values it computes itself. Modes:
 --   collectives  every collective on every dtype and op; each rank checks its own results
 --                against closed forms of the ranks' inputs and writes 'ok <name>' lines
---   train-torch7 / train-ddp  5 SGD steps of a small MLP on 12 fixed samples, each rank on its
---                shard (DataLoader{distributed = true}), from a different random init on
---                every rank; writes the final parameters (a world of one is the reference)
+--   train-torch7 / train-ddp / train-ddp-sync / train-ddp-t7  5 SGD steps of a small MLP on 12
+--                fixed samples, each rank on its shard (DataLoader{distributed = true}), from a
+--                different random init on every rank; writes the final parameters (a world of
+--                one is the reference). torch7: getParameters + dist.allReduce in feval;
+--                ddp: ddp(x), loss:backward() overlapped, no syncGradients; ddp-sync: overlap
+--                off, ddp:syncGradients(); ddp-t7: ddp:forward/backward + optim.sgd on
+--                ddp:getParameters(). The ddp modes also write how many buckets each step
+--                launched during backward ('early')
+--   buffers      batch norm's running mean: broadcast at construction and before each forward
+--   buffers-off  the same with broadcastBuffers = false
 --   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
 --   fail         rank 1 raises while the others wait in a collective (spec: MPI_Abort)
 local dist = require 'distributed'
@@ -71,7 +78,7 @@ if mode == 'collectives' then
   end
   dist.barrier()
   say('done')
-elseif mode == 'train-torch7' or mode == 'train-ddp' then
+elseif mode:match('^train%-') then
   -- 12 fixed samples (closed forms, the same on every rank), 4 features -> 2 outputs
   local X, Y = torch.FloatTensor(12, 4), torch.FloatTensor(12, 2)
   for i = 1, 12 do
@@ -105,18 +112,41 @@ elseif mode == 'train-torch7' or mode == 'train-ddp' then
     end
   else
     local before = model:getParameters():clone()
-    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4 })  -- ~100 bytes: several buckets
+    -- ~100 bytes: two buckets (the second layer and the first bias; the first weight)
+    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4, overlap = mode ~= 'train-ddp-sync' })
     say('init-changed', tostring((before - model:getParameters()):abs():max() > 0))
     say('start', table.concat(values(model:getParameters()), ' '))
-    local opt = optim.SGD(ddp:parameters(), { lr = 0.1 })
-    for _ = 1, 5 do
-      for x, y in loader:iter() do
-        opt:zeroGrad()
-        criterion(ddp(x), y):backward()
-        ddp:syncGradients()
-        opt:step()
+    local early = {}
+    local function count()
+      early[#early + 1] = ddp._sync and ddp._sync.early or 0
+    end
+    if mode == 'train-ddp-t7' then
+      local params, gradParams = ddp:getParameters()
+      local config = { learningRate = 0.1 }
+      for _ = 1, 5 do
+        for x, y in loader:iter() do
+          optim.sgd(function()
+            gradParams:zero()
+            local loss = criterion:forward(ddp:forward(x), y)
+            ddp:backward(x, criterion:backward(ddp.output, y))
+            count()
+            return loss, gradParams
+          end, params, config)
+        end
+      end
+    else
+      local opt = optim.SGD(ddp:parameters(), { lr = 0.1 })
+      for _ = 1, 5 do
+        for x, y in loader:iter() do
+          opt:zeroGrad()
+          criterion(ddp(x), y):backward()
+          count()
+          if mode == 'train-ddp-sync' then ddp:syncGradients() end
+          opt:step()
+        end
       end
     end
+    say('early', table.concat(early, ' '))
   end
   say('params', table.concat(values(model:getParameters()), ' '))
 elseif mode == 'shard' then
@@ -133,6 +163,18 @@ elseif mode == 'shard' then
       end
       say('batches', n, epoch, b)
     end
+  end
+elseif mode == 'buffers' or mode == 'buffers-off' then
+  -- rank r's batch: x[i][j] = 10 r + i + j (4 x 3), so its column means are 10 r + 2.5 + j
+  local bn = nn.BatchNormalization(3)
+  bn.running_mean:fill(rank + 1)
+  local ddp = nn.DistributedDataParallel(nn.Sequential():add(bn), { broadcastBuffers = mode == 'buffers' })
+  say('mean0', table.concat(values(bn.running_mean), ' '))
+  local x = torch.FloatTensor(4, 3)
+  for i = 1, 4 do for j = 1, 3 do x[i][j] = 10 * rank + i + j end end
+  for step = 1, 2 do
+    ddp:forward(x)
+    say('mean' .. step, table.concat(values(bn.running_mean), ' '))
   end
 elseif mode == 'fail' then
   if rank == 1 then error('rank 1 fails on purpose') end
