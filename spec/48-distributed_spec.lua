@@ -204,6 +204,49 @@ describe('distributed', function()
     end
   end)
 
+  it('examples/lstm_mnist.lua --distributed: rank 0 prints and logs, --resume continues the curve', function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute('mkdir -p ' .. dir))
+    local function example(args)
+      local cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun --oversubscribe '
+                   .. '--mca btl_vader_single_copy_mechanism none -np 2 %s %s/../examples/lstm_mnist.lua '
+                   .. '--distributed --hidden 16 --momentum 0.9 --evalEvery 20 --threads 1 --quiet %s 2>&1')
+                  :format(exe, here, args)
+      local p = io.popen(cmd)
+      local out = p:read('a')
+      local _, _, code = p:close()
+      return out, code
+    end
+    -- the global batch 200 is 100 per rank: 40 iterations per epoch, as one process at 200
+    local out, code = example(('--batch 200 --epochs 2 --log %s/full.csv'):format(dir))
+    assert.are.equal(0, code, out)
+    assert.matches('batch 200, lr 0.1, 100 per rank on 2 ranks', out)
+    local _, prints = out:gsub('Epoch 1/2:', '')
+    assert.are.equal(1, prints, out)   -- rank 0 only
+    local _, models = out:gsub('nn.Sequential', '')
+    assert.are.equal(1, models, out)
+    assert.matches('Final test accuracy', out)
+    out, code = example(('--batch 200 --epochs 1 --log %s/part.csv --checkpoint %s/ck.t7'):format(dir, dir))
+    assert.are.equal(0, code, out)
+    out, code = example(('--batch 200 --epochs 2 --log %s/part.csv --checkpoint %s/ck.t7 --resume'):format(dir, dir))
+    assert.are.equal(0, code, out)
+    assert.matches('resumed from .* after epoch 1 %(iteration 40%)', out)
+    local function read(f)
+      local h = assert(io.open(dir .. '/' .. f))
+      local t = h:read('a')
+      h:close()
+      return t
+    end
+    local full = read('full.csv')
+    assert.are.equal(5, select(2, full:gsub('\n', '')))   -- the header and 4 evaluations
+    assert.are.equal(full, read('part.csv'))
+    out, code = example('--batch 201')
+    assert.are.equal(2, code, out)
+    assert.matches('option %-%-batch %(201, the global batch%) must be a multiple of the 2 ranks', out)
+    os.execute('rm -rf ' .. dir)
+  end)
+
   it('DataLoader{distributed = true}: every sample once per epoch, the same number of batches', function()
     for _, np in ipairs({ 2, 3 }) do
       local out, code, _, files = run(np, 'shard')
