@@ -177,7 +177,7 @@ ifneq ($(MPICC),)
 all: $(DIST_SO)
 $(DIST_SO): lua/distributed/core.c include/luatorch.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -pthread -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
 	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
 endif
 # ---- end distributed

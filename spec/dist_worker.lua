@@ -16,6 +16,9 @@
 --   buffers-off  the same with broadcastBuffers = false
 --   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
 --   fail         rank 1 raises while the others wait in a collective (spec: MPI_Abort)
+--   fail-train   rank 1 raises in its third training step (DDP, overlapped)
+--   exit / kill  rank 1 leaves with os.exit(3) / is killed (SIGKILL) while the others wait
+--   early-end    rank 1's script ends (cleanly) while the others wait: the timeout (2 s)
 local dist = require 'distributed'
 local nn = require 'nn'
 local optim = require 'optim'
@@ -176,8 +179,38 @@ elseif mode == 'buffers' or mode == 'buffers-off' then
     ddp:forward(x)
     say('mean' .. step, table.concat(values(bn.running_mean), ' '))
   end
-elseif mode == 'fail' then
-  if rank == 1 then error('rank 1 fails on purpose') end
+elseif mode == 'early-end' then
+  dist.setTimeout(2)
+  if rank == 1 then
+    say('ended early')
+  else
+    dist.allReduce(torch.FloatTensor(4):fill(1))
+    say('not aborted')
+  end
+elseif mode == 'fail' or mode == 'exit' or mode == 'kill' or mode == 'fail-train' then
+  if mode == 'fail-train' then
+    -- rank 1 raises inside backward on its third step (a gradient-ready hook's all-reduce
+    -- already in flight on the others)
+    local model = nn.Sequential():add(nn.Linear(4, 8)):add(nn.Tanh()):add(nn.Linear(8, 2))
+    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4 })
+    local x, y = torch.FloatTensor(3, 4):fill(0.5), torch.FloatTensor(3, 2):fill(1)
+    local crit = nn.MSECriterion()
+    for step = 1, 10 do
+      local loss = crit(ddp(x), y)
+      if rank == 1 and step == 3 then error('rank 1 fails on purpose in step 3') end
+      loss:backward()
+    end
+  end
+  if rank == 1 then
+    if mode == 'exit' then os.exit(3) end
+    if mode == 'kill' then
+      local f = assert(io.open('/proc/self/stat'))
+      local pid = f:read('n')
+      f:close()
+      os.execute('kill -KILL ' .. math.tointeger(pid))
+    end
+    error('rank 1 fails on purpose')
+  end
   dist.allReduce(torch.FloatTensor(4):fill(1))   -- waits for rank 1 forever without MPI_Abort
   say('not aborted')
 else

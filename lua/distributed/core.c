@@ -15,10 +15,21 @@
  * raises the same clear error on every rank instead of corrupting memory or hanging.
  * After init, the luatorch executable calls the registry hook "luatorch.onfailure" when a
  * script ends in an error; here it is MPI_Abort, so the other ranks do not wait forever.
+ * A rank that dies (a signal, os.exit) is mpirun's to see: it ends the job. A rank that stops
+ * taking part without dying (its script ended early, it hangs) is caught by a watchdog thread:
+ * a rank that has waited in one MPI call longer than setTimeout's seconds (default
+ * LUATORCH_DIST_TIMEOUT, else 1800 as PyTorch's) prints which call and exits with status 1,
+ * which makes mpirun end the job. The thread only reads a deadline the calls set and clear
+ * (two atomic stores per call), so the collectives themselves are the plain blocking ones.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <stdatomic.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -71,11 +82,78 @@ static int mpi_error(lua_State *L, const char *fname, int code)
     if (MPI_Error_string(code, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "code %d", code);
     return luaL_error(L, "%s: MPI failed on rank %d of %d: %s", fname, world_rank, world_size, msg);
 }
+
+/* ---- the watchdog ------------------------------------------------------------------------- */
+
+static double timeout_s = -1;                 /* < 0: not read from the environment yet    */
+static _Atomic int64_t watch_deadline;        /* CLOCK_MONOTONIC ns; 0: in no MPI call     */
+static const char *_Atomic watch_fname;       /* the call being waited in                  */
+static int watch_started;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *watchdog(void *arg)
+{
+    const struct timespec tick = {0, 200000000};   /* 0.2 s: the timeout's resolution */
+    for (;;) {
+        nanosleep(&tick, NULL);
+        int64_t d = atomic_load(&watch_deadline);
+        if (d && now_ns() > d) {
+            /* stdio from a second thread is fine; MPI calls are not (MPI_THREAD_FUNNELED) */
+            fprintf(stderr, "distributed: rank %d of %d waited more than %g s in %s (dist.setTimeout): "
+                    "another rank has stopped taking part (its script ended early, or it hangs or "
+                    "waits in another collective); exiting so that mpirun ends every rank\n",
+                    world_rank, world_size, timeout_s, atomic_load(&watch_fname));
+            fflush(stderr);
+            _exit(1);
+        }
+    }
+    return NULL;
+}
+
+/* the timeout, from LUATORCH_DIST_TIMEOUT (seconds) on first use, else 1800 */
+static double timeout_read(void)
+{
+    if (timeout_s < 0) {
+        const char *env = getenv("LUATORCH_DIST_TIMEOUT");
+        char *end = NULL;
+        double v = env ? strtod(env, &end) : 0;
+        timeout_s = env && end != env && v >= 0 && v < 1e9 ? v : 1800;
+    }
+    return timeout_s;
+}
+
+static void watch_begin(const char *fname)
+{
+    if (timeout_s <= 0 || world_size < 2) return;
+    if (!watch_started) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        LSAN_OFF();
+        watch_started = pthread_create(&th, &attr, watchdog, NULL) == 0;
+        LSAN_ON();
+        pthread_attr_destroy(&attr);
+    }
+    atomic_store(&watch_fname, fname);
+    atomic_store(&watch_deadline, now_ns() + (int64_t)(timeout_s * 1e9));
+}
+
+static void watch_end(void) { atomic_store(&watch_deadline, 0); }
+
 #define MPI_TRY(L, fname, call) \
     do {                                                                                     \
+        watch_begin(fname);                                                                  \
         LSAN_OFF();                                                                          \
         int rc_ = (call);                                                                    \
         LSAN_ON();                                                                           \
+        watch_end();                                                                         \
         if (rc_ != MPI_SUCCESS) mpi_error((L), (fname), rc_);                                \
     } while (0)
 
@@ -174,9 +252,11 @@ static int init_mpi(int *provided)
 
 static int finalize_mpi(void)
 {
+    watch_begin("finalize");   /* it waits for the other ranks too */
     LSAN_OFF();
     int rc = MPI_Finalize();
     LSAN_ON();
+    watch_end();
     return rc;
 }
 
@@ -216,6 +296,7 @@ static int dist_init(lua_State *L)
         lua_setmetatable(L, -2);
         lua_setfield(L, LUA_REGISTRYINDEX, "distributed.sentinel");
     }
+    timeout_read();
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
@@ -240,6 +321,18 @@ static int dist_finalize(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, LUA_REGISTRYINDEX, FAILURE_HOOK);
     return 0;
+}
+
+/* setTimeout(seconds): how long a rank waits in one MPI call before it gives up (0: forever);
+ * returns the previous value */
+static int dist_set_timeout(lua_State *L)
+{
+    lua_Number v = luaL_checknumber(L, 1);
+    luaL_argcheck(L, v >= 0 && v < 1e9, 1, lua_pushfstring(L, "seconds from 0 (no timeout) to 1e9 "
+                  "expected, got %f", v));
+    lua_pushnumber(L, timeout_read());
+    timeout_s = v;
+    return 1;
 }
 
 static int dist_is_initialized(lua_State *L)
@@ -448,7 +541,7 @@ int luaopen_distributed_core(lua_State *L)
         {"rank", dist_rank}, {"size", dist_size}, {"localRank", dist_local_rank},
         {"barrier", dist_barrier}, {"allReduce", dist_all_reduce}, {"broadcast", dist_broadcast},
         {"allGather", dist_all_gather}, {"reduceScatter", dist_reduce_scatter},
-        {"iallReduce", dist_iall_reduce}, {NULL, NULL}};
+        {"iallReduce", dist_iall_reduce}, {"setTimeout", dist_set_timeout}, {NULL, NULL}};
     static const luaL_Reg handle_methods[] = {
         {"wait", handle_wait}, {"test", handle_test}, {NULL, NULL}};
     luatorch_init(L);
