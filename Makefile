@@ -179,6 +179,11 @@ $(DIST_SO): lua/distributed/core.c include/luatorch.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
 	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
+# the bare MPI_Allreduce that bench/distributed.lua measures dist.allReduce against
+all: $(BUILD)/bench/mpi_allreduce
+$(BUILD)/bench/mpi_allreduce: bench/mpi_allreduce.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -O2 -Wall -o $@ $<
 endif
 # ---- end distributed
 

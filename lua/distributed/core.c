@@ -12,7 +12,8 @@
  * MPI_COMM_WORLD with MPI_ERRORS_RETURN, so an MPI failure is a Lua error naming the function.
  * Before each collective the ranks all-reduce (MPI_MAX) a small signature (element count,
  * dtype, op, root, each also negated for the minimum): a rank calling with another size
- * raises the same clear error on every rank instead of corrupting memory or hanging.
+ * raises the same clear error on every rank instead of corrupting memory or hanging
+ * (setChecks(false) leaves that out: one small all-reduce less per call).
  * After init, the luatorch executable calls the registry hook "luatorch.onfailure" when a
  * script ends in an error; here it is MPI_Abort, so the other ranks do not wait forever.
  * A rank that dies (a signal, os.exit) is mpirun's to see: it ends the job. A rank that stops
@@ -220,9 +221,12 @@ static void divide(luatorch_tensor *t, double by)
 
 /* Every rank must call a collective with the same signature; each value is all-reduced as
  * max(v) and max(-v) = -min(v), so a difference is seen by all ranks at once. */
+static int checks_on = 1;   /* setChecks */
+
 static void check_agree(lua_State *L, const char *fname, int64_t numel, int dtype, int op,
                         int root)
 {
+    if (!checks_on) return;
     int64_t sig[8] = {numel, -numel, dtype, -dtype, op, -op, root, -root};
     MPI_TRY(L, fname, MPI_Allreduce(MPI_IN_PLACE, sig, 8, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
     if (sig[0] != -sig[1])
@@ -332,6 +336,16 @@ static int dist_set_timeout(lua_State *L)
                   "expected, got %f", v));
     lua_pushnumber(L, timeout_read());
     timeout_s = v;
+    return 1;
+}
+
+/* setChecks(on): whether each collective first checks that the ranks agree (one small
+ * all-reduce); returns the previous setting */
+static int dist_set_checks(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lua_pushboolean(L, checks_on);
+    checks_on = lua_toboolean(L, 1);
     return 1;
 }
 
@@ -541,7 +555,8 @@ int luaopen_distributed_core(lua_State *L)
         {"rank", dist_rank}, {"size", dist_size}, {"localRank", dist_local_rank},
         {"barrier", dist_barrier}, {"allReduce", dist_all_reduce}, {"broadcast", dist_broadcast},
         {"allGather", dist_all_gather}, {"reduceScatter", dist_reduce_scatter},
-        {"iallReduce", dist_iall_reduce}, {"setTimeout", dist_set_timeout}, {NULL, NULL}};
+        {"iallReduce", dist_iall_reduce}, {"setTimeout", dist_set_timeout},
+        {"setChecks", dist_set_checks}, {NULL, NULL}};
     static const luaL_Reg handle_methods[] = {
         {"wait", handle_wait}, {"test", handle_test}, {NULL, NULL}};
     luatorch_init(L);

@@ -143,6 +143,22 @@ local function buckets_for(self)
     bucket.flat = torch[bucket.type:match('torch%.(%a+)')](math.max(bucket.numel, 1))
   end
   self._buckets = list
+  -- every rank must have the same buckets (one model): checked once here, so the bucket
+  -- all-reduces can leave out the per-call check (a small blocking all-reduce each, which
+  -- would make every rank wait for the slowest in the middle of backward)
+  if self._dist.size() > 1 then
+    local sig = torch.LongTensor(3):zero()
+    sig[1] = #list
+    for k, bucket in ipairs(list) do
+      sig[2], sig[3] = sig[2] + bucket.numel, sig[3] + k * bucket.numel + #bucket.index
+    end
+    local hi, lo = self._dist.allReduce(sig:clone(), 'max'), self._dist.allReduce(sig:clone(), 'min')
+    if hi[1] ~= lo[1] or hi[2] ~= lo[2] or hi[3] ~= lo[3] then
+      error(('DistributedDataParallel: the ranks have different parameters (this is rank %d with %d '
+             .. 'buckets of %d elements in all): every rank must wrap the same model')
+            :format(self._dist.rank(), sig[1], sig[2]), 3)
+    end
+  end
   if self.overlap and self._dist.size() > 1 then
     -- the hook holds the module weakly: a dropped DDP is collected, its hooks then do nothing
     local ref = setmetatable({ self }, { __mode = 'v' })
@@ -185,17 +201,29 @@ local function arm(self, mode)
   return s
 end
 
--- starts the all-reduce of every complete bucket from the next one on, in order
+-- starts the all-reduce of every complete bucket from the next one on, in order (without
+-- the per-call agreement check: buckets_for checked the layout once); then lets MPI move
+-- the ones in flight along (OpenMPI progresses a non-blocking collective only inside MPI
+-- calls, and there is no progress thread)
 local function launch_ready(self, s, all)
-  local buckets = self._buckets
+  local buckets, dist = self._buckets, self._dist
   torch.noGrad(function()
     while s.next <= #buckets and (all or s[s.next] == #buckets[s.next].index) do
       local bucket = buckets[s.next]
       copy_in(bucket, buckets.grads)
-      s.handles[s.next] = self._dist.iallReduce(bucket.flat, 'sum')
+      local checks = dist.setChecks(false)
+      local ok, h = pcall(dist.iallReduce, bucket.flat, 'sum')
+      dist.setChecks(checks)
+      if not ok then error(h, 0) end
+      s.handles[s.next] = h
       s.next = s.next + 1
     end
   end)
+  if not all then
+    for k = s.tested or 1, s.next - 1 do
+      if s.handles[k]:test() then s.tested = k + 1 else break end
+    end
+  end
 end
 
 -- the engine's report that parameter i's gradient is complete for this backward pass
@@ -247,11 +275,16 @@ function DDP:syncGradients()
   local buckets = buckets_for(self)
   local n = self._dist.size()
   torch.noGrad(function()
-    for _, bucket in ipairs(buckets) do
-      copy_in(bucket, buckets.grads)
-      self._dist.allReduce(bucket.flat, 'sum')
-      copy_out(bucket, buckets.grads, n)
-    end
+    local checks = self._dist.setChecks(false)   -- the layout was checked once (buckets_for)
+    local ok, err = pcall(function()
+      for _, bucket in ipairs(buckets) do
+        copy_in(bucket, buckets.grads)
+        self._dist.allReduce(bucket.flat, 'sum')
+        copy_out(bucket, buckets.grads, n)
+      end
+    end)
+    self._dist.setChecks(checks)
+    if not ok then error(err, 0) end
   end)
   self._reduced = true
   return self

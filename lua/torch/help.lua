@@ -358,6 +358,7 @@ distributed.init | dist.init() -> rank, size | starts MPI (MPI_Init_thread; a wo
 distributed.rank distributed.size distributed.localRank | dist.rank() / dist.size() / dist.localRank() | this process's 0-based rank / the number of ranks / its rank among the ranks on this node
 distributed.isInitialized distributed.finalize | dist.isInitialized() / dist.finalize() | whether MPI is running / stops MPI (no collective after it)
 distributed.barrier | dist.barrier() | waits until every rank has called it
+distributed.setChecks | dist.setChecks(on) -> previous | whether each collective first checks that every rank passed the same size, type, op and root (one small all-reduce per call; on by default); off: a mismatch is undefined (wrong data or a hang)
 distributed.setTimeout | dist.setTimeout(seconds) -> previous | a rank that waits longer than this in one MPI call (another rank ended early or hangs) says so and exits, and mpirun ends the job; 0: wait forever; default LUATORCH_DIST_TIMEOUT, else 1800
 distributed.allReduce | dist.allReduce(t [, op = 'sum']) -> t | in place: t becomes the op ('sum', 'mean', 'max', 'min') of every rank's t; float, double, long, byte; contiguous host tensors; every rank passes the same size (else an error on every rank)
 distributed.iallReduce distributed.Handle:wait distributed.Handle:test | dist.iallReduce(t [, op = 'sum']) -> h; h:wait() -> t; h:test() -> done | allReduce without waiting (MPI_Iallreduce): t is reduced once h:wait() returns
