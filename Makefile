@@ -220,10 +220,12 @@ test: deps
 # the build above; here the backend's code and kernels run on the CPU, and each test's name ends
 # in " [emulated device]". Only the executable and the C module are built (in build-emu/).
 EMU_BUILD  = build-emu
-CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua
+CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua \
+             spec/50-cuda_distributed_spec.lua
 
 test-cuda-emu: deps
-	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so
+	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so \
+	  $(if $(MPICC),$(EMU_BUILD)/lua/distributed/core.so)
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/$(EMU_BUILD)/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/$(EMU_BUILD)/luatorch" \
 	  $(LUA) $(BUSTED) $(BUSTED_OUT) $(CUDA_SPECS)
@@ -279,7 +281,8 @@ sweep-asan:
 test-cuda-emu-asan: deps
 	$(MAKE) BUILD=build-emu-asan CUDA=emu OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-emu-asan/luatorch build-emu-asan/lua/torch/core.so
+	  LDFLAGS="-fsanitize=address,undefined" build-emu-asan/luatorch build-emu-asan/lua/torch/core.so \
+	  $(if $(MPICC),build-emu-asan/lua/distributed/core.so)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-emu-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-emu-asan/luatorch" \

@@ -12,6 +12,8 @@
 --                off, ddp:syncGradients(); ddp-t7: ddp:forward/backward + optim.sgd on
 --                ddp:getParameters(). The ddp modes also write how many buckets each step
 --                launched during backward ('early')
+--   collectives-cuda / train-ddp-cuda  the same on device tensors (host staging; the spec:
+--                spec/50-cuda_distributed_spec.lua, on the emulated device)
 --   buffers      batch norm's running mean: broadcast at construction and before each forward
 --   buffers-off  the same with broadcastBuffers = false
 --   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
@@ -30,6 +32,7 @@ local out = assert(io.open(('%s/rank%d.txt'):format(outdir, rank), 'w'))
 local function say(...) out:write(table.concat({ ... }, ' '), '\n') out:flush() end
 
 local function expect(name, t, f)
+  if t:isCuda() then t = t:double() end
   for i = 1, t:nElement() do
     local want = f(i)
     if math.abs(t[i] - want) > 1e-6 * math.max(1, math.abs(want)) then
@@ -45,13 +48,15 @@ local function values(flat)
   return v
 end
 
-if mode == 'collectives' then
+if mode == 'collectives' or mode == 'collectives-cuda' then
   local n = size
+  -- collectives-cuda: every tensor on the device (staged through host buffers)
+  local function dev(t) return mode == 'collectives-cuda' and t:cuda() or t end
   for _, ty in ipairs({ 'FloatTensor', 'DoubleTensor', 'LongTensor', 'ByteTensor' }) do
     local function input() -- rank r holds (r + 1) * i
       local t = torch[ty](5)
       for i = 1, 5 do t[i] = (rank + 1) * i end
-      return t
+      return dev(t)
     end
     expect(ty .. ' sum', dist.allReduce(input()), function(i) return i * n * (n + 1) / 2 end)
     expect(ty .. ' max', dist.allReduce(input(), 'max'), function(i) return n * i end)
@@ -63,14 +68,14 @@ if mode == 'collectives' then
     end
     local h = dist.iallReduce(input(), 'max')
     expect(ty .. ' iallReduce max', h:wait(), function(i) return n * i end)
-    expect(ty .. ' broadcast', dist.broadcast(torch[ty](3):fill(rank + 1), n - 1), function() return n end)
-    local all = torch[ty](5 * n):zero()
+    expect(ty .. ' broadcast', dist.broadcast(dev(torch[ty](3):fill(rank + 1)), n - 1), function() return n end)
+    local all = dev(torch[ty](5 * n):zero())
     dist.allGather(all, input())
     expect(ty .. ' allGather', all, function(j) local q, i = (j - 1) // 5, (j - 1) % 5 + 1 return (q + 1) * i end)
     local big = torch[ty](2 * n)   -- rank r holds r + j at position j
     for j = 1, 2 * n do big[j] = rank + j end
-    local mine = torch[ty](2)
-    dist.reduceScatter(mine, big)
+    local mine = dev(torch[ty](2))
+    dist.reduceScatter(mine, dev(big))
     expect(ty .. ' reduceScatter', mine, function(i) return n * (n - 1) / 2 + n * (2 * rank + i) end)
   end
   -- a rank passing another size: the same clear error on every rank, and the world goes on
@@ -91,6 +96,11 @@ elseif mode:match('^train%-') then
   torch.manualSeed(100 + rank)   -- a different initialisation on every rank
   local model = nn.Sequential():add(nn.Linear(4, 8)):add(nn.Tanh()):add(nn.Linear(8, 2))
   local criterion = nn.MSECriterion()
+  local cuda = mode == 'train-ddp-cuda'   -- the model and batches on the device
+  if cuda then
+    model:cuda()
+    criterion:cuda()
+  end
   local loader = datasets.DataLoader{ dataset = datasets.TensorDataset(X, Y), batchSize = 12 // size,
                                       distributed = true }
   assert(#loader == 1, 'one batch per rank expected')
@@ -141,6 +151,7 @@ elseif mode:match('^train%-') then
       local opt = optim.SGD(ddp:parameters(), { lr = 0.1 })
       for _ = 1, 5 do
         for x, y in loader:iter() do
+          if cuda then x, y = x:cuda(), y:cuda() end
           opt:zeroGrad()
           criterion(ddp(x), y):backward()
           count()
@@ -151,7 +162,7 @@ elseif mode:match('^train%-') then
     end
     say('early', table.concat(early, ' '))
   end
-  say('params', table.concat(values(model:getParameters()), ' '))
+  say('params', table.concat(values(model:getParameters():double()), ' '))
 elseif mode == 'shard' then
   for _, n in ipairs({ 10, 12 }) do
     local ds = datasets.TensorDataset(torch.range(1, n):long())

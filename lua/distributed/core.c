@@ -8,8 +8,10 @@
  *   allReduce(t [, op])  broadcast(t, root)  allGather(out, t)  reduceScatter(out, t [, op])
  *   iallReduce(t [, op]) -> handle; handle:wait() -> t;  handle:test() -> done
  *
- * Every collective works in place on contiguous host tensors (float, double, long, byte) over
+ * Every collective works in place on contiguous tensors (float, double, long, byte) over
  * MPI_COMM_WORLD with MPI_ERRORS_RETURN, so an MPI failure is a Lua error naming the function.
+ * Device tensors go through host buffers (a copy to the host, MPI, a copy back): there is no
+ * NCCL path yet, and that staging has run only on the emulated device (make CUDA=emu).
  * Before each collective the ranks all-reduce (MPI_MAX) a small signature (element count,
  * dtype, op, root, each also negated for the minimum): a rank calling with another size
  * raises the same clear error on every rank instead of corrupting memory or hanging
@@ -178,15 +180,12 @@ static MPI_Datatype mpi_type(luatorch_dtype dt)
     }
 }
 
-/* The tensor argument at arg: a live, contiguous host tensor with fewer than 2^31 elements
- * (MPI counts are ints). */
+/* The tensor argument at arg: a live, contiguous tensor with fewer than 2^31 elements (MPI
+ * counts are ints). */
 static luatorch_tensor *check_buffer(lua_State *L, int arg, const char *fname)
 {
     luatorch_tensor *t = luatorch_checktensor(L, arg);
     char shape[128];
-    if (luatorch_get_device(t) != LUATORCH_CPU)
-        luaL_argerror(L, arg, lua_pushfstring(L, "a host tensor expected, got a device %s; "
-                      "copy it to the host with :float() / :double() first", luatorch_typename(t)));
     if (!luatorch_is_contiguous(t))
         luaL_argerror(L, arg, lua_pushfstring(L, "a contiguous tensor expected, got a "
                       "non-contiguous %s of size %s (call :contiguous() and copy back)",
@@ -242,6 +241,26 @@ static void check_agree(lua_State *L, const char *fname, int64_t numel, int dtyp
     if (sig[6] != -sig[7])
         luaL_error(L, "%s: the ranks passed different roots (from %I to %I; this is rank %d)",
                    fname, (lua_Integer)-sig[7], (lua_Integer)sig[6], world_rank);
+}
+
+/* ---- device tensors: staged through host buffers -------------------------------------------- */
+
+/* The tensor MPI reads and writes for t: t itself on the host; for a device tensor a new host
+ * tensor of its dtype and shape (pushed on the Lua stack, so the collector frees it whatever
+ * error comes), holding t's values when copy_in. */
+static luatorch_tensor *stage(lua_State *L, luatorch_tensor *t, int copy_in, const char *fname)
+{
+    if (luatorch_get_device(t) == LUATORCH_CPU) return t;
+    luatorch_tensor *h = luatorch_pushtensor(L, luatorch_new(luatorch_get_dtype(t), luatorch_ndim(t),
+                                                             luatorch_sizes(t)));
+    if (copy_in && luatorch_copy(h, t) != LUATORCH_OK) luatorch_raise(L, fname);
+    return h;
+}
+
+/* the result back into the device tensor t */
+static void unstage(lua_State *L, luatorch_tensor *t, luatorch_tensor *h, const char *fname)
+{
+    if (h != t && luatorch_copy(t, h) != LUATORCH_OK) luatorch_raise(L, fname);
 }
 
 /* ---- setup -------------------------------------------------------------------------------- */
@@ -392,11 +411,13 @@ static int dist_all_reduce(lua_State *L)
     check_live(L, "allReduce");
     int64_t n = luatorch_numel(t);
     check_agree(L, "allReduce", n, luatorch_get_dtype(t), op, 0);
+    luatorch_tensor *h = stage(L, t, 1, "allReduce");
     if (n > 0)
-        MPI_TRY(L, "allReduce", MPI_Allreduce(MPI_IN_PLACE, luatorch_data(t), (int)n,
+        MPI_TRY(L, "allReduce", MPI_Allreduce(MPI_IN_PLACE, luatorch_data(h), (int)n,
                                               mpi_type(luatorch_get_dtype(t)), mpi_op(op),
                                               MPI_COMM_WORLD));
-    if (op == OP_MEAN) divide(t, world_size);
+    if (op == OP_MEAN) divide(h, world_size);
+    unstage(L, t, h, "allReduce");
     lua_settop(L, 1);
     return 1;
 }
@@ -410,9 +431,11 @@ static int dist_broadcast(lua_State *L)
                   lua_pushfstring(L, "root must be a rank from 0 to %d, got %I", world_size - 1, root));
     int64_t n = luatorch_numel(t);
     check_agree(L, "broadcast", n, luatorch_get_dtype(t), 0, (int)root);
+    luatorch_tensor *h = stage(L, t, world_rank == root, "broadcast");
     if (n > 0)
-        MPI_TRY(L, "broadcast", MPI_Bcast(luatorch_data(t), (int)n, mpi_type(luatorch_get_dtype(t)),
+        MPI_TRY(L, "broadcast", MPI_Bcast(luatorch_data(h), (int)n, mpi_type(luatorch_get_dtype(t)),
                                           (int)root, MPI_COMM_WORLD));
+    unstage(L, t, h, "broadcast");
     lua_settop(L, 1);
     return 1;
 }
@@ -442,9 +465,11 @@ static int dist_all_gather(lua_State *L)
     int64_t n = luatorch_numel(t);
     check_agree(L, "allGather", n, luatorch_get_dtype(t), 0, 0);
     MPI_Datatype ty = mpi_type(luatorch_get_dtype(t));
+    luatorch_tensor *hout = stage(L, out, 0, "allGather"), *ht = stage(L, t, 1, "allGather");
     if (n > 0)
-        MPI_TRY(L, "allGather", MPI_Allgather(luatorch_data(t), (int)n, ty, luatorch_data(out),
+        MPI_TRY(L, "allGather", MPI_Allgather(luatorch_data(ht), (int)n, ty, luatorch_data(hout),
                                               (int)n, ty, MPI_COMM_WORLD));
+    unstage(L, out, hout, "allGather");
     lua_settop(L, 1);
     return 1;
 }
@@ -458,10 +483,12 @@ static int dist_reduce_scatter(lua_State *L)
     check_pair(L, "reduceScatter", t, 2, out, 1);
     int64_t n = luatorch_numel(out);
     check_agree(L, "reduceScatter", n, luatorch_get_dtype(t), op, 0);
+    luatorch_tensor *hout = stage(L, out, 0, "reduceScatter"), *ht = stage(L, t, 1, "reduceScatter");
     if (n > 0)
-        MPI_TRY(L, "reduceScatter", MPI_Reduce_scatter_block(luatorch_data(t), luatorch_data(out),
+        MPI_TRY(L, "reduceScatter", MPI_Reduce_scatter_block(luatorch_data(ht), luatorch_data(hout),
                                     (int)n, mpi_type(luatorch_get_dtype(t)), mpi_op(op), MPI_COMM_WORLD));
-    if (op == OP_MEAN) divide(out, world_size);
+    if (op == OP_MEAN) divide(hout, world_size);
+    unstage(L, out, hout, "reduceScatter");
     lua_settop(L, 1);
     return 1;
 }
@@ -482,11 +509,16 @@ static int handle_complete(lua_State *L, handle *h, int block)
         else MPI_TRY(L, "test", MPI_Test(&h->req, &done, MPI_STATUS_IGNORE));
         if (!done) return 0;
         h->active = 0;
-        if (h->op == OP_MEAN) {
-            lua_getiuservalue(L, 1, 1);
-            divide(luatorch_totensor(L, -1), world_size);
-            lua_pop(L, 1);
+        lua_getiuservalue(L, 1, 1);
+        lua_getiuservalue(L, 1, 2);   /* the host staging of a device tensor, or nil */
+        luatorch_tensor *t = luatorch_totensor(L, -2), *st = luatorch_totensor(L, -1);
+        if (h->op == OP_MEAN) divide(st ? st : t, world_size);
+        if (st) {
+            unstage(L, t, st, block ? "wait" : "test");
+            lua_pushnil(L);
+            lua_setiuservalue(L, 1, 2);
         }
+        lua_pop(L, 2);
     }
     return 1;
 }
@@ -534,13 +566,19 @@ static int dist_iall_reduce(lua_State *L)
     check_live(L, "iallReduce");
     int64_t n = luatorch_numel(t);
     check_agree(L, "iallReduce", n, luatorch_get_dtype(t), op, 0);
-    handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+    luatorch_tensor *st = stage(L, t, 1, "iallReduce");   /* (pushed when t is on a device) */
+    int staged = st != t;
+    handle *h = lua_newuserdatauv(L, sizeof *h, 2);
     h->active = 0;
     h->op = op;
     luaL_setmetatable(L, HANDLE_MT);
     lua_pushvalue(L, 1);   /* the tensor lives as long as its handle */
     lua_setiuservalue(L, -2, 1);
-    MPI_TRY(L, "iallReduce", MPI_Iallreduce(MPI_IN_PLACE, luatorch_data(t), (int)n,
+    if (staged) {          /* and so does the host buffer MPI writes */
+        lua_pushvalue(L, -2);
+        lua_setiuservalue(L, -2, 2);
+    }
+    MPI_TRY(L, "iallReduce", MPI_Iallreduce(MPI_IN_PLACE, luatorch_data(st), (int)n,
                                             mpi_type(luatorch_get_dtype(t)), mpi_op(op),
                                             MPI_COMM_WORLD, &h->req));
     h->active = 1;

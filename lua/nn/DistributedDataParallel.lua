@@ -17,7 +17,8 @@
 -- Then the optimiser's step (optim.SGD(ddp:parameters()), or optim.sgd on getParameters) is
 -- the same on every rank, and the parameters stay equal. For Torch7's getParameters loop
 -- without this module, dist.allReduce(gradParams):div(dist.size()) in feval is the idiom.
--- Buckets are launched in one order on every rank (bucket k only after buckets 1..k-1), as
+-- Device gradients work through the collectives' host staging (no NCCL yet: see
+-- lua/distributed/core.c). Buckets are launched in one order on every rank (bucket k only after buckets 1..k-1), as
 -- MPI requires of non-blocking collectives; gradients no hook reported (unused parameters,
 -- layers with hand-written accGradParameters) are reduced at the end of backward.
 local torch = require 'torch'
@@ -89,7 +90,9 @@ function DDP:broadcastParameters()
 end
 
 local element_bytes = { ['torch.FloatTensor'] = 4, ['torch.DoubleTensor'] = 8,
-                        ['torch.LongTensor'] = 8, ['torch.ByteTensor'] = 1 }
+                        ['torch.LongTensor'] = 8, ['torch.ByteTensor'] = 1,
+                        ['torch.CudaTensor'] = 4, ['torch.CudaDoubleTensor'] = 8,
+                        ['torch.CudaLongTensor'] = 8, ['torch.CudaByteTensor'] = 1 }
 
 local function hook_off(p) torch._setGradReadyHook(p, nil) end
 
@@ -103,9 +106,6 @@ local function buckets_for(self)
   for i, p in ipairs(params) do
     if not torch.isTensor(grads[i]) then
       error(('DistributedDataParallel: parameter %d (%s) has no gradient tensor'):format(i, p:type()), 3)
-    end
-    if grads[i]:isCuda() then
-      error('DistributedDataParallel: device gradients are not supported yet (MPI on host tensors only)', 3)
     end
   end
   local cached = self._buckets
