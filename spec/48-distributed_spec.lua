@@ -217,10 +217,11 @@ describe('distributed', function()
     os.remove(dir)
     assert(os.execute('mkdir -p ' .. dir))
     local function example(args)
-      local cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun --oversubscribe '
+      local cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LSAN_OPTIONS=suppressions=%s/lsan_mpi.supp '
+                   .. 'ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 300 mpirun --oversubscribe '
                    .. '--mca btl_vader_single_copy_mechanism none -np 2 %s %s/../examples/lstm_mnist.lua '
                    .. '--distributed --hidden 16 --momentum 0.9 --evalEvery 20 --threads 1 --quiet %s 2>&1')
-                  :format(exe, here, args)
+                  :format(here, exe, here, args)
       local p = io.popen(cmd)
       local out = p:read('a')
       local _, _, code = p:close()

@@ -46,8 +46,7 @@ end
 
 local function numbers(line)
   local v = {}
-  for x in (line or ''):gmatch('%S+') do v[#v + 1] = tonumber(x) end
-  table.remove(v, 1)   -- the tag
+  for x in (line or ''):gmatch('%S+') do v[#v + 1] = tonumber(x) end   -- (the tag is not a number)
   return v
 end
 
