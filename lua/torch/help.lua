@@ -360,7 +360,7 @@ distributed.isInitialized distributed.finalize | dist.isInitialized() / dist.fin
 distributed.barrier | dist.barrier() | waits until every rank has called it
 distributed.setChecks | dist.setChecks(on) -> previous | whether each collective first checks that every rank passed the same size, type, op and root (one small all-reduce per call; on by default); off: a mismatch is undefined (wrong data or a hang)
 distributed.setTimeout | dist.setTimeout(seconds) -> previous | a rank that waits longer than this in one MPI call (another rank ended early or hangs) says so and exits, and mpirun ends the job; 0: wait forever; default LUATORCH_DIST_TIMEOUT, else 1800
-distributed.allReduce | dist.allReduce(t [, op = 'sum']) -> t | in place: t becomes the op ('sum', 'mean', 'max', 'min') of every rank's t; float, double, long, byte; contiguous host tensors; every rank passes the same size (else an error on every rank)
+distributed.allReduce | dist.allReduce(t [, op = 'sum']) -> t | in place: t becomes the op ('sum', 'mean', 'max', 'min') of every rank's t; float, double, long, byte; contiguous tensors, host or device (a device tensor goes through a host buffer: no NCCL yet); every rank passes the same size (else an error on every rank)
 distributed.iallReduce distributed.Handle:wait distributed.Handle:test | dist.iallReduce(t [, op = 'sum']) -> h; h:wait() -> t; h:test() -> done | allReduce without waiting (MPI_Iallreduce): t is reduced once h:wait() returns
 distributed.broadcast | dist.broadcast(t, root) -> t | in place: every rank's t becomes rank root's (0-based)
 distributed.allGather | dist.allGather(out, t) -> out | out (size x t's elements) gets every rank's t, rank 0's first
