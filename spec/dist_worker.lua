@@ -13,7 +13,7 @@
 --                ddp:getParameters(). The ddp modes also write how many buckets each step
 --                launched during backward ('early')
 --   collectives-cuda / train-ddp-cuda  the same on device tensors (host staging; the spec:
---                spec/50-cuda_distributed_spec.lua, on the emulated device)
+--                spec/52-cuda_distributed_spec.lua, on the emulated device)
 --   buffers      batch norm's running mean: broadcast at construction and before each forward
 --   buffers-off  the same with broadcastBuffers = false
 --   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
