@@ -1,4 +1,4 @@
--- spec 52: distributed collectives and nn.DistributedDataParallel on device tensors (issue 19):
+-- spec 53: distributed collectives and nn.DistributedDataParallel on device tensors (issue 19):
 -- staged through host buffers (there is no NCCL path yet), under `mpirun -np 2` in child
 -- luatorch processes running spec/dist_worker.lua, as spec 48 does for host tensors. GPU specs:
 -- pending without a device; `make test-cuda-emu` runs them on the emulated device (so this has
