@@ -16,11 +16,36 @@
 #endif
 
 #define LT_MAXOPS 5
-/* Below this many elements a loop runs on one thread: forking costs more than it saves.
- * OpenBLAS's GEMMs keep the OpenMP pool awake in a training loop, so the fork is cheap: at
- * 8192 the seed example's cell took 11.7 ms per step at 2 threads (12.9 ms at 32768, no
- * better at 4096). */
-#define LT_PAR_GRAIN 8192
+#define LT_PAR_GRAIN 8192 /* the OpenMP loops' grain, until they move to the pool */
+
+/* ---- threads (core/pool.c; docs/ARCHITECTURE.md, "Threads") ------------------------------- */
+
+/* Runs fn(ctx, 0) .. fn(ctx, nchunks - 1), each chunk exactly once, on the calling thread and
+ * up to lt_get_num_threads() - 1 pool workers; returns when every chunk has finished. The
+ * caller claims chunks too and waits only for chunks workers already claimed. Inside a chunk
+ * (or with one thread, or one chunk) it runs every chunk inline, in order, on the caller.
+ * Chunk boundaries must depend on the loop and the thread count only (never on which thread
+ * runs a chunk); a reduction keeps one partial per chunk and adds them in chunk order. */
+void lt_parallel_for(int64_t nchunks, void (*fn)(void *ctx, int64_t chunk), void *ctx);
+/* True inside a chunk of lt_parallel_for, on any thread (the caller's included): code there
+ * must stay on this thread (lt_blas_gemm runs single-threaded there). */
+int lt_in_parallel(void);
+/* The cost model: how many chunks a loop of `flops` arithmetic operations moving `bytes`
+ * bytes gets: 1 (run it here, serially) unless each chunk holds at least LT_PAR_CHUNK_NS of
+ * work at the rates below, at most LT_PAR_PER_THREAD chunks per thread. Fixed rates of one
+ * core, per nanosecond (docs/ARCHITECTURE.md, "Threads", says how they were chosen). */
+#define LT_PAR_FLOPS_NS   4.0     /* simple vectorised arithmetic */
+#define LT_PAR_GEMM_NS    40.0    /* a GEMM's flops (2 per multiply-add) */
+#define LT_PAR_BYTES_NS   8.0     /* memory traffic (read + written) */
+#define LT_PAR_CHUNK_NS   40000.0 /* least work per chunk */
+#define LT_PAR_PER_THREAD 4
+int64_t lt_par_chunks(double flops, double bytes);
+/* [lo, hi) of chunk i of n over len items (boundaries depend on len and n only) */
+static inline void lt_par_range(int64_t len, int64_t n, int64_t i, int64_t *lo, int64_t *hi)
+{
+    *lo = len * i / n;
+    *hi = len * (i + 1) / n;
+}
 
 /* Operands 0..nops-1 over one shape (operand 0's), after broadcasting and merging dims. */
 typedef struct {
