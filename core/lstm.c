@@ -28,14 +28,15 @@
  * the previous ones); weight gradients go straight into the parameters' .grad (gradWeight)
  * with beta = 1 GEMMs when autograd would only add them there.
  *
- * Threads (lt_set_num_threads' count): one OpenMP team per layer and direction. The batch
- * rows of a sequence are independent, so each thread takes a block of them through every
- * step (its recurrence GEMM and fused pass) with no synchronisation inside the sweep; the
- * all-steps GEMMs are split in row blocks of their results. Every thread calls a
- * single-threaded OpenBLAS GEMM on its part (OpenBLAS is set to 1 thread for the team and
- * restored after), so OpenBLAS's own threads and OpenMP's never compete for the cores. A
- * small batch (fewer than 4 rows per thread) or problem runs on one thread. The bias-gradient
- * sums are per-thread partials combined in thread order: deterministic for a given count.
+ * Threads (core/pool.c): the batch rows of a sequence are independent, so the sweep is cut in
+ * chunks of batch rows (lt_sweep_chunks: by the cost model, at most 2 per thread), each taking
+ * its rows through every step (its recurrence GEMM and fused pass) with no synchronisation
+ * inside the sweep: one lt_parallel_for per sweep, and the caller runs any chunk a busy worker
+ * has not claimed. The all-steps GEMMs are split in row blocks of their results (one more
+ * lt_parallel_for each). Every GEMM is a single-threaded OpenBLAS call on its part. A small
+ * batch or problem runs on the calling thread. The bias-gradient sums are per-chunk partials
+ * combined in chunk order: deterministic for a given thread count (the chunk count depends on
+ * the shape and the thread count only); everything else gives the same bits at any count.
  * float32 nonlinearities use inlined polynomial exp / tanh (about 1 ulp, vectorised; AVX2 /
  * AVX-512 builds picked at load time); float64 uses libm.
  */
@@ -51,9 +52,6 @@
 /* cblas.h may pull in <complex.h>, whose I would clash with the input size below */
 #undef I
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define INLINE inline __attribute__((always_inline))
@@ -61,8 +59,8 @@
 #define INLINE inline
 #endif
 
-/* Below this many hidden units per step (B * H) a fused pass runs on one thread. */
-#define LSTM_PAR_UNITS 8192
+/* A sweep chunk holds at least this many batch rows. */
+#define LSTM_MIN_ROWS 8
 #define LSTM_CACHE 3
 
 /* float32 nonlinearities: exp_f, sigmoid_f, tanh_f (shared with core/rnn.c) */
@@ -270,7 +268,7 @@ typedef struct lstm_ws {
     lt_tensor *dx;       /* T x B x I: the input gradient handed to autograd               */
     lt_tensor *dh0, *dc0;  /* L x B x H                                                   */
     lt_tensor *partials; /* device: the bias-gradient column sums' blocks (doubles)       */
-    void *acc;           /* per-thread bias-gradient sums: nthreads x 4H x (T + double)   */
+    void *acc;           /* per-chunk bias-gradient sums: chunks x 4H x (T + double)      */
     int acc_threads;
 } lstm_ws;
 
@@ -497,44 +495,29 @@ static int ctx_save(lstm_ctx *c, const lt_tensor *t)
 
 /* ---- forward ----------------------------------------------------------------------------- */
 
-void openblas_set_num_threads(int num_threads); /* OpenBLAS; not in every cblas.h */
-
-/* The team for one call: the thread count when each thread gets enough batch rows (the
- * sweeps split the batch; every row's recurrence is independent of the others). */
-int lt_team_size(int64_t B, int64_t H)
+/* The sweep's chunks for one call (core/pool.c): the batch rows of a sequence are independent,
+ * so each chunk takes a block of them through every step. The cost model sees the recurrence
+ * GEMM (2 G_H flops per row and step at the GEMM rate, G = gates x H) and the fused pass
+ * (about 10 operations per gate unit); at most 2 chunks per thread (each chunk's GEMMs
+ * re-pack W_hh, so smaller blocks cost more in all) and at least LSTM_MIN_ROWS rows each.
+ * Two chunks per thread let the caller take over a block a busy worker did not start. */
+int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates)
 {
-#ifdef _OPENMP
-    int nt = lt_get_num_threads();
-    if (nt > B / 4) nt = (int)(B / 4);
-    if (nt > 1 && B * H >= LSTM_PAR_UNITS && !omp_in_parallel()) return nt;
-#else
-    (void)B, (void)H;
-#endif
-    return 1;
+    double G = (double)gates * (double)H, rows = (double)T * (double)B;
+    double flops = rows * (2.0 * G * (double)H * LT_PAR_FLOPS_NS / LT_PAR_GEMM_NS + 10.0 * G);
+    int64_t c = lt_par_chunks(flops, 0), nt = lt_get_num_threads();
+    if (c > 2 * nt) c = 2 * nt;
+    if (c > B / LSTM_MIN_ROWS) c = B / LSTM_MIN_ROWS;
+    return c < 1 ? 1 : (int)c;
 }
 
-/* Inside a team, every thread calls a single-threaded GEMM on its part: OpenBLAS's own
- * threads stay parked (no oversubscription). Returns the count blas_restore puts back (read
- * first: with OpenBLAS's OpenMP build, setting its count sets OpenMP's too). */
-int lt_blas_single(int nt)
+/* Chunks for a GEMM of m x n x k split along m (blocks of at least 2 cache lines of rows). */
+int lt_gemm_chunks(int64_t m, int64_t n, int64_t k)
 {
-    int prev = lt_get_num_threads();
-    if (nt > 1) openblas_set_num_threads(1);
-    return prev;
-}
-
-void lt_blas_restore(int nt, int prev)
-{
-    if (nt > 1) openblas_set_num_threads(prev);
-}
-
-void lt_team_part(int64_t n, int64_t *lo, int64_t *hi)
-{
-    int k = 0, m = 1;
-#ifdef _OPENMP
-    k = omp_get_thread_num(), m = omp_get_num_threads();
-#endif
-    *lo = n * k / m, *hi = n * (k + 1) / m;
+    double macs = (double)m * (double)n * (double)k;
+    int64_t c = lt_par_chunks(2.0 * macs * LT_PAR_FLOPS_NS / LT_PAR_GEMM_NS, 0);
+    if (c > m / 32) c = m / 32;
+    return c < 1 ? 1 : (int)c;
 }
 
 /* One layer's forward over the whole sequence (see the file comment). */
@@ -564,35 +547,47 @@ static void fwd_rows(const layer_fwd *f, int64_t t, int64_t b0, int64_t b1)
                 (double *)(f->c + off), (double *)(f->h + off), (double *)(f->tc + off));
 }
 
+/* the input projection of every step for rows [r0, r1) of the T*B */
+static void fwd_proj(void *p, int64_t r0, int64_t r1)
+{
+    const layer_fwd *f = p;
+    int64_t G = 4 * f->H, es = (int64_t)lt_dtype_size(f->dt);
+    gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld, f->wih.p,
+         f->wih.ld, 0, f->g + r0 * G * es, G);
+}
+
+typedef struct {
+    const layer_fwd *f;
+    int64_t chunks;
+} fwd_job;
+
+/* the recurrence: chunk k's batch rows through every step, no synchronisation */
+static void fwd_sweep(void *p, int64_t k)
+{
+    const fwd_job *j = p;
+    const layer_fwd *f = j->f;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    lt_par_range(B, j->chunks, k, &b0, &b1);
+    for (int64_t t = 0; t < T && b1 > b0; t++) {
+        const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
+        if (hp)
+            gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld,
+                 1, f->g + (t * B + b0) * G * es, G);
+        fwd_rows(f, t, b0, b1);
+    }
+}
+
 static void layer_forward(const layer_fwd *f)
 {
-    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
-    int nt = lt_team_size(B, H);
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
     /* the trace (benchmark floor) records each logical GEMM once, at its full shape */
     if (trace.on) {
         trace_call(f->dt, 0, !f->wih.trans, T * B, G, f->in, 0);
         for (int64_t t = f->h0 ? 0 : 1; t < T; t++) trace_call(f->dt, 0, !f->whh.trans, B, G, H, 1);
     }
-    int prev = lt_blas_single(nt);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int64_t r0, r1, b0, b1;
-        /* the input projection of every step: one GEMM (split in row blocks) */
-        lt_team_part(T * B, &r0, &r1);
-        gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld,
-             f->wih.p, f->wih.ld, 0, f->g + r0 * G * es, G);
-#pragma omp barrier
-        /* the recurrence: this thread's batch rows through every step, no synchronisation */
-        lt_team_part(B, &b0, &b1);
-        for (int64_t t = 0; t < T && b1 > b0; t++) {
-            const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
-            if (hp)
-                gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p,
-                     f->whh.ld, 1, f->g + (t * B + b0) * G * es, G);
-            fwd_rows(f, t, b0, b1);
-        }
-    }
-    lt_blas_restore(nt, prev);
+    lt_parallel_range(lt_gemm_chunks(T * B, G, f->in), T * B, fwd_proj, (void *)(uintptr_t)f);
+    fwd_job j = {f, lt_sweep_chunks(T, B, H, 4)};
+    lt_parallel_for(j.chunks, fwd_sweep, &j);
 }
 
 static int check_inputs(const lstm_shape *s, const lt_tensor *x, const lt_tensor *h0,
@@ -978,8 +973,8 @@ typedef struct {
     char *dwih, *dwhh;                    /* targets or NULL; beta 0 (fresh) or 1 (.grad)   */
     double beta_ih, beta_hh;
     char *dx;                             /* (T*B) x in, or NULL                            */
-    void *acc;                            /* per-thread bias sums (see bwd_rows)            */
-    int nt;
+    void *acc;                            /* per-chunk bias sums (see bwd_rows)             */
+    int nt;                               /* the sweep's chunks                             */
 } layer_bwd;
 
 static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int k)
@@ -992,7 +987,7 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int 
     int64_t ld1 = t == T - 1 ? f->ghn_ld : H;
     const char *d2 = f->gout + t * f->gout_step * es;
     if (f->dt == LT_FLOAT32) {
-        /* float partial sums per step (at most B rows), added into this thread's doubles */
+        /* float partial sums per step (at most B rows), added into this chunk's doubles */
         float *part = (float *)f->acc + (size_t)k * (size_t)G;
         double *sum = (double *)((float *)f->acc + (size_t)f->nt * (size_t)G) + (size_t)k * (size_t)G;
         memset(part, 0, (size_t)G * sizeof *part);
@@ -1008,10 +1003,57 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int 
     }
 }
 
+/* chunk k: its batch rows back through every step (its bias sums in acc part k) */
+static void bwd_sweep(void *p, int64_t k)
+{
+    const layer_bwd *f = p;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    lt_par_range(B, f->nt, k, &b0, &b1);
+    for (int64_t t = T - 1; t >= 0 && b1 > b0; t--) {
+        bwd_rows(f, t, b0, b1, (int)k);
+        /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
+        char *dst = t > 0 ? f->dh : f->dh0;
+        if (dst)
+            gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G,
+                 f->whh.p, f->whh.ld, 0, dst + b0 * H * es, H);
+    }
+}
+
+typedef struct {
+    const layer_bwd *f;
+    int64_t chunks;
+} bwd_job;
+
+/* chunk k of the all-steps GEMMs: its block of rows of dW_ih / dW_hh and of dx */
+static void bwd_weights(void *p, int64_t k)
+{
+    const bwd_job *j = p;
+    const layer_bwd *f = j->f;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    int64_t g0, g1, r0, r1;
+    lt_par_range(G, j->chunks, k, &g0, &g1);
+    if (f->dwih && g1 > g0)
+        gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld, f->beta_ih,
+             f->dwih + g0 * f->in * es, f->in);
+    if (f->dwhh && g1 > g0) {
+        char *d = f->dwhh + g0 * H * es;
+        if (T > 1)
+            gemm(f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
+                 f->beta_hh, d, H);
+        else if (f->beta_hh == 0)
+            memset(d, 0, (size_t)((g1 - g0) * H * es));
+        if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
+    }
+    /* the input gradient over all steps: a block of rows */
+    lt_par_range(T * B, j->chunks, k, &r0, &r1);
+    if (f->dx && r1 > r0)
+        gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
+             f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
+}
+
 static void layer_backward(const layer_bwd *f)
 {
-    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
-    int nt = f->nt;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
     if (trace.on) {
         for (int64_t t = T - 1; t >= 0; t--)
             if (t > 0 || f->dh0) trace_call(f->dt, 0, f->whh.trans, B, H, G, 0);
@@ -1020,45 +1062,11 @@ static void layer_backward(const layer_bwd *f)
         if (f->dwhh && f->h0) trace_call(f->dt, 1, 0, G, H, B, 1);
         if (f->dx) trace_call(f->dt, 0, f->wih.trans, T * B, f->in, G, 0);
     }
-    int prev = lt_blas_single(nt);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int k = 0;
-#ifdef _OPENMP
-        k = omp_get_thread_num();
-#endif
-        int64_t b0, b1, g0, g1, r0, r1;
-        lt_team_part(B, &b0, &b1);
-        for (int64_t t = T - 1; t >= 0 && b1 > b0; t--) {
-            bwd_rows(f, t, b0, b1, k);
-            /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
-            char *dst = t > 0 ? f->dh : f->dh0;
-            if (dst)
-                gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G,
-                     f->whh.p, f->whh.ld, 0, dst + b0 * H * es, H);
-        }
-#pragma omp barrier
-        /* weight gradients over all steps: each thread a block of rows of dW */
-        lt_team_part(G, &g0, &g1);
-        if (f->dwih && g1 > g0)
-            gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld,
-                 f->beta_ih, f->dwih + g0 * f->in * es, f->in);
-        if (f->dwhh && g1 > g0) {
-            char *d = f->dwhh + g0 * H * es;
-            if (T > 1)
-                gemm(f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
-                     f->beta_hh, d, H);
-            else if (f->beta_hh == 0)
-                memset(d, 0, (size_t)((g1 - g0) * H * es));
-            if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
-        }
-        /* the input gradient over all steps: each thread a block of rows */
-        lt_team_part(T * B, &r0, &r1);
-        if (f->dx && r1 > r0)
-            gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
-                 f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
-    }
-    lt_blas_restore(nt, prev);
+    lt_parallel_for(f->nt, bwd_sweep, (void *)(uintptr_t)f);
+    /* the weight and input gradients: T*B x (in + H) x G multiply-adds per row of G, and
+     * T*B x in x G for dx, split in the same number of blocks */
+    bwd_job j = {f, lt_gemm_chunks(G, T * B, (f->in + H))};
+    lt_parallel_for(j.chunks, bwd_weights, &j);
 }
 
 /* A B x H (per layer) gradient source: data with row stride, unit column stride. */
@@ -1140,7 +1148,7 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (gout[k] && lt_device(gout[k]) != dev)
             return lt_error("%s: a gradient arrived on another device than the LSTM's outputs",
                             n->name);
-    int nt = gpu ? 1 : lt_team_size(B, H);
+    int nt = gpu ? 1 : lt_sweep_chunks(T, B, H, 4);
     size_t accsz = (size_t)nt * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
                                                               : sizeof(double));
     if (!gpu && (!w->acc || w->acc_threads < nt)) {
@@ -1228,7 +1236,7 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (st == LT_OK && want_c0)
             st = copy_bytes(dev, (char *)lt_data(w->dc0) + l * B * H * (int64_t)es, f.dc,
                             (size_t)(B * H) * es);
-        /* biases: the per-thread sums, in thread order */
+        /* biases: the per-chunk sums, in chunk order */
         for (int kb = kw + 2; kb <= kw + 3 && st == LT_OK && s->has_bias && !gpu; kb++) {
             double beta;
             char *tgt = param_target(n, kb, gin, &beta, &st, dev);

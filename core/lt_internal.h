@@ -1,6 +1,6 @@
 /*
  * lt_internal.h — private helpers of the core: the strided N-operand iterator that every
- * elementwise op runs on, dtype dispatch macros, and the OpenMP grain size.
+ * elementwise op runs on, dtype dispatch macros, and the thread pool's interface.
  * Not installed; extensions use lt.h only.
  */
 #ifndef LT_INTERNAL_H
@@ -11,12 +11,7 @@
 
 #include "lt.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define LT_MAXOPS 5
-#define LT_PAR_GRAIN 8192 /* the OpenMP loops' grain, until they move to the pool */
 
 /* ---- threads (core/pool.c; docs/ARCHITECTURE.md, "Threads") ------------------------------- */
 
@@ -40,6 +35,9 @@ int lt_in_parallel(void);
 #define LT_PAR_CHUNK_NS   40000.0 /* least work per chunk */
 #define LT_PAR_PER_THREAD 4
 int64_t lt_par_chunks(double flops, double bytes);
+/* fn(ctx, lo, hi) over [0, len) cut in `chunks` ranges (lt_par_range), as lt_parallel_for */
+void lt_parallel_range(int64_t chunks, int64_t len, void (*fn)(void *ctx, int64_t lo, int64_t hi),
+                       void *ctx);
 /* [lo, hi) of chunk i of n over len items (boundaries depend on len and n only) */
 static inline void lt_par_range(int64_t len, int64_t n, int64_t i, int64_t *lo, int64_t *hi)
 {
@@ -65,7 +63,8 @@ typedef void (*lt_loop_fn)(char **data, const int64_t *strides, int64_t n, const
  * tensors (a host loop would read device memory): gpu/ calls lt_iter_init_any. */
 int  lt_iter_init(lt_iter *it, int nops, const lt_tensor *const *ops);
 int  lt_iter_init_any(lt_iter *it, int nops, const lt_tensor *const *ops);
-/* Runs fn over every element, in parallel above LT_PAR_GRAIN unless serial is set. */
+/* Runs fn over every element, in chunks on the pool where lt_par_chunks says they pay (from
+ * the element count and the operands' bytes), unless serial is set. */
 void lt_iter_run(const lt_iter *it, lt_loop_fn fn, const void *ctx, int serial);
 /* The same, where `work` (elements x cost per element) decides whether threads pay off;
  * each position is handled by exactly one call of fn. */
@@ -103,16 +102,6 @@ void lt_storage_bump(lt_tensor *t);              /* in-place write: version++   
  * lt_philox(seed, counter) is this with ctr = {counter lo, counter hi, 0, 0}, key = seed. */
 void lt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
-/* True when `work` (elements x cost per element) pays for forking OpenMP threads here. */
-static inline int lt_worth_threads(int64_t work)
-{
-#ifdef _OPENMP
-    return work >= LT_PAR_GRAIN && omp_get_max_threads() > 1 && !omp_in_parallel();
-#else
-    (void)work;
-    return 0;
-#endif
-}
 
 /* dst[k] <- src[k] (NULL: zeros) for k < n, as n lt_copy calls, host copies of one shape in one
  * parallel region; the dsts must not overlap one another (a cat's or split's pieces). */
@@ -160,18 +149,22 @@ int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_t
                            const lt_tensor *b, const lt_tensor *c, lt_tensor **target);
 int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
 /* C (m x n) = alpha op(A) op(B) + beta C through cblas_sgemm / cblas_dgemm by dt: row-major
- * unless colmajor, op = transpose where ta / tb is set (host memory; core/lstm.c too) */
+ * unless colmajor, op = transpose where ta / tb is set (host memory; core/lstm.c too). Always
+ * on the calling thread: OpenBLAS is single-threaded for good (core/pool.c), so inside a chunk
+ * (lt_in_parallel()) it never starts threads of its own. */
 void lt_blas_gemm(lt_dtype dt, int colmajor, int ta, int tb, int64_t m, int64_t n, int64_t k,
                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                   double beta, void *c, int64_t ldc);
-/* The recurrent layers' thread team (core/lstm.c, shared by core/rnn.c): lt_team_size is the
- * thread count for a sweep over B batch rows of H units (1 when small or already in a parallel
- * region); lt_blas_single / lt_blas_restore park OpenBLAS's own threads around such a team;
- * lt_team_part gives this thread its block [lo, hi) of n rows. */
-int  lt_team_size(int64_t B, int64_t H);
-int  lt_blas_single(int nt);
-void lt_blas_restore(int nt, int prev);
-void lt_team_part(int64_t n, int64_t *lo, int64_t *hi);
+/* The same (row-major), cut in slabs of C on the pool where the cost model says they pay
+ * (blas.c's gemm_run); inside a chunk it is lt_blas_gemm. */
+void lt_blas_gemm_par(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                      int64_t ldc);
+/* The recurrent layers' sweeps (core/lstm.c, shared by core/rnn.c): lt_sweep_chunks is the
+ * chunk count for a sweep over T steps of B batch rows of `gates` x H units (1 when small or
+ * inside a chunk); lt_gemm_chunks the row blocks of an m x n x k GEMM split along m. */
+int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates);
+int lt_gemm_chunks(int64_t m, int64_t n, int64_t k);
 /* records one logical GEMM in torch._gemmTrace's list (the benchmarks' floor) while one runs */
 void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta);
 /* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the

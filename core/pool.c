@@ -283,3 +283,30 @@ void lt_parallel_for(int64_t nchunks, void (*fn)(void *ctx, int64_t chunk), void
     }
     pthread_mutex_unlock(&pool_lock);
 }
+
+typedef struct {
+    void (*fn)(void *ctx, int64_t lo, int64_t hi);
+    void *ctx;
+    int64_t len, chunks;
+} range_job;
+
+static void range_chunk(void *p, int64_t c)
+{
+    const range_job *j = p;
+    int64_t lo, hi;
+    lt_par_range(j->len, j->chunks, c, &lo, &hi);
+    if (hi > lo) j->fn(j->ctx, lo, hi);
+}
+
+void lt_parallel_range(int64_t chunks, int64_t len, void (*fn)(void *ctx, int64_t lo, int64_t hi),
+                       void *ctx)
+{
+    if (len <= 0) return;
+    if (chunks > len) chunks = len;
+    if (chunks <= 1) {  /* serial: loops nested in fn may still split */
+        fn(ctx, 0, len);
+        return;
+    }
+    range_job j = {fn, ctx, len, chunks};
+    lt_parallel_for(chunks, range_chunk, &j);
+}
