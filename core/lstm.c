@@ -561,20 +561,19 @@ typedef struct {
     int64_t chunks;
 } fwd_job;
 
-/* the recurrence: chunk k's batch rows through every step, no synchronisation */
-static void fwd_sweep(void *p, int64_t k)
+/* the recurrence: step t of block k's batch rows (blocks need no synchronisation) */
+static void fwd_step(void *p, int64_t k, int64_t t)
 {
     const fwd_job *j = p;
     const layer_fwd *f = j->f;
-    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
     lt_par_range(B, j->chunks, k, &b0, &b1);
-    for (int64_t t = 0; t < T && b1 > b0; t++) {
-        const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
-        if (hp)
-            gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld,
-                 1, f->g + (t * B + b0) * G * es, G);
-        fwd_rows(f, t, b0, b1);
-    }
+    if (b1 <= b0) return;
+    const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
+    if (hp)
+        gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld, 1,
+             f->g + (t * B + b0) * G * es, G);
+    fwd_rows(f, t, b0, b1);
 }
 
 static void layer_forward(const layer_fwd *f)
@@ -587,7 +586,7 @@ static void layer_forward(const layer_fwd *f)
     }
     lt_parallel_range(lt_gemm_chunks(T * B, G, f->in), T * B, fwd_proj, (void *)(uintptr_t)f);
     fwd_job j = {f, lt_sweep_chunks(T, B, H, 4)};
-    lt_parallel_for(j.chunks, fwd_sweep, &j);
+    lt_parallel_steps(j.chunks, T, fwd_step, &j);
 }
 
 static int check_inputs(const lstm_shape *s, const lt_tensor *x, const lt_tensor *h0,
@@ -1003,20 +1002,20 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int 
     }
 }
 
-/* chunk k: its batch rows back through every step (its bias sums in acc part k) */
-static void bwd_sweep(void *p, int64_t k)
+/* block k's batch rows back through step T - 1 - s (its bias sums in acc part k) */
+static void bwd_step(void *p, int64_t k, int64_t s)
 {
     const layer_bwd *f = p;
-    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    int64_t t = f->T - 1 - s;
     lt_par_range(B, f->nt, k, &b0, &b1);
-    for (int64_t t = T - 1; t >= 0 && b1 > b0; t--) {
-        bwd_rows(f, t, b0, b1, (int)k);
-        /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
-        char *dst = t > 0 ? f->dh : f->dh0;
-        if (dst)
-            gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G,
-                 f->whh.p, f->whh.ld, 0, dst + b0 * H * es, H);
-    }
+    if (b1 <= b0) return;
+    bwd_rows(f, t, b0, b1, (int)k);
+    /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
+    char *dst = t > 0 ? f->dh : f->dh0;
+    if (dst)
+        gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G, f->whh.p,
+             f->whh.ld, 0, dst + b0 * H * es, H);
 }
 
 typedef struct {
@@ -1062,7 +1061,7 @@ static void layer_backward(const layer_bwd *f)
         if (f->dwhh && f->h0) trace_call(f->dt, 1, 0, G, H, B, 1);
         if (f->dx) trace_call(f->dt, 0, f->wih.trans, T * B, f->in, G, 0);
     }
-    lt_parallel_for(f->nt, bwd_sweep, (void *)(uintptr_t)f);
+    lt_parallel_steps(f->nt, T, bwd_step, (void *)(uintptr_t)f);
     /* the weight and input gradients: T*B x (in + H) x G multiply-adds per row of G, and
      * T*B x in x G for dx, split in the same number of blocks */
     bwd_job j = {f, lt_gemm_chunks(G, T * B, (f->in + H))};

@@ -38,6 +38,18 @@ int64_t lt_par_chunks(double flops, double bytes);
 /* fn(ctx, lo, hi) over [0, len) cut in `chunks` ranges (lt_par_range), as lt_parallel_for */
 void lt_parallel_range(int64_t chunks, int64_t len, void (*fn)(void *ctx, int64_t lo, int64_t hi),
                        void *ctx);
+/* step(ctx, b, t) for every block b < nblocks and step t < nsteps, the steps of one block in
+ * order (t after t - 1), blocks independent of one another (a recurrence over time on blocks
+ * of batch rows): threads take a free block for one step at a time, so a thread descheduled
+ * in a step delays only that block, and the caller keeps the others going. */
+void lt_parallel_steps(int64_t nblocks, int64_t nsteps,
+                       void (*step)(void *ctx, int64_t block, int64_t t), void *ctx);
+/* The pool's self-test: nchunks chunks, each calling a nested lt_parallel_for of `nested`
+ * chunks; *ran_once: chunks that ran exactly once, *nested_ran: nested chunks run, *threads:
+ * distinct threads that ran chunks, *ok: lt_in_parallel held inside every chunk and not
+ * outside, and every nested call ran inline, in order, on its chunk's thread. */
+int lt_pool_probe(int64_t nchunks, int64_t nested, int64_t *ran_once, int64_t *nested_ran,
+                  int *threads, int *ok);
 /* [lo, hi) of chunk i of n over len items (boundaries depend on len and n only) */
 static inline void lt_par_range(int64_t len, int64_t n, int64_t i, int64_t *lo, int64_t *hi)
 {

@@ -260,32 +260,32 @@ typedef struct {
     int two;
 } sweep_job;
 
-/* chunk c: its batch rows through every step */
-static void fwd_chunk(void *pj, int64_t ci)
+/* block ci's batch rows through step `step` */
+static void fwd_step(void *pj, int64_t ci, int64_t step)
 {
     const sweep_job *j = pj;
     const rnn_ctx *k = j->k;
     char *gh = j->gh;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
     lt_par_range(B, j->chunks, ci, &b0, &b1);
-    for (int64_t p = 0; p < T && b1 > b0; p++) {
-        int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
-        const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
-        const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-        gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
-             gh + b0 * G * es, G);
-        const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
-        if (k->dt == LT_FLOAT32)
-            fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
-                    (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
-                    (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
-                    k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
-        else
-            fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
-                    (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
-                    (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
-                    k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
-    }
+    if (b1 <= b0) return;
+    int64_t p = step;
+    int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+    const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
+    const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
+    gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
+         gh + b0 * G * es, G);
+    const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
+    if (k->dt == LT_FLOAT32)
+        fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
+                (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
+                (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
+                k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
+    else
+        fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
+                (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
+                (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
+                k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
 }
 
 /* The sweep over time: each chunk its batch rows through every step (gh: B x G scratch). */
@@ -295,7 +295,7 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
     sweep_job j = {k, gh, lt_sweep_chunks(T, B, H, (int)(G / H)), NULL, 0, 0, NULL, NULL, NULL,
                    NULL, NULL, 0};
-    lt_parallel_for(j.chunks, fwd_chunk, &j);
+    lt_parallel_steps(j.chunks, T, fwd_step, &j);
 }
 
 static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_tensor *const *w,
@@ -494,7 +494,7 @@ static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, dou
  * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
  * and of dgh (the biases' gradients), each chunk adding its rows while they are in cache
  * into a part of its own, the parts then added in chunk order. */
-static void bwd_chunk(void *pj, int64_t ci)
+static void bwd_step(void *pj, int64_t ci, int64_t step)
 {
     const sweep_job *j = pj;
     const rnn_ctx *k = j->k;
@@ -505,33 +505,33 @@ static void bwd_chunk(void *pj, int64_t ci)
     int two = j->two;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
     lt_par_range(B, j->chunks, ci, &b0, &b1);
-    for (int64_t p = T - 1; p >= 0 && b1 > b0; p--) {
-        int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
-        const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
-        const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-        const char *dyt = dy + t * dy_t * es;
-        int64_t ldy = dy_b;
-        char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
-        if (k->dt == LT_FLOAT32)
-            bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
-                    k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
-                    (const float *)cp, (const float *)row(k->s, t, B * H),
-                    k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
-                    (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
-        else
-            bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
-                    k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
-                    (const double *)hp, (const double *)cp,
-                    (const double *)row(k->s, t, B * H),
-                    k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
-                    (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
-        gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
-             dh + b0 * H * es, H);
-        if (parts) {
-            double *part = parts + (size_t)ci * 2 * (size_t)G;
-            column_sums(k->dt, dgit + b0 * G * es, b1 - b0, G, part);
-            if (two) column_sums(k->dt, dght + b0 * G * es, b1 - b0, G, part + G);
-        }
+    if (b1 <= b0) return;
+    int64_t p = T - 1 - step;
+    int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+    const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
+    const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
+    const char *dyt = dy + t * dy_t * es;
+    int64_t ldy = dy_b;
+    char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
+    if (k->dt == LT_FLOAT32)
+        bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
+                k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
+                (const float *)cp, (const float *)row(k->s, t, B * H),
+                k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
+                (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
+    else
+        bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
+                k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
+                (const double *)hp, (const double *)cp,
+                (const double *)row(k->s, t, B * H),
+                k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
+                (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
+    gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
+         dh + b0 * H * es, H);
+    if (parts) {
+        double *part = parts + (size_t)ci * 2 * (size_t)G;
+        column_sums(k->dt, dgit + b0 * G * es, b1 - b0, G, part);
+        if (two) column_sums(k->dt, dght + b0 * G * es, b1 - b0, G, part + G);
     }
 }
 
@@ -544,7 +544,7 @@ static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_
     if (sums && !parts) return lt_error("out of memory");
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
     sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, parts, two};
-    lt_parallel_for(nt, bwd_chunk, &j);
+    lt_parallel_steps(nt, T, bwd_step, &j);
     for (int i = 0; parts && i < nt; i++)
         for (int64_t c = 0; c < G; c++) {
             sums[c] += parts[i * 2 * G + c];
