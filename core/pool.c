@@ -60,6 +60,12 @@ static void threads_init(void)
     openblas_set_num_threads(1);
 }
 
+/* at load: OpenBLAS single-threaded before any GEMM runs */
+__attribute__((constructor)) static void threads_load(void)
+{
+    pthread_once(&threads_once, threads_init);
+}
+
 void lt_set_num_threads(int n)
 {
     pthread_once(&threads_once, threads_init);
