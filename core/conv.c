@@ -11,11 +11,11 @@
  * and the two GEMM forms) serve both. A 1x1 kernel with stride 1 and no padding skips
  * im2col: x[n] already is col.
  *
- * Threads: samples are independent, so each OpenMP thread takes a block of the batch, with
- * its own column buffer and single-threaded GEMMs (OpenBLAS's OpenMP build runs one thread
- * inside a parallel region), as the fused LSTM does with its rows. Weight gradients are summed
- * per thread and the partial sums added in thread order: the result depends on the thread
- * count only, like the core's reductions. Pooling and batch norm split planes / channels.
+ * Threads (core/pool.c): samples are independent, so each chunk (at most one per thread) takes
+ * a block of the batch, with its own column buffer and single-threaded GEMMs, as the fused
+ * LSTM does with its rows. Weight gradients are summed per chunk and the partial sums added in
+ * chunk order: the result depends on the thread count only, like the core's reductions.
+ * Pooling and batch norm split planes / channels.
  */
 #include <float.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /*
  * iter.c — the strided N-operand iterator under every elementwise op: broadcasts the
  * operands to operand 0's shape, merges dims that are contiguous for all operands, and
- * calls a typed inner loop per run of the innermost dim, split across OpenMP threads.
+ * calls a typed inner loop per run of the innermost dim, split in chunks on the pool.
  */
 #include <stdio.h>
 #include <string.h>

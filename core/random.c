@@ -8,7 +8,7 @@
  * comes from counter offset + i / PER (PER values per 128-bit block: 4 for 32-bit draws,
  * 2 for 53-bit doubles and Box-Muller normals, 1 for 128-bit integer draws). Because a value
  * depends only on (seed, offset, i), any split of the work across threads gives the same
- * numbers, so the big fills run in parallel with OpenMP. Uniform, normal and bernoulli fills
+ * numbers, so the big fills run in parallel on the pool. Uniform, normal and bernoulli fills
  * of device tensors run in gpu/random.cu on the same numbering (the same seed gives the same
  * numbers on either side), and so do integer fills (random); bernoulli with a tensor of
  * probabilities, randperm and multinomial draw on the host for device tensors too and copy

@@ -1,7 +1,7 @@
 /*
  * lblas.c — Lua bindings of the matrix products (core/blas.c) with Torch7's argument forms,
  * PyTorch's matmul, and the thread count (torch.setnumthreads / torch.getnumthreads), which
- * governs OpenMP loops and OpenBLAS together.
+ * governs the core's thread pool (core/pool.c).
  *
  *   torch.mm([res,] a, b)      res:mm(a, b) writes res;  a:mm(b) returns a new a @ b
  *   torch.bmm, torch.mv, torch.ger / torch.outer: the same forms
