@@ -26,6 +26,10 @@
 
 #include "lt_internal.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 void openblas_set_num_threads(int num_threads); /* from OpenBLAS; not in cblas.h everywhere */
 
 #define POOL_MAX 64           /* threads (caller included) a loop can use */
@@ -232,6 +236,11 @@ static void *worker_main(void *arg)
 {
     int id = (int)(intptr_t)arg;  /* 0-based among the workers */
     in_par = 1;                   /* everything a worker runs is inside a chunk */
+#ifdef _OPENMP
+    /* this thread's ICV only: a library that sizes OpenMP teams by it (oneDNN's OpenMP build)
+     * stays on this thread inside a chunk */
+    omp_set_num_threads(1);
+#endif
     uint32_t seen = 0;
     for (;;) {
         uint32_t g = atomic_load(&pool.gen);
