@@ -34,9 +34,9 @@
  * inside the sweep: one lt_parallel_for per sweep, and the caller runs any chunk a busy worker
  * has not claimed. The all-steps GEMMs are split in row blocks of their results (one more
  * lt_parallel_for each). Every GEMM is a single-threaded OpenBLAS call on its part. A small
- * batch or problem runs on the calling thread. The bias-gradient sums are per-chunk partials
- * combined in chunk order: deterministic for a given thread count (the chunk count depends on
- * the shape and the thread count only); everything else gives the same bits at any count.
+ * batch or problem runs on the calling thread. Blocks are whole groups of 8 rows and the
+ * bias-gradient sums keep one partial per group, combined in group order: every result is the
+ * same bits at any thread count.
  * float32 nonlinearities use inlined polynomial exp / tanh (about 1 ulp, vectorised; AVX2 /
  * AVX-512 builds picked at load time); float64 uses libm.
  */
@@ -60,7 +60,7 @@
 #endif
 
 /* A sweep chunk holds at least this many batch rows. */
-#define LSTM_MIN_ROWS 8
+#define LSTM_MIN_ROWS LT_SWEEP_GROUP
 #define LSTM_CACHE 3
 
 /* float32 nonlinearities: exp_f, sigmoid_f, tanh_f (shared with core/rnn.c) */
@@ -268,8 +268,8 @@ typedef struct lstm_ws {
     lt_tensor *dx;       /* T x B x I: the input gradient handed to autograd               */
     lt_tensor *dh0, *dc0;  /* L x B x H                                                   */
     lt_tensor *partials; /* device: the bias-gradient column sums' blocks (doubles)       */
-    void *acc;           /* per-chunk bias-gradient sums: chunks x 4H x (T + double)      */
-    int acc_threads;
+    void *acc;           /* per-group bias-gradient sums: groups x 4H x (T + double)      */
+    int acc_threads;     /* groups acc has room for */
 } lstm_ws;
 
 struct lt_lstm {
@@ -511,6 +511,20 @@ int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates)
     return c < 1 ? 1 : (int)c;
 }
 
+/* Block k of nb over B rows, in whole groups of LSTM_MIN_ROWS rows: the bias-gradient sums are
+ * kept per group, so their order does not depend on the block count (the thread count). */
+void lt_sweep_rows(int64_t B, int64_t nb, int64_t k, int64_t *b0, int64_t *b1)
+{
+    int64_t ng = lt_sweep_groups(B), g0 = ng * k / nb, g1 = ng * (k + 1) / nb;
+    *b0 = g0 * LSTM_MIN_ROWS;
+    *b1 = g1 * LSTM_MIN_ROWS < B ? g1 * LSTM_MIN_ROWS : B;
+}
+
+int64_t lt_sweep_groups(int64_t B)
+{
+    return (B + LSTM_MIN_ROWS - 1) / LSTM_MIN_ROWS;
+}
+
 /* Chunks for a GEMM of m x n x k split along m (blocks of at least 2 cache lines of rows). */
 int lt_gemm_chunks(int64_t m, int64_t n, int64_t k)
 {
@@ -567,7 +581,7 @@ static void fwd_step(void *p, int64_t k, int64_t t)
     const fwd_job *j = p;
     const layer_fwd *f = j->f;
     int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
-    lt_par_range(B, j->chunks, k, &b0, &b1);
+    lt_sweep_rows(B, j->chunks, k, &b0, &b1);
     if (b1 <= b0) return;
     const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
     if (hp)
@@ -972,11 +986,12 @@ typedef struct {
     char *dwih, *dwhh;                    /* targets or NULL; beta 0 (fresh) or 1 (.grad)   */
     double beta_ih, beta_hh;
     char *dx;                             /* (T*B) x in, or NULL                            */
-    void *acc;                            /* per-chunk bias sums (see bwd_rows)             */
-    int nt;                               /* the sweep's chunks                             */
+    void *acc;                            /* per-group bias sums (see bwd_rows)             */
+    int nt;                               /* the sweep's blocks                             */
+    int64_t ng;                           /* groups of LSTM_MIN_ROWS rows (lt_sweep_groups) */
 } layer_bwd;
 
-static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int k)
+static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int64_t k)
 {
     int64_t B = f->B, H = f->H, G = 4 * H, T = f->T, es = (int64_t)lt_dtype_size(f->dt);
     int64_t off = t * B * H * es, goff = t * B * G * es;
@@ -986,9 +1001,9 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int 
     int64_t ld1 = t == T - 1 ? f->ghn_ld : H;
     const char *d2 = f->gout + t * f->gout_step * es;
     if (f->dt == LT_FLOAT32) {
-        /* float partial sums per step (at most B rows), added into this chunk's doubles */
+        /* float partial sums per step (one group of rows), added into this group's doubles */
         float *part = (float *)f->acc + (size_t)k * (size_t)G;
-        double *sum = (double *)((float *)f->acc + (size_t)f->nt * (size_t)G) + (size_t)k * (size_t)G;
+        double *sum = (double *)((float *)f->acc + (size_t)f->ng * (size_t)G) + (size_t)k * (size_t)G;
         memset(part, 0, (size_t)G * sizeof *part);
         bwd_f32(b0, b1, H, (const float *)(f->a + goff), (const float *)(f->tc + off),
                 (const float *)cp, ldcp, (const float *)d1, ld1, (const float *)d2, f->gout_ld,
@@ -1008,9 +1023,10 @@ static void bwd_step(void *p, int64_t k, int64_t s)
     const layer_bwd *f = p;
     int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
     int64_t t = f->T - 1 - s;
-    lt_par_range(B, f->nt, k, &b0, &b1);
+    lt_sweep_rows(B, f->nt, k, &b0, &b1);
     if (b1 <= b0) return;
-    bwd_rows(f, t, b0, b1, (int)k);
+    for (int64_t r = b0; r < b1; r += LSTM_MIN_ROWS)  /* group by group: the bias sums' parts */
+        bwd_rows(f, t, r, r + LSTM_MIN_ROWS < b1 ? r + LSTM_MIN_ROWS : b1, r / LSTM_MIN_ROWS);
     /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
     char *dst = t > 0 ? f->dh : f->dh0;
     if (dst)
@@ -1148,12 +1164,13 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
             return lt_error("%s: a gradient arrived on another device than the LSTM's outputs",
                             n->name);
     int nt = gpu ? 1 : lt_sweep_chunks(T, B, H, 4);
-    size_t accsz = (size_t)nt * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
+    int64_t ng = lt_sweep_groups(B);
+    size_t accsz = (size_t)ng * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
                                                               : sizeof(double));
-    if (!gpu && (!w->acc || w->acc_threads < nt)) {
+    if (!gpu && (!w->acc || w->acc_threads < ng)) {
         free(w->acc);
         w->acc = malloc(accsz);
-        w->acc_threads = nt;
+        w->acc_threads = (int)ng;
         if (!w->acc) return lt_error("out of memory");
     }
     st = ensure(&w->dgates, w->dev, dt, 3, T, B, G);
@@ -1182,7 +1199,7 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     for (int l = L - 1; l >= 0 && st == LT_OK; l--) {
         layer_ws *y = &w->layer[l];
         layer_bwd f = {0};
-        f.dt = dt, f.T = T, f.B = B, f.H = H, f.in = l == 0 ? I : H, f.nt = nt;
+        f.dt = dt, f.T = T, f.B = B, f.H = H, f.in = l == 0 ? I : H, f.nt = nt, f.ng = ng;
         f.a = lt_data(y->gates), f.tc = lt_data(y->tc), f.c = lt_data(y->cseq);
         f.c0 = s->has_c0 ? lt_data(y->c0) : NULL, f.zeros = lt_data(w->zeros);
         f.h = lt_data(y->hseq), f.h0 = s->has_h0 ? lt_data(y->h0) : NULL;
@@ -1235,17 +1252,17 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (st == LT_OK && want_c0)
             st = copy_bytes(dev, (char *)lt_data(w->dc0) + l * B * H * (int64_t)es, f.dc,
                             (size_t)(B * H) * es);
-        /* biases: the per-chunk sums, in chunk order */
+        /* biases: the per-group sums, in group order (the same at any thread count) */
         for (int kb = kw + 2; kb <= kw + 3 && st == LT_OK && s->has_bias && !gpu; kb++) {
             double beta;
             char *tgt = param_target(n, kb, gin, &beta, &st, dev);
             if (!tgt) continue;
             const double *sum = dt == LT_FLOAT32
-                                    ? (const double *)((float *)w->acc + (size_t)nt * (size_t)G)
+                                    ? (const double *)((float *)w->acc + (size_t)ng * (size_t)G)
                                     : (const double *)w->acc;
             for (int64_t j = 0; j < G; j++) {
                 double v = 0;
-                for (int k = 0; k < nt; k++) v += sum[(size_t)k * (size_t)G + (size_t)j];
+                for (int64_t k = 0; k < ng; k++) v += sum[(size_t)k * (size_t)G + (size_t)j];
                 /* beta 0: a fresh tensor, never read */
                 if (dt == LT_FLOAT32) ((float *)tgt)[j] = (float)(beta != 0 ? ((float *)tgt)[j] + v : v);
                 else ((double *)tgt)[j] = beta != 0 ? ((double *)tgt)[j] + v : v;

@@ -176,6 +176,11 @@ void lt_blas_gemm_par(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t
  * chunk count for a sweep over T steps of B batch rows of `gates` x H units (1 when small or
  * inside a chunk); lt_gemm_chunks the row blocks of an m x n x k GEMM split along m. */
 int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates);
+/* The sweep's blocks are whole groups of 8 batch rows (lt_sweep_groups of them), block k of nb
+ * is rows [*b0, *b1): per-group bias-gradient partials keep their order at any block count. */
+#define LT_SWEEP_GROUP 8
+int64_t lt_sweep_groups(int64_t B);
+void lt_sweep_rows(int64_t B, int64_t nb, int64_t k, int64_t *b0, int64_t *b1);
 int lt_gemm_chunks(int64_t m, int64_t n, int64_t k);
 /* records one logical GEMM in torch._gemmTrace's list (the benchmarks' floor) while one runs */
 void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta);

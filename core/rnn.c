@@ -256,7 +256,7 @@ typedef struct {
     const char *dy;       /* backward: the output gradient (see backward_sweep) */
     int64_t dy_t, dy_b;
     char *dh, *dc, *dgi, *dgh;
-    double *parts;        /* backward: (chunks, 2, G) bias-gradient sums or NULL */
+    double *parts;        /* backward: (groups, 2, G) bias-gradient sums or NULL */
     int two;
 } sweep_job;
 
@@ -267,7 +267,7 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
     const rnn_ctx *k = j->k;
     char *gh = j->gh;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
-    lt_par_range(B, j->chunks, ci, &b0, &b1);
+    lt_sweep_rows(B, j->chunks, ci, &b0, &b1);
     if (b1 <= b0) return;
     int64_t p = step;
     int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
@@ -492,8 +492,8 @@ static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, dou
 /* The sweep back over time: each chunk its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
  * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
  * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
- * and of dgh (the biases' gradients), each chunk adding its rows while they are in cache
- * into a part of its own, the parts then added in chunk order. */
+ * and of dgh (the biases' gradients), each block adding its rows while they are in cache
+ * into a part per group of 8 rows, the parts then added in group order (any thread count). */
 static void bwd_step(void *pj, int64_t ci, int64_t step)
 {
     const sweep_job *j = pj;
@@ -504,7 +504,7 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     double *parts = j->parts;
     int two = j->two;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
-    lt_par_range(B, j->chunks, ci, &b0, &b1);
+    lt_sweep_rows(B, j->chunks, ci, &b0, &b1);
     if (b1 <= b0) return;
     int64_t p = T - 1 - step;
     int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
@@ -528,10 +528,11 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                 (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
          dh + b0 * H * es, H);
-    if (parts) {
-        double *part = parts + (size_t)ci * 2 * (size_t)G;
-        column_sums(k->dt, dgit + b0 * G * es, b1 - b0, G, part);
-        if (two) column_sums(k->dt, dght + b0 * G * es, b1 - b0, G, part + G);
+    for (int64_t r = b0; parts && r < b1; r += LT_SWEEP_GROUP) {  /* group by group */
+        int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1;
+        double *part = parts + (size_t)(r / LT_SWEEP_GROUP) * 2 * (size_t)G;
+        column_sums(k->dt, dgit + r * G * es, r1 - r, G, part);
+        if (two) column_sums(k->dt, dght + r * G * es, r1 - r, G, part + G);
     }
 }
 
@@ -540,12 +541,13 @@ static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G;
     int nt = lt_sweep_chunks(T, B, H, (int)(G / H)), two = dgh != dgi;
-    double *parts = sums ? calloc((size_t)nt * 2 * (size_t)G, sizeof *parts) : NULL;
+    int64_t ng = lt_sweep_groups(B);
+    double *parts = sums ? calloc((size_t)ng * 2 * (size_t)G, sizeof *parts) : NULL;
     if (sums && !parts) return lt_error("out of memory");
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
     sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, parts, two};
     lt_parallel_steps(nt, T, bwd_step, &j);
-    for (int i = 0; parts && i < nt; i++)
+    for (int64_t i = 0; parts && i < ng; i++)
         for (int64_t c = 0; c < G; c++) {
             sums[c] += parts[i * 2 * G + c];
             sums[G + c] += parts[i * 2 * G + (two ? G : 0) + c];
