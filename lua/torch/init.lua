@@ -419,6 +419,7 @@ torch.autograd = require('torch.autograd')(torch)
 require('torch.cmdline')(torch)
 require('torch.progress')(torch)
 require('torch.serialize')(torch)
+require('torch.autocast')(torch, core)
 
 -- ---- issue 16: tensor methods a sequence model reaches for --------------------------------
 local check = require 'torch.check'
