@@ -40,7 +40,7 @@ torch.type torch.typename | torch.type(x) / torch.typename(x) | 'torch.FloatTens
 torch.isTensor torch.isStorage | torch.isTensor(x) / torch.isStorage(x) | whether x is a tensor / a storage
 torch.isTypeOf | torch.isTypeOf(obj, 'nn.Module') | whether obj is an instance of the class or of a subclass
 torch.class | torch.class('pkg.Name' [, 'pkg.Parent']) -> class, parent | a Torch7 class; Name(...) makes an instance and runs __init
-torch.setnumthreads torch.getnumthreads | torch.setnumthreads(n) / torch.getnumthreads() | the thread count of OpenMP loops and BLAS
+torch.setnumthreads torch.getnumthreads | torch.setnumthreads(n) / torch.getnumthreads() | the thread count of the core's pool, 1..4096 (default: LUATORCH_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs available)
 torch.Timer | torch.Timer() -> timer | a stopwatch: timer:time().real seconds; reset(), stop(), resume()
 torch.clock | torch.clock() | seconds on a monotonic clock
 torch.ProgressBar | torch.ProgressBar(total [, {stream = io.stderr, out = io.stdout, width = 30, done = 0, tty =}]) -> bar | a progress bar on a terminal: bar:update(done [, note]) shows count, elapsed, the run's ETA and it/s; bar:write(line) prints a log line above it; bar:finish([note])
