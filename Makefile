@@ -49,7 +49,7 @@ DNNL     ?= 1
 DNNL_INC ?= /usr/include/oneapi/dnnl/dnnl.h
 ifeq ($(DNNL)$(wildcard $(DNNL_INC)),1$(DNNL_INC))
   DNNL_ON    := 1
-  DNNL_WHY   := oneDNN from $(DNNL_INC)
+  DNNL_WHY   := used (from $(DNNL_INC))
   ALL_CFLAGS += -DLT_HAVE_DNNL
   LIBS       += -ldnnl
 else
