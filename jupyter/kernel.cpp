@@ -258,7 +258,8 @@ private:
                                   bool /*allow_stdin*/) override
     {
         if (!push_function("execute"))
-            return xeus::create_error_reply("KernelError", "torch.jupyter did not load");
+            return nl::json{{"status", "error"}, {"ename", "KernelError"},
+                            {"evalue", "torch.jupyter did not load"}, {"traceback", nl::json::array()}};
         lua_pushlstring(L_, code.data(), code.size());
         lua_pushboolean(L_, silent);
         block_sigint(false);  // this thread takes the interrupts while the cell runs
@@ -277,7 +278,8 @@ private:
         std::vector<std::string> lines;
         for (auto &l : tb) lines.push_back(l.is_string() ? l.get<std::string>() : l.dump());
         if (!silent) publish_execution_error(ename, evalue, lines);
-        return xeus::create_error_reply(ename, evalue, tb);
+        // (xeus 2.4's create_error_reply swaps ename and evalue)
+        return nl::json{{"status", "error"}, {"ename", ename}, {"evalue", evalue}, {"traceback", tb}};
     }
 
     nl::json complete_request_impl(const std::string &code, int cursor_pos) override
@@ -319,9 +321,7 @@ private:
             "luatorch " LUATORCH_VERSION_STRING " — " LUA_VERSION
             " with torch, nn, optim, datasets, transforms\n"
             "help(f) describes a function, Tab completes, Shift-Tab shows the help;\n"
-            "display(x) shows images, HTML and Markdown, torch.plot draws with gnuplot",
-            false,
-            nl::json::array({{{"text", "luatorch API"}, {"url", "https://github.com/luatorch"}}}));
+            "display(x) shows images, HTML and Markdown, torch.plot draws with gnuplot");
     }
 
     void shutdown_request_impl() override {}

@@ -273,12 +273,26 @@ function M.preload()
   return loaded
 end
 
--- Compiles the text as an expression first (so its values print), then as statements.
--- chunkname: '=stdin' at the prompt.
+-- Compiles the text as an expression first (so its values print), then as statements, then
+-- as statements whose last lines are an expression (`x = f()\nx`: a notebook cell, a pasted
+-- block), which returns that expression's values. chunkname: '=stdin' at the prompt.
 local function compile(src, chunkname)
-  local f = load('return ' .. src, chunkname or '=stdin', 't')
+  chunkname = chunkname or '=stdin'
+  local f = load('return ' .. src, chunkname, 't')
   if f then return f end
-  return load(src, chunkname or '=stdin', 't')
+  local g, err = load(src, chunkname, 't')
+  if g or not src:find('\n') then return g, err end
+  local starts = {}   -- where each line after the first starts, the last one first
+  for i in src:gmatch('\n()') do table.insert(starts, 1, i) end
+  for _, i in ipairs(starts) do
+    local tail = src:sub(i)
+    if tail:find('%S') and load('return ' .. tail, chunkname, 't') then
+      -- one chunk, so the statements' locals are in scope (line numbers kept: no newline added)
+      local h = load(src:sub(1, i - 1) .. 'return ' .. tail, chunkname, 't')
+      if h then return h end
+    end
+  end
+  return g, err
 end
 
 -- A command's text -> f (its function) | nil, message; quiet: it ends in ';' (results not
