@@ -273,26 +273,28 @@ function M.preload()
   return loaded
 end
 
--- Compiles the text as an expression first (so its values print), then as statements, then
--- as statements whose last lines are an expression (`x = f()\nx`: a notebook cell, a pasted
--- block), which returns that expression's values. chunkname: '=stdin' at the prompt.
+-- Compiles the text as an expression first (so its values print), then as statements whose
+-- last lines are an expression (`x = f()\nx:sum()`: a notebook cell, a pasted block; the
+-- chunk returns that expression's values), then as statements. The statements before such a
+-- last expression must compile on their own, so the expression is at the top level (never the
+-- last line inside a loop). chunkname: '=stdin' at the prompt.
 local function compile(src, chunkname)
   chunkname = chunkname or '=stdin'
   local f = load('return ' .. src, chunkname, 't')
   if f then return f end
-  local g, err = load(src, chunkname, 't')
-  if g or not src:find('\n') then return g, err end
-  local starts = {}   -- where each line after the first starts, the last one first
-  for i in src:gmatch('\n()') do table.insert(starts, 1, i) end
-  for _, i in ipairs(starts) do
-    local tail = src:sub(i)
-    if tail:find('%S') and load('return ' .. tail, chunkname, 't') then
-      -- one chunk, so the statements' locals are in scope (line numbers kept: no newline added)
-      local h = load(src:sub(1, i - 1) .. 'return ' .. tail, chunkname, 't')
-      if h then return h end
+  if src:find('\n') then
+    local starts = {}   -- where each line after the first starts, the last one first
+    for i in src:gmatch('\n()') do table.insert(starts, 1, i) end
+    for _, i in ipairs(starts) do
+      local head, tail = src:sub(1, i - 1), src:sub(i)
+      if tail:find('%S') and load('return ' .. tail, chunkname, 't') and load(head, chunkname, 't') then
+        -- one chunk, so the statements' locals are in scope (no line added: positions hold)
+        local h = load(head .. 'return ' .. tail, chunkname, 't')
+        if h then return h end
+      end
     end
   end
-  return g, err
+  return load(src, chunkname, 't')
 end
 
 -- A command's text -> f (its function) | nil, message; quiet: it ends in ';' (results not
