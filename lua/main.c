@@ -7,6 +7,7 @@
  *   luatorch -l mod               require mod into the global mod
  *   luatorch                      the interactive prompt (stdin not a terminal: run stdin)
  *   luatorch --help / --version   the usage (options, environment) / the version
+ *   luatorch --install-kernel [--user]   registers the Jupyter kernel built beside it
  *
  * The prompt (lua/torch/repl.lua) edits lines with libedit, keeps a history file
  * (LUATORCH_HISTORY, default ~/.luatorch_history; LUATORCH_HISTSIZE lines, default 1000),
@@ -288,6 +289,9 @@ static void usage(FILE *out)
             "  -i             enter interactive mode after executing 'script'\n"
             "  -l mod         require library 'mod' into global 'mod'\n"
             "  -v, --version  show version information\n"
+            "  --install-kernel [--user]\n"
+            "                 register the Jupyter kernel (luatorch-kernel, built beside this\n"
+            "                 executable) for all users (/usr/local/share/jupyter) or this user\n"
             "  -h, --help     show this help and exit\n"
             "  --             stop handling options\n"
             "  -              execute stdin and stop handling options\n"
@@ -306,9 +310,30 @@ static void usage(FILE *out)
             "  no_proxy, NO_PROXY     hosts downloads reach without a proxy (loopback always)\n"
             "  LUA_PATH, LUA_CPATH    Lua's module search paths (LUA_PATH_5_4, LUA_CPATH_5_4 first)\n"
             "  OMP_NUM_THREADS        the initial thread count (torch.setnumthreads changes it)\n"
+            "  JUPYTER_DATA_DIR, XDG_DATA_HOME\n"
+            "                         where --install-kernel --user writes (else ~/.local/share/jupyter)\n"
             "\n"
             "Documentation: help() at the prompt, docs/API.md, man luatorch.\n",
             progname);
+}
+
+/* --install-kernel [--user]: copies the kernelspec beside the executable into Jupyter's data
+ * directory (lua/torch/jupyter.lua, install_kernel) */
+static int install_kernel(lua_State *L, int user)
+{
+    luaL_openlibs(L);
+    lt_exe_install_searcher(L);
+    if (dorequire(L, "torch") != LUA_OK) return 0;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "torch.jupyter");
+    if (report(L, docall(L, 1, 1)) != LUA_OK) return 0;
+    lua_getfield(L, -1, "install_kernel");
+    lua_pushnil(L);  /* the running executable */
+    lua_pushboolean(L, user);
+    if (report(L, docall(L, 2, 1)) != LUA_OK) return 0;
+    printf("%s: the Jupyter kernel 'luatorch' is registered in %s\n", progname, lua_tostring(L, -1));
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
@@ -332,6 +357,16 @@ static int pmain(lua_State *L)
             usage(stdout);
             lua_pushboolean(L, 1);
             return 1;
+        }
+        if (strcmp(a, "--install-kernel") == 0) {
+            int user = i + 1 < argc && strcmp(argv[i + 1], "--user") == 0;
+            if (i + 1 + user < argc) {
+                fprintf(stderr, "%s: --install-kernel takes only --user, got '%s'\n", progname,
+                        argv[i + 1 + user]);
+                usage(stderr);
+                return 0;
+            }
+            return install_kernel(L, user);
         }
         if (strcmp(a, "-i") == 0 || is_version(a)) continue;
         if ((strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0)) {

@@ -24,8 +24,10 @@ def check(name, cond, why=''):
 
 
 def run(kc, code, timeout=60):
-    """Executes code; returns (reply content, [(msg_type, content, arrival time)])."""
-    msg_id = kc.execute(code)
+    """Executes code; returns (reply content, [(msg_type, content, arrival time)]).
+    stop_on_error=False: after an error reply xeus aborts the requests queued behind it (as
+    ipykernel does), which would race with the next check's request."""
+    msg_id = kc.execute(code, stop_on_error=False)
     msgs = []
     while True:
         m = kc.get_iopub_msg(timeout=timeout)
@@ -99,11 +101,13 @@ def protocol():
               'first and second arrived %s s apart' % (second[0] - first[0] if first and second else None))
 
         # errors: ename, evalue, the Lua traceback
-        rep, msgs = run(kc, 'local function inner() error("deep trouble") end\ninner()')
+        rep, msgs = run(kc, 'local function inner() error("deep trouble") end\n'
+                            'local function outer() inner() end\nouter()')
         err = of(msgs, 'error')
         check('error_reply', rep['status'] == 'error' and rep['ename'] == 'LuaError'
               and 'deep trouble' in rep['evalue'], rep)
-        check('error_traceback', err and any("in local 'inner'" in l for l in err[0]['traceback'])
+        check('error_traceback', err and any("'inner'" in l for l in err[0]['traceback'])
+              and any(l.strip().startswith('cell:2: in') for l in err[0]['traceback'])
               and err[0]['traceback'][0] == 'cell:1: deep trouble', err)
         rep, msgs = run(kc, 'x = = 1')
         check('error_syntax', rep['status'] == 'error' and rep['ename'] == 'SyntaxError', rep)
@@ -158,7 +162,7 @@ def protocol():
 
         # interrupt: a training-like loop streaming lines, stopped; the state survives
         msg_id = kc.execute('n = 0\nfor step = 1, 1e12 do\n  n = step\n'
-                            '  if step % 200000 == 0 then print("step", step) end\nend')
+                            '  if step % 200000 == 0 then print("step", step) end\nend', stop_on_error=False)
         t0 = time.monotonic()
         while True:
             m = kc.get_iopub_msg(timeout=60)

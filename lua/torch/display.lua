@@ -148,6 +148,7 @@ return function(torch)
     for i, e in ipairs(list) do
       local spec = (type(e) == 'table' and not torch.isTensor(e) and e.y ~= nil) and e or { y = e }
       local y = numbers('plot', 1, spec.y, ('series %d'):format(i))
+      if #y == 0 then check.argerror('plot', 1, ('series %d has no values'):format(i)) end
       local x = spec.x or opts.x
       x = x and numbers('plot', 1, x, ('series %d x'):format(i)) or nil
       if x and #x ~= #y then

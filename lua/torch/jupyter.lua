@@ -200,16 +200,16 @@ local function dirname(p) return p:match('^(.*)/[^/]*$') or '.' end
 
 local function copy_file(from, to)
   local f, err = io.open(from, 'rb')
-  if not f then error('luatorch --install-kernel: cannot read ' .. err, 0) end
+  if not f then error('--install-kernel: cannot read ' .. err, 0) end
   local data = f:read('a')
   f:close()
   local tmp = to .. '.tmp'
   local o, oerr = io.open(tmp, 'wb')
-  if not o then error('luatorch --install-kernel: cannot write ' .. oerr, 0) end
+  if not o then error('--install-kernel: cannot write ' .. oerr, 0) end
   o:write(data)
   o:close()
   local ok, rerr = os.rename(tmp, to)
-  if not ok then os.remove(tmp) error('luatorch --install-kernel: ' .. rerr, 0) end
+  if not ok then os.remove(tmp) error('--install-kernel: ' .. rerr, 0) end
 end
 
 local function exists(p)
@@ -235,9 +235,11 @@ end
 -- ($JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter or ~/.local/share/jupyter) with user, else
 -- the system's (/usr/local/share/jupyter). Returns the directory written.
 function M.install_kernel(exe, user)
+  exe = exe or torch._exePath()
+  if not exe then error('--install-kernel: cannot find the running executable (/proc/self/exe)', 0) end
   local src = M.kernelspec_dir(exe)
   if not src then
-    error(('luatorch --install-kernel: no kernelspec next to %s: the kernel is built when xeus '
+    error(('--install-kernel: no kernelspec next to %s: the kernel is built when xeus '
            .. 'is installed (Debian xeus-dev; `make deps`), then `make`'):format(exe), 0)
   end
   local base
@@ -248,14 +250,14 @@ function M.install_kernel(exe, user)
       local home = os.getenv('HOME')
       if xdg and xdg ~= '' then base = xdg .. '/jupyter'
       elseif home and home ~= '' then base = home .. '/.local/share/jupyter'
-      else error('luatorch --install-kernel --user: neither JUPYTER_DATA_DIR, XDG_DATA_HOME nor HOME is set', 0) end
+      else error('--install-kernel --user: neither JUPYTER_DATA_DIR, XDG_DATA_HOME nor HOME is set', 0) end
     end
   else
     base = '/usr/local/share/jupyter'
   end
   local dest = base .. '/kernels/luatorch'
   if os.execute('mkdir -p ' .. shell_quote(dest)) ~= true then
-    error('luatorch --install-kernel: cannot create ' .. dest .. (user and '' or ' (without --user it needs root)'), 0)
+    error('--install-kernel: cannot create ' .. dest .. (user and '' or ' (without --user it needs root)'), 0)
   end
   for _, name in ipairs({ 'kernel.json', 'logo-32x32.png', 'logo-64x64.png' }) do
     if exists(src .. '/' .. name) then copy_file(src .. '/' .. name, dest .. '/' .. name) end
