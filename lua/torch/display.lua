@@ -103,6 +103,9 @@ return function(torch)
   -- torch.display(x [, kind])
   function torch.display(x, kind)
     check.arg('display', 2, kind, 'string?')
+    if kind ~= nil and not mimes[kind] then
+      check.argerror('display', 2, ("unknown kind '%s' (one of %s)"):format(kind, kind_names()))
+    end
     local m
     if torch.isMedia(x) then
       m = x
@@ -175,6 +178,7 @@ return function(torch)
 
   -- torch.plot(series [, opts]) -> media
   function torch.plot(series, opts)
+    check.arg('plot', 1, series, 'table|tensor')
     opts = check.options('torch.plot', opts, plot_options, 2)
     if opts.format ~= 'svg' and opts.format ~= 'png' then
       check.argerror('plot', 2, ("format '%s' (svg or png)"):format(tostring(opts.format)))
