@@ -204,8 +204,11 @@ endif
 KERNEL := $(BUILD)/luatorch-kernel
 KSPEC  := $(BUILD)/share/jupyter/kernels/luatorch
 KERNEL_LOGOS := jupyter/logo-32x32.png jupyter/logo-64x64.png
+# the kernel and its kernelspec, relative to a build directory (test-asan builds them too)
+KERNEL_FILES := luatorch-kernel share/jupyter/kernels/luatorch/kernel.json \
+                $(KERNEL_LOGOS:jupyter/%=share/jupyter/kernels/luatorch/%)
 ifeq ($(JUPYTER_ON),1)
-all: $(KERNEL) $(KSPEC)/kernel.json $(KERNEL_LOGOS:jupyter/%=$(KSPEC)/%)
+all: $(addprefix $(BUILD)/,$(KERNEL_FILES))
 endif
 
 # C++17 for xeus; CFLAGS (the sanitizers) apply here too
@@ -287,7 +290,8 @@ test-asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so \
-	  $(if $(MPICC),build-asan/lua/distributed/core.so)
+	  $(if $(MPICC),build-asan/lua/distributed/core.so) \
+	  $(if $(filter 1,$(JUPYTER_ON)),$(addprefix build-asan/,$(KERNEL_FILES)))
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \

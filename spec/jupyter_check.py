@@ -100,6 +100,10 @@ def protocol():
         check('stream_live', first and second and second[0] - first[0] > 0.5,
               'first and second arrived %s s apart' % (second[0] - first[0] if first and second else None))
 
+        # bytes that are not UTF-8 become U+FFFD, the kernel carries on
+        rep, msgs = run(kc, 'print("\\255ok")')
+        check('stream_not_utf8', rep['status'] == 'ok' and stdout(msgs) == '\ufffdok\n', msgs)
+
         # errors: ename, evalue, the Lua traceback
         rep, msgs = run(kc, 'local function inner() error("deep trouble") end\n'
                             'local function outer() inner() end\nouter()')
