@@ -163,7 +163,7 @@ end
 describe('the Jupyter kernel (jupyter_client)', function()
   local names = { 'kernel_info', 'execute_result', 'execute_locals_then_expression', 'execute_quiet',
                   'execute_tensor', 'execution_count', 'stream_order', 'stream_stderr', 'stream_live',
-                  'stream_not_utf8',
+                  'stream_not_utf8', 'no_stdin',
                   'error_reply', 'error_traceback', 'error_syntax', 'state_after_error',
                   'display_html_markdown_svg', 'display_png_base64', 'plot_inline_svg',
                   'progress_in_place', 'complete_field', 'complete_utf8', 'complete_method',

@@ -104,6 +104,9 @@ def protocol():
         rep, msgs = run(kc, 'print("\\255ok")')
         check('stream_not_utf8', rep['status'] == 'ok' and stdout(msgs) == '\ufffdok\n', msgs)
 
+        rep, msgs = run(kc, 'io.read()')
+        check('no_stdin', rep['status'] == 'error' and 'no standard input' in rep['evalue'], rep)
+
         # errors: ename, evalue, the Lua traceback
         rep, msgs = run(kc, 'local function inner() error("deep trouble") end\n'
                             'local function outer() inner() end\nouter()')

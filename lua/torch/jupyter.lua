@@ -66,6 +66,8 @@ local function install_streams()
     for i = 1, n do parts[i] = tostring((select(i, ...))) end
     k.publish('stdout', table.concat(parts, '\t') .. '\n')
   end
+  -- the kernel's standard input is a pipe nobody writes to: reading it would wait forever
+  function io.read() error('io.read: a notebook cell has no standard input to read', 2) end
   -- torch.isatty(io.stdout) must not see a table it cannot read; the notebook is no terminal
   local isatty = torch.isatty
   function torch.isatty(f)
