@@ -51,7 +51,7 @@ return function(torch)
       done, self.total, clock(elapsed), clock(eta), rate_string(rate),
       self.note and (' | ' .. self.note) or '')
     if self.notebook then return torch._notebookBar(self, text) end
-    self.stream:write('\r', text, '\27[K')
+    self.stream:write('\r' .. text .. '\27[K')
     self.stream:flush()
   end
 
