@@ -125,7 +125,7 @@ return function(torch)
   -- ---- torch.plot --------------------------------------------------------------------------
   local plot_options = { x = check.NONE, title = '', xlabel = '', ylabel = '', y2label = '',
                          style = 'lines', format = 'svg', width = 640, height = 360, file = '',
-                         logy = false, yrange = check.NONE }
+                         logy = false, yrange = check.NONE, y2range = check.NONE }
   local styles = { lines = true, points = true, linespoints = true }
 
   local function numbers(fname, i, v, what)
@@ -228,12 +228,14 @@ return function(torch)
     if opts.xlabel ~= '' then lines[#lines + 1] = 'set xlabel ' .. gp_string(opts.xlabel) end
     if opts.ylabel ~= '' then lines[#lines + 1] = 'set ylabel ' .. gp_string(opts.ylabel) end
     if opts.logy then lines[#lines + 1] = 'set logscale y' end
-    if opts.yrange then
-      local r = opts.yrange
-      if type(r) ~= 'table' or type(r[1]) ~= 'number' or type(r[2]) ~= 'number' then
-        check.argerror('plot', 2, 'yrange must be {min, max}')
+    for _, k in ipairs({ 'yrange', 'y2range' }) do
+      local r = opts[k]
+      if r ~= nil then
+        if type(r) ~= 'table' or type(r[1]) ~= 'number' or type(r[2]) ~= 'number' then
+          check.argerror('plot', 2, k .. ' must be {min, max}')
+        end
+        lines[#lines + 1] = ('set %s [%.17g:%.17g]'):format(k, r[1], r[2])
       end
-      lines[#lines + 1] = ('set yrange [%.17g:%.17g]'):format(r[1], r[2])
     end
     if y2 then
       lines[#lines + 1] = 'set ytics nomirror'
