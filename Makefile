@@ -262,7 +262,8 @@ test: deps
 # the build above; here the backend's code and kernels run on the CPU, and each test's name ends
 # in " [emulated device]". Only the executable and the C module are built (in build-emu/).
 EMU_BUILD  = build-emu
-CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua
+CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua \
+             spec/50-cuda_rnn_spec.lua
 
 test-cuda-emu: deps
 	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so

@@ -21,6 +21,13 @@
 --                           input gradients); TF32 off; graphs on
 --   lstm1024_fwdbwd_fp32_nographs   the same, graphs off
 --   lstm1024_fwdbwd_tf32    the same with torch.cuda.allowTF32(true); graphs on
+--   gru1024_fwdbwd_fp32     nn.GRU 1024->1024, T=100, B=128, the same step (gpu/rnn.cu: per step
+--                           a cuBLAS GEMM + a kernel, no CUDA graph); TF32 off
+--   bilstm1024_fwdbwd_fp32  nn.LSTM 1024->1024 bidirectional (output 2048), the same step
+--                           (gpu/rnn.cu, each direction a layer of its own)
+--   lstm1024_lengths_fwdbwd_fp32  nn.LSTM 1024->1024 with lengths: B=128 sequences of 41 to 100
+--                           steps (length 100 - (37 b mod 60), b = 0..127) padded to T=100
+--                           (PyTorch: pack_padded_sequence / pad_packed_sequence)
 --
 -- Then INFO lines (no RESULT: no PyTorch twin) for where "auto" should switch kernels: nn.LSTM
 -- 28->H, batch first, B=100, T=28, forward + backward against a fixed gradient, graphs on, for
@@ -230,6 +237,35 @@ local function lstm1024()
   torch.cuda.allowTF32(false)
 end
 
+-- ---- nn.GRU, bidirectional nn.LSTM, nn.LSTM with lengths, 1024 -> 1024 (gpu/rnn.cu) --------
+local function recurrent()
+  local T, B, I, Hd = 100, 128, 1024, 1024
+  if QUICK then T, B, I, Hd = 6, 4, 16, 16 end
+  torch.cuda.allowTF32(false)
+  local lengths = torch.LongTensor(B)
+  for b = 0, B - 1 do lengths[b + 1] = math.max(1, T - (37 * b) % math.max(1, T * 3 // 5)) end
+  local iters, warmup, reps = 10, 3, 3
+  if QUICK then iters, warmup, reps = 2, 1, 2 end
+  for _, cfg in ipairs({ { 'gru1024_fwdbwd_fp32', function() return nn.GRU(I, Hd) end, 1 },
+                         { 'bilstm1024_fwdbwd_fp32',
+                           function() return nn.LSTM(I, Hd, 1, { bidirectional = true }) end, 2 },
+                         { 'lstm1024_lengths_fwdbwd_fp32', function() return nn.LSTM(I, Hd) end, 1,
+                           lengths } }) do
+    torch.manualSeed(3)
+    local m = cfg[2]():cuda()
+    local x = torch.randn(T, B, I):cuda()
+    x.requiresGrad = true
+    local g = torch.randn(T, B, cfg[3] * Hd):cuda()
+    local opts = cfg[4] and { lengths = cfg[4] } or nil
+    local function step()
+      x.grad = nil
+      m:zeroGradParameters()
+      m(x, opts):backward(g)
+    end
+    result(cfg[1], time_ms(step, iters, warmup, reps))
+  end
+end
+
 -- ---- the fused / gemm crossover in H (INFO lines) ---------------------------------------------
 local function sweep()
   local B, T, I = 100, 28, 28
@@ -263,6 +299,7 @@ local t0 = torch.clock()
 local was = torch._lstmGraphs()
 seed()
 lstm1024()
+recurrent()
 sweep()
 torch._lstmGraphs(was)
 out(('INFO bench/gpu_lstm.lua took %.1f s'):format(torch.clock() - t0))

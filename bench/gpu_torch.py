@@ -14,6 +14,11 @@ median of several timed runs, CUDA events), matching bench/gpu_lstm.lua's `RESUL
                         then backward of the output against a fixed random gradient (weight and
                         input gradients); TF32 off
   lstm1024_fwdbwd_tf32  the same with TF32 allowed in cuBLAS and cuDNN
+  gru1024_fwdbwd_fp32, bilstm1024_fwdbwd_fp32, lstm1024_lengths_fwdbwd_fp32
+                        the same step for nn.GRU, a bidirectional nn.LSTM (output 2048) and
+                        nn.LSTM over B=128 sequences of 41 to 100 steps (length
+                        100 - (37 b mod 60)) through pack_padded_sequence(enforce_sorted=False)
+                        and pad_packed_sequence; TF32 off
 
 Lines starting `CHECK` report correctness checks (ok / FAIL), `SKIP` workloads that could not
 run, `INFO` the setup. Exit status 1 when a check failed, 0 otherwise (also when there is no
@@ -250,6 +255,37 @@ def lstm1024_benchmarks():
     set_tf32(False)
 
 
+# ---- nn.GRU, bidirectional nn.LSTM, nn.LSTM with lengths, 1024 -> 1024 ----------------------
+def recurrent_benchmarks():
+    T, B, I, H = (100, 128, 1024, 1024)
+    iters, warmup, reps = (2, 1, 2) if QUICK else (10, 3, 5)
+    set_tf32(False)
+    lengths = torch.tensor([max(1, T - (37 * b) % (T * 3 // 5)) for b in range(B)])
+    for name, make, d, lens in (
+            ('gru1024_fwdbwd_fp32', lambda: torch.nn.GRU(I, H, 1), 1, None),
+            ('bilstm1024_fwdbwd_fp32', lambda: torch.nn.LSTM(I, H, 1, bidirectional=True), 2,
+             None),
+            ('lstm1024_lengths_fwdbwd_fp32', lambda: torch.nn.LSTM(I, H, 1), 1, lengths)):
+        torch.manual_seed(3)
+        rnn = make().to(DEV)
+        x = torch.randn(T, B, I, device=DEV, requires_grad=True)
+        gy = torch.randn(T, B, d * H, device=DEV)
+
+        def step():
+            x.grad = None
+            for p in rnn.parameters():
+                p.grad = None
+            if lens is None:
+                y, _ = rnn(x)
+            else:
+                packed = torch.nn.utils.rnn.pack_padded_sequence(x, lens, enforce_sorted=False)
+                yp, _ = rnn(packed)
+                y, _ = torch.nn.utils.rnn.pad_packed_sequence(yp, total_length=T)
+            y.backward(gy)
+
+        result(name, time_ms(step, iters, warmup, reps))
+
+
 def main():
     if CPU_TEST:
         out('INFO torch %s on the CPU: a self-test of this script, not a benchmark' % torch.__version__)
@@ -260,7 +296,7 @@ def main():
             p.multi_processor_count))
     global failed
     t0 = time.time()
-    for fn in (seed_benchmarks, lstm1024_benchmarks):
+    for fn in (seed_benchmarks, lstm1024_benchmarks, recurrent_benchmarks):
         try:
             fn()
         except Exception as e:

@@ -5,12 +5,16 @@
 --   Lua cell   the seed example's cell written from nn.Linear + autograd ops (gates =
 --              x2h(x) + h2h(h); chunk; sigmoid / tanh; c = f*c + i*g; h = o*tanh(c)), looped
 --              over time (stacked for L layers), same head, loss and update
+--   autocast   the nn.LSTM step under torch.autocast('bfloat16') (bf16 products, fp32 rest)
 --   floor      the GEMM floor: exactly the matrix products of the nn.LSTM step (recorded
 --              with torch._gemmTrace while one step runs, plus the Linear head's three) issued
---              as bare OpenBLAS calls of the same shapes on preallocated, cache-warm buffers
+--              as bare float32 GEMMs of the same shapes on preallocated, cache-warm buffers,
+--              once all on OpenBLAS and once all on oneDNN (torch.setGemmEngine); `floor` is
+--              the faster of the two, and the ratio LSTM/floor is against it
 --   PyTorch    torch.nn.LSTM + Linear + cross_entropy + SGD, same shapes, same thread count
 --              (torch.set_num_threads and OPENBLAS_NUM_THREADS), when /usr/bin/python3
---              imports torch (skipped otherwise)
+--              imports torch (skipped otherwise); `PT bf16` the same step under
+--              torch.autocast('cpu', dtype=torch.bfloat16)
 -- at 1 and 2 threads. Best of a few repetitions of a few steps each (machines are shared).
 -- LUATORCH_BENCH_QUICK=1 runs the seed shape only; LUATORCH_BENCH_THREADS=n one thread count.
 local torch = require 'torch'
@@ -109,8 +113,16 @@ local function floor_ms(cfg, step)
   calls[#calls + 1] = { m = cfg.B, n = cfg.H, k = CLASSES, ta = false, tb = false, beta = 0 }
   local flops = 0
   for _, c in ipairs(calls) do flops = flops + 2 * c.m * c.n * c.k end
-  torch._gemmReplay(calls, 1)
-  return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps)) * 1000, flops, #calls
+  local ms, engine = {}, torch.getGemmEngine()
+  for _, e in ipairs({ 'openblas', 'onednn' }) do
+    if e == 'openblas' or pcall(torch.setGemmEngine, e) then
+      torch.setGemmEngine(e)
+      torch._gemmReplay(calls, 1)
+      ms[e] = torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps)) * 1000
+    end
+  end
+  torch.setGemmEngine(engine)
+  return ms.openblas, ms.onednn, flops, #calls
 end
 
 -- PyTorch: all configurations in one python process per thread count (bench/pytorch.lua)
@@ -136,14 +148,18 @@ for k, (I, H, L, B, T, steps, reps) in enumerate(cfgs):
         out, _ = lstm(x)
         torch.nn.functional.cross_entropy(lin(out[:, -1]), y).backward()
         opt.step()
-    step()
-    best = 1e9
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(steps):
+    def step_bf16():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
             step()
-        best = min(best, (time.perf_counter() - t0) / steps)
-    print(k + 1, best * 1000, flush=True)
+    for j, fn in enumerate((step, step_bf16)):
+        fn()
+        best = 1e9
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            best = min(best, (time.perf_counter() - t0) / steps)
+        print(2 * k + j + 1, best * 1000, flush=True)
 ]]):format(table.concat(lines, ','))
   return run_pytorch(py, THREADS)
 end
@@ -155,9 +171,11 @@ for ci, cfg in ipairs(configs) do
     torch.setnumthreads(nt)
     local step = lstm_step(cfg)
     local lstm = best_ms(cfg, step)
-    local floor, flops, ncalls = floor_ms(cfg, step)
+    local ac = best_ms(cfg, function() torch.autocast('bfloat16', step) end)
+    local ob, dnnl, flops, ncalls = floor_ms(cfg, step)
     local cell = best_ms(cfg, cell_step(cfg))
-    rows[#rows + 1] = { ci = ci, cfg = cfg, nt = nt, lstm = lstm, cell = cell, floor = floor,
+    rows[#rows + 1] = { ci = ci, cfg = cfg, nt = nt, lstm = lstm, ac = ac, cell = cell, ob = ob,
+                        dnnl = dnnl, floor = math.min(ob, dnnl or math.huge),
                         gflops = flops / 1e9, ncalls = ncalls }
     collectgarbage()
   end
@@ -165,16 +183,21 @@ end
 torch.setnumthreads(old_threads)
 local py = pytorch_ms()
 
-print(('lstm: one training step (forward + backward + SGD), ms; floor = the same GEMMs as bare '
-       .. 'BLAS calls; OpenBLAS kernels: %s%s'):format(torch._blasCorename(),
-       os.getenv('OPENBLAS_CORETYPE') and ' (OPENBLAS_CORETYPE)' or ''))
-print(('%-26s %3s %9s %9s %9s %9s %11s %12s %11s'):format('', 'thr', 'nn.LSTM', 'Lua cell',
-      'floor', 'PyTorch', 'LSTM/floor', 'PyTorch/LSTM', 'cell/LSTM'))
+print(('lstm: one training step (forward + backward + SGD), ms; floors = the same GEMMs as bare '
+       .. 'calls on OpenBLAS (kernels: %s%s) and on oneDNN, floor = the faster'):format(
+       torch._blasCorename(), os.getenv('OPENBLAS_CORETYPE') and ', OPENBLAS_CORETYPE' or ''))
+print(('%-26s %3s %8s %8s %8s %8s %8s %8s %8s %8s %10s %9s %10s %9s'):format('', 'thr', 'nn.LSTM',
+      'autocast', 'Lua cell', 'OpenBLAS', 'oneDNN', 'PyTorch', 'PT bf16', 'LSTM/fl', 'PT/LSTM',
+      'PTbf16/ac', 'cell/LSTM', 'fl OB/DN'))
+local function fmt(v) return v and ('%.2f'):format(v) or 'n/a' end
+local function ratio(a, b) return a and b and ('%.2fx'):format(a / b) or 'n/a' end
 for _, r in ipairs(rows) do
-  local pms = py and py[r.ci .. ':' .. r.nt]
-  print(('%-26s %3d %9.2f %9.2f %9.2f %9s %10.2fx %11s %10.2fx'):format(r.cfg.name, r.nt, r.lstm,
-        r.cell, r.floor, pms and ('%.2f'):format(pms) or 'n/a', r.lstm / r.floor,
-        pms and ('%.2fx'):format(pms / r.lstm) or 'n/a', r.cell / r.lstm))
+  local pms = py and py[(2 * r.ci - 1) .. ':' .. r.nt]
+  local pbf = py and py[(2 * r.ci) .. ':' .. r.nt]
+  print(('%-26s %3d %8.2f %8.2f %8.2f %8.2f %8s %8s %8s %7.2fx %10s %9s %9.2fx %9s'):format(
+        r.cfg.name, r.nt, r.lstm, r.ac, r.cell, r.ob, fmt(r.dnnl), fmt(pms), fmt(pbf),
+        r.lstm / r.floor, ratio(pms, r.lstm), ratio(pbf, r.ac), r.cell / r.lstm,
+        ratio(r.ob, r.dnnl)))
 end
 print(('(floor: %s GEMMs per step; %s GFLOP per step for the seed shape)'):format(rows[1].ncalls,
       ('%.2f'):format(rows[1].gflops)))

@@ -1,10 +1,13 @@
--- bench/mm.lua — torch.mm against the same product as one bare OpenBLAS call and as PyTorch's
--- torch.mm (when /usr/bin/python3 imports torch), at 1 and 2 threads: the seed cell's products
+-- bench/mm.lua — torch.mm against the same product as one bare OpenBLAS call, one bare oneDNN
+-- call (torch.setGemmEngine), torch.mm under torch.autocast('bfloat16'), and PyTorch's
+-- torch.mm in fp32 and under its CPU bf16 autocast (when /usr/bin/python3 imports torch), at
+-- 1 and 2 threads: the seed cell's products
 -- (a Linear 28/128 -> 512 at batch 100: forward, input gradient, weight gradient) and larger
 -- ones. With more than one thread core/blas.c splits a product of up to 2^28 multiply-adds
 -- (2^18 per thread at least) into one single-threaded GEMM per thread on a slab of C; the bare
 -- call is OpenBLAS's own threading. In microseconds per product (best of a few repetitions of a
--- batch of calls), and the ratios bare / torch.mm and PyTorch / torch.mm (> 1: ours is faster).
+-- batch of calls), and the ratios floor / torch.mm (floor: the faster bare engine) and
+-- PyTorch / torch.mm (> 1: ours is faster), and PyTorch bf16 / ours under autocast.
 local torch = require 'torch'
 local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
                            'pytorch.lua')
@@ -19,6 +22,10 @@ local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight grad
   { 1000, 1000, 1000, false, 'square 1000' },
 }
 local THREADS = { 1, 2 }
+if os.getenv('LUATORCH_BENCH_THREADS') then  -- one thread count, as bench/lstm.lua
+  local n = math.tointeger(tonumber(os.getenv('LUATORCH_BENCH_THREADS')))
+  THREADS = { (assert(n and n >= 1 and n, 'LUATORCH_BENCH_THREADS: expected a thread count')) }
+end
 
 local function calls_for(s)  -- a batch of about 2e8 multiply-adds, 1 to 50 calls
   return math.max(1, math.min(50, math.floor(2e8 / (s[1] * s[2] * s[3]))))
@@ -52,11 +59,16 @@ for i, (m, n, k, ta, calls) in enumerate([%s]):
     def run():
         for _ in range(calls):
             torch.mm(a, b, out=out)
-    run()
-    best = 1e9
-    for _ in range(7):
-        t0 = time.perf_counter(); run(); best = min(best, time.perf_counter() - t0)
-    print(i + 1, best / calls * 1e6, flush=True)
+    def run_bf16():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            for _ in range(calls):
+                torch.mm(a, b)
+    for j, fn in enumerate((run, run_bf16)):
+        fn()
+        best = 1e9
+        for _ in range(7):
+            t0 = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t0)
+        print(2 * i + j + 1, best / calls * 1e6, flush=True)
 ]]):format(table.concat(rows, ','))
   return run_pytorch(py, THREADS)
 end
@@ -72,24 +84,35 @@ for i, s in ipairs(shapes) do
   for c = 1, calls do list[c] = { m = m, n = n, k = k, ta = ta, tb = false, beta = 0 } end
   for _, nt in ipairs(THREADS) do
     torch.setnumthreads(nt)
-    local mm = best_us(calls, function() for _ = 1, calls do torch.mm(out, a, b) end end)
-    torch._gemmReplay(list, 1)
-    local bare = torch._gemmReplay(list, 7) / calls * 1e6
-    rows[#rows + 1] = { i = i, s = s, nt = nt, mm = mm, bare = bare }
+    local function mm_all() for _ = 1, calls do torch.mm(out, a, b) end end
+    local mm = best_us(calls, mm_all)
+    local ac = best_us(calls, function() torch.autocast('bfloat16', mm_all) end)
+    local bare = {}
+    for _, e in ipairs({ 'openblas', 'onednn' }) do
+      if pcall(torch.setGemmEngine, e) then
+        torch._gemmReplay(list, 1)
+        bare[e] = torch._gemmReplay(list, 7) / calls * 1e6
+      end
+    end
+    torch.setGemmEngine('auto')
+    rows[#rows + 1] = { i = i, s = s, nt = nt, mm = mm, ac = ac, ob = bare.openblas,
+                        dnnl = bare.onednn }
   end
 end
 torch.setnumthreads(old)
 local py = pytorch_us()
 
-print('mm: torch.mm vs one bare OpenBLAS sgemm of the same shape and PyTorch\'s torch.mm, '
-      .. 'us per product')
-print(('%-22s %16s %3s %10s %10s %10s %9s %12s'):format('', 'm x n x k', 'thr', 'torch.mm',
-      'OpenBLAS', 'PyTorch', 'BLAS/mm', 'PyTorch/mm'))
+print('mm: torch.mm vs one bare sgemm of the same shape on OpenBLAS and on oneDNN, torch.mm '
+      .. 'under bf16 autocast, PyTorch\'s torch.mm fp32 and bf16 autocast; us per product')
+print(('%-22s %14s %3s %9s %9s %9s %9s %9s %9s %8s %9s %9s'):format('', 'm x n x k', 'thr',
+      'torch.mm', 'OpenBLAS', 'oneDNN', 'autocast', 'PyTorch', 'PT bf16', 'floor/mm', 'PT/mm',
+      'PTbf/ac'))
+local function fmt(v) return v and ('%.1f'):format(v) or 'n/a' end
+local function ratio(a, b) return a and b and ('%.2fx'):format(a / b) or 'n/a' end
 for _, r in ipairs(rows) do
-  local p = py and py[r.i .. ':' .. r.nt]
-  print(('%-22s %16s %3d %10.1f %10.1f %10s %8.2fx %11s'):format(r.s[5],
-        ('%dx%dx%d'):format(r.s[1], r.s[2], r.s[3]), r.nt, r.mm, r.bare,
-        p and ('%.1f'):format(p) or 'n/a', r.bare / r.mm,
-        p and ('%.2fx'):format(p / r.mm) or 'n/a'))
+  local p, pb = py and py[(2 * r.i - 1) .. ':' .. r.nt], py and py[(2 * r.i) .. ':' .. r.nt]
+  print(('%-22s %14s %3d %9.1f %9.1f %9s %9.1f %9s %9s %8s %9s %9s'):format(r.s[5],
+        ('%dx%dx%d'):format(r.s[1], r.s[2], r.s[3]), r.nt, r.mm, r.ob, fmt(r.dnnl), r.ac, fmt(p),
+        fmt(pb), ratio(math.min(r.ob, r.dnnl or math.huge), r.mm), ratio(p, r.mm), ratio(pb, r.ac)))
 end
 if not py then print('(PyTorch not importable by /usr/bin/python3: its columns are skipped)') end

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnnl.h"
 #include "lt_internal.h"
 
 static int grad_enabled = 1;
@@ -59,6 +60,7 @@ lt_node *lt_node_new(const char *name, lt_backward_fn fn, int ninputs,
         return NULL;
     }
     n->backward = fn;
+    n->autocast = lt_autocast_get();
     for (int k = 0; k < ninputs; k++) {
         lt_tensor *t = inputs[k];
         if (!t) continue;
@@ -365,7 +367,12 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
         }
         int has_grad = 0;
         for (int k = 0; k < n->noutputs; k++) has_grad |= n->grad_buf[k] != NULL;
-        if (has_grad) st = n->backward(n, n->grad_buf, grad_in);
+        if (has_grad) {  /* as PyTorch: a product recorded under autocast runs its backward
+                            under it, wherever backward is called */
+            int ac = lt_autocast_set(n->autocast);
+            st = n->backward(n, n->grad_buf, grad_in);
+            lt_autocast_set(ac);
+        }
         for (int k = 0; k < n->noutputs; k++) {  /* this node's incoming grads are spent */
             lt_tensor_release(n->grad_buf[k]);
             n->grad_buf[k] = NULL;

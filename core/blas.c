@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dnnl.h"
 #include "lt_internal.h"
 
 /* ---- checks ------------------------------------------------------------------------------ */
@@ -227,14 +228,16 @@ void lt_blas_gemm(lt_dtype dt, int colmajor, int ta, int tb, int64_t m, int64_t 
                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                   double beta, void *c, int64_t ldc)
 {
-    enum CBLAS_ORDER order = colmajor ? CblasColMajor : CblasRowMajor;
-    enum CBLAS_TRANSPOSE tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
-    if (dt == LT_FLOAT32)
-        cblas_sgemm(order, tra, trb, (int)m, (int)n, (int)k, (float)alpha, a, (int)lda, b,
-                    (int)ldb, (float)beta, c, (int)ldc);
-    else
-        cblas_dgemm(order, tra, trb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb,
-                    beta, c, (int)ldc);
+    if (dt == LT_FLOAT32) {  /* OpenBLAS or oneDNN, bf16 under autocast: core/dnnl.c */
+        if (colmajor)  /* column-major C = A B is row-major C^T = B^T A^T */
+            lt_sgemm(tb, ta, n, m, k, (float)alpha, b, ldb, a, lda, (float)beta, c, ldc);
+        else
+            lt_sgemm(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, ldc);
+        return;
+    }
+    cblas_dgemm(colmajor ? CblasColMajor : CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+                (int)ldb, beta, c, (int)ldc);
 }
 
 /* One product's BLAS arguments, and the byte steps of a row of A / C and a column of B / C

@@ -46,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dnnl.h"
 #include "lt_internal.h"
 
 /* cblas.h may pull in <complex.h>, whose I would clash with the input size below */
@@ -420,6 +421,20 @@ typedef struct {
     int trans;
 } mat;
 
+/* Under bf16 autocast, W (rows x cols) converted once for a whole layer call rather than at
+ * every step's product (core/dnnl.c); unpinned when the call ends. */
+static void mat_pin(lt_dtype dt, const mat *w, int64_t rows, int64_t cols)
+{
+    if (dt == LT_FLOAT32 && lt_autocast_get())
+        lt_autocast_pin((const float *)(const void *)w->p, w->trans ? cols : rows,
+                        w->trans ? rows : cols, w->ld);
+}
+
+static void mat_unpin(lt_dtype dt, const mat *w)
+{
+    if (dt == LT_FLOAT32 && lt_autocast_get()) lt_autocast_unpin((const float *)(const void *)w->p);
+}
+
 /* W (rows x cols) as a BLAS operand, or a contiguous copy in *copy when it cannot be one. */
 static int weight_mat(const lt_tensor *wt, lt_tensor **copy, mat *m)
 {
@@ -573,6 +588,8 @@ static void layer_forward(const layer_fwd *f)
         trace_call(f->dt, 0, !f->wih.trans, T * B, G, f->in, 0);
         for (int64_t t = f->h0 ? 0 : 1; t < T; t++) trace_call(f->dt, 0, !f->whh.trans, B, G, H, 1);
     }
+    mat_pin(f->dt, &f->wih, G, f->in);
+    mat_pin(f->dt, &f->whh, G, H);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -593,6 +610,8 @@ static void layer_forward(const layer_fwd *f)
         }
     }
     lt_blas_restore(nt, prev);
+    mat_unpin(f->dt, &f->wih);
+    mat_unpin(f->dt, &f->whh);
 }
 
 static int check_inputs(const lstm_shape *s, const lt_tensor *x, const lt_tensor *h0,
@@ -1020,6 +1039,8 @@ static void layer_backward(const layer_bwd *f)
         if (f->dwhh && f->h0) trace_call(f->dt, 1, 0, G, H, B, 1);
         if (f->dx) trace_call(f->dt, 0, f->wih.trans, T * B, f->in, G, 0);
     }
+    mat_pin(f->dt, &f->wih, G, f->in);
+    mat_pin(f->dt, &f->whh, G, H);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -1059,6 +1080,8 @@ static void layer_backward(const layer_bwd *f)
                  f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
     }
     lt_blas_restore(nt, prev);
+    mat_unpin(f->dt, &f->wih);
+    mat_unpin(f->dt, &f->whh);
 }
 
 /* A B x H (per layer) gradient source: data with row stride, unit column stride. */

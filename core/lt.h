@@ -328,6 +328,8 @@ struct lt_node {
     int64_t        i[LT_MAXDIM + 4];      /* op parameters: dims, sizes                    */
     void          *ctx;                   /* op-specific data (e.g. a Lua function ref)    */
     lt_tensor     *leaf;                  /* accumulate nodes: the leaf that receives grad */
+    int            autocast;              /* bf16 autocast was on when recorded: the
+                                             backward's products run under it too          */
     /* engine scratch, valid during one backward */
     lt_tensor    **grad_buf;              /* (noutputs)                                    */
     int            deps;
@@ -491,7 +493,8 @@ enum { LT_RNN_TANH, LT_RNN_RELU, LT_RNN_GRU, LT_RNN_LSTM };
  * [G*H x I], w_hh [G*H x H], b_ih, b_hh [G*H] (both NULL without bias); lengths: an int64
  * tensor of B lengths in [1, T], or NULL; reverse: run from the last step to the first.
  * y (T x B x H, zero past each length), hn and cn (B x H: the state after each sequence's
- * last step; cn only for the LSTM, and may be NULL otherwise) receive fresh tensors. CPU. */
+ * last step; cn only for the LSTM, and may be NULL otherwise) receive fresh tensors, on the
+ * host or on the CUDA device of every operand but the lengths (gpu/rnn.cu there). */
 int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
                  lt_tensor *const *w, lt_tensor *lengths, lt_tensor **y, lt_tensor **hn,
                  lt_tensor **cn);

@@ -23,13 +23,18 @@
  * one after each sequence's last valid step, and padding changes no gradient. Reversed, a
  * sequence's steps run from len[b] - 1 down to 0.
  *
- * Buffers are allocated per call (the graph owns them until its backward); CPU only: device
- * tensors are refused with an error.
+ * Buffers are allocated per call (the graph owns them until its backward), on the device of
+ * the operands. On a CUDA device (every tensor but the lengths there; a mix is an error) the
+ * same buffers live in device memory and the products, the time loops and the bias sums run
+ * in gpu/rnn.cu (lt_gpu_rnn_forward / _backward): the dispatch is here, in lt_rnn_layer and
+ * rnn_backward, on the context's device.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnnl.h"
 #include "lt_internal.h"
 
 #ifdef _OPENMP
@@ -46,9 +51,11 @@
 
 typedef struct {
     int mode, reverse, has_bias;
+    int dev;               /* LT_CPU, or the CUDA device every buffer below lives on         */
     lt_dtype dt;
     int64_t T, B, I, H, G;
     int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
+    lt_tensor *lend;       /* device: the lengths in device memory (B int64), or NULL       */
     lt_tensor *x;          /* T x B x I contiguous copy of the input                        */
     lt_tensor *wih, *whh;  /* contiguous copies of the weights                              */
     lt_tensor *bih, *bhh;  /* G: b_ih and b_hh, or zeros (added in the fused pass)           */
@@ -61,7 +68,8 @@ typedef struct {
 static void ctx_free(rnn_ctx *k)
 {
     if (!k) return;
-    lt_tensor *ts[] = {k->x, k->wih, k->whh, k->bih, k->bhh, k->h0, k->c0, k->gates, k->ghn, k->s, k->c};
+    lt_tensor *ts[] = {k->x,  k->wih,   k->whh, k->bih, k->bhh, k->h0,
+                       k->c0, k->gates, k->ghn, k->s,   k->c,   k->lend};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
     free(k->len);
     free(k);
@@ -73,23 +81,31 @@ static void release_ctx(lt_node *n)
     n->ctx = NULL;
 }
 
-static lt_tensor *buffer(lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+/* buffers on device dev (LT_CPU: the host) */
+static lt_tensor *buffer(int dev, lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
 {
     int64_t size[3] = {s0, s1, s2};
-    return lt_tensor_uninit_on(LT_CPU, dt, ndim, size);
+    return lt_tensor_uninit_on(dev, dt, ndim, size);
 }
 
-static lt_tensor *zeros(lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
+static lt_tensor *zeros(int dev, lt_dtype dt, int ndim, int64_t s0, int64_t s1, int64_t s2)
 {
-    lt_tensor *t = buffer(dt, ndim, s0, s1, s2);
-    if (t) memset(lt_data(t), 0, (size_t)lt_numel(t) * lt_dtype_size(dt));
+    lt_tensor *t = buffer(dev, dt, ndim, s0, s1, s2);
+    size_t n = t ? (size_t)lt_numel(t) * lt_dtype_size(dt) : 0;
+    if (t && dev == LT_CPU) memset(lt_data(t), 0, n);
+#ifdef LT_HAVE_CUDA
+    if (t && dev != LT_CPU && lt_gpu_memset0(lt_data(t), (int64_t)n)) {
+        lt_tensor_release(t);
+        t = NULL;
+    }
+#endif
     return t;
 }
 
-/* a contiguous copy of t (a fresh tensor of its shape) */
-static lt_tensor *dense_copy(const lt_tensor *t)
+/* a contiguous copy of t on device dev (a fresh tensor of its shape) */
+static lt_tensor *dense_copy(int dev, const lt_tensor *t)
 {
-    lt_tensor *d = lt_tensor_uninit_on(LT_CPU, t->dtype, t->ndim, t->size);
+    lt_tensor *d = lt_tensor_uninit_on(dev, t->dtype, t->ndim, t->size);
     if (d && lt_copy(d, t)) {
         lt_tensor_release(d);
         d = NULL;
@@ -252,11 +268,25 @@ static char *row(const lt_tensor *t, int64_t index, int64_t width)
 }
 
 /* The sweep over time: each thread its batch rows through every step (gh: B x G scratch). */
+/* Under bf16 autocast, W_hh (G x H) converted once per sweep rather than at every step's
+ * product (core/dnnl.c). */
+static void whh_pin(const rnn_ctx *k)
+{
+    if (k->dt == LT_FLOAT32 && lt_autocast_get())
+        lt_autocast_pin(lt_data(k->whh), k->G, k->H, k->H);
+}
+
+static void whh_unpin(const rnn_ctx *k)
+{
+    if (k->dt == LT_FLOAT32 && lt_autocast_get()) lt_autocast_unpin(lt_data(k->whh));
+}
+
 static void forward_sweep(const rnn_ctx *k, char *gh)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
     int nt = lt_team_size(B, H);
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
+    whh_pin(k);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -282,10 +312,11 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
         }
     }
     lt_blas_restore(nt, prev);
+    whh_unpin(k);
 }
 
 static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_tensor *const *w,
-                       lt_tensor *lengths, int64_t *H_out)
+                       lt_tensor *lengths, int64_t *H_out, int *dev_out)
 {
     char a[LT_SHAPE_BUFSZ], b[LT_SHAPE_BUFSZ];
     static const int gates[] = {1, 1, 3, 4};
@@ -340,15 +371,48 @@ static int check_layer(int mode, lt_tensor *x, lt_tensor *h0, lt_tensor *c0, lt_
                             "got %s [%s]", (long long)B, lt_dtype_name(lengths->dtype),
                             lt_shape_str(a, sizeof a, lengths->ndim, lengths->size));
     }
+    /* (the lengths are read on the host, wherever they live) */
     int dev;
-    lt_tensor *all[8] = {x, h0, c0, w[0], w[1], w[2], w[3], lengths};
-    if (lt_common_device(&dev, 8, (const lt_tensor *const *)all)) return LT_ERR;
-    if (dev != LT_CPU) return lt_error("not implemented for CUDA tensors yet");
-    *H_out = H;
+    lt_tensor *all[7] = {x, h0, c0, w[0], w[1], w[2], w[3]};
+    if (lt_common_device(&dev, 7, (const lt_tensor *const *)all)) {
+        char m[256];
+        snprintf(m, sizeof m, "%s", lt_errmsg());
+        return lt_error("%s (the input, the states and the weights must all be on the host or "
+                        "all on one CUDA device)", m);
+    }
+    *H_out = H, *dev_out = dev;
     return LT_OK;
 }
 
 static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin);
+
+#ifdef LT_HAVE_CUDA
+/* the context's buffers as gpu/rnn.cu reads them */
+static lt_gpu_rnn_layer gpu_layer(const rnn_ctx *k)
+{
+    lt_gpu_rnn_layer g = {k->dt, k->mode, k->reverse, k->T, k->B, k->I, k->H, k->G,
+                          k->lend ? (const int64_t *)lt_data(k->lend) : NULL,
+                          lt_data(k->x), lt_data(k->wih), lt_data(k->whh), lt_data(k->bih),
+                          lt_data(k->bhh), lt_data(k->h0), k->c0 ? lt_data(k->c0) : NULL,
+                          lt_data(k->gates), k->ghn ? lt_data(k->ghn) : NULL, lt_data(k->s),
+                          k->c ? lt_data(k->c) : NULL};
+    return g;
+}
+#endif
+
+/* The layer's forward on the device (gpu/rnn.cu): gh the B x G scratch, res the output,
+ * h_n and c_n (LSTM; else NULL) */
+static int device_forward(const rnn_ctx *k, void *gh, lt_tensor *const *res)
+{
+#ifdef LT_HAVE_CUDA
+    lt_gpu_rnn_layer g = gpu_layer(k);
+    return lt_gpu_rnn_forward(&g, gh, lt_data(res[0]), lt_data(res[1]),
+                              res[2] ? lt_data(res[2]) : NULL);
+#else
+    (void)k, (void)gh, (void)res;
+    return lt_error("luatorch was built without CUDA");
+#endif
+}
 
 int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
                  lt_tensor *const *w, lt_tensor *lengths, lt_tensor **y, lt_tensor **hn,
@@ -357,11 +421,13 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
     *y = *hn = NULL;
     if (cn) *cn = NULL;
     int64_t H = 0;
-    if (check_layer(mode, x, h0, c0, w, lengths, &H)) return LT_ERR;
+    int dev = LT_CPU;
+    if (check_layer(mode, x, h0, c0, w, lengths, &H, &dev)) return LT_ERR;
     static const int gates[] = {1, 1, 3, 4};
     rnn_ctx *k = calloc(1, sizeof *k);
     if (!k) return lt_error("out of memory");
     k->mode = mode, k->reverse = reverse != 0, k->has_bias = w[2] != NULL, k->dt = x->dtype;
+    k->dev = dev;
     k->T = x->size[0], k->B = x->size[1], k->I = x->size[2], k->H = H, k->G = gates[mode] * H;
     int64_t T = k->T, B = k->B, G = k->G;
     int lstm = mode == LT_RNN_LSTM, gru = mode == LT_RNN_GRU;
@@ -369,7 +435,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
     lt_tensor *gh = NULL, *lc = NULL;
     if (lengths) {
         k->len = malloc((size_t)B * sizeof *k->len);
-        lc = dense_copy(lengths);
+        lc = dense_copy(LT_CPU, lengths);
         if (!k->len || !lc) st = lt_error("out of memory");
         for (int64_t b = 0; b < B && st == LT_OK; b++) {
             k->len[b] = ((const int64_t *)lt_data(lc))[b];
@@ -378,44 +444,55 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
                               (long long)k->len[b], (long long)b + 1, (long long)T);
         }
         lt_tensor_release(lc);
+        if (st == LT_OK && dev != LT_CPU) {  /* the step kernels read them on the device */
+#ifdef LT_HAVE_CUDA
+            k->lend = buffer(dev, LT_INT64, 1, B, 0, 0);
+            if (!k->lend ||
+                lt_gpu_copy_h2d(lt_data(k->lend), k->len, B * (int64_t)sizeof *k->len))
+                st = LT_ERR;
+#endif
+        }
     }
     if (st == LT_OK) {
-        k->x = dense_copy(x), k->wih = dense_copy(w[0]), k->whh = dense_copy(w[1]);
-        k->bih = k->has_bias ? dense_copy(w[2]) : zeros(k->dt, 1, G, 0, 0);
-        k->bhh = k->has_bias ? dense_copy(w[3]) : zeros(k->dt, 1, G, 0, 0);
+        k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]), k->whh = dense_copy(dev, w[1]);
+        k->bih = k->has_bias ? dense_copy(dev, w[2]) : zeros(dev, k->dt, 1, G, 0, 0);
+        k->bhh = k->has_bias ? dense_copy(dev, w[3]) : zeros(dev, k->dt, 1, G, 0, 0);
         if (!k->bih || !k->bhh) st = LT_ERR;
-        k->h0 = h0 ? dense_copy(h0) : zeros(k->dt, 2, B, H, 0);
-        if (lstm) k->c0 = c0 ? dense_copy(c0) : zeros(k->dt, 2, B, H, 0);
-        k->gates = buffer(k->dt, 3, T, B, G);
-        k->s = buffer(k->dt, 3, T, B, H);
-        if (lstm) k->c = buffer(k->dt, 3, T, B, H);
-        if (gru) k->ghn = buffer(k->dt, 3, T, B, H);
-        gh = buffer(k->dt, 2, B, G, 0);
+        k->h0 = h0 ? dense_copy(dev, h0) : zeros(dev, k->dt, 2, B, H, 0);
+        if (lstm) k->c0 = c0 ? dense_copy(dev, c0) : zeros(dev, k->dt, 2, B, H, 0);
+        k->gates = buffer(dev, k->dt, 3, T, B, G);
+        k->s = buffer(dev, k->dt, 3, T, B, H);
+        if (lstm) k->c = buffer(dev, k->dt, 3, T, B, H);
+        if (gru) k->ghn = buffer(dev, k->dt, 3, T, B, H);
+        gh = buffer(dev, k->dt, 2, B, G, 0);
         if (!k->x || !k->wih || !k->whh || !k->h0 || (lstm && (!k->c0 || !k->c)) || !k->gates ||
             !k->s || (gru && !k->ghn) || !gh)
             st = LT_ERR;
     }
+    /* results: the outputs (zero past each length), the final state */
+    lt_tensor *res[3] = {NULL, NULL, NULL};
     if (st == LT_OK) {
+        res[0] = buffer(dev, k->dt, 3, T, B, H);
+        res[1] = buffer(dev, k->dt, 2, B, H, 0);
+        if (lstm) res[2] = buffer(dev, k->dt, 2, B, H, 0);
+        if (!res[0] || !res[1] || (lstm && !res[2])) st = LT_ERR;
+    }
+    if (st == LT_OK && dev != LT_CPU) {
+        st = device_forward(k, lt_data(gh), res);
+    } else if (st == LT_OK) {
         /* every step's input projection, one GEMM; both biases are added in the fused pass
          * (the GRU's r multiplies its n part of b_hh) */
         lt_gemm_trace_note(k->dt, 0, 1, T * B, G, k->I, 0);
         gemm(k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
              lt_data(k->gates), G);
+        forward_sweep(k, lt_data(gh));
     }
-    if (st == LT_OK) forward_sweep(k, lt_data(gh));
     lt_tensor_release(gh);
     gh = NULL;
-    /* results: the outputs (zero past each length), the final state */
-    lt_tensor *res[3] = {NULL, NULL, NULL};
     int64_t last = k->reverse ? 0 : T - 1;
     size_t es = lt_dtype_size(k->dt), bh = (size_t)(B * H) * es;
-    if (st == LT_OK) {
-        res[0] = dense_copy(k->s);
-        res[1] = buffer(k->dt, 2, B, H, 0);
-        if (lstm) res[2] = buffer(k->dt, 2, B, H, 0);
-        if (!res[0] || !res[1] || (lstm && !res[2])) st = LT_ERR;
-    }
-    if (st == LT_OK) {
+    if (st == LT_OK && dev == LT_CPU) {
+        memcpy(lt_data(res[0]), lt_data(k->s), (size_t)T * bh);
         memcpy(lt_data(res[1]), row(k->s, last, B * H), bh);
         if (lstm) memcpy(lt_data(res[2]), row(k->c, last, B * H), bh);
         for (int64_t t = 0; t < T && k->len; t++)
@@ -497,6 +574,7 @@ static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_
     double *parts = sums ? calloc((size_t)nt * 2 * (size_t)G, sizeof *parts) : NULL;
     if (sums && !parts) return lt_error("out of memory");
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
+    whh_pin(k);
     int prev = lt_blas_single(nt);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -532,6 +610,7 @@ static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_
         }
     }
     lt_blas_restore(nt, prev);
+    whh_unpin(k);
     for (int i = 0; parts && i < nt; i++)
         for (int64_t j = 0; j < G; j++) {
             sums[j] += parts[i * 2 * G + j];
@@ -550,20 +629,61 @@ static void store_sums(lt_dtype dt, const double *sums, int64_t G, double beta, 
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
- * when autograd would only add it there and it is a dense CPU tensor, else a fresh tensor of
- * the input's shape for autograd (gin[i], *beta = 0). NULL with st set: out of memory. */
-static char *param_target(lt_node *n, int i, lt_tensor **gin, double *beta, int *st)
+ * when autograd would only add it there and it is a dense tensor on the layer's device, else
+ * a fresh tensor of the input's shape for autograd (gin[i], *beta = 0). NULL with st set: out
+ * of memory. */
+static char *param_target(lt_node *n, int dev, int i, lt_tensor **gin, double *beta, int *st)
 {
     lt_tensor *g = lt_node_leaf_grad(n, i);
-    if (g && lt_device(g) == LT_CPU && lt_is_contiguous(g)) {
+    if (g && lt_device(g) == dev && lt_is_contiguous(g)) {
         *beta = 1;
         lt_storage_bump(g);
         return lt_data(g);
     }
     *beta = 0;
-    gin[i] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[i], n->in_ndim[i], n->in_size[i]);
+    gin[i] = lt_tensor_uninit_on(dev, n->in_dtype[i], n->in_ndim[i], n->in_size[i]);
     if (!gin[i]) *st = LT_ERR;
     return gin[i] ? lt_data(gin[i]) : NULL;
+}
+
+/* The backward on the device (gpu/rnn.cu): the sweep from dh, dc (B x H, dh_n and dc_n in,
+ * dh0 and dc0 out) and the output gradient d (dy_t, dy_b its step and row strides), the gate
+ * gradients into dgi, dgh, then the gradients of the input and of the parameters (targets
+ * as param_target says). */
+static int device_backward(lt_node *n, const rnn_ctx *k, const char *d, int64_t dy_t,
+                           int64_t dy_b, lt_tensor *dh, lt_tensor *dc, char *dgi, char *dgh,
+                           lt_tensor **gin)
+{
+#ifdef LT_HAVE_CUDA
+    int st = LT_OK;
+    lt_gpu_rnn_bwd b;
+    memset(&b, 0, sizeof b);
+    b.dy = d, b.dy_t = dy_t, b.dy_b = dy_b, b.dh = lt_data(dh), b.dc = dc ? lt_data(dc) : NULL;
+    b.dgi = dgi, b.dgh = dgh;
+    if (n->next[0]) {
+        gin[0] = lt_tensor_uninit_on(k->dev, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+        if (!gin[0]) return LT_ERR;
+        b.dx = lt_data(gin[0]);
+    }
+    if (n->next[3]) b.dwih = param_target(n, k->dev, 3, gin, &b.beta_ih, &st);
+    if (st == LT_OK && n->next[4]) b.dwhh = param_target(n, k->dev, 4, gin, &b.beta_hh, &st);
+    if (st == LT_OK && n->next[5]) b.dbih = param_target(n, k->dev, 5, gin, &b.beta_bih, &st);
+    if (st == LT_OK && n->next[6]) b.dbhh = param_target(n, k->dev, 6, gin, &b.beta_bhh, &st);
+    lt_tensor *part = NULL;
+    if (st == LT_OK && (b.dbih || b.dbhh)) {
+        part = buffer(k->dev, LT_FLOAT64, 1, lt_gpu_lstm_bias_blocks(k->T * k->B) * k->G, 0, 0);
+        if (!part) st = LT_ERR;
+        else b.partials = lt_data(part);
+    }
+    lt_gpu_rnn_layer g = gpu_layer(k);
+    if (st == LT_OK) st = lt_gpu_rnn_backward(&g, &b);
+    lt_tensor_release(part);
+    return st;
+#else
+    (void)n, (void)k, (void)d, (void)dy_t, (void)dy_b, (void)dh, (void)dc, (void)dgi, (void)dgh;
+    (void)gin;
+    return lt_error("luatorch was built without CUDA");
+#endif
 }
 
 static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
@@ -573,22 +693,34 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     size_t es = lt_dtype_size(k->dt);
     int lstm = k->mode == LT_RNN_LSTM;
     for (int i = 0; i < (lstm ? 3 : 2); i++)
-        if (gout[i] && lt_device(gout[i]) != LT_CPU)
-            return lt_error("%s: a gradient arrived on a CUDA device", n->name);
+        if (gout[i] && lt_device(gout[i]) != k->dev)
+            return lt_error("%s: a gradient arrived on another device than the layer's outputs",
+                            n->name);
     /* the output gradient is read in place when its rows are dense (a batch-first transpose
      * or a slice's gradient need no copy) */
     const lt_tensor *g0 = gout[0];
     int in_place = g0 && g0->ndim == 3 && g0->stride[2] == 1 && g0->dtype == k->dt;
-    lt_tensor *dy = g0 && !in_place ? dense_copy(g0) : NULL;
-    lt_tensor *dh = gout[1] ? dense_copy(gout[1]) : zeros(k->dt, 2, B, H, 0);
-    lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(gout[2]) : zeros(k->dt, 2, B, H, 0);
-    lt_tensor *dgi = buffer(k->dt, 3, T, B, G);
-    lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(k->dt, 3, T, B, G) : NULL;
-    lt_tensor *zrow = gout[0] ? NULL : zeros(k->dt, 1, H, 0, 0);
+    int dev = k->dev;
+    lt_tensor *dy = g0 && !in_place ? dense_copy(dev, g0) : NULL;
+    lt_tensor *dh = gout[1] ? dense_copy(dev, gout[1]) : zeros(dev, k->dt, 2, B, H, 0);
+    lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(dev, gout[2]) : zeros(dev, k->dt, 2, B, H, 0);
+    lt_tensor *dgi = buffer(dev, k->dt, 3, T, B, G);
+    lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(dev, k->dt, 3, T, B, G) : NULL;
+    lt_tensor *zrow = gout[0] ? NULL : zeros(dev, k->dt, 1, H, 0, 0);
     int st = LT_OK;
     if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
+    if (st == LT_OK && dev != LT_CPU) {
+        const lt_tensor *d = in_place ? g0 : dy;
+        st = d ? device_backward(n, k, lt_data(d), d->stride[0], d->stride[1], dh, dc, gi, gh, gin)
+               : device_backward(n, k, lt_data(zrow), 0, 0, dh, dc, gi, gh, gin);
+        if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
+        if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
+        lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
+        for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
+        return st;
+    }
     double *sums = NULL;  /* the biases' gradients, 2 x G */
     if (st == LT_OK && (n->next[5] || n->next[6]) && !(sums = calloc(2 * (size_t)G, sizeof *sums)))
         st = lt_error("out of memory");
@@ -601,7 +733,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
-        gin[0] = lt_tensor_uninit_on(LT_CPU, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
+        gin[0] = lt_tensor_uninit_on(dev, n->in_dtype[0], n->in_ndim[0], n->in_size[0]);
         if (!gin[0]) st = LT_ERR;
         else {
             lt_gemm_trace_note(k->dt, 0, 0, T * B, I, G, 0);
@@ -615,11 +747,11 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
      * column sums; into their .grad directly where autograd would only add them there */
     double beta;
     char *d;
-    if (st == LT_OK && n->next[3] && (d = param_target(n, 3, gin, &beta, &st))) {
+    if (st == LT_OK && n->next[3] && (d = param_target(n, dev, 3, gin, &beta, &st))) {
         lt_gemm_trace_note(k->dt, 1, 0, G, I, T * B, beta);
         gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
     }
-    if (st == LT_OK && n->next[4] && (d = param_target(n, 4, gin, &beta, &st))) {
+    if (st == LT_OK && n->next[4] && (d = param_target(n, dev, 4, gin, &beta, &st))) {
         int64_t first = k->reverse ? T - 1 : 0;
         const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
         const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
@@ -629,7 +761,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
     }
     for (int i = 5; i <= 6; i++)
-        if (st == LT_OK && n->next[i] && (d = param_target(n, i, gin, &beta, &st)))
+        if (st == LT_OK && n->next[i] && (d = param_target(n, dev, i, gin, &beta, &st)))
             store_sums(k->dt, sums + (i - 5) * G, G, beta, d);
     free(sums);
     lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};

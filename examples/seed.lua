@@ -36,6 +36,8 @@ function seed.options(args, title)
   cmd:option('-log', '', 'write iteration,loss,accuracy rows to this CSV file')
   cmd:option('-plot', '', 'draw the training loss and the test accuracy into this PNG (gnuplot)')
   cmd:option('-quiet', false, 'no progress bar')
+  cmd:option('-autocast', false, 'bf16 autocast: matrix products on bf16 operands, fp32 elsewhere '
+                                 .. '(torch.autocast; CPU only)')
   local function usage_error(msg)
     io.stderr:write(msg, '\n')
     os.exit(2)
@@ -105,7 +107,8 @@ function seed.accuracy(model, loader, toSequence, opt)
   torch.noGrad(function()
     for inputs, targets in loader:iter() do
       if opt then inputs, targets = device(opt, inputs), device(opt, targets) end
-      local out = model(toSequence(inputs))
+      local out = opt and opt.autocast and torch.autocast('bfloat16', model, toSequence(inputs))
+                  or model(toSequence(inputs))
       local _, predicted = out:max(2)
       correct = correct + predicted:view(-1):eq(targets):sum()
       total = total + targets:nElement()
@@ -206,12 +209,16 @@ function seed.run(model, opt, toSequence)
   local log = opt.log ~= '' and assert(io.open(opt.log, state.epoch > 0 and 'a' or 'w')) or nil
   if log and state.epoch == 0 then log:write('iteration,loss,accuracy\n') end
 
-  local function eager_step(x, y)
+  local function fp32_step(x, y)
     optimizer:zeroGrad()
     local loss = criterion(model(toSequence(x)), y)
     loss:backward()
     optimizer:step()
     return loss
+  end
+  local function eager_step(x, y)
+    if opt.autocast then return torch.autocast('bfloat16', fp32_step, x, y) end
+    return fp32_step(x, y)
   end
   -- -graph: the first full batch runs eagerly (warm-up), the second is captured into a CUDA
   -- graph over static input tensors; then each full batch is copied into those and the graph
@@ -231,9 +238,10 @@ function seed.run(model, opt, toSequence)
     return sloss
   end
 
-  print(('%s: %d train / %d test, %d iterations (%d epochs of %d), batch %d, lr %g%s')
+  print(('%s: %d train / %d test, %d iterations (%d epochs of %d), batch %d, lr %g%s%s')
         :format(opt.dataset, #train, #test, total, epochs, #loader, opt.batch, opt.lr,
-                opt.graph and ', the step replayed from a CUDA graph' or ''))
+                opt.graph and ', the step replayed from a CUDA graph' or '',
+                opt.autocast and ', bf16 autocast' or ''))
   -- one bar for the whole run (its rate and ETA), evaluations printed above it
   local bar = torch.ProgressBar(total, { tty = not opt.quiet and torch.isatty(io.stderr),
                                          done = state.iter })

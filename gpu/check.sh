@@ -243,7 +243,7 @@ check "cuBLAS matmul"       '
 printf '%s' "$table"
 
 # ---- 2. the GPU specs: one process per file, so that a crash hides nothing else ---------------
-SPECS="spec/29-cuda_spec.lua $(ls spec/3*-cuda_*_spec.lua 2>/dev/null | sort | tr '\n' ' ')"
+SPECS="spec/29-cuda_spec.lua $(ls spec/3*-cuda_*_spec.lua 2>/dev/null | sort | tr '\n' ' ')spec/50-cuda_rnn_spec.lua"
 say "GPU specs (timeout ${SPEC_TIMEOUT} s in all): tools/minibusted.lua, each of $SPECS"
 : > "$LOGDIR/specs.log"
 one=$(mktemp)
@@ -329,7 +329,7 @@ else
     esac
 fi
 
-# ---- 4b. compute-sanitizer memcheck of two spec files (out-of-bounds device accesses, which the
+# ---- 4b. compute-sanitizer memcheck of three spec files (out-of-bounds device accesses, which the
 # host emulation cannot see inside its arena), last so that it can only cost its own time ------
 MEMCHECK=" not run;"
 CSAN=$(command -v compute-sanitizer 2>/dev/null || true)
@@ -346,7 +346,7 @@ else
     # one log for both files (what comes back from a lent machine is at most 8 files)
     : > "$LOGDIR/memcheck.log"
     log=$(mktemp)
-    for f in spec/31-cuda_pointwise_spec.lua spec/33-cuda_blas_index_random_spec.lua; do
+    for f in spec/31-cuda_pointwise_spec.lua spec/33-cuda_blas_index_random_spec.lua spec/50-cuda_rnn_spec.lua; do
         left=$((mt - ($(date +%s) - m_t0)))
         [ "$left" -le 5 ] && { MEMCHECK="$MEMCHECK $(basename "$f" _spec.lua): not run (time);"; continue; }
         tmo "$left" env LD_LIBRARY_PATH="$LTLD" LUATORCH_EXE="$PWD/$EXE" \

@@ -76,6 +76,16 @@ struct lt_cublas_fns {
 };
 const lt_cublas_fns *lt_gpu_blas(void);
 
+/* Shared by the recurrent layers (defined in gpu/lstm.cu, used by gpu/rnn.cu too):
+ * C (m x n, ldc) = op(A) op(B) + beta C for ROW-major buffers through cuBLAS; and the
+ * deterministic two-pass column sums of d (R x G) into o1 / o2 (G each, either NULL; beta 1
+ * adds), part: lt_gpu_lstm_bias_blocks(R) x G doubles of scratch. */
+int lt_gpu_gemm_rm(cublasHandle_t h, const lt_cublas_fns *f, lt_dtype dt, int ta, int tb,
+                   int64_t m, int64_t n, int64_t k, const void *a, int64_t lda, const void *b,
+                   int64_t ldb, double beta, void *c, int64_t ldc);
+int lt_gpu_colsums(lt_dtype dt, int64_t R, int64_t G, const void *d, double *part, void *o1,
+                   int beta1, void *o2, int beta2);
+
 /* The stream every kernel, copy and cuBLAS call of luatorch goes on (one per process: work is
  * ordered, so memory freed to the cache can be reused by the next op at once). */
 cudaStream_t lt_gpu_stream(void);

@@ -49,9 +49,9 @@
 
 /* C (m x n, ldc) = op(A) op(B) + beta C, row-major: column-major C^T = op(B)^T op(A)^T, the
  * row-major buffers read as their transposes. */
-static int gemm(cublasHandle_t h, const lt_cublas_fns *f, lt_dtype dt, int ta, int tb, int64_t m,
-                int64_t n, int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
-                double beta, void *c, int64_t ldc)
+int lt_gpu_gemm_rm(cublasHandle_t h, const lt_cublas_fns *f, lt_dtype dt, int ta, int tb,
+                   int64_t m, int64_t n, int64_t k, const void *a, int64_t lda, const void *b,
+                   int64_t ldb, double beta, void *c, int64_t ldc)
 {
     if (m == 0 || n == 0) return LT_OK;
     cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -71,50 +71,7 @@ static int gemm(cublasHandle_t h, const lt_cublas_fns *f, lt_dtype dt, int ta, i
 
 /* ---- kernels --------------------------------------------------------------------------------- */
 
-template <typename T> struct act;
-template <> struct act<float> {
-    static __device__ __forceinline__ float sig(float x) { return 1.0f / (1.0f + expf(-x)); }
-    static __device__ __forceinline__ float th(float x) { return tanhf(x); }
-};
-template <> struct act<double> {
-    static __device__ __forceinline__ double sig(double x) { return 1.0 / (1.0 + exp(-x)); }
-    static __device__ __forceinline__ double th(double x) { return tanh(x); }
-};
-
-/* The cell at unit j of one batch row, shared by both step kernels of each direction.
- * Forward: from the gates' pre-activations (pi, pf, pg, po) and c_{t-1}, writes the activated
- * gates into gr (the row's 4H), c_t, tanh(c_t) and h_t. */
-template <typename T>
-__device__ __forceinline__ void cell_forward(int64_t H, int64_t j, T *gr, T pi, T pf, T pg, T po,
-                                             T cprev, T *c, T *tc, T *h)
-{
-    T ig = act<T>::sig(pi), fg = act<T>::sig(pf), gg = act<T>::th(pg), og = act<T>::sig(po);
-    T cc = fg * cprev + ig * gg;
-    T t = act<T>::th(cc);
-    gr[j] = ig;
-    gr[H + j] = fg;
-    gr[2 * H + j] = gg;
-    gr[3 * H + j] = og;
-    *c = cc;
-    *tc = t;
-    *h = og * t;
-}
-
-/* Backward: ar the row's activated gates, th = tanh(c_t), dh the gradient reaching h_t,
- * cprev = c_{t-1}; *dc carries dc_t in and dc_{t-1} out; dgr receives the row's
- * pre-activation gate gradients at unit j. */
-template <typename T>
-__device__ __forceinline__ void cell_backward(int64_t H, int64_t j, const T *ar, T th, T dh,
-                                              T cprev, T *dc, T *dgr)
-{
-    T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];
-    T dct = *dc + dh * og * (1 - th * th);
-    dgr[j] = dct * gg * ig * (1 - ig);
-    dgr[H + j] = dct * cprev * fg * (1 - fg);
-    dgr[2 * H + j] = dct * ig * (1 - gg * gg);
-    dgr[3 * H + j] = dh * th * og * (1 - og);
-    *dc = dct * fg;
-}
+#include "rnn_cell.h"
 
 /* One step forward, a thread per (row b, unit j): g (B x 4H) holds x W_ih^T + h W_hh^T and
  * receives the activated gates; cp is c_{t-1} (row stride ldcp, 0 for the zero state). */
@@ -298,6 +255,29 @@ __global__ void colsum_final(int64_t G, int64_t nblk, const double *part, T *o1,
         if (o1) o1[j] = (T)(beta1 ? (double)o1[j] + s : s);
         if (o2) o2[j] = (T)(beta2 ? (double)o2[j] + s : s);
     }
+}
+
+/* o1, o2 (G, either NULL) = the column sums of d (R x G) (beta 0), or += them (beta 1), in
+ * two deterministic passes through part (lt_gpu_lstm_bias_blocks(R) x G doubles) */
+int lt_gpu_colsums(lt_dtype dt, int64_t R, int64_t G, const void *d, double *part, void *o1,
+                   int beta1, void *o2, int beta2)
+{
+    int64_t nblk = lt_gpu_lstm_bias_blocks(R);
+    if (dt == LT_FLOAT32) {
+        LT_LAUNCH(colsum_part<float>, lt_gpu_blocks(nblk * G), LT_GPU_THREADS, R, G,
+                  (const float *)d, part, nblk);
+        LT_CHECK_LAUNCH("colsum_part");
+        LT_LAUNCH(colsum_final<float>, lt_gpu_blocks(G), LT_GPU_THREADS, G, nblk,
+                  (const double *)part, (float *)o1, beta1, (float *)o2, beta2);
+    } else {
+        LT_LAUNCH(colsum_part<double>, lt_gpu_blocks(nblk * G), LT_GPU_THREADS, R, G,
+                  (const double *)d, part, nblk);
+        LT_CHECK_LAUNCH("colsum_part");
+        LT_LAUNCH(colsum_final<double>, lt_gpu_blocks(G), LT_GPU_THREADS, G, nblk,
+                  (const double *)part, (double *)o1, beta1, (double *)o2, beta2);
+    }
+    LT_CHECK_LAUNCH("colsum_final");
+    return LT_OK;
 }
 
 template <typename T>
@@ -550,7 +530,7 @@ static int fwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns
                      : launch_fwd_fused<double>(B, H, gt, f->bias, hp, fa->wt, fa->ldwt, cp,
                                                 ldcp, ct, ht, tc + off);
         } else {
-            if (hp && gemm(hd, fns, f->dt, 0, !f->whh.trans, B, G, H, hp, H, f->whh.p, f->whh.ld,
+            if (hp && lt_gpu_gemm_rm(hd, fns, f->dt, 0, !f->whh.trans, B, G, H, hp, H, f->whh.p, f->whh.ld,
                            1, gt, G))
                 return LT_ERR;
             st = f->dt == LT_FLOAT32
@@ -570,7 +550,7 @@ extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph *
     const lt_cublas_fns *fns = lt_gpu_blas();
     if (!fns) return LT_ERR;
     /* the input projection of every step: one GEMM */
-    if (gemm(h, fns, f->dt, 0, !f->wih.trans, T * B, G, f->in, f->x, f->xld, f->wih.p, f->wih.ld,
+    if (lt_gpu_gemm_rm(h, fns, f->dt, 0, !f->wih.trans, T * B, G, f->in, f->x, f->xld, f->wih.p, f->wih.ld,
              0, f->g, G))
         return LT_ERR;
     /* the fused path reads W_hh^T: as stored (trans), else transposed into f->whht once per
@@ -648,7 +628,7 @@ static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns
             if (st) return LT_ERR;
             /* dh0 = dgates_0 W_hh: one GEMM after the sweep */
             if (t == 0 && f->dh0 &&
-                gemm(hd, fns, f->dt, 0, f->whh.trans, B, H, G, dg, G, f->whh.p, f->whh.ld, 0,
+                lt_gpu_gemm_rm(hd, fns, f->dt, 0, f->whh.trans, B, H, G, dg, G, f->whh.p, f->whh.ld, 0,
                      f->dh0, H))
                 return LT_ERR;
             continue;
@@ -659,7 +639,7 @@ static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns
         if (st) return LT_ERR;
         /* dh_{t-1} = dgates_t W_hh (into dh0 at t = 0) */
         void *dst = t > 0 ? f->dh : f->dh0;
-        if (dst && gemm(hd, fns, f->dt, 0, f->whh.trans, B, H, G, dg, G, f->whh.p, f->whh.ld, 0,
+        if (dst && lt_gpu_gemm_rm(hd, fns, f->dt, 0, f->whh.trans, B, H, G, dg, G, f->whh.p, f->whh.ld, 0,
                         dst, H))
             return LT_ERR;
     }
@@ -691,44 +671,29 @@ extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph 
     if (!fns) return LT_ERR;
     const char *dg = (const char *)f->dg;
     /* weight gradients over all steps: one GEMM each */
-    if (f->dwih && gemm(h, fns, f->dt, 1, 0, G, f->in, T * B, dg, G, f->x, f->xld, f->beta_ih,
+    if (f->dwih && lt_gpu_gemm_rm(h, fns, f->dt, 1, 0, G, f->in, T * B, dg, G, f->x, f->xld, f->beta_ih,
                         f->dwih, f->in))
         return LT_ERR;
     if (f->dwhh) {
         if (T > 1) {
-            if (gemm(h, fns, f->dt, 1, 0, G, H, (T - 1) * B, dg + B * G * es, G, f->h, H,
+            if (lt_gpu_gemm_rm(h, fns, f->dt, 1, 0, G, H, (T - 1) * B, dg + B * G * es, G, f->h, H,
                      f->beta_hh, f->dwhh, H))
                 return LT_ERR;
         } else if (f->beta_hh == 0) {
             if (lt_gpu_memset0(f->dwhh, G * H * es)) return LT_ERR;
         }
-        if (f->h0 && gemm(h, fns, f->dt, 1, 0, G, H, B, dg, G, f->h0, H, 1, f->dwhh, H))
+        if (f->h0 && lt_gpu_gemm_rm(h, fns, f->dt, 1, 0, G, H, B, dg, G, f->h0, H, 1, f->dwhh, H))
             return LT_ERR;
     }
     /* the input gradient over all steps */
-    if (f->dx && gemm(h, fns, f->dt, 0, f->wih.trans, T * B, f->in, G, dg, G, f->wih.p, f->wih.ld,
+    if (f->dx && lt_gpu_gemm_rm(h, fns, f->dt, 0, f->wih.trans, T * B, f->in, G, dg, G, f->wih.p, f->wih.ld,
                       0, f->dx, f->in))
         return LT_ERR;
     /* the bias gradients: column sums of dgates, in two deterministic passes */
-    if (f->dbih || f->dbhh) {
-        int64_t R = T * B, nblk = lt_gpu_lstm_bias_blocks(R);
-        double *part = (double *)f->partials;
-        int b1 = f->beta_bih != 0, b2 = f->beta_bhh != 0;
-        if (f->dt == LT_FLOAT32) {
-            LT_LAUNCH(colsum_part<float>, lt_gpu_blocks(nblk * G), LT_GPU_THREADS, R, G,
-                      (const float *)dg, part, nblk);
-            LT_CHECK_LAUNCH("lstm colsum_part");
-            LT_LAUNCH(colsum_final<float>, lt_gpu_blocks(G), LT_GPU_THREADS, G, nblk,
-                      (const double *)part, (float *)f->dbih, b1, (float *)f->dbhh, b2);
-        } else {
-            LT_LAUNCH(colsum_part<double>, lt_gpu_blocks(nblk * G), LT_GPU_THREADS, R, G,
-                      (const double *)dg, part, nblk);
-            LT_CHECK_LAUNCH("lstm colsum_part");
-            LT_LAUNCH(colsum_final<double>, lt_gpu_blocks(G), LT_GPU_THREADS, G, nblk,
-                      (const double *)part, (double *)f->dbih, b1, (double *)f->dbhh, b2);
-        }
-        LT_CHECK_LAUNCH("lstm colsum_final");
-    }
+    if ((f->dbih || f->dbhh) &&
+        lt_gpu_colsums(f->dt, T * B, G, dg, (double *)f->partials, f->dbih, f->beta_bih != 0,
+                       f->dbhh, f->beta_bhh != 0))
+        return LT_ERR;
     return LT_OK;
 }
 

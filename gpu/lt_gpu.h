@@ -293,6 +293,40 @@ int  lt_gpu_lstm_kernel_of(const char *name);    /* "auto" / "fused" / "gemm", e
 const char *lt_gpu_lstm_kernel_name(int mode);
 int64_t lt_gpu_lstm_fused_loops(void);          /* time loops run fused since the start  */
 
+/* gpu/rnn.cu: the device compute of core/rnn.c's recurrent layer (one layer, one direction:
+ * the tanh / relu RNN, the GRU or the LSTM, optionally reversed and with lengths). core/rnn.c
+ * keeps the checks, the buffers (every pointer below is DEVICE memory, contiguous, row-major)
+ * and the autograd node; lt_gpu_rnn_forward / _backward do a layer's whole forward / backward:
+ * the products over all steps (cuBLAS), then the time loop (per step a cuBLAS GEMM for the
+ * recurrence and one pointwise kernel), the outputs or the gradients. */
+typedef struct {
+    lt_dtype dt;
+    int mode, reverse;            /* LT_RNN_*; reverse: run from the last step to the first   */
+    int64_t T, B, in, H, G;       /* in: the input size; G = H (tanh, relu), 3H (GRU), 4H   */
+    const int64_t *len;           /* (B) lengths in [1, T], or NULL: every sequence has T     */
+    const void *x;                /* T x B x I                                                */
+    const void *wih, *whh;        /* G x I, G x H                                             */
+    const void *bih, *bhh;        /* G each (zeros without bias)                              */
+    const void *h0, *c0;          /* B x H (c0: LSTM only; both given, zeros if none)        */
+    void *gates;                  /* T x B x G: the projections, then the activated gates    */
+    void *ghn;                    /* GRU: T x B x H, W_hn h + b_hn; else NULL                 */
+    void *s, *c;                  /* T x B x H: h after each step, c (LSTM; else NULL)       */
+} lt_gpu_rnn_layer;
+/* gh: B x G scratch; y (T x B x H): s with zeros past each length; hn, cn (B x H, cn LSTM
+ * only): the final state. */
+int lt_gpu_rnn_forward(const lt_gpu_rnn_layer *k, void *gh, void *y, void *hn, void *cn);
+typedef struct {
+    const void *dy;               /* output gradient, element (t, b, j) at t*dy_t + b*dy_b + j */
+    int64_t dy_t, dy_b;           /* (both 0: a row of H zeros)                               */
+    void *dh, *dc;                /* B x H: in dh_n, dc_n (dc: LSTM); out: dh0, dc0           */
+    void *dgi, *dgh;              /* T x B x G gate gradients (dgh == dgi but for the GRU)    */
+    void *dx;                     /* T x B x I or NULL                                        */
+    void *dwih, *dwhh, *dbih, *dbhh;  /* targets or NULL; beta 0 overwrites, 1 adds           */
+    double beta_ih, beta_hh, beta_bih, beta_bhh;
+    void *partials;               /* lt_gpu_lstm_bias_blocks(T*B) x G doubles                */
+} lt_gpu_rnn_bwd;
+int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 /*
  * lblas.c — Lua bindings of the matrix products (core/blas.c) with Torch7's argument forms,
  * PyTorch's matmul, and the thread count (torch.setnumthreads / torch.getnumthreads), which
- * governs OpenMP loops and OpenBLAS together.
+ * governs OpenMP loops, OpenBLAS and oneDNN together; the float32 GEMM engine
+ * (torch.setGemmEngine / getGemmEngine) and the bf16 autocast switch under torch.autocast
+ * (lua/torch/autocast.lua): core/dnnl.c.
  *
  *   torch.mm([res,] a, b)      res:mm(a, b) writes res;  a:mm(b) returns a new a @ b
  *   torch.bmm, torch.mv, torch.ger / torch.outer: the same forms
@@ -18,6 +20,7 @@
  * needed (ltL_checkinplace), before anything is written.
  */
 #include "lt_lua.h"
+#include "../core/dnnl.h"
 
 /* ---- products without an addend: mm, bmm, mv, ger ---------------------------------------- */
 
@@ -283,6 +286,46 @@ static int l_getnumthreads(lua_State *L)
     return 1;
 }
 
+/* ---- engine and autocast (core/dnnl.c) --------------------------------------------------- */
+
+static const char *const engine_names[] = {"auto", "openblas", "onednn", NULL};
+
+static int l_setgemmengine(lua_State *L)
+{
+    int e = luaL_checkoption(L, 1, NULL, engine_names);
+    if (lt_gemm_set_engine((lt_gemm_engine)e))
+        return luaL_argerror(L, 1, lt_errmsg());
+    return 0;
+}
+
+static int l_getgemmengine(lua_State *L)
+{
+    lua_pushstring(L, engine_names[lt_gemm_get_engine()]);
+    return 1;
+}
+
+/* torch._autocastSet(on): switches autocast, returns the previous state (torch.autocast keeps
+ * the nesting in Lua) */
+static int l_autocastset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lua_pushboolean(L, lt_autocast_set(lua_toboolean(L, 1)));
+    return 1;
+}
+
+static int l_isautocastenabled(lua_State *L)
+{
+    lua_pushboolean(L, lt_autocast_get());
+    return 1;
+}
+
+/* torch._autocastNative(): bf16 products run in hardware (else they are emulated) */
+static int l_autocastnative(lua_State *L)
+{
+    lua_pushboolean(L, lt_autocast_native());
+    return 1;
+}
+
 void lt_open_blas(lua_State *L)
 {
     static const ltL_Reg regs[] = {
@@ -300,6 +343,11 @@ void lt_open_blas(lua_State *L)
         {"matmul", l_matmul, LT_FN | LT_METHOD},
         {"setnumthreads", l_setnumthreads, LT_FN},
         {"getnumthreads", l_getnumthreads, LT_FN},
+        {"setGemmEngine", l_setgemmengine, LT_FN},
+        {"getGemmEngine", l_getgemmengine, LT_FN},
+        {"_autocastSet", l_autocastset, LT_FN},
+        {"_autocastNative", l_autocastnative, LT_FN},
+        {"isAutocastEnabled", l_isautocastenabled, LT_FN},
         {NULL, NULL, 0},
     };
     ltL_register(L, regs);

@@ -374,9 +374,20 @@ static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tens
                    name, luaL_typename(L, other));
 }
 
+/* ltL_totensor, naming the metamethod when the operand was freed and the other one is a
+ * string: reached through the string library's metamethod ('x' / t), the call has no name
+ * for Lua and luaL_argerror would say '?' (otherwise Lua's own name, 'div', stays). */
+static lt_tensor *operand(lua_State *L, int arg, const char *name)
+{
+    lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
+    if (box && !*box && lua_type(L, 3 - arg) == LUA_TSTRING)
+        luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", arg, name);
+    return ltL_totensor(L, arg);
+}
+
 static int arith(lua_State *L, lt_binary_op op, const char *name)
 {
-    lt_tensor *a = ltL_totensor(L, 1), *b = ltL_totensor(L, 2);
+    lt_tensor *a = operand(L, 1, name), *b = operand(L, 2, name);
     check_operands(L, name, a, b);
     lt_tensor *res = ltL_newtensor(L, a ? a->dtype : b->dtype);
     binop(L, name, res, op, 1, 2, 1.0, 1);

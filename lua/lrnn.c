@@ -7,7 +7,8 @@
  *       nil (zeros; c0 for "lstm" only); weights: {w_ih, w_hh [, b_ih, b_hh]} in PyTorch's
  *       shapes; reverse: run from the last step to the first; lengths: a LongTensor of B
  *       lengths in [1, T] (steps past a length give 0 and leave the state as it was).
- *       One autograd node when an input requires grad. CPU tensors only.
+ *       One autograd node when an input requires grad. On the host or on one CUDA device
+ *       (gpu/rnn.cu); the lengths may be a host tensor either way.
  */
 #include <string.h>
 

@@ -4,8 +4,9 @@
 -- magnitude times that as the absolute floor), 1 and 2 layers, batchFirst both ways,
 -- with and without an initial state and biases, dropout between layers; repeated calls
 -- (workspaces and CUDA graphs reused) give the same results; CUDA graphs on and off agree;
--- the seed training step; mixed devices are a clear error; the recurrent layers of core/rnn.c
--- (nn.GRU, nn.RNN, their cells, nn.LSTM bidirectional or with lengths) refuse device tensors. The comparisons with the CPU run for
+-- the seed training step; mixed devices are a clear error. (The recurrent layers of core/rnn.c
+-- on the device, nn.GRU, nn.RNN, their cells, nn.LSTM bidirectional or with lengths:
+-- spec/50-cuda_rnn_spec.lua.) The comparisons with the CPU run for
 -- both per-step kernel modes (torch._lstmKernel: "fused", one kernel per step computing the
 -- recurrent products itself; "gemm", a cuBLAS GEMM + a pointwise kernel per step), and the two
 -- modes agree with each other. Pending without a device; in the
@@ -520,31 +521,5 @@ describe('the seed training step on CUDA tensors', function()
       gm:updateParameters(0.1)
       for i, e in ipairs(cn) do close(gn[i][2], e[2], 'float', e[1] .. ', step ' .. step) end
     end
-  end)
-end)
-
-describe('recurrent layers not on the device yet (core/rnn.c is CPU only)', function()
-  gpu_it('nn.GRU, nn.RNN, their cells and nn.LSTM bidirectional or with lengths refuse CUDA tensors', function()
-    local x = torch.randn(2, 3, 3):cuda()
-    for _, m in ipairs({ nn.GRU(3, 4), nn.RNN(3, 4), nn.GRUCell(3, 4), nn.RNNCell(3, 4) }) do
-      m:cuda()
-      local input = torch.isTypeOf(m, 'nn.RNNCellBase') and x[1] or x
-      local ok, err = pcall(m.forward, m, input)
-      assert(not ok, torch.typename(m) .. ' ran on CUDA tensors')
-      H.matches(tostring(err), torch.typename(m) .. ': not implemented for CUDA tensors yet')
-    end
-    local l = nn.LSTM(3, 4, { bidirectional = true }):cuda()
-    local ok, err = pcall(l.forward, l, x)
-    assert(not ok, 'a bidirectional nn.LSTM ran on CUDA tensors')
-    H.matches(tostring(err), 'nn.LSTM: bidirectional and variable%-length sequences are not '
-              .. 'implemented for CUDA tensors yet')
-    local u = nn.LSTM(3, 4):cuda()
-    ok, err = pcall(u.forward, u, x, { lengths = torch.LongTensor({ 2, 1, 2 }) })
-    assert(not ok, 'nn.LSTM with lengths ran on CUDA tensors')
-    H.matches(tostring(err), 'not implemented for CUDA tensors yet')
-    -- the core refuses them too
-    ok, err = pcall(torch.rnnLayer, 'gru', x, nil, nil, { torch.randn(12, 3):cuda(), torch.randn(12, 4):cuda() })
-    assert(not ok)
-    H.matches(tostring(err), 'rnnLayer: not implemented for CUDA tensors yet')
   end)
 end)

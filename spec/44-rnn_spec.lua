@@ -3,8 +3,8 @@
 -- gradient (spec/fixtures/gen_rnn.py: layers 1-2, bidirectional, batchFirst, bias, initial
 -- state, lengths, dropout in eval mode) in both loop styles, float64 gradchecks of each mode's
 -- C backward (forward and reverse, with lengths), padding that changes nothing, stateful
--- sequences, dropout in training, and errors. (On CUDA tensors these layers are refused:
--- spec/35-cuda_lstm_spec.lua checks that on the device.)
+-- sequences, dropout in training, and errors. (On CUDA tensors: spec/50-cuda_rnn_spec.lua
+-- compares these layers on the device with this CPU implementation.)
 local torch = require 'torch'
 local nn = require 'nn'
 local H = require 'helpers'

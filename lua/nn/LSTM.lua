@@ -23,8 +23,8 @@
 --   reshape or contiguous() rather than view to flatten it).
 --
 -- Bidirectional layers and lengths run through torch.rnnLayer (core/rnn.c, one node per layer
--- and direction; fresh result tensors, CPU only: CUDA tensors are refused with an error);
--- the plain case is the fused stack below.
+-- and direction; fresh result tensors; on CUDA tensors gpu/rnn.cu); the plain case is the
+-- fused stack below.
 -- On CUDA tensors (m:cuda(), inputs and states on the device) the same calls run on the GPU
 -- (gpu/lstm.cu: cuBLAS GEMMs, one fused kernel per step, the time loops replayed from CUDA
 -- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),
@@ -135,10 +135,6 @@ function LSTM:updateOutput(input)
   end
   local out, hn, cn
   if self.bidirectional or lengths then
-    if x:isCuda() then
-      error('nn.LSTM: bidirectional and variable-length sequences are not implemented for '
-            .. 'CUDA tensors yet', 3)
-    end
     local D = self.bidirectional and 2 or 1
     for _, kt in ipairs({ { 'h0', h0 }, { 'c0', c0 } }) do
       local k, t = kt[1], kt[2]

@@ -29,17 +29,14 @@
 -- (..., {bias =, nonlinearity =}), nn.GRUCell(inputSize, hiddenSize [, bias | {bias =}]):
 --   one step, m:forward(x [, h]) / m(x, h) / m:forward({x, h}) -> h' (x: B x I or I; h
 --   defaults to zeros). Parameters weight_ih, weight_hh, bias_ih, bias_hh.
--- CPU only for now: CUDA tensors are refused with an error.
+-- On CUDA tensors (m:cuda(), the input and the state on the device) every form runs on the GPU
+-- (gpu/rnn.cu through core/rnn.c); the lengths may stay a host LongTensor.
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 local R = require 'nn.recurrent'
 
 local gates_of = { tanh = 1, relu = 1, gru = 3 }
-
-local function refuse_cuda(cls, x)
-  if x:isCuda() then error(('%s: not implemented for CUDA tensors yet'):format(cls), 4) end
-end
 
 -- ---- nn.RNNBase: the stack of nn.RNN and nn.GRU -------------------------------------------
 local RNNBase, parent = torch.class('nn.RNNBase', 'nn.Module')
@@ -102,7 +99,6 @@ function RNNBase:updateOutput(input)
     if h0 then h0 = h0:unsqueeze(2) end
   end
   local _, B = R.check_input(self, cls, x, lengths)
-  refuse_cuda(cls, x)
   local D = self.bidirectional and 2 or 1
   h0 = R.carried(self, cls, B, h0)
   if h0 and (h0:dim() ~= 3 or h0:size(1) ~= self.numLayers * D or h0:size(2) ~= B
@@ -225,7 +221,6 @@ function CellBase:updateOutput(input)
           self.hiddenSize, torch.isTensor(h) and '[' .. R.shape_string(h) .. ']'
           or torch.typename(h) or type(h)), 3)
   end
-  refuse_cuda(cls, x)
   local xb, hb = x, h
   if d == 1 then xb, hb = x:unsqueeze(1), h and h:unsqueeze(1) end
   local w = { self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh }

@@ -45,6 +45,9 @@ torch.Timer | torch.Timer() -> timer | a stopwatch: timer:time().real seconds; r
 torch.clock | torch.clock() | seconds on a monotonic clock
 torch.ProgressBar | torch.ProgressBar(total [, {stream = io.stderr, out = io.stdout, width = 30, done = 0, tty =}]) -> bar | a progress bar on a terminal: bar:update(done [, note]) shows count, elapsed, the run's ETA and it/s; bar:write(line) prints a log line above it; bar:finish([note])
 torch.noGrad | torch.noGrad(fn, ...) | runs fn with autograd recording off, returns its results
+torch.autocast | torch.autocast('bfloat16', fn, ...) -> fn's results / local ac <close> = torch.autocast('bfloat16') (ac:close()) | bf16 autocast on the CPU: every float32 matrix product (Linear, mm/bmm/matmul/addmm, LSTM/GRU/RNN, convolutions; forward and backward) on bf16-rounded operands with fp32 accumulation; parameters, gradients, optimiser state, pointwise math stay fp32; nests, restored on errors; emulated (rounded operands, fp32 GEMM, a warning) without AVX512_BF16/AMX or with LUATORCH_BF16=emulate; CUDA tensors pass through in fp32
+torch.isAutocastEnabled torch.getAutocastDtype | torch.isAutocastEnabled() / torch.getAutocastDtype() | whether bf16 autocast is on; its dtype ('bfloat16')
+torch.setGemmEngine torch.getGemmEngine | torch.setGemmEngine('auto' or 'openblas' or 'onednn') / torch.getGemmEngine() | the float32 GEMM engine: 'auto' (default) picks oneDNN or OpenBLAS per shape; the others force one (benchmarks); 'onednn' is an error without oneDNN
 torch.setGradEnabled torch.isGradEnabled | torch.setGradEnabled(on) / torch.isGradEnabled() | turn autograd recording on or off
 torch.gradcheck | torch.gradcheck(fn, inputs [, {eps =, atol =, rtol =}]) | compares autograd's gradients with central differences (DoubleTensors)
 t:size | t:size([dim]) / x.shape | the sizes (a LongStorage), or the size of dim; x.shape (a field): the sizes as a Lua table {2, 3}, PyTorch's

@@ -420,6 +420,7 @@ require('torch.cmdline')(torch)
 require('torch.progress')(torch)
 require('torch.display')(torch)
 require('torch.serialize')(torch)
+require('torch.autocast')(torch, core)
 
 -- ---- issue 16: tensor methods a sequence model reaches for --------------------------------
 local check = require 'torch.check'
