@@ -177,8 +177,13 @@ ifneq ($(MPICC),)
 all: $(DIST_SO)
 $(DIST_SO): lua/distributed/core.c include/luatorch.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -pthread -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
 	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
+# the bare MPI_Allreduce that bench/distributed.lua measures dist.allReduce against
+all: $(BUILD)/bench/mpi_allreduce
+$(BUILD)/bench/mpi_allreduce: bench/mpi_allreduce.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -O2 -Wall -o $@ $<
 endif
 # ---- end distributed
 
@@ -263,10 +268,11 @@ test: deps
 # in " [emulated device]". Only the executable and the C module are built (in build-emu/).
 EMU_BUILD  = build-emu
 CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua \
-             spec/50-cuda_rnn_spec.lua
+             spec/50-cuda_rnn_spec.lua spec/53-cuda_distributed_spec.lua
 
 test-cuda-emu: deps
-	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so
+	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so \
+	  $(if $(MPICC),$(EMU_BUILD)/lua/distributed/core.so)
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/$(EMU_BUILD)/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/$(EMU_BUILD)/luatorch" \
 	  $(LUA) $(BUSTED) $(BUSTED_OUT) $(CUDA_SPECS)
@@ -323,7 +329,8 @@ sweep-asan:
 test-cuda-emu-asan: deps
 	$(MAKE) BUILD=build-emu-asan CUDA=emu OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-emu-asan/luatorch build-emu-asan/lua/torch/core.so
+	  LDFLAGS="-fsanitize=address,undefined" build-emu-asan/luatorch build-emu-asan/lua/torch/core.so \
+	  $(if $(MPICC),build-emu-asan/lua/distributed/core.so)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-emu-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-emu-asan/luatorch" \

@@ -1,11 +1,14 @@
--- bench/conv.lua — convolutions (core/conv.c: im2col + OpenBLAS GEMM, samples split across
--- threads) against PyTorch's (when /usr/bin/python3 imports torch), at 1 and 2 threads:
+-- bench/conv.lua — convolutions (core/conv.c: oneDNN's primitives or im2col + OpenBLAS GEMM,
+-- chosen per shape; the im2col column pins the latter) against PyTorch's (when /usr/bin/python3
+-- imports torch), at 1 and 2 threads:
 -- nn.Conv2d forward + backward (input and weight gradients) at LeNet-5's two shapes and at a
 -- ResNet basic block's 3x3 64-channel convolution on 56 x 56, and the whole LeNet-5 training
 -- step of examples/cnn_mnist.lua (forward, cross entropy, backward, SGD). Float32; in
 -- milliseconds per call (best of a few repetitions), and the ratios PyTorch / luatorch (> 1:
 -- ours is faster), against PyTorch with oneDNN (Debian's build has it; its default CPU
 -- convolution) and without (torch.backends.mkldnn.enabled = False: im2col + GEMM, as ours).
+-- Then the measurements behind the per-shape rule of core/conv.c (dnnl_shape): more shapes,
+-- forward + backward on each of our two paths.
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
@@ -49,34 +52,107 @@ local function lenet()
     :add(nn.Linear(84, 10))
 end
 
+-- forward + backward of module m on x (input gradient when x requires it), ms per call
+local function conv_ms(m, x, reps)
+  local gy
+  return best_ms(reps, function()
+    local y = m(x)
+    gy = gy or torch.randn(y:size())
+    y:backward(gy)
+  end)
+end
+
+-- ours, on the default per-shape choice (keys '<i>:<threads>') and pinned to im2col + GEMM
+-- (keys 'im<i>:<threads>')
 local function ours()
   local res = {}
   local old = torch.getnumthreads()
   for _, nt in ipairs(THREADS) do
     torch.setnumthreads(nt)
-    for i, c in ipairs(convs) do
-      local m = nn.Conv2d(c[3], c[5], c[6], { padding = c[7] })
-      local x = torch.randn(c[2], c[3], c[4], c[4])
-      x.requiresGrad = c[8]
-      local gy
-      res[i .. ':' .. nt] = best_ms(c[9], function()
-        local y = m(x)
-        gy = gy or torch.randn(y:size())
-        y:backward(gy)
+    for _, backend in ipairs({ 'auto', 'im2col' }) do
+      local pre = backend == 'auto' and '' or 'im'
+      torch._convBackend(backend)
+      for i, c in ipairs(convs) do
+        local m = nn.Conv2d(c[3], c[5], c[6], { padding = c[7] })
+        local x = torch.randn(c[2], c[3], c[4], c[4])
+        x.requiresGrad = c[8]
+        res[pre .. i .. ':' .. nt] = conv_ms(m, x, c[9])
+      end
+      local model, crit = lenet(), nn.CrossEntropyCriterion()
+      local opt = optim.SGD(model:parameters(), { lr = 0.01 })
+      local x, t = torch.randn(100, 1, 28, 28), torch.LongTensor(100):random(1, 10)
+      res[pre .. (#convs + 1) .. ':' .. nt] = best_ms(10, function()
+        opt:zeroGrad()
+        local loss = crit(model(x), t)
+        loss:backward()
+        opt:step()
       end)
     end
-    local model, crit = lenet(), nn.CrossEntropyCriterion()
-    local opt = optim.SGD(model:parameters(), { lr = 0.01 })
-    local x, t = torch.randn(100, 1, 28, 28), torch.LongTensor(100):random(1, 10)
-    res[(#convs + 1) .. ':' .. nt] = best_ms(10, function()
-      opt:zeroGrad()
-      local loss = crit(model(x), t)
-      loss:backward()
-      opt:step()
-    end)
+    torch._convBackend('auto')
   end
   torch.setnumthreads(old)
   return res
+end
+
+-- The rule's measurements: name, constructor, input size (the input requires its gradient)
+local rule_shapes = {
+  { 'LeNet conv1 1->6 5x5, batch 100', function() return nn.Conv2d(1, 6, 5, { padding = 2 }) end, { 100, 1, 28, 28 } },
+  { '2->16 3x3 on 28x28, batch 32', function() return nn.Conv2d(2, 16, 3, { padding = 1 }) end, { 32, 2, 28, 28 } },
+  { '8->16 3x3 on 28x28, batch 32', function() return nn.Conv2d(8, 16, 3, { padding = 1 }) end, { 32, 8, 28, 28 } },
+  { 'LeNet conv2 6->16 5x5, batch 100', function() return nn.Conv2d(6, 16, 5) end, { 100, 6, 14, 14 } },
+  { '16->32 3x3 on 16x16, batch 8', function() return nn.Conv2d(16, 32, 3, { padding = 1 }) end, { 8, 16, 16, 16 } },
+  { '64->128 1x1 on 28x28, batch 8', function() return nn.Conv2d(64, 128, 1) end, { 8, 64, 28, 28 } },
+  { '32->32 3x3 dilation 2, batch 8', function() return nn.Conv2d(32, 32, 3, { padding = 2, dilation = 2 }) end, { 8, 32, 28, 28 } },
+  { '64->64 3x3 groups 4, batch 8', function() return nn.Conv2d(64, 64, 3, { padding = 1, groups = 4 }) end, { 8, 64, 28, 28 } },
+  { '64 3x3 depth-wise, batch 8', function() return nn.Conv2d(64, 64, 3, { padding = 1, groups = 64 }) end, { 8, 64, 28, 28 } },
+  { 'transposed 64->32 4x4 stride 2, batch 8', function() return nn.ConvTranspose2d(64, 32, 4, { stride = 2, padding = 1 }) end, { 8, 64, 16, 16 } },
+}
+
+-- pooling: name, kernel, stride, padding, max (else average counting the padding), input size
+local pool_shapes = {
+  { 'LeNet max pool 2x2, 100 x 6 x 28 x 28', 2, 2, 0, true, { 100, 6, 28, 28 } },
+  { 'LeNet avg pool 2x2, 100 x 6 x 28 x 28', 2, 2, 0, false, { 100, 6, 28, 28 } },
+  { 'ResNet max pool 3x3 s2 p1, 8 x 64 x 56 x 56', 3, 2, 1, true, { 8, 64, 56, 56 } },
+  { 'avg pool 3x3 s2 p1, 8 x 64 x 56 x 56', 3, 2, 1, false, { 8, 64, 56, 56 } },
+}
+
+local function rule_table()
+  local old = torch.getnumthreads()
+  torch.setnumthreads(THREADS[1])
+  print(('\nthe per-shape rule (core/conv.c): forward + backward on each of our paths, %d thread(s), ms')
+        :format(THREADS[1]))
+  print(('%-42s %9s %9s %8s %s'):format('', 'im2col', 'oneDNN', 'im2col/', 'auto picks'))
+  for _, c in ipairs(rule_shapes) do
+    local m, x = c[2](), torch.randn(table.unpack(c[3]))
+    x.requiresGrad = true
+    local r = {}
+    for _, backend in ipairs({ 'im2col', 'onednn' }) do
+      torch._convBackend(backend)
+      r[backend] = conv_ms(m, x, 3)
+    end
+    torch._convBackend('auto')
+    local before = select(3, torch._convBackend())
+    m(x)
+    local pick = select(3, torch._convBackend()) > before and 'oneDNN' or 'im2col'
+    print(('%-42s %9.2f %9.2f %7.2fx %s'):format(c[1], r.im2col, r.onednn, r.im2col / r.onednn, pick))
+  end
+  print(('\npooling forward + backward, %d thread(s), ms: core/conv.c\'s loops (pinned with \'im2col\') and oneDNN')
+        :format(THREADS[1]))
+  print(('%-42s %9s %9s %8s'):format('', 'ours', 'oneDNN', 'ours/'))
+  for _, c in ipairs(pool_shapes) do
+    local m = c[5] and nn.MaxPool2d(c[2], { stride = c[3], padding = c[4] })
+                    or nn.AvgPool2d(c[2], { stride = c[3], padding = c[4] })
+    local x = torch.randn(table.unpack(c[6]))
+    x.requiresGrad = true
+    local r = {}
+    for _, backend in ipairs({ 'im2col', 'onednn' }) do
+      torch._convBackend(backend)
+      r[backend] = conv_ms(m, x, 5)
+    end
+    torch._convBackend('auto')
+    print(('%-42s %9.2f %9.2f %7.2fx'):format(c[1], r.im2col, r.onednn, r.im2col / r.onednn))
+  end
+  torch.setnumthreads(old)
 end
 
 local function pytorch()
@@ -128,8 +204,9 @@ local mine, py = ours(), pytorch()
 print(('conv: nn.Conv2d forward + backward and the LeNet-5 training step, ms per call (float32, %s);')
       :format(CPU and 'process CPU time' or 'wall time'))
 print('PyTorch with oneDNN (its default here) and without (its im2col + GEMM on OpenBLAS)')
-print(('%-40s %3s %9s %9s %9s %8s %8s'):format('', 'thr', 'luatorch', 'PT oneDNN', 'PT im2col',
-      'oneDNN/', 'im2col/'))
+print('luatorch: its per-shape choice, and pinned to im2col + GEMM (torch._convBackend)')
+print(('%-40s %3s %9s %9s %9s %9s %8s %8s'):format('', 'thr', 'luatorch', 'lt im2col', 'PT oneDNN',
+      'PT im2col', 'oneDNN/', 'im2col/'))
 local names = {}
 for i, c in ipairs(convs) do names[i] = c[1] end
 names[#names + 1] = 'LeNet-5 training step, batch 100'
@@ -139,7 +216,9 @@ for i, name in ipairs(names) do
     local p, q = py and py[k], py and py[(100 + i) .. ':' .. nt]
     local function ms(v) return v and ('%.2f'):format(v) or 'n/a' end
     local function ratio(v) return v and ('%.2fx'):format(v / mine[k]) or 'n/a' end
-    print(('%-40s %3d %9.2f %9s %9s %8s %8s'):format(name, nt, mine[k], ms(p), ms(q), ratio(p), ratio(q)))
+    print(('%-40s %3d %9.2f %9.2f %9s %9s %8s %8s'):format(name, nt, mine[k], mine['im' .. k], ms(p),
+          ms(q), ratio(p), ratio(q)))
   end
 end
 if not py then print('(PyTorch not importable by /usr/bin/python3: its column is skipped)') end
+if select(2, torch._convBackend()) then rule_table() else print('(built without oneDNN)') end

@@ -16,6 +16,13 @@
 
 static int grad_enabled = 1;
 static unsigned epoch;
+static lt_grad_hooks hooks;   /* all NULL: none */
+
+void lt_autograd_set_hooks(const lt_grad_hooks *h)
+{
+    if (h) hooks = *h;
+    else memset(&hooks, 0, sizeof hooks);
+}
 
 int lt_grad_enabled(void) { return grad_enabled; }
 void lt_set_grad_enabled(int enabled) { grad_enabled = enabled != 0; }
@@ -345,6 +352,13 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
             st = accumulate(&n->grad_buf[roots[r]->output_nr], g);
         }
     }
+    /* a leaf used by several ops has one accumulate node per use: its gradient is complete
+     * for this pass when the last of them has run */
+    int hooked = hooks.leaf_ready != NULL, fired = 0;
+    for (size_t k = 0; hooked && k < all.n; k++)
+        if (all.v[k]->leaf) all.v[k]->leaf->acc_pending = 0;
+    for (size_t k = 0; hooked && k < all.n; k++)
+        if (all.v[k]->leaf) all.v[k]->leaf->acc_pending++;
     for (size_t k = 0; k < all.n && st == LT_OK; k++)  /* roots no other root feeds */
         if (all.v[k]->deps == 0) st = list_push(&ready, all.v[k]);
     while (st == LT_OK && ready.n) {
@@ -352,6 +366,10 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
         if (n->leaf) {
             if (n->grad_buf[0] && n->leaf->requires_grad)
                 st = accumulate_leaf(n->leaf, n->grad_buf[0]);
+            if (st == LT_OK && hooked && n->leaf->grad_hook && --n->leaf->acc_pending == 0) {
+                fired = 1;
+                st = hooks.leaf_ready(n->leaf, hooks.ud);
+            }
             continue;
         }
         if (n->freed) {
@@ -401,6 +419,10 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
     }
     free(all.v);
     free(ready.v);
+    if (fired && hooks.pass_done) {
+        int done = hooks.pass_done(st, hooks.ud);
+        if (st == LT_OK) st = done;
+    }
     return st;
 }
 

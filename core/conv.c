@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_dnnl.h"
+#include "dnnl.h"
 #include "lt_internal.h"
 
 #ifdef _OPENMP
@@ -448,6 +450,51 @@ static int bias_grad(lt_tensor **db, const lt_tensor *g)
     return LT_OK;
 }
 
+/* ---- oneDNN or im2col -----------------------------------------------------------------------
+ * Float32 convolutions may run on oneDNN (core/conv_dnnl.c); float64 always runs im2col. */
+
+static int conv_backend = LT_CONV_AUTO;   /* torch.convbackend: tests and benchmarks pin one */
+
+int lt_conv_set_backend(int backend)
+{
+    if (backend < LT_CONV_AUTO || backend > LT_CONV_ONEDNN)
+        return lt_error("unknown convolution backend %d", backend);
+    conv_backend = backend;
+    return LT_OK;
+}
+
+int lt_conv_get_backend(void) { return conv_backend; }
+
+/* AUTOCAST HOOK: whether a float32 convolution on oneDNN computes in bfloat16 (oneDNN's
+ * reorders convert its inputs and output, the caller sees float32): under bf16 autocast
+ * (core/dnnl.h; the autograd engine restores a node's recorded state for its backward). A
+ * shape oneDNN refuses in bf16 runs im2col, whose products follow autocast in lt_blas_gemm. */
+static int conv_autocast_bf16(void) { return lt_autocast_get(); }
+
+/* the oneDNN shape of a convolution of x giving os, or 0 when it stays on im2col */
+static int dnnl_shape(lt_dnnl_conv_shape *s, const lt_tensor *x, const lt_tensor *w,
+                      const lt_conv_params *p, int transposed, const int64_t os[4])
+{
+    if (x->dtype != LT_FLOAT32 || conv_backend == LT_CONV_IM2COL ||
+        !lt_dnnl_conv_available() || x->size[0] == 0)
+        return 0;
+    memset(s, 0, sizeof *s);
+    *s = (lt_dnnl_conv_shape){x->size[0], x->size[1], x->size[2], x->size[3], os[1], os[2], os[3],
+                              w->size[2], w->size[3], p->stride[0], p->stride[1], p->padding[0],
+                              p->padding[1], p->dilation[0], p->dilation[1], p->groups,
+                              p->output_padding[0], p->output_padding[1], transposed, 0,
+                              conv_autocast_bf16()};
+    if (conv_backend == LT_CONV_ONEDNN) return 1;
+    /* The rule, from bench/conv.lua's shapes (bench/README.md, "the per-shape rule"): oneDNN's
+     * direct kernels win 1.3-3.5x with 8 input channels or more (ResNet's 3x3 64-channel,
+     * dilated, transposed, grouped and depth-wise ones) or when each output sums over
+     * C/groups * kh * kw >= 64 inputs (LeNet's second layer: 6 channels, 5x5); with fewer
+     * channels and a small window (LeNet's first layer, 1-4 channels 3x3) the reorders to its
+     * blocked layouts cost more than they save, and im2col + GEMM is 1.4-4x faster. */
+    int64_t K = x->size[1] / p->groups * w->size[2] * w->size[3];
+    return x->size[1] >= 8 || K >= 64;
+}
+
 static int conv_any(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
                     const lt_tensor *bias, const lt_conv_params *p, int transposed)
 {
@@ -457,7 +504,20 @@ static int conv_any(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
     lt_tensor *xt, *wt;
     const lt_tensor *xc = contig(x, &xt), *wc = contig(w, &wt);
     int st = xc && wc ? lt_resize(out, 4, os) : LT_ERR;
-    if (st == LT_OK && lt_numel(out) > 0) {
+    lt_dnnl_conv_shape ds;
+    int on_dnnl = st == LT_OK && lt_numel(out) > 0 && dnnl_shape(&ds, x, w, p, transposed, os);
+    if (on_dnnl) {
+        ds.bias = bias != NULL;
+        lt_tensor *bt = NULL;
+        const lt_tensor *bc = bias ? contig(bias, &bt) : NULL;
+        st = bias && !bc ? LT_ERR
+                         : lt_dnnl_conv_run(LT_DNNL_CONV_FWD, &ds, lt_data(xc), lt_data(wc),
+                                            bc ? lt_data(bc) : NULL, lt_data(out));
+        if (bt) lt_tensor_release(bt);
+        if (st == 0) on_dnnl = 0;         /* oneDNN did not take it: im2col below */
+        else if (st == 1) st = LT_OK;
+    }
+    if (st == LT_OK && !on_dnnl && lt_numel(out) > 0) {
         if (!transposed) {
             plan P = make_plan(x->dtype, &g, p->groups, os[1]);
             st = run_batch(&P, RUN_DOWN, os[0], lt_data(xc), lt_data(wc), lt_data(out));
@@ -531,17 +591,27 @@ static int conv_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gin)
     plan P = make_plan(x->dtype, &g, p.groups, transposed ? x->size[1] : os[1]);
     const char *img = st ? NULL : transposed ? lt_data(gc) : lt_data(xc);
     const char *mat = st ? NULL : transposed ? lt_data(xc) : lt_data(gc);
+    lt_dnnl_conv_shape ds;
+    int on_dnnl = st == LT_OK && dnnl_shape(&ds, x, w, &p, transposed, os);
     if (st == LT_OK && nd->next[0]) {
         gin[0] = lt_tensor_new_uninit(x->dtype, 4, x->size);
+        int done = 0;
         if (!gin[0]) st = LT_ERR;
-        else if (N > 0)
+        else if (on_dnnl)
+            st = (done = lt_dnnl_conv_run(LT_DNNL_CONV_BWD_DATA, &ds, lt_data(gc), lt_data(wc),
+                                          NULL, lt_data(gin[0]))) == LT_ERR ? LT_ERR : LT_OK;
+        if (st == LT_OK && !done && N > 0)
             st = transposed ? run_batch(&P, RUN_DOWN, N, img, lt_data(wc), lt_data(gin[0]))
                             : run_batch(&P, RUN_UP, N, mat, lt_data(wc), lt_data(gin[0]));
     }
     if (st == LT_OK && nd->next[1]) {
         gin[1] = lt_tensor_new_uninit(w->dtype, 4, w->size);
+        int done = 0;
         if (!gin[1]) st = LT_ERR;
-        else st = run_batch(&P, RUN_WGRAD, N, img, mat, lt_data(gin[1]));
+        else if (on_dnnl)
+            st = (done = lt_dnnl_conv_run(LT_DNNL_CONV_BWD_WEIGHTS, &ds, lt_data(xc), lt_data(gc),
+                                          NULL, lt_data(gin[1]))) == LT_ERR ? LT_ERR : LT_OK;
+        if (st == LT_OK && !done) st = run_batch(&P, RUN_WGRAD, N, img, mat, lt_data(gin[1]));
     }
     if (st == LT_OK && nd->next[2]) st = bias_grad(&gin[2], gc);
     if (gt) lt_tensor_release(gt);
@@ -795,12 +865,63 @@ static int is_pool2x2(const pool_spec *s)
 DEF_POOL(float)
 DEF_POOL(double)
 
+/* The oneDNN shape of a fixed-window float32 pooling (max when `max`), or 0 when it stays here:
+ * oneDNN's kernels were 1.5-15x faster than the loops below at LeNet's 2x2 and a ResNet's 3x3
+ * (bench/README.md), so it takes every shape it can, except an average over a ceil-mode window
+ * that runs past the padding while counting the padding (PyTorch's divisor stops at the padding,
+ * oneDNN's would not). */
+static int dnnl_pool_shape(lt_dnnl_pool_shape *d, const lt_tensor *x, const pool_spec *s, int max)
+{
+    if (x->dtype != LT_FLOAT32 || s->adaptive || conv_backend == LT_CONV_IM2COL ||
+        !lt_dnnl_conv_available() || lt_numel(x) == 0 || s->OH * s->OW == 0)
+        return 0;
+    const lt_pool_params *p = &s->p;
+    int64_t pr[2], in[2] = {s->H, s->W}, on[2] = {s->OH, s->OW};
+    for (int a = 0; a < 2; a++) {
+        int64_t need = (on[a] - 1) * p->stride[a] + (p->kernel[a] - 1) * p->dilation[a] + 1 -
+                       in[a] - p->padding[a];
+        pr[a] = need > p->padding[a] ? need : p->padding[a];
+        if (!max && p->count_include_pad && pr[a] > p->padding[a]) return 0;
+        if (!max && p->dilation[a] != 1) return 0;
+    }
+    *d = (lt_dnnl_pool_shape){x->size[0], x->size[1], s->H, s->W, s->OH, s->OW,
+                              p->kernel[0], p->kernel[1], p->stride[0], p->stride[1],
+                              p->padding[0], p->padding[1], pr[0], pr[1], p->dilation[0],
+                              p->dilation[1], max ? 0 : !p->count_include_pad};
+    return 1;
+}
+
+/* whether a float32 buffer holds a NaN (max pooling's NaN rule is PyTorch's: such inputs stay here) */
+static int has_nan(const float *v, int64_t n)
+{
+    int any = 0;
+    LT_SIMD for (int64_t i = 0; i < n; i++) any |= v[i] != v[i];
+    return any;
+}
+
 /* out (and indices when max) over every plane of x */
 static int pool_forward(lt_tensor *out, lt_tensor *indices, const lt_tensor *x,
                         const pool_spec *s, const int64_t os[4])
 {
     lt_tensor *xt;
     const lt_tensor *xc = contig(x, &xt);
+    lt_dnnl_pool_shape ds;
+    if (xc && dnnl_pool_shape(&ds, x, s, indices != NULL) &&
+        !(indices && has_nan(lt_data(xc), lt_numel(xc)))) {
+        int r = lt_resize(out, 4, os);
+        if (r == LT_OK && indices) r = lt_resize(indices, 4, os);
+        if (r == LT_OK)
+            r = indices ? lt_dnnl_max_pool(&ds, lt_data(xc), lt_data(out), lt_data(indices))
+                        : lt_dnnl_avg_pool(&ds, lt_data(xc), lt_data(out));
+        if (r != 0) {               /* done (1) or an error; 0: oneDNN refused, run below */
+            if (r == 1) {
+                lt_storage_bump(out);
+                if (indices) lt_storage_bump(indices);
+            }
+            if (xt) lt_tensor_release(xt);
+            return r == 1 ? LT_OK : LT_ERR;
+        }
+    }
     int64_t *w = xc ? pool_windows(s) : NULL;
     int r = w ? lt_resize(out, 4, os) : LT_ERR;
     if (r == LT_OK && indices) r = lt_resize(indices, 4, os);
@@ -933,6 +1054,14 @@ static int avg_pool_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gi
     if (!gin[0]) {
         if (gt) lt_tensor_release(gt);
         return LT_ERR;
+    }
+    lt_dnnl_pool_shape ds;
+    if (dnnl_pool_shape(&ds, gin[0], &s, 0)) {
+        int r = lt_dnnl_avg_pool_backward(&ds, lt_data(g), lt_data(gin[0]));
+        if (r != 0) {
+            if (gt) lt_tensor_release(gt);
+            return r == 1 ? LT_OK : LT_ERR;
+        }
     }
     int64_t planes = g->size[0] * g->size[1], osz = s.OH * s.OW, isz = s.H * s.W;
     int64_t *w = pool_windows(&s);

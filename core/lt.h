@@ -107,6 +107,9 @@ typedef struct lt_tensor {
     struct lt_tensor *grad;        /* accumulated gradient of a leaf (same shape), or NULL  */
     struct lt_node   *grad_fn;     /* the node that made this tensor, NULL for a leaf       */
     int         output_nr;         /* which output of grad_fn                               */
+    int         grad_hook;         /* nonzero: the engine reports this leaf's gradient ready
+                                      (lt_autograd_set_hooks); not copied to views          */
+    int         acc_pending;       /* engine scratch: this pass's accumulations still to run */
 } lt_tensor;
 
 lt_tensor *lt_tensor_new(lt_dtype dt, int ndim, const int64_t *size);     /* zero-filled     */
@@ -357,6 +360,18 @@ void  lt_node_release(lt_node *n);
  * gradient is 1), accumulating into the .grad of leaves that require grad. */
 int   lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph);
 /* The same from several roots at once (each grads[k] may be NULL as above). */
+/* Gradient-ready hooks (the overlap of nn.DistributedDataParallel): during a backward pass,
+ * leaf_ready(leaf) is called as soon as every contribution of this pass to the .grad of a
+ * leaf with grad_hook set has been accumulated (the rest of the graph may still be running),
+ * and pass_done(status) once at the end of a pass that called leaf_ready, also after an
+ * error (status: the pass's own). A nonzero return from either stops the pass with that
+ * error (set it with lt_error). NULL hooks: none are called. */
+typedef struct {
+    int (*leaf_ready)(lt_tensor *leaf, void *ud);
+    int (*pass_done)(int status, void *ud);
+    void *ud;
+} lt_grad_hooks;
+void  lt_autograd_set_hooks(const lt_grad_hooks *hooks);
 int   lt_backward_many(int n, lt_tensor *const *roots, const lt_tensor *const *grads,
                        int retain_graph);
 /* Refuses an op that writes into an existing tensor (in place, or a [res,] result) when
@@ -522,6 +537,11 @@ int lt_conv2d(lt_tensor *out, const lt_tensor *x, const lt_tensor *w, const lt_t
  * kh x kw; output (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1 */
 int lt_conv_transpose2d(lt_tensor *out, const lt_tensor *x, const lt_tensor *w,
                         const lt_tensor *bias, const lt_conv_params *p);
+/* which code runs float32 convolutions: chosen per shape (default), always im2col + GEMM, or
+ * always oneDNN (where built in and it takes the shape; float64 stays on im2col) */
+enum { LT_CONV_AUTO, LT_CONV_IM2COL, LT_CONV_ONEDNN };
+int lt_conv_set_backend(int backend);
+int lt_conv_get_backend(void);
 int lt_rec_conv2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias,
                   const lt_conv_params *p);
 int lt_rec_conv_transpose2d(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias,

@@ -133,6 +133,8 @@ lt_tensor *lt_tensor_view_of(const lt_tensor *src)
     t->grad = NULL;
     t->grad_fn = NULL;
     t->output_nr = 0;
+    t->grad_hook = 0;
+    t->acc_pending = 0;
     lt_storage_retain(t->storage);
     return t;
 }

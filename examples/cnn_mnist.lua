@@ -23,6 +23,6 @@ local model = nn.Sequential()
   :add(nn.Linear(120, 84))
   :add(nn.ReLU())
   :add(nn.Linear(84, 10))
-print(model)
+seed.print(model)
 -- the batches are already images, B x 1 x 28 x 28
 seed.run(model, opt, function(images) return images end)

@@ -66,5 +66,5 @@ end
 
 local opt = seed.options(arg, 'The seed: an LSTM cell written in Lua, on MNIST read row by row')
 local model = LSTMModel(28, opt.hidden, 10)
-print(model)
+seed.print(model)
 seed.run(model, opt, function(images) return images:view(-1, 28, 28) end)

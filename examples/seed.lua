@@ -1,6 +1,9 @@
 -- examples/seed.lua — what the two seed examples share: options, data, the training loop
 -- with periodic evaluation, checkpoints and resume, progress, CSV log and gnuplot plot.
 -- Each example builds its own model and calls seed.run(model, opt).
+-- --distributed (under mpirun -np N): data-parallel over MPI ranks (issue 19): --batch is the
+-- global batch, each rank trains on batch / N samples of its own shard through
+-- nn.DistributedDataParallel; rank 0 alone prints, evaluates, logs and checkpoints.
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
@@ -38,6 +41,9 @@ function seed.options(args, title)
   cmd:option('-quiet', false, 'no progress bar')
   cmd:option('-autocast', false, 'bf16 autocast: matrix products on bf16 operands, fp32 elsewhere '
                                  .. '(torch.autocast; CPU only)')
+  cmd:option('-distributed', false, 'data-parallel over the MPI ranks of `mpirun -np N`: -batch is '
+                                    .. 'the global batch, split across the ranks; rank 0 prints, '
+                                    .. 'logs and checkpoints (read by every rank on -resume)')
   local function usage_error(msg)
     io.stderr:write(msg, '\n')
     os.exit(2)
@@ -65,6 +71,15 @@ function seed.options(args, title)
   if opt.download and opt.root == '' then
     bad('option --download needs --root DIR, the directory to download into')
   end
+  if opt.distributed then
+    if opt.cuda then bad('option --distributed runs on the host (MPI) for now; leave out --cuda') end
+    local ok, dist = pcall(require, 'distributed')
+    if not ok then usage_error(tostring(dist):gsub('^[^\n:]*%.lua:%d+: ', '')) end
+    local _, size = dist.init()
+    if opt.batch % size ~= 0 then
+      bad('option --batch (%d, the global batch) must be a multiple of the %d ranks', opt.batch, size)
+    end
+  end
   return opt
 end
 
@@ -84,6 +99,15 @@ function seed.data(opt)
     os.exit(1)
   end
   return train, test
+end
+
+-- print on rank 0 only (every rank when not distributed)
+local function rank0()
+  local dist = package.loaded.distributed
+  return not (dist and dist.isInitialized()) or dist.rank() == 0
+end
+function seed.print(...)
+  if rank0() then print(...) end
 end
 
 -- A batch on the model's device: with -cuda, inputs and targets move with :cuda().
@@ -175,7 +199,14 @@ function seed.run(model, opt, toSequence)
   if opt.threads > 0 then torch.setnumthreads(opt.threads) end
   torch.manualSeed(opt.seed)
   local train, test = seed.data(opt)
-  local loader = datasets.DataLoader({ dataset = train, batchSize = opt.batch, shuffle = true })
+  local dist, ranks, lead = nil, 1, true
+  if opt.distributed then
+    dist = require 'distributed'
+    ranks, lead = dist.size(), dist.rank() == 0
+  end
+  local print = seed.print
+  local loader = datasets.DataLoader({ dataset = train, batchSize = opt.batch // ranks, shuffle = true,
+                                       distributed = opt.distributed })
   local testLoader = datasets.DataLoader({ dataset = test, batchSize = opt.batch })
   local total, epochs
   if opt.epochs > 0 then
@@ -193,7 +224,10 @@ function seed.run(model, opt, toSequence)
     model:cuda()
     criterion:cuda()
   end
-  local optimizer = optim.SGD(model:parameters(), { lr = opt.lr, momentum = opt.momentum })
+  -- the training forward goes through DDP (its backward averages the gradients over the
+  -- ranks); evaluation uses the model itself, on rank 0
+  local net = opt.distributed and nn.DistributedDataParallel(model) or model
+  local optimizer = optim.SGD(net:parameters(), { lr = opt.lr, momentum = opt.momentum })
   local state = { epoch = 0, iter = 0, rows = {}, losses = {} }
 
   if opt.resume then
@@ -201,17 +235,24 @@ function seed.run(model, opt, toSequence)
     model:loadStateDict(ck.model)
     optimizer.state = to_device(opt, ck.optimizer)
     torch.setRNGState(ck.rng)
+    if opt.distributed then
+      if not ck.loaderRng then
+        io.stderr:write(('%s was not saved by a --distributed run\n'):format(opt.checkpoint))
+        os.exit(1)
+      end
+      loader._rng = ck.loaderRng   -- the ranks' shared shuffle, where the run stopped
+    end
     state = ck.state
     state.losses = state.losses or {}
     print(('resumed from %s after epoch %d (iteration %d)'):format(opt.checkpoint, state.epoch, state.iter))
   end
 
-  local log = opt.log ~= '' and assert(io.open(opt.log, state.epoch > 0 and 'a' or 'w')) or nil
+  local log = lead and opt.log ~= '' and assert(io.open(opt.log, state.epoch > 0 and 'a' or 'w')) or nil
   if log and state.epoch == 0 then log:write('iteration,loss,accuracy\n') end
 
   local function fp32_step(x, y)
     optimizer:zeroGrad()
-    local loss = criterion(model(toSequence(x)), y)
+    local loss = criterion(net(toSequence(x)), y)
     loss:backward()
     optimizer:step()
     return loss
@@ -240,10 +281,11 @@ function seed.run(model, opt, toSequence)
 
   print(('%s: %d train / %d test, %d iterations (%d epochs of %d), batch %d, lr %g%s%s')
         :format(opt.dataset, #train, #test, total, epochs, #loader, opt.batch, opt.lr,
-                opt.graph and ', the step replayed from a CUDA graph' or '',
+                opt.graph and ', the step replayed from a CUDA graph' or
+                opt.distributed and (', %d per rank on %d ranks'):format(opt.batch // ranks, ranks) or '',
                 opt.autocast and ', bf16 autocast' or ''))
   -- one bar for the whole run (its rate and ETA), evaluations printed above it
-  local bar = torch.ProgressBar(total, { tty = not opt.quiet and torch.isatty(io.stderr),
+  local bar = torch.ProgressBar(total, { tty = lead and not opt.quiet and torch.isatty(io.stderr),
                                          done = state.iter })
   for epoch = state.epoch + 1, epochs do
     local running, seen = 0, 0
@@ -253,25 +295,34 @@ function seed.run(model, opt, toSequence)
       local loss = train_step(inputs, targets)
       state.iter = state.iter + 1
       local l = loss:item()
+      if dist then   -- the global batch's loss: the mean of the ranks' (equal shards)
+        l = dist.allReduce(torch.DoubleTensor({ l }), 'mean')[1]
+      end
       state.losses[state.iter] = l
       running, seen = running + l, seen + 1
       bar:update(state.iter, ('epoch %d/%d loss %.4f'):format(epoch, epochs, running / seen))
-      if state.iter % opt.evalEvery == 0 then
+      if state.iter % opt.evalEvery == 0 and lead then
         local acc = seed.accuracy(model, testLoader, toSequence, opt)
         bar:write(('Iteration: %d. Loss: %.4f. Accuracy: %.2f'):format(state.iter, l, acc))
         state.rows[#state.rows + 1] = { state.iter, l, acc }
         if log then log:write(('%d,%.6f,%.4f\n'):format(state.iter, l, acc)); log:flush() end
       end
     end
-    bar:write(('Epoch %d/%d: mean training loss %.4f over %d iterations')
-              :format(epoch, epochs, running / math.max(seen, 1), seen))
-    state.epoch = epoch
-    if opt.checkpoint ~= '' then
-      torch.save(opt.checkpoint, { model = model:stateDict(), optimizer = optimizer.state,
-                                   rng = torch.getRNGState(), state = state })
+    if lead then
+      bar:write(('Epoch %d/%d: mean training loss %.4f over %d iterations')
+                :format(epoch, epochs, running / math.max(seen, 1), seen))
     end
+    state.epoch = epoch
+    if opt.checkpoint ~= '' and lead then
+      torch.save(opt.checkpoint, { model = model:stateDict(), optimizer = optimizer.state,
+                                   rng = torch.getRNGState(), state = state,
+                                   loaderRng = opt.distributed and loader._rng or nil })
+    end
+    -- the others read it on --resume: not before it is written
+    if dist and opt.checkpoint ~= '' then dist.barrier() end
   end
   bar:finish()
+  if not lead then return nil, state end
   local acc = seed.accuracy(model, testLoader, toSequence, opt)
   print(('Final test accuracy: %.2f%% after %d iterations'):format(acc, state.iter))
   if log then log:close() end

@@ -67,17 +67,120 @@ int ltL_autograd_newindex(lua_State *L)
     return 0;
 }
 
+/* ---- gradient-ready hooks (lt_grad_hooks; nn.DistributedDataParallel's overlap) ----------
+ * torch._setGradReadyHook(leaf, fn | nil): fn() runs during a backward pass as soon as the
+ * leaf's gradient for that pass is complete. torch._queueBackwardCallback(fn): fn(ok) runs
+ * once at the end of the pass now running (ok: it succeeded). A Lua error in either stops the
+ * pass and is raised by backward. */
+#define HOOKS_KEY "torch.gradReadyHooks"    /* lightuserdata(lt_tensor *) -> function */
+#define QUEUE_KEY "torch.backwardCallbacks" /* functions for the end of the pass (a list) */
+static lua_State *hook_L;   /* the state running the current backward (NULL: none) */
+
+/* calls the function under its nargs arguments on top of L; an error becomes the core's */
+static int hook_call(lua_State *L, int nargs)
+{
+    if (lua_pcall(L, nargs, 0, 0) == LUA_OK) return LT_OK;
+    int st = lt_error("%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
+    lua_pop(L, 1);
+    return st;
+}
+
+static int hook_leaf_ready(lt_tensor *leaf, void *ud)
+{
+    lua_State *L = hook_L;
+    if (!L) return LT_OK;
+    /* never a Lua error here: it would jump over the engine's clean-up */
+    if (!lua_checkstack(L, 4)) return lt_error("gradient hook: Lua stack overflow");
+    if (lua_getfield(L, LUA_REGISTRYINDEX, HOOKS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return LT_OK;
+    }
+    if (lua_rawgetp(L, -1, leaf) != LUA_TFUNCTION) {
+        lua_pop(L, 2);
+        return LT_OK;
+    }
+    lua_remove(L, -2);
+    return hook_call(L, 0);
+}
+
+static int hook_pass_done(int status, void *ud)
+{
+    lua_State *L = hook_L;
+    if (!L) return LT_OK;
+    if (!lua_checkstack(L, 4)) return lt_error("backward callback: Lua stack overflow");
+    if (lua_getfield(L, LUA_REGISTRYINDEX, QUEUE_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return LT_OK;
+    }
+    lua_pushnil(L);   /* a callback that queues another runs it at the end of the next pass */
+    lua_setfield(L, LUA_REGISTRYINDEX, QUEUE_KEY);
+    int st = LT_OK, n = (int)lua_rawlen(L, -1);
+    for (int k = 1; k <= n; k++) {
+        lua_rawgeti(L, -1, k);
+        lua_pushboolean(L, status == LT_OK);
+        int r = hook_call(L, 1);
+        if (st == LT_OK) st = r;
+    }
+    lua_pop(L, 1);
+    return st;
+}
+
+static int ag_setgradreadyhook(lua_State *L)
+{
+    lt_tensor *t = ltL_checktensor(L, 1);
+    if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (t->grad_fn) return luaL_argerror(L, 1, "a leaf tensor expected (one made by an op has no .grad)");
+    static const lt_grad_hooks hooks = {hook_leaf_ready, hook_pass_done, NULL};
+    lt_autograd_set_hooks(&hooks);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, HOOKS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, HOOKS_KEY);
+    }
+    lua_settop(L, 3);
+    lua_pushvalue(L, 2);   /* nil removes it */
+    lua_rawsetp(L, 3, t);
+    t->grad_hook = !lua_isnoneornil(L, 2);
+    return 0;
+}
+
+static int ag_queuebackwardcallback(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, QUEUE_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, QUEUE_KEY);
+    }
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
+/* runs a backward with the hooks pointed at L; restores the previous state before raising */
+static int hooked_backward(lua_State *L, int n, lt_tensor *const *roots,
+                           const lt_tensor *const *grads, int retain)
+{
+    lua_State *prev = hook_L;
+    hook_L = L;
+    int st = lt_backward_many(n, roots, grads, retain);
+    hook_L = prev;
+    if (st != LT_OK) return ltL_error(L, "backward");
+    ltL_account(L);
+    return 0;
+}
+
 /* ---- methods ------------------------------------------------------------------------------ */
 
 /* t:backward([gradient [, retainGraph]]) */
 static int ag_backward(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
-    lt_tensor *g = lua_isnoneornil(L, 2) ? NULL : ltL_checktensor(L, 2);
+    const lt_tensor *g = lua_isnoneornil(L, 2) ? NULL : ltL_checktensor(L, 2);
     int retain = lua_toboolean(L, 3);
-    LT_TRY(L, "backward", lt_backward(t, g, retain));
-    ltL_account(L);
-    return 0;
+    return hooked_backward(L, 1, &t, &g, retain);
 }
 
 /* torch.autograd.backward(tensors, grads [, retainGraph]): several roots in one pass */
@@ -110,9 +213,7 @@ static int ag_backward_many(lua_State *L)
             if (!none) lua_pop(L, 1);
         }
     }
-    LT_TRY(L, "backward", lt_backward_many(n, roots, grads, lua_toboolean(L, 3)));
-    ltL_account(L);
-    return 0;
+    return hooked_backward(L, n, roots, grads, lua_toboolean(L, 3));
 }
 
 /* t:detach(): the same data, no history, requiresGrad false */
@@ -325,6 +426,8 @@ void lt_open_autograd(lua_State *L)
         {"noGrad", ag_nograd, LT_FN}, {"applyFunction", ag_apply, LT_FN},
         {"_moduleCall", ag_modulecall, LT_FN}, {"_moduleCallDepth", ag_modulecalldepth, LT_FN},
         {"backwardMany", ag_backward_many, LT_FN},
+        {"_setGradReadyHook", ag_setgradreadyhook, LT_FN},
+        {"_queueBackwardCallback", ag_queuebackwardcallback, LT_FN},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 }

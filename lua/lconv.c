@@ -13,11 +13,16 @@
  *   torch._adaptiveAvgPool2d(x, oH, oW) -> out
  *   torch._batchNorm(x, w|nil, b|nil, runningMean|nil, runningVar|nil, training, momentum,
  *                    eps) -> out   (the running statistics are updated in place in training)
+ *   torch._convBackend([name]) -> the previous name, whether oneDNN is built in, how many
+ *                          convolution directions it has run: 'auto' (per
+ *                          shape, the default), 'im2col' or 'onednn' for every float32
+ *                          convolution (tests, bench)
  *
  * Each records one autograd node when an input requires grad.
  */
 #include <string.h>
 
+#include "../core/conv_dnnl.h"
 #include "lt_lua.h"
 
 static lt_tensor *opt_tensor(lua_State *L, int arg)
@@ -129,6 +134,17 @@ static int l_batch_norm(lua_State *L)
     return 1;
 }
 
+static int l_conv_backend(lua_State *L)
+{
+    static const char *const names[] = {"auto", "im2col", "onednn", NULL};
+    int old = lt_conv_get_backend();
+    if (!lua_isnoneornil(L, 1)) lt_conv_set_backend(luaL_checkoption(L, 1, NULL, names));
+    lua_pushstring(L, names[old]);
+    lua_pushboolean(L, lt_dnnl_conv_available());
+    lua_pushinteger(L, (lua_Integer)lt_dnnl_conv_calls());
+    return 3;
+}
+
 void lt_open_conv(lua_State *L)
 {
     static const ltL_Reg regs[] = {
@@ -139,6 +155,7 @@ void lt_open_conv(lua_State *L)
         {"_adaptiveMaxPool2d", l_adaptive_max_pool2d, LT_FN},
         {"_adaptiveAvgPool2d", l_adaptive_avg_pool2d, LT_FN},
         {"_batchNorm", l_batch_norm, LT_FN},
+        {"_convBackend", l_conv_backend, LT_FN},
         {NULL, NULL, 0},
     };
     ltL_register(L, regs);

@@ -430,3 +430,45 @@ describe('autograd bookkeeping of the elementwise ops', function()
     H.close(x.grad, torch.cmul(s, 1 - s) * 2 + torch.DoubleTensor({ 1, 2, 4 }), 1e-6, 1e-7)
   end)
 end)
+
+-- The engine's gradient-ready hooks (nn.DistributedDataParallel's overlap, issue 19)
+describe('gradient-ready hooks (torch._setGradReadyHook, torch._queueBackwardCallback)', function()
+  it("run once per pass, when the leaf's last contribution is in, before the pass ends", function()
+    local w = torch.DoubleTensor({ { 1, 2 }, { 3, 4 } }):requiresGrad_()
+    local b = torch.DoubleTensor({ 0.5, -0.5 }):requiresGrad_()
+    local x = torch.DoubleTensor({ 1, 2 })
+    local log = {}
+    torch._setGradReadyHook(w, function() log[#log + 1] = ('w %g'):format(w.grad:sum()) end)
+    torch._setGradReadyHook(b, function()
+      log[#log + 1] = ('b %g, w so far %s'):format(b.grad:sum(), w.grad and w.grad:sum() or 'none')
+      torch._queueBackwardCallback(function(ok) log[#log + 1] = 'end ' .. tostring(ok) end)
+    end)
+    -- z = sum(W h + b), h = W x + b = (5.5, 10.5): W and b are each used twice.
+    -- dz/db = 1 + W'1 = (5, 7): sum 12, complete once the inner add has run, before the engine
+    -- has reached W's accumulations (it runs the latest-ready node first); dz/dW = 1 h' +
+    -- (W'1) x' sums to 2 * 16 + 10 * 3 = 62
+    local z = (w:mv(w:mv(x) + b) + b):sum()
+    z:backward()
+    assert.are.same({ 'b 12, w so far none', 'w 62', 'end true' }, log)
+    -- a removed hook is not called; a pass that calls no hook runs no callback
+    log = {}
+    torch._setGradReadyHook(b, nil)
+    ;(w:mv(x) + b):sum():backward()
+    assert.are.same({ 'w 68' }, log)   -- + 1 x' (sum 2 * 3)
+    torch._setGradReadyHook(w, nil)
+    ;(w:mv(x) + b):sum():backward()
+    assert.are.same({ 'w 68' }, log)
+  end)
+
+  it('an error in a hook stops the pass and is raised by backward', function()
+    local w = torch.DoubleTensor({ 1, 2 }):requiresGrad_()
+    torch._setGradReadyHook(w, function() error('hook fails') end)
+    local ok, err = pcall(function() (w * 2):sum():backward() end)
+    assert.is_false(ok)
+    assert.matches('backward: .*hook fails', err)
+    torch._setGradReadyHook(w, nil)
+    ;(w * 2):sum():backward()   -- the engine is usable again
+    assert.are.same({ 4, 4 }, w.grad:totable())
+    assert.has_error(function() torch._setGradReadyHook(w * 2, function() end) end)
+  end)
+end)

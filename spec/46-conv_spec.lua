@@ -243,6 +243,243 @@ describe('threads', function()
   end)
 end)
 
+-- ---- oneDNN -------------------------------------------------------------------------------------
+-- Float32 convolutions run on oneDNN (core/conv_dnnl.c) or im2col + GEMM, chosen per shape;
+-- torch._convBackend pins one for these comparisons.
+describe('oneDNN convolutions (float32)', function()
+  local _, have_dnnl = torch._convBackend()
+  local function dnnl_it(name, fn)
+    if not have_dnnl then return pending(name .. ' (built without oneDNN: make DNNL=0)') end
+    it(name, function()
+      local old = torch._convBackend()
+      local ok, err = pcall(fn)
+      torch._convBackend(old)
+      if not ok then error(err, 0) end
+    end)
+  end
+
+  -- y, gx, gw, gb of one convolution on the given backend
+  local function run(backend, transposed, x, w, b, o)
+    torch._convBackend(backend)
+    local xx, ww = H.grad_leaf(x:clone()), H.grad_leaf(w:clone())
+    local bb = b and H.grad_leaf(b:clone())
+    local y
+    if transposed then
+      y = torch._convTranspose2d(xx, ww, bb, o.s[1], o.s[2], o.p[1], o.p[2], o.d[1], o.d[2],
+                                 o.op[1], o.op[2], o.g)
+    else
+      y = torch._conv2d(xx, ww, bb, o.s[1], o.s[2], o.p[1], o.p[2], o.d[1], o.d[2], o.g)
+    end
+    torch.manualSeed(99)
+    y:backward(torch.randn(y:size()):type(y:type()))
+    return { y:detach(), xx.grad, ww.grad, bb and bb.grad }
+  end
+
+  -- every option: stride, padding, dilation, groups, transposed with output padding, no bias,
+  -- 1x1, rectangular kernels, a non-contiguous input, channel counts above and below the rule
+  local cases = {
+    { false, { 2, 16, 9, 9 }, { 24, 16, 3, 3 }, { s = { 1, 1 }, p = { 1, 1 }, d = { 1, 1 }, g = 1 } },
+    { false, { 3, 8, 11, 10 }, { 12, 4, 3, 2 }, { s = { 2, 1 }, p = { 2, 1 }, d = { 2, 1 }, g = 2 } },
+    { false, { 2, 6, 14, 14 }, { 16, 6, 5, 5 }, { s = { 1, 1 }, p = { 0, 0 }, d = { 1, 1 }, g = 1 } },
+    { false, { 2, 1, 12, 12 }, { 6, 1, 5, 5 }, { s = { 1, 1 }, p = { 2, 2 }, d = { 1, 1 }, g = 1 } },
+    { false, { 2, 32, 7, 7 }, { 16, 32, 1, 1 }, { s = { 1, 1 }, p = { 0, 0 }, d = { 1, 1 }, g = 1 }, nobias = true },
+    { false, { 2, 12, 9, 8 }, { 12, 1, 3, 3 }, { s = { 2, 2 }, p = { 1, 1 }, d = { 1, 1 }, g = 12 } },
+    { false, { 1, 4, 8, 9 }, { 6, 4, 2, 3 }, { s = { 3, 2 }, p = { 1, 0 }, d = { 2, 2 }, g = 1 }, noncontig = true },
+    { true, { 2, 16, 5, 6 }, { 16, 4, 3, 3 }, { s = { 2, 2 }, p = { 1, 1 }, d = { 1, 1 }, op = { 1, 1 }, g = 2 } },
+    { true, { 2, 6, 4, 5 }, { 6, 3, 2, 3 }, { s = { 1, 2 }, p = { 1, 1 }, d = { 2, 1 }, op = { 1, 0 }, g = 1 }, nobias = true },
+    -- output padding beyond the padding: oneDNN refuses (negative right padding), im2col runs
+    { true, { 2, 6, 4, 5 }, { 6, 3, 2, 3 }, { s = { 1, 2 }, p = { 0, 1 }, d = { 2, 1 }, op = { 1, 0 }, g = 1 }, refused = true },
+    { true, { 1, 32, 4, 4 }, { 32, 8, 4, 4 }, { s = { 2, 2 }, p = { 1, 1 }, d = { 1, 1 }, op = { 0, 0 }, g = 1 } },
+  }
+
+  dnnl_it('agrees with im2col + GEMM: output, input, weight and bias gradients, every option', function()
+    for i, c in ipairs(cases) do
+      torch.manualSeed(i)
+      local transposed, o = c[1], c[4]
+      o.op = o.op or { 0, 0 }
+      local x = torch.randn(table.unpack(c[2]))
+      if c.noncontig then x = torch.randn(c[2][1], c[2][2], c[2][4], c[2][3]):transpose(3, 4) end
+      local w = torch.randn(table.unpack(c[3])):mul(0.3)
+      local b = not c.nobias and torch.randn(transposed and c[3][2] * o.g or c[3][1]) or nil
+      local a = run('im2col', transposed, x, w, b, o)
+      local calls = select(3, torch._convBackend())
+      local d = run('onednn', transposed, x, w, b, o)
+      -- forward, input and weight gradients: oneDNN took all three (no silent fallback)
+      assert.equal(calls + (c.refused and 0 or 3), select(3, torch._convBackend()), 'case ' .. i)
+      for k = 1, 4 do
+        if a[k] then H.close(d[k], a[k], 1e-4, 1e-4) end
+      end
+      -- and against float64 im2col, so that the two float32 paths do not share an error
+      local e = run('im2col', transposed, x:double(), w:double(), b and b:double(), o)
+      for k = 1, 4 do
+        if e[k] then H.close(d[k]:double(), e[k], 1e-4, 1e-4) end
+      end
+    end
+  end)
+
+  dnnl_it('against the PyTorch fixtures (float32 on oneDNN against the float64 references)', function()
+    local n, calls = 0, select(3, torch._convBackend())
+    for _, name in ipairs(names) do
+      local c = F[name]
+      if c.ctor:match('Conv') or (c.ctor:match('Pool') and not c.ctor:match('Adaptive')) then
+        torch._convBackend('onednn')
+        local m = build(c):float()
+        m:zeroGradParameters()
+        local x = T(c.input):float()
+        H.close(m:forward(x), c.output, 1e-4, 1e-4)
+        H.close(m:backward(x, T(c.gradOutput):float()), c.gradInput, 1e-4, 1e-4)
+        for pname, g in pairs(c.gradParams) do
+          H.close(pname == 'weight' and m.gradWeight or m.gradBias, g, 1e-4, 1e-4)
+        end
+        n = n + 1
+      end
+    end
+    -- oneDNN took every one: three directions for each of the 15 convolutions, two for each of
+    -- the 4 average poolings, one for each of the 8 max poolings (their backward is core/conv.c's
+    -- scatter through the indices)
+    assert.equal(27, n)
+    assert.equal(calls + 3 * 15 + 2 * 4 + 1 * 8, select(3, torch._convBackend()))
+  end)
+
+  -- pooling: torch._convBackend('im2col') pins core/conv.c's own loops for pooling too
+  local function pool_run(backend, kind, x, o)
+    torch._convBackend(backend)
+    local xx = H.grad_leaf(x:clone())
+    local y, idx
+    if kind == 'max' then
+      y, idx = torch._maxPool2d(xx, o.k[1], o.k[2], o.s[1], o.s[2], o.p[1], o.p[2], o.d[1], o.d[2], o.ceil)
+    else
+      y = torch._avgPool2d(xx, o.k[1], o.k[2], o.s[1], o.s[2], o.p[1], o.p[2], o.ceil, o.incl)
+    end
+    torch.manualSeed(98)
+    y:backward(torch.randn(y:size()))
+    return y:detach(), xx.grad, idx
+  end
+
+  dnnl_it('pooling agrees with core/conv.c\'s loops: values, PyTorch\'s indices, gradients, every option', function()
+    local pools = {
+      { 'max', { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, d = { 1, 1 }, ceil = false } },
+      { 'max', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, d = { 1, 1 }, ceil = true } },
+      { 'max', { k = { 3, 2 }, s = { 1, 2 }, p = { 1, 0 }, d = { 2, 1 }, ceil = false } },
+      { 'max', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, d = { 2, 2 }, ceil = true } },
+      { 'avg', { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, ceil = false, incl = true } },
+      { 'avg', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, ceil = false, incl = true } },
+      { 'avg', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, ceil = true, incl = false } },
+      { 'avg', { k = { 3, 2 }, s = { 2, 1 }, p = { 1, 1 }, ceil = true, incl = false } },
+      -- counting the padding past the padding (ceil mode): oneDNN's divisor differs, ours runs
+      { 'avg', { k = { 3, 3 }, s = { 2, 2 }, p = { 1, 1 }, ceil = true, incl = true }, refused = true },
+    }
+    for i, c in ipairs(pools) do
+      torch.manualSeed(20 + i)
+      local kind, o = c[1], c[2]
+      o.d = o.d or { 1, 1 }
+      for _, x in ipairs({ torch.randn(2, 3, 9, 8),
+                           torch.randn(2, 3, 7, 10):floor():clamp(-1, 1) }) do   -- many ties
+        local ya, ga, ia = pool_run('im2col', kind, x, o)
+        local calls = select(3, torch._convBackend())
+        local yd, gd, id = pool_run('onednn', kind, x, o)
+        -- max: forward on oneDNN, backward here; average: both on oneDNN
+        local want = c.refused and 0 or (kind == 'max' and 1 or 2)
+        assert.equal(calls + want, select(3, torch._convBackend()), 'case ' .. i)
+        H.close(yd, ya, 1e-6, 1e-6)
+        H.close(gd, ga, 1e-6, 1e-6)
+        if ia then assert.equal(0, (id - ia):abs():max()) end   -- the first maximum of each window
+      end
+    end
+  end)
+
+  dnnl_it('max pooling: a NaN input stays on core/conv.c (PyTorch\'s NaN rule); float64 too', function()
+    local x = torch.randn(1, 2, 6, 6)
+    x[1][1][2][3] = 0 / 0
+    local o = { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, d = { 1, 1 }, ceil = false }
+    local calls = select(3, torch._convBackend())
+    local y, _, idx = pool_run('onednn', 'max', x, o)
+    assert.equal(calls, select(3, torch._convBackend()))
+    assert.is_true(y[1][1][1][2] ~= y[1][1][1][2])
+    assert.equal(1 * 6 + 2, idx[1][1][1][2])
+    pool_run('onednn', 'max', torch.randn(1, 2, 6, 6):double(), o)
+    pool_run('onednn', 'avg', torch.randn(1, 2, 6, 6):double(), { k = { 2, 2 }, s = { 2, 2 }, p = { 0, 0 }, ceil = false, incl = true })
+    assert.equal(calls, select(3, torch._convBackend()))
+  end)
+
+  dnnl_it('under bf16 autocast: bfloat16 inside oneDNN, float32 out, forward and backward', function()
+    torch.manualSeed(12)
+    local x, w, b = torch.randn(2, 16, 9, 9), torch.randn(24, 16, 3, 3):mul(0.2), torch.randn(24)
+    local o = { s = { 1, 1 }, p = { 1, 1 }, d = { 1, 1 }, g = 1 }
+    local ref = run('im2col', false, x:double(), w:double(), b:double(), o)
+    local calls = select(3, torch._convBackend())
+    local r = torch.autocast('bfloat16', run, 'onednn', false, x, w, b, o)
+    assert.equal(calls + 3, select(3, torch._convBackend()))
+    assert.equal('torch.FloatTensor', r[1]:type())
+    local exact = run('onednn', false, x, w, b, o)
+    for k = 1, 4 do
+      -- bf16 operands (8 bits of mantissa) over sums of 144 products: within 2%, and not fp32's bits
+      H.close(r[k]:double(), ref[k], 2e-2, 2e-2 * torch.abs(ref[k]):max())
+    end
+    assert.is_true((r[1] - exact[1]):abs():max() > 1e-4)
+  end)
+
+  dnnl_it('float64 stays on im2col (the same bits whatever the setting)', function()
+    torch.manualSeed(3)
+    local x, w, b = torch.randn(2, 16, 9, 9):double(), torch.randn(24, 16, 3, 3):double(), torch.randn(24):double()
+    local o = { s = { 1, 1 }, p = { 1, 1 }, d = { 1, 1 }, g = 1 }
+    local a = run('im2col', false, x, w, b, o)
+    local calls = select(3, torch._convBackend())
+    local d = run('onednn', false, x, w, b, o)
+    assert.equal(calls, select(3, torch._convBackend()))
+    for k = 1, 4 do assert.equal(0, (a[k] - d[k]):abs():max()) end
+  end)
+
+  dnnl_it('the per-shape rule: oneDNN from 8 input channels or C/groups * kh * kw >= 64, im2col below', function()
+    local o = { s = { 1, 1 }, p = { 1, 1 }, d = { 1, 1 }, g = 1 }
+    for _, c in ipairs({ { 16, 'onednn' }, { 8, 'onednn' }, { 4, 'im2col' } }) do
+      torch.manualSeed(5)
+      local x, w = torch.randn(2, c[1], 12, 12), torch.randn(16, c[1], 3, 3)
+      local a, d = run('im2col', false, x, w, nil, o), run('onednn', false, x, w, nil, o)
+      local auto = run('auto', false, x, w, nil, o)
+      -- the two paths round differently here, so the bits tell which one ran
+      local differ = false
+      for k = 1, 3 do differ = differ or (a[k] - d[k]):abs():max() > 0 end
+      assert.is_true(differ)
+      local want = c[2] == 'onednn' and d or a
+      for k = 1, 3 do assert.equal(0, (auto[k] - want[k]):abs():max()) end
+    end
+  end)
+
+  dnnl_it('one and two threads agree; LeNet-5 trains the same way on either path', function()
+    local before = torch.getnumthreads()
+    torch.manualSeed(8)
+    local x, w = torch.randn(4, 16, 10, 10), torch.randn(8, 16, 3, 3)
+    local o = { s = { 1, 1 }, p = { 1, 1 }, d = { 1, 1 }, g = 1 }
+    torch.setnumthreads(1)
+    local r1 = run('onednn', false, x, w, nil, o)
+    torch.setnumthreads(2)
+    local r2 = run('onednn', false, x, w, nil, o)
+    torch.setnumthreads(before)
+    for k = 1, 3 do H.close(r2[k], r1[k], 1e-5, 1e-5) end
+    local function losses(backend)
+      torch._convBackend(backend)
+      torch.manualSeed(11)
+      local m = nn.Sequential():add(nn.Conv2d(1, 6, 5, { padding = 2 })):add(nn.ReLU())
+        :add(nn.MaxPool2d(2)):add(nn.Conv2d(6, 16, 5)):add(nn.ReLU()):add(nn.MaxPool2d(2))
+        :add(nn.View(-1, 400)):add(nn.Linear(400, 10))
+      local crit, xs, t = nn.CrossEntropyCriterion(), torch.randn(16, 1, 28, 28), torch.LongTensor(16):random(1, 10)
+      local params, grads = m:getParameters()
+      local out = {}
+      for step = 1, 5 do
+        m:zeroGradParameters()
+        out[step] = crit:forward(m:forward(xs), t)
+        m:backward(xs, crit:backward(m.output, t))
+        params:add(-0.05, grads)
+      end
+      return out
+    end
+    local a, d = losses('im2col'), losses('onednn')
+    for step = 1, 5 do assert.is_true(math.abs(a[step] - d[step]) < 1e-4 * (1 + math.abs(a[step]))) end
+    assert.is_true(a[5] < a[1])
+  end)
+end)
+
 -- ---- errors -----------------------------------------------------------------------------------
 describe('argument errors', function()
   it('constructors name the argument, in Lua\'s form', function()

@@ -81,6 +81,10 @@ describe('distributed', function()
       print(pcall(dist.allGather, torch.FloatTensor(5), torch.FloatTensor(3)))
       print(pcall(dist.allGather, torch.DoubleTensor(3), torch.FloatTensor(3)))
       print(dist.allReduce(torch.FloatTensor({1, 2})):sum())
+      print(pcall(dist.setTimeout, -1))
+      print(dist.setTimeout(5), dist.setTimeout(0))
+      print(pcall(dist.setChecks, 1))
+      print(dist.setChecks(false), dist.setChecks(true))
       dist.finalize()
       print(pcall(dist.barrier))
     ]]
@@ -101,6 +105,10 @@ describe('distributed', function()
                    .. "of argument #2%), got 5%)", out)
     assert.matches("bad argument #2 to 'distributed.allGather' %(a torch.DoubleTensor expected", out)
     assert.matches('\n3%.0\n', out)
+    assert.matches("bad argument #1 to 'distributed.setTimeout' %(seconds from 0 %(no timeout%) to 1e9 expected, got %-1", out)
+    assert.matches('\n1800%.?0?\t5%.?0?\n', out)   -- the default, then the one set
+    assert.matches("bad argument #1 to 'distributed.setChecks' %(boolean expected, got number%)", out)
+    assert.matches('\ntrue\tfalse\n', out)
     assert.matches('barrier: MPI is not running %(call dist.init%(%) first; dist.finalize%(%) has been called%)', out)
   end)
 
@@ -135,7 +143,7 @@ describe('distributed', function()
     end)
   end
 
-  for _, style in ipairs({ 'train-torch7', 'train-ddp' }) do
+  for _, style in ipairs({ 'train-torch7', 'train-ddp', 'train-ddp-t7' }) do   -- (ddp-sync: below)
     it(('%s: 2 and 3 ranks from different inits end with the parameters of one process on the whole batch')
        :format(style), function()
       local out, code, _, files = run(0, style)
@@ -154,6 +162,11 @@ describe('distributed', function()
           assert.are.equal(r == 1 and 'init-changed false' or 'init-changed true', find(lines, 'init-changed'))
           local got = numbers(find(lines, 'params') or '', 'params')
           assert.are.equal(#ref, #got, out)
+          if style == 'train-ddp' or style == 'train-ddp-t7' then
+            -- buckets of ~105 bytes: {b2, W2, b1} (2 + 16 + 8 floats) and {W1}; both leave during
+            -- backward on each of the 5 steps
+            assert.are.equal('early 2 2 2 2 2', find(lines, 'early'), out)
+          end
           for i = 1, #ref do
             assert.is_true(math.abs(got[i] - ref[i]) < 2e-6,
               ('%d ranks, rank %d, parameter %d: %s, one process: %s'):format(np, r - 1, i, got[i], ref[i]))
@@ -162,6 +175,86 @@ describe('distributed', function()
       end
     end)
   end
+
+  it('the overlapped reduction gives the bits of the blocking one (2 ranks)', function()
+    local out1, code1, _, overlapped = run(2, 'train-ddp')
+    local out2, code2, _, blocking = run(2, 'train-ddp-sync')
+    assert.are.equal(0, code1, out1)
+    assert.are.equal(0, code2, out2)
+    for r = 1, 2 do
+      assert.are.equal('early 0 0 0 0 0', find(blocking[r], 'early'))
+      assert.is_truthy(find(overlapped[r], 'params'), out1)
+      assert.are.equal(find(blocking[r], 'params'), find(overlapped[r], 'params'))
+    end
+  end)
+
+  it("buffers: root's broadcast at construction and before each training forward (or not)", function()
+    for _, mode in ipairs({ 'buffers', 'buffers-off' }) do
+      local out, code, _, files = run(2, mode)
+      assert.are.equal(0, code, out)
+      -- rank r starts at r + 1 and sees column means 10 r + 2.5 + j; momentum 0.1
+      local function mean(r, step, j)
+        if step == 0 then return 1 end   -- rank 0's start, broadcast at construction
+        local start = mode == 'buffers' and mean(0, step - 1, j) or mean(r, step - 1, j)
+        return 0.9 * start + 0.1 * (10 * r + 2.5 + j)
+      end
+      for r = 0, 1 do
+        for step = 0, 2 do
+          local got = numbers(find(files[r + 1], 'mean' .. step) or '', 'mean' .. step)
+          assert.are.equal(3, #got, out)
+          for j = 1, 3 do
+            local want = mean(r, step, j)
+            assert.is_true(math.abs(got[j] - want) < 1e-5,
+              ('%s, rank %d, step %d, column %d: %s, expected %s'):format(mode, r, step, j, got[j], want))
+          end
+        end
+      end
+    end
+  end)
+
+  it('examples/lstm_mnist.lua --distributed: rank 0 prints and logs, --resume continues the curve', function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute('mkdir -p ' .. dir))
+    local function example(args)
+      local cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LSAN_OPTIONS=suppressions=%s/lsan_mpi.supp '
+                   .. 'ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 300 mpirun --oversubscribe '
+                   .. '--mca btl_vader_single_copy_mechanism none -np 2 %s %s/../examples/lstm_mnist.lua '
+                   .. '--distributed --hidden 16 --momentum 0.9 --evalEvery 20 --threads 1 --quiet %s 2>&1')
+                  :format(here, exe, here, args)
+      local p = io.popen(cmd)
+      local out = p:read('a')
+      local _, _, code = p:close()
+      return out, code
+    end
+    -- the global batch 200 is 100 per rank: 40 iterations per epoch, as one process at 200
+    local out, code = example(('--batch 200 --epochs 2 --log %s/full.csv'):format(dir))
+    assert.are.equal(0, code, out)
+    assert.matches('batch 200, lr 0.1, 100 per rank on 2 ranks', out)
+    local _, prints = out:gsub('Epoch 1/2:', '')
+    assert.are.equal(1, prints, out)   -- rank 0 only
+    local _, models = out:gsub('nn.Sequential', '')
+    assert.are.equal(1, models, out)
+    assert.matches('Final test accuracy', out)
+    out, code = example(('--batch 200 --epochs 1 --log %s/part.csv --checkpoint %s/ck.t7'):format(dir, dir))
+    assert.are.equal(0, code, out)
+    out, code = example(('--batch 200 --epochs 2 --log %s/part.csv --checkpoint %s/ck.t7 --resume'):format(dir, dir))
+    assert.are.equal(0, code, out)
+    assert.matches('resumed from .* after epoch 1 %(iteration 40%)', out)
+    local function read(f)
+      local h = assert(io.open(dir .. '/' .. f))
+      local t = h:read('a')
+      h:close()
+      return t
+    end
+    local full = read('full.csv')
+    assert.are.equal(5, select(2, full:gsub('\n', '')))   -- the header and 4 evaluations
+    assert.are.equal(full, read('part.csv'))
+    out, code = example('--batch 201')
+    assert.are.equal(2, code, out)
+    assert.matches('option %-%-batch %(201, the global batch%) must be a multiple of the 2 ranks', out)
+    os.execute('rm -rf ' .. dir)
+  end)
 
   it('DataLoader{distributed = true}: every sample once per epoch, the same number of batches', function()
     for _, np in ipairs({ 2, 3 }) do
@@ -202,13 +295,28 @@ describe('distributed', function()
     end
   end)
 
-  it('a rank that raises aborts every rank with a clear message, in bounded time', function()
-    local out, code, secs, files = run(3, 'fail')
-    assert.are_not.equal(0, code)
-    assert.are_not.equal(124, code, 'timed out: the other ranks were not aborted\n' .. out)
-    assert.is_true(secs < 30, out)
-    assert.matches('rank 1 fails on purpose', out)
-    assert.matches('distributed: rank 1 of 3 failed %(the error is above%); aborting all ranks %(MPI_Abort%)', out)
-    for r = 1, 3 do assert.is_nil(find(files[r], 'not aborted'), out) end
-  end)
+  -- each fault: the job's end within 30 s (the timeout run: 2 s), and what says why
+  local faults = {
+    { 'fail', 'a rank that raises aborts every rank with a clear message',
+      { 'rank 1 fails on purpose',
+        'distributed: rank 1 of 3 failed %(the error is above%); aborting all ranks %(MPI_Abort%)' } },
+    { 'fail-train', 'a rank that raises mid-training (overlapped DDP) aborts every rank',
+      { 'rank 1 fails on purpose in step 3', 'distributed: rank 1 of 3 failed' } },
+    { 'exit', 'a rank that exits (os.exit(3)) ends the job (mpirun)', { 'Exit code:%s+3' } },
+    { 'kill', 'a rank killed by a signal ends the job (mpirun)', { 'rank 1 .* exited on signal 9' } },
+    { 'early-end', "a rank whose script ends early: the others' timeout ends the job",
+      -- (whichever of ranks 0 and 2 is first: mpirun may end the other before it says so)
+      { 'distributed: rank [02] of 3 waited more than 2 s in allReduce %(dist.setTimeout%): another rank '
+        .. 'has stopped taking part' } },
+  }
+  for _, f in ipairs(faults) do
+    it(f[2] .. ', in bounded time', function()
+      local out, code, secs, files = run(3, f[1])
+      assert.are_not.equal(0, code)
+      assert.are_not.equal(124, code, 'timed out: the other ranks were not stopped\n' .. out)
+      assert.is_true(secs < 30, out)
+      for _, pattern in ipairs(f[3]) do assert.matches(pattern, out) end
+      for r = 1, 3 do assert.is_nil(find(files[r], 'not aborted'), out) end
+    end)
+  end
 end)

@@ -4,11 +4,23 @@
 -- them against values it computes itself. Modes:
 --   collectives  every collective on every dtype and op; each rank checks its own results
 --                against closed forms of the ranks' inputs and writes 'ok <name>' lines
---   train-torch7 / train-ddp  5 SGD steps of a small MLP on 12 fixed samples, each rank on its
---                shard (DataLoader{distributed = true}), from a different random init on
---                every rank; writes the final parameters (a world of one is the reference)
+--   train-torch7 / train-ddp / train-ddp-sync / train-ddp-t7  5 SGD steps of a small MLP on 12
+--                fixed samples, each rank on its shard (DataLoader{distributed = true}), from a
+--                different random init on every rank; writes the final parameters (a world of
+--                one is the reference). torch7: getParameters + dist.allReduce in feval;
+--                ddp: ddp(x), loss:backward() overlapped, no syncGradients; ddp-sync: overlap
+--                off, ddp:syncGradients(); ddp-t7: ddp:forward/backward + optim.sgd on
+--                ddp:getParameters(). The ddp modes also write how many buckets each step
+--                launched during backward ('early')
+--   collectives-cuda / train-ddp-cuda  the same on device tensors (host staging; the spec:
+--                spec/53-cuda_distributed_spec.lua, on the emulated device)
+--   buffers      batch norm's running mean: broadcast at construction and before each forward
+--   buffers-off  the same with broadcastBuffers = false
 --   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
 --   fail         rank 1 raises while the others wait in a collective (spec: MPI_Abort)
+--   fail-train   rank 1 raises in its third training step (DDP, overlapped)
+--   exit / kill  rank 1 leaves with os.exit(3) / is killed (SIGKILL) while the others wait
+--   early-end    rank 1's script ends (cleanly) while the others wait: the timeout (2 s)
 local dist = require 'distributed'
 local nn = require 'nn'
 local optim = require 'optim'
@@ -20,6 +32,7 @@ local out = assert(io.open(('%s/rank%d.txt'):format(outdir, rank), 'w'))
 local function say(...) out:write(table.concat({ ... }, ' '), '\n') out:flush() end
 
 local function expect(name, t, f)
+  if t:isCuda() then t = t:double() end
   for i = 1, t:nElement() do
     local want = f(i)
     if math.abs(t[i] - want) > 1e-6 * math.max(1, math.abs(want)) then
@@ -35,13 +48,15 @@ local function values(flat)
   return v
 end
 
-if mode == 'collectives' then
+if mode == 'collectives' or mode == 'collectives-cuda' then
   local n = size
+  -- collectives-cuda: every tensor on the device (staged through host buffers)
+  local function dev(t) return mode == 'collectives-cuda' and t:cuda() or t end
   for _, ty in ipairs({ 'FloatTensor', 'DoubleTensor', 'LongTensor', 'ByteTensor' }) do
     local function input() -- rank r holds (r + 1) * i
       local t = torch[ty](5)
       for i = 1, 5 do t[i] = (rank + 1) * i end
-      return t
+      return dev(t)
     end
     expect(ty .. ' sum', dist.allReduce(input()), function(i) return i * n * (n + 1) / 2 end)
     expect(ty .. ' max', dist.allReduce(input(), 'max'), function(i) return n * i end)
@@ -53,14 +68,14 @@ if mode == 'collectives' then
     end
     local h = dist.iallReduce(input(), 'max')
     expect(ty .. ' iallReduce max', h:wait(), function(i) return n * i end)
-    expect(ty .. ' broadcast', dist.broadcast(torch[ty](3):fill(rank + 1), n - 1), function() return n end)
-    local all = torch[ty](5 * n):zero()
+    expect(ty .. ' broadcast', dist.broadcast(dev(torch[ty](3):fill(rank + 1)), n - 1), function() return n end)
+    local all = dev(torch[ty](5 * n):zero())
     dist.allGather(all, input())
     expect(ty .. ' allGather', all, function(j) local q, i = (j - 1) // 5, (j - 1) % 5 + 1 return (q + 1) * i end)
     local big = torch[ty](2 * n)   -- rank r holds r + j at position j
     for j = 1, 2 * n do big[j] = rank + j end
-    local mine = torch[ty](2)
-    dist.reduceScatter(mine, big)
+    local mine = dev(torch[ty](2))
+    dist.reduceScatter(mine, dev(big))
     expect(ty .. ' reduceScatter', mine, function(i) return n * (n - 1) / 2 + n * (2 * rank + i) end)
   end
   -- a rank passing another size: the same clear error on every rank, and the world goes on
@@ -71,7 +86,7 @@ if mode == 'collectives' then
   end
   dist.barrier()
   say('done')
-elseif mode == 'train-torch7' or mode == 'train-ddp' then
+elseif mode:match('^train%-') then
   -- 12 fixed samples (closed forms, the same on every rank), 4 features -> 2 outputs
   local X, Y = torch.FloatTensor(12, 4), torch.FloatTensor(12, 2)
   for i = 1, 12 do
@@ -81,6 +96,11 @@ elseif mode == 'train-torch7' or mode == 'train-ddp' then
   torch.manualSeed(100 + rank)   -- a different initialisation on every rank
   local model = nn.Sequential():add(nn.Linear(4, 8)):add(nn.Tanh()):add(nn.Linear(8, 2))
   local criterion = nn.MSECriterion()
+  local cuda = mode == 'train-ddp-cuda'   -- the model and batches on the device
+  if cuda then
+    model:cuda()
+    criterion:cuda()
+  end
   local loader = datasets.DataLoader{ dataset = datasets.TensorDataset(X, Y), batchSize = 12 // size,
                                       distributed = true }
   assert(#loader == 1, 'one batch per rank expected')
@@ -105,20 +125,44 @@ elseif mode == 'train-torch7' or mode == 'train-ddp' then
     end
   else
     local before = model:getParameters():clone()
-    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4 })  -- ~100 bytes: several buckets
+    -- ~100 bytes: two buckets (the second layer and the first bias; the first weight)
+    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4, overlap = mode ~= 'train-ddp-sync' })
     say('init-changed', tostring((before - model:getParameters()):abs():max() > 0))
     say('start', table.concat(values(model:getParameters()), ' '))
-    local opt = optim.SGD(ddp:parameters(), { lr = 0.1 })
-    for _ = 1, 5 do
-      for x, y in loader:iter() do
-        opt:zeroGrad()
-        criterion(ddp(x), y):backward()
-        ddp:syncGradients()
-        opt:step()
+    local early = {}
+    local function count()
+      early[#early + 1] = ddp._sync and ddp._sync.early or 0
+    end
+    if mode == 'train-ddp-t7' then
+      local params, gradParams = ddp:getParameters()
+      local config = { learningRate = 0.1 }
+      for _ = 1, 5 do
+        for x, y in loader:iter() do
+          optim.sgd(function()
+            gradParams:zero()
+            local loss = criterion:forward(ddp:forward(x), y)
+            ddp:backward(x, criterion:backward(ddp.output, y))
+            count()
+            return loss, gradParams
+          end, params, config)
+        end
+      end
+    else
+      local opt = optim.SGD(ddp:parameters(), { lr = 0.1 })
+      for _ = 1, 5 do
+        for x, y in loader:iter() do
+          if cuda then x, y = x:cuda(), y:cuda() end
+          opt:zeroGrad()
+          criterion(ddp(x), y):backward()
+          count()
+          if mode == 'train-ddp-sync' then ddp:syncGradients() end
+          opt:step()
+        end
       end
     end
+    say('early', table.concat(early, ' '))
   end
-  say('params', table.concat(values(model:getParameters()), ' '))
+  say('params', table.concat(values(model:getParameters():double()), ' '))
 elseif mode == 'shard' then
   for _, n in ipairs({ 10, 12 }) do
     local ds = datasets.TensorDataset(torch.range(1, n):long())
@@ -134,8 +178,50 @@ elseif mode == 'shard' then
       say('batches', n, epoch, b)
     end
   end
-elseif mode == 'fail' then
-  if rank == 1 then error('rank 1 fails on purpose') end
+elseif mode == 'buffers' or mode == 'buffers-off' then
+  -- rank r's batch: x[i][j] = 10 r + i + j (4 x 3), so its column means are 10 r + 2.5 + j
+  local bn = nn.BatchNormalization(3)
+  bn.running_mean:fill(rank + 1)
+  local ddp = nn.DistributedDataParallel(nn.Sequential():add(bn), { broadcastBuffers = mode == 'buffers' })
+  say('mean0', table.concat(values(bn.running_mean), ' '))
+  local x = torch.FloatTensor(4, 3)
+  for i = 1, 4 do for j = 1, 3 do x[i][j] = 10 * rank + i + j end end
+  for step = 1, 2 do
+    ddp:forward(x)
+    say('mean' .. step, table.concat(values(bn.running_mean), ' '))
+  end
+elseif mode == 'early-end' then
+  dist.setTimeout(2)
+  if rank == 1 then
+    say('ended early')
+  else
+    dist.allReduce(torch.FloatTensor(4):fill(1))
+    say('not aborted')
+  end
+elseif mode == 'fail' or mode == 'exit' or mode == 'kill' or mode == 'fail-train' then
+  if mode == 'fail-train' then
+    -- rank 1 raises inside backward on its third step (a gradient-ready hook's all-reduce
+    -- already in flight on the others)
+    local model = nn.Sequential():add(nn.Linear(4, 8)):add(nn.Tanh()):add(nn.Linear(8, 2))
+    local ddp = nn.DistributedDataParallel(model, { bucketMB = 1e-4 })
+    local x, y = torch.FloatTensor(3, 4):fill(0.5), torch.FloatTensor(3, 2):fill(1)
+    local crit = nn.MSECriterion()
+    for step = 1, 10 do
+      local loss = crit(ddp(x), y)
+      if rank == 1 and step == 3 then error('rank 1 fails on purpose in step 3') end
+      loss:backward()
+    end
+  end
+  if rank == 1 then
+    if mode == 'exit' then os.exit(3) end
+    if mode == 'kill' then
+      local f = assert(io.open('/proc/self/stat'))
+      local pid = f:read('n')
+      f:close()
+      os.execute('kill -KILL ' .. math.tointeger(pid))
+    end
+    error('rank 1 fails on purpose')
+  end
   dist.allReduce(torch.FloatTensor(4):fill(1))   -- waits for rank 1 forever without MPI_Abort
   say('not aborted')
 else

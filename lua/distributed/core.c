@@ -8,17 +8,31 @@
  *   allReduce(t [, op])  broadcast(t, root)  allGather(out, t)  reduceScatter(out, t [, op])
  *   iallReduce(t [, op]) -> handle; handle:wait() -> t;  handle:test() -> done
  *
- * Every collective works in place on contiguous host tensors (float, double, long, byte) over
+ * Every collective works in place on contiguous tensors (float, double, long, byte) over
  * MPI_COMM_WORLD with MPI_ERRORS_RETURN, so an MPI failure is a Lua error naming the function.
+ * Device tensors go through host buffers (a copy to the host, MPI, a copy back): there is no
+ * NCCL path yet, and that staging has run only on the emulated device (make CUDA=emu).
  * Before each collective the ranks all-reduce (MPI_MAX) a small signature (element count,
  * dtype, op, root, each also negated for the minimum): a rank calling with another size
- * raises the same clear error on every rank instead of corrupting memory or hanging.
+ * raises the same clear error on every rank instead of corrupting memory or hanging
+ * (setChecks(false) leaves that out: one small all-reduce less per call).
  * After init, the luatorch executable calls the registry hook "luatorch.onfailure" when a
  * script ends in an error; here it is MPI_Abort, so the other ranks do not wait forever.
+ * A rank that dies (a signal, os.exit) is mpirun's to see: it ends the job. A rank that stops
+ * taking part without dying (its script ended early, it hangs) is caught by a watchdog thread:
+ * a rank that has waited in one MPI call longer than setTimeout's seconds (default
+ * LUATORCH_DIST_TIMEOUT, else 1800 as PyTorch's) prints which call and exits with status 1,
+ * which makes mpirun end the job. The thread only reads a deadline the calls set and clear
+ * (two atomic stores per call), so the collectives themselves are the plain blocking ones.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <stdatomic.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -71,11 +85,78 @@ static int mpi_error(lua_State *L, const char *fname, int code)
     if (MPI_Error_string(code, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "code %d", code);
     return luaL_error(L, "%s: MPI failed on rank %d of %d: %s", fname, world_rank, world_size, msg);
 }
+
+/* ---- the watchdog ------------------------------------------------------------------------- */
+
+static double timeout_s = -1;                 /* < 0: not read from the environment yet    */
+static _Atomic int64_t watch_deadline;        /* CLOCK_MONOTONIC ns; 0: in no MPI call     */
+static const char *_Atomic watch_fname;       /* the call being waited in                  */
+static int watch_started;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *watchdog(void *arg)
+{
+    const struct timespec tick = {0, 200000000};   /* 0.2 s: the timeout's resolution */
+    for (;;) {
+        nanosleep(&tick, NULL);
+        int64_t d = atomic_load(&watch_deadline);
+        if (d && now_ns() > d) {
+            /* stdio from a second thread is fine; MPI calls are not (MPI_THREAD_FUNNELED) */
+            fprintf(stderr, "distributed: rank %d of %d waited more than %g s in %s (dist.setTimeout): "
+                    "another rank has stopped taking part (its script ended early, or it hangs or "
+                    "waits in another collective); exiting so that mpirun ends every rank\n",
+                    world_rank, world_size, timeout_s, atomic_load(&watch_fname));
+            fflush(stderr);
+            _exit(1);
+        }
+    }
+    return NULL;
+}
+
+/* the timeout, from LUATORCH_DIST_TIMEOUT (seconds) on first use, else 1800 */
+static double timeout_read(void)
+{
+    if (timeout_s < 0) {
+        const char *env = getenv("LUATORCH_DIST_TIMEOUT");
+        char *end = NULL;
+        double v = env ? strtod(env, &end) : 0;
+        timeout_s = env && end != env && v >= 0 && v < 1e9 ? v : 1800;
+    }
+    return timeout_s;
+}
+
+static void watch_begin(const char *fname)
+{
+    if (timeout_s <= 0 || world_size < 2) return;
+    if (!watch_started) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        LSAN_OFF();
+        watch_started = pthread_create(&th, &attr, watchdog, NULL) == 0;
+        LSAN_ON();
+        pthread_attr_destroy(&attr);
+    }
+    atomic_store(&watch_fname, fname);
+    atomic_store(&watch_deadline, now_ns() + (int64_t)(timeout_s * 1e9));
+}
+
+static void watch_end(void) { atomic_store(&watch_deadline, 0); }
+
 #define MPI_TRY(L, fname, call) \
     do {                                                                                     \
+        watch_begin(fname);                                                                  \
         LSAN_OFF();                                                                          \
         int rc_ = (call);                                                                    \
         LSAN_ON();                                                                           \
+        watch_end();                                                                         \
         if (rc_ != MPI_SUCCESS) mpi_error((L), (fname), rc_);                                \
     } while (0)
 
@@ -99,15 +180,12 @@ static MPI_Datatype mpi_type(luatorch_dtype dt)
     }
 }
 
-/* The tensor argument at arg: a live, contiguous host tensor with fewer than 2^31 elements
- * (MPI counts are ints). */
+/* The tensor argument at arg: a live, contiguous tensor with fewer than 2^31 elements (MPI
+ * counts are ints). */
 static luatorch_tensor *check_buffer(lua_State *L, int arg, const char *fname)
 {
     luatorch_tensor *t = luatorch_checktensor(L, arg);
     char shape[128];
-    if (luatorch_get_device(t) != LUATORCH_CPU)
-        luaL_argerror(L, arg, lua_pushfstring(L, "a host tensor expected, got a device %s; "
-                      "copy it to the host with :float() / :double() first", luatorch_typename(t)));
     if (!luatorch_is_contiguous(t))
         luaL_argerror(L, arg, lua_pushfstring(L, "a contiguous tensor expected, got a "
                       "non-contiguous %s of size %s (call :contiguous() and copy back)",
@@ -142,9 +220,12 @@ static void divide(luatorch_tensor *t, double by)
 
 /* Every rank must call a collective with the same signature; each value is all-reduced as
  * max(v) and max(-v) = -min(v), so a difference is seen by all ranks at once. */
+static int checks_on = 1;   /* setChecks */
+
 static void check_agree(lua_State *L, const char *fname, int64_t numel, int dtype, int op,
                         int root)
 {
+    if (!checks_on) return;
     int64_t sig[8] = {numel, -numel, dtype, -dtype, op, -op, root, -root};
     MPI_TRY(L, fname, MPI_Allreduce(MPI_IN_PLACE, sig, 8, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
     if (sig[0] != -sig[1])
@@ -162,6 +243,26 @@ static void check_agree(lua_State *L, const char *fname, int64_t numel, int dtyp
                    fname, (lua_Integer)-sig[7], (lua_Integer)sig[6], world_rank);
 }
 
+/* ---- device tensors: staged through host buffers -------------------------------------------- */
+
+/* The tensor MPI reads and writes for t: t itself on the host; for a device tensor a new host
+ * tensor of its dtype and shape (pushed on the Lua stack, so the collector frees it whatever
+ * error comes), holding t's values when copy_in. */
+static luatorch_tensor *stage(lua_State *L, luatorch_tensor *t, int copy_in, const char *fname)
+{
+    if (luatorch_get_device(t) == LUATORCH_CPU) return t;
+    luatorch_tensor *h = luatorch_pushtensor(L, luatorch_new(luatorch_get_dtype(t), luatorch_ndim(t),
+                                                             luatorch_sizes(t)));
+    if (copy_in && luatorch_copy(h, t) != LUATORCH_OK) luatorch_raise(L, fname);
+    return h;
+}
+
+/* the result back into the device tensor t */
+static void unstage(lua_State *L, luatorch_tensor *t, luatorch_tensor *h, const char *fname)
+{
+    if (h != t && luatorch_copy(t, h) != LUATORCH_OK) luatorch_raise(L, fname);
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static int init_mpi(int *provided)
@@ -174,9 +275,11 @@ static int init_mpi(int *provided)
 
 static int finalize_mpi(void)
 {
+    watch_begin("finalize");   /* it waits for the other ranks too */
     LSAN_OFF();
     int rc = MPI_Finalize();
     LSAN_ON();
+    watch_end();
     return rc;
 }
 
@@ -216,6 +319,7 @@ static int dist_init(lua_State *L)
         lua_setmetatable(L, -2);
         lua_setfield(L, LUA_REGISTRYINDEX, "distributed.sentinel");
     }
+    timeout_read();
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
@@ -240,6 +344,28 @@ static int dist_finalize(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, LUA_REGISTRYINDEX, FAILURE_HOOK);
     return 0;
+}
+
+/* setTimeout(seconds): how long a rank waits in one MPI call before it gives up (0: forever);
+ * returns the previous value */
+static int dist_set_timeout(lua_State *L)
+{
+    lua_Number v = luaL_checknumber(L, 1);
+    luaL_argcheck(L, v >= 0 && v < 1e9, 1, lua_pushfstring(L, "seconds from 0 (no timeout) to 1e9 "
+                  "expected, got %f", v));
+    lua_pushnumber(L, timeout_read());
+    timeout_s = v;
+    return 1;
+}
+
+/* setChecks(on): whether each collective first checks that the ranks agree (one small
+ * all-reduce); returns the previous setting */
+static int dist_set_checks(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lua_pushboolean(L, checks_on);
+    checks_on = lua_toboolean(L, 1);
+    return 1;
 }
 
 static int dist_is_initialized(lua_State *L)
@@ -285,11 +411,13 @@ static int dist_all_reduce(lua_State *L)
     check_live(L, "allReduce");
     int64_t n = luatorch_numel(t);
     check_agree(L, "allReduce", n, luatorch_get_dtype(t), op, 0);
+    luatorch_tensor *h = stage(L, t, 1, "allReduce");
     if (n > 0)
-        MPI_TRY(L, "allReduce", MPI_Allreduce(MPI_IN_PLACE, luatorch_data(t), (int)n,
+        MPI_TRY(L, "allReduce", MPI_Allreduce(MPI_IN_PLACE, luatorch_data(h), (int)n,
                                               mpi_type(luatorch_get_dtype(t)), mpi_op(op),
                                               MPI_COMM_WORLD));
-    if (op == OP_MEAN) divide(t, world_size);
+    if (op == OP_MEAN) divide(h, world_size);
+    unstage(L, t, h, "allReduce");
     lua_settop(L, 1);
     return 1;
 }
@@ -303,9 +431,11 @@ static int dist_broadcast(lua_State *L)
                   lua_pushfstring(L, "root must be a rank from 0 to %d, got %I", world_size - 1, root));
     int64_t n = luatorch_numel(t);
     check_agree(L, "broadcast", n, luatorch_get_dtype(t), 0, (int)root);
+    luatorch_tensor *h = stage(L, t, world_rank == root, "broadcast");
     if (n > 0)
-        MPI_TRY(L, "broadcast", MPI_Bcast(luatorch_data(t), (int)n, mpi_type(luatorch_get_dtype(t)),
+        MPI_TRY(L, "broadcast", MPI_Bcast(luatorch_data(h), (int)n, mpi_type(luatorch_get_dtype(t)),
                                           (int)root, MPI_COMM_WORLD));
+    unstage(L, t, h, "broadcast");
     lua_settop(L, 1);
     return 1;
 }
@@ -335,9 +465,11 @@ static int dist_all_gather(lua_State *L)
     int64_t n = luatorch_numel(t);
     check_agree(L, "allGather", n, luatorch_get_dtype(t), 0, 0);
     MPI_Datatype ty = mpi_type(luatorch_get_dtype(t));
+    luatorch_tensor *hout = stage(L, out, 0, "allGather"), *ht = stage(L, t, 1, "allGather");
     if (n > 0)
-        MPI_TRY(L, "allGather", MPI_Allgather(luatorch_data(t), (int)n, ty, luatorch_data(out),
+        MPI_TRY(L, "allGather", MPI_Allgather(luatorch_data(ht), (int)n, ty, luatorch_data(hout),
                                               (int)n, ty, MPI_COMM_WORLD));
+    unstage(L, out, hout, "allGather");
     lua_settop(L, 1);
     return 1;
 }
@@ -351,10 +483,12 @@ static int dist_reduce_scatter(lua_State *L)
     check_pair(L, "reduceScatter", t, 2, out, 1);
     int64_t n = luatorch_numel(out);
     check_agree(L, "reduceScatter", n, luatorch_get_dtype(t), op, 0);
+    luatorch_tensor *hout = stage(L, out, 0, "reduceScatter"), *ht = stage(L, t, 1, "reduceScatter");
     if (n > 0)
-        MPI_TRY(L, "reduceScatter", MPI_Reduce_scatter_block(luatorch_data(t), luatorch_data(out),
+        MPI_TRY(L, "reduceScatter", MPI_Reduce_scatter_block(luatorch_data(ht), luatorch_data(hout),
                                     (int)n, mpi_type(luatorch_get_dtype(t)), mpi_op(op), MPI_COMM_WORLD));
-    if (op == OP_MEAN) divide(out, world_size);
+    if (op == OP_MEAN) divide(hout, world_size);
+    unstage(L, out, hout, "reduceScatter");
     lua_settop(L, 1);
     return 1;
 }
@@ -375,11 +509,16 @@ static int handle_complete(lua_State *L, handle *h, int block)
         else MPI_TRY(L, "test", MPI_Test(&h->req, &done, MPI_STATUS_IGNORE));
         if (!done) return 0;
         h->active = 0;
-        if (h->op == OP_MEAN) {
-            lua_getiuservalue(L, 1, 1);
-            divide(luatorch_totensor(L, -1), world_size);
-            lua_pop(L, 1);
+        lua_getiuservalue(L, 1, 1);
+        lua_getiuservalue(L, 1, 2);   /* the host staging of a device tensor, or nil */
+        luatorch_tensor *t = luatorch_totensor(L, -2), *st = luatorch_totensor(L, -1);
+        if (h->op == OP_MEAN) divide(st ? st : t, world_size);
+        if (st) {
+            unstage(L, t, st, block ? "wait" : "test");
+            lua_pushnil(L);
+            lua_setiuservalue(L, 1, 2);
         }
+        lua_pop(L, 2);
     }
     return 1;
 }
@@ -427,13 +566,19 @@ static int dist_iall_reduce(lua_State *L)
     check_live(L, "iallReduce");
     int64_t n = luatorch_numel(t);
     check_agree(L, "iallReduce", n, luatorch_get_dtype(t), op, 0);
-    handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+    luatorch_tensor *st = stage(L, t, 1, "iallReduce");   /* (pushed when t is on a device) */
+    int staged = st != t;
+    handle *h = lua_newuserdatauv(L, sizeof *h, 2);
     h->active = 0;
     h->op = op;
     luaL_setmetatable(L, HANDLE_MT);
     lua_pushvalue(L, 1);   /* the tensor lives as long as its handle */
     lua_setiuservalue(L, -2, 1);
-    MPI_TRY(L, "iallReduce", MPI_Iallreduce(MPI_IN_PLACE, luatorch_data(t), (int)n,
+    if (staged) {          /* and so does the host buffer MPI writes */
+        lua_pushvalue(L, -2);
+        lua_setiuservalue(L, -2, 2);
+    }
+    MPI_TRY(L, "iallReduce", MPI_Iallreduce(MPI_IN_PLACE, luatorch_data(st), (int)n,
                                             mpi_type(luatorch_get_dtype(t)), mpi_op(op),
                                             MPI_COMM_WORLD, &h->req));
     h->active = 1;
@@ -448,7 +593,8 @@ int luaopen_distributed_core(lua_State *L)
         {"rank", dist_rank}, {"size", dist_size}, {"localRank", dist_local_rank},
         {"barrier", dist_barrier}, {"allReduce", dist_all_reduce}, {"broadcast", dist_broadcast},
         {"allGather", dist_all_gather}, {"reduceScatter", dist_reduce_scatter},
-        {"iallReduce", dist_iall_reduce}, {NULL, NULL}};
+        {"iallReduce", dist_iall_reduce}, {"setTimeout", dist_set_timeout},
+        {"setChecks", dist_set_checks}, {NULL, NULL}};
     static const luaL_Reg handle_methods[] = {
         {"wait", handle_wait}, {"test", handle_test}, {NULL, NULL}};
     luatorch_init(L);

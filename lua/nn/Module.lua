@@ -237,6 +237,10 @@ function Module:updateOutput(input)
   error(('%s: updateOutput is not implemented'):format(torch.typename(self)), 2)
 end
 
+-- > 0 while a backward pass leaves gradients that are not final (they are fixed up after it):
+-- gradient-ready hooks (nn.DistributedDataParallel) ignore what the engine reports then
+nn._gradHooksSuspended = 0
+
 -- Backward through the graph recorded by forward. wantParams false keeps the parameter
 -- gradients as they were; scale multiplies what is added to them.
 function Module:_graphBackward(gradOutput, scale, wantParams, retain)
@@ -265,7 +269,16 @@ function Module:_graphBackward(gradOutput, scale, wantParams, retain)
   for i, o in ipairs(outs) do
     if o.requiresGrad then roots[#roots + 1], rgrads[#rgrads + 1] = o, gouts[i] end
   end
-  if #roots > 0 then torch.autograd.backward(roots, rgrads, retain) end
+  if #roots > 0 then
+    if before then
+      nn._gradHooksSuspended = nn._gradHooksSuspended + 1
+      local ok, err = pcall(torch.autograd.backward, roots, rgrads, retain)
+      nn._gradHooksSuspended = nn._gradHooksSuspended - 1
+      if not ok then error(err, 0) end
+    else
+      torch.autograd.backward(roots, rgrads, retain)
+    end
+  end
   if not retain then self._graphFreed = true end
   if before then
     torch.noGrad(function()

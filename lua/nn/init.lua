@@ -36,6 +36,9 @@ require 'nn.norm'
 require 'nn.spatial'
 -- issue 22: the remaining Torch7 modules (channel dropout and softmax, sub-sampling, unpooling ...)
 require 'nn.more'
+-- the last of them (weight-normalised, sparse and partial linear layers, connection-table and
+-- locally connected convolutions, subtractive normalisation, the class-simplex criterion)
+require 'nn.rest'
 -- issue 19: data-parallel training over MPI (loads the distributed module when constructed)
 require 'nn.DistributedDataParallel'
 

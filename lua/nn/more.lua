@@ -14,6 +14,7 @@
 --   nn.SpatialMaxUnpooling(poolingModule), nn.L1HingeEmbeddingCriterion([margin])
 --   nn.SpatialCrossMapLRN(size [, alpha, beta, k]) / nn.LocalResponseNorm
 --   nn.VolumetricMaxPooling(kT, kW, kH, ...) / nn.MaxPool3d, nn.VolumetricDilatedMaxPooling,
+--   nn.VolumetricMaxUnpooling(poolingModule),
 --   nn.VolumetricAveragePooling(kT, kW, kH, ...),
 --   nn.VolumetricReplicationPadding(l, r, t, b, f, b) / nn.ReplicationPad3d
 --   nn.DistanceRatioCriterion([sizeAverage]), nn.SpatialAutoCropMSECriterion([sizeAverage])
@@ -421,23 +422,32 @@ LocalResponseNorm.anyLength = true
 -- ---- volumetric (3-D) pooling and padding: N x C x T x H x W, or C x T x H x W -------------------
 -- Max and average over a kT x kH x kW box are separable: the 2-D pooling of every frame, then a
 -- pooling of kT x 1 along time, so both run on the 2-D kernels.
+-- max: also each maximum's position in its T x H x W volume (0-based, PyTorch's form): the
+-- time pooling's index gives the frame t, the frame pooling's index at (t, pixel) the place
 local function pool3d(x, o, is_max)
   local N, C, T, Hh, W = x:size(1), x:size(2), x:size(3), x:size(4), x:size(5)
   local frames = x:contiguous():view(N * C * T, 1, Hh, W)
-  local y
+  local y, idx1, idx2
   if is_max then
-    y = torch._maxPool2d(frames, o.kH, o.kW, o.dH, o.dW, o.padH, o.padW, o.dilH, o.dilW, o.ceil)
+    y, idx1 = torch._maxPool2d(frames, o.kH, o.kW, o.dH, o.dW, o.padH, o.padW, o.dilH, o.dilW, o.ceil)
   else
     y = torch._avgPool2d(frames, o.kH, o.kW, o.dH, o.dW, 0, 0, false, true)
   end
   local OH, OW = y:size(3), y:size(4)
   local along_t = y:view(N * C, 1, T, OH * OW)
   if is_max then
-    y = torch._maxPool2d(along_t, o.kT, 1, o.dT, 1, o.padT, 0, o.dilT, 1, o.ceil)
+    y, idx2 = torch._maxPool2d(along_t, o.kT, 1, o.dT, 1, o.padT, 0, o.dilT, 1, o.ceil)
   else
     y = torch._avgPool2d(along_t, o.kT, 1, o.dT, 1, 0, 0, false, true)
   end
-  return y:view(N, C, y:size(3), OH, OW)
+  local OT = y:size(3)
+  local indices
+  if is_max then
+    local t = torch.floor(torch.div(idx2:view(N * C, OT, OH * OW):double(), OH * OW)):long()
+    local place = idx1:view(N * C, T, OH * OW):gather(2, t + 1)
+    indices = (t * (Hh * W) + place):view(N, C, OT, OH, OW)
+  end
+  return y:view(N, C, OT, OH, OW), indices
 end
 
 local function volume_input(self, input)
@@ -464,12 +474,47 @@ function VMax:ceil() self.ceil_mode = true return self end
 function VMax:floor() self.ceil_mode = false return self end
 function VMax:updateOutput(input)
   local x, added = volume_input(self, input)
-  local y = pool3d(x, { kT = self.kT, kH = self.kH, kW = self.kW, dT = self.dT, dH = self.dH, dW = self.dW,
+  self._unpoolInput = { x:size(3), x:size(4), x:size(5) }   -- for nn.VolumetricMaxUnpooling
+  local y
+  y, self.indices = pool3d(x, { kT = self.kT, kH = self.kH, kW = self.kW, dT = self.dT, dH = self.dH, dW = self.dW,
                         padT = self.padT, padH = self.padH, padW = self.padW, dilT = self.dilationT,
                         dilH = self.dilationH, dilW = self.dilationW, ceil = self.ceil_mode }, true)
   self.output = added and y:squeeze(1) or y
   return self.output
 end
+function VMax:_clearState() self.indices, self._unpoolInput = nil, nil end
+
+-- nn.VolumetricMaxUnpooling(poolingModule): the 3-D nn.SpatialMaxUnpooling, for an
+-- nn.VolumetricMaxPooling (or its dilated form, nn.MaxPool3d): each value goes back where that
+-- pooling's last maximum came from, zeros elsewhere
+local VUnpool, VUnpoolParent = torch.class('nn.VolumetricMaxUnpooling', 'nn.Module')
+function VUnpool:__init(poolingModule)
+  VUnpoolParent.__init(self)
+  if not torch.isTypeOf(poolingModule, 'nn.VolumetricMaxPooling') then
+    check.argerror('nn.VolumetricMaxUnpooling', 1, ('nn.VolumetricMaxPooling expected, got %s')
+                   :format(torch.typename(poolingModule) or type(poolingModule)), 2)
+  end
+  self.pooling = poolingModule
+end
+function VUnpool:updateOutput(input)
+  local x, added = volume_input(self, input)
+  local pool = self.pooling
+  local idx, pin = pool.indices, pool._unpoolInput
+  if not idx or not pin then
+    error(('%s: its pooling module has not run forward yet'):format(torch.typename(self)), 3)
+  end
+  if x:dim() ~= idx:dim() or x:size(1) ~= idx:size(1) or x:size(2) ~= idx:size(2) or x:nElement() ~= idx:nElement() then
+    error(('%s: input [%s] is not the size of its pooling module\'s last output [%s]'):format(
+          torch.typename(self), shape_str(input), shape_str(idx)), 3)
+  end
+  local N, C = idx:size(1), idx:size(2)
+  local y = unpool(x, torch.add(idx:contiguous():view(N, C, -1), 1), pin[1] * pin[2], pin[3])
+  y = y:view(N, C, pin[1], pin[2], pin[3])
+  self.output = added and y:squeeze(1) or y
+  return self.output
+end
+function VUnpool:__tostring__() return 'nn.VolumetricMaxUnpooling(' .. tostring(self.pooling) .. ')' end
+
 function VMax:__tostring__()
   return ('%s(%dx%dx%d, %d,%d,%d, %d,%d,%d%s)'):format(torch.typename(self), self.kT, self.kW, self.kH,
     self.dT, self.dW, self.dH, self.padT, self.padW, self.padH, self.ceil_mode and ', ceil' or '')
