@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """spec/jupyter_check.py — drives the luatorch Jupyter kernel through jupyter_client (Debian
-python3-jupyter-client), for spec/54-jupyter_spec.lua.
+python3-jupyter-client), for spec/56-jupyter_spec.lua.
 
   jupyter_check.py protocol    execute, streams, errors, rich output, complete, inspect,
                                is_complete, interrupt, restart, shutdown

@@ -1,4 +1,4 @@
--- spec 54: luatorch in Jupyter (issue 20). Rich output without a notebook (torch.media,
+-- spec 56: luatorch in Jupyter (issue 20). Rich output without a notebook (torch.media,
 -- torch.display, torch.plot on gnuplot), `luatorch --install-kernel`, then the kernel
 -- (build/luatorch-kernel, on xeus) driven through jupyter_client by spec/jupyter_check.py: the
 -- protocol (execute, streams, errors, rich output, complete, inspect, is_complete, interrupt,
