@@ -49,7 +49,7 @@ DNNL     ?= 1
 DNNL_INC ?= /usr/include/oneapi/dnnl/dnnl.h
 ifeq ($(DNNL)$(wildcard $(DNNL_INC)),1$(DNNL_INC))
   DNNL_ON    := 1
-  DNNL_WHY   := oneDNN from $(DNNL_INC)
+  DNNL_WHY   := used (from $(DNNL_INC))
   ALL_CFLAGS += -DLT_HAVE_DNNL
   LIBS       += -ldnnl
 else
@@ -116,7 +116,7 @@ ifeq ($(filter clean help docs,$(MAKECMDGOALS)),)
 endif
 
 CORE_SRC := $(filter-out datasets/fuzz_%.c,$(wildcard core/*.c datasets/*.c))
-LUA_SRC  := $(filter-out lua/main.c,$(wildcard lua/*.c))
+LUA_SRC  := $(filter-out lua/main.c lua/lt_exe.c,$(wildcard lua/*.c))
 LUA_MODS := $(shell find lua -name '*.lua' | sort)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(GPU_OBJ)
 LUA_OBJ  := $(LUA_SRC:%.c=$(BUILD)/%.o)
@@ -187,6 +187,53 @@ $(BUILD)/bench/mpi_allreduce: bench/mpi_allreduce.c
 endif
 # ---- end distributed
 
+# ---- the Jupyter kernel (issue 20): luatorch-kernel (jupyter/kernel.cpp) on xeus, the Jupyter
+# protocol library behind xeus-lua (Debian xeus-dev with nlohmann-json3-dev, libzmq3-dev,
+# cppzmq-dev), built whenever xeus' and cppzmq's headers are found; JUPYTER=0 leaves it out.
+# Its kernelspec (kernel.json naming this build's kernel, the logos) is made in
+# $(BUILD)/share/jupyter/kernels/luatorch: JUPYTER_PATH=$(BUILD)/share/jupyter finds it there,
+# `luatorch --install-kernel [--user]` copies it, `make install` installs one for PREFIX.
+JUPYTER   ?= 1
+XEUS_INC  ?= /usr/include/xeus/xkernel.hpp
+CPPZMQ_INC ?= /usr/include/zmq.hpp
+ifeq ($(JUPYTER)$(wildcard $(XEUS_INC))$(wildcard $(CPPZMQ_INC)),1$(XEUS_INC)$(CPPZMQ_INC))
+  JUPYTER_ON  := 1
+  JUPYTER_WHY := built on xeus ($(XEUS_INC)): $(BUILD)/luatorch-kernel
+else
+  JUPYTER_ON  := 0
+  JUPYTER_WHY := skipped ($(if $(filter 0,$(JUPYTER)),JUPYTER=0,no $(XEUS_INC) or $(CPPZMQ_INC): make deps installs xeus-dev and cppzmq-dev))
+endif
+ifeq ($(MAKELEVEL),0)
+  $(info luatorch: Jupyter kernel $(JUPYTER_WHY))
+endif
+KERNEL := $(BUILD)/luatorch-kernel
+KSPEC  := $(BUILD)/share/jupyter/kernels/luatorch
+KERNEL_LOGOS := jupyter/logo-32x32.png jupyter/logo-64x64.png
+# the kernel and its kernelspec, relative to a build directory (test-asan builds them too)
+KERNEL_FILES := luatorch-kernel share/jupyter/kernels/luatorch/kernel.json \
+                $(KERNEL_LOGOS:jupyter/%=share/jupyter/kernels/luatorch/%)
+ifeq ($(JUPYTER_ON),1)
+all: $(addprefix $(BUILD)/,$(KERNEL_FILES))
+endif
+
+# C++17 for xeus; CFLAGS (the sanitizers) apply here too
+$(BUILD)/jupyter/kernel.o: jupyter/kernel.cpp lua/lt_exe.h include/luatorch.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(OPT) -g -Wall -Wextra -I$(LUA_INC) $(CFLAGS) -c $< -o $@
+
+# the executable's Lua state: the same objects as $(EXE), xeus' main loop instead of main.c's
+$(KERNEL): $(BUILD)/jupyter/kernel.o $(BUILD)/lua/lt_exe.o $(BUILD)/embedded.o $(LUA_OBJ) $(LIB_A)
+	$(CXX) -o $@ $^ $(LUA_STATIC) -Wl,-E $(LDFLAGS) $(LIBS) -lxeus -lzmq -lcrypto -ldl -lpthread
+
+$(KSPEC)/kernel.json: jupyter/kernel.json.in
+	@mkdir -p $(dir $@)
+	sed 's|@KERNEL@|$(CURDIR)/$(KERNEL)|' $< > $@.tmp && mv $@.tmp $@
+
+$(KSPEC)/%.png: jupyter/%.png
+	@mkdir -p $(dir $@)
+	cp $< $@
+# ---- end Jupyter
+
 # The pure-Lua modules travel inside the executable, so it runs with nothing installed.
 $(BUILD)/embedded.c: tools/embed.lua $(LUA_MODS)
 	@mkdir -p $(dir $@)
@@ -194,7 +241,7 @@ $(BUILD)/embedded.c: tools/embed.lua $(LUA_MODS)
 
 # -Wl,-E exports the Lua API so C modules required at run time (busted's, users') link.
 # libedit (BSD licence) gives the REPL its line editing and history.
-$(EXE): $(BUILD)/lua/main.o $(BUILD)/embedded.o $(LUA_OBJ) $(LIB_A)
+$(EXE): $(BUILD)/lua/main.o $(BUILD)/lua/lt_exe.o $(BUILD)/embedded.o $(LUA_OBJ) $(LIB_A)
 	$(CC) -o $@ $^ $(LUA_STATIC) -Wl,-E $(LDFLAGS) $(LIBS) -ledit -ldl
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
@@ -221,7 +268,7 @@ test: deps
 # in " [emulated device]". Only the executable and the C module are built (in build-emu/).
 EMU_BUILD  = build-emu
 CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua \
-             spec/50-cuda_rnn_spec.lua spec/53-cuda_distributed_spec.lua spec/54-bfloat16_spec.lua
+             spec/50-cuda_rnn_spec.lua spec/53-cuda_distributed_spec.lua spec/55-bfloat16_spec.lua
 
 test-cuda-emu: deps
 	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so \
@@ -250,7 +297,8 @@ test-asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build-asan/luatorch build-asan/lua/torch/core.so \
-	  $(if $(MPICC),build-asan/lua/distributed/core.so)
+	  $(if $(MPICC),build-asan/lua/distributed/core.so) \
+	  $(if $(filter 1,$(JUPYTER_ON)),$(addprefix build-asan/,$(KERNEL_FILES)))
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-asan/luatorch" \
@@ -384,6 +432,12 @@ install: all
 	install -m 644 core/lt.h $(DESTDIR)$(PREFIX)/include/luatorch/lt.h
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 docs/luatorch.1 $(DESTDIR)$(PREFIX)/share/man/man1/luatorch.1
+	if [ -f $(KERNEL) ]; then \
+	  install -m 755 $(KERNEL) $(DESTDIR)$(PREFIX)/bin/luatorch-kernel && \
+	  install -d $(DESTDIR)$(PREFIX)/share/jupyter/kernels/luatorch && \
+	  sed 's|@KERNEL@|$(PREFIX)/bin/luatorch-kernel|' jupyter/kernel.json.in \
+	    > $(DESTDIR)$(PREFIX)/share/jupyter/kernels/luatorch/kernel.json && \
+	  install -m 644 $(KERNEL_LOGOS) $(DESTDIR)$(PREFIX)/share/jupyter/kernels/luatorch/ || exit 1; fi
 	install -d $(DATADIR)/mnist-10k
 	install -m 644 datasets/data/mnist-10k/* $(DATADIR)/mnist-10k/
 	for pc in luatorch luatorch-core; do \

@@ -4,7 +4,7 @@
 -- (steal time, /proc/stat; Linux guests): steal makes 2-thread numbers noisy, though not all
 -- noise shows as steal (bench/README.md).
 local here = arg and arg[0] and arg[0]:match('^(.*)/') or 'bench'
-local list = { 'autograd', 'datasets', 'mm', 'lstm', 'rnn', 'conv', 'distributed' }
+local list = { 'autograd', 'datasets', 'mm', 'lstm', 'rnn', 'conv', 'threads', 'distributed' }
 
 local function cpu_times()  -- total and steal jiffies of all CPUs, or nil
   local f = io.open('/proc/stat')

@@ -260,47 +260,63 @@ static void gemm_part(const gemm_plan *g, const char *a, const char *b, char *c,
                  g->ldb, g->beta, c, g->ldc);
 }
 
-/* The threads split the product into slabs of C rows (or columns, whichever dim is longer),
- * each one a single-threaded GEMM (OpenBLAS's OpenMP build runs single-threaded inside a
- * parallel region; its other builds would start threads of their own there, so they are left
- * to their own threading): no synchronisation inside the product. OpenBLAS's own threading of
- * these mid-size products syncs its threads per packed panel (sched_yield, a syscall each); at
- * 2 threads (bench/mm.lua) the split matched it or ran up to 1.2x faster on a quiet machine
- * (the seed cell's products: 1.1-1.2x) and up to 2x faster when the machine was busy.
- * Each thread gets at least GEMM_SPLIT_MIN multiply-adds (below that OpenBLAS uses one thread
- * too); above GEMM_SPLIT_MAX, OpenBLAS's own partition (shared packed panels) is left to
- * larger machines. Slab edges are whole 64-byte multiples along the split dim, so where C's
- * rows are 64-byte aligned (the allocator's blocks are) two threads never write one line. */
-#define GEMM_SPLIT_MIN ((double)(1 << 18))
-#define GEMM_SPLIT_MAX ((double)(1 << 28))
-#define OPENBLAS_OPENMP 2  /* openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP */
+/* The pool splits the product into slabs of C rows (or columns, whichever dim is longer),
+ * each one a single-threaded GEMM (OpenBLAS runs single-threaded for good: core/pool.c): no
+ * synchronisation inside the product, and a slab nobody has claimed yet is run by the caller.
+ * At 2 threads (bench/mm.lua) the split matched OpenBLAS's own threading or ran up to 1.2x
+ * faster on a quiet machine and up to 2x faster when the machine was busy (OpenBLAS syncs its
+ * threads per packed panel). The slab count comes from the cost model (2 flops per
+ * multiply-add at the GEMM rate) and depends on the shape and the thread count only; each slab
+ * re-packs the other operand, so slabs stay at least 2 cache lines long. Slab edges are whole
+ * 64-byte multiples along the split dim, so where C's rows are 64-byte aligned (the
+ * allocator's blocks are) two threads never write one line. The per-element sums run in the
+ * same order whatever the slab (OpenBLAS blocks k alone), so the bits do not depend on it. */
+typedef struct {
+    const gemm_plan *g;
+    const char *a, *b;
+    char *c;
+    int split_rows;
+    int64_t len, align, chunks;
+} gemm_job;
+
+static void gemm_slab(void *p, int64_t t)
+{
+    const gemm_job *j = p;
+    const gemm_plan *g = j->g;
+    int64_t T = j->chunks, len = j->len, align = j->align;
+    int64_t lo = len * t / T / align * align;
+    int64_t hi = t == T - 1 ? len : len * (t + 1) / T / align * align;
+    if (hi <= lo) return;
+    if (j->split_rows)
+        gemm_part(g, j->a + lo * g->a_row, j->b, j->c + lo * g->c_row, hi - lo, g->n);
+    else
+        gemm_part(g, j->a, j->b + lo * g->b_col, j->c + lo * g->c_col, g->m, hi - lo);
+}
 
 static void gemm_run(const gemm_plan *g, const char *a, const char *b, char *c)
 {
-#ifdef _OPENMP
     double macs = (double)g->m * (double)g->n * (double)g->k;
     int split_rows = g->m >= g->n;
     int64_t len = split_rows ? g->m : g->n;
     int64_t align = 64 / (int64_t)lt_dtype_size(g->dt);  /* elements per cache line */
-    int64_t nt = lt_get_num_threads();
-    if (nt > len / (2 * align)) nt = len / (2 * align);
-    if (nt > macs / GEMM_SPLIT_MIN) nt = (int64_t)(macs / GEMM_SPLIT_MIN);
-    if (nt > 1 && macs <= GEMM_SPLIT_MAX && !omp_in_parallel() &&
-        openblas_get_parallel() == OPENBLAS_OPENMP) {
-#pragma omp parallel num_threads((int)nt)
-        {
-            int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
-            int64_t lo = len * t / T / align * align;
-            int64_t hi = t == T - 1 ? len : len * (t + 1) / T / align * align;
-            if (split_rows)
-                gemm_part(g, a + lo * g->a_row, b, c + lo * g->c_row, hi - lo, g->n);
-            else
-                gemm_part(g, a, b + lo * g->b_col, c + lo * g->c_col, g->m, hi - lo);
-        }
+    int64_t chunks = lt_par_chunks(2.0 * macs * LT_PAR_FLOPS_NS / LT_PAR_GEMM_NS, 0);
+    if (chunks > len / (2 * align)) chunks = len / (2 * align);
+    if (chunks > 1) {
+        gemm_job j = {g, a, b, c, split_rows, len, align, chunks};
+        lt_parallel_for(chunks, gemm_slab, &j);
         return;
     }
-#endif
     gemm_part(g, a, b, c, g->m, g->n);
+}
+
+void lt_blas_gemm_par(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                      int64_t ldc)
+{
+    int64_t es = (int64_t)lt_dtype_size(dt);
+    gemm_plan g = {dt, 0, ta, tb, m, n, k, alpha, beta, lda, ldb, ldc, (ta ? 1 : lda) * es,
+                   (tb ? ldb : 1) * es, ldc * es, es};
+    gemm_run(&g, a, b, c);
 }
 
 /* out[i] = beta * c[i] + alpha * a[i] @ b[i] on 3-D tensors whose shapes are checked. */

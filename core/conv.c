@@ -11,11 +11,11 @@
  * and the two GEMM forms) serve both. A 1x1 kernel with stride 1 and no padding skips
  * im2col: x[n] already is col.
  *
- * Threads: samples are independent, so each OpenMP thread takes a block of the batch, with
- * its own column buffer and single-threaded GEMMs (OpenBLAS's OpenMP build runs one thread
- * inside a parallel region), as the fused LSTM does with its rows. Weight gradients are summed
- * per thread and the partial sums added in thread order: the result depends on the thread
- * count only, like the core's reductions. Pooling and batch norm split planes / channels.
+ * Threads (core/pool.c): samples are independent, so each chunk (at most one per thread) takes
+ * a block of the batch, with its own column buffer and single-threaded GEMMs, as the fused
+ * LSTM does with its rows. Weight gradients are summed per chunk and the partial sums added in
+ * chunk order: the result depends on the thread count only, like the core's reductions.
+ * Pooling and batch norm split planes / channels.
  */
 #include <float.h>
 #include <math.h>
@@ -26,9 +26,6 @@
 #include "dnnl.h"
 #include "lt_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ---- checks ------------------------------------------------------------------------------ */
 
@@ -54,13 +51,12 @@ static const char *shape(char *buf, const lt_tensor *t)
     return lt_shape_str(buf, LT_SHAPE_BUFSZ, t->ndim, t->size);
 }
 
-/* threads for a loop over `items` independent pieces of `work` multiply-adds each */
-static int threads_for(int64_t items, double work)
+/* chunks for a loop over `items` independent pieces of `work` operations each, moving
+ * `bytes` bytes each (lt_par_chunks' cost model); at most one chunk per item */
+static int64_t chunks_for(int64_t items, double work, double bytes)
 {
-    int nt = lt_get_num_threads();
-    if (nt > items) nt = (int)items;
-    if (work * (double)items < 32768.0) nt = 1;
-    return nt < 1 ? 1 : nt;
+    int64_t c = lt_par_chunks(work * (double)items, bytes * (double)items);
+    return c > items ? items : c < 1 ? 1 : c;
 }
 
 /* t itself when contiguous, else a contiguous copy in *tmp (released by the caller) */
@@ -350,6 +346,29 @@ static void wgrad_block(const plan *P, const char *img, const char *mat, char *d
 
 typedef enum { RUN_DOWN, RUN_UP, RUN_WGRAD } run_kind;
 
+typedef struct {
+    const plan *P;
+    run_kind kind;
+    int64_t N;
+    const char *a, *w;
+    char *out;
+    char *buf;            /* (nt, scratch) column buffer [+ partial dW] per chunk */
+    int64_t colsz, scratch, nt;
+} batch_job;
+
+/* chunk t: its block of samples, with column buffer t (and partial dW t) */
+static void batch_chunk(void *p, int64_t t)
+{
+    const batch_job *j = p;
+    const plan *P = j->P;
+    size_t e = esz(P->dt);
+    int64_t n0 = j->N * t / j->nt, n1 = j->N * (t + 1) / j->nt;
+    char *col = j->buf + (size_t)(t * j->scratch) * e;
+    if (j->kind == RUN_DOWN) down_block(P, j->a, j->w, j->out, col, n0, n1, 0.0);
+    else if (j->kind == RUN_UP) up_block(P, j->a, j->w, j->out, col, n0, n1);
+    else wgrad_block(P, j->a, j->w, t == 0 ? j->out : col + j->colsz * e, col, n0, n1);
+}
+
 /* Runs one of the three over the batch, a block of samples per thread. RUN_WGRAD sums into
  * out (mat_c x K, cleared here) through per-thread partial sums added in thread order. */
 static int run_batch(const plan *P, run_kind kind, int64_t N, const char *a, const char *w,
@@ -358,27 +377,24 @@ static int run_batch(const plan *P, run_kind kind, int64_t N, const char *a, con
     size_t e = esz(P->dt);
     int64_t colsz = is_pointwise(&P->g) ? 1 : P->K * P->mat_sz;
     int64_t wsz = P->mat_c * P->K;
-    int nt = threads_for(N, (double)P->mat_c * (double)P->K * (double)P->mat_sz);
+    /* a multiply-add of the GEMMs costs 2 flops at the GEMM rate; at most one chunk per thread
+     * (each chunk holds a column buffer) */
+    double macs = (double)P->mat_c * (double)P->K * (double)P->mat_sz;
+    int64_t nt = chunks_for(N, 2.0 * macs * LT_PAR_FLOPS_NS / LT_PAR_GEMM_NS, 0);
+    if (nt > lt_get_num_threads()) nt = lt_get_num_threads();
     int64_t scratch = colsz + (kind == RUN_WGRAD ? wsz : 0);
-    if (lt_alloc_check((int64_t)nt * scratch * (int64_t)e, "the convolution's column buffers"))
+    if (lt_alloc_check(nt * scratch * (int64_t)e, "the convolution's column buffers"))
         return LT_ERR;
     char *buf = malloc((size_t)(nt * scratch) * e);
     if (!buf) return lt_error("out of memory allocating the convolution's column buffers");
     if (kind == RUN_WGRAD) {
         memset(out, 0, (size_t)wsz * e);
-        for (int t = 1; t < nt; t++) memset(buf + (t * scratch + colsz) * e, 0, (size_t)wsz * e);
+        for (int64_t t = 1; t < nt; t++) memset(buf + (t * scratch + colsz) * e, 0, (size_t)wsz * e);
     }
-    /* OpenBLAS's OpenMP build runs single-threaded inside the region below */
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-    for (int t = 0; t < nt; t++) {
-        int64_t n0 = N * t / nt, n1 = N * (t + 1) / nt;
-        char *col = buf + (size_t)(t * scratch) * e;
-        if (kind == RUN_DOWN) down_block(P, a, w, out, col, n0, n1, 0.0);
-        else if (kind == RUN_UP) up_block(P, a, w, out, col, n0, n1);
-        else wgrad_block(P, a, w, t == 0 ? out : col + colsz * e, col, n0, n1);
-    }
+    batch_job job = {P, kind, N, a, w, out, buf, colsz, scratch, nt};
+    lt_parallel_for(nt, batch_chunk, &job);
     if (kind == RUN_WGRAD)
-        for (int t = 1; t < nt; t++) {
+        for (int64_t t = 1; t < nt; t++) {
             const char *part = buf + (size_t)(t * scratch + colsz) * e;
             if (P->dt == LT_FLOAT32)
                 for (int64_t i = 0; i < wsz; i++) ((float *)out)[i] += ((const float *)part)[i];
@@ -899,6 +915,68 @@ static int has_nan(const float *v, int64_t n)
     return any;
 }
 
+/* The planes of a pooling (forward or backward) split over the pool. */
+typedef struct {
+    const pool_spec *s;
+    const int64_t *w;     /* the windows (pool_windows) */
+    const void *in;       /* (planes, isz) input, or (planes, osz) output gradient */
+    void *o;              /* (planes, osz) output, or (planes, isz) input gradient */
+    int64_t *ix;          /* (planes, osz) argmax indices or NULL */
+    int64_t isz, osz;
+    int f32;
+} plane_job;
+
+static void max_planes(void *p, int64_t p0, int64_t p1)
+{
+    const plane_job *j = p;
+    int64_t isz = j->isz, osz = j->osz;
+    for (int64_t pl = p0; pl < p1; pl++)
+        if (j->f32)
+            max_plane_float(j->s, j->w, (const float *)j->in + pl * isz, (float *)j->o + pl * osz,
+                            j->ix + pl * osz);
+        else
+            max_plane_double(j->s, j->w, (const double *)j->in + pl * isz,
+                             (double *)j->o + pl * osz, j->ix + pl * osz);
+}
+
+static void avg_planes(void *p, int64_t p0, int64_t p1)
+{
+    const plane_job *j = p;
+    int64_t isz = j->isz, osz = j->osz;
+    for (int64_t pl = p0; pl < p1; pl++)
+        if (j->f32)
+            avg_plane_float(j->s, j->w, (const float *)j->in + pl * isz, (float *)j->o + pl * osz);
+        else
+            avg_plane_double(j->s, j->w, (const double *)j->in + pl * isz,
+                             (double *)j->o + pl * osz);
+}
+
+static void max_back_planes(void *p, int64_t p0, int64_t p1)
+{
+    const plane_job *j = p;
+    int64_t isz = j->isz, osz = j->osz;
+    for (int64_t pl = p0; pl < p1; pl++)
+        if (j->f32)
+            max_back_plane_float(osz, (const float *)j->in + pl * osz, j->ix + pl * osz,
+                                 (float *)j->o + pl * isz);
+        else
+            max_back_plane_double(osz, (const double *)j->in + pl * osz, j->ix + pl * osz,
+                                  (double *)j->o + pl * isz);
+}
+
+static void avg_back_planes(void *p, int64_t p0, int64_t p1)
+{
+    const plane_job *j = p;
+    int64_t isz = j->isz, osz = j->osz;
+    for (int64_t pl = p0; pl < p1; pl++)
+        if (j->f32)
+            avg_back_plane_float(j->s, j->w, (const float *)j->in + pl * osz,
+                                 (float *)j->o + pl * isz);
+        else
+            avg_back_plane_double(j->s, j->w, (const double *)j->in + pl * osz,
+                                  (double *)j->o + pl * isz);
+}
+
 /* out (and indices when max) over every plane of x */
 static int pool_forward(lt_tensor *out, lt_tensor *indices, const lt_tensor *x,
                         const pool_spec *s, const int64_t os[4])
@@ -931,18 +1009,9 @@ static int pool_forward(lt_tensor *out, lt_tensor *indices, const lt_tensor *x,
         const void *in = lt_data(xc);
         void *o = lt_data(out);
         int64_t *ix = indices ? lt_data(indices) : NULL;
-        int nt = threads_for(planes, (double)isz);
-#pragma omp parallel for num_threads(nt) if (nt > 1)
-        for (int64_t pl = 0; pl < planes; pl++) {
-            if (indices && f32)
-                max_plane_float(s, w, (const float *)in + pl * isz, (float *)o + pl * osz, ix + pl * osz);
-            else if (indices)
-                max_plane_double(s, w, (const double *)in + pl * isz, (double *)o + pl * osz, ix + pl * osz);
-            else if (f32)
-                avg_plane_float(s, w, (const float *)in + pl * isz, (float *)o + pl * osz);
-            else
-                avg_plane_double(s, w, (const double *)in + pl * isz, (double *)o + pl * osz);
-        }
+        plane_job j = {s, w, in, o, ix, isz, osz, f32};
+        lt_parallel_range(chunks_for(planes, (double)isz, (double)(isz + osz) * 4), planes,
+                          indices ? max_planes : avg_planes, &j);
         lt_storage_bump(out);
     }
     free(w);
@@ -1005,14 +1074,9 @@ static int max_pool_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gi
     const void *gp = lt_data(g);
     void *dp = lt_data(gin[0]);
     const int64_t *ix = lt_data(idx);
-    int nt = threads_for(planes, (double)osz);
-#pragma omp parallel for num_threads(nt) if (nt > 1)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        if (f32)
-            max_back_plane_float(osz, (const float *)gp + pl * osz, ix + pl * osz, (float *)dp + pl * isz);
-        else
-            max_back_plane_double(osz, (const double *)gp + pl * osz, ix + pl * osz, (double *)dp + pl * isz);
-    }
+    plane_job j = {NULL, NULL, gp, dp, (int64_t *)(uintptr_t)ix, isz, osz, f32};
+    lt_parallel_range(chunks_for(planes, (double)osz, (double)(isz + 3 * osz) * 4), planes,
+                      max_back_planes, &j);
     if (gt) lt_tensor_release(gt);
     return LT_OK;
 }
@@ -1072,14 +1136,9 @@ static int avg_pool_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gi
     int f32 = g->dtype == LT_FLOAT32;
     const void *gp = lt_data(g);
     void *dp = lt_data(gin[0]);
-    int nt = threads_for(planes, (double)isz);
-#pragma omp parallel for num_threads(nt) if (nt > 1)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        if (f32)
-            avg_back_plane_float(&s, w, (const float *)gp + pl * osz, (float *)dp + pl * isz);
-        else
-            avg_back_plane_double(&s, w, (const double *)gp + pl * osz, (double *)dp + pl * isz);
-    }
+    plane_job j = {&s, w, gp, dp, NULL, isz, osz, f32};
+    lt_parallel_range(chunks_for(planes, (double)isz, (double)(isz + osz) * 4), planes,
+                      avg_back_planes, &j);
     free(w);
     if (gt) lt_tensor_release(gt);
     return LT_OK;
@@ -1135,6 +1194,64 @@ static int bn_vec(const lt_tensor *t, const lt_tensor *x, int64_t C, const char 
     return LT_OK;
 }
 
+/* Batch norm's channels split over the pool (one channel's statistics on one thread). */
+typedef struct {
+    lt_dtype dt;
+    int64_t N, C, S, M;
+    int training;
+    double momentum, eps;
+    const void *xp;       /* (N, C, S) input */
+    void *op, *mp, *ip;   /* (N, C, S) output, (C) saved mean and inverse std */
+    const lt_tensor *w, *b, *running_mean, *running_var;
+} bn_fwd_job;
+
+static void bn_fwd_channels(void *p, int64_t c0, int64_t c1)
+{
+    const bn_fwd_job *j = p;
+    lt_dtype dt = j->dt;
+    int64_t N = j->N, C = j->C, S = j->S, M = j->M;
+    int training = j->training;
+    double momentum = j->momentum, eps = j->eps;
+    const void *xp = j->xp;
+    void *op = j->op, *mp = j->mp, *ip = j->ip;
+    const lt_tensor *w = j->w, *b = j->b, *running_mean = j->running_mean,
+                    *running_var = j->running_var;
+    for (int64_t c = c0; c < c1; c++) {
+        double mean, var;
+        if (training) {
+            double s = 0, ss = 0;
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t k = 0; k < S; k++) s += ld(xp, (n * C + c) * S + k, dt);
+            mean = s / (double)M;
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t k = 0; k < S; k++) {
+                    double d = ld(xp, (n * C + c) * S + k, dt) - mean;
+                    ss += d * d;
+                }
+            var = ss / (double)M;
+            if (running_mean) {  /* PyTorch's: the running variance is the unbiased one */
+                void *rm = lt_data(running_mean), *rv = lt_data(running_var);
+                st(rm, c, dt, (1 - momentum) * ld(rm, c, dt) + momentum * mean);
+                st(rv, c, dt, (1 - momentum) * ld(rv, c, dt) +
+                                  momentum * ss / (double)(M - 1));
+            }
+        } else {
+            mean = ld(lt_data(running_mean), c, dt);
+            var = ld(lt_data(running_var), c, dt);
+        }
+        double invstd = 1 / sqrt(var + eps);
+        double scale = w ? ld(lt_data(w), c * w->stride[0], dt) * invstd : invstd;
+        double shift = (b ? ld(lt_data(b), c * b->stride[0], dt) : 0) - mean * scale;
+        st(mp, c, dt, mean);
+        st(ip, c, dt, invstd);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < S; k++) {
+                int64_t i = (n * C + c) * S + k;
+                st(op, i, dt, ld(xp, i, dt) * scale + shift);
+            }
+    }
+}
+
 int lt_batch_norm(lt_tensor *out, lt_tensor *save_mean, lt_tensor *save_invstd,
                   const lt_tensor *x, const lt_tensor *w, const lt_tensor *b,
                   lt_tensor *running_mean, lt_tensor *running_var, int training,
@@ -1166,42 +1283,9 @@ int lt_batch_norm(lt_tensor *out, lt_tensor *save_mean, lt_tensor *save_invstd,
         lt_dtype dt = x->dtype;
         const void *xp = lt_data(xc);
         void *op = lt_data(out), *mp = lt_data(save_mean), *ip = lt_data(save_invstd);
-        int nt = threads_for(C, (double)M);
-#pragma omp parallel for num_threads(nt) if (nt > 1)
-        for (int64_t c = 0; c < C; c++) {
-            double mean, var;
-            if (training) {
-                double s = 0, ss = 0;
-                for (int64_t n = 0; n < N; n++)
-                    for (int64_t k = 0; k < S; k++) s += ld(xp, (n * C + c) * S + k, dt);
-                mean = s / (double)M;
-                for (int64_t n = 0; n < N; n++)
-                    for (int64_t k = 0; k < S; k++) {
-                        double d = ld(xp, (n * C + c) * S + k, dt) - mean;
-                        ss += d * d;
-                    }
-                var = ss / (double)M;
-                if (running_mean) {  /* PyTorch's: the running variance is the unbiased one */
-                    void *rm = lt_data(running_mean), *rv = lt_data(running_var);
-                    st(rm, c, dt, (1 - momentum) * ld(rm, c, dt) + momentum * mean);
-                    st(rv, c, dt, (1 - momentum) * ld(rv, c, dt) +
-                                      momentum * ss / (double)(M - 1));
-                }
-            } else {
-                mean = ld(lt_data(running_mean), c, dt);
-                var = ld(lt_data(running_var), c, dt);
-            }
-            double invstd = 1 / sqrt(var + eps);
-            double scale = w ? ld(lt_data(w), c * w->stride[0], dt) * invstd : invstd;
-            double shift = (b ? ld(lt_data(b), c * b->stride[0], dt) : 0) - mean * scale;
-            st(mp, c, dt, mean);
-            st(ip, c, dt, invstd);
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t k = 0; k < S; k++) {
-                    int64_t i = (n * C + c) * S + k;
-                    st(op, i, dt, ld(xp, i, dt) * scale + shift);
-                }
-        }
+        bn_fwd_job job = {dt, N, C, S, M, training, momentum, eps, xp, op, mp, ip,
+                          w, b, running_mean, running_var};
+        lt_parallel_range(chunks_for(C, 8.0 * (double)M, 12.0 * (double)M), C, bn_fwd_channels, &job);
         lt_storage_bump(out);
         if (training && running_mean) {
             lt_storage_bump(running_mean);
@@ -1210,6 +1294,56 @@ int lt_batch_norm(lt_tensor *out, lt_tensor *save_mean, lt_tensor *save_invstd,
     }
     if (xt) lt_tensor_release(xt);
     return r;
+}
+
+typedef struct {
+    lt_dtype dt;
+    int64_t N, C, S;
+    double M;
+    int training;
+    const void *xp, *gp;  /* (N, C, S) input and output gradient */
+    void *dx;             /* (N, C, S) input gradient or NULL */
+    lt_tensor **gin;      /* gin[1], gin[2]: (C) weight and bias gradients or NULL */
+    const lt_tensor *w, *mt, *it;
+} bn_bwd_job;
+
+static void bn_bwd_channels(void *p, int64_t c0, int64_t c1)
+{
+    const bn_bwd_job *j = p;
+    lt_dtype dt = j->dt;
+    int64_t N = j->N, C = j->C, S = j->S;
+    double M = j->M;
+    int training = j->training;
+    const void *xp = j->xp, *gp = j->gp;
+    void *dx = j->dx;
+    lt_tensor **gin = j->gin;
+    const lt_tensor *w = j->w, *mt = j->mt, *it = j->it;
+    for (int64_t c = c0; c < c1; c++) {
+        double mean = ld(lt_data(mt), c, dt), invstd = ld(lt_data(it), c, dt);
+        double sg = 0, sgx = 0;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < S; k++) {
+                int64_t i = (n * C + c) * S + k;
+                double gv = ld(gp, i, dt);
+                sg += gv;
+                sgx += gv * (ld(xp, i, dt) - mean);
+            }
+        double dwc = sgx * invstd;
+        if (gin[1]) st(lt_data(gin[1]), c, dt, dwc);
+        if (gin[2]) st(lt_data(gin[2]), c, dt, sg);
+        if (!dx) continue;
+        double scale = (w ? ld(lt_data(w), c * w->stride[0], dt) : 1) * invstd;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < S; k++) {
+                int64_t i = (n * C + c) * S + k;
+                double gv = ld(gp, i, dt);
+                if (training) {
+                    double xhat = (ld(xp, i, dt) - mean) * invstd;
+                    gv -= (sg + xhat * dwc) / M;
+                }
+                st(dx, i, dt, scale * gv);
+            }
+    }
 }
 
 /* inputs (x, w, b); saved x 0, mean 1, invstd 2, w 3 (when given); i[0] training.
@@ -1238,34 +1372,8 @@ static int bn_backward(lt_node *nd, lt_tensor *const *gout, lt_tensor **gin)
         const void *xp = lt_data(xc), *gp = lt_data(g);
         void *dx = gin[0] ? lt_data(gin[0]) : NULL;
         double M = (double)(N * S);
-        int nt = threads_for(C, M);
-#pragma omp parallel for num_threads(nt) if (nt > 1)
-        for (int64_t c = 0; c < C; c++) {
-            double mean = ld(lt_data(mt), c, dt), invstd = ld(lt_data(it), c, dt);
-            double sg = 0, sgx = 0;
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t k = 0; k < S; k++) {
-                    int64_t i = (n * C + c) * S + k;
-                    double gv = ld(gp, i, dt);
-                    sg += gv;
-                    sgx += gv * (ld(xp, i, dt) - mean);
-                }
-            double dwc = sgx * invstd;
-            if (gin[1]) st(lt_data(gin[1]), c, dt, dwc);
-            if (gin[2]) st(lt_data(gin[2]), c, dt, sg);
-            if (!dx) continue;
-            double scale = (w ? ld(lt_data(w), c * w->stride[0], dt) : 1) * invstd;
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t k = 0; k < S; k++) {
-                    int64_t i = (n * C + c) * S + k;
-                    double gv = ld(gp, i, dt);
-                    if (training) {
-                        double xhat = (ld(xp, i, dt) - mean) * invstd;
-                        gv -= (sg + xhat * dwc) / M;
-                    }
-                    st(dx, i, dt, scale * gv);
-                }
-        }
+        bn_bwd_job job = {dt, N, C, S, M, training, xp, gp, dx, gin, w, mt, it};
+        lt_parallel_range(chunks_for(C, 10.0 * M, 16.0 * M), C, bn_bwd_channels, &job);
     }
     if (xt) lt_tensor_release(xt);
     if (gt) lt_tensor_release(gt);

@@ -334,12 +334,13 @@ static void scratch_free(lt_tensor *holder)
     if (holder) lt_tensor_release(holder);
 }
 
-/* oneDNN's parallel regions take omp_get_max_threads() of this thread: the toolkit's count */
+/* oneDNN's parallel regions take omp_get_max_threads() of this thread: the toolkit's count,
+ * or one inside a pool chunk (the pool already owns the other cores there) */
 static int threads_push(void)
 {
 #ifdef _OPENMP
     int old = omp_get_max_threads();
-    omp_set_num_threads(lt_get_num_threads());
+    omp_set_num_threads(lt_in_parallel() ? 1 : lt_get_num_threads());
     return old;
 #else
     return 1;

@@ -124,6 +124,29 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
     return st;
 }
 
+typedef struct {
+    lt_tensor *const *dst;
+    const lt_tensor *const *src;
+    const lt_iter *its;   /* (n) */
+    const char *fast;     /* (n) 1: copied here, in chunks */
+    int n;
+    int64_t chunks;
+} copy_job;
+
+/* chunk c of every piece (each piece cut in the same number of ranges) */
+static void copy_chunk(void *p, int64_t c)
+{
+    const copy_job *j = p;
+    for (int k = 0; k < j->n; k++) {
+        if (!j->fast[k]) continue;
+        int64_t lo, hi;
+        lt_par_range(j->its[k].numel, j->chunks, c, &lo, &hi);
+        if (hi > lo)
+            lt_iter_run_range(&j->its[k], copy_loops[j->dst[k]->dtype][j->src[k]->dtype], NULL,
+                              lo, hi);
+    }
+}
+
 /* dst[k] <- src[k] for every k, as n lt_copy calls would (a NULL src: zeros, as lt_fill), but
  * with the host copies between same-shape, non-overlapping tensors run in ONE parallel region:
  * the pieces of a cat or of a split's gradient are small, and a region per piece waits for
@@ -138,7 +161,6 @@ int lt_copy_many(lt_tensor *const *dst, const lt_tensor *const *src, int n)
         return lt_error("out of memory");
     }
     int st = LT_OK;
-    int64_t total = 0;
     for (int k = 0; k < n && st == LT_OK; k++) {
         const lt_tensor *d = dst[k], *x = src[k];
         int one = x && lt_same_shape(d, x) && lt_device(d) == LT_CPU && lt_device(x) == LT_CPU &&
@@ -148,23 +170,17 @@ int lt_copy_many(lt_tensor *const *dst, const lt_tensor *const *src, int n)
             const lt_tensor *ops[2] = {d, x};
             st = lt_iter_init(&its[k], 2, ops);
             fast[k] = st == LT_OK && its[k].numel > 0;
-            if (fast[k]) total += its[k].numel;
         } else {
             st = x ? lt_copy(dst[k], x) : lt_fill(dst[k], 0);
         }
     }
     if (st == LT_OK) {
-#pragma omp parallel if (lt_worth_threads(total))
-        {
-            int t = 0, T = 1;
-#ifdef _OPENMP
-            t = omp_get_thread_num(), T = omp_get_num_threads();
-#endif
-            for (int k = 0; k < n; k++)
-                if (fast[k])
-                    lt_iter_run_range(&its[k], copy_loops[dst[k]->dtype][src[k]->dtype], NULL,
-                                      its[k].numel * t / T, its[k].numel * (t + 1) / T);
-        }
+        copy_job job = {dst, src, its, fast, n, 0};
+        double bytes = 0;
+        for (int k = 0; k < n; k++)
+            if (fast[k]) bytes += (double)its[k].numel * (double)(its[k].elsize[0] + its[k].elsize[1]);
+        job.chunks = lt_par_chunks(0, bytes);
+        lt_parallel_for(job.chunks, copy_chunk, &job);
         for (int k = 0; k < n; k++)
             if (fast[k]) lt_storage_bump(dst[k]);
     }

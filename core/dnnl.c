@@ -24,8 +24,8 @@
  * executing one primitive from several threads at once is safe.
  *
  * Threads: oneDNN (Debian builds it on OpenMP) runs on omp_get_max_threads() of the calling
- * thread, so that count is set around each call: 1 inside a pool chunk (in_chunk()), the
- * toolkit's count (lt_get_num_threads) outside.
+ * thread, so that count is set around each call: 1 (dnnl_threads), inside a pool chunk or not;
+ * the core's pool splits the products.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -41,6 +41,10 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 /* AUTO: oneDNN for products of at least this many multiply-adds and columns of C */
 #define DNNL_MIN_MACS ((double)(1 << 20))
 #define DNNL_MIN_N 64
@@ -50,15 +54,13 @@
 /* ---- threads ----------------------------------------------------------------------------- */
 
 #ifdef LT_HAVE_DNNL
-/* True inside a pool chunk, where a product must run on one thread. Until the pthread pool's
- * lt_in_parallel() lands, an OpenMP parallel region is the same thing. */
-static int in_chunk(void)
+/* oneDNN's thread count: 1, inside a pool chunk (core/pool.c: lt_in_parallel()) and outside
+ * alike. The core splits the products that pay for threads on its pool (blas.c's gemm_run:
+ * one single-threaded product per slab), so an OpenMP team of oneDNN's own would only add a
+ * fork-join that a busy neighbour stalls (issue 18). */
+static int dnnl_threads(void)
 {
-#ifdef _OPENMP
-    return omp_in_parallel();
-#else
-    return 0;
-#endif
+    return 1;
 }
 
 /* oneDNN's thread count is the calling thread's omp_get_max_threads(): set it to nt for one
@@ -447,7 +449,7 @@ static void fp32_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alp
     int use = engine == LT_GEMM_DNNL ||
               (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS && n >= DNNL_MIN_N);
     if (use && sgemm_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                        in_chunk() ? 1 : lt_get_num_threads()))
+                        dnnl_threads()))
         return;
 #endif
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -466,7 +468,7 @@ static int autocast_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float 
     if (ok && to16) {
 #ifdef LT_HAVE_DNNL
         ok = matmul_run(dnnl_bf16, ta, tb, m, n, k, alpha, oa.p, oa.ld, ob.p, ob.ld, beta, c,
-                         ldc, in_chunk() ? 1 : lt_get_num_threads());
+                         ldc, dnnl_threads());
 #endif
     } else if (ok) {
         fp32_gemm(ta, tb, m, n, k, alpha, oa.p, oa.ld, ob.p, ob.ld, beta, c, ldc);

@@ -14,9 +14,6 @@
 
 #include "lt_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ---- checks ----------------------------------------------------------------------------- */
 
@@ -184,19 +181,26 @@ static int fill_value(lt_dtype dt, double value, char *bytes)
 
 /* ---- index_select ----------------------------------------------------------------------- */
 
+typedef struct {
+    char *o;
+    const char *x;
+    const int64_t *ix;
+    int64_t is, rowbytes;
+} select_job;
+
+static void select_range(void *p, int64_t k0, int64_t k1)
+{
+    const select_job *j = p;
+    for (int64_t k = k0; k < k1; k++)
+        memcpy(j->o + k * j->rowbytes, j->x + j->ix[k * j->is] * j->rowbytes, (size_t)j->rowbytes);
+}
+
 /* out rows = a rows picked by index, with one memcpy per row (a and out contiguous). */
 static void select_rows(char *o, const char *x, const lt_tensor *index, int64_t rowbytes)
 {
-    int64_t K = lt_numel(index), is = index->ndim ? index->stride[0] : 1;
-    const int64_t *ix = lt_data(index);
-    int par = 0;
-#ifdef _OPENMP
-    par = K > 1 && K * rowbytes >= (int64_t)LT_PAR_GRAIN * 8 && omp_get_max_threads() > 1 &&
-          !omp_in_parallel();
-#endif
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t k = 0; k < K; k++)
-        memcpy(o + k * rowbytes, x + ix[k * is] * rowbytes, (size_t)rowbytes);
+    int64_t K = lt_numel(index);
+    select_job j = {o, x, lt_data(index), index->ndim ? index->stride[0] : 1, rowbytes};
+    lt_parallel_range(lt_par_chunks(0, 2.0 * (double)K * (double)rowbytes), K, select_range, &j);
 }
 
 int lt_index_select(lt_tensor *out, const lt_tensor *a_in, int dim, const lt_tensor *index)

@@ -1,16 +1,13 @@
 /*
  * iter.c — the strided N-operand iterator under every elementwise op: broadcasts the
  * operands to operand 0's shape, merges dims that are contiguous for all operands, and
- * calls a typed inner loop per run of the innermost dim, split across OpenMP threads.
+ * calls a typed inner loop per run of the innermost dim, split in chunks on the pool.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "lt_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static const char *device_name(int dev, char *buf, size_t len)
 {
@@ -200,24 +197,35 @@ void lt_iter_run_range(const lt_iter *it, lt_loop_fn fn, const void *ctx, int64_
     }
 }
 
+typedef struct {
+    const lt_iter *it;
+    lt_loop_fn fn;
+    const void *ctx;
+    int64_t chunks;
+} iter_job;
+
+static void iter_chunk(void *p, int64_t c)
+{
+    const iter_job *j = p;
+    int64_t lo, hi;
+    lt_par_range(j->it->numel, j->chunks, c, &lo, &hi);
+    lt_iter_run_range(j->it, j->fn, j->ctx, lo, hi);
+}
+
 void lt_iter_run_work(const lt_iter *it, lt_loop_fn fn, const void *ctx, int64_t work)
 {
     int64_t total = it->numel;
     if (total == 0) return;
-#ifdef _OPENMP
-    int nt = omp_get_max_threads();
-    if (nt > 1 && work >= LT_PAR_GRAIN && total > 1 && !omp_in_parallel()) {
-        int64_t chunks = work / (LT_PAR_GRAIN / 2);
-        if (chunks > nt) chunks = nt;
-        if (chunks > total) chunks = total;
-#pragma omp parallel for num_threads((int)chunks) schedule(static)
-        for (int64_t c = 0; c < chunks; c++)
-            lt_iter_run_range(it, fn, ctx, total * c / chunks, total * (c + 1) / chunks);
+    double bytes = 0;
+    for (int k = 0; k < it->nops; k++) bytes += (double)it->elsize[k];
+    int64_t chunks = work > 0 ? lt_par_chunks((double)work, bytes * (double)total) : 1;
+    if (chunks > total) chunks = total;
+    if (chunks < 2) {
+        lt_iter_run_range(it, fn, ctx, 0, total);
         return;
     }
-#endif
-    (void)work;
-    lt_iter_run_range(it, fn, ctx, 0, total);
+    iter_job j = {it, fn, ctx, chunks};
+    lt_parallel_for(chunks, iter_chunk, &j);
 }
 
 void lt_iter_run(const lt_iter *it, lt_loop_fn fn, const void *ctx, int serial)

@@ -28,14 +28,15 @@
  * the previous ones); weight gradients go straight into the parameters' .grad (gradWeight)
  * with beta = 1 GEMMs when autograd would only add them there.
  *
- * Threads (lt_set_num_threads' count): one OpenMP team per layer and direction. The batch
- * rows of a sequence are independent, so each thread takes a block of them through every
- * step (its recurrence GEMM and fused pass) with no synchronisation inside the sweep; the
- * all-steps GEMMs are split in row blocks of their results. Every thread calls a
- * single-threaded OpenBLAS GEMM on its part (OpenBLAS is set to 1 thread for the team and
- * restored after), so OpenBLAS's own threads and OpenMP's never compete for the cores. A
- * small batch (fewer than 4 rows per thread) or problem runs on one thread. The bias-gradient
- * sums are per-thread partials combined in thread order: deterministic for a given count.
+ * Threads (core/pool.c): the batch rows of a sequence are independent, so the sweep is cut in
+ * chunks of batch rows (lt_sweep_chunks: by the cost model, at most 2 per thread), each taking
+ * its rows through every step (its recurrence GEMM and fused pass) with no synchronisation
+ * inside the sweep: one lt_parallel_for per sweep, and the caller runs any chunk a busy worker
+ * has not claimed. The all-steps GEMMs are split in row blocks of their results (one more
+ * lt_parallel_for each). Every GEMM is a single-threaded OpenBLAS call on its part. A small
+ * batch or problem runs on the calling thread. Blocks are whole groups of 8 rows and the
+ * bias-gradient sums keep one partial per group, combined in group order: every result is the
+ * same bits at any thread count.
  * float32 nonlinearities use inlined polynomial exp / tanh (about 1 ulp, vectorised; AVX2 /
  * AVX-512 builds picked at load time); float64 uses libm.
  */
@@ -52,9 +53,6 @@
 /* cblas.h may pull in <complex.h>, whose I would clash with the input size below */
 #undef I
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define INLINE inline __attribute__((always_inline))
@@ -62,8 +60,8 @@
 #define INLINE inline
 #endif
 
-/* Below this many hidden units per step (B * H) a fused pass runs on one thread. */
-#define LSTM_PAR_UNITS 8192
+/* A sweep chunk holds at least this many batch rows. */
+#define LSTM_MIN_ROWS LT_SWEEP_GROUP
 #define LSTM_CACHE 3
 
 /* float32 nonlinearities: exp_f, sigmoid_f, tanh_f (shared with core/rnn.c) */
@@ -271,8 +269,8 @@ typedef struct lstm_ws {
     lt_tensor *dx;       /* T x B x I: the input gradient handed to autograd               */
     lt_tensor *dh0, *dc0;  /* L x B x H                                                   */
     lt_tensor *partials; /* device: the bias-gradient column sums' blocks (doubles)       */
-    void *acc;           /* per-thread bias-gradient sums: nthreads x 4H x (T + double)   */
-    int acc_threads;
+    void *acc;           /* per-group bias-gradient sums: groups x 4H x (T + double)      */
+    int acc_threads;     /* groups acc has room for */
 } lstm_ws;
 
 struct lt_lstm {
@@ -512,44 +510,43 @@ static int ctx_save(lstm_ctx *c, const lt_tensor *t)
 
 /* ---- forward ----------------------------------------------------------------------------- */
 
-void openblas_set_num_threads(int num_threads); /* OpenBLAS; not in every cblas.h */
-
-/* The team for one call: the thread count when each thread gets enough batch rows (the
- * sweeps split the batch; every row's recurrence is independent of the others). */
-int lt_team_size(int64_t B, int64_t H)
+/* The sweep's chunks for one call (core/pool.c): the batch rows of a sequence are independent,
+ * so each chunk takes a block of them through every step. The cost model sees the recurrence
+ * GEMM (2 G_H flops per row and step at the GEMM rate, G = gates x H) and the fused pass
+ * (about 10 operations per gate unit); at most 2 chunks per thread (each chunk's GEMMs
+ * re-pack W_hh, so smaller blocks cost more in all) and at least LSTM_MIN_ROWS rows each.
+ * Two chunks per thread let the caller take over a block a busy worker did not start. */
+int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates)
 {
-#ifdef _OPENMP
-    int nt = lt_get_num_threads();
-    if (nt > B / 4) nt = (int)(B / 4);
-    if (nt > 1 && B * H >= LSTM_PAR_UNITS && !omp_in_parallel()) return nt;
-#else
-    (void)B, (void)H;
-#endif
-    return 1;
+    double G = (double)gates * (double)H, rows = (double)T * (double)B;
+    double flops = rows * (2.0 * G * (double)H * LT_PAR_FLOPS_NS / LT_PAR_GEMM_NS + 10.0 * G);
+    int64_t c = lt_par_chunks(flops, 0), nt = lt_get_num_threads();
+    if (c > 2 * nt) c = 2 * nt;
+    if (c > B / LSTM_MIN_ROWS) c = B / LSTM_MIN_ROWS;
+    return c < 1 ? 1 : (int)c;
 }
 
-/* Inside a team, every thread calls a single-threaded GEMM on its part: OpenBLAS's own
- * threads stay parked (no oversubscription). Returns the count blas_restore puts back (read
- * first: with OpenBLAS's OpenMP build, setting its count sets OpenMP's too). */
-int lt_blas_single(int nt)
+/* Block k of nb over B rows, in whole groups of LSTM_MIN_ROWS rows: the bias-gradient sums are
+ * kept per group, so their order does not depend on the block count (the thread count). */
+void lt_sweep_rows(int64_t B, int64_t nb, int64_t k, int64_t *b0, int64_t *b1)
 {
-    int prev = lt_get_num_threads();
-    if (nt > 1) openblas_set_num_threads(1);
-    return prev;
+    int64_t ng = lt_sweep_groups(B), g0 = ng * k / nb, g1 = ng * (k + 1) / nb;
+    *b0 = g0 * LSTM_MIN_ROWS;
+    *b1 = g1 * LSTM_MIN_ROWS < B ? g1 * LSTM_MIN_ROWS : B;
 }
 
-void lt_blas_restore(int nt, int prev)
+int64_t lt_sweep_groups(int64_t B)
 {
-    if (nt > 1) openblas_set_num_threads(prev);
+    return (B + LSTM_MIN_ROWS - 1) / LSTM_MIN_ROWS;
 }
 
-void lt_team_part(int64_t n, int64_t *lo, int64_t *hi)
+/* Chunks for a GEMM of m x n x k split along m (blocks of at least 2 cache lines of rows). */
+int lt_gemm_chunks(int64_t m, int64_t n, int64_t k)
 {
-    int k = 0, m = 1;
-#ifdef _OPENMP
-    k = omp_get_thread_num(), m = omp_get_num_threads();
-#endif
-    *lo = n * k / m, *hi = n * (k + 1) / m;
+    double macs = (double)m * (double)n * (double)k;
+    int64_t c = lt_par_chunks(2.0 * macs * LT_PAR_FLOPS_NS / LT_PAR_GEMM_NS, 0);
+    if (c > m / 32) c = m / 32;
+    return c < 1 ? 1 : (int)c;
 }
 
 /* One layer's forward over the whole sequence (see the file comment). */
@@ -579,10 +576,38 @@ static void fwd_rows(const layer_fwd *f, int64_t t, int64_t b0, int64_t b1)
                 (double *)(f->c + off), (double *)(f->h + off), (double *)(f->tc + off));
 }
 
+/* the input projection of every step for rows [r0, r1) of the T*B */
+static void fwd_proj(void *p, int64_t r0, int64_t r1)
+{
+    const layer_fwd *f = p;
+    int64_t G = 4 * f->H, es = (int64_t)lt_dtype_size(f->dt);
+    gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld, f->wih.p,
+         f->wih.ld, 0, f->g + r0 * G * es, G);
+}
+
+typedef struct {
+    const layer_fwd *f;
+    int64_t chunks;
+} fwd_job;
+
+/* the recurrence: step t of block k's batch rows (blocks need no synchronisation) */
+static void fwd_step(void *p, int64_t k, int64_t t)
+{
+    const fwd_job *j = p;
+    const layer_fwd *f = j->f;
+    int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    lt_sweep_rows(B, j->chunks, k, &b0, &b1);
+    if (b1 <= b0) return;
+    const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
+    if (hp)
+        gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld, 1,
+             f->g + (t * B + b0) * G * es, G);
+    fwd_rows(f, t, b0, b1);
+}
+
 static void layer_forward(const layer_fwd *f)
 {
-    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
-    int nt = lt_team_size(B, H);
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
     /* the trace (benchmark floor) records each logical GEMM once, at its full shape */
     if (trace.on) {
         trace_call(f->dt, 0, !f->wih.trans, T * B, G, f->in, 0);
@@ -590,26 +615,9 @@ static void layer_forward(const layer_fwd *f)
     }
     mat_pin(f->dt, &f->wih, G, f->in);
     mat_pin(f->dt, &f->whh, G, H);
-    int prev = lt_blas_single(nt);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int64_t r0, r1, b0, b1;
-        /* the input projection of every step: one GEMM (split in row blocks) */
-        lt_team_part(T * B, &r0, &r1);
-        gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld,
-             f->wih.p, f->wih.ld, 0, f->g + r0 * G * es, G);
-#pragma omp barrier
-        /* the recurrence: this thread's batch rows through every step, no synchronisation */
-        lt_team_part(B, &b0, &b1);
-        for (int64_t t = 0; t < T && b1 > b0; t++) {
-            const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
-            if (hp)
-                gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p,
-                     f->whh.ld, 1, f->g + (t * B + b0) * G * es, G);
-            fwd_rows(f, t, b0, b1);
-        }
-    }
-    lt_blas_restore(nt, prev);
+    lt_parallel_range(lt_gemm_chunks(T * B, G, f->in), T * B, fwd_proj, (void *)(uintptr_t)f);
+    fwd_job j = {f, lt_sweep_chunks(T, B, H, 4)};
+    lt_parallel_steps(j.chunks, T, fwd_step, &j);
     mat_unpin(f->dt, &f->wih);
     mat_unpin(f->dt, &f->whh);
 }
@@ -997,11 +1005,12 @@ typedef struct {
     char *dwih, *dwhh;                    /* targets or NULL; beta 0 (fresh) or 1 (.grad)   */
     double beta_ih, beta_hh;
     char *dx;                             /* (T*B) x in, or NULL                            */
-    void *acc;                            /* per-thread bias sums (see bwd_rows)            */
-    int nt;
+    void *acc;                            /* per-group bias sums (see bwd_rows)             */
+    int nt;                               /* the sweep's blocks                             */
+    int64_t ng;                           /* groups of LSTM_MIN_ROWS rows (lt_sweep_groups) */
 } layer_bwd;
 
-static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int k)
+static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int64_t k)
 {
     int64_t B = f->B, H = f->H, G = 4 * H, T = f->T, es = (int64_t)lt_dtype_size(f->dt);
     int64_t off = t * B * H * es, goff = t * B * G * es;
@@ -1011,9 +1020,9 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int 
     int64_t ld1 = t == T - 1 ? f->ghn_ld : H;
     const char *d2 = f->gout + t * f->gout_step * es;
     if (f->dt == LT_FLOAT32) {
-        /* float partial sums per step (at most B rows), added into this thread's doubles */
+        /* float partial sums per step (one group of rows), added into this group's doubles */
         float *part = (float *)f->acc + (size_t)k * (size_t)G;
-        double *sum = (double *)((float *)f->acc + (size_t)f->nt * (size_t)G) + (size_t)k * (size_t)G;
+        double *sum = (double *)((float *)f->acc + (size_t)f->ng * (size_t)G) + (size_t)k * (size_t)G;
         memset(part, 0, (size_t)G * sizeof *part);
         bwd_f32(b0, b1, H, (const float *)(f->a + goff), (const float *)(f->tc + off),
                 (const float *)cp, ldcp, (const float *)d1, ld1, (const float *)d2, f->gout_ld,
@@ -1027,10 +1036,58 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int 
     }
 }
 
+/* block k's batch rows back through step T - 1 - s (its bias sums in acc part k) */
+static void bwd_step(void *p, int64_t k, int64_t s)
+{
+    const layer_bwd *f = p;
+    int64_t B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt), b0, b1;
+    int64_t t = f->T - 1 - s;
+    lt_sweep_rows(B, f->nt, k, &b0, &b1);
+    if (b1 <= b0) return;
+    for (int64_t r = b0; r < b1; r += LSTM_MIN_ROWS)  /* group by group: the bias sums' parts */
+        bwd_rows(f, t, r, r + LSTM_MIN_ROWS < b1 ? r + LSTM_MIN_ROWS : b1, r / LSTM_MIN_ROWS);
+    /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
+    char *dst = t > 0 ? f->dh : f->dh0;
+    if (dst)
+        gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G, f->whh.p,
+             f->whh.ld, 0, dst + b0 * H * es, H);
+}
+
+typedef struct {
+    const layer_bwd *f;
+    int64_t chunks;
+} bwd_job;
+
+/* chunk k of the all-steps GEMMs: its block of rows of dW_ih / dW_hh and of dx */
+static void bwd_weights(void *p, int64_t k)
+{
+    const bwd_job *j = p;
+    const layer_bwd *f = j->f;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
+    int64_t g0, g1, r0, r1;
+    lt_par_range(G, j->chunks, k, &g0, &g1);
+    if (f->dwih && g1 > g0)
+        gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld, f->beta_ih,
+             f->dwih + g0 * f->in * es, f->in);
+    if (f->dwhh && g1 > g0) {
+        char *d = f->dwhh + g0 * H * es;
+        if (T > 1)
+            gemm(f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
+                 f->beta_hh, d, H);
+        else if (f->beta_hh == 0)
+            memset(d, 0, (size_t)((g1 - g0) * H * es));
+        if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
+    }
+    /* the input gradient over all steps: a block of rows */
+    lt_par_range(T * B, j->chunks, k, &r0, &r1);
+    if (f->dx && r1 > r0)
+        gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
+             f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
+}
+
 static void layer_backward(const layer_bwd *f)
 {
-    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
-    int nt = f->nt;
+    int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
     if (trace.on) {
         for (int64_t t = T - 1; t >= 0; t--)
             if (t > 0 || f->dh0) trace_call(f->dt, 0, f->whh.trans, B, H, G, 0);
@@ -1041,45 +1098,11 @@ static void layer_backward(const layer_bwd *f)
     }
     mat_pin(f->dt, &f->wih, G, f->in);
     mat_pin(f->dt, &f->whh, G, H);
-    int prev = lt_blas_single(nt);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int k = 0;
-#ifdef _OPENMP
-        k = omp_get_thread_num();
-#endif
-        int64_t b0, b1, g0, g1, r0, r1;
-        lt_team_part(B, &b0, &b1);
-        for (int64_t t = T - 1; t >= 0 && b1 > b0; t--) {
-            bwd_rows(f, t, b0, b1, k);
-            /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
-            char *dst = t > 0 ? f->dh : f->dh0;
-            if (dst)
-                gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G,
-                     f->whh.p, f->whh.ld, 0, dst + b0 * H * es, H);
-        }
-#pragma omp barrier
-        /* weight gradients over all steps: each thread a block of rows of dW */
-        lt_team_part(G, &g0, &g1);
-        if (f->dwih && g1 > g0)
-            gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld,
-                 f->beta_ih, f->dwih + g0 * f->in * es, f->in);
-        if (f->dwhh && g1 > g0) {
-            char *d = f->dwhh + g0 * H * es;
-            if (T > 1)
-                gemm(f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
-                     f->beta_hh, d, H);
-            else if (f->beta_hh == 0)
-                memset(d, 0, (size_t)((g1 - g0) * H * es));
-            if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
-        }
-        /* the input gradient over all steps: each thread a block of rows */
-        lt_team_part(T * B, &r0, &r1);
-        if (f->dx && r1 > r0)
-            gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
-                 f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
-    }
-    lt_blas_restore(nt, prev);
+    lt_parallel_steps(f->nt, T, bwd_step, (void *)(uintptr_t)f);
+    /* the weight and input gradients: T*B x (in + H) x G multiply-adds per row of G, and
+     * T*B x in x G for dx, split in the same number of blocks */
+    bwd_job j = {f, lt_gemm_chunks(G, T * B, (f->in + H))};
+    lt_parallel_for(j.chunks, bwd_weights, &j);
     mat_unpin(f->dt, &f->wih);
     mat_unpin(f->dt, &f->whh);
 }
@@ -1163,13 +1186,14 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (gout[k] && lt_device(gout[k]) != dev)
             return lt_error("%s: a gradient arrived on another device than the LSTM's outputs",
                             n->name);
-    int nt = gpu ? 1 : lt_team_size(B, H);
-    size_t accsz = (size_t)nt * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
+    int nt = gpu ? 1 : lt_sweep_chunks(T, B, H, 4);
+    int64_t ng = lt_sweep_groups(B);
+    size_t accsz = (size_t)ng * (size_t)G * (dt == LT_FLOAT32 ? sizeof(float) + sizeof(double)
                                                               : sizeof(double));
-    if (!gpu && (!w->acc || w->acc_threads < nt)) {
+    if (!gpu && (!w->acc || w->acc_threads < ng)) {
         free(w->acc);
         w->acc = malloc(accsz);
-        w->acc_threads = nt;
+        w->acc_threads = (int)ng;
         if (!w->acc) return lt_error("out of memory");
     }
     st = ensure(&w->dgates, w->dev, dt, 3, T, B, G);
@@ -1198,7 +1222,7 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     for (int l = L - 1; l >= 0 && st == LT_OK; l--) {
         layer_ws *y = &w->layer[l];
         layer_bwd f = {0};
-        f.dt = dt, f.T = T, f.B = B, f.H = H, f.in = l == 0 ? I : H, f.nt = nt;
+        f.dt = dt, f.T = T, f.B = B, f.H = H, f.in = l == 0 ? I : H, f.nt = nt, f.ng = ng;
         f.a = lt_data(y->gates), f.tc = lt_data(y->tc), f.c = lt_data(y->cseq);
         f.c0 = s->has_c0 ? lt_data(y->c0) : NULL, f.zeros = lt_data(w->zeros);
         f.h = lt_data(y->hseq), f.h0 = s->has_h0 ? lt_data(y->h0) : NULL;
@@ -1251,17 +1275,17 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (st == LT_OK && want_c0)
             st = copy_bytes(dev, (char *)lt_data(w->dc0) + l * B * H * (int64_t)es, f.dc,
                             (size_t)(B * H) * es);
-        /* biases: the per-thread sums, in thread order */
+        /* biases: the per-group sums, in group order (the same at any thread count) */
         for (int kb = kw + 2; kb <= kw + 3 && st == LT_OK && s->has_bias && !gpu; kb++) {
             double beta;
             char *tgt = param_target(n, kb, gin, &beta, &st, dev);
             if (!tgt) continue;
             const double *sum = dt == LT_FLOAT32
-                                    ? (const double *)((float *)w->acc + (size_t)nt * (size_t)G)
+                                    ? (const double *)((float *)w->acc + (size_t)ng * (size_t)G)
                                     : (const double *)w->acc;
             for (int64_t j = 0; j < G; j++) {
                 double v = 0;
-                for (int k = 0; k < nt; k++) v += sum[(size_t)k * (size_t)G + (size_t)j];
+                for (int64_t k = 0; k < ng; k++) v += sum[(size_t)k * (size_t)G + (size_t)j];
                 /* beta 0: a fresh tensor, never read */
                 if (dt == LT_FLOAT32) ((float *)tgt)[j] = (float)(beta != 0 ? ((float *)tgt)[j] + v : v);
                 else ((double *)tgt)[j] = beta != 0 ? ((double *)tgt)[j] + v : v;

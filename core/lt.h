@@ -615,7 +615,9 @@ uint32_t  lt_crc32(uint32_t crc, const void *data, size_t n);
 
 /* ---- threads ------------------------------------------------------------------------------ */
 
-void lt_set_num_threads(int n);          /* OpenMP and OpenBLAS together                    */
+/* The core's thread count (core/pool.c): the default is LUATORCH_NUM_THREADS, else
+ * OMP_NUM_THREADS, else the CPUs this process may run on; n is clamped to [1, 4096]. */
+void lt_set_num_threads(int n);
 int  lt_get_num_threads(void);
 
 #endif /* LT_H */

@@ -1,6 +1,6 @@
 /*
  * lt_internal.h — private helpers of the core: the strided N-operand iterator that every
- * elementwise op runs on, dtype dispatch macros, and the OpenMP grain size.
+ * elementwise op runs on, dtype dispatch macros, and the thread pool's interface.
  * Not installed; extensions use lt.h only.
  */
 #ifndef LT_INTERNAL_H
@@ -11,16 +11,51 @@
 
 #include "lt.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define LT_MAXOPS 5
-/* Below this many elements a loop runs on one thread: forking costs more than it saves.
- * OpenBLAS's GEMMs keep the OpenMP pool awake in a training loop, so the fork is cheap: at
- * 8192 the seed example's cell took 11.7 ms per step at 2 threads (12.9 ms at 32768, no
- * better at 4096). */
-#define LT_PAR_GRAIN 8192
+
+/* ---- threads (core/pool.c; docs/ARCHITECTURE.md, "Threads") ------------------------------- */
+
+/* Runs fn(ctx, 0) .. fn(ctx, nchunks - 1), each chunk exactly once, on the calling thread and
+ * up to lt_get_num_threads() - 1 pool workers; returns when every chunk has finished. The
+ * caller claims chunks too and waits only for chunks workers already claimed. Inside a chunk
+ * (or with one thread, or one chunk) it runs every chunk inline, in order, on the caller.
+ * Chunk boundaries must depend on the loop and the thread count only (never on which thread
+ * runs a chunk); a reduction keeps one partial per chunk and adds them in chunk order. */
+void lt_parallel_for(int64_t nchunks, void (*fn)(void *ctx, int64_t chunk), void *ctx);
+/* True inside a chunk of lt_parallel_for, on any thread (the caller's included): code there
+ * must stay on this thread (lt_blas_gemm runs single-threaded there). */
+int lt_in_parallel(void);
+/* The cost model: how many chunks a loop of `flops` arithmetic operations moving `bytes`
+ * bytes gets: 1 (run it here, serially) unless each chunk holds at least LT_PAR_CHUNK_NS of
+ * work at the rates below, at most LT_PAR_PER_THREAD chunks per thread. Fixed rates of one
+ * core, per nanosecond (docs/ARCHITECTURE.md, "Threads", says how they were chosen). */
+#define LT_PAR_FLOPS_NS   4.0     /* simple vectorised arithmetic */
+#define LT_PAR_GEMM_NS    40.0    /* a GEMM's flops (2 per multiply-add) */
+#define LT_PAR_BYTES_NS   8.0     /* memory traffic (read + written) */
+#define LT_PAR_CHUNK_NS   40000.0 /* least work per chunk */
+#define LT_PAR_PER_THREAD 4
+int64_t lt_par_chunks(double flops, double bytes);
+/* fn(ctx, lo, hi) over [0, len) cut in `chunks` ranges (lt_par_range), as lt_parallel_for */
+void lt_parallel_range(int64_t chunks, int64_t len, void (*fn)(void *ctx, int64_t lo, int64_t hi),
+                       void *ctx);
+/* step(ctx, b, t) for every block b < nblocks and step t < nsteps, the steps of one block in
+ * order (t after t - 1), blocks independent of one another (a recurrence over time on blocks
+ * of batch rows): threads take a free block for one step at a time, so a thread descheduled
+ * in a step delays only that block, and the caller keeps the others going. */
+void lt_parallel_steps(int64_t nblocks, int64_t nsteps,
+                       void (*step)(void *ctx, int64_t block, int64_t t), void *ctx);
+/* The pool's self-test: nchunks chunks, each calling a nested lt_parallel_for of `nested`
+ * chunks; *ran_once: chunks that ran exactly once, *nested_ran: nested chunks run, *threads:
+ * distinct threads that ran chunks, *ok: lt_in_parallel held inside every chunk and not
+ * outside, and every nested call ran inline, in order, on its chunk's thread. */
+int lt_pool_probe(int64_t nchunks, int64_t nested, int64_t *ran_once, int64_t *nested_ran,
+                  int *threads, int *ok);
+/* [lo, hi) of chunk i of n over len items (boundaries depend on len and n only) */
+static inline void lt_par_range(int64_t len, int64_t n, int64_t i, int64_t *lo, int64_t *hi)
+{
+    *lo = len * i / n;
+    *hi = len * (i + 1) / n;
+}
 
 /* Operands 0..nops-1 over one shape (operand 0's), after broadcasting and merging dims. */
 typedef struct {
@@ -40,7 +75,8 @@ typedef void (*lt_loop_fn)(char **data, const int64_t *strides, int64_t n, const
  * tensors (a host loop would read device memory): gpu/ calls lt_iter_init_any. */
 int  lt_iter_init(lt_iter *it, int nops, const lt_tensor *const *ops);
 int  lt_iter_init_any(lt_iter *it, int nops, const lt_tensor *const *ops);
-/* Runs fn over every element, in parallel above LT_PAR_GRAIN unless serial is set. */
+/* Runs fn over every element, in chunks on the pool where lt_par_chunks says they pay (from
+ * the element count and the operands' bytes), unless serial is set. */
 void lt_iter_run(const lt_iter *it, lt_loop_fn fn, const void *ctx, int serial);
 /* The same, where `work` (elements x cost per element) decides whether threads pay off;
  * each position is handled by exactly one call of fn. */
@@ -78,16 +114,6 @@ void lt_storage_bump(lt_tensor *t);              /* in-place write: version++   
  * lt_philox(seed, counter) is this with ctr = {counter lo, counter hi, 0, 0}, key = seed. */
 void lt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
-/* True when `work` (elements x cost per element) pays for forking OpenMP threads here. */
-static inline int lt_worth_threads(int64_t work)
-{
-#ifdef _OPENMP
-    return work >= LT_PAR_GRAIN && omp_get_max_threads() > 1 && !omp_in_parallel();
-#else
-    (void)work;
-    return 0;
-#endif
-}
 
 /* dst[k] <- src[k] (NULL: zeros) for k < n, as n lt_copy calls, host copies of one shape in one
  * parallel region; the dsts must not overlap one another (a cat's or split's pieces). */
@@ -135,18 +161,27 @@ int lt_blas_prepare_target(lt_tensor *out, int nd, const int64_t *rs, const lt_t
                            const lt_tensor *b, const lt_tensor *c, lt_tensor **target);
 int lt_blas_finish_target(lt_tensor *out, lt_tensor *target, int st);
 /* C (m x n) = alpha op(A) op(B) + beta C through cblas_sgemm / cblas_dgemm by dt: row-major
- * unless colmajor, op = transpose where ta / tb is set (host memory; core/lstm.c too) */
+ * unless colmajor, op = transpose where ta / tb is set (host memory; core/lstm.c too). Always
+ * on the calling thread: OpenBLAS is single-threaded for good (core/pool.c), so inside a chunk
+ * (lt_in_parallel()) it never starts threads of its own. */
 void lt_blas_gemm(lt_dtype dt, int colmajor, int ta, int tb, int64_t m, int64_t n, int64_t k,
                   double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                   double beta, void *c, int64_t ldc);
-/* The recurrent layers' thread team (core/lstm.c, shared by core/rnn.c): lt_team_size is the
- * thread count for a sweep over B batch rows of H units (1 when small or already in a parallel
- * region); lt_blas_single / lt_blas_restore park OpenBLAS's own threads around such a team;
- * lt_team_part gives this thread its block [lo, hi) of n rows. */
-int  lt_team_size(int64_t B, int64_t H);
-int  lt_blas_single(int nt);
-void lt_blas_restore(int nt, int prev);
-void lt_team_part(int64_t n, int64_t *lo, int64_t *hi);
+/* The same (row-major), cut in slabs of C on the pool where the cost model says they pay
+ * (blas.c's gemm_run); inside a chunk it is lt_blas_gemm. */
+void lt_blas_gemm_par(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                      int64_t ldc);
+/* The recurrent layers' sweeps (core/lstm.c, shared by core/rnn.c): lt_sweep_chunks is the
+ * chunk count for a sweep over T steps of B batch rows of `gates` x H units (1 when small or
+ * inside a chunk); lt_gemm_chunks the row blocks of an m x n x k GEMM split along m. */
+int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates);
+/* The sweep's blocks are whole groups of 8 batch rows (lt_sweep_groups of them), block k of nb
+ * is rows [*b0, *b1): per-group bias-gradient partials keep their order at any block count. */
+#define LT_SWEEP_GROUP 8
+int64_t lt_sweep_groups(int64_t B);
+void lt_sweep_rows(int64_t B, int64_t nb, int64_t k, int64_t *b0, int64_t *b1);
+int lt_gemm_chunks(int64_t m, int64_t n, int64_t k);
 /* records one logical GEMM in torch._gemmTrace's list (the benchmarks' floor) while one runs */
 void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta);
 /* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the

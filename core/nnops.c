@@ -33,9 +33,6 @@
 
 #include "lt_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* The row kernels are also built for AVX2 and picked at load time (GCC's target_clones):
  * twice the SIMD width for the exp loops on the machines that have it. */
@@ -763,6 +760,44 @@ int lt_rec_nll_loss(lt_tensor *out, lt_tensor *logp, lt_tensor *target, lt_tenso
 CE_KERNELS(float)
 CE_KERNELS(double)
 
+/* The loss's blocks of rows (CE_CHUNK elements each) on the pool: a row's softmax costs
+ * about 16 operations per class. */
+typedef struct {
+    const loss_args *a;
+    int64_t rows;         /* rows per block */
+    double *part;         /* (nblocks, 2) loss and weight sums per block (forward) */
+    void *gx;             /* (N, C) input gradient (backward) */
+    double c;             /* its scale */
+} ce_job;
+
+static int64_t ce_chunks(const loss_args *a, int64_t C)
+{
+    double n = (double)a->N * (double)C;
+    return lt_par_chunks(16.0 * n, n * (double)lt_dtype_size(a->dt));
+}
+
+static void ce_blocks(void *p, int64_t k0, int64_t k1)
+{
+    const ce_job *j = p;
+    const loss_args *a = j->a;
+    for (int64_t k = k0; k < k1; k++) {
+        int64_t i0 = k * j->rows, i1 = i0 + j->rows < a->N ? i0 + j->rows : a->N;
+        if (a->dt == LT_FLOAT32) ce_rows_float(a, i0, i1, &j->part[2 * k], &j->part[2 * k + 1]);
+        else ce_rows_double(a, i0, i1, &j->part[2 * k], &j->part[2 * k + 1]);
+    }
+}
+
+static void ce_grad_blocks(void *p, int64_t k0, int64_t k1)
+{
+    const ce_job *j = p;
+    const loss_args *a = j->a;
+    for (int64_t k = k0; k < k1; k++) {
+        int64_t i0 = k * j->rows, i1 = i0 + j->rows < a->N ? i0 + j->rows : a->N;
+        if (a->dt == LT_FLOAT32) ce_grad_rows_float(a, j->gx, j->c, i0, i1);
+        else ce_grad_rows_double(a, j->gx, j->c, i0, i1);
+    }
+}
+
 int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *target,
                      const lt_tensor *weight, int size_average, int64_t ignore)
 {
@@ -776,13 +811,8 @@ int lt_cross_entropy(lt_tensor *out, const lt_tensor *input, const lt_tensor *ta
     double small[2 * 64];
     double *part = nch <= 64 ? small : malloc((size_t)nch * 2 * sizeof *part);
     if (!part) return lt_error("out of memory");
-    int par = nch > 1 && lt_worth_threads(a.N * C * 16);
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t k = 0; k < nch; k++) {
-        int64_t i0 = k * rows, i1 = i0 + rows < a.N ? i0 + rows : a.N;
-        if (a.dt == LT_FLOAT32) ce_rows_float(&a, i0, i1, &part[2 * k], &part[2 * k + 1]);
-        else ce_rows_double(&a, i0, i1, &part[2 * k], &part[2 * k + 1]);
-    }
+    ce_job job = {&a, rows, part, NULL, 0};
+    lt_parallel_range(ce_chunks(&a, C), nch, ce_blocks, &job);
     double total = 0, wsum = 0;
     for (int64_t k = 0; k < nch; k++) {  /* in chunk order: deterministic */
         total += part[2 * k];
@@ -818,13 +848,8 @@ static int ce_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     int64_t C = a.C > 0 ? a.C : 1;
     int64_t rows = CE_CHUNK / C > 0 ? CE_CHUNK / C : 1;
     int64_t nch = (a.N + rows - 1) / rows;
-    int par = nch > 1 && lt_worth_threads(a.N * C * 16);
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t k = 0; k < nch; k++) {
-        int64_t i0 = k * rows, i1 = i0 + rows < a.N ? i0 + rows : a.N;
-        if (a.dt == LT_FLOAT32) ce_grad_rows_float(&a, lt_data(gx), c, i0, i1);
-        else ce_grad_rows_double(&a, lt_data(gx), c, i0, i1);
-    }
+    ce_job job = {&a, rows, NULL, lt_data(gx), c};
+    lt_parallel_range(ce_chunks(&a, C), nch, ce_grad_blocks, &job);
     gin[0] = gx;
     return LT_OK;
 }

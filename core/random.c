@@ -8,7 +8,7 @@
  * comes from counter offset + i / PER (PER values per 128-bit block: 4 for 32-bit draws,
  * 2 for 53-bit doubles and Box-Muller normals, 1 for 128-bit integer draws). Because a value
  * depends only on (seed, offset, i), any split of the work across threads gives the same
- * numbers, so the big fills run in parallel with OpenMP. Uniform, normal and bernoulli fills
+ * numbers, so the big fills run in parallel on the pool. Uniform, normal and bernoulli fills
  * of device tensors run in gpu/random.cu on the same numbering (the same seed gives the same
  * numbers on either side), and so do integer fills (random); bernoulli with a tensor of
  * probabilities, randperm and multinomial draw on the host for device tensors too and copy
@@ -21,9 +21,6 @@
 #include "lt_internal.h"
 #include "philox.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -155,22 +152,26 @@ GEN_INT(int_f64, double)
 GEN_INT(int_i64, int64_t)
 GEN_INT(int_u8, uint8_t)
 
-/* Runs fn over [0, n), in parallel chunks for big draws (the values do not depend on it). */
+typedef struct {
+    gen_fn fn;
+    void *data;
+    uint64_t seed, base;
+    const gen_params *p;
+} gen_job;
+
+static void gen_range(void *ctx, int64_t lo, int64_t hi)
+{
+    const gen_job *j = ctx;
+    j->fn(j->data, lo, hi, j->seed, j->base, j->p);
+}
+
+/* Runs fn over [0, n), in parallel chunks for big draws (the values do not depend on it):
+ * a Philox block and its conversion cost about 40 operations per value. */
 static void run_gen(gen_fn fn, void *data, int64_t n, uint64_t seed, uint64_t base,
                     const gen_params *p)
 {
-#ifdef _OPENMP
-    int nt = omp_get_max_threads();
-    if (n >= LT_PAR_GRAIN && nt > 1 && !omp_in_parallel()) {
-        int64_t chunks = n / (LT_PAR_GRAIN / 2);
-        if (chunks > nt) chunks = nt;
-#pragma omp parallel for num_threads((int)chunks) schedule(static)
-        for (int64_t c = 0; c < chunks; c++)
-            fn(data, n * c / chunks, n * (c + 1) / chunks, seed, base, p);
-        return;
-    }
-#endif
-    fn(data, 0, n, seed, base, p);
+    gen_job j = {fn, data, seed, base, p};
+    lt_parallel_range(lt_par_chunks(40.0 * (double)n, 8.0 * (double)n), n, gen_range, &j);
 }
 
 /* Fills t with one draw, in t's logical (row-major) element order: directly when t is
@@ -394,13 +395,20 @@ static int cmp_keyed(const void *x, const void *y)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* With replacement: each draw inverts the row's cumulative sums (in place in cdf). */
-static void multi_repl(int64_t *o, const double *cdf, int64_t rows, int64_t k, int64_t n,
-                       uint64_t base)
+typedef struct {
+    int64_t *o;           /* (rows, n) draws */
+    const double *cdf;    /* (rows, k) cumulative sums */
+    int64_t k, n;
+    uint64_t base;
+} repl_job;
+
+static void repl_rows(void *ctx, int64_t r0, int64_t r1)
 {
-#pragma omp parallel for schedule(static) if (rows * n >= LT_PAR_GRAIN)
-    for (int64_t r = 0; r < rows; r++) {
-        const double *c = cdf + r * k;
+    const repl_job *job = ctx;
+    int64_t *o = job->o, k = job->k, n = job->n;
+    uint64_t base = job->base;
+    for (int64_t r = r0; r < r1; r++) {
+        const double *c = job->cdf + r * k;
         double total = c[k - 1];
         int64_t last = k - 1;  /* the last category with a non-zero probability */
         while (last > 0 && c[last] == c[last - 1]) last--;
@@ -418,6 +426,18 @@ static void multi_repl(int64_t *o, const double *cdf, int64_t rows, int64_t k, i
             o[r * n + j] = lo < k ? lo : last;  /* lo == k only when rounding makes u == total */
         }
     }
+}
+
+
+/* With replacement: each draw inverts the row's cumulative sums (in place in cdf); a draw
+ * costs a Philox half-block and a binary search. */
+static void multi_repl(int64_t *o, const double *cdf, int64_t rows, int64_t k, int64_t n,
+                       uint64_t base)
+{
+    repl_job j = {o, cdf, k, n, base};
+    double draws = (double)rows * (double)n;
+    lt_parallel_range(lt_par_chunks(draws * (40.0 + 4.0 * log2((double)k + 1)), 8.0 * draws), rows,
+                      repl_rows, &j);
 }
 
 /* Without replacement: the n smallest of E_i / p_i (E_i exponential) are a draw of n

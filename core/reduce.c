@@ -22,9 +22,6 @@
 #include "lt_internal.h"
 #include "reduce_kinds.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Device tensors: every public op below hands them to its twin in gpu/reduce.cu
  * (LT_GPU_ROUTE) after its argument checks, so the messages are the same; the twins keep these
@@ -248,6 +245,26 @@ static void all_run(char **ptr, const int64_t *inner, int64_t n, const void *vct
     c->line(ptr[0], n, inner[0], c->p, c->acc);
 }
 
+typedef struct {
+    const lt_iter *it;
+    line_fn line;
+    double p;
+    acc_t *part;          /* (nblocks) one partial per RED_CHUNK block */
+    int k, fl;
+    int64_t n;
+} all_job;
+
+static void all_blocks(void *vjob, int64_t c0, int64_t c1)
+{
+    const all_job *j = vjob;
+    for (int64_t c = c0; c < c1; c++) {
+        j->part[c] = acc_init(j->k, j->fl);
+        all_ctx ctx = {j->line, j->p, &j->part[c]};
+        int64_t end = (c + 1) * RED_CHUNK < j->n ? (c + 1) * RED_CHUNK : j->n;
+        lt_iter_run_range(j->it, all_run, &ctx, c * RED_CHUNK, end);
+    }
+}
+
 /* *res = the k-reduction of every element of a (fixed chunks, partials combined in order). */
 static int reduce_all_k(acc_t *res, kop k, const lt_tensor *a, double p)
 {
@@ -265,14 +282,10 @@ static int reduce_all_k(acc_t *res, kop k, const lt_tensor *a, double p)
     acc_t small[64];
     acc_t *part = nch <= 64 ? small : malloc((size_t)nch * sizeof *part);
     if (!part) return lt_error("out of memory");
-    int par = lt_worth_threads(n) && nch > 1;
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t c = 0; c < nch; c++) {
-        part[c] = acc_init(k, fl);
-        all_ctx ctx = {line, p, &part[c]};
-        int64_t end = (c + 1) * RED_CHUNK < n ? (c + 1) * RED_CHUNK : n;
-        lt_iter_run_range(&it, all_run, &ctx, c * RED_CHUNK, end);
-    }
+    /* one partial per RED_CHUNK elements, added in order: the same bits at any thread count */
+    all_job job = {&it, line, p, part, k, fl, n};
+    lt_parallel_range(lt_par_chunks((double)n, (double)n * (double)it.elsize[0]), nch,
+                      all_blocks, &job);
     for (int64_t c = 0; c < nch; c++) acc_combine(k, fl, res, part[c]);
     if (part != small) free(part);
     return LT_OK;
@@ -779,7 +792,7 @@ typedef struct {
         int64_t R = c->R;                                                                    \
         pair_##T *buf = malloc((size_t)(2 * R > 0 ? 2 * R : 1) * sizeof *buf);               \
         if (!buf) {                                                                          \
-            _Pragma("omp atomic write") *c->failed = 1;                                      \
+            __atomic_store_n(c->failed, 1, __ATOMIC_RELAXED);                                \
             return;                                                                          \
         }                                                                                    \
         for (int64_t j = 0; j < n; j++) {                                                    \

@@ -12,11 +12,12 @@
  *   LSTM: i, f, o = sigmoid(.), g = tanh(.); c' = f c + i g; h' = o tanh(c') (G = 4H)
  *
  * As in core/lstm.c: ONE GEMM projects the inputs of every step (T*B x I by I x G); per step
- * one GEMM gives the recurrence for the batch rows of each thread, then one fused pass (which
+ * one GEMM gives the recurrence for the batch rows of each chunk, then one fused pass (which
  * also adds both biases); the backward sweeps back over time the same way (summing the biases'
  * gradients as it goes), and the weight and input gradients are each one GEMM over all steps.
- * The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor). The team scaffolding (lt_team_size, lt_team_part, lt_blas_single)
- * is lstm.c's.
+ * The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor).
+ * The sweeps' chunks (lt_sweep_chunks) are lstm.c's; the all-steps GEMMs split on the pool
+ * (lt_blas_gemm_par).
  *
  * Lengths: step t of sequence b is valid when t < len[b]. At an invalid step the state is
  * carried unchanged and the output is 0 (pad_packed_sequence's), so the final state is the
@@ -37,9 +38,6 @@
 #include "dnnl.h"
 #include "lt_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define INLINE inline __attribute__((always_inline))
@@ -130,7 +128,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                        (size_t)n * lt_dtype_size(dt));
         return;
     }
-    lt_blas_gemm(dt, 0, ta, tb, m, n, kk, 1.0, a, lda, b, ldb, beta, c, ldc);
+    lt_blas_gemm_par(dt, ta, tb, m, n, kk, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* ---- the fused per-step passes, for float and double ---------------------------------------
@@ -267,7 +265,6 @@ static char *row(const lt_tensor *t, int64_t index, int64_t width)
     return (char *)lt_data(t) + index * width * (int64_t)lt_dtype_size(t->dtype);
 }
 
-/* The sweep over time: each thread its batch rows through every step (gh: B x G scratch). */
 /* Under bf16 autocast, W_hh (G x H) converted once per sweep rather than at every step's
  * product (core/dnnl.c). */
 static void whh_pin(const rnn_ctx *k)
@@ -281,37 +278,54 @@ static void whh_unpin(const rnn_ctx *k)
     if (k->dt == LT_FLOAT32 && lt_autocast_get()) lt_autocast_unpin(lt_data(k->whh));
 }
 
+typedef struct {
+    const rnn_ctx *k;
+    char *gh;             /* B x G scratch */
+    int64_t chunks;
+    const char *dy;       /* backward: the output gradient (see backward_sweep) */
+    int64_t dy_t, dy_b;
+    char *dh, *dc, *dgi, *dgh;
+    double *parts;        /* backward: (groups, 2, G) bias-gradient sums or NULL */
+    int two;
+} sweep_job;
+
+/* block ci's batch rows through step `step` */
+static void fwd_step(void *pj, int64_t ci, int64_t step)
+{
+    const sweep_job *j = pj;
+    const rnn_ctx *k = j->k;
+    char *gh = j->gh;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
+    lt_sweep_rows(B, j->chunks, ci, &b0, &b1);
+    if (b1 <= b0) return;
+    int64_t p = step;
+    int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+    const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
+    const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
+    gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
+         gh + b0 * G * es, G);
+    const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
+    if (k->dt == LT_FLOAT32)
+        fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
+                (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
+                (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
+                k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
+    else
+        fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
+                (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
+                (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
+                k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
+}
+
+/* The sweep over time: each chunk its batch rows through every step (gh: B x G scratch). */
 static void forward_sweep(const rnn_ctx *k, char *gh)
 {
-    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
-    int nt = lt_team_size(B, H);
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
     whh_pin(k);
-    int prev = lt_blas_single(nt);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int64_t b0, b1;
-        lt_team_part(B, &b0, &b1);
-        for (int64_t p = 0; p < T && b1 > b0; p++) {
-            int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
-            const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
-            const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-            gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
-                 gh + b0 * G * es, G);
-            const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
-            if (k->dt == LT_FLOAT32)
-                fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
-                        (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
-                        (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
-                        k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
-            else
-                fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
-                        (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
-                        (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
-                        k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
-        }
-    }
-    lt_blas_restore(nt, prev);
+    sweep_job j = {k, gh, lt_sweep_chunks(T, B, H, (int)(G / H)), NULL, 0, 0, NULL, NULL, NULL,
+                   NULL, NULL, 0};
+    lt_parallel_steps(j.chunks, T, fwd_step, &j);
     whh_unpin(k);
 }
 
@@ -527,15 +541,6 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 
 /* ---- backward ------------------------------------------------------------------------------ */
 
-/* this thread's number in the sweep's team */
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* acc (G) += the column sums of d (rows x G), in double (omp simd: -O2 alone leaves the
  * float-to-double loop scalar) */
@@ -561,60 +566,70 @@ static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, dou
     else column_sums_f64((const double *)d, rows, G, acc);
 }
 
-/* The sweep back over time: each thread its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
+/* The sweep back over time: each chunk its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
  * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
  * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
- * and of dgh (the biases' gradients), each thread adding its rows while they are in cache
- * into a part of its own, the parts then added in thread order. */
+ * and of dgh (the biases' gradients), each block adding its rows while they are in cache
+ * into a part per group of 8 rows, the parts then added in group order (any thread count). */
+static void bwd_step(void *pj, int64_t ci, int64_t step)
+{
+    const sweep_job *j = pj;
+    const rnn_ctx *k = j->k;
+    const char *dy = j->dy;
+    int64_t dy_t = j->dy_t, dy_b = j->dy_b;
+    char *dh = j->dh, *dc = j->dc, *dgi = j->dgi, *dgh = j->dgh;
+    double *parts = j->parts;
+    int two = j->two;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
+    lt_sweep_rows(B, j->chunks, ci, &b0, &b1);
+    if (b1 <= b0) return;
+    int64_t p = T - 1 - step;
+    int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+    const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
+    const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
+    const char *dyt = dy + t * dy_t * es;
+    int64_t ldy = dy_b;
+    char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
+    if (k->dt == LT_FLOAT32)
+        bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
+                k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
+                (const float *)cp, (const float *)row(k->s, t, B * H),
+                k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
+                (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
+    else
+        bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
+                k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
+                (const double *)hp, (const double *)cp,
+                (const double *)row(k->s, t, B * H),
+                k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
+                (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
+    gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
+         dh + b0 * H * es, H);
+    for (int64_t r = b0; parts && r < b1; r += LT_SWEEP_GROUP) {  /* group by group */
+        int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1;
+        double *part = parts + (size_t)(r / LT_SWEEP_GROUP) * 2 * (size_t)G;
+        column_sums(k->dt, dgit + r * G * es, r1 - r, G, part);
+        if (two) column_sums(k->dt, dght + r * G * es, r1 - r, G, part + G);
+    }
+}
+
 static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
                           char *dc, char *dgi, char *dgh, double *sums)
 {
-    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
-    int nt = lt_team_size(B, H), two = dgh != dgi;
-    double *parts = sums ? calloc((size_t)nt * 2 * (size_t)G, sizeof *parts) : NULL;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
+    int nt = lt_sweep_chunks(T, B, H, (int)(G / H)), two = dgh != dgi;
+    int64_t ng = lt_sweep_groups(B);
+    double *parts = sums ? calloc((size_t)ng * 2 * (size_t)G, sizeof *parts) : NULL;
     if (sums && !parts) return lt_error("out of memory");
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
+    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, parts, two};
     whh_pin(k);
-    int prev = lt_blas_single(nt);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int64_t b0, b1;
-        lt_team_part(B, &b0, &b1);
-        for (int64_t p = T - 1; p >= 0 && b1 > b0; p--) {
-            int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
-            const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
-            const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-            const char *dyt = dy + t * dy_t * es;
-            int64_t ldy = dy_b;
-            char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
-            if (k->dt == LT_FLOAT32)
-                bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
-                        k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
-                        (const float *)cp, (const float *)row(k->s, t, B * H),
-                        k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
-                        (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
-            else
-                bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
-                        k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
-                        (const double *)hp, (const double *)cp,
-                        (const double *)row(k->s, t, B * H),
-                        k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
-                        (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
-            gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
-                 dh + b0 * H * es, H);
-            if (parts) {
-                double *part = parts + (size_t)thread_index() * 2 * (size_t)G;
-                column_sums(k->dt, dgit + b0 * G * es, b1 - b0, G, part);
-                if (two) column_sums(k->dt, dght + b0 * G * es, b1 - b0, G, part + G);
-            }
-        }
-    }
-    lt_blas_restore(nt, prev);
+    lt_parallel_steps(nt, T, bwd_step, &j);
     whh_unpin(k);
-    for (int i = 0; parts && i < nt; i++)
-        for (int64_t j = 0; j < G; j++) {
-            sums[j] += parts[i * 2 * G + j];
-            sums[G + j] += parts[i * 2 * G + (two ? G : 0) + j];
+    for (int64_t i = 0; parts && i < ng; i++)
+        for (int64_t c = 0; c < G; c++) {
+            sums[c] += parts[i * 2 * G + c];
+            sums[G + c] += parts[i * 2 * G + (two ? G : 0) + c];
         }
     free(parts);
     return LT_OK;

@@ -53,7 +53,7 @@ static struct {
     size_t size[CACHE_SLOTS];
     int n;
     int64_t bytes;
-    pthread_mutex_t lock;   /* storages may die on an OpenMP worker */
+    pthread_mutex_t lock;   /* storages may die on a pool worker */
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void *block_alloc(size_t size)

@@ -69,22 +69,35 @@ static const seg_fn segs[2][LT_NDTYPES] = {
     {seg_d_f, seg_d_d, seg_d_l, seg_d_b},
 };
 
-static void run(lt_tensor *dst, const lt_tensor *src, const norm_ctx *k)
+typedef struct {
+    seg_fn fn;
+    void *d;
+    const void *x;
+    const norm_ctx *k;
+} run_job;
+
+static void run_blocks(void *p, int64_t c0, int64_t c1)
 {
-    seg_fn fn = segs[dst->dtype == LT_FLOAT64][src->dtype];
-    void *d = lt_data(dst);
-    const void *x = lt_data(src);
-    int64_t nchunks = (k->n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) if (k->n > LT_PAR_GRAIN)
-    for (int64_t ch = 0; ch < nchunks; ch++) {
+    const run_job *j = p;
+    const norm_ctx *k = j->k;
+    for (int64_t ch = c0; ch < c1; ch++) {
         int64_t a = ch * CHUNK, b = a + CHUNK < k->n ? a + CHUNK : k->n;
         while (a < b) {
             int64_t blk = a / k->inner, end = (blk + 1) * k->inner;
             if (end > b) end = b;
-            fn(d, x, a, end, k, k->nchan == 1 ? 0 : (int)(blk % k->nchan));
+            j->fn(j->d, j->x, a, end, k, k->nchan == 1 ? 0 : (int)(blk % k->nchan));
             a = end;
         }
     }
+}
+
+/* blocks of CHUNK elements on the pool (a table look-up and a store per element) */
+static void run(lt_tensor *dst, const lt_tensor *src, const norm_ctx *k)
+{
+    run_job j = {segs[dst->dtype == LT_FLOAT64][src->dtype], lt_data(dst), lt_data(src), k};
+    int64_t nchunks = (k->n + CHUNK - 1) / CHUNK;
+    double bytes = (double)k->n * (double)(lt_dtype_size(dst->dtype) + lt_dtype_size(src->dtype));
+    lt_parallel_range(lt_par_chunks(2.0 * (double)k->n, bytes), nchunks, run_blocks, &j);
 }
 
 int lt_normalize(lt_tensor *out, const lt_tensor *src, int cdim, double div, int nchan,

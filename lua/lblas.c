@@ -1,7 +1,7 @@
 /*
  * lblas.c — Lua bindings of the matrix products (core/blas.c) with Torch7's argument forms,
  * PyTorch's matmul, and the thread count (torch.setnumthreads / torch.getnumthreads), which
- * governs OpenMP loops, OpenBLAS and oneDNN together; the float32 GEMM engine
+ * governs the core's thread pool (core/pool.c); the float32 GEMM engine
  * (torch.setGemmEngine / getGemmEngine) and the bf16 autocast switch under torch.autocast
  * (lua/torch/autocast.lua): core/dnnl.c.
  *
@@ -20,6 +20,7 @@
  * needed (ltL_checkinplace), before anything is written.
  */
 #include "lt_lua.h"
+#include "../core/lt_internal.h"
 #include "../core/dnnl.h"
 
 /* ---- products without an addend: mm, bmm, mv, ger ---------------------------------------- */
@@ -275,9 +276,30 @@ static int l_matmul(lua_State *L)
 static int l_setnumthreads(lua_State *L)
 {
     lua_Integer n = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, n >= 1 && n <= 4096, 1, "expected a thread count >= 1");
+    if (n < 1 || n > 4096)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "expected a thread count in [1, 4096], got %I",
+                                                   n));
     lt_set_num_threads((int)n);
     return 0;
+}
+
+/* torch._poolProbe(chunks, nested) -> {ranOnce, nestedRan, threads, ok} (spec 50) */
+static int l_pool_probe(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1), m = luaL_optinteger(L, 2, 0);
+    int64_t once, nested;
+    int threads, ok;
+    LT_TRY(L, "_poolProbe", lt_pool_probe((int64_t)n, (int64_t)m, &once, &nested, &threads, &ok));
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, once);
+    lua_setfield(L, -2, "ranOnce");
+    lua_pushinteger(L, nested);
+    lua_setfield(L, -2, "nestedRan");
+    lua_pushinteger(L, threads);
+    lua_setfield(L, -2, "threads");
+    lua_pushboolean(L, ok);
+    lua_setfield(L, -2, "ok");
+    return 1;
 }
 
 static int l_getnumthreads(lua_State *L)
@@ -343,6 +365,7 @@ void lt_open_blas(lua_State *L)
         {"matmul", l_matmul, LT_FN | LT_METHOD},
         {"setnumthreads", l_setnumthreads, LT_FN},
         {"getnumthreads", l_getnumthreads, LT_FN},
+        {"_poolProbe", l_pool_probe, LT_FN},
         {"setGemmEngine", l_setgemmengine, LT_FN},
         {"getGemmEngine", l_getgemmengine, LT_FN},
         {"_autocastSet", l_autocastset, LT_FN},

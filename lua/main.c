@@ -7,6 +7,7 @@
  *   luatorch -l mod               require mod into the global mod
  *   luatorch                      the interactive prompt (stdin not a terminal: run stdin)
  *   luatorch --help / --version   the usage (options, environment) / the version
+ *   luatorch --install-kernel [--user]   registers the Jupyter kernel built beside it
  *
  * The prompt (lua/torch/repl.lua) edits lines with libedit, keeps a history file
  * (LUATORCH_HISTORY, default ~/.luatorch_history; LUATORCH_HISTSIZE lines, default 1000),
@@ -32,59 +33,11 @@
 #include <lualib.h>
 
 #include "../include/luatorch.h"
-
-typedef struct { const char *name; const char *src; size_t len; } lt_embedded;
-extern const lt_embedded lt_embedded_modules[];
-int luaopen_torch_core(lua_State *L);
+#include "lt_exe.h"
 
 #define LUATORCH_VERSION LUATORCH_VERSION_STRING  /* the public C API's (include/luatorch.h) */
 
 static const char *progname = "luatorch";
-
-static int search_embedded(lua_State *L)
-{
-    const char *name = luaL_checkstring(L, 1);
-    for (const lt_embedded *m = lt_embedded_modules; m->name; m++) {
-        if (strcmp(m->name, name)) continue;
-        const char *chunk = lua_pushfstring(L, "@[luatorch]/%s.lua", name);
-        if (luaL_loadbuffer(L, m->src, m->len, chunk) != LUA_OK)
-            return luaL_error(L, "error loading embedded module '%s':\n\t%s", name,
-                              lua_tostring(L, -1));
-        lua_pushstring(L, chunk + 1);
-        return 2;
-    }
-    lua_pushfstring(L, "no embedded module '%s'", name);
-    return 1;
-}
-
-static void install_searcher(lua_State *L)
-{
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_torch_core);
-    lua_setfield(L, -2, "torch.core");
-    lua_pop(L, 1);
-    lua_getfield(L, -1, "searchers");
-    lua_Integer n = luaL_len(L, -1);
-    for (lua_Integer i = n; i >= 2; i--) {  /* shift to make room at position 2 */
-        lua_geti(L, -1, i);
-        lua_seti(L, -2, i + 1);
-    }
-    lua_pushcfunction(L, search_embedded);
-    lua_seti(L, -2, 2);
-    lua_pop(L, 2);
-}
-
-static int msghandler(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
 
 static int report(lua_State *L, int status)
 {
@@ -99,7 +52,7 @@ static int report(lua_State *L, int status)
 static int docall(lua_State *L, int narg, int nres)
 {
     int base = lua_gettop(L) - narg;
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, lt_exe_msghandler);
     lua_insert(L, base);
     int status = lua_pcall(L, narg, nres, base);
     lua_remove(L, base);
@@ -151,33 +104,14 @@ static int runscript(lua_State *L, char **argv, int argc, int script)
  * The loop itself is Lua (lua/torch/repl.lua: evaluation, printing, help, completion lists);
  * this file gives it the parts that need C: libedit's line editor and history file, the
  * completion hook, and SIGINT handling. At the prompt Ctrl-C clears the line (readline
- * returns early with EINTR); while a command runs, the handler sets a hook that raises
- * "interrupted!" at the next Lua instruction, as lua.c does. */
+ * returns early with EINTR); while a command runs (lt_exe_eval, lua/lt_exe.c, shared with the
+ * Jupyter kernel), a hook raises "interrupted!" at the next Lua instruction, as lua.c does. */
 
-static lua_State *repl_L;                 /* the state a running command belongs to */
-static volatile sig_atomic_t prompt_sigint, eval_sigints;
+static lua_State *repl_L;                 /* the state the completer runs in */
+static volatile sig_atomic_t prompt_sigint;
 static int use_editline;                  /* stdin is a terminal: libedit, prompts, history */
 static char *history_path;                /* NULL: no history file */
 static int completer_key;                 /* registry key of the Lua completion function */
-
-static void lstop(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
-}
-
-/* While a command runs: the first Ctrl-C asks Lua to stop at its next instruction. A command
- * stuck inside one long C call never reaches one; the third Ctrl-C then kills the process. */
-static void on_sigint_eval(int sig)
-{
-    if (++eval_sigints >= 3) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    lua_sethook(repl_L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
-}
 
 static void on_sigint_prompt(int sig)
 {
@@ -285,25 +219,6 @@ static int repl_addhistory(lua_State *L)
     return 0;
 }
 
-/* repl.eval(f, ...) -> true, results... | false, message-with-traceback. Ctrl-C interrupts. */
-static int repl_eval(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TFUNCTION);
-    int narg = lua_gettop(L) - 1;
-    lua_pushcfunction(L, msghandler);
-    lua_insert(L, 1);
-    repl_L = L;
-    eval_sigints = 0;
-    set_sigint(on_sigint_eval);
-    int status = lua_pcall(L, narg, LUA_MULTRET, 1);
-    set_sigint(on_sigint_prompt);
-    if (lua_gethook(L) == lstop) lua_sethook(L, NULL, 0, 0);  /* a Ctrl-C after the end */
-    repl_L = NULL;
-    lua_pushboolean(L, status == LUA_OK);
-    lua_replace(L, 1);
-    return lua_gettop(L);
-}
-
 static void history_open(void)
 {
     const char *env = getenv("LUATORCH_HISTORY"), *home = getenv("HOME");
@@ -341,7 +256,7 @@ static int repl(lua_State *L)
         lua_getfield(L, -1, "run");
         static const luaL_Reg fns[] = {{"readline", repl_readline},
                                        {"addhistory", repl_addhistory},
-                                       {"eval", repl_eval},
+                                       {"eval", lt_exe_eval},
                                        {NULL, NULL}};
         luaL_newlib(L, fns);
         lua_pushboolean(L, use_editline);
@@ -374,6 +289,9 @@ static void usage(FILE *out)
             "  -i             enter interactive mode after executing 'script'\n"
             "  -l mod         require library 'mod' into global 'mod'\n"
             "  -v, --version  show version information\n"
+            "  --install-kernel [--user]\n"
+            "                 register the Jupyter kernel (luatorch-kernel, built beside this\n"
+            "                 executable) for all users (/usr/local/share/jupyter) or this user\n"
             "  -h, --help     show this help and exit\n"
             "  --             stop handling options\n"
             "  -              execute stdin and stop handling options\n"
@@ -392,9 +310,30 @@ static void usage(FILE *out)
             "  no_proxy, NO_PROXY     hosts downloads reach without a proxy (loopback always)\n"
             "  LUA_PATH, LUA_CPATH    Lua's module search paths (LUA_PATH_5_4, LUA_CPATH_5_4 first)\n"
             "  OMP_NUM_THREADS        the initial thread count (torch.setnumthreads changes it)\n"
+            "  JUPYTER_DATA_DIR, XDG_DATA_HOME\n"
+            "                         where --install-kernel --user writes (else ~/.local/share/jupyter)\n"
             "\n"
             "Documentation: help() at the prompt, docs/API.md, man luatorch.\n",
             progname);
+}
+
+/* --install-kernel [--user]: copies the kernelspec beside the executable into Jupyter's data
+ * directory (lua/torch/jupyter.lua, install_kernel) */
+static int install_kernel(lua_State *L, int user)
+{
+    luaL_openlibs(L);
+    lt_exe_install_searcher(L);
+    if (dorequire(L, "torch") != LUA_OK) return 0;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "torch.jupyter");
+    if (report(L, docall(L, 1, 1)) != LUA_OK) return 0;
+    lua_getfield(L, -1, "install_kernel");
+    lua_pushnil(L);  /* the running executable */
+    lua_pushboolean(L, user);
+    if (report(L, docall(L, 2, 1)) != LUA_OK) return 0;
+    printf("%s: the Jupyter kernel 'luatorch' is registered in %s\n", progname, lua_tostring(L, -1));
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
@@ -419,6 +358,16 @@ static int pmain(lua_State *L)
             lua_pushboolean(L, 1);
             return 1;
         }
+        if (strcmp(a, "--install-kernel") == 0) {
+            int user = i + 1 < argc && strcmp(argv[i + 1], "--user") == 0;
+            if (i + 1 + user < argc) {
+                fprintf(stderr, "%s: --install-kernel takes only --user, got '%s'\n", progname,
+                        argv[i + 1 + user]);
+                usage(stderr);
+                return 0;
+            }
+            return install_kernel(L, user);
+        }
         if (strcmp(a, "-i") == 0 || is_version(a)) continue;
         if ((strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0)) {
             if (++i >= argc) {
@@ -434,7 +383,7 @@ static int pmain(lua_State *L)
     }
     script = i;
     luaL_openlibs(L);
-    install_searcher(L);
+    lt_exe_install_searcher(L);
     if (dorequire(L, "torch") != LUA_OK) return 0;
     createargtable(L, argv, argc, script);
     for (i = 1; i < script; i++) {

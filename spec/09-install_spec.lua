@@ -51,6 +51,30 @@ describe('make install', function()
     assert.equal(root .. prefix .. '/share/luatorch/mnist-10k\n', out)
   end)
 
+  it('installs the Jupyter kernel and its kernelspec, which --install-kernel registers', function()
+    local xeus = io.open('/usr/include/xeus/xkernel.hpp')
+    if not xeus then pending('no xeus (Debian xeus-dev): the kernel is not built') return end
+    xeus:close()
+    local function read(path)
+      local f = assert(io.open(path, 'rb'), 'missing ' .. path)
+      local s = f:read('a')
+      f:close()
+      return s
+    end
+    local dir = root .. prefix .. '/share/jupyter/kernels/luatorch'
+    local spec = read(dir .. '/kernel.json')
+    assert.matches('"argv": %["' .. prefix:gsub('%p', '%%%0') .. '/bin/luatorch%-kernel", "%-f", "{connection_file}"%]', spec)
+    assert.equal('\137PNG', read(dir .. '/logo-64x64.png'):sub(1, 4))
+    assert.equal('\137PNG', read(dir .. '/logo-32x32.png'):sub(1, 4))
+    assert(io.open(root .. prefix .. '/bin/luatorch-kernel'), 'missing bin/luatorch-kernel')
+    local data = os.tmpname()
+    os.remove(data)
+    local ok, out = sh(('JUPYTER_DATA_DIR=%s %s%s/bin/luatorch --install-kernel --user'):format(data, root, prefix))
+    assert(ok, out)
+    assert.equal(spec, read(data .. '/kernels/luatorch/kernel.json'))
+    sh('rm -rf ' .. data)
+  end)
+
   it('installs a luatorch that runs without the source tree', function()
     local ok, out = sh(('cd / && env -u LUA_PATH -u LUA_CPATH %s%s/bin/luatorch -e "print(torch.zeros(1):type())"')
       :format(root, prefix))

@@ -100,6 +100,7 @@ local instances = {
   ['torch.Timer'] = function() return torch.Timer() end,
   ['torch.CmdLine'] = function() return torch.CmdLine() end,
   ['torch.ProgressBar'] = function() return torch.ProgressBar(10, { stream = io.open('/dev/null', 'w'), out = io.open('/dev/null', 'w') }) end,
+  ['torch.media'] = function() return torch.media('<b>x</b>', 'html') end,
 }
 
 -- Every public name, in a stable order.

@@ -40,7 +40,7 @@ torch.type torch.typename | torch.type(x) / torch.typename(x) | 'torch.FloatTens
 torch.isTensor torch.isStorage | torch.isTensor(x) / torch.isStorage(x) | whether x is a tensor / a storage
 torch.isTypeOf | torch.isTypeOf(obj, 'nn.Module') | whether obj is an instance of the class or of a subclass
 torch.class | torch.class('pkg.Name' [, 'pkg.Parent']) -> class, parent | a Torch7 class; Name(...) makes an instance and runs __init
-torch.setnumthreads torch.getnumthreads | torch.setnumthreads(n) / torch.getnumthreads() | the thread count of OpenMP loops and BLAS
+torch.setnumthreads torch.getnumthreads | torch.setnumthreads(n) / torch.getnumthreads() | the thread count of the core's pool, 1..4096 (default: LUATORCH_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs available)
 torch.Timer | torch.Timer() -> timer | a stopwatch: timer:time().real seconds; reset(), stop(), resume()
 torch.clock | torch.clock() | seconds on a monotonic clock
 torch.ProgressBar | torch.ProgressBar(total [, {stream = io.stderr, out = io.stdout, width = 30, done = 0, tty =}]) -> bar | a progress bar on a terminal: bar:update(done [, note]) shows count, elapsed, the run's ETA and it/s; bar:write(line) prints a log line above it; bar:finish([note])
@@ -158,6 +158,11 @@ torch.CmdLine:option | cmd:option('-lr', 0.1, 'learning rate') | declares an opt
 torch.CmdLine:parse | cmd:parse(arg) -> opt | the options as a table (-lr 0.2, --lr 0.2, --lr=0.2; -h / --help prints the help and exits)
 torch.CmdLine:help | cmd:help([progname]) | prints the usage and the options with their defaults
 torch.ProgressBar:update torch.ProgressBar:finish torch.ProgressBar:write | bar:update(done [, note]) / bar:finish([note]) / bar:write(line) | redraws (at most ~20 times a second) / draws the end and a newline / prints a line above the bar and redraws it
+torch.display | torch.display(x [, kind]) | shows x: in a Jupyter notebook (the luatorch kernel, where display is a global) as an image, HTML or Markdown; elsewhere prints its text. x: a media, data of kind 'png' 'jpeg' 'svg' 'html' 'markdown' 'text', a file name (.png .jpg .svg .html .md), or any value (as the prompt shows it)
+torch.media | torch.media(data, kind) / torch.media('fig.png') -> m | rich data (kind 'png' 'jpeg' 'svg' 'html' 'markdown' 'text', or a file's by its extension); a notebook cell whose value is m shows it inline
+torch.isMedia | torch.isMedia(x) | whether x is a media (torch.media, torch.plot)
+torch.media:save torch.media:bundle | m:save(path) -> m / m:bundle([encode]) -> {[mime] = data, ['text/plain'] = ...} | writes the bytes to a file (a temporary file renamed over it) / the Jupyter mime bundle (binary data through encode, base64)
+torch.plot | torch.plot(series [, {x =, title =, xlabel =, ylabel =, y2label =, style = 'lines', format = 'svg', width = 640, height = 360, logy = false, yrange = {lo, hi}, y2range = {lo, hi}, file =}]) -> media | a line plot drawn by gnuplot (SVG, or PNG: pngcairo when there): series is a 1-D tensor or number list, or a list of them or of {y =, x =, name =, style = 'lines'|'points'|'linespoints', axis = 1|2}; file = saves it; shown inline in a notebook
 torch.Timer:time torch.Timer:reset torch.Timer:stop torch.Timer:resume | timer:time().real / timer:reset() / timer:stop() / timer:resume() | the seconds measured; restart from 0; pause; go on
 torch.autograd | torch.autograd | the Lua side of autograd: Function, backward (and torch.gradcheck, torch.noGrad)
 torch.autograd.Function torch.applyFunction | torch.autograd.Function{forward = fn(ctx, ...), backward = fn(ctx, grads...)} | a differentiable function with a backward written in Lua; call it as f(x, ...) (docs/extending.md)

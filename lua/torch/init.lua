@@ -419,6 +419,7 @@ end
 torch.autograd = require('torch.autograd')(torch)
 require('torch.cmdline')(torch)
 require('torch.progress')(torch)
+require('torch.display')(torch)
 require('torch.serialize')(torch)
 require('torch.autocast')(torch, core)
 

@@ -3,7 +3,9 @@
 -- run and a caller's note (the running loss), redrawn in place on a terminal. `done` is where
 -- a resumed run starts: the rate and the ETA count only what this run did. bar:write(line)
 -- prints a log line (an evaluation) on its own line of `out` and redraws the bar below it.
--- bar.tty tells whether it draws; when it does not, write() still prints the line.
+-- bar.tty tells whether it draws; when it does not, write() still prints the line. In a
+-- Jupyter notebook (the luatorch kernel's stream, lua/torch/jupyter.lua) the bar is a display
+-- updated in place (update_display_data) above the lines write() prints.
 return function(torch)
   local Bar = {}
   Bar.__index = Bar
@@ -27,9 +29,12 @@ return function(torch)
     check.arg('ProgressBar', 1, total, 'integer')
     opts = check.options('torch.ProgressBar', opts, bar_options, 2)
     local stream = opts.stream or io.stderr
+    local notebook = torch._notebookBar ~= nil and type(stream) == 'table' and stream.jupyter == true
+    local tty = opts.tty
+    if tty == nil then tty = notebook or torch.isatty(stream) end
     return setmetatable({
       total = total, stream = stream, out = opts.out or io.stdout, width = opts.width,
-      tty = opts.tty == nil and torch.isatty(stream) or opts.tty,
+      tty = tty, notebook = notebook and tty,
       start = torch.clock(), last = -1, first = opts.done, done = opts.done,
     }, Bar)
   end
@@ -42,9 +47,11 @@ return function(torch)
     local rate = elapsed > 0 and (done - self.first) / elapsed or 0
     local eta = rate > 0 and (self.total - done) / rate or 0
     local bar = ('='):rep(math.max(filled - 1, 0)) .. (filled > 0 and (frac < 1 and '>' or '=') or '')
-    self.stream:write(('\r[%s%s] %d/%d %s ETA %s %s%s\27[K'):format(bar, (' '):rep(self.width - #bar),
+    local text = ('[%s%s] %d/%d %s ETA %s %s%s'):format(bar, (' '):rep(self.width - #bar),
       done, self.total, clock(elapsed), clock(eta), rate_string(rate),
-      self.note and (' | ' .. self.note) or ''))
+      self.note and (' | ' .. self.note) or '')
+    if self.notebook then return torch._notebookBar(self, text) end
+    self.stream:write('\r' .. text .. '\27[K')
     self.stream:flush()
   end
 
@@ -60,6 +67,10 @@ return function(torch)
 
   -- write(line): the line on its own, where the bar was; then the bar again under it
   function Bar:write(line)
+    if self.notebook then   -- the bar stays where it is, the lines go below it
+      self.out:write(line, '\n')
+      return
+    end
     if self.tty then
       self.stream:write('\r\27[K')
       self.stream:flush()
@@ -73,6 +84,7 @@ return function(torch)
     if not self.tty then return end
     self.last = -1
     self:update(self.total, note)
+    if self.notebook then return end
     self.stream:write('\n')
     self.stream:flush()
   end

@@ -121,13 +121,19 @@ function M.show(v)
   return safe_tostring(v)
 end
 
-local function print_results(r, first, last)
+-- The text of a command's results r[first..last]: tab-separated, or one per line when one of
+-- them spans lines (the Jupyter kernel shows the same text as its execute_result).
+function M.format_results(r, first, last)
   local parts, multiline = {}, false
   for i = first, last do
     parts[#parts + 1] = M.show(r[i])
     if parts[#parts]:find('\n') then multiline = true end
   end
-  io.stdout:write(table.concat(parts, multiline and '\n' or '\t'), '\n')
+  return table.concat(parts, multiline and '\n' or '\t')
+end
+
+local function print_results(r, first, last)
+  io.stdout:write(M.format_results(r, first, last), '\n')
   io.stdout:flush()
 end
 
@@ -226,8 +232,10 @@ function M.help(...)
   print(require('torch.help').text(x))  -- help(nn) lists nn as ?nn; unknown names get suggestions
 end
 
--- ?name: a help name, or an expression whose value has help.
-local function help_named(name)
+-- ?name: the help of a help name, or of an expression whose value has help; found is false
+-- for a name that does not exist (the text says so, with the nearest names). The kernel's
+-- inspect_request (Shift-Tab) shows the same text.
+function M.help_text(name)
   local H = require 'torch.help'
   local text = H.describe(name)
   if not text and name:match('^[%a_][%w_.:]*$') then
@@ -237,11 +245,18 @@ local function help_named(name)
     end
     if obj ~= nil then text = H.describe(obj) or ('no help for ' .. name) end
   end
-  print(text or H.text(name))  -- a name that does not exist: says so, with the nearest names
+  if text then return text, true end
+  return H.text(name), false
+end
+
+local function help_named(name)
+  print((M.help_text(name)))
 end
 
 -- ---- the loop ----------------------------------------------------------------------------------
-local function preload()
+-- torch, nn, optim, datasets, transforms as globals (those installed), and help(); returns
+-- the names loaded.
+function M.preload()
   local loaded = {}
   for _, name in ipairs({ 'torch', 'nn', 'optim', 'datasets', 'transforms' }) do
     if rawget(_G, name) == nil then
@@ -258,25 +273,57 @@ local function preload()
   return loaded
 end
 
--- Compiles the text as an expression first (so its values print), then as statements.
-local function compile(src)
-  local f = load('return ' .. src, '=stdin', 't')
+-- Compiles the text as an expression first (so its values print), then as statements whose
+-- last lines are an expression (`x = f()\nx:sum()`: a notebook cell, a pasted block; the
+-- chunk returns that expression's values), then as statements. The statements before such a
+-- last expression must compile on their own, so the expression is at the top level (never the
+-- last line inside a loop). chunkname: '=stdin' at the prompt.
+local function compile(src, chunkname)
+  chunkname = chunkname or '=stdin'
+  local f = load('return ' .. src, chunkname, 't')
   if f then return f end
-  return load(src, '=stdin', 't')
+  if src:find('\n') then
+    local starts = {}   -- where each line after the first starts, the last one first
+    for i in src:gmatch('\n()') do table.insert(starts, 1, i) end
+    for _, i in ipairs(starts) do
+      local head, tail = src:sub(1, i - 1), src:sub(i)
+      if tail:find('%S') and load('return ' .. tail, chunkname, 't') and load(head, chunkname, 't') then
+        -- one chunk, so the statements' locals are in scope (no line added: positions hold)
+        local h = load(head .. 'return ' .. tail, chunkname, 't')
+        if h then return h end
+      end
+    end
+  end
+  return load(src, chunkname, 't')
 end
 
-local function incomplete(err)
-  return err and err:find('<eof>$') ~= nil
+-- A command's text -> f (its function) | nil, message; quiet: it ends in ';' (results not
+-- shown). '=expr' is 'return expr'. The prompt and the Jupyter kernel both compile with this.
+function M.compile(src, chunkname)
+  local expr = src:match('^%s*=(.*)$')
+  if expr then src = 'return ' .. expr end
+  local f, err = compile(src, chunkname)
+  return f, err, src:match(';%s*$') ~= nil
 end
+
+-- Whether a compile error only means the text stops early ('<eof>': an unfinished statement,
+-- which continues on the next line).
+function M.incomplete(err)
+  return err ~= nil and err:find('<eof>$') ~= nil
+end
+local incomplete = M.incomplete
 
 -- The REPL's own frames (and the C call into the command) are noise in a traceback; a
--- traceback with nothing but the command's main chunk is dropped altogether.
-local function clean_error(msg)
+-- traceback with nothing but the command's main chunk is dropped altogether. chunk: the
+-- command's chunk name ('stdin' at the prompt, 'cell' in a notebook).
+function M.clean_error(msg, chunk)
+  chunk = chunk or 'stdin'
   local head, tb = msg:match('^(.-)\nstack traceback:\n(.*)$')
   if not head then return msg end
   local frames, useful = {}, false
   for line in tb:gmatch('[^\n]+') do
-    if line:find("in field 'eval'", 1, true) or line:find('torch[./]repl') then break end
+    if line:find("in field 'eval'", 1, true) or line:find("in function 'k.eval'", 1, true)
+       or line:find('torch[./]repl') or line:find('torch[./]jupyter') then break end
     frames[#frames + 1] = line
   end
   while #frames > 0 and (frames[#frames]:match('^%s*%[C%]: in ') or
@@ -284,16 +331,17 @@ local function clean_error(msg)
     frames[#frames] = nil
   end
   for _, line in ipairs(frames) do
-    if not (line:match('^%s*stdin:%d+: in main chunk') or line:match("^%s*%[C%]: in function 'error'")
+    if not (line:match('^%s*' .. chunk .. ':%d+: in main chunk') or line:match("^%s*%[C%]: in function 'error'")
             or line:match('^%s*%[C%]: in %?')) then useful = true end
   end
   if not useful then return head end
   return head .. '\nstack traceback:\n' .. table.concat(frames, '\n')
 end
+local clean_error = M.clean_error
 
 function M.run(io_)
   local tty = io_.tty
-  local loaded = preload()
+  local loaded = M.preload()
   local timing = (os.getenv('LUATORCH_TIME') or '') ~= '' and os.getenv('LUATORCH_TIME') ~= '0'
   local function read(prompt)
     return io_.readline(tty and prompt or '', M.complete)
@@ -334,23 +382,21 @@ function M.run(io_)
         if command(trimmed) == 'quit' then return end
         goto continue
       end
-      local src = trimmed:match('^=(.*)$')
-      src = src and 'return ' .. src or line
-      local f, err = compile(src)
+      local src = line
+      local f, err, quiet = M.compile(src)
       while not f and incomplete(err) do
         local more = read(MORE)
         if more == false then io.stdout:write('\n') goto continue end  -- Ctrl-C drops it
         if more == nil then break end
         io_.addhistory(more)
         src = src .. '\n' .. more
-        f, err = compile(src)
+        f, err, quiet = M.compile(src)
       end
       if not f then
         io.stdout:flush()
         io.stderr:write(err, '\n')
         goto continue
       end
-      local quiet = src:match(';%s*$') ~= nil
       local t0 = torch.clock()
       local r = table.pack(io_.eval(f))
       local elapsed = torch.clock() - t0

@@ -1,4 +1,4 @@
--- spec/54-bfloat16_spec.lua — torch.BFloat16Tensor (issue 17): conversions against PyTorch's
+-- spec/55-bfloat16_spec.lua — torch.BFloat16Tensor (issue 17): conversions against PyTorch's
 -- (spec/fixtures/gen_bf16.py: ties to even, NaN, inf, denormals, overflow to inf, double and
 -- int64 inputs), round trips, element access, views, printing, torch.save / torch.load,
 -- safetensors BF16 both ways, and the named errors of everything that does not take it.
