@@ -135,8 +135,13 @@ static _Thread_local int in_par;
  * so the same results) for a back-off period that doubles, from BACKOFF_MIN_NS up to
  * BACKOFF_MAX_NS, while the probes keep losing; WIN_RUN wins in a row bring it back to the
  * minimum. A lost job can cost a scheduler time slice, so the back-off stays long while the
- * machine is busy. All of it is touched under pool_lock only. */
+ * machine is busy. A job that lost by less than LOSE_MIN_NS (a sleeping worker's futex wake-up
+ * or two: a small job on an idle machine) counts neither way, so small jobs' wake-up costs
+ * never send the big ones (the LSTM's sweeps, large products) back to one thread; a worker
+ * descheduled by a busy neighbour costs a scheduler time slice, milliseconds, and still counts.
+ * All of it is touched under pool_lock only. */
 #define LOSE_RATIO     0.95
+#define LOSE_MIN_NS    200e3
 #define LOSE_RUN       2
 #define WIN_RUN        16
 #define BACKOFF_MIN_NS 50e6
@@ -183,6 +188,7 @@ static void adapt_note(double elapsed, int64_t units, double t_end)
         if (++adapt.wins >= WIN_RUN) adapt.backoff = BACKOFF_MIN_NS;
         return;
     }
+    if (elapsed - LOSE_RATIO * serial < LOSE_MIN_NS) return;
     adapt.wins = 0;
     if (++adapt.losses < LOSE_RUN) return;
     adapt.losses = LOSE_RUN - 1;  /* one more loss after the back-off: back off again */
