@@ -319,20 +319,6 @@ static entry *entry_get(int kind, const void *shape, size_t size, int *own)
 
 /* ---- execution ------------------------------------------------------------------------------ */
 
-/* A per-call buffer from the core's block cache (core/storage.c reuses blocks of the same size):
- * a fresh malloc of megabytes is a fresh mmap whose page faults cost as much as the reorder that
- * fills it. *holder releases it (lt_tensor_release); NULL + error when out of memory. */
-static void *scratch(size_t bytes, lt_tensor **holder)
-{
-    int64_t n = (int64_t)((bytes + 3) / 4);
-    *holder = lt_tensor_new_uninit(LT_FLOAT32, 1, &n);
-    return *holder ? lt_data(*holder) : NULL;
-}
-
-static void scratch_free(lt_tensor *holder)
-{
-    if (holder) lt_tensor_release(holder);
-}
 
 /* oneDNN's parallel regions take omp_get_max_threads() of this thread: the toolkit's count,
  * or one inside a pool chunk (the pool already owns the other cores there) */
@@ -394,10 +380,10 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
         ok = mem(&um[t], &e->user[t], user[t]) == 0;
         if (ok && e->reorder[t]) {
             size_t n = dnnl_memory_desc_get_size(&e->inner[t]);
-            ok = (buf[t] = scratch(n, &hold[t])) != NULL && mem(&im[t], &e->inner[t], buf[t]) == 0;
+            ok = (buf[t] = lt_scratch_get(n, &hold[t])) != NULL && mem(&im[t], &e->inner[t], buf[t]) == 0;
         }
     }
-    if (ok && e->scratch) ok = (buf[T_N] = scratch(e->scratch, &hold[T_N])) != NULL;
+    if (ok && e->scratch) ok = (buf[T_N] = lt_scratch_get(e->scratch, &hold[T_N])) != NULL;
     ok = ok && (!bias || mem(&bm, &e->bias_md, (void *)(uintptr_t)bias) == 0);
     int old = threads_push();
     for (int t = 0; ok && t < T_OUT; t++)
@@ -426,7 +412,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     if (bm) dnnl_memory_destroy(bm);
     if (sm) dnnl_memory_destroy(sm);
     if (st) dnnl_stream_destroy(st);
-    for (int t = 0; t <= T_N; t++) scratch_free(hold[t]);
+    for (int t = 0; t <= T_N; t++) lt_scratch_put(hold[t]);
     return ok ? 1 : lt_error("oneDNN's convolution failed (out of memory?)");
 }
 
@@ -533,7 +519,7 @@ static int pool_run(const entry *e, const float *in, float *out, void *ws)
     int ok = dnnl_stream_create(&st, cache.engine, dnnl_stream_default_flags) == dnnl_success &&
              mem(&mi, &e->user[T_A], (void *)(uintptr_t)in) == 0 && mem(&mo, &e->user[T_OUT], out) == 0 &&
              (!ws || mem(&mw, &e->ws_md, ws) == 0) &&
-             (!ssz || ((sp = scratch((size_t)ssz, &hold)) && md_init(&smd, 1, &ssz, dnnl_u8, dnnl_a) == 0 &&
+             (!ssz || ((sp = lt_scratch_get((size_t)ssz, &hold)) && md_init(&smd, 1, &ssz, dnnl_u8, dnnl_a) == 0 &&
                        mem(&ms, &smd, sp) == 0));
     if (ok) {
         dnnl_exec_arg_t args[4] = {{bwd ? DNNL_ARG_DIFF_DST : DNNL_ARG_SRC, mi},
@@ -551,7 +537,7 @@ static int pool_run(const entry *e, const float *in, float *out, void *ws)
     if (mw) dnnl_memory_destroy(mw);
     if (ms) dnnl_memory_destroy(ms);
     if (st) dnnl_stream_destroy(st);
-    scratch_free(hold);
+    lt_scratch_put(hold);
     if (ok) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     return ok ? 1 : lt_error("oneDNN's pooling failed (out of memory?)");
 }
@@ -574,10 +560,10 @@ int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int6
     int s32 = e->ws_md.data_type == dnnl_s32;
     int64_t n = s->N * s->C * s->OH * s->OW, taps = s->kh * s->kw;
     lt_tensor *hold = NULL, *offh = NULL;
-    void *ws = scratch((size_t)n * (s32 ? 4 : 1), &hold);
+    void *ws = lt_scratch_get((size_t)n * (s32 ? 4 : 1), &hold);
     /* tap t = i * kw + j of output (oy, ox) read input (oy * sh - ph + i * dh, ox * sw - pw +
      * j * dw): PyTorch's index is that position in the plane, the window's corner plus off[t] */
-    int64_t *off = ws ? scratch((size_t)taps * sizeof *off, &offh) : NULL;
+    int64_t *off = ws ? lt_scratch_get((size_t)taps * sizeof *off, &offh) : NULL;
     int r = off ? pool_run(e, x, y, ws) : LT_ERR;
     if (r == 1) {
         for (int64_t t = 0; t < taps; t++) off[t] = (t / s->kw) * s->dh * s->W + (t % s->kw) * s->dw;
@@ -593,8 +579,8 @@ int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int6
                         indices[q] = corner + ox * s->sw + off[((const uint8_t *)ws)[q]];
             }
     }
-    scratch_free(hold);
-    scratch_free(offh);
+    lt_scratch_put(hold);
+    lt_scratch_put(offh);
     if (own) entry_free(e);
     return r;
 }

@@ -216,21 +216,6 @@ static void convert(void *dst, const float *src, int64_t rows, int64_t cols, int
     }
 }
 
-/* A buffer from the core's block cache (core/storage.c keeps freed blocks by size): the
- * operands of every step are the same sizes, and a fresh malloc of megabytes is a fresh mmap
- * whose page faults cost as much as the conversion that fills it. NULL when out of memory. */
-static void *buf_get(size_t bytes, lt_tensor **hold)
-{
-    int64_t n = (int64_t)((bytes + 3) / 4);
-    *hold = lt_tensor_new_uninit(LT_FLOAT32, 1, &n);
-    return *hold ? lt_data(*hold) : NULL;
-}
-
-static void buf_put(lt_tensor *hold)
-{
-    if (hold) lt_tensor_release(hold);
-}
-
 typedef struct {
     const float *p;     /* the float32 matrix: rows x cols, row stride ld */
     int64_t rows, cols, ld;
@@ -247,14 +232,14 @@ void lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld)
     if (!autocast_on || rows <= 0 || cols <= 0) return;
     int to16 = lt_autocast_native();
     lt_tensor *hold;
-    void *q = buf_get((size_t)(rows * cols) * (to16 ? 2 : 4), &hold);
+    void *q = lt_scratch_get((size_t)(rows * cols) * (to16 ? 2 : 4), &hold);
     if (!q) return; /* the products convert per call instead (same values) */
     convert(q, p, rows, cols, ld, to16);
     pthread_mutex_lock(&pin_lock);
     int ok = npins < NPINS;
     if (ok) pins[npins++] = (pin){p, rows, cols, ld, q, hold};
     pthread_mutex_unlock(&pin_lock);
-    if (!ok) buf_put(hold); /* more pins than slots: products convert per call (same values) */
+    if (!ok) lt_scratch_put(hold); /* more pins than slots: products convert per call (same values) */
 }
 
 void lt_autocast_unpin(const float *p)
@@ -262,7 +247,7 @@ void lt_autocast_unpin(const float *p)
     pthread_mutex_lock(&pin_lock);
     for (int i = npins - 1; i >= 0; i--)
         if (pins[i].p == p) {
-            buf_put(pins[i].hold);
+            lt_scratch_put(pins[i].hold);
             pins[i] = pins[--npins];
             break;
         }
@@ -289,7 +274,8 @@ static int pin_find(const float *p, int64_t rows, int64_t cols, int64_t ld, int 
     return found;
 }
 
-/* One operand in the autocast format: pinned, or converted into a block of its own (the caller puts it back: buf_put). */
+/* One operand in the autocast format: pinned, or converted into a scratch block of its own
+ * (the caller gives it back: lt_scratch_put). */
 typedef struct {
     const void *p;
     int64_t ld;
@@ -301,7 +287,7 @@ static int operand_get(operand *o, const float *src, int64_t rows, int64_t cols,
 {
     o->own = NULL;
     if (pin_find(src, rows, cols, ld, to16, &o->p, &o->ld)) return 1;
-    void *q = buf_get((size_t)(rows * cols) * (to16 ? 2 : 4), &o->own);
+    void *q = lt_scratch_get((size_t)(rows * cols) * (to16 ? 2 : 4), &o->own);
     if (!q) return 0;
     convert(q, src, rows, cols, ld, to16);
     o->p = q;
@@ -523,8 +509,8 @@ static int autocast_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float 
     } else if (ok) {
         fp32_gemm(ta, tb, m, n, k, alpha, oa.p, oa.ld, ob.p, ob.ld, beta, c, ldc);
     }
-    buf_put(oa.own);
-    buf_put(ob.own);
+    lt_scratch_put(oa.own);
+    lt_scratch_put(ob.own);
     return ok;
 }
 

@@ -25,6 +25,12 @@ void lt_parallel_for(int64_t nchunks, void (*fn)(void *ctx, int64_t chunk), void
 /* True inside a chunk of lt_parallel_for, on any thread (the caller's included): code there
  * must stay on this thread (lt_blas_gemm runs single-threaded there). */
 int lt_in_parallel(void);
+/* A host work buffer of `bytes` from the storage block cache (core/storage.c keeps freed blocks
+ * by size): buffers of the same size every step are reused, where a fresh malloc of megabytes is
+ * a fresh mmap whose page faults cost as much as the work that fills it. *hold owns it; NULL (an
+ * error set) when out of memory. lt_scratch_put(hold) gives it back (NULL: nothing). */
+void *lt_scratch_get(size_t bytes, lt_tensor **hold);
+void lt_scratch_put(lt_tensor *hold);
 /* The cost model: how many chunks a loop of `flops` arithmetic operations moving `bytes`
  * bytes gets: 1 (run it here, serially) unless each chunk holds at least LT_PAR_CHUNK_NS of
  * work at the rates below, at most LT_PAR_PER_THREAD chunks per thread. Fixed rates of one

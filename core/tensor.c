@@ -105,6 +105,18 @@ lt_tensor *lt_tensor_new_uninit(lt_dtype dt, int ndim, const int64_t *size)
     return tensor_alloc(LT_CPU, dt, ndim, size, 0);
 }
 
+void *lt_scratch_get(size_t bytes, lt_tensor **hold)
+{
+    int64_t n = (int64_t)((bytes + 3) / 4);
+    *hold = lt_tensor_new_uninit(LT_FLOAT32, 1, &n);
+    return *hold ? lt_data(*hold) : NULL;
+}
+
+void lt_scratch_put(lt_tensor *hold)
+{
+    if (hold) lt_tensor_release(hold);
+}
+
 lt_tensor *lt_tensor_empty(lt_dtype dt)
 {
     int64_t zero = 0;
