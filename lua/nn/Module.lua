@@ -11,6 +11,7 @@
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
+local check = require 'torch.check'
 
 local Module = torch.class('nn.Module')
 
@@ -44,6 +45,17 @@ end
 
 -- A clear error when input (a tensor) and a parameter of module live on different devices;
 -- level as for error(), counted from the caller of this function.
+-- '2 x 3 x 4': a tensor's sizes in the layers' error messages
+function nn._shapeStr(t) return table.concat(t:size():totable(), ' x ') end
+
+-- v, argument i of fname, as a positive integer (a size), else Lua's bad-argument error; level
+-- as for error(), counted from the caller of this function.
+function nn._positive(fname, i, v, level)
+  v = check.arg(fname, i, v, 'integer', (level or 1) + 1)
+  if v < 1 then check.argerror(fname, i, ('expected a positive size, got %d'):format(v), (level or 1) + 1) end
+  return v
+end
+
 -- Torch7's reset(stdv) of most layers: the weight and the bias (when there is one) uniform in
 -- [-stdv, stdv], stdv = 1/sqrt(fan_in) unless given. Returns the module.
 function nn._uniformReset(module, fan_in, stdv)

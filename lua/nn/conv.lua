@@ -19,7 +19,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function shape_str(t) return table.concat(t:size():totable(), ' x ') end
+local shape_str = nn._shapeStr
 
 -- a positive (or, with min = 0, non-negative) whole number, argument i of fname
 local function int_arg(fname, i, v, min, level)

@@ -31,7 +31,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function shape_str(t) return table.concat(t:size():totable(), ' x ') end
+local shape_str = nn._shapeStr
 
 -- a float tensor of one of the dim counts in `dims` (a set), else an error naming the module
 local function input_of(self, input, dims, what, level)
@@ -49,11 +49,7 @@ local function input_of(self, input, dims, what, level)
   return input
 end
 
-local function positive(fname, i, v, level)
-  v = check.arg(fname, i, v, 'integer', (level or 1) + 1)
-  if v < 1 then check.argerror(fname, i, ('expected a positive size, got %d'):format(v), (level or 1) + 1) end
-  return v
-end
+local positive = nn._positive
 
 local function new_param(self, name, ...)
   self[name] = torch.Tensor(...)

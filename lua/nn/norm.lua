@@ -17,13 +17,9 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function shape_str(t) return table.concat(t:size():totable(), ' x ') end
+local shape_str = nn._shapeStr
 
-local function positive_int(fname, i, v, level)
-  v = check.arg(fname, i, v, 'integer', (level or 1) + 1)
-  if v < 1 then check.argerror(fname, i, ('expected a positive size, got %d'):format(v), (level or 1) + 1) end
-  return v
-end
+local positive_int = nn._positive
 
 local function number_opt(fname, what, v, level)
   if type(v) ~= 'number' or v ~= v or v < 0 then

@@ -17,7 +17,7 @@ local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
 
-local function shape_str(t) return table.concat(t:size():totable(), ' x ') end
+local shape_str = nn._shapeStr
 
 local function image_input(self, input, allow_unbatched, level)
   local name = torch.typename(self)
