@@ -146,6 +146,8 @@ else
 $(BUILD)/gpu/%.o: gpu/%.cu $(HEADERS) gpu/gpu_internal.h
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+# NCCL is dlopen'ed (gpu/nccl.cu); the toolkit's library directory is one place it looks
+$(BUILD)/gpu/nccl.o: NVCC_FLAGS += -DLT_CUDA_LIBDIR='"$(CUDA_LIBDIR)"'
 endif
 
 # The nn kernels, optimizer updates and elementwise ops never read errno or FP exception flags;
@@ -175,7 +177,7 @@ MPICC    ?= $(shell command -v mpicc 2>/dev/null)
 DIST_SO  := $(BUILD)/lua/distributed/core.so
 ifneq ($(MPICC),)
 all: $(DIST_SO)
-$(DIST_SO): lua/distributed/core.c include/luatorch.h
+$(DIST_SO): lua/distributed/core.c include/luatorch.h gpu/lt_nccl.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pthread -Iinclude $(shell $(MPICC) --showme:compile) -shared -Wl,-z,nodelete -o $@ $< \
 	  $(LDFLAGS) $(shell $(MPICC) --showme:link)
@@ -184,6 +186,13 @@ all: $(BUILD)/bench/mpi_allreduce
 $(BUILD)/bench/mpi_allreduce: bench/mpi_allreduce.c
 	@mkdir -p $(dir $@)
 	$(MPICC) -O2 -Wall -o $@ $<
+endif
+# The NCCL loader (gpu/nccl.cu) against the real libnccl, in one process without MPI (spec 53,
+# gpu/check.sh): built with the CUDA backend, real or emulated.
+ifneq ($(CUDA_ON),0)
+all: $(BUILD)/nccl_check
+$(BUILD)/nccl_check: tools/nccl_check.c $(LIB_A) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LIBS)
 endif
 # ---- end distributed
 

@@ -4,6 +4,7 @@
  * gpu/device.cu is not.
  */
 #include "lt_gpu.h"
+#include "lt_nccl.h"
 
 #include "../core/lt.h"
 
@@ -83,3 +84,6 @@ static int allow_tf32;
 void lt_gpu_set_allow_tf32(int allow) { allow_tf32 = allow != 0; }
 int lt_gpu_allow_tf32(void) { return allow_tf32; }
 int lt_gpu_emulated(void) { return 0; }
+
+/* no NCCL without CUDA: torch.core registers no table (lt_nccl.h) */
+const lt_nccl_api *lt_gpu_nccl(void) { return NULL; }

@@ -11,6 +11,7 @@
 #include "lt_lua.h"
 
 #include "../gpu/lt_gpu.h"
+#include "../gpu/lt_nccl.h"
 
 /* torch.cuda.isBuilt(): whether this luatorch has the CUDA backend compiled in */
 static int cuda_isbuilt(lua_State *L)
@@ -276,4 +277,10 @@ void lt_open_cuda(lua_State *L)
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     lt_gpu_set_oom_hook(collect_on_oom, lua_tothread(L, -1));
     lua_pop(L, 1);
+    /* NCCL for the distributed module, which cannot see this module's symbols (lt_nccl.h) */
+    const lt_nccl_api *nccl = lt_gpu_nccl();
+    if (nccl) {
+        lua_pushlightuserdata(L, (void *)(uintptr_t)nccl);
+        lua_setfield(L, LUA_REGISTRYINDEX, LT_NCCL_KEY);
+    }
 }

@@ -12,8 +12,10 @@
 --                off, ddp:syncGradients(); ddp-t7: ddp:forward/backward + optim.sgd on
 --                ddp:getParameters(). The ddp modes also write how many buckets each step
 --                launched during backward ('early')
---   collectives-cuda / train-ddp-cuda  the same on device tensors (host staging; the spec:
---                spec/53-cuda_distributed_spec.lua, on the emulated device)
+--   collectives-cuda / train-ddp-cuda  the same on device tensors (through NCCL or host staging,
+--                as dist.deviceBackend() says; the spec: spec/53-cuda_distributed_spec.lua)
+--   backend      dist.deviceBackend()'s answer and reason, a device all-reduce, and a rank
+--                passing a host tensor where the others pass a device one
 --   buffers      batch norm's running mean: broadcast at construction and before each forward
 --   buffers-off  the same with broadcastBuffers = false
 --   shard        two shuffled epochs of 10 and 12 samples: this rank's samples per batch
@@ -83,6 +85,24 @@ if mode == 'collectives' or mode == 'collectives-cuda' then
   if size > 1 then
     assert(not ok, 'allReduce of different sizes did not fail')
     say('mismatch', (err:gsub('\n', ' ')))
+  end
+  if mode == 'collectives-cuda' then say('backend', (dist.deviceBackend())) end
+  dist.barrier()
+  say('done')
+elseif mode == 'backend' then
+  -- how device collectives go (decided by every rank together), then a device all-reduce on
+  -- that path, then a rank passing a host tensor where the others pass a device one
+  local name, why = dist.deviceBackend()
+  say('backend', name)
+  say('why', (why:gsub('\n', ' ')))
+  local t = torch.DoubleTensor(6)
+  for i = 1, 6 do t[i] = (rank + 1) * i end
+  expect('allReduce', dist.allReduce(t:cuda()), function(i) return i * size * (size + 1) / 2 end)
+  say('again', (dist.deviceBackend()))
+  local ok, err = pcall(dist.allReduce, rank == 0 and torch.FloatTensor(3):cuda() or torch.FloatTensor(3))
+  if size > 1 then
+    assert(not ok, 'allReduce of a device tensor and a host one did not fail')
+    say('mixed', (err:gsub('\n', ' ')))
   end
   dist.barrier()
   say('done')

@@ -372,6 +372,16 @@ cudaError_t cudaEventCreate(cudaEvent_t *e)
     *e = new lt_emu_event();
     return cudaSuccess;
 }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags)
+{
+    (void)flags;
+    return cudaEventCreate(e);
+}
+cudaError_t cudaEventQuery(cudaEvent_t e)
+{
+    (void)e;
+    return cudaSuccess;
+}
 cudaError_t cudaEventDestroy(cudaEvent_t e)
 {
     delete e;

@@ -7,13 +7,17 @@
  *   init()  rank()  size()  localRank()  barrier()  finalize()  isInitialized()
  *   allReduce(t [, op])  broadcast(t, root)  allGather(out, t)  reduceScatter(out, t [, op])
  *   iallReduce(t [, op]) -> handle; handle:wait() -> t;  handle:test() -> done
+ *   deviceBackend() -> 'nccl' | 'host', why
  *
  * Every collective works in place on contiguous tensors (float, double, long, byte) over
  * MPI_COMM_WORLD with MPI_ERRORS_RETURN, so an MPI failure is a Lua error naming the function.
- * Device tensors go through host buffers (a copy to the host, MPI, a copy back): there is no
- * NCCL path yet, and that staging has run only on the emulated device (make CUDA=emu).
+ * Device tensors go through NCCL (gpu/nccl.cu, reached through the table torch.core registers:
+ * gpu/lt_nccl.h) when every rank can use it: decided once, by every rank together, at the
+ * first device collective (or deviceBackend()); otherwise through host buffers (a copy to the
+ * host, MPI, a copy back). The NCCL path has not run on a real GPU; the host staging has run
+ * on the emulated device only (make CUDA=emu).
  * Before each collective the ranks all-reduce (MPI_MAX) a small signature (element count,
- * dtype, op, root, each also negated for the minimum): a rank calling with another size
+ * dtype and device, op, root, each also negated for the minimum): a rank calling with another size
  * raises the same clear error on every rank instead of corrupting memory or hanging
  * (setChecks(false) leaves that out: one small all-reduce less per call).
  * After init, the luatorch executable calls the registry hook "luatorch.onfailure" when a
@@ -37,6 +41,8 @@
 #include <mpi.h>
 
 #include <luatorch.h>
+
+#include "../../gpu/lt_nccl.h"
 
 /* OpenMPI keeps (never frees) much of what MPI_Init, MPI_Finalize and the first collectives
  * (connection setup) allocate; in a sanitizer build those blocks are not reported as leaks
@@ -222,19 +228,27 @@ static void divide(luatorch_tensor *t, double by)
  * max(v) and max(-v) = -min(v), so a difference is seen by all ranks at once. */
 static int checks_on = 1;   /* setChecks */
 
-static void check_agree(lua_State *L, const char *fname, int64_t numel, int dtype, int op,
-                        int root)
+static int on_device(const luatorch_tensor *t) { return luatorch_get_device(t) != LUATORCH_CPU; }
+
+/* t: the tensor whose size is checked; other: the call's second tensor (or NULL), whose device
+ * counts too (NCCL is taken only when every tensor of the call is on the device) */
+static void check_agree(lua_State *L, const char *fname, luatorch_tensor *t,
+                        luatorch_tensor *other, int op, int root)
 {
     if (!checks_on) return;
-    int64_t sig[8] = {numel, -numel, dtype, -dtype, op, -op, root, -root};
+    int64_t numel = luatorch_numel(t);
+    int64_t type = 4 * (int64_t)luatorch_get_dtype(t) + 2 * on_device(t) +
+                   (other ? on_device(other) : on_device(t));
+    int64_t sig[8] = {numel, -numel, type, -type, op, -op, root, -root};
     MPI_TRY(L, fname, MPI_Allreduce(MPI_IN_PLACE, sig, 8, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD));
     if (sig[0] != -sig[1])
         luaL_error(L, "%s: the ranks passed tensors of different sizes (from %I to %I elements; "
                    "this is rank %d with %I): every rank must pass the same size", fname,
                    (lua_Integer)-sig[1], (lua_Integer)sig[0], world_rank, (lua_Integer)numel);
     if (sig[2] != -sig[3])
-        luaL_error(L, "%s: the ranks passed tensors of different types (this is rank %d): every "
-                   "rank must pass the same tensor type", fname, world_rank);
+        luaL_error(L, "%s: the ranks passed tensors of different types (this is rank %d with a "
+                   "%s): every rank must pass the same tensor type, on the host or on a device "
+                   "alike", fname, world_rank, luatorch_typename(t));
     if (sig[4] != -sig[5])
         luaL_error(L, "%s: the ranks passed different ops (this is rank %d with '%s')", fname,
                    world_rank, op_names[op]);
@@ -263,6 +277,152 @@ static void unstage(lua_State *L, luatorch_tensor *t, luatorch_tensor *h, const 
     if (h != t && luatorch_copy(t, h) != LUATORCH_OK) luatorch_raise(L, fname);
 }
 
+/* ---- device tensors: NCCL when every rank can use it ---------------------------------------- */
+
+enum { BACKEND_UNDECIDED, BACKEND_NCCL, BACKEND_HOST };
+static const char *const backend_names[] = {"undecided", "nccl", "host"};
+static int backend;                  /* decided once, by every rank together                */
+static char backend_why[640];        /* the reason for 'host', or NCCL's library for 'nccl' */
+static const lt_nccl_api *nccl;      /* torch.core's NCCL table (gpu/lt_nccl.h), or NULL    */
+
+#define WHY_LEN 512
+#define BUS_LEN 64
+
+/* Every rank learns the lowest-numbered rank's reason not to use NCCL ("" in why: this rank
+ * has none): why becomes "rank r: <its reason>", or "" when no rank has one. Collective. */
+static void agree_why(lua_State *L, const char *fname, char *why)
+{
+    int first = why[0] ? world_rank : world_size;
+    MPI_TRY(L, fname, MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (first == world_size) {
+        why[0] = 0;
+        return;
+    }
+    char msg[WHY_LEN];
+    snprintf(msg, sizeof msg, "%s", why);
+    MPI_TRY(L, fname, MPI_Bcast(msg, WHY_LEN, MPI_CHAR, first, MPI_COMM_WORLD));
+    msg[WHY_LEN - 1] = 0;
+    snprintf(why, WHY_LEN, "rank %d: %.480s", first, msg);
+}
+
+/* NCCL needs a GPU per rank: the ranks on this node compare their devices' PCI bus ids (bus:
+ * "" without a device). Sets why when another rank here drives the same GPU. Collective. */
+static void check_shared(lua_State *L, const char *fname, const char *bus, char *why)
+{
+    typedef struct { int rank; char bus[BUS_LEN]; } entry;
+    entry me = {world_rank, ""};
+    snprintf(me.bus, sizeof me.bus, "%s", bus);
+    MPI_Comm node;
+    LSAN_OFF();
+    int rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL,
+                                 &node);
+    LSAN_ON();
+    if (rc != MPI_SUCCESS) mpi_error(L, fname, rc);
+    int n = 1;
+    MPI_Comm_size(node, &n);
+    entry *all = lua_newuserdatauv(L, (size_t)n * sizeof *all, 0);   /* freed by the collector */
+    watch_begin(fname);
+    rc = MPI_Allgather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, node);
+    watch_end();
+    MPI_Comm_free(&node);
+    if (rc != MPI_SUCCESS) mpi_error(L, fname, rc);
+    for (int j = 0; j < n && bus[0] && !why[0]; j++)
+        if (all[j].rank != world_rank && strcmp(all[j].bus, me.bus) == 0)
+            snprintf(why, WHY_LEN, "ranks %d and %d drive the same GPU (%s): NCCL needs a GPU per "
+                     "rank (CUDA_VISIBLE_DEVICES=<local rank> gives each rank its own)",
+                     world_rank < all[j].rank ? world_rank : all[j].rank,
+                     world_rank < all[j].rank ? all[j].rank : world_rank, me.bus);
+    lua_pop(L, 1);
+}
+
+/* Whether device collectives go through NCCL: the first time, every rank checks what it can
+ * (NCCL on, a device, a GPU of its own, libnccl loadable), the ranks agree, and when all can,
+ * rank 0's ncclUniqueId goes to every rank and each makes its communicator; a failure there
+ * is a fallback too (said on rank 0's stderr: it is unexpected). Collective the first time. */
+static int backend_decide(lua_State *L, const char *fname)
+{
+    if (backend != BACKEND_UNDECIDED) return backend;
+    char why[WHY_LEN] = "", bus[BUS_LEN] = "";
+    const char *r;
+    lua_getfield(L, LUA_REGISTRYINDEX, LT_NCCL_KEY);
+    nccl = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!nccl)
+        snprintf(why, sizeof why, "luatorch was built without CUDA");
+    else if (nccl->version != LT_NCCL_API_VERSION || nccl->size < sizeof *nccl)
+        snprintf(why, sizeof why, "torch.core's NCCL table is version %d, this module's %d "
+                 "(rebuild both)", nccl->version, LT_NCCL_API_VERSION);
+    else if ((r = nccl->disabled()))
+        snprintf(why, sizeof why, "%s", r);
+    else if (nccl->device_bus_id(bus, sizeof bus) != LUATORCH_OK) {
+        snprintf(why, sizeof why, "no CUDA device (%s)", luatorch_errmsg());
+        bus[0] = 0;
+    }
+    check_shared(L, fname, bus, why);
+    if (!why[0] && (r = nccl->unavailable())) snprintf(why, sizeof why, "%s", r);
+    agree_why(L, fname, why);
+    unsigned char id[LT_NCCL_ID_BYTES] = {0};
+    int tried = 0;
+    if (!why[0]) {
+        if (world_rank == 0 && nccl->unique_id(id) != LUATORCH_OK)
+            snprintf(why, sizeof why, "%s", luatorch_errmsg());
+        agree_why(L, fname, why);
+    }
+    if (!why[0]) {
+        MPI_TRY(L, fname, MPI_Bcast(id, LT_NCCL_ID_BYTES, MPI_BYTE, 0, MPI_COMM_WORLD));
+        watch_begin(fname);   /* a rank that never comes leaves the others in here */
+        LSAN_OFF();
+        if (nccl->comm_init(world_size, id, world_rank) != LUATORCH_OK)
+            snprintf(why, sizeof why, "%s", luatorch_errmsg());
+        LSAN_ON();
+        watch_end();
+        tried = 1;
+        agree_why(L, fname, why);
+    }
+    if (why[0]) {
+        if (nccl && nccl->comm_live()) nccl->comm_free(timeout_read());
+        if (tried && world_rank == 0) {
+            fprintf(stderr, "distributed: NCCL could not start (%s); device tensors go through "
+                    "host buffers\n", why);
+            fflush(stderr);
+        }
+        backend = BACKEND_HOST;
+        snprintf(backend_why, sizeof backend_why, "%s", why);
+    } else {
+        backend = BACKEND_NCCL;
+        snprintf(backend_why, sizeof backend_why, "%s, %d rank%s", nccl->library(), world_size,
+                 world_size == 1 ? "" : "s");
+    }
+    return backend;
+}
+
+/* NCCL for this call: every tensor on the device, NCCL chosen, a type NCCL has */
+static int use_nccl(lua_State *L, const char *fname, luatorch_tensor *a, luatorch_tensor *b)
+{
+    if (!on_device(a) || (b && !on_device(b))) return 0;
+    return backend_decide(L, fname) == BACKEND_NCCL && nccl->supports(a);
+}
+
+/* waits for the collectives queued so far (the watchdog: dist.setTimeout) */
+static void nccl_wait(lua_State *L, const char *fname)
+{
+    lt_nccl_event *ev = NULL;
+    if (nccl->event_record(&ev) != LUATORCH_OK) luatorch_raise(L, fname);
+    int rc = nccl->event_wait(ev, timeout_read());
+    nccl->event_free(ev);
+    if (rc != LUATORCH_OK) luatorch_raise(L, fname);
+}
+
+/* deviceBackend() -> 'nccl' | 'host', why: how device collectives go (deciding it now, with
+ * every rank, when no device collective has yet) */
+static int dist_device_backend(lua_State *L)
+{
+    check_live(L, "deviceBackend");
+    lua_pushstring(L, backend_names[backend_decide(L, "deviceBackend")]);
+    lua_pushstring(L, backend_why);
+    return 2;
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static int init_mpi(int *provided)
@@ -275,6 +435,7 @@ static int init_mpi(int *provided)
 
 static int finalize_mpi(void)
 {
+    if (backend == BACKEND_NCCL && nccl) nccl->comm_free(timeout_read());
     watch_begin("finalize");   /* it waits for the other ranks too */
     LSAN_OFF();
     int rc = MPI_Finalize();
@@ -410,7 +571,13 @@ static int dist_all_reduce(lua_State *L)
     int op = check_op(L, 2, t);
     check_live(L, "allReduce");
     int64_t n = luatorch_numel(t);
-    check_agree(L, "allReduce", n, luatorch_get_dtype(t), op, 0);
+    check_agree(L, "allReduce", t, NULL, op, 0);
+    if (use_nccl(L, "allReduce", t, NULL)) {
+        if (nccl->all_reduce(t, op) != LUATORCH_OK) luatorch_raise(L, "allReduce");
+        nccl_wait(L, "allReduce");
+        lua_settop(L, 1);
+        return 1;
+    }
     luatorch_tensor *h = stage(L, t, 1, "allReduce");
     if (n > 0)
         MPI_TRY(L, "allReduce", MPI_Allreduce(MPI_IN_PLACE, luatorch_data(h), (int)n,
@@ -430,7 +597,13 @@ static int dist_broadcast(lua_State *L)
     luaL_argcheck(L, root >= 0 && root < world_size, 2,
                   lua_pushfstring(L, "root must be a rank from 0 to %d, got %I", world_size - 1, root));
     int64_t n = luatorch_numel(t);
-    check_agree(L, "broadcast", n, luatorch_get_dtype(t), 0, (int)root);
+    check_agree(L, "broadcast", t, NULL, 0, (int)root);
+    if (use_nccl(L, "broadcast", t, NULL)) {
+        if (nccl->broadcast(t, (int)root) != LUATORCH_OK) luatorch_raise(L, "broadcast");
+        nccl_wait(L, "broadcast");
+        lua_settop(L, 1);
+        return 1;
+    }
     luatorch_tensor *h = stage(L, t, world_rank == root, "broadcast");
     if (n > 0)
         MPI_TRY(L, "broadcast", MPI_Bcast(luatorch_data(h), (int)n, mpi_type(luatorch_get_dtype(t)),
@@ -463,7 +636,13 @@ static int dist_all_gather(lua_State *L)
     check_live(L, "allGather");
     check_pair(L, "allGather", out, 1, t, 2);
     int64_t n = luatorch_numel(t);
-    check_agree(L, "allGather", n, luatorch_get_dtype(t), 0, 0);
+    check_agree(L, "allGather", t, out, 0, 0);
+    if (use_nccl(L, "allGather", out, t)) {
+        if (nccl->all_gather(out, t) != LUATORCH_OK) luatorch_raise(L, "allGather");
+        nccl_wait(L, "allGather");
+        lua_settop(L, 1);
+        return 1;
+    }
     MPI_Datatype ty = mpi_type(luatorch_get_dtype(t));
     luatorch_tensor *hout = stage(L, out, 0, "allGather"), *ht = stage(L, t, 1, "allGather");
     if (n > 0)
@@ -482,7 +661,13 @@ static int dist_reduce_scatter(lua_State *L)
     check_live(L, "reduceScatter");
     check_pair(L, "reduceScatter", t, 2, out, 1);
     int64_t n = luatorch_numel(out);
-    check_agree(L, "reduceScatter", n, luatorch_get_dtype(t), op, 0);
+    check_agree(L, "reduceScatter", out, t, op, 0);
+    if (use_nccl(L, "reduceScatter", out, t)) {
+        if (nccl->reduce_scatter(out, t, op) != LUATORCH_OK) luatorch_raise(L, "reduceScatter");
+        nccl_wait(L, "reduceScatter");
+        lua_settop(L, 1);
+        return 1;
+    }
     luatorch_tensor *hout = stage(L, out, 0, "reduceScatter"), *ht = stage(L, t, 1, "reduceScatter");
     if (n > 0)
         MPI_TRY(L, "reduceScatter", MPI_Reduce_scatter_block(luatorch_data(ht), luatorch_data(hout),
@@ -497,11 +682,27 @@ static int dist_reduce_scatter(lua_State *L)
 
 typedef struct {
     MPI_Request req;
+    lt_nccl_event *ev;   /* through NCCL: recorded after the reduction (and the mean's division) */
     int active, op;
 } handle;
 
+/* An NCCL reduction: its event; the tensor already holds the result when it has completed. */
+static int handle_complete_nccl(lua_State *L, handle *h, int block)
+{
+    int done = 1;
+    int rc = block ? nccl->event_wait(h->ev, timeout_read()) : nccl->event_test(h->ev, &done);
+    if (rc != LUATORCH_OK || done) {
+        nccl->event_free(h->ev);
+        h->ev = NULL;
+        h->active = 0;
+    }
+    if (rc != LUATORCH_OK) luatorch_raise(L, block ? "wait" : "test");
+    return done;
+}
+
 static int handle_complete(lua_State *L, handle *h, int block)
 {
+    if (h->active && h->ev) return handle_complete_nccl(L, h, block);
     if (h->active) {
         int done = 1;
         if (!mpi_live()) return luaL_error(L, "wait: MPI was finalized before the reduction completed");
@@ -538,11 +739,15 @@ static int handle_test(lua_State *L)
     return 1;
 }
 
-/* a collected handle still in flight is waited for: MPI may be writing into its tensor */
+/* a collected handle still in flight is waited for: MPI may be writing into its tensor (NCCL's
+ * writes are ordered before any later use of the memory by the one stream) */
 static int handle_gc(lua_State *L)
 {
     handle *h = luaL_checkudata(L, 1, HANDLE_MT);
-    if (h->active && mpi_live()) {
+    if (h->ev) {
+        nccl->event_free(h->ev);
+        h->ev = NULL;
+    } else if (h->active && mpi_live()) {
         LSAN_OFF();
         MPI_Wait(&h->req, MPI_STATUS_IGNORE);
         LSAN_ON();
@@ -554,8 +759,8 @@ static int handle_gc(lua_State *L)
 static int handle_tostring(lua_State *L)
 {
     handle *h = luaL_checkudata(L, 1, HANDLE_MT);
-    lua_pushfstring(L, "distributed.Handle (iallReduce '%s', %s)", op_names[h->op],
-                    h->active ? "in flight" : "done");
+    lua_pushfstring(L, "distributed.Handle (iallReduce '%s'%s, %s)", op_names[h->op],
+                    h->ev ? " through NCCL" : "", h->active ? "in flight" : "done");
     return 1;
 }
 
@@ -565,15 +770,25 @@ static int dist_iall_reduce(lua_State *L)
     int op = check_op(L, 2, t);
     check_live(L, "iallReduce");
     int64_t n = luatorch_numel(t);
-    check_agree(L, "iallReduce", n, luatorch_get_dtype(t), op, 0);
-    luatorch_tensor *st = stage(L, t, 1, "iallReduce");   /* (pushed when t is on a device) */
+    check_agree(L, "iallReduce", t, NULL, op, 0);
+    int through_nccl = use_nccl(L, "iallReduce", t, NULL);
+    luatorch_tensor *st = through_nccl ? t : stage(L, t, 1, "iallReduce");   /* (pushed when
+                                                                                 staged)      */
     int staged = st != t;
     handle *h = lua_newuserdatauv(L, sizeof *h, 2);
     h->active = 0;
+    h->ev = NULL;
     h->op = op;
     luaL_setmetatable(L, HANDLE_MT);
     lua_pushvalue(L, 1);   /* the tensor lives as long as its handle */
     lua_setiuservalue(L, -2, 1);
+    if (through_nccl) {    /* queued on the stream; the handle waits for an event after it */
+        if (nccl->all_reduce(t, op) != LUATORCH_OK ||
+            nccl->event_record(&h->ev) != LUATORCH_OK)
+            luatorch_raise(L, "iallReduce");
+        h->active = 1;
+        return 1;
+    }
     if (staged) {          /* and so does the host buffer MPI writes */
         lua_pushvalue(L, -2);
         lua_setiuservalue(L, -2, 2);
@@ -594,7 +809,7 @@ int luaopen_distributed_core(lua_State *L)
         {"barrier", dist_barrier}, {"allReduce", dist_all_reduce}, {"broadcast", dist_broadcast},
         {"allGather", dist_all_gather}, {"reduceScatter", dist_reduce_scatter},
         {"iallReduce", dist_iall_reduce}, {"setTimeout", dist_set_timeout},
-        {"setChecks", dist_set_checks}, {NULL, NULL}};
+        {"setChecks", dist_set_checks}, {"deviceBackend", dist_device_backend}, {NULL, NULL}};
     static const luaL_Reg handle_methods[] = {
         {"wait", handle_wait}, {"test", handle_test}, {NULL, NULL}};
     luatorch_init(L);
