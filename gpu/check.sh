@@ -80,6 +80,7 @@ if [ "${NO_BUILD:-0}" != 1 ] && command -v make >/dev/null && command -v cc >/de
     cfg=$(cat "$BUILD/cuda-config" 2>/dev/null || echo 1)
     say "building $EXE (CUDA=$cfg)"
     make -s BUILD="$BUILD" CUDA="$cfg" -j"$(nproc 2>/dev/null || echo 2)" "$EXE" >/dev/null || exit 1
+    make -s BUILD="$BUILD" CUDA="$cfg" "$BUILD/nccl_check" >/dev/null 2>&1   # (optional: see NCCL below)
 elif [ ! -x "$EXE" ]; then
     echo "gpu/check.sh: no $EXE and no toolchain to build it here: build on a Debian machine"
     echo "  (make BUILD=$BUILD && sh gpu/check.sh --bundle) and bring $EXE and $LIBDIR along"
@@ -240,6 +241,41 @@ check "cuBLAS matmul"       '
   local err = (d - torch.mm(a, b)):abs():max()
   assert(err < 1e-3, "max |diff| " .. err)
   io.write(("96x64 @ 64x80 vs the CPU: max |diff| %.2g"):format(err))'
+# NCCL (gpu/nccl.cu, what `require 'distributed'` uses for device tensors) in one process, a world
+# of one rank: $BUILD/nccl_check (tools/nccl_check.c; carry it beside $EXE), with
+# $LUATORCH_NCCL, else PyTorch's libnccl (pip's nvidia-nccl), else the loader's. MPI is not needed.
+find_nccl() {
+    for py in $PYTHON python3 /usr/bin/python3; do
+        command -v "$py" >/dev/null 2>&1 || continue
+        for d in $("$py" -c 'import site, sys
+print(" ".join(site.getsitepackages() + [site.getusersitepackages()] + sys.path[1:]))' 2>/dev/null); do
+            [ -d "$d/nvidia" ] || continue
+            f=$(find "$d/nvidia" -maxdepth 4 -name "libnccl.so.2*" 2>/dev/null | sort | head -1)
+            [ -n "$f" ] && { echo "$f"; return; }
+        done
+    done
+}
+if [ "$hung" = 1 ] || [ ! -x "$BUILD/nccl_check" ]; then
+    table="$table$(printf '  %-22s %-5s %s' "NCCL (1 rank)" "SKIP" "$([ "$hung" = 1 ] && echo '(a check before hung)' || echo "(no $BUILD/nccl_check)")")
+"
+else
+    [ -n "${LUATORCH_NCCL:-}" ] || LUATORCH_NCCL=$(find_nccl)
+    out=$(tmo 60 env LD_LIBRARY_PATH="$LTLD" LUATORCH_NCCL="${LUATORCH_NCCL:-}" "$BUILD/nccl_check" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" > "$LOGDIR/nccl_check.txt"
+    first=$(printf '%s' "$out" | head -1 | cut -c1-60)
+    if [ "$rc" = 0 ] && printf '%s' "$out" | grep -q '^destroy ok'; then
+        status=ok; out="$first; $(printf '%s' "$out" | grep -c '^ok ') collectives on the device"
+    elif [ "$rc" = 0 ] && [ "$REAL_DEVICE" != true ]; then
+        status=ok; out="$first (no real device: $(printf '%s' "$out" | tail -1 | cut -c1-60))"
+    else
+        status=FAIL
+        problem "NCCL (1 rank): $(printf '%s' "$out" | grep -E '^(FAIL|unavailable|init failed)' | head -1) (rc $rc; $LOGDIR/nccl_check.txt)"
+        out="$(printf '%s' "$out" | grep -E '^(FAIL|unavailable|init failed)' | head -1)"
+    fi
+    table="$table$(printf '  %-22s %-5s %s' "NCCL (1 rank)" "$status" "$(printf '%s' "$out" | cut -c1-100)")
+"
+fi
 printf '%s' "$table"
 
 # ---- 2. the GPU specs: one process per file, so that a crash hides nothing else ---------------

@@ -85,6 +85,8 @@ describe('distributed', function()
       print(dist.setTimeout(5), dist.setTimeout(0))
       print(pcall(dist.setChecks, 1))
       print(dist.setChecks(false), dist.setChecks(true))
+      print('backend', dist.deviceBackend())
+      print('cuda built', torch.cuda.isBuilt())
       dist.finalize()
       print(pcall(dist.barrier))
     ]]
@@ -109,6 +111,14 @@ describe('distributed', function()
     assert.matches('\n1800%.?0?\t5%.?0?\n', out)   -- the default, then the one set
     assert.matches("bad argument #1 to 'distributed.setChecks' %(boolean expected, got number%)", out)
     assert.matches('\ntrue\tfalse\n', out)
+    -- no device here (the device paths: spec 53): host buffers, and why
+    local why = out:match('\nbackend\thost\t(rank 0: [^\n]+)\n')
+    assert.is_truthy(why, out)
+    if out:find('\ncuda built\ttrue\n') then
+      assert.is_truthy(why:find('no CUDA device (', 1, true) or why:find('LUATORCH_NCCL=0', 1, true), why)
+    else
+      assert.are.equal('rank 0: luatorch was built without CUDA', why)
+    end
     assert.matches('barrier: MPI is not running %(call dist.init%(%) first; dist.finalize%(%) has been called%)', out)
   end)
 

@@ -17,8 +17,10 @@
 -- Then the optimiser's step (optim.SGD(ddp:parameters()), or optim.sgd on getParameters) is
 -- the same on every rank, and the parameters stay equal. For Torch7's getParameters loop
 -- without this module, dist.allReduce(gradParams):div(dist.size()) in feval is the idiom.
--- Device gradients work through the collectives' host staging (no NCCL yet: see
--- lua/distributed/core.c). Buckets are launched in one order on every rank (bucket k only after buckets 1..k-1), as
+-- Device gradients go through NCCL when every rank has a GPU of its own, else through the
+-- collectives' host staging (dist.deviceBackend() says which; lua/distributed/core.c; the NCCL
+-- path has not run on a real GPU yet). NCCL runs on luatorch's one CUDA stream, so a bucket's
+-- reduction is queued behind the backward kernels before it, not beside them. Buckets are launched in one order on every rank (bucket k only after buckets 1..k-1), as
 -- MPI requires of non-blocking collectives; gradients no hook reported (unused parameters,
 -- layers with hand-written accGradParameters) are reduced at the end of backward.
 local torch = require 'torch'
