@@ -281,7 +281,7 @@ CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) s
 
 test-cuda-emu: deps
 	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so \
-	  $(if $(MPICC),$(EMU_BUILD)/lua/distributed/core.so)
+	  $(EMU_BUILD)/nccl_check $(if $(MPICC),$(EMU_BUILD)/lua/distributed/core.so)
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/$(EMU_BUILD)/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/$(EMU_BUILD)/luatorch" \
 	  $(LUA) $(BUSTED) $(BUSTED_OUT) $(CUDA_SPECS)
@@ -339,7 +339,7 @@ test-cuda-emu-asan: deps
 	$(MAKE) BUILD=build-emu-asan CUDA=emu OPT="-O1 -fno-omit-frame-pointer" \
 	  CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" build-emu-asan/luatorch build-emu-asan/lua/torch/core.so \
-	  $(if $(MPICC),build-emu-asan/lua/distributed/core.so)
+	  build-emu-asan/nccl_check $(if $(MPICC),build-emu-asan/lua/distributed/core.so)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build-emu-asan/lua/?.so;;" LUATORCH_EXE="$(CURDIR)/build-emu-asan/luatorch" \

@@ -355,7 +355,7 @@ static int backend_decide(lua_State *L, const char *fname)
     else if ((r = nccl->disabled()))
         snprintf(why, sizeof why, "%s", r);
     else if (nccl->device_bus_id(bus, sizeof bus) != LUATORCH_OK) {
-        snprintf(why, sizeof why, "no CUDA device (%s)", luatorch_errmsg());
+        snprintf(why, sizeof why, "%s", luatorch_errmsg());   /* "no CUDA device is available (...)" */
         bus[0] = 0;
     }
     check_shared(L, fname, bus, why);
