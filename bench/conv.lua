@@ -202,10 +202,10 @@ end
 local mine, py = ours(), pytorch_ms()
 print(('conv: nn.Conv2d forward + backward and the LeNet-5 training step, ms per call (float32, %s);')
       :format(CPU and 'process CPU time' or 'wall time'))
-print('luatorch: its per-shape choice, and pinned to im2col + GEMM (torch._convBackend); each PyTorch '
-      .. 'with oneDNN (dnn, its default)')
-print('and without (i2c: its im2col + GEMM, OpenBLAS in 1.13, MKL in PyPI\'s 2.x); ratios PyTorch / '
-      .. 'luatorch (> 1: ours is faster)')
+print('luatorch: its per-shape choice, and pinned to im2col + GEMM (torch._convBackend); each '
+      .. 'PyTorch with oneDNN (dnn, its default)')
+print('and without (i2c: its im2col + GEMM, OpenBLAS in 1.13, MKL in PyPI\'s 2.x); ratios '
+      .. 'PyTorch / luatorch (> 1: ours is faster)')
 local head = { ('%-40s %3s %9s %9s'):format('', 'thr', 'luatorch', 'lt im2col') }
 for _, pt in ipairs(py) do
   head[#head + 1] = ('%10s %10s %7s %7s'):format(pt.short .. ' dnn', pt.short .. ' i2c', 'dnn/',
@@ -222,7 +222,8 @@ for i, name in ipairs(names) do
     for _, pt in ipairs(py) do
       local p, q = pt.res and pt.res[k], pt.res and pt.res[(100 + i) .. ':' .. nt]
       cols[#cols + 1] = ('%10s %10s %7s %7s'):format(common.fmt(p), common.fmt(q),
-                                                     common.ratio(p, mine[k]), common.ratio(q, mine[k]))
+                                                     common.ratio(p, mine[k]),
+                                                     common.ratio(q, mine[k]))
     end
     print(table.concat(cols, ' '))
   end

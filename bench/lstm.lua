@@ -15,7 +15,8 @@
 --              with each PyTorch found (bench/pytorch.lua): Debian's 1.13 (column PT1.13) and a
 --              PyPI 2.x in build/venv-torch (PT2.15 ...; `make bench-venv`), n/a where absent;
 --              `bf16` the same step under torch.autocast('cpu', dtype=torch.bfloat16)
--- at 1 and 2 threads. Best of a few repetitions of a few steps each (machines are shared).
+-- at 1 and 2 threads, as two tables (ours, then PyTorch's). Best of a few repetitions of a few
+-- steps each (machines are shared).
 -- LUATORCH_BENCH_QUICK=1 runs the seed shape only; LUATORCH_BENCH_THREADS=n one thread count.
 local torch = require 'torch'
 local nn = require 'nn'
@@ -180,11 +181,12 @@ print(('(floor: %s GEMMs per step; %s GFLOP per step for the seed shape)'):forma
 
 -- against each PyTorch: its fp32 step and its bf16 autocast step, ms, and the ratios
 -- PyTorch fp32 / nn.LSTM and PyTorch bf16 / nn.LSTM under autocast (> 1: ours is faster)
-print('\nlstm against PyTorch, same steps and threads, ms; ratios PyTorch / luatorch (> 1: ours is faster)')
-local head = { ('%-26s %3s %8s %8s'):format('', 'thr', 'nn.LSTM', 'autocast') }, {}
+print('\nlstm against PyTorch, same steps and threads, ms; ratios PyTorch / luatorch (> 1: ours '
+      .. 'is faster)')
+local head = { ('%-26s %3s %8s %8s'):format('', 'thr', 'nn.LSTM', 'autocast') }
 for _, pt in ipairs(py) do
-  head[#head + 1] = ('%8s %11s %11s %11s'):format(pt.short, pt.short .. ' bf16', pt.short .. '/LSTM',
-                                                  pt.short .. 'bf/ac')
+  head[#head + 1] = ('%8s %11s %11s %11s'):format(pt.short, pt.short .. ' bf16',
+                                                  pt.short .. '/LSTM', pt.short .. 'bf/ac')
 end
 print(table.concat(head, ' '))
 for _, r in ipairs(rows) do

@@ -39,7 +39,8 @@ end
 -- the interpreters: Debian's, then the virtualenv's (or LUATORCH_PYTORCH's)
 local function interpreters()
   local venv = os.getenv('LUATORCH_PYTORCH')
-  local list = { { python = '/usr/bin/python3', fallback = 'PTdeb', origin = "Debian's python3-torch" } }
+  local list = { { python = '/usr/bin/python3', fallback = 'PTdeb',
+                   origin = "Debian's python3-torch" } }
   if venv and venv ~= '' then
     list[2] = { python = venv, fallback = 'PT2.x', origin = 'LUATORCH_PYTORCH' }
   else
@@ -100,7 +101,8 @@ local function legend(pts)
         or 'threads by OPENBLAS_NUM_THREADS + torch.set_num_threads')
     else
       lines[#lines + 1] = ('(%s = %s (%s): %s, its columns are n/a%s)'):format(it.short, where,
-        it.origin, it.why, it.fallback == 'PT2.x' and '; make bench-venv installs PyTorch 2.x' or '')
+        it.origin, it.why,
+        it.fallback == 'PT2.x' and '; make bench-venv installs PyTorch 2.x' or '')
     end
   end
   return table.concat(lines, '\n')
