@@ -7,7 +7,8 @@
 --              (V = 65, batch 50, sequence 50; SGD here where the example uses Adam)
 --   floor      the step's matrix products alone: the GEMMs the recurrent layers issued
 --              (torch._gemmTrace while one step runs) plus the Linear head's three, as bare
---              OpenBLAS calls of the same shapes at the same thread count (torch._gemmReplay)
+--              calls of the same shapes at the same thread count (torch._gemmReplay), once all
+--              on OpenBLAS and once all on oneDNN; the faster of the two
 --   PyTorch    the same model, loss and SGD step (torch.nn.GRU / RNN / LSTM(bidirectional) /
 --              Embedding), with each PyTorch found (bench/pytorch.lua): Debian's 1.13 and a
 --              PyPI 2.x in build/venv-torch (`make bench-venv`), n/a where absent
@@ -75,11 +76,20 @@ local function step_of(cfg)
   return common.train_step(model, nn.CrossEntropyCriterion(), opt, x, y), head
 end
 
+-- the floor on each engine alone (bench/lstm.lua does the same); the faster one is the floor
 local function floor_ms(cfg, step, head)
   local calls = torch._gemmTrace(step)
   for _, c in ipairs(head) do calls[#calls + 1] = c end
-  torch._gemmReplay(calls, 1)
-  return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps), CPU) * 1000, #calls
+  local ms, engine = {}, torch.getGemmEngine()
+  for _, e in ipairs({ 'openblas', 'onednn' }) do
+    if e == 'openblas' or pcall(torch.setGemmEngine, e) then
+      torch.setGemmEngine(e)
+      torch._gemmReplay(calls, 1)
+      ms[e] = torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps), CPU) * 1000
+    end
+  end
+  torch.setGemmEngine(engine)
+  return math.min(ms.openblas, ms.onednn or math.huge), #calls
 end
 
 -- PyTorch: every configuration in one python process per thread count (bench/pytorch.lua)
@@ -154,7 +164,7 @@ torch.setnumthreads(old_threads)
 local py = pytorch_ms()
 
 print(('rnn: one training step (forward + backward + SGD), ms of %s; floor = the same GEMMs as '
-       .. 'bare BLAS calls; OpenBLAS kernels: %s%s'):format(CPU and 'process CPU time' or 'wall time',
+       .. 'bare calls, all on OpenBLAS or all on oneDNN, the faster; OpenBLAS kernels: %s%s'):format(CPU and 'process CPU time' or 'wall time',
        torch._blasCorename(), os.getenv('OPENBLAS_CORETYPE') and ' (OPENBLAS_CORETYPE)' or ''))
 local head = { ('%-31s %3s %9s %9s %8s %6s'):format('', 'thr', 'luatorch', 'floor', 'ms/floor',
                                                     'GEMMs') }
