@@ -368,7 +368,7 @@ static double now_s(void)
 static int event_wait(lt_nccl_event *e, double timeout_s)
 {
     double t0 = now_s();
-    long pause_ns = 1000;   /* polls back off from 1 us to 1 ms */
+    long pause_ns = 1000;   /* polls back off from 1 us to about 100 us */
     for (;;) {
         int done = event_poll(e);
         if (done) return done < 0 ? LT_ERR : LT_OK;
@@ -383,7 +383,7 @@ static int event_wait(lt_nccl_event *e, double timeout_s)
         }
         struct timespec ts = {0, pause_ns};
         nanosleep(&ts, NULL);
-        if (pause_ns < 1000000) pause_ns *= 2;
+        if (pause_ns < 100000) pause_ns *= 2;
     }
 }
 

@@ -349,9 +349,11 @@ static int backend_decide(lua_State *L, const char *fname)
     lua_pop(L, 1);
     if (!nccl)
         snprintf(why, sizeof why, "luatorch was built without CUDA");
-    else if (nccl->version != LT_NCCL_API_VERSION || nccl->size < sizeof *nccl)
+    else if (nccl->version != LT_NCCL_API_VERSION || nccl->size < sizeof *nccl) {
         snprintf(why, sizeof why, "torch.core's NCCL table is version %d, this module's %d "
                  "(rebuild both)", nccl->version, LT_NCCL_API_VERSION);
+        nccl = NULL;
+    }
     else if ((r = nccl->disabled()))
         snprintf(why, sizeof why, "%s", r);
     else if (nccl->device_bus_id(bus, sizeof bus) != LUATORCH_OK) {
@@ -380,7 +382,7 @@ static int backend_decide(lua_State *L, const char *fname)
         agree_why(L, fname, why);
     }
     if (why[0]) {
-        if (nccl && nccl->comm_live()) nccl->comm_free(timeout_read());
+        if (tried && nccl->comm_live()) nccl->comm_free(timeout_read());
         if (tried && world_rank == 0) {
             fprintf(stderr, "distributed: NCCL could not start (%s); device tensors go through "
                     "host buffers\n", why);
