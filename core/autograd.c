@@ -323,6 +323,44 @@ static lt_tensor *root_grad(const lt_tensor *root, const lt_tensor *grad)
     return g;
 }
 
+/* A parameter's accumulate node: its gradient into .grad, then the gradient-ready hook when
+ * this was the leaf's last use in the pass (hooked: the pass counted them). */
+static int leaf_step(lt_node *n, int hooked, int *fired)
+{
+    int st = LT_OK;
+    if (n->grad_buf[0] && n->leaf->requires_grad) st = accumulate_leaf(n->leaf, n->grad_buf[0]);
+    if (st == LT_OK && hooked && n->leaf->grad_hook && --n->leaf->acc_pending == 0) {
+        *fired = 1;
+        st = hooks.leaf_ready(n->leaf, hooks.ud);
+    }
+    return st;
+}
+
+/* The node whose backward runs now on this thread, for lt_node_input_ready: which of its
+ * inputs it handed over early (they are skipped after its backward) and the pass's hooks. */
+typedef struct {
+    lt_node *node;
+    unsigned char *early;   /* (node->ninputs) */
+    int hooked, *fired;
+} running_node;
+static _Thread_local running_node running;
+
+int lt_node_input_ready(lt_node *n, int k, lt_tensor **gin)
+{
+    if (running.node != n || !running.hooked || k < 0 || k >= n->ninputs || running.early[k])
+        return LT_OK;
+    lt_node *m = n->next[k];
+    if (!m || !m->leaf || m->deps != 1) return LT_OK;   /* parameters only, this their last use */
+    int st = LT_OK;
+    if (gin[k]) {
+        st = accumulate(&m->grad_buf[n->next_slot[k]], gin[k]);
+        gin[k] = NULL;
+    }
+    running.early[k] = 1;
+    m->deps = 0;
+    return st == LT_OK ? leaf_step(m, running.hooked, running.fired) : st;
+}
+
 int lt_backward(lt_tensor *root, const lt_tensor *grad, int retain_graph)
 {
     return lt_backward_many(1, &root, &grad, retain_graph);
@@ -364,12 +402,7 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
     while (st == LT_OK && ready.n) {
         lt_node *n = ready.v[--ready.n];
         if (n->leaf) {
-            if (n->grad_buf[0] && n->leaf->requires_grad)
-                st = accumulate_leaf(n->leaf, n->grad_buf[0]);
-            if (st == LT_OK && hooked && n->leaf->grad_hook && --n->leaf->acc_pending == 0) {
-                fired = 1;
-                st = hooks.leaf_ready(n->leaf, hooks.ud);
-            }
+            st = leaf_step(n, hooked, &fired);
             continue;
         }
         if (n->freed) {
@@ -378,17 +411,24 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
             break;
         }
         free(grad_in);
-        grad_in = calloc((size_t)(n->ninputs ? n->ninputs : 1), sizeof *grad_in);
+        /* the inputs' gradients, then which of them the backward handed over early */
+        size_t nin = (size_t)(n->ninputs ? n->ninputs : 1);
+        grad_in = calloc(nin, sizeof *grad_in + 1);
         if (!grad_in) {
             st = lt_error("out of memory in backward");
             break;
         }
+        unsigned char *early = (unsigned char *)(grad_in + nin);
         int has_grad = 0;
         for (int k = 0; k < n->noutputs; k++) has_grad |= n->grad_buf[k] != NULL;
         if (has_grad) {  /* as PyTorch: a product recorded under autocast runs its backward
                             under it, wherever backward is called */
             int ac = lt_autocast_set(n->autocast);
+            running_node outer = running;   /* (a hook may run a backward of its own) */
+            running.node = n, running.early = early, running.hooked = hooked;
+            running.fired = &fired;
             st = n->backward(n, n->grad_buf, grad_in);
+            running = outer;
             lt_autocast_set(ac);
         }
         for (int k = 0; k < n->noutputs; k++) {  /* this node's incoming grads are spent */
@@ -400,6 +440,7 @@ int lt_backward_many(int nroots, lt_tensor *const *roots, const lt_tensor *const
             n->freed = 1;
         }
         for (int k = 0; k < n->ninputs; k++) {
+            if (early[k]) continue;   /* its accumulate node has run (lt_node_input_ready) */
             lt_node *m = n->next[k];
             if (st == LT_OK && m && grad_in[k]) {
                 st = accumulate(&m->grad_buf[n->next_slot[k]], grad_in[k]);

@@ -1313,6 +1313,10 @@ static int lstm_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
             }
         }
         if (st) break;
+        /* layer l's weights are final: their gradient-ready hooks may fire now, while the
+         * layers below still run (DDP starts reducing their bucket); a no-op without hooks */
+        for (int k = kw; k < kw + 4 && st == LT_OK; k++) st = lt_node_input_ready(n, k, gin);
+        if (st) break;
         if (l > 0 && s->dropout_on) {
 #ifdef LT_HAVE_CUDA
             if (gpu)

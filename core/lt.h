@@ -377,6 +377,12 @@ typedef struct {
     void *ud;
 } lt_grad_hooks;
 void  lt_autograd_set_hooks(const lt_grad_hooks *hooks);
+/* From inside node n's backward: input k's gradient is final now (gin[k], or already written
+ * into the parameter's .grad). When gradient-ready hooks are on and input k is a parameter
+ * used only here, its accumulate node runs at once (taking gin[k]) and its hook fires, so a
+ * multi-layer node (the fused nn.LSTM) reports each layer's weights as soon as that layer is
+ * done; otherwise nothing happens and the engine takes gin[k] after the backward as usual. */
+int   lt_node_input_ready(lt_node *n, int k, lt_tensor **gin);
 int   lt_backward_many(int n, lt_tensor *const *roots, const lt_tensor *const *grads,
                        int retain_graph);
 /* Refuses an op that writes into an existing tensor (in place, or a [res,] result) when

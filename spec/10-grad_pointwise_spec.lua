@@ -460,6 +460,43 @@ describe('gradient-ready hooks (torch._setGradReadyHook, torch._queueBackwardCal
     assert.are.same({ 'w 68' }, log)
   end)
 
+  it("the fused nn.LSTM reports each layer's weights as soon as that layer is done, same gradients", function()
+    local nn = require 'nn'
+    torch.manualSeed(1)
+    local lstm = nn.LSTM(3, 4, 3):double()
+    local x = torch.randn(5, 2, 3):double()
+    local named = lstm:namedParameters()
+    local function grads()
+      local g = {}
+      for _, e in ipairs(named) do g[#g + 1] = e[2].grad:clone() end
+      return g
+    end
+    lstm:zeroGradParameters()
+    lstm(x):sum():backward()
+    local plain = grads()
+    -- each hook notes which layers' input weights have a gradient (not zero) yet
+    local log = {}
+    for _, e in ipairs(named) do
+      torch._setGradReadyHook(e[2], function()
+        local seen = {}
+        for _, f in ipairs(named) do
+          if f[1]:match('^weight_ih') and f[2].grad:norm() > 0 then seen[#seen + 1] = f[1]:sub(-2) end
+        end
+        log[#log + 1] = e[1] .. ' ' .. table.concat(seen, ',')
+      end)
+    end
+    lstm:zeroGradParameters()
+    lstm(x):sum():backward()
+    for _, e in ipairs(named) do torch._setGradReadyHook(e[2], nil) end
+    -- the top layer first, while the layers below have no gradient yet
+    assert.are.same({ 'weight_ih_l2 l2', 'weight_hh_l2 l2', 'bias_ih_l2 l2', 'bias_hh_l2 l2',
+                      'weight_ih_l1 l1,l2', 'weight_hh_l1 l1,l2', 'bias_ih_l1 l1,l2', 'bias_hh_l1 l1,l2',
+                      'weight_ih_l0 l0,l1,l2', 'weight_hh_l0 l0,l1,l2', 'bias_ih_l0 l0,l1,l2',
+                      'bias_hh_l0 l0,l1,l2' }, log)
+    local hooked = grads()
+    for i = 1, #plain do assert.are.equal(0, (hooked[i] - plain[i]):abs():max(), named[i][1]) end
+  end)
+
   it('an error in a hook stops the pass and is raised by backward', function()
     local w = torch.DoubleTensor({ 1, 2 }):requiresGrad_()
     torch._setGradReadyHook(w, function() error('hook fails') end)

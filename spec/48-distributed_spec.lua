@@ -186,6 +186,28 @@ describe('distributed', function()
     end)
   end
 
+  it('train-ddp-lstm: a fused 2-layer nn.LSTM, its layers reported one by one, ends as one process (2 ranks)', function()
+    local out, code, _, files = run(0, 'train-ddp-lstm')
+    assert.are.equal(0, code, out)
+    local ref, start = numbers(find(files[1], 'params'), 'params'), numbers(find(files[1], 'start'), 'start')
+    assert.are.equal(472, #ref)   -- LSTM 4->5 (220) and 5->5 (240), Linear 5->2 (12)
+    local moved = 0
+    for i = 1, #ref do moved = math.max(moved, math.abs(ref[i] - start[i])) end
+    assert.is_true(moved > 1e-3, 'training did not change the parameters')
+    out, code, _, files = run(2, 'train-ddp-lstm')
+    assert.are.equal(0, code, out)
+    for r = 1, 2 do
+      -- 9 buckets of ~105 bytes, every one started during backward on each step
+      assert.are.equal('early 9 9 9 9 9', find(files[r], 'early'), out)
+      local got = numbers(find(files[r], 'params') or '', 'params')
+      assert.are.equal(#ref, #got, out)
+      for i = 1, #ref do
+        assert.is_true(math.abs(got[i] - ref[i]) < 2e-6,
+          ('rank %d, parameter %d: %s, one process: %s'):format(r - 1, i, got[i], ref[i]))
+      end
+    end
+  end)
+
   it('the overlapped reduction gives the bits of the blocking one (2 ranks)', function()
     local out1, code1, _, overlapped = run(2, 'train-ddp')
     local out2, code2, _, blocking = run(2, 'train-ddp-sync')

@@ -4,7 +4,8 @@
 -- them against values it computes itself. Modes:
 --   collectives  every collective on every dtype and op; each rank checks its own results
 --                against closed forms of the ranks' inputs and writes 'ok <name>' lines
---   train-torch7 / train-ddp / train-ddp-sync / train-ddp-t7  5 SGD steps of a small MLP on 12
+--   train-torch7 / train-ddp / train-ddp-sync / train-ddp-t7 / train-ddp-lstm  5 SGD steps of a
+--                small MLP (ddp-lstm: a 2-layer nn.LSTM, a Select and a Linear) on 12
 --                fixed samples, each rank on its shard (DataLoader{distributed = true}), from a
 --                different random init on every rank; writes the final parameters (a world of
 --                one is the reference). torch7: getParameters + dist.allReduce in feval;
@@ -12,7 +13,7 @@
 --                off, ddp:syncGradients(); ddp-t7: ddp:forward/backward + optim.sgd on
 --                ddp:getParameters(). The ddp modes also write how many buckets each step
 --                launched during backward ('early')
---   collectives-cuda / train-ddp-cuda  the same on device tensors (through NCCL or host staging,
+--   collectives-cuda / train-ddp-cuda / train-ddp-lstm-cuda  the same on device tensors (through NCCL or host staging,
 --                as dist.deviceBackend() says; the spec: spec/53-cuda_distributed_spec.lua)
 --   backend      dist.deviceBackend()'s answer and reason, a device all-reduce, and a rank
 --                passing a host tensor where the others pass a device one
@@ -108,15 +109,28 @@ elseif mode == 'backend' then
   say('done')
 elseif mode:match('^train%-') then
   -- 12 fixed samples (closed forms, the same on every rank), 4 features -> 2 outputs
-  local X, Y = torch.FloatTensor(12, 4), torch.FloatTensor(12, 2)
+  local X, Y = torch.FloatTensor(12, 4), torch.FloatTensor(12, 2)   -- (train-ddp-lstm: 12 x 3 x 4)
   for i = 1, 12 do
     for j = 1, 4 do X[i][j] = math.sin(i * 0.7 + j * 1.3) end
     Y[i][1], Y[i][2] = math.cos(i * 0.5), math.sin(i * 0.3) * 0.5
   end
   torch.manualSeed(100 + rank)   -- a different initialisation on every rank
   local model = nn.Sequential():add(nn.Linear(4, 8)):add(nn.Tanh()):add(nn.Linear(8, 2))
+  if mode:match('^train%-ddp%-lstm') then
+    -- a fused 2-layer nn.LSTM over 3 steps of the same samples (its backward reports each
+    -- layer's weights as soon as that layer is done), then its last step to 2 outputs
+    local S = torch.FloatTensor(12, 3, 4)
+    for i = 1, 12 do
+      for t = 1, 3 do
+        for j = 1, 4 do S[i][t][j] = math.sin(i * 0.7 + j * 1.3 + t * 0.4) end
+      end
+    end
+    X = S
+    model = nn.Sequential():add(nn.LSTM(4, 5, 2, { batchFirst = true })):add(nn.Select(2, 3))
+                           :add(nn.Linear(5, 2))
+  end
   local criterion = nn.MSECriterion()
-  local cuda = mode == 'train-ddp-cuda'   -- the model and batches on the device
+  local cuda = mode:match('%-cuda$') ~= nil   -- the model and batches on the device
   if cuda then
     model:cuda()
     criterion:cuda()

@@ -20,7 +20,9 @@
 -- Device gradients go through NCCL when every rank has a GPU of its own, else through the
 -- collectives' host staging (dist.deviceBackend() says which; lua/distributed/core.c; the NCCL
 -- path has not run on a real GPU yet). NCCL runs on luatorch's one CUDA stream, so a bucket's
--- reduction is queued behind the backward kernels before it, not beside them. Buckets are launched in one order on every rank (bucket k only after buckets 1..k-1), as
+-- reduction is queued behind the backward kernels before it, not beside them. The fused
+-- multi-layer nn.LSTM reports each layer's weights as soon as that layer's backward is done
+-- (lt_node_input_ready in core/autograd.c), so its upper layers' buckets start early. Buckets are launched in one order on every rank (bucket k only after buckets 1..k-1), as
 -- MPI requires of non-blocking collectives; gradients no hook reported (unused parameters,
 -- layers with hand-written accGradParameters) are reduced at the end of backward.
 local torch = require 'torch'
