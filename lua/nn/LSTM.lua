@@ -194,6 +194,7 @@ LSTM.resetState = R.resetState
 function LSTM:_clearState()
   self.state, self._carry = nil, nil
   workspaces[self] = nil
+  R.drop_workspaces(self)
 end
 
 function LSTM:__tostring__()

@@ -131,8 +131,10 @@ function RNNBase:__call(input, h0, opts)
 end
 RNNBase.__call__ = RNNBase.__call
 
+-- for clearState(): the last state and the C workspaces (buffers the size of a whole sequence)
 function RNNBase:_clearState()
   self.state, self._carry = nil, nil
+  R.drop_workspaces(self)
 end
 
 function RNNBase:__tostring__()
