@@ -283,6 +283,8 @@ static int l_lstm_graph_stats(lua_State *L)
     lt_gpu_loop_stats a = lt_gpu_loop_graph_stats(kind);
     c = a.captures, r = a.replays, s = a.stepwise, k = a.repeats;
     fu = kind < 0 || kind == LT_GPU_LOOP_LSTM ? lt_gpu_lstm_fused_loops() : 0;
+#else
+    (void)kind;  /* (checked: a bad name is an error without CUDA too) */
 #endif
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, c), lua_setfield(L, -2, "captures");

@@ -23,8 +23,8 @@
 --   reshape or contiguous() rather than view to flatten it).
 --
 -- Bidirectional layers and lengths run through torch.rnnLayer (core/rnn.c, one node per layer
--- and direction; fresh result tensors; on CUDA tensors gpu/rnn.cu); the plain case is the
--- fused stack below.
+-- and direction; fresh result tensors; on CUDA tensors gpu/rnn.cu, the time loops replayed
+-- from CUDA graphs as below); the plain case is the fused stack below.
 -- On CUDA tensors (m:cuda(), inputs and states on the device) the same calls run on the GPU
 -- (gpu/lstm.cu: cuBLAS GEMMs, one fused kernel per step, the time loops replayed from CUDA
 -- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),

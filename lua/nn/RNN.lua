@@ -30,7 +30,9 @@
 --   one step, m:forward(x [, h]) / m(x, h) / m:forward({x, h}) -> h' (x: B x I or I; h
 --   defaults to zeros). Parameters weight_ih, weight_hh, bias_ih, bias_hh.
 -- On CUDA tensors (m:cuda(), the input and the state on the device) every form runs on the GPU
--- (gpu/rnn.cu through core/rnn.c); the lengths may stay a host LongTensor.
+-- (gpu/rnn.cu through core/rnn.c; the time loops' buffers kept in a workspace per layer and
+-- direction, so that from the second call at a shape the loops replay from CUDA graphs;
+-- LUATORCH_CUDA_GRAPHS=0 turns graphs off); the lengths may stay a host LongTensor.
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'

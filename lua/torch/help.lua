@@ -212,7 +212,7 @@ nn.RNNCell nn.GRUCell | nn.RNNCell(inputSize, hiddenSize [, bias = true [, nonli
 nn.RNN:remember nn.GRU:remember nn.LSTM:remember nn.RNNBase:remember | m:remember([on = true]) -> m | stateful sequences: each call without an initial state starts from the last call's final state, detached (truncated BPTT); the option stateful = true does the same
 nn.RNN:resetState nn.GRU:resetState nn.LSTM:resetState nn.RNNBase:resetState | m:resetState() -> m | the next call of a stateful recurrent layer starts from zeros
 nn.RNNBase nn.RNNCellBase | (base classes) | what nn.RNN and nn.GRU share (the layer stack, options, stateful state) / what nn.RNNCell and nn.GRUCell share; not made directly
-torch.rnnLayer | torch.rnnLayer(mode, x, h0, c0, {w_ih, w_hh [, b_ih, b_hh]} [, reverse [, lengths]]) -> y, h_n [, c_n] | one recurrent layer ('tanh', 'relu', 'gru', 'lstm') over a T x B x I sequence as one autograd node; the building block of nn.RNN, nn.GRU and nn.LSTM's bidirectional form
+torch.rnnLayer | torch.rnnLayer(mode, x, h0, c0, {w_ih, w_hh [, b_ih, b_hh]} [, reverse [, lengths [, workspace]]]) -> y, h_n [, c_n] | one recurrent layer ('tanh', 'relu', 'gru', 'lstm') over a T x B x I sequence as one autograd node; the building block of nn.RNN, nn.GRU and nn.LSTM's bidirectional form; workspace (a torch._rnnWorkspace(), one per layer and direction): on a CUDA device the time loops' buffers are kept from call to call, so the loops replay from CUDA graphs
 nn.Dropout | nn.Dropout([p = 0.5]) | zeroes elements with probability p in training (scaled by 1/(1-p)); identity in evaluate()
 nn.ReLU nn.Tanh nn.Sigmoid | nn.ReLU() / nn.Tanh() / nn.Sigmoid() | elementwise activations
 nn.LeakyReLU | nn.LeakyReLU([negval = 0.01]) | x or negval * x
