@@ -115,8 +115,9 @@ static rnn_ws *ws_get(lt_rnn_ws *m, int dev, lt_dtype dt, int mode, int reverse,
 {
     for (int i = 0; i < RNN_WS_CACHE; i++) {
         rnn_ws *w = m->slot[i];
-        if (w && (!w->user || (w->owner && w->owner->freed)) && w->dev == dev && w->dt == dt && w->mode == mode &&
-            w->reverse == reverse && w->T == T && w->B == B && w->I == I && w->H == H) {
+        if (w && (!w->user || (w->owner && w->owner->freed)) && w->dev == dev && w->dt == dt &&
+            w->mode == mode && w->reverse == reverse && w->T == T && w->B == B && w->I == I &&
+            w->H == H) {
             w->refcount++;
             return w;
         }

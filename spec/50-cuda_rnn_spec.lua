@@ -308,7 +308,9 @@ local function graph_calls(mode, graphs_on, plan, o)
   local d = delta(stats(), before)
   torch._lstmGraphs(was)
   assert(ok, err)
-  for k, p in ipairs(plan) do cpu[k] = call(m, false, inputs(p[1], D, L, mode == 'lstm'), p[2] or nil) end
+  for k, p in ipairs(plan) do
+    cpu[k] = call(m, false, inputs(p[1], D, L, mode == 'lstm'), p[2] or nil)
+  end
   return dev, cpu, d
 end
 
