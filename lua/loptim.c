@@ -135,11 +135,18 @@ static int o_clip_grad_norm(lua_State *L)
 
 void lt_open_optim(lua_State *L)
 {
-    static const luaL_Reg fns[] = {
-        {"sgd", o_sgd},           {"adam", o_adam},       {"adamw", o_adamw},
-        {"rmsprop", o_rmsprop},
-        {"adagrad", o_adagrad},   {"clipGradNorm", o_clip_grad_norm}, {NULL, NULL},
+    /* BFloat16 parameters, gradients and state are widened: the update runs in float32 and
+     * is rounded back (lauxt.c); clipGradNorm's table of gradients is not */
+    static const ltL_Reg fns[] = {
+        {"sgd", o_sgd, 0},         {"adam", o_adam, 0},       {"adamw", o_adamw, 0},
+        {"rmsprop", o_rmsprop, 0}, {"adagrad", o_adagrad, 0}, {NULL, NULL, 0},
     };
-    luaL_newlib(L, fns);
+    lua_newtable(L);
+    for (const ltL_Reg *r = fns; r->name; r++) {
+        ltL_pushwidening(L, r, 0);
+        lua_setfield(L, -2, r->name);
+    }
+    lua_pushcfunction(L, o_clip_grad_norm);
+    lua_setfield(L, -2, "clipGradNorm");
     lua_setfield(L, -3, "_optim");  /* torch table at -2 before the push */
 }
