@@ -396,6 +396,11 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname)
  * argument errors keep naming the function. */
 #define WIDEN_MAXARGS 64
 
+/* Whether the running widened op rounds to bfloat16 (set by widened_call for the call it
+ * makes, taken by the widen_entry it reaches, reset by every widen_entry: so an error inside
+ * leaves it set only until the next widened op starts). */
+static _Thread_local int scalars_pending, scalars_bf16;
+
 /* The tensor at i when it is a live BFloat16 one (the tensor metatable is upvalue 3). */
 static lt_tensor *bf16_arg(lua_State *L, int i)
 {
@@ -413,6 +418,62 @@ static lt_tensor *any_tensor(lua_State *L, int i)
     int tensor = lua_rawequal(L, -1, lua_upvalueindex(3));
     lua_pop(L, 1);
     return tensor ? *(lt_tensor **)lua_touserdata(L, i) : NULL;
+}
+
+typedef struct { int init; luaL_Buffer b; } dump_state;
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+    dump_state *d = ud;
+    if (!d->init) {  /* as lstrlib's string.dump: the buffer starts above the function */
+        d->init = 1;
+        luaL_buffinit(L, &d->b);
+    }
+    luaL_addlstring(&d->b, (const char *)p, sz);
+    return 0;
+}
+
+/* Pushes function(f, ...) T.NAME = f; return T.NAME(...) end for this name (cached in the
+ * registry): the widened call goes through it so that an argument error raised inside says
+ * 'bad argument #n to 'NAME'' as the direct call does (Lua names a C function by its call
+ * site, here the field NAME; one called from C has none). Stripped of line information, so
+ * no position of the trampoline is put before the message. */
+static void push_trampoline(lua_State *L, const char *name)
+{
+    static const char key = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+    }
+    int cache = lua_gettop(L);
+    if (lua_getfield(L, cache, name) == LUA_TFUNCTION) {
+        lua_remove(L, cache);
+        return;
+    }
+    lua_pop(L, 1);
+    const char *src = lua_pushfstring(L, "local pass, T = function(...) return ... end, {}\n"
+                                         "return function(f, ...) T.%s = f "
+                                         "return pass(T.%s(...)) end", name, name);
+    if (luaL_loadbufferx(L, src, strlen(src), "=widen", "t") != LUA_OK) lua_error(L);
+    lua_call(L, 0, 1);
+    int fn = lua_gettop(L);
+    dump_state d = {0};
+    lua_pushvalue(L, fn);
+    lua_dump(L, dump_writer, &d, 1);
+    if (!d.init) luaL_error(L, "%s: cannot build its widening trampoline", name);
+    luaL_pushresult(&d.b);
+    size_t len;
+    const char *bin = lua_tolstring(L, -1, &len);
+    if (luaL_loadbufferx(L, bin, len, "=widen", "b") != LUA_OK) lua_error(L);
+    int stripped = lua_gettop(L);
+    for (int k = 1; lua_getupvalue(L, fn, k); k++)  /* load set the first one to _ENV */
+        lua_setupvalue(L, stripped, k);
+    lua_pushvalue(L, stripped);
+    lua_setfield(L, cache, name);
+    lua_replace(L, cache);
+    lua_settop(L, cache);
 }
 
 static int widened_call(lua_State *L, const ltL_Reg *r, int n)
@@ -447,11 +508,14 @@ static int widened_call(lua_State *L, const ltL_Reg *r, int n)
             node[i] = w->grad_fn;
         }
     }
+    push_trampoline(L, r->name);
     lua_Debug ar;  /* this very closure, called again on the widened arguments */
     if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "f", &ar))
         return luaL_error(L, "%s: cannot find the running function", r->name);
     for (int i = 1; i <= n; i++) lua_pushvalue(L, n + i);
-    lua_call(L, n, LUA_MULTRET);
+    scalars_pending = narrow;
+    lua_call(L, n + 1, LUA_MULTRET);
+    scalars_bf16 = 0;
     int top = lua_gettop(L);
     /* copies the kernel wrote into go back into their BFloat16 originals */
     for (int i = 1; i <= n; i++) {
@@ -489,9 +553,16 @@ static int widened_call(lua_State *L, const ltL_Reg *r, int n)
     return top - 2 * n;
 }
 
+double ltL_scalar_operand(double v)
+{
+    return scalars_bf16 ? (double)lt_bf16_to_f32(lt_f32_to_bf16((float)v)) : v;
+}
+
 static int widen_entry(lua_State *L)
 {
     const ltL_Reg *r = lua_touserdata(L, lua_upvalueindex(2));
+    scalars_bf16 = scalars_pending;
+    scalars_pending = 0;
     int n = lua_gettop(L);
     for (int i = 1; i <= n; i++)
         if (bf16_arg(L, i)) return widened_call(L, r, n);

@@ -65,7 +65,7 @@ static void binop(lua_State *L, const char *name, lt_tensor *res, lt_binary_op o
         if (st == LT_OK && fresh) st = lt_rec_binary(res, op, x, y, 1.0);
         lt_tensor_release(s);
     } else {
-        double v = lua_tonumber(L, is);
+        double v = ltL_scalar_operand(lua_tonumber(L, is));
         if (a) {
             st = lt_binary_scalar(res, op, a, v);
             if (st == LT_OK && fresh) st = lt_rec_binary_scalar(res, op, a, v);
@@ -204,7 +204,7 @@ static int compare(lua_State *L, lt_cmp_op op, const char *name)
         st = s ? lt_compare(res, op, a, s) : LT_ERR;
         lt_tensor_release(s);
     } else {
-        st = lt_compare_scalar(res, op, a, lua_tonumber(L, 3));
+        st = lt_compare_scalar(res, op, a, ltL_scalar_operand(lua_tonumber(L, 3)));
     }
     if (st != LT_OK) return ltL_error(L, name);
     lua_settop(L, 1);
@@ -228,8 +228,8 @@ static int pw_clamp(lua_State *L)
     int resform = ltL_leadingtensors(L, 1);
     lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
     lt_tensor *a = ltL_checktensor(L, 2);
-    double lo = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
-    double hi = lua_isnoneornil(L, 4) ? NAN : luaL_checknumber(L, 4);
+    double lo = lua_isnoneornil(L, 3) ? NAN : ltL_scalar_operand(luaL_checknumber(L, 3));
+    double hi = lua_isnoneornil(L, 4) ? NAN : ltL_scalar_operand(luaL_checknumber(L, 4));
     int fresh = ltL_fresh(L, resform);
     if (!fresh) ltL_checkinplace(L, "clamp", res, 1, (const lt_tensor *[]){a});
     LT_TRY(L, "clamp", lt_clamp(res, a, lo, hi));
@@ -288,7 +288,7 @@ static lt_tensor *tensor_or_scalar(lua_State *L, int idx, lt_dtype dt, int dev, 
     if (exact_int(L, t, idx) && dev == LT_CPU)
         *(int64_t *)t->storage->data = (int64_t)lua_tointeger(L, idx);
     else if (exact_int(L, t, idx)) lt_set_int(t, NULL, (int64_t)lua_tointeger(L, idx));
-    else lt_set(t, NULL, v);
+    else lt_set(t, NULL, ltL_scalar_operand(v));
     lua_replace(L, idx);
     return t;
 }

@@ -102,6 +102,10 @@ typedef struct { const char *name; lua_CFunction fn; int where; } ltL_Reg;
  * what ltL_register does for LT_WIDEN entries; for metamethods and other tables. reg must
  * outlive the Lua state (a static array). */
 void ltL_pushwidening(lua_State *L, const ltL_Reg *reg, int ismethod);
+/* A number operand of a pointwise op (x + 0.1, clamp's bounds, a comparison's value): rounded
+ * to bfloat16 while a widened op computes a BFloat16 result, as PyTorch casts a scalar operand
+ * to the tensor's dtype; v itself otherwise. */
+double ltL_scalar_operand(double v);
 /* With the torch table at -2 and the methods table at -1: registers each function as a
  * closure whose upvalue says whether it was called as a method. */
 void ltL_register(lua_State *L, const ltL_Reg *regs);
