@@ -374,8 +374,8 @@ static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tens
                    name, luaL_typename(L, other));
 }
 
-/* ltL_totensor, naming the metamethod when the operand was freed or is a BFloat16 tensor and
- * the other one is a string: reached through the string library's metamethod ('x' / t), the
+/* ltL_totensor, naming the metamethod when the operand was freed and the other one is a
+ * string: reached through the string library's metamethod ('x' / t), the
  * call has no name for Lua and luaL_argerror would say '?' (otherwise Lua's own name, 'div',
  * stays). */
 static lt_tensor *operand(lua_State *L, int arg, const char *name)
@@ -383,8 +383,6 @@ static lt_tensor *operand(lua_State *L, int arg, const char *name)
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
     if (box && lua_type(L, 3 - arg) == LUA_TSTRING) {
         if (!*box) luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", arg, name);
-        if ((*box)->dtype == LT_BFLOAT16)
-            luaL_error(L, "bad argument #%d to '%s' (" LT_BF16_MSG ")", arg, name);
     }
     return ltL_totensor(L, arg);
 }

@@ -414,6 +414,15 @@ function Module:type(typename)
   if type(typename) == 'string' and not (host_of[typename] or host_of['torch.' .. typename]) then
     check.argerror('type', 1, ("unknown tensor type '%s'"):format(typename))
   end
+  if typename == 'torch.BFloat16Tensor' or typename == 'BFloat16Tensor' then
+    for _, m in ipairs(self:listModules()) do
+      if m._noBFloat16 then
+        error(("%s: BFloat16 parameters are not supported (its fused kernels compute in float32 "
+               .. "or float64; keep it float, and use torch.autocast('bfloat16') for bf16 "
+               .. 'products)'):format(torch.typename(m)), 2)
+      end
+    end
+  end
   self:apply(function(m)  -- a recorded graph belongs to the old tensors
     m._graphInput, m._graphOutput = nil, nil
     m._flatParameters, m._flatGradParameters = nil, nil
