@@ -263,6 +263,16 @@ describe('nn modules in bfloat16', function()
     assert.are.same(torch.FloatTensor(4):fill(0.9):bfloat16():totable(), p:totable())
   end)
 
+  it('gradient clipping scales bfloat16 gradients in float32', function()
+    local g1, g2 = torch.BFloat16Tensor(3):fill(3), torch.FloatTensor(4):fill(2)
+    local total = torch._optim.clipGradNorm({ g1, g2 }, 1)
+    H.close(total, math.sqrt(27 + 16), 1e-6, 0)
+    assert.are.equal('torch.BFloat16Tensor', g1:type())
+    local want = torch.FloatTensor(3):fill(3 / (math.sqrt(43) + 1e-6)):bfloat16()
+    assert.are.same(want:totable(), g1:totable())
+    H.close(g2, torch.FloatTensor(4):fill(2 / (math.sqrt(43) + 1e-6)), 1e-6, 0)
+  end)
+
   it('nn.LSTM, nn.GRU and nn.RNN refuse bfloat16 with an error naming the module', function()
     for _, ctor in ipairs({ nn.LSTM, nn.GRU, nn.RNN }) do
       local m = ctor(3, 4)
