@@ -41,8 +41,8 @@ static void set_requires_grad(lua_State *L, lt_tensor *t, int on, const char *fn
         luaL_error(L, "%s: cannot turn off requiresGrad of a non-leaf tensor (use detach())",
                    fname);
     if (on && !lt_dtype_is_float(t->dtype) && t->dtype != LT_BFLOAT16)
-        luaL_error(L, "%s: only Float, Double and BFloat16 tensors can require gradients, got %s", fname,
-                   ltL_typename(t));
+        luaL_error(L, "%s: only Float, Double and BFloat16 tensors can require gradients, got %s",
+                   fname, ltL_typename(t));
     t->requires_grad = on;
 }
 

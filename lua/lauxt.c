@@ -391,9 +391,10 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname)
  * leaf gets a BFloat16 gradient. An in-place write that the kernel records for autograd is
  * refused (it would have to be grafted onto the BFloat16 tensor's history); one it does not
  * record (an optimiser step, a fill, anything under torch.noGrad) is copied back.
- * The wrapper costs one pass over the arguments when none is BFloat16 (the closure runs the
- * C function in its own frame). With one, it calls itself again on the widened arguments, so
- * argument errors keep naming the function. */
+ * The wrapper costs one load while no BFloat16 storage exists, and one pass over the
+ * arguments when none of them is BFloat16 (the closure runs the C function in its own frame).
+ * With one, it calls itself again on the widened arguments, so argument errors keep naming
+ * the function. */
 #define WIDEN_MAXARGS 64
 
 /* Whether the running widened op rounds to bfloat16 (set by widened_call for the call it
@@ -555,17 +556,22 @@ static int widened_call(lua_State *L, const ltL_Reg *r, int n)
 
 double ltL_scalar_operand(double v)
 {
-    return scalars_bf16 ? (double)lt_bf16_to_f32(lt_f32_to_bf16((float)v)) : v;
+    /* a flag left by an error counts only until the next widened op, or no longer matters
+     * once no BFloat16 tensor is left */
+    if (!scalars_bf16 || lt_bf16_storages() == 0) return v;
+    return (double)lt_bf16_to_f32(lt_f32_to_bf16((float)v));
 }
 
 static int widen_entry(lua_State *L)
 {
     const ltL_Reg *r = lua_touserdata(L, lua_upvalueindex(2));
-    scalars_bf16 = scalars_pending;
-    scalars_pending = 0;
-    int n = lua_gettop(L);
-    for (int i = 1; i <= n; i++)
-        if (bf16_arg(L, i)) return widened_call(L, r, n);
+    if (lt_bf16_storages() > 0) {  /* no BFloat16 tensor anywhere: nothing to look for */
+        scalars_bf16 = scalars_pending;
+        scalars_pending = 0;
+        int n = lua_gettop(L);
+        for (int i = 1; i <= n; i++)
+            if (bf16_arg(L, i)) return widened_call(L, r, n);
+    }
     return r->fn(L);
 }
 
