@@ -11,7 +11,10 @@
  * n >= DNNL_MIN_N, OpenBLAS the others. Above the line oneDNN was 1.05-3.4x faster (the seed's
  * 100x512x128, 100x128x512, 100x512x28: 1.15-1.25x) bar one shape at parity (512^3, 0.96);
  * below it OpenBLAS won most shapes (oneDNN's per-call setup costs more than its kernel saves,
- * and it is slower with a narrow C: n = 10 at 0.5-0.7x). A fixed
+ * and it is slower with a narrow C: n = 10 at 0.5-0.7x). The column bound was 64 until a
+ * second sweep of the recurrent layers' weight-gradient shapes (n = 12..48 columns, k up to
+ * 2800: the input projection's dW_ih at the seed's 28 inputs) found oneDNN 1.13-1.55x faster
+ * there too; n = 10 stays on OpenBLAS (parity at 10M multiply-adds, slower below). A fixed
  * rule rather than a per-shape timing at first use: timings on a shared machine are noisy
  * enough to pick the wrong engine for good, and a fixed rule gives the same bits every run.
  *
@@ -50,7 +53,7 @@
 
 /* AUTO: oneDNN for products of at least this many multiply-adds and columns of C */
 #define DNNL_MIN_MACS ((double)(1 << 20))
-#define DNNL_MIN_N 64
+#define DNNL_MIN_N 16
 #define CACHE_MAX 256 /* cached primitives; past that, new shapes build and drop their own */
 #define NPINS 16
 

@@ -107,11 +107,16 @@
 #define BWD_KERNEL(NAME, T)                                                                   \
     static void NAME(int64_t b0, int64_t b1, int64_t H, const T *a, const T *tc, const T *cp, \
                      int64_t ldcp, const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, \
-                     T *dg, T *acc)                                                           \
+                     T *dg, T *acc, const T *pa, const T *ptc, const T *pd2)                  \
     {                                                                                         \
         for (int64_t b = b0; b < b1; b++) {                                                   \
             const T *ar = a + b * 4 * H, *tr = tc + b * H, *cpr = cp + b * ldcp;              \
             const T *d1r = d1 + b * ld1, *d2r = d2 + b * ld2;                                 \
+            if (pa) { /* the previous step's rows: activations and output gradient, into L2 */\
+                prefetch_bytes(pa + b * 4 * H, 4 * H * sizeof(T));                            \
+                prefetch_bytes(ptc + b * H, H * sizeof(T));                                   \
+                if (ld2) prefetch_bytes(pd2 + b * ld2, H * sizeof(T));                        \
+            }                                                                                 \
             T *dcr = dc + b * H, *dgr = dg + b * 4 * H;                                       \
             _Pragma("omp simd")                                                               \
             for (int64_t j = 0; j < H; j++) {                                                 \
@@ -1026,13 +1031,16 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int6
         memset(part, 0, (size_t)G * sizeof *part);
         bwd_f32(b0, b1, H, (const float *)(f->a + goff), (const float *)(f->tc + off),
                 (const float *)cp, ldcp, (const float *)d1, ld1, (const float *)d2, f->gout_ld,
-                (float *)f->dc, (float *)(f->dg + goff), part);
+                (float *)f->dc, (float *)(f->dg + goff), part,
+                t > 0 ? (const float *)(f->a + goff - B * G * es) : NULL,
+                t > 0 ? (const float *)(f->tc + off - B * H * es) : NULL,
+                t > 0 ? (const float *)(d2 - f->gout_step * es) : NULL);
         for (int64_t j = 0; j < G; j++) sum[j] += part[j];
     } else {
         double *sum = (double *)f->acc + (size_t)k * (size_t)G;
         bwd_f64(b0, b1, H, (const double *)(f->a + goff), (const double *)(f->tc + off),
                 (const double *)cp, ldcp, (const double *)d1, ld1, (const double *)d2,
-                f->gout_ld, (double *)f->dc, (double *)(f->dg + goff), sum);
+                f->gout_ld, (double *)f->dc, (double *)(f->dg + goff), sum, NULL, NULL, NULL);
     }
 }
 

@@ -196,11 +196,17 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
     ATTR static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1,            \
                                const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
-                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh)              \
+                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh,              \
+                          const T *pg, const T *ph, const T *pdy)                              \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *dgir = dgi + b * G, *dghr = dgh + b * G, *dhr = dh + b * H;                      \
+            if (pg) { /* the next step's rows (the one processed after t), into L2 */           \
+                prefetch_bytes(pg + b * G, (size_t)G * sizeof(T));                              \
+                prefetch_bytes(ph + b * H, (size_t)H * sizeof(T));                              \
+                if (ldy) prefetch_bytes(pdy + b * ldy, (size_t)H * sizeof(T));                  \
+            }                                                                                   \
             if (k->len && t >= k->len[b]) {                                                     \
                 memset(dgir, 0, (size_t)G * sizeof(T));                                         \
                 if (dgh != dgi) memset(dghr, 0, (size_t)G * sizeof(T));                         \
@@ -595,14 +601,17 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                 k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
                 (const float *)cp, (const float *)row(k->s, t, B * H),
                 k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
-                (float *)dh, (float *)dc, (float *)dgit, (float *)dght);
+                (float *)dh, (float *)dc, (float *)dgit, (float *)dght,
+                tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
+                tp < 0 ? NULL : (const float *)row(k->s, tp, B * H),
+                tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es));
     else
         bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
                 k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
                 (const double *)hp, (const double *)cp,
                 (const double *)row(k->s, t, B * H),
                 k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
-                (double *)dh, (double *)dc, (double *)dgit, (double *)dght);
+                (double *)dh, (double *)dc, (double *)dgit, (double *)dght, NULL, NULL, NULL);
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
          dh + b0 * H * es, H);
     for (int64_t r = b0; parts && r < b1; r += LT_SWEEP_GROUP) {  /* group by group */

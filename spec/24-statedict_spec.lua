@@ -62,6 +62,23 @@ describe('module:stateDict()', function()
     assert.are.same({}, keys(nn.Tanh():stateDict()))
   end)
 
+  it("carries the children's buffers under PyTorch's names, and loads them back", function()
+    -- nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).state_dict() in PyTorch has these keys
+    local function net() return nn.Sequential():add(nn.Linear(3, 4)):add(nn.BatchNormalization(4)) end
+    local src, dst = net(), net()
+    src:training()
+    src:forward(torch.randn(6, 3) * 3 + 1)  -- moves the running statistics off 0 / 1
+    assert.are.same({ '0.bias', '0.weight', '1.bias', '1.num_batches_tracked', '1.running_mean',
+                      '1.running_var', '1.weight' }, keys(src:stateDict()))
+    dst:loadStateDict(src:stateDict())
+    assert.are.equal(0, maxdiff(dst.modules[2].running_mean, src.modules[2].running_mean))
+    assert.are.equal(0, maxdiff(dst.modules[2].running_var, src.modules[2].running_var))
+    assert.is_true(src.modules[2].running_mean:norm() > 0)
+    src:evaluate(); dst:evaluate()
+    local x = torch.randn(5, 3)
+    assert.are.equal(0, maxdiff(dst:forward(x), src:forward(x)))
+  end)
+
   it('nests container indices', function()
     local m = nn.Sequential():add(nn.Sequential():add(nn.Linear(2, 2))):add(nn.ReLU()):add(nn.Linear(2, 1))
     assert.are.same({ '0.0.bias', '0.0.weight', '2.bias', '2.weight' }, keys(m:stateDict()))

@@ -45,6 +45,18 @@ function Container:namedParameters()
   return list
 end
 
+-- namedBuffers(): the children's buffers (batch norm's running statistics) under the same
+-- prefixes as namedParameters, so stateDict/loadStateDict carry a whole model's state
+function Container:namedBuffers()
+  local list = {}
+  for i, m in ipairs(self.modules) do
+    if m.namedBuffers then
+      for _, e in ipairs(m:namedBuffers()) do list[#list + 1] = { (i - 1) .. '.' .. e[1], e[2] } end
+    end
+  end
+  return list
+end
+
 function Container:zeroGradParameters()
   for _, m in ipairs(self.modules) do m:zeroGradParameters() end
 end

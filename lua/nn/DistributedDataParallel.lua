@@ -68,11 +68,12 @@ local function broadcast_all(self, tensors)
   end)
 end
 
--- every module's buffers (namedBuffers: batch norm's running statistics), in module order
+-- every module's buffers (namedBuffers: batch norm's running statistics), in module order;
+-- a container's namedBuffers only gathers its children's, which the walk visits anyway
 function DDP:buffers()
   local list = {}
   for _, m in ipairs(self.module:listModules()) do
-    if m.namedBuffers then
+    if m.namedBuffers and not torch.isTypeOf(m, 'nn.Container') then
       for _, e in ipairs(m:namedBuffers()) do
         if torch.isTensor(e[2]) then list[#list + 1] = e[2] end
       end

@@ -300,6 +300,10 @@ function MapTable:namedParameters()
   if self.shared then return self.module:namedParameters() end
   return nn.Container.namedParameters(self)
 end
+function MapTable:namedBuffers()
+  if self.shared then return self.module.namedBuffers and self.module:namedBuffers() or {} end
+  return nn.Container.namedBuffers(self)
+end
 function MapTable:zeroGradParameters()
   if self.shared then return self.module:zeroGradParameters() end
   return nn.Container.zeroGradParameters(self)
