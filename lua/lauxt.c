@@ -7,6 +7,7 @@
 
 #include "lt_lua.h"
 #include "../core/bf16.h"
+#include "../core/dnnl.h"
 #include "../gpu/lt_gpu.h"
 
 static lt_dtype default_dtype = LT_FLOAT32;
@@ -515,7 +516,18 @@ static int widened_call(lua_State *L, const ltL_Reg *r, int n)
         return luaL_error(L, "%s: cannot find the running function", r->name);
     for (int i = 1; i <= n; i++) lua_pushvalue(L, n + i);
     scalars_pending = narrow;
-    lua_call(L, n + 1, LUA_MULTRET);
+    if (narrow && (r->where & LT_BF16_GEMM) && lt_autocast_native()) {
+        /* the operands are bf16 values already, so autocast's bf16 products (oneDNN, fp32
+         * accumulation) compute what the float32 ones do, up to the order of the sums, at
+         * twice the speed; the nodes recorded keep the switch for their backward products,
+         * whose operands are bf16 values too (saved inputs, widened gradients) */
+        int was = lt_autocast_set(1);
+        int st = lua_pcall(L, n + 1, LUA_MULTRET, 0);
+        lt_autocast_set(was);
+        if (st != LUA_OK) lua_error(L);
+    } else {
+        lua_call(L, n + 1, LUA_MULTRET);
+    }
     scalars_bf16 = 0;
     int top = lua_gettop(L);
     /* copies the kernel wrote into go back into their BFloat16 originals */

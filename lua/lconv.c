@@ -148,8 +148,8 @@ static int l_conv_backend(lua_State *L)
 void lt_open_conv(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"_conv2d", l_conv2d, LT_FW},
-        {"_convTranspose2d", l_conv_transpose2d, LT_FW},
+        {"_conv2d", l_conv2d, LT_FW | LT_BF16_GEMM},
+        {"_convTranspose2d", l_conv_transpose2d, LT_FW | LT_BF16_GEMM},
         {"_maxPool2d", l_max_pool2d, LT_FW},
         {"_avgPool2d", l_avg_pool2d, LT_FW},
         {"_adaptiveMaxPool2d", l_adaptive_max_pool2d, LT_FW},

@@ -479,9 +479,9 @@ void lt_open_pointwise(lua_State *L)
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 
-    static const ltL_Reg meta[] = {{"__add", m_add, 0}, {"__sub", m_sub, 0}, {"__mul", m_mul, 0},
-                                   {"__div", m_div, 0}, {"__pow", m_pow, 0}, {"__unm", m_unm, 0},
-                                   {NULL, NULL, 0}};
+    static const ltL_Reg meta[] = {{"__add", m_add, 0}, {"__sub", m_sub, 0},
+                                   {"__mul", m_mul, LT_BF16_GEMM}, {"__div", m_div, 0},
+                                   {"__pow", m_pow, 0}, {"__unm", m_unm, 0}, {NULL, NULL, 0}};
     luaL_getmetatable(L, LT_TENSOR_MT);
     for (const ltL_Reg *r = meta; r->name; r++) {  /* BFloat16 operands are widened */
         ltL_pushwidening(L, r, 0);

@@ -94,6 +94,7 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname);
 #define LT_METHOD 2    /* tensor:name(...)     */
 #define LT_BF16 4      /* takes torch.BFloat16Tensor arguments (copies, views, element access) */
 #define LT_WIDEN 8     /* computes on BFloat16 arguments by widening them to float32 (lauxt.c) */
+#define LT_BF16_GEMM 16 /* with LT_WIDEN: its products of BFloat16 operands may run as bf16 ones */
 #define LT_FMW (LT_FN | LT_METHOD | LT_WIDEN)   /* the usual computing op */
 #define LT_FW (LT_FN | LT_WIDEN)
 #define LT_MW (LT_METHOD | LT_WIDEN)
