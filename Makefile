@@ -11,6 +11,9 @@
 #   make sweep      the bad-argument sweep (tools/sweep.lua) on the normal build
 #   make test-extension  examples/c_extension built against a staged install, and its spec
 #   make bench      benchmarks (ratios against the BLAS floor and PyTorch when present)
+#   make bench-venv a virtualenv with PyTorch 2.x from PyPI and numpy for make bench's PyTorch 2.x
+#                   columns (optional, not in test): build/venv-torch, PYTORCH_VENV=dir elsewhere,
+#                   TORCH_VERSION=2.15.0 the version (sh tools/deps.sh bench: python3-venv)
 #   make install    PREFIX=/usr/local DESTDIR= into the standard Lua 5.4 paths
 #   make fixtures   regenerates spec/fixtures with PyTorch (needs python3-torch; not in test)
 #   make docs       regenerates docs/API.md from the help entries (lua/torch/help.lua)
@@ -111,7 +114,7 @@ else
 endif
 # Objects built with and without CUDA must not mix: a change of the setting rebuilds them.
 CUDA_STAMP := $(BUILD)/cuda-config
-ifeq ($(filter clean help docs,$(MAKECMDGOALS)),)
+ifeq ($(filter clean help docs bench-venv,$(MAKECMDGOALS)),)
   $(shell mkdir -p $(BUILD) && (echo $(CUDA_ON) $(DNNL_ON) | cmp -s - $(CUDA_STAMP) || echo $(CUDA_ON) $(DNNL_ON) > $(CUDA_STAMP)))
 endif
 
@@ -358,8 +361,27 @@ demo: deps
 	$(MAKE) all
 	$(EXE) examples/lstm_mnist.lua --epochs 20 --momentum 0.9 --evalEvery 400
 
+# bench/pytorch.lua finds build/venv-torch by itself; another PYTORCH_VENV is passed on
 bench: all
-	$(SPEC_ENV) $(EXE) bench/run.lua
+	$(SPEC_ENV) $(if $(filter-out build/venv-torch,$(PYTORCH_VENV)),\
+	  LUATORCH_PYTORCH="$(PYTORCH_VENV)/bin/python") $(EXE) bench/run.lua
+
+# The optional PyTorch 2.x of the benchmarks (issues 16, 17): a virtualenv made by Debian's
+# python3 (python3-venv; `python3` on PATH may be another one) with torch pinned and numpy
+# (bench/cnn_mnist.py). The CPU-only wheel index first (~200 MB); where it cannot be reached,
+# PyPI, whose Linux wheel is the CUDA build (~5 GB with its nvidia-* packages; it runs on the
+# CPU as well). Nothing else needs it; `make clean` removes the default one.
+PYTORCH_VENV    ?= build/venv-torch
+TORCH_VERSION   ?= 2.15.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+VENV_PIP         = $(PYTORCH_VENV)/bin/python -m pip install --retries 1 --timeout 30
+bench-venv:
+	@sh tools/deps.sh bench
+	test -x $(PYTORCH_VENV)/bin/python || /usr/bin/python3 -m venv $(PYTORCH_VENV)
+	$(VENV_PIP) --index-url $(TORCH_CPU_INDEX) torch==$(TORCH_VERSION) numpy || \
+	  $(VENV_PIP) torch==$(TORCH_VERSION) numpy
+	$(PYTORCH_VENV)/bin/python -c 'import numpy, torch; print("bench-venv: torch", \
+	  torch.__version__, "numpy", numpy.__version__, "in $(PYTORCH_VENV)")'
 
 fixtures:
 	cd spec/fixtures && /usr/bin/python3 gen_fixtures.py
@@ -451,4 +473,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile
 
-.PHONY: sweep sweep-asan all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench fixtures docs install clean help fuzz fuzz-deps
+.PHONY: sweep sweep-asan all deps test test-cuda-emu test-cuda-emu-asan test-extension test-asan test-extension-asan demo bench bench-venv fixtures docs install clean help fuzz fuzz-deps

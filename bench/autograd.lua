@@ -1,8 +1,11 @@
 -- bench/autograd.lua — the cost of recording and replaying autograd nodes: a chain of small
 -- elementwise ops on a 16-element tensor, without grad, with recording, and with recording
--- plus backward; reported as ops per second and microseconds per node, beside PyTorch's
--- numbers for the same chain when /usr/bin/python3 can import torch.
+-- plus backward; reported as ops per second and microseconds per node, beside each PyTorch's
+-- numbers for the same chain (bench/pytorch.lua: Debian's 1.13 and a PyPI 2.x in
+-- build/venv-torch, n/a where absent).
 local torch = require 'torch'
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local pytorch, common = dofile(here .. 'pytorch.lua'), dofile(here .. 'common.lua')
 
 local ITER, REPS = 10, 400
 local CHAIN = 6 * ITER  -- ops recorded per chain: *, +, tanh, sigmoid, -, cmul
@@ -48,10 +51,10 @@ local rows = {
   { 'recording + backward', full },
 }
 
--- PyTorch, same chain, same thread count, when available
+-- PyTorch, same chain, same thread count; lines "<row> <seconds>"
 local py = [[
-import time, torch
-torch.set_num_threads(1)
+import sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
 def chain(x):
     y = x
     for i in range(%d):
@@ -74,25 +77,25 @@ with torch.no_grad():
     a = best(lambda: [chain(x) for _ in range(%d)])
 b = best(lambda: [chain(xr) for _ in range(%d)])
 c = best(full)
-print(a, b, c)
+print(1, a)
+print(2, b)
+print(3, c)
 ]]
-local pyres
-local f = io.popen(("/usr/bin/python3 -c '%s' 2>/dev/null"):format(py:format(ITER, REPS, REPS, REPS)))
-if f then
-  local line = f:read('l')
-  f:close()
-  if line then
-    local a, b, c = line:match('(%S+) (%S+) (%S+)')
-    if a then pyres = { tonumber(a), tonumber(b), tonumber(c) } end
-  end
-end
+local pts = pytorch.run(py:format(ITER, REPS, REPS, REPS), { 1 })
 
 print(('autograd: chain of %d small ops on 16 elements, %d chains, 1 thread, best of 5'):format(CHAIN, REPS))
-print(('%-22s %14s %12s %14s %10s'):format('', 'ops/s', 'us/op', 'PyTorch us/op', 'speedup'))
+local head = { ('%-22s %14s %12s'):format('', 'ops/s', 'us/op') }
+for _, pt in ipairs(pts) do
+  head[#head + 1] = ('%14s %10s'):format(pt.short .. ' us/op', pt.short .. '/lt')
+end
+print(table.concat(head, ' '))
 for i, r in ipairs(rows) do
   local us = r[2] / n * 1e6
-  local pus = pyres and pyres[i] / n * 1e6
-  print(('%-22s %14.0f %12.2f %14s %10s'):format(r[1], n / r[2], us,
-        pus and ('%.2f'):format(pus) or 'n/a', pus and ('%.2fx'):format(pus / us) or 'n/a'))
+  local cols = { ('%-22s %14.0f %12.2f'):format(r[1], n / r[2], us) }
+  for _, pt in ipairs(pts) do
+    local pus = pt.res and pt.res[i .. ':1'] and pt.res[i .. ':1'] / n * 1e6
+    cols[#cols + 1] = ('%14s %10s'):format(common.fmt(pus), common.ratio(pus, us))
+  end
+  print(table.concat(cols, ' '))
 end
-if not pyres then print('(PyTorch not importable by /usr/bin/python3: its column is skipped)') end
+print(pytorch.legend(pts))

@@ -5,19 +5,26 @@ batch 100, SGD lr 0.1 without momentum, cross entropy, inputs ToTensor then Norm
 (x / 255 - 0.5), shuffled each epoch, whole epochs, test accuracy every 500 iterations and at the end.
 
   /usr/bin/python3 bench/cnn_mnist.py [--dataset mnist|fashion] [--epochs 10] [--threads 1]
+  build/venv-torch/bin/python bench/cnn_mnist.py ...     (PyTorch 2.x from PyPI: make bench-venv)
 
 mnist is the subset bundled with luatorch (datasets/data/mnist-10k), fashion Debian's
-dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). Needs PyTorch (Debian python3-torch)."""
+dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). Needs PyTorch and numpy: Debian's
+python3-torch, or the virtualenv that `make bench-venv` creates. The line it prints names the
+PyTorch version."""
 import argparse, gzip, os, sys, time
 
 import numpy as np
 
-# Debian's PyTorch reaches OpenBLAS through the generic libblas: set_num_threads alone does not
-# limit its threads (bench/pytorch.lua), so the count is fixed before torch is imported
+# Debian's PyTorch reaches OpenBLAS through the generic libblas, PyPI's uses MKL and OpenMP:
+# set_num_threads alone does not limit their threads (bench/pytorch.lua), so the count is fixed
+# before torch is imported, for whichever library the interpreter's build uses
+NUM_THREADS = ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')
 for i, arg in enumerate(sys.argv):
     if arg == '--threads' and i + 1 < len(sys.argv):
-        os.environ['OPENBLAS_NUM_THREADS'] = sys.argv[i + 1]
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+        for var in NUM_THREADS:
+            os.environ[var] = sys.argv[i + 1]
+for var in NUM_THREADS:
+    os.environ.setdefault(var, '1')
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 

@@ -1,25 +1,23 @@
 -- bench/conv.lua — convolutions (core/conv.c: oneDNN's primitives or im2col + OpenBLAS GEMM,
--- chosen per shape; the im2col column pins the latter) against PyTorch's (when /usr/bin/python3
--- imports torch), at 1 and 2 threads:
+-- chosen per shape; the im2col column pins the latter) against PyTorch's (each PyTorch found,
+-- bench/pytorch.lua: Debian's 1.13 and a PyPI 2.x in build/venv-torch, n/a where absent), at 1
+-- and 2 threads:
 -- nn.Conv2d forward + backward (input and weight gradients) at LeNet-5's two shapes and at a
 -- ResNet basic block's 3x3 64-channel convolution on 56 x 56, and the whole LeNet-5 training
 -- step of examples/cnn_mnist.lua (forward, cross entropy, backward, SGD). Float32; in
 -- milliseconds per call (best of a few repetitions), and the ratios PyTorch / luatorch (> 1:
--- ours is faster), against PyTorch with oneDNN (Debian's build has it; its default CPU
--- convolution) and without (torch.backends.mkldnn.enabled = False: im2col + GEMM, as ours).
+-- ours is faster), against PyTorch with oneDNN (both builds have it; their default CPU
+-- convolution) and without (torch.backends.mkldnn.enabled = False: im2col + GEMM, as ours, on
+-- OpenBLAS in Debian's build, on MKL in PyPI's).
 -- Then the measurements behind the per-shape rule of core/conv.c (dnnl_shape): more shapes,
 -- forward + backward on each of our two paths.
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
-local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
-                           'pytorch.lua')
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local pytorch, common = dofile(here .. 'pytorch.lua'), dofile(here .. 'common.lua')
 
--- LUATORCH_BENCH_THREADS=n: that thread count only
-local THREADS = { 1, 2 }
-if tonumber(os.getenv('LUATORCH_BENCH_THREADS') or '') then
-  THREADS = { math.tointeger(tonumber(os.getenv('LUATORCH_BENCH_THREADS'))) }
-end
+local THREADS = common.thread_counts()  -- LUATORCH_BENCH_THREADS=n: that thread count only
 -- name, N, Cin, H(=W), Cout, k, padding, whether the input needs its gradient, repetitions
 local convs = {
   { 'LeNet conv1 6@5x5 pad 2, batch 100', 100, 1, 28, 6, 5, 2, false, 10 },
@@ -155,7 +153,7 @@ local function rule_table()
   torch.setnumthreads(old)
 end
 
-local function pytorch()
+local function pytorch_ms()
   local rows = {}
   for _, c in ipairs(convs) do
     rows[#rows + 1] = ('(%d,%d,%d,%d,%d,%d,%s,%d)'):format(c[2], c[3], c[4], c[5], c[6], c[7],
@@ -175,8 +173,9 @@ def best_ms(reps, fn):
         best = min(best, clock() - t0)
     return best / reps * 1e3
 cases = [%s]
-# twice: with oneDNN (Debian's PyTorch is built with it: its default CPU convolution) and
-# without (PyTorch's own im2col + GEMM, on the same OpenBLAS as ours), indices + 100
+# twice: with oneDNN (Debian's and PyPI's PyTorch are built with it: their default CPU
+# convolution) and without (PyTorch's own im2col + GEMM: on OpenBLAS in Debian's build, as
+# ours, on MKL in PyPI's), indices + 100
 for base, onednn in ((0, True), (100, False)):
   torch.backends.mkldnn.enabled = onednn
   for i, (n, cin, hw, cout, k, pad, xgrad, reps) in enumerate(cases):
@@ -197,28 +196,37 @@ for base, onednn in ((0, True), (100, False)):
       opt.step()
   print(base + len(cases) + 1, best_ms(10, train_step), flush=True)
 ]]):format(CPU and 'True' or 'False', table.concat(rows, ','))
-  return run_pytorch(py, THREADS)
+  return pytorch.run(py, THREADS)
 end
 
-local mine, py = ours(), pytorch()
+local mine, py = ours(), pytorch_ms()
 print(('conv: nn.Conv2d forward + backward and the LeNet-5 training step, ms per call (float32, %s);')
       :format(CPU and 'process CPU time' or 'wall time'))
-print('PyTorch with oneDNN (its default here) and without (its im2col + GEMM on OpenBLAS)')
-print('luatorch: its per-shape choice, and pinned to im2col + GEMM (torch._convBackend)')
-print(('%-40s %3s %9s %9s %9s %9s %8s %8s'):format('', 'thr', 'luatorch', 'lt im2col', 'PT oneDNN',
-      'PT im2col', 'oneDNN/', 'im2col/'))
+print('luatorch: its per-shape choice, and pinned to im2col + GEMM (torch._convBackend); each '
+      .. 'PyTorch with oneDNN (dnn, its default)')
+print('and without (i2c: its im2col + GEMM, OpenBLAS in 1.13, MKL in PyPI\'s 2.x); ratios '
+      .. 'PyTorch / luatorch (> 1: ours is faster)')
+local head = { ('%-40s %3s %9s %9s'):format('', 'thr', 'luatorch', 'lt im2col') }
+for _, pt in ipairs(py) do
+  head[#head + 1] = ('%10s %10s %7s %7s'):format(pt.short .. ' dnn', pt.short .. ' i2c', 'dnn/',
+                                                 'i2c/')
+end
+print(table.concat(head, ' '))
 local names = {}
 for i, c in ipairs(convs) do names[i] = c[1] end
 names[#names + 1] = 'LeNet-5 training step, batch 100'
 for i, name in ipairs(names) do
   for _, nt in ipairs(THREADS) do
     local k = i .. ':' .. nt
-    local p, q = py and py[k], py and py[(100 + i) .. ':' .. nt]
-    local function ms(v) return v and ('%.2f'):format(v) or 'n/a' end
-    local function ratio(v) return v and ('%.2fx'):format(v / mine[k]) or 'n/a' end
-    print(('%-40s %3d %9.2f %9.2f %9s %9s %8s %8s'):format(name, nt, mine[k], mine['im' .. k], ms(p),
-          ms(q), ratio(p), ratio(q)))
+    local cols = { ('%-40s %3d %9.2f %9.2f'):format(name, nt, mine[k], mine['im' .. k]) }
+    for _, pt in ipairs(py) do
+      local p, q = pt.res and pt.res[k], pt.res and pt.res[(100 + i) .. ':' .. nt]
+      cols[#cols + 1] = ('%10s %10s %7s %7s'):format(common.fmt(p), common.fmt(q),
+                                                     common.ratio(p, mine[k]),
+                                                     common.ratio(q, mine[k]))
+    end
+    print(table.concat(cols, ' '))
   end
 end
-if not py then print('(PyTorch not importable by /usr/bin/python3: its column is skipped)') end
+print(pytorch.legend(py))
 if select(2, torch._convBackend()) then rule_table() else print('(built without oneDNN)') end

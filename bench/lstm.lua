@@ -11,17 +11,18 @@
 --              as bare float32 GEMMs of the same shapes on preallocated, cache-warm buffers,
 --              once all on OpenBLAS and once all on oneDNN (torch.setGemmEngine); `floor` is
 --              the faster of the two, and the ratio LSTM/floor is against it
---   PyTorch    torch.nn.LSTM + Linear + cross_entropy + SGD, same shapes, same thread count
---              (torch.set_num_threads and OPENBLAS_NUM_THREADS), when /usr/bin/python3
---              imports torch (skipped otherwise); `PT bf16` the same step under
---              torch.autocast('cpu', dtype=torch.bfloat16)
--- at 1 and 2 threads. Best of a few repetitions of a few steps each (machines are shared).
+--   PyTorch    torch.nn.LSTM + Linear + cross_entropy + SGD, same shapes, same thread count,
+--              with each PyTorch found (bench/pytorch.lua): Debian's 1.13 (column PT1.13) and a
+--              PyPI 2.x in build/venv-torch (PT2.15 ...; `make bench-venv`), n/a where absent;
+--              `bf16` the same step under torch.autocast('cpu', dtype=torch.bfloat16)
+-- at 1 and 2 threads, as two tables (ours, then PyTorch's). Best of a few repetitions of a few
+-- steps each (machines are shared).
 -- LUATORCH_BENCH_QUICK=1 runs the seed shape only; LUATORCH_BENCH_THREADS=n one thread count.
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
-local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
-                           'pytorch.lua')
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local pytorch, common = dofile(here .. 'pytorch.lua'), dofile(here .. 'common.lua')
 
 local configs = {
   { name = 'seed 28->128, B100, T28', I = 28, H = 128, L = 1, B = 100, T = 28, steps = 10, reps = 5 },
@@ -29,24 +30,10 @@ local configs = {
   { name = 'H1024 x2, B64, T100', I = 1024, H = 1024, L = 2, B = 64, T = 100, steps = 1, reps = 1 },
 }
 if os.getenv('LUATORCH_BENCH_QUICK') then configs = { configs[1] } end
-local THREADS = { 1, 2 }
-if os.getenv('LUATORCH_BENCH_THREADS') then
-  local n = math.tointeger(tonumber(os.getenv('LUATORCH_BENCH_THREADS')))
-  THREADS = { (assert(n and n >= 1 and n, 'LUATORCH_BENCH_THREADS: expected a thread count')) }
-end
+local THREADS = common.thread_counts()
 local CLASSES = 10
 
-local function best_ms(cfg, step)
-  step()  -- warm-up: workspaces, first-touch pages
-  local best = math.huge
-  for _ = 1, cfg.reps do
-    collectgarbage()
-    local t0 = torch.clock()
-    for _ = 1, cfg.steps do step() end
-    best = math.min(best, (torch.clock() - t0) / cfg.steps)
-  end
-  return best * 1000
-end
+local function best_ms(cfg, step) return common.best_ms(step, cfg.steps, cfg.reps) end
 
 local function data(cfg)
   torch.manualSeed(1)
@@ -59,12 +46,7 @@ local function lstm_step(cfg)
   local model = nn.Sequential():add(nn.LSTM(cfg.I, cfg.H, cfg.L, { batchFirst = true }))
     :add(nn.Select(2, -1)):add(nn.Linear(cfg.H, CLASSES))
   local crit = nn.CrossEntropyCriterion()
-  local opt = optim.SGD(model:parameters(), { lr = 0.1 })
-  return function()
-    opt:zeroGrad()
-    crit(model(x), y):backward()
-    opt:step()
-  end
+  return common.train_step(model, crit, optim.SGD(model:parameters(), { lr = 0.1 }), x, y)
 end
 
 -- the seed example's cell, from modules and autograd ops
@@ -161,7 +143,7 @@ for k, (I, H, L, B, T, steps, reps) in enumerate(cfgs):
             best = min(best, (time.perf_counter() - t0) / steps)
         print(2 * k + j + 1, best * 1000, flush=True)
 ]]):format(table.concat(lines, ','))
-  return run_pytorch(py, THREADS)
+  return pytorch.run(py, THREADS)
 end
 
 local old_threads = torch.getnumthreads()
@@ -186,19 +168,35 @@ local py = pytorch_ms()
 print(('lstm: one training step (forward + backward + SGD), ms; floors = the same GEMMs as bare '
        .. 'calls on OpenBLAS (kernels: %s%s) and on oneDNN, floor = the faster'):format(
        torch._blasCorename(), os.getenv('OPENBLAS_CORETYPE') and ', OPENBLAS_CORETYPE' or ''))
-print(('%-26s %3s %8s %8s %8s %8s %8s %8s %8s %8s %10s %9s %10s %9s'):format('', 'thr', 'nn.LSTM',
-      'autocast', 'Lua cell', 'OpenBLAS', 'oneDNN', 'PyTorch', 'PT bf16', 'LSTM/fl', 'PT/LSTM',
-      'PTbf16/ac', 'cell/LSTM', 'fl OB/DN'))
-local function fmt(v) return v and ('%.2f'):format(v) or 'n/a' end
-local function ratio(a, b) return a and b and ('%.2fx'):format(a / b) or 'n/a' end
+print(('%-26s %3s %8s %8s %8s %8s %8s %8s %9s %8s'):format('', 'thr', 'nn.LSTM', 'autocast',
+      'Lua cell', 'OpenBLAS', 'oneDNN', 'LSTM/fl', 'cell/LSTM', 'fl OB/DN'))
+local fmt, ratio = common.fmt, common.ratio
 for _, r in ipairs(rows) do
-  local pms = py and py[(2 * r.ci - 1) .. ':' .. r.nt]
-  local pbf = py and py[(2 * r.ci) .. ':' .. r.nt]
-  print(('%-26s %3d %8.2f %8.2f %8.2f %8.2f %8s %8s %8s %7.2fx %10s %9s %9.2fx %9s'):format(
-        r.cfg.name, r.nt, r.lstm, r.ac, r.cell, r.ob, fmt(r.dnnl), fmt(pms), fmt(pbf),
-        r.lstm / r.floor, ratio(pms, r.lstm), ratio(pbf, r.ac), r.cell / r.lstm,
+  print(('%-26s %3d %8.2f %8.2f %8.2f %8.2f %8s %7.2fx %8.2fx %8s'):format(r.cfg.name, r.nt,
+        r.lstm, r.ac, r.cell, r.ob, fmt(r.dnnl), r.lstm / r.floor, r.cell / r.lstm,
         ratio(r.ob, r.dnnl)))
 end
 print(('(floor: %s GEMMs per step; %s GFLOP per step for the seed shape)'):format(rows[1].ncalls,
       ('%.2f'):format(rows[1].gflops)))
-if not py then print('(PyTorch not importable by /usr/bin/python3: its columns are skipped)') end
+
+-- against each PyTorch: its fp32 step and its bf16 autocast step, ms, and the ratios
+-- PyTorch fp32 / nn.LSTM and PyTorch bf16 / nn.LSTM under autocast (> 1: ours is faster)
+print('\nlstm against PyTorch, same steps and threads, ms; ratios PyTorch / luatorch (> 1: ours '
+      .. 'is faster)')
+local head = { ('%-26s %3s %8s %8s'):format('', 'thr', 'nn.LSTM', 'autocast') }
+for _, pt in ipairs(py) do
+  head[#head + 1] = ('%8s %11s %11s %11s'):format(pt.short, pt.short .. ' bf16',
+                                                  pt.short .. '/LSTM', pt.short .. 'bf/ac')
+end
+print(table.concat(head, ' '))
+for _, r in ipairs(rows) do
+  local cols = { ('%-26s %3d %8.2f %8.2f'):format(r.cfg.name, r.nt, r.lstm, r.ac) }
+  for _, pt in ipairs(py) do
+    local pms = pt.res and pt.res[(2 * r.ci - 1) .. ':' .. r.nt]
+    local pbf = pt.res and pt.res[(2 * r.ci) .. ':' .. r.nt]
+    cols[#cols + 1] = ('%8s %11s %11s %11s'):format(fmt(pms), fmt(pbf), ratio(pms, r.lstm),
+                                                    ratio(pbf, r.ac))
+  end
+  print(table.concat(cols, ' '))
+end
+print(pytorch.legend(py))

@@ -7,10 +7,11 @@
 -- (2^18 per thread at least) into one single-threaded GEMM per thread on a slab of C; the bare
 -- call is OpenBLAS's own threading. In microseconds per product (best of a few repetitions of a
 -- batch of calls), and the ratios floor / torch.mm (floor: the faster bare engine) and
--- PyTorch / torch.mm (> 1: ours is faster), and PyTorch bf16 / ours under autocast.
+-- PyTorch / torch.mm (> 1: ours is faster), and PyTorch bf16 / ours under autocast (a second
+-- table, one group of columns per PyTorch).
 local torch = require 'torch'
-local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
-                           'pytorch.lua')
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local pytorch, common = dofile(here .. 'pytorch.lua'), dofile(here .. 'common.lua')
 
 local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight gradient's dY^T X)
   { 100, 512, 28, false, 'seed x2h forward' },
@@ -21,11 +22,7 @@ local shapes = {  -- m, n, k (C is m x n), ta: A given transposed (a weight grad
   { 256, 256, 256, false, 'square 256' },
   { 1000, 1000, 1000, false, 'square 1000' },
 }
-local THREADS = { 1, 2 }
-if os.getenv('LUATORCH_BENCH_THREADS') then  -- one thread count, as bench/lstm.lua
-  local n = math.tointeger(tonumber(os.getenv('LUATORCH_BENCH_THREADS')))
-  THREADS = { (assert(n and n >= 1 and n, 'LUATORCH_BENCH_THREADS: expected a thread count')) }
-end
+local THREADS = common.thread_counts()  -- LUATORCH_BENCH_THREADS=n: one thread count
 
 local function calls_for(s)  -- a batch of about 2e8 multiply-adds, 1 to 50 calls
   return math.max(1, math.min(50, math.floor(2e8 / (s[1] * s[2] * s[3]))))
@@ -43,7 +40,7 @@ local function best_us(calls, fn)
 end
 
 -- PyTorch's torch.mm into a preallocated result, same shapes and layouts, one process per
--- thread count (bench/pytorch.lua); nil when torch cannot be imported
+-- thread count and interpreter (bench/pytorch.lua)
 local function pytorch_us()
   local rows = {}
   for _, s in ipairs(shapes) do
@@ -70,7 +67,7 @@ for i, (m, n, k, ta, calls) in enumerate([%s]):
             t0 = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t0)
         print(2 * i + j + 1, best / calls * 1e6, flush=True)
 ]]):format(table.concat(rows, ','))
-  return run_pytorch(py, THREADS)
+  return pytorch.run(py, THREADS)
 end
 
 local old = torch.getnumthreads()
@@ -102,17 +99,34 @@ end
 torch.setnumthreads(old)
 local py = pytorch_us()
 
-print('mm: torch.mm vs one bare sgemm of the same shape on OpenBLAS and on oneDNN, torch.mm '
-      .. 'under bf16 autocast, PyTorch\'s torch.mm fp32 and bf16 autocast; us per product')
-print(('%-22s %14s %3s %9s %9s %9s %9s %9s %9s %8s %9s %9s'):format('', 'm x n x k', 'thr',
-      'torch.mm', 'OpenBLAS', 'oneDNN', 'autocast', 'PyTorch', 'PT bf16', 'floor/mm', 'PT/mm',
-      'PTbf/ac'))
-local function fmt(v) return v and ('%.1f'):format(v) or 'n/a' end
-local function ratio(a, b) return a and b and ('%.2fx'):format(a / b) or 'n/a' end
+print('mm: torch.mm vs one bare sgemm of the same shape on OpenBLAS and on oneDNN, and under bf16 '
+      .. 'autocast; us per product')
+print(('%-22s %14s %3s %9s %9s %9s %9s %8s'):format('', 'm x n x k', 'thr', 'torch.mm', 'OpenBLAS',
+      'oneDNN', 'autocast', 'floor/mm'))
+local fmt, ratio = common.fmt, common.ratio
+local function shape(r) return ('%-22s %14s %3d'):format(r.s[5], ('%dx%dx%d'):format(r.s[1], r.s[2],
+                                                         r.s[3]), r.nt) end
 for _, r in ipairs(rows) do
-  local p, pb = py and py[(2 * r.i - 1) .. ':' .. r.nt], py and py[(2 * r.i) .. ':' .. r.nt]
-  print(('%-22s %14s %3d %9.1f %9.1f %9s %9.1f %9s %9s %8s %9s %9s'):format(r.s[5],
-        ('%dx%dx%d'):format(r.s[1], r.s[2], r.s[3]), r.nt, r.mm, r.ob, fmt(r.dnnl), r.ac, fmt(p),
-        fmt(pb), ratio(math.min(r.ob, r.dnnl or math.huge), r.mm), ratio(p, r.mm), ratio(pb, r.ac)))
+  print(('%s %9.1f %9.1f %9s %9.1f %8s'):format(shape(r), r.mm, r.ob, fmt(r.dnnl, '%.1f'), r.ac,
+        ratio(math.min(r.ob, r.dnnl or math.huge), r.mm)))
 end
-if not py then print('(PyTorch not importable by /usr/bin/python3: its columns are skipped)') end
+
+print('\nmm against PyTorch\'s torch.mm, fp32 and under its CPU bf16 autocast, us per product; '
+      .. 'ratios PyTorch / luatorch (> 1: ours is faster)')
+local head = { ('%-22s %14s %3s %9s %9s'):format('', 'm x n x k', 'thr', 'torch.mm', 'autocast') }
+for _, pt in ipairs(py) do
+  head[#head + 1] = ('%8s %11s %9s %11s'):format(pt.short, pt.short .. ' bf16', pt.short .. '/mm',
+                                                 pt.short .. 'bf/ac')
+end
+print(table.concat(head, ' '))
+for _, r in ipairs(rows) do
+  local cols = { ('%s %9.1f %9.1f'):format(shape(r), r.mm, r.ac) }
+  for _, pt in ipairs(py) do
+    local p = pt.res and pt.res[(2 * r.i - 1) .. ':' .. r.nt]
+    local pb = pt.res and pt.res[(2 * r.i) .. ':' .. r.nt]
+    cols[#cols + 1] = ('%8s %11s %9s %11s'):format(fmt(p, '%.1f'), fmt(pb, '%.1f'), ratio(p, r.mm),
+                                                   ratio(pb, r.ac))
+  end
+  print(table.concat(cols, ' '))
+end
+print(pytorch.legend(py))

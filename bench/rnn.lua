@@ -7,9 +7,11 @@
 --              (V = 65, batch 50, sequence 50; SGD here where the example uses Adam)
 --   floor      the step's matrix products alone: the GEMMs the recurrent layers issued
 --              (torch._gemmTrace while one step runs) plus the Linear head's three, as bare
---              OpenBLAS calls of the same shapes at the same thread count (torch._gemmReplay)
+--              calls of the same shapes at the same thread count (torch._gemmReplay), once all
+--              on OpenBLAS and once all on oneDNN; the faster of the two
 --   PyTorch    the same model, loss and SGD step (torch.nn.GRU / RNN / LSTM(bidirectional) /
---              Embedding), when /usr/bin/python3 imports torch (bench/pytorch.lua)
+--              Embedding), with each PyTorch found (bench/pytorch.lua): Debian's 1.13 and a
+--              PyPI 2.x in build/venv-torch (`make bench-venv`), n/a where absent
 -- at 1 and 2 threads; best of a few repetitions. LUATORCH_BENCH_QUICK=1 runs the seed shape
 -- only, LUATORCH_BENCH_THREADS=n one thread count; LUATORCH_BENCH_CPU=1 times process CPU time
 -- instead of wall time (os.clock, torch._gemmReplay's cpu flag, Python's
@@ -17,8 +19,8 @@
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
-local run_pytorch = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') ..
-                           'pytorch.lua')
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local pytorch, common = dofile(here .. 'pytorch.lua'), dofile(here .. 'common.lua')
 
 local CPU = os.getenv('LUATORCH_BENCH_CPU') == '1'
 local clock = CPU and os.clock or torch.clock
@@ -36,23 +38,9 @@ if not os.getenv('LUATORCH_BENCH_QUICK') then
   configs[#configs + 1] = { name = 'char-rnn 2x512, B50, T50', kind = 'charrnn', I = 512,
                             H = 512, L = 2, B = 50, T = 50, steps = 1, reps = 3 }
 end
-local THREADS = { 1, 2 }
-if os.getenv('LUATORCH_BENCH_THREADS') then
-  local n = math.tointeger(tonumber(os.getenv('LUATORCH_BENCH_THREADS')))
-  THREADS = { (assert(n and n >= 1 and n, 'LUATORCH_BENCH_THREADS: expected a thread count')) }
-end
+local THREADS = common.thread_counts()
 
-local function best_ms(cfg, step)
-  step()  -- warm-up: first-touch pages, the allocator's caches
-  local best = math.huge
-  for _ = 1, cfg.reps do
-    collectgarbage()
-    local t0 = clock()
-    for _ = 1, cfg.steps do step() end
-    best = math.min(best, (clock() - t0) / cfg.steps)
-  end
-  return best * 1000
-end
+local function best_ms(cfg, step) return common.best_ms(step, cfg.steps, cfg.reps, clock) end
 
 -- the model, the batch and the head's GEMMs ({m, n, k, ta, tb, beta} as the trace gives them)
 local function model_of(cfg)
@@ -84,20 +72,24 @@ end
 
 local function step_of(cfg)
   local model, x, y, head = model_of(cfg)
-  local crit = nn.CrossEntropyCriterion()
   local opt = optim.SGD(model:parameters(), { lr = 0.1 })
-  return function()
-    opt:zeroGrad()
-    crit(model(x), y):backward()
-    opt:step()
-  end, head
+  return common.train_step(model, nn.CrossEntropyCriterion(), opt, x, y), head
 end
 
+-- the floor on each engine alone (bench/lstm.lua does the same); the faster one is the floor
 local function floor_ms(cfg, step, head)
   local calls = torch._gemmTrace(step)
   for _, c in ipairs(head) do calls[#calls + 1] = c end
-  torch._gemmReplay(calls, 1)
-  return torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps), CPU) * 1000, #calls
+  local ms, engine = {}, torch.getGemmEngine()
+  for _, e in ipairs({ 'openblas', 'onednn' }) do
+    if e == 'openblas' or pcall(torch.setGemmEngine, e) then
+      torch.setGemmEngine(e)
+      torch._gemmReplay(calls, 1)
+      ms[e] = torch._gemmReplay(calls, math.max(3, cfg.reps * cfg.steps), CPU) * 1000
+    end
+  end
+  torch.setGemmEngine(engine)
+  return math.min(ms.openblas, ms.onednn or math.huge), #calls
 end
 
 -- PyTorch: every configuration in one python process per thread count (bench/pytorch.lua)
@@ -153,7 +145,7 @@ for k, (kind, I, H, L, B, T, steps, reps) in enumerate(cfgs):
         best = min(best, (clock() - t0) / steps)
     print(k + 1, best * 1000, flush=True)
 ]]):format(table.concat(lines, ','), VOCAB, CLASSES, CPU and 'True' or 'False')
-  return run_pytorch(py, THREADS)
+  return pytorch.run(py, THREADS)
 end
 
 local old_threads = torch.getnumthreads()
@@ -172,14 +164,19 @@ torch.setnumthreads(old_threads)
 local py = pytorch_ms()
 
 print(('rnn: one training step (forward + backward + SGD), ms of %s; floor = the same GEMMs as '
-       .. 'bare BLAS calls; OpenBLAS kernels: %s%s'):format(CPU and 'process CPU time' or 'wall time',
+       .. 'bare calls, all on OpenBLAS or all on oneDNN, the faster; OpenBLAS kernels: %s%s'):format(CPU and 'process CPU time' or 'wall time',
        torch._blasCorename(), os.getenv('OPENBLAS_CORETYPE') and ' (OPENBLAS_CORETYPE)' or ''))
-print(('%-31s %3s %9s %9s %9s %8s %12s %6s'):format('', 'thr', 'luatorch', 'floor', 'PyTorch',
-      'ms/floor', 'PyTorch/ms', 'GEMMs'))
+local head = { ('%-31s %3s %9s %9s %8s %6s'):format('', 'thr', 'luatorch', 'floor', 'ms/floor',
+                                                    'GEMMs') }
+for _, pt in ipairs(py) do head[#head + 1] = ('%9s %11s'):format(pt.short, pt.short .. '/ms') end
+print(table.concat(head, ' '))
 for _, r in ipairs(rows) do
-  local pms = py and py[r.ci .. ':' .. r.nt]
-  print(('%-31s %3d %9.2f %9.2f %9s %7.2fx %12s %6d'):format(r.cfg.name, r.nt, r.ms, r.floor,
-        pms and ('%.2f'):format(pms) or 'n/a', r.ms / r.floor,
-        pms and ('%.2fx'):format(pms / r.ms) or 'n/a', r.ncalls))
+  local cols = { ('%-31s %3d %9.2f %9.2f %7.2fx %6d'):format(r.cfg.name, r.nt, r.ms, r.floor,
+                                                             r.ms / r.floor, r.ncalls) }
+  for _, pt in ipairs(py) do
+    local pms = pt.res and pt.res[r.ci .. ':' .. r.nt]
+    cols[#cols + 1] = ('%9s %11s'):format(common.fmt(pms), common.ratio(pms, r.ms))
+  end
+  print(table.concat(cols, ' '))
 end
-if not py then print('(PyTorch not importable by /usr/bin/python3: its columns are skipped)') end
+print(pytorch.legend(py))

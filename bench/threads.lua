@@ -15,6 +15,7 @@
 local torch = require 'torch'
 local nn = require 'nn'
 local optim = require 'optim'
+local common = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'common.lua')
 
 local DEFAULT = torch.getnumthreads()
 local QUICK = os.getenv('LUATORCH_BENCH_QUICK') ~= nil
@@ -33,13 +34,8 @@ local function adding_step(H, B, T)
   end
   local model = nn.Sequential():add(nn.LSTM(2, H, 1, { batchFirst = true }))
     :add(nn.Select(2, -1)):add(nn.Linear(H, 1))
-  local crit = nn.MSECriterion()
-  local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
-  return function()
-    opt:zeroGrad()
-    crit(model(x), y):backward()
-    opt:step()
-  end, 10
+  return common.train_step(model, nn.MSECriterion(), optim.Adam(model:parameters(), { lr = 1e-3 }),
+                           x, y), 10
 end
 
 local function seed_step()
@@ -47,13 +43,8 @@ local function seed_step()
   local x, y = torch.randn(100, 28, 28), torch.LongTensor(100):random(1, 10)
   local model = nn.Sequential():add(nn.LSTM(28, 128, 1, { batchFirst = true }))
     :add(nn.Select(2, -1)):add(nn.Linear(128, 10))
-  local crit = nn.CrossEntropyCriterion()
-  local opt = optim.SGD(model:parameters(), { lr = 0.1 })
-  return function()
-    opt:zeroGrad()
-    crit(model(x), y):backward()
-    opt:step()
-  end, 5
+  return common.train_step(model, nn.CrossEntropyCriterion(),
+                           optim.SGD(model:parameters(), { lr = 0.1 }), x, y), 5
 end
 
 local function pointwise_step()
@@ -87,10 +78,7 @@ local function time_counts(step, steps, counts)
   for _ = 1, REPS do
     for _, n in ipairs(counts) do
       torch.setnumthreads(n)
-      collectgarbage()
-      local t0 = torch.clock()
-      for _ = 1, steps do step() end
-      best[n] = math.min(best[n], (torch.clock() - t0) / steps * 1000)
+      best[n] = math.min(best[n], common.time_ms(step, steps))
     end
   end
   torch.setnumthreads(DEFAULT)

@@ -4,6 +4,8 @@
 PKGS="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-openmp-dev lua-busted libcurl4-openssl-dev libssl-dev libedit-dev libcjson-dev dataset-fashion-mnist python3 tmux gnuplot-nox fortunes openmpi-bin libopenmpi-dev libdnnl-dev xeus-dev nlohmann-json3-dev libzmq3-dev cppzmq-dev python3-jupyter-client python3-nbclient python3-nbformat"
 # `deps.sh fuzz` (make fuzz-deps): clang and libFuzzer for `make fuzz` only
 [ "$1" = fuzz ] && PKGS="clang libclang-rt-14-dev"
+# `deps.sh bench` (make bench-venv): Debian's venv module, for the benchmarks' optional PyTorch 2.x
+[ "$1" = bench ] && PKGS="python3-venv"
 # `deps.sh docs`: nbconvert, the live notebook server and the browser of tools/notebook_screenshot.sh only
 [ "$1" = docs ] && PKGS="jupyter-notebook jupyter-nbconvert chromium"
 missing=""
