@@ -92,6 +92,7 @@ int     lt_alloc_check(int64_t nbytes, const char *what);
 /* Freed host blocks kept for reuse (not in live_bytes; none under AddressSanitizer, where
  * lt_alloc_caches() is 0), and giving them back to the system. */
 int64_t lt_alloc_cached_bytes(void);
+int64_t lt_bf16_storages(void);   /* live host storages of bfloat16 (0: no BFloat16 tensor) */
 int lt_alloc_caches(void);
 void lt_alloc_release_cache(void);
 

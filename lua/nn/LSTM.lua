@@ -71,6 +71,7 @@ local function plain(t) return t and (t.requiresGrad and t:detach() or t) end
 
 -- ---- nn.LSTM ----------------------------------------------------------------------------
 local LSTM, parent = torch.class('nn.LSTM', 'nn.Module')
+LSTM._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 local lstm_options = { batchFirst = false, bias = true, dropout = 0, returnState = false,
                        bidirectional = false, stateful = false,
@@ -211,6 +212,7 @@ end
 
 -- ---- nn.LSTMCell ------------------------------------------------------------------------
 local LSTMCell = torch.class('nn.LSTMCell', 'nn.Module')
+LSTMCell._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 function LSTMCell:__init(inputSize, hiddenSize, bias)
   nn.Module.__init(self)

@@ -42,6 +42,7 @@ local gates_of = { tanh = 1, relu = 1, gru = 3 }
 
 -- ---- nn.RNNBase: the stack of nn.RNN and nn.GRU -------------------------------------------
 local RNNBase, parent = torch.class('nn.RNNBase', 'nn.Module')
+RNNBase._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 local base_options = { batchFirst = false, bias = true, dropout = 0, returnState = false,
                        bidirectional = false, stateful = false }
@@ -165,6 +166,7 @@ end
 
 -- ---- cells -------------------------------------------------------------------------------
 local CellBase = torch.class('nn.RNNCellBase', 'nn.Module')
+CellBase._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 function CellBase:__init(cls, mode, inputSize, hiddenSize, bias, nonlinearity)
   nn.Module.__init(self)
