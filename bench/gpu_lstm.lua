@@ -22,12 +22,16 @@
 --   lstm1024_fwdbwd_fp32_nographs   the same, graphs off
 --   lstm1024_fwdbwd_tf32    the same with torch.cuda.allowTF32(true); graphs on
 --   gru1024_fwdbwd_fp32     nn.GRU 1024->1024, T=100, B=128, the same step (gpu/rnn.cu: per step
---                           a cuBLAS GEMM + a kernel, no CUDA graph); TF32 off
+--                           a cuBLAS GEMM + a kernel, the time loops replayed from CUDA
+--                           graphs); TF32 off
 --   bilstm1024_fwdbwd_fp32  nn.LSTM 1024->1024 bidirectional (output 2048), the same step
 --                           (gpu/rnn.cu, each direction a layer of its own)
 --   lstm1024_lengths_fwdbwd_fp32  nn.LSTM 1024->1024 with lengths: B=128 sequences of 41 to 100
 --                           steps (length 100 - (37 b mod 60), b = 0..127) padded to T=100
 --                           (PyTorch: pack_padded_sequence / pad_packed_sequence)
+--   gru128_fwdbwd_fp32      nn.GRU 28->128, T=28, B=100 (the seed's sizes), the same step
+--   (each of these four also as <name>_nographs: the time loops launched step by step; no
+--   PyTorch twin)
 --
 -- Then INFO lines (no RESULT: no PyTorch twin) for where "auto" should switch kernels: nn.LSTM
 -- 28->H, batch first, B=100, T=28, forward + backward against a fixed gradient, graphs on, for
@@ -83,8 +87,8 @@ local function graphs(on)
   return on
 end
 
-local function stats_line(what, before)
-  local s = torch._lstmGraphStats()
+local function stats_line(what, before, kind)
+  local s = torch._lstmGraphStats(kind)
   out(('INFO %s: time loops captured %d, replayed %d, step by step %d (same key as before: %d)' ..
        '; fused kernels: %d loops')
       :format(what, s.captures - before.captures, s.replays - before.replays,
@@ -238,6 +242,9 @@ local function lstm1024()
 end
 
 -- ---- nn.GRU, bidirectional nn.LSTM, nn.LSTM with lengths, 1024 -> 1024 (gpu/rnn.cu) --------
+-- each with its time loops replayed from CUDA graphs (the default) and step by step
+-- (_nographs); gru128: the seed's sizes (28 -> 128, T = 28, B = 100), where a step's launches
+-- cost more than its work
 local function recurrent()
   local T, B, I, Hd = 100, 128, 1024, 1024
   if QUICK then T, B, I, Hd = 6, 4, 16, 16 end
@@ -246,24 +253,38 @@ local function recurrent()
   for b = 0, B - 1 do lengths[b + 1] = math.max(1, T - (37 * b) % math.max(1, T * 3 // 5)) end
   local iters, warmup, reps = 10, 3, 3
   if QUICK then iters, warmup, reps = 2, 1, 2 end
-  for _, cfg in ipairs({ { 'gru1024_fwdbwd_fp32', function() return nn.GRU(I, Hd) end, 1 },
+  local small = QUICK and { 3, 4, 8, 16 } or { 28, 100, 28, 128 }
+  for _, cfg in ipairs({ { 'gru1024_fwdbwd_fp32', function() return nn.GRU(I, Hd) end, 1, 'gru' },
                          { 'bilstm1024_fwdbwd_fp32',
-                           function() return nn.LSTM(I, Hd, 1, { bidirectional = true }) end, 2 },
+                           function() return nn.LSTM(I, Hd, 1, { bidirectional = true }) end, 2,
+                           'lstmLayer' },
                          { 'lstm1024_lengths_fwdbwd_fp32', function() return nn.LSTM(I, Hd) end, 1,
-                           lengths } }) do
+                           'lstmLayer', lengths },
+                         { 'gru128_fwdbwd_fp32',
+                           function() return nn.GRU(small[3], small[4]) end, 1, 'gru', nil,
+                           small } }) do
+    local t, b, i, h = T, B, I, Hd
+    if cfg[6] then t, b, i, h = table.unpack(cfg[6]) end
     torch.manualSeed(3)
     local m = cfg[2]():cuda()
-    local x = torch.randn(T, B, I):cuda()
+    local x = torch.randn(t, b, i):cuda()
     x.requiresGrad = true
-    local g = torch.randn(T, B, cfg[3] * Hd):cuda()
-    local opts = cfg[4] and { lengths = cfg[4] } or nil
+    local g = torch.randn(t, b, cfg[3] * h):cuda()
+    local opts = cfg[5] and { lengths = cfg[5] } or nil
     local function step()
       x.grad = nil
       m:zeroGradParameters()
       m(x, opts):backward(g)
     end
-    result(cfg[1], time_ms(step, iters, warmup, reps))
+    for _, on in ipairs({ true, false }) do
+      graphs(on)
+      local what = cfg[1] .. (on and '' or '_nographs')
+      local before = torch._lstmGraphStats(cfg[4])
+      result(what, time_ms(step, iters, warmup, reps))
+      stats_line(what, before, cfg[4])
+    end
   end
+  graphs(true)
 end
 
 -- ---- the fused / gemm crossover in H (INFO lines) ---------------------------------------------

@@ -411,7 +411,8 @@ static mm_entry *entry_get(const mm_key *key, int *owned)
 static int entry_run(const mm_entry *e, const void *a, const void *b, float *c)
 {
     dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, ms = NULL;
-    void *sp = e->scratch ? malloc(e->scratch) : NULL;
+    lt_tensor *hold = NULL;  /* the block cache: a malloc this size is an mmap + faults per call */
+    void *sp = e->scratch ? lt_scratch_get(e->scratch, &hold) : NULL;
     int ok = (!e->scratch || sp) &&
              dnnl_memory_create(&ma, &e->a_md, eng, (void *)(uintptr_t)a) == dnnl_success &&
              dnnl_memory_create(&mb, &e->b_md, eng, (void *)(uintptr_t)b) == dnnl_success &&
@@ -427,7 +428,7 @@ static int entry_run(const mm_entry *e, const void *a, const void *b, float *c)
     if (mb) dnnl_memory_destroy(mb);
     if (mc) dnnl_memory_destroy(mc);
     if (ms) dnnl_memory_destroy(ms);
-    free(sp);
+    lt_scratch_put(hold);
     return ok;
 }
 

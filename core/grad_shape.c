@@ -163,8 +163,10 @@ static int copy_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 
 int lt_rec_copy(lt_tensor *out, lt_tensor *a)
 {
-    /* a conversion to an integer type has no gradient: the result starts a new leaf */
-    if (!lt_dtype_is_float(out->dtype) || !lt_needs_grad(1, (const lt_tensor *const *)&a))
+    /* a conversion to an integer type has no gradient: the result starts a new leaf; one to
+     * bfloat16 has (its backward widens the gradient back) */
+    if ((!lt_dtype_is_float(out->dtype) && out->dtype != LT_BFLOAT16) ||
+        !lt_needs_grad(1, (const lt_tensor *const *)&a))
         return LT_OK;
     int same = out->dtype == a->dtype && lt_device(out) == lt_device(a);
     lt_node *n = lt_node_new(same ? "CloneBackward" : "ToCopyBackward", copy_backward, 1, &a, 1);

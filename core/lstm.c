@@ -250,7 +250,7 @@ typedef struct {
     lt_tensor *wih, *whh;  /* contiguous copies of weights BLAS cannot read as they are    */
     lt_tensor *mask_host;  /* device dropout: the mask drawn on the host (the CPU's numbers) */
     lt_tensor *whht;     /* device, fused kernels: H x 4H, W_hh^T (rewritten every call)    */
-    struct lt_gpu_lstm_graph *gfwd, *gbwd;  /* device: the time loops' CUDA graphs      */
+    struct lt_gpu_loop_graph *gfwd, *gbwd;  /* device: the time loops' CUDA graphs      */
 } layer_ws;
 
 typedef struct lstm_ws {
@@ -292,8 +292,8 @@ static void ws_release(lstm_ws *w)
                            y->wih, y->whh, y->mask_host, y->whht};
         for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) lt_tensor_release(ts[k]);
 #ifdef LT_HAVE_CUDA
-        lt_gpu_lstm_graph_free(y->gfwd);
-        lt_gpu_lstm_graph_free(y->gbwd);
+        lt_gpu_loop_graph_free(y->gfwd);
+        lt_gpu_loop_graph_free(y->gbwd);
 #endif
     }
     free(w->layer);
@@ -699,7 +699,7 @@ static lt_gpu_lstm_mat gpu_mat(mat m) { return (lt_gpu_lstm_mat){m.p, m.ld, m.tr
 /* One layer's forward on the device of its operands (gpu/lstm.cu); graph: the layer's cached
  * CUDA graph; *whht: the layer's W_hh^T scratch, allocated when the fused kernels need it. */
 static int device_forward(const layer_fwd *f, int dev, lt_tensor **whht,
-                          struct lt_gpu_lstm_graph **graph)
+                          struct lt_gpu_loop_graph **graph)
 {
 #ifdef LT_HAVE_CUDA
     if (lt_gpu_lstm_fused(f->H) && !f->whh.trans &&

@@ -92,6 +92,7 @@ int     lt_alloc_check(int64_t nbytes, const char *what);
 /* Freed host blocks kept for reuse (not in live_bytes; none under AddressSanitizer, where
  * lt_alloc_caches() is 0), and giving them back to the system. */
 int64_t lt_alloc_cached_bytes(void);
+int64_t lt_bf16_storages(void);   /* live host storages of bfloat16 (0: no BFloat16 tensor) */
 int lt_alloc_caches(void);
 void lt_alloc_release_cache(void);
 
@@ -521,9 +522,15 @@ enum { LT_RNN_TANH, LT_RNN_RELU, LT_RNN_GRU, LT_RNN_LSTM };
  * y (T x B x H, zero past each length), hn and cn (B x H: the state after each sequence's
  * last step; cn only for the LSTM, and may be NULL otherwise) receive fresh tensors, on the
  * host or on the CUDA device of every operand but the lengths (gpu/rnn.cu there). */
+/* ws: the caller's workspaces (one per layer and direction of a module), or NULL: on a CUDA
+ * device the time loops' buffers then hold still from call to call at a fixed shape, and
+ * the loops replay from CUDA graphs (see core/rnn.c); ignored on the host. */
+typedef struct lt_rnn_ws lt_rnn_ws;
+lt_rnn_ws *lt_rnn_ws_new(void);
+void       lt_rnn_ws_free(lt_rnn_ws *m);  /* workspaces pending graphs use live on with them */
 int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
-                 lt_tensor *const *w, lt_tensor *lengths, lt_tensor **y, lt_tensor **hn,
-                 lt_tensor **cn);
+                 lt_tensor *const *w, lt_tensor *lengths, lt_rnn_ws *ws, lt_tensor **y,
+                 lt_tensor **hn, lt_tensor **cn);
 
 /* Benchmark support: the GEMMs the LSTM code issues between start and stop (row-major
  * op(A) m x k times op(B) k x n), and a replay of such a list as bare BLAS calls on

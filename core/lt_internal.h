@@ -116,6 +116,11 @@ int lt_broadcast_many(const lt_tensor *const *ts, int n, int *ndim, int64_t *siz
 /* Checks dim in [0, ndim) and reports it 1-based in the message, as the Lua user sees it. */
 int lt_check_dim(const char *what, int dim, int ndim);
 void lt_storage_bump(lt_tensor *t);              /* in-place write: version++          */
+/* bf16.c: lt_binary / lt_reduce_dim with a bfloat16 operand (the autograd engine's sums of a
+ * BFloat16 leaf's gradients, view backwards): widened to float32, rounded once into out. */
+int lt_bf16_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
+                   double alpha);
+int lt_bf16_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, int keepdim);
 /* The full Philox4x32-10 block (128-bit counter, 64-bit key), for known-answer tests;
  * lt_philox(seed, counter) is this with ctr = {counter lo, counter hi, 0, 0}, key = seed. */
 void lt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);

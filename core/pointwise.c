@@ -468,6 +468,8 @@ static int binary_core(lt_tensor *out, lt_binary_op op, const lt_tensor *a,
 int lt_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
               double alpha)
 {
+    if (a->dtype == LT_BFLOAT16 || b->dtype == LT_BFLOAT16)
+        return lt_bf16_binary(out, op, a, b, alpha);
     if (!binary_check(op, a, b)) return LT_ERR;
     LT_GPU_ROUTE(out, lt_gpu_binary(out, op, a, b, alpha), a, b);
     return binary_core(out, op, a, b, alpha);

@@ -476,6 +476,7 @@ int lt_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, 
 {
     static const kop kops[LT_NRED] = {K_SUM, K_SUM, K_PROD, K_MAX, K_MIN};
     if (op < 0 || op >= LT_NRED) return lt_error("unknown reduction %d", (int)op);
+    if (a->dtype == LT_BFLOAT16) return lt_bf16_reduce_dim(out, op, a, dim, keepdim);
     int fl = lt_dtype_is_float(a->dtype);
     lt_tensor a1d;
     if (check_red_dim(a, dim, &a1d)) return LT_ERR;

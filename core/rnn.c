@@ -47,9 +47,134 @@
 
 #include "rnn_math.h"
 
+/* A device workspace: the buffers the time loops read, kept from call to call at one shape
+ * so that the loops' CUDA graphs (gpu/loop_graph.cu) replay. A call takes one that no pending
+ * backward needs (as core/lstm.c's): its user context was released, or its node was
+ * backwarded (the engine freed the graph: its buffers are never read again). */
+typedef struct rnn_ws {
+    int refcount;
+    const void *user;      /* the context using the buffers (weak), or NULL                 */
+    lt_node *owner;        /* that context's node (weak), or NULL when none was recorded   */
+    int dev, mode, reverse;
+    lt_dtype dt;
+    int64_t T, B, I, H;
+    lt_tensor *whh, *bih, *bhh;  /* copies of the weights the loops read: G x H, G, G       */
+    lt_tensor *h0, *c0;    /* B x H copies of the initial state (zeros when not given)       */
+    lt_tensor *lend;       /* B int64 lengths                                               */
+    lt_tensor *gates, *ghn, *s, *c;  /* as rnn_ctx's                                         */
+    lt_tensor *gh;         /* B x G: the forward's recurrence scratch                        */
+    lt_tensor *dy;         /* T x B x H: the output gradient, dense                          */
+    lt_tensor *zrow;       /* H zeros: the output gradient when there is none                */
+    lt_tensor *dh, *dc;    /* B x H: the carried state gradients                             */
+    lt_tensor *dgi, *dgh;  /* T x B x G: the gate gradients (dgh: GRU)                       */
+#ifdef LT_HAVE_CUDA
+    lt_gpu_loop_graph *gfwd, *gbwd;  /* the forward and backward loops' graphs              */
+#endif
+} rnn_ws;
+
+#define RNN_WS_CACHE 3
+
+/* the workspaces of one layer and direction of a module (torch._rnnWorkspace) */
+struct lt_rnn_ws {
+    rnn_ws *slot[RNN_WS_CACHE];
+    int next;
+};
+
+static void ws_release(rnn_ws *w)
+{
+    if (!w || --w->refcount > 0) return;
+    lt_tensor *ts[] = {w->whh, w->bih,  w->bhh, w->h0, w->c0, w->lend, w->gates, w->ghn, w->s,
+                       w->c,   w->gh,   w->dy,  w->zrow, w->dh, w->dc, w->dgi,   w->dgh};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
+#ifdef LT_HAVE_CUDA
+    lt_gpu_loop_graph_free(w->gfwd);
+    lt_gpu_loop_graph_free(w->gbwd);
+#endif
+    free(w);
+}
+
+lt_rnn_ws *lt_rnn_ws_new(void)
+{
+    lt_rnn_ws *m = calloc(1, sizeof *m);
+    if (!m) lt_error("out of memory");
+    return m;
+}
+
+void lt_rnn_ws_free(lt_rnn_ws *m)
+{
+    if (!m) return;
+    for (int i = 0; i < RNN_WS_CACHE; i++) ws_release(m->slot[i]);
+    free(m);
+}
+
+#ifdef LT_HAVE_CUDA
+/* A free workspace of this shape from m (one reference for the caller, who becomes its user),
+ * or a new one replacing the oldest entry (whose user, if any, keeps it). */
+static rnn_ws *ws_get(lt_rnn_ws *m, int dev, lt_dtype dt, int mode, int reverse, int64_t T,
+                      int64_t B, int64_t I, int64_t H)
+{
+    for (int i = 0; i < RNN_WS_CACHE; i++) {
+        rnn_ws *w = m->slot[i];
+        if (w && (!w->user || (w->owner && w->owner->freed)) && w->dev == dev && w->dt == dt &&
+            w->mode == mode && w->reverse == reverse && w->T == T && w->B == B && w->I == I &&
+            w->H == H) {
+            w->refcount++;
+            return w;
+        }
+    }
+    rnn_ws *w = calloc(1, sizeof *w);
+    if (!w) {
+        lt_error("out of memory");
+        return NULL;
+    }
+    w->refcount = 2;  /* the cache's reference and the caller's */
+    w->dev = dev, w->dt = dt, w->mode = mode, w->reverse = reverse;
+    w->T = T, w->B = B, w->I = I, w->H = H;
+    int i = m->next;
+    m->next = (i + 1) % RNN_WS_CACHE;
+    ws_release(m->slot[i]);
+    m->slot[i] = w;
+    return w;
+}
+#endif
+
+/* a new reference to the workspace buffer *p of this shape (allocated on first use: the
+ * shape never changes), or NULL */
+static lt_tensor *ws_buf(lt_tensor **p, int dev, lt_dtype dt, int ndim, int64_t s0, int64_t s1,
+                         int64_t s2)
+{
+    if (!*p) {
+        int64_t size[3] = {s0, s1, s2};
+        *p = lt_tensor_uninit_on(dev, dt, ndim, size);
+        if (!*p) return NULL;
+    }
+    lt_tensor_retain(*p);
+    return *p;
+}
+
+/* a new reference to the workspace buffer *p (of the shape given, src's) holding a copy of
+ * src, or zeros when src is NULL; NULL on failure */
+static lt_tensor *ws_fill(lt_tensor **p, int dev, lt_dtype dt, const lt_tensor *src, int ndim,
+                          int64_t s0, int64_t s1, int64_t s2)
+{
+    lt_tensor *t = ws_buf(p, dev, dt, ndim, s0, s1, s2);
+    if (!t) return NULL;
+    int st = LT_OK;
+    if (src) st = lt_copy(t, src);
+#ifdef LT_HAVE_CUDA
+    else st = lt_gpu_memset0(lt_data(t), lt_numel(t) * (int64_t)lt_dtype_size(dt));
+#endif
+    if (st) {
+        lt_tensor_release(t);
+        return NULL;
+    }
+    return t;
+}
+
 typedef struct {
     int mode, reverse, has_bias;
     int dev;               /* LT_CPU, or the CUDA device every buffer below lives on         */
+    rnn_ws *ws;            /* device: the workspace whose buffers these are, or NULL          */
     lt_dtype dt;
     int64_t T, B, I, H, G;
     int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
@@ -69,6 +194,8 @@ static void ctx_free(rnn_ctx *k)
     lt_tensor *ts[] = {k->x,  k->wih,   k->whh, k->bih, k->bhh, k->h0,
                        k->c0, k->gates, k->ghn, k->s,   k->c,   k->lend};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
+    if (k->ws && k->ws->user == k) k->ws->user = NULL, k->ws->owner = NULL;
+    ws_release(k->ws);
     free(k->len);
     free(k);
 }
@@ -427,16 +554,49 @@ static int device_forward(const rnn_ctx *k, void *gh, lt_tensor *const *res)
 #ifdef LT_HAVE_CUDA
     lt_gpu_rnn_layer g = gpu_layer(k);
     return lt_gpu_rnn_forward(&g, gh, lt_data(res[0]), lt_data(res[1]),
-                              res[2] ? lt_data(res[2]) : NULL);
+                              res[2] ? lt_data(res[2]) : NULL, k->ws ? &k->ws->gfwd : NULL);
 #else
     (void)k, (void)gh, (void)res;
     return lt_error("luatorch was built without CUDA");
 #endif
 }
 
+/* The context's buffers that the time loops read, from its workspace k->ws: the weights'
+ * and the initial state's copies, the lengths (when given), the gates, the states and the
+ * forward's scratch *gh. */
+static int ws_forward_buffers(rnn_ctx *k, lt_tensor *h0, lt_tensor *c0, lt_tensor *const *w,
+                              lt_tensor **gh)
+{
+    rnn_ws *s = k->ws;
+    int dev = k->dev, lstm = k->mode == LT_RNN_LSTM;
+    lt_dtype dt = k->dt;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
+    if (k->len) {
+        k->lend = ws_buf(&s->lend, dev, LT_INT64, 1, B, 0, 0);
+#ifdef LT_HAVE_CUDA
+        if (!k->lend || lt_gpu_copy_h2d(lt_data(k->lend), k->len, B * (int64_t)sizeof *k->len))
+            return LT_ERR;
+#endif
+    }
+    k->whh = ws_fill(&s->whh, dev, dt, w[1], 2, G, H, 0);
+    k->bih = ws_fill(&s->bih, dev, dt, k->has_bias ? w[2] : NULL, 1, G, 0, 0);
+    k->bhh = ws_fill(&s->bhh, dev, dt, k->has_bias ? w[3] : NULL, 1, G, 0, 0);
+    k->h0 = ws_fill(&s->h0, dev, dt, h0, 2, B, H, 0);
+    if (lstm) k->c0 = ws_fill(&s->c0, dev, dt, c0, 2, B, H, 0);
+    k->gates = ws_buf(&s->gates, dev, dt, 3, T, B, G);
+    k->s = ws_buf(&s->s, dev, dt, 3, T, B, H);
+    if (lstm) k->c = ws_buf(&s->c, dev, dt, 3, T, B, H);
+    if (k->mode == LT_RNN_GRU) k->ghn = ws_buf(&s->ghn, dev, dt, 3, T, B, H);
+    *gh = ws_buf(&s->gh, dev, dt, 2, B, G, 0);
+    if (!k->whh || !k->bih || !k->bhh || !k->h0 || (lstm && (!k->c0 || !k->c)) || !k->gates ||
+        !k->s || (k->mode == LT_RNN_GRU && !k->ghn) || !*gh)
+        return LT_ERR;
+    return LT_OK;
+}
+
 int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
-                 lt_tensor *const *w, lt_tensor *lengths, lt_tensor **y, lt_tensor **hn,
-                 lt_tensor **cn)
+                 lt_tensor *const *w, lt_tensor *lengths, lt_rnn_ws *ws, lt_tensor **y,
+                 lt_tensor **hn, lt_tensor **cn)
 {
     *y = *hn = NULL;
     if (cn) *cn = NULL;
@@ -464,16 +624,29 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
                               (long long)k->len[b], (long long)b + 1, (long long)T);
         }
         lt_tensor_release(lc);
-        if (st == LT_OK && dev != LT_CPU) {  /* the step kernels read them on the device */
-#ifdef LT_HAVE_CUDA
-            k->lend = buffer(dev, LT_INT64, 1, B, 0, 0);
-            if (!k->lend ||
-                lt_gpu_copy_h2d(lt_data(k->lend), k->len, B * (int64_t)sizeof *k->len))
-                st = LT_ERR;
-#endif
-        }
     }
-    if (st == LT_OK) {
+#ifdef LT_HAVE_CUDA
+    /* on a device, the loops' buffers from the module's workspace (not inside a whole-step
+     * capture: the blocks allocated there belong to that graph) */
+    if (st == LT_OK && ws && dev != LT_CPU && !lt_gpu_capturing()) {
+        k->ws = ws_get(ws, dev, k->dt, mode, k->reverse, T, B, k->I, H);
+        if (!k->ws) st = LT_ERR;
+        else k->ws->user = k, k->ws->owner = NULL;
+    }
+#endif
+    if (st == LT_OK && k->ws) {
+        st = ws_forward_buffers(k, h0, c0, w, &gh);
+        if (st == LT_OK) k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]);
+        if (st == LT_OK && (!k->x || !k->wih)) st = LT_ERR;
+    }
+    if (st == LT_OK && !k->ws && k->len && dev != LT_CPU) {  /* the kernels read them there */
+#ifdef LT_HAVE_CUDA
+        k->lend = buffer(dev, LT_INT64, 1, B, 0, 0);
+        if (!k->lend || lt_gpu_copy_h2d(lt_data(k->lend), k->len, B * (int64_t)sizeof *k->len))
+            st = LT_ERR;
+#endif
+    }
+    if (st == LT_OK && !k->ws) {
         k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]), k->whh = dense_copy(dev, w[1]);
         k->bih = k->has_bias ? dense_copy(dev, w[2]) : zeros(dev, k->dt, 1, G, 0, 0);
         k->bhh = k->has_bias ? dense_copy(dev, w[3]) : zeros(dev, k->dt, 1, G, 0, 0);
@@ -529,6 +702,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         } else {
             n->ctx = k;
             n->release_ctx = release_ctx;
+            if (k->ws) k->ws->owner = n;
             k = NULL;
             for (int i = 0; i < nouts; i++) lt_node_set_output(n, res[i], i);
             lt_node_release(n);
@@ -676,7 +850,7 @@ static char *param_target(lt_node *n, int dev, int i, lt_tensor **gin, double *b
  * as param_target says). */
 static int device_backward(lt_node *n, const rnn_ctx *k, const char *d, int64_t dy_t,
                            int64_t dy_b, lt_tensor *dh, lt_tensor *dc, char *dgi, char *dgh,
-                           lt_tensor **gin)
+                           int use_ws, lt_tensor **gin)
 {
 #ifdef LT_HAVE_CUDA
     int st = LT_OK;
@@ -700,15 +874,46 @@ static int device_backward(lt_node *n, const rnn_ctx *k, const char *d, int64_t 
         else b.partials = lt_data(part);
     }
     lt_gpu_rnn_layer g = gpu_layer(k);
-    if (st == LT_OK) st = lt_gpu_rnn_backward(&g, &b);
+    if (st == LT_OK) st = lt_gpu_rnn_backward(&g, &b, use_ws ? &k->ws->gbwd : NULL);
     lt_tensor_release(part);
     return st;
 #else
     (void)n, (void)k, (void)d, (void)dy_t, (void)dy_b, (void)dh, (void)dc, (void)dgi, (void)dgh;
-    (void)gin;
+    (void)use_ws, (void)gin;
     return lt_error("luatorch was built without CUDA");
 #endif
 }
+
+#ifdef LT_HAVE_CUDA
+/* The backward on the device through the context's workspace: the output gradient and dh_n,
+ * dc_n copied into its buffers (the sweep's CUDA graph reads fixed buffers), the gradients of
+ * the initial state handed to autograd as copies (the next call rewrites the workspace). */
+static int ws_backward(lt_node *n, const rnn_ctx *k, lt_tensor *const *gout, lt_tensor **gin)
+{
+    rnn_ws *s = k->ws;
+    int dev = k->dev, lstm = k->mode == LT_RNN_LSTM, gru = k->mode == LT_RNN_GRU;
+    lt_dtype dt = k->dt;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
+    lt_tensor *dy = gout[0] ? ws_fill(&s->dy, dev, dt, gout[0], 3, T, B, H)
+                            : ws_fill(&s->zrow, dev, dt, NULL, 1, H, 0, 0);
+    lt_tensor *dh = ws_fill(&s->dh, dev, dt, gout[1], 2, B, H, 0);
+    lt_tensor *dc = lstm ? ws_fill(&s->dc, dev, dt, gout[2], 2, B, H, 0) : NULL;
+    lt_tensor *dgi = ws_buf(&s->dgi, dev, dt, 3, T, B, G);
+    lt_tensor *dgh = gru ? ws_buf(&s->dgh, dev, dt, 3, T, B, G) : NULL;
+    int st = LT_OK;
+    if (!dy || !dh || (lstm && !dc) || !dgi || (gru && !dgh)) st = LT_ERR;
+    if (st == LT_OK) {
+        char *gi = lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
+        st = gout[0] ? device_backward(n, k, lt_data(dy), B * H, H, dh, dc, gi, gh, 1, gin)
+                     : device_backward(n, k, lt_data(dy), 0, 0, dh, dc, gi, gh, 1, gin);
+    }
+    if (st == LT_OK && n->next[1] && !(gin[1] = dense_copy(dev, dh))) st = LT_ERR;
+    if (st == LT_OK && n->next[2] && !(gin[2] = dense_copy(dev, dc))) st = LT_ERR;
+    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
+    return st;
+}
+#endif
 
 static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
@@ -720,6 +925,9 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (gout[i] && lt_device(gout[i]) != k->dev)
             return lt_error("%s: a gradient arrived on another device than the layer's outputs",
                             n->name);
+#ifdef LT_HAVE_CUDA
+    if (k->ws && !lt_gpu_capturing()) return ws_backward(n, k, gout, gin);
+#endif
     /* the output gradient is read in place when its rows are dense (a batch-first transpose
      * or a slice's gradient need no copy) */
     const lt_tensor *g0 = gout[0];
@@ -737,8 +945,9 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
     if (st == LT_OK && dev != LT_CPU) {
         const lt_tensor *d = in_place ? g0 : dy;
-        st = d ? device_backward(n, k, lt_data(d), d->stride[0], d->stride[1], dh, dc, gi, gh, gin)
-               : device_backward(n, k, lt_data(zrow), 0, 0, dh, dc, gi, gh, gin);
+        st = d ? device_backward(n, k, lt_data(d), d->stride[0], d->stride[1], dh, dc, gi, gh, 0,
+                                 gin)
+               : device_backward(n, k, lt_data(zrow), 0, 0, dh, dc, gi, gh, 0, gin);
         if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
         if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
         lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};

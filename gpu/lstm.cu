@@ -26,16 +26,11 @@
  * post-sweep GEMMs and bias sums are the same for both paths. The recurrent products are
  * summed in another order than cuBLAS's (a few ulp).
  *
- * CUDA graphs: the time loop of a layer (2T launches, T fused) is recorded once into a graph
- * (stream capture on lt_gpu_stream()) and replayed while its operands (every pointer, size
- * and flag the loop reads, the TF32 setting and the kernel path: the key) stay the same;
- * core/lstm.c keeps those in workspace buffers so that they do at a fixed shape. A loop runs
- * launch by launch the first time its key is seen (a one-off call never pays for a capture,
- * and cuBLAS has loaded its kernels before a capture), is captured and launched the second
- * time, replayed after that. When capture fails (something in the loop that CUDA refuses
- * during a capture) the loop runs launch by launch and the slot remembers not to try again.
- * No slot (a workspace that lives for one call), a one-step loop (the cell), or
- * LUATORCH_CUDA_GRAPHS=0 (or lt_gpu_lstm_set_graphs(0)): launch by launch.
+ * CUDA graphs: the time loop of a layer (2T launches, T fused) is replayed from a CUDA graph
+ * through gpu/loop_graph.cu (shared with gpu/rnn.cu), keyed by every pointer, size and flag
+ * the loop reads, the TF32 setting and the kernel path; core/lstm.c keeps those in workspace
+ * buffers so that they hold still at a fixed shape, and owns the slots (one per layer and
+ * direction of sweep).
  *
  * Numerics: the CPU's formulas in the same order; float32 uses CUDA's expf / tanhf where the
  * CPU has its own polynomials (both within a few ulp).
@@ -44,6 +39,7 @@
 #include <string.h>
 
 #include "gpu_internal.h"
+#include "loop_graph.h"
 
 /* ---- GEMM (row-major) through cuBLAS (column-major) ------------------------------------------ */
 
@@ -386,108 +382,9 @@ extern "C" int lt_gpu_lstm_fused(int64_t H)
     return m == LT_GPU_LSTM_FUSED || (m == LT_GPU_LSTM_AUTO && H <= LT_GPU_LSTM_FUSED_MAX_H);
 }
 
-/* ---- CUDA graphs of the time loops ----------------------------------------------------------- */
-
-#define KEY_MAX 256
-
-struct lt_gpu_lstm_graph {
-    unsigned char key[KEY_MAX];
-    size_t keylen;       /* the last key seen                                   */
-    cudaGraphExec_t exec; /* its graph, or NULL when it was seen once so far     */
-    int failed;  /* capture failed once here: launch step by step from now on */
-};
-
-static int graphs_on = -1;  /* -1: not read yet from LUATORCH_CUDA_GRAPHS */
-static int64_t stat_captures, stat_replays, stat_stepwise, stat_repeats, stat_fused;
-
-extern "C" void lt_gpu_lstm_set_graphs(int on) { graphs_on = on < 0 ? -1 : on != 0; }
-
-extern "C" int lt_gpu_lstm_graphs(void)
-{
-    if (graphs_on < 0) {
-        const char *e = getenv("LUATORCH_CUDA_GRAPHS");
-        graphs_on = !(e && e[0] == '0' && e[1] == 0);
-    }
-    return graphs_on;
-}
-
-extern "C" void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise,
-                                        int64_t *repeats)
-{
-    *captures = stat_captures, *replays = stat_replays, *stepwise = stat_stepwise;
-    *repeats = stat_repeats;
-}
+static int64_t stat_fused;  /* time loops (forward or backward) run by the fused kernels */
 
 extern "C" int64_t lt_gpu_lstm_fused_loops(void) { return stat_fused; }
-
-extern "C" void lt_gpu_lstm_graph_free(lt_gpu_lstm_graph *g)
-{
-    if (!g) return;
-    if (g->exec) cudaGraphExecDestroy(g->exec);
-    free(g);
-}
-
-typedef int (*loop_fn)(const void *arg, cublasHandle_t h, const lt_cublas_fns *f);
-
-/* Runs loop(arg) on lt_gpu_stream(): replays the cached graph when key matches, else captures
- * a new one, else (graphs off, or capture failed) launches step by step. */
-static int run_loop(lt_gpu_lstm_graph **slot, const void *key, size_t keylen, int64_t T,
-                    loop_fn loop, const void *arg)
-{
-    cublasHandle_t h;
-    if (lt_gpu_cublas(&h)) return LT_ERR;  /* before any capture: it may create the handle */
-    const lt_cublas_fns *f = lt_gpu_blas();
-    if (!f) return LT_ERR;
-    /* inside a whole-step capture (torch.cuda.graph) the loop is recorded there: no nesting */
-    if (!slot || T < 2 || !lt_gpu_lstm_graphs() || keylen > KEY_MAX || lt_gpu_capturing()) {
-        stat_stepwise++;
-        return loop(arg, h, f);
-    }
-    if (!*slot) {
-        *slot = (lt_gpu_lstm_graph *)calloc(1, sizeof **slot);
-        if (!*slot) return lt_error("out of memory");
-    }
-    lt_gpu_lstm_graph *g = *slot;
-    cudaStream_t s = lt_gpu_stream();
-    int same = g->keylen == keylen && !memcmp(g->key, key, keylen);
-    stat_repeats += same;  /* (the emulation counts these too: the keys hold still) */
-    if (g->failed) {
-        memcpy(g->key, key, keylen);
-        g->keylen = keylen;
-    } else if (same && g->exec) {
-        if (cudaGraphLaunch(g->exec, s) == cudaSuccess) {
-            stat_replays++;
-            return LT_OK;
-        }
-        (void)cudaGetLastError();
-        g->failed = 1;
-    } else if (!same) {  /* a new key: launch by launch this once */
-        if (g->exec) cudaGraphExecDestroy(g->exec);
-        g->exec = NULL;
-        memcpy(g->key, key, keylen);
-        g->keylen = keylen;
-    } else {  /* seen before: capture */
-        cudaGraph_t graph = NULL;
-        if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
-            int st = loop(arg, h, f);  /* recorded, not run */
-            cudaError_t e = cudaStreamEndCapture(s, &graph);
-            if (st == LT_OK && e == cudaSuccess && graph &&
-                cudaGraphInstantiate(&g->exec, graph, 0) == cudaSuccess &&
-                cudaGraphLaunch(g->exec, s) == cudaSuccess) {
-                cudaGraphDestroy(graph);
-                stat_captures++;
-                return LT_OK;
-            }
-        }
-        if (graph) cudaGraphDestroy(graph);
-        if (g->exec) cudaGraphExecDestroy(g->exec);
-        g->exec = NULL;
-        g->failed = 1;
-        (void)cudaGetLastError();  /* the failed capture's error is not the caller's */
-    }
-    stat_stepwise++;
-    return loop(arg, h, f);
-}
 
 /* ---- forward --------------------------------------------------------------------------------- */
 
@@ -542,7 +439,7 @@ static int fwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *fns
     return LT_OK;
 }
 
-extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph **graph)
+extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_loop_graph **graph)
 {
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
     cublasHandle_t h;
@@ -579,7 +476,7 @@ extern "C" int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph *
     k.wt = fa.wt, k.ldwt = fa.ldwt;
     k.bias = f->bias, k.h0 = f->h0, k.c0 = f->c0, k.zeros = f->zeros;
     k.g = f->g, k.h = f->h, k.c = f->c, k.tc = f->tc;
-    return run_loop(graph, &k, sizeof k, T, fwd_loop, &fa);
+    return lt_gpu_loop_run(graph, LT_GPU_LOOP_LSTM, &k, sizeof k, T, fwd_loop, &fa);
 }
 
 /* ---- backward -------------------------------------------------------------------------------- */
@@ -651,7 +548,7 @@ extern "C" int64_t lt_gpu_lstm_bias_blocks(int64_t rows)
     return (rows + COLSUM_ROWS - 1) / COLSUM_ROWS;
 }
 
-extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph **graph)
+extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_loop_graph **graph)
 {
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H, es = (int64_t)lt_dtype_size(f->dt);
     bwd_key k;
@@ -663,7 +560,8 @@ extern "C" int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph 
     k.whh = f->whh.p, k.whh_ld = f->whh.ld, k.whh_trans = f->whh.trans;
     k.ghn = f->ghn, k.ghn_ld = f->ghn_ld, k.gout = f->gout, k.gout_step = f->gout_step;
     k.gout_ld = f->gout_ld, k.dc = f->dc, k.dh = f->dh, k.dg = f->dg, k.dh0 = f->dh0;
-    if (run_loop(graph, &k, sizeof k, T, bwd_loop, &ba)) return LT_ERR;
+    if (lt_gpu_loop_run(graph, LT_GPU_LOOP_LSTM, &k, sizeof k, T, bwd_loop, &ba))
+        return LT_ERR;
 
     cublasHandle_t h;
     if (lt_gpu_cublas(&h)) return LT_ERR;

@@ -224,14 +224,35 @@ int lt_gpu_adagrad_step(lt_tensor *param, const lt_tensor *grad, lt_tensor *sum,
 /* the checks (max_norm, dtypes, one device) are the caller's, core/optim.c */
 int lt_gpu_clip_grad_norm(lt_tensor *const *grads, int n, double max_norm, double *total_norm);
 
+/* gpu/loop_graph.cu: CUDA graphs of the recurrent layers' time loops (gpu/lstm.cu and
+ * gpu/rnn.cu). A slot (owned by a workspace of core/lstm.c or core/rnn.c, NULL until first
+ * used) caches the graph of one loop: captured the second time the loop comes with the same
+ * key (every pointer and size it reads), replayed after that, re-captured when the key
+ * changes; step by step when capture fails, inside a whole-step capture, or with graphs off.
+ * lt_gpu_loop_graphs: 1 on (default unless LUATORCH_CUDA_GRAPHS=0), 0 off; set -1 to go back
+ * to the environment's choice. Counters since the start of the process, per layer kind
+ * (kind -1: all kinds summed): loops captured, replayed, launched step by step; repeats:
+ * loops (graphs on, cached workspace) whose key was the same as their slot's last one. */
+typedef struct lt_gpu_loop_graph lt_gpu_loop_graph;
+void lt_gpu_loop_graph_free(lt_gpu_loop_graph *g);
+enum {
+    LT_GPU_LOOP_LSTM = 0,       /* nn.LSTM's fused stack (gpu/lstm.cu)                       */
+    LT_GPU_LOOP_LSTM_LAYER = 1, /* gpu/rnn.cu's LSTM layer (bidirectional, lengths)          */
+    LT_GPU_LOOP_GRU = 2,        /* gpu/rnn.cu's GRU layer                                    */
+    LT_GPU_LOOP_RNN = 3,        /* gpu/rnn.cu's tanh / relu layer                            */
+    LT_GPU_LOOP_KINDS = 4
+};
+typedef struct { int64_t captures, replays, stepwise, repeats; } lt_gpu_loop_stats;
+int  lt_gpu_loop_graphs(void);
+void lt_gpu_loop_set_graphs(int on);
+lt_gpu_loop_stats lt_gpu_loop_graph_stats(int kind);
+const char *lt_gpu_loop_kind_name(int kind);   /* "lstm", "lstmLayer", "gru", "rnn"; else NULL */
+
 /* gpu/lstm.cu: the device compute of the fused LSTM. core/lstm.c keeps the checks, the
  * workspaces, the autograd node and dropout, and calls these with DEVICE pointers (row-major,
- * as its CPU code) when the operands live on a device. Each time loop of a layer is replayed
- * from a CUDA graph cached in *graph (captured on first use, re-captured when a pointer or
- * size it reads changes; step by step when capture fails or LUATORCH_CUDA_GRAPHS=0). */
+ * as its CPU code) when the operands live on a device. Each time loop of a layer runs through
+ * lt_gpu_loop_run with the slot *graph (gpu/loop_graph.cu; graph NULL: step by step). */
 typedef struct { const void *p; int64_t ld; int trans; } lt_gpu_lstm_mat;  /* W or W^T stored */
-typedef struct lt_gpu_lstm_graph lt_gpu_lstm_graph;
-void lt_gpu_lstm_graph_free(lt_gpu_lstm_graph *g);
 typedef struct {
     lt_dtype dt;
     int64_t T, B, H, in;
@@ -244,7 +265,7 @@ typedef struct {
     void *g, *h, *c, *tc;       /* T x B x 4H gates; T x B x H h_t, c_t, tanh(c_t)         */
     void *whht;                 /* H x 4H scratch for W_hh^T (the fused path), or NULL     */
 } lt_gpu_lstm_fwd;
-int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_lstm_graph **graph);
+int lt_gpu_lstm_forward(const lt_gpu_lstm_fwd *f, lt_gpu_loop_graph **graph);
 typedef struct {
     lt_dtype dt;
     int64_t T, B, H, in;
@@ -264,20 +285,12 @@ typedef struct {
     double beta_bih, beta_bhh;
     void *partials;                       /* lt_gpu_lstm_bias_blocks(T*B) x 4H doubles       */
 } lt_gpu_lstm_bwd;
-int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_lstm_graph **graph);
+int lt_gpu_lstm_backward(const lt_gpu_lstm_bwd *f, lt_gpu_loop_graph **graph);
 int64_t lt_gpu_lstm_bias_blocks(int64_t rows);
 /* out[i] = a[i * sa] + b[i * sb];  out[i] = a[i] * b[i]  (n elements of dt) */
 int lt_gpu_lstm_add(lt_dtype dt, int64_t n, void *out, const void *a, int64_t sa, const void *b,
                     int64_t sb);
 int lt_gpu_lstm_mul(lt_dtype dt, int64_t n, void *out, const void *a, const void *b);
-/* CUDA graphs for the time loops: 1 on (default unless LUATORCH_CUDA_GRAPHS=0), 0 off; set -1
- * to go back to the environment's choice. Counters since the start of the process: loops
- * captured, replayed, launched step by step; repeats: loops (graphs on, cached workspace)
- * whose key was the same as their slot's last one (what a replay needs). */
-int  lt_gpu_lstm_graphs(void);
-void lt_gpu_lstm_set_graphs(int on);
-void lt_gpu_lstm_graph_stats(int64_t *captures, int64_t *replays, int64_t *stepwise,
-                             int64_t *repeats);
 /* The per-step kernels: LT_GPU_LSTM_FUSED, one kernel per step that computes the recurrent
  * products itself (forward: from W_hh^T, transposed once per call into whht unless W_hh is
  * stored transposed; backward: dh from the previous step's dgates); LT_GPU_LSTM_GEMM, a cuBLAS
@@ -298,7 +311,9 @@ int64_t lt_gpu_lstm_fused_loops(void);          /* time loops run fused since th
  * keeps the checks, the buffers (every pointer below is DEVICE memory, contiguous, row-major)
  * and the autograd node; lt_gpu_rnn_forward / _backward do a layer's whole forward / backward:
  * the products over all steps (cuBLAS), then the time loop (per step a cuBLAS GEMM for the
- * recurrence and one pointwise kernel), the outputs or the gradients. */
+ * recurrence and one pointwise kernel), the outputs or the gradients. The time loop runs
+ * through lt_gpu_loop_run with the slot *graph (a CUDA graph replayed while every pointer it
+ * reads holds still; graph NULL: step by step). */
 typedef struct {
     lt_dtype dt;
     int mode, reverse;            /* LT_RNN_*; reverse: run from the last step to the first   */
@@ -314,7 +329,8 @@ typedef struct {
 } lt_gpu_rnn_layer;
 /* gh: B x G scratch; y (T x B x H): s with zeros past each length; hn, cn (B x H, cn LSTM
  * only): the final state. */
-int lt_gpu_rnn_forward(const lt_gpu_rnn_layer *k, void *gh, void *y, void *hn, void *cn);
+int lt_gpu_rnn_forward(const lt_gpu_rnn_layer *k, void *gh, void *y, void *hn, void *cn,
+                       lt_gpu_loop_graph **graph);
 typedef struct {
     const void *dy;               /* output gradient, element (t, b, j) at t*dy_t + b*dy_b + j */
     int64_t dy_t, dy_b;           /* (both 0: a row of H zeros)                               */
@@ -325,7 +341,8 @@ typedef struct {
     double beta_ih, beta_hh, beta_bih, beta_bhh;
     void *partials;               /* lt_gpu_lstm_bias_blocks(T*B) x G doubles                */
 } lt_gpu_rnn_bwd;
-int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d);
+int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d,
+                        lt_gpu_loop_graph **graph);
 
 #ifdef __cplusplus
 }

@@ -18,10 +18,17 @@
  * (forward) and gives zero gate gradients, leaving dh and dc as they were (backward), so the
  * final state is the one after each row's last step and padding changes no gradient.
  *
- * Not done here (gpu/lstm.cu has them for the plain nn.LSTM): CUDA graphs of the time loop
- * and the fused one-kernel-per-step path for small H; each step is a GEMM and a kernel.
+ * CUDA graphs: each time loop (forward and backward sweep, either direction) runs through
+ * gpu/loop_graph.cu (shared with gpu/lstm.cu), keyed by every pointer, size and flag it reads;
+ * core/rnn.c keeps those in a workspace of the module (torch.rnnLayer's workspace argument)
+ * that holds still at a fixed shape, and owns the slots.
+ * Not done here (gpu/lstm.cu has it for the plain nn.LSTM): the fused one-kernel-per-step
+ * path for small H; each step is a GEMM and a kernel.
  * Numerics: float32 uses CUDA's expf / tanhf where the CPU has its own polynomials.
  */
+#include <string.h>
+
+#include "loop_graph.h"
 #include "rnn_cell.h"
 
 /* ---- kernels --------------------------------------------------------------------------------- */
@@ -145,8 +152,44 @@ static int launch_fwd(const lt_gpu_rnn_layer *k, int64_t t, const void *hp, cons
     return LT_OK;
 }
 
+/* the layer kind of the loop counters */
+static int loop_kind(int mode)
+{
+    return mode == LT_RNN_GRU ? LT_GPU_LOOP_GRU : mode == LT_RNN_LSTM ? LT_GPU_LOOP_LSTM_LAYER
+                                                                      : LT_GPU_LOOP_RNN;
+}
+
+/* What the forward time loop reads: the graph key (all 8-byte fields: no padding). */
+struct fwd_key {
+    int64_t dt, mode, reverse, T, B, H, G, tf32;
+    const void *len, *whh, *bih, *bhh, *h0, *c0, *gates, *ghn, *s, *c, *gh;
+};
+
+struct fwd_arg {
+    const lt_gpu_rnn_layer *k;
+    void *gh;
+};
+
+static int fwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *f)
+{
+    const fwd_arg *fa = (const fwd_arg *)arg;
+    const lt_gpu_rnn_layer *k = fa->k;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
+    for (int64_t p = 0; p < T; p++) {
+        int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+        const void *hp = tp < 0 ? k->h0 : row(k->s, tp, B * H, es);
+        const void *cp = !k->c ? NULL : tp < 0 ? k->c0 : row(k->c, tp, B * H, es);
+        if (lt_gpu_gemm_rm(hd, f, k->dt, 0, 1, B, G, H, hp, H, k->whh, H, 0, fa->gh, G))
+            return LT_ERR;
+        if (k->dt == LT_FLOAT32 ? launch_fwd<float>(k, t, hp, cp, fa->gh)
+                                : launch_fwd<double>(k, t, hp, cp, fa->gh))
+            return LT_ERR;
+    }
+    return LT_OK;
+}
+
 extern "C" int lt_gpu_rnn_forward(const lt_gpu_rnn_layer *k, void *gh, void *y, void *hn,
-                                  void *cn)
+                                  void *cn, lt_gpu_loop_graph **graph)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
     cublasHandle_t hd;
@@ -157,15 +200,16 @@ extern "C" int lt_gpu_rnn_forward(const lt_gpu_rnn_layer *k, void *gh, void *y, 
     if (lt_gpu_gemm_rm(hd, f, k->dt, 0, 1, T * B, G, k->in, k->x, k->in, k->wih, k->in, 0,
                        k->gates, G))
         return LT_ERR;
-    for (int64_t p = 0; p < T; p++) {
-        int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
-        const void *hp = tp < 0 ? k->h0 : row(k->s, tp, B * H, es);
-        const void *cp = !k->c ? NULL : tp < 0 ? k->c0 : row(k->c, tp, B * H, es);
-        if (lt_gpu_gemm_rm(hd, f, k->dt, 0, 1, B, G, H, hp, H, k->whh, H, 0, gh, G)) return LT_ERR;
-        if (k->dt == LT_FLOAT32 ? launch_fwd<float>(k, t, hp, cp, gh)
-                                : launch_fwd<double>(k, t, hp, cp, gh))
-            return LT_ERR;
-    }
+    fwd_key key;
+    memset(&key, 0, sizeof key);
+    key.dt = k->dt, key.mode = k->mode, key.reverse = k->reverse, key.T = T, key.B = B;
+    key.H = H, key.G = G, key.tf32 = lt_gpu_allow_tf32();
+    key.len = k->len, key.whh = k->whh, key.bih = k->bih, key.bhh = k->bhh, key.h0 = k->h0;
+    key.c0 = k->c0, key.gates = k->gates, key.ghn = k->ghn, key.s = k->s, key.c = k->c;
+    key.gh = gh;
+    fwd_arg fa = {k, gh};
+    if (lt_gpu_loop_run(graph, loop_kind(k->mode), &key, sizeof key, T, fwd_loop, &fa))
+        return LT_ERR;
     /* the outputs (zero past each length) and the final state (the last step processed) */
     int64_t last = k->reverse ? 0 : T - 1;
     if (k->len) {
@@ -200,15 +244,26 @@ static int launch_bwd(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d, int64_
     return LT_OK;
 }
 
-extern "C" int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d)
+/* What the backward sweep reads: the graph key (all 8-byte fields). */
+struct bwd_key {
+    int64_t dt, mode, reverse, T, B, H, G, tf32;
+    const void *len, *whh, *h0, *c0, *gates, *ghn, *s, *c, *dy;
+    int64_t dy_t, dy_b;
+    const void *dh, *dc, *dgi, *dgh;
+};
+
+struct bwd_arg {
+    const lt_gpu_rnn_layer *k;
+    const lt_gpu_rnn_bwd *d;
+};
+
+/* the sweep back over time: dh_{t-1} = (direct part) + dgh_t W_hh */
+static int bwd_loop(const void *arg, cublasHandle_t hd, const lt_cublas_fns *f)
 {
-    int64_t T = k->T, B = k->B, H = k->H, G = k->G, I = k->in;
-    int64_t es = (int64_t)lt_dtype_size(k->dt);
-    cublasHandle_t hd;
-    if (lt_gpu_cublas(&hd)) return LT_ERR;
-    const lt_cublas_fns *f = lt_gpu_blas();
-    if (!f) return LT_ERR;
-    /* the sweep back over time: dh_{t-1} = (direct part) + dgh_t W_hh */
+    const bwd_arg *ba = (const bwd_arg *)arg;
+    const lt_gpu_rnn_layer *k = ba->k;
+    const lt_gpu_rnn_bwd *d = ba->d;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt);
     for (int64_t p = T - 1; p >= 0; p--) {
         int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
         const void *hp = tp < 0 ? k->h0 : row(k->s, tp, B * H, es);
@@ -220,6 +275,28 @@ extern "C" int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_b
                            d->dh, H))
             return LT_ERR;
     }
+    return LT_OK;
+}
+
+extern "C" int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d,
+                                   lt_gpu_loop_graph **graph)
+{
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, I = k->in;
+    int64_t es = (int64_t)lt_dtype_size(k->dt);
+    bwd_key key;
+    memset(&key, 0, sizeof key);
+    key.dt = k->dt, key.mode = k->mode, key.reverse = k->reverse, key.T = T, key.B = B;
+    key.H = H, key.G = G, key.tf32 = lt_gpu_allow_tf32();
+    key.len = k->len, key.whh = k->whh, key.h0 = k->h0, key.c0 = k->c0, key.gates = k->gates;
+    key.ghn = k->ghn, key.s = k->s, key.c = k->c, key.dy = d->dy, key.dy_t = d->dy_t;
+    key.dy_b = d->dy_b, key.dh = d->dh, key.dc = d->dc, key.dgi = d->dgi, key.dgh = d->dgh;
+    bwd_arg ba = {k, d};
+    if (lt_gpu_loop_run(graph, loop_kind(k->mode), &key, sizeof key, T, bwd_loop, &ba))
+        return LT_ERR;
+    cublasHandle_t hd;
+    if (lt_gpu_cublas(&hd)) return LT_ERR;
+    const lt_cublas_fns *f = lt_gpu_blas();
+    if (!f) return LT_ERR;
     const char *gi = (const char *)d->dgi, *gh = (const char *)d->dgh;
     /* the input gradient and dW_ih over all steps */
     if (d->dx && lt_gpu_gemm_rm(hd, f, k->dt, 0, 0, T * B, I, G, gi, G, k->wih, I, 0, d->dx, I))

@@ -40,9 +40,9 @@ static void set_requires_grad(lua_State *L, lt_tensor *t, int on, const char *fn
     if (!on && t->grad_fn)
         luaL_error(L, "%s: cannot turn off requiresGrad of a non-leaf tensor (use detach())",
                    fname);
-    if (on && !lt_dtype_is_float(t->dtype))
-        luaL_error(L, "%s: only Float and Double tensors can require gradients, got %s", fname,
-                   ltL_typename(t));
+    if (on && !lt_dtype_is_float(t->dtype) && t->dtype != LT_BFLOAT16)
+        luaL_error(L, "%s: only Float, Double and BFloat16 tensors can require gradients, got %s",
+                   fname, ltL_typename(t));
     t->requires_grad = on;
 }
 
@@ -189,10 +189,6 @@ static int ag_backward(lua_State *L)
 static lt_tensor *element_tensor(lua_State *L, int idx, int k, const char *what)
 {
     lua_geti(L, idx, k);
-    lt_tensor **box = luaL_testudata(L, -1, LT_TENSOR_MT);
-    if (box && *box && (*box)->dtype == LT_BFLOAT16)  /* before ltL_totensor's '#-1' error */
-        luaL_error(L, "backward: %s[%d]: not supported for torch.BFloat16Tensor (convert with "
-                      ":float())", what, k);
     lt_tensor *t = ltL_totensor(L, -1);
     if (!t) luaL_error(L, "backward: %s[%d] must be a tensor, got %s", what, k, luaL_typename(L, -1));
     return t;
@@ -424,12 +420,14 @@ static int ag_apply(lua_State *L)
 void lt_open_autograd(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"backward", ag_backward, LT_METHOD}, {"detach", ag_detach, LT_FN | LT_METHOD | LT_BF16},
-        {"requiresGrad_", ag_requiresgrad, LT_METHOD}, {"zeroGrad", ag_zerograd, LT_METHOD},
+        {"backward", ag_backward, LT_METHOD | LT_BF16},
+        {"detach", ag_detach, LT_FN | LT_METHOD | LT_BF16},
+        {"requiresGrad_", ag_requiresgrad, LT_METHOD | LT_BF16},
+        {"zeroGrad", ag_zerograd, LT_METHOD | LT_BF16},
         {"setGradEnabled", ag_setgradenabled, LT_FN}, {"isGradEnabled", ag_isgradenabled, LT_FN},
         {"noGrad", ag_nograd, LT_FN}, {"applyFunction", ag_apply, LT_FN},
         {"_moduleCall", ag_modulecall, LT_FN}, {"_moduleCallDepth", ag_modulecalldepth, LT_FN},
-        {"backwardMany", ag_backward_many, LT_FN},
+        {"backwardMany", ag_backward_many, LT_FN | LT_BF16},
         {"_setGradReadyHook", ag_setgradreadyhook, LT_FN},
         {"_queueBackwardCallback", ag_queuebackwardcallback, LT_FN},
         {NULL, NULL, 0}};

@@ -2,9 +2,12 @@
  * lauxt.c — the auxiliary functions every binding file uses (declared in lt_lua.h): tensor
  * userdata boxes, argument checks with 1-based dims, the [res,] convention, and errors.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "lt_lua.h"
+#include "../core/bf16.h"
+#include "../core/dnnl.h"
 #include "../gpu/lt_gpu.h"
 
 static lt_dtype default_dtype = LT_FLOAT32;
@@ -373,20 +376,238 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname)
     return z;
 }
 
+/* ---- BFloat16 arithmetic by widening ------------------------------------------------------
+ * A function registered LT_WIDEN computes on BFloat16 tensors as PyTorch's CPU does: each
+ * BFloat16 argument becomes a float32 copy (exact), the float32 kernel runs, and what it
+ * produced comes back rounded to nearest even (core/bf16.h):
+ *   - a copy the kernel wrote into (in place, a [res,] result, a random fill, an optimiser's
+ *     state) is copied back into its BFloat16 original, which is returned in its place;
+ *   - a new float32 tensor becomes a new BFloat16 one, and a float number is rounded to a
+ *     bfloat16 value, when every floating-point tensor argument was BFloat16 (PyTorch's type
+ *     promotion: a Float or Double operand makes the result Float or Double);
+ *   - integer and byte results (indices, comparisons) are left as they are.
+ * With a Double tensor among the arguments the copies are float64 (promotion again). Autograd
+ * follows: the copies of tensors that need gradients are recorded conversions (their backward
+ * rounds the float32 gradient to bfloat16), and so are the rounded results, so a BFloat16
+ * leaf gets a BFloat16 gradient. An in-place write that the kernel records for autograd is
+ * refused (it would have to be grafted onto the BFloat16 tensor's history); one it does not
+ * record (an optimiser step, a fill, anything under torch.noGrad) is copied back.
+ * The wrapper costs one load while no BFloat16 storage exists, and one pass over the
+ * arguments when none of them is BFloat16 (the closure runs the C function in its own frame).
+ * With one, it calls itself again on the widened arguments, so argument errors keep naming
+ * the function. */
+#define WIDEN_MAXARGS 64
+
+/* Whether the running widened op rounds to bfloat16 (set by widened_call for the call it
+ * makes, taken by the widen_entry it reaches, reset by every widen_entry: so an error inside
+ * leaves it set only until the next widened op starts). */
+static _Thread_local int scalars_pending, scalars_bf16;
+
+/* The tensor at i when it is a live BFloat16 one (the tensor metatable is upvalue 3). */
+static lt_tensor *bf16_arg(lua_State *L, int i)
+{
+    if (lua_type(L, i) != LUA_TUSERDATA || !lua_getmetatable(L, i)) return NULL;
+    int tensor = lua_rawequal(L, -1, lua_upvalueindex(3));
+    lua_pop(L, 1);
+    lt_tensor *t = tensor ? *(lt_tensor **)lua_touserdata(L, i) : NULL;
+    return t && t->dtype == LT_BFLOAT16 ? t : NULL;
+}
+
+/* Any live tensor at i (no BFloat16 refusal), or NULL. */
+static lt_tensor *any_tensor(lua_State *L, int i)
+{
+    if (lua_type(L, i) != LUA_TUSERDATA || !lua_getmetatable(L, i)) return NULL;
+    int tensor = lua_rawequal(L, -1, lua_upvalueindex(3));
+    lua_pop(L, 1);
+    return tensor ? *(lt_tensor **)lua_touserdata(L, i) : NULL;
+}
+
+typedef struct { int init; luaL_Buffer b; } dump_state;
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+    dump_state *d = ud;
+    if (!d->init) {  /* as lstrlib's string.dump: the buffer starts above the function */
+        d->init = 1;
+        luaL_buffinit(L, &d->b);
+    }
+    luaL_addlstring(&d->b, (const char *)p, sz);
+    return 0;
+}
+
+/* Pushes function(f, ...) T.NAME = f; return T.NAME(...) end for this name (cached in the
+ * registry): the widened call goes through it so that an argument error raised inside says
+ * 'bad argument #n to 'NAME'' as the direct call does (Lua names a C function by its call
+ * site, here the field NAME; one called from C has none). Stripped of line information, so
+ * no position of the trampoline is put before the message. */
+static void push_trampoline(lua_State *L, const char *name)
+{
+    static const char key = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+    }
+    int cache = lua_gettop(L);
+    if (lua_getfield(L, cache, name) == LUA_TFUNCTION) {
+        lua_remove(L, cache);
+        return;
+    }
+    lua_pop(L, 1);
+    const char *src = lua_pushfstring(L, "local pass, T = function(...) return ... end, {}\n"
+                                         "return function(f, ...) T.%s = f "
+                                         "return pass(T.%s(...)) end", name, name);
+    if (luaL_loadbufferx(L, src, strlen(src), "=widen", "t") != LUA_OK) lua_error(L);
+    lua_call(L, 0, 1);
+    int fn = lua_gettop(L);
+    dump_state d = {0};
+    lua_pushvalue(L, fn);
+    lua_dump(L, dump_writer, &d, 1);
+    if (!d.init) luaL_error(L, "%s: cannot build its widening trampoline", name);
+    luaL_pushresult(&d.b);
+    size_t len;
+    const char *bin = lua_tolstring(L, -1, &len);
+    if (luaL_loadbufferx(L, bin, len, "=widen", "b") != LUA_OK) lua_error(L);
+    int stripped = lua_gettop(L);
+    for (int k = 1; lua_getupvalue(L, fn, k); k++)  /* load set the first one to _ENV */
+        lua_setupvalue(L, stripped, k);
+    lua_pushvalue(L, stripped);
+    lua_setfield(L, cache, name);
+    lua_replace(L, cache);
+    lua_settop(L, cache);
+}
+
+static int widened_call(lua_State *L, const ltL_Reg *r, int n)
+{
+    if (n > WIDEN_MAXARGS) return luaL_error(L, "%s: too many arguments (%d)", r->name, n);
+    luaL_checkstack(L, 2 * n + 8, r->name);
+    lt_dtype wdt = LT_FLOAT32;
+    int narrow = 1;
+    for (int i = 1; i <= n; i++) {
+        lt_tensor *t = any_tensor(L, i);
+        if (t && (t->dtype == LT_FLOAT32 || t->dtype == LT_FLOAT64)) narrow = 0;
+        if (t && t->dtype == LT_FLOAT64) wdt = LT_FLOAT64;
+    }
+    /* n+1 .. 2n: the arguments with each BFloat16 tensor replaced by its widened copy (one
+     * copy per tensor, so an argument given twice stays one tensor) */
+    uint32_t version[WIDEN_MAXARGS + 1] = {0};
+    const struct lt_node *node[WIDEN_MAXARGS + 1] = {0};
+    for (int i = 1; i <= n; i++) {
+        lt_tensor *t = bf16_arg(L, i);
+        int same = 0;
+        for (int j = 1; t && j < i && !same; j++)
+            if (bf16_arg(L, j) == t) same = j;
+        if (!t) {
+            lua_pushvalue(L, i);
+        } else if (same) {
+            lua_pushvalue(L, n + same);
+        } else {
+            lt_tensor *w = lt_tensor_new_uninit(wdt, t->ndim, t->size);
+            ltL_pushtensor(L, w, r->name);
+            if (lt_copy(w, t) || lt_rec_copy(w, t)) return ltL_error(L, r->name);
+            version[i] = w->storage->version;
+            node[i] = w->grad_fn;
+        }
+    }
+    push_trampoline(L, r->name);
+    lua_Debug ar;  /* this very closure, called again on the widened arguments */
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "f", &ar))
+        return luaL_error(L, "%s: cannot find the running function", r->name);
+    for (int i = 1; i <= n; i++) lua_pushvalue(L, n + i);
+    scalars_pending = narrow;
+    if (narrow && (r->where & LT_BF16_GEMM) && lt_autocast_native()) {
+        /* the operands are bf16 values already, so autocast's bf16 products (oneDNN, fp32
+         * accumulation) compute what the float32 ones do, up to the order of the sums, at
+         * twice the speed; the nodes recorded keep the switch for their backward products,
+         * whose operands are bf16 values too (saved inputs, widened gradients) */
+        int was = lt_autocast_set(1);
+        int st = lua_pcall(L, n + 1, LUA_MULTRET, 0);
+        lt_autocast_set(was);
+        if (st != LUA_OK) lua_error(L);
+    } else {
+        lua_call(L, n + 1, LUA_MULTRET);
+    }
+    scalars_bf16 = 0;
+    int top = lua_gettop(L);
+    /* copies the kernel wrote into go back into their BFloat16 originals */
+    for (int i = 1; i <= n; i++) {
+        lt_tensor *t = bf16_arg(L, i), *w = t ? *(lt_tensor **)lua_touserdata(L, n + i) : NULL;
+        int first = t != NULL;
+        for (int j = 1; t && j < i && first; j++)
+            if (bf16_arg(L, j) == t) first = 0;
+        if (!first || !w || w->storage->version == version[i]) continue;
+        if (w->grad_fn != node[i])  /* the kernel recorded its write into the copy */
+            return luaL_error(L, "%s: an in-place operation on a torch.BFloat16Tensor that "
+                                 "requires grad cannot be recorded (use the form that returns "
+                                 "a new tensor, or torch.noGrad)", r->name);
+        if ((!lt_same_shape(t, w) && lt_resize(t, w->ndim, w->size)) || lt_copy(t, w))
+            return ltL_error(L, r->name);
+    }
+    for (int k = 2 * n + 1; k <= top; k++) {
+        lt_tensor *res = any_tensor(L, k);
+        if (res) {
+            int orig = 0;
+            for (int i = 1; i <= n && !orig; i++)
+                if (bf16_arg(L, i) && *(lt_tensor **)lua_touserdata(L, n + i) == res) orig = i;
+            if (orig) {
+                lua_copy(L, orig, k);  /* in place or [res,]: the BFloat16 tensor itself */
+            } else if (narrow && res->dtype == wdt && lt_device(res) == LT_CPU) {
+                lt_tensor *b = lt_tensor_new_uninit(LT_BFLOAT16, res->ndim, res->size);
+                ltL_pushtensor(L, b, r->name);
+                if (lt_copy(b, res) || lt_rec_copy(b, res)) return ltL_error(L, r->name);
+                lua_replace(L, k);
+            }
+        } else if (narrow && lua_type(L, k) == LUA_TNUMBER && !lua_isinteger(L, k)) {
+            lua_pushnumber(L, lt_bf16_to_f32(lt_f32_to_bf16((float)lua_tonumber(L, k))));
+            lua_replace(L, k);
+        }
+    }
+    return top - 2 * n;
+}
+
+double ltL_scalar_operand(double v)
+{
+    /* a flag left by an error counts only until the next widened op, or no longer matters
+     * once no BFloat16 tensor is left */
+    if (!scalars_bf16 || lt_bf16_storages() == 0) return v;
+    return (double)lt_bf16_to_f32(lt_f32_to_bf16((float)v));
+}
+
+static int widen_entry(lua_State *L)
+{
+    const ltL_Reg *r = lua_touserdata(L, lua_upvalueindex(2));
+    if (lt_bf16_storages() > 0) {  /* no BFloat16 tensor anywhere: nothing to look for */
+        scalars_bf16 = scalars_pending;
+        scalars_pending = 0;
+        int n = lua_gettop(L);
+        for (int i = 1; i <= n; i++)
+            if (bf16_arg(L, i)) return widened_call(L, r, n);
+    }
+    return r->fn(L);
+}
+
+void ltL_pushwidening(lua_State *L, const ltL_Reg *reg, int ismethod)
+{
+    lua_pushboolean(L, ismethod);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)reg);  /* read only, by widen_entry */
+    luaL_getmetatable(L, LT_TENSOR_MT);
+    lua_pushcclosure(L, widen_entry, 3);
+}
+
 void ltL_register(lua_State *L, const ltL_Reg *regs)
 {
     for (; regs->name; regs++) {
-        if (regs->where & LT_FN) {
-            lua_pushboolean(L, 0);
-            lua_pushcclosure(L, regs->fn, 1);
+        for (int m = 0; m < 2; m++) {
+            if (!(regs->where & (m ? LT_METHOD : LT_FN))) continue;
+            if (regs->where & LT_WIDEN) {
+                ltL_pushwidening(L, regs, m);
+            } else {
+                lua_pushboolean(L, m);
+                lua_pushcclosure(L, regs->fn, 1);
+            }
             if (regs->where & LT_BF16) ltL_allowbf16(L, -1);
-            lua_setfield(L, -3, regs->name);
-        }
-        if (regs->where & LT_METHOD) {
-            lua_pushboolean(L, 1);
-            lua_pushcclosure(L, regs->fn, 1);
-            if (regs->where & LT_BF16) ltL_allowbf16(L, -1);
-            lua_setfield(L, -2, regs->name);
+            lua_setfield(L, m ? -2 : -3, regs->name);
         }
     }
 }

@@ -148,13 +148,13 @@ static int l_conv_backend(lua_State *L)
 void lt_open_conv(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"_conv2d", l_conv2d, LT_FN},
-        {"_convTranspose2d", l_conv_transpose2d, LT_FN},
-        {"_maxPool2d", l_max_pool2d, LT_FN},
-        {"_avgPool2d", l_avg_pool2d, LT_FN},
-        {"_adaptiveMaxPool2d", l_adaptive_max_pool2d, LT_FN},
-        {"_adaptiveAvgPool2d", l_adaptive_avg_pool2d, LT_FN},
-        {"_batchNorm", l_batch_norm, LT_FN},
+        {"_conv2d", l_conv2d, LT_FW | LT_BF16_GEMM},
+        {"_convTranspose2d", l_conv_transpose2d, LT_FW | LT_BF16_GEMM},
+        {"_maxPool2d", l_max_pool2d, LT_FW},
+        {"_avgPool2d", l_avg_pool2d, LT_FW},
+        {"_adaptiveMaxPool2d", l_adaptive_max_pool2d, LT_FW},
+        {"_adaptiveAvgPool2d", l_adaptive_avg_pool2d, LT_FW},
+        {"_batchNorm", l_batch_norm, LT_FW},
         {"_convBackend", l_conv_backend, LT_FN},
         {NULL, NULL, 0},
     };

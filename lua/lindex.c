@@ -142,15 +142,15 @@ static int i_nonzero(lua_State *L)
 void lt_open_index(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"index", i_index, LT_FN | LT_METHOD},
-        {"indexSelect", i_index_select, LT_FN | LT_METHOD},
-        {"indexCopy", i_indexcopy, LT_FN | LT_METHOD},
-        {"indexAdd", i_indexadd, LT_FN | LT_METHOD},
-        {"indexFill", i_indexfill, LT_FN | LT_METHOD},
-        {"gather", i_gather, LT_FN | LT_METHOD},
-        {"scatter", i_scatter, LT_FN | LT_METHOD},
-        {"scatterAdd", i_scatteradd, LT_FN | LT_METHOD},
-        {"nonzero", i_nonzero, LT_FN | LT_METHOD},
+        {"index", i_index, LT_FMW},
+        {"indexSelect", i_index_select, LT_FMW},
+        {"indexCopy", i_indexcopy, LT_FMW},
+        {"indexAdd", i_indexadd, LT_FMW},
+        {"indexFill", i_indexfill, LT_FMW},
+        {"gather", i_gather, LT_FMW},
+        {"scatter", i_scatter, LT_FMW},
+        {"scatterAdd", i_scatteradd, LT_FMW},
+        {"nonzero", i_nonzero, LT_FMW},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 }

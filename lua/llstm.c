@@ -15,7 +15,9 @@
  *   torch._gemmReplay(list [, reps [, cpu]])  those GEMMs as bare BLAS calls: best seconds of
  *                                 reps (of process CPU time when cpu is true, else wall time)
  *   torch._blasCorename()         the kernel set OpenBLAS picked for this CPU
- *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/lstm.cu): sets
+ *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/loop_graph.cu:
+ *                                 nn.LSTM's, and nn.GRU's / nn.RNN's / the bidirectional
+ *                                 and variable-length LSTM's of gpu/rnn.cu): sets
  *                                 them on / off when given a boolean (nil: leave them;
  *                                 "env": back to LUATORCH_CUDA_GRAPHS), returns the setting
  *   torch._lstmKernel([mode])     the device time loops' per-step kernels (gpu/lstm.cu):
@@ -24,11 +26,14 @@
  *                                 "auto" (fused for H <= 256), "env" (back to
  *                                 LUATORCH_LSTM_KERNEL), nil (leave it); returns the mode in
  *                                 force ("auto" without CUDA)
- *   torch._lstmGraphStats()       {captures=, replays=, stepwise=, repeats=, fused=}: loops
+ *   torch._lstmGraphStats([kind]) {captures=, replays=, stepwise=, repeats=, fused=}: loops
  *                                 captured into a graph, replayed from one, launched step by
  *                                 step; loops whose graph key held still since their last
  *                                 run; fused: loops (forward or backward, any path) that
- *                                 ran the fused kernels (all 0 without CUDA)
+ *                                 ran the fused kernels (all 0 without CUDA); of every
+ *                                 layer kind summed, or of one: "lstm" (nn.LSTM's fused
+ *                                 stack, gpu/lstm.cu), "lstmLayer" (gpu/rnn.cu's LSTM:
+ *                                 bidirectional, lengths), "gru", "rnn" (tanh / relu)
  *
  * Both record one autograd node when an input requires grad. With every tensor on one CUDA
  * device they run there (core/lstm.c routes to gpu/lstm.cu); a mix of devices is an error.
@@ -231,13 +236,13 @@ static int l_blas_corename(lua_State *L)
 static int l_lstm_graphs(lua_State *L)
 {
 #ifdef LT_HAVE_CUDA
-    if (lua_isboolean(L, 1)) lt_gpu_lstm_set_graphs(lua_toboolean(L, 1));
+    if (lua_isboolean(L, 1)) lt_gpu_loop_set_graphs(lua_toboolean(L, 1));
     else if (lua_type(L, 1) == LUA_TSTRING && !strcmp(lua_tostring(L, 1), "env"))
-        lt_gpu_lstm_set_graphs(-1);
+        lt_gpu_loop_set_graphs(-1);
     else if (!lua_isnoneornil(L, 1))
         return luaL_error(L, "_lstmGraphs: expected a boolean, \"env\" or nothing, got %s",
                           luaL_typename(L, 1));
-    lua_pushboolean(L, lt_gpu_lstm_graphs());
+    lua_pushboolean(L, lt_gpu_loop_graphs());
 #else
     lua_pushboolean(L, 0);
 #endif
@@ -268,13 +273,18 @@ static int l_lstm_kernel(lua_State *L)
     return 1;
 }
 
-/* torch._lstmGraphStats() */
+/* torch._lstmGraphStats([kind]): the counters of every kind summed, or of one kind */
 static int l_lstm_graph_stats(lua_State *L)
 {
+    static const char *const kinds[] = {"lstm", "lstmLayer", "gru", "rnn", NULL};
+    int kind = lua_isnoneornil(L, 1) ? -1 : luaL_checkoption(L, 1, NULL, kinds);
     int64_t c = 0, r = 0, s = 0, k = 0, fu = 0;
 #ifdef LT_HAVE_CUDA
-    lt_gpu_lstm_graph_stats(&c, &r, &s, &k);
-    fu = lt_gpu_lstm_fused_loops();
+    lt_gpu_loop_stats a = lt_gpu_loop_graph_stats(kind);
+    c = a.captures, r = a.replays, s = a.stepwise, k = a.repeats;
+    fu = kind < 0 || kind == LT_GPU_LOOP_LSTM ? lt_gpu_lstm_fused_loops() : 0;
+#else
+    (void)kind;  /* (checked: a bad name is an error without CUDA too) */
 #endif
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, c), lua_setfield(L, -2, "captures");

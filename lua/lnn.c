@@ -187,10 +187,10 @@ static int nn_cross_entropy(lua_State *L)
 void lt_open_nn(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"softmax", nn_softmax, LT_FN},
-        {"logSoftmax", nn_log_softmax, LT_FN},
-        {"nllLoss", nn_nll_loss, LT_FN},
-        {"crossEntropy", nn_cross_entropy, LT_FN},
+        {"softmax", nn_softmax, LT_FW},
+        {"logSoftmax", nn_log_softmax, LT_FW},
+        {"nllLoss", nn_nll_loss, LT_FW},
+        {"crossEntropy", nn_cross_entropy, LT_FW},
         {NULL, NULL, 0},
     };
     ltL_register(L, regs);

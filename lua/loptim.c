@@ -119,27 +119,52 @@ static int o_clip_grad_norm(lua_State *L)
     if (n > 1 << 24) return luaL_error(L, "%s: too many gradients", f);
     /* the array lives in a userdata, so an error below cannot leak it */
     lt_tensor **gs = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *gs, 0);
+    lua_newtable(L);  /* index 4: float32 copies of the BFloat16 gradients, by position */
+    int widened = 0;
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 1, i);
-        gs[i - 1] = ltL_totensor(L, -1);
-        if (!gs[i - 1])
+        lt_tensor **box = luaL_testudata(L, -1, LT_TENSOR_MT);
+        if (box && *box && (*box)->dtype == LT_BFLOAT16) {  /* clipped in float32, rounded */
+            lt_tensor *w = lt_tensor_new_uninit(LT_FLOAT32, (*box)->ndim, (*box)->size);
+            ltL_pushtensor(L, w, f);
+            LT_TRY(L, f, lt_copy(w, *box));
+            lua_rawseti(L, 4, i);
+            gs[i - 1] = w;
+            widened = 1;
+        } else if (!(gs[i - 1] = ltL_totensor(L, -1))) {
             return luaL_error(L, "%s: gradient %I is a %s, not a tensor", f, i,
                               luaL_typename(L, -1));
+        }
         lua_pop(L, 1);  /* still referenced by the list */
     }
     double total;
     LT_TRY(L, f, lt_clip_grad_norm(gs, (int)n, max_norm, &total));
+    for (lua_Integer i = 1; widened && i <= n; i++) {
+        if (lua_rawgeti(L, 4, i) != LUA_TNIL) {
+            lua_geti(L, 1, i);
+            LT_TRY(L, f, lt_copy(*(lt_tensor **)lua_touserdata(L, -1), gs[i - 1]));
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
     lua_pushnumber(L, total);
     return 1;
 }
 
 void lt_open_optim(lua_State *L)
 {
-    static const luaL_Reg fns[] = {
-        {"sgd", o_sgd},           {"adam", o_adam},       {"adamw", o_adamw},
-        {"rmsprop", o_rmsprop},
-        {"adagrad", o_adagrad},   {"clipGradNorm", o_clip_grad_norm}, {NULL, NULL},
+    /* BFloat16 parameters, gradients and state are widened: the update runs in float32 and
+     * is rounded back (lauxt.c); clipGradNorm widens its list's BFloat16 gradients itself */
+    static const ltL_Reg fns[] = {
+        {"sgd", o_sgd, 0},         {"adam", o_adam, 0},       {"adamw", o_adamw, 0},
+        {"rmsprop", o_rmsprop, 0}, {"adagrad", o_adagrad, 0}, {NULL, NULL, 0},
     };
-    luaL_newlib(L, fns);
+    lua_newtable(L);
+    for (const ltL_Reg *r = fns; r->name; r++) {
+        ltL_pushwidening(L, r, 0);
+        lua_setfield(L, -2, r->name);
+    }
+    lua_pushcfunction(L, o_clip_grad_norm);
+    lua_setfield(L, -2, "clipGradNorm");
     lua_setfield(L, -3, "_optim");  /* torch table at -2 before the push */
 }

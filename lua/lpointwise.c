@@ -65,7 +65,7 @@ static void binop(lua_State *L, const char *name, lt_tensor *res, lt_binary_op o
         if (st == LT_OK && fresh) st = lt_rec_binary(res, op, x, y, 1.0);
         lt_tensor_release(s);
     } else {
-        double v = lua_tonumber(L, is);
+        double v = ltL_scalar_operand(lua_tonumber(L, is));
         if (a) {
             st = lt_binary_scalar(res, op, a, v);
             if (st == LT_OK && fresh) st = lt_rec_binary_scalar(res, op, a, v);
@@ -204,7 +204,7 @@ static int compare(lua_State *L, lt_cmp_op op, const char *name)
         st = s ? lt_compare(res, op, a, s) : LT_ERR;
         lt_tensor_release(s);
     } else {
-        st = lt_compare_scalar(res, op, a, lua_tonumber(L, 3));
+        st = lt_compare_scalar(res, op, a, ltL_scalar_operand(lua_tonumber(L, 3)));
     }
     if (st != LT_OK) return ltL_error(L, name);
     lua_settop(L, 1);
@@ -228,8 +228,8 @@ static int pw_clamp(lua_State *L)
     int resform = ltL_leadingtensors(L, 1);
     lt_tensor *res = ltL_result(L, resform, first_dtype(L, 1));
     lt_tensor *a = ltL_checktensor(L, 2);
-    double lo = lua_isnoneornil(L, 3) ? NAN : luaL_checknumber(L, 3);
-    double hi = lua_isnoneornil(L, 4) ? NAN : luaL_checknumber(L, 4);
+    double lo = lua_isnoneornil(L, 3) ? NAN : ltL_scalar_operand(luaL_checknumber(L, 3));
+    double hi = lua_isnoneornil(L, 4) ? NAN : ltL_scalar_operand(luaL_checknumber(L, 4));
     int fresh = ltL_fresh(L, resform);
     if (!fresh) ltL_checkinplace(L, "clamp", res, 1, (const lt_tensor *[]){a});
     LT_TRY(L, "clamp", lt_clamp(res, a, lo, hi));
@@ -288,7 +288,7 @@ static lt_tensor *tensor_or_scalar(lua_State *L, int idx, lt_dtype dt, int dev, 
     if (exact_int(L, t, idx) && dev == LT_CPU)
         *(int64_t *)t->storage->data = (int64_t)lua_tointeger(L, idx);
     else if (exact_int(L, t, idx)) lt_set_int(t, NULL, (int64_t)lua_tointeger(L, idx));
-    else lt_set(t, NULL, v);
+    else lt_set(t, NULL, ltL_scalar_operand(v));
     lua_replace(L, idx);
     return t;
 }
@@ -374,8 +374,8 @@ static void check_operands(lua_State *L, const char *name, lt_tensor *a, lt_tens
                    name, luaL_typename(L, other));
 }
 
-/* ltL_totensor, naming the metamethod when the operand was freed or is a BFloat16 tensor and
- * the other one is a string: reached through the string library's metamethod ('x' / t), the
+/* ltL_totensor, naming the metamethod when the operand was freed and the other one is a
+ * string: reached through the string library's metamethod ('x' / t), the
  * call has no name for Lua and luaL_argerror would say '?' (otherwise Lua's own name, 'div',
  * stays). */
 static lt_tensor *operand(lua_State *L, int arg, const char *name)
@@ -383,8 +383,6 @@ static lt_tensor *operand(lua_State *L, int arg, const char *name)
     lt_tensor **box = luaL_testudata(L, arg, LT_TENSOR_MT);
     if (box && lua_type(L, 3 - arg) == LUA_TSTRING) {
         if (!*box) luaL_error(L, "bad argument #%d to '%s' (tensor was freed)", arg, name);
-        if ((*box)->dtype == LT_BFLOAT16)
-            luaL_error(L, "bad argument #%d to '%s' (" LT_BF16_MSG ")", arg, name);
     }
     return ltL_totensor(L, arg);
 }
@@ -450,41 +448,44 @@ static int m_mul(lua_State *L)
 void lt_open_pointwise(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"neg", pw_neg, LT_FN | LT_METHOD}, {"abs", pw_abs, LT_FN | LT_METHOD},
-        {"sign", pw_sign, LT_FN | LT_METHOD}, {"exp", pw_exp, LT_FN | LT_METHOD},
-        {"log", pw_log, LT_FN | LT_METHOD}, {"log1p", pw_log1p, LT_FN | LT_METHOD},
-        {"sqrt", pw_sqrt, LT_FN | LT_METHOD}, {"rsqrt", pw_rsqrt, LT_FN | LT_METHOD},
-        {"sigmoid", pw_sigmoid, LT_FN | LT_METHOD}, {"tanh", pw_tanh, LT_FN | LT_METHOD},
-        {"relu", pw_relu, LT_FN | LT_METHOD}, {"floor", pw_floor, LT_FN | LT_METHOD},
-        {"ceil", pw_ceil, LT_FN | LT_METHOD}, {"round", pw_round, LT_FN | LT_METHOD},
-        {"trunc", pw_trunc, LT_FN | LT_METHOD}, {"frac", pw_frac, LT_FN | LT_METHOD},
-        {"sin", pw_sin, LT_FN | LT_METHOD}, {"cos", pw_cos, LT_FN | LT_METHOD},
-        {"square", pw_square, LT_FN | LT_METHOD}, {"cinv", pw_cinv, LT_FN | LT_METHOD},
-        {"reciprocal", pw_reciprocal, LT_FN | LT_METHOD},
+        {"neg", pw_neg, LT_FMW}, {"abs", pw_abs, LT_FMW},
+        {"sign", pw_sign, LT_FMW}, {"exp", pw_exp, LT_FMW},
+        {"log", pw_log, LT_FMW}, {"log1p", pw_log1p, LT_FMW},
+        {"sqrt", pw_sqrt, LT_FMW}, {"rsqrt", pw_rsqrt, LT_FMW},
+        {"sigmoid", pw_sigmoid, LT_FMW}, {"tanh", pw_tanh, LT_FMW},
+        {"relu", pw_relu, LT_FMW}, {"floor", pw_floor, LT_FMW},
+        {"ceil", pw_ceil, LT_FMW}, {"round", pw_round, LT_FMW},
+        {"trunc", pw_trunc, LT_FMW}, {"frac", pw_frac, LT_FMW},
+        {"sin", pw_sin, LT_FMW}, {"cos", pw_cos, LT_FMW},
+        {"square", pw_square, LT_FMW}, {"cinv", pw_cinv, LT_FMW},
+        {"reciprocal", pw_reciprocal, LT_FMW},
         /* x:sub(...) is Torch7's sub-tensor view (ltensor.c); subtraction is csub */
-        {"add", pw_add, LT_FN | LT_METHOD}, {"csub", pw_csub, LT_FN | LT_METHOD},
-        {"sub", pw_sub, LT_FN},
-        {"mul", pw_mul, LT_FN | LT_METHOD}, {"cmul", pw_cmul, LT_FN | LT_METHOD},
-        {"div", pw_div, LT_FN | LT_METHOD}, {"cdiv", pw_cdiv, LT_FN | LT_METHOD},
-        {"pow", pw_pow, LT_FN | LT_METHOD}, {"cpow", pw_cpow, LT_FN | LT_METHOD},
-        {"cmax", pw_cmax, LT_FN | LT_METHOD}, {"cmin", pw_cmin, LT_FN | LT_METHOD},
-        {"maximum", pw_maximum, LT_FN | LT_METHOD}, {"minimum", pw_minimum, LT_FN | LT_METHOD},
-        {"fmod", pw_fmod, LT_FN | LT_METHOD}, {"atan2", pw_atan2, LT_FN | LT_METHOD},
-        {"eq", pw_eq, LT_FN | LT_METHOD}, {"ne", pw_ne, LT_FN | LT_METHOD},
-        {"lt", pw_lt, LT_FN | LT_METHOD}, {"le", pw_le, LT_FN | LT_METHOD},
-        {"gt", pw_gt, LT_FN | LT_METHOD}, {"ge", pw_ge, LT_FN | LT_METHOD},
-        {"clamp", pw_clamp, LT_FN | LT_METHOD}, {"leakyRelu", pw_leakyrelu, LT_FN | LT_METHOD},
-        {"addcmul", pw_addcmul, LT_FN | LT_METHOD}, {"addcdiv", pw_addcdiv, LT_FN | LT_METHOD},
-        {"where", pw_where, LT_FN},
-        {"maskedFill", pw_maskedfill, LT_METHOD}, {"maskedCopy", pw_maskedcopy, LT_METHOD},
-        {"maskedSelect", pw_maskedselect, LT_FN | LT_METHOD},
+        {"add", pw_add, LT_FMW}, {"csub", pw_csub, LT_FMW},
+        {"sub", pw_sub, LT_FW},
+        {"mul", pw_mul, LT_FMW}, {"cmul", pw_cmul, LT_FMW},
+        {"div", pw_div, LT_FMW}, {"cdiv", pw_cdiv, LT_FMW},
+        {"pow", pw_pow, LT_FMW}, {"cpow", pw_cpow, LT_FMW},
+        {"cmax", pw_cmax, LT_FMW}, {"cmin", pw_cmin, LT_FMW},
+        {"maximum", pw_maximum, LT_FMW}, {"minimum", pw_minimum, LT_FMW},
+        {"fmod", pw_fmod, LT_FMW}, {"atan2", pw_atan2, LT_FMW},
+        {"eq", pw_eq, LT_FMW}, {"ne", pw_ne, LT_FMW},
+        {"lt", pw_lt, LT_FMW}, {"le", pw_le, LT_FMW},
+        {"gt", pw_gt, LT_FMW}, {"ge", pw_ge, LT_FMW},
+        {"clamp", pw_clamp, LT_FMW}, {"leakyRelu", pw_leakyrelu, LT_FMW},
+        {"addcmul", pw_addcmul, LT_FMW}, {"addcdiv", pw_addcdiv, LT_FMW},
+        {"where", pw_where, LT_FW},
+        {"maskedFill", pw_maskedfill, LT_MW}, {"maskedCopy", pw_maskedcopy, LT_MW},
+        {"maskedSelect", pw_maskedselect, LT_FMW},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 
-    static const luaL_Reg meta[] = {{"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul},
-                                    {"__div", m_div}, {"__pow", m_pow}, {"__unm", m_unm},
-                                    {NULL, NULL}};
+    static const ltL_Reg meta[] = {{"__add", m_add, 0}, {"__sub", m_sub, 0},
+                                   {"__mul", m_mul, LT_BF16_GEMM}, {"__div", m_div, 0},
+                                   {"__pow", m_pow, 0}, {"__unm", m_unm, 0}, {NULL, NULL, 0}};
     luaL_getmetatable(L, LT_TENSOR_MT);
-    luaL_setfuncs(L, meta, 0);
+    for (const ltL_Reg *r = meta; r->name; r++) {  /* BFloat16 operands are widened */
+        ltL_pushwidening(L, r, 0);
+        lua_setfield(L, -2, r->name);
+    }
     lua_pop(L, 1);
 }

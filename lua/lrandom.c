@@ -258,11 +258,11 @@ void lt_open_random(lua_State *L)
         {"rand", l_rand, LT_FN},
         {"randn", l_randn, LT_FN},
         {"randperm", l_randperm, LT_FN},
-        {"multinomial", l_multinomial, LT_FN | LT_METHOD},
-        {"uniform", l_uniform, LT_FN | LT_METHOD},
-        {"normal", l_normal, LT_FN | LT_METHOD},
-        {"bernoulli", l_bernoulli, LT_FN | LT_METHOD},
-        {"random", l_random, LT_FN | LT_METHOD},
+        {"multinomial", l_multinomial, LT_FMW},
+        {"uniform", l_uniform, LT_FMW},
+        {"normal", l_normal, LT_FMW},
+        {"bernoulli", l_bernoulli, LT_FMW},
+        {"random", l_random, LT_FMW},
         {NULL, NULL, 0},
     };
     ltL_register(L, regs);

@@ -359,13 +359,13 @@ static int r_topk(lua_State *L)
 void lt_open_reduce(lua_State *L)
 {
     static const ltL_Reg regs[] = {
-        {"sum", r_sum, LT_FN | LT_METHOD},         {"prod", r_prod, LT_FN | LT_METHOD},
-        {"mean", r_mean, LT_FN | LT_METHOD},       {"max", r_max, LT_FN | LT_METHOD},
-        {"min", r_min, LT_FN | LT_METHOD},         {"argmax", r_argmax, LT_FN | LT_METHOD},
-        {"argmin", r_argmin, LT_FN | LT_METHOD},   {"var", r_var, LT_FN | LT_METHOD},
-        {"std", r_std, LT_FN | LT_METHOD},         {"norm", r_norm, LT_FN | LT_METHOD},
-        {"cumsum", r_cumsum, LT_FN | LT_METHOD},   {"cumprod", r_cumprod, LT_FN | LT_METHOD},
-        {"sort", r_sort, LT_FN | LT_METHOD},       {"topk", r_topk, LT_FN | LT_METHOD},
+        {"sum", r_sum, LT_FMW},         {"prod", r_prod, LT_FMW},
+        {"mean", r_mean, LT_FMW},       {"max", r_max, LT_FMW},
+        {"min", r_min, LT_FMW},         {"argmax", r_argmax, LT_FMW},
+        {"argmin", r_argmin, LT_FMW},   {"var", r_var, LT_FMW},
+        {"std", r_std, LT_FMW},         {"norm", r_norm, LT_FMW},
+        {"cumsum", r_cumsum, LT_FMW},   {"cumprod", r_cumprod, LT_FMW},
+        {"sort", r_sort, LT_FMW},       {"topk", r_topk, LT_FMW},
         {NULL, NULL, 0}};
     ltL_register(L, regs);
 }

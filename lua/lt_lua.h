@@ -93,7 +93,20 @@ lt_tensor *ltL_checkindices(lua_State *L, int arg, const char *fname);
 #define LT_FN 1        /* torch.name(...)      */
 #define LT_METHOD 2    /* tensor:name(...)     */
 #define LT_BF16 4      /* takes torch.BFloat16Tensor arguments (copies, views, element access) */
+#define LT_WIDEN 8     /* computes on BFloat16 arguments by widening them to float32 (lauxt.c) */
+#define LT_BF16_GEMM 16 /* with LT_WIDEN: its products of BFloat16 operands may run as bf16 ones */
+#define LT_FMW (LT_FN | LT_METHOD | LT_WIDEN)   /* the usual computing op */
+#define LT_FW (LT_FN | LT_WIDEN)
+#define LT_MW (LT_METHOD | LT_WIDEN)
 typedef struct { const char *name; lua_CFunction fn; int where; } ltL_Reg;
+/* Pushes reg's function as a closure (upvalue 1: ismethod) that widens BFloat16 arguments:
+ * what ltL_register does for LT_WIDEN entries; for metamethods and other tables. reg must
+ * outlive the Lua state (a static array). */
+void ltL_pushwidening(lua_State *L, const ltL_Reg *reg, int ismethod);
+/* A number operand of a pointwise op (x + 0.1, clamp's bounds, a comparison's value): rounded
+ * to bfloat16 while a widened op computes a BFloat16 result, as PyTorch casts a scalar operand
+ * to the tensor's dtype; v itself otherwise. */
+double ltL_scalar_operand(double v);
 /* With the torch table at -2 and the methods table at -1: registers each function as a
  * closure whose upvalue says whether it was called as a method. */
 void ltL_register(lua_State *L, const ltL_Reg *regs);

@@ -335,7 +335,8 @@ static int convert(lua_State *L, lt_dtype dt, int dev, const char *fname)
                              "BFloat16 tensors live in host memory", fname);
     if (t->dtype == LT_BFLOAT16 || dt == LT_BFLOAT16) {
         /* gpu/ has no bfloat16: a device operand crosses in its own dtype (or dt), and the
-         * conversion happens on the host; BFloat16 results never require grad (lt.h) */
+         * conversion happens on the host. A host conversion is recorded for autograd (its
+         * backward converts the gradient back); one crossing from or to a device is not */
         lt_tensor *h = t;
         if (lt_device(t) != LT_CPU) {
             h = lt_tensor_uninit_on(LT_CPU, t->dtype, t->ndim, t->size);
@@ -345,6 +346,7 @@ static int convert(lua_State *L, lt_dtype dt, int dev, const char *fname)
         lt_tensor *r = lt_tensor_uninit_on(LT_CPU, dt, t->ndim, t->size);
         ltL_pushtensor(L, r, fname);
         LT_TRY(L, fname, lt_copy(r, h));
+        if (h == t && dev == LT_CPU) LT_TRY(L, fname, lt_rec_copy(r, t));
         if (dev == LT_CPU) return 1;
         lt_tensor *d = lt_tensor_uninit_on(dev, dt, t->ndim, t->size);
         ltL_pushtensor(L, d, fname);
@@ -1031,7 +1033,15 @@ static int t_index(lua_State *L)
     lt_tensor *t = ltL_checktensor(L, 1);
     lt_tensor *mask;
     if ((mask = ltL_totensor(L, 2)) != NULL) {
-        if (t->dtype == LT_BFLOAT16) return ltL_bf16error(L, "index");  /* no gather kernels */
+        if (t->dtype == LT_BFLOAT16) {  /* through the widening methods (lauxt.c) */
+            int mask_key = mask->dtype == LT_UINT8;
+            lua_getfield(L, lua_upvalueindex(1), mask_key ? "maskedSelect" : "index");
+            lua_pushvalue(L, 1);
+            if (!mask_key) lua_pushinteger(L, 1);
+            lua_pushvalue(L, 2);
+            lua_call(L, mask_key ? 2 : 3, 1);
+            return 1;
+        }
         if (mask->dtype == LT_UINT8) {  /* t[mask] -> maskedSelect */
             lt_tensor *r = ltL_newtensor(L, t->dtype);
             LT_TRY(L, "index", lt_masked_select(r, t, mask));
@@ -1074,10 +1084,19 @@ static int t_newindex(lua_State *L)
     ltL_checkinplace(L, "newindex", t, 1, (const lt_tensor *[]){ltL_totensor(L, 3)});
     if ((key = ltL_totensor(L, 2)) != NULL) {
         lt_tensor *src = ltL_totensor(L, 3);
-        if (t->dtype == LT_BFLOAT16 || (src && src->dtype == LT_BFLOAT16))
-            return ltL_bf16error(L, "newindex");  /* no masked kernels */
         if (key->dtype != LT_UINT8) return luaL_error(L, "newindex: only ByteTensor masks are "
                                                          "supported as tensor keys");
+        if (t->dtype == LT_BFLOAT16 || (src && src->dtype == LT_BFLOAT16)) {
+            if (!src) luaL_checknumber(L, 3);  /* through the widening methods (lauxt.c) */
+            luaL_getmetafield(L, 1, "__index");
+            lua_getupvalue(L, -1, 1);  /* the methods table */
+            lua_getfield(L, -1, src ? "maskedCopy" : "maskedFill");
+            lua_pushvalue(L, 1);
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, 3);
+            lua_call(L, 3, 0);
+            return 0;
+        }
         if (src) LT_TRY(L, "newindex", lt_masked_copy(t, key, src));
         else LT_TRY(L, "newindex", lt_masked_fill(t, key, luaL_checknumber(L, 3)));
         return 0;

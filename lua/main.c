@@ -305,7 +305,7 @@ static void usage(FILE *out)
             "  LUATORCH_HISTSIZE      lines of history kept (default 1000)\n"
             "  LUATORCH_TIME          set and not 0: the prompt times each command (:time on)\n"
             "  LUATORCH_LSTM_KERNEL   GPU LSTM step: auto (default), fused or gemm\n"
-            "  LUATORCH_CUDA_GRAPHS   0: nn.LSTM on a GPU does not replay its loops from CUDA graphs\n"
+            "  LUATORCH_CUDA_GRAPHS   0: recurrent layers on a GPU do not replay their loops from CUDA graphs\n"
             "  LUATORCH_CUBLAS        the cuBLAS library to load (default libcublas.so.13, .12, .so)\n"
             "  no_proxy, NO_PROXY     hosts downloads reach without a proxy (loopback always)\n"
             "  LUA_PATH, LUA_CPATH    Lua's module search paths (LUA_PATH_5_4, LUA_CPATH_5_4 first)\n"

@@ -8,7 +8,9 @@
 -- to T and one of 1) x batchFirst x initial state given or not, for every mode; without bias;
 -- dropout between layers in training (the device draws the CPU's numbers: same seed, same
 -- masks) and in evaluate mode; the cells (batched and 1-D); repeated calls; stateful carry; a
--- step captured whole in a CUDA graph; mixed devices are a clear error. Pending without a
+-- step captured whole in a CUDA graph; the time loops' own CUDA graphs (gpu/loop_graph.cu:
+-- graphs on and off and the CPU agree call after call, the counters per layer kind, a shape
+-- change re-captures, LUATORCH_CUDA_GRAPHS=0); mixed devices are a clear error. Pending without a
 -- device; in the `make CUDA=emu` build the device is the host emulation. (Restricted assert
 -- API: the file also runs under tools/minibusted.lua on a GPU machine, gpu/check.sh.)
 local torch = require 'torch'
@@ -193,7 +195,7 @@ describe('nn.GRU / nn.RNN / nn.LSTM (bidirectional, lengths) on CUDA tensors (gp
     compare_all(g, c, 'float')
   end)
 
-  gpu_it('repeated calls give the same results (fresh buffers each call)', function()
+  gpu_it('repeated calls give the same results (the workspaces and their graphs reused)', function()
     local m = nn.GRU(3, 4, 2, { bidirectional = true }):cuda()
     local x = torch.randn(5, 4, 3):cuda()
     local y1 = host(m:forward(x, { lengths = LENGTHS }))
@@ -231,6 +233,237 @@ describe('nn.GRU / nn.RNN / nn.LSTM (bidirectional, lengths) on CUDA tensors (gp
     graph:replay()
     for i, e in ipairs(m:namedParameters()) do close(e[3], want[i], 'float', e[1] .. ' gradient') end
     graph:free()
+  end)
+end)
+
+-- ---- CUDA graphs of the time loops (gpu/loop_graph.cu) ------------------------------------
+-- The modules keep their time loops' buffers in a workspace per layer and direction
+-- (torch._rnnWorkspace), so at a fixed shape every loop finds the key (pointers, sizes) of its
+-- last run: the first call launches step by step, the second captures, the later ones replay
+-- (the emulated device captures too: it records the launches and cuBLAS calls and refuses
+-- what CUDA refuses in a capture). Counters per layer kind: torch._lstmGraphStats(kind).
+local KIND = { gru = 'gru', tanh = 'rnn', relu = 'rnn', lstm = 'lstmLayer' }
+local KINDS = { 'lstm', 'lstmLayer', 'gru', 'rnn' }
+
+local function stats()
+  local s = { all = torch._lstmGraphStats() }
+  for _, k in ipairs(KINDS) do s[k] = torch._lstmGraphStats(k) end
+  return s
+end
+
+local function delta(after, before)
+  local d = {}
+  for k, v in pairs(after) do
+    d[k] = {}
+    for f, n in pairs(v) do d[k][f] = n - before[k][f] end
+  end
+  return d
+end
+
+-- the inputs of a call at T steps (B = 4, I = 3, H = 5, D directions, L layers): the same
+-- numbers for the same T
+local function inputs(T, D, L, lstm)
+  torch.manualSeed(100 + T)
+  local function r(...) return torch.randn(...) end
+  return { x = r(T, 4, 3), h0 = r(L * D, 4, 5), c0 = lstm and r(L * D, 4, 5) or nil,
+           gout = r(T, 4, D * 5), ghn = r(L * D, 4, 5), gcn = lstm and r(L * D, 4, 5) or nil }
+end
+
+-- one forward + backward of mod (on the device when dev) from inp; every result on the host
+local function call(mod, dev, inp, lengths)
+  local function mv(t) return t and (dev and t:clone():cuda() or t:clone()) end
+  mod:zeroGradParameters()
+  local xx, hh, cc = leaf(mv(inp.x)), leaf(mv(inp.h0)), inp.c0 and leaf(mv(inp.c0))
+  local out, st = mod(xx, cc and { hh, cc } or hh, lengths and { lengths = lengths } or nil)
+  local hn, cn = st, nil
+  if cc then hn, cn = st[1], st[2] end
+  local outs, grads = { out, hn }, { mv(inp.gout), mv(inp.ghn) }
+  if cc then outs[3], grads[3] = cn, mv(inp.gcn) end
+  torch.autograd.backward(outs, grads)
+  local r = { output = out, h_n = hn, c_n = cn, grad_input = xx.grad, grad_h0 = hh.grad,
+              grad_c0 = cc and cc.grad }
+  for _, e in ipairs(mod:namedParameters()) do r['grad_' .. e[1]] = e[3] end
+  local h = {}
+  for k, v in pairs(r) do h[k] = host(v):clone() end
+  return h
+end
+
+-- `plan`: a list of {T, lengths or false}, one call each; the device module's results per call
+-- with graphs on or off, the CPU's for the same inputs, and the counters' changes
+local function graph_calls(mode, graphs_on, plan, o)
+  local D, L = o.bidirectional and 2 or 1, o.L or 1
+  torch.manualSeed(3)
+  local m = make(mode, 3, 5, o)
+  local g = m:clone():cuda()
+  local was = torch._lstmGraphs()
+  torch._lstmGraphs(graphs_on)
+  local before = stats()
+  local dev, cpu = {}, {}
+  local ok, err = pcall(function()
+    for k, p in ipairs(plan) do
+      local inp = inputs(p[1], D, L, mode == 'lstm')
+      dev[k] = call(g, true, inp, p[2] or nil)
+    end
+  end)
+  local d = delta(stats(), before)
+  torch._lstmGraphs(was)
+  assert(ok, err)
+  for k, p in ipairs(plan) do
+    cpu[k] = call(m, false, inputs(p[1], D, L, mode == 'lstm'), p[2] or nil)
+  end
+  return dev, cpu, d
+end
+
+local function all_close(dev, cpu, what)
+  local n = 0
+  for k, v in pairs(cpu) do
+    assert(dev[k] ~= nil, what .. ': ' .. k .. ' missing on the device')
+    local scale = v:nElement() > 0 and torch.abs(v:double()):max() or 0
+    local ok, err = pcall(H.close, dev[k], v, 1e-5, math.max(1e-6, 1e-5 * scale))
+    assert(ok, what .. ', ' .. k .. ': ' .. tostring(err))
+    n = n + 1
+  end
+  return n
+end
+
+local function bitwise(a, b, what)
+  for k, v in pairs(a) do
+    assert((v:double() - b[k]:double()):abs():max() == 0, what .. ': ' .. k .. ' differs')
+  end
+end
+
+describe('CUDA graphs of the recurrent layers\' time loops (gpu/loop_graph.cu)', function()
+  -- 2 layers, bidirectional: 4 forward and 4 backward loops a call
+  for _, cfg in ipairs({ { 'gru', false }, { 'gru', true }, { 'tanh', false }, { 'relu', true },
+                         { 'lstm', false }, { 'lstm', true } }) do
+    local mode, len = cfg[1], cfg[2]
+    gpu_it(('%s, 2 layers, bidirectional%s: graphs on == graphs off == the CPU, call after call; '
+            .. 'step by step, captured, then replayed'):format(mode, len and ', lengths' or ''), function()
+      local plan = {}
+      for k = 1, 4 do plan[k] = { 5, len and LENGTHS } end
+      local on, cpu, son = graph_calls(mode, true, plan, { L = 2, bidirectional = true })
+      local off, _, soff = graph_calls(mode, false, plan, { L = 2, bidirectional = true })
+      for k = 1, 4 do
+        local n = all_close(on[k], cpu[k], 'graphs on, call ' .. k)
+        assert.are.equal(n, all_close(off[k], cpu[k], 'graphs off, call ' .. k))
+        assert(n >= 3 + 4 * 2 * 2)
+      end
+      bitwise(on[4], on[3], 'the second replay against the first')
+      local kind = KIND[mode]
+      assert.are.same({ captures = 0, replays = 0, stepwise = 32, repeats = 0, fused = 0 }, soff[kind])
+      assert.are.same({ captures = 8, replays = 16, stepwise = 8, repeats = 24, fused = 0 }, son[kind])
+      -- counted under its own kind only
+      for _, k in ipairs(KINDS) do
+        if k ~= kind then
+          assert.are.same({ captures = 0, replays = 0, stepwise = 0, repeats = 0, fused = 0 },
+                          son[k], k .. ' counters moved')
+        end
+      end
+      assert.are.equal(son[kind].replays, son.all.replays)
+    end)
+  end
+
+  gpu_it('a shape change re-captures; the first shape\'s workspace replays on return; lengths '
+         .. 'given after none re-capture', function()
+    -- 1 layer, one direction: a forward and a backward loop a call
+    local plan = { { 5 }, { 5 }, { 5 }, { 7 }, { 7 }, { 7 }, { 5 }, { 5, LENGTHS }, { 5, LENGTHS },
+                   { 5, LENGTHS } }
+    local dev, cpu, s = graph_calls('gru', true, plan, { L = 1 })
+    for k = 1, #plan do all_close(dev[k], cpu[k], 'call ' .. k) end
+    -- T = 5: step, capture, replay; T = 7 (another workspace): the same; T = 5 again: replay;
+    -- lengths (a new key in the same workspace): step, capture, replay
+    assert.are.same({ captures = 6, replays = 8, stepwise = 6, repeats = 14, fused = 0 }, s.gru)
+  end)
+
+  gpu_it('two forwards before one backward: the pending graph keeps its buffers', function()
+    torch.manualSeed(9)
+    local m = nn.LSTM(3, 5, 1, { bidirectional = true })
+    local g = m:clone():cuda()
+    local x1, x2 = torch.randn(5, 4, 3), torch.randn(5, 4, 3)
+    local w1, w2 = torch.randn(5, 4, 10), torch.randn(5, 4, 10)
+    local function run(mod, dev)
+      local function mv(t) return dev and t:cuda() or t:clone() end
+      mod:zeroGradParameters()
+      local a, b = leaf(mv(x1)), leaf(mv(x2))
+      local ya = mod(a, nil, { lengths = LENGTHS })
+      local yb = mod(b)
+      torch.autograd.backward({ ya, yb }, { mv(w1), mv(w2) })
+      local r = { ya = ya, yb = yb, ga = a.grad, gb = b.grad }
+      for _, e in ipairs(mod:namedParameters()) do r[e[1]] = e[3] end
+      local h = {}
+      for k, v in pairs(r) do h[k] = host(v):clone() end
+      return h
+    end
+    local want = run(m, false)
+    for k = 1, 3 do all_close(run(g, true), want, 'round ' .. k) end
+  end)
+
+  gpu_it('without grad the workspace is free again at once: evaluation replays', function()
+    torch.manualSeed(2)
+    local m = nn.RNN(3, 5, 2)
+    local g = m:clone():cuda()
+    local x = torch.randn(6, 4, 3)
+    local want = m(x):clone()
+    local before = torch._lstmGraphStats('rnn')
+    for _ = 1, 3 do
+      local y = torch.noGrad(function() return g(x:cuda()) end)
+      close(y, want, 'float', 'output')
+    end
+    local after = torch._lstmGraphStats('rnn')
+    assert.are.equal(2, after.stepwise - before.stepwise)
+    assert.are.equal(2, after.captures - before.captures)
+    assert.are.equal(2, after.replays - before.replays)
+  end)
+
+  gpu_it('torch.rnnLayer without a workspace launches step by step; with one it replays', function()
+    torch.manualSeed(5)
+    local x = torch.randn(5, 4, 3):cuda()
+    local w = { torch.randn(15, 3):cuda(), torch.randn(15, 5):cuda() }
+    local ws = torch._rnnWorkspace()
+    local before = torch._lstmGraphStats('gru')
+    local y0 = torch.rnnLayer('gru', x, nil, nil, w)
+    for _ = 1, 2 do torch.rnnLayer('gru', x, nil, nil, w) end
+    local mid = torch._lstmGraphStats('gru')
+    assert.are.equal(3, mid.stepwise - before.stepwise)
+    assert.are.equal(0, mid.captures + mid.replays - before.captures - before.replays)
+    local y
+    for _ = 1, 3 do y = torch.rnnLayer('gru', x, nil, nil, w, false, nil, ws) end
+    local after = torch._lstmGraphStats('gru')
+    assert.are.equal(1, after.stepwise - mid.stepwise)
+    assert.are.equal(1, after.captures - mid.captures)
+    assert.are.equal(1, after.replays - mid.replays)
+    assert.are.equal(0, (host(y) - host(y0)):abs():max())
+  end)
+
+  gpu_it('LUATORCH_CUDA_GRAPHS=0 launches every loop step by step', function()
+    local exe = os.getenv('LUATORCH_EXE') or './build/luatorch'
+    local code = [[
+      local nn = require 'nn'
+      local m = nn.GRU(3, 4, 1, { bidirectional = true }):cuda()
+      local x, g = torch.randn(5, 2, 3):cuda(), torch.randn(5, 2, 8):cuda()
+      for _ = 1, 3 do m:zeroGradParameters(); m(x):backward(g) end
+      local s = torch._lstmGraphStats('gru')
+      io.write(('graphs %s captures %d replays %d stepwise %d'):format(
+        tostring(torch._lstmGraphs()), s.captures, s.replays, s.stepwise))]]
+    local f = io.popen(('LUATORCH_CUDA_GRAPHS=0 %s -e %q 2>&1; echo " rc=$?"'):format(exe, code))
+    local out = f:read('a')
+    f:close()
+    H.matches(out, 'graphs false captures 0 replays 0 stepwise 12', 'rc=0')
+  end)
+end)
+
+describe('torch.rnnLayer: the workspace argument', function()
+  it('anything but a torch._rnnWorkspace() is a clear error', function()
+    local x = torch.randn(5, 4, 3)
+    local w = { torch.randn(12, 3), torch.randn(12, 4) }
+    H.matches(H.error_of(torch.rnnLayer, 'gru', x, nil, nil, w, false, nil, 'ws'),
+              'bad argument #8', 'rnnLayer', '_rnnWorkspace', 'string')
+    H.matches(H.error_of(torch.rnnLayer, 'gru', x, nil, nil, w, false, nil, torch._lstmWorkspace()),
+              'bad argument #8', 'userdata')
+    -- on the host it is accepted and changes nothing
+    local y1 = torch.rnnLayer('gru', x, nil, nil, w)
+    local y2 = torch.rnnLayer('gru', x, nil, nil, w, false, nil, torch._rnnWorkspace())
+    assert.are.equal(0, (y1 - y2):abs():max())
   end)
 end)
 

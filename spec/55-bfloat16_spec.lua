@@ -1,7 +1,8 @@
 -- spec/55-bfloat16_spec.lua — torch.BFloat16Tensor (issue 17): conversions against PyTorch's
 -- (spec/fixtures/gen_bf16.py: ties to even, NaN, inf, denormals, overflow to inf, double and
 -- int64 inputs), round trips, element access, views, printing, torch.save / torch.load,
--- safetensors BF16 both ways, and the named errors of everything that does not take it.
+-- safetensors BF16 both ways, and the named errors of what does not take it. Arithmetic on
+-- it (by widening to float32) is spec/57-bfloat16_math_spec.lua's.
 local torch = require 'torch'
 local nn = require 'nn'
 local H = require 'helpers'
@@ -286,43 +287,24 @@ describe('what BFloat16 tensors do not do: named errors, never a crash', functio
   end
   local function b23() return torch.FloatTensor(2, 3):uniform():bfloat16() end
 
-  it('arithmetic, reductions, BLAS and operators name the function', function()
-    local b, f = b23(), torch.FloatTensor(2, 3):uniform()
-    refused('add', function() return b:add(1) end)
-    refused('add', torch.add, f, b)
-    refused('exp', function() return b:exp() end)
-    refused('sum', function() return b:sum() end)
-    refused('max', function() return b:max() end)
-    refused('mm', torch.mm, b, b:t())
-    refused('addmm', function() return torch.addmm(torch.FloatTensor(2, 2), f, b:t()) end)
-    refused('add', function() return b + 1 end)
-    refused('mul', function() return f * b:t() end)
-    refused('sub', function() return 'x' - b end)
-    refused('eq', function() return b:eq(b) end)
-    refused('all', function() return b:all() end)
-    refused('isnan', torch.isnan, b)
-    refused('uniform', function() return b:uniform() end)
-    refused('indexSelect', function() return b:indexSelect(1, torch.LongTensor({ 1 })) end)
-    refused('index', function() return b[torch.ByteTensor({ 1, 0 })] end)
-    refused('newindex', function() b[torch.ByteTensor(2, 3):fill(1)] = 0 end)
-    refused('softmax', function() return b:softmax() end)
-    refused('backward', function() torch.autograd.backward({ b }) end)
-  end)
-
-  it('nn modules and criterions refuse a BFloat16 input with a named error', function()
-    local m = nn.Linear(3, 2)
-    refused('nn.Linear', function() return m:forward(b23()) end)
-    refused('nn.MSECriterion', function() return nn.MSECriterion():forward(b23(), torch.FloatTensor(2, 3)) end)
-  end)
-
-  it('cannot require gradients; converting a graph tensor to bfloat16 detaches', function()
+  -- arithmetic, reductions, products, nn ops and autograd widen to float32: spec 57
+  it('the fused recurrent kernels and the tables of tensors they take refuse it by name', function()
     local b = b23()
-    H.matches(H.error_of(function() b.requiresGrad = true end), 'requiresGrad', 'BFloat16Tensor')
+    refused('lstmCell', torch.lstmCell, b, b, b, b, b)
+    local m = nn.LSTM(3, 2)
+    H.matches(H.error_of(function() return m:forward(torch.FloatTensor(4, 1, 3):bfloat16()) end),
+              'nn%.LSTM', 'not supported for torch%.BFloat16Tensor')
+  end)
+
+  it('converting a graph tensor to bfloat16 is recorded (PyTorch keeps the graph too)', function()
     local w = torch.FloatTensor(3):fill(1)
     w.requiresGrad = true
     local y = (w * 2):bfloat16()
-    assert.is_false(y.requiresGrad)
+    assert.is_true(y.requiresGrad)
     assert.are.same({ 2, 2, 2 }, y:totable())
+    local b = b23()
+    b.requiresGrad = true                        -- BFloat16 leaves take gradients (spec 57)
+    H.matches(H.error_of(function() torch.LongTensor(2).requiresGrad = true end), 'requiresGrad')
   end)
 
   it('lives in host memory: :cuda() and the default type refuse it', function()

@@ -104,6 +104,7 @@ function Criterion:type(typename)
 end
 function Criterion:float() return self:type('torch.FloatTensor') end
 function Criterion:double() return self:type('torch.DoubleTensor') end
+function Criterion:bfloat16() return self:type('torch.BFloat16Tensor') end
 -- cuda(): its tensors (class weights) to the device, as the model's (cunn's criterion:cuda())
 function Criterion:cuda() return self:type('torch.CudaTensor') end
 function Criterion:cpu()

@@ -145,7 +145,7 @@ local function buckets_for(self)
   for i, g in ipairs(grads) do list.grads[i], list.params[i], list.numel[i] = g, params[i], g:nElement() end
   for k, bucket in ipairs(list) do
     bucket.k = k
-    bucket.flat = torch[bucket.type:match('torch%.(%a+)')](math.max(bucket.numel, 1))
+    bucket.flat = torch[bucket.type:match('torch%.(%w+)')](math.max(bucket.numel, 1))
   end
   self._buckets = list
   -- every rank must have the same buckets (one model): checked once here, so the bucket

@@ -23,8 +23,8 @@
 --   reshape or contiguous() rather than view to flatten it).
 --
 -- Bidirectional layers and lengths run through torch.rnnLayer (core/rnn.c, one node per layer
--- and direction; fresh result tensors; on CUDA tensors gpu/rnn.cu); the plain case is the
--- fused stack below.
+-- and direction; fresh result tensors; on CUDA tensors gpu/rnn.cu, the time loops replayed
+-- from CUDA graphs as below); the plain case is the fused stack below.
 -- On CUDA tensors (m:cuda(), inputs and states on the device) the same calls run on the GPU
 -- (gpu/lstm.cu: cuBLAS GEMMs, one fused kernel per step, the time loops replayed from CUDA
 -- graphs once a module has seen a shape twice; LUATORCH_CUDA_GRAPHS=0 turns graphs off),
@@ -71,6 +71,7 @@ local function plain(t) return t and (t.requiresGrad and t:detach() or t) end
 
 -- ---- nn.LSTM ----------------------------------------------------------------------------
 local LSTM, parent = torch.class('nn.LSTM', 'nn.Module')
+LSTM._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 local lstm_options = { batchFirst = false, bias = true, dropout = 0, returnState = false,
                        bidirectional = false, stateful = false,
@@ -194,6 +195,7 @@ LSTM.resetState = R.resetState
 function LSTM:_clearState()
   self.state, self._carry = nil, nil
   workspaces[self] = nil
+  R.drop_workspaces(self)
 end
 
 function LSTM:__tostring__()
@@ -210,6 +212,7 @@ end
 
 -- ---- nn.LSTMCell ------------------------------------------------------------------------
 local LSTMCell = torch.class('nn.LSTMCell', 'nn.Module')
+LSTMCell._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 function LSTMCell:__init(inputSize, hiddenSize, bias)
   nn.Module.__init(self)

@@ -24,10 +24,11 @@ local cuda_of = {
   ['torch.FloatTensor'] = 'torch.CudaTensor', ['torch.DoubleTensor'] = 'torch.CudaDoubleTensor',
   ['torch.LongTensor'] = 'torch.CudaLongTensor', ['torch.ByteTensor'] = 'torch.CudaByteTensor',
 }
-local host_of = {}
+local host_of = { ['torch.BFloat16Tensor'] = 'torch.BFloat16Tensor' }   -- host memory only
 for h, c in pairs(cuda_of) do host_of[c], host_of[h] = h, h end
+-- BFloat16 computes by widening to float32 (lua/lauxt.c), gradients and all
 local floating = {
-  ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
+  ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true, ['torch.BFloat16Tensor'] = true,
   ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true,
 }
 nn._floatingTypes = floating
@@ -413,6 +414,15 @@ function Module:type(typename)
   if type(typename) == 'string' and not (host_of[typename] or host_of['torch.' .. typename]) then
     check.argerror('type', 1, ("unknown tensor type '%s'"):format(typename))
   end
+  if typename == 'torch.BFloat16Tensor' or typename == 'BFloat16Tensor' then
+    for _, m in ipairs(self:listModules()) do
+      if m._noBFloat16 then
+        error(("%s: BFloat16 parameters are not supported (its fused kernels compute in float32 "
+               .. "or float64; keep it float, and use torch.autocast('bfloat16') for bf16 "
+               .. 'products)'):format(torch.typename(m)), 2)
+      end
+    end
+  end
   self:apply(function(m)  -- a recorded graph belongs to the old tensors
     m._graphInput, m._graphOutput = nil, nil
     m._flatParameters, m._flatGradParameters = nil, nil
@@ -423,6 +433,9 @@ function Module:type(typename)
 end
 function Module:float() return self:type('torch.FloatTensor') end
 function Module:double() return self:type('torch.DoubleTensor') end
+-- bfloat16(): PyTorch's model.to(torch.bfloat16); the arithmetic runs in float32 on widened
+-- copies and every result is rounded back (lua/lauxt.c)
+function Module:bfloat16() return self:type('torch.BFloat16Tensor') end
 -- cuda(): to the CUDA device as CudaTensors (float32), as cunn's model:cuda()
 function Module:cuda() return self:type('torch.CudaTensor') end
 -- cpu(): back to the host, each tensor keeping its dtype (PyTorch's .cpu())
@@ -477,7 +490,7 @@ local function flatten_into(tensors)
   end
   local cuda = tensors[1]:isCuda()
   local flat = cuda and torch.Tensor():typeAs(tensors[1]):resize(total):zero()
-               or torch[typename:match('torch%.(%a+)')](total)
+               or torch[typename:match('torch%.(%w+)')](total)
   local offset = 1
   torch.noGrad(function()
     for _, t in ipairs(tensors) do
@@ -538,7 +551,7 @@ local function deepcopy(x, seen, storages)
     local key
     for k, v in pairs(storages) do if k == s then key = k break end end
     local copy = key and storages[key]
-    local ctor = torch[x:type():match('torch%.(%a+)')]
+    local ctor = torch[x:type():match('torch%.(%w+)')]
     if not copy then
       local whole = ctor(s, 1, #s)
       copy = whole:clone():storage()
@@ -613,8 +626,7 @@ function Module:loadStateDict(sd, strict)
         error(("loadStateDict: size mismatch for '%s': the module has %s, the state dict %s")
               :format(name, shape_of(p), shape_of(v)), 2)
       end
-      if p:type() ~= v:type() and not (floating[p:type()] and
-                                       (floating[v:type()] or v:type() == 'torch.BFloat16Tensor')) then
+      if p:type() ~= v:type() and not (floating[p:type()] and floating[v:type()]) then
         error(("loadStateDict: type mismatch for '%s': the module has %s, the state dict %s")
               :format(name, p:type(), v:type()), 2)
       end

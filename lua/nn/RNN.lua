@@ -30,7 +30,9 @@
 --   one step, m:forward(x [, h]) / m(x, h) / m:forward({x, h}) -> h' (x: B x I or I; h
 --   defaults to zeros). Parameters weight_ih, weight_hh, bias_ih, bias_hh.
 -- On CUDA tensors (m:cuda(), the input and the state on the device) every form runs on the GPU
--- (gpu/rnn.cu through core/rnn.c); the lengths may stay a host LongTensor.
+-- (gpu/rnn.cu through core/rnn.c; the time loops' buffers kept in a workspace per layer and
+-- direction, so that from the second call at a shape the loops replay from CUDA graphs;
+-- LUATORCH_CUDA_GRAPHS=0 turns graphs off); the lengths may stay a host LongTensor.
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
@@ -40,6 +42,7 @@ local gates_of = { tanh = 1, relu = 1, gru = 3 }
 
 -- ---- nn.RNNBase: the stack of nn.RNN and nn.GRU -------------------------------------------
 local RNNBase, parent = torch.class('nn.RNNBase', 'nn.Module')
+RNNBase._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 local base_options = { batchFirst = false, bias = true, dropout = 0, returnState = false,
                        bidirectional = false, stateful = false }
@@ -131,8 +134,10 @@ function RNNBase:__call(input, h0, opts)
 end
 RNNBase.__call__ = RNNBase.__call
 
+-- for clearState(): the last state and the C workspaces (buffers the size of a whole sequence)
 function RNNBase:_clearState()
   self.state, self._carry = nil, nil
+  R.drop_workspaces(self)
 end
 
 function RNNBase:__tostring__()
@@ -161,6 +166,7 @@ end
 
 -- ---- cells -------------------------------------------------------------------------------
 local CellBase = torch.class('nn.RNNCellBase', 'nn.Module')
+CellBase._noBFloat16 = true   -- fused C kernels: Module:type refuses BFloat16 (Module.lua)
 
 function CellBase:__init(cls, mode, inputSize, hiddenSize, bias, nonlinearity)
   nn.Module.__init(self)

@@ -155,6 +155,28 @@ function R.check_input(self, cls, x, lengths)
 end
 
 -- ---- the stack ------------------------------------------------------------------------------
+-- Per-module C workspaces (torch._rnnWorkspace, one per layer and direction: on a CUDA device
+-- the time loops' buffers held still, so that their CUDA graphs replay), kept outside the
+-- module table so that clone/save never see them.
+local workspaces = setmetatable({}, { __mode = 'k' })
+
+local function workspace(self, k)
+  local list = workspaces[self]
+  if not list then
+    list = {}
+    workspaces[self] = list
+  end
+  local ws = list[k]
+  if not ws then
+    ws = torch._rnnWorkspace()
+    list[k] = ws
+  end
+  return ws
+end
+
+-- for clearState(): the workspaces (buffers the size of a whole sequence)
+function R.drop_workspaces(self) workspaces[self] = nil end
+
 -- x: T x B x I time-major; h0, c0: numLayers*D x B x H or nil. Layer l's input is the
 -- concatenation of the directions' outputs of layer l - 1 (dropped out in training).
 -- -> output T x B x D*H, h_n, c_n (numLayers*D x B x H; PyTorch's order: layer-major,
@@ -177,7 +199,8 @@ function R.stack(self, mode, x, h0, c0, lengths)
       if self.useBias then w[3], w[4] = self['bias_ih_' .. sfx], self['bias_hh_' .. sfx] end
       local k = l * D + d + 1
       local y, hn, cn = torch.rnnLayer(mode, input, h0 and h0:select(1, k),
-                                       c0 and c0:select(1, k), w, d == 1, lengths)
+                                       c0 and c0:select(1, k), w, d == 1, lengths,
+                                       input:isCuda() and workspace(self, k) or nil)
       outs[d + 1], hs[k], cs[k] = y, hn, cn
     end
     input = D == 2 and torch.cat(outs, 3) or outs[1]

@@ -426,22 +426,18 @@ require('torch.autocast')(torch, core)
 -- ---- issue 16: tensor methods a sequence model reaches for --------------------------------
 local check = require 'torch.check'
 
--- A method's self, checked as Lua checks a C method's ("calling 'all' on bad self").
--- computes: the method computes on self's values, which BFloat16 tensors only store (lt.h).
-local BF16_MSG = 'not supported for torch.BFloat16Tensor (convert with :float())'
-local function check_self(fname, self, computes)
+-- A method's self, checked as Lua checks a C method's ("calling 'all' on bad self"). BFloat16
+-- tensors pass: the ops these are built on widen them (lua/lauxt.c).
+local function check_self(fname, self)
   if not torch.isTensor(self) then
     error(("calling '%s' on bad self (tensor expected, got %s)"):format(fname, type(self)), 3)
   elseif not pcall(self.dim, self) then
     error(("calling '%s' on bad self (tensor was freed)"):format(fname), 3)
-  elseif computes and self:type() == 'torch.BFloat16Tensor' then
-    error(("calling '%s' on bad self (%s)"):format(fname, BF16_MSG), 3)
   end
 end
 -- The same for argument i of a function (torch.all(x)).
 local function check_computes(fname, i, x)
   check.arg(fname, i, x, 'tensor', 2)
-  if x:type() == 'torch.BFloat16Tensor' then check.argerror(fname, i, BF16_MSG, 2) end
 end
 
 -- x:softmax([dim]) / x:logSoftmax([dim]): new tensors (PyTorch's methods), differentiable
@@ -559,6 +555,7 @@ end
 -- x:isnan() / x:isinf() / x:isfinite(): ByteTensor masks of x's shape (integer tensors are
 -- never NaN or infinite)
 local float_types = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
+                      ['torch.BFloat16Tensor'] = true,
                       ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true }
 local masks = {
   isnan = function(x) return x:ne(x) end,
@@ -574,7 +571,7 @@ local masks = {
 
 for _, name in ipairs({ 'all', 'any' }) do
   methods[name] = function(self, dim)
-    check_self(name, self, true)
+    check_self(name, self)
     local r = all_any(name, self, dim, 1)
     return r
   end
@@ -586,7 +583,7 @@ for _, name in ipairs({ 'all', 'any' }) do
 end
 for name, mask in pairs(masks) do
   methods[name] = function(self)
-    check_self(name, self, true)
+    check_self(name, self)
     return (torch.noGrad(mask, self))
   end
   torch[name] = function(x)
