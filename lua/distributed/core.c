@@ -429,6 +429,12 @@ static int dist_device_backend(lua_State *L)
 
 static int init_mpi(int *provided)
 {
+    /* OpenMPI's non-blocking all-reduce (libnbc, what DDP's buckets use) picks its algorithm
+     * itself unless told; for DDP's megabyte buckets that choice ran the 4 x 1024 MLP's
+     * overlapped step 1.4x slower than the blocking one at 2 ranks, and the ring (the
+     * bandwidth-optimal schedule for large messages) runs it at the blocking one's time
+     * (bench/README.md, distributed). A value the user set wins; other MPIs ignore it. */
+    setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", 0);
     LSAN_OFF();
     int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, provided);
     LSAN_ON();
