@@ -4,6 +4,7 @@
 -- are computed here or in the worker from closed forms, never by the code under test). A world
 -- of one (no mpirun) is the training reference. Pending when mpirun or the MPI binding
 -- (build/lua/distributed/core.so, built when mpicc is found) is missing.
+local H = require 'helpers'
 local exe = os.getenv('LUATORCH_EXE') or './build/luatorch'
 local here = debug.getinfo(1, 'S').source:match('^@(.*)/[^/]*$') or 'spec'
 local worker = here .. '/dist_worker.lua'
@@ -19,34 +20,7 @@ local why_not = not has_mpirun and 'mpirun not found (Debian: apt-get install op
 
 -- runs the worker in mode on np ranks (np = 0: alone, a world of one); returns the output, the
 -- exit status, the seconds it took and each rank's lines (ranks 0-based: files[r + 1])
-local function run(np, mode)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute('mkdir -p ' .. dir))
-  local cmd = ('%s %s %s %s'):format(exe, worker, mode, dir)
-  if np > 0 then
-    -- CI runs as root; the vader transport's single copy (CMA) is refused in some containers
-    -- (the suppressions matter only in the sanitizer run: spec/lsan_mpi.supp says why)
-    cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LSAN_OPTIONS=suppressions=%s/lsan_mpi.supp '
-           .. 'ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 60 mpirun --oversubscribe --mca btl_vader_single_copy_mechanism none -np %d %s')
-          :format(here, np, cmd)
-  end
-  local t0 = os.time()
-  local p = io.popen(cmd .. ' 2>&1')
-  local output = p:read('a')
-  local _, _, code = p:close()
-  local files = {}
-  for r = 0, math.max(np, 1) - 1 do
-    local lines, f = {}, io.open(('%s/rank%d.txt'):format(dir, r))
-    if f then
-      for l in f:lines() do lines[#lines + 1] = l end
-      f:close()
-    end
-    files[r + 1] = lines
-  end
-  os.execute('rm -rf ' .. dir)
-  return output, code, os.time() - t0, files
-end
+local function run(np, mode) return H.run_ranks(exe, worker, np, mode) end
 
 local function numbers(line, tag)
   local rest = line:match('^' .. tag .. ' (.*)$')
@@ -250,11 +224,9 @@ describe('distributed', function()
     os.remove(dir)
     assert(os.execute('mkdir -p ' .. dir))
     local function example(args)
-      local cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LSAN_OPTIONS=suppressions=%s/lsan_mpi.supp '
-                   .. 'ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 300 mpirun --oversubscribe '
-                   .. '--mca btl_vader_single_copy_mechanism none -np 2 %s %s/../examples/lstm_mnist.lua '
-                   .. '--distributed --hidden 16 --momentum 0.9 --evalEvery 20 --threads 1 --quiet %s 2>&1')
-                  :format(here, exe, here, args)
+      local cmd = ('%s -np 2 %s %s/../examples/lstm_mnist.lua --distributed --hidden 16 '
+                   .. '--momentum 0.9 --evalEvery 20 --threads 1 --quiet %s 2>&1')
+                  :format(H.mpirun(300), exe, here, args)
       local p = io.popen(cmd)
       local out = p:read('a')
       local _, _, code = p:close()

@@ -17,40 +17,7 @@ local has_binding = package.searchpath('distributed.core', package.cpath) ~= nil
 -- the worker in mode on np ranks (0: alone); the output, exit status and each rank's lines.
 -- env: variables for every rank ('A=1 B=2'), or a list of them, one per rank (MPMD)
 local function run(np, mode, env)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute('mkdir -p ' .. dir))
-  local cmd = ('%s%s %s %s %s'):format(type(env) == 'string' and 'env ' .. env .. ' ' or '', exe, worker,
-                                       mode, dir)
-  if type(env) == 'table' then
-    local apps = {}
-    for r = 1, np do apps[r] = ('-np 1 env %s %s %s %s %s'):format(env[r], exe, worker, mode, dir) end
-    cmd = table.concat(apps, ' : ')
-    np = -np
-  end
-  if np < 0 then
-    cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LSAN_OPTIONS=suppressions=%s/lsan_mpi.supp '
-           .. 'ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 120 mpirun --oversubscribe --mca btl_vader_single_copy_mechanism none %s')
-          :format(here, cmd)
-    np = -np
-  elseif np > 0 then
-    cmd = ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 LSAN_OPTIONS=suppressions=%s/lsan_mpi.supp '
-           .. 'ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 120 mpirun --oversubscribe --mca btl_vader_single_copy_mechanism none -np %d %s')
-          :format(here, np, cmd)
-  end
-  local p = io.popen(cmd .. ' 2>&1')
-  local output = p:read('a')
-  local _, _, code = p:close()
-  local files = {}
-  for r = 0, math.max(np, 1) - 1 do
-    local lines, f = {}, io.open(('%s/rank%d.txt'):format(dir, r))
-    if f then
-      for l in f:lines() do lines[#lines + 1] = l end
-      f:close()
-    end
-    files[r + 1] = lines
-  end
-  os.execute('rm -rf ' .. dir)
+  local output, code, _, files = H.run_ranks(exe, worker, np, mode, env, 120)
   return output, code, files
 end
 

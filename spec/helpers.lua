@@ -154,4 +154,52 @@ function H.gpu_it(name, fn)
   end
 end
 
+-- mpirun(timeout): the start of an mpirun command line (ranks and program follow), killed
+-- after timeout seconds. CI runs as root; the vader transport's single copy (CMA) is refused in
+-- some containers; the suppressions matter only in the sanitizer run (spec/lsan_mpi.supp says
+-- why).
+function H.mpirun(timeout)
+  return ('OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '
+          .. 'LSAN_OPTIONS=suppressions=%slsan_mpi.supp ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" '
+          .. 'timeout %d mpirun --oversubscribe --mca btl_vader_single_copy_mechanism none')
+         :format(here, timeout)
+end
+
+-- run_ranks(exe, worker, np, mode [, env [, timeout]]): runs `exe worker mode dir` (spec
+-- 48/53's distributed worker) alone (np = 0: a world of one) or under `mpirun -np np`; env: 'A=1
+-- B=2' for every rank, or a list with one string per rank (an MPMD launch). Each rank writes
+-- dir/rank<r>.txt. Returns the output, the exit status, the seconds it took and each rank's
+-- lines (ranks 0-based: files[r + 1]).
+function H.run_ranks(exe, worker, np, mode, env, timeout)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute('mkdir -p ' .. dir))
+  local cmd = ('%s%s %s %s %s'):format(type(env) == 'string' and 'env ' .. env .. ' ' or '', exe,
+                                       worker, mode, dir)
+  local ranks = np
+  if type(env) == 'table' then
+    local apps = {}
+    for r = 1, np do apps[r] = ('-np 1 env %s %s %s %s %s'):format(env[r], exe, worker, mode, dir) end
+    cmd = table.concat(apps, ' : ')
+  elseif np > 0 then
+    cmd = ('-np %d %s'):format(np, cmd)
+  end
+  if np > 0 then cmd = H.mpirun(timeout or 60) .. ' ' .. cmd end
+  local t0 = os.time()
+  local p = io.popen(cmd .. ' 2>&1')
+  local output = p:read('a')
+  local _, _, code = p:close()
+  local files = {}
+  for r = 0, math.max(ranks, 1) - 1 do
+    local lines, f = {}, io.open(('%s/rank%d.txt'):format(dir, r))
+    if f then
+      for l in f:lines() do lines[#lines + 1] = l end
+      f:close()
+    end
+    files[r + 1] = lines
+  end
+  os.execute('rm -rf ' .. dir)
+  return output, code, os.time() - t0, files
+end
+
 return H
