@@ -19,7 +19,6 @@ local nn = require 'nn'
 local H = require 'helpers'
 
 local gpu_it = H.gpu_it
-local TOL = { float = { 1e-5, 1e-6 }, double = { 1e-10, 1e-12 } }
 local TYPE = { float = 'torch.FloatTensor', double = 'torch.DoubleTensor' }
 
 local function randn(dt, ...)
@@ -28,17 +27,7 @@ end
 
 local function host(t) return t:detach():cpu() end
 
-local function close(gpu, cpu, dt, what)
-  assert(gpu ~= nil, (what or 'result') .. ': missing on the device')
-  assert(cpu ~= nil, (what or 'result') .. ': missing on the CPU')
-  assert.are.same(cpu:size():totable(), gpu:size():totable())
-  -- relative to each element and to the tensor's scale: a gradient summed over thousands of
-  -- terms cancels to small elements whose rounding is that of the large terms
-  local rtol = TOL[dt][1]
-  local scale = cpu:nElement() > 0 and torch.abs(host(cpu):double()):max() or 0
-  local ok, err = pcall(H.close, host(gpu), host(cpu), rtol, math.max(TOL[dt][2], rtol * scale))
-  assert(ok, (what or 'result') .. ': ' .. tostring(err))
-end
+local close = H.device_close
 
 -- the device LSTM's per-step kernels: fn(...) run with mode in force, the previous mode
 -- restored afterwards (also when fn fails); checks that the fused kernels ran (or did not)
@@ -119,15 +108,7 @@ local function lstm_pair(dt, o)
   return g, c, nw
 end
 
-local function compare_all(g, c, dt)
-  local n = 0
-  for k, v in pairs(c) do
-    close(g[k], v, dt, k)
-    n = n + 1
-  end
-  for k in pairs(g) do assert(c[k] ~= nil, k .. ': only on the device') end
-  return n
-end
+local compare_all = H.device_compare_all
 
 describe('nn.LSTM on CUDA tensors (gpu/lstm.cu)', function()
   for _, kern in ipairs(KERNELS) do

@@ -18,21 +18,14 @@ local nn = require 'nn'
 local H = require 'helpers'
 
 local gpu_it = H.gpu_it
-local TOL = { float = { 1e-5, 1e-6 }, double = { 1e-10, 1e-12 } }
 local TYPE = { float = 'torch.FloatTensor', double = 'torch.DoubleTensor' }
 local CUDA_TYPE = { float = 'torch.CudaTensor', double = 'torch.CudaDoubleTensor' }
 
 local function host(t) return t:detach():cpu() end
 
 local function close(gpu, cpu, dt, what)
-  assert(gpu ~= nil, (what or 'result') .. ': missing on the device')
-  assert(cpu ~= nil, (what or 'result') .. ': missing on the CPU')
-  assert.are.same(cpu:size():totable(), gpu:size():totable())
-  assert(gpu:isCuda(), (what or 'result') .. ': not a device tensor')
-  local rtol = TOL[dt][1]
-  local scale = cpu:nElement() > 0 and torch.abs(host(cpu):double()):max() or 0
-  local ok, err = pcall(H.close, host(gpu), host(cpu), rtol, math.max(TOL[dt][2], rtol * scale))
-  assert(ok, (what or 'result') .. ': ' .. tostring(err))
+  assert(gpu == nil or gpu:isCuda(), (what or 'result') .. ': not a device tensor')
+  H.device_close(gpu, cpu, dt, what)
 end
 
 local function leaf(t)
@@ -96,15 +89,7 @@ local function pair(mode, dt, o)
   return gr, c
 end
 
-local function compare_all(g, c, dt)
-  local n = 0
-  for k, v in pairs(c) do
-    close(g[k], v, dt, k)
-    n = n + 1
-  end
-  for k in pairs(g) do assert(c[k] ~= nil, k .. ': only on the device') end
-  return n
-end
+local function compare_all(g, c, dt) return H.device_compare_all(g, c, dt, close) end
 
 local LENGTHS = torch.LongTensor({ 3, 5, 1, 4 })  -- B = 4, T = 5: unsorted, T and 1 included
 

@@ -154,6 +154,36 @@ function H.gpu_it(name, fn)
   end
 end
 
+-- ---- device results against the CPU's (specs 35 and 50) -------------------------------------
+local DEVICE_TOL = { float = { 1e-5, 1e-6 }, double = { 1e-10, 1e-12 } }
+
+-- device_close(gpu, cpu, dt, what): gpu (the device run's result) equals cpu within dt's ('float' or
+-- 'double') tolerance, relative to each element and to the tensor's scale: a gradient summed
+-- over thousands of terms cancels to small elements whose rounding is that of the large terms
+function H.device_close(gpu, cpu, dt, what)
+  assert(gpu ~= nil, (what or 'result') .. ': missing on the device')
+  assert(cpu ~= nil, (what or 'result') .. ': missing on the CPU')
+  require('luassert').are.same(cpu:size():totable(), gpu:size():totable())
+  local rtol = DEVICE_TOL[dt][1]
+  local host, ref = gpu:detach():cpu(), cpu:detach():cpu()
+  local scale = ref:nElement() > 0 and torch.abs(ref:double()):max() or 0
+  local ok, err = pcall(H.close, host, ref, rtol, math.max(DEVICE_TOL[dt][2], rtol * scale))
+  assert(ok, (what or 'result') .. ': ' .. tostring(err))
+end
+
+-- device_compare_all(g, c, dt [, close]): every named result of c (the CPU's) is in g (the
+-- device's) and close to it (close: H.device_close, or the spec's stricter one), and g has no
+-- other names; returns how many were compared
+function H.device_compare_all(g, c, dt, close)
+  local n = 0
+  for k, v in pairs(c) do
+    (close or H.device_close)(g[k], v, dt, k)
+    n = n + 1
+  end
+  for k in pairs(g) do assert(c[k] ~= nil, k .. ': only on the device') end
+  return n
+end
+
 -- mpirun(timeout): the start of an mpirun command line (ranks and program follow), killed
 -- after timeout seconds. CI runs as root; the vader transport's single copy (CMA) is refused in
 -- some containers; the suppressions matter only in the sanitizer run (spec/lsan_mpi.supp says
