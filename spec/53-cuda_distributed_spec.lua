@@ -156,12 +156,14 @@ describe('distributed on device tensors', function()
     end
   end)
 
-  H.gpu_it('DDP on a device nn.LSTM (2 layers, reported one by one) at 2 ranks ends as one host process', function()
-    local out, code, files = run(0, 'train-ddp-lstm')
+  -- mode (device, 2 ranks) ends with the parameters (nparams of them) of ref_mode (one host
+  -- process), and every rank's DDP started the buckets `early` says during backward
+  local function matches_one_process(ref_mode, mode, nparams, early)
+    local out, code, files = run(0, ref_mode)
     assert.are.equal(0, code, out)
     local ref = numbers(find(files[1], 'params'))
-    assert.are.equal(472, #ref)
-    out, code, files = run(2, 'train-ddp-lstm-cuda')
+    assert.are.equal(nparams, #ref)
+    out, code, files = run(2, mode)
     assert.are.equal(0, code, out)
     for r = 1, 2 do
       local got = numbers(find(files[r], 'params'))
@@ -170,25 +172,15 @@ describe('distributed on device tensors', function()
         assert.is_true(math.abs(got[i] - ref[i]) < 1e-5,
           ('rank %d, parameter %d: %s, one host process: %s'):format(r - 1, i, got[i], ref[i]))
       end
-      assert.are.equal('early 9 9 9 9 9', find(files[r], 'early'), out)
+      assert.are.equal(early, find(files[r], 'early'), out)
     end
+  end
+
+  H.gpu_it('DDP on a device nn.LSTM (2 layers, reported one by one) at 2 ranks ends as one host process', function()
+    matches_one_process('train-ddp-lstm', 'train-ddp-lstm-cuda', 472, 'early 9 9 9 9 9')
   end)
 
   H.gpu_it('DDP on a device model at 2 ranks ends with the parameters of one host process', function()
-    local out, code, files = run(0, 'train-ddp')
-    assert.are.equal(0, code, out)
-    local ref = numbers(find(files[1], 'params'))
-    assert.are.equal(58, #ref)
-    out, code, files = run(2, 'train-ddp-cuda')
-    assert.are.equal(0, code, out)
-    for r = 1, 2 do
-      local got = numbers(find(files[r], 'params'))
-      assert.are.equal(#ref, #got, out)
-      for i = 1, #ref do
-        assert.is_true(math.abs(got[i] - ref[i]) < 1e-5,
-          ('rank %d, parameter %d: %s, one host process: %s'):format(r - 1, i, got[i], ref[i]))
-      end
-      assert.are.equal('early 2 2 2 2 2', find(files[r], 'early'), out)
-    end
+    matches_one_process('train-ddp', 'train-ddp-cuda', 58, 'early 2 2 2 2 2')
   end)
 end)
