@@ -21,7 +21,9 @@
  * bf16 autocast runs the products through oneDNN's matmul primitive with bf16 source and
  * weights and a float32 destination (fp32 accumulation). The operands are converted into
  * scratch buffers per call (bf16.h: round to nearest even), except those inside a pinned
- * matrix (a recurrent layer's weights, converted once per call). The primitives are cached
+ * matrix (a recurrent layer's weights, converted once per call) or a shadow pin (a bf16
+ * buffer the LSTM's sweeps fill as they compute h_t and the gate gradients, so no product
+ * converts them: a tenth of the seed's bf16 step went to those conversions). The primitives are cached
  * per (shape, transposes, leading dims, data type, alpha, beta, threads) in a list under a
  * mutex, freed when the library is unloaded; scratchpads are the caller's (user mode), so
  * executing one primitive from several threads at once is safe.
@@ -34,6 +36,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,25 +227,42 @@ typedef struct {
     int64_t rows, cols, ld;
     void *q;            /* rows x cols, compact: its autocast copy         */
     lt_tensor *hold;    /* q's block                                       */
+    int shadow;         /* q is the only valid copy (lt_autocast_shadow)   */
 } pin;
 
 static pin pins[NPINS];
 static int npins;
 static pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld)
+/* q (rows x cols of the autocast format, compact) as p's copy; 0 when every slot is taken */
+static int pin_add(const float *p, int64_t rows, int64_t cols, int64_t ld, void *q,
+                   lt_tensor *hold, int shadow)
 {
-    if (!autocast_on || rows <= 0 || cols <= 0) return;
+    pthread_mutex_lock(&pin_lock);
+    int ok = npins < NPINS;
+    if (ok) pins[npins++] = (pin){p, rows, cols, ld, q, hold, shadow};
+    pthread_mutex_unlock(&pin_lock);
+    if (!ok) lt_scratch_put(hold);
+    return ok;
+}
+
+int lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld)
+{
+    if (!autocast_on || rows <= 0 || cols <= 0) return 0;
     int to16 = lt_autocast_native();
     lt_tensor *hold;
     void *q = lt_scratch_get((size_t)(rows * cols) * (to16 ? 2 : 4), &hold);
-    if (!q) return; /* the products convert per call instead (same values) */
+    if (!q) return 0; /* the products convert per call instead (same values) */
     convert(q, p, rows, cols, ld, to16);
-    pthread_mutex_lock(&pin_lock);
-    int ok = npins < NPINS;
-    if (ok) pins[npins++] = (pin){p, rows, cols, ld, q, hold};
-    pthread_mutex_unlock(&pin_lock);
-    if (!ok) lt_scratch_put(hold); /* more pins than slots: products convert per call (same values) */
+    return pin_add(p, rows, cols, ld, q, hold, 0);
+}
+
+void *lt_autocast_shadow(const float *p, int64_t rows, int64_t cols, int64_t ld)
+{
+    if (!autocast_on || !lt_autocast_native() || rows <= 0 || cols <= 0) return NULL;
+    lt_tensor *hold;
+    void *q = lt_scratch_get((size_t)(rows * cols) * 2, &hold);
+    return q && pin_add(p, rows, cols, ld, q, hold, 1) ? q : NULL;
 }
 
 void lt_autocast_unpin(const float *p)
@@ -259,7 +279,7 @@ void lt_autocast_unpin(const float *p)
 
 /* The pinned copy holding the rows x cols matrix at p (row stride ld), if any. */
 static int pin_find(const float *p, int64_t rows, int64_t cols, int64_t ld, int to16,
-                    const void **q, int64_t *qld)
+                    const void **q, int64_t *qld, int *shadow)
 {
     int found = 0;
     pthread_mutex_lock(&pin_lock);
@@ -271,6 +291,7 @@ static int pin_find(const float *p, int64_t rows, int64_t cols, int64_t ld, int 
         if (r0 + rows > e->rows || c0 + cols > e->cols) continue;
         *q = (const char *)e->q + (size_t)(r0 * e->cols + c0) * (to16 ? 2 : 4);
         *qld = e->cols;
+        *shadow = e->shadow;
         found = 1;
     }
     pthread_mutex_unlock(&pin_lock);
@@ -283,13 +304,15 @@ typedef struct {
     const void *p;
     int64_t ld;
     lt_tensor *own;     /* the converted copy's block, or NULL (pinned) */
+    int shadow;         /* p is a shadow pin's copy: the float32 source may be unwritten */
 } operand;
 
 static int operand_get(operand *o, const float *src, int64_t rows, int64_t cols, int64_t ld,
                        int to16)
 {
     o->own = NULL;
-    if (pin_find(src, rows, cols, ld, to16, &o->p, &o->ld)) return 1;
+    o->shadow = 0;
+    if (pin_find(src, rows, cols, ld, to16, &o->p, &o->ld, &o->shadow)) return 1;
     void *q = lt_scratch_get((size_t)(rows * cols) * (to16 ? 2 : 4), &o->own);
     if (!q) return 0;
     convert(q, src, rows, cols, ld, to16);
@@ -496,13 +519,33 @@ static void fp32_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alp
                 (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* The autocast product; 0 when it could not run (out of memory: the caller runs it in fp32). */
+/* An operand for the float32 fallback: the source itself, or a shadow pin's bf16 copy widened
+ * into a scratch block (the source may be unwritten); NULL out of memory. */
+static const float *fallback_operand(const operand *o, const float *src, int64_t rows,
+                                     int64_t cols, int64_t ld, int64_t *ldo, lt_tensor **hold)
+{
+    *hold = NULL;
+    *ldo = ld;
+    if (!o->shadow) return src;
+    float *w = lt_scratch_get((size_t)(rows * cols) * sizeof(float), hold);
+    if (!w) return NULL;
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            w[i * cols + j] = lt_bf16_to_f32(((const lt_bf16 *)o->p)[i * o->ld + j]);
+    *ldo = cols;
+    return w;
+}
+
+/* The autocast product; 0 when it could not run (out of memory: the caller runs it in fp32).
+ * A product reading a shadow pin always runs here: on the widened copy if the bf16 one
+ * failed, and out of memory even for that, C is set to NaN rather than computed from an
+ * unwritten source. */
 static int autocast_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                          const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                          float *c, int64_t ldc)
 {
     int to16 = lt_autocast_native();
-    operand oa, ob = {0};
+    operand oa = {0}, ob = {0};
     int ok = operand_get(&oa, a, ta ? k : m, ta ? m : k, lda, to16) &&
              operand_get(&ob, b, tb ? n : k, tb ? k : n, ldb, to16);
     if (ok && to16) {
@@ -512,6 +555,20 @@ static int autocast_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float 
 #endif
     } else if (ok) {
         fp32_gemm(ta, tb, m, n, k, alpha, oa.p, oa.ld, ob.p, ob.ld, beta, c, ldc);
+    }
+    if (!ok && (oa.shadow || ob.shadow)) {
+        lt_tensor *ha, *hb;
+        int64_t la, lb;
+        const float *wa = fallback_operand(&oa, a, ta ? k : m, ta ? m : k, lda, &la, &ha);
+        const float *wb = fallback_operand(&ob, b, tb ? n : k, tb ? k : n, ldb, &lb, &hb);
+        if (wa && wb)
+            fp32_gemm(ta, tb, m, n, k, alpha, wa, la, wb, lb, beta, c, ldc);
+        else
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) c[i * ldc + j] = NAN;
+        lt_scratch_put(ha);
+        lt_scratch_put(hb);
+        ok = 1;
     }
     lt_scratch_put(oa.own);
     lt_scratch_put(ob.own);

@@ -30,8 +30,16 @@ int lt_autocast_native(void);
  * operand lies inside it use the converted copy. A no-op when autocast is off; out of memory,
  * the products convert per call (same values). Pins are made and removed outside parallel
  * regions; unpin every pin, in any order. */
-void lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld);
+int lt_autocast_pin(const float *p, int64_t rows, int64_t cols, int64_t ld); /* 1: pinned */
 void lt_autocast_unpin(const float *p);
+
+/* A pin that the caller fills: a compact rows x cols bf16 buffer (uint16_t, round to nearest
+ * even) registered as the autocast copy of the float32 matrix at p (row stride ld), so that a
+ * kernel producing an operand writes its bf16 form directly and no product converts it. NULL
+ * unless autocast is on and native (then convert as usual). The float32 matrix need not be
+ * written at all (the LSTM's gate gradients): a product that cannot run in bf16 widens the
+ * copy back rather than read p. Unpinned by lt_autocast_unpin(p). */
+void *lt_autocast_shadow(const float *p, int64_t rows, int64_t cols, int64_t ld);
 
 /* C (m x n, row stride ldc) = alpha op(A) op(B) + beta C, row-major float32, op = transpose
  * where ta / tb is set; beta = 0 never reads C. On one thread inside a parallel region (a

@@ -37,6 +37,10 @@
  * batch or problem runs on the calling thread. Blocks are whole groups of 8 rows and the
  * bias-gradient sums keep one partial per group, combined in group order: every result is the
  * same bits at any thread count.
+ * Under bf16 autocast (core/dnnl.c) the weights are converted once per layer call, and on
+ * bf16 hardware the sweeps write their products' operands in bf16 themselves: the forward
+ * pass h_t beside its float32 output, the backward pass the gate gradients instead of their
+ * float32 form (shadow pins; the seed's bf16 step ran 8% faster than converting them).
  * float32 nonlinearities use inlined polynomial exp / tanh (about 1 ulp, vectorised; AVX2 /
  * AVX-512 builds picked at load time); float64 uses libm.
  */
@@ -47,6 +51,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bf16.h"
 #include "dnnl.h"
 #include "lt_internal.h"
 
@@ -71,15 +76,17 @@
 
 /* Forward of one step for rows [b0, b1): g (B x 4H, ld 4H) holds x W_ih^T + h W_hh^T and
  * receives the activated gates; bias (4H) is b_ih + b_hh (zeros without bias); cp is c_{t-1}
- * (row stride ldcp: 0 for a zero state); c, h, tc (ld H) receive c_t, h_t, tanh(c_t). */
-#define FWD_KERNEL(NAME, T, SIG, TANH)                                                        \
+ * (row stride ldcp: 0 for a zero state); c, h, tc (ld H) receive c_t, h_t, tanh(c_t); with
+ * H16 (autocast) h16 (ld H) receives h_t in bf16 too, the next products' operand. */
+#define FWD_KERNEL(NAME, T, SIG, TANH, H16)                                                   \
     static void NAME(int64_t b0, int64_t b1, int64_t H, T *g, const T *bias, const T *cp,     \
-                     int64_t ldcp, T *c, T *h, T *tc)                                         \
+                     int64_t ldcp, T *c, T *h, T *tc, lt_bf16 *h16)                           \
     {                                                                                         \
         for (int64_t b = b0; b < b1; b++) {                                                   \
             T *gr = g + b * 4 * H;                                                            \
             const T *cpr = cp + b * ldcp;                                                     \
             T *cr = c + b * H, *hr = h + b * H, *tr = tc + b * H;                             \
+            lt_bf16 *h16r = H16 ? h16 + b * H : NULL;                                         \
             _Pragma("omp simd")                                                               \
             for (int64_t j = 0; j < H; j++) {                                                 \
                 T ig = SIG(gr[j] + bias[j]);                                                  \
@@ -95,6 +102,7 @@
                 cr[j] = cc;                                                                   \
                 tr[j] = th;                                                                   \
                 hr[j] = og * th;                                                              \
+                if (H16) h16r[j] = lt_f32_to_bf16((float)(og * th));                          \
             }                                                                                 \
         }                                                                                     \
     }
@@ -102,12 +110,13 @@
 /* Backward of one step for rows [b0, b1): a (B x 4H) the activated gates, tc = tanh(c_t),
  * cp = c_{t-1} (ldcp), dh = d1 + d2 (two row-strided sources: the recurrent gradient and the
  * output gradient; stride 0 rows of zeros for a missing one), dc (ld H) carries dc_t in and
- * dc_{t-1} out; dg (B x 4H) receives the pre-activation gate gradients and acc (4H) their
- * column sums over these rows. */
-#define BWD_KERNEL(NAME, T)                                                                   \
+ * dc_{t-1} out; dg (B x 4H) receives the pre-activation gate gradients (in bf16 instead with
+ * D16: autocast's shadow of dg, the only copy the products read) and acc (4H) their column
+ * sums over these rows. */
+#define BWD_KERNEL(NAME, T, D16)                                                              \
     static void NAME(int64_t b0, int64_t b1, int64_t H, const T *a, const T *tc, const T *cp, \
                      int64_t ldcp, const T *d1, int64_t ld1, const T *d2, int64_t ld2, T *dc, \
-                     T *dg, T *acc, const T *pa, const T *ptc, const T *pd2)                  \
+                     void *dg, T *acc, const T *pa, const T *ptc, const T *pd2)               \
     {                                                                                         \
         for (int64_t b = b0; b < b1; b++) {                                                   \
             const T *ar = a + b * 4 * H, *tr = tc + b * H, *cpr = cp + b * ldcp;              \
@@ -117,7 +126,8 @@
                 prefetch_bytes(ptc + b * H, H * sizeof(T));                                   \
                 if (ld2) prefetch_bytes(pd2 + b * ld2, H * sizeof(T));                        \
             }                                                                                 \
-            T *dcr = dc + b * H, *dgr = dg + b * 4 * H;                                       \
+            T *dcr = dc + b * H, *dgr = (T *)dg + b * 4 * H;                                  \
+            lt_bf16 *d16r = (lt_bf16 *)dg + b * 4 * H;                                        \
             _Pragma("omp simd")                                                               \
             for (int64_t j = 0; j < H; j++) {                                                 \
                 T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];         \
@@ -129,10 +139,17 @@
                 T dgg = dct * ig * (1 - gg * gg);                                             \
                 T dog = dh * th * og * (1 - og);                                              \
                 dcr[j] = dct * fg;                                                            \
-                dgr[j] = di;                                                                  \
-                dgr[H + j] = df;                                                              \
-                dgr[2 * H + j] = dgg;                                                         \
-                dgr[3 * H + j] = dog;                                                         \
+                if (D16) {                                                                    \
+                    d16r[j] = lt_f32_to_bf16((float)di);                                      \
+                    d16r[H + j] = lt_f32_to_bf16((float)df);                                  \
+                    d16r[2 * H + j] = lt_f32_to_bf16((float)dgg);                             \
+                    d16r[3 * H + j] = lt_f32_to_bf16((float)dog);                             \
+                } else {                                                                      \
+                    dgr[j] = di;                                                              \
+                    dgr[H + j] = df;                                                          \
+                    dgr[2 * H + j] = dgg;                                                     \
+                    dgr[3 * H + j] = dog;                                                     \
+                }                                                                             \
                 acc[j] += di;                                                                 \
                 acc[H + j] += df;                                                             \
                 acc[2 * H + j] += dgg;                                                        \
@@ -141,10 +158,12 @@
         }                                                                                     \
     }
 
-LT_WIDE_CLONES FWD_KERNEL(fwd_f32, float, sigmoid_f, tanh_f)
-FWD_KERNEL(fwd_f64, double, sigmoid_d, tanh)
-LT_WIDE_CLONES BWD_KERNEL(bwd_f32, float)
-BWD_KERNEL(bwd_f64, double)
+LT_WIDE_CLONES FWD_KERNEL(fwd_f32, float, sigmoid_f, tanh_f, 0)
+LT_WIDE_CLONES FWD_KERNEL(fwd_f32_h16, float, sigmoid_f, tanh_f, 1)
+FWD_KERNEL(fwd_f64, double, sigmoid_d, tanh, 0)
+LT_WIDE_CLONES BWD_KERNEL(bwd_f32, float, 0)
+LT_WIDE_CLONES BWD_KERNEL(bwd_f32_d16, float, 1)
+BWD_KERNEL(bwd_f64, double, 0)
 
 /* ---- GEMM (row-major), with an optional trace for the benchmark's floor ------------------- */
 
@@ -565,6 +584,7 @@ typedef struct {
     const char *h0, *c0; /* B x H or NULL (zeros) */
     const char *zeros;   /* H zeros */
     char *g, *h, *c, *tc;
+    lt_bf16 *h16;        /* (T*B) x H: h in bf16, autocast's shadow of h (or NULL) */
 } layer_fwd;
 
 static void fwd_rows(const layer_fwd *f, int64_t t, int64_t b0, int64_t b1)
@@ -573,12 +593,16 @@ static void fwd_rows(const layer_fwd *f, int64_t t, int64_t b0, int64_t b1)
     char *gt = f->g + t * B * G * es;
     const char *cp = t > 0 ? f->c + (t - 1) * B * H * es : f->c0 ? f->c0 : f->zeros;
     int64_t ldcp = t > 0 || f->c0 ? H : 0, off = t * B * H * es;
-    if (f->dt == LT_FLOAT32)
+    if (f->dt == LT_FLOAT32 && f->h16 && t < f->T - 1)  /* the shadow: steps 0..T-2 */
+        fwd_f32_h16(b0, b1, H, (float *)gt, (const float *)f->bias, (const float *)cp, ldcp,
+                    (float *)(f->c + off), (float *)(f->h + off), (float *)(f->tc + off),
+                    f->h16 + t * B * H);
+    else if (f->dt == LT_FLOAT32)
         fwd_f32(b0, b1, H, (float *)gt, (const float *)f->bias, (const float *)cp, ldcp,
-                (float *)(f->c + off), (float *)(f->h + off), (float *)(f->tc + off));
+                (float *)(f->c + off), (float *)(f->h + off), (float *)(f->tc + off), NULL);
     else
         fwd_f64(b0, b1, H, (double *)gt, (const double *)f->bias, (const double *)cp, ldcp,
-                (double *)(f->c + off), (double *)(f->h + off), (double *)(f->tc + off));
+                (double *)(f->c + off), (double *)(f->h + off), (double *)(f->tc + off), NULL);
 }
 
 /* the input projection of every step for rows [r0, r1) of the T*B */
@@ -610,8 +634,9 @@ static void fwd_step(void *p, int64_t k, int64_t t)
     fwd_rows(f, t, b0, b1);
 }
 
-static void layer_forward(const layer_fwd *f)
+static void layer_forward(const layer_fwd *lf)
 {
+    layer_fwd fa = *lf, *f = &fa;
     int64_t T = f->T, B = f->B, H = f->H, G = 4 * H;
     /* the trace (benchmark floor) records each logical GEMM once, at its full shape */
     if (trace.on) {
@@ -620,9 +645,14 @@ static void layer_forward(const layer_fwd *f)
     }
     mat_pin(f->dt, &f->wih, G, f->in);
     mat_pin(f->dt, &f->whh, G, H);
+    /* under native autocast the pass writes h_t in bf16 too: the next step's product reads it
+     * instead of converting h_{t-1} (the float32 h is the output, written all the same) */
+    if (f->dt == LT_FLOAT32 && T > 1)
+        f->h16 = lt_autocast_shadow((const float *)(const void *)f->h, (T - 1) * B, H, H);
     lt_parallel_range(lt_gemm_chunks(T * B, G, f->in), T * B, fwd_proj, (void *)(uintptr_t)f);
     fwd_job j = {f, lt_sweep_chunks(T, B, H, 4)};
     lt_parallel_steps(j.chunks, T, fwd_step, &j);
+    if (f->h16) lt_autocast_unpin((const float *)(const void *)f->h);
     mat_unpin(f->dt, &f->wih);
     mat_unpin(f->dt, &f->whh);
 }
@@ -863,7 +893,7 @@ static int lstm_run(lt_lstm *m, lstm_shape *s, lt_tensor *x, lt_tensor *h0, lt_t
         char *cs = lt_data(y->cseq);
         layer_fwd f = {dt, T, B, H, in_dim, in_p, in_ld, wih, whh, (const char *)lt_data(&bl),
                        h0 ? lt_data(y->h0) : NULL, c0 ? lt_data(y->c0) : NULL,
-                       lt_data(w->zeros), lt_data(y->gates), hs, cs, lt_data(y->tc)};
+                       lt_data(w->zeros), lt_data(y->gates), hs, cs, lt_data(y->tc), NULL};
         /* (CUDA graphs only for workspaces that live on: one call would not replay them) */
         if (gpu) st = device_forward(&f, dev, &y->whht, w->cached ? &y->gfwd : NULL);
         else layer_forward(&f);
@@ -1006,6 +1036,7 @@ typedef struct {
     const char *gout;                     /* gradient of the outputs: step stride, row ld  */
     int64_t gout_step, gout_ld;
     char *dc, *dh, *dg;                   /* B x H carried dc, B x H dh, T x B x 4H         */
+    lt_bf16 *dg16;                        /* T x B x 4H: dg in bf16 instead (autocast) or NULL */
     char *dh0;                            /* B x H or NULL                                  */
     char *dwih, *dwhh;                    /* targets or NULL; beta 0 (fresh) or 1 (.grad)   */
     double beta_ih, beta_hh;
@@ -1029,9 +1060,10 @@ static void bwd_rows(const layer_bwd *f, int64_t t, int64_t b0, int64_t b1, int6
         float *part = (float *)f->acc + (size_t)k * (size_t)G;
         double *sum = (double *)((float *)f->acc + (size_t)f->ng * (size_t)G) + (size_t)k * (size_t)G;
         memset(part, 0, (size_t)G * sizeof *part);
-        bwd_f32(b0, b1, H, (const float *)(f->a + goff), (const float *)(f->tc + off),
+        (f->dg16 ? bwd_f32_d16 : bwd_f32)(
+                b0, b1, H, (const float *)(f->a + goff), (const float *)(f->tc + off),
                 (const float *)cp, ldcp, (const float *)d1, ld1, (const float *)d2, f->gout_ld,
-                (float *)f->dc, (float *)(f->dg + goff), part,
+                (float *)f->dc, f->dg16 ? (void *)(f->dg16 + t * B * G) : (void *)(f->dg + goff), part,
                 t > 0 ? (const float *)(f->a + goff - B * G * es) : NULL,
                 t > 0 ? (const float *)(f->tc + off - B * H * es) : NULL,
                 t > 0 ? (const float *)(d2 - f->gout_step * es) : NULL);
@@ -1106,23 +1138,32 @@ static void layer_backward(const layer_bwd *f)
     }
     mat_pin(f->dt, &f->wih, G, f->in);
     mat_pin(f->dt, &f->whh, G, H);
-    lt_parallel_steps(f->nt, T, bwd_step, (void *)(uintptr_t)f);
+    /* under autocast x, h and h0 are operands of up to three products per chunk of the weight
+     * GEMMs: converted once here; and under native autocast the sweep writes the gate gradients
+     * in bf16 only (a shadow pin: every product reading them finds the bf16 copy; the float32
+     * dg is left unwritten), else they are converted once after the sweep */
+    int pin = f->dt == LT_FLOAT32 && lt_autocast_get();
+    const float *px = (const float *)(const void *)f->x, *ph = (const float *)(const void *)f->h;
+    const float *ph0 = (const float *)(const void *)f->h0;
+    const float *pdg = (const float *)(const void *)f->dg;
+    if (pin) {
+        if (f->dwih) lt_autocast_pin(px, T * B, f->in, f->xld);
+        if (f->dwhh && T > 1) lt_autocast_pin(ph, (T - 1) * B, H, H);
+        if (f->dwhh && f->h0) lt_autocast_pin(ph0, B, H, H);
+    }
+    layer_bwd fa = *f;
+    if (pin) fa.dg16 = lt_autocast_shadow(pdg, T * B, G, G);
+    lt_parallel_steps(f->nt, T, bwd_step, &fa);
     /* the weight and input gradients: T*B x (in + H) x G multiply-adds per row of G, and
      * T*B x in x G for dx, split in the same number of blocks */
-    bwd_job j = {f, lt_gemm_chunks(G, T * B, (f->in + H))};
-    /* under autocast the gate gradients, x and h are operands of up to three products per
-     * chunk: converted once here instead (they were a tenth of a bf16 step) */
-    int pin = f->dt == LT_FLOAT32 && lt_autocast_get();
-    if (pin) {
-        lt_autocast_pin((const float *)(const void *)f->dg, T * B, G, G);
-        if (f->dwih) lt_autocast_pin((const float *)(const void *)f->x, T * B, f->in, f->xld);
-        if (f->dwhh && T > 1) lt_autocast_pin((const float *)(const void *)f->h, (T - 1) * B, H, H);
-    }
+    bwd_job j = {&fa, lt_gemm_chunks(G, T * B, (f->in + H))};
+    if (pin && !fa.dg16) lt_autocast_pin(pdg, T * B, G, G);
     lt_parallel_for(j.chunks, bwd_weights, &j);
     if (pin) {
-        lt_autocast_unpin((const float *)(const void *)f->dg);
-        if (f->dwih) lt_autocast_unpin((const float *)(const void *)f->x);
-        if (f->dwhh && T > 1) lt_autocast_unpin((const float *)(const void *)f->h);
+        lt_autocast_unpin(pdg);
+        if (f->dwih) lt_autocast_unpin(px);
+        if (f->dwhh && T > 1) lt_autocast_unpin(ph);
+        if (f->dwhh && f->h0) lt_autocast_unpin(ph0);
     }
     mat_unpin(f->dt, &f->wih);
     mat_unpin(f->dt, &f->whh);

@@ -234,6 +234,41 @@ describe('torch.autocast: nn.LSTM and nn.GRU against rounded-product recurrences
   end
 end)
 
+-- the fused LSTM writes its bf16 operands itself under native autocast (h_t in the forward
+-- sweep, the gate gradients in the backward one: core/lstm.c's shadow pins); the emulated path
+-- rounds the same values in its products, so the two differ only in fp32 accumulation order
+describe('torch.autocast: nn.LSTM native against emulated', function()
+  local it_native = torch._autocastNative() and it or pending
+  it_native('2 layers, initial states, batchFirst: outputs and every gradient agree', function()
+    local dir = H.mktempdir()
+    local script = dir .. '/lstm.lua'
+    H.writefile(script, [[
+local torch, nn = require 'torch', require 'nn'
+torch.manualSeed(7)
+local m = nn.LSTM(5, 16, 2, { batchFirst = true })
+local x = torch.randn(12, 9, 5)
+local h0, c0 = torch.randn(2, 12, 16), torch.randn(2, 12, 16)
+for _, t in ipairs({ x, h0, c0 }) do t.requiresGrad = true end
+local y, st = torch.autocast('bfloat16', function() return m(x, { h0, c0 }) end)
+local gy, gh, gc = torch.randn(12, 9, 16), torch.randn(2, 12, 16), torch.randn(2, 12, 16)
+torch.autograd.backward({ y, st[1], st[2] }, { gy, gh, gc })
+local out = { y:detach(), st[1]:detach(), st[2]:detach(), x.grad, h0.grad, c0.grad }
+for _, p in ipairs({ 'gradWeight_ih_l0', 'gradWeight_hh_l0', 'gradBias_ih_l0', 'gradWeight_ih_l1',
+                     'gradWeight_hh_l1', 'gradBias_hh_l1' }) do out[#out + 1] = m[p]:clone() end
+torch.save(arg[1], out)
+]])
+    local res = {}
+    for _, env in ipairs({ '', 'LUATORCH_BF16=emulate ' }) do
+      local f = dir .. (env == '' and '/native.t7' or '/emulated.t7')
+      assert.is_true(os.execute(('%s%s %s %s 2> /dev/null'):format(env, exe, script, f)))
+      res[#res + 1] = torch.load(f)
+    end
+    H.rmtree(dir)
+    assert.equal(12, #res[1])
+    for i = 1, #res[1] do near(res[1][i], res[2][i], 1e-4, 'result ' .. i) end
+  end)
+end)
+
 -- ---- float32 on each engine ----------------------------------------------------------------
 
 describe('float32 products on OpenBLAS and oneDNN', function()
