@@ -221,7 +221,34 @@ const char *lt_blas_corename(void)
     return name ? name : "unknown";
 }
 
-/* best (seconds) of reps runs of the calls, on wall time or (cpu_clock) the process's CPU time */
+/* The replay's buffers and calls; part t of nt runs rows [m t / nt, m (t+1) / nt) of C of
+ * every call in order, as each sweep chunk of the recurrent layers runs its own batch rows
+ * through every step: no synchronisation between the calls. */
+typedef struct {
+    const lt_gemm_call *calls;
+    int n, nt;
+    const char *a, *b;
+    char *c;
+} replay_job;
+
+static void replay_part(void *p, int64_t t)
+{
+    const replay_job *j = p;
+    for (int i = 0; i < j->n; i++) {
+        const lt_gemm_call *g = &j->calls[i];
+        int64_t r0 = g->m * t / j->nt, r1 = g->m * (t + 1) / j->nt;
+        int64_t lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
+        int64_t es = (int64_t)lt_dtype_size(g->dtype);
+        const char *a = j->a + (g->ta ? r0 : r0 * lda) * es;  /* op(A)'s rows r0.. */
+        if (r1 > r0)
+            gemm(g->dtype, g->ta, g->tb, r1 - r0, g->n, g->k, a, lda ? lda : 1, j->b,
+                 ldb ? ldb : 1, g->beta, j->c + r0 * g->n * es, g->n ? g->n : 1);
+    }
+}
+
+/* best (seconds) of reps runs of the calls, on wall time or (cpu_clock) the process's CPU time.
+ * At more than one thread (and on wall time) each thread runs its share of every call's rows
+ * (replay_part): the GEMM floor of a step whose products all split that way for free. */
 int lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, int cpu_clock, double *best)
 {
     clockid_t clk = cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
@@ -238,16 +265,13 @@ int lt_gemm_replay(const lt_gemm_call *calls, int n, int reps, int cpu_clock, do
         free(a), free(b), free(c);
         return lt_error("out of memory");
     }
+    replay_job j = {calls, n, cpu_clock ? 1 : lt_get_num_threads(), a, b, c};
     *best = INFINITY;
     for (int r = 0; r < (reps > 0 ? reps : 1); r++) {
         struct timespec t0, t1;
         clock_gettime(clk, &t0);
-        for (int i = 0; i < n; i++) {
-            const lt_gemm_call *g = &calls[i];
-            int64_t lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
-            gemm(g->dtype, g->ta, g->tb, g->m, g->n, g->k, a, lda ? lda : 1, b, ldb ? ldb : 1,
-                 g->beta, c, g->n ? g->n : 1);
-        }
+        if (j.nt > 1) lt_parallel_for(j.nt, replay_part, &j);
+        else replay_part(&j, 0);
         clock_gettime(clk, &t1);
         double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         if (s < *best) *best = s;

@@ -13,7 +13,9 @@
  *                                 (core/lstm.c and core/rnn.c; each at its full shape):
  *                                 {{m=, n=, k=, ta=, tb=, beta=, double=}, ...}
  *   torch._gemmReplay(list [, reps [, cpu]])  those GEMMs as bare BLAS calls: best seconds of
- *                                 reps (of process CPU time when cpu is true, else wall time)
+ *                                 reps (of process CPU time when cpu is true, else wall time;
+ *                                 on wall time at torch.getnumthreads() threads, each running
+ *                                 its share of every call's rows with no synchronisation)
  *   torch._blasCorename()         the kernel set OpenBLAS picked for this CPU
  *   torch._lstmGraphs([on])       CUDA graphs for the device time loops (gpu/loop_graph.cu:
  *                                 nn.LSTM's, and nn.GRU's / nn.RNN's / the bidirectional

@@ -629,3 +629,42 @@ describe('nn.LSTM on an unbatched sequence (T x I)', function()
     end
   end)
 end)
+
+-- the benchmarks' GEMM floor (bench/lstm.lua, bench/rnn.lua): the products one step issues,
+-- counted from the algorithm in core/lstm.c's header, not from its trace
+describe('torch._gemmTrace / torch._gemmReplay', function()
+  it('records one nn.LSTM step\'s products at their full shapes and replays them', function()
+    local T_, B, I, Hd = 5, 4, 3, 6
+    local m = nn.LSTM(I, Hd, 1)
+    local x = leaf(torch.randn(T_, B, I))
+    local calls = torch._gemmTrace(function() m(x):sum():backward() end)
+    -- forward: the input projection, one recurrence per step after the first (no h0);
+    -- backward: one dh per step after the first (no h0 gradient), dW_ih, dW_hh, dx
+    assert.equal(1 + (T_ - 1) + (T_ - 1) + 3, #calls)
+    local function count(mm, n, k)
+      local c = 0
+      for _, g in ipairs(calls) do
+        if g.m == mm and g.n == n and g.k == k then c = c + 1 end
+      end
+      return c
+    end
+    assert.equal(1, count(T_ * B, 4 * Hd, I))        -- x W_ih^T
+    assert.equal(T_ - 1, count(B, 4 * Hd, Hd))      -- h_{t-1} W_hh^T
+    assert.equal(T_ - 1, count(B, Hd, 4 * Hd))      -- dgates_t W_hh
+    assert.equal(1, count(4 * Hd, I, T_ * B))       -- dW_ih
+    assert.equal(1, count(4 * Hd, Hd, (T_ - 1) * B)) -- dW_hh
+    assert.equal(1, count(T_ * B, I, 4 * Hd))       -- dx
+    local old = torch.getnumthreads()
+    for _, nt in ipairs({ 1, 2 }) do
+      torch.setnumthreads(nt)
+      local s = torch._gemmReplay(calls, 2)
+      assert(s > 0 and s < 1, 'replay seconds ' .. tostring(s))
+    end
+    torch.setnumthreads(old)
+    assert(torch._gemmReplay(calls, 1, true) > 0)
+    assert.matches('bad sizes in entry 1', H.error_of(function()
+      torch._gemmReplay({ { m = -1, n = 2, k = 2 } })
+    end))
+    assert.matches('repetitions', H.error_of(function() torch._gemmReplay(calls, 0) end))
+  end)
+end)
