@@ -24,11 +24,19 @@
  * one after each sequence's last valid step, and padding changes no gradient. Reversed, a
  * sequence's steps run from len[b] - 1 down to 0.
  *
- * Buffers are allocated per call (the graph owns them until its backward), on the device of
- * the operands. On a CUDA device (every tensor but the lengths there; a mix is an error) the
- * same buffers live in device memory and the products, the time loops and the bias sums run
- * in gpu/rnn.cu (lt_gpu_rnn_forward / _backward): the dispatch is here, in lt_rnn_layer and
- * rnn_backward, on the context's device.
+ * Buffers, on the host: every buffer of a call lives in a workspace (rnn_ws) of the module's
+ * (torch._rnnWorkspace, one per layer and direction; one for the call alone without it), taken
+ * when no pending backward needs it, so a training loop at a fixed shape allocates nothing
+ * after its first step (as core/lstm.c). x and the weights are read where they are when
+ * contiguous (else copied into the workspace); recorded without lengths, the results (output,
+ * h_n, c_n) are views of the workspace's states, which the next forward after the backward
+ * rewrites (Torch7's module.output), else fresh tensors. The backward refuses to run when any
+ * of these (x, the weights, the results) was written in place since the forward.
+ * On a CUDA device (every tensor but the lengths there; a mix is an error) the buffers live in
+ * device memory (from the workspace when given, so the loops' CUDA graphs replay; else per
+ * call) and the products, the time loops and the bias sums run in gpu/rnn.cu
+ * (lt_gpu_rnn_forward / _backward): the dispatch is here, in lt_rnn_layer and rnn_backward, on
+ * the context's device.
  */
 #include <math.h>
 #include <stdio.h>
@@ -47,8 +55,10 @@
 
 #include "rnn_math.h"
 
-/* A device workspace: the buffers the time loops read, kept from call to call at one shape
- * so that the loops' CUDA graphs (gpu/loop_graph.cu) replay. A call takes one that no pending
+/* A workspace: the buffers of a call, kept from call to call at one shape. On a device the
+ * buffers the time loops read, held still so that the loops' CUDA graphs (gpu/loop_graph.cu)
+ * replay; on the host every buffer of the forward and the backward, so that a training loop
+ * allocates (and page-faults) nothing after its first step. A call takes one that no pending
  * backward needs (as core/lstm.c's): its user context was released, or its node was
  * backwarded (the engine freed the graph: its buffers are never read again). */
 typedef struct rnn_ws {
@@ -59,6 +69,8 @@ typedef struct rnn_ws {
     lt_dtype dt;
     int64_t T, B, I, H;
     lt_tensor *whh, *bih, *bhh;  /* copies of the weights the loops read: G x H, G, G       */
+    lt_tensor *wih;        /* host: G x I copy of W_ih when it is not contiguous             */
+    lt_tensor *xt;         /* host: T x B x I copy of x when it is not contiguous            */
     lt_tensor *h0, *c0;    /* B x H copies of the initial state (zeros when not given)       */
     lt_tensor *lend;       /* B int64 lengths                                               */
     lt_tensor *gates, *ghn, *s, *c;  /* as rnn_ctx's                                         */
@@ -67,6 +79,8 @@ typedef struct rnn_ws {
     lt_tensor *zrow;       /* H zeros: the output gradient when there is none                */
     lt_tensor *dh, *dc;    /* B x H: the carried state gradients                             */
     lt_tensor *dgi, *dgh;  /* T x B x G: the gate gradients (dgh: GRU)                       */
+    void *acc;             /* host: the bias-gradient sums per group of rows (see bwd_step)  */
+    size_t accsz;          /* its bytes                                                      */
 #ifdef LT_HAVE_CUDA
     lt_gpu_loop_graph *gfwd, *gbwd;  /* the forward and backward loops' graphs              */
 #endif
@@ -83,9 +97,11 @@ struct lt_rnn_ws {
 static void ws_release(rnn_ws *w)
 {
     if (!w || --w->refcount > 0) return;
-    lt_tensor *ts[] = {w->whh, w->bih,  w->bhh, w->h0, w->c0, w->lend, w->gates, w->ghn, w->s,
-                       w->c,   w->gh,   w->dy,  w->zrow, w->dh, w->dc, w->dgi,   w->dgh};
+    lt_tensor *ts[] = {w->whh, w->bih, w->bhh, w->wih, w->xt,   w->h0, w->c0,
+                       w->lend, w->gates, w->ghn, w->s,   w->c,  w->gh,   w->dy,
+                       w->zrow, w->dh,  w->dc,  w->dgi, w->dgh};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
+    free(w->acc);
 #ifdef LT_HAVE_CUDA
     lt_gpu_loop_graph_free(w->gfwd);
     lt_gpu_loop_graph_free(w->gbwd);
@@ -107,13 +123,13 @@ void lt_rnn_ws_free(lt_rnn_ws *m)
     free(m);
 }
 
-#ifdef LT_HAVE_CUDA
 /* A free workspace of this shape from m (one reference for the caller, who becomes its user),
- * or a new one replacing the oldest entry (whose user, if any, keeps it). */
+ * or a new one replacing the oldest entry (whose user, if any, keeps it); without m, a new one
+ * for this call alone. */
 static rnn_ws *ws_get(lt_rnn_ws *m, int dev, lt_dtype dt, int mode, int reverse, int64_t T,
                       int64_t B, int64_t I, int64_t H)
 {
-    for (int i = 0; i < RNN_WS_CACHE; i++) {
+    for (int i = 0; m && i < RNN_WS_CACHE; i++) {
         rnn_ws *w = m->slot[i];
         if (w && (!w->user || (w->owner && w->owner->freed)) && w->dev == dev && w->dt == dt &&
             w->mode == mode && w->reverse == reverse && w->T == T && w->B == B && w->I == I &&
@@ -127,16 +143,16 @@ static rnn_ws *ws_get(lt_rnn_ws *m, int dev, lt_dtype dt, int mode, int reverse,
         lt_error("out of memory");
         return NULL;
     }
-    w->refcount = 2;  /* the cache's reference and the caller's */
+    w->refcount = m ? 2 : 1;  /* the cache's reference and the caller's */
     w->dev = dev, w->dt = dt, w->mode = mode, w->reverse = reverse;
     w->T = T, w->B = B, w->I = I, w->H = H;
+    if (!m) return w;
     int i = m->next;
     m->next = (i + 1) % RNN_WS_CACHE;
     ws_release(m->slot[i]);
     m->slot[i] = w;
     return w;
 }
-#endif
 
 /* a new reference to the workspace buffer *p of this shape (allocated on first use: the
  * shape never changes), or NULL */
@@ -161,6 +177,7 @@ static lt_tensor *ws_fill(lt_tensor **p, int dev, lt_dtype dt, const lt_tensor *
     if (!t) return NULL;
     int st = LT_OK;
     if (src) st = lt_copy(t, src);
+    else if (dev == LT_CPU) memset(lt_data(t), 0, (size_t)lt_numel(t) * lt_dtype_size(dt));
 #ifdef LT_HAVE_CUDA
     else st = lt_gpu_memset0(lt_data(t), lt_numel(t) * (int64_t)lt_dtype_size(dt));
 #endif
@@ -179,9 +196,14 @@ typedef struct {
     int64_t T, B, I, H, G;
     int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
     lt_tensor *lend;       /* device: the lengths in device memory (B int64), or NULL       */
-    lt_tensor *x;          /* T x B x I contiguous copy of the input                        */
-    lt_tensor *wih, *whh;  /* contiguous copies of the weights                              */
+    lt_tensor *x;          /* T x B x I contiguous: the input (host: x itself when it is)    */
+    lt_tensor *wih, *whh;  /* contiguous weights (host: the parameters themselves when so)   */
     lt_tensor *bih, *bhh;  /* G: b_ih and b_hh, or zeros (added in the fused pass)           */
+    /* host: what the backward reads that others could write in place (x and the weights
+     * read where they are, the states handed out as results), with their storage versions */
+    const lt_tensor *chk[5];
+    uint32_t chk_version[5];
+    int nchk;
     lt_tensor *h0, *c0;    /* B x H (zeros when not given)                                  */
     lt_tensor *gates;      /* T x B x G: the projections, then the activated gates          */
     lt_tensor *ghn;        /* GRU: T x B x H, W_hn h + b_hn (before r multiplies it)        */
@@ -263,7 +285,9 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
  * (bih, bhh: the biases, or zeros; added here rather than in a pass of their own); hp, cp the previous state; h, c receive the new one; gn (GRU)
  * receives W_hn h + b_hn. Backward: dh, dc (B x H) carry the state gradients in and out; dy
  * the output gradient (row stride ldy: 0 for a row of zeros); dgi, dgh (B x G) receive the
- * gradients of gi and gh (the same buffer for RNN and LSTM). One loop per mode, so each
+ * gradients of gi and gh (the same buffer for RNN and LSTM); acc (G) adds the column sums of
+ * these rows of dgi and accn (H, GRU) those of dgh's n part (its r, z parts are dgi's): the
+ * biases' gradients, summed while the rows are in registers. One loop per mode, so each
  * vectorises; a row past its length copies the state (forward) or keeps dh, dc (backward). */
 #define RNN_KERNELS(ATTR, T, SFX, SIG, TANH)                                                        \
     ATTR static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,      \
@@ -323,8 +347,8 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
     ATTR static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1,            \
                                const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
-                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh,              \
-                          const T *pg, const T *ph, const T *pdy)                              \
+                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh, T *acc,      \
+                          T *accn, const T *pg, const T *ph, const T *pdy)                     \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
@@ -343,13 +367,17 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
             switch (k->mode) {                                                                  \
             case LT_RNN_TANH:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    dgir[j] = (dhr[j] + dyr[j]) * (1 - hr[j] * hr[j]);                          \
+                    T da = (dhr[j] + dyr[j]) * (1 - hr[j] * hr[j]);                             \
+                    dgir[j] = da;                                                               \
+                    acc[j] += da;                                                               \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
                 break;                                                                          \
             case LT_RNN_RELU:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    dgir[j] = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                  \
+                    T da = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                     \
+                    dgir[j] = da;                                                               \
+                    acc[j] += da;                                                               \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
                 break;                                                                          \
@@ -363,6 +391,8 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                     T dar = dan * gnr[j] * r * (1 - r);                                         \
                     dgir[j] = dar, dgir[H + j] = daz, dgir[2 * H + j] = dan;                    \
                     dghr[j] = dar, dghr[H + j] = daz, dghr[2 * H + j] = dan * r;                \
+                    acc[j] += dar, acc[H + j] += daz, acc[2 * H + j] += dan;                    \
+                    accn[j] += dan * r;                                                         \
                     dhr[j] = d * z;                                                             \
                 }                                                                               \
                 break;                                                                          \
@@ -375,10 +405,10 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                     T ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];       \
                     T th = TANH(cr[j]);                                                         \
                     T dct = dcr[j] + d * og * (1 - th * th);                                    \
-                    dgir[j] = dct * gg * ig * (1 - ig);                                         \
-                    dgir[H + j] = dct * cpr[j] * fg * (1 - fg);                                 \
-                    dgir[2 * H + j] = dct * ig * (1 - gg * gg);                                 \
-                    dgir[3 * H + j] = d * th * og * (1 - og);                                   \
+                    T di = dct * gg * ig * (1 - ig), df = dct * cpr[j] * fg * (1 - fg);         \
+                    T dgg = dct * ig * (1 - gg * gg), dog = d * th * og * (1 - og);             \
+                    dgir[j] = di, dgir[H + j] = df, dgir[2 * H + j] = dgg, dgir[3 * H + j] = dog; \
+                    acc[j] += di, acc[H + j] += df, acc[2 * H + j] += dgg, acc[3 * H + j] += dog; \
                     dcr[j] = dct * fg;                                                          \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
@@ -418,8 +448,7 @@ typedef struct {
     const char *dy;       /* backward: the output gradient (see backward_sweep) */
     int64_t dy_t, dy_b;
     char *dh, *dc, *dgi, *dgh;
-    double *parts;        /* backward: (groups, 2, G) bias-gradient sums or NULL */
-    int two;
+    void *acc;            /* backward: the bias-gradient sums per group (see bwd_step) */
 } sweep_job;
 
 /* block ci's batch rows through step `step` */
@@ -457,7 +486,7 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
     whh_pin(k);
     sweep_job j = {k, gh, lt_sweep_chunks(T, B, H, (int)(G / H)), NULL, 0, 0, NULL, NULL, NULL,
-                   NULL, NULL, 0};
+                   NULL, NULL};
     lt_parallel_steps(j.chunks, T, fwd_step, &j);
     whh_unpin(k);
 }
@@ -594,6 +623,69 @@ static int ws_forward_buffers(rnn_ctx *k, lt_tensor *h0, lt_tensor *c0, lt_tenso
     return LT_OK;
 }
 
+/* On the host: a handle on t itself when it is contiguous (with chk, noted for the backward's
+ * version check), else a copy of it in the workspace buffer *p; NULL on failure. */
+static lt_tensor *host_operand(rnn_ctx *k, lt_tensor **p, const lt_tensor *t, int chk)
+{
+    const rnn_ws *s = k->ws;
+    /* (x may be this workspace's last output, which the sweep rewrites) */
+    int mine = (s->s && t->storage == s->s->storage) || (s->c && t->storage == s->c->storage);
+    if (mine || !lt_is_contiguous(t))
+        return ws_fill(p, LT_CPU, t->dtype, t, t->ndim, t->size[0], t->ndim > 1 ? t->size[1] : 0,
+                       t->ndim > 2 ? t->size[2] : 0);
+    lt_tensor *v = lt_tensor_view_of(t);
+    if (v && chk) {
+        k->chk[k->nchk] = v;
+        k->chk_version[k->nchk++] = t->storage->version;
+    }
+    return v;
+}
+
+/* On the host, every buffer of the call from a workspace (the module's, m, or one for this
+ * call alone): x and the weights read where they are when contiguous, the initial state
+ * copied (zeros when not given), the gates, the states and the forward's scratch *gh. */
+static int host_forward_buffers(rnn_ctx *k, lt_rnn_ws *m, lt_tensor *x, lt_tensor *h0,
+                                lt_tensor *c0, lt_tensor *const *w, lt_tensor **gh)
+{
+    int lstm = k->mode == LT_RNN_LSTM, gru = k->mode == LT_RNN_GRU;
+    lt_dtype dt = k->dt;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
+    rnn_ws *s = k->ws = ws_get(m, LT_CPU, dt, k->mode, k->reverse, T, B, k->I, H);
+    if (!s) return LT_ERR;
+    s->user = k, s->owner = NULL;
+    k->x = host_operand(k, &s->xt, x, 1);
+    k->wih = host_operand(k, &s->wih, w[0], 1);
+    k->whh = host_operand(k, &s->whh, w[1], 1);
+    /* (the biases are read by the forward only) */
+    k->bih = k->has_bias ? host_operand(k, &s->bih, w[2], 0)
+                         : ws_fill(&s->bih, LT_CPU, dt, NULL, 1, G, 0, 0);
+    k->bhh = k->has_bias ? host_operand(k, &s->bhh, w[3], 0)
+                         : ws_fill(&s->bhh, LT_CPU, dt, NULL, 1, G, 0, 0);
+    k->h0 = ws_fill(&s->h0, LT_CPU, dt, h0, 2, B, H, 0);
+    if (lstm) k->c0 = ws_fill(&s->c0, LT_CPU, dt, c0, 2, B, H, 0);
+    k->gates = ws_buf(&s->gates, LT_CPU, dt, 3, T, B, G);
+    k->s = ws_buf(&s->s, LT_CPU, dt, 3, T, B, H);
+    if (lstm) k->c = ws_buf(&s->c, LT_CPU, dt, 3, T, B, H);
+    if (gru) k->ghn = ws_buf(&s->ghn, LT_CPU, dt, 3, T, B, H);
+    *gh = ws_buf(&s->gh, LT_CPU, dt, 2, B, G, 0);
+    if (!k->x || !k->wih || !k->whh || !k->bih || !k->bhh || !k->h0 ||
+        (lstm && (!k->c0 || !k->c)) || !k->gates || !k->s || (gru && !k->ghn) || !*gh)
+        return LT_ERR;
+    return LT_OK;
+}
+
+/* a handle on rows [r0, r0 + n) of the (rows x H) buffer t, as an n x H matrix (n = 0: the
+ * whole buffer in its shape) */
+static lt_tensor *rows_view(const lt_tensor *t, int64_t r0, int64_t n, int64_t H)
+{
+    if (n == 0) {
+        int64_t st[3] = {t->size[1] * t->size[2], t->size[2], 1};
+        return lt_tensor_from_storage(t->storage, t->offset, 3, t->size, st);
+    }
+    int64_t size[2] = {n, H}, st[2] = {H, 1};
+    return lt_tensor_from_storage(t->storage, t->offset + r0 * H, 2, size, st);
+}
+
 int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
                  lt_tensor *const *w, lt_tensor *lengths, lt_rnn_ws *ws, lt_tensor **y,
                  lt_tensor **hn, lt_tensor **cn)
@@ -625,6 +717,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         }
         lt_tensor_release(lc);
     }
+    if (st == LT_OK && dev == LT_CPU) st = host_forward_buffers(k, ws, x, h0, c0, w, &gh);
 #ifdef LT_HAVE_CUDA
     /* on a device, the loops' buffers from the module's workspace (not inside a whole-step
      * capture: the blocks allocated there belong to that graph) */
@@ -634,7 +727,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         else k->ws->user = k, k->ws->owner = NULL;
     }
 #endif
-    if (st == LT_OK && k->ws) {
+    if (st == LT_OK && k->ws && dev != LT_CPU) {
         st = ws_forward_buffers(k, h0, c0, w, &gh);
         if (st == LT_OK) k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]);
         if (st == LT_OK && (!k->x || !k->wih)) st = LT_ERR;
@@ -646,7 +739,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
             st = LT_ERR;
 #endif
     }
-    if (st == LT_OK && !k->ws) {
+    if (st == LT_OK && !k->ws && dev != LT_CPU) {
         k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]), k->whh = dense_copy(dev, w[1]);
         k->bih = k->has_bias ? dense_copy(dev, w[2]) : zeros(dev, k->dt, 1, G, 0, 0);
         k->bhh = k->has_bias ? dense_copy(dev, w[3]) : zeros(dev, k->dt, 1, G, 0, 0);
@@ -662,9 +755,14 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
             !k->s || (gru && !k->ghn) || !gh)
             st = LT_ERR;
     }
-    /* results: the outputs (zero past each length), the final state */
+    /* results: the outputs (zero past each length), the final state; recorded on the host
+     * without lengths, views of the workspace's states (as core/lstm.c's: the next forward
+     * after the backward rewrites them, Torch7's module.output), else fresh tensors */
+    lt_tensor *ins[7] = {x, h0, c0, w[0], w[1], w[2], w[3]};
+    int grad = lt_needs_grad(7, (const lt_tensor *const *)ins);
+    int views = grad && dev == LT_CPU && !k->len;
     lt_tensor *res[3] = {NULL, NULL, NULL};
-    if (st == LT_OK) {
+    if (st == LT_OK && !views) {
         res[0] = buffer(dev, k->dt, 3, T, B, H);
         res[1] = buffer(dev, k->dt, 2, B, H, 0);
         if (lstm) res[2] = buffer(dev, k->dt, 2, B, H, 0);
@@ -684,7 +782,20 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
     gh = NULL;
     int64_t last = k->reverse ? 0 : T - 1;
     size_t es = lt_dtype_size(k->dt), bh = (size_t)(B * H) * es;
-    if (st == LT_OK && dev == LT_CPU) {
+    if (st == LT_OK && views) {
+        res[0] = rows_view(k->s, 0, 0, H);
+        res[1] = rows_view(k->s, last * B, B, H);
+        if (lstm) res[2] = rows_view(k->c, last * B, B, H);
+        if (!res[0] || !res[1] || (lstm && !res[2])) st = LT_ERR;
+        /* written: other nodes that saved a view of the last call's results see it; this
+         * node's backward sees any in-place write to them */
+        for (int i = 0; st == LT_OK && i < (lstm ? 2 : 1); i++) {
+            lt_tensor *b = i ? k->c : k->s;
+            lt_storage_bump(b);
+            k->chk[k->nchk] = b;
+            k->chk_version[k->nchk++] = b->storage->version;
+        }
+    } else if (st == LT_OK && dev == LT_CPU) {
         memcpy(lt_data(res[0]), lt_data(k->s), (size_t)T * bh);
         memcpy(lt_data(res[1]), row(k->s, last, B * H), bh);
         if (lstm) memcpy(lt_data(res[2]), row(k->c, last, B * H), bh);
@@ -693,8 +804,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
                 if (t >= k->len[b]) memset(row(res[0], t * B + b, H), 0, (size_t)H * es);
     }
     int nouts = lstm ? 3 : 2;
-    lt_tensor *ins[7] = {x, h0, c0, w[0], w[1], w[2], w[3]};
-    if (st == LT_OK && lt_needs_grad(7, (const lt_tensor *const *)ins)) {
+    if (st == LT_OK && grad) {
         static const char *names[] = {"RNNBackward", "RNNBackward", "GRUBackward", "LSTMBackward"};
         lt_node *n = lt_node_new(names[mode], rnn_backward, 7, ins, nouts);
         if (!n) {
@@ -722,35 +832,20 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 /* ---- backward ------------------------------------------------------------------------------ */
 
 
-/* acc (G) += the column sums of d (rows x G), in double (omp simd: -O2 alone leaves the
- * float-to-double loop scalar) */
-LT_WIDE_CLONES static void column_sums_f32(const float *d, int64_t rows, int64_t G, double *acc)
+/* The bias-gradient sums: per group of LT_SWEEP_GROUP batch rows, W = G + H (GRU: dgh's n
+ * part too) doubles, the group's sums over the steps, then (float32) W floats, one step's
+ * partial sums of the group's rows, added into its doubles after each step. The groups are
+ * added in order at the end: the same bits at any thread count (as core/lstm.c's). */
+static size_t acc_bytes(const rnn_ctx *k)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *dr = d + r * G;
-        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += (double)dr[j];
-    }
-}
-
-static void column_sums_f64(const double *d, int64_t rows, int64_t G, double *acc)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        const double *dr = d + r * G;
-        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
-    }
-}
-
-static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double *acc)
-{
-    if (dt == LT_FLOAT32) column_sums_f32((const float *)d, rows, G, acc);
-    else column_sums_f64((const double *)d, rows, G, acc);
+    size_t w = (size_t)(k->G + k->H), ng = (size_t)lt_sweep_groups(k->B);
+    return ng * w * (sizeof(double) + (k->dt == LT_FLOAT32 ? sizeof(float) : 0));
 }
 
 /* The sweep back over time: each chunk its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
  * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
- * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
- * and of dgh (the biases' gradients), each block adding its rows while they are in cache
- * into a part per group of 8 rows, the parts then added in group order (any thread count). */
+ * strides 0: a row of zeros). The kernel runs group by group, each summing its rows of the
+ * gate gradients into its part of acc (acc_bytes). */
 static void bwd_step(void *pj, int64_t ci, int64_t step)
 {
     const sweep_job *j = pj;
@@ -758,9 +853,9 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     const char *dy = j->dy;
     int64_t dy_t = j->dy_t, dy_b = j->dy_b;
     char *dh = j->dh, *dc = j->dc, *dgi = j->dgi, *dgh = j->dgh;
-    double *parts = j->parts;
-    int two = j->two;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
+    int64_t W = G + H, ng = lt_sweep_groups(B);
+    int gru = k->mode == LT_RNN_GRU;
     lt_sweep_rows(B, j->chunks, ci, &b0, &b1);
     if (b1 <= b0) return;
     int64_t p = T - 1 - step;
@@ -770,52 +865,58 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     const char *dyt = dy + t * dy_t * es;
     int64_t ldy = dy_b;
     char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
-    if (k->dt == LT_FLOAT32)
-        bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
-                k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
-                (const float *)cp, (const float *)row(k->s, t, B * H),
-                k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
-                (float *)dh, (float *)dc, (float *)dgit, (float *)dght,
-                tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
-                tp < 0 ? NULL : (const float *)row(k->s, tp, B * H),
-                tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es));
-    else
-        bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
-                k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
-                (const double *)hp, (const double *)cp,
-                (const double *)row(k->s, t, B * H),
-                k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
-                (double *)dh, (double *)dc, (double *)dgit, (double *)dght, NULL, NULL, NULL);
+    for (int64_t r = b0; r < b1; r += LT_SWEEP_GROUP) {  /* group by group: the bias sums */
+        int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1, q = r / LT_SWEEP_GROUP;
+        double *sum = (double *)j->acc + q * W;
+        if (k->dt == LT_FLOAT32) {
+            float *part = (float *)((double *)j->acc + ng * W) + q * W;
+            memset(part, 0, (size_t)W * sizeof *part);
+            bwd_f32(k, t, r, r1, (const float *)row(k->gates, t, B * G),
+                    k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
+                    (const float *)cp, (const float *)row(k->s, t, B * H),
+                    k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
+                    (float *)dh, (float *)dc, (float *)dgit, (float *)dght, part,
+                    gru ? part + G : NULL,
+                    tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
+                    tp < 0 ? NULL : (const float *)row(k->s, tp, B * H),
+                    tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es));
+            for (int64_t c = 0; c < (gru ? W : G); c++) sum[c] += part[c];
+        } else {
+            bwd_f64(k, t, r, r1, (const double *)row(k->gates, t, B * G),
+                    k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
+                    (const double *)hp, (const double *)cp,
+                    (const double *)row(k->s, t, B * H),
+                    k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
+                    (double *)dh, (double *)dc, (double *)dgit, (double *)dght, sum,
+                    gru ? sum + G : NULL, NULL, NULL, NULL);
+        }
+    }
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
          dh + b0 * H * es, H);
-    for (int64_t r = b0; parts && r < b1; r += LT_SWEEP_GROUP) {  /* group by group */
-        int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1;
-        double *part = parts + (size_t)(r / LT_SWEEP_GROUP) * 2 * (size_t)G;
-        column_sums(k->dt, dgit + r * G * es, r1 - r, G, part);
-        if (two) column_sums(k->dt, dght + r * G * es, r1 - r, G, part + G);
-    }
 }
 
-static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
-                          char *dc, char *dgi, char *dgh, double *sums)
+/* The backward sweep (see bwd_step); acc: acc_bytes of scratch; sums (2 x G doubles) receives
+ * the biases' gradients: the column sums of dgi, then of dgh. */
+static void backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
+                           char *dc, char *dgi, char *dgh, void *acc, double *sums)
 {
-    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
-    int nt = lt_sweep_chunks(T, B, H, (int)(G / H)), two = dgh != dgi;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, W = G + H;
+    int nt = lt_sweep_chunks(T, B, H, (int)(G / H));
     int64_t ng = lt_sweep_groups(B);
-    double *parts = sums ? calloc((size_t)ng * 2 * (size_t)G, sizeof *parts) : NULL;
-    if (sums && !parts) return lt_error("out of memory");
+    memset(acc, 0, (size_t)(ng * W) * sizeof(double));
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
-    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, parts, two};
+    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, acc};
     whh_pin(k);
     lt_parallel_steps(nt, T, bwd_step, &j);
     whh_unpin(k);
-    for (int64_t i = 0; parts && i < ng; i++)
+    const double *parts = acc;
+    for (int64_t i = 0; i < ng; i++)
         for (int64_t c = 0; c < G; c++) {
-            sums[c] += parts[i * 2 * G + c];
-            sums[G + c] += parts[i * 2 * G + (two ? G : 0) + c];
+            const double *part = parts + i * W;
+            sums[c] += part[c];
+            /* dgh's: its n part (GRU) summed apart, the rest is dgi's */
+            sums[G + c] += k->mode == LT_RNN_GRU && c >= 2 * H ? part[G + c - 2 * H] : part[c];
         }
-    free(parts);
-    return LT_OK;
 }
 
 /* out (G) = beta * out + sums (beta 0: out is fresh, never read) */
@@ -926,19 +1027,33 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
             return lt_error("%s: a gradient arrived on another device than the layer's outputs",
                             n->name);
 #ifdef LT_HAVE_CUDA
-    if (k->ws && !lt_gpu_capturing()) return ws_backward(n, k, gout, gin);
+    if (k->dev != LT_CPU && k->ws && !lt_gpu_capturing()) return ws_backward(n, k, gout, gin);
 #endif
+    for (int i = 0; i < k->nchk; i++)
+        if (k->chk[i]->storage->version != k->chk_version[i])
+            return lt_error("%s: a tensor saved for the backward pass was modified by an "
+                            "in-place operation", n->name);
     /* the output gradient is read in place when its rows are dense (a batch-first transpose
      * or a slice's gradient need no copy) */
     const lt_tensor *g0 = gout[0];
     int in_place = g0 && g0->ndim == 3 && g0->stride[2] == 1 && g0->dtype == k->dt;
     int dev = k->dev;
-    lt_tensor *dy = g0 && !in_place ? dense_copy(dev, g0) : NULL;
-    lt_tensor *dh = gout[1] ? dense_copy(dev, gout[1]) : zeros(dev, k->dt, 2, B, H, 0);
-    lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(dev, gout[2]) : zeros(dev, k->dt, 2, B, H, 0);
-    lt_tensor *dgi = buffer(dev, k->dt, 3, T, B, G);
-    lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(dev, k->dt, 3, T, B, G) : NULL;
-    lt_tensor *zrow = gout[0] ? NULL : zeros(dev, k->dt, 1, H, 0, 0);
+    lt_dtype dt = k->dt;
+    /* on the host the scratch comes from the workspace (dh, dc too unless handed to
+     * autograd as the initial state's gradients) */
+    rnn_ws *s = dev == LT_CPU ? k->ws : NULL;
+    lt_tensor *dy = !g0 || in_place ? NULL
+                    : s ? ws_fill(&s->dy, dev, dt, g0, 3, T, B, H) : dense_copy(dev, g0);
+    lt_tensor *dh = s && !n->next[1] ? ws_fill(&s->dh, dev, dt, gout[1], 2, B, H, 0)
+                    : gout[1] ? dense_copy(dev, gout[1]) : zeros(dev, dt, 2, B, H, 0);
+    lt_tensor *dc = !lstm ? NULL
+                    : s && !n->next[2] ? ws_fill(&s->dc, dev, dt, gout[2], 2, B, H, 0)
+                    : gout[2] ? dense_copy(dev, gout[2]) : zeros(dev, dt, 2, B, H, 0);
+    lt_tensor *dgi = s ? ws_buf(&s->dgi, dev, dt, 3, T, B, G) : buffer(dev, dt, 3, T, B, G);
+    lt_tensor *dgh = k->mode != LT_RNN_GRU ? NULL
+                     : s ? ws_buf(&s->dgh, dev, dt, 3, T, B, G) : buffer(dev, dt, 3, T, B, G);
+    lt_tensor *zrow = gout[0] ? NULL
+                      : s ? ws_fill(&s->zrow, dev, dt, NULL, 1, H, 0, 0) : zeros(dev, dt, 1, H, 0, 0);
     int st = LT_OK;
     if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
         st = LT_ERR;
@@ -955,14 +1070,22 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         return st;
     }
     double *sums = NULL;  /* the biases' gradients, 2 x G */
-    if (st == LT_OK && (n->next[5] || n->next[6]) && !(sums = calloc(2 * (size_t)G, sizeof *sums)))
+    size_t accsz = acc_bytes(k);
+    if (st == LT_OK && s->accsz < accsz) {
+        free(s->acc);
+        s->acc = malloc(accsz);
+        s->accsz = s->acc ? accsz : 0;
+    }
+    if (st == LT_OK && (!s->acc || !(sums = calloc(2 * (size_t)G, sizeof *sums))))
         st = lt_error("out of memory");
     if (st == LT_OK) {
         const lt_tensor *d = in_place ? g0 : dy;
-        st = d ? backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
-                                dc ? lt_data(dc) : NULL, gi, gh, sums)
-               : backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL,
-                                gi, gh, sums);
+        if (d)
+            backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
+                           dc ? lt_data(dc) : NULL, gi, gh, s->acc, sums);
+        else
+            backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL, gi, gh,
+                           s->acc, sums);
     }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
