@@ -292,12 +292,13 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
 #define RNN_KERNELS(ATTR, T, SFX, SIG, TANH)                                                        \
     ATTR static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,      \
                           const T *gh, const T *bih, const T *bhh, const T *hp, const T *cp, T *h, T *c,     \
-                          T *gn)                                                                \
+                          T *gn, const T *pg)                                                   \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *gr = g + b * G, *hr = h + b * H;                                                 \
             const T *ghr = gh + b * G, *hpr = hp + b * H;                                       \
+            if (pg) prefetch_bytes(pg + b * G, (size_t)G * sizeof(T));                          \
             if (k->len && t >= k->len[b]) {                                                     \
                 memcpy(hr, hpr, (size_t)H * sizeof(T));                                         \
                 if (c) memcpy(c + b * H, cp + b * H, (size_t)H * sizeof(T));                    \
@@ -348,14 +349,15 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                                const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
                           const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh, T *acc,      \
-                          T *accn, const T *pg, const T *ph, const T *pdy)                     \
+                          T *accn, const T *pg, const T *ph, const T *ph2, const T *pdy)       \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *dgir = dgi + b * G, *dghr = dgh + b * G, *dhr = dh + b * H;                      \
             if (pg) { /* the next step's rows (the one processed after t), into L2 */           \
                 prefetch_bytes(pg + b * G, (size_t)G * sizeof(T));                              \
-                prefetch_bytes(ph + b * H, (size_t)H * sizeof(T));                              \
+                if (ph) prefetch_bytes(ph + b * H, (size_t)H * sizeof(T));                      \
+                if (ph2) prefetch_bytes(ph2 + b * H, (size_t)H * sizeof(T));                    \
                 if (ldy) prefetch_bytes(pdy + b * ldy, (size_t)H * sizeof(T));                  \
             }                                                                                   \
             if (k->len && t >= k->len[b]) {                                                     \
@@ -471,12 +473,13 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
         fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
                 (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
                 (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
-                k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
+                k->ghn ? (float *)row(k->ghn, t, B * H) : NULL,
+                p + 1 < T ? (const float *)row(k->gates, k->reverse ? t - 1 : t + 1, B * G) : NULL);
     else
         fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
                 (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
                 (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
-                k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
+                k->ghn ? (double *)row(k->ghn, t, B * H) : NULL, NULL);
 }
 
 /* The sweep over time: each chunk its batch rows through every step (gh: B x G scratch). */
@@ -865,6 +868,14 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     const char *dyt = dy + t * dy_t * es;
     int64_t ldy = dy_b;
     char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
+    /* the rows of the step processed next (tp) that are not in cache yet, besides its gates
+     * and output gradient: RNN its states; GRU its W_hn h + b_hn and the states before it;
+     * LSTM the cells before it */
+    int64_t tpp = tp < 0 ? -1 : step_before(k, tp);
+    const char *ph = NULL, *ph2 = NULL;
+    if (tp >= 0 && !gru && !k->c) ph = row(k->s, tp, B * H);
+    if (tp >= 0 && gru) ph = row(k->ghn, tp, B * H), ph2 = tpp < 0 ? NULL : row(k->s, tpp, B * H);
+    if (tpp >= 0 && k->c) ph = row(k->c, tpp, B * H);
     for (int64_t r = b0; r < b1; r += LT_SWEEP_GROUP) {  /* group by group: the bias sums */
         int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1, q = r / LT_SWEEP_GROUP;
         double *sum = (double *)j->acc + q * W;
@@ -878,7 +889,7 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     (float *)dh, (float *)dc, (float *)dgit, (float *)dght, part,
                     gru ? part + G : NULL,
                     tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
-                    tp < 0 ? NULL : (const float *)row(k->s, tp, B * H),
+                    (const float *)ph, (const float *)ph2,
                     tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es));
             for (int64_t c = 0; c < (gru ? W : G); c++) sum[c] += part[c];
         } else {
@@ -888,7 +899,7 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     (const double *)row(k->s, t, B * H),
                     k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
                     (double *)dh, (double *)dc, (double *)dgit, (double *)dght, sum,
-                    gru ? sum + G : NULL, NULL, NULL, NULL);
+                    gru ? sum + G : NULL, NULL, NULL, NULL, NULL);
         }
     }
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
