@@ -55,6 +55,14 @@
 
 #include "rnn_math.h"
 
+/* Brings the n bytes at p towards L2 for writing: the backward sweep writes each step's rows
+ * of the gate gradients (buffers as long as the sequence), whose lines would otherwise be
+ * fetched at the store. */
+static INLINE void prefetch_write(const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)p + i, 1, 2);
+}
+
 /* A workspace: the buffers of a call, kept from call to call at one shape. On a device the
  * buffers the time loops read, held still so that the loops' CUDA graphs (gpu/loop_graph.cu)
  * replay; on the host every buffer of the forward and the backward, so that a training loop
@@ -298,7 +306,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *gr = g + b * G, *hr = h + b * H;                                                 \
             const T *ghr = gh + b * G, *hpr = hp + b * H;                                       \
-            if (pg) prefetch_bytes(pg + b * G, (size_t)G * sizeof(T));                          \
+            if (pg) prefetch_bytes(pg + b * G, (size_t)G * sizeof(T)); /* the next step's */    \
             if (k->len && t >= k->len[b]) {                                                     \
                 memcpy(hr, hpr, (size_t)H * sizeof(T));                                         \
                 if (c) memcpy(c + b * H, cp + b * H, (size_t)H * sizeof(T));                    \
@@ -349,7 +357,8 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                                const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
                           const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh, T *acc,      \
-                          T *accn, const T *pg, const T *ph, const T *ph2, const T *pdy)       \
+                          T *accn, const T *pg, const T *ph, const T *ph2, const T *pdy,       \
+                          T *pdgi, T *pdgh)                                                     \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
@@ -359,6 +368,8 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                 if (ph) prefetch_bytes(ph + b * H, (size_t)H * sizeof(T));                      \
                 if (ph2) prefetch_bytes(ph2 + b * H, (size_t)H * sizeof(T));                    \
                 if (ldy) prefetch_bytes(pdy + b * ldy, (size_t)H * sizeof(T));                  \
+                prefetch_write(pdgi + b * G, (size_t)G * sizeof(T));                            \
+                if (pdgh != pdgi) prefetch_write(pdgh + b * G, (size_t)G * sizeof(T));          \
             }                                                                                   \
             if (k->len && t >= k->len[b]) {                                                     \
                 memset(dgir, 0, (size_t)G * sizeof(T));                                         \
@@ -464,6 +475,7 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
     if (b1 <= b0) return;
     int64_t p = step;
     int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+    int64_t tn = p + 1 < T ? (k->reverse ? t - 1 : t + 1) : -1;  /* the step after */
     const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
     const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
     gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
@@ -474,7 +486,7 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
                 (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
                 (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
                 k->ghn ? (float *)row(k->ghn, t, B * H) : NULL,
-                p + 1 < T ? (const float *)row(k->gates, k->reverse ? t - 1 : t + 1, B * G) : NULL);
+                tn < 0 ? NULL : (const float *)row(k->gates, tn, B * G));
     else
         fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
                 (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
@@ -890,7 +902,9 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     gru ? part + G : NULL,
                     tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
                     (const float *)ph, (const float *)ph2,
-                    tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es));
+                    tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es),
+                    tp < 0 ? NULL : (float *)(dgi + tp * B * G * es),
+                    tp < 0 ? NULL : (float *)(dgh + tp * B * G * es));
             for (int64_t c = 0; c < (gru ? W : G); c++) sum[c] += part[c];
         } else {
             bwd_f64(k, t, r, r1, (const double *)row(k->gates, t, B * G),
@@ -899,7 +913,7 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     (const double *)row(k->s, t, B * H),
                     k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
                     (double *)dh, (double *)dc, (double *)dgit, (double *)dght, sum,
-                    gru ? sum + G : NULL, NULL, NULL, NULL, NULL);
+                    gru ? sum + G : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         }
     }
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
