@@ -86,7 +86,8 @@ typedef struct rnn_ws {
     lt_tensor *dy;         /* T x B x H: the output gradient, dense                          */
     lt_tensor *zrow;       /* H zeros: the output gradient when there is none                */
     lt_tensor *dh, *dc;    /* B x H: the carried state gradients                             */
-    lt_tensor *dgi, *dgh;  /* T x B x G: the gate gradients (dgh: GRU)                       */
+    lt_tensor *dgi, *dgh;  /* T x B x G: the gate gradients (dgh: GRU; host: B x G, one step's) */
+    lt_tensor *dgn;        /* host GRU: T x B x H, dgh's n part (its r, z parts are dgi's)   */
     void *acc;             /* host: the bias-gradient sums per group of rows (see bwd_step)  */
     size_t accsz;          /* its bytes                                                      */
 #ifdef LT_HAVE_CUDA
@@ -107,7 +108,7 @@ static void ws_release(rnn_ws *w)
     if (!w || --w->refcount > 0) return;
     lt_tensor *ts[] = {w->whh, w->bih, w->bhh, w->wih, w->xt,   w->h0, w->c0,
                        w->lend, w->gates, w->ghn, w->s,   w->c,  w->gh,   w->dy,
-                       w->zrow, w->dh,  w->dc,  w->dgi, w->dgh};
+                       w->zrow, w->dh,  w->dc,  w->dgi, w->dgh, w->dgn};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
     free(w->acc);
 #ifdef LT_HAVE_CUDA
@@ -293,7 +294,8 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
  * (bih, bhh: the biases, or zeros; added here rather than in a pass of their own); hp, cp the previous state; h, c receive the new one; gn (GRU)
  * receives W_hn h + b_hn. Backward: dh, dc (B x H) carry the state gradients in and out; dy
  * the output gradient (row stride ldy: 0 for a row of zeros); dgi, dgh (B x G) receive the
- * gradients of gi and gh (the same buffer for RNN and LSTM); acc (G) adds the column sums of
+ * gradients of gi and gh (the same buffer for RNN and LSTM), dgn (GRU, B x H) dgh's n part
+ * again (kept for dW_hh: the r, z parts are dgi's); acc (G) adds the column sums of
  * these rows of dgi and accn (H, GRU) those of dgh's n part (its r, z parts are dgi's): the
  * biases' gradients, summed while the rows are in registers. One loop per mode, so each
  * vectorises; a row past its length copies the state (forward) or keeps dh, dc (backward). */
@@ -356,9 +358,9 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
     ATTR static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1,            \
                                const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
-                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh, T *acc,      \
-                          T *accn, const T *pg, const T *ph, const T *ph2, const T *pdy,       \
-                          T *pdgi, T *pdgh)                                                     \
+                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh, T *dgn,      \
+                          T *acc, T *accn, const T *pg, const T *ph, const T *ph2,             \
+                          const T *pdy, T *pdgi, T *pdgn)                                       \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
@@ -369,11 +371,12 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                 if (ph2) prefetch_bytes(ph2 + b * H, (size_t)H * sizeof(T));                    \
                 if (ldy) prefetch_bytes(pdy + b * ldy, (size_t)H * sizeof(T));                  \
                 prefetch_write(pdgi + b * G, (size_t)G * sizeof(T));                            \
-                if (pdgh != pdgi) prefetch_write(pdgh + b * G, (size_t)G * sizeof(T));          \
+                if (pdgn) prefetch_write(pdgn + b * H, (size_t)H * sizeof(T));                  \
             }                                                                                   \
             if (k->len && t >= k->len[b]) {                                                     \
                 memset(dgir, 0, (size_t)G * sizeof(T));                                         \
                 if (dgh != dgi) memset(dghr, 0, (size_t)G * sizeof(T));                         \
+                if (dgn) memset(dgn + b * H, 0, (size_t)H * sizeof(T));                         \
                 continue;                                                                       \
             }                                                                                   \
             const T *gr = g + b * G, *hr = h + b * H, *hpr = hp + b * H, *dyr = dy + b * ldy;   \
@@ -396,6 +399,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                 break;                                                                          \
             case LT_RNN_GRU: {                                                                  \
                 const T *gnr = gn + b * H;                                                      \
+                T *dgnr = dgn + b * H;                                                          \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
                     T d = dhr[j] + dyr[j];                                                      \
                     T r = gr[j], z = gr[H + j], n = gr[2 * H + j];                              \
@@ -404,6 +408,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                     T dar = dan * gnr[j] * r * (1 - r);                                         \
                     dgir[j] = dar, dgir[H + j] = daz, dgir[2 * H + j] = dan;                    \
                     dghr[j] = dar, dghr[H + j] = daz, dghr[2 * H + j] = dan * r;                \
+                    dgnr[j] = dan * r;                                                          \
                     acc[j] += dar, acc[H + j] += daz, acc[2 * H + j] += dan;                    \
                     accn[j] += dan * r;                                                         \
                     dhr[j] = d * z;                                                             \
@@ -460,7 +465,7 @@ typedef struct {
     int64_t chunks;
     const char *dy;       /* backward: the output gradient (see backward_sweep) */
     int64_t dy_t, dy_b;
-    char *dh, *dc, *dgi, *dgh;
+    char *dh, *dc, *dgi, *dgh, *dgn;
     void *acc;            /* backward: the bias-gradient sums per group (see bwd_step) */
 } sweep_job;
 
@@ -501,7 +506,7 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
     whh_pin(k);
     sweep_job j = {k, gh, lt_sweep_chunks(T, B, H, (int)(G / H)), NULL, 0, 0, NULL, NULL, NULL,
-                   NULL, NULL};
+                   NULL, NULL, NULL};
     lt_parallel_steps(j.chunks, T, fwd_step, &j);
     whh_unpin(k);
 }
@@ -881,7 +886,7 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     const rnn_ctx *k = j->k;
     const char *dy = j->dy;
     int64_t dy_t = j->dy_t, dy_b = j->dy_b;
-    char *dh = j->dh, *dc = j->dc, *dgi = j->dgi, *dgh = j->dgh;
+    char *dh = j->dh, *dc = j->dc, *dgi = j->dgi, *dgh = j->dgh, *dgn = j->dgn;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
     int64_t W = G + H, ng = lt_sweep_groups(B);
     int gru = k->mode == LT_RNN_GRU;
@@ -893,7 +898,9 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
     const char *dyt = dy + t * dy_t * es;
     int64_t ldy = dy_b;
-    char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
+    /* (GRU: dgh is one step's scratch, B x G; else dgi itself) */
+    char *dgit = dgi + t * B * G * es, *dght = gru ? dgh : dgit;
+    char *dgnt = gru ? dgn + t * B * H * es : NULL;
     /* the rows of the step processed next (tp) that are not in cache yet, besides its gates
      * and output gradient: RNN its states; GRU its W_hn h + b_hn and the states before it;
      * LSTM the cells before it */
@@ -912,13 +919,13 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
                     (const float *)cp, (const float *)row(k->s, t, B * H),
                     k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
-                    (float *)dh, (float *)dc, (float *)dgit, (float *)dght, part,
+                    (float *)dh, (float *)dc, (float *)dgit, (float *)dght, (float *)dgnt, part,
                     gru ? part + G : NULL,
                     tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
                     (const float *)ph, (const float *)ph2,
                     tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es),
                     tp < 0 ? NULL : (float *)(dgi + tp * B * G * es),
-                    tp < 0 ? NULL : (float *)(dgh + tp * B * G * es));
+                    tp < 0 || !gru ? NULL : (float *)(dgn + tp * B * H * es));
             for (int64_t c = 0; c < (gru ? W : G); c++) sum[c] += part[c];
         } else {
             bwd_f64(k, t, r, r1, (const double *)row(k->gates, t, B * G),
@@ -926,25 +933,27 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     (const double *)hp, (const double *)cp,
                     (const double *)row(k->s, t, B * H),
                     k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
-                    (double *)dh, (double *)dc, (double *)dgit, (double *)dght, sum,
-                    gru ? sum + G : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                    (double *)dh, (double *)dc, (double *)dgit, (double *)dght, (double *)dgnt,
+                    sum, gru ? sum + G : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         }
     }
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
          dh + b0 * H * es, H);
 }
 
-/* The backward sweep (see bwd_step); acc: acc_bytes of scratch; sums (2 x G doubles) receives
- * the biases' gradients: the column sums of dgi, then of dgh. */
+/* The backward sweep (see bwd_step): dgi (T x B x G) receives the gate gradients; GRU: dgh
+ * (B x G) is the step's gh gradient for the recurrence, dgn (T x B x H) its n part; acc:
+ * acc_bytes of scratch; sums (2 x G doubles) receives the biases' gradients: the column sums
+ * of dgi, then of dgh. */
 static void backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
-                           char *dc, char *dgi, char *dgh, void *acc, double *sums)
+                           char *dc, char *dgi, char *dgh, char *dgn, void *acc, double *sums)
 {
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, W = G + H;
     int nt = lt_sweep_chunks(T, B, H, (int)(G / H));
     int64_t ng = lt_sweep_groups(B);
     memset(acc, 0, (size_t)(ng * W) * sizeof(double));
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
-    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, acc};
+    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, dgn, acc};
     whh_pin(k);
     lt_parallel_steps(nt, T, bwd_step, &j);
     whh_unpin(k);
@@ -964,6 +973,22 @@ static void store_sums(lt_dtype dt, const double *sums, int64_t G, double beta, 
     for (int64_t j = 0; j < G; j++)
         if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)sums[j] : (float)sums[j];
         else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + sums[j] : sums[j];
+}
+
+/* dW_hh's rows [r, r + m) at d (m x H) = beta * d + dg^T h_prev over every step: dg the
+ * gradients of those gate rows (T x B x m, row stride ldg); h_prev of the first step
+ * processed is h0, the others are the state rows next to it */
+static void dwhh_rows(const rnn_ctx *k, const char *dg, int64_t ldg, int64_t m, double beta,
+                      char *d)
+{
+    int64_t T = k->T, B = k->B, H = k->H, es = (int64_t)lt_dtype_size(k->dt);
+    int64_t first = k->reverse ? T - 1 : 0;
+    const char *gsteps = k->reverse ? dg : dg + B * ldg * es;
+    const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
+    if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, m, H, (T - 1) * B, beta);
+    lt_gemm_trace_note(k->dt, 1, 0, m, H, B, 1);
+    gemm(k->dt, 1, 0, m, H, (T - 1) * B, gsteps, ldg, hsteps, H, beta, d, H);
+    gemm(k->dt, 1, 0, m, H, B, dg + first * B * ldg * es, ldg, lt_data(k->h0), H, 1, d, H);
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
@@ -1090,11 +1115,13 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
                     : gout[2] ? dense_copy(dev, gout[2]) : zeros(dev, dt, 2, B, H, 0);
     lt_tensor *dgi = s ? ws_buf(&s->dgi, dev, dt, 3, T, B, G) : buffer(dev, dt, 3, T, B, G);
     lt_tensor *dgh = k->mode != LT_RNN_GRU ? NULL
-                     : s ? ws_buf(&s->dgh, dev, dt, 3, T, B, G) : buffer(dev, dt, 3, T, B, G);
+                     : s ? ws_buf(&s->dgh, dev, dt, 2, B, G, 0) : buffer(dev, dt, 3, T, B, G);
+    lt_tensor *dgn = k->mode == LT_RNN_GRU && s ? ws_buf(&s->dgn, dev, dt, 3, T, B, H) : NULL;
     lt_tensor *zrow = gout[0] ? NULL
                       : s ? ws_fill(&s->zrow, dev, dt, NULL, 1, H, 0, 0) : zeros(dev, dt, 1, H, 0, 0);
     int st = LT_OK;
-    if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
+    if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi ||
+        (k->mode == LT_RNN_GRU && (!dgh || (s && !dgn))))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
     if (st == LT_OK && dev != LT_CPU) {
@@ -1108,6 +1135,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
         return st;
     }
+    char *gn = dgn ? lt_data(dgn) : NULL;
     double *sums = NULL;  /* the biases' gradients, 2 x G */
     size_t accsz = acc_bytes(k);
     if (st == LT_OK && s->accsz < accsz) {
@@ -1121,10 +1149,10 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         const lt_tensor *d = in_place ? g0 : dy;
         if (d)
             backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
-                           dc ? lt_data(dc) : NULL, gi, gh, s->acc, sums);
+                           dc ? lt_data(dc) : NULL, gi, gh, gn, s->acc, sums);
         else
             backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL, gi, gh,
-                           s->acc, sums);
+                           gn, s->acc, sums);
     }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
@@ -1137,9 +1165,9 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     }
     if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
     if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
-    /* the parameters' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (h_prev of the
-     * first step processed is h0, the others are the state rows next to it), the biases'
-     * column sums; into their .grad directly where autograd would only add them there */
+    /* the parameters' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (GRU: its r, z
+     * rows from dgi, its n rows from dgn), the biases' column sums; into their .grad directly
+     * where autograd would only add them there */
     double beta;
     char *d;
     if (st == LT_OK && n->next[3] && (d = param_target(n, dev, 3, gin, &beta, &st))) {
@@ -1147,19 +1175,18 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
     }
     if (st == LT_OK && n->next[4] && (d = param_target(n, dev, 4, gin, &beta, &st))) {
-        int64_t first = k->reverse ? T - 1 : 0;
-        const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
-        const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
-        if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, G, H, (T - 1) * B, beta);
-        lt_gemm_trace_note(k->dt, 1, 0, G, H, B, 1);
-        gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, beta, d, H);
-        gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
+        if (gn) {
+            dwhh_rows(k, gi, G, 2 * H, beta, d);
+            dwhh_rows(k, gn, H, H, beta, d + 2 * H * H * (int64_t)es);
+        } else {
+            dwhh_rows(k, gi, G, G, beta, d);
+        }
     }
     for (int i = 5; i <= 6; i++)
         if (st == LT_OK && n->next[i] && (d = param_target(n, dev, i, gin, &beta, &st)))
             store_sums(k->dt, sums + (i - 5) * G, G, beta, d);
     free(sums);
-    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
+    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, dgn, zrow};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
     return st;
 }
