@@ -14,8 +14,9 @@
  * As in core/lstm.c: ONE GEMM projects the inputs of every step (T*B x I by I x G); per step
  * one GEMM gives the recurrence for the batch rows of each chunk, then one fused pass (which
  * also adds both biases); the backward sweeps back over time the same way (summing the biases'
- * gradients as it goes), and the weight and input gradients are each one GEMM over all steps.
- * The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor).
+ * gradients as it goes), and the weight and input gradients are each one GEMM over all steps
+ * (on the host the GRU's dW_hh is two: its r, z rows from dgi, equal there, its n rows from
+ * dgh's n part, the only part of dgh kept past its step). The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor).
  * The sweeps' chunks (lt_sweep_chunks) are lstm.c's; the all-steps GEMMs split on the pool
  * (lt_blas_gemm_par).
  *
