@@ -14,8 +14,9 @@
  * As in core/lstm.c: ONE GEMM projects the inputs of every step (T*B x I by I x G); per step
  * one GEMM gives the recurrence for the batch rows of each chunk, then one fused pass (which
  * also adds both biases); the backward sweeps back over time the same way (summing the biases'
- * gradients as it goes), and the weight and input gradients are each one GEMM over all steps.
- * The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor).
+ * gradients as it goes), and the weight and input gradients are each one GEMM over all steps
+ * (on the host the GRU's dW_hh is two: its r, z rows from dgi, equal there, its n rows from
+ * dgh's n part, the only part of dgh kept past its step). The GEMMs are noted in torch._gemmTrace's list at their full shapes (the benchmarks' floor).
  * The sweeps' chunks (lt_sweep_chunks) are lstm.c's; the all-steps GEMMs split on the pool
  * (lt_blas_gemm_par).
  *
@@ -24,11 +25,19 @@
  * one after each sequence's last valid step, and padding changes no gradient. Reversed, a
  * sequence's steps run from len[b] - 1 down to 0.
  *
- * Buffers are allocated per call (the graph owns them until its backward), on the device of
- * the operands. On a CUDA device (every tensor but the lengths there; a mix is an error) the
- * same buffers live in device memory and the products, the time loops and the bias sums run
- * in gpu/rnn.cu (lt_gpu_rnn_forward / _backward): the dispatch is here, in lt_rnn_layer and
- * rnn_backward, on the context's device.
+ * Buffers, on the host: every buffer of a call lives in a workspace (rnn_ws) of the module's
+ * (torch._rnnWorkspace, one per layer and direction; one for the call alone without it), taken
+ * when no pending backward needs it, so a training loop at a fixed shape allocates nothing
+ * after its first step (as core/lstm.c). x and the weights are read where they are when
+ * contiguous (else copied into the workspace); recorded without lengths, the results (output,
+ * h_n, c_n) are views of the workspace's states, which the next forward after the backward
+ * rewrites (Torch7's module.output), else fresh tensors. The backward refuses to run when any
+ * of these (x, the weights, the results) was written in place since the forward.
+ * On a CUDA device (every tensor but the lengths there; a mix is an error) the buffers live in
+ * device memory (from the workspace when given, so the loops' CUDA graphs replay; else per
+ * call) and the products, the time loops and the bias sums run in gpu/rnn.cu
+ * (lt_gpu_rnn_forward / _backward): the dispatch is here, in lt_rnn_layer and rnn_backward, on
+ * the context's device.
  */
 #include <math.h>
 #include <stdio.h>
@@ -47,8 +56,18 @@
 
 #include "rnn_math.h"
 
-/* A device workspace: the buffers the time loops read, kept from call to call at one shape
- * so that the loops' CUDA graphs (gpu/loop_graph.cu) replay. A call takes one that no pending
+/* Brings the n bytes at p towards L2 for writing: the backward sweep writes each step's rows
+ * of the gate gradients (buffers as long as the sequence), whose lines would otherwise be
+ * fetched at the store. */
+static INLINE void prefetch_write(const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)p + i, 1, 2);
+}
+
+/* A workspace: the buffers of a call, kept from call to call at one shape. On a device the
+ * buffers the time loops read, held still so that the loops' CUDA graphs (gpu/loop_graph.cu)
+ * replay; on the host every buffer of the forward and the backward, so that a training loop
+ * allocates (and page-faults) nothing after its first step. A call takes one that no pending
  * backward needs (as core/lstm.c's): its user context was released, or its node was
  * backwarded (the engine freed the graph: its buffers are never read again). */
 typedef struct rnn_ws {
@@ -59,6 +78,8 @@ typedef struct rnn_ws {
     lt_dtype dt;
     int64_t T, B, I, H;
     lt_tensor *whh, *bih, *bhh;  /* copies of the weights the loops read: G x H, G, G       */
+    lt_tensor *wih;        /* host: G x I copy of W_ih when it is not contiguous             */
+    lt_tensor *xt;         /* host: T x B x I copy of x when it is not contiguous            */
     lt_tensor *h0, *c0;    /* B x H copies of the initial state (zeros when not given)       */
     lt_tensor *lend;       /* B int64 lengths                                               */
     lt_tensor *gates, *ghn, *s, *c;  /* as rnn_ctx's                                         */
@@ -66,7 +87,10 @@ typedef struct rnn_ws {
     lt_tensor *dy;         /* T x B x H: the output gradient, dense                          */
     lt_tensor *zrow;       /* H zeros: the output gradient when there is none                */
     lt_tensor *dh, *dc;    /* B x H: the carried state gradients                             */
-    lt_tensor *dgi, *dgh;  /* T x B x G: the gate gradients (dgh: GRU)                       */
+    lt_tensor *dgi, *dgh;  /* T x B x G: the gate gradients (dgh: GRU; host: B x G, one step's) */
+    lt_tensor *dgn;        /* host GRU: T x B x H, dgh's n part (its r, z parts are dgi's)   */
+    void *acc;             /* host: the bias-gradient sums per group of rows (see bwd_step)  */
+    size_t accsz;          /* its bytes                                                      */
 #ifdef LT_HAVE_CUDA
     lt_gpu_loop_graph *gfwd, *gbwd;  /* the forward and backward loops' graphs              */
 #endif
@@ -83,9 +107,11 @@ struct lt_rnn_ws {
 static void ws_release(rnn_ws *w)
 {
     if (!w || --w->refcount > 0) return;
-    lt_tensor *ts[] = {w->whh, w->bih,  w->bhh, w->h0, w->c0, w->lend, w->gates, w->ghn, w->s,
-                       w->c,   w->gh,   w->dy,  w->zrow, w->dh, w->dc, w->dgi,   w->dgh};
+    lt_tensor *ts[] = {w->whh, w->bih, w->bhh, w->wih, w->xt,   w->h0, w->c0,
+                       w->lend, w->gates, w->ghn, w->s,   w->c,  w->gh,   w->dy,
+                       w->zrow, w->dh,  w->dc,  w->dgi, w->dgh, w->dgn};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) lt_tensor_release(ts[i]);
+    free(w->acc);
 #ifdef LT_HAVE_CUDA
     lt_gpu_loop_graph_free(w->gfwd);
     lt_gpu_loop_graph_free(w->gbwd);
@@ -107,13 +133,13 @@ void lt_rnn_ws_free(lt_rnn_ws *m)
     free(m);
 }
 
-#ifdef LT_HAVE_CUDA
 /* A free workspace of this shape from m (one reference for the caller, who becomes its user),
- * or a new one replacing the oldest entry (whose user, if any, keeps it). */
+ * or a new one replacing the oldest entry (whose user, if any, keeps it); without m, a new one
+ * for this call alone. */
 static rnn_ws *ws_get(lt_rnn_ws *m, int dev, lt_dtype dt, int mode, int reverse, int64_t T,
                       int64_t B, int64_t I, int64_t H)
 {
-    for (int i = 0; i < RNN_WS_CACHE; i++) {
+    for (int i = 0; m && i < RNN_WS_CACHE; i++) {
         rnn_ws *w = m->slot[i];
         if (w && (!w->user || (w->owner && w->owner->freed)) && w->dev == dev && w->dt == dt &&
             w->mode == mode && w->reverse == reverse && w->T == T && w->B == B && w->I == I &&
@@ -127,16 +153,16 @@ static rnn_ws *ws_get(lt_rnn_ws *m, int dev, lt_dtype dt, int mode, int reverse,
         lt_error("out of memory");
         return NULL;
     }
-    w->refcount = 2;  /* the cache's reference and the caller's */
+    w->refcount = m ? 2 : 1;  /* the cache's reference and the caller's */
     w->dev = dev, w->dt = dt, w->mode = mode, w->reverse = reverse;
     w->T = T, w->B = B, w->I = I, w->H = H;
+    if (!m) return w;
     int i = m->next;
     m->next = (i + 1) % RNN_WS_CACHE;
     ws_release(m->slot[i]);
     m->slot[i] = w;
     return w;
 }
-#endif
 
 /* a new reference to the workspace buffer *p of this shape (allocated on first use: the
  * shape never changes), or NULL */
@@ -161,6 +187,7 @@ static lt_tensor *ws_fill(lt_tensor **p, int dev, lt_dtype dt, const lt_tensor *
     if (!t) return NULL;
     int st = LT_OK;
     if (src) st = lt_copy(t, src);
+    else if (dev == LT_CPU) memset(lt_data(t), 0, (size_t)lt_numel(t) * lt_dtype_size(dt));
 #ifdef LT_HAVE_CUDA
     else st = lt_gpu_memset0(lt_data(t), lt_numel(t) * (int64_t)lt_dtype_size(dt));
 #endif
@@ -179,9 +206,14 @@ typedef struct {
     int64_t T, B, I, H, G;
     int64_t *len;          /* (B) or NULL: every sequence has T steps                      */
     lt_tensor *lend;       /* device: the lengths in device memory (B int64), or NULL       */
-    lt_tensor *x;          /* T x B x I contiguous copy of the input                        */
-    lt_tensor *wih, *whh;  /* contiguous copies of the weights                              */
+    lt_tensor *x;          /* T x B x I contiguous: the input (host: x itself when it is)    */
+    lt_tensor *wih, *whh;  /* contiguous weights (host: the parameters themselves when so)   */
     lt_tensor *bih, *bhh;  /* G: b_ih and b_hh, or zeros (added in the fused pass)           */
+    /* host: what the backward reads that others could write in place (x and the weights
+     * read where they are, the states handed out as results), with their storage versions */
+    const lt_tensor *chk[5];
+    uint32_t chk_version[5];
+    int nchk;
     lt_tensor *h0, *c0;    /* B x H (zeros when not given)                                  */
     lt_tensor *gates;      /* T x B x G: the projections, then the activated gates          */
     lt_tensor *ghn;        /* GRU: T x B x H, W_hn h + b_hn (before r multiplies it)        */
@@ -263,17 +295,21 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
  * (bih, bhh: the biases, or zeros; added here rather than in a pass of their own); hp, cp the previous state; h, c receive the new one; gn (GRU)
  * receives W_hn h + b_hn. Backward: dh, dc (B x H) carry the state gradients in and out; dy
  * the output gradient (row stride ldy: 0 for a row of zeros); dgi, dgh (B x G) receive the
- * gradients of gi and gh (the same buffer for RNN and LSTM). One loop per mode, so each
+ * gradients of gi and gh (the same buffer for RNN and LSTM), dgn (GRU, B x H) dgh's n part
+ * again (kept for dW_hh: the r, z parts are dgi's); acc (G) adds the column sums of
+ * these rows of dgi and accn (H, GRU) those of dgh's n part (its r, z parts are dgi's): the
+ * biases' gradients, summed while the rows are in registers. One loop per mode, so each
  * vectorises; a row past its length copies the state (forward) or keeps dh, dc (backward). */
 #define RNN_KERNELS(ATTR, T, SFX, SIG, TANH)                                                        \
     ATTR static void fwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1, T *g,      \
                           const T *gh, const T *bih, const T *bhh, const T *hp, const T *cp, T *h, T *c,     \
-                          T *gn)                                                                \
+                          T *gn, const T *pg)                                                   \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *gr = g + b * G, *hr = h + b * H;                                                 \
             const T *ghr = gh + b * G, *hpr = hp + b * H;                                       \
+            if (pg) prefetch_bytes(pg + b * G, (size_t)G * sizeof(T)); /* the next step's */    \
             if (k->len && t >= k->len[b]) {                                                     \
                 memcpy(hr, hpr, (size_t)H * sizeof(T));                                         \
                 if (c) memcpy(c + b * H, cp + b * H, (size_t)H * sizeof(T));                    \
@@ -323,38 +359,48 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
     ATTR static void bwd_##SFX(const rnn_ctx *k, int64_t t, int64_t b0, int64_t b1,            \
                                const T *g,                                                     \
                           const T *gn, const T *hp, const T *cp, const T *h, const T *c,       \
-                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh,              \
-                          const T *pg, const T *ph, const T *pdy)                              \
+                          const T *dy, int64_t ldy, T *dh, T *dc, T *dgi, T *dgh, T *dgn,      \
+                          T *acc, T *accn, const T *pg, const T *ph, const T *ph2,             \
+                          const T *pdy, T *pdgi, T *pdgn)                                       \
     {                                                                                           \
         int64_t H = k->H, G = k->G;                                                             \
         for (int64_t b = b0; b < b1; b++) {                                                     \
             T *dgir = dgi + b * G, *dghr = dgh + b * G, *dhr = dh + b * H;                      \
             if (pg) { /* the next step's rows (the one processed after t), into L2 */           \
                 prefetch_bytes(pg + b * G, (size_t)G * sizeof(T));                              \
-                prefetch_bytes(ph + b * H, (size_t)H * sizeof(T));                              \
+                if (ph) prefetch_bytes(ph + b * H, (size_t)H * sizeof(T));                      \
+                if (ph2) prefetch_bytes(ph2 + b * H, (size_t)H * sizeof(T));                    \
                 if (ldy) prefetch_bytes(pdy + b * ldy, (size_t)H * sizeof(T));                  \
+                prefetch_write(pdgi + b * G, (size_t)G * sizeof(T));                            \
+                if (pdgn) prefetch_write(pdgn + b * H, (size_t)H * sizeof(T));                  \
             }                                                                                   \
             if (k->len && t >= k->len[b]) {                                                     \
                 memset(dgir, 0, (size_t)G * sizeof(T));                                         \
                 if (dgh != dgi) memset(dghr, 0, (size_t)G * sizeof(T));                         \
+                if (dgn) memset(dgn + b * H, 0, (size_t)H * sizeof(T));                         \
                 continue;                                                                       \
             }                                                                                   \
             const T *gr = g + b * G, *hr = h + b * H, *hpr = hp + b * H, *dyr = dy + b * ldy;   \
             switch (k->mode) {                                                                  \
             case LT_RNN_TANH:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    dgir[j] = (dhr[j] + dyr[j]) * (1 - hr[j] * hr[j]);                          \
+                    T da = (dhr[j] + dyr[j]) * (1 - hr[j] * hr[j]);                             \
+                    dgir[j] = da;                                                               \
+                    acc[j] += da;                                                               \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
                 break;                                                                          \
             case LT_RNN_RELU:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    dgir[j] = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                  \
+                    T da = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                     \
+                    dgir[j] = da;                                                               \
+                    acc[j] += da;                                                               \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
                 break;                                                                          \
             case LT_RNN_GRU: {                                                                  \
                 const T *gnr = gn + b * H;                                                      \
+                T *dgnr = dgn + b * H;                                                          \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
                     T d = dhr[j] + dyr[j];                                                      \
                     T r = gr[j], z = gr[H + j], n = gr[2 * H + j];                              \
@@ -363,6 +409,9 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                     T dar = dan * gnr[j] * r * (1 - r);                                         \
                     dgir[j] = dar, dgir[H + j] = daz, dgir[2 * H + j] = dan;                    \
                     dghr[j] = dar, dghr[H + j] = daz, dghr[2 * H + j] = dan * r;                \
+                    dgnr[j] = dan * r;                                                          \
+                    acc[j] += dar, acc[H + j] += daz, acc[2 * H + j] += dan;                    \
+                    accn[j] += dan * r;                                                         \
                     dhr[j] = d * z;                                                             \
                 }                                                                               \
                 break;                                                                          \
@@ -375,10 +424,10 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                     T ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];       \
                     T th = TANH(cr[j]);                                                         \
                     T dct = dcr[j] + d * og * (1 - th * th);                                    \
-                    dgir[j] = dct * gg * ig * (1 - ig);                                         \
-                    dgir[H + j] = dct * cpr[j] * fg * (1 - fg);                                 \
-                    dgir[2 * H + j] = dct * ig * (1 - gg * gg);                                 \
-                    dgir[3 * H + j] = d * th * og * (1 - og);                                   \
+                    T di = dct * gg * ig * (1 - ig), df = dct * cpr[j] * fg * (1 - fg);         \
+                    T dgg = dct * ig * (1 - gg * gg), dog = d * th * og * (1 - og);             \
+                    dgir[j] = di, dgir[H + j] = df, dgir[2 * H + j] = dgg, dgir[3 * H + j] = dog; \
+                    acc[j] += di, acc[H + j] += df, acc[2 * H + j] += dgg, acc[3 * H + j] += dog; \
                     dcr[j] = dct * fg;                                                          \
                     dhr[j] = 0;                                                                 \
                 }                                                                               \
@@ -417,9 +466,8 @@ typedef struct {
     int64_t chunks;
     const char *dy;       /* backward: the output gradient (see backward_sweep) */
     int64_t dy_t, dy_b;
-    char *dh, *dc, *dgi, *dgh;
-    double *parts;        /* backward: (groups, 2, G) bias-gradient sums or NULL */
-    int two;
+    char *dh, *dc, *dgi, *dgh, *dgn;
+    void *acc;            /* backward: the bias-gradient sums per group (see bwd_step) */
 } sweep_job;
 
 /* block ci's batch rows through step `step` */
@@ -433,6 +481,7 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
     if (b1 <= b0) return;
     int64_t p = step;
     int64_t t = k->reverse ? T - 1 - p : p, tp = step_before(k, t);
+    int64_t tn = p + 1 < T ? (k->reverse ? t - 1 : t + 1) : -1;  /* the step after */
     const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
     const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
     gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
@@ -442,12 +491,13 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
         fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
                 (const float *)bi, (const float *)bh, (const float *)hp, (const float *)cp,
                 (float *)row(k->s, t, B * H), k->c ? (float *)row(k->c, t, B * H) : NULL,
-                k->ghn ? (float *)row(k->ghn, t, B * H) : NULL);
+                k->ghn ? (float *)row(k->ghn, t, B * H) : NULL,
+                tn < 0 ? NULL : (const float *)row(k->gates, tn, B * G));
     else
         fwd_f64(k, t, b0, b1, (double *)row(k->gates, t, B * G), (const double *)gh,
                 (const double *)bi, (const double *)bh, (const double *)hp, (const double *)cp,
                 (double *)row(k->s, t, B * H), k->c ? (double *)row(k->c, t, B * H) : NULL,
-                k->ghn ? (double *)row(k->ghn, t, B * H) : NULL);
+                k->ghn ? (double *)row(k->ghn, t, B * H) : NULL, NULL);
 }
 
 /* The sweep over time: each chunk its batch rows through every step (gh: B x G scratch). */
@@ -457,7 +507,7 @@ static void forward_sweep(const rnn_ctx *k, char *gh)
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 1, B, G, H, 0);
     whh_pin(k);
     sweep_job j = {k, gh, lt_sweep_chunks(T, B, H, (int)(G / H)), NULL, 0, 0, NULL, NULL, NULL,
-                   NULL, NULL, 0};
+                   NULL, NULL, NULL};
     lt_parallel_steps(j.chunks, T, fwd_step, &j);
     whh_unpin(k);
 }
@@ -594,6 +644,83 @@ static int ws_forward_buffers(rnn_ctx *k, lt_tensor *h0, lt_tensor *c0, lt_tenso
     return LT_OK;
 }
 
+/* On the host: a handle on t itself when it is contiguous (with chk, noted for the backward's
+ * version check), else a copy of it in the workspace buffer *p; NULL on failure. */
+static lt_tensor *host_operand(rnn_ctx *k, lt_tensor **p, const lt_tensor *t, int chk)
+{
+    const rnn_ws *s = k->ws;
+    /* (x may be this workspace's last output, which the sweep rewrites) */
+    int mine = (s->s && t->storage == s->s->storage) || (s->c && t->storage == s->c->storage);
+    if (!mine && lt_is_contiguous(t)) {
+        lt_tensor *v = lt_tensor_view_of(t);
+        if (v && chk) {
+            k->chk[k->nchk] = v;
+            k->chk_version[k->nchk++] = t->storage->version;
+        }
+        return v;
+    }
+    if (t->ndim == 3 && t->stride[2] == 1) {
+        /* rows with unit stride (a batch-first input seen time-major): one memcpy per row
+         * (lt_copy's element iterator took ~0.7% of the seed's GRU step on 28-wide rows) */
+        lt_tensor *d = ws_buf(p, LT_CPU, t->dtype, 3, t->size[0], t->size[1], t->size[2]);
+        if (!d) return NULL;
+        size_t es = lt_dtype_size(t->dtype), n = (size_t)t->size[2] * es;
+        const char *src = lt_data(t);
+        char *dst = lt_data(d);
+        for (int64_t i = 0; i < t->size[0]; i++)
+            for (int64_t j = 0; j < t->size[1]; j++, dst += n)
+                memcpy(dst, src + (i * t->stride[0] + j * t->stride[1]) * (int64_t)es, n);
+        return d;
+    }
+    return ws_fill(p, LT_CPU, t->dtype, t, t->ndim, t->size[0], t->ndim > 1 ? t->size[1] : 0,
+                   t->ndim > 2 ? t->size[2] : 0);
+}
+
+/* On the host, every buffer of the call from a workspace (the module's, m, or one for this
+ * call alone): x and the weights read where they are when contiguous, the initial state
+ * copied (zeros when not given), the gates, the states and the forward's scratch *gh. */
+static int host_forward_buffers(rnn_ctx *k, lt_rnn_ws *m, lt_tensor *x, lt_tensor *h0,
+                                lt_tensor *c0, lt_tensor *const *w, lt_tensor **gh)
+{
+    int lstm = k->mode == LT_RNN_LSTM, gru = k->mode == LT_RNN_GRU;
+    lt_dtype dt = k->dt;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
+    rnn_ws *s = k->ws = ws_get(m, LT_CPU, dt, k->mode, k->reverse, T, B, k->I, H);
+    if (!s) return LT_ERR;
+    s->user = k, s->owner = NULL;
+    k->x = host_operand(k, &s->xt, x, 1);
+    k->wih = host_operand(k, &s->wih, w[0], 1);
+    k->whh = host_operand(k, &s->whh, w[1], 1);
+    /* (the biases are read by the forward only) */
+    k->bih = k->has_bias ? host_operand(k, &s->bih, w[2], 0)
+                         : ws_fill(&s->bih, LT_CPU, dt, NULL, 1, G, 0, 0);
+    k->bhh = k->has_bias ? host_operand(k, &s->bhh, w[3], 0)
+                         : ws_fill(&s->bhh, LT_CPU, dt, NULL, 1, G, 0, 0);
+    k->h0 = ws_fill(&s->h0, LT_CPU, dt, h0, 2, B, H, 0);
+    if (lstm) k->c0 = ws_fill(&s->c0, LT_CPU, dt, c0, 2, B, H, 0);
+    k->gates = ws_buf(&s->gates, LT_CPU, dt, 3, T, B, G);
+    k->s = ws_buf(&s->s, LT_CPU, dt, 3, T, B, H);
+    if (lstm) k->c = ws_buf(&s->c, LT_CPU, dt, 3, T, B, H);
+    if (gru) k->ghn = ws_buf(&s->ghn, LT_CPU, dt, 3, T, B, H);
+    *gh = ws_buf(&s->gh, LT_CPU, dt, 2, B, G, 0);
+    if (!k->x || !k->wih || !k->whh || !k->bih || !k->bhh || !k->h0 ||
+        (lstm && (!k->c0 || !k->c)) || !k->gates || !k->s || (gru && !k->ghn) || !*gh)
+        return LT_ERR;
+    return LT_OK;
+}
+
+/* a handle on rows [r0, r0 + n) of the (rows x H) buffer t, as an n x H matrix (n = 0: the
+ * whole buffer in its shape) */
+static lt_tensor *rows_view(const lt_tensor *t, int64_t r0, int64_t n, int64_t H)
+{
+    if (n == 0) {
+        int64_t st[3] = {t->size[1] * t->size[2], t->size[2], 1};
+        return lt_tensor_from_storage(t->storage, t->offset, 3, t->size, st);
+    }
+    int64_t size[2] = {n, H}, st[2] = {H, 1};
+    return lt_tensor_from_storage(t->storage, t->offset + r0 * H, 2, size, st);
+}
+
 int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *c0,
                  lt_tensor *const *w, lt_tensor *lengths, lt_rnn_ws *ws, lt_tensor **y,
                  lt_tensor **hn, lt_tensor **cn)
@@ -625,6 +752,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         }
         lt_tensor_release(lc);
     }
+    if (st == LT_OK && dev == LT_CPU) st = host_forward_buffers(k, ws, x, h0, c0, w, &gh);
 #ifdef LT_HAVE_CUDA
     /* on a device, the loops' buffers from the module's workspace (not inside a whole-step
      * capture: the blocks allocated there belong to that graph) */
@@ -634,7 +762,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         else k->ws->user = k, k->ws->owner = NULL;
     }
 #endif
-    if (st == LT_OK && k->ws) {
+    if (st == LT_OK && k->ws && dev != LT_CPU) {
         st = ws_forward_buffers(k, h0, c0, w, &gh);
         if (st == LT_OK) k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]);
         if (st == LT_OK && (!k->x || !k->wih)) st = LT_ERR;
@@ -646,7 +774,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
             st = LT_ERR;
 #endif
     }
-    if (st == LT_OK && !k->ws) {
+    if (st == LT_OK && !k->ws && dev != LT_CPU) {
         k->x = dense_copy(dev, x), k->wih = dense_copy(dev, w[0]), k->whh = dense_copy(dev, w[1]);
         k->bih = k->has_bias ? dense_copy(dev, w[2]) : zeros(dev, k->dt, 1, G, 0, 0);
         k->bhh = k->has_bias ? dense_copy(dev, w[3]) : zeros(dev, k->dt, 1, G, 0, 0);
@@ -662,9 +790,14 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
             !k->s || (gru && !k->ghn) || !gh)
             st = LT_ERR;
     }
-    /* results: the outputs (zero past each length), the final state */
+    /* results: the outputs (zero past each length), the final state; recorded on the host
+     * without lengths, views of the workspace's states (as core/lstm.c's: the next forward
+     * after the backward rewrites them, Torch7's module.output), else fresh tensors */
+    lt_tensor *ins[7] = {x, h0, c0, w[0], w[1], w[2], w[3]};
+    int grad = lt_needs_grad(7, (const lt_tensor *const *)ins);
+    int views = grad && dev == LT_CPU && !k->len;
     lt_tensor *res[3] = {NULL, NULL, NULL};
-    if (st == LT_OK) {
+    if (st == LT_OK && !views) {
         res[0] = buffer(dev, k->dt, 3, T, B, H);
         res[1] = buffer(dev, k->dt, 2, B, H, 0);
         if (lstm) res[2] = buffer(dev, k->dt, 2, B, H, 0);
@@ -684,7 +817,20 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
     gh = NULL;
     int64_t last = k->reverse ? 0 : T - 1;
     size_t es = lt_dtype_size(k->dt), bh = (size_t)(B * H) * es;
-    if (st == LT_OK && dev == LT_CPU) {
+    if (st == LT_OK && views) {
+        res[0] = rows_view(k->s, 0, 0, H);
+        res[1] = rows_view(k->s, last * B, B, H);
+        if (lstm) res[2] = rows_view(k->c, last * B, B, H);
+        if (!res[0] || !res[1] || (lstm && !res[2])) st = LT_ERR;
+        /* written: other nodes that saved a view of the last call's results see it; this
+         * node's backward sees any in-place write to them */
+        for (int i = 0; st == LT_OK && i < (lstm ? 2 : 1); i++) {
+            lt_tensor *b = i ? k->c : k->s;
+            lt_storage_bump(b);
+            k->chk[k->nchk] = b;
+            k->chk_version[k->nchk++] = b->storage->version;
+        }
+    } else if (st == LT_OK && dev == LT_CPU) {
         memcpy(lt_data(res[0]), lt_data(k->s), (size_t)T * bh);
         memcpy(lt_data(res[1]), row(k->s, last, B * H), bh);
         if (lstm) memcpy(lt_data(res[2]), row(k->c, last, B * H), bh);
@@ -693,8 +839,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
                 if (t >= k->len[b]) memset(row(res[0], t * B + b, H), 0, (size_t)H * es);
     }
     int nouts = lstm ? 3 : 2;
-    lt_tensor *ins[7] = {x, h0, c0, w[0], w[1], w[2], w[3]};
-    if (st == LT_OK && lt_needs_grad(7, (const lt_tensor *const *)ins)) {
+    if (st == LT_OK && grad) {
         static const char *names[] = {"RNNBackward", "RNNBackward", "GRUBackward", "LSTMBackward"};
         lt_node *n = lt_node_new(names[mode], rnn_backward, 7, ins, nouts);
         if (!n) {
@@ -722,45 +867,30 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 /* ---- backward ------------------------------------------------------------------------------ */
 
 
-/* acc (G) += the column sums of d (rows x G), in double (omp simd: -O2 alone leaves the
- * float-to-double loop scalar) */
-LT_WIDE_CLONES static void column_sums_f32(const float *d, int64_t rows, int64_t G, double *acc)
+/* The bias-gradient sums: per group of LT_SWEEP_GROUP batch rows, W = G + H (GRU: dgh's n
+ * part too) doubles, the group's sums over the steps, then (float32) W floats, one step's
+ * partial sums of the group's rows, added into its doubles after each step. The groups are
+ * added in order at the end: the same bits at any thread count (as core/lstm.c's). */
+static size_t acc_bytes(const rnn_ctx *k)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *dr = d + r * G;
-        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += (double)dr[j];
-    }
-}
-
-static void column_sums_f64(const double *d, int64_t rows, int64_t G, double *acc)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        const double *dr = d + r * G;
-        LT_SIMD for (int64_t j = 0; j < G; j++) acc[j] += dr[j];
-    }
-}
-
-static void column_sums(lt_dtype dt, const char *d, int64_t rows, int64_t G, double *acc)
-{
-    if (dt == LT_FLOAT32) column_sums_f32((const float *)d, rows, G, acc);
-    else column_sums_f64((const double *)d, rows, G, acc);
+    size_t w = (size_t)(k->G + k->H), ng = (size_t)lt_sweep_groups(k->B);
+    return ng * w * (sizeof(double) + (k->dt == LT_FLOAT32 ? sizeof(float) : 0));
 }
 
 /* The sweep back over time: each chunk its batch rows; dh_{t-1} = (direct part) + dgh_t W_hh.
  * dy: the output gradient, element (t, b, j) at dy + (t * dy_t + b * dy_b + j) elements (both
- * strides 0: a row of zeros). sums (2 x G doubles, or NULL) receives the column sums of dgi
- * and of dgh (the biases' gradients), each block adding its rows while they are in cache
- * into a part per group of 8 rows, the parts then added in group order (any thread count). */
+ * strides 0: a row of zeros). The kernel runs group by group, each summing its rows of the
+ * gate gradients into its part of acc (acc_bytes). */
 static void bwd_step(void *pj, int64_t ci, int64_t step)
 {
     const sweep_job *j = pj;
     const rnn_ctx *k = j->k;
     const char *dy = j->dy;
     int64_t dy_t = j->dy_t, dy_b = j->dy_b;
-    char *dh = j->dh, *dc = j->dc, *dgi = j->dgi, *dgh = j->dgh;
-    double *parts = j->parts;
-    int two = j->two;
+    char *dh = j->dh, *dc = j->dc, *dgi = j->dgi, *dgh = j->dgh, *dgn = j->dgn;
     int64_t T = k->T, B = k->B, H = k->H, G = k->G, es = (int64_t)lt_dtype_size(k->dt), b0, b1;
+    int64_t W = G + H, ng = lt_sweep_groups(B);
+    int gru = k->mode == LT_RNN_GRU;
     lt_sweep_rows(B, j->chunks, ci, &b0, &b1);
     if (b1 <= b0) return;
     int64_t p = T - 1 - step;
@@ -769,53 +899,73 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
     const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
     const char *dyt = dy + t * dy_t * es;
     int64_t ldy = dy_b;
-    char *dgit = dgi + t * B * G * es, *dght = dgh + t * B * G * es;
-    if (k->dt == LT_FLOAT32)
-        bwd_f32(k, t, b0, b1, (const float *)row(k->gates, t, B * G),
-                k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
-                (const float *)cp, (const float *)row(k->s, t, B * H),
-                k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
-                (float *)dh, (float *)dc, (float *)dgit, (float *)dght,
-                tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
-                tp < 0 ? NULL : (const float *)row(k->s, tp, B * H),
-                tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es));
-    else
-        bwd_f64(k, t, b0, b1, (const double *)row(k->gates, t, B * G),
-                k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
-                (const double *)hp, (const double *)cp,
-                (const double *)row(k->s, t, B * H),
-                k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
-                (double *)dh, (double *)dc, (double *)dgit, (double *)dght, NULL, NULL, NULL);
+    /* (GRU: dgh is one step's scratch, B x G; else dgi itself) */
+    char *dgit = dgi + t * B * G * es, *dght = gru ? dgh : dgit;
+    char *dgnt = gru ? dgn + t * B * H * es : NULL;
+    /* the rows of the step processed next (tp) that are not in cache yet, besides its gates
+     * and output gradient: RNN its states; GRU its W_hn h + b_hn and the states before it;
+     * LSTM the cells before it */
+    int64_t tpp = tp < 0 ? -1 : step_before(k, tp);
+    const char *ph = NULL, *ph2 = NULL;
+    if (tp >= 0 && !gru && !k->c) ph = row(k->s, tp, B * H);
+    if (tp >= 0 && gru) ph = row(k->ghn, tp, B * H), ph2 = tpp < 0 ? NULL : row(k->s, tpp, B * H);
+    if (tpp >= 0 && k->c) ph = row(k->c, tpp, B * H);
+    for (int64_t r = b0; r < b1; r += LT_SWEEP_GROUP) {  /* group by group: the bias sums */
+        int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1, q = r / LT_SWEEP_GROUP;
+        double *sum = (double *)j->acc + q * W;
+        if (k->dt == LT_FLOAT32) {
+            float *part = (float *)((double *)j->acc + ng * W) + q * W;
+            memset(part, 0, (size_t)W * sizeof *part);
+            bwd_f32(k, t, r, r1, (const float *)row(k->gates, t, B * G),
+                    k->ghn ? (const float *)row(k->ghn, t, B * H) : NULL, (const float *)hp,
+                    (const float *)cp, (const float *)row(k->s, t, B * H),
+                    k->c ? (const float *)row(k->c, t, B * H) : NULL, (const float *)dyt, ldy,
+                    (float *)dh, (float *)dc, (float *)dgit, (float *)dght, (float *)dgnt, part,
+                    gru ? part + G : NULL,
+                    tp < 0 ? NULL : (const float *)row(k->gates, tp, B * G),
+                    (const float *)ph, (const float *)ph2,
+                    tp < 0 ? NULL : (const float *)(dy + tp * dy_t * es),
+                    tp < 0 ? NULL : (float *)(dgi + tp * B * G * es),
+                    tp < 0 || !gru ? NULL : (float *)(dgn + tp * B * H * es));
+            for (int64_t c = 0; c < (gru ? W : G); c++) sum[c] += part[c];
+        } else {
+            bwd_f64(k, t, r, r1, (const double *)row(k->gates, t, B * G),
+                    k->ghn ? (const double *)row(k->ghn, t, B * H) : NULL,
+                    (const double *)hp, (const double *)cp,
+                    (const double *)row(k->s, t, B * H),
+                    k->c ? (const double *)row(k->c, t, B * H) : NULL, (const double *)dyt, ldy,
+                    (double *)dh, (double *)dc, (double *)dgit, (double *)dght, (double *)dgnt,
+                    sum, gru ? sum + G : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        }
+    }
     gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
          dh + b0 * H * es, H);
-    for (int64_t r = b0; parts && r < b1; r += LT_SWEEP_GROUP) {  /* group by group */
-        int64_t r1 = r + LT_SWEEP_GROUP < b1 ? r + LT_SWEEP_GROUP : b1;
-        double *part = parts + (size_t)(r / LT_SWEEP_GROUP) * 2 * (size_t)G;
-        column_sums(k->dt, dgit + r * G * es, r1 - r, G, part);
-        if (two) column_sums(k->dt, dght + r * G * es, r1 - r, G, part + G);
-    }
 }
 
-static int backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
-                          char *dc, char *dgi, char *dgh, double *sums)
+/* The backward sweep (see bwd_step): dgi (T x B x G) receives the gate gradients; GRU: dgh
+ * (B x G) is the step's gh gradient for the recurrence, dgn (T x B x H) its n part; acc:
+ * acc_bytes of scratch; sums (2 x G doubles) receives the biases' gradients: the column sums
+ * of dgi, then of dgh. */
+static void backward_sweep(const rnn_ctx *k, const char *dy, int64_t dy_t, int64_t dy_b, char *dh,
+                           char *dc, char *dgi, char *dgh, char *dgn, void *acc, double *sums)
 {
-    int64_t T = k->T, B = k->B, H = k->H, G = k->G;
-    int nt = lt_sweep_chunks(T, B, H, (int)(G / H)), two = dgh != dgi;
+    int64_t T = k->T, B = k->B, H = k->H, G = k->G, W = G + H;
+    int nt = lt_sweep_chunks(T, B, H, (int)(G / H));
     int64_t ng = lt_sweep_groups(B);
-    double *parts = sums ? calloc((size_t)ng * 2 * (size_t)G, sizeof *parts) : NULL;
-    if (sums && !parts) return lt_error("out of memory");
+    memset(acc, 0, (size_t)(ng * W) * sizeof(double));
     for (int64_t p = 0; p < T; p++) lt_gemm_trace_note(k->dt, 0, 0, B, H, G, 1);
-    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, parts, two};
+    sweep_job j = {k, NULL, nt, dy, dy_t, dy_b, dh, dc, dgi, dgh, dgn, acc};
     whh_pin(k);
     lt_parallel_steps(nt, T, bwd_step, &j);
     whh_unpin(k);
-    for (int64_t i = 0; parts && i < ng; i++)
+    const double *parts = acc;
+    for (int64_t i = 0; i < ng; i++)
         for (int64_t c = 0; c < G; c++) {
-            sums[c] += parts[i * 2 * G + c];
-            sums[G + c] += parts[i * 2 * G + (two ? G : 0) + c];
+            const double *part = parts + i * W;
+            sums[c] += part[c];
+            /* dgh's: its n part (GRU) summed apart, the rest is dgi's */
+            sums[G + c] += k->mode == LT_RNN_GRU && c >= 2 * H ? part[G + c - 2 * H] : part[c];
         }
-    free(parts);
-    return LT_OK;
 }
 
 /* out (G) = beta * out + sums (beta 0: out is fresh, never read) */
@@ -824,6 +974,22 @@ static void store_sums(lt_dtype dt, const double *sums, int64_t G, double beta, 
     for (int64_t j = 0; j < G; j++)
         if (dt == LT_FLOAT32) ((float *)out)[j] = beta != 0 ? ((float *)out)[j] + (float)sums[j] : (float)sums[j];
         else ((double *)out)[j] = beta != 0 ? ((double *)out)[j] + sums[j] : sums[j];
+}
+
+/* dW_hh's rows [r, r + m) at d (m x H) = beta * d + dg^T h_prev over every step: dg the
+ * gradients of those gate rows (T x B x m, row stride ldg); h_prev of the first step
+ * processed is h0, the others are the state rows next to it */
+static void dwhh_rows(const rnn_ctx *k, const char *dg, int64_t ldg, int64_t m, double beta,
+                      char *d)
+{
+    int64_t T = k->T, B = k->B, H = k->H, es = (int64_t)lt_dtype_size(k->dt);
+    int64_t first = k->reverse ? T - 1 : 0;
+    const char *gsteps = k->reverse ? dg : dg + B * ldg * es;
+    const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
+    if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, m, H, (T - 1) * B, beta);
+    lt_gemm_trace_note(k->dt, 1, 0, m, H, B, 1);
+    gemm(k->dt, 1, 0, m, H, (T - 1) * B, gsteps, ldg, hsteps, H, beta, d, H);
+    gemm(k->dt, 1, 0, m, H, B, dg + first * B * ldg * es, ldg, lt_data(k->h0), H, 1, d, H);
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
@@ -926,21 +1092,37 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
             return lt_error("%s: a gradient arrived on another device than the layer's outputs",
                             n->name);
 #ifdef LT_HAVE_CUDA
-    if (k->ws && !lt_gpu_capturing()) return ws_backward(n, k, gout, gin);
+    if (k->dev != LT_CPU && k->ws && !lt_gpu_capturing()) return ws_backward(n, k, gout, gin);
 #endif
+    for (int i = 0; i < k->nchk; i++)
+        if (k->chk[i]->storage->version != k->chk_version[i])
+            return lt_error("%s: a tensor saved for the backward pass was modified by an "
+                            "in-place operation", n->name);
     /* the output gradient is read in place when its rows are dense (a batch-first transpose
      * or a slice's gradient need no copy) */
     const lt_tensor *g0 = gout[0];
     int in_place = g0 && g0->ndim == 3 && g0->stride[2] == 1 && g0->dtype == k->dt;
     int dev = k->dev;
-    lt_tensor *dy = g0 && !in_place ? dense_copy(dev, g0) : NULL;
-    lt_tensor *dh = gout[1] ? dense_copy(dev, gout[1]) : zeros(dev, k->dt, 2, B, H, 0);
-    lt_tensor *dc = !lstm ? NULL : gout[2] ? dense_copy(dev, gout[2]) : zeros(dev, k->dt, 2, B, H, 0);
-    lt_tensor *dgi = buffer(dev, k->dt, 3, T, B, G);
-    lt_tensor *dgh = k->mode == LT_RNN_GRU ? buffer(dev, k->dt, 3, T, B, G) : NULL;
-    lt_tensor *zrow = gout[0] ? NULL : zeros(dev, k->dt, 1, H, 0, 0);
+    lt_dtype dt = k->dt;
+    /* on the host the scratch comes from the workspace (dh, dc too unless handed to
+     * autograd as the initial state's gradients) */
+    rnn_ws *s = dev == LT_CPU ? k->ws : NULL;
+    lt_tensor *dy = !g0 || in_place ? NULL
+                    : s ? ws_fill(&s->dy, dev, dt, g0, 3, T, B, H) : dense_copy(dev, g0);
+    lt_tensor *dh = s && !n->next[1] ? ws_fill(&s->dh, dev, dt, gout[1], 2, B, H, 0)
+                    : gout[1] ? dense_copy(dev, gout[1]) : zeros(dev, dt, 2, B, H, 0);
+    lt_tensor *dc = !lstm ? NULL
+                    : s && !n->next[2] ? ws_fill(&s->dc, dev, dt, gout[2], 2, B, H, 0)
+                    : gout[2] ? dense_copy(dev, gout[2]) : zeros(dev, dt, 2, B, H, 0);
+    lt_tensor *dgi = s ? ws_buf(&s->dgi, dev, dt, 3, T, B, G) : buffer(dev, dt, 3, T, B, G);
+    lt_tensor *dgh = k->mode != LT_RNN_GRU ? NULL
+                     : s ? ws_buf(&s->dgh, dev, dt, 2, B, G, 0) : buffer(dev, dt, 3, T, B, G);
+    lt_tensor *dgn = k->mode == LT_RNN_GRU && s ? ws_buf(&s->dgn, dev, dt, 3, T, B, H) : NULL;
+    lt_tensor *zrow = gout[0] ? NULL
+                      : s ? ws_fill(&s->zrow, dev, dt, NULL, 1, H, 0, 0) : zeros(dev, dt, 1, H, 0, 0);
     int st = LT_OK;
-    if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi || (k->mode == LT_RNN_GRU && !dgh))
+    if ((g0 ? !in_place && !dy : !zrow) || !dh || (lstm && !dc) || !dgi ||
+        (k->mode == LT_RNN_GRU && (!dgh || (s && !dgn))))
         st = LT_ERR;
     char *gi = st ? NULL : lt_data(dgi), *gh = dgh ? lt_data(dgh) : gi;
     if (st == LT_OK && dev != LT_CPU) {
@@ -954,15 +1136,24 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
         return st;
     }
+    char *gn = dgn ? lt_data(dgn) : NULL;
     double *sums = NULL;  /* the biases' gradients, 2 x G */
-    if (st == LT_OK && (n->next[5] || n->next[6]) && !(sums = calloc(2 * (size_t)G, sizeof *sums)))
+    size_t accsz = acc_bytes(k);
+    if (st == LT_OK && s->accsz < accsz) {
+        free(s->acc);
+        s->acc = malloc(accsz);
+        s->accsz = s->acc ? accsz : 0;
+    }
+    if (st == LT_OK && (!s->acc || !(sums = calloc(2 * (size_t)G, sizeof *sums))))
         st = lt_error("out of memory");
     if (st == LT_OK) {
         const lt_tensor *d = in_place ? g0 : dy;
-        st = d ? backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
-                                dc ? lt_data(dc) : NULL, gi, gh, sums)
-               : backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL,
-                                gi, gh, sums);
+        if (d)
+            backward_sweep(k, lt_data(d), d->stride[0], d->stride[1], lt_data(dh),
+                           dc ? lt_data(dc) : NULL, gi, gh, gn, s->acc, sums);
+        else
+            backward_sweep(k, lt_data(zrow), 0, 0, lt_data(dh), dc ? lt_data(dc) : NULL, gi, gh,
+                           gn, s->acc, sums);
     }
     /* gradients of the input and the initial state */
     if (st == LT_OK && n->next[0]) {
@@ -975,9 +1166,9 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     }
     if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
     if (st == LT_OK && n->next[2]) gin[2] = dc, dc = NULL;
-    /* the parameters' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (h_prev of the
-     * first step processed is h0, the others are the state rows next to it), the biases'
-     * column sums; into their .grad directly where autograd would only add them there */
+    /* the parameters' over all steps: dW_ih = dgi^T x, dW_hh = dgh^T h_prev (GRU: its r, z
+     * rows from dgi, its n rows from dgn), the biases' column sums; into their .grad directly
+     * where autograd would only add them there */
     double beta;
     char *d;
     if (st == LT_OK && n->next[3] && (d = param_target(n, dev, 3, gin, &beta, &st))) {
@@ -985,19 +1176,18 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
     }
     if (st == LT_OK && n->next[4] && (d = param_target(n, dev, 4, gin, &beta, &st))) {
-        int64_t first = k->reverse ? T - 1 : 0;
-        const char *gsteps = k->reverse ? gh : gh + B * G * (int64_t)es;
-        const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
-        if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, G, H, (T - 1) * B, beta);
-        lt_gemm_trace_note(k->dt, 1, 0, G, H, B, 1);
-        gemm(k->dt, 1, 0, G, H, (T - 1) * B, gsteps, G, hsteps, H, beta, d, H);
-        gemm(k->dt, 1, 0, G, H, B, gh + first * B * G * (int64_t)es, G, lt_data(k->h0), H, 1, d, H);
+        if (gn) {
+            dwhh_rows(k, gi, G, 2 * H, beta, d);
+            dwhh_rows(k, gn, H, H, beta, d + 2 * H * H * (int64_t)es);
+        } else {
+            dwhh_rows(k, gi, G, G, beta, d);
+        }
     }
     for (int i = 5; i <= 6; i++)
         if (st == LT_OK && n->next[i] && (d = param_target(n, dev, i, gin, &beta, &st)))
             store_sums(k->dt, sums + (i - 5) * G, G, beta, d);
     free(sums);
-    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, zrow};
+    lt_tensor *tmp[] = {dy, dh, dc, dgi, dgh, dgn, zrow};
     for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) lt_tensor_release(tmp[i]);
     return st;
 }

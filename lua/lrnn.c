@@ -10,10 +10,11 @@
  *       lengths in [1, T] (steps past a length give 0 and leave the state as it was).
  *       One autograd node when an input requires grad. On the host or on one CUDA device
  *       (gpu/rnn.cu); the lengths may be a host tensor either way. workspace: a
- *       torch._rnnWorkspace() (one per layer and direction of a module): on a CUDA device the
- *       time loops' buffers are reused from call to call at a fixed shape, so the loops replay
- *       from CUDA graphs (gpu/loop_graph.cu); without one each call allocates its own and
- *       launches step by step.
+ *       torch._rnnWorkspace() (one per layer and direction of a module): the call's buffers
+ *       are reused from call to call at a fixed shape (on the host, recorded results are then
+ *       views of them that the next call after the backward rewrites; on a CUDA device the
+ *       loops replay from CUDA graphs, gpu/loop_graph.cu); without one each call allocates
+ *       its own (and on a device launches step by step).
  *   torch._rnnWorkspace()     workspaces for one layer and direction (collected with it)
  */
 #include <string.h>

@@ -155,9 +155,10 @@ function R.check_input(self, cls, x, lengths)
 end
 
 -- ---- the stack ------------------------------------------------------------------------------
--- Per-module C workspaces (torch._rnnWorkspace, one per layer and direction: on a CUDA device
--- the time loops' buffers held still, so that their CUDA graphs replay), kept outside the
--- module table so that clone/save never see them.
+-- Per-module C workspaces (torch._rnnWorkspace, one per layer and direction: the buffers of a
+-- call kept for the next, so that a training loop allocates nothing after its first step; on a
+-- CUDA device the time loops' buffers held still, so that their CUDA graphs replay), kept
+-- outside the module table so that clone/save never see them.
 local workspaces = setmetatable({}, { __mode = 'k' })
 
 local function workspace(self, k)
@@ -200,7 +201,7 @@ function R.stack(self, mode, x, h0, c0, lengths)
       local k = l * D + d + 1
       local y, hn, cn = torch.rnnLayer(mode, input, h0 and h0:select(1, k),
                                        c0 and c0:select(1, k), w, d == 1, lengths,
-                                       input:isCuda() and workspace(self, k) or nil)
+                                       workspace(self, k))
       outs[d + 1], hs[k], cs[k] = y, hn, cn
     end
     input = D == 2 and torch.cat(outs, 3) or outs[1]
