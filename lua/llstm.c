@@ -204,6 +204,7 @@ static int l_gemm_replay(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_Integer reps = luaL_optinteger(L, 2, 5);
     luaL_argcheck(L, reps >= 1 && reps <= 1000000, 2, "repetitions must be between 1 and 10^6");
+    int cpu_clock = lua_toboolean(L, 3);  /* read before the stack grows past the arguments */
     int n = (int)luaL_len(L, 1);
     lt_gemm_call *calls = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *calls, 0);
     for (int i = 0; i < n; i++) {
@@ -223,7 +224,7 @@ static int l_gemm_replay(lua_State *L)
             return luaL_error(L, "_gemmReplay: bad sizes in entry %d", i + 1);
     }
     double best;
-    LT_TRY(L, "_gemmReplay", lt_gemm_replay(calls, n, reps, lua_toboolean(L, 3), &best));
+    LT_TRY(L, "_gemmReplay", lt_gemm_replay(calls, n, reps, cpu_clock, &best));
     lua_pushnumber(L, best);
     return 1;
 }
