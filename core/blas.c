@@ -287,10 +287,14 @@ static void gemm_slab(void *p, int64_t t)
     int64_t lo = len * t / T / align * align;
     int64_t hi = t == T - 1 ? len : len * (t + 1) / T / align * align;
     if (hi <= lo) return;
+    /* the engine the whole product takes (lt_sgemm sees a column-major one transposed) */
+    lt_gemm_rule prev = lt_gemm_rule_set(g->colmajor ? g->n : g->m, g->colmajor ? g->m : g->n,
+                                         g->k);
     if (j->split_rows)
         gemm_part(g, j->a + lo * g->a_row, j->b, j->c + lo * g->c_row, hi - lo, g->n);
     else
         gemm_part(g, j->a, j->b + lo * g->b_col, j->c + lo * g->c_col, g->m, hi - lo);
+    lt_gemm_rule_restore(prev);
 }
 
 static void gemm_run(const gemm_plan *g, const char *a, const char *b, char *c)

@@ -503,14 +503,30 @@ __attribute__((destructor)) static void dnnl_fini(void)
 
 /* ---- the product ------------------------------------------------------------------------- */
 
+static _Thread_local lt_gemm_rule rule;  /* the whole product's shape, or macs 0 */
+
+lt_gemm_rule lt_gemm_rule_set(int64_t m, int64_t n, int64_t k)
+{
+    lt_gemm_rule prev = rule;
+    rule.macs = m > 0 ? (double)m * (double)n * (double)k : 0;
+    rule.n = n;
+    return prev;
+}
+
+void lt_gemm_rule_restore(lt_gemm_rule prev)
+{
+    rule = prev;
+}
+
 static void fp32_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                       float *c, int64_t ldc)
 {
 #ifdef LT_HAVE_DNNL
-    double macs = (double)m * (double)n * (double)k;
+    double macs = rule.macs > 0 ? rule.macs : (double)m * (double)n * (double)k;
+    int64_t cols = rule.macs > 0 ? rule.n : n;
     int use = engine == LT_GEMM_DNNL ||
-              (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS && n >= DNNL_MIN_N);
+              (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS && cols >= DNNL_MIN_N);
     if (use && sgemm_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                         dnnl_threads()))
         return;

@@ -41,6 +41,19 @@ void lt_autocast_unpin(const float *p);
  * copy back rather than read p. Unpinned by lt_autocast_unpin(p). */
 void *lt_autocast_shadow(const float *p, int64_t rows, int64_t cols, int64_t ld);
 
+/* The shape the engine rule judges for the float32 products this thread issues next, when
+ * they are parts of one larger product (row-major C m x n, inner dimension k): the blocks of
+ * a product split over threads, a sweep's batch rows. Each part then runs on the engine the
+ * whole would take, so the thread count never changes which engine computes an element
+ * (OpenBLAS's small-matrix kernels round differently from its blocked ones, and oneDNN from
+ * both). lt_gemm_rule_set returns the previous setting for lt_gemm_rule_restore. */
+typedef struct {
+    double macs;  /* 0: judge each product by its own shape */
+    int64_t n;
+} lt_gemm_rule;
+lt_gemm_rule lt_gemm_rule_set(int64_t m, int64_t n, int64_t k);
+void lt_gemm_rule_restore(lt_gemm_rule prev);
+
 /* C (m x n, row stride ldc) = alpha op(A) op(B) + beta C, row-major float32, op = transpose
  * where ta / tb is set; beta = 0 never reads C. On one thread inside a parallel region (a
  * pool chunk), else on the toolkit's thread count. */

@@ -33,10 +33,12 @@
  * its rows through every step (its recurrence GEMM and fused pass) with no synchronisation
  * inside the sweep: one lt_parallel_for per sweep, and the caller runs any chunk a busy worker
  * has not claimed. The all-steps GEMMs are split in row blocks of their results (one more
- * lt_parallel_for each). Every GEMM is a single-threaded OpenBLAS call on its part. A small
- * batch or problem runs on the calling thread. Blocks are whole groups of 8 rows and the
- * bias-gradient sums keep one partial per group, combined in group order: every result is the
- * same bits at any thread count.
+ * lt_parallel_for each). Every GEMM is a single-threaded call on its part, on the engine the
+ * whole product takes (dnnl.h lt_gemm_rule_set). A small batch or problem runs on the calling
+ * thread. Blocks are whole groups of 8 rows and the bias-gradient sums keep one partial per
+ * group, combined in group order: results are the same bits at any thread count, bar products
+ * small enough for OpenBLAS, whose result can depend on the rows of the part (hidden sizes
+ * around 32: docs/ARCHITECTURE.md, "Determinism").
  * Under bf16 autocast (core/dnnl.c) the weights are converted once per layer call, and on
  * bf16 hardware the sweeps write their products' operands in bf16 themselves: the forward
  * pass h_t beside its float32 output, the backward pass the gate gradients instead of their
@@ -207,12 +209,18 @@ void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64
     trace_call(dt, ta, tb, m, n, k, beta);
 }
 
-/* C (m x n, ldc) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t* is set */
-static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
-                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+/* C (m x n, ldc) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t* is set.
+ * The m rows are a part of a product of `whole` rows (a sweep block's batch rows, a thread's
+ * block of an all-steps product): the engine is the one the whole takes (dnnl.h), so the
+ * thread count, which sets the parts, never changes the bits. */
+static void gemm(int64_t whole, lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                 const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                 int64_t ldc)
 {
     if (m == 0 || n == 0) return;
+    lt_gemm_rule prev = lt_gemm_rule_set(whole, n, k);
     lt_blas_gemm(dt, 0, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+    lt_gemm_rule_restore(prev);
 }
 
 const char *lt_blas_corename(void)
@@ -241,7 +249,7 @@ static void replay_part(void *p, int64_t t)
         int64_t es = (int64_t)lt_dtype_size(g->dtype);
         const char *a = j->a + (g->ta ? r0 : r0 * lda) * es;  /* op(A)'s rows r0.. */
         if (r1 > r0)
-            gemm(g->dtype, g->ta, g->tb, r1 - r0, g->n, g->k, a, lda ? lda : 1, j->b,
+            gemm(g->m, g->dtype, g->ta, g->tb, r1 - r0, g->n, g->k, a, lda ? lda : 1, j->b,
                  ldb ? ldb : 1, g->beta, j->c + r0 * g->n * es, g->n ? g->n : 1);
     }
 }
@@ -634,8 +642,8 @@ static void fwd_proj(void *p, int64_t r0, int64_t r1)
 {
     const layer_fwd *f = p;
     int64_t G = 4 * f->H, es = (int64_t)lt_dtype_size(f->dt);
-    gemm(f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es, f->xld, f->wih.p,
-         f->wih.ld, 0, f->g + r0 * G * es, G);
+    gemm(f->T * f->B, f->dt, 0, !f->wih.trans, r1 - r0, G, f->in, f->x + r0 * f->xld * es,
+         f->xld, f->wih.p, f->wih.ld, 0, f->g + r0 * G * es, G);
 }
 
 typedef struct {
@@ -653,7 +661,7 @@ static void fwd_step(void *p, int64_t k, int64_t t)
     if (b1 <= b0) return;
     const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
     if (hp)
-        gemm(f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld, 1,
+        gemm(B, f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld, 1,
              f->g + (t * B + b0) * G * es, G);
     fwd_rows(f, t, b0, b1);
 }
@@ -1113,7 +1121,7 @@ static void bwd_step(void *p, int64_t k, int64_t s)
     /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
     char *dst = t > 0 ? f->dh : f->dh0;
     if (dst)
-        gemm(f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G, f->whh.p,
+        gemm(B, f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G, f->whh.p,
              f->whh.ld, 0, dst + b0 * H * es, H);
 }
 
@@ -1131,21 +1139,21 @@ static void bwd_weights(void *p, int64_t k)
     int64_t g0, g1, r0, r1;
     lt_par_range(G, j->chunks, k, &g0, &g1);
     if (f->dwih && g1 > g0)
-        gemm(f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld, f->beta_ih,
+        gemm(G, f->dt, 1, 0, g1 - g0, f->in, T * B, f->dg + g0 * es, G, f->x, f->xld, f->beta_ih,
              f->dwih + g0 * f->in * es, f->in);
     if (f->dwhh && g1 > g0) {
         char *d = f->dwhh + g0 * H * es;
         if (T > 1)
-            gemm(f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
+            gemm(G, f->dt, 1, 0, g1 - g0, H, (T - 1) * B, f->dg + (B * G + g0) * es, G, f->h, H,
                  f->beta_hh, d, H);
         else if (f->beta_hh == 0)
             memset(d, 0, (size_t)((g1 - g0) * H * es));
-        if (f->h0) gemm(f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
+        if (f->h0) gemm(G, f->dt, 1, 0, g1 - g0, H, B, f->dg + g0 * es, G, f->h0, H, 1, d, H);
     }
     /* the input gradient over all steps: a block of rows */
     lt_par_range(T * B, j->chunks, k, &r0, &r1);
     if (f->dx && r1 > r0)
-        gemm(f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
+        gemm(T * B, f->dt, 0, f->wih.trans, r1 - r0, f->in, G, f->dg + r0 * G * es, G, f->wih.p,
              f->wih.ld, 0, f->dx + r0 * f->in * es, f->in);
 }
 

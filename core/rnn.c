@@ -276,8 +276,12 @@ static int64_t step_before(const rnn_ctx *k, int64_t t)
     return k->reverse ? (t + 1 < k->T ? t + 1 : -1) : t - 1;
 }
 
-static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, const void *a,
-                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+/* m rows of C (a part of a product of `whole` rows: a sweep block's batch rows) on the engine
+ * the whole takes (dnnl.h), so the thread count never changes the bits; split over the pool
+ * when it is the whole and big enough (lt_blas_gemm_par) */
+static void gemm(int64_t whole, lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk,
+                 const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                 int64_t ldc)
 {
     if (m <= 0 || n <= 0) return;
     if (kk <= 0) {  /* nothing to add: beta * C */
@@ -287,7 +291,9 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                        (size_t)n * lt_dtype_size(dt));
         return;
     }
+    lt_gemm_rule prev = lt_gemm_rule_set(whole, n, kk);
     lt_blas_gemm_par(dt, ta, tb, m, n, kk, 1.0, a, lda, b, ldb, beta, c, ldc);
+    lt_gemm_rule_restore(prev);
 }
 
 /* ---- the fused per-step passes, for float and double ---------------------------------------
@@ -484,7 +490,7 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
     int64_t tn = p + 1 < T ? (k->reverse ? t - 1 : t + 1) : -1;  /* the step after */
     const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
     const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-    gemm(k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
+    gemm(B, k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
          gh + b0 * G * es, G);
     const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
     if (k->dt == LT_FLOAT32)
@@ -809,7 +815,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         /* every step's input projection, one GEMM; both biases are added in the fused pass
          * (the GRU's r multiplies its n part of b_hh) */
         lt_gemm_trace_note(k->dt, 0, 1, T * B, G, k->I, 0);
-        gemm(k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
+        gemm(T * B, k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
              lt_data(k->gates), G);
         forward_sweep(k, lt_data(gh));
     }
@@ -870,7 +876,8 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 /* The bias-gradient sums: per group of LT_SWEEP_GROUP batch rows, W = G + H (GRU: dgh's n
  * part too) doubles, the group's sums over the steps, then (float32) W floats, one step's
  * partial sums of the group's rows, added into its doubles after each step. The groups are
- * added in order at the end: the same bits at any thread count (as core/lstm.c's). */
+ * added in order at the end: the same bits at any thread count (as core/lstm.c's; its note on
+ * small OpenBLAS products applies here too). */
 static size_t acc_bytes(const rnn_ctx *k)
 {
     size_t w = (size_t)(k->G + k->H), ng = (size_t)lt_sweep_groups(k->B);
@@ -938,7 +945,7 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     sum, gru ? sum + G : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         }
     }
-    gemm(k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
+    gemm(B, k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
          dh + b0 * H * es, H);
 }
 
@@ -988,8 +995,8 @@ static void dwhh_rows(const rnn_ctx *k, const char *dg, int64_t ldg, int64_t m, 
     const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
     if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, m, H, (T - 1) * B, beta);
     lt_gemm_trace_note(k->dt, 1, 0, m, H, B, 1);
-    gemm(k->dt, 1, 0, m, H, (T - 1) * B, gsteps, ldg, hsteps, H, beta, d, H);
-    gemm(k->dt, 1, 0, m, H, B, dg + first * B * ldg * es, ldg, lt_data(k->h0), H, 1, d, H);
+    gemm(m, k->dt, 1, 0, m, H, (T - 1) * B, gsteps, ldg, hsteps, H, beta, d, H);
+    gemm(m, k->dt, 1, 0, m, H, B, dg + first * B * ldg * es, ldg, lt_data(k->h0), H, 1, d, H);
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
@@ -1161,7 +1168,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (!gin[0]) st = LT_ERR;
         else {
             lt_gemm_trace_note(k->dt, 0, 0, T * B, I, G, 0);
-            gemm(k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
+            gemm(T * B, k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
         }
     }
     if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
@@ -1173,7 +1180,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     char *d;
     if (st == LT_OK && n->next[3] && (d = param_target(n, dev, 3, gin, &beta, &st))) {
         lt_gemm_trace_note(k->dt, 1, 0, G, I, T * B, beta);
-        gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
+        gemm(G, k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
     }
     if (st == LT_OK && n->next[4] && (d = param_target(n, dev, 4, gin, &beta, &st))) {
         if (gn) {

@@ -142,6 +142,18 @@ describe('results at 1, 2 and 3 threads', function()
   it('nn.GRU: outputs and every gradient, 1 vs 2 vs 3 threads', function()
     rnn_compare(function() return nn.GRU(24, 64, 1, { batchFirst = true }) end, 96)
   end)
+
+  -- core/rnn.c's layers, whose all-steps products are split over the pool: each part runs on
+  -- the engine the whole product takes (dnnl.h lt_gemm_rule_set), where a part of under 2^20
+  -- multiply-adds used to go to OpenBLAS and the whole to oneDNN
+  it('nn.GRU, 2 layers, bidirectional, and a bidirectional nn.LSTM: 1 vs 2 vs 3 threads', function()
+    rnn_compare(function()
+      return nn.GRU(24, 40, 2, { batchFirst = true, bidirectional = true })
+    end, 130)
+    rnn_compare(function()
+      return nn.LSTM(24, 12, 1, { batchFirst = true, bidirectional = true })
+    end, 200)
+  end)
 end)
 
 describe('the pool', function()
