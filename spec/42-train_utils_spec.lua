@@ -328,6 +328,39 @@ describe('tensor methods', function()
     assert.are.same({ { 0 }, { 1 } }, torch.all(x, 2):totable())
   end)
 
+  it('torch.equal, isclose and allclose (PyTorch\'s semantics: NaN, infinities, broadcasting)', function()
+    local a = torch.DoubleTensor({ 1, 2, math.huge, 0 / 0, -math.huge, 5, 3e38 })
+    local b = torch.DoubleTensor({ 1, 2.00001, math.huge, 0 / 0, math.huge, math.huge, -3e38 })
+    -- |2 - 2.00001| = 1e-5 <= 1e-8 + 1e-5 * 2.00001; inf == inf; -inf vs inf, 5 vs inf and an
+    -- overflowing difference are not close; NaN only with equalNan
+    assert.are.same({ 1, 1, 1, 0, 0, 0, 0 }, torch.isclose(a, b):totable())
+    assert.are.same({ 1, 1, 1, 1, 0, 0, 0 }, a:isclose(b, nil, nil, true):totable())
+    assert.are.same({ 1, 0, 1, 0, 0, 0, 0 }, torch.isclose(a, b, 0, 1e-6):totable())
+    assert.are.equal('torch.ByteTensor', torch.isclose(a:float(), b:float()):type())
+    assert.is_false(torch.allclose(a, b))
+    assert.is_true(torch.allclose(a, a:clone(), nil, nil, true))
+    assert.is_false(torch.allclose(a, a:clone()))                      -- its NaN
+    assert.is_true(torch.allclose(torch.ones(2, 3), torch.ones(3)))    -- broadcast
+    assert.is_false(torch.ones(3):allclose(torch.ones(3) + 1e-3))
+    assert.is_true(torch.ones(3):allclose(torch.ones(3) + 1e-3, 1e-2))
+    assert.is_true(torch.allclose(torch.zeros(0), torch.zeros(0)))
+    -- equal: sizes and every element; NaN never equals
+    assert.is_true(torch.equal(torch.LongTensor({ 1, 2 }), torch.LongTensor({ 1, 2 })))
+    assert.is_false(torch.LongTensor({ 1, 2 }):equal(torch.LongTensor({ 1, 3 })))
+    assert.is_false(torch.equal(torch.zeros(2), torch.zeros(3)))
+    assert.is_false(torch.equal(torch.zeros(2, 1), torch.zeros(2)))
+    assert.is_false(torch.equal(a, a:clone()))
+    assert.is_true(torch.equal(torch.zeros(0), torch.zeros(0)))
+    has(here(err(function() local r = torch.equal(a, a:float()); return r end)),
+        "bad argument #2 to 'equal' (expected tensors of one type, got torch.DoubleTensor and torch.FloatTensor)")
+    has(here(err(function() local r = torch.allclose(a, 3); return r end)),
+        "bad argument #2 to 'allclose' (tensor expected, got number)")
+    has(err(function() return a:isclose(b, -1) end), "bad argument #2 to 'isclose' (tolerances must be >= 0")
+    has(err(function() return torch.isclose(a, b, nil, nil, 'yes') end), "bad argument #5 to 'isclose' (boolean or nil expected, got string)")
+    has(here(err(function() local r = torch.isclose(torch.ones(2), torch.ones(3)); return r end)),
+        "bad argument #2 to 'isclose' (shapes [2] and [3] cannot be broadcast together)")
+  end)
+
   it('x:isnan() / isinf() / isfinite() are ByteTensor masks', function()
     local x = torch.DoubleTensor({ 0 / 0, math.huge, -math.huge, 1, -0.0 })
     assert.are.same({ 1, 0, 0, 0, 0 }, x:isnan():totable())

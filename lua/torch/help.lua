@@ -375,6 +375,9 @@ t:unfold torch.unfold | x:unfold(dim, size, step) | a view of the windows of siz
 t:repeatTensor torch.repeatTensor t:repeat | x:repeatTensor(n1, n2, ...) (or a table / LongStorage) | a new tensor of x tiled n_d times along each dim (more counts than dims add leading dims); PyTorch's repeat, which Lua only reaches as x['repeat'](x, ...) (repeat is a keyword)
 t:all t:any torch.all torch.any | x:all([dim]) / x:any([dim]) | whether every / some element is non-zero (a boolean); with dim, a ByteTensor along dim, which is kept (size 1)
 t:isnan t:isinf t:isfinite torch.isnan torch.isinf torch.isfinite | x:isnan() / x:isinf() / x:isfinite() | ByteTensor masks of NaN / infinite / finite elements
+t:equal torch.equal | torch.equal(a, b) / a:equal(b) | whether a and b have the same sizes and equal elements (NaN never equals), a boolean; tensors of one type
+t:isclose torch.isclose | torch.isclose(a, b [, rtol = 1e-5 [, atol = 1e-8 [, equalNan = false]]]) | a ByteTensor mask (broadcast) of abs(a - b) <= atol + rtol abs(b), or a == b (infinities of one sign); NaN is close to NaN only with equalNan (PyTorch's)
+t:allclose torch.allclose | torch.allclose(a, b [, rtol [, atol [, equalNan]]]) | whether every element of torch.isclose(a, b, ...) is close, a boolean (PyTorch's)
 t:tolist torch.tolist | x:tolist() | PyTorch's name for x:totable(): nested Lua tables (a number for a 0-dim tensor)
 nn.Embedding | nn.Embedding(numEmbeddings, embeddingDim [, {paddingIdx =, maxNorm =, normType = 2}]) | PyTorch's embedding (an nn.LookupTable): N(0, 1) rows picked by 1-based indices; paddingIdx's row starts at zero and gets no gradient; maxNorm renormalises looked-up rows in place
 datasets.TensorDataset | datasets.TensorDataset(t1, t2, ...) | sample i is {t1[i], t2[i], ...}; a DataLoader batches it (for x, y in loader:iter())

@@ -591,6 +591,85 @@ for name, mask in pairs(masks) do
     return (torch.noGrad(mask, x))
   end
 end
+-- torch.equal(a, b) / a:equal(b): the same sizes and every element equal (NaN never is), a
+-- boolean (Torch7's and PyTorch's). torch.isclose(a, b [, rtol = 1e-5 [, atol = 1e-8
+-- [, equalNan = false]]]): a ByteTensor mask (broadcast) of |a - b| <= atol + rtol |b|, or a == b
+-- (infinities of one sign); torch.allclose: whether every element is close (PyTorch's). The
+-- two tensors must be of one type and on one device, as eq's (no silent promotion).
+-- Called from an impl called (not tail-called) by the public function: level 3 / error()'s
+-- 4 blame the user's call.
+local function pair_check(fname, a, b, argn)
+  check.arg(fname, argn, a, 'tensor', 3)
+  check.arg(fname, argn + 1, b, 'tensor', 3)
+  if a:type() ~= b:type() then
+    error(("bad argument #%d to '%s' (expected tensors of one type, got %s and %s)")
+          :format(argn + 1, fname, a:type(), b:type()), 4)
+  end
+end
+
+local function equal_impl(a, b, argn)
+  pair_check('equal', a, b, argn)
+  if not a:isSameSizeAs(b) then return false end
+  if a:nElement() == 0 then return true end
+  return torch.noGrad(function() return a:eq(b):min() end) == 1
+end
+
+local function isclose_impl(fname, a, b, rtol, atol, equal_nan, argn)
+  pair_check(fname, a, b, argn)
+  check.arg(fname, argn + 2, rtol, 'number?', 2)
+  check.arg(fname, argn + 3, atol, 'number?', 2)
+  check.arg(fname, argn + 4, equal_nan, 'boolean?', 2)
+  rtol, atol = rtol or 1e-5, atol or 1e-8
+  if rtol < 0 or atol < 0 then
+    error(("bad argument #%d to '%s' (tolerances must be >= 0, got rtol %g, atol %g)")
+          :format(rtol < 0 and argn + 2 or argn + 3, fname, rtol, atol), 3)
+  end
+  local ok, r = pcall(torch.noGrad, function()
+    local diff = torch.abs(a - b)
+    -- a finite difference within tolerance (NaN and inf fail: x - x ~= 0), or equal (+-inf)
+    local within = diff:le(torch.abs(b):mul(rtol):add(atol))
+    local close = torch.cmul(within, torch.add(diff, -1, diff):eq(0))
+    local m = close:add(a:eq(b)):ne(0)
+    if equal_nan then m = m:add(torch.cmul(a:ne(a), b:ne(b))):ne(0) end
+    return m
+  end)
+  if not ok then  -- shapes that do not broadcast, devices that differ: named as isclose's
+    local why = tostring(r):gsub('^.-__sub: ', '')
+    error(("bad argument #%d to '%s' (%s)"):format(argn + 1, fname, why), 3)
+  end
+  return r
+end
+
+local function all_set(mask) return mask:nElement() == 0 or mask:min() == 1 end
+
+function methods.equal(self, other)
+  check_self('equal', self)
+  local r = equal_impl(self, other, 0)
+  return r
+end
+function torch.equal(a, b)
+  local r = equal_impl(a, b, 1)
+  return r
+end
+function methods.isclose(self, other, rtol, atol, equal_nan)
+  check_self('isclose', self)
+  local r = isclose_impl('isclose', self, other, rtol, atol, equal_nan, 0)
+  return r
+end
+function torch.isclose(a, b, rtol, atol, equal_nan)
+  local r = isclose_impl('isclose', a, b, rtol, atol, equal_nan, 1)
+  return r
+end
+function methods.allclose(self, other, rtol, atol, equal_nan)
+  check_self('allclose', self)
+  local r = isclose_impl('allclose', self, other, rtol, atol, equal_nan, 0)
+  return all_set(r)
+end
+function torch.allclose(a, b, rtol, atol, equal_nan)
+  local r = isclose_impl('allclose', a, b, rtol, atol, equal_nan, 1)
+  return all_set(r)
+end
+
 torch.tolist = function(x)
   check.arg('tolist', 1, x, 'tensor')
   return methods.totable(x)
