@@ -665,19 +665,6 @@ static lt_tensor *host_operand(rnn_ctx *k, lt_tensor **p, const lt_tensor *t, in
         }
         return v;
     }
-    if (t->ndim == 3 && t->stride[2] == 1) {
-        /* rows with unit stride (a batch-first input seen time-major): one memcpy per row
-         * (lt_copy's element iterator took ~0.7% of the seed's GRU step on 28-wide rows) */
-        lt_tensor *d = ws_buf(p, LT_CPU, t->dtype, 3, t->size[0], t->size[1], t->size[2]);
-        if (!d) return NULL;
-        size_t es = lt_dtype_size(t->dtype), n = (size_t)t->size[2] * es;
-        const char *src = lt_data(t);
-        char *dst = lt_data(d);
-        for (int64_t i = 0; i < t->size[0]; i++)
-            for (int64_t j = 0; j < t->size[1]; j++, dst += n)
-                memcpy(dst, src + (i * t->stride[0] + j * t->stride[1]) * (int64_t)es, n);
-        return d;
-    }
     return ws_fill(p, LT_CPU, t->dtype, t, t->ndim, t->size[0], t->ndim > 1 ? t->size[1] : 0,
                    t->ndim > 2 ? t->size[2] : 0);
 }
