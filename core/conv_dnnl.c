@@ -15,7 +15,9 @@
  *
  * Threads: Debian's oneDNN uses the OpenMP runtime and sizes its parallel regions with
  * omp_get_max_threads() of the calling thread; each call sets that to lt_get_num_threads()
- * and puts it back.
+ * (1 inside a pool chunk) and puts it back, and each primitive is made under that count and
+ * cached per count: oneDNN's kernels split their work by the count at creation (made on the
+ * main thread's own count, which OpenBLAS's set-up leaves at 1, they ran on one thread).
  */
 #include "conv_dnnl.h"
 
@@ -71,6 +73,7 @@ enum { KEY_WORDS = 24 };   /* a shape struct's int64 fields, zero-filled after *
 typedef struct entry {
     int64_t key[KEY_WORDS];         /* the shape, compared with memcmp                     */
     int kind;
+    int nthr;                       /* the OpenMP count it was made for (its work split)   */
     dnnl_primitive_t prim;
     dnnl_memory_desc_t user[T_N];   /* the plain fp32 layouts of a, b, out                 */
     dnnl_memory_desc_t inner[T_N];  /* the primitive's own (blocked, maybe bf16)           */
@@ -282,13 +285,19 @@ static entry *entry_make(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s)
 
 static entry *pool_make(int kind, const lt_dnnl_pool_shape *s);
 
-/* The cached entry of (kind, shape), made when missing; *own = 1 when the caller must free it
- * (the cache is full). NULL when oneDNN does not take the shape. */
+static int threads_push(void);
+static void threads_pop(int old);
+
+/* The cached entry of (kind, shape) for this call's thread count, made when missing (under
+ * that count: oneDNN's kernels split their work by the count at creation, so an entry made
+ * on one thread ran on one thread at any count); *own = 1 when the caller must free it (the
+ * cache is full). NULL when oneDNN does not take the shape. */
 static entry *entry_get(int kind, const void *shape, size_t size, int *own)
 {
     int64_t key[KEY_WORDS] = {0};
     memcpy(key, shape, size);
     *own = 0;
+    int nthr = lt_in_parallel() ? 1 : lt_get_num_threads();
     pthread_mutex_lock(&cache.lock);
     entry *e = NULL;
     if (!cache.engine && !cache.failed &&
@@ -301,10 +310,13 @@ static entry *entry_get(int kind, const void *shape, size_t size, int *own)
         atexit(lt_dnnl_conv_cache_free);
     }
     for (e = cache.head; cache.engine && e; e = e->next)
-        if (e->kind == kind && !memcmp(e->key, key, sizeof key)) break;
+        if (e->kind == kind && e->nthr == nthr && !memcmp(e->key, key, sizeof key)) break;
     if (!e && cache.engine) {
+        int old = threads_push();
         e = kind >= K_POOL_MAX ? pool_make(kind, shape)
                                : entry_make((lt_dnnl_conv_kind)kind, shape);
+        threads_pop(old);
+        if (e) e->nthr = nthr;
         if (e && cache.count < CACHE_MAX) {
             e->next = cache.head;
             cache.head = e;
