@@ -518,15 +518,31 @@ void lt_gemm_rule_restore(lt_gemm_rule prev)
     rule = prev;
 }
 
+/* the engine rule: oneDNN for this product (of macs multiply-adds, cols columns of C)? */
+static int rule_dnnl(double macs, int64_t cols)
+{
+#ifdef LT_HAVE_DNNL
+    return engine == LT_GEMM_DNNL ||
+           (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS && cols >= DNNL_MIN_N);
+#else
+    (void)macs, (void)cols;
+    return 0;
+#endif
+}
+
+int lt_sgemm_on_openblas(int64_t m, int64_t n, int64_t k)
+{
+    if (autocast_on) return 0;
+    return !rule_dnnl((double)m * (double)n * (double)k, n);
+}
+
 static void fp32_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                       float *c, int64_t ldc)
 {
 #ifdef LT_HAVE_DNNL
     double macs = rule.macs > 0 ? rule.macs : (double)m * (double)n * (double)k;
-    int64_t cols = rule.macs > 0 ? rule.n : n;
-    int use = engine == LT_GEMM_DNNL ||
-              (engine == LT_GEMM_AUTO && macs >= DNNL_MIN_MACS && cols >= DNNL_MIN_N);
+    int use = rule_dnnl(macs, rule.macs > 0 ? rule.n : n);
     if (use && sgemm_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                         dnnl_threads()))
         return;

@@ -54,6 +54,10 @@ typedef struct {
 lt_gemm_rule lt_gemm_rule_set(int64_t m, int64_t n, int64_t k);
 void lt_gemm_rule_restore(lt_gemm_rule prev);
 
+/* Whether a row-major float32 product of this shape runs on OpenBLAS (the engine rule, a
+ * forced engine; 0 under autocast, whose products run on oneDNN's matmul). */
+int lt_sgemm_on_openblas(int64_t m, int64_t n, int64_t k);
+
 /* C (m x n, row stride ldc) = alpha op(A) op(B) + beta C, row-major float32, op = transpose
  * where ta / tb is set; beta = 0 never reads C. On one thread inside a parallel region (a
  * pool chunk), else on the toolkit's thread count. */

@@ -36,9 +36,9 @@
  * lt_parallel_for each). Every GEMM is a single-threaded call on its part, on the engine the
  * whole product takes (dnnl.h lt_gemm_rule_set). A small batch or problem runs on the calling
  * thread. Blocks are whole groups of 8 rows and the bias-gradient sums keep one partial per
- * group, combined in group order: results are the same bits at any thread count, bar products
- * small enough for OpenBLAS, whose result can depend on the rows of the part (hidden sizes
- * around 32: docs/ARCHITECTURE.md, "Determinism").
+ * group, combined in group order, and a per-step product small enough for OpenBLAS runs group
+ * by group (lt_sweep_gemm: OpenBLAS's result depends on the rows per call): results are the
+ * same bits at any thread count.
  * Under bf16 autocast (core/dnnl.c) the weights are converted once per layer call, and on
  * bf16 hardware the sweeps write their products' operands in bf16 themselves: the forward
  * pass h_t beside its float32 output, the backward pass the gate gradients instead of their
@@ -596,6 +596,27 @@ int64_t lt_sweep_groups(int64_t B)
     return (B + LSTM_MIN_ROWS - 1) / LSTM_MIN_ROWS;
 }
 
+/* OpenBLAS picks its kernels (small-matrix or blocked) by the rows of a call, and its results
+ * differ between them: a product small enough for it (the engine rule, or float64) runs group
+ * by group, whatever the block. Larger ones run on oneDNN, whose rows do not depend on the rows
+ * per call at these shapes (spec 54). */
+void lt_sweep_gemm(lt_dtype dt, int64_t B, int64_t b0, int64_t b1, int tb, int64_t n, int64_t k,
+                   const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                   int64_t ldc)
+{
+    if (b1 <= b0 || n == 0) return;
+    int64_t es = (int64_t)lt_dtype_size(dt);
+    int grouped = dt == LT_FLOAT64 || (dt == LT_FLOAT32 && lt_sgemm_on_openblas(B, n, k));
+    int64_t step = grouped ? LT_SWEEP_GROUP : b1 - b0;
+    lt_gemm_rule prev = lt_gemm_rule_set(B, n, k);
+    for (int64_t r = b0; r < b1; r += step) {
+        int64_t rows = r + step < b1 ? step : b1 - r;
+        lt_blas_gemm(dt, 0, 0, tb, rows, n, k, 1.0, (const char *)a + (r - b0) * lda * es, lda,
+                     b, ldb, beta, (char *)c + (r - b0) * ldc * es, ldc);
+    }
+    lt_gemm_rule_restore(prev);
+}
+
 /* Chunks for a GEMM of m x n x k split along m (blocks of at least 2 cache lines of rows). */
 int lt_gemm_chunks(int64_t m, int64_t n, int64_t k)
 {
@@ -661,8 +682,8 @@ static void fwd_step(void *p, int64_t k, int64_t t)
     if (b1 <= b0) return;
     const char *hp = t > 0 ? f->h + (t - 1) * B * H * es : f->h0;
     if (hp)
-        gemm(B, f->dt, 0, !f->whh.trans, b1 - b0, G, H, hp + b0 * H * es, H, f->whh.p, f->whh.ld, 1,
-             f->g + (t * B + b0) * G * es, G);
+        lt_sweep_gemm(f->dt, B, b0, b1, !f->whh.trans, G, H, hp + b0 * H * es, H, f->whh.p,
+                      f->whh.ld, 1, f->g + (t * B + b0) * G * es, G);
     fwd_rows(f, t, b0, b1);
 }
 
@@ -1121,8 +1142,8 @@ static void bwd_step(void *p, int64_t k, int64_t s)
     /* dh_{t-1} = dgates_t W_hh for these rows (into dh0 at t = 0) */
     char *dst = t > 0 ? f->dh : f->dh0;
     if (dst)
-        gemm(B, f->dt, 0, f->whh.trans, b1 - b0, H, G, f->dg + (t * B + b0) * G * es, G, f->whh.p,
-             f->whh.ld, 0, dst + b0 * H * es, H);
+        lt_sweep_gemm(f->dt, B, b0, b1, f->whh.trans, H, G, f->dg + (t * B + b0) * G * es, G,
+                      f->whh.p, f->whh.ld, 0, dst + b0 * H * es, H);
 }
 
 typedef struct {

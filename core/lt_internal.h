@@ -193,6 +193,12 @@ int lt_sweep_chunks(int64_t T, int64_t B, int64_t H, int gates);
 int64_t lt_sweep_groups(int64_t B);
 void lt_sweep_rows(int64_t B, int64_t nb, int64_t k, int64_t *b0, int64_t *b1);
 int lt_gemm_chunks(int64_t m, int64_t n, int64_t k);
+/* Rows [b0, b1) of a sweep's per-step product C (B x n) = A (B x k) op(B) (a, c at row b0):
+ * a block's part, on the engine the whole takes; on OpenBLAS group by group of LT_SWEEP_GROUP
+ * rows, so that the rows per call, and a row's bits, never follow the thread count. */
+void lt_sweep_gemm(lt_dtype dt, int64_t B, int64_t b0, int64_t b1, int tb, int64_t n, int64_t k,
+                   const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
+                   int64_t ldc);
 /* records one logical GEMM in torch._gemmTrace's list (the benchmarks' floor) while one runs */
 void lt_gemm_trace_note(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double beta);
 /* target <- beta * c as a product's starting value, or zeros (see blas.c); *beta_left is the

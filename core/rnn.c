@@ -490,8 +490,8 @@ static void fwd_step(void *pj, int64_t ci, int64_t step)
     int64_t tn = p + 1 < T ? (k->reverse ? t - 1 : t + 1) : -1;  /* the step after */
     const char *hp = tp < 0 ? lt_data(k->h0) : row(k->s, tp, B * H);
     const char *cp = !k->c ? NULL : tp < 0 ? lt_data(k->c0) : row(k->c, tp, B * H);
-    gemm(B, k->dt, 0, 1, b1 - b0, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
-         gh + b0 * G * es, G);
+    lt_sweep_gemm(k->dt, B, b0, b1, 1, G, H, hp + b0 * H * es, H, lt_data(k->whh), H, 0,
+                  gh + b0 * G * es, G);
     const char *bi = lt_data(k->bih), *bh = lt_data(k->bhh);
     if (k->dt == LT_FLOAT32)
         fwd_f32(k, t, b0, b1, (float *)row(k->gates, t, B * G), (const float *)gh,
@@ -863,8 +863,8 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
 /* The bias-gradient sums: per group of LT_SWEEP_GROUP batch rows, W = G + H (GRU: dgh's n
  * part too) doubles, the group's sums over the steps, then (float32) W floats, one step's
  * partial sums of the group's rows, added into its doubles after each step. The groups are
- * added in order at the end: the same bits at any thread count (as core/lstm.c's; its note on
- * small OpenBLAS products applies here too). */
+ * added in order at the end: the same bits at any thread count (as core/lstm.c's, whose
+ * lt_sweep_gemm runs the per-step products here too). */
 static size_t acc_bytes(const rnn_ctx *k)
 {
     size_t w = (size_t)(k->G + k->H), ng = (size_t)lt_sweep_groups(k->B);
@@ -932,8 +932,8 @@ static void bwd_step(void *pj, int64_t ci, int64_t step)
                     sum, gru ? sum + G : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         }
     }
-    gemm(B, k->dt, 0, 0, b1 - b0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
-         dh + b0 * H * es, H);
+    lt_sweep_gemm(k->dt, B, b0, b1, 0, H, G, dght + b0 * G * es, G, lt_data(k->whh), H, 1,
+                  dh + b0 * H * es, H);
 }
 
 /* The backward sweep (see bwd_step): dgi (T x B x G) receives the gate gradients; GRU: dgh

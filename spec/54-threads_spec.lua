@@ -154,6 +154,14 @@ describe('results at 1, 2 and 3 threads', function()
       return nn.LSTM(24, 12, 1, { batchFirst = true, bidirectional = true })
     end, 200)
   end)
+
+  -- per-step products small enough for OpenBLAS, whose result depends on the rows per call:
+  -- run group by group of 8 rows at any count (lt_sweep_gemm)
+  it('small layers (products on OpenBLAS): nn.RNN, nn.GRU, nn.LSTM at 1, 2, 3 threads', function()
+    rnn_compare(function() return nn.RNN(24, 64, 2, { batchFirst = true }) end, 96)
+    rnn_compare(function() return nn.GRU(24, 32, 1, { batchFirst = true, bidirectional = true }) end, 64)
+    rnn_compare(function() return nn.LSTM(24, 32, 2, { batchFirst = true }) end, 64)
+  end)
 end)
 
 describe('the pool', function()
