@@ -276,12 +276,10 @@ static int64_t step_before(const rnn_ctx *k, int64_t t)
     return k->reverse ? (t + 1 < k->T ? t + 1 : -1) : t - 1;
 }
 
-/* m rows of C (a part of a product of `whole` rows: a sweep block's batch rows) on the engine
- * the whole takes (dnnl.h), so the thread count never changes the bits; split over the pool
- * when it is the whole and big enough (lt_blas_gemm_par) */
-static void gemm(int64_t whole, lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk,
-                 const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
-                 int64_t ldc)
+/* An all-steps product, split over the pool where it pays (lt_blas_gemm_par, whose slabs run
+ * on the engine the whole takes); the per-step products are lt_sweep_gemm's */
+static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
 {
     if (m <= 0 || n <= 0) return;
     if (kk <= 0) {  /* nothing to add: beta * C */
@@ -291,9 +289,7 @@ static void gemm(int64_t whole, lt_dtype dt, int ta, int tb, int64_t m, int64_t 
                        (size_t)n * lt_dtype_size(dt));
         return;
     }
-    lt_gemm_rule prev = lt_gemm_rule_set(whole, n, kk);
     lt_blas_gemm_par(dt, ta, tb, m, n, kk, 1.0, a, lda, b, ldb, beta, c, ldc);
-    lt_gemm_rule_restore(prev);
 }
 
 /* ---- the fused per-step passes, for float and double ---------------------------------------
@@ -802,7 +798,7 @@ int lt_rnn_layer(int mode, int reverse, lt_tensor *x, lt_tensor *h0, lt_tensor *
         /* every step's input projection, one GEMM; both biases are added in the fused pass
          * (the GRU's r multiplies its n part of b_hh) */
         lt_gemm_trace_note(k->dt, 0, 1, T * B, G, k->I, 0);
-        gemm(T * B, k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
+        gemm(k->dt, 0, 1, T * B, G, k->I, lt_data(k->x), k->I, lt_data(k->wih), k->I, 0,
              lt_data(k->gates), G);
         forward_sweep(k, lt_data(gh));
     }
@@ -982,8 +978,8 @@ static void dwhh_rows(const rnn_ctx *k, const char *dg, int64_t ldg, int64_t m, 
     const char *hsteps = k->reverse ? row(k->s, 1, B * H) : lt_data(k->s);
     if (T > 1) lt_gemm_trace_note(k->dt, 1, 0, m, H, (T - 1) * B, beta);
     lt_gemm_trace_note(k->dt, 1, 0, m, H, B, 1);
-    gemm(m, k->dt, 1, 0, m, H, (T - 1) * B, gsteps, ldg, hsteps, H, beta, d, H);
-    gemm(m, k->dt, 1, 0, m, H, B, dg + first * B * ldg * es, ldg, lt_data(k->h0), H, 1, d, H);
+    gemm(k->dt, 1, 0, m, H, (T - 1) * B, gsteps, ldg, hsteps, H, beta, d, H);
+    gemm(k->dt, 1, 0, m, H, B, dg + first * B * ldg * es, ldg, lt_data(k->h0), H, 1, d, H);
 }
 
 /* Where the gradient of parameter input i goes: straight into the leaf's .grad (*beta = 1)
@@ -1155,7 +1151,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (!gin[0]) st = LT_ERR;
         else {
             lt_gemm_trace_note(k->dt, 0, 0, T * B, I, G, 0);
-            gemm(T * B, k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
+            gemm(k->dt, 0, 0, T * B, I, G, gi, G, lt_data(k->wih), I, 0, lt_data(gin[0]), I);
         }
     }
     if (st == LT_OK && n->next[1]) gin[1] = dh, dh = NULL;
@@ -1167,7 +1163,7 @@ static int rnn_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     char *d;
     if (st == LT_OK && n->next[3] && (d = param_target(n, dev, 3, gin, &beta, &st))) {
         lt_gemm_trace_note(k->dt, 1, 0, G, I, T * B, beta);
-        gemm(G, k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
+        gemm(k->dt, 1, 0, G, I, T * B, gi, G, lt_data(k->x), I, beta, d, I);
     }
     if (st == LT_OK && n->next[4] && (d = param_target(n, dev, 4, gin, &beta, &st))) {
         if (gn) {
