@@ -609,9 +609,7 @@ end
 
 local function equal_impl(a, b, argn)
   pair_check('equal', a, b, argn)
-  if not a:isSameSizeAs(b) then return false end
-  if a:nElement() == 0 then return true end
-  return torch.noGrad(function() return a:eq(b):min() end) == 1
+  return a:isSameSizeAs(b) and torch.noGrad(a.eq, a, b):all()
 end
 
 local function isclose_impl(fname, a, b, rtol, atol, equal_nan, argn)
@@ -640,8 +638,6 @@ local function isclose_impl(fname, a, b, rtol, atol, equal_nan, argn)
   return r
 end
 
-local function all_set(mask) return mask:nElement() == 0 or mask:min() == 1 end
-
 function methods.equal(self, other)
   check_self('equal', self)
   local r = equal_impl(self, other, 0)
@@ -663,11 +659,11 @@ end
 function methods.allclose(self, other, rtol, atol, equal_nan)
   check_self('allclose', self)
   local r = isclose_impl('allclose', self, other, rtol, atol, equal_nan, 0)
-  return all_set(r)
+  return r:all()
 end
 function torch.allclose(a, b, rtol, atol, equal_nan)
   local r = isclose_impl('allclose', a, b, rtol, atol, equal_nan, 1)
-  return all_set(r)
+  return r:all()
 end
 
 torch.tolist = function(x)
