@@ -159,10 +159,25 @@ static int loop_kind(int mode)
                                                                       : LT_GPU_LOOP_RNN;
 }
 
-/* What the forward time loop reads: the graph key (all 8-byte fields: no padding). */
-struct fwd_key {
+/* What both time loops read of the layer: the first part of their graph keys (all 8-byte
+ * fields: no padding). */
+struct layer_key {
     int64_t dt, mode, reverse, T, B, H, G, tf32;
-    const void *len, *whh, *bih, *bhh, *h0, *c0, *gates, *ghn, *s, *c, *gh;
+    const void *len, *whh, *h0, *c0, *gates, *ghn, *s, *c;
+};
+
+static void layer_key_fill(layer_key *l, const lt_gpu_rnn_layer *k)
+{
+    l->dt = k->dt, l->mode = k->mode, l->reverse = k->reverse, l->T = k->T, l->B = k->B;
+    l->H = k->H, l->G = k->G, l->tf32 = lt_gpu_allow_tf32();
+    l->len = k->len, l->whh = k->whh, l->h0 = k->h0, l->c0 = k->c0, l->gates = k->gates;
+    l->ghn = k->ghn, l->s = k->s, l->c = k->c;
+}
+
+/* What the forward time loop reads: the graph key. */
+struct fwd_key {
+    layer_key l;
+    const void *bih, *bhh, *gh;
 };
 
 struct fwd_arg {
@@ -202,11 +217,8 @@ extern "C" int lt_gpu_rnn_forward(const lt_gpu_rnn_layer *k, void *gh, void *y, 
         return LT_ERR;
     fwd_key key;
     memset(&key, 0, sizeof key);
-    key.dt = k->dt, key.mode = k->mode, key.reverse = k->reverse, key.T = T, key.B = B;
-    key.H = H, key.G = G, key.tf32 = lt_gpu_allow_tf32();
-    key.len = k->len, key.whh = k->whh, key.bih = k->bih, key.bhh = k->bhh, key.h0 = k->h0;
-    key.c0 = k->c0, key.gates = k->gates, key.ghn = k->ghn, key.s = k->s, key.c = k->c;
-    key.gh = gh;
+    layer_key_fill(&key.l, k);
+    key.bih = k->bih, key.bhh = k->bhh, key.gh = gh;
     fwd_arg fa = {k, gh};
     if (lt_gpu_loop_run(graph, loop_kind(k->mode), &key, sizeof key, T, fwd_loop, &fa))
         return LT_ERR;
@@ -246,8 +258,8 @@ static int launch_bwd(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_bwd *d, int64_
 
 /* What the backward sweep reads: the graph key (all 8-byte fields). */
 struct bwd_key {
-    int64_t dt, mode, reverse, T, B, H, G, tf32;
-    const void *len, *whh, *h0, *c0, *gates, *ghn, *s, *c, *dy;
+    layer_key l;
+    const void *dy;
     int64_t dy_t, dy_b;
     const void *dh, *dc, *dgi, *dgh;
 };
@@ -285,11 +297,9 @@ extern "C" int lt_gpu_rnn_backward(const lt_gpu_rnn_layer *k, const lt_gpu_rnn_b
     int64_t es = (int64_t)lt_dtype_size(k->dt);
     bwd_key key;
     memset(&key, 0, sizeof key);
-    key.dt = k->dt, key.mode = k->mode, key.reverse = k->reverse, key.T = T, key.B = B;
-    key.H = H, key.G = G, key.tf32 = lt_gpu_allow_tf32();
-    key.len = k->len, key.whh = k->whh, key.h0 = k->h0, key.c0 = k->c0, key.gates = k->gates;
-    key.ghn = k->ghn, key.s = k->s, key.c = k->c, key.dy = d->dy, key.dy_t = d->dy_t;
-    key.dy_b = d->dy_b, key.dh = d->dh, key.dc = d->dc, key.dgi = d->dgi, key.dgh = d->dgh;
+    layer_key_fill(&key.l, k);
+    key.dy = d->dy, key.dy_t = d->dy_t, key.dy_b = d->dy_b, key.dh = d->dh, key.dc = d->dc;
+    key.dgi = d->dgi, key.dgh = d->dgh;
     bwd_arg ba = {k, d};
     if (lt_gpu_loop_run(graph, loop_kind(k->mode), &key, sizeof key, T, bwd_loop, &ba))
         return LT_ERR;
