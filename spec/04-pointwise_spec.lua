@@ -422,6 +422,28 @@ describe('masked ops and where', function()
     end)
   end
 
+  -- the unit-stride loops (a blend, both sides read) against an element-by-element reference,
+  -- each side a tensor or a broadcast scalar, with a tail past the vector width
+  it('where over 1000 elements, each side a tensor or a scalar', function()
+    torch.manualSeed(11)
+    for _, d in ipairs(DT) do
+      local tt = d == 'float32' and 'torch.FloatTensor' or 'torch.DoubleTensor'
+      local X, Y = torch.randn(1003):type(tt), torch.randn(1003):type(tt)
+      local M = torch.gt(torch.randn(1003), 0)
+      local cases = { { X, Y }, { X, 0.5 }, { -2, Y } }
+      for _, c in ipairs(cases) do
+        local r = torch.where(M, c[1], c[2])
+        for i = 1, 1003 do
+          local a = type(c[1]) == 'number' and c[1] or c[1][i]
+          local b = type(c[2]) == 'number' and c[2] or c[2][i]
+          if r[i] ~= (M[i] == 1 and a or b) then
+            error(('where (%s): element %d is %s, expected %s'):format(d, i, r[i], M[i] == 1 and a or b))
+          end
+        end
+      end
+    end
+  end)
+
   it('mask errors name the function and the shapes', function()
     local x = torch.FloatTensor(3, 4)
     matches(H.error_of(function() x:maskedFill(torch.ByteTensor(5), 1) end),
