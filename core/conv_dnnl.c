@@ -13,11 +13,15 @@
  * (beyond, a call's entry is freed after it), destroyed at exit. Scratchpads and reorder
  * buffers are per call (the user scratchpad mode), so one entry runs on several threads at once.
  *
- * Threads: Debian's oneDNN uses the OpenMP runtime and sizes its parallel regions with
- * omp_get_max_threads() of the calling thread; each call sets that to lt_get_num_threads()
- * (1 inside a pool chunk) and puts it back, and each primitive is made under that count and
- * cached per count: oneDNN's kernels split their work by the count at creation (made on the
- * main thread's own count, which OpenBLAS's set-up leaves at 1, they ran on one thread).
+ * Threads: Debian's oneDNN runs its parallel regions on OpenMP's threads, a second pool beside
+ * core/pool.c's, and after each region libgomp's threads spin for milliseconds (GOMP_SPINCOUNT)
+ * on the cores the next op's pool workers need (LeNet-5's step at 2 threads spent a third of its
+ * samples in that spin). So a call that pays for threads cuts its batch in parts, at most one
+ * per thread (batch_parts), each a single-threaded primitive made for its part's shape and run
+ * in a pool chunk, as core/dnnl.c's products run; weight gradients are summed per part and
+ * added in part order (the result depends on the thread count only, as im2col's). Only a batch
+ * too small to cut evenly runs on OpenMP's threads: each primitive is made for the OpenMP count
+ * it runs on (oneDNN splits its work by the count at creation) and cached per count.
  */
 #include "conv_dnnl.h"
 
@@ -285,19 +289,18 @@ static entry *entry_make(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s)
 
 static entry *pool_make(int kind, const lt_dnnl_pool_shape *s);
 
-static int threads_push(void);
+static int threads_push(int nthr);
 static void threads_pop(int old);
 
-/* The cached entry of (kind, shape) for this call's thread count, made when missing (under
- * that count: oneDNN's kernels split their work by the count at creation, so an entry made
- * on one thread ran on one thread at any count); *own = 1 when the caller must free it (the
- * cache is full). NULL when oneDNN does not take the shape. */
-static entry *entry_get(int kind, const void *shape, size_t size, int *own)
+/* The cached entry of (kind, shape) for nthr OpenMP threads, made when missing (under that
+ * count: oneDNN's kernels split their work by the count at creation, so an entry made on one
+ * thread ran on one thread at any count); *own = 1 when the caller must free it (the cache is
+ * full). NULL when oneDNN does not take the shape. */
+static entry *entry_get(int kind, const void *shape, size_t size, int nthr, int *own)
 {
     int64_t key[KEY_WORDS] = {0};
     memcpy(key, shape, size);
     *own = 0;
-    int nthr = lt_in_parallel() ? 1 : lt_get_num_threads();
     pthread_mutex_lock(&cache.lock);
     entry *e = NULL;
     if (!cache.engine && !cache.failed &&
@@ -312,7 +315,7 @@ static entry *entry_get(int kind, const void *shape, size_t size, int *own)
     for (e = cache.head; cache.engine && e; e = e->next)
         if (e->kind == kind && e->nthr == nthr && !memcmp(e->key, key, sizeof key)) break;
     if (!e && cache.engine) {
-        int old = threads_push();
+        int old = threads_push(nthr);
         e = kind >= K_POOL_MAX ? pool_make(kind, shape)
                                : entry_make((lt_dnnl_conv_kind)kind, shape);
         threads_pop(old);
@@ -332,13 +335,13 @@ static entry *entry_get(int kind, const void *shape, size_t size, int *own)
 /* ---- execution ------------------------------------------------------------------------------ */
 
 
-/* oneDNN's parallel regions take omp_get_max_threads() of this thread: the toolkit's count,
- * or one inside a pool chunk (the pool already owns the other cores there) */
-static int threads_push(void)
+/* oneDNN's parallel regions take omp_get_max_threads() of this thread: set it to the count
+ * the entry was made for (1 but for a batch too small to cut), and back after */
+static int threads_push(int nthr)
 {
 #ifdef _OPENMP
     int old = omp_get_max_threads();
-    omp_set_num_threads(lt_in_parallel() ? 1 : lt_get_num_threads());
+    if (old != nthr) omp_set_num_threads(nthr);
     return old;
 #else
     return 1;
@@ -348,7 +351,7 @@ static int threads_push(void)
 static void threads_pop(int old)
 {
 #ifdef _OPENMP
-    omp_set_num_threads(old);
+    if (omp_get_max_threads() != old) omp_set_num_threads(old);
 #else
     (void)old;
 #endif
@@ -397,7 +400,7 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     }
     if (ok && e->scratch) ok = (buf[T_N] = lt_scratch_get(e->scratch, &hold[T_N])) != NULL;
     ok = ok && (!bias || mem(&bm, &e->bias_md, (void *)(uintptr_t)bias) == 0);
-    int old = threads_push();
+    int old = threads_push(e->nthr);
     for (int t = 0; ok && t < T_OUT; t++)
         if (e->reorder[t]) ok = reorder_run(e->reorder[t], st, um[t], im[t]) == 0;
     if (ok) {
@@ -428,17 +431,125 @@ static int entry_run(const entry *e, const float *a, const float *b, const float
     return ok ? 1 : lt_error("oneDNN's convolution failed (out of memory?)");
 }
 
+/* ---- the batch split (see the file comment) --------------------------------------------- */
+
+/* The parts of a call on a batch of N that costs flops / bytes: 1 (this thread alone), 2 or
+ * more (pool chunks, at most one per thread), or 0 (OpenMP's threads: fewer samples than
+ * parts, or parts more than 25% uneven). */
+static int64_t batch_parts(int64_t N, double flops, double bytes)
+{
+    if (lt_in_parallel()) return 1;
+    int64_t parts = lt_par_chunks(flops, bytes), nt = lt_get_num_threads();
+    if (parts > nt) parts = nt;
+    if (parts < 2) return 1;
+    if (N < parts || 4 * ((N + parts - 1) / parts) * parts > 5 * N) return 0;
+    return parts;
+}
+
+typedef struct split split;
+/* runs part p, samples from n0 on (as many as e was made for): 1, or LT_ERR */
+typedef int (*part_fn)(const split *j, int64_t p, int64_t n0, const entry *e);
+
+struct split {
+    int64_t N, parts;
+    entry *e[2];       /* the entries for parts of N / parts and N / parts + 1 samples */
+    part_fn run;
+    const void *args;  /* the call's own arguments */
+    int *rc;           /* (parts) each part's result */
+};
+
+static void split_chunk(void *ctx, int64_t p)
+{
+    const split *j = ctx;
+    int64_t n0 = j->N * p / j->parts, n1 = j->N * (p + 1) / j->parts;
+    j->rc[p] = j->run(j, p, n0, j->e[n1 - n0 - j->N / j->parts]);
+}
+
+/* Runs fn over the parts of the batch of shape (whose first field is N) in pool chunks, on
+ * single-threaded entries made here first: 1 done, 0 when oneDNN refuses a part's shape
+ * (nothing run), LT_ERR. */
+static int split_run(int kind, const void *shape, size_t size, int64_t parts, part_fn fn,
+                     const void *args)
+{
+    int64_t key[KEY_WORDS] = {0};
+    memcpy(key, shape, size);
+    int64_t N = key[0];
+    split j = {N, parts, {NULL, NULL}, fn, args, NULL};
+    int own[2] = {0, 0}, r = 1;
+    for (int i = 0; i < 2 && r == 1 && (i == 0 || N % parts); i++) {
+        key[0] = N / parts + i;
+        if (!(j.e[i] = entry_get(kind, key, size, 1, &own[i]))) r = 0;
+    }
+    if (r == 1 && !(j.rc = calloc((size_t)parts, sizeof *j.rc)))
+        r = lt_error("out of memory splitting a oneDNN call");
+    if (r == 1) {
+        lt_parallel_for(parts, split_chunk, &j);
+        for (int64_t p = 0; p < parts; p++)
+            if (j.rc[p] != 1)   /* the part's own message is on its thread */
+                r = lt_error("oneDNN's %s failed (out of memory?)",
+                             kind >= K_POOL_MAX ? "pooling" : "convolution");
+    }
+    free(j.rc);
+    for (int i = 0; i < 2; i++)
+        if (own[i]) entry_free(j.e[i]);
+    return r;
+}
+
+/* ---- convolution ------------------------------------------------------------------------ */
+
+typedef struct {
+    lt_dnnl_conv_kind kind;
+    const lt_dnnl_conv_shape *s;
+    const float *a, *b, *bias;
+    float *out;
+    float *partial;    /* weight gradient: (parts - 1) x wsz, the sums of parts 1.. */
+    int64_t wsz;
+} conv_args;
+
+static int conv_part(const split *j, int64_t p, int64_t n0, const entry *e)
+{
+    const conv_args *c = j->args;
+    const lt_dnnl_conv_shape *s = c->s;
+    int64_t xs = s->C * s->H * s->W, ys = s->OC * s->OH * s->OW;
+    if (c->kind == LT_DNNL_CONV_FWD)
+        return entry_run(e, c->a + n0 * xs, c->b, c->bias, c->out + n0 * ys);
+    if (c->kind == LT_DNNL_CONV_BWD_DATA)
+        return entry_run(e, c->a + n0 * ys, c->b, NULL, c->out + n0 * xs);
+    return entry_run(e, c->a + n0 * xs, c->b + n0 * ys, NULL,
+                     p ? c->partial + (p - 1) * c->wsz : c->out);
+}
+
 int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const float *a,
                      const float *b, const float *bias, float *out)
 {
-    int own;
     lt_dnnl_conv_shape key = *s;
-    if (kind != LT_DNNL_CONV_FWD) key.bias = 0;
-    entry *e = entry_get((int)kind, &key, sizeof key, &own);
-    if (!e) return 0;
-    int r = entry_run(e, a, b, kind == LT_DNNL_CONV_FWD ? bias : NULL, out);
+    if (kind != LT_DNNL_CONV_FWD) key.bias = 0, bias = NULL;
+    /* multiply-adds: each element of the side the kernel sums into, over its window */
+    double sums = (double)(s->transposed ? s->C * s->H * s->W : s->OC * s->OH * s->OW);
+    double win = (double)((s->transposed ? s->OC : s->C) / s->groups * s->kh * s->kw);
+    double io = (double)(s->C * s->H * s->W + s->OC * s->OH * s->OW);
+    int64_t parts = batch_parts(s->N, 2.0 * (double)s->N * sums * win, 4.0 * (double)s->N * io);
+    int r;
+    if (parts >= 2) {
+        int64_t wsz = s->OC * s->C / s->groups * s->kh * s->kw;
+        lt_tensor *hold = NULL;
+        float *partial = NULL;
+        if (kind == LT_DNNL_CONV_BWD_WEIGHTS &&
+            !(partial = lt_scratch_get((size_t)((parts - 1) * wsz) * sizeof(float), &hold)))
+            return LT_ERR;
+        conv_args c = {kind, s, a, b, bias, out, partial, wsz};
+        r = split_run((int)kind, &key, sizeof key, parts, conv_part, &c);
+        for (int64_t p = 1; r == 1 && partial && p < parts; p++)
+            for (int64_t i = 0; i < wsz; i++) out[i] += partial[(p - 1) * wsz + i];
+        lt_scratch_put(hold);
+    } else {
+        int own;
+        entry *e = entry_get((int)kind, &key, sizeof key, parts ? 1 : lt_get_num_threads(), &own);
+        if (!e) return 0;
+        r = entry_run(e, a, b, bias, out);
+        if (own) entry_free(e);
+    }
     if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
-    if (own) entry_free(e);
     return r;
 }
 
@@ -539,7 +650,7 @@ static int pool_run(const entry *e, const float *in, float *out, void *ws)
         int n = 2;
         if (mw) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WORKSPACE, mw};
         if (ms) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, ms};
-        int old = threads_push();
+        int old = threads_push(e->nthr);
         ok = dnnl_primitive_execute(e->prim, st, n, args) == dnnl_success &&
              dnnl_stream_wait(st) == dnnl_success;
         threads_pop(old);
@@ -550,51 +661,89 @@ static int pool_run(const entry *e, const float *in, float *out, void *ws)
     if (ms) dnnl_memory_destroy(ms);
     if (st) dnnl_stream_destroy(st);
     lt_scratch_put(hold);
-    if (ok) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     return ok ? 1 : lt_error("oneDNN's pooling failed (out of memory?)");
 }
 
-static int pool_any(int kind, const lt_dnnl_pool_shape *s, const float *in, float *out, void *ws)
+/* max pooling of samples [n0, n1) on e (made for n1 - n0 samples): y, and the indices from
+ * its workspace (the tap of each maximum) */
+static int max_pool_rows(const entry *e, const lt_dnnl_pool_shape *s, int64_t n0, int64_t n1,
+                         const float *x, float *y, int64_t *indices)
 {
-    int own;
-    entry *e = entry_get(kind, s, sizeof *s, &own);
-    if (!e) return 0;
-    int r = pool_run(e, in, out, ws);
-    if (own) entry_free(e);
-    return r;
-}
-
-int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int64_t *indices)
-{
-    int own;
-    entry *e = entry_get(K_POOL_MAX, s, sizeof *s, &own);
-    if (!e) return 0;
     int s32 = e->ws_md.data_type == dnnl_s32;
-    int64_t n = s->N * s->C * s->OH * s->OW, taps = s->kh * s->kw;
+    int64_t xs = s->C * s->H * s->W, ys = s->C * s->OH * s->OW;
+    int64_t n = (n1 - n0) * ys, taps = s->kh * s->kw;
     lt_tensor *hold = NULL, *offh = NULL;
     void *ws = lt_scratch_get((size_t)n * (s32 ? 4 : 1), &hold);
     /* tap t = i * kw + j of output (oy, ox) read input (oy * sh - ph + i * dh, ox * sw - pw +
      * j * dw): PyTorch's index is that position in the plane, the window's corner plus off[t] */
     int64_t *off = ws ? lt_scratch_get((size_t)taps * sizeof *off, &offh) : NULL;
-    int r = off ? pool_run(e, x, y, ws) : LT_ERR;
+    int r = off ? pool_run(e, x + n0 * xs, y + n0 * ys, ws) : LT_ERR;
     if (r == 1) {
         for (int64_t t = 0; t < taps; t++) off[t] = (t / s->kw) * s->dh * s->W + (t % s->kw) * s->dw;
-        int64_t q = 0;
-        for (int64_t pl = 0; pl < s->N * s->C; pl++)
+        int64_t q = 0, *ind = indices + n0 * ys;
+        for (int64_t pl = 0; pl < (n1 - n0) * s->C; pl++)
             for (int64_t oy = 0; oy < s->OH; oy++) {
                 int64_t corner = (oy * s->sh - s->ph) * s->W - s->pw;
                 if (s32)
                     for (int64_t ox = 0; ox < s->OW; ox++, q++)
-                        indices[q] = corner + ox * s->sw + off[((const int32_t *)ws)[q]];
+                        ind[q] = corner + ox * s->sw + off[((const int32_t *)ws)[q]];
                 else
                     for (int64_t ox = 0; ox < s->OW; ox++, q++)
-                        indices[q] = corner + ox * s->sw + off[((const uint8_t *)ws)[q]];
+                        ind[q] = corner + ox * s->sw + off[((const uint8_t *)ws)[q]];
             }
     }
     lt_scratch_put(hold);
     lt_scratch_put(offh);
-    if (own) entry_free(e);
     return r;
+}
+
+typedef struct {
+    int kind;
+    const lt_dnnl_pool_shape *s;
+    const float *in;   /* x, or gy backward */
+    float *out;        /* y, or gx backward */
+    int64_t *indices;  /* max pooling */
+} pool_args;
+
+/* samples [n0, n0 + the count e was made for) of one pooling call */
+static int pool_rows(const pool_args *c, int64_t n0, const entry *e)
+{
+    const lt_dnnl_pool_shape *s = c->s;
+    if (c->kind == K_POOL_MAX) return max_pool_rows(e, s, n0, n0 + e->key[0], c->in, c->out, c->indices);
+    int64_t xs = s->C * s->H * s->W, ys = s->C * s->OH * s->OW;
+    int bwd = c->kind == K_POOL_AVG_BWD;
+    return pool_run(e, c->in + n0 * (bwd ? ys : xs), c->out + n0 * (bwd ? xs : ys), NULL);
+}
+
+static int pool_part(const split *j, int64_t p, int64_t n0, const entry *e)
+{
+    return pool_rows(j->args, n0, e);
+}
+
+static int pool_any(int kind, const lt_dnnl_pool_shape *s, const float *in, float *out,
+                    int64_t *indices)
+{
+    pool_args c = {kind, s, in, out, indices};
+    double outs = (double)(s->N * s->C * s->OH * s->OW);
+    int64_t parts = batch_parts(s->N, outs * (double)(s->kh * s->kw),
+                                4.0 * ((double)(s->N * s->C * s->H * s->W) + outs));
+    int r;
+    if (parts >= 2) {
+        r = split_run(kind, s, sizeof *s, parts, pool_part, &c);
+    } else {
+        int own;
+        entry *e = entry_get(kind, s, sizeof *s, parts ? 1 : lt_get_num_threads(), &own);
+        if (!e) return 0;
+        r = pool_rows(&c, 0, e);
+        if (own) entry_free(e);
+    }
+    if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+    return r;
+}
+
+int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int64_t *indices)
+{
+    return pool_any(K_POOL_MAX, s, x, y, indices);
 }
 
 int lt_dnnl_avg_pool(const lt_dnnl_pool_shape *s, const float *x, float *y)

@@ -119,6 +119,42 @@ describe('results at 1, 2 and 3 threads', function()
     end, all_same)
   end)
 
+  -- oneDNN's convolutions cut the batch in parts, one single-threaded primitive each (core/
+  -- conv_dnnl.c): outputs and input gradients the same bits, the weight gradient summed part by
+  -- part (within rounding); uneven parts, a grouped and a transposed one; one call counted each
+  it('oneDNN convolutions split by batch: the same outputs and input gradients, weight gradients within rounding', function()
+    local _, have_dnnl = torch._convBackend()
+    if not have_dnnl then return pending('built without oneDNN') end
+    local old = torch._convBackend('onednn')
+    local ok, err = pcall(function()
+      for _, c in ipairs({ { 6, 16, 5, {} }, { 16, 16, 3, { groups = 4, padding = 1 } },
+                           { 16, 8, 3, { stride = 2 }, true } }) do
+        for _, N in ipairs({ 5, 7, 8 }) do
+          local x = torch.randn(N, c[1], 12, 12)
+          at_counts({ 1, 2, 3 }, function()
+            torch.manualSeed(3)
+            local m = (c[5] and nn.ConvTranspose2d or nn.Conv2d)(c[1], c[2], c[3], c[4])
+            local xl = x:clone():requiresGrad_()
+            local calls = select(3, torch._convBackend())
+            local y = m(xl)
+            torch.cmul(y, y):sum():backward()
+            assert.equal(calls + 3, select(3, torch._convBackend()))
+            return { y:detach(), xl.grad, m.weight.grad }
+          end, function(a, b, nt)
+            same_bits(a[1], b[1])
+            same_bits(a[2], b[2])
+            local scale = torch.abs(a[3]):max()
+            assert.is_true(torch.abs(a[3] - b[3]):max() <= 1e-5 * scale,
+                           ('N %d, %d threads: weight gradient off by %g'):format(N, nt,
+                             torch.abs(a[3] - b[3]):max()))
+          end)
+        end
+      end
+    end)
+    torch._convBackend(old)
+    if not ok then error(err, 0) end
+  end)
+
   -- nn.LSTM / nn.GRU: outputs and every gradient, the biases' included (summed per group of 8
   -- batch rows, groups added in order, whatever the blocks)
   local function rnn_compare(make, B)
