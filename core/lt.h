@@ -205,8 +205,8 @@ typedef enum {
     LT_OP_ADD, LT_OP_SUB, LT_OP_MUL, LT_OP_DIV, LT_OP_POW, LT_OP_MAX2, LT_OP_MIN2,
     LT_OP_REM, LT_OP_ATAN2,
     /* float only, for backward: a = the gradient, b = the op's output; one pass instead of
-     * three, with the bits of the three (g * (1 - y) * y, and g * (1 - y * y)) */
-    LT_OP_SIGMOID_GRAD, LT_OP_TANH_GRAD,
+     * three, with the bits of the three (g * (1 - y) * y, g * (1 - y * y), and y > 0 ? g : 0) */
+    LT_OP_SIGMOID_GRAD, LT_OP_TANH_GRAD, LT_OP_RELU_GRAD,
     LT_NBINARY
 } lt_binary_op;
 const char *lt_binary_name(lt_binary_op op);
