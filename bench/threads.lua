@@ -8,6 +8,8 @@
 --   small  the LSTM adding problem, Torch7 style: nn.LSTM(2, H), 50 steps, batch B, the last
 --          step's h through nn.Linear(H, 1), MSE, optim.Adam (H = 32 and 64, B = 64)
 --   seed   nn.LSTM(28, 128), batch 100, 28 steps, Linear(128, 10), cross entropy, SGD
+--   cnn    examples/cnn_mnist.lua's LeNet-5 (convolutions on oneDNN and im2col, max pooling,
+--          ReLU), batch 100, cross entropy, SGD
 --   large  the adding problem at H = 128, B = 100; y = sigmoid(a * b + a) over 4M floats;
 --          a 1024 x 1024 x 1024 mm
 -- Best of a few repetitions, the thread counts interleaved (machines are shared).
@@ -47,6 +49,19 @@ local function seed_step()
                            optim.SGD(model:parameters(), { lr = 0.1 }), x, y), 5
 end
 
+local function lenet_step()
+  torch.manualSeed(1)
+  local x, y = torch.randn(100, 1, 28, 28), torch.LongTensor(100):random(1, 10)
+  local model = nn.Sequential()
+    :add(nn.Conv2d(1, 6, 5, { padding = 2 })):add(nn.ReLU()):add(nn.MaxPool2d(2))
+    :add(nn.Conv2d(6, 16, 5)):add(nn.ReLU()):add(nn.MaxPool2d(2))
+    :add(nn.View(-1, 400))
+    :add(nn.Linear(400, 120)):add(nn.ReLU()):add(nn.Linear(120, 84)):add(nn.ReLU())
+    :add(nn.Linear(84, 10))
+  return common.train_step(model, nn.CrossEntropyCriterion(),
+                           optim.SGD(model:parameters(), { lr = 0.1 }), x, y), 10
+end
+
 local function pointwise_step()
   local a, b = torch.randn(4 * 1024 * 1024), torch.randn(4 * 1024 * 1024)
   local out = torch.Tensor()
@@ -62,6 +77,7 @@ local SHAPES = {
   { 'small', 'adding H32 B64 T50, Adam', function() return adding_step(32, 64, 50) end },
   { 'small', 'adding H64 B64 T50, Adam', function() return adding_step(64, 64, 50) end },
   { 'seed', 'nn.LSTM 28->128 B100 T28, SGD', seed_step },
+  { 'cnn', 'LeNet-5 B100, SGD', lenet_step },
   { 'large', 'adding H128 B100 T50, Adam', function() return adding_step(128, 100, 50) end },
   { 'large', 'sigmoid(a*b+a), 4M floats', pointwise_step },
   { 'large', 'mm 1024^3', mm_step },
