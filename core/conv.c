@@ -438,7 +438,9 @@ static void add_bias(lt_tensor *out, const lt_tensor *bias)
         }
 }
 
-/* db (C) = g (N x C x H x W) summed over all but the channel dim, in double */
+/* db (C) = g (N x C x H x W) summed over all but the channel dim, in double; each plane's
+ * part in lanes (a serial float sum was a 4-cycle add per element: a sixth of LeNet's first
+ * layer's backward) */
 #define DEF_BIAS_GRAD(T)                                                                       \
     static void bias_grad_##T(const T *g, int64_t N, int64_t C, int64_t S, T *db)              \
     {                                                                                          \
@@ -447,6 +449,7 @@ static void add_bias(lt_tensor *out, const lt_tensor *bias)
             for (int64_t n = 0; n < N; n++) {                                                  \
                 const T *p = g + (n * C + c) * S;                                              \
                 T part = 0;                                                                    \
+                _Pragma("omp simd reduction(+:part)")                                          \
                 for (int64_t i = 0; i < S; i++) part += p[i];                                  \
                 s += part;                                                                     \
             }                                                                                  \
