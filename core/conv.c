@@ -1197,6 +1197,67 @@ static int bn_vec(const lt_tensor *t, const lt_tensor *x, int64_t C, const char 
     return LT_OK;
 }
 
+/* One plane (S contiguous values of one sample and channel), in double, the sums in SIMD
+ * lanes: typed loops, where a load through ld() per element ran batch norm at half PyTorch's
+ * speed. */
+#define DEF_BN_PLANE(T)                                                                        \
+    static double bn_sum_##T(const T *p, int64_t S)                                            \
+    {                                                                                          \
+        double s = 0;                                                                          \
+        _Pragma("omp simd reduction(+:s)")                                                     \
+        for (int64_t k = 0; k < S; k++) s += (double)p[k];                                     \
+        return s;                                                                              \
+    }                                                                                          \
+    /* the sum of (p - mean)^2 */                                                              \
+    static double bn_ss_##T(const T *p, int64_t S, double mean)                                \
+    {                                                                                          \
+        double s = 0;                                                                          \
+        _Pragma("omp simd reduction(+:s)")                                                     \
+        for (int64_t k = 0; k < S; k++) {                                                      \
+            double d = (double)p[k] - mean;                                                    \
+            s += d * d;                                                                        \
+        }                                                                                      \
+        return s;                                                                              \
+    }                                                                                          \
+    static void bn_affine_##T(T *o, const T *p, int64_t S, double scale, double shift)         \
+    {                                                                                          \
+        LT_SIMD for (int64_t k = 0; k < S; k++) o[k] = (T)((double)p[k] * scale + shift);      \
+    }                                                                                          \
+    /* *sg += sum g, *sgx += sum g * (x - mean) */                                             \
+    static void bn_gsums_##T(const T *g, const T *x, int64_t S, double mean, double *sg,       \
+                             double *sgx)                                                      \
+    {                                                                                          \
+        double a = 0, b = 0;                                                                   \
+        _Pragma("omp simd reduction(+:a, b)")                                                  \
+        for (int64_t k = 0; k < S; k++) {                                                      \
+            double gv = (double)g[k];                                                          \
+            a += gv;                                                                           \
+            b += gv * ((double)x[k] - mean);                                                   \
+        }                                                                                      \
+        *sg += a;                                                                              \
+        *sgx += b;                                                                             \
+    }                                                                                          \
+    /* dx = scale * (g - (sg + xhat * dwc) / M), xhat = (x - mean) * invstd; or scale * g */   \
+    static void bn_dx_##T(T *dx, const T *g, const T *x, int64_t S, int training, double mean, \
+                          double invstd, double sg, double dwc, double M, double scale)        \
+    {                                                                                          \
+        if (training)                                                                          \
+            LT_SIMD for (int64_t k = 0; k < S; k++) {                                          \
+                double xhat = ((double)x[k] - mean) * invstd;                                  \
+                dx[k] = (T)(scale * ((double)g[k] - (sg + xhat * dwc) / M));                   \
+            }                                                                                  \
+        else                                                                                   \
+            LT_SIMD for (int64_t k = 0; k < S; k++) dx[k] = (T)(scale * (double)g[k]);         \
+    }
+DEF_BN_PLANE(float)
+DEF_BN_PLANE(double)
+
+/* the byte offset of plane (n, c) of an (N, C, S) tensor of dtype dt */
+static inline int64_t bn_off(lt_dtype dt, int64_t n, int64_t c, int64_t C, int64_t S)
+{
+    return (n * C + c) * S * (int64_t)lt_dtype_size(dt);
+}
+
 /* Batch norm's channels split over the pool (one channel's statistics on one thread). */
 typedef struct {
     lt_dtype dt;
@@ -1223,14 +1284,15 @@ static void bn_fwd_channels(void *p, int64_t c0, int64_t c1)
         double mean, var;
         if (training) {
             double s = 0, ss = 0;
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t k = 0; k < S; k++) s += ld(xp, (n * C + c) * S + k, dt);
+            for (int64_t n = 0; n < N; n++) {
+                const void *pl = (const char *)xp + bn_off(dt, n, c, C, S);
+                s += dt == LT_FLOAT32 ? bn_sum_float(pl, S) : bn_sum_double(pl, S);
+            }
             mean = s / (double)M;
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t k = 0; k < S; k++) {
-                    double d = ld(xp, (n * C + c) * S + k, dt) - mean;
-                    ss += d * d;
-                }
+            for (int64_t n = 0; n < N; n++) {
+                const void *pl = (const char *)xp + bn_off(dt, n, c, C, S);
+                ss += dt == LT_FLOAT32 ? bn_ss_float(pl, S, mean) : bn_ss_double(pl, S, mean);
+            }
             var = ss / (double)M;
             if (running_mean) {  /* PyTorch's: the running variance is the unbiased one */
                 void *rm = lt_data(running_mean), *rv = lt_data(running_var);
@@ -1247,11 +1309,13 @@ static void bn_fwd_channels(void *p, int64_t c0, int64_t c1)
         double shift = (b ? ld(lt_data(b), c * b->stride[0], dt) : 0) - mean * scale;
         st(mp, c, dt, mean);
         st(ip, c, dt, invstd);
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0; k < S; k++) {
-                int64_t i = (n * C + c) * S + k;
-                st(op, i, dt, ld(xp, i, dt) * scale + shift);
-            }
+        for (int64_t n = 0; n < N; n++) {
+            int64_t off = bn_off(dt, n, c, C, S);
+            const void *pl = (const char *)xp + off;
+            void *o = (char *)op + off;
+            if (dt == LT_FLOAT32) bn_affine_float(o, pl, S, scale, shift);
+            else bn_affine_double(o, pl, S, scale, shift);
+        }
     }
 }
 
@@ -1324,28 +1388,26 @@ static void bn_bwd_channels(void *p, int64_t c0, int64_t c1)
     for (int64_t c = c0; c < c1; c++) {
         double mean = ld(lt_data(mt), c, dt), invstd = ld(lt_data(it), c, dt);
         double sg = 0, sgx = 0;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0; k < S; k++) {
-                int64_t i = (n * C + c) * S + k;
-                double gv = ld(gp, i, dt);
-                sg += gv;
-                sgx += gv * (ld(xp, i, dt) - mean);
-            }
+        for (int64_t n = 0; n < N; n++) {
+            int64_t off = bn_off(dt, n, c, C, S);
+            const void *gl = (const char *)gp + off, *xl = (const char *)xp + off;
+            if (dt == LT_FLOAT32) bn_gsums_float(gl, xl, S, mean, &sg, &sgx);
+            else bn_gsums_double(gl, xl, S, mean, &sg, &sgx);
+        }
         double dwc = sgx * invstd;
         if (gin[1]) st(lt_data(gin[1]), c, dt, dwc);
         if (gin[2]) st(lt_data(gin[2]), c, dt, sg);
         if (!dx) continue;
         double scale = (w ? ld(lt_data(w), c * w->stride[0], dt) : 1) * invstd;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0; k < S; k++) {
-                int64_t i = (n * C + c) * S + k;
-                double gv = ld(gp, i, dt);
-                if (training) {
-                    double xhat = (ld(xp, i, dt) - mean) * invstd;
-                    gv -= (sg + xhat * dwc) / M;
-                }
-                st(dx, i, dt, scale * gv);
-            }
+        for (int64_t n = 0; n < N; n++) {
+            int64_t off = bn_off(dt, n, c, C, S);
+            const void *gl = (const char *)gp + off, *xl = (const char *)xp + off;
+            void *dl = (char *)dx + off;
+            if (dt == LT_FLOAT32)
+                bn_dx_float(dl, gl, xl, S, training, mean, invstd, sg, dwc, M, scale);
+            else
+                bn_dx_double(dl, gl, xl, S, training, mean, invstd, sg, dwc, M, scale);
+        }
     }
 }
 
