@@ -69,7 +69,8 @@ typedef void (*cols_fn)(const char *x, int64_t ncol, int64_t nrow, int64_t rs, d
  * registers), so the dependent adds pipeline and vectorise; the lanes are combined in a fixed
  * order (deterministic). */
 #define FLINE(T, K, ST, CB, ID)                                                              \
-    static void line_##T##_##K(const char *px, int64_t n, int64_t s, double p, acc_t *acc) \
+    LT_WIDE_CLONES static void line_##T##_##K(const char *px, int64_t n, int64_t s, double p, \
+                                              acc_t *acc)                                    \
     {                                                                                        \
         const T *x = (const T *)px;                                                          \
         double a = acc->d;                                                                   \
