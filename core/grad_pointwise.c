@@ -491,8 +491,9 @@ static int leaky_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     tmps s = {0};
     const lt_tensor *g = gout[0], *a = t_saved(&s, n, SLOT_A);
-    t_give(&s, n, gin, 0,
-           t_where(&s, t_cmps(&s, LT_CMP_GT, a, 0), g, t_bins(&s, LT_OP_MUL, g, n->d[0])));
+    lt_tensor *r = a ? t_new(&s, g->dtype) : NULL;  /* a > 0 ? g : g * slope, one pass */
+    r = r ? t_check(&s, r, lt_binary(r, LT_OP_LEAKY_GRAD, g, a, n->d[0])) : NULL;
+    t_give(&s, n, gin, 0, r);
     return t_done(&s);
 }
 

@@ -204,13 +204,15 @@ int lt_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a);
 typedef enum {
     LT_OP_ADD, LT_OP_SUB, LT_OP_MUL, LT_OP_DIV, LT_OP_POW, LT_OP_MAX2, LT_OP_MIN2,
     LT_OP_REM, LT_OP_ATAN2,
-    /* float only, for backward: a = the gradient, b = the op's output; one pass instead of
-     * three, with the bits of the three (g * (1 - y) * y, g * (1 - y * y), and y > 0 ? g : 0) */
-    LT_OP_SIGMOID_GRAD, LT_OP_TANH_GRAD, LT_OP_RELU_GRAD,
+    /* float only, for backward: a = the gradient, b = the op's output (leaky relu: its input);
+     * one pass instead of three, with the bits of the three (g * (1 - y) * y, g * (1 - y * y),
+     * y > 0 ? g : 0, and x > 0 ? g : g * alpha, alpha the slope) */
+    LT_OP_SIGMOID_GRAD, LT_OP_TANH_GRAD, LT_OP_RELU_GRAD, LT_OP_LEAKY_GRAD,
     LT_NBINARY
 } lt_binary_op;
 const char *lt_binary_name(lt_binary_op op);
-/* out = a op (alpha * b) for ADD/SUB (alpha is ignored by the others); broadcasting. */
+/* out = a op (alpha * b) for ADD/SUB (LEAKY_GRAD: alpha is the slope; the others ignore it);
+ * broadcasting. */
 int lt_binary(lt_tensor *out, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
               double alpha);
 /* out = a op s, with the scalar converted to a's dtype. */

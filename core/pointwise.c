@@ -344,7 +344,8 @@ static scalar4 make_scalar4(double v)
     BINARY_LOOP(b_atan2_##tag, T, tag, atan2##F(a, b))                                      \
     BINARY_LOOP_WIDE(b_sigmoid_grad_##tag, T, tag, a * (1 - b) * b)                         \
     BINARY_LOOP_WIDE(b_tanh_grad_##tag, T, tag, a * (1 - b * b))                            \
-    BINARY_LOOP_WIDE(b_relu_grad_##tag, T, tag, b > 0 ? a : 0)
+    BINARY_LOOP_WIDE(b_relu_grad_##tag, T, tag, b > 0 ? a : 0)                              \
+    BINARY_LOOP_WIDE(b_leaky_grad_##tag, T, tag, b > 0 ? a : a * al)
 
 FLOAT_BINARY(float, f, f)
 FLOAT_BINARY(double, d, )
@@ -383,11 +384,12 @@ static const lt_loop_fn binary_loops[LT_NBINARY][LT_NDTYPES] = {
     [LT_OP_SIGMOID_GRAD] = {b_sigmoid_grad_f, b_sigmoid_grad_d, NULL, NULL},
     [LT_OP_TANH_GRAD] = {b_tanh_grad_f, b_tanh_grad_d, NULL, NULL},
     [LT_OP_RELU_GRAD] = {b_relu_grad_f, b_relu_grad_d, NULL, NULL},
+    [LT_OP_LEAKY_GRAD] = {b_leaky_grad_f, b_leaky_grad_d, NULL, NULL},
 };
 
 static const char *const binary_names[LT_NBINARY] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "fmod", "atan2", "sigmoid_backward",
-    "tanh_backward", "relu_backward",
+    "tanh_backward", "relu_backward", "leaky_relu_backward",
 };
 
 const char *lt_binary_name(lt_binary_op op)

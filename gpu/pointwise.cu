@@ -318,6 +318,7 @@ template <int OP, typename T> static LT_HD T binary_op(T a, T b, T al)
         /* the host's order and roundings (no contraction into an FMA) */
         else if constexpr (OP == LT_OP_SIGMOID_GRAD) return mul_rn(mul_rn(a, T(1) - b), b);
         else if constexpr (OP == LT_OP_RELU_GRAD) return b > T(0) ? a : T(0);
+        else if constexpr (OP == LT_OP_LEAKY_GRAD) return b > T(0) ? a : mul_rn(a, al);
         else return mul_rn(a, T(1) - mul_rn(b, b));
     } else if constexpr (sizeof(T) == 8) {
         if constexpr (OP == LT_OP_ADD) return (int64_t)(U64(a) + U64(al) * U64(b));
@@ -389,6 +390,9 @@ static int bin_typed(const lt_iter &it, lt_binary_op op, int form, double alpha,
         break;
     case LT_OP_RELU_GRAD:
         if constexpr (is_flt<T>::v) return bin_launch<LT_OP_RELU_GRAD, T>(it, form, al, sv);
+        break;
+    case LT_OP_LEAKY_GRAD:
+        if constexpr (is_flt<T>::v) return bin_launch<LT_OP_LEAKY_GRAD, T>(it, form, al, sv);
         break;
     default: break;
     }
