@@ -102,6 +102,51 @@ static void copy_rows(const lt_iter *it)
     }
 }
 
+/* A 2-D copy whose source runs down the destination's columns (a transpose, x:t():contiguous()):
+ * tile by tile, so that the cache lines a tile reads on either side are used whole before they
+ * leave (element by element, every source read was a new line: 1000 x 1000 floats 0.69 ms, 1.3x
+ * PyTorch's). Rows [r0, r1) of the destination; a bit copy, so one loop per element size. */
+#define TR_TILE 16
+#define DEF_TRANSPOSE(T)                                                                     \
+    static void transpose_##T(const lt_iter *it, int64_t r0, int64_t r1)                    \
+    {                                                                                        \
+        int64_t C = it->size[1], ds = it->stride[0][0], ss = it->stride[1][1];               \
+        T *d = (T *)it->data[0];                                                             \
+        const T *src = (const T *)it->data[1];                                               \
+        for (int64_t i0 = r0; i0 < r1; i0 += TR_TILE) {                                      \
+            int64_t i1 = i0 + TR_TILE < r1 ? i0 + TR_TILE : r1;                              \
+            for (int64_t j0 = 0; j0 < C; j0 += TR_TILE) {                                    \
+                int64_t j1 = j0 + TR_TILE < C ? j0 + TR_TILE : C;                            \
+                for (int64_t i = i0; i < i1; i++)                                            \
+                    for (int64_t j = j0; j < j1; j++) d[i * ds + j] = src[i + j * ss];       \
+            }                                                                                \
+        }                                                                                    \
+    }
+DEF_TRANSPOSE(uint8_t)
+DEF_TRANSPOSE(uint16_t)
+DEF_TRANSPOSE(uint32_t)
+DEF_TRANSPOSE(uint64_t)
+
+static void transpose_rows(void *ctx, int64_t r0, int64_t r1)
+{
+    const lt_iter *it = ctx;
+    switch (it->elsize[0]) {
+    case 1: transpose_uint8_t(it, r0, r1); break;
+    case 2: transpose_uint16_t(it, r0, r1); break;
+    case 4: transpose_uint32_t(it, r0, r1); break;
+    default: transpose_uint64_t(it, r0, r1); break;
+    }
+}
+
+/* whether it (dst, src) is such a transpose: two dims, one dtype, unit stride along dst's rows
+ * and down src's columns, both dims longer than a tile */
+static int is_transpose(const lt_iter *it, const lt_tensor *dst, const lt_tensor *src)
+{
+    return it->ndim == 2 && dst->dtype == src->dtype && it->stride[0][1] == 1 &&
+           it->stride[1][0] == 1 && it->stride[1][1] != 1 && it->size[0] >= TR_TILE &&
+           it->size[1] >= TR_TILE;
+}
+
 int lt_copy(lt_tensor *dst, const lt_tensor *src)
 {
     /* Torch7 copies between any two shapes with the same element count; we do that when
@@ -145,6 +190,9 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
                    it.stride[1][last] == 1;
         if (rows && it.ndim == 1)
             memcpy(it.data[0], it.data[1], (size_t)it.numel * it.elsize[0]);
+        else if (is_transpose(&it, dst, from))
+            lt_parallel_range(lt_par_chunks(0, 2.0 * (double)it.numel * (double)it.elsize[0]),
+                              it.size[0], transpose_rows, &it);
         else if (rows && it.size[last] * (int64_t)it.elsize[0] >= COPY_ROW_MIN_BYTES &&
                  lt_par_chunks(0, 2.0 * (double)it.numel * (double)it.elsize[0]) <= 1)
             copy_rows(&it);  /* (a copy big enough for threads stays on the parallel loop) */

@@ -47,6 +47,39 @@ describe('copy', function()
     end))
   end)
 
+  -- transposes copy tile by tile (core/copy.c): every element lands where an element-by-
+  -- element walk puts it, for each element size, edge tiles and 1, 2, 3 threads
+  it('copies transposed views (tiled) exactly, for every type and at 1, 2, 3 threads', function()
+    local n0 = torch.getnumthreads()
+    local ok, err = pcall(function()
+      for _, nt in ipairs({ 1, 2, 3 }) do
+        torch.setnumthreads(nt)
+        for _, shape in ipairs({ { 16, 16 }, { 37, 53 }, { 300, 1001 } }) do
+          local base = torch.randn(shape[1], shape[2]):mul(50)
+          for _, ty in ipairs({ 'torch.FloatTensor', 'torch.DoubleTensor', 'torch.LongTensor',
+                                'torch.ByteTensor', 'torch.BFloat16Tensor' }) do
+            local x = base:type(ty)
+            local y = x:t():contiguous()
+            assert.same({ shape[2], shape[1] }, y:size():totable())
+            local xd, yd = x:double(), y:double()
+            for i = 1, shape[2], 7 do
+              for j = 1, shape[1] do
+                if yd[i][j] ~= xd[j][i] then
+                  error(('%s %dx%d, %d threads: element (%d, %d)'):format(ty, shape[1], shape[2], nt, i, j))
+                end
+              end
+            end
+            local z = torch.Tensor():type(ty):resize(shape[2], shape[1])
+            z:copy(x:t())
+            assert.is_true(torch.equal(z, y), ty)
+          end
+        end
+      end
+    end)
+    torch.setnumthreads(n0)
+    if not ok then error(err, 0) end
+  end)
+
   it('fill and zero work on non-contiguous views', function()
     local t = torch.Tensor(3, 4)
     t:t():narrow(1, 2, 2):fill(5)
