@@ -465,26 +465,32 @@ static void split_chunk(void *ctx, int64_t p)
     j->rc[p] = j->run(j, p, n0, j->e[n1 - n0 - j->N / j->parts]);
 }
 
-/* Runs fn over the parts of the batch of shape (whose first field is N) in pool chunks, on
- * single-threaded entries made here first: 1 done, 0 when oneDNN refuses a part's shape
- * (nothing run), LT_ERR. */
-static int split_run(int kind, const void *shape, size_t size, int64_t parts, part_fn fn,
+/* Runs one call, fn over the parts of the batch of shape (whose first field is N) that
+ * batch_parts gave: 2 or more in pool chunks, on single-threaded entries made here first; one
+ * here, on an entry for one thread (parts 1) or for OpenMP's (parts 0). 1 done (counted in
+ * calls), 0 when oneDNN refuses a part's shape (nothing run), LT_ERR. */
+static int run_parts(int kind, const void *shape, size_t size, int64_t parts, part_fn fn,
                      const void *args)
 {
     int64_t key[KEY_WORDS] = {0};
     memcpy(key, shape, size);
     int64_t N = key[0];
+    int nthr = parts ? 1 : lt_get_num_threads();
+    if (parts < 1) parts = 1;
     split j = {N, parts, {NULL, NULL}, fn, args, NULL};
     int own[2] = {0, 0}, r = 1;
     for (int i = 0; i < 2 && r == 1 && (i == 0 || N % parts); i++) {
         key[0] = N / parts + i;
-        if (!(j.e[i] = entry_get(kind, key, size, 1, &own[i]))) r = 0;
+        if (!(j.e[i] = entry_get(kind, key, size, nthr, &own[i]))) r = 0;
     }
-    if (r == 1 && !(j.rc = calloc((size_t)parts, sizeof *j.rc)))
-        r = lt_error("out of memory splitting a oneDNN call");
-    if (r == 1) {
-        lt_parallel_for(parts, split_chunk, &j);
-        for (int64_t p = 0; p < parts; p++)
+    if (r == 1 && parts == 1) {
+        r = fn(&j, 0, 0, j.e[0]);
+    } else if (r == 1) {
+        if (!(j.rc = calloc((size_t)parts, sizeof *j.rc)))
+            r = lt_error("out of memory splitting a oneDNN call");
+        else
+            lt_parallel_for(parts, split_chunk, &j);
+        for (int64_t p = 0; j.rc && p < parts; p++)
             if (j.rc[p] != 1)   /* the part's own message is on its thread */
                 r = lt_error("oneDNN's %s failed (out of memory?)",
                              kind >= K_POOL_MAX ? "pooling" : "convolution");
@@ -492,6 +498,7 @@ static int split_run(int kind, const void *shape, size_t size, int64_t parts, pa
     free(j.rc);
     for (int i = 0; i < 2; i++)
         if (own[i]) entry_free(j.e[i]);
+    if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     return r;
 }
 
@@ -529,27 +536,17 @@ int lt_dnnl_conv_run(lt_dnnl_conv_kind kind, const lt_dnnl_conv_shape *s, const 
     double win = (double)((s->transposed ? s->OC : s->C) / s->groups * s->kh * s->kw);
     double io = (double)(s->C * s->H * s->W + s->OC * s->OH * s->OW);
     int64_t parts = batch_parts(s->N, 2.0 * (double)s->N * sums * win, 4.0 * (double)s->N * io);
-    int r;
-    if (parts >= 2) {
-        int64_t wsz = s->OC * s->C / s->groups * s->kh * s->kw;
-        lt_tensor *hold = NULL;
-        float *partial = NULL;
-        if (kind == LT_DNNL_CONV_BWD_WEIGHTS &&
-            !(partial = lt_scratch_get((size_t)((parts - 1) * wsz) * sizeof(float), &hold)))
-            return LT_ERR;
-        conv_args c = {kind, s, a, b, bias, out, partial, wsz};
-        r = split_run((int)kind, &key, sizeof key, parts, conv_part, &c);
-        for (int64_t p = 1; r == 1 && partial && p < parts; p++)
-            for (int64_t i = 0; i < wsz; i++) out[i] += partial[(p - 1) * wsz + i];
-        lt_scratch_put(hold);
-    } else {
-        int own;
-        entry *e = entry_get((int)kind, &key, sizeof key, parts ? 1 : lt_get_num_threads(), &own);
-        if (!e) return 0;
-        r = entry_run(e, a, b, bias, out);
-        if (own) entry_free(e);
-    }
-    if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+    int64_t wsz = s->OC * s->C / s->groups * s->kh * s->kw;
+    lt_tensor *hold = NULL;
+    float *partial = NULL;
+    if (kind == LT_DNNL_CONV_BWD_WEIGHTS && parts >= 2 &&
+        !(partial = lt_scratch_get((size_t)((parts - 1) * wsz) * sizeof(float), &hold)))
+        return LT_ERR;
+    conv_args c = {kind, s, a, b, bias, out, partial, wsz};
+    int r = run_parts((int)kind, &key, sizeof key, parts, conv_part, &c);
+    for (int64_t p = 1; r == 1 && partial && p < parts; p++)
+        for (int64_t i = 0; i < wsz; i++) out[i] += partial[(p - 1) * wsz + i];
+    lt_scratch_put(hold);
     return r;
 }
 
@@ -706,18 +703,15 @@ typedef struct {
 } pool_args;
 
 /* samples [n0, n0 + the count e was made for) of one pooling call */
-static int pool_rows(const pool_args *c, int64_t n0, const entry *e)
+static int pool_part(const split *j, int64_t p, int64_t n0, const entry *e)
 {
+    const pool_args *c = j->args;
     const lt_dnnl_pool_shape *s = c->s;
-    if (c->kind == K_POOL_MAX) return max_pool_rows(e, s, n0, n0 + e->key[0], c->in, c->out, c->indices);
+    if (c->kind == K_POOL_MAX)
+        return max_pool_rows(e, s, n0, n0 + e->key[0], c->in, c->out, c->indices);
     int64_t xs = s->C * s->H * s->W, ys = s->C * s->OH * s->OW;
     int bwd = c->kind == K_POOL_AVG_BWD;
     return pool_run(e, c->in + n0 * (bwd ? ys : xs), c->out + n0 * (bwd ? xs : ys), NULL);
-}
-
-static int pool_part(const split *j, int64_t p, int64_t n0, const entry *e)
-{
-    return pool_rows(j->args, n0, e);
 }
 
 static int pool_any(int kind, const lt_dnnl_pool_shape *s, const float *in, float *out,
@@ -727,18 +721,7 @@ static int pool_any(int kind, const lt_dnnl_pool_shape *s, const float *in, floa
     double outs = (double)(s->N * s->C * s->OH * s->OW);
     int64_t parts = batch_parts(s->N, outs * (double)(s->kh * s->kw),
                                 4.0 * ((double)(s->N * s->C * s->H * s->W) + outs));
-    int r;
-    if (parts >= 2) {
-        r = split_run(kind, s, sizeof *s, parts, pool_part, &c);
-    } else {
-        int own;
-        entry *e = entry_get(kind, s, sizeof *s, parts ? 1 : lt_get_num_threads(), &own);
-        if (!e) return 0;
-        r = pool_rows(&c, 0, e);
-        if (own) entry_free(e);
-    }
-    if (r == 1) __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
-    return r;
+    return run_parts(kind, s, sizeof *s, parts, pool_part, &c);
 }
 
 int lt_dnnl_max_pool(const lt_dnnl_pool_shape *s, const float *x, float *y, int64_t *indices)
