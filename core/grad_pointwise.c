@@ -59,10 +59,17 @@ static lt_tensor *t_un(tmps *s, lt_unary_op op, const lt_tensor *a)
     return r ? t_check(s, r, lt_unary(r, op, a)) : NULL;
 }
 
-static lt_tensor *t_bin(tmps *s, lt_binary_op op, const lt_tensor *a, const lt_tensor *b)
+/* a op (alpha * b) (lt_binary: alpha for ADD / SUB, the slope for LEAKY_GRAD) */
+static lt_tensor *t_bin_al(tmps *s, lt_binary_op op, const lt_tensor *a, const lt_tensor *b,
+                           double alpha)
 {
     lt_tensor *r = a && b ? t_new(s, a->dtype) : NULL;
-    return r ? t_check(s, r, lt_binary(r, op, a, b, 1.0)) : NULL;
+    return r ? t_check(s, r, lt_binary(r, op, a, b, alpha)) : NULL;
+}
+
+static lt_tensor *t_bin(tmps *s, lt_binary_op op, const lt_tensor *a, const lt_tensor *b)
+{
+    return t_bin_al(s, op, a, b, 1.0);
 }
 
 /* a op v */
@@ -491,9 +498,8 @@ static int leaky_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
 {
     tmps s = {0};
     const lt_tensor *g = gout[0], *a = t_saved(&s, n, SLOT_A);
-    lt_tensor *r = a ? t_new(&s, g->dtype) : NULL;  /* a > 0 ? g : g * slope, one pass */
-    r = r ? t_check(&s, r, lt_binary(r, LT_OP_LEAKY_GRAD, g, a, n->d[0])) : NULL;
-    t_give(&s, n, gin, 0, r);
+    /* a > 0 ? g : g * slope, one pass */
+    t_give(&s, n, gin, 0, t_bin_al(&s, LT_OP_LEAKY_GRAD, g, a, n->d[0]));
     return t_done(&s);
 }
 
