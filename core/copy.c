@@ -188,13 +188,13 @@ int lt_copy(lt_tensor *dst, const lt_tensor *src)
         int last = it.ndim - 1;
         int rows = dst->dtype == from->dtype && it.stride[0][last] == 1 &&
                    it.stride[1][last] == 1;
+        int64_t chunks = lt_par_chunks(0, 2.0 * (double)it.numel * (double)it.elsize[0]);
         if (rows && it.ndim == 1)
             memcpy(it.data[0], it.data[1], (size_t)it.numel * it.elsize[0]);
         else if (is_transpose(&it, dst, from))
-            lt_parallel_range(lt_par_chunks(0, 2.0 * (double)it.numel * (double)it.elsize[0]),
-                              it.size[0], transpose_rows, &it);
+            lt_parallel_range(chunks, it.size[0], transpose_rows, &it);
         else if (rows && it.size[last] * (int64_t)it.elsize[0] >= COPY_ROW_MIN_BYTES &&
-                 lt_par_chunks(0, 2.0 * (double)it.numel * (double)it.elsize[0]) <= 1)
+                 chunks <= 1)
             copy_rows(&it);  /* (a copy big enough for threads stays on the parallel loop) */
         else
             lt_iter_run(&it, copy_loops[dst->dtype][from->dtype], NULL, 0);
