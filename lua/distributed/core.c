@@ -450,8 +450,6 @@ static int finalize_mpi(void)
      * (0 of 100 since) */
     watch_begin("finalize");
     int rb = world_size > 1 ? MPI_Barrier(MPI_COMM_WORLD) : MPI_SUCCESS;
-    watch_end();
-    watch_begin("finalize");   /* every rank is here: this no longer waits on a slow one */
     LSAN_OFF();
     int rc = MPI_Finalize();
     LSAN_ON();
