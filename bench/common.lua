@@ -1,6 +1,7 @@
 -- bench/common.lua — what the benchmarks share (dofile'd, as bench/pytorch.lua): the
--- PyTorch-style training step closure, the timing loops, the thread counts to run and the
--- formatting of optional numbers. Returns a table of functions.
+-- PyTorch-style training step closure, the timing loops, the thread counts to run, the
+-- formatting of optional numbers and examples/cnn_mnist.lua's LeNet-5. Returns a table of
+-- functions.
 local torch = require 'torch'
 
 local M = {}
@@ -46,5 +47,16 @@ function M.fmt(v, f) return v and (f or '%.2f'):format(v) or 'n/a' end
 
 -- a / b as '1.23x', or 'n/a' when either is missing
 function M.ratio(a, b) return a and b and ('%.2fx'):format(a / b) or 'n/a' end
+
+-- examples/cnn_mnist.lua's LeNet-5 (1 x 28 x 28 in, 10 classes out)
+function M.lenet()
+  local nn = require 'nn'
+  return nn.Sequential()
+    :add(nn.Conv2d(1, 6, 5, { padding = 2 })):add(nn.ReLU()):add(nn.MaxPool2d(2))
+    :add(nn.Conv2d(6, 16, 5)):add(nn.ReLU()):add(nn.MaxPool2d(2))
+    :add(nn.View(-1, 400))
+    :add(nn.Linear(400, 120)):add(nn.ReLU()):add(nn.Linear(120, 84)):add(nn.ReLU())
+    :add(nn.Linear(84, 10))
+end
 
 return M

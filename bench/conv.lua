@@ -41,15 +41,6 @@ local function best_ms(reps, fn)
   return best / reps * 1e3
 end
 
-local function lenet()
-  return nn.Sequential()
-    :add(nn.Conv2d(1, 6, 5, { padding = 2 })):add(nn.ReLU()):add(nn.MaxPool2d(2))
-    :add(nn.Conv2d(6, 16, 5)):add(nn.ReLU()):add(nn.MaxPool2d(2))
-    :add(nn.View(-1, 400))
-    :add(nn.Linear(400, 120)):add(nn.ReLU()):add(nn.Linear(120, 84)):add(nn.ReLU())
-    :add(nn.Linear(84, 10))
-end
-
 -- forward + backward of module m on x (input gradient when x requires it), ms per call
 local function conv_ms(m, x, reps)
   local gy
@@ -76,7 +67,7 @@ local function ours()
         x.requiresGrad = c[8]
         res[pre .. i .. ':' .. nt] = conv_ms(m, x, c[9])
       end
-      local model, crit = lenet(), nn.CrossEntropyCriterion()
+      local model, crit = common.lenet(), nn.CrossEntropyCriterion()
       local opt = optim.SGD(model:parameters(), { lr = 0.01 })
       local x, t = torch.randn(100, 1, 28, 28), torch.LongTensor(100):random(1, 10)
       res[pre .. (#convs + 1) .. ':' .. nt] = best_ms(10, function()

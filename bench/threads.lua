@@ -52,12 +52,7 @@ end
 local function lenet_step()
   torch.manualSeed(1)
   local x, y = torch.randn(100, 1, 28, 28), torch.LongTensor(100):random(1, 10)
-  local model = nn.Sequential()
-    :add(nn.Conv2d(1, 6, 5, { padding = 2 })):add(nn.ReLU()):add(nn.MaxPool2d(2))
-    :add(nn.Conv2d(6, 16, 5)):add(nn.ReLU()):add(nn.MaxPool2d(2))
-    :add(nn.View(-1, 400))
-    :add(nn.Linear(400, 120)):add(nn.ReLU()):add(nn.Linear(120, 84)):add(nn.ReLU())
-    :add(nn.Linear(84, 10))
+  local model = common.lenet()
   return common.train_step(model, nn.CrossEntropyCriterion(),
                            optim.SGD(model:parameters(), { lr = 0.1 }), x, y), 10
 end
