@@ -270,7 +270,7 @@ static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         break;
     case LT_OP_SIGMOID: r = t_bin(&s, LT_OP_SIGMOID_GRAD, g, y); break;  /* g (1 - y) y */
     case LT_OP_TANH: r = t_bin(&s, LT_OP_TANH_GRAD, g, y); break;        /* g (1 - y^2) */
-    case LT_OP_RELU: r = t_bin(&s, LT_OP_RELU_GRAD, g, y); break;        /* y > 0 ? g : 0 */
+    case LT_OP_RELU: r = t_bin(&s, LT_OP_RELU_GRAD, g, y); break;        /* y <= 0 ? 0 : g */
     case LT_OP_SIN: r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_COS, x)); break;
     case LT_OP_COS:
         r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_NEG, t_un(&s, LT_OP_SIN, x)));

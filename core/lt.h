@@ -206,7 +206,8 @@ typedef enum {
     LT_OP_REM, LT_OP_ATAN2,
     /* float only, for backward: a = the gradient, b = the op's output (leaky relu: its input);
      * one pass instead of three, with the bits of the three (g * (1 - y) * y, g * (1 - y * y),
-     * y > 0 ? g : 0, and x > 0 ? g : g * alpha, alpha the slope) */
+     * y <= 0 ? 0 : g, and x > 0 ? g : g * alpha, alpha the slope; at NaN, PyTorch's g and
+     * g * alpha) */
     LT_OP_SIGMOID_GRAD, LT_OP_TANH_GRAD, LT_OP_RELU_GRAD, LT_OP_LEAKY_GRAD,
     LT_NBINARY
 } lt_binary_op;

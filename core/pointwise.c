@@ -344,7 +344,7 @@ static scalar4 make_scalar4(double v)
     BINARY_LOOP(b_atan2_##tag, T, tag, atan2##F(a, b))                                      \
     BINARY_LOOP_WIDE(b_sigmoid_grad_##tag, T, tag, a * (1 - b) * b)                         \
     BINARY_LOOP_WIDE(b_tanh_grad_##tag, T, tag, a * (1 - b * b))                            \
-    BINARY_LOOP_WIDE(b_relu_grad_##tag, T, tag, b > 0 ? a : 0)                              \
+    BINARY_LOOP_WIDE(b_relu_grad_##tag, T, tag, b <= 0 ? 0 : a)                             \
     BINARY_LOOP_WIDE(b_leaky_grad_##tag, T, tag, b > 0 ? a : a * al)
 
 FLOAT_BINARY(float, f, f)

@@ -325,7 +325,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
             case LT_RNN_RELU:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
                     T v = gr[j] + bih[j] + ghr[j] + bhh[j];                                              \
-                    hr[j] = v > 0 ? v : 0;                                                      \
+                    hr[j] = v <= 0 ? 0 : v;                                                     \
                 }                                                                               \
                 break;                                                                          \
             case LT_RNN_GRU: {                                                                  \
@@ -394,7 +394,7 @@ static void gemm(lt_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t kk, 
                 break;                                                                          \
             case LT_RNN_RELU:                                                                   \
                 _Pragma("omp simd") for (int64_t j = 0; j < H; j++) {                           \
-                    T da = hr[j] > 0 ? dhr[j] + dyr[j] : 0;                                     \
+                    T da = hr[j] <= 0 ? 0 : dhr[j] + dyr[j];                                    \
                     dgir[j] = da;                                                               \
                     acc[j] += da;                                                               \
                     dhr[j] = 0;                                                                 \

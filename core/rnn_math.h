@@ -14,14 +14,15 @@
 
 /* exp by Cody-Waite reduction and Cephes' polynomial, 2^n built in the exponent bits; about
  * 1 ulp for x in [-87, 88]; clamped outside (the callers only need saturation there). NaN
- * stays NaN. This is lt_exp_float (lt_internal.h) without its full-range scaling: the gates
+ * stays NaN: the clamps compare so that a NaN x fails both tests and passes through (written
+ * `x > -87 ? x : -87`, NaN became e^-87, and a NaN input to an LSTM gave finite outputs). This is lt_exp_float (lt_internal.h) without its full-range scaling: the gates
  * never need subnormals, and the shared one made the seed step ~2% slower (measured with
  * LUATORCH_BENCH_QUICK=1 bench/lstm.lua, 2026-11-26). */
 static INLINE float exp_f(float x)
 {
     const float magic = 12582912.0f;  /* 1.5 * 2^23: adding it rounds to an integer */
-    float xc = x > -87.0f ? x : -87.0f;
-    xc = xc < 88.0f ? xc : 88.0f;
+    float xc = x < -87.0f ? -87.0f : x;
+    xc = xc > 88.0f ? 88.0f : xc;
     float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
     int32_t ti, mi;

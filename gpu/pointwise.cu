@@ -317,7 +317,7 @@ template <int OP, typename T> static LT_HD T binary_op(T a, T b, T al)
         else if constexpr (OP == LT_OP_ATAN2) return m_atan2(a, b);
         /* the host's order and roundings (no contraction into an FMA) */
         else if constexpr (OP == LT_OP_SIGMOID_GRAD) return mul_rn(mul_rn(a, T(1) - b), b);
-        else if constexpr (OP == LT_OP_RELU_GRAD) return b > T(0) ? a : T(0);
+        else if constexpr (OP == LT_OP_RELU_GRAD) return b <= T(0) ? T(0) : a;
         else if constexpr (OP == LT_OP_LEAKY_GRAD) return b > T(0) ? a : mul_rn(a, al);
         else return mul_rn(a, T(1) - mul_rn(b, b));
     } else if constexpr (sizeof(T) == 8) {

@@ -53,7 +53,7 @@ __global__ void rnn_fwd_step(int mode, int64_t t, int64_t B, int64_t H, const in
         const T *ghr = gh + b * G;
         if (mode == LT_RNN_TANH || mode == LT_RNN_RELU) {
             T v = gr[j] + bih[j] + ghr[j] + bhh[j];
-            h[i] = mode == LT_RNN_TANH ? act<T>::th(v) : v > 0 ? v : (T)0;
+            h[i] = mode == LT_RNN_TANH ? act<T>::th(v) : v <= 0 ? (T)0 : v;
         } else if (mode == LT_RNN_GRU) {
             T r = act<T>::sig(gr[j] + bih[j] + ghr[j] + bhh[j]);
             T z = act<T>::sig(gr[H + j] + bih[H + j] + ghr[H + j] + bhh[H + j]);
@@ -97,7 +97,7 @@ __global__ void rnn_bwd_step(int mode, int64_t t, int64_t B, int64_t H, const in
             dgir[j] = d * (1 - h[i] * h[i]);
             dh[i] = 0;
         } else if (mode == LT_RNN_RELU) {
-            dgir[j] = h[i] > 0 ? d : (T)0;
+            dgir[j] = h[i] <= 0 ? (T)0 : d;
             dh[i] = 0;
         } else if (mode == LT_RNN_GRU) {
             T r = gr[j], z = gr[H + j], n = gr[2 * H + j];

@@ -251,6 +251,23 @@ describe('gradients against hand-checked values and PyTorch', function()
     end
   end)
 
+  it('at NaN: relu passes the gradient, leakyRelu scales it, clamp drops it (as PyTorch 2.x)', function()
+    -- PyTorch: relu's backward is threshold_backward (x <= 0 ? 0 : g), leaky_relu's x > 0 ? g :
+    -- g * slope, clamp's g * (min <= x <= max); checked with torch 2.15 on [nan, -1, 2]
+    local cases = {
+      { function(x) return torch.relu(x) end, { 1, 0, 1 } },
+      { function(x) return torch.leakyRelu(x, 0.25) end, { 0.25, 0.25, 1 } },
+      { function(x) return torch.clamp(x, -0.5, 0.5) end, { 0, 0, 0 } },
+    }
+    for _, d in ipairs({ 'float64', 'float32' }) do
+      for i, c in ipairs(cases) do
+        local x = grad_leaf(H.tensor({ shape = { 3 }, data = { 0 / 0, -1, 2 } }, d))
+        c[1](x):sum():backward()
+        assert.same(c[2], x.grad:totable(), d .. ' case ' .. i)
+      end
+    end
+  end)
+
   local forms = {
     pow = function(a, b) return torch.pow(a, b) end,
     pow_s0 = function(a) return torch.pow(a, 0) end,

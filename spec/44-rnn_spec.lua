@@ -372,6 +372,47 @@ describe('shapes and forms', function()
     H.close(r.state, out[2], 0, 0)
   end)
 
+  it('a NaN input gives NaN where PyTorch does; infinities saturate (float32 kernels against float64)', function()
+    -- float32 runs the fused kernels' own exp / tanh polynomials, float64 runs libm: a NaN in
+    -- batch row 2 at step 2 must reach that row's outputs from step 2 on and no other row;
+    -- elsewhere float32 agrees with float64 (relu's infinities included)
+    local mods = {
+      function() return nn.LSTM(3, 4) end,
+      function() return nn.GRU(3, 4) end,
+      function() return nn.RNN(3, 4) end,
+      function() return nn.RNN(3, 4, { nonlinearity = 'relu' }) end,
+      function() return nn.LSTMCell(3, 4) end,
+      function() return nn.GRUCell(3, 4) end,
+      function() return nn.RNNCell(3, 4) end,
+    }
+    for i, new in ipairs(mods) do
+      torch.manualSeed(i)
+      local m = new()
+      local cell = torch.type(m):match('Cell$')
+      local x = torch.randn(cell and 1 or 4, 3, 3)
+      x[1][1][1], x[1][3][2] = math.huge, -math.huge
+      if not cell then x[2][2][3] = 0 / 0 else x[1][2][3] = 0 / 0 end
+      local function run(mod, input)
+        local y = mod:forward(cell and input[1] or input)
+        y = torch.type(y) == 'table' and y[1] or y
+        return cell and y:view(1, 3, 4) or y
+      end
+      local y32, y64 = run(m, x), run(m:clone():double(), x:double())
+      for t = 1, y32:size(1) do
+        for b = 1, 3 do
+          for j = 1, 4 do
+            local a, e = y32[t][b][j], y64[t][b][j]
+            local what = ('%s: step %d row %d unit %d is %s, float64 %s'):format(torch.type(m),
+              t, b, j, tostring(a), tostring(e))
+            if b == 2 and t >= (cell and 1 or 2) then assert.is_true(e ~= e and a ~= a, what)
+            elseif e ~= e then assert.is_true(a ~= a, what)  -- relu: inf - inf
+            else assert.is_true(a == e or math.abs(a - e) < 1e-5, what) end
+          end
+        end
+      end
+    end
+  end)
+
   it('fits in nn.Sequential and trains (loss goes down)', function()
     torch.manualSeed(2)
     local model = nn.Sequential():add(nn.GRU(3, 8, { batchFirst = true, bidirectional = true }))
