@@ -242,6 +242,15 @@ static const struct {
     [LT_OP_FRAC] = {"FracBackward", SAVE_NONE},
     [LT_OP_SQUARE] = {"SquareBackward", SAVE_IN},
     [LT_OP_RECIPROCAL] = {"ReciprocalBackward", SAVE_OUT},
+    [LT_OP_TAN] = {"TanBackward", SAVE_OUT},
+    [LT_OP_ASIN] = {"AsinBackward", SAVE_IN},
+    [LT_OP_ACOS] = {"AcosBackward", SAVE_IN},
+    [LT_OP_ATAN] = {"AtanBackward", SAVE_IN},
+    [LT_OP_SINH] = {"SinhBackward", SAVE_IN},
+    [LT_OP_COSH] = {"CoshBackward", SAVE_IN},
+    [LT_OP_EXPM1] = {"Expm1Backward", SAVE_OUT},
+    [LT_OP_ERF] = {"ErfBackward", SAVE_IN},
+    [LT_OP_ERFC] = {"ErfcBackward", SAVE_IN},
 };
 
 static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
@@ -279,6 +288,26 @@ static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
     case LT_OP_SQUARE: r = t_bin(&s, LT_OP_MUL, g, t_sbin(&s, LT_OP_MUL, 2, x)); break;
     case LT_OP_RECIPROCAL:  /* -g * y^2 */
         r = t_bin(&s, LT_OP_MUL, t_un(&s, LT_OP_NEG, g), t_bin(&s, LT_OP_MUL, y, y));
+        break;
+    case LT_OP_TAN:  /* g (1 + y^2) */
+        r = t_bin(&s, LT_OP_MUL, g, t_bins(&s, LT_OP_ADD, t_un(&s, LT_OP_SQUARE, y), 1));
+        break;
+    case LT_OP_ASIN:  /* +-g / sqrt(1 - x^2) */
+    case LT_OP_ACOS:
+        r = t_bin(&s, LT_OP_DIV, op == LT_OP_ASIN ? g : t_un(&s, LT_OP_NEG, g),
+                  t_un(&s, LT_OP_SQRT, t_sbin(&s, LT_OP_SUB, 1, t_un(&s, LT_OP_SQUARE, x))));
+        break;
+    case LT_OP_ATAN:  /* g / (1 + x^2) */
+        r = t_bin(&s, LT_OP_DIV, g, t_bins(&s, LT_OP_ADD, t_un(&s, LT_OP_SQUARE, x), 1));
+        break;
+    case LT_OP_SINH: r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_COSH, x)); break;
+    case LT_OP_COSH: r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_SINH, x)); break;
+    case LT_OP_EXPM1: r = t_bin(&s, LT_OP_MUL, g, t_bins(&s, LT_OP_ADD, y, 1)); break;
+    case LT_OP_ERF:  /* +-g 2 / sqrt(pi) e^(-x^2) */
+    case LT_OP_ERFC:
+        r = t_bin(&s, LT_OP_MUL, g,
+                  t_sbin(&s, LT_OP_MUL, op == LT_OP_ERF ? M_2_SQRTPI : -M_2_SQRTPI,
+                         t_un(&s, LT_OP_EXP, t_un(&s, LT_OP_NEG, t_un(&s, LT_OP_SQUARE, x)))));
         break;
     default: s.st = lt_error("%s: unknown unary op", n->name); break;
     }

@@ -213,7 +213,16 @@ static int ew_run(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, 
     UNARY_LOOP(u_trunc_##tag, T, trunc##F(v))                                               \
     UNARY_LOOP(u_frac_##tag, T, v - trunc##F(v))                                            \
     UNARY_LOOP(u_square_##tag, T, v * v)                                                    \
-    UNARY_LOOP(u_reciprocal_##tag, T, one / v)
+    UNARY_LOOP(u_reciprocal_##tag, T, one / v)                                              \
+    UNARY_LOOP(u_tan_##tag, T, tan##F(v))                                                   \
+    UNARY_LOOP(u_asin_##tag, T, asin##F(v))                                                 \
+    UNARY_LOOP(u_acos_##tag, T, acos##F(v))                                                 \
+    UNARY_LOOP(u_atan_##tag, T, atan##F(v))                                                 \
+    UNARY_LOOP(u_sinh_##tag, T, sinh##F(v))                                                 \
+    UNARY_LOOP(u_cosh_##tag, T, cosh##F(v))                                                 \
+    UNARY_LOOP(u_expm1_##tag, T, expm1##F(v))                                               \
+    UNARY_LOOP(u_erf_##tag, T, erf##F(v))                                                   \
+    UNARY_LOOP(u_erfc_##tag, T, erfc##F(v))
 
 FLOAT_UNARY(float, f, f, 1.0f)
 FLOAT_UNARY(double, d, , 1.0)
@@ -255,11 +264,21 @@ static const lt_loop_fn unary_loops[LT_NUNARY][LT_NDTYPES] = {
     [LT_OP_FRAC] = {u_frac_f, u_frac_d, u_zero_l, u_zero_b},
     [LT_OP_SQUARE] = {u_square_f, u_square_d, u_square_l, u_square_b},
     [LT_OP_RECIPROCAL] = FLOAT_ONLY(reciprocal),
+    [LT_OP_TAN] = FLOAT_ONLY(tan),
+    [LT_OP_ASIN] = FLOAT_ONLY(asin),
+    [LT_OP_ACOS] = FLOAT_ONLY(acos),
+    [LT_OP_ATAN] = FLOAT_ONLY(atan),
+    [LT_OP_SINH] = FLOAT_ONLY(sinh),
+    [LT_OP_COSH] = FLOAT_ONLY(cosh),
+    [LT_OP_EXPM1] = FLOAT_ONLY(expm1),
+    [LT_OP_ERF] = FLOAT_ONLY(erf),
+    [LT_OP_ERFC] = FLOAT_ONLY(erfc),
 };
 
 static const char *const unary_names[LT_NUNARY] = {
     "neg", "abs", "sign", "exp", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh", "relu",
     "floor", "ceil", "round", "sin", "cos", "trunc", "frac", "square", "reciprocal",
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "erf", "erfc",
 };
 
 const char *lt_unary_name(lt_unary_op op)

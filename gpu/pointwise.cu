@@ -60,6 +60,15 @@ LT_MATH1(m_ceil, ceilf, ceil)
 LT_MATH1(m_round, nearbyintf, nearbyint)
 LT_MATH1(m_sin, sinf, sin)
 LT_MATH1(m_cos, cosf, cos)
+LT_MATH1(m_tan, tanf, tan)
+LT_MATH1(m_asin, asinf, asin)
+LT_MATH1(m_acos, acosf, acos)
+LT_MATH1(m_atan, atanf, atan)
+LT_MATH1(m_sinh, sinhf, sinh)
+LT_MATH1(m_cosh, coshf, cosh)
+LT_MATH1(m_expm1, expm1f, expm1)
+LT_MATH1(m_erf, erff, erf)
+LT_MATH1(m_erfc, erfcf, erfc)
 LT_MATH1(m_trunc, truncf, trunc)
 LT_MATH2(m_pow, powf, pow)
 LT_MATH2(m_fmod, fmodf, fmod)
@@ -244,6 +253,15 @@ template <int OP, typename T> static LT_HD T unary_op(T v)
         else if constexpr (OP == LT_OP_FRAC) return v - m_trunc(v);
         else if constexpr (OP == LT_OP_SQUARE) return v * v;
         else if constexpr (OP == LT_OP_RECIPROCAL) return (T)1 / v;
+        else if constexpr (OP == LT_OP_TAN) return m_tan(v);
+        else if constexpr (OP == LT_OP_ASIN) return m_asin(v);
+        else if constexpr (OP == LT_OP_ACOS) return m_acos(v);
+        else if constexpr (OP == LT_OP_ATAN) return m_atan(v);
+        else if constexpr (OP == LT_OP_SINH) return m_sinh(v);
+        else if constexpr (OP == LT_OP_COSH) return m_cosh(v);
+        else if constexpr (OP == LT_OP_EXPM1) return m_expm1(v);
+        else if constexpr (OP == LT_OP_ERF) return m_erf(v);
+        else if constexpr (OP == LT_OP_ERFC) return m_erfc(v);
         else return v;
     } else if constexpr (sizeof(T) == 8) {  /* int64: wraps like the hardware, no UB */
         if constexpr (OP == LT_OP_NEG) return (int64_t)(0 - U64(v));
@@ -279,7 +297,8 @@ template <typename T> static int unary_typed(const lt_iter &it, lt_unary_op op)
     LT_UF(LT_OP_LOG1P) LT_UF(LT_OP_SQRT) LT_UF(LT_OP_RSQRT) LT_UF(LT_OP_SIGMOID)
     LT_UF(LT_OP_TANH) LT_U(LT_OP_RELU) LT_U(LT_OP_FLOOR) LT_U(LT_OP_CEIL) LT_U(LT_OP_ROUND)
     LT_UF(LT_OP_SIN) LT_UF(LT_OP_COS) LT_U(LT_OP_TRUNC) LT_U(LT_OP_FRAC) LT_U(LT_OP_SQUARE)
-    LT_UF(LT_OP_RECIPROCAL)
+    LT_UF(LT_OP_RECIPROCAL) LT_UF(LT_OP_TAN) LT_UF(LT_OP_ASIN) LT_UF(LT_OP_ACOS) LT_UF(LT_OP_ATAN)
+    LT_UF(LT_OP_SINH) LT_UF(LT_OP_COSH) LT_UF(LT_OP_EXPM1) LT_UF(LT_OP_ERF) LT_UF(LT_OP_ERFC)
     default: break;
     }
 #undef LT_U

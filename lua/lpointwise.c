@@ -126,6 +126,15 @@ UNARY_FN(pw_cos, LT_OP_COS, "cos")
 UNARY_FN(pw_square, LT_OP_SQUARE, "square")
 UNARY_FN(pw_cinv, LT_OP_RECIPROCAL, "cinv")
 UNARY_FN(pw_reciprocal, LT_OP_RECIPROCAL, "reciprocal")
+UNARY_FN(pw_tan, LT_OP_TAN, "tan")
+UNARY_FN(pw_asin, LT_OP_ASIN, "asin")
+UNARY_FN(pw_acos, LT_OP_ACOS, "acos")
+UNARY_FN(pw_atan, LT_OP_ATAN, "atan")
+UNARY_FN(pw_sinh, LT_OP_SINH, "sinh")
+UNARY_FN(pw_cosh, LT_OP_COSH, "cosh")
+UNARY_FN(pw_expm1, LT_OP_EXPM1, "expm1")
+UNARY_FN(pw_erf, LT_OP_ERF, "erf")
+UNARY_FN(pw_erfc, LT_OP_ERFC, "erfc")
 
 /* ---- binary ------------------------------------------------------------------------------- */
 
@@ -459,6 +468,11 @@ void lt_open_pointwise(lua_State *L)
         {"sin", pw_sin, LT_FMW}, {"cos", pw_cos, LT_FMW},
         {"square", pw_square, LT_FMW}, {"cinv", pw_cinv, LT_FMW},
         {"reciprocal", pw_reciprocal, LT_FMW},
+        {"tan", pw_tan, LT_FMW}, {"asin", pw_asin, LT_FMW},
+        {"acos", pw_acos, LT_FMW}, {"atan", pw_atan, LT_FMW},
+        {"sinh", pw_sinh, LT_FMW}, {"cosh", pw_cosh, LT_FMW},
+        {"expm1", pw_expm1, LT_FMW}, {"erf", pw_erf, LT_FMW},
+        {"erfc", pw_erfc, LT_FMW},
         /* x:sub(...) is Torch7's sub-tensor view (ltensor.c); subtraction is csub */
         {"add", pw_add, LT_FMW}, {"csub", pw_csub, LT_FMW},
         {"sub", pw_sub, LT_FW},

@@ -23,6 +23,8 @@ describe('unary ops', function()
     sqrt = 'sqrt', rsqrt = 'rsqrt', sigmoid = 'sigmoid', tanh = 'tanh', relu = 'relu',
     floor = 'floor', ceil = 'ceil', round = 'round', trunc = 'trunc', frac = 'frac',
     sin = 'sin', cos = 'cos', square = 'square', reciprocal = 'reciprocal',
+    tan = 'tan', asin = 'asin', acos = 'acos', atan = 'atan', sinh = 'sinh', cosh = 'cosh',
+    expm1 = 'expm1', erf = 'erf', erfc = 'erfc',
   }
   for op, name in pairs(methods) do
     for _, d in ipairs(DT) do

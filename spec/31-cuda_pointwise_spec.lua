@@ -94,7 +94,8 @@ describe('CUDA pointwise: unary', function()
     neg = 'any', abs = 'any', sign = 'any', exp = 'any', log = 'pos', log1p = 'pos',
     sqrt = 'pos', rsqrt = 'pos', sigmoid = 'any', tanh = 'any', relu = 'any', floor = 'any',
     ceil = 'any', round = 'any', trunc = 'any', frac = 'any', sin = 'any', cos = 'any',
-    square = 'any', reciprocal = 'pos', cinv = 'pos',
+    square = 'any', reciprocal = 'pos', cinv = 'pos', tan = 'any', asin = 'any', acos = 'any',
+    atan = 'any', sinh = 'any', cosh = 'any', expm1 = 'any', erf = 'any', erfc = 'any',
   }
   local INT_OPS = { 'neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round', 'trunc', 'frac',
                     'square' }

@@ -113,6 +113,9 @@ torch.abs t:abs torch.neg t:neg torch.sign t:sign | torch.abs([res,] t) | elemen
 torch.exp t:exp torch.log t:log torch.log1p t:log1p | torch.exp([res,] t) | elementwise e^x, ln x, ln(1 + x) (method: in place; floating types)
 torch.sqrt t:sqrt torch.rsqrt t:rsqrt torch.square t:square | torch.sqrt([res,] t) | elementwise sqrt(x), 1/sqrt(x), x^2
 torch.sin t:sin torch.cos t:cos torch.atan2 t:atan2 | torch.sin([res,] t) / torch.atan2([res,] y, x) | elementwise trigonometry
+torch.tan t:tan torch.asin t:asin torch.acos t:acos torch.atan t:atan | torch.tan([res,] t) | elementwise tan, arcsin, arccos, arctan (method: in place; floating types)
+torch.sinh t:sinh torch.cosh t:cosh | torch.sinh([res,] t) | elementwise hyperbolic sine and cosine (method: in place; floating types)
+torch.expm1 t:expm1 torch.erf t:erf torch.erfc t:erfc | torch.expm1([res,] t) | elementwise e^x - 1 (exact near 0), the error function and 1 - erf(x) (method: in place; floating types)
 torch.tanh t:tanh torch.sigmoid t:sigmoid | torch.tanh([res,] t) / torch.sigmoid([res,] t) | elementwise tanh(x), 1/(1 + e^-x)
 torch.relu t:relu torch.leakyRelu t:leakyRelu | torch.relu([res,] t) / torch.leakyRelu([res,] t [, slope = 0.01]) | elementwise max(x, 0) / x or slope * x
 torch.floor t:floor torch.ceil t:ceil torch.round t:round torch.trunc t:trunc torch.frac t:frac | torch.floor([res,] t) | elementwise rounding (frac: x - trunc(x))
