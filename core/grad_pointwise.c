@@ -336,6 +336,7 @@ static const char *const binary_node_names[LT_NBINARY] = {
     [LT_OP_DIV] = "DivBackward", [LT_OP_POW] = "PowBackward",
     [LT_OP_MAX2] = "MaximumBackward", [LT_OP_MIN2] = "MinimumBackward",
     [LT_OP_REM] = "FmodBackward", [LT_OP_ATAN2] = "Atan2Backward",
+    [LT_OP_REMAINDER] = "RemainderBackward",
 };
 
 /* maximum/minimum: g where the input won, g/2 at ties, 0 where it lost (PyTorch 1.13:
@@ -402,11 +403,13 @@ static int binary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
         if (wa) ga = maxmin_grad(&s, g, a, b, LT_CMP_GT);
         if (wb) gb = maxmin_grad(&s, g, b, a, LT_CMP_GT);
         break;
-    case LT_OP_REM:  /* fmod: a - trunc(a / b) * b */
+    case LT_OP_REM:        /* fmod: a - trunc(a / b) * b */
+    case LT_OP_REMAINDER:  /* a - floor(a / b) * b */
         ga = g;
         if (wb)
             gb = t_bin(&s, LT_OP_MUL, t_un(&s, LT_OP_NEG, g),
-                       t_un(&s, LT_OP_TRUNC, t_bin(&s, LT_OP_DIV, a, b)));
+                       t_un(&s, n->i[SLOT_OP] == LT_OP_REM ? LT_OP_TRUNC : LT_OP_FLOOR,
+                            t_bin(&s, LT_OP_DIV, a, b)));
         break;
     case LT_OP_ATAN2: {  /* (g * b, g * -a) / (a^2 + b^2) */
         const lt_tensor *recip = t_un(&s, LT_OP_RECIPROCAL,
@@ -435,7 +438,8 @@ static int binary_saves(lt_binary_op op, int wa, int wb)
     case LT_OP_MAX2:
     case LT_OP_MIN2:
     case LT_OP_ATAN2: return 1 | 2;
-    case LT_OP_REM: return wb ? 3 : 0;
+    case LT_OP_REM:
+    case LT_OP_REMAINDER: return wb ? 3 : 0;
     default: return 0;
     }
 }

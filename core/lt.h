@@ -206,6 +206,7 @@ int lt_unary(lt_tensor *out, lt_unary_op op, const lt_tensor *a);
 typedef enum {
     LT_OP_ADD, LT_OP_SUB, LT_OP_MUL, LT_OP_DIV, LT_OP_POW, LT_OP_MAX2, LT_OP_MIN2,
     LT_OP_REM, LT_OP_ATAN2,
+    LT_OP_REMAINDER, /* Python's a mod b: the sign of b (REM, fmod: the sign of a) */
     /* float only, for backward: a = the gradient, b = the op's output (leaky relu: its input);
      * one pass instead of three, with the bits of the three (g * (1 - y) * y, g * (1 - y * y),
      * y <= 0 ? 0 : g, and x > 0 ? g : g * alpha, alpha the slope; at NaN, PyTorch's g and

@@ -350,6 +350,24 @@ static scalar4 make_scalar4(double v)
         }                                                                                   \
     }
 
+/* Python's (and PyTorch's) remainder: fmod moved into b's sign; b = 0 gives NaN (floats). */
+static inline float remainder_f(float a, float b)
+{
+    float r = fmodf(a, b);
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+}
+static inline double remainder_d(double a, double b)
+{
+    double r = fmod(a, b);
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+}
+/* integers: divisors were scanned (no zero); b = -1 leaves 0 (INT64_MIN % -1 is undefined) */
+static inline int64_t remainder_l(int64_t a, int64_t b)
+{
+    int64_t r = b == -1 ? 0 : a % b;
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+}
+
 /* max/min propagate NaN like torch.maximum/minimum */
 #define FLOAT_BINARY(T, tag, F)                                                             \
     BINARY_LOOP_WIDE(b_add_##tag, T, tag, a + al * b)                                       \
@@ -360,6 +378,7 @@ static scalar4 make_scalar4(double v)
     BINARY_LOOP(b_max_##tag, T, tag, (a != a || a > b) ? a : b)                             \
     BINARY_LOOP(b_min_##tag, T, tag, (a != a || a < b) ? a : b)                             \
     BINARY_LOOP(b_rem_##tag, T, tag, fmod##F(a, b))                                         \
+    BINARY_LOOP(b_remainder_##tag, T, tag, remainder_##tag(a, b))                           \
     BINARY_LOOP(b_atan2_##tag, T, tag, atan2##F(a, b))                                      \
     BINARY_LOOP_WIDE(b_sigmoid_grad_##tag, T, tag, a * (1 - b) * b)                         \
     BINARY_LOOP_WIDE(b_tanh_grad_##tag, T, tag, a * (1 - b * b))                            \
@@ -380,6 +399,7 @@ BINARY_LOOP(b_pow_l, int64_t, l, ipow64(a, b))
 BINARY_LOOP(b_max_l, int64_t, l, a > b ? a : b)
 BINARY_LOOP(b_min_l, int64_t, l, a < b ? a : b)
 BINARY_LOOP(b_rem_l, int64_t, l, b == -1 ? 0 : a % b)
+BINARY_LOOP(b_remainder_l, int64_t, l, remainder_l(a, b))
 /* uint8 arithmetic happens in int and wraps when converted back */
 BINARY_LOOP(b_add_b, uint8_t, b, a + al * b)
 BINARY_LOOP(b_sub_b, uint8_t, b, a - al * b)
@@ -399,6 +419,7 @@ static const lt_loop_fn binary_loops[LT_NBINARY][LT_NDTYPES] = {
     [LT_OP_MAX2] = {b_max_f, b_max_d, b_max_l, b_max_b},
     [LT_OP_MIN2] = {b_min_f, b_min_d, b_min_l, b_min_b},
     [LT_OP_REM] = {b_rem_f, b_rem_d, b_rem_l, b_rem_b},
+    [LT_OP_REMAINDER] = {b_remainder_f, b_remainder_d, b_remainder_l, b_rem_b},
     [LT_OP_ATAN2] = {b_atan2_f, b_atan2_d, NULL, NULL},
     [LT_OP_SIGMOID_GRAD] = {b_sigmoid_grad_f, b_sigmoid_grad_d, NULL, NULL},
     [LT_OP_TANH_GRAD] = {b_tanh_grad_f, b_tanh_grad_d, NULL, NULL},
@@ -407,8 +428,8 @@ static const lt_loop_fn binary_loops[LT_NBINARY][LT_NDTYPES] = {
 };
 
 static const char *const binary_names[LT_NBINARY] = {
-    "add", "sub", "mul", "div", "pow", "max", "min", "fmod", "atan2", "sigmoid_backward",
-    "tanh_backward", "relu_backward", "leaky_relu_backward",
+    "add", "sub", "mul", "div", "pow", "max", "min", "fmod", "atan2", "remainder",
+    "sigmoid_backward", "tanh_backward", "relu_backward", "leaky_relu_backward",
 };
 
 const char *lt_binary_name(lt_binary_op op)
@@ -470,7 +491,7 @@ static int binary_core(lt_tensor *out, lt_binary_op op, const lt_tensor *a,
     lt_iter it;
     if (ew_begin(out, a->dtype, ins, 2, &target, &it)) return LT_ERR;
     int integer = !lt_dtype_is_float(a->dtype);
-    if (integer && (op == LT_OP_DIV || op == LT_OP_REM ||
+    if (integer && (op == LT_OP_DIV || op == LT_OP_REM || op == LT_OP_REMAINDER ||
                     (op == LT_OP_POW && a->dtype == LT_INT64))) {
         int flags = 0;
         scan_ctx sc = {&flags, op};

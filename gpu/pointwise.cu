@@ -333,6 +333,10 @@ template <int OP, typename T> static LT_HD T binary_op(T a, T b, T al)
         else if constexpr (OP == LT_OP_MAX2) return (a != a || a > b) ? a : b;
         else if constexpr (OP == LT_OP_MIN2) return (a != a || a < b) ? a : b;
         else if constexpr (OP == LT_OP_REM) return m_fmod(a, b);
+        else if constexpr (OP == LT_OP_REMAINDER) {  /* fmod moved into b's sign (the host's) */
+            T r = m_fmod(a, b);
+            return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+        }
         else if constexpr (OP == LT_OP_ATAN2) return m_atan2(a, b);
         /* the host's order and roundings (no contraction into an FMA) */
         else if constexpr (OP == LT_OP_SIGMOID_GRAD) return mul_rn(mul_rn(a, T(1) - b), b);
@@ -348,6 +352,10 @@ template <int OP, typename T> static LT_HD T binary_op(T a, T b, T al)
         else if constexpr (OP == LT_OP_MAX2) return a > b ? a : b;
         else if constexpr (OP == LT_OP_MIN2) return a < b ? a : b;
         else if constexpr (OP == LT_OP_REM) return b == -1 ? 0 : a % b;
+        else if constexpr (OP == LT_OP_REMAINDER) {
+            int64_t r = b == -1 ? 0 : a % b;
+            return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+        }
         else return a;
     } else {  /* uint8: in int, wrapping when stored */
         if constexpr (OP == LT_OP_ADD) return (uint8_t)(a + al * b);
@@ -357,7 +365,7 @@ template <int OP, typename T> static LT_HD T binary_op(T a, T b, T al)
         else if constexpr (OP == LT_OP_POW) return (uint8_t)ipow64(a, b);
         else if constexpr (OP == LT_OP_MAX2) return a > b ? a : b;
         else if constexpr (OP == LT_OP_MIN2) return a < b ? a : b;
-        else if constexpr (OP == LT_OP_REM) return (uint8_t)(a % b);
+        else if constexpr (OP == LT_OP_REM || OP == LT_OP_REMAINDER) return (uint8_t)(a % b);
         else return a;
     }
 }
@@ -398,6 +406,7 @@ static int bin_typed(const lt_iter &it, lt_binary_op op, int form, double alpha,
     case LT_OP_MAX2: return bin_launch<LT_OP_MAX2, T>(it, form, al, sv);
     case LT_OP_MIN2: return bin_launch<LT_OP_MIN2, T>(it, form, al, sv);
     case LT_OP_REM: return bin_launch<LT_OP_REM, T>(it, form, al, sv);
+    case LT_OP_REMAINDER: return bin_launch<LT_OP_REMAINDER, T>(it, form, al, sv);
     case LT_OP_ATAN2:
         if constexpr (is_flt<T>::v) return bin_launch<LT_OP_ATAN2, T>(it, form, al, sv);
         break;
@@ -490,9 +499,10 @@ static int scan_typed(const lt_iter &it, lt_binary_op op, int form, double s, in
 static int bin_run(const lt_iter &it, lt_binary_op op, lt_dtype dt, int form, double alpha,
                    double s, int dev)
 {
-    if (dt == LT_INT64 && (op == LT_OP_DIV || op == LT_OP_REM || op == LT_OP_POW)) {
+    int divides = op == LT_OP_DIV || op == LT_OP_REM || op == LT_OP_REMAINDER;
+    if (dt == LT_INT64 && (divides || op == LT_OP_POW)) {
         if (scan_typed<int64_t>(it, op, form, s, dev)) return LT_ERR;
-    } else if (dt == LT_UINT8 && (op == LT_OP_DIV || op == LT_OP_REM)) {
+    } else if (dt == LT_UINT8 && divides) {
         if (scan_typed<uint8_t>(it, op, form, s, dev)) return LT_ERR;
     }
     switch (dt) {

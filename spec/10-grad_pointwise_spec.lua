@@ -70,7 +70,7 @@ describe('binary ops: gradcheck', function()
     cmul = { randn, randn }, div = { randn, pos }, cdiv = { randn, pos },
     pow = { pos, randn }, cpow = { pos, randn }, cmax = { randn, randn },
     cmin = { randn, randn }, maximum = { randn, randn }, minimum = { randn, randn },
-    fmod = { randn, pos }, atan2 = { randn, randn },
+    fmod = { randn, pos }, atan2 = { randn, randn }, remainder = { randn, pos },
   }
   local noncontig = { [randn] = randn_t, [pos] = pos_t }
   for name, mk in pairs(ops) do

@@ -172,12 +172,12 @@ describe('CUDA pointwise: binary', function()
     { 'add', 'any', 'any' }, { 'csub', 'any', 'any' }, { 'cmul', 'any', 'any' },
     { 'cdiv', 'any', 'pos' }, { 'cpow', 'pos', 'any' }, { 'cmax', 'any', 'any' },
     { 'cmin', 'any', 'any' }, { 'maximum', 'any', 'any' }, { 'minimum', 'any', 'any' },
-    { 'fmod', 'any', 'pos' }, { 'atan2', 'any', 'any' },
+    { 'fmod', 'any', 'pos' }, { 'atan2', 'any', 'any' }, { 'remainder', 'any', 'any' },
   }
   local INT_OPS = {
     { 'add', 'any', 'any' }, { 'csub', 'any', 'any' }, { 'cmul', 'any', 'any' },
     { 'cdiv', 'any', 'nonzero' }, { 'cpow', 'any', 'small' }, { 'cmax', 'any', 'any' },
-    { 'cmin', 'any', 'any' }, { 'fmod', 'any', 'nonzero' },
+    { 'cmin', 'any', 'any' }, { 'fmod', 'any', 'nonzero' }, { 'remainder', 'any', 'nonzero' },
   }
   -- shapes b broadcasts from against a 3x5 a
   local BCAST = { { 5 }, { 3, 1 }, { 1, 5 }, { 2, 3, 5 }, {} }
