@@ -248,6 +248,9 @@ typedef enum {
 } lt_reduce_op;
 /* Over all elements, the result as a double (int64 sums are exact up to 2^53). */
 int lt_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a);
+/* The same for an integer tensor (sum, prod, max, min; not mean), exactly: an int64, sums and
+ * products wrapping as int64 does (a double loses the low bits of ids and timestamps). */
+int lt_reduce_all_int(int64_t *result, lt_reduce_op op, const lt_tensor *a);
 /* Along one dim; out has size 1 there (keepdim) or loses it. */
 int lt_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, int keepdim);
 /* max/min along dim with their 0-based int64 indices. */

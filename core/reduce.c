@@ -300,19 +300,38 @@ static const char *red_name(lt_reduce_op op)
     return op >= 0 && op < LT_NRED ? names[op] : "?";
 }
 
-int lt_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a)
+/* Both forms of an all-elements result: *result as a double and, for an integer tensor,
+ * *exact as the int64 it accumulated. */
+static int reduce_all_both(double *result, int64_t *exact, lt_reduce_op op, const lt_tensor *a)
 {
     static const kop kops[LT_NRED] = {K_SUM, K_SUM, K_PROD, K_MAX, K_MIN};
     if (op < 0 || op >= LT_NRED) return lt_error("unknown reduction %d", (int)op);
     int64_t n = lt_numel(a);
     if ((op == LT_RED_MAX || op == LT_RED_MIN) && n == 0)
         return lt_error("%s of an empty tensor is not defined", red_name(op));
-    LT_GPU_ROUTE(NULL, lt_gpu_reduce_all(result, op, a), a);
+    LT_GPU_ROUTE(NULL, lt_gpu_reduce_all(result, exact, op, a), a);
     acc_t acc;
     if (reduce_all_k(&acc, kops[op], a, 0)) return LT_ERR;
-    *result = acc_to_double(acc, lt_dtype_is_float(a->dtype));
+    int fl = lt_dtype_is_float(a->dtype);
+    *result = acc_to_double(acc, fl);
+    *exact = fl ? 0 : acc.i;
     if (op == LT_RED_MEAN) *result = n ? *result / (double)n : NAN;
     return LT_OK;
+}
+
+int lt_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a)
+{
+    int64_t exact;
+    return reduce_all_both(result, &exact, op, a);
+}
+
+int lt_reduce_all_int(int64_t *result, lt_reduce_op op, const lt_tensor *a)
+{
+    if (lt_dtype_is_float(a->dtype) || op == LT_RED_MEAN)
+        return lt_error("%s: an exact integer result needs an integer tensor and not the mean",
+                        red_name(op));
+    double unused;
+    return reduce_all_both(&unused, result, op, a);
 }
 
 /* ---- dim reductions ------------------------------------------------------------------- */

@@ -137,7 +137,8 @@ int lt_pw_check_mask(const char *what, const lt_tensor *m);
 int lt_pw_fill_like(lt_tensor *out, const lt_tensor *a, double value);
 
 /* gpu/reduce.cu */
-int lt_gpu_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a);
+/* *result as a double; *exact the int64 of an integer tensor (core/reduce.c's two forms) */
+int lt_gpu_reduce_all(double *result, int64_t *exact, lt_reduce_op op, const lt_tensor *a);
 int lt_gpu_reduce_dim(lt_tensor *out, lt_reduce_op op, const lt_tensor *a, int dim, int keepdim);
 int lt_gpu_maxmin_dim(lt_tensor *values, lt_tensor *indices, const lt_tensor *a, int dim,
                       int keepdim, int want_max);

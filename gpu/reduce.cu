@@ -252,7 +252,8 @@ static int reduce_all_k(double *fres, int64_t *ires, int k, const lt_tensor *a, 
     return st;
 }
 
-extern "C" int lt_gpu_reduce_all(double *result, lt_reduce_op op, const lt_tensor *a)
+extern "C" int lt_gpu_reduce_all(double *result, int64_t *exact, lt_reduce_op op,
+                                 const lt_tensor *a)
 {
     static const int kops[LT_NRED] = {K_SUM, K_SUM, K_PROD, K_MAX, K_MIN};
     int64_t n = lt_numel(a);
@@ -260,6 +261,7 @@ extern "C" int lt_gpu_reduce_all(double *result, lt_reduce_op op, const lt_tenso
     int64_t i = 0;
     if (reduce_all_k(&f, &i, kops[op], a, 0)) return LT_ERR;
     *result = lt_dtype_is_float(a->dtype) ? f : (double)i;
+    *exact = i;
     if (op == LT_RED_MEAN) *result = n ? *result / (double)n : NAN;
     return LT_OK;
 }

@@ -566,6 +566,25 @@ static int widened_call(lua_State *L, const ltL_Reg *r, int n)
     return top - 2 * n;
 }
 
+int ltL_inexact_int(lua_State *L, int arg)
+{
+    if (!lua_isinteger(L, arg)) return 0;
+    lua_Integer i = lua_tointeger(L, arg);
+    double v = (double)i;
+    /* 2^63 itself is out of range: the cast back would be undefined */
+    return !(v >= -9223372036854775808.0 && v < 9223372036854775808.0 && (lua_Integer)v == i);
+}
+
+double ltL_checkvalue(lua_State *L, int arg, const lt_tensor *t, const char *fname)
+{
+    double v = luaL_checknumber(L, arg);
+    if (t->dtype == LT_INT64 && ltL_inexact_int(L, arg))
+        return luaL_error(L, "%s: the value %I is beyond 2^53 and would be rounded in a "
+                             "LongTensor here (torch.where, cmax / cmin, fill and the arithmetic "
+                             "operators are exact for it)", fname, lua_tointeger(L, arg)), 0.0;
+    return v;
+}
+
 double ltL_scalar_operand(double v)
 {
     /* a flag left by an error counts only until the next widened op, or no longer matters

@@ -68,7 +68,7 @@ static int index_put(lua_State *L, int which, const char *fname)
     if (which == 2) {
         if (lua_type(L, 4) != LUA_TNUMBER)
             luaL_error(L, "%s: fill value must be a number, got %s", fname, luaL_typename(L, 4));
-        LT_TRY(L, fname, lt_index_fill(x, dim, idx, lua_tonumber(L, 4)));
+        LT_TRY(L, fname, lt_index_fill(x, dim, idx, ltL_checkvalue(L, 4, x, fname)));
     } else {
         lt_tensor *src = ltL_checktensor_named(L, 4, fname);
         LT_TRY(L, fname, which == 0 ? lt_index_copy(x, dim, idx, src)
@@ -109,7 +109,7 @@ static int scatter(lua_State *L, int add, const char *fname)
     lt_tensor *idx = checkindex(L, 3, fname);
     ltL_checkinplace(L, fname, x, 1, (const lt_tensor *[]){ltL_totensor(L, 4)});
     if (!add && lua_type(L, 4) == LUA_TNUMBER) {
-        LT_TRY(L, fname, lt_scatter_value(x, dim, idx, lua_tonumber(L, 4)));
+        LT_TRY(L, fname, lt_scatter_value(x, dim, idx, ltL_checkvalue(L, 4, x, fname)));
     } else {
         lt_tensor *src = ltL_totensor(L, 4);
         if (!src)

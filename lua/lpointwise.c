@@ -232,6 +232,31 @@ CMP_FN(pw_ge, LT_CMP_GE, "ge")
 
 /* ---- clamp, leakyRelu --------------------------------------------------------------------- */
 
+/* A LongTensor's clamp whose integer bound a double cannot hold (math.maxinteger, ids): the
+ * lower bound, then the upper, each an integer through the binary ops (which take it exactly,
+ * int_scalar) or a fraction through lt_clamp (which rounds it as for any LongTensor). */
+static int clamp_exact(lua_State *L, lt_tensor *res, lt_tensor *a)
+{
+    const lt_tensor *src = a;
+    for (int arg = 3; arg <= 4; arg++) {
+        if (lua_isnoneornil(L, arg)) continue;
+        int st;
+        if (lua_isinteger(L, arg)) {
+            lt_tensor *s = int_scalar(L, arg, lt_device(a));
+            if (!s) return ltL_error(L, "clamp");
+            st = lt_binary(res, arg == 3 ? LT_OP_MAX2 : LT_OP_MIN2, src, s, 1.0);
+            lt_tensor_release(s);
+        } else {
+            double v = lua_tonumber(L, arg);
+            st = lt_clamp(res, src, arg == 3 ? v : NAN, arg == 4 ? v : NAN);
+        }
+        LT_TRY(L, "clamp", st);
+        src = res;
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* [res,] x, min, max; nil for a missing bound */
 static int pw_clamp(lua_State *L)
 {
@@ -242,6 +267,8 @@ static int pw_clamp(lua_State *L)
     double hi = lua_isnoneornil(L, 4) ? NAN : ltL_scalar_operand(luaL_checknumber(L, 4));
     int fresh = ltL_fresh(L, resform);
     if (!fresh) ltL_checkinplace(L, "clamp", res, 1, (const lt_tensor *[]){a});
+    if (a->dtype == LT_INT64 && (ltL_inexact_int(L, 3) || ltL_inexact_int(L, 4)))
+        return clamp_exact(L, res, a);
     LT_TRY(L, "clamp", lt_clamp(res, a, lo, hi));
     if (fresh) LT_TRY(L, "clamp", lt_rec_clamp(res, a, lo, hi));
     lua_settop(L, 1);
@@ -331,7 +358,7 @@ static int pw_where(lua_State *L)
 static int pw_maskedfill(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1), *mask = ltL_checktensor(L, 2);
-    double v = luaL_checknumber(L, 3);
+    double v = ltL_checkvalue(L, 3, t, "maskedFill");
     ltL_checkinplace(L, "maskedFill", t, 0, NULL);
     LT_TRY(L, "maskedFill", lt_masked_fill(t, mask, v));
     lua_settop(L, 1);

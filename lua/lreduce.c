@@ -41,11 +41,14 @@ static int optkeep(lua_State *L, int arg)
 
 static int isnum(lua_State *L, int arg) { return lua_type(L, arg) == LUA_TNUMBER; }
 
-/* Pushes a reduction result: an integer for integer tensors when asked and representable. */
-static void pushresult(lua_State *L, double v, int as_int)
+/* An integer tensor's all-elements sum, prod, max or min: a Lua integer, exact (int64 wraps
+ * as the tensor's own arithmetic does; a double would lose the low bits of large ids). */
+static int push_exact(lua_State *L, lt_reduce_op op, const lt_tensor *x, const char *fname)
 {
-    if (as_int && v == floor(v) && fabs(v) < 9.2e18) lua_pushinteger(L, (lua_Integer)v);
-    else lua_pushnumber(L, v);
+    int64_t r;
+    LT_TRY(L, fname, lt_reduce_all_int(&r, op, x));
+    lua_pushinteger(L, (lua_Integer)r);
+    return 1;
 }
 
 /* True when an op on x must be recorded for autograd. */
@@ -88,12 +91,11 @@ static int reduce(lua_State *L, lt_reduce_op op, const char *fname)
     lt_tensor *x = ltL_checktensor_named(L, base, fname);
     if (lua_isnoneornil(L, base + 1)) {
         if (resform) luaL_error(L, "%s: a result tensor needs a dimension", fname);
+        if (!lt_dtype_is_float(x->dtype) && op != LT_RED_MEAN) return push_exact(L, op, x, fname);
         double r;
         LT_TRY(L, fname, lt_reduce_all(&r, op, x));
-        if (needs_grad(x))
-            LT_TRY(L, fname, lt_rec_reduce_all(push_scalar(L, x, r, fname), op, x));
-        else
-            pushresult(L, r, !lt_dtype_is_float(x->dtype) && op != LT_RED_MEAN);
+        if (needs_grad(x)) LT_TRY(L, fname, lt_rec_reduce_all(push_scalar(L, x, r, fname), op, x));
+        else lua_pushnumber(L, r);
         return 1;
     }
     int dim = ltL_checkdim_named(L, base + 1, x->ndim, fname);
@@ -125,12 +127,14 @@ static int maxmin(lua_State *L, int want_max, const char *fname)
                       "%s of two tensors)", fname, want_max ? "cmax" : "cmin", fname);
     if (lua_isnoneornil(L, base + 1)) {
         if (resform) luaL_error(L, "%s: result tensors need a dimension", fname);
+        lt_reduce_op op = want_max ? LT_RED_MAX : LT_RED_MIN;
+        if (!lt_dtype_is_float(x->dtype)) return push_exact(L, op, x, fname);
         double r;
-        LT_TRY(L, fname, lt_reduce_all(&r, want_max ? LT_RED_MAX : LT_RED_MIN, x));
+        LT_TRY(L, fname, lt_reduce_all(&r, op, x));
         if (needs_grad(x))
             LT_TRY(L, fname, lt_rec_maxmin_all(push_scalar(L, x, r, fname), x, want_max));
         else
-            pushresult(L, r, !lt_dtype_is_float(x->dtype));
+            lua_pushnumber(L, r);
         return 1;
     }
     int dim = ltL_checkdim_named(L, base + 1, x->ndim, fname);

@@ -107,6 +107,12 @@ void ltL_pushwidening(lua_State *L, const ltL_Reg *reg, int ismethod);
  * to bfloat16 while a widened op computes a BFloat16 result, as PyTorch casts a scalar operand
  * to the tensor's dtype; v itself otherwise. */
 double ltL_scalar_operand(double v);
+/* The number at arg that a fill-like op (maskedFill, indexFill, scatter, clamp) writes into t,
+ * as the double those ops take: a Lua integer a double cannot hold (beyond 2^53) is refused
+ * for an int64 t, rather than written rounded; fname names the op in the error. */
+double ltL_checkvalue(lua_State *L, int arg, const lt_tensor *t, const char *fname);
+/* Whether arg is a Lua integer that a double cannot hold exactly. */
+int ltL_inexact_int(lua_State *L, int arg);
 /* With the torch table at -2 and the methods table at -1: registers each function as a
  * closure whose upvalue says whether it was called as a method. */
 void ltL_register(lua_State *L, const ltL_Reg *regs);

@@ -1098,7 +1098,7 @@ static int t_newindex(lua_State *L)
             return 0;
         }
         if (src) LT_TRY(L, "newindex", lt_masked_copy(t, key, src));
-        else LT_TRY(L, "newindex", lt_masked_fill(t, key, luaL_checknumber(L, 3)));
+        else LT_TRY(L, "newindex", lt_masked_fill(t, key, ltL_checkvalue(L, 3, t, "newindex")));
         return 0;
     }
     int64_t elem;

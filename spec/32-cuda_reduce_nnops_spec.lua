@@ -105,6 +105,16 @@ describe('CUDA reductions', function()
     assert.are.equal(200000, b:cuda():sum())
   end)
 
+  gpu_it('int64 beyond 2^53: sum, prod, max, min are exact integers, as on the CPU', function()
+    local B = (1 << 60) + 1   -- Lua's integer arithmetic is the reference
+    local g = torch.LongTensor({ B, 5, -3 }):cuda()
+    assert.are.equal(B + 2, g:sum())
+    assert.are.equal(B, g:max())
+    assert.are.equal(-3, g:min())
+    assert.are.equal(B * 5 * -3, g:prod())
+    assert.are.same({ B - 1, 5, 0 }, torch.clamp(g, 0, B - 1):cpu():totable())
+  end)
+
   gpu_it('NaN propagates through max / min / sum; empty tensors', function()
     local x = torch.Tensor({ 1, 0 / 0, 3, -2 })
     local g = x:cuda()

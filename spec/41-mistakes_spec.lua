@@ -284,3 +284,53 @@ describe('lookup indices', function()
     assert.same(m.weight[1]:totable(), out[2]:totable())
   end)
 end)
+
+describe('int64 values beyond 2^53 (ids, nanosecond timestamps) are never rounded silently', function()
+  -- Lua's own integer arithmetic is the reference: a double holds integers exactly only up
+  -- to 2^53, and B is one more than a multiple of 2^8 above 2^60
+  local B = (1 << 60) + 1
+  local x = torch.LongTensor({ B, 5, -3 })
+
+  it('sum, prod, max and min over all elements are exact Lua integers', function()
+    assert.equal(B + 2, x:sum())
+    assert.equal(B, x:max())
+    assert.equal(-3, x:min())
+    assert.equal(B * 5 * -3, x:prod())                          -- wraps as int64 does
+    assert.equal(math.mininteger, torch.LongTensor({ math.maxinteger, 1 }):sum())
+    assert.equal('integer', math.type(torch.ByteTensor({ 200, 100 }):sum()))
+    assert.equal(300, torch.ByteTensor({ 200, 100 }):sum())
+    assert.equal(1.5, torch.LongTensor({ 1, 2 }):mean())       -- the mean is a float
+  end)
+
+  it('printing shows every digit', function()
+    local s = tostring(x)
+    assert.truthy(s:find(tostring(B), 1, true), s)
+    assert.truthy(s:find(' 5\n', 1, true), s)
+  end)
+
+  it('clamp takes such a bound exactly (and math.maxinteger as no bound)', function()
+    assert.same({ B - 1, 5, 0 }, torch.clamp(x, 0, B - 1):totable())
+    assert.same({ B, 5, 0 }, torch.clamp(x, 0, math.maxinteger):totable())
+    assert.same({ B + 1, B + 1, B + 1 }, torch.clamp(x, B + 1):totable())
+    assert.same({ B, 5, 3 }, torch.clamp(x, 2.5, B):totable())  -- a fraction as usual: ceil
+    local y = x:clone()
+    y:clamp(-1, B - 2)
+    assert.same({ B - 2, 5, -1 }, y:totable())
+  end)
+
+  it('the fill-like ops refuse such a value instead of rounding it', function()
+    local function refused(what, f)
+      local msg = err(f)
+      assert.matches(what .. ': the value ' .. (B + 2) .. ' is beyond 2%^53', msg)
+    end
+    local mask = torch.ByteTensor({ 1, 0, 1 })
+    refused('maskedFill', function() return x:clone():maskedFill(mask, B + 2) end)
+    refused('newindex', function() local y = x:clone(); y[mask] = B + 2 end)
+    refused('indexFill', function() return x:clone():indexFill(1, torch.LongTensor({ 1 }), B + 2) end)
+    refused('scatter', function() return x:clone():scatter(1, torch.LongTensor({ 2 }), B + 2) end)
+    -- values a double holds still work, and the exact forms named in the message do
+    assert.same({ 1 << 53, 5, 1 << 53 }, x:clone():maskedFill(mask, 1 << 53):totable())
+    assert.same({ B + 2, 5, B + 2 }, torch.where(mask, B + 2, x):totable())
+    assert.same({ B + 2, B + 2 }, torch.LongTensor(2):fill(B + 2):totable())
+  end)
+end)

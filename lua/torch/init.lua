@@ -170,8 +170,15 @@ local function visible(n, summarize)
 end
 
 -- The number format for a set of values, as Torch7 picks it: integers plainly, otherwise
--- fixed point with a common power-of-ten scale, or scientific when the range is wide.
+-- fixed point with a common power-of-ten scale, or scientific when the range is wide. An
+-- integer tensor's values are Lua integers, printed whole at any size (as PyTorch does; a
+-- float format would hide the low digits of ids and timestamps).
 local function number_format(values)
+  if math.type(values[1]) == 'integer' then
+    local digits = 1   -- plus a column for the sign, as Torch7's width
+    for _, v in ipairs(values) do digits = math.max(digits, #tostring(v) - (v < 0 and 1 or 0)) end
+    return '%' .. (digits + 1) .. 'd', digits + 1, 1
+  end
   local allint, amin, amax = true, math.huge, 0
   for _, v in ipairs(values) do
     if v ~= math.floor(v) or v ~= v or v == math.huge or v == -math.huge then allint = false end
@@ -198,6 +205,7 @@ local function fmt(format, scale, v)
   if v ~= v then return 'nan' end
   if v == math.huge then return 'inf' end
   if v == -math.huge then return '-inf' end
+  if math.type(v) == 'integer' then return format:format(v) end
   return format:format(v / scale)
 end
 
