@@ -334,3 +334,28 @@ describe('int64 values beyond 2^53 (ids, nanosecond timestamps) are never rounde
     assert.same({ B + 2, B + 2 }, torch.LongTensor(2):fill(B + 2):totable())
   end)
 end)
+
+describe('elementwise criterions pair input and target elements only in one order', function()
+  local CRITS = { 'MSECriterion', 'AbsCriterion', 'SmoothL1Criterion', 'BCECriterion',
+                  'DistKLDivCriterion', 'SoftMarginCriterion', 'BCEWithLogitsCriterion' }
+  it('[4 x 3] against [3 x 4] is refused (Torch7 paired them in storage order)', function()
+    for _, name in ipairs(CRITS) do
+      local msg = err(function() return nn[name]()(torch.rand(4, 3), torch.rand(3, 4)) end)
+      has(msg, 'nn.' .. name .. ': input [4 x 3] and target [3 x 4] differ in size (as many elements')
+    end
+  end)
+
+  it('shapes equal once size-1 dims are dropped pair in order: [N x 1] with [N] or [1 x N]', function()
+    local input, target = torch.rand(4, 1), torch.rand(4)
+    for _, name in ipairs(CRITS) do
+      local c = nn[name]()
+      local want = c:forward(input, target:view(4, 1))
+      assert.equal(want, c:forward(input, target), name)
+      assert.equal(want, c:forward(input, target:view(1, 4)), name)
+    end
+    -- the value is the paired one, not PyTorch's broadcast [4 x 4] mean (by hand for MSE)
+    local d, s = input:view(4) - target, 0
+    for i = 1, 4 do s = s + d[i] * d[i] end
+    assert.near(s / 4, nn.MSECriterion():forward(input, target), 1e-6)
+  end)
+end)

@@ -9,6 +9,23 @@ local check = require 'torch.check'
 
 local Criterion = torch.class('nn.Criterion')
 
+-- Whether an elementwise criterion's target pairs with its input: the same sizes once the
+-- size-1 dims are dropped ([N x 1] with [N] or [1 x N]: the same elements in the same order,
+-- Torch7's rule). Torch7 paired any two tensors of one element count, so [4 x 3] against
+-- [3 x 4] trained on mismatched pairs without a word; PyTorch broadcasts [N x 1] against [N]
+-- to N x N and only warns. Returns true, or false and the end of the error message.
+function nn._pairsWith(input, target)
+  if not torch.isTensor(target) or target:nElement() ~= input:nElement() then return false, '' end
+  local function squeezed(t)
+    local s = {}
+    for _, n in ipairs(t:size():totable()) do if n ~= 1 then s[#s + 1] = n end end
+    return table.concat(s, 'x')
+  end
+  if squeezed(input) == squeezed(target) then return true end
+  return false, " (as many elements, in another shape: reshape the target to the input's "
+                .. 'shape if its elements pair with the input\'s in order)'
+end
+
 function Criterion:__init()
   self.gradInput = torch.Tensor()
   self.output = 0

@@ -130,10 +130,12 @@ end
 
 local function same_shape(self, input, target)
   input_tensor(self, input)
-  if not torch.isTensor(target) or target:nElement() ~= input:nElement() then
-    error(('%s: input [%s] and target [%s] differ in size'):format(torch.typename(self),
+  local pairs_with, hint = nn._pairsWith(input, target)
+  if not pairs_with then
+    error(('%s: input [%s] and target [%s] differ in size%s'):format(torch.typename(self),
           table.concat(input:size():totable(), ' x '),
-          torch.isTensor(target) and table.concat(target:size():totable(), ' x ') or type(target)), 4)
+          torch.isTensor(target) and table.concat(target:size():totable(), ' x ') or type(target),
+          hint), 4)
   end
   return target:type() == input:type() and target or target:type(input:type())
 end

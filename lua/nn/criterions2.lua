@@ -33,9 +33,10 @@ local function like(self, input, target)
   if type(target) == 'number' and input:nElement() == 1 then
     return torch.noGrad(function() return torch.Tensor():typeAs(input):resizeAs(input):fill(target) end)
   end
-  if not torch.isTensor(target) or target:nElement() ~= input:nElement() then
-    error(('%s: input %s and target %s differ in size'):format(torch.typename(self), shape(input),
-          torch.isTensor(target) and shape(target) or type(target)), 4)
+  local pairs_with, hint = nn._pairsWith(input, target)
+  if not pairs_with then
+    error(('%s: input %s and target %s differ in size%s'):format(torch.typename(self), shape(input),
+          torch.isTensor(target) and shape(target) or type(target), hint), 4)
   end
   if target:type() ~= input:type() then target = target:type(input:type()) end
   return target:viewAs(input)
