@@ -62,7 +62,11 @@ describe('optim.AdamW', function()
     local msg = err(function() local x = optim.adamw(true, torch.zeros(2)); return x end)
     has(msg, "bad argument #1 to 'adamw' (callable expected, got boolean)")
     has(err(function() local p = optim.AdamW({ leaf(torch.zeros(2)) }, { lr = -1 }); p.params[1].grad = torch.ones(2); p:step() end),
-        'adamw: invalid learning rate -1')
+        'optim.AdamW: invalid lr -1 (must be >= 0)')
+    -- a rate made negative after construction (a scheduler, a hand edit) is still refused by the step
+    has(err(function()
+      local p = optim.AdamW({ leaf(torch.zeros(2)) }); p.params[1].grad = torch.ones(2)
+      p.paramGroups[1].lr = -1; p:step() end), 'adamw: invalid learning rate -1')
   end)
 end)
 

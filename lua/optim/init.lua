@@ -166,6 +166,29 @@ local function is_group_list(params)
          and not torch.isTensor(params[1])
 end
 
+-- A group's hyper-parameters in range, checked where they are given (the constructor,
+-- addParamGroup) as PyTorch does, so a bad one names the user's call rather than failing
+-- inside the first step's kernel.
+local NONNEGATIVE = { 'lr', 'momentum', 'dampening', 'weightDecay', 'eps', 'alpha', 'lrDecay' }
+local function check_ranges(fname, g, level)
+  for _, k in ipairs(NONNEGATIVE) do
+    local v = g[k]
+    if type(v) == 'number' and not (v >= 0) then   -- NaN fails too
+      error(('%s: invalid %s %s (must be >= 0)'):format(fname, k, tostring(v)), level + 1)
+    end
+  end
+  local b = g.betas
+  if b ~= nil then
+    for i = 1, 2 do
+      local v = type(b) == 'table' and b[i]
+      if type(v) ~= 'number' or not (v >= 0 and v < 1) then
+        error(('%s: invalid betas[%d] %s (two numbers in [0, 1))'):format(fname, i, tostring(v)),
+              level + 1)
+      end
+    end
+  end
+end
+
 local function new_optimizer(kind, params, config, defaults)
   local fname = 'optim.' .. kind
   -- optim.SGD(model:parameters()) passes the gradients (parameters()' second value) as config
@@ -197,6 +220,7 @@ local function new_optimizer(kind, params, config, defaults)
       for k, v in pairs(g) do merged[k] = v end
       local group = check.options(('%s: param group %d'):format(fname, gi), merged, group_defaults, 3)
       group.params = tensor_list(fname, group.params, (' of param group %d'):format(gi), 3)
+      check_ranges(('%s: param group %d'):format(fname, gi), group, 3)
       self.paramGroups[gi] = group
     end
   else
@@ -204,6 +228,7 @@ local function new_optimizer(kind, params, config, defaults)
     self.defaults = given
     local group = { params = tensor_list(fname, params, '', 3) }
     for k, v in pairs(given) do group[k] = v end
+    check_ranges(fname, group, 3)
     self.paramGroups[1] = group
   end
   local seen = {}
@@ -288,6 +313,7 @@ function Optimizer:addParamGroup(group)
   for k, v in pairs(group) do merged[k] = v end
   local g = check.options(fname .. ' (addParamGroup)', merged, self._groupDefaults, 2)
   g.params = tensor_list(fname, g.params, ' of the new param group', 2)
+  check_ranges(fname .. ' (addParamGroup)', g, 2)
   for _, p in ipairs(g.params) do
     for _, q in ipairs(self.params) do
       if q == p then error(fname .. ': a parameter appears in more than one param group', 2) end
