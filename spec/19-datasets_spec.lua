@@ -313,6 +313,21 @@ describe('datasets.DataLoader', function()
     assert.is_true(equal(last[96], ds[7996][1]))
   end)
 
+  it("PyTorch's form DataLoader(dataset, options) is the same loader", function()
+    local a = datasets.DataLoader(ds, { batchSize = 100, dropLast = true })
+    assert.equal(79, #a)
+    local b = datasets.DataLoader(ds)               -- a dataset alone: batchSize 1
+    assert.equal(#ds, #b)
+    local list = datasets.DataLoader({ { torch.ones(2), 1 }, { torch.ones(2), 2 } }, { batchSize = 2 })
+    assert.equal(1, #list)                          -- a plain list of samples
+    assert.matches('the dataset is given twice',
+                   H.error_of(function() return datasets.DataLoader(ds, { dataset = ds }) end))
+    assert.matches("bad argument #2 to 'DataLoader' %(table or nil expected, got number%)",
+                   H.error_of(function() return datasets.DataLoader(ds, 5) end))
+    assert.matches('batchSize must be a positive integer, got 0',
+                   H.error_of(function() return datasets.DataLoader(ds, { batchSize = 0 }) end))
+  end)
+
   it('dropLast drops the short batch', function()
     local loader = datasets.DataLoader { dataset = ds, batchSize = 100, dropLast = true }
     assert.equal(79, #loader)

@@ -430,7 +430,24 @@ function DataLoader:_shard(perm)
   return idx
 end
 
-function datasets.DataLoader(opts)
+-- PyTorch's form DataLoader(dataset [, options]): the first argument is a dataset rather than
+-- the options when options follow, or it has a metatable (TensorDataset, a class) or elements
+-- (a plain list of samples), and no dataset field.
+local function dataset_first(first, options)
+  if type(first) ~= 'table' or first.dataset ~= nil then return false end
+  return options ~= nil or getmetatable(first) ~= nil or rawget(first, 1) ~= nil
+end
+
+function datasets.DataLoader(opts, options)
+  if dataset_first(opts, options) then
+    check.arg('DataLoader', 2, options, 'table?', 2)
+    local merged = { dataset = opts }
+    for k, v in pairs(options or {}) do
+      if k == 'dataset' then error('datasets.DataLoader: the dataset is given twice', 2) end
+      merged[k] = v
+    end
+    opts = merged
+  end
   if type(opts) ~= 'table' then
     error(('datasets.DataLoader: expected a table of options, got %s'):format(type(opts)), 2)
   end
