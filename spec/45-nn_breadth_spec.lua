@@ -446,6 +446,21 @@ describe('nn breadth: float64 gradcheck', function()
   end)
 end)
 
+describe('DistKLDivCriterion with zero target probabilities', function()
+  it('a zero target contributes 0 (t log t -> 0), in float32 as in float64', function()
+    -- by hand: mean over 2 elements of t (log t - x) = 0.5 (log 0.5 + 2) / 2 (PyTorch: 0.326713)
+    local want = 0.5 * (math.log(0.5) + 2) / 2
+    for _, ctor in ipairs({ torch.FloatTensor, torch.DoubleTensor }) do
+      local x = ctor({ -1, -2 })
+      x.requiresGrad = true
+      local loss = nn.DistKLDivCriterion()(x, ctor({ 0, 0.5 }))
+      assert.near(want, loss:item(), 1e-6)
+      loss:backward()
+      assert.same({ 0, -0.25 }, x.grad:totable())   -- -t / n
+    end
+  end)
+end)
+
 describe('nn breadth: names, arguments, errors', function()
   it('PyTorch names are the same classes', function()
     local same = {

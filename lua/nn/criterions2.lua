@@ -178,8 +178,9 @@ function KLDiv:loss(input, target)
   if self.logTarget then
     l = torch.cmul(torch.exp(t), t - input)
   else
+    -- t log t is 0 at t = 0: where() picks it (a mask product would keep 0 * -inf = NaN)
     local tlogt = torch.noGrad(function()
-      return torch.cmul(t, torch.log(torch.cmax(t, 1e-300))):cmul(torch.gt(t, 0):typeAs(t))
+      return torch.where(torch.gt(t, 0), torch.cmul(t, torch.log(t)), 0)
     end)
     l = tlogt - torch.cmul(t, input)
   end
