@@ -679,6 +679,10 @@ torch.tolist = function(x)
   return methods.totable(x)
 end
 
+-- diag, tril, triu, trace, flip, roll, median, kthvalue, mode, logsumexp, cross, dist, lerp,
+-- full, fullLike, renorm, histc: written in Lua on the differentiable ops
+require('torch.mathx')(torch, check_self)
+
 -- As Torch7's packages did, require 'torch' also sets the global `torch`, so Torch7 scripts
 -- run unchanged (rawset: a strict-globals environment would refuse a plain assignment).
 rawset(_G, 'torch', torch)
