@@ -1,6 +1,7 @@
 -- Transfer functions (Torch7's doc/transfer.md) and the elementwise math modules: Abs,
--- HardTanh, Clamp, ReLU6, ELU, PReLU, RReLU, SoftPlus, SoftSign, SoftShrink, HardShrink,
--- TanhShrink, LogSigmoid, SoftMin, Exp, Log, Sqrt, Square, Power, GELU, SiLU, Mish.
+-- HardTanh, Clamp, ReLU6, ELU, Threshold, CELU, SELU, PReLU, RReLU, SoftPlus, SoftSign,
+-- SoftShrink, HardShrink, TanhShrink, LogSigmoid, SoftMin, Exp, Log, Sqrt, Square, Power,
+-- GELU, SiLU, Mish.
 -- Each is written from tensor ops, so autograd gives the backward; GELU's erf is the one op
 -- with a hand-written backward. PyTorch's spellings are aliases of the same classes
 -- (nn.Hardtanh == nn.HardTanh). An `inplace` argument is accepted for Torch7 and PyTorch code
@@ -61,12 +62,44 @@ function Clamp:__tostring__() return ('nn.Clamp(%g, %g)'):format(self.minVal, se
 
 pointwise('ReLU6', function(_, x) return torch.clamp(x, 0, 6) end)
 
--- ELU([alpha = 1 [, inplace]]): x for x > 0, alpha * (exp(x) - 1) otherwise. The exp sees
--- min(x, 0), so a large x gives no inf whose zero gradient would make a NaN.
-pointwise('ELU', function(self, x)
-  local neg = torch.mul(torch.add(torch.exp(torch.cmin(x, 0)), -1), self.alpha)
-  return torch.where(torch.gt(x, 0), x, neg)
-end, function(self, alpha) self.alpha = number_arg('ELU', 1, alpha, 1) end)
+-- x for x > 0, alpha * (exp(x / s) - 1) otherwise: ELU's (s = 1), CELU's (s = alpha) and
+-- SELU's. The exp sees 0 where x > 0, so a large x gives no inf whose zero gradient would
+-- make a NaN; where (not cmin, which splits a tie's gradient) gives x = 0 the gradient of the
+-- exp branch, alpha / s, as PyTorch's.
+local function exp_linear(x, alpha, s)
+  local positive = torch.gt(x, 0)
+  local z = torch.where(positive, 0, x)
+  if s ~= 1 then z = torch.div(z, s) end
+  local neg = torch.mul(torch.add(torch.exp(z), -1), alpha)
+  return torch.where(positive, x, neg)
+end
+
+-- ELU([alpha = 1 [, inplace]]): x for x > 0, alpha * (exp(x) - 1) otherwise
+pointwise('ELU', function(self, x) return exp_linear(x, self.alpha, 1) end,
+  function(self, alpha) self.alpha = number_arg('ELU', 1, alpha, 1) end)
+
+-- Threshold([th = 1e-6 [, v = 0 [, inplace]]]): x where x > th, v elsewhere (Torch7's and
+-- PyTorch's)
+local Threshold = pointwise('Threshold', function(self, x)
+  return torch.where(torch.gt(x, self.threshold), x, self.val)
+end, function(self, th, v)
+  self.threshold = number_arg('Threshold', 1, th, 1e-6)
+  self.val = number_arg('Threshold', 2, v, 0)
+end)
+function Threshold:__tostring__() return ('nn.Threshold(%g, %g)'):format(self.threshold, self.val) end
+
+-- CELU([alpha = 1 [, inplace]]): x for x > 0, alpha * (exp(x / alpha) - 1) otherwise
+-- (PyTorch's)
+local CELU = pointwise('CELU', function(self, x) return exp_linear(x, self.alpha, self.alpha) end,
+  function(self, alpha)
+    self.alpha = number_arg('CELU', 1, alpha, 1)
+    if self.alpha == 0 then error('nn.CELU: alpha must not be 0 (x is divided by it)', 4) end
+  end)
+function CELU:__tostring__() return ('nn.CELU(%g)'):format(self.alpha) end
+
+-- SELU([inplace]): scale * ELU(x) with PyTorch's alpha and scale (self-normalising networks)
+local SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+pointwise('SELU', function(_, x) return torch.mul(exp_linear(x, SELU_ALPHA, 1), SELU_SCALE) end)
 
 -- PReLU([nOutputPlane = 0]): max(0, x) + w * min(0, x) with a learnt slope w, one for all
 -- (nOutputPlane 0, PyTorch's num_parameters 1) or one per channel: dim 1 of a 1-D or 3-D
