@@ -383,6 +383,23 @@ t:equal torch.equal | torch.equal(a, b) / a:equal(b) | whether a and b have the 
 t:isclose torch.isclose | torch.isclose(a, b [, rtol = 1e-5 [, atol = 1e-8 [, equalNan = false]]]) | a ByteTensor mask (broadcast) of abs(a - b) <= atol + rtol abs(b), or a == b (infinities of one sign); NaN is close to NaN only with equalNan (PyTorch's)
 t:allclose torch.allclose | torch.allclose(a, b [, rtol [, atol [, equalNan]]]) | whether every element of torch.isclose(a, b, ...) is close, a boolean (PyTorch's)
 t:tolist torch.tolist | x:tolist() | PyTorch's name for x:totable(): nested Lua tables (a number for a 0-dim tensor)
+torch.diag t:diag | torch.diag(x [, k = 0]) | 1-D x: the square matrix with x on diagonal k (k > 0 above the main one, k < 0 below); 2-D x: a copy of its diagonal k (empty beyond the matrix); differentiable
+torch.tril torch.triu t:tril t:triu | torch.tril(x [, k = 0]) / torch.triu(x [, k = 0]) | a copy of x with the elements above (tril) / below (triu) diagonal k zeroed; the last two dims are the matrix (more: a batch); differentiable
+torch.trace t:trace | torch.trace(x) | the sum of the main diagonal of a 2-D x, a number (a 0-dim tensor while autograd records)
+torch.flip t:flip | torch.flip(x, dims) | a copy of x with the order reversed along dims (a number or a table of dims); differentiable
+torch.roll t:roll | torch.roll(x, shifts [, dims]) | a copy of x shifted by shifts along dims, wrapping around (numbers or tables of one length); without dims, the flattened x shifted and reshaped (PyTorch's); differentiable
+torch.median t:median | torch.median(x [, dim]) -> values, indices / torch.median(x) -> number | the lower median along dim (kept, size 1) and its 1-based LongTensor index, NaN where the slice has one; without dim, the lower median of all elements (a 0-dim tensor while autograd records)
+torch.kthvalue t:kthvalue | torch.kthvalue(x, k [, dim]) -> values, indices | the k-th smallest along dim (default: the last; kept, size 1) and its 1-based LongTensor index; NaN sorts after every number
+torch.mode t:mode | torch.mode(x [, dim]) -> values, indices | the most frequent value along dim (default: the last; kept, size 1; of several, the smallest) and the 1-based index of its last occurrence
+torch.logsumexp t:logsumexp | torch.logsumexp(x, dim [, keepdim = false]) | log(sum(exp(x))) along dim, stable (shifted by the max); a row of -inf gives -inf, +inf gives +inf; differentiable
+torch.cross t:cross | torch.cross(a, b [, dim]) | cross products of the 3-vectors along dim (default: the first dim of size 3); a and b of one size; differentiable
+torch.dist t:dist | torch.dist(a, b [, p = 2]) | the p-norm of a - b (broadcast), a number (a 0-dim tensor while autograd records)
+torch.lerp t:lerp | torch.lerp(a, b, w) | a + w (b - a), w a number or a tensor (broadcast); a new tensor, differentiable
+torch.full torch.fullLike | torch.full(sizes..., value) / torch.full({sizes}, value) / torch.fullLike(x, value) | a tensor of the default type (sizes as torch.zeros takes them) / of x's size, type and device, filled with value
+torch.renorm t:renorm | torch.renorm(x, p, dim, maxnorm) | a copy of x whose slices along dim with a p-norm above maxnorm are scaled to norm maxnorm (PyTorch's method: x is not changed); differentiable
+torch.histc t:histc | torch.histc(x [, bins = 100 [, min = 0 [, max = 0]]]) | a 1-D tensor (x's type) of the counts of x's elements in bins equal-width bins from min to max (min = max: the data's range; NaN and values outside not counted); no gradient
+nn.Threshold | nn.Threshold([th = 1e-6 [, v = 0]]) | x where x > th, v elsewhere
+nn.SELU nn.CELU | nn.SELU() / nn.CELU([alpha = 1]) | scale (x or alpha (exp(x) - 1)) with PyTorch's alpha and scale / x for x > 0, alpha (exp(x / alpha) - 1) otherwise
 nn.Embedding | nn.Embedding(numEmbeddings, embeddingDim [, {paddingIdx =, maxNorm =, normType = 2}]) | PyTorch's embedding (an nn.LookupTable): N(0, 1) rows picked by 1-based indices; paddingIdx's row starts at zero and gets no gradient; maxNorm renormalises looked-up rows in place
 datasets.TensorDataset | datasets.TensorDataset(t1, t2, ...) | sample i is {t1[i], t2[i], ...}; a DataLoader batches it (for x, y in loader:iter())
 distributed.init | dist.init() -> rank, size | starts MPI (MPI_Init_thread; a world of one outside mpirun); finalised when Lua closes, or by dist.finalize()
