@@ -87,9 +87,9 @@ describe('against PyTorch: results and gradients', function()
     for _, pair in ipairs(cases) do
       for _, c in ipairs(pair[2]) do
         local inputs, outs = run_case(pair[1], c, false)
-        local dim = c.args[#c.args]
-        if type(dim) ~= 'number' or (pair[1] == torch.kthvalue and #c.args == 1) then dim = -1 end
-        H.close(inputs[1]:gather(dim < 0 and inputs[1]:dim() + dim + 1 or dim, outs[2]), outs[1], 0, 0)
+        local x = inputs[1]
+        local dim = pair[1] == torch.kthvalue and c.args[2] or c.args[1] or x:dim()   -- (all >= 1)
+        H.close(x:gather(dim, outs[2]), outs[1], 0, 0)
       end
     end
   end)
@@ -121,8 +121,6 @@ describe('Torch7 and PyTorch conventions', function()
   it('median, kthvalue and mode: the last dim by default, kept, and LongTensor indices', function()
     local x = torch.randn(3, 4, 5):double()
     local mv, mi = torch.max(x, 3)
-    for _, f in ipairs({ function() return torch.median(x) end, function() return torch.kthvalue(x, 2) end,
-                         function() return torch.mode(x) end }) do end
     for _, r in ipairs({ { torch.median(x, 3) }, { torch.kthvalue(x, 2) }, { torch.mode(x) }, { x:median(-1) } }) do
       assert.are.same(mv:size():totable(), r[1]:size():totable())
       assert.are.equal(mi:type(), r[2]:type())
@@ -366,13 +364,12 @@ describe('bad arguments: errors naming the function', function()
   end)
 
   it("the user's line is blamed, through the function and the method", function()
-    local function line_of(fn) return H.error_of(fn):match('58%-math_spec%.lua:(%d+):') end
-    local l1 = line_of(function() local r = torch.tril(v); return r end)
-    local l2 = line_of(function() local r = v:tril(); return r end)
-    local l3 = line_of(function() local r = torch.kthvalue(m, 9, 1); return r end)
-    assert.is_not_nil(l1)
-    assert.is_not_nil(l2)
-    assert.is_not_nil(l3)
+    local function blamed(fn) return tonumber(H.error_of(fn):match('58%-math_spec%.lua:(%d+):')) end
+    local here = debug.getinfo(1, 'l').currentline
+    assert.are.equal(here + 1, blamed(function() local r = torch.tril(v); return r end))
+    assert.are.equal(here + 2, blamed(function() local r = v:tril(); return r end))
+    assert.are.equal(here + 3, blamed(function() local r = torch.kthvalue(m, 9, 1); return r end))
+    assert.are.equal(here + 4, blamed(function() local r = m:dist(m, 'p'); return r end))
   end)
 
   it('a freed or non-tensor self', function()

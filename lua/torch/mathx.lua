@@ -19,7 +19,7 @@ return function(torch, check_self)
   local Raised = {}
   local function raise(msg) error(setmetatable({ msg = msg }, Raised), 0) end
   local function rethrow(err)
-    if getmetatable(err) == Raised then error(err.msg, 3) end   -- rethrow, public, user
+    if getmetatable(err) == Raised then error(err.msg, 3) end   -- see run
     error(err, 0)
   end
 
@@ -55,11 +55,6 @@ return function(torch, check_self)
     return dim < 0 and dim + nd + 1 or dim
   end
 
-  local function tensor_arg(fname, n, v)
-    if n == 0 then return v end   -- self, checked by the method
-    return arg(fname, n, v, 'tensor')
-  end
-
   -- fn(...) run for fname: an error of the ops it is built on (a type they do not take,
   -- shapes that do not broadcast, a device mismatch) is raised as fname's
   local function call_as(fname, fn, ...)
@@ -89,21 +84,23 @@ return function(torch, check_self)
     return t:view(1)[1]
   end
 
-  -- The public function torch.name and the method x:name, both running impl(name, base, x, ...)
-  local function public(name, impl, with_method)
+  -- impl(name, base, x, ...) for the public function, which tail-calls this: rethrow's level 3
+  -- (rethrow, this, the public function's caller) blames the user's call
+  local function run(impl, name, base, x, ...)
+    local r = table.pack(pcall(impl, name, base, x, ...))
+    if not r[1] then rethrow(r[2]) end
+    return unpack(r, 2, r.n)
+  end
+
+  -- The public function torch.name and the method x:name, both running impl once x is checked
+  local function public(name, impl)
     torch[name] = function(x, ...)
       check.arg(name, 1, x, 'tensor')
-      local r = table.pack(pcall(impl, name, 1, x, ...))
-      if not r[1] then rethrow(r[2]) end
-      return unpack(r, 2, r.n)
+      return run(impl, name, 1, x, ...)
     end
-    if with_method ~= false then
-      torch.Tensor[name] = function(self, ...)
-        check_self(name, self)
-        local r = table.pack(pcall(impl, name, 0, self, ...))
-        if not r[1] then rethrow(r[2]) end
-        return unpack(r, 2, r.n)
-      end
+    torch.Tensor[name] = function(self, ...)
+      check_self(name, self)
+      return run(impl, name, 0, self, ...)
     end
   end
 
@@ -126,7 +123,6 @@ return function(torch, check_self)
   -- main one, k < 0: below); a 2-D x gives a copy of its diagonal k (empty beyond the
   -- matrix, as PyTorch's). Both are one index op on a flat view: differentiable.
   local function diag(fname, base, x, k)
-    tensor_arg(fname, base, x)
     k = offset_arg(fname, base + 1, k)
     if x:dim() == 2 then
       local pos = diagonal_positions(x:size(1), x:size(2), k)
@@ -160,7 +156,6 @@ return function(torch, check_self)
   -- keep(offset) says which elements stay, from their column minus row.
   local function triangle(keep)
     return function(fname, base, x, k)
-      tensor_arg(fname, base, x)
       k = offset_arg(fname, base + 1, k)
       if x:dim() < 2 then
         argerror(fname, base, 'expected a matrix or a batch of matrices (2 or more dims), got size '
@@ -179,7 +174,6 @@ return function(torch, check_self)
   -- trace(x): the sum of the main diagonal of a 2-D x (a number; a 0-dim tensor while
   -- autograd records, as torch.sum)
   local function trace(fname, base, x)
-    tensor_arg(fname, base, x)
     if x:dim() ~= 2 then argerror(fname, base, 'expected a 2-D tensor, got size ' .. shape(x)) end
     local d = diag(fname, base, x, 0)
     return torch.sum(d)
@@ -204,7 +198,6 @@ return function(torch, check_self)
 
   -- flip(x, dims): x with the order of the elements along each of dims reversed, a copy
   local function flip(fname, base, x, dims)
-    tensor_arg(fname, base, x)
     dims = dims_arg(fname, base + 1, x, dims, true)
     local y = x
     for _, d in ipairs(dims) do
@@ -233,7 +226,6 @@ return function(torch, check_self)
   -- (numbers or tables of equal length); without dims, the flattened x is shifted by shifts
   -- (one number) and the shape restored (PyTorch's)
   local function roll(fname, base, x, shifts, dims)
-    tensor_arg(fname, base, x)
     if dims == nil then
       local flat = x:reshape(x:nElement())
       local y = roll_dim(flat, arg(fname, base + 1, shifts, 'integer'), 1)
@@ -286,7 +278,6 @@ return function(torch, check_self)
 
   -- kthvalue(x, k [, dim]): the k-th smallest along dim and its index
   local function kthvalue(fname, base, x, k, dim)
-    tensor_arg(fname, base, x)
     k = arg(fname, base + 1, k, 'integer')
     local d, size = selection(fname, base + 2, x, dim)
     if k < 1 or k > size then
@@ -301,7 +292,6 @@ return function(torch, check_self)
   -- (the first NaN's index) where the slice has a NaN (PyTorch's). median(x): the lower median
   -- of all elements, a number (a 0-dim tensor while autograd records).
   local function median(fname, base, x, dim)
-    tensor_arg(fname, base, x)
     if dim == nil and x:nElement() == 0 then
       argerror(fname, base, 'the median of an empty tensor is not defined')
     end
@@ -327,7 +317,6 @@ return function(torch, check_self)
   -- equal values make runs: the runs are numbered, their lengths counted, and the first
   -- longest one taken.
   local function mode(fname, base, x, dim)
-    tensor_arg(fname, base, x)
     local d, size = selection(fname, base + 1, x, dim)
     local src = x:dim() == 0 and x:view(1) or x
     local last = torch.noGrad(function()
@@ -354,7 +343,6 @@ return function(torch, check_self)
   -- not depend on it), so no exp overflows; m is taken as 0 where it is infinite, so a row of
   -- -inf gives -inf and one with +inf gives +inf; NaN gives NaN.
   local function logsumexp(fname, base, x, dim, keepdim)
-    tensor_arg(fname, base, x)
     local d = dim_arg(fname, base + 1, x, dim)
     keepdim = arg(fname, base + 2, keepdim, 'boolean?') or false
     local y = call_as(fname, function()
@@ -376,7 +364,6 @@ return function(torch, check_self)
   -- cross(a, b [, dim]): the cross products of the 3-vectors along dim (default: the first dim
   -- of size 3, Torch7's); a and b of one size
   local function cross(fname, base, a, b, dim)
-    tensor_arg(fname, base, a)
     arg(fname, base + 1, b, 'tensor')
     if not a:isSameSizeAs(b) then
       argerror(fname, base + 1, ('expected the size of the first tensor %s, got %s')
@@ -407,7 +394,6 @@ return function(torch, check_self)
   -- dist(a, b [, p = 2]): the p-norm of a - b (broadcast), a number (a 0-dim tensor while
   -- autograd records)
   local function dist(fname, base, a, b, p)
-    tensor_arg(fname, base, a)
     arg(fname, base + 1, b, 'tensor')
     p = arg(fname, base + 2, p, 'number?') or 2
     return call_as(fname, function() return torch.norm(a - b, p) end)
@@ -416,7 +402,6 @@ return function(torch, check_self)
 
   -- lerp(a, b, w): a + w (b - a), w a number or a tensor (broadcast), a new tensor
   local function lerp(fname, base, a, b, w)
-    tensor_arg(fname, base, a)
     arg(fname, base + 1, b, 'tensor')
     arg(fname, base + 2, w, 'number|tensor')
     return call_as(fname, function()
@@ -452,7 +437,6 @@ return function(torch, check_self)
   -- above maxnorm scaled to norm maxnorm (by maxnorm / (norm + 1e-7), PyTorch's), the others
   -- unchanged; differentiable through the norms too, as PyTorch's
   local function renorm(fname, base, x, p, dim, maxnorm)
-    tensor_arg(fname, base, x)
     p = arg(fname, base + 1, p, 'number')
     if not (p > 0) then argerror(fname, base + 1, ('p must be > 0, got %g'):format(p)) end
     if x:dim() == 0 then
@@ -483,7 +467,6 @@ return function(torch, check_self)
   local floating = { ['torch.FloatTensor'] = true, ['torch.DoubleTensor'] = true,
                      ['torch.CudaTensor'] = true, ['torch.CudaDoubleTensor'] = true }
   local function histc(fname, base, x, bins, lo, hi)
-    tensor_arg(fname, base, x)
     bins = arg(fname, base + 1, bins, 'integer?') or 100
     if bins < 1 then argerror(fname, base + 1, ('bins must be >= 1, got %d'):format(bins)) end
     lo = arg(fname, base + 2, lo, 'number?') or 0
