@@ -245,6 +245,9 @@ describe('Torch7 and PyTorch conventions', function()
     -- Threshold(th, v): x where x > th, v at and below it (Torch7's)
     local y = nn.Threshold(1, 9):forward(torch.DoubleTensor({ 0, 1, 2 }))
     assert.are.same({ 9, 9, 2 }, y:totable())
+    -- NaN stays NaN (PyTorch's threshold: x <= th ? v : x)
+    local n = nn.Threshold(1, 9):forward(torch.DoubleTensor({ 0 / 0 }))[1]
+    assert.is_true(n ~= n)
   end)
 end)
 

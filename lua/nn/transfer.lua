@@ -79,9 +79,9 @@ pointwise('ELU', function(self, x) return exp_linear(x, self.alpha, 1) end,
   function(self, alpha) self.alpha = number_arg('ELU', 1, alpha, 1) end)
 
 -- Threshold([th = 1e-6 [, v = 0 [, inplace]]]): x where x > th, v elsewhere (Torch7's and
--- PyTorch's)
+-- PyTorch's); NaN stays NaN, as PyTorch's x <= th ? v : x
 local Threshold = pointwise('Threshold', function(self, x)
-  return torch.where(torch.gt(x, self.threshold), x, self.val)
+  return torch.where(torch.le(x, self.threshold), self.val, x)
 end, function(self, th, v)
   self.threshold = number_arg('Threshold', 1, th, 1e-6)
   self.val = number_arg('Threshold', 2, v, 0)
