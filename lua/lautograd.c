@@ -174,12 +174,31 @@ static int hooked_backward(lua_State *L, int n, lt_tensor *const *roots,
 
 /* ---- methods ------------------------------------------------------------------------------ */
 
-/* t:backward([gradient [, retainGraph]]) */
+/* retainGraph as a boolean or as an options table {retainGraph = bool}: PyTorch's keyword,
+ * the form the freed-graph error's advice leads a PyTorch user to write */
+static int retain_arg(lua_State *L, int idx)
+{
+    if (!lua_istable(L, idx)) return lua_toboolean(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "retainGraph") != 0)
+            return luaL_error(L, "backward: unknown option %s (accepted: retainGraph)",
+                              luaL_tolstring(L, -1, NULL));
+    }
+    lua_getfield(L, idx, "retainGraph");
+    int retain = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return retain;
+}
+
+/* t:backward([gradient] [, retainGraph | {retainGraph = bool}]) */
 static int ag_backward(lua_State *L)
 {
     lt_tensor *t = ltL_checktensor(L, 1);
-    const lt_tensor *g = lua_isnoneornil(L, 2) ? NULL : ltL_checktensor(L, 2);
-    int retain = lua_toboolean(L, 3);
+    int opts_second = lua_istable(L, 2);  /* backward{retainGraph = true}: no gradient */
+    const lt_tensor *g = opts_second || lua_isnoneornil(L, 2) ? NULL : ltL_checktensor(L, 2);
+    int retain = retain_arg(L, opts_second ? 2 : 3);
     return hooked_backward(L, 1, &t, &g, retain);
 }
 

@@ -293,6 +293,20 @@ describe('backward twice after one forward', function()
     loss:backward()
     has(err(loss.backward, loss), 'the graph was freed by an earlier backward (pass retainGraph = true')
   end)
+
+  it('the advice works in both forms: backward(nil, true) and backward{retainGraph = true}', function()
+    local x = torch.Tensor({ 1, 2 })
+    x.requiresGrad = true
+    local loss = torch.cmul(x, x):sum()
+    loss:backward({ retainGraph = true })               -- PyTorch's keyword, as a table
+    loss:backward(nil, true)                             -- Torch-style positional flag
+    loss:backward(torch.Tensor({ 1 }):view(1):squeeze(), { retainGraph = false })
+    assert.same({ 6, 12 }, x.grad:totable())             -- three passes of 2x
+    has(err(loss.backward, loss), 'the graph was freed by an earlier backward')
+    local again = torch.cmul(x, x):sum()
+    has(err(again.backward, again, { retain_graph = true }),
+        'backward: unknown option retain_graph (accepted: retainGraph)')
+  end)
 end)
 
 describe('lookup indices', function()

@@ -176,7 +176,7 @@ torch.cuda.cudaMallocCount | torch.cuda.cudaMallocCount() | how many times the c
 torch.clipGradNorm | torch.clipGradNorm(params, maxNorm) -> norm | optim.clipGradNorm (set when optim is loaded)
 torch.crossEntropy torch.nllLoss | torch.crossEntropy(scores, target [, weight [, sizeAverage = true [, ignoreIndex]]]) | loss of N x C scores against N 1-based class indices, or N x C x d1 ... against N x d1 ... (a 0-dim tensor); rows whose target is ignoreIndex add nothing
 t:requiresGrad_ | t:requiresGrad_([on = true]) | makes t a leaf that autograd tracks (also: t.requiresGrad = true)
-t:backward | loss:backward([gradOutput]) | back-propagates: fills .grad of the leaves loss depends on
+t:backward | loss:backward([gradOutput] [, retainGraph]) (retainGraph: a boolean or {retainGraph = true}) | back-propagates: fills .grad of the leaves loss depends on
 torch.detach t:detach | t:detach() | the same data, cut from the autograd graph
 t:zeroGrad | t:zeroGrad() | zeroes t.grad
 t:free | t:free() | releases t's data now (before garbage collection)
