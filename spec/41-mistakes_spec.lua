@@ -373,6 +373,19 @@ describe('int64 values beyond 2^53 (ids, nanosecond timestamps) are never rounde
   end)
 end)
 
+describe('nn.BCECriterion takes probabilities', function()
+  it('logits (values outside [0, 1]) or NaN are refused, naming BCEWithLogitsCriterion', function()
+    local t = torch.Tensor({ 1, 0, 1 })
+    has(err(function() local l = nn.BCECriterion()(torch.Tensor({ 2.5, -1, 0.3 }), t); return l end),
+        'nn.BCECriterion: input must hold probabilities in [0, 1], got values in [-1, 2.5] '
+        .. '(for logits use nn.BCEWithLogitsCriterion)')
+    has(err(function() local l = nn.BCECriterion()(torch.Tensor({ 0 / 0, 0.5, 0.5 }), t); return l end),
+        'nn.BCECriterion: input must hold probabilities in [0, 1]')
+    -- the ends are probabilities (the logs are clamped at -100, as PyTorch's)
+    assert.near(200 / 3, nn.BCECriterion()(torch.Tensor({ 0, 1, 1 }), torch.Tensor({ 1, 0, 1 })):item(), 1e-4)
+  end)
+end)
+
 describe('elementwise criterions pair input and target elements only in one order', function()
   local CRITS = { 'MSECriterion', 'AbsCriterion', 'SmoothL1Criterion', 'BCECriterion',
                   'DistKLDivCriterion', 'SoftMarginCriterion', 'BCEWithLogitsCriterion' }

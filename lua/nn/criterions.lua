@@ -173,6 +173,12 @@ function BCECriterion:__init(weights, sizeAverage)
 end
 function BCECriterion:loss(input, target)
   target = same_shape(self, input, target):viewAs(input)
+  -- logits given by mistake made a NaN loss; PyTorch refuses them too (NaN fails the test)
+  local lo, hi = torch.noGrad(function() return input:min(), input:max() end)
+  if input:nElement() > 0 and not (lo >= 0 and hi <= 1) then
+    error(('nn.BCECriterion: input must hold probabilities in [0, 1], got values in [%g, %g] '
+           .. '(for logits use nn.BCEWithLogitsCriterion)'):format(lo, hi), 3)
+  end
   local logp = torch.clamp(torch.log(input), -100, math.huge)
   local log1mp = torch.clamp(torch.log(torch.add(torch.neg(input), 1)), -100, math.huge)
   local ll = torch.cmul(target, logp) + torch.cmul(torch.add(torch.neg(target), 1), log1mp)
