@@ -149,6 +149,31 @@ describe('nn modules vs PyTorch', function()
   end)
 end)
 
+describe("SoftMax's default dim", function()
+  it("is Torch7's and PyTorch's implicit one: 1 for 1-D and 3-D inputs, 2 for 2-D and 4-D", function()
+    -- the property itself: the outputs sum to 1 along that dim and nowhere else
+    local function sums_to_one(y, dim)
+      local s = y:sum(dim)
+      return (s - 1):abs():max() < 1e-5
+    end
+    torch.manualSeed(5)
+    for _, case in ipairs({ { { 4 }, 1 }, { { 3, 4 }, 2 }, { { 3, 4, 5 }, 1 }, { { 2, 3, 4, 5 }, 2 } }) do
+      local x = torch.randn(table.unpack(case[1]))
+      for _, m in ipairs({ nn.SoftMax(), nn.LogSoftMax() }) do
+        local y = m:forward(x)
+        if torch.typename(m) == 'nn.LogSoftMax' then y = torch.exp(y) end
+        assert.is_true(sums_to_one(y, case[2]), torch.typename(m) .. ' ' .. #case[1] .. '-D')
+        if x:dim() > 1 then
+          local other = case[2] == 1 and 2 or 1
+          assert.is_false(sums_to_one(y, other), torch.typename(m) .. ' ' .. #case[1] .. '-D')
+        end
+      end
+    end
+    -- an explicit dim wins (N x T x V scores: the last)
+    assert.is_true(sums_to_one(nn.SoftMax(-1):forward(torch.randn(2, 3, 4)), 3))
+  end)
+end)
+
 describe('criterions vs PyTorch', function()
   local C = F.criterions
   local target = H.tensor(C.target)

@@ -28,9 +28,14 @@ function LeakyReLU:__init(negval)
 end
 function LeakyReLU:__tostring__() return ('nn.LeakyReLU(%g)'):format(self.negval) end
 
--- SoftMax / LogSoftMax normalise over the features: the only dim of a 1-D input, dim 2 of a
--- batch (Torch7's convention), or an explicit dim.
-local function feature_dim(self, x) return self.dim or (x:dim() == 1 and 1 or 2) end
+-- SoftMax / LogSoftMax normalise over the features, an explicit dim or where Torch7 and
+-- PyTorch's implicit dim agree: dim 1 of a 1-D vector or a 3-D C x H x W map, dim 2 of a 2-D
+-- batch, a 4-D N x C x H x W batch and beyond. (It was dim 2 for a 3-D input, neither's.)
+local function feature_dim(self, x)
+  if self.dim then return self.dim end
+  local nd = x:dim()
+  return (nd == 1 or nd == 3) and 1 or 2
+end
 
 local SoftMax = pointwise('SoftMax', function(self, x) return torch.softmax(x, feature_dim(self, x)) end)
 function SoftMax:__init(dim)

@@ -221,7 +221,7 @@ torch.rnnLayer | torch.rnnLayer(mode, x, h0, c0, {w_ih, w_hh [, b_ih, b_hh]} [, 
 nn.Dropout | nn.Dropout([p = 0.5]) | zeroes elements with probability p in training (scaled by 1/(1-p)); identity in evaluate()
 nn.ReLU nn.Tanh nn.Sigmoid | nn.ReLU() / nn.Tanh() / nn.Sigmoid() | elementwise activations
 nn.LeakyReLU | nn.LeakyReLU([negval = 0.01]) | x or negval * x
-nn.SoftMax nn.LogSoftMax | nn.SoftMax([dim]) / nn.LogSoftMax([dim]) | (log-)softmax along dim (default: the last)
+nn.SoftMax nn.LogSoftMax | nn.SoftMax([dim]) / nn.LogSoftMax([dim]) | (log-)softmax along dim (default, as Torch7's and PyTorch's implicit dim: 1 for a 1-D or 3-D input, 2 for 2-D and 4-D; give dim, e.g. -1, for N x T x V)
 nn.Identity | nn.Identity() | output = input
 nn.View nn.Reshape | nn.View(sizes...) / nn.Reshape(sizes...) | reshapes the input (a batch dim in front is kept)
 nn.Narrow nn.Select nn.Transpose | nn.Narrow(dim, offset, length) / nn.Select(dim, index) / nn.Transpose({d1, d2}, ...) | tensor views as modules
