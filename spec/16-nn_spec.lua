@@ -150,7 +150,7 @@ describe('nn modules vs PyTorch', function()
 end)
 
 describe("SoftMax's default dim", function()
-  it("is Torch7's and PyTorch's implicit one: 1 for 1-D and 3-D inputs, 2 for 2-D and 4-D", function()
+  it("is Torch7's and PyTorch's implicit one: 1 for 1-D and 3-D inputs, 2 for 2-D and 4-D (SoftMin too)", function()
     -- the property itself: the outputs sum to 1 along that dim and nowhere else
     local function sums_to_one(y, dim)
       local s = y:sum(dim)
@@ -159,7 +159,7 @@ describe("SoftMax's default dim", function()
     torch.manualSeed(5)
     for _, case in ipairs({ { { 4 }, 1 }, { { 3, 4 }, 2 }, { { 3, 4, 5 }, 1 }, { { 2, 3, 4, 5 }, 2 } }) do
       local x = torch.randn(table.unpack(case[1]))
-      for _, m in ipairs({ nn.SoftMax(), nn.LogSoftMax() }) do
+      for _, m in ipairs({ nn.SoftMax(), nn.LogSoftMax(), nn.SoftMin() }) do
         local y = m:forward(x)
         if torch.typename(m) == 'nn.LogSoftMax' then y = torch.exp(y) end
         assert.is_true(sums_to_one(y, case[2]), torch.typename(m) .. ' ' .. #case[1] .. '-D')

@@ -36,6 +36,7 @@ local function feature_dim(self, x)
   local nd = x:dim()
   return (nd == 1 or nd == 3) and 1 or 2
 end
+nn._softmaxDim = feature_dim   -- SoftMin's too (nn/transfer.lua)
 
 local SoftMax = pointwise('SoftMax', function(self, x) return torch.softmax(x, feature_dim(self, x)) end)
 function SoftMax:__init(dim)

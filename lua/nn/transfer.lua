@@ -194,7 +194,7 @@ end)
 
 -- SoftMin([dim]): softmax of -x over the features (dim as nn.SoftMax's)
 nn.Softmin = pointwise('SoftMin', function(self, x)
-  return torch.softmax(torch.neg(x), self.dim or (x:dim() == 1 and 1 or 2))
+  return torch.softmax(torch.neg(x), nn._softmaxDim(self, x))
 end, function(self, dim) self.dim = check.arg('SoftMin', 1, dim, 'integer?', 3) end)
 -- PyTorch's spellings of the existing ones
 nn.Softmax, nn.LogSoftmax = nn.SoftMax, nn.LogSoftMax
