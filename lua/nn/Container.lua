@@ -24,6 +24,31 @@ end
 function Container:get(index) return self.modules[index] end
 function Container:size() return #self.modules end
 
+-- c:insert(module [, index = size + 1]) / c:remove([index = size]) -> the removed module,
+-- Torch7's (index may be negative: from the end)
+local function position(self, fname, index, last, argn)
+  local n = #self.modules
+  index = check.arg(fname, argn, index, 'integer?', 3) or last
+  if index < 0 then index = index + n + 1 + (last > n and 1 or 0) end
+  if index < 1 or index > last then
+    check.argerror(fname, argn, ('index %d out of range for a container of %d modules'):format(index, n), 3)
+  end
+  return index
+end
+
+function Container:insert(module, index)
+  if not torch.isTypeOf(module, 'nn.Module') then
+    check.argerror('insert', 1, ('expected an nn.Module, got %s'):format(torch.typename(module) or type(module)), 2)
+  end
+  table.insert(self.modules, position(self, 'insert', index, #self.modules + 1, 2), module)
+  return self
+end
+
+function Container:remove(index)
+  if #self.modules == 0 then error('remove: the container is empty', 2) end
+  return table.remove(self.modules, position(self, 'remove', index, #self.modules, 1))
+end
+
 function Container:parameters()
   local params, grads = {}, {}
   for _, m in ipairs(self.modules) do

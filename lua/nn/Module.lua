@@ -11,7 +11,6 @@
 local torch = require 'torch'
 local nn = require 'nn'
 local check = require 'torch.check'
-local check = require 'torch.check'
 
 local Module = torch.class('nn.Module')
 
@@ -348,6 +347,43 @@ end
 -- ---- modes, types, traversal ------------------------------------------------------------
 function Module:training() self.train = true return self end
 function Module:evaluate() self.train = false return self end
+-- PyTorch's names: m:eval(), m:zeroGrad(). (m:train() cannot be one: m.train is Torch7's
+-- mode flag, read by Dropout and user layers; m:training() sets it.)
+function Module:eval() return self:evaluate() end
+function Module:zeroGrad() return self:zeroGradParameters() end
+
+-- m:children(): the direct submodules, in order (PyTorch's); none for a leaf module
+function Module:children()
+  local list = {}
+  for i, m in ipairs(self.modules or {}) do list[i] = m end
+  return list
+end
+
+-- m:findModules(typename): every module of that type in m's tree (m included), in order, and
+-- the container holding each (nil for m itself), Torch7's
+function Module:findModules(typename, container)
+  check.arg('findModules', 1, typename, 'string')
+  local found, holders = {}, {}
+  if torch.typename(self) == typename then found[1], holders[1] = self, container end
+  for _, m in ipairs(self.modules or {}) do
+    local f, h = m:findModules(typename, self)
+    for i = 1, #f do found[#found + 1], holders[#holders + 1] = f[i], h[i] end
+  end
+  return found, holders
+end
+
+-- m:replace(fn): each module of the tree becomes fn(module) (children first are asked from
+-- the replaced parent's list), Torch7's; returns fn(m)
+function Module:replace(fn)
+  check.arg('replace', 1, fn, 'callable')
+  local out = fn(self)
+  if not torch.isTypeOf(out, 'nn.Module') then
+    error(('replace: the function returned a %s, not an nn.Module'):format(
+          torch.typename(out) or type(out)), 2)
+  end
+  for i, m in ipairs(out.modules or {}) do out.modules[i] = m:replace(fn) end
+  return out
+end
 
 function Module:apply(fn)
   fn(self)

@@ -188,7 +188,10 @@ nn.Module:namedParameters | m:namedParameters() | {{name, param, grad}, ...} wit
 nn.Module:getParameters | m:getParameters() -> flatParams, flatGrads | all parameters as one flat tensor (optim's functional API)
 nn.Module:zeroGradParameters | m:zeroGradParameters() | zeroes the parameters' gradients
 nn.Module:updateParameters | m:updateParameters(lr) | plain SGD step: param = param - lr * grad
-nn.Module:training nn.Module:evaluate | m:training() / m:evaluate() | train / evaluation mode (Dropout)
+nn.Module:training nn.Module:evaluate nn.Module:eval | m:training() / m:evaluate() (PyTorch's m:eval()) | train / evaluation mode (Dropout); m.train is Torch7's mode flag, so PyTorch's m:train() is m:training() here
+nn.Module:zeroGrad nn.Module:children | m:zeroGrad() / m:children() | PyTorch's zero_grad (zeroGradParameters) / the direct submodules
+nn.Module:findModules nn.Module:replace | m:findModules(typename) / m:replace(fn) | every module of a type in the tree, and their containers / each module becomes fn(module) (Torch7's)
+nn.Container:insert nn.Container:remove | c:insert(module [, index]) / c:remove([index]) -> module | adds a child at index (default: the end) / takes one out (default: the last)
 nn.Module:float nn.Module:double nn.Module:type | m:float() / m:double() / m:type(name) | converts the parameters and buffers
 nn.Module:bfloat16 | m:bfloat16() (= m:type('torch.BFloat16Tensor')) | PyTorch's model.to(torch.bfloat16): parameters, gradients and buffers become BFloat16; forward, backward (both styles) and optim's updates compute in float32 on widened copies and round each result to bfloat16; nn.LSTM/GRU/RNN and their cells refuse it (fused float kernels: keep them float and use torch.autocast)
 nn.Module:cuda nn.Module:cpu | m:cuda() / m:cpu() | moves the parameters, gradients and buffers to the GPU (float32) / back to host memory
