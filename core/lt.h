@@ -296,6 +296,29 @@ int lt_dot(double *result, const lt_tensor *a, const lt_tensor *b);
 int lt_addr(lt_tensor *out, double beta, const lt_tensor *c, double alpha,
             const lt_tensor *a, const lt_tensor *b);
 
+/* ---- dense linear algebra through LAPACK (core/linalg.c); float32/float64 -----------------
+ * a: a matrix or a batch of them (..., m, n). Every function runs on host copies of its
+ * inputs (a CUDA tensor's too: no cuSOLVER) and writes fresh outs on the inputs' device;
+ * inputs with a NaN or infinity, singular or not positive definite matrices are errors. */
+int lt_linalg_check(const lt_tensor *a, int square);   /* dtype, >= 2 dims, square if asked */
+int lt_linalg_check_solve(const lt_tensor *a, const lt_tensor *b);   /* B's type and shape  */
+int lt_linalg_inverse(lt_tensor *out, const lt_tensor *a);
+int lt_linalg_det(lt_tensor *out, const lt_tensor *a);              /* out: a's batch dims  */
+/* A X = B: B (..., n, k) or a vector (..., n), batch dims equal to A's; lu (may be NULL):
+ * PyTorch's packed LU of A (L's unit diagonal implied) */
+int lt_linalg_solve(lt_tensor *x, lt_tensor *lu, const lt_tensor *a, const lt_tensor *b);
+int lt_linalg_cholesky(lt_tensor *out, const lt_tensor *a, int upper);  /* L, or U = L^T  */
+int lt_linalg_qr(lt_tensor *q, lt_tensor *r, const lt_tensor *a);   /* reduced: (m, k) (k, n) */
+/* A = U diag(S) V^T; some: U (m, k), V (n, k), else U (m, m), V (n, n) */
+int lt_linalg_svd(lt_tensor *u, lt_tensor *s, lt_tensor *v, const lt_tensor *a, int some);
+/* ascending eigenvalues e (..., n) and, when vectors, eigenvectors as the columns of v;
+ * upper: read A's upper triangle, else the lower one */
+int lt_linalg_eigh(lt_tensor *e, lt_tensor *v, const lt_tensor *a, int vectors, int upper);
+/* gradient kernels: det(A) A^{-T} (any rank), and Cholesky's backward from the factor */
+int lt_linalg_cofactor(lt_tensor *out, const lt_tensor *a);
+int lt_linalg_cholesky_backward(lt_tensor *ga, const lt_tensor *l, const lt_tensor *gl,
+                                int upper);
+
 /* ---- random numbers (core/random.c): Philox4x32-10, counter-based ---------------------- */
 /* Element i of a draw depends only on (seed, offset, i): the same numbers for any number of
  * threads. Each draw advances the generator's offset past the counters it used. */
@@ -450,6 +473,12 @@ int lt_rec_linear(lt_tensor *out, lt_tensor *x, lt_tensor *w, lt_tensor *bias);
 /* PyTorch's matmul (dot, mm, mv, or batched with broadcast batch dims; a 1-D a is a row,
  * a 1-D b a column, and the result drops those dims): out as the Lua binding computes it */
 int lt_rec_matmul(lt_tensor *out, lt_tensor *a, lt_tensor *b);
+
+/* grad_linalg.c */
+int lt_rec_inverse(lt_tensor *out, lt_tensor *a);
+int lt_rec_det(lt_tensor *out, lt_tensor *a);
+int lt_rec_solve(lt_tensor *out, lt_tensor *a, lt_tensor *b);
+int lt_rec_cholesky(lt_tensor *out, lt_tensor *a, int upper);
 
 /* grad_shape.c: views, copies, joins, indexing */
 typedef enum {

@@ -138,6 +138,7 @@ void lt_open_download(lua_State *L);   /* ldownload.c: torch._download, torch._m
 void lt_open_datasets(lua_State *L);   /* ldatasets.c: readIDX, _normalize, _exePath       */
 void lt_open_cuda(lua_State *L);       /* lcuda.c: torch.cuda device queries, t:cuda()     */
 void lt_open_conv(lua_State *L);       /* lconv.c: torch._conv2d, pooling, _batchNorm      */
+void lt_open_linalg(lua_State *L);     /* llinalg.c: inverse, det, solve, cholesky, qr, svd */
 
 /* tensor fields served by lautograd.c: t.requiresGrad, t.grad, t.gradFn, t.isLeaf */
 int ltL_autograd_index(lua_State *L);      /* (t, key) -> pushes the value or nil          */

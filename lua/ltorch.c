@@ -35,6 +35,7 @@ int luaopen_torch_core(lua_State *L)
     lt_open_datasets(L);
     lt_open_cuda(L);
     lt_open_conv(L);
+    lt_open_linalg(L);
     lua_setfield(L, -2, "Tensor");            /* core.Tensor = methods table      */
     return 1;
 }
