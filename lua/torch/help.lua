@@ -132,6 +132,16 @@ torch.sort t:sort | t:sort([dim] [, descending = false]) -> values, indices | a 
 torch.topk t:topk | t:topk(k [, dim] [, largest = false]) -> values, indices | the k smallest (largest = true: largest) along dim, sorted
 torch.dot t:dot | torch.dot(a, b) | the inner product of two tensors, a number
 torch.mm t:mm | torch.mm([res,] a, b) / res:mm(a, b) | matrix product of 2-D tensors: [n x m] * [m x p] -> [n x p]
+torch.inverse t:inverse | torch.inverse(A) / A:inverse() | A^{-1} of a square Float or Double matrix or of each of a batch (... x n x n), with autograd; LAPACK (OpenBLAS) getrf/getri on host copies (CUDA tensors too: no cuSOLVER); a singular matrix is an error naming the zero pivot U(i,i); NaN or infinite elements are refused
+torch.det t:det | torch.det(A) / A:det() | the determinant: a number for a matrix (a 0-dim tensor when recorded for autograd, as t:sum()), a tensor of the batch's shape for a batch; autograd (the cofactor matrix, also at singular A)
+torch.solve | torch.solve(A, B) | X with A X = B (PyTorch's linalg.solve): A (... x n x n), B (... x n x k) or a vector (... x n) with A's batch dims (no broadcasting); autograd for A and B; a singular A is an error
+torch.gesv | torch.gesv(B, A) -> X, LU | Torch7's order of torch.solve(A, B); LU: A's packed LU factors (PyTorch's lu_factor: unit L below the diagonal, U on and above; rows pivoted), no gradient through LU
+torch.cholesky t:cholesky | torch.cholesky(A [, upper = false]) | the Cholesky factor of a symmetric positive definite A (or batch): lower L with A = L L^T, or upper U = L^T; reads A's lower triangle; autograd (the symmetric gradient, PyTorch's); not positive definite: an error naming the minor
+torch.potrf | torch.potrf(A [, 'U' or 'L']) | Torch7's name of the Cholesky factor: 'U' (the default) gives U with A = U^T U, 'L' gives L
+torch.qr t:qr | torch.qr(A) -> Q, R | the reduced QR of an m x n matrix (or batch), k = min(m, n): Q (m x k) orthonormal columns, R (k x n) upper triangular (LAPACK's signs, as PyTorch's); no gradient yet (recording raises: use torch.noGrad or A:detach())
+torch.svd t:svd | torch.svd(A [, some = true]) -> U, S, V | A = U diag(S) V^T with V, not V^T (Torch7's and PyTorch's torch.svd); S descending; some = false: the full square U and V; no gradient yet (recording raises)
+torch.symeig t:symeig | torch.symeig(A [, eigenvectors = false [, upper = true]]) -> e, V | eigenvalues of a symmetric matrix (or batch), ascending, and with eigenvectors the orthonormal eigenvectors as V's columns (else V is empty); upper: which triangle is read; Torch7's 'V'/'N' and 'U'/'L' work too; no gradient yet (recording raises)
+torch.eigh | torch.eigh(A [, 'L' or 'U']) -> e, V | PyTorch's linalg.eigh: torch.symeig with eigenvectors, reading the lower triangle by default
 torch.mv t:mv | torch.mv([res,] M, v) | matrix-vector product: [n x m] * [m] -> [n]
 torch.bmm t:bmm | torch.bmm([res,] a, b) | batched matrix product: [b x n x m] * [b x m x p] -> [b x n x p]
 torch.matmul t:matmul | torch.matmul(a, b) | PyTorch's matmul: dot, mv, mm or batched mm by the dims, broadcasting batch dims
