@@ -122,6 +122,10 @@ describe('det', function()
     check(det, { H.grad_leaf(torch.DoubleTensor({ { 1, 2, 3 }, { 2, 4, 6 }, { 1, 0, 1 } })) })
     check(det, { H.grad_leaf(torch.DoubleTensor({ { 1, 2, 3 }, { 2, 4, 6 }, { 3, 6, 9 } })) })
     check(det, { H.grad_leaf(torch.zeros(3, 3):double()) })
+    -- rank n-1 with rows swapped, and random ones: the SVD's det(U) det(V) sign matters
+    check(det, { H.grad_leaf(torch.DoubleTensor({ { 2, 4, 6 }, { 1, 2, 3 }, { 1, 0, 1 } })) })
+    for _ = 1, 4 do check(det, { H.grad_leaf(torch.mm(D(4, 3), D(3, 4))) }) end
+    check(det, { H.grad_leaf(torch.matmul(D(2, 3, 2), D(2, 2, 3))) })
   end)
 end)
 
