@@ -23,7 +23,7 @@ local function tr(x) return x:transpose(x:dim() - 1, x:dim()) end
 -- cholesky perturb x, so A stays symmetric)
 local function spd(x)
   local n = x:size(x:dim() - 1)
-  return torch.matmul(x, tr(x)) + torch.eye(n):double() * n
+  return torch.matmul(x, tr(x)) + torch.eye(n):type(x:type()) * n
 end
 -- y:backward(w) from the fixture's inputs; returns the gradients
 local function grads_of(fn, c, dtype)
