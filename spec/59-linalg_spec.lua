@@ -415,6 +415,13 @@ describe('bad input never crashes', function()
     local q, r = torch.qr(a:bfloat16())
     assert.are.equal('torch.BFloat16Tensor', torch.type(q))
     H.close(torch.mm(q:float(), r:float()), a:bfloat16():float(), 3e-2, 3e-2)
+    -- autograd through the widened copy: a BFloat16 leaf gets a BFloat16 gradient
+    local l = H.grad_leaf(a:bfloat16())
+    torch.inverse(l):sum():backward()
+    assert.are.equal('torch.BFloat16Tensor', torch.type(l.grad))
+    local ref = H.grad_leaf(l:detach():double())
+    torch.inverse(ref):sum():backward()
+    H.close(l.grad:double(), ref.grad, 5e-2, 1e-2)
   end)
 end)
 
