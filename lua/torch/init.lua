@@ -681,7 +681,10 @@ end
 
 -- diag, tril, triu, trace, flip, roll, median, kthvalue, mode, logsumexp, cross, dist, lerp,
 -- full, fullLike, renorm, histc: written in Lua on the differentiable ops
-require('torch.mathx')(torch, check_self)
+local mathx = require('torch.mathx')(torch, check_self)
+-- argsort, unique, bincount, diff, meshgrid, nanToNum, clip, logaddexp, hypot, deg2rad,
+-- rad2deg, xlogy, sinc, einsum: the same, with mathx's checks
+require('torch.mathx2')(torch, check_self, mathx)
 
 -- As Torch7's packages did, require 'torch' also sets the global `torch`, so Torch7 scripts
 -- run unchanged (rawset: a strict-globals environment would refuse a plain assignment).

@@ -5,7 +5,8 @@
 -- Each is torch.name(x, ...) and, where Torch7 or PyTorch have one, the method x:name(...),
 -- which returns a new tensor (PyTorch's methods; Torch7's wrote into self). Dims are 1-based,
 -- negative ones count from the end (-1: the last). Loaded by torch/init.lua:
--- require('torch.mathx')(torch, check_self).
+-- require('torch.mathx')(torch, check_self), which returns the argument checks and helpers
+-- for torch.mathx2.
 return function(torch, check_self)
   local check = require 'torch.check'
   local unpack = table.unpack
@@ -501,4 +502,10 @@ return function(torch, check_self)
     end)
   end
   public('histc', histc)
+
+  -- the checks and helpers above, for torch.mathx2, which is written the same way
+  return { raise = raise, argerror = argerror, arg = arg, shape = shape, dim_arg = dim_arg,
+           call_as = call_as, run = run, public = public, on_device_of = on_device_of,
+           long_on = long_on, zeros_as = zeros_as, scalar = scalar, floating = floating,
+           Raised = Raised }
 end
