@@ -413,6 +413,19 @@ torch.renorm t:renorm | torch.renorm(x, p, dim, maxnorm) | a copy of x whose sli
 torch.histc t:histc | torch.histc(x [, bins = 100 [, min = 0 [, max = 0]]]) | a 1-D tensor (x's type) of the counts of x's elements in bins equal-width bins from min to max (min = max: the data's range; NaN and values outside not counted); no gradient
 nn.Threshold | nn.Threshold([th = 1e-6 [, v = 0]]) | x where x > th, v elsewhere
 nn.SELU nn.CELU | nn.SELU() / nn.CELU([alpha = 1]) | scale (x or alpha (exp(x) - 1)) with PyTorch's alpha and scale / x for x > 0, alpha (exp(x / alpha) - 1) otherwise
+torch.argsort t:argsort | torch.argsort(x [, dim = -1 [, descending = false]]) | the 1-based LongTensor indices that sort x along dim (sort's indices: stable, NaN last, first when descending); no gradient
+torch.unique t:unique | torch.unique(x [, {sorted = true, returnInverse = false, returnCounts = false, dim}]) -> values [, inverse] [, counts] | the distinct values of x sorted, 1-D (with dim: the distinct slices along dim); inverse: each element's (slice's) 1-based index in values, x's shape; counts: how often each occurs (LongTensors); each NaN distinct; no gradient
+torch.bincount t:bincount | torch.bincount(x [, weights [, minlength = 0]]) | counts of the VALUES 0..max(x) of a 1-D non-negative integer x: value v at index v + 1 (PyTorch's bincount), max(x) + 1 or minlength elements; a LongTensor, or the sums of weights (Float for Float weights, else Double); no gradient
+torch.diff t:diff | torch.diff(x [, n = 1 [, dim = -1 [, prepend [, append]]]]) | the n-th forward difference along dim (x[i+1] - x[i], n times; prepend / append concatenated first, numbers as one slice); differentiable
+torch.meshgrid | torch.meshgrid(x1, x2, ... [, {indexing = 'ij'}]) / torch.meshgrid({x1, x2, ...}) -> g1, g2, ... | coordinate grids of the 1-D xi, each of size n1 x n2 x ...; indexing = 'xy' swaps the first two dims (PyTorch 2's default 'ij'); new tensors, differentiable
+torch.nanToNum t:nanToNum | torch.nanToNum(x [, nan = 0 [, posinf [, neginf]]]) | a copy of x with NaN, +inf, -inf replaced (default: 0 and the type's largest and lowest finite values, PyTorch's nan_to_num); differentiable
+torch.clip t:clip | torch.clip([res,] t, min, max) | PyTorch's alias of torch.clamp: the same function (t:clip limits t in place, as t:clamp)
+torch.logaddexp t:logaddexp | torch.logaddexp(a, b) | log(exp(a) + exp(b)) elementwise (broadcast), without overflow; differentiable
+torch.hypot t:hypot | torch.hypot(a, b) | sqrt(a^2 + b^2) elementwise (broadcast), without overflow; differentiable
+torch.deg2rad torch.rad2deg t:deg2rad t:rad2deg | torch.deg2rad(x) / torch.rad2deg(x) | x pi / 180 / x 180 / pi (Float or Double); differentiable
+torch.xlogy t:xlogy | torch.xlogy(x, y) | x log(y) elementwise (y a tensor, broadcast, or a number), 0 where x = 0 unless y is NaN (PyTorch's); differentiable
+torch.sinc t:sinc | torch.sinc(x) | sin(pi x) / (pi x), 1 at 0 (the normalized sinc); differentiable
+torch.einsum | torch.einsum(equation, a, b, ...) / torch.einsum(equation, {a, b, ...}) | PyTorch's einsum: 'ij,jk->ik', 'bij,bjk->bik', 'ii->i', 'bhqd,bhkd->bhqk', implicit output (letters used once, sorted), '...' broadcast; letters not in the output summed; computed with torch.bmm, differentiable; a 0-dim result is a number (a 0-dim tensor while autograd records)
 nn.Embedding | nn.Embedding(numEmbeddings, embeddingDim [, {paddingIdx =, maxNorm =, normType = 2}]) | PyTorch's embedding (an nn.LookupTable): N(0, 1) rows picked by 1-based indices; paddingIdx's row starts at zero and gets no gradient; maxNorm renormalises looked-up rows in place
 datasets.TensorDataset | datasets.TensorDataset(t1, t2, ...) | sample i is {t1[i], t2[i], ...}; a DataLoader batches it (for x, y in loader:iter())
 distributed.init | dist.init() -> rank, size | starts MPI (MPI_Init_thread; a world of one outside mpirun); finalised when Lua closes, or by dist.finalize()
