@@ -419,7 +419,7 @@ torch.bincount t:bincount | torch.bincount(x [, weights [, minlength = 0]]) | co
 torch.diff t:diff | torch.diff(x [, n = 1 [, dim = -1 [, prepend [, append]]]]) | the n-th forward difference along dim (x[i+1] - x[i], n times; prepend / append concatenated first, numbers as one slice); differentiable
 torch.meshgrid | torch.meshgrid(x1, x2, ... [, {indexing = 'ij'}]) / torch.meshgrid({x1, x2, ...}) -> g1, g2, ... | coordinate grids of the 1-D xi, each of size n1 x n2 x ...; indexing = 'xy' swaps the first two dims (PyTorch 2's default 'ij'); new tensors, differentiable
 torch.nanToNum t:nanToNum | torch.nanToNum(x [, nan = 0 [, posinf [, neginf]]]) | a copy of x with NaN, +inf, -inf replaced (default: 0 and the type's largest and lowest finite values, PyTorch's nan_to_num); differentiable
-torch.clip t:clip | torch.clip([res,] t, min, max) | PyTorch's alias of torch.clamp: the same function (t:clip limits t in place, as t:clamp)
+torch.clip t:clip | torch.clip([res,] t, min, max) | PyTorch's alias of torch.clamp: the same operation (t:clip limits t in place, as t:clamp), its errors named clip
 torch.logaddexp t:logaddexp | torch.logaddexp(a, b) | log(exp(a) + exp(b)) elementwise (broadcast), without overflow; differentiable
 torch.hypot t:hypot | torch.hypot(a, b) | sqrt(a^2 + b^2) elementwise (broadcast), without overflow; differentiable
 torch.deg2rad torch.rad2deg t:deg2rad t:rad2deg | torch.deg2rad(x) / torch.rad2deg(x) | x pi / 180 / x 180 / pi (Float or Double); differentiable

@@ -305,10 +305,23 @@ return function(torch, check_self, M)
   end
   public('nanToNum', nanToNum)
 
-  -- clip: PyTorch's alias of clamp (the same function: torch.clip(x, min, max) a new tensor,
-  -- x:clip(min, max) in place, as x:clamp)
-  torch.clip = torch.clamp
-  torch.Tensor.clip = torch.Tensor.clamp
+  -- clip: PyTorch's alias of clamp: torch.clip(x, min, max) a new tensor, x:clip(min, max)
+  -- in place, as x:clamp; clamp's errors are raised as clip's (same arguments, clip's name)
+  local function as_clip(err)
+    if type(err) ~= 'string' then return err end
+    return (err:gsub('^[^\n]-:%d+: ', '', 1):gsub("'[%w_.]*clamp'", "'clip'")
+            :gsub('^[%w_.]*clamp:', 'clip:'))
+  end
+  function torch.clip(...)
+    local r = table.pack(pcall(torch.clamp, ...))
+    if not r[1] then error(as_clip(r[2]), 2) end
+    return unpack(r, 2, r.n)
+  end
+  function torch.Tensor.clip(...)
+    local r = table.pack(pcall(torch.Tensor.clamp, ...))
+    if not r[1] then error(as_clip(r[2]), 2) end
+    return unpack(r, 2, r.n)
+  end
 
   -- ---- logaddexp, hypot, deg2rad, rad2deg, xlogy, sinc -------------------------------------
   -- These take Float or Double tensors (an integer tensor is refused, as exp refuses it) and
