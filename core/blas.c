@@ -24,13 +24,6 @@
 
 /* ---- checks ------------------------------------------------------------------------------ */
 
-static const char *tname(lt_dtype dt)
-{
-    static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                            "torch.LongTensor", "torch.ByteTensor",
-                                            "torch.BFloat16Tensor"};
-    return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
-}
 
 /* All of the non-NULL operands are float32/float64 and share one dtype; out matches it. */
 static int check_dtypes(const lt_tensor *out, const lt_tensor *a, const lt_tensor *b,
@@ -39,13 +32,15 @@ static int check_dtypes(const lt_tensor *out, const lt_tensor *a, const lt_tenso
     const lt_tensor *ins[3] = {a, b, c};
     for (int k = 0; k < 3; k++)
         if (ins[k] && !lt_dtype_is_float(ins[k]->dtype))
-            return lt_error("expected Float or Double tensors, got %s", tname(ins[k]->dtype));
+            return lt_error("expected Float or Double tensors, got %s",
+                            lt_type_name(ins[k]->dtype));
     for (int k = 1; k < 3; k++)
         if (ins[k] && ins[k]->dtype != a->dtype)
-            return lt_error("expected tensors of one type, got %s and %s", tname(a->dtype),
-                            tname(ins[k]->dtype));
+            return lt_error("expected tensors of one type, got %s and %s", lt_type_name(a->dtype),
+                            lt_type_name(ins[k]->dtype));
     if (out && out->dtype != a->dtype)
-        return lt_error("result is %s, inputs are %s", tname(out->dtype), tname(a->dtype));
+        return lt_error("result is %s, inputs are %s", lt_type_name(out->dtype),
+                        lt_type_name(a->dtype));
     return LT_OK;
 }
 

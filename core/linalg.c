@@ -30,13 +30,6 @@
 
 #define F64(dt) ((dt) == LT_FLOAT64)
 
-static const char *tname(lt_dtype dt)
-{
-    static const char *const names[] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                        "torch.LongTensor", "torch.ByteTensor",
-                                        "torch.BFloat16Tensor"};
-    return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
-}
 
 /* ---- element access by dtype (float or double buffers) ------------------------------------ */
 
@@ -83,7 +76,7 @@ int lt_linalg_check(const lt_tensor *a, int square)
 {
     char s[LT_SHAPE_BUFSZ];
     if (a->dtype != LT_FLOAT32 && a->dtype != LT_FLOAT64)
-        return lt_error("expected a Float or Double tensor, got %s", tname(a->dtype));
+        return lt_error("expected a Float or Double tensor, got %s", lt_type_name(a->dtype));
     if (a->ndim < 2)
         return lt_error("expected a matrix or a batch of matrices, got a %d-D tensor [%s]",
                         a->ndim, lt_shape_str(s, sizeof s, a->ndim, a->size));
@@ -102,7 +95,8 @@ int lt_linalg_check_solve(const lt_tensor *a, const lt_tensor *b)
 {
     char sk[LT_SHAPE_BUFSZ], sv[LT_SHAPE_BUFSZ], sa[LT_SHAPE_BUFSZ], sb[LT_SHAPE_BUFSZ];
     if (b->dtype != a->dtype)
-        return lt_error("expected B of A's type %s, got %s", tname(a->dtype), tname(b->dtype));
+        return lt_error("expected B of A's type %s, got %s", lt_type_name(a->dtype),
+                        lt_type_name(b->dtype));
     int n = a->ndim, vec = b->ndim == n - 1, ok = b->ndim == n || vec;
     for (int i = 0; ok && i < n - 2; i++) ok = b->size[i] == a->size[i];
     if (ok) ok = b->size[n - 2] == a->size[n - 2];

@@ -47,6 +47,7 @@ typedef enum { LT_FLOAT32, LT_FLOAT64, LT_INT64, LT_UINT8, LT_BFLOAT16, LT_NDTYP
 size_t      lt_dtype_size(lt_dtype dt);            /* bytes per element                      */
 const char *lt_dtype_name(lt_dtype dt);            /* "Float", "Double", "Long", "Byte",
                                                       "BFloat16"                              */
+const char *lt_type_name(lt_dtype dt);             /* "torch.FloatTensor", ... (host types)   */
 int         lt_dtype_is_float(lt_dtype dt);        /* Float, Double: the types ops compute in
                                                       (0 for BFloat16, a storage type)        */
 

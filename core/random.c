@@ -195,18 +195,11 @@ static int fill(lt_tensor *t, gen_fn fn, int per, const gen_params *p)
     return st;
 }
 
-static const char *tname(lt_dtype dt)
-{
-    static const char *names[LT_NDTYPES] = {"torch.FloatTensor", "torch.DoubleTensor",
-                                            "torch.LongTensor", "torch.ByteTensor",
-                                            "torch.BFloat16Tensor"};
-    return (unsigned)dt < LT_NDTYPES ? names[dt] : "?";
-}
 
 static int need_float(const lt_tensor *t)
 {
     if (lt_dtype_is_float(t->dtype)) return LT_OK;
-    return lt_error("expected a Float or Double tensor, got %s", tname(t->dtype));
+    return lt_error("expected a Float or Double tensor, got %s", lt_type_name(t->dtype));
 }
 
 /* ---- public samplers ---------------------------------------------------------------------- */
@@ -276,7 +269,7 @@ int lt_rand_bernoulli_tensor(lt_tensor *t, const lt_tensor *p)
 {
     if (!lt_dtype_is_float(p->dtype))
         return lt_error("expected probabilities in a Float or Double tensor, got %s",
-                        tname(p->dtype));
+                        lt_type_name(p->dtype));
     int dev;
     const lt_tensor *tp[2] = {t, p};
     if (lt_common_device(&dev, 2, tp)) return LT_ERR;
@@ -345,7 +338,7 @@ int lt_randperm(lt_tensor *out, int64_t n)
 {
     if (n < 0) return lt_error("expected n >= 0, got %lld", (long long)n);
     if (out->dtype != LT_INT64)
-        return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
+        return lt_error("result is %s, expected torch.LongTensor", lt_type_name(out->dtype));
     if (lt_device(out) != LT_CPU) {
         /* a sequential shuffle: made on the host (the same numbers), then copied */
         lt_tensor *hr = lt_tensor_empty(LT_INT64);
@@ -471,9 +464,9 @@ int lt_multinomial(lt_tensor *out, const lt_tensor *probs, int64_t n, int replac
 {
     if (!lt_dtype_is_float(probs->dtype))
         return lt_error("expected probabilities in a Float or Double tensor, got %s",
-                        tname(probs->dtype));
+                        lt_type_name(probs->dtype));
     if (out->dtype != LT_INT64)
-        return lt_error("result is %s, expected torch.LongTensor", tname(out->dtype));
+        return lt_error("result is %s, expected torch.LongTensor", lt_type_name(out->dtype));
     int dev;
     if (lt_common_device(&dev, 1, &probs) || lt_out_on(out, dev)) return LT_ERR;
     if (dev != LT_CPU) {

@@ -12,16 +12,25 @@
 #include "../gpu/lt_gpu.h"
 #endif
 
-static const struct { size_t size; const char *name; int is_float; } dtypes[LT_NDTYPES] = {
-    [LT_FLOAT32] = {4, "Float", 1},
-    [LT_FLOAT64] = {8, "Double", 1},
-    [LT_INT64] = {8, "Long", 0},
-    [LT_UINT8] = {1, "Byte", 0},
-    [LT_BFLOAT16] = {2, "BFloat16", 0},  /* 0: no op computes in it (lt.h) */
+static const struct {
+    size_t size;
+    const char *name, *tensor;
+    int is_float;
+} dtypes[LT_NDTYPES] = {
+    [LT_FLOAT32] = {4, "Float", "torch.FloatTensor", 1},
+    [LT_FLOAT64] = {8, "Double", "torch.DoubleTensor", 1},
+    [LT_INT64] = {8, "Long", "torch.LongTensor", 0},
+    [LT_UINT8] = {1, "Byte", "torch.ByteTensor", 0},
+    /* is_float 0: no op computes in it (lt.h) */
+    [LT_BFLOAT16] = {2, "BFloat16", "torch.BFloat16Tensor", 0},
 };
 
 size_t lt_dtype_size(lt_dtype dt) { return dtypes[dt].size; }
 const char *lt_dtype_name(lt_dtype dt) { return dtypes[dt].name; }
+const char *lt_type_name(lt_dtype dt)
+{
+    return (unsigned)dt < LT_NDTYPES ? dtypes[dt].tensor : "?";
+}
 int lt_dtype_is_float(lt_dtype dt) { return dtypes[dt].is_float; }
 
 static lt_alloc_stats stats;
