@@ -88,6 +88,7 @@ local instances = {
   ['optim.LambdaLR'] = function() return optim.LambdaLR(optim.SGD({ leaf() }, { lr = 0.1 }), { lrLambda = function() return 1 end }) end,
   ['optim.ReduceLROnPlateau'] = function() return optim.ReduceLROnPlateau(optim.SGD({ leaf() }, { lr = 0.1 })) end,
   ['datasets.TensorDataset'] = function() return datasets.TensorDataset(torch.ones(2, 1), torch.ones(2)) end,
+  ['datasets.Subset'] = function() return datasets.Subset(datasets.TensorDataset(torch.ones(2, 1)), { 1 }) end,
   ['datasets.MNIST'] = function() return datasets.MNIST{ train = false } end,
   ['datasets.FashionMNIST'] = false,  -- needs Debian's dataset-fashion-mnist; MNIST's class
   ['datasets.DataLoader'] = function()

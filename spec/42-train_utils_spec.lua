@@ -444,6 +444,72 @@ describe('nn.Embedding', function()
   end)
 end)
 
+describe('datasets.Subset and datasets.randomSplit', function()
+  local function dataset(n)
+    return datasets.TensorDataset(torch.range(1, n):view(n, 1), torch.range(101, 100 + n))
+  end
+
+  it('a Subset is the samples at its indices, in their order, through a DataLoader too', function()
+    local s = datasets.Subset(dataset(10), { 3, 1, 10 })
+    assert.equal(3, #s)
+    assert.same({ 103, 101, 110 }, { s[1][2], s[2][2], s[3][2] })
+    local t = datasets.Subset(dataset(10), torch.LongTensor({ 4, 5 }))
+    local got = {}
+    for x, y in datasets.DataLoader(s, { batchSize = 2 }):iter() do
+      for i = 1, y:size(1) do got[#got + 1] = { x[i][1], y[i] } end
+    end
+    assert.same({ { 3, 103 }, { 1, 101 }, { 10, 110 } }, got)
+    assert.equal(2, #t)
+    assert.matches("bad argument #2 to 'Subset' %(index 0 at position 1 is out of range 1..10%)",
+                   H.error_of(function() return datasets.Subset(dataset(10), { 0 }) end))
+    assert.matches("bad argument #1 to 'index' %(index 4 out of range 1..3%)",
+                   H.error_of(function() return s[4] end))
+  end)
+
+  it('randomSplit: disjoint parts covering the dataset, by counts or fractions, seeded', function()
+    local ds = dataset(10)
+    local parts = datasets.randomSplit(ds, { 7, 3 }, 42)
+    assert.same({ 7, 3 }, { #parts[1], #parts[2] })
+    local seen = {}
+    for _, p in ipairs(parts) do
+      for i = 1, #p do
+        local v = p[i][2]
+        assert.is_nil(seen[v])
+        seen[v] = true
+      end
+    end
+    for v = 101, 110 do assert.is_true(seen[v]) end
+    -- the same seed, the same split; the global generator untouched
+    torch.manualSeed(5)
+    local before = torch.rand(1)[1]
+    torch.manualSeed(5)
+    local again = datasets.randomSplit(ds, { 7, 3 }, 42)
+    assert.equal(before, torch.rand(1)[1])
+    for i = 1, 7 do assert.equal(parts[1][i][2], again[1][i][2]) end
+    -- fractions: floor, then the remainder round-robin from the first part (PyTorch's)
+    local f = datasets.randomSplit(dataset(11), { 0.5, 0.3, 0.2 }, 1)
+    assert.same({ 6, 3, 2 }, { #f[1], #f[2], #f[3] })
+    assert.matches('lengths sum to 9, the dataset has 10 samples',
+                   H.error_of(function() return datasets.randomSplit(ds, { 5, 4 }) end))
+    assert.matches('fractions sum to 0.9, not 1',
+                   H.error_of(function() return datasets.randomSplit(ds, { 0.5, 0.4 }) end))
+  end)
+
+  it("keeps the base's whole-split path: a split of MNIST batches its transformed rows", function()
+    local m = datasets.MNIST {}
+    local parts = datasets.randomSplit(m, { 0.9, 0.1 }, 3)
+    local n, first = 0, nil
+    for x, y in datasets.DataLoader(parts[2], { batchSize = 100 }):iter() do
+      first = first or { x[1], y[1] }
+      n = n + x:size(1)
+    end
+    assert.equal(#parts[2], n)
+    local s = parts[2][1]                                 -- the same sample, one at a time
+    assert.equal(s[2], first[2])
+    assert.is_true(torch.equal(s[1], first[1]))
+  end)
+end)
+
 describe('datasets.TensorDataset', function()
   it('indexes its tensors together and batches through DataLoader (shuffled or not, extra tensors as extra values)', function()
     local x = torch.range(1, 10):view(5, 2)

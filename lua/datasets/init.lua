@@ -35,6 +35,7 @@
 --     its own shard of every epoch, the same number of batches on every rank.
 --
 --   ds = datasets.TensorDataset(inputs, targets, ...)   sample i = {inputs[i], targets[i], ...}
+--   datasets.Subset(ds, indices), datasets.randomSplit(ds, {n1, n2} or {0.8, 0.2} [, seed])
 local torch = require 'torch'
 local check = require 'torch.check'
 local transforms = require 'transforms'
@@ -372,6 +373,135 @@ function datasets.TensorDataset(...)
   return setmetatable({ tensors = tensors, n = tensors[1]:size(1) }, TensorDataset)
 end
 
+-- ---- Subset and randomSplit ---------------------------------------------------------------
+-- datasets.Subset(ds, indices): the samples of ds at indices (1-based positions: a table or a
+-- LongTensor), PyTorch's Subset. It keeps ds's whole-split paths for the DataLoader: a
+-- TensorDataset's tensors, an MNIST split's transformed inputs and targets, indexed once.
+local Subset = { __typename = 'datasets.Subset' }
+
+function Subset.__index(self, k)
+  if type(k) == 'number' then
+    local i = math.tointeger(k)
+    if not i or i < 1 or i > #self.indices then
+      check.argerror('index', 1, ('index %s out of range 1..%d'):format(tostring(k), #self.indices), 2)
+    end
+    return self.dataset[self.indices[i]]
+  end
+  return Subset[k]
+end
+function Subset.__len(self) return #rawget(self, 'indices') end
+function Subset.__tostring(self)
+  return ('datasets.Subset{%d of the %d samples of %s}'):format(#self.indices, #self.dataset,
+                                                                 tostring(self.dataset))
+end
+
+-- the base dataset's method name, or nil (a plain table's __index may not expect strings)
+local function base_method(ds, name)
+  local ok, f = pcall(function() return ds[name] end)
+  return ok and type(f) == 'function' and f or nil
+end
+
+local function subset_positions(self)
+  local p = rawget(self, '_positions')
+  if not p then
+    p = torch.LongTensor(self.indices)
+    rawset(self, '_positions', p)
+  end
+  return p
+end
+
+function Subset:batchTensors()
+  local f = base_method(self.dataset, 'batchTensors')
+  if not f then return nil end
+  local out, pos = {}, subset_positions(self)
+  for k, t in ipairs(f(self.dataset)) do out[k] = t:index(1, pos) end
+  return out
+end
+function Subset:batchInputs()
+  local f = base_method(self.dataset, 'batchInputs')
+  return f and f(self.dataset):index(1, subset_positions(self)) or nil
+end
+function Subset:batchTargets()
+  local f = base_method(self.dataset, 'batchTargets')
+  return f and f(self.dataset):index(1, subset_positions(self)) or nil
+end
+
+local function dataset_arg(fname, ds)
+  if type(ds) ~= 'table' then
+    check.argerror(fname, 1, ('expected a dataset (a table with #ds and ds[i]), got %s'):format(type(ds)), 3)
+  end
+  return #ds
+end
+
+function datasets.Subset(ds, indices)
+  local n = dataset_arg('Subset', ds)
+  if torch.isTensor(indices) then indices = indices:totable() end
+  check.arg('Subset', 2, indices, 'table')
+  local list = {}
+  for k, v in ipairs(indices) do
+    local i = math.tointeger(v)
+    if not i or i < 1 or i > n then
+      check.argerror('Subset', 2, ('index %s at position %d is out of range 1..%d'):format(tostring(v), k, n))
+    end
+    list[k] = i
+  end
+  return setmetatable({ dataset = ds, indices = list }, Subset)
+end
+
+-- datasets.randomSplit(ds, lengths [, seed]): disjoint Subsets of ds, of the given lengths
+-- (summing to #ds) or fractions (summing to 1; the remainder goes round-robin from the first),
+-- in a random order: PyTorch's random_split. seed (an integer) fixes the order without
+-- touching the global generator.
+function datasets.randomSplit(ds, lengths, seed)
+  local n = dataset_arg('randomSplit', ds)
+  check.arg('randomSplit', 2, lengths, 'table')
+  check.arg('randomSplit', 3, seed, 'integer?')
+  local sizes, total, fractions = {}, 0, false
+  for k, v in ipairs(lengths) do
+    if type(v) ~= 'number' or v < 0 or v ~= v then
+      check.argerror('randomSplit', 2, ('length %d is %s; lengths are counts or fractions >= 0'):format(k, tostring(v)))
+    end
+    if math.type(v) == 'float' and v < 1 then fractions = true end
+    sizes[k], total = v, total + v
+  end
+  if #sizes == 0 then check.argerror('randomSplit', 2, 'expected at least one length') end
+  if fractions then
+    if math.abs(total - 1) > 1e-9 then
+      check.argerror('randomSplit', 2, ('fractions sum to %g, not 1'):format(total))
+    end
+    local given = 0
+    for k, f in ipairs(sizes) do sizes[k] = math.floor(n * f) given = given + sizes[k] end
+    for k = 0, n - given - 1 do local j = k % #sizes + 1; sizes[j] = sizes[j] + 1 end
+  else
+    for k, v in ipairs(sizes) do
+      if math.tointeger(v) == nil then
+        check.argerror('randomSplit', 2, ('length %d is %s, not a whole count'):format(k, tostring(v)))
+      end
+      sizes[k] = math.tointeger(v)
+    end
+    if total ~= n then
+      check.argerror('randomSplit', 2, ('lengths sum to %d, the dataset has %d samples'):format(total, n))
+    end
+  end
+  local perm
+  if seed then
+    local saved = torch.getRNGState()
+    torch.manualSeed(seed)
+    perm = torch.randperm(n)
+    torch.setRNGState(saved)
+  else
+    perm = torch.randperm(n)
+  end
+  local parts, at = {}, 0
+  for k, len in ipairs(sizes) do
+    local idx = {}
+    for j = 1, len do idx[j] = math.tointeger(perm[at + j]) end
+    at = at + len
+    parts[k] = setmetatable({ dataset = ds, indices = idx }, Subset)
+  end
+  return parts
+end
+
 -- ---- DataLoader -----------------------------------------------------------------------------
 local DataLoader = { __typename = 'datasets.DataLoader' }
 DataLoader.__index = DataLoader
@@ -431,11 +561,12 @@ function DataLoader:_shard(perm)
 end
 
 -- PyTorch's form DataLoader(dataset [, options]): the first argument is a dataset rather than
--- the options when options follow, or it has a metatable (TensorDataset, a class) or elements
--- (a plain list of samples), and no dataset field.
+-- the options when options follow, or it has a metatable (TensorDataset, Subset, a class), or
+-- it is a plain list of samples with no dataset field.
 local function dataset_first(first, options)
-  if type(first) ~= 'table' or first.dataset ~= nil then return false end
-  return options ~= nil or getmetatable(first) ~= nil or rawget(first, 1) ~= nil
+  if type(first) ~= 'table' then return false end
+  if options ~= nil or getmetatable(first) ~= nil then return true end
+  return rawget(first, 'dataset') == nil and rawget(first, 1) ~= nil
 end
 
 function datasets.DataLoader(opts, options)
