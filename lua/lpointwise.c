@@ -192,6 +192,8 @@ BINARY_FN(pw_maximum, LT_OP_MAX2, "maximum")
 BINARY_FN(pw_minimum, LT_OP_MIN2, "minimum")
 BINARY_FN(pw_fmod, LT_OP_REM, "fmod")
 BINARY_FN(pw_remainder, LT_OP_REMAINDER, "remainder")
+BINARY_FN(pw_cfmod, LT_OP_REM, "cfmod")                 /* Torch7's tensor-divisor names */
+BINARY_FN(pw_cremainder, LT_OP_REMAINDER, "cremainder")
 BINARY_FN(pw_atan2, LT_OP_ATAN2, "atan2")
 
 /* ---- comparisons: always a ByteTensor; a:lt(b) is new, res:lt(a, b) writes res ---------- */
@@ -510,7 +512,8 @@ void lt_open_pointwise(lua_State *L)
         {"cmax", pw_cmax, LT_FMW}, {"cmin", pw_cmin, LT_FMW},
         {"maximum", pw_maximum, LT_FMW}, {"minimum", pw_minimum, LT_FMW},
         {"fmod", pw_fmod, LT_FMW}, {"atan2", pw_atan2, LT_FMW},
-        {"remainder", pw_remainder, LT_FMW},
+        {"remainder", pw_remainder, LT_FMW}, {"cfmod", pw_cfmod, LT_FMW},
+        {"cremainder", pw_cremainder, LT_FMW},
         {"eq", pw_eq, LT_FMW}, {"ne", pw_ne, LT_FMW},
         {"lt", pw_lt, LT_FMW}, {"le", pw_le, LT_FMW},
         {"gt", pw_gt, LT_FMW}, {"ge", pw_ge, LT_FMW},

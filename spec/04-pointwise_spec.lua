@@ -155,6 +155,8 @@ describe('binary ops', function()
       close(torch.fmod(A, 1.5), want.fmod_s, d)
       close(torch.remainder(A, B), want.remainder, d)
       close(torch.remainder(A, -1.5), want.remainder_s, d)
+      close(torch.cremainder(A, B), want.remainder, d)   -- Torch7's names
+      close(torch.cfmod(A, B), want.fmod, d)
       y = A:clone(); y:remainder(B); close(y, want.remainder, d)
       close(torch.atan2(A, B), want.atan2, d)
       y = A:clone(); y:atan2(B); close(y, want.atan2, d)

@@ -106,8 +106,8 @@ torch.div t:div | torch.div([res,] t, v) / t:div(v) | divide by a number (method
 torch.cmul t:cmul torch.cdiv t:cdiv | torch.cmul([res,] a, b) / t:cmul(b) | elementwise product / quotient (broadcasting; method: in place)
 torch.addcmul t:addcmul torch.addcdiv t:addcdiv | torch.addcmul([res,] x, [v,] a, b) | x + v * a .* b (addcdiv: a ./ b)
 torch.pow t:pow torch.cpow t:cpow | torch.pow([res,] t, p) / torch.cpow([res,] a, b) | elementwise power by a number / by a tensor
-torch.fmod t:fmod | torch.fmod([res,] t, v) | remainder with the sign of the dividend
-torch.remainder t:remainder | torch.remainder([res,] t, v) | remainder with the sign of the divisor (Python's %; v a number or tensor)
+torch.fmod t:fmod torch.cfmod t:cfmod | torch.fmod([res,] t, v) | remainder with the sign of the dividend (v a number or tensor; cfmod: Torch7's name for a tensor v)
+torch.remainder t:remainder torch.cremainder t:cremainder | torch.remainder([res,] t, v) | remainder with the sign of the divisor (Python's %; v a number or tensor; cremainder: Torch7's name for a tensor v)
 torch.clamp t:clamp | torch.clamp([res,] t, min, max) | elementwise limit to [min, max]
 torch.cmax t:cmax torch.cmin t:cmin torch.maximum torch.minimum t:maximum t:minimum | torch.cmax([res,] a, b) | elementwise maximum / minimum of two tensors (or a tensor and a number)
 torch.abs t:abs torch.neg t:neg torch.sign t:sign | torch.abs([res,] t) | elementwise abs(x), -x, sign(x) (method: in place)
