@@ -4,6 +4,7 @@
 --   nn.BatchNorm1d(numFeatures [, {eps, momentum, affine, trackRunningStats}])   PyTorch
 --       input N x C or N x C x L
 --   nn.SpatialBatchNormalization(...) / nn.BatchNorm2d(...): input N x C x H x W
+--   nn.VolumetricBatchNormalization(...) / nn.BatchNorm3d(...): input N x C x D x H x W
 --   nn.LayerNorm(normalizedShape [, {eps = 1e-5, elementwiseAffine = true}])
 --   nn.GroupNorm(numGroups, numChannels [, {eps = 1e-5, affine = true}])
 --
@@ -95,6 +96,7 @@ function BN:updateOutput(input)
     for _, n in ipairs(self.nDim) do
       forms[#forms + 1] = n == 2 and ('N x %d'):format(self.nOutput)
                           or n == 3 and ('N x %d x L'):format(self.nOutput)
+                          or n == 5 and ('N x %d x D x H x W'):format(self.nOutput)
                           or ('N x %d x H x W'):format(self.nOutput)
     end
     error(('%s: expected input of size [%s], got [%s]'):format(name, table.concat(forms, '] or ['), shape_str(input)), 3)
@@ -138,6 +140,11 @@ pytorch_bn('nn.BatchNorm1d', 'nn.BatchNormalization', { 2, 3 })
 local SBN = torch.class('nn.SpatialBatchNormalization', 'nn.BatchNormalization')
 SBN.nDim = { 4 }
 pytorch_bn('nn.BatchNorm2d', 'nn.SpatialBatchNormalization', { 4 })
+
+-- nn.VolumetricBatchNormalization(nOutput [, eps, momentum, affine]): N x C x D x H x W
+local VBN = torch.class('nn.VolumetricBatchNormalization', 'nn.BatchNormalization')
+VBN.nDim = { 5 }
+pytorch_bn('nn.BatchNorm3d', 'nn.VolumetricBatchNormalization', { 5 })
 
 -- ---- layer normalisation -------------------------------------------------------------------------
 local LN, LNParent = torch.class('nn.LayerNorm', 'nn.Module')
