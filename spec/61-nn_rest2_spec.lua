@@ -1,5 +1,5 @@
 -- The Torch7 modules of lua/nn/rest2.lua (CAdd, Constant, OneHot, ZeroGrad, PrintSize,
--- Collapse, CAveTable, MixtureTable, SpatialClassNLLCriterion, divisive and contrastive
+-- Collapse, Convert, CAveTable, MixtureTable, SpatialClassNLLCriterion, divisive and contrastive
 -- normalisation) and nn.VolumetricBatchNormalization / nn.BatchNorm3d (lua/nn/norm.lua):
 -- forward, input and parameter gradients against PyTorch (spec/fixtures/gen_nn_rest2.py:
 -- BatchNorm3d, nll_loss and one_hot themselves, the others as Torch7's formulas in PyTorch
@@ -155,6 +155,9 @@ describe('float64 gradchecks', function()
     check(nn.CAdd(3), H.randn(2, 3, 1))
     check(nn.Collapse(2), H.randn(3, 2, 2))
     check(nn.Collapse(3), H.randn_t(3, 2))
+    check(nn.Convert('bchw', 'bf'), H.randn(2, 2, 1, 3))
+    check(nn.Convert('hwcb', 'bf'), H.randn(2, 1, 3, 2))
+    check(nn.Convert('chw', 'whc'), H.randn(2, 3, 2))
     check(nn.CAveTable(), { H.randn(2, 3), H.randn(2, 3), H.randn(1, 3) })
     check(nn.MixtureTable(), { H.pos(2, 3), { H.randn(2, 4), H.randn(2, 4), H.randn(2, 4) } })
     check(nn.MixtureTable(), { H.pos(2, 3), H.randn(2, 3, 2, 2) })
@@ -328,6 +331,34 @@ describe('closed forms', function()
     assert.same({ 5, 1 }, nn.Collapse(0):forward(torch.randn(5)):size():totable())
   end)
 
+  it('Convert: permutations, to bf, bt / bf to b, b to bt, one sample, the module\'s type', function()
+    local x = torch.randn(2, 3, 4, 5):double()
+    local m = nn.Convert('bchw', 'bf'):double()
+    H.close(m:forward(x), x:contiguous():view(2, 60), 0, 0)
+    assert.same({ 2, 3, 4, 5 }, m:backward(x, torch.ones(2, 60):double()):size():totable())
+    H.close(nn.Convert('bchw', 'bhwc'):double():forward(x), x:permute(1, 3, 4, 2), 0, 0)
+    local p = nn.Convert('chw', 'hwc'):double()        -- 'b' added in front
+    H.close(p:forward(x[2]), x[2]:permute(2, 3, 1), 0, 0)   -- one sample: no batch dim
+    H.close(p:forward(x), x:permute(1, 3, 4, 2), 0, 0)
+    -- Torch7's 'bf' swaps the batch dim with the first, then flattens each sample
+    H.close(nn.Convert('chwb', 'bf'):double():forward(x), x:transpose(1, 4):contiguous():view(5, 24), 0, 0)
+    local t = torch.randn(3, 4):double()
+    H.close(nn.Convert('bt', 'b'):double():forward(t), t:select(2, 1), 0, 0)
+    H.close(nn.Convert('tb', 'b'):double():forward(t), t:select(1, 1), 0, 0)
+    H.close(nn.Convert('bf', 'b'):double():forward(t:narrow(2, 2, 1)), t:select(2, 2), 0, 0)
+    H.close(nn.Convert('b', 'bt'):double():forward(t:select(2, 3)), t:narrow(2, 3, 1), 0, 0)
+    -- the input converted to the module's type, the gradient back to the input's
+    local c = nn.Convert():float()
+    local xf = H.randn(2, 3)
+    local y = c(xf)
+    assert.equal('torch.FloatTensor', y:type())
+    torch.sum(y):backward()
+    assert.equal('torch.DoubleTensor', xf.grad:type())
+    H.close(xf.grad, torch.ones(2, 3):double(), 0, 0)
+    assert.equal('torch.FloatTensor', nn.Convert('bchw', 'bf'):float():forward(x):type())
+    assert.equal("nn.Convert('bchw' -> 'bf')", tostring(m))
+  end)
+
   it('CAveTable: the mean; MixtureTable: the gater-weighted sum, checked elementwise', function()
     local a, b = torch.randn(2, 3):double(), torch.randn(2, 3):double()
     H.close(nn.CAveTable():forward({ a, b }), (a + b) / 2, 1e-15, 1e-15)
@@ -391,6 +422,9 @@ describe('saving and loading', function()
     assert.equal('torch.DoubleTensor', oh:forward(torch.LongTensor({ 2 })):type())
     assert.equal(3, roundtrip(nn.MixtureTable(3)).dim)
     assert.equal(2, roundtrip(nn.Collapse(2)).nInputDim)
+    local cv = roundtrip(nn.Convert('bchw', 'bhwc'):double())
+    assert.equal('torch.DoubleTensor', cv:forward(torch.randn(1, 2, 3, 4)):type())
+    assert.same({ 1, 3, 4, 2 }, cv.output:size():totable())
     assert.equal('p', roundtrip(nn.PrintSize('p')).prefix)
     local bn = nn.VolumetricBatchNormalization(2):double()
     bn:forward(torch.randn(2, 2, 2, 2, 3):double())
@@ -427,6 +461,15 @@ describe('argument errors', function()
     H.matches(err(nn.PrintSize, 3), "bad argument #1 to 'nn.PrintSize'")
     H.matches(err(nn.Collapse), "bad argument #1 to 'nn.Collapse'")
     H.matches(err(nn.Collapse, -1), "bad argument #1 to 'nn.Collapse'")
+    H.matches(err(nn.Convert, 'bchw', 'bq'), "bad argument #2 to 'nn.Convert'", "no conversion of shape 'bchw' to 'bq'")
+    H.matches(err(nn.Convert, 'bchw', 'b*'), "bad argument #2 to 'nn.Convert'", "both shapes or neither must be 'b%*'")
+    H.matches(err(nn.Convert, 'bCh'), "bad argument #1 to 'nn.Convert'")
+    H.matches(err(nn.Convert, nil, 'bf'), "bad argument #1 to 'nn.Convert'")
+    H.matches(err(nn.Convert, 'bt', 'bf'), "no conversion of shape 'bt' to 'bf'")
+    H.matches(err(function() return nn.Convert('bchw', 'bf'):forward(torch.randn(2, 3)) end),
+              "nn.Convert: expected an input of 4 dims %('bchw'%) or 3 %(one sample%), got %[2 x 3%]")
+    H.matches(err(function() return nn.Convert('bf', 'b'):forward(torch.randn(2, 3)) end),
+              "nn.Convert: cannot convert 'bf' to 'b' with 3 features")
     H.matches(err(function() return nn.ZeroGrad():forward({ 1 }) end), 'nn.ZeroGrad: expected a tensor or a table of tensors')
     H.matches(err(function() return nn.CAveTable():forward({}) end), 'nn.CAveTable: expected a table of at least one tensors')
     H.matches(err(function() return nn.CAveTable():forward({ torch.randn(2), torch.randn(3) }) end),

@@ -39,7 +39,7 @@ require 'nn.more'
 -- the last of them (weight-normalised, sparse and partial linear layers, connection-table and
 -- locally connected convolutions, subtractive normalisation, the class-simplex criterion)
 require 'nn.rest'
--- the dpnn modules torch/nn took in (CAdd, Constant, OneHot, ZeroGrad, PrintSize, Collapse,
+-- the dpnn modules torch/nn took in (CAdd, Constant, OneHot, ZeroGrad, PrintSize, Collapse, Convert,
 -- CAveTable, MixtureTable), SpatialClassNLLCriterion, divisive and contrastive normalisation
 require 'nn.rest2'
 -- issue 19: data-parallel training over MPI (loads the distributed module when constructed)

@@ -7,6 +7,7 @@
 --   nn.ZeroGrad()                        the identity forward, a zero gradient back
 --   nn.PrintSize([prefix])               the identity, printing the sizes going through
 --   nn.Collapse(nInputDim)               a sample of nInputDim dims flattened (a batch: N x -1)
+--   nn.Convert([inputShape, outputShape]) layouts by letters ('bchw' -> 'bf'), and the module's type
 --   nn.CAveTable()                       the elementwise mean of a table of tensors
 --   nn.MixtureTable([dim])               {gater, experts}: the experts weighted by the gater
 --   nn.SpatialClassNLLCriterion([weights, sizeAverage])   ClassNLL on N x C x H x W log-probs
@@ -283,6 +284,107 @@ function Collapse:updateOutput(input)
   return self.output
 end
 function Collapse:__tostring__() return ('nn.Collapse(%d)'):format(self.nInputDim) end
+
+-- ---- Convert --------------------------------------------------------------------------------
+-- Convert([inputShape = 'b*', outputShape = inputShape]): dpnn's conversion between data
+-- layouts named by letters, b the batch ('bchw', 'bf', 'chw'; a shape without b gets one in
+-- front), and of the input to the module's type (m:float(), ...). The conversions: a
+-- permutation of the same letters ('bchw' -> 'bhwc'); any shape to 'bf' (the batch dim swapped
+-- with the first, then each sample flattened); 'bt' or 'bf' to 'b' (the first t; f of size 1);
+-- 'b' to 'bt' (N x 1); 'b*' to 'b*' converts the type only. An input with fewer dims than
+-- inputShape is one sample (its batch dim is added, then taken away from the output).
+local to_type = torch.autograd.Function {
+  forward = function(ctx, x, outtype)
+    ctx.intype = x:type()
+    return x:type(outtype)
+  end,
+  backward = function(ctx, g) return g:type() == ctx.intype and g or g:type(ctx.intype) end,
+}
+local Convert, ConvertParent = torch.class('nn.Convert', 'nn.Module')
+function Convert:__init(inputShape, outputShape)
+  ConvertParent.__init(self)
+  local f = 'nn.Convert'
+  check.arg(f, 1, inputShape, 'string?', 2)
+  check.arg(f, 2, outputShape, 'string?', 2)
+  if outputShape and not inputShape then check.argerror(f, 1, 'an inputShape is needed with an outputShape', 2) end
+  inputShape = inputShape or 'b*'
+  outputShape = outputShape or inputShape
+  for i, sh in ipairs({ inputShape, outputShape }) do
+    local seen = {}
+    for c in sh:gmatch('.') do
+      if (c ~= '*' and not c:match('%l')) or seen[c] then
+        check.argerror(f, i, ("expected a shape of distinct lower-case letters such as 'bchw', got '%s'"):format(sh), 2)
+      end
+      seen[c] = true
+    end
+  end
+  self.inputShape = inputShape:find('b', 1, true) and inputShape or ('b' .. inputShape)
+  self.outputShape = outputShape:find('b', 1, true) and outputShape or ('b' .. outputShape)
+  local star_in, star_out = self.inputShape == 'b*', self.outputShape == 'b*'
+  if star_in ~= star_out or ((self.inputShape:find('*', 1, true) or self.outputShape:find('*', 1, true)) and not star_in) then
+    check.argerror(f, 2, ("both shapes or neither must be 'b*', got '%s' and '%s'"):format(self.inputShape, self.outputShape), 2)
+  end
+  self.inputBatchDim, self.outputBatchDim = self.inputShape:find('b', 1, true), self.outputShape:find('b', 1, true)
+  self.nInputDim = star_in and -1 or #self.inputShape
+  -- how the batch-mode tensor is converted: a permutation, or one of the named conversions
+  local i, o = self.inputShape, self.outputShape
+  if star_in then
+    self.kind = 'identity'
+  elseif #i == #o and (function() for c in o:gmatch('.') do if not i:find(c, 1, true) then return false end end return true end)() then
+    self.kind, self.perm = 'permute', {}
+    for d = 1, #o do self.perm[d] = i:find(o:sub(d, d), 1, true) end
+  elseif o == 'bf' and i ~= 'bt' and i ~= 'tb' then
+    self.kind = 'bf'
+  elseif o == 'b' and (i == 'bt' or i == 'tb' or i == 'bf' or i == 'fb') then
+    self.kind = i:find('f', 1, true) and 'bf_b' or 'bt_b'
+  elseif o == 'bt' and i == 'b' then
+    self.kind = 'b_bt'
+  else
+    check.argerror(f, 2, ("no conversion of shape '%s' to '%s'"):format(i, o), 2)
+  end
+  self._proto = torch.Tensor()   -- carries the module's type through :type()
+end
+function Convert:updateOutput(input)
+  tensor_input(self, input)
+  local name = torch.typename(self)
+  local x = input
+  if x:type() ~= self._proto:type() then
+    x = nn._floatingTypes[x:type()] and to_type(x, self._proto:type()) or x:type(self._proto:type())
+  end
+  if self.kind == 'identity' then
+    self.output = x
+    return self.output
+  end
+  local batch = true
+  if x:dim() == self.nInputDim - 1 then
+    batch, x = false, x:unsqueeze(self.inputBatchDim)
+  elseif x:dim() ~= self.nInputDim then
+    error(("%s: expected an input of %d dims ('%s') or %d (one sample), got %s"):format(name, self.nInputDim,
+          self.inputShape, self.nInputDim - 1, shape(input)), 3)
+  end
+  local y
+  if self.kind == 'permute' then
+    y = x:permute(table.unpack(self.perm))
+  elseif self.kind == 'bf' then
+    if self.inputBatchDim ~= 1 then x = x:transpose(1, self.inputBatchDim) end
+    y = x:contiguous():view(x:size(1), x:nElement() // math.max(x:size(1), 1))
+  elseif self.kind == 'bt_b' then
+    y = x:select(self.inputShape:find('t', 1, true), 1)
+  elseif self.kind == 'bf_b' then
+    local fd = self.inputShape:find('f', 1, true)
+    if x:size(fd) ~= 1 then
+      error(("%s: cannot convert '%s' to 'b' with %d features (1 expected), input %s"):format(name,
+            self.inputShape, x:size(fd), shape(input)), 3)
+    end
+    y = x:select(fd, 1)
+  else   -- 'b' -> 'bt'
+    y = x:view(x:size(1), 1)
+  end
+  if not batch then y = y:select(self.outputBatchDim, 1) end
+  self.output = y:contiguous()
+  return self.output
+end
+function Convert:__tostring__() return ("nn.Convert('%s' -> '%s')"):format(self.inputShape, self.outputShape) end
 
 -- ---- CAveTable ------------------------------------------------------------------------------
 -- CAveTable(): {a, b, ...} -> (a + b + ...) / n, elementwise (broadcast as CAddTable)
