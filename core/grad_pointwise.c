@@ -251,6 +251,9 @@ static const struct {
     [LT_OP_EXPM1] = {"Expm1Backward", SAVE_OUT},
     [LT_OP_ERF] = {"ErfBackward", SAVE_IN},
     [LT_OP_ERFC] = {"ErfcBackward", SAVE_IN},
+    [LT_OP_LGAMMA] = {"LgammaBackward", SAVE_IN},
+    [LT_OP_DIGAMMA] = {"DigammaBackward", SAVE_IN},
+    [LT_OP_TRIGAMMA] = {"TrigammaBackward", SAVE_IN},
 };
 
 static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
@@ -309,6 +312,8 @@ static int unary_backward(lt_node *n, lt_tensor *const *gout, lt_tensor **gin)
                   t_sbin(&s, LT_OP_MUL, op == LT_OP_ERF ? M_2_SQRTPI : -M_2_SQRTPI,
                          t_un(&s, LT_OP_EXP, t_un(&s, LT_OP_NEG, t_un(&s, LT_OP_SQUARE, x)))));
         break;
+    case LT_OP_LGAMMA: r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_DIGAMMA, x)); break;
+    case LT_OP_DIGAMMA: r = t_bin(&s, LT_OP_MUL, g, t_un(&s, LT_OP_TRIGAMMA, x)); break;
     default: s.st = lt_error("%s: unknown unary op", n->name); break;
     }
     t_give(&s, n, gin, 0, r);

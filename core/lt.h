@@ -198,7 +198,8 @@ typedef enum {
     LT_OP_RSQRT, LT_OP_SIGMOID, LT_OP_TANH, LT_OP_RELU, LT_OP_FLOOR, LT_OP_CEIL, LT_OP_ROUND,
     LT_OP_SIN, LT_OP_COS, LT_OP_TRUNC, LT_OP_FRAC, LT_OP_SQUARE, LT_OP_RECIPROCAL,
     LT_OP_TAN, LT_OP_ASIN, LT_OP_ACOS, LT_OP_ATAN, LT_OP_SINH, LT_OP_COSH, LT_OP_EXPM1,
-    LT_OP_ERF, LT_OP_ERFC,
+    LT_OP_ERF, LT_OP_ERFC, LT_OP_LGAMMA, LT_OP_DIGAMMA,
+    LT_OP_TRIGAMMA,  /* digamma's derivative, for its backward (not bound in Lua) */
     LT_NUNARY
 } lt_unary_op;
 const char *lt_unary_name(lt_unary_op op);

@@ -1,8 +1,8 @@
 /*
  * lt_hd.h — scalar code that the host's loops and the CUDA kernels must share exactly: the
  * LT_HD_FN marker (a host + device function under nvcc, a static inline one elsewhere) and
- * the dtype conversions of copies (core/copy.c, gpu/copy.cu). Plain C99. philox.h and
- * norm_grad.h hold the other shared formulas.
+ * the dtype conversions of copies (core/copy.c, gpu/copy.cu). Plain C99. philox.h,
+ * norm_grad.h and gamma.h hold the other shared formulas.
  */
 #ifndef LT_HD_H
 #define LT_HD_H

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gamma.h"
 #include "lt_hd.h"
 #include "lt_internal.h"
 #include "../gpu/lt_gpu.h"   /* lt_pw_*: shared with the device twins */
@@ -192,6 +193,19 @@ static int ew_run(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, 
         }                                                                                   \
     }
 
+/* lgamma through the reentrant forms: plain lgamma writes the global signgam, a race between
+ * the pool's threads */
+static inline float lgamma_r_f(float v)
+{
+    int sign;
+    return lgammaf_r(v, &sign);
+}
+static inline double lgamma_r_d(double v)
+{
+    int sign;
+    return lgamma_r(v, &sign);
+}
+
 /* Float loops; F is the libm suffix ("f" for float, nothing for double). */
 #define FLOAT_UNARY(T, tag, F, one)                                                         \
     UNARY_LOOP(u_neg_##tag, T, -v)                                                          \
@@ -222,7 +236,10 @@ static int ew_run(lt_tensor *out, lt_dtype out_dt, const lt_tensor *const *ins, 
     UNARY_LOOP(u_cosh_##tag, T, cosh##F(v))                                                 \
     UNARY_LOOP(u_expm1_##tag, T, expm1##F(v))                                               \
     UNARY_LOOP(u_erf_##tag, T, erf##F(v))                                                   \
-    UNARY_LOOP(u_erfc_##tag, T, erfc##F(v))
+    UNARY_LOOP(u_erfc_##tag, T, erfc##F(v))                                                 \
+    UNARY_LOOP(u_lgamma_##tag, T, lgamma_r_##tag(v))                                        \
+    UNARY_LOOP(u_digamma_##tag, T, (T)lt_digamma(v))                                        \
+    UNARY_LOOP(u_trigamma_##tag, T, (T)lt_trigamma(v))
 
 FLOAT_UNARY(float, f, f, 1.0f)
 FLOAT_UNARY(double, d, , 1.0)
@@ -273,12 +290,16 @@ static const lt_loop_fn unary_loops[LT_NUNARY][LT_NDTYPES] = {
     [LT_OP_EXPM1] = FLOAT_ONLY(expm1),
     [LT_OP_ERF] = FLOAT_ONLY(erf),
     [LT_OP_ERFC] = FLOAT_ONLY(erfc),
+    [LT_OP_LGAMMA] = FLOAT_ONLY(lgamma),
+    [LT_OP_DIGAMMA] = FLOAT_ONLY(digamma),
+    [LT_OP_TRIGAMMA] = FLOAT_ONLY(trigamma),
 };
 
 static const char *const unary_names[LT_NUNARY] = {
     "neg", "abs", "sign", "exp", "log", "log1p", "sqrt", "rsqrt", "sigmoid", "tanh", "relu",
     "floor", "ceil", "round", "sin", "cos", "trunc", "frac", "square", "reciprocal",
-    "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "erf", "erfc",
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "expm1", "erf", "erfc", "lgamma", "digamma",
+    "trigamma",
 };
 
 const char *lt_unary_name(lt_unary_op op)

@@ -26,6 +26,7 @@
 #include "gpu_internal.h"
 
 extern "C" {
+#include "../core/gamma.h"
 #include "../core/lt_hd.h"
 }
 
@@ -69,6 +70,7 @@ LT_MATH1(m_cosh, coshf, cosh)
 LT_MATH1(m_expm1, expm1f, expm1)
 LT_MATH1(m_erf, erff, erf)
 LT_MATH1(m_erfc, erfcf, erfc)
+LT_MATH1(m_lgamma, lgammaf, lgamma)
 LT_MATH1(m_trunc, truncf, trunc)
 LT_MATH2(m_pow, powf, pow)
 LT_MATH2(m_fmod, fmodf, fmod)
@@ -262,6 +264,9 @@ template <int OP, typename T> static LT_HD T unary_op(T v)
         else if constexpr (OP == LT_OP_EXPM1) return m_expm1(v);
         else if constexpr (OP == LT_OP_ERF) return m_erf(v);
         else if constexpr (OP == LT_OP_ERFC) return m_erfc(v);
+        else if constexpr (OP == LT_OP_LGAMMA) return m_lgamma(v);
+        else if constexpr (OP == LT_OP_DIGAMMA) return (T)lt_digamma((double)v);
+        else if constexpr (OP == LT_OP_TRIGAMMA) return (T)lt_trigamma((double)v);
         else return v;
     } else if constexpr (sizeof(T) == 8) {  /* int64: wraps like the hardware, no UB */
         if constexpr (OP == LT_OP_NEG) return (int64_t)(0 - U64(v));
@@ -299,6 +304,7 @@ template <typename T> static int unary_typed(const lt_iter &it, lt_unary_op op)
     LT_UF(LT_OP_SIN) LT_UF(LT_OP_COS) LT_U(LT_OP_TRUNC) LT_U(LT_OP_FRAC) LT_U(LT_OP_SQUARE)
     LT_UF(LT_OP_RECIPROCAL) LT_UF(LT_OP_TAN) LT_UF(LT_OP_ASIN) LT_UF(LT_OP_ACOS) LT_UF(LT_OP_ATAN)
     LT_UF(LT_OP_SINH) LT_UF(LT_OP_COSH) LT_UF(LT_OP_EXPM1) LT_UF(LT_OP_ERF) LT_UF(LT_OP_ERFC)
+    LT_UF(LT_OP_LGAMMA) LT_UF(LT_OP_DIGAMMA) LT_UF(LT_OP_TRIGAMMA)
     default: break;
     }
 #undef LT_U

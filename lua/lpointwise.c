@@ -135,6 +135,8 @@ UNARY_FN(pw_cosh, LT_OP_COSH, "cosh")
 UNARY_FN(pw_expm1, LT_OP_EXPM1, "expm1")
 UNARY_FN(pw_erf, LT_OP_ERF, "erf")
 UNARY_FN(pw_erfc, LT_OP_ERFC, "erfc")
+UNARY_FN(pw_lgamma, LT_OP_LGAMMA, "lgamma")
+UNARY_FN(pw_digamma, LT_OP_DIGAMMA, "digamma")
 
 /* ---- binary ------------------------------------------------------------------------------- */
 
@@ -502,7 +504,8 @@ void lt_open_pointwise(lua_State *L)
         {"acos", pw_acos, LT_FMW}, {"atan", pw_atan, LT_FMW},
         {"sinh", pw_sinh, LT_FMW}, {"cosh", pw_cosh, LT_FMW},
         {"expm1", pw_expm1, LT_FMW}, {"erf", pw_erf, LT_FMW},
-        {"erfc", pw_erfc, LT_FMW},
+        {"erfc", pw_erfc, LT_FMW}, {"lgamma", pw_lgamma, LT_FMW},
+        {"digamma", pw_digamma, LT_FMW},
         /* x:sub(...) is Torch7's sub-tensor view (ltensor.c); subtraction is csub */
         {"add", pw_add, LT_FMW}, {"csub", pw_csub, LT_FMW},
         {"sub", pw_sub, LT_FW},

@@ -24,7 +24,7 @@ describe('unary ops', function()
     floor = 'floor', ceil = 'ceil', round = 'round', trunc = 'trunc', frac = 'frac',
     sin = 'sin', cos = 'cos', square = 'square', reciprocal = 'reciprocal',
     tan = 'tan', asin = 'asin', acos = 'acos', atan = 'atan', sinh = 'sinh', cosh = 'cosh',
-    expm1 = 'expm1', erf = 'erf', erfc = 'erfc',
+    expm1 = 'expm1', erf = 'erf', erfc = 'erfc', lgamma = 'lgamma', digamma = 'digamma',
   }
   for op, name in pairs(methods) do
     for _, d in ipairs(DT) do

@@ -34,7 +34,8 @@ describe('unary ops: gradcheck', function()
     rsqrt = pos, sigmoid = randn, tanh = randn, relu = randn, floor = randn, ceil = randn,
     round = randn, trunc = randn, frac = randn, sin = randn, cos = randn, square = randn,
     reciprocal = pos, cinv = pos, tan = unit, asin = unit, acos = unit, atan = randn,
-    sinh = randn, cosh = randn, expm1 = randn, erf = randn, erfc = randn,
+    sinh = randn, cosh = randn, expm1 = randn, erf = randn, erfc = randn, lgamma = pos,
+    digamma = pos,
   }
   local noncontig = { [randn] = randn_t, [pos] = pos_t, [unit] = unit_t }
   for name, make in pairs(ops) do
@@ -243,7 +244,9 @@ describe('gradients against hand-checked values and PyTorch', function()
 
   it('unary ops at special points (float64 and float32)', function()
     for name, want in pairs(fx.unary) do
-      if name ~= 'x' and name ~= 'w' then
+      -- digamma's gradient (trigamma) is checked against mpmath below: PyTorch's truncates its
+      -- series (1e-11 off) and gives 6.6e32 rather than inf at the poles
+      if name ~= 'x' and name ~= 'w' and name ~= 'digamma' then
         for _, d in ipairs({ 'float64', 'float32' }) do
           local x = grad_leaf(H.tensor(fx.unary.x, d))
           torch[name](x):backward(H.tensor(fx.unary.w, d))
@@ -253,6 +256,26 @@ describe('gradients against hand-checked values and PyTorch', function()
         end
       end
     end
+  end)
+
+  it("digamma's gradient is trigamma: mpmath's values, inf at the poles", function()
+    -- mpmath 1.3.0, psi(1, x) at 40 digits, rounded to double
+    local xs = { -3.5, -2.5, -0.5, 0.5, 1.5, 2.5, 3, 0.25, 7, 0.3 }
+    local want = { 9.6208792980503475, 9.5392466449891238, 8.934802200544679, 4.934802200544679,
+                   0.93480220054467933, 0.49035775610023485, 0.39493406684822646,
+                   17.197329154507109, 0.15354517795933756, 12.245364546107732 }
+    local x = grad_leaf(torch.DoubleTensor(xs))
+    torch.digamma(x):sum():backward()
+    for i = 1, #xs do
+      assert(math.abs(x.grad[i] - want[i]) <= 4e-15 * want[i], ('trigamma(%g) = %.17g, want %.17g')
+             :format(xs[i], x.grad[i], want[i]))
+    end
+    local p = grad_leaf(torch.DoubleTensor({ 0, -1, -7 }))
+    torch.digamma(p):sum():backward()
+    assert.same({ math.huge, math.huge, math.huge }, p.grad:totable())
+    local f = grad_leaf(torch.FloatTensor(xs))                   -- float32: rounded once
+    torch.digamma(f):sum():backward()
+    for i = 1, #xs do assert(math.abs(f.grad[i] - want[i]) <= 1e-6 * want[i]) end
   end)
 
   it('at NaN: relu passes the gradient, leakyRelu scales it, clamp drops it (as PyTorch 2.x)', function()

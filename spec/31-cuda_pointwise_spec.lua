@@ -96,6 +96,7 @@ describe('CUDA pointwise: unary', function()
     ceil = 'any', round = 'any', trunc = 'any', frac = 'any', sin = 'any', cos = 'any',
     square = 'any', reciprocal = 'pos', cinv = 'pos', tan = 'any', asin = 'any', acos = 'any',
     atan = 'any', sinh = 'any', cosh = 'any', expm1 = 'any', erf = 'any', erfc = 'any',
+    lgamma = 'any', digamma = 'any',
   }
   local INT_OPS = { 'neg', 'abs', 'sign', 'relu', 'floor', 'ceil', 'round', 'trunc', 'frac',
                     'square' }

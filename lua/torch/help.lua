@@ -117,6 +117,7 @@ torch.sin t:sin torch.cos t:cos torch.atan2 t:atan2 | torch.sin([res,] t) / torc
 torch.tan t:tan torch.asin t:asin torch.acos t:acos torch.atan t:atan | torch.tan([res,] t) | elementwise tan, arcsin, arccos, arctan (method: in place; floating types)
 torch.sinh t:sinh torch.cosh t:cosh | torch.sinh([res,] t) | elementwise hyperbolic sine and cosine (method: in place; floating types)
 torch.expm1 t:expm1 torch.erf t:erf torch.erfc t:erfc | torch.expm1([res,] t) | elementwise e^x - 1 (exact near 0), the error function and 1 - erf(x) (method: in place; floating types)
+torch.lgamma t:lgamma torch.digamma t:digamma | torch.lgamma([res,] t) | elementwise log|Gamma(x)| and its derivative psi(x) (PyTorch's poles: digamma(0) = -inf, NaN at negative integers; method: in place; floating types)
 torch.tanh t:tanh torch.sigmoid t:sigmoid | torch.tanh([res,] t) / torch.sigmoid([res,] t) | elementwise tanh(x), 1/(1 + e^-x)
 torch.relu t:relu torch.leakyRelu t:leakyRelu | torch.relu([res,] t) / torch.leakyRelu([res,] t [, slope = 0.01]) | elementwise max(x, 0) / x or slope * x
 torch.floor t:floor torch.ceil t:ceil torch.round t:round torch.trunc t:trunc torch.frac t:frac | torch.floor([res,] t) | elementwise rounding (frac: x - trunc(x))
