@@ -48,14 +48,16 @@ static void wr(lt_dtype dt, void *p, int64_t i, double v)
 static void to_colmajor(lt_dtype dt, void *dst, int ld, const void *src, int rows, int cols)
 {
     for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) wr(dt, dst, (int64_t)j * ld + i, rd(dt, src, (int64_t)i * cols + j));
+        for (int j = 0; j < cols; j++)
+            wr(dt, dst, (int64_t)j * ld + i, rd(dt, src, (int64_t)i * cols + j));
 }
 
 /* dst (rows, cols) row-major <- src (column-major, leading dim ld) */
 static void from_colmajor(lt_dtype dt, void *dst, const void *src, int ld, int rows, int cols)
 {
     for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) wr(dt, dst, (int64_t)i * cols + j, rd(dt, src, (int64_t)j * ld + i));
+        for (int j = 0; j < cols; j++)
+            wr(dt, dst, (int64_t)i * cols + j, rd(dt, src, (int64_t)j * ld + i));
 }
 
 /* the address of matrix b of a contiguous batch whose matrices hold per elements */

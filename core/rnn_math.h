@@ -15,8 +15,9 @@
 /* exp by Cody-Waite reduction and Cephes' polynomial, 2^n built in the exponent bits; about
  * 1 ulp for x in [-87, 88]; clamped outside (the callers only need saturation there). NaN
  * stays NaN: the clamps compare so that a NaN x fails both tests and passes through (written
- * `x > -87 ? x : -87`, NaN became e^-87, and a NaN input to an LSTM gave finite outputs). This is lt_exp_float (lt_internal.h) without its full-range scaling: the gates
- * never need subnormals, and the shared one made the seed step ~2% slower (measured with
+ * `x > -87 ? x : -87`, NaN became e^-87, and a NaN input to an LSTM gave finite outputs).
+ * This is lt_exp_float (lt_internal.h) without its full-range scaling: the gates never need
+ * subnormals, and the shared one made the seed step ~2% slower (measured with
  * LUATORCH_BENCH_QUICK=1 bench/lstm.lua, 2026-11-26). */
 static INLINE float exp_f(float x)
 {
