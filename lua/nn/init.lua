@@ -42,6 +42,8 @@ require 'nn.rest'
 -- the dpnn modules torch/nn took in (CAdd, Constant, OneHot, ZeroGrad, PrintSize, Collapse, Convert,
 -- CAveTable, MixtureTable), SpatialClassNLLCriterion, divisive and contrastive normalisation
 require 'nn.rest2'
+-- attention: nn.MultiheadAttention and the Transformer layers (PyTorch's names and semantics)
+require 'nn.attention'
 -- issue 19: data-parallel training over MPI (loads the distributed module when constructed)
 require 'nn.DistributedDataParallel'
 
