@@ -325,6 +325,9 @@ local GOOD_CTOR = {
   LeakyReLU = '0.1', Narrow = '2, 1, 2', Select = '2, 1', Transpose = '{1, 2}', View = '6',
   Reshape = '6', JoinTable = '2', SplitTable = '1', SelectTable = '1', NarrowTable = '1, 2',
   Sequential = '', ConcatTable = '', ParallelTable = '', Container = '',
+  MultiheadAttention = '3, 1', TransformerEncoderLayer = '3, 1, {dimFeedforward = 4}',
+  TransformerDecoderLayer = '3, 1, {dimFeedforward = 4}',
+  TransformerEncoder = 'nn.TransformerEncoderLayer(3, 1, {dimFeedforward = 4}), 2',
 }
 -- the input each module expects, then its gradOutput (probed in order like GOOD_TUPLES)
 local MODULE_TUPLES = { { 'F23', 'F23', '1' }, { 'F23', 'F3', '1' }, { 'F233', 'F233', '1' },

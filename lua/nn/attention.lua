@@ -66,7 +66,10 @@ local function fail(cls, fmt, ...)
 end
 
 local function describe(v)
-  if torch.isTensor(v) then return v:type() .. ' [' .. shape_str(v) .. ']' end
+  if torch.isTensor(v) then
+    local ok, d = pcall(function() return v:type() .. ' [' .. shape_str(v) .. ']' end)
+    return ok and d or 'a freed tensor'
+  end
   return torch.typename(v) or type(v)
 end
 
