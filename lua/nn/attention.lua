@@ -252,11 +252,7 @@ end
 -- PyTorch's causal mask: L x S, -inf where key j > query i
 local function causal_mask(L, S, like)
   return torch.noGrad(function()
-    local m = torch.Tensor():typeAs(like):resize(L, S):zero()
-    for i = 1, L do
-      if i < S then m[i]:narrow(1, i + 1, S - i):fill(-math.huge) end
-    end
-    return m
+    return torch.triu(torch.Tensor():typeAs(like):resize(L, S):fill(-math.huge), 1)
   end)
 end
 
@@ -793,9 +789,9 @@ function nn.Transformer.generateSquareSubsequentMask(n)
     error(('nn.Transformer.generateSquareSubsequentMask: expected a non-negative integer size, got %s')
           :format(tostring(n)), 2)
   end
-  local m = torch.Tensor(n, n):zero()
-  for i = 1, n - 1 do m[i]:narrow(1, i + 1, n - i):fill(-math.huge) end
-  return m
+  if n == 0 then return torch.Tensor(0, 0) end
+  local full = check.call('nn.Transformer.generateSquareSubsequentMask', 2, pcall(torch.Tensor, n, n))
+  return torch.triu(full:fill(-math.huge), 1)
 end
 
 return nn
