@@ -281,9 +281,8 @@ test: deps
 EMU_BUILD  = build-emu
 CUDA_SPECS = spec/29-cuda_spec.lua $(sort $(wildcard spec/3*-cuda_*_spec.lua)) spec/42-train_utils_spec.lua \
              spec/50-cuda_rnn_spec.lua spec/53-cuda_distributed_spec.lua spec/55-bfloat16_spec.lua \
-             spec/58-math_spec.lua spec/59-linalg_spec.lua spec/60-math2_spec.lua
-# the attention layers' device test (gpu_it in spec 62)
-CUDA_SPECS += spec/62-attention_spec.lua
+             spec/58-math_spec.lua spec/59-linalg_spec.lua spec/60-math2_spec.lua \
+             spec/62-attention_spec.lua
 
 test-cuda-emu: deps
 	$(MAKE) BUILD=$(EMU_BUILD) CUDA=emu $(EMU_BUILD)/luatorch $(EMU_BUILD)/lua/torch/core.so \

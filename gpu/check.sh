@@ -279,7 +279,7 @@ fi
 printf '%s' "$table"
 
 # ---- 2. the GPU specs: one process per file, so that a crash hides nothing else ---------------
-SPECS="spec/29-cuda_spec.lua $(ls spec/3*-cuda_*_spec.lua 2>/dev/null | sort | tr '\n' ' ')spec/50-cuda_rnn_spec.lua spec/58-math_spec.lua spec/59-linalg_spec.lua spec/60-math2_spec.lua"
+SPECS="spec/29-cuda_spec.lua $(ls spec/3*-cuda_*_spec.lua 2>/dev/null | sort | tr '\n' ' ')spec/50-cuda_rnn_spec.lua spec/58-math_spec.lua spec/59-linalg_spec.lua spec/60-math2_spec.lua spec/62-attention_spec.lua"
 say "GPU specs (timeout ${SPEC_TIMEOUT} s in all): tools/minibusted.lua, each of $SPECS"
 : > "$LOGDIR/specs.log"
 one=$(mktemp)
