@@ -143,16 +143,8 @@ local function composite(cls)
   cls.parameters = composite_parameters
   cls.namedParameters = composite_named
   cls.namedBuffers = composite_buffers
-  function cls:training()
-    self.train = true
-    for _, m in ipairs(self.modules) do m:training() end
-    return self
-  end
-  function cls:evaluate()
-    self.train = false
-    for _, m in ipairs(self.modules) do m:evaluate() end
-    return self
-  end
+  -- the mode reaches the children as a container's does (they read self.modules only)
+  cls.training, cls.evaluate = nn.Container.training, nn.Container.evaluate
 end
 
 local function add_child(self, name, m)
