@@ -458,20 +458,30 @@ end
 -- correlated with the kernel (zero padded to keep the size, summed over planes), divided by
 -- the same of an all-ones input, so the kernel's scale does not matter and borders average
 -- what they have. A 1-D kernel k stands for the separable 2-D kernel k k^T (Torch7's).
+-- The averaging kernel argument (#2) of f, the local normalisations' constructors (also
+-- Divisive and Contrastive, nn/rest2.lua): ones(9, 9) by default, 1-D or 2-D with odd sizes,
+-- floating; level as check.argerror's, from the caller.
+function nn._normKernel(f, kernel, level)
+  check.arg(f, 2, kernel, 'tensor?', level + 1)
+  kernel = kernel or torch.ones(9, 9)
+  if kernel:dim() ~= 1 and kernel:dim() ~= 2 then
+    check.argerror(f, 2, ('expected a 1-D or 2-D averaging kernel, got [%s]'):format(shape_str(kernel)),
+                   level + 1)
+  end
+  if kernel:size(1) % 2 == 0 or (kernel:dim() == 2 and kernel:size(2) % 2 == 0) then
+    check.argerror(f, 2, ('the averaging kernel must have odd sizes, got [%s]'):format(shape_str(kernel)),
+                   level + 1)
+  end
+  if not nn._floatingTypes[kernel:type()] then kernel = kernel:double() end
+  return kernel
+end
+
 local SSN, SSNParent = torch.class('nn.SpatialSubtractiveNormalization', 'nn.Module')
 function SSN:__init(nInputPlane, kernel)
   SSNParent.__init(self)
   local f = 'nn.SpatialSubtractiveNormalization'
   self.nInputPlane = positive(f, 1, nInputPlane or 1, 2)
-  check.arg(f, 2, kernel, 'tensor?', 2)
-  kernel = kernel or torch.ones(9, 9)
-  if kernel:dim() ~= 1 and kernel:dim() ~= 2 then
-    check.argerror(f, 2, ('expected a 1-D or 2-D averaging kernel, got [%s]'):format(shape_str(kernel)), 2)
-  end
-  if kernel:size(1) % 2 == 0 or (kernel:dim() == 2 and kernel:size(2) % 2 == 0) then
-    check.argerror(f, 2, ('the averaging kernel must have odd sizes, got [%s]'):format(shape_str(kernel)), 2)
-  end
-  if not nn._floatingTypes[kernel:type()] then kernel = kernel:double() end
+  kernel = nn._normKernel(f, kernel, 2)
   -- Torch7's normalisation (sum(kernel) * nInputPlane): kept for code that reads .kernel
   self.kernel = torch.div(kernel, kernel:sum() * self.nInputPlane)
   local k2 = kernel:dim() == 2 and kernel or torch.ger(kernel, kernel)

@@ -514,25 +514,12 @@ function SCNLL:__tostring__() return 'nn.SpatialClassNLLCriterion' end
 -- planes, zero padded to keep the size), divided by the same weights' sum over an all-ones input
 -- (the borders' correction), then std <= threshold replaced by thresval. A 1-D kernel k stands
 -- for the separable k k^T.
-local function norm_kernel(f, kernel, level)
-  check.arg(f, 2, kernel, 'tensor?', level + 1)
-  kernel = kernel or torch.ones(9, 9)
-  if kernel:dim() ~= 1 and kernel:dim() ~= 2 then
-    check.argerror(f, 2, ('expected a 1-D or 2-D averaging kernel, got %s'):format(shape(kernel)), level + 1)
-  end
-  if kernel:size(1) % 2 == 0 or (kernel:dim() == 2 and kernel:size(2) % 2 == 0) then
-    check.argerror(f, 2, ('the averaging kernel must have odd sizes, got %s'):format(shape(kernel)), level + 1)
-  end
-  if not nn._floatingTypes[kernel:type()] then kernel = kernel:double() end
-  return kernel
-end
-
 local SDN, SDNParent = torch.class('nn.SpatialDivisiveNormalization', 'nn.Module')
 function SDN:__init(nInputPlane, kernel, threshold, thresval)
   SDNParent.__init(self)
   local f = torch.typename(self)
   self.nInputPlane = positive(f, 1, nInputPlane or 1, 2)
-  kernel = norm_kernel(f, kernel, 2)
+  kernel = nn._normKernel(f, kernel, 2)
   self.threshold = check.arg(f, 3, threshold, 'number?', 2) or 1e-4
   self.thresval = check.arg(f, 4, thresval, 'number?', 2) or self.threshold
   local k2 = kernel:dim() == 2 and kernel or torch.ger(kernel, kernel)
@@ -576,7 +563,7 @@ function SCN:__init(nInputPlane, kernel, threshold, thresval)
   SCNParent.__init(self)
   local f = 'nn.SpatialContrastiveNormalization'
   self.nInputPlane = positive(f, 1, nInputPlane or 1, 2)
-  kernel = norm_kernel(f, kernel, 2)
+  kernel = nn._normKernel(f, kernel, 2)
   self.threshold = check.arg(f, 3, threshold, 'number?', 2) or 1e-4
   self.thresval = check.arg(f, 4, thresval, 'number?', 2) or self.threshold
   self.kernel = kernel
